@@ -1,0 +1,110 @@
+# Parley: parleyd (server), parley (client), parley tests.
+# `make` builds, `make run` starts the server, `make test` runs every test.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+
+# Debian packages the build and the tests need, as pkg-config name=package.
+PKGS := libedit=libedit-dev cmocka=libcmocka-dev
+DEB_PACKAGES := libedit-dev libcmocka-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
+LDLIBS_SERVER := -lm
+
+ifdef SANITIZE
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+BUILD := build/sanitize
+else
+BUILD := build/release
+endif
+
+SERVER_SRC := $(wildcard src/*.c)
+SERVER_LIB_SRC := $(filter-out src/main.c,$(SERVER_SRC))
+CLIENT_SRC := $(wildcard client/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+SERVER_LIB_OBJ := $(SERVER_LIB_SRC:%.c=$(BUILD)/%.o)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test unit integration sanitize install clean deps
+
+all: deps parleyd parley
+
+# Checks each library with pkg-config; names the missing Debian package and,
+# when run as root, installs it.
+deps:
+	@missing=""; \
+	for p in $(PKGS); do \
+		pkg-config --exists $${p%%=*} 2>/dev/null || missing="$$missing $${p#*=}"; \
+	done; \
+	[ -f /usr/include/uthash.h ] || missing="$$missing uthash-dev"; \
+	command -v pkg-config >/dev/null || missing="$$missing pkg-config"; \
+	if [ -n "$$missing" ]; then \
+		echo "make: missing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "make: installing them (apt-get install$$missing)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+		else \
+			echo "make: run as root, or: sudo apt-get install$$missing"; exit 1; \
+		fi; \
+	fi
+
+parleyd: $(SERVER_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
+
+parley: $(CLIENT_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $$(pkg-config --libs libedit)
+
+$(BUILD)/client/%.o: client/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags libedit) -c -o $@ $<
+
+$(BUILD)/src/%.o: src/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB_OBJ) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc $$(pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $< $(SERVER_LIB_OBJ) $$(pkg-config --libs cmocka) $(LDLIBS_SERVER)
+
+run: all
+	./parleyd --listen 127.0.0.1:7000
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all
+	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(MAKE) --no-print-directory deps-test
+	$(PYTHON) -m pytest -q tests/integration
+
+deps-test:
+	@echo "make: installing the test tools (apt-get install $(DEB_PACKAGES))"
+	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES) >/dev/null
+
+test: unit integration
+
+# Builds everything with ASan and UBSan (into build/sanitize, binaries
+# replaced) and runs every test: `make sanitize`.
+sanitize:
+	$(MAKE) clean-bin
+	$(MAKE) SANITIZE=1 test
+	$(MAKE) clean-bin
+
+clean-bin:
+	rm -f parleyd parley
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 parleyd parley $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build parleyd parley
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,284 @@
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { OPT_LIST, OPT_STR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL };
+
+struct option_def {
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	const char *def;
+	unsigned long min, max;   /* for OPT_ULONG */
+	const char *help;
+};
+
+#define FIELD(f) offsetof(struct config, f)
+
+static const struct option_def options[] = {
+	{ "listen", OPT_LIST, FIELD(listen), "127.0.0.1:7000", 0, 0,
+	  "plain-text listener HOST:PORT (repeatable; [::1]:PORT for IPv6)" },
+	{ "server-name", OPT_STR, FIELD(server_name), "parley.local", 0, 0,
+	  "name the server gives itself" },
+	{ "max-clients", OPT_ULONG, FIELD(max_clients), "10000", 1, 1000000,
+	  "most connections at once; more get \"server full\"" },
+	{ "max-per-ip", OPT_ULONG, FIELD(max_per_ip), "0", 0, 1000000,
+	  "most connections from one IP address (0: no limit)" },
+	{ "max-line", OPT_ULONG, FIELD(max_line), "4096", 64, 1048576,
+	  "longest input line in bytes; longer ones are discarded" },
+	{ "sendq", OPT_ULONG, FIELD(sendq), "1048576", 4096, 1073741824,
+	  "bytes queued for one client before it is disconnected" },
+	{ "flood-burst", OPT_ULONG, FIELD(flood_burst), "20", 1, 1000000,
+	  "lines a client may send at once before flood control delays it" },
+	{ "flood-rate", OPT_RATE, FIELD(flood_rate), "5", 0, 0,
+	  "lines per second a client may keep sending (0: no flood control)" },
+	{ "idle-timeout", OPT_ULONG, FIELD(idle_timeout), "0", 0, 31536000,
+	  "seconds without input before a client is disconnected (0: never)" },
+	{ "log-level", OPT_LOGLEVEL, FIELD(log_level), "info", 0, 0,
+	  "error, warn, info or debug" },
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static const struct option_def *
+option_find(const char *key)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].key, key) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: parleyd [--config FILE] [--KEY VALUE ...]\n"
+	    "       parleyd --help | --version\n\n"
+	    "Every option is also a line \"KEY VALUE\" in the --config file;\n"
+	    "a flag overrides the file.\n\n");
+	for (size_t i = 0; i < NOPTIONS; i++)
+		fprintf(out, "  --%-14s %s (default: %s)\n", options[i].key,
+		    options[i].help, options[i].def);
+	fprintf(out, "  --%-14s %s\n", "config FILE", "read options from FILE");
+	fprintf(out, "  --%-14s %s\n", "help", "show this and exit");
+	fprintf(out, "  --%-14s %s\n", "version", "show the version and exit");
+}
+
+/* Sets one option; where says where the value came from, for the error. */
+static int
+option_set(struct config *cfg, const struct option_def *o, const char *value,
+    const char *where)
+{
+	void *field = (char *)cfg + o->offset;
+	switch (o->type) {
+	case OPT_LIST:
+		if (cfg->nlisten == CONFIG_LISTEN_MAX) {
+			fprintf(stderr, "parleyd: %s: at most %d %s options\n",
+			    where, CONFIG_LISTEN_MAX, o->key);
+			return -1;
+		}
+		cfg->listen[cfg->nlisten++] = strdup(value);
+		return 0;
+	case OPT_STR:
+		if (*value == '\0') {
+			fprintf(stderr, "parleyd: %s: %s must not be empty\n", where, o->key);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = strdup(value);
+		return 0;
+	case OPT_ULONG: {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+		    v < o->min || v > o->max) {
+			fprintf(stderr, "parleyd: %s: %s wants a whole number from %lu to %lu, not \"%s\"\n",
+			    where, o->key, o->min, o->max, value);
+			return -1;
+		}
+		*(unsigned long *)field = v;
+		return 0;
+	}
+	case OPT_RATE: {
+		char *end;
+		errno = 0;
+		double v = strtod(value, &end);
+		if (errno != 0 || end == value || *end != '\0' || !isfinite(v) ||
+		    v < 0 || v > 1e6) {
+			fprintf(stderr, "parleyd: %s: %s wants a number from 0 to 1000000, not \"%s\"\n",
+			    where, o->key, value);
+			return -1;
+		}
+		*(double *)field = v;
+		return 0;
+	}
+	case OPT_LOGLEVEL:
+		if (log_level_parse(value, (enum log_level *)field) < 0) {
+			fprintf(stderr, "parleyd: %s: %s wants error, warn, info or debug, not \"%s\"\n",
+			    where, o->key, value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
+	    s[n - 1] == '\n'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* A list option named in the flags replaces what the file said. */
+static void
+list_reset(struct config *cfg)
+{
+	for (int i = 0; i < cfg->nlisten; i++)
+		free(cfg->listen[i]);
+	cfg->nlisten = 0;
+}
+
+static int
+config_file(struct config *cfg, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "parleyd: cannot read config file %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[4096], where[4200];
+	int lineno = 0, rc = 0;
+	while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+		lineno++;
+		char *s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		char *value = s + strcspn(s, " \t");
+		if (*value != '\0')
+			*value++ = '\0';
+		value = trim(value);
+		snprintf(where, sizeof where, "%s:%d", path, lineno);
+		const struct option_def *o = option_find(s);
+		if (o == NULL) {
+			fprintf(stderr, "parleyd: %s: unknown option \"%s\" (see parleyd --help)\n", where, s);
+			rc = -1;
+		} else if (*value == '\0') {
+			fprintf(stderr, "parleyd: %s: %s needs a value\n", where, s);
+			rc = -1;
+		} else
+			rc = option_set(cfg, o, value, where);
+	}
+	fclose(f);
+	return rc;
+}
+
+static void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].type != OPT_LIST)
+			option_set(cfg, &options[i], options[i].def, "default");
+}
+
+/* Splits "--key=value" or "--key value"; returns the value or NULL. */
+static const char *
+flag_value(char *arg, int *i, int argc, char **argv)
+{
+	char *eq = strchr(arg, '=');
+	if (eq != NULL) {
+		*eq = '\0';
+		return eq + 1;
+	}
+	if (*i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+enum config_result
+config_load(struct config *cfg, int argc, char **argv)
+{
+	config_defaults(cfg);
+
+	/* The file first, wherever --config stands, so flags override it. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return CONFIG_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("parleyd %s\n", PARLEY_VERSION);
+			return CONFIG_EXIT_OK;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--config", 8) != 0 ||
+		    (argv[i][8] != '\0' && argv[i][8] != '='))
+			continue;
+		char *arg = strdup(argv[i]);
+		const char *path = flag_value(arg, &i, argc, argv);
+		int rc = path ? config_file(cfg, path) : -1;
+		if (path == NULL)
+			fprintf(stderr, "parleyd: --config needs a file name\n");
+		free(arg);
+		if (rc < 0)
+			return CONFIG_EXIT_USAGE;
+	}
+
+	int listen_from_flags = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0) {
+			fprintf(stderr, "parleyd: unexpected argument \"%s\" (see parleyd --help)\n", argv[i]);
+			return CONFIG_EXIT_USAGE;
+		}
+		char *arg = strdup(argv[i]);
+		const char *value = flag_value(arg, &i, argc, argv);
+		const char *key = arg + 2;
+		int rc = 0;
+		const struct option_def *o = option_find(key);
+		if (strcmp(key, "config") == 0)
+			;
+		else if (o == NULL) {
+			fprintf(stderr, "parleyd: unknown option --%s (see parleyd --help)\n", key);
+			rc = -1;
+		} else if (value == NULL) {
+			fprintf(stderr, "parleyd: --%s needs a value\n", key);
+			rc = -1;
+		} else {
+			if (o->type == OPT_LIST && !listen_from_flags) {
+				list_reset(cfg);
+				listen_from_flags = 1;
+			}
+			char where[64];
+			snprintf(where, sizeof where, "--%s", key);
+			rc = option_set(cfg, o, value, where);
+		}
+		free(arg);
+		if (rc < 0)
+			return CONFIG_EXIT_USAGE;
+	}
+	if (cfg->nlisten == 0)
+		option_set(cfg, option_find("listen"), option_find("listen")->def, "default");
+	return CONFIG_RUN;
+}
+
+void
+config_free(struct config *cfg)
+{
+	list_reset(cfg);
+	free(cfg->server_name);
+	cfg->server_name = NULL;
+}

@@ -1,0 +1,36 @@
+/* Every setting of parleyd. Each is a flag `--key VALUE` and a config-file
+ * line `key VALUE`; the table in config.c is the one place that names them,
+ * their defaults and their help. */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define CONFIG_LISTEN_MAX 16
+#define PARLEY_VERSION "0.1.0"
+
+struct config {
+	char *listen[CONFIG_LISTEN_MAX];
+	int nlisten;
+	char *server_name;
+	unsigned long max_clients;
+	unsigned long max_per_ip;    /* 0: no limit */
+	unsigned long max_line;
+	unsigned long sendq;
+	unsigned long flood_burst;
+	double flood_rate;           /* lines per second; 0: no flood control */
+	unsigned long idle_timeout;  /* seconds; 0: never */
+	enum log_level log_level;
+};
+
+enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };
+
+/* Fills cfg from defaults, the --config file and the flags, in that order
+ * (a flag beats the file). On CONFIG_EXIT_USAGE one error line has been
+ * printed. */
+enum config_result config_load(struct config *cfg, int argc, char **argv);
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,306 @@
+#include "conn.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "door.h"
+#include "log.h"
+#include "server.h"
+
+/* Bytes read per wake-up: a fast client cannot starve the others, since the
+ * loop is level-triggered and comes back for the rest. */
+#define CONN_READ_CHUNK 16384
+/* How long a closing conn may take to flush its last lines. */
+#define CONN_LINGER_MS 5000
+
+static void conn_process(struct conn *c);
+
+static void
+conn_watch(struct conn *c)
+{
+	unsigned mask = 0;
+	if (c->state == CONN_OPEN && !c->eof)
+		mask |= LOOP_READ;
+	if (c->state != CONN_DEAD && c->out.count > 0)
+		mask |= LOOP_WRITE;
+	loop_io_set(c->srv->loop, &c->io, mask);
+}
+
+static const char *
+error_reason(int err)
+{
+	switch (err) {
+	case ECONNRESET:
+		return "Connection reset by peer";
+	case EPIPE:
+		return "Broken pipe";
+	case ETIMEDOUT:
+		return "Connection timed out";
+	default:
+		return strerror(err);
+	}
+}
+
+void
+conn_kill(struct conn *c, const char *reason)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	int was_open = c->state == CONN_OPEN;
+	c->state = CONN_DEAD;
+	sendq_clear(&c->out);
+	framer_free(&c->in);
+	loop_timer_stop(c->srv->loop, &c->timer);
+	loop_io_set(c->srv->loop, &c->io, 0);
+	if (was_open)
+		c->reason = strdup(reason);
+	server_conn_reap_later(c->srv, c);
+}
+
+void
+conn_stop_input(struct conn *c)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	c->state = CONN_CLOSING;
+	framer_free(&c->in);
+	loop_timer_start(c->srv->loop, &c->timer, CONN_LINGER_MS);
+	conn_watch(c);
+	if (c->out.count == 0)
+		server_conn_flush_later(c->srv, c); /* lets the flush step close it */
+}
+
+void
+conn_drop_user(struct conn *c, const char *reason)
+{
+	log_info("%s %s: closed (%s)", c->addr, c->user ? c->user->nick : "-", reason);
+	if (c->user != NULL)
+		c->door->closed(c, reason);
+	c->user = NULL;
+}
+
+void
+conn_quit(struct conn *c, const char *reason)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	conn_stop_input(c);
+	conn_drop_user(c, reason);
+}
+
+void
+conn_send(struct conn *c, struct wire *w)
+{
+	if (c->state != CONN_OPEN || w == NULL)
+		return;
+	if (c->out.bytes + w->len > c->srv->cfg->sendq) {
+		conn_kill(c, "sendq exceeded");
+		return;
+	}
+	if (sendq_push(&c->out, w) < 0) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	server_conn_flush_later(c->srv, c);
+}
+
+void
+conn_sendf(struct conn *c, const char *fmt, ...)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	char small[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	struct wire *w;
+	if ((size_t)n < sizeof small)
+		w = wire_new(small, (size_t)n);
+	else {
+		char *big = malloc((size_t)n + 1);
+		if (big == NULL) {
+			conn_kill(c, "Out of memory");
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		w = wire_new(big, (size_t)n);
+		free(big);
+	}
+	if (w == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	conn_send(c, w);
+	wire_unref(w);
+}
+
+void
+conn_flush(struct conn *c)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	if (c->out.count > 0 && sendq_flush(&c->out, c->io.fd) < 0 &&
+	    errno != EAGAIN && errno != EWOULDBLOCK) {
+		conn_kill(c, error_reason(errno));
+		return;
+	}
+	if (c->state == CONN_CLOSING && c->out.count == 0) {
+		shutdown(c->io.fd, SHUT_WR);
+		conn_kill(c, "closed");
+		return;
+	}
+	conn_watch(c);
+}
+
+/* Flood control: a token bucket of flood-burst lines that refills at
+ * flood-rate lines per second. Returns 1 when a line may be handled now;
+ * otherwise arms the timer for when one may. */
+static int
+conn_take_token(struct conn *c)
+{
+	const struct config *cfg = c->srv->cfg;
+	if (cfg->flood_rate <= 0)
+		return 1;
+	uint64_t now = loop_now(c->srv->loop);
+	c->tokens += (double)(now - c->tokens_at) * cfg->flood_rate / 1000.0;
+	if (c->tokens > (double)cfg->flood_burst)
+		c->tokens = (double)cfg->flood_burst;
+	c->tokens_at = now;
+	if (c->tokens >= 1.0) {
+		c->tokens -= 1.0;
+		return 1;
+	}
+	uint64_t wait = (uint64_t)ceil((1.0 - c->tokens) * 1000.0 / cfg->flood_rate);
+	loop_timer_start(c->srv->loop, &c->timer, wait ? wait : 1);
+	return 0;
+}
+
+static void
+conn_process(struct conn *c)
+{
+	while (c->state == CONN_OPEN && !loop_timer_active(&c->timer)) {
+		if (framer_held(&c->in) == 0 || !conn_take_token(c))
+			break;
+		char *line;
+		size_t len;
+		enum framer_status st = framer_next(&c->in, &line, &len);
+		if (st == FRAMER_EMPTY) {
+			c->tokens += 1.0; /* nothing was handled */
+			break;
+		}
+		if (st == FRAMER_LINE)
+			c->door->line(c, line, len);
+		else
+			c->door->overlong(c);
+	}
+	/* Input has ended and every whole line has been handled: what is left
+	 * is at most an unterminated fragment, dropped like the line it was. */
+	if (c->state == CONN_OPEN && c->eof && !loop_timer_active(&c->timer))
+		conn_quit(c, "Connection closed");
+}
+
+static void
+conn_read(struct conn *c)
+{
+	static char buf[CONN_READ_CHUNK];
+	ssize_t n = read(c->io.fd, buf, sizeof buf);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_kill(c, error_reason(errno));
+		return;
+	}
+	if (n == 0) {
+		c->eof = 1;
+		conn_watch(c);
+		conn_process(c);
+		return;
+	}
+	c->last_input = loop_now(c->srv->loop);
+	server_conn_touched(c->srv, c);
+
+	size_t used = 0;
+	while (used < (size_t)n && c->state == CONN_OPEN) {
+		long took = framer_feed(&c->in, buf + used, (size_t)n - used);
+		if (took < 0) {
+			conn_kill(c, "Out of memory");
+			return;
+		}
+		used += (size_t)took;
+		size_t before = framer_held(&c->in);
+		conn_process(c);
+		/* Full of lines flood control holds back, and still more comes. */
+		if (used < (size_t)n && framer_held(&c->in) == before) {
+			conn_kill(c, "Excess flood");
+			return;
+		}
+	}
+}
+
+static void
+conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	(void)loop;
+	struct conn *c = io->data;
+	if ((events & LOOP_WRITE) && c->state != CONN_DEAD)
+		conn_flush(c);
+	if ((events & LOOP_READ) && c->state == CONN_OPEN && !c->eof)
+		conn_read(c);
+}
+
+static void
+conn_on_timer(struct loop *loop, struct loop_timer *timer)
+{
+	(void)loop;
+	struct conn *c = timer->data;
+	if (c->state == CONN_CLOSING) {
+		conn_kill(c, "closed");
+		return;
+	}
+	conn_process(c);
+}
+
+struct conn *
+conn_new(struct server *srv, int fd, const struct door *door, const char *addr)
+{
+	struct conn *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	const struct config *cfg = srv->cfg;
+	c->srv = srv;
+	c->door = door;
+	/* Room for one line being framed plus what flood control holds back. */
+	framer_init(&c->in, cfg->max_line, 2 * cfg->max_line + 2);
+	sendq_init(&c->out);
+	loop_timer_init(&c->timer, conn_on_timer, c);
+	c->tokens = (double)cfg->flood_burst;
+	c->tokens_at = c->last_input = loop_now(srv->loop);
+	snprintf(c->addr, sizeof c->addr, "%s", addr);
+	if (loop_io_add(srv->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+conn_destroy(struct conn *c)
+{
+	loop_io_del(c->srv->loop, &c->io);
+	close(c->io.fd);
+	loop_timer_stop(c->srv->loop, &c->timer);
+	sendq_clear(&c->out);
+	framer_free(&c->in);
+	free(c->reason);
+	free(c);
+}

@@ -1,0 +1,71 @@
+/* One connected client socket: its input framer, its output queue, flood
+ * control and timeouts. Lines go up to the conn's front door; wire buffers
+ * come down to its sendq. Closing is always deferred to the loop's
+ * before-sleep step, so a conn never disappears under a caller's feet. */
+#ifndef PARLEY_CONN_H
+#define PARLEY_CONN_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "framer.h"
+#include "loop.h"
+#include "sendq.h"
+
+struct server;
+struct door;
+struct user;
+struct ip_count;
+
+enum conn_state {
+	CONN_OPEN,
+	CONN_CLOSING,   /* no more input; flushing what is queued, then closed */
+	CONN_DEAD,      /* waiting to be reaped; nothing more is queued */
+};
+
+struct conn {
+	struct loop_io io;
+	struct server *srv;
+	const struct door *door;
+	struct user *user;            /* NULL before the door makes one / after quit */
+	struct framer in;
+	struct sendq out;
+	struct loop_timer timer;      /* flood release, or the closing deadline */
+	enum conn_state state;
+	uint8_t queued_flush;         /* on the server's flush list */
+	uint8_t queued_reap;          /* on the server's reap list */
+	uint8_t eof;                  /* the peer sent EOF; lines left are still handled */
+	double tokens;                /* flood control bucket */
+	uint64_t tokens_at;           /* when tokens was last topped up */
+	uint64_t last_input;          /* for the idle timeout */
+	struct conn *prev, *next;     /* all conns, least recently active first */
+	struct conn *flush_next;      /* server's flush list */
+	struct conn *reap_next;       /* server's reap list */
+	struct ip_count *ip;          /* per-address count, for max-per-ip */
+	char *reason;                 /* why it is closing, for the reaper */
+	char addr[INET6_ADDRSTRLEN + 8]; /* "host:port" for logs */
+};
+
+/* Queues w (a new reference is taken). Past the sendq bound the conn is
+ * dropped with "sendq exceeded"; nobody else waits for it. */
+void conn_send(struct conn *c, struct wire *w);
+void conn_sendf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Stops reading, flushes what is queued (bounded by a short deadline) and
+ * closes. The door's closed() is called now with reason. */
+void conn_quit(struct conn *c, const char *reason);
+/* Drops the conn at the next before-sleep step: for errors, and safe to call
+ * from inside a fan-out. */
+void conn_kill(struct conn *c, const char *reason);
+
+/* conn_quit in two steps, for a shutdown that first silences every conn
+ * and only then drops their users, so nobody hears of the others leaving. */
+void conn_stop_input(struct conn *c);
+void conn_drop_user(struct conn *c, const char *reason);
+
+/* For the server. */
+struct conn *conn_new(struct server *srv, int fd, const struct door *door,
+    const char *addr);
+void conn_flush(struct conn *c);
+void conn_destroy(struct conn *c);
+
+#endif

@@ -1,0 +1,27 @@
+/* A front door: turns lines from a connection into calls on the hub, and
+ * hub events into lines in its own wire format. It sees a conn only through
+ * conn.h, never a socket. */
+#ifndef PARLEY_DOOR_H
+#define PARLEY_DOOR_H
+
+#include <stddef.h>
+
+struct conn;
+
+struct door {
+	const char *name;
+	/* A connection was accepted: greet it, make its user. */
+	void (*open)(struct conn *c);
+	/* One complete line, NUL-terminated, ending removed. */
+	void (*line)(struct conn *c, char *line, size_t len);
+	/* A line over max-line bytes was discarded. */
+	void (*overlong)(struct conn *c);
+	/* The connection is ending for reason: drop the user from the hub. */
+	void (*closed)(struct conn *c, const char *reason);
+	/* The server is going down: say so (the conn then closes). */
+	void (*shutdown)(struct conn *c);
+};
+
+extern const struct door plain_door;
+
+#endif

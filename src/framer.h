@@ -1,0 +1,37 @@
+/* Splits a byte stream into lines ending in LF (a CR before the LF is
+ * dropped). Holds at most `limit` bytes; a line longer than `max_line` is
+ * reported once as overlong and discarded up to its LF, holding nothing of
+ * it, so input that never ends costs neither memory nor a busy loop. */
+#ifndef PARLEY_FRAMER_H
+#define PARLEY_FRAMER_H
+
+#include <stddef.h>
+
+struct framer {
+	char *buf;        /* NULL while nothing is held */
+	size_t start;     /* first unconsumed byte */
+	size_t len;       /* bytes in buf, consumed ones included */
+	size_t cap;       /* bytes allocated */
+	size_t max_line;  /* longest line, ending excluded */
+	size_t limit;     /* most bytes held: lines waiting plus one partial */
+	int discarding;   /* inside an overlong line, dropping up to its LF */
+};
+
+enum framer_status {
+	FRAMER_EMPTY,     /* no complete line held */
+	FRAMER_LINE,      /* *line, *len: valid until the next framer call */
+	FRAMER_OVERLONG,  /* a line was over max_line and has been dropped */
+};
+
+/* limit must be at least max_line + 2 (the line, CR and LF). */
+void framer_init(struct framer *f, size_t max_line, size_t limit);
+void framer_free(struct framer *f);
+/* Takes as much of data as fits; returns how much (n when it all fits,
+ * less when the buffer is full of lines not yet taken), or -1 when out of
+ * memory. */
+long framer_feed(struct framer *f, const char *data, size_t n);
+enum framer_status framer_next(struct framer *f, char **line, size_t *len);
+/* Bytes held (waiting lines and the partial one). */
+size_t framer_held(const struct framer *f);
+
+#endif

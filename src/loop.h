@@ -1,0 +1,66 @@
+/* The event loop: file events, timers and a before-sleep hook, in the manner
+ * of Redis's ae. Everything else in parleyd runs from its callbacks. The
+ * epoll calls live only in loop.c so another backend (kqueue) can be added
+ * behind this interface. */
+#ifndef PARLEY_LOOP_H
+#define PARLEY_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { LOOP_READ = 1, LOOP_WRITE = 2 };
+
+struct loop;
+struct loop_io;
+struct loop_timer;
+
+/* events is a mask of LOOP_READ / LOOP_WRITE; errors and hang-ups are
+ * reported as LOOP_READ so the owner finds out by reading. */
+typedef void loop_io_fn(struct loop *loop, struct loop_io *io, unsigned events);
+typedef void loop_timer_fn(struct loop *loop, struct loop_timer *timer);
+typedef void loop_hook_fn(struct loop *loop, void *data);
+
+/* Embedded in its owner (a conn, a listener); the owner keeps it alive
+ * until loop_io_del. */
+struct loop_io {
+	int fd;
+	unsigned mask;       /* LOOP_READ | LOOP_WRITE currently watched */
+	loop_io_fn *cb;
+	void *data;          /* owner, for the callback */
+};
+
+/* Embedded in its owner too; a one-shot timer, restarted by its owner. */
+struct loop_timer {
+	uint64_t when;       /* loop_now() value at which it fires */
+	size_t slot;         /* index in the heap, or SIZE_MAX when stopped */
+	loop_timer_fn *cb;
+	void *data;
+};
+
+struct loop *loop_new(void);
+void loop_free(struct loop *loop);
+
+int loop_io_add(struct loop *loop, struct loop_io *io, int fd, unsigned mask,
+    loop_io_fn *cb, void *data);
+int loop_io_set(struct loop *loop, struct loop_io *io, unsigned mask);
+void loop_io_del(struct loop *loop, struct loop_io *io);
+
+void loop_timer_init(struct loop_timer *timer, loop_timer_fn *cb, void *data);
+void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t delay_ms);
+void loop_timer_stop(struct loop *loop, struct loop_timer *timer);
+int loop_timer_active(const struct loop_timer *timer);
+
+/* Called once per iteration after the events are handled, before waiting:
+ * where output is flushed in batches and dead connections are reaped. */
+void loop_set_before_sleep(struct loop *loop, loop_hook_fn *fn, void *data);
+
+/* Monotonic milliseconds, read once per iteration. */
+uint64_t loop_now(const struct loop *loop);
+
+/* Counts wake-ups, so an idle server can be shown to sleep. */
+uint64_t loop_wakeups(const struct loop *loop);
+
+int loop_run(struct loop *loop);
+void loop_stop(struct loop *loop);
+
+#endif

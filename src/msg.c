@@ -1,0 +1,57 @@
+#include "msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *
+stash(char **cursor, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *at = *cursor;
+	memcpy(at, s, n);
+	*cursor += n;
+	return at;
+}
+
+static size_t
+size_of(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+struct msg *
+msg_new(enum msg_kind kind, const char *from, const char *room,
+    const char *target, const char *text)
+{
+	size_t extra = size_of(from) + size_of(room) + size_of(target) + size_of(text);
+	struct msg *m = calloc(1, sizeof *m + extra);
+	if (m == NULL)
+		return NULL;
+	m->refs = 1;
+	m->kind = kind;
+	char *cursor = m->strings;
+	m->from = stash(&cursor, from);
+	m->room = stash(&cursor, room);
+	m->target = stash(&cursor, target);
+	m->text = stash(&cursor, text);
+	return m;
+}
+
+struct msg *
+msg_ref(struct msg *m)
+{
+	m->refs++;
+	return m;
+}
+
+void
+msg_unref(struct msg *m)
+{
+	if (m == NULL || --m->refs > 0)
+		return;
+	for (int i = 0; i < FMT_COUNT; i++)
+		wire_unref(m->rendered[i]);
+	free(m);
+}

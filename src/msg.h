@@ -1,0 +1,42 @@
+/* One chat event: a room message, join, part, quit, nick change, topic
+ * change or private message. Immutable and reference-counted. Each front door
+ * renders it at most once into its wire format; the rendered bytes are then
+ * queued by reference on every recipient of that door. */
+#ifndef PARLEY_MSG_H
+#define PARLEY_MSG_H
+
+#include <stdint.h>
+
+#include "wire.h"
+
+enum msg_kind {
+	MSG_SAY,      /* room: text */
+	MSG_ACTION,   /* room: text (/me) */
+	MSG_PRIVATE,  /* target: recipient nick, text */
+	MSG_JOIN,     /* room */
+	MSG_PART,     /* room, text: reason or NULL */
+	MSG_QUIT,     /* text: reason */
+	MSG_NICK,     /* target: the new nick */
+	MSG_TOPIC,    /* room, text: new topic or NULL when cleared */
+};
+
+enum wire_format { FMT_PLAIN, FMT_COUNT };
+
+struct msg {
+	uint32_t refs;
+	enum msg_kind kind;
+	const char *from;     /* nick of who did it, as it was then */
+	const char *room;     /* NULL for events that are not about one room */
+	const char *target;   /* see msg_kind, or NULL */
+	const char *text;     /* see msg_kind, or NULL */
+	struct wire *rendered[FMT_COUNT]; /* filled on first use */
+	char strings[];       /* the bytes behind from, room, target and text */
+};
+
+/* Copies the strings; any but from may be NULL. NULL when out of memory. */
+struct msg *msg_new(enum msg_kind kind, const char *from, const char *room,
+    const char *target, const char *text);
+struct msg *msg_ref(struct msg *m);
+void msg_unref(struct msg *m);
+
+#endif

@@ -1,0 +1,22 @@
+/* The one set of rules for nicknames and room names, for every door.
+ * Names compare ignoring ASCII case ("ascii" casemapping). */
+#ifndef PARLEY_NAMES_H
+#define PARLEY_NAMES_H
+
+#include <stddef.h>
+
+#define NICK_LEN_MAX 30   /* bytes, the most any configuration allows */
+#define ROOM_LEN_MAX 50   /* bytes, '#' included */
+
+/* 1 when nick (NUL-terminated) is a valid nickname of at most max bytes. */
+int name_nick_valid(const char *nick, size_t max);
+/* 1 when room (NUL-terminated, '#' included) is a valid room name of at
+ * most max bytes. */
+int name_room_valid(const char *room, size_t max);
+/* Writes the room name for what a user typed into dst (ROOM_LEN_MAX + 1
+ * bytes): a missing '#' is added. Returns -1 when it cannot be valid. */
+int name_room_from_input(char *dst, const char *typed, size_t max);
+/* ASCII-lowercases src into dst (at least strlen(src) + 1 bytes). */
+void name_fold(char *dst, const char *src);
+
+#endif

@@ -1,0 +1,449 @@
+/* The plain-text front door: lines a person types in nc, telnet or parley,
+ * and lines a person can read. docs/protocol.md is its specification. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "conn.h"
+#include "door.h"
+#include "hub.h"
+#include "server.h"
+#include "text.h"
+
+#define PLAIN_FIRST_ROOM "#lobby"
+/* Bytes of nicknames per /who line, so a huge room gives many short lines. */
+#define PLAIN_WHO_LINE 400
+
+/* Rendering: each event becomes its plain line once, shared by every plain
+ * recipient. */
+
+static struct wire *
+plain_render(const struct msg *m)
+{
+	switch (m->kind) {
+	case MSG_SAY:
+		return wire_printf("%s <%s> %s\n", m->room, m->from, m->text);
+	case MSG_ACTION:
+		return wire_printf("%s * %s %s\n", m->room, m->from, m->text);
+	case MSG_PRIVATE:
+		return wire_printf("*%s* %s\n", m->from, m->text);
+	case MSG_JOIN:
+		return wire_printf("%s -- %s joined\n", m->room, m->from);
+	case MSG_PART:
+		if (m->text == NULL)
+			return wire_printf("%s -- %s left\n", m->room, m->from);
+		return wire_printf("%s -- %s left: %s\n", m->room, m->from, m->text);
+	case MSG_QUIT:
+		return wire_printf("-- %s quit: %s\n", m->from, m->text);
+	case MSG_NICK:
+		return wire_printf("-- %s is now known as %s\n", m->from, m->target);
+	case MSG_TOPIC:
+		if (m->text == NULL)
+			return wire_printf("%s -- %s cleared the topic\n", m->room, m->from);
+		return wire_printf("%s -- %s set the topic: %s\n", m->room, m->from, m->text);
+	}
+	return NULL;
+}
+
+static void
+plain_deliver(struct user *u, struct msg *m)
+{
+	if (m->rendered[FMT_PLAIN] == NULL)
+		m->rendered[FMT_PLAIN] = plain_render(m);
+	conn_send(u->owner, m->rendered[FMT_PLAIN]);
+}
+
+static const struct user_ops plain_user_ops = { .deliver = plain_deliver };
+
+/* Replies. */
+
+static void
+error_line(struct conn *c, const char *code, const char *text)
+{
+	conn_sendf(c, "!! %s: %s\n", code, text);
+}
+
+static void
+hub_error(struct conn *c, enum hub_status st, const char *name)
+{
+	switch (st) {
+	case HUB_OK:
+	case HUB_EALREADY:
+		return;
+	case HUB_ENOMEM:
+		error_line(c, "server-error", "out of memory, try again");
+		return;
+	case HUB_EBADNICK:
+		conn_sendf(c, "!! bad-nick: \"%s\" is not a valid nickname (1-%d of "
+		    "letters, digits and -_[]{}\\|^` not starting with a digit or -)\n",
+		    name, NICK_LEN_MAX);
+		return;
+	case HUB_ENICKINUSE:
+		conn_sendf(c, "!! nick-in-use: %s is already taken\n", name);
+		return;
+	case HUB_ENONICK:
+		conn_sendf(c, "!! no-such-nick: nobody is called %s\n", name);
+		return;
+	case HUB_EBADROOM:
+		conn_sendf(c, "!! bad-room: \"%s\" is not a valid room name "
+		    "(# and up to %d bytes, no spaces, commas or control characters)\n",
+		    name, ROOM_LEN_MAX - 1);
+		return;
+	case HUB_ENOROOM:
+		conn_sendf(c, "!! no-such-room: there is no room %s\n", name);
+		return;
+	case HUB_ENOTIN:
+		conn_sendf(c, "!! not-in-room: you are not in %s\n", name);
+		return;
+	case HUB_ETOOMANY:
+		conn_sendf(c, "!! too-many-rooms: you are in %d rooms already; /part one first\n",
+		    HUB_ROOMS_PER_USER);
+		return;
+	case HUB_ENOCURRENT:
+		error_line(c, "no-room", "you are not in a room; /join one first");
+		return;
+	}
+}
+
+static struct hub *
+hub_of(struct conn *c)
+{
+	return &c->srv->hub;
+}
+
+/* Resolves what the user typed as a room name; on failure the error has
+ * been sent. */
+static struct room *
+room_arg(struct conn *c, const char *typed, int must_exist)
+{
+	char name[ROOM_LEN_MAX + 1];
+	if (name_room_from_input(name, typed, ROOM_LEN_MAX) < 0) {
+		hub_error(c, HUB_EBADROOM, typed);
+		return NULL;
+	}
+	struct room *room = hub_room_find(hub_of(c), name);
+	if (room == NULL && must_exist)
+		hub_error(c, HUB_ENOROOM, name);
+	return room;
+}
+
+static struct room *
+current_room(struct conn *c)
+{
+	struct room *room = hub_current_room(c->user);
+	if (room == NULL)
+		hub_error(c, HUB_ENOCURRENT, NULL);
+	return room;
+}
+
+static void
+topic_line(struct conn *c, const struct room *room)
+{
+	if (room->topic != NULL)
+		conn_sendf(c, "-- %s topic: %s\n", room->name, room->topic);
+}
+
+static void
+say(struct conn *c, enum msg_kind kind, const char *text)
+{
+	struct room *room = current_room(c);
+	if (room != NULL)
+		hub_error(c, hub_say(hub_of(c), c->user, room, kind, text), room->name);
+}
+
+/* Commands. Each gets the rest of the line after the command word. */
+
+static void
+cmd_nick(struct conn *c, char *args)
+{
+	char *nick = text_word(&args);
+	if (nick == NULL) {
+		conn_sendf(c, "-- you are %s; /nick NAME changes it\n", c->user->nick);
+		return;
+	}
+	hub_error(c, hub_nick(hub_of(c), c->user, nick), nick);
+}
+
+static void
+join_room(struct conn *c, const char *name)
+{
+	enum hub_status st = hub_join(hub_of(c), c->user, name);
+	struct room *room = hub_current_room(c->user);
+	if (st == HUB_EALREADY)
+		conn_sendf(c, "-- now talking in %s\n", room->name);
+	else if (st == HUB_OK)
+		topic_line(c, room);
+	else
+		hub_error(c, st, name);
+}
+
+static void
+cmd_join(struct conn *c, char *args)
+{
+	char *typed = text_word(&args);
+	if (typed == NULL) {
+		error_line(c, "usage", "/join ROOM");
+		return;
+	}
+	char name[ROOM_LEN_MAX + 1];
+	if (name_room_from_input(name, typed, ROOM_LEN_MAX) < 0) {
+		hub_error(c, HUB_EBADROOM, typed);
+		return;
+	}
+	join_room(c, name);
+}
+
+/* "/part #room reason", "/part reason" or "/part": a first word is the
+ * room when it starts with '#'. */
+static void
+cmd_part(struct conn *c, char *args)
+{
+	while (*args == ' ')
+		args++;
+	struct room *room;
+	if (*args == '#') {
+		if ((room = room_arg(c, text_word(&args), 1)) == NULL)
+			return;
+	} else if ((room = current_room(c)) == NULL)
+		return;
+	const char *reason = text_rest(&args);
+	struct room *was_current = hub_current_room(c->user);
+	char name[ROOM_LEN_MAX + 1];
+	memcpy(name, room->name, sizeof name);
+	enum hub_status st = hub_part(hub_of(c), c->user, room, reason);
+	if (st != HUB_OK) {
+		hub_error(c, st, name);
+		return;
+	}
+	struct room *now = hub_current_room(c->user);
+	if (was_current == room && now != NULL)
+		conn_sendf(c, "-- now talking in %s\n", now->name);
+}
+
+static void
+cmd_msg(struct conn *c, char *args)
+{
+	char *nick = text_word(&args);
+	char *text = text_rest(&args);
+	if (nick == NULL || text == NULL) {
+		error_line(c, "usage", "/msg NICK TEXT");
+		return;
+	}
+	struct user *to;
+	enum hub_status st = hub_private(hub_of(c), c->user, nick, text, &to);
+	if (st == HUB_OK)
+		conn_sendf(c, "-> *%s* %s\n", to->nick, text);
+	else
+		hub_error(c, st, nick);
+}
+
+static void
+cmd_me(struct conn *c, char *args)
+{
+	char *text = text_rest(&args);
+	if (text == NULL) {
+		error_line(c, "usage", "/me TEXT");
+		return;
+	}
+	say(c, MSG_ACTION, text);
+}
+
+static void
+cmd_who(struct conn *c, char *args)
+{
+	char *typed = text_word(&args);
+	struct room *room = typed ? room_arg(c, typed, 1) : current_room(c);
+	if (room == NULL)
+		return;
+	char line[PLAIN_WHO_LINE + NICK_LEN_MAX + 2];
+	size_t len = 0;
+	for (uint32_t i = 0; i < room->nmembers; i++) {
+		const char *nick = room->members[i]->nick;
+		size_t n = strlen(nick);
+		if (len > 0 && len + 1 + n > PLAIN_WHO_LINE) {
+			conn_sendf(c, "-- %s users: %.*s\n", room->name, (int)len, line);
+			len = 0;
+		}
+		if (len > 0)
+			line[len++] = ' ';
+		memcpy(line + len, nick, n);
+		len += n;
+	}
+	if (len > 0)
+		conn_sendf(c, "-- %s users: %.*s\n", room->name, (int)len, line);
+	conn_sendf(c, "-- %s: %u user%s\n", room->name, room->nmembers,
+	    room->nmembers == 1 ? "" : "s");
+}
+
+static void
+cmd_rooms(struct conn *c, char *args)
+{
+	(void)args;
+	unsigned n = 0;
+	for (struct room *r = hub_of(c)->rooms; r != NULL; r = r->hh.next, n++) {
+		const char *s = r->nmembers == 1 ? "" : "s";
+		if (r->topic != NULL)
+			conn_sendf(c, "-- %s: %u user%s: %s\n", r->name, r->nmembers, s, r->topic);
+		else
+			conn_sendf(c, "-- %s: %u user%s\n", r->name, r->nmembers, s);
+	}
+	conn_sendf(c, "-- %u room%s\n", n, n == 1 ? "" : "s");
+}
+
+/* "/topic", "/topic #room", "/topic TEXT", "/topic #room TEXT"; TEXT "-"
+ * clears it. */
+static void
+cmd_topic(struct conn *c, char *args)
+{
+	while (*args == ' ')
+		args++;
+	struct room *room;
+	if (*args == '#') {
+		if ((room = room_arg(c, text_word(&args), 1)) == NULL)
+			return;
+	} else if ((room = current_room(c)) == NULL)
+		return;
+	char *text = text_rest(&args);
+	if (text == NULL) {
+		if (room->topic != NULL)
+			topic_line(c, room);
+		else
+			conn_sendf(c, "-- %s has no topic\n", room->name);
+		return;
+	}
+	if (strcmp(text, "-") == 0)
+		text = NULL;
+	hub_error(c, hub_topic(hub_of(c), c->user, room, text), room->name);
+}
+
+static void
+cmd_ping(struct conn *c, char *args)
+{
+	char *text = text_rest(&args);
+	conn_sendf(c, "-- pong%s%s\n", text ? " " : "", text ? text : "");
+}
+
+static void
+cmd_quit(struct conn *c, char *args)
+{
+	char *reason = text_rest(&args);
+	conn_sendf(c, "-- goodbye\n");
+	conn_quit(c, reason ? reason : "Quit");
+}
+
+static void cmd_help(struct conn *c, char *args);
+
+static const struct command {
+	const char *name;
+	void (*fn)(struct conn *c, char *args);
+	const char *usage;
+	const char *help;
+} commands[] = {
+	{ "nick", cmd_nick, "/nick NAME", "change your nickname" },
+	{ "join", cmd_join, "/join ROOM", "join a room and talk there" },
+	{ "part", cmd_part, "/part [ROOM] [REASON]", "leave a room (default: the current one)" },
+	{ "msg", cmd_msg, "/msg NICK TEXT", "send a private message" },
+	{ "me", cmd_me, "/me TEXT", "act in the current room" },
+	{ "who", cmd_who, "/who [ROOM]", "list who is in a room" },
+	{ "rooms", cmd_rooms, "/rooms", "list the rooms" },
+	{ "topic", cmd_topic, "/topic [ROOM] [TEXT]", "show or set a room's topic (- clears it)" },
+	{ "ping", cmd_ping, "/ping [TEXT]", "the server answers pong" },
+	{ "quit", cmd_quit, "/quit [REASON]", "leave the server" },
+	{ "help", cmd_help, "/help", "this list" },
+};
+
+static void
+cmd_help(struct conn *c, char *args)
+{
+	(void)args;
+	conn_sendf(c, "-- a line not starting with / goes to your current room; //text sends /text\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		conn_sendf(c, "-- %-22s %s\n", commands[i].usage, commands[i].help);
+}
+
+static void
+run_command(struct conn *c, char *line)
+{
+	char *args = line + 1;
+	char *name = text_word(&args);
+	if (name == NULL) {
+		error_line(c, "unknown-command", "a lone / is not a command; /help lists them");
+		return;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcasecmp(name, commands[i].name) == 0) {
+			commands[i].fn(c, args);
+			return;
+		}
+	}
+	conn_sendf(c, "!! unknown-command: /%s is not a command; /help lists them\n", name);
+}
+
+/* The door. */
+
+static void
+plain_open(struct conn *c)
+{
+	const struct config *cfg = c->srv->cfg;
+	c->user = hub_user_new(hub_of(c), &plain_user_ops, c);
+	if (c->user == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	conn_sendf(c, "-- welcome to %s (parley %s)\n", cfg->server_name, PARLEY_VERSION);
+	conn_sendf(c, "-- you are %s; change it with /nick NAME\n", c->user->nick);
+	conn_sendf(c, "-- type /help for commands\n");
+	join_room(c, PLAIN_FIRST_ROOM);
+}
+
+static void
+plain_line(struct conn *c, char *line, size_t len)
+{
+	if (c->user == NULL)
+		return;
+	char small[1024];
+	size_t need = TEXT_CLEAN_MAX(len) + 1;
+	char *text = need <= sizeof small ? small : malloc(need);
+	if (text == NULL) {
+		error_line(c, "server-error", "out of memory, line dropped");
+		return;
+	}
+	text_clean(text, line, len);
+	if (text[strspn(text, " ")] == '\0')
+		;
+	else if (text[0] == '/' && text[1] != '/')
+		run_command(c, text);
+	else
+		say(c, MSG_SAY, text[0] == '/' ? text + 1 : text);
+	if (text != small)
+		free(text);
+}
+
+static void
+plain_overlong(struct conn *c)
+{
+	conn_sendf(c, "!! line-too-long: lines may be at most %lu bytes; that one was discarded\n",
+	    c->srv->cfg->max_line);
+}
+
+static void
+plain_closed(struct conn *c, const char *reason)
+{
+	hub_user_quit(hub_of(c), c->user, reason);
+}
+
+static void
+plain_shutdown(struct conn *c)
+{
+	conn_sendf(c, "-- server shutting down\n");
+}
+
+const struct door plain_door = {
+	.name = "plain",
+	.open = plain_open,
+	.line = plain_line,
+	.overlong = plain_overlong,
+	.closed = plain_closed,
+	.shutdown = plain_shutdown,
+};

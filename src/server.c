@@ -1,0 +1,539 @@
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "door.h"
+#include "log.h"
+
+/* How long shutdown waits for queued output before exiting anyway. */
+#define SHUTDOWN_FLUSH_MS 2000
+#define IDLE_SWEEP_MS 1000
+
+struct listener {
+	struct loop_io io;
+	struct server *srv;
+	const struct door *door;
+	struct listener *next;
+	char name[64];
+};
+
+struct ip_count {
+	char key[INET6_ADDRSTRLEN];
+	unsigned long n;
+	UT_hash_handle hh;
+};
+
+/* Connections list: least recently active first, so the idle sweep stops
+ * at the first conn that is not idle. */
+
+static void
+list_unlink(struct server *srv, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		srv->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void
+list_append(struct server *srv, struct conn *c)
+{
+	c->prev = srv->tail;
+	c->next = NULL;
+	if (srv->tail)
+		srv->tail->next = c;
+	else
+		srv->head = c;
+	srv->tail = c;
+}
+
+void
+server_conn_touched(struct server *srv, struct conn *c)
+{
+	if (srv->tail == c)
+		return;
+	list_unlink(srv, c);
+	list_append(srv, c);
+}
+
+void
+server_conn_flush_later(struct server *srv, struct conn *c)
+{
+	if (c->queued_flush)
+		return;
+	c->queued_flush = 1;
+	c->flush_next = srv->flush_list;
+	srv->flush_list = c;
+}
+
+void
+server_conn_reap_later(struct server *srv, struct conn *c)
+{
+	if (c->queued_reap)
+		return;
+	c->queued_reap = 1;
+	c->reap_next = srv->reap_list;
+	srv->reap_list = c;
+}
+
+static void
+ip_release(struct server *srv, struct conn *c)
+{
+	if (c->ip == NULL)
+		return;
+	if (--c->ip->n == 0) {
+		HASH_DEL(srv->ips, c->ip);
+		free(c->ip);
+	}
+	c->ip = NULL;
+}
+
+void
+server_conn_gone(struct server *srv, struct conn *c)
+{
+	list_unlink(srv, c);
+	ip_release(srv, c);
+	srv->nconns--;
+}
+
+/* Closes and frees the dead conns: their users quit first, which may kill
+ * more conns (over their sendq) onto the list. A dead conn still on the
+ * flush list waits for the next round. */
+static void
+reap_dead(struct server *srv)
+{
+	struct conn *keep = NULL;
+	while (srv->reap_list != NULL) {
+		struct conn *c = srv->reap_list;
+		srv->reap_list = c->reap_next;
+		if (c->queued_flush) {
+			c->reap_next = keep;
+			keep = c;
+			continue;
+		}
+		if (c->reason != NULL)
+			conn_drop_user(c, c->reason);
+		server_conn_gone(srv, c);
+		conn_destroy(c);
+	}
+	srv->reap_list = keep;
+}
+
+static void
+flush_pending(struct server *srv)
+{
+	while (srv->flush_list != NULL) {
+		struct conn *c = srv->flush_list;
+		srv->flush_list = c->flush_next;
+		c->queued_flush = 0;
+		c->flush_next = NULL;
+		conn_flush(c);
+	}
+}
+
+/* Before sleeping: write everything queued this round in one writev per
+ * conn, and close what died. Quits of the dead queue more output, so both
+ * repeat until neither has work. */
+static void
+before_sleep(struct loop *loop, void *data)
+{
+	struct server *srv = data;
+	(void)loop;
+	while (srv->flush_list != NULL || srv->reap_list != NULL) {
+		flush_pending(srv);
+		reap_dead(srv);
+	}
+	if (srv->shutting_down && srv->nconns == 0)
+		loop_stop(srv->loop);
+}
+
+/* Accepting. */
+
+static void
+addr_format(const struct sockaddr_storage *ss, char *host, size_t hostlen,
+    char *full, size_t fulllen)
+{
+	char h[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+		inet_ntop(AF_INET, &in->sin_addr, h, sizeof h);
+		port = ntohs(in->sin_port);
+		snprintf(full, fulllen, "%s:%d", h, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, h, sizeof h);
+		port = ntohs(in6->sin6_port);
+		snprintf(full, fulllen, "[%s]:%d", h, port);
+	} else
+		snprintf(full, fulllen, "?");
+	snprintf(host, hostlen, "%s", h);
+}
+
+/* A refusal costs one non-blocking write and a close: nothing is queued
+ * for a client that is not let in. */
+static void
+refuse(int fd, const char *addr, const char *why)
+{
+	char line[160];
+	int n = snprintf(line, sizeof line, "!! server-full: %s, try again later\n", why);
+	(void)!send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+	log_info("%s: refused (%s)", addr, why);
+}
+
+static struct ip_count *
+ip_take(struct server *srv, const char *host)
+{
+	struct ip_count *ip;
+	HASH_FIND_STR(srv->ips, host, ip);
+	if (ip == NULL) {
+		if ((ip = calloc(1, sizeof *ip)) == NULL)
+			return NULL;
+		snprintf(ip->key, sizeof ip->key, "%s", host);
+		HASH_ADD_STR(srv->ips, key, ip);
+	}
+	return ip;
+}
+
+static void
+accept_one(struct server *srv, struct listener *l, int fd,
+    const struct sockaddr_storage *ss)
+{
+	char host[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 8];
+	addr_format(ss, host, sizeof host, addr, sizeof addr);
+	const struct config *cfg = srv->cfg;
+
+	if (srv->nconns >= cfg->max_clients) {
+		refuse(fd, addr, "the server is full");
+		return;
+	}
+	struct ip_count *ip = ip_take(srv, host);
+	if (ip == NULL) {
+		refuse(fd, addr, "out of memory");
+		return;
+	}
+	if (cfg->max_per_ip > 0 && ip->n >= cfg->max_per_ip) {
+		refuse(fd, addr, "too many connections from your address");
+		return;
+	}
+	struct conn *c = conn_new(srv, fd, l->door, addr);
+	if (c == NULL) {
+		if (ip->n == 0) {
+			HASH_DEL(srv->ips, ip);
+			free(ip);
+		}
+		refuse(fd, addr, "out of memory");
+		return;
+	}
+	ip->n++;
+	c->ip = ip;
+	list_append(srv, c);
+	srv->nconns++;
+	log_info("%s: connected on %s", addr, l->name);
+	l->door->open(c);
+}
+
+/* Out of file descriptors, a pending connection would wake the loop
+ * forever: give back the spare fd, take the connection and close it. */
+static void
+accept_shed(struct server *srv, int lfd)
+{
+	if (srv->reserve_fd < 0)
+		return;
+	close(srv->reserve_fd);
+	int fd = accept(lfd, NULL, NULL);
+	if (fd >= 0)
+		close(fd);
+	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	log_warn("out of file descriptors: a connection was dropped");
+}
+
+static void
+on_accept(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	(void)loop;
+	(void)events;
+	struct listener *l = io->data;
+	struct server *srv = l->srv;
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		int fd = accept4(io->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				accept_shed(srv, io->fd);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("accept on %s: %s", l->name, strerror(errno));
+			return;
+		}
+		accept_one(srv, l, fd, &ss);
+	}
+}
+
+/* Listening. */
+
+/* Splits "host:port", "[v6]:port" or ":port" into its parts. */
+static int
+split_hostport(const char *spec, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char *colon;
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(close - spec - 1), spec + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (colon == NULL)
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(colon - spec), spec);
+	}
+	if (colon[1] == '\0')
+		return -1;
+	snprintf(port, portlen, "%s", colon + 1);
+	return 0;
+}
+
+static int
+listener_open(struct server *srv, const char *spec, const struct door *door)
+{
+	char host[256], port[32];
+	if (split_hostport(spec, host, sizeof host, port, sizeof port) < 0) {
+		fprintf(stderr, "parleyd: cannot listen on \"%s\": expected HOST:PORT\n", spec);
+		return -1;
+	}
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	}, *res;
+	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc != 0) {
+		fprintf(stderr, "parleyd: cannot listen on %s: %s\n", spec, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	int err = 0;
+	if (fd < 0)
+		err = errno;
+	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    (res->ai_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0)
+		err = errno;
+	freeaddrinfo(res);
+	if (err != 0) {
+		fprintf(stderr, "parleyd: cannot listen on %s: %s\n", spec, strerror(err));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct listener *l = calloc(1, sizeof *l);
+	if (l == NULL) {
+		close(fd);
+		return -1;
+	}
+	l->srv = srv;
+	l->door = door;
+	snprintf(l->name, sizeof l->name, "%s", spec);
+	if (loop_io_add(srv->loop, &l->io, fd, LOOP_READ, on_accept, l) < 0) {
+		close(fd);
+		free(l);
+		return -1;
+	}
+	l->next = srv->listeners;
+	srv->listeners = l;
+	log_info("listening on %s (%s)", spec, door->name);
+	return 0;
+}
+
+static void
+listeners_close(struct server *srv)
+{
+	while (srv->listeners != NULL) {
+		struct listener *l = srv->listeners;
+		srv->listeners = l->next;
+		loop_io_del(srv->loop, &l->io);
+		close(l->io.fd);
+		free(l);
+	}
+}
+
+/* Shutdown: stop listening, tell everyone, silence every conn before any
+ * user leaves (so nobody is told of the others), flush with a deadline. */
+
+static void
+on_shutdown_deadline(struct loop *loop, struct loop_timer *timer)
+{
+	(void)timer;
+	log_warn("shutdown: gave up waiting for slow clients");
+	loop_stop(loop);
+}
+
+static void
+server_shutdown(struct server *srv, const char *signame)
+{
+	if (srv->shutting_down)
+		return;
+	srv->shutting_down = 1;
+	log_info("%s: shutting down, %lu clients", signame, srv->nconns);
+	listeners_close(srv);
+	loop_timer_stop(srv->loop, &srv->idle_sweep);
+	for (struct conn *c = srv->head; c != NULL; c = c->next)
+		if (c->state == CONN_OPEN)
+			c->door->shutdown(c);
+	for (struct conn *c = srv->head; c != NULL; c = c->next)
+		conn_stop_input(c);
+	for (struct conn *c = srv->head; c != NULL; c = c->next)
+		if (c->state == CONN_CLOSING)
+			conn_drop_user(c, "Server shutting down");
+	loop_timer_start(srv->loop, &srv->shutdown_deadline, SHUTDOWN_FLUSH_MS);
+}
+
+static void
+on_signal(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	(void)loop;
+	(void)events;
+	struct server *srv = io->data;
+	struct signalfd_siginfo si;
+	while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGTERM)
+			server_shutdown(srv, "SIGTERM");
+		else if (si.ssi_signo == SIGINT)
+			server_shutdown(srv, "SIGINT");
+	}
+}
+
+static int
+signals_open(struct server *srv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	return loop_io_add(srv->loop, &srv->signals, fd, LOOP_READ, on_signal, srv);
+}
+
+/* Idle timeout: the list is ordered by last input, so the sweep looks only
+ * at conns that are really idle, and wakes once a second at most. */
+static void
+on_idle_sweep(struct loop *loop, struct loop_timer *timer)
+{
+	struct server *srv = timer->data;
+	uint64_t limit = (uint64_t)srv->cfg->idle_timeout * 1000u;
+	uint64_t now = loop_now(loop);
+	for (struct conn *c = srv->head; c != NULL; c = c->next) {
+		if (now - c->last_input < limit)
+			break;
+		if (c->state == CONN_OPEN)
+			conn_kill(c, "Idle timeout");
+	}
+	loop_timer_start(loop, timer, IDLE_SWEEP_MS);
+}
+
+/* Room for every client plus listeners and spares, if the hard limit
+ * allows; otherwise say how many clients really fit. */
+static void
+raise_fd_limit(const struct config *cfg)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t want = (rlim_t)cfg->max_clients + 64;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		log_warn("file descriptor limit %lu allows about %lu clients, not max-clients %lu",
+		    (unsigned long)rl.rlim_cur, (unsigned long)(rl.rlim_cur - 64),
+		    cfg->max_clients);
+}
+
+int
+server_init(struct server *srv, const struct config *cfg)
+{
+	memset(srv, 0, sizeof *srv);
+	srv->cfg = cfg;
+	srv->reserve_fd = -1;
+	hub_init(&srv->hub, 390);
+	if ((srv->loop = loop_new()) == NULL) {
+		fprintf(stderr, "parleyd: cannot create the event loop: %s\n", strerror(errno));
+		return -1;
+	}
+	raise_fd_limit(cfg);
+	for (int i = 0; i < cfg->nlisten; i++)
+		if (listener_open(srv, cfg->listen[i], &plain_door) < 0)
+			return -1;
+	if (signals_open(srv) < 0) {
+		fprintf(stderr, "parleyd: cannot set up signals: %s\n", strerror(errno));
+		return -1;
+	}
+	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	loop_timer_init(&srv->shutdown_deadline, on_shutdown_deadline, srv);
+	loop_timer_init(&srv->idle_sweep, on_idle_sweep, srv);
+	if (cfg->idle_timeout > 0)
+		loop_timer_start(srv->loop, &srv->idle_sweep, IDLE_SWEEP_MS);
+	loop_set_before_sleep(srv->loop, before_sleep, srv);
+	return 0;
+}
+
+int
+server_run(struct server *srv)
+{
+	log_info("parleyd %s ready as %s", PARLEY_VERSION, srv->cfg->server_name);
+	int rc = loop_run(srv->loop);
+	log_info("stopped");
+	return rc;
+}
+
+void
+server_free(struct server *srv)
+{
+	listeners_close(srv);
+	while (srv->head != NULL) {
+		struct conn *c = srv->head;
+		server_conn_gone(srv, c);
+		conn_destroy(c);
+	}
+	hub_clear(&srv->hub);
+	if (srv->loop != NULL) {
+		if (srv->signals.fd > 0) {
+			loop_io_del(srv->loop, &srv->signals);
+			close(srv->signals.fd);
+		}
+		loop_free(srv->loop);
+	}
+	if (srv->reserve_fd >= 0)
+		close(srv->reserve_fd);
+}

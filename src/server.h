@@ -1,0 +1,43 @@
+/* The server: listeners, the set of connections, signals and the orderly
+ * shutdown; owns the loop, the hub and the configuration. */
+#ifndef PARLEY_SERVER_H
+#define PARLEY_SERVER_H
+
+#include "config.h"
+#include "hub.h"
+#include "loop.h"
+
+struct conn;
+struct listener;
+struct ip_count;
+
+struct server {
+	struct loop *loop;
+	const struct config *cfg;
+	struct hub hub;
+	struct listener *listeners;
+	struct conn *head, *tail;       /* every conn, least recently active first */
+	unsigned long nconns;
+	struct conn *flush_list;        /* conns with fresh output */
+	struct conn *reap_list;         /* conns to close and free */
+	struct ip_count *ips;           /* uthash: conns per address */
+	struct loop_io signals;
+	struct loop_timer idle_sweep;
+	struct loop_timer shutdown_deadline;
+	int shutting_down;
+	int reserve_fd;                 /* spare fd to shed connections at EMFILE */
+};
+
+/* Binds every listener; -1 (with one error line printed) when one cannot
+ * be bound. */
+int server_init(struct server *srv, const struct config *cfg);
+int server_run(struct server *srv);
+void server_free(struct server *srv);
+
+/* For conn.c. */
+void server_conn_touched(struct server *srv, struct conn *c);
+void server_conn_flush_later(struct server *srv, struct conn *c);
+void server_conn_reap_later(struct server *srv, struct conn *c);
+void server_conn_gone(struct server *srv, struct conn *c);
+
+#endif

@@ -1,0 +1,116 @@
+#include "text.h"
+
+#include <string.h>
+
+static const char replacement[] = "\xEF\xBF\xBD";
+
+/* Scans the UTF-8 sequence at s (n > 0 bytes available). Returns its length
+ * and sets *valid; for an invalid one the length is that of its maximal
+ * subpart (Unicode's "maximal subpart" rule, so one U+FFFD stands for each),
+ * at least 1. Overlong forms, surrogates and code points past U+10FFFF are
+ * invalid, as RFC 3629 says. */
+static size_t
+utf8_scan(const unsigned char *s, size_t n, int *valid)
+{
+	unsigned char c = s[0];
+	*valid = 1;
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xBF;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2;
+	else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		*valid = 0;
+		return 1;
+	}
+	size_t i = 1;
+	if (i < n && s[i] >= lo && s[i] <= hi) {
+		i++;
+		while (i < len && i < n && s[i] >= 0x80 && s[i] <= 0xBF)
+			i++;
+	}
+	*valid = i == len;
+	return i;
+}
+
+size_t
+text_clean(char *dst, const char *src, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t out = 0, i = 0;
+	while (i < n) {
+		if (s[i] == 0) {
+			i++;
+			continue;
+		}
+		int valid;
+		size_t len = utf8_scan(s + i, n - i, &valid);
+		if (valid) {
+			memcpy(dst + out, s + i, len);
+			out += len;
+		} else {
+			memcpy(dst + out, replacement, 3);
+			out += 3;
+		}
+		i += len;
+	}
+	dst[out] = '\0';
+	return out;
+}
+
+int
+text_is_clean(const char *src, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	for (size_t i = 0; i < n;) {
+		if (s[i] == 0)
+			return 0;
+		int valid;
+		i += utf8_scan(s + i, n - i, &valid);
+		if (!valid)
+			return 0;
+	}
+	return 1;
+}
+
+char *
+text_word(char **s)
+{
+	char *p = *s;
+	while (*p == ' ')
+		p++;
+	if (*p == '\0') {
+		*s = p;
+		return NULL;
+	}
+	char *word = p;
+	while (*p != '\0' && *p != ' ')
+		p++;
+	if (*p == ' ')
+		*p++ = '\0';
+	*s = p;
+	return word;
+}
+
+char *
+text_rest(char **s)
+{
+	char *p = *s;
+	while (*p == ' ')
+		p++;
+	*s = p + strlen(p);
+	return *p == '\0' ? NULL : p;
+}

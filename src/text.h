@@ -1,0 +1,25 @@
+/* What the server does to text before anyone else sees it. */
+#ifndef PARLEY_TEXT_H
+#define PARLEY_TEXT_H
+
+#include <stddef.h>
+
+/* Most bytes text_clean can produce from n input bytes: each invalid byte
+ * may become a three-byte U+FFFD. */
+#define TEXT_CLEAN_MAX(n) ((n) * 3)
+
+/* Copies src to dst (which holds TEXT_CLEAN_MAX(n) + 1 bytes), removing NUL
+ * bytes and replacing each maximal invalid UTF-8 sequence with U+FFFD.
+ * Returns the length written; dst is NUL-terminated. */
+size_t text_clean(char *dst, const char *src, size_t n);
+
+/* 1 when s (n bytes) is valid UTF-8 with no NUL. */
+int text_is_clean(const char *s, size_t n);
+
+/* Skips spaces; returns the next word (NUL-terminated in place) and
+ * advances *s past it. Returns NULL when no word is left. */
+char *text_word(char **s);
+/* Skips spaces; returns what is left, or NULL when nothing is. */
+char *text_rest(char **s);
+
+#endif

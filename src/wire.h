@@ -1,0 +1,22 @@
+/* A wire buffer: the bytes of one rendered line, immutable once made and
+ * reference-counted, so the same bytes sit on every recipient's sendq.
+ * Fan-out to N members is N pointer appends, not N copies. */
+#ifndef PARLEY_WIRE_H
+#define PARLEY_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wire {
+	uint32_t refs;
+	uint32_t len;
+	char data[];
+};
+
+/* NULL on allocation failure. */
+struct wire *wire_new(const char *data, size_t len);
+struct wire *wire_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct wire *wire_ref(struct wire *w);
+void wire_unref(struct wire *w);
+
+#endif
