@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "door.h"
 #include "hub.h"
+#include "plain_parse.h"
 #include "server.h"
 #include "text.h"
 
@@ -363,14 +364,8 @@ cmd_help(struct conn *c, char *args)
 }
 
 static void
-run_command(struct conn *c, char *line)
+run_command(struct conn *c, const char *name, char *args)
 {
-	char *args = line + 1;
-	char *name = text_word(&args);
-	if (name == NULL) {
-		error_line(c, "unknown-command", "a lone / is not a command; /help lists them");
-		return;
-	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcasecmp(name, commands[i].name) == 0) {
 			commands[i].fn(c, args);
@@ -410,12 +405,21 @@ plain_line(struct conn *c, char *line, size_t len)
 		return;
 	}
 	text_clean(text, line, len);
-	if (text[strspn(text, " ")] == '\0')
-		;
-	else if (text[0] == '/' && text[1] != '/')
-		run_command(c, text);
-	else
-		say(c, MSG_SAY, text[0] == '/' ? text + 1 : text);
+	struct plain_input in;
+	plain_parse(text, &in);
+	switch (in.kind) {
+	case PLAIN_EMPTY:
+		break;
+	case PLAIN_SAY:
+		say(c, MSG_SAY, in.text);
+		break;
+	case PLAIN_COMMAND:
+		run_command(c, in.name, in.args);
+		break;
+	case PLAIN_NOCOMMAND:
+		error_line(c, "unknown-command", "a lone / is not a command; /help lists them");
+		break;
+	}
 	if (text != small)
 		free(text);
 }

@@ -1,0 +1,343 @@
+"""What users do to a server: crash, flood, stall, send garbage, stop it."""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from chat import Client, PARLEYD, free_port
+
+
+def test_quit_with_reason(server):
+    a, b = server.client("alice"), server.client("bob")
+    a.send("/quit off to lunch")
+    a.expect(r"^-- goodbye$")
+    a.expect_closed()
+    b.expect(r"^-- alice quit: off to lunch$")
+
+
+def test_quit_without_reason(server):
+    a, b = server.client("alice"), server.client("bob")
+    a.send("/quit")
+    b.expect(r"^-- alice quit: Quit$")
+
+
+def test_closed_socket_is_a_quit(server):
+    a, b = server.client("alice"), server.client("bob")
+    a.sync()  # nothing unread, so the kernel sends FIN rather than RST
+    a.close()
+    b.expect(r"^-- alice quit: Connection closed$")
+
+
+def test_reset_connection_is_a_quit(server):
+    a, b = server.client("alice"), server.client("bob")
+    a.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    a.close()
+    b.expect(r"^-- alice quit: Connection reset by peer$")
+
+
+def test_sigkilled_client_is_a_quit(server):
+    b = server.client("bob")
+    code = ("import socket,sys,time\n"
+            "s=socket.create_connection(('127.0.0.1',%d))\n"
+            "s.sendall(b'/nick victim\\n')\n"
+            "print('ready',flush=True)\n"
+            "time.sleep(60)\n" % server.port)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"ready"
+    b.expect(r"^-- guest\d+ is now known as victim$")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # The kernel resets a socket closed with unread data, else sends FIN.
+    b.expect(r"^-- victim quit: Connection (closed|reset by peer)$")
+
+
+def test_unterminated_line_at_eof_is_dropped(server):
+    a, b = server.client("alice"), server.client("bob")
+    a.send_raw(b"complete\nno newline")
+    a.sock.shutdown(socket.SHUT_WR)
+    b.expect(r"^#lobby <alice> complete$")
+    b.expect(r"^-- alice quit: Connection closed$")
+    assert not [l for l in b.lines if "no newline" in l]
+
+
+def test_half_closed_client_still_gets_replies(server):
+    """`echo /who | nc -N`: the reply is flushed before the server closes."""
+    a = server.client("alice")
+    a.send("/who")
+    a.sock.shutdown(socket.SHUT_WR)
+    lines = a.expect_closed()
+    assert any(l.startswith("-- #lobby users: ") for l in lines), lines
+
+
+def test_line_split_across_many_writes(server):
+    a, b = server.client("alice"), server.client("bob")
+    a.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for ch in b"split into many little writes\r\n":
+        a.send_raw(bytes([ch]))
+        time.sleep(0.002)
+    b.expect(r"^#lobby <alice> split into many little writes$")
+
+
+def test_crlf_and_lf_both_end_lines(server):
+    a, b = server.client("alice"), server.client("bob")
+    a.send_raw(b"one\r\ntwo\nthree\r\n")
+    b.expect(r"^#lobby <alice> one$")
+    b.expect(r"^#lobby <alice> two$")
+    b.expect(r"^#lobby <alice> three$")
+
+
+def test_overlong_line_then_normal_line(make_server):
+    srv = make_server("--max-line", "100")
+    a, b = srv.client("alice"), srv.client("bob")
+    a.send("x" * 100)  # exactly max-line: fine
+    b.expect(r"^#lobby <alice> x{100}$")
+    a.send("y" * 101)
+    a.expect(r"^!! line-too-long: lines may be at most 100 bytes; that one was discarded$")
+    a.send("still here")
+    b.expect(r"^#lobby <alice> still here$")
+    assert not [l for l in b.lines if "yyy" in l]
+
+
+def test_endless_line_is_discarded_without_holding_it(make_server):
+    srv = make_server("--max-line", "4096")
+    a, b = srv.client("alice"), srv.client("bob")
+    chunk = b"z" * 65536
+    for _ in range(160):  # 10 MiB with no newline
+        a.send_raw(chunk)
+    a.send_raw(b"\nafter the flood\n")
+    a.expect(r"^!! line-too-long: ", timeout=20)
+    b.expect(r"^#lobby <alice> after the flood$", timeout=20)
+    a.expect_nothing(r"line-too-long")  # reported once, not per chunk
+    with open("/proc/%d/status" % srv.proc.pid) as f:
+        rss_kb = int([l for l in f if l.startswith("VmRSS:")][0].split()[1])
+    assert rss_kb < 64 * 1024, "parleyd holds %d KiB after a 10 MiB line" % rss_kb
+
+
+def test_invalid_utf8_and_nul(server):
+    a, b = server.client("alice"), server.client("bob")
+    a.send_raw(b"caf\xc3\xa9 ok\n")
+    b.expect("^#lobby <alice> caf\u00e9 ok$")
+    a.send_raw(b"bad \xff\xfe byte\n")
+    b.expect("^#lobby <alice> bad \ufffd\ufffd byte$")
+    a.send_raw(b"nul\x00s are\x00 removed\n")
+    b.expect(r"^#lobby <alice> nuls are removed$")
+    a.send_raw(b"cut \xe2\x82\n")  # a truncated euro sign
+    b.expect("^#lobby <alice> cut \ufffd$")
+    a.send_raw(b"/nick \xff\n")
+    a.expect(r"^!! bad-nick: ")
+    a.send("still fine")
+    b.expect(r"^#lobby <alice> still fine$")
+
+
+def test_500_clients_one_message_reaches_all(make_server):
+    srv = make_server("--flood-rate", "0")
+    clients = [Client(srv.port) for _ in range(500)]
+    sender = clients[0]
+    sender.send("to all five hundred")
+    for c in clients[1:]:
+        c.expect(r"^#lobby <%s> to all five hundred$" % sender.nick, timeout=20)
+    for c in clients:
+        c.close()
+
+
+def test_slow_reader_dropped_for_sendq_others_get_everything(make_server):
+    srv = make_server("--sendq", "65536", "--flood-rate", "0")
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", srv.port))
+    slow.sendall(b"/nick slow\n")
+    readers = [srv.client("r1"), srv.client("r2")]
+    sender = srv.client("sender")
+    # More than the kernel's socket buffers (up to 4 MiB on loopback) and
+    # the 64 KiB sendq can hold for the client that never reads.
+    count = 6000
+    payload = b"m" * 1000
+    failures = []
+    progress = [0] * len(readers)
+
+    def read_all(k, r):
+        try:
+            for i in range(count):
+                r.expect(r"^#lobby <sender> %d m+$" % i, timeout=30)
+                progress[k] = i
+            r.expect_seen(r"^-- slow quit: sendq exceeded$", timeout=30)
+        except Exception as e:  # reported by the main thread
+            failures.append((r.nick, e))
+    threads = [threading.Thread(target=read_all, args=(k, r)) for k, r in enumerate(readers)]
+    for t in threads:
+        t.start()
+    for start in range(0, count, 10):
+        # Readers that keep up (Python ones are slow) stay within 30 KiB.
+        deadline = time.monotonic() + 30
+        while min(progress) < start - 30 and not failures and time.monotonic() < deadline:
+            time.sleep(0.001)
+        sender.send_raw(b"".join(b"%d %s\n" % (i, payload)
+                                 for i in range(start, start + 10)))
+    for t in threads:
+        t.join(60)
+    assert not failures, failures
+    assert "slow: closed (sendq exceeded)" in srv.log_text()
+    # In order and no duplicates: every message line seen exactly once.
+    for r in readers:
+        got = [l for l in r.lines if l.startswith("#lobby <sender> ")]
+        assert [int(l.split()[2]) for l in got] == list(range(count))
+    slow.close()
+
+
+def test_sigterm_notifies_clients_and_exits_zero(make_server):
+    srv = make_server()
+    clients = [srv.client("u%d" % i) for i in range(5)]
+    srv.proc.send_signal(signal.SIGTERM)
+    for c in clients:
+        lines = c.expect_closed()
+        assert "-- server shutting down" in lines
+        assert not [l for l in lines if " quit: " in l], lines  # no quit spam
+    assert srv.proc.wait(10) == 0
+
+
+def test_sigint_exits_zero(make_server):
+    srv = make_server()
+    c = srv.client("u")
+    srv.proc.send_signal(signal.SIGINT)
+    assert "-- server shutting down" in c.expect_closed()
+    assert srv.proc.wait(10) == 0
+
+
+def test_sigterm_with_a_stalled_client_still_exits(make_server):
+    srv = make_server("--flood-rate", "0")
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", srv.port))
+    talker = srv.client("talker")
+    for i in range(200):
+        talker.send("filling the stalled client's queue %d %s" % (i, "x" * 200))
+    talker.sync()
+    start = time.monotonic()
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(15) == 0
+    assert time.monotonic() - start < 15
+    stalled.close()
+
+
+def test_flood_is_delayed_not_dropped(make_server):
+    srv = make_server("--flood-burst", "5", "--flood-rate", "20")
+    a, b = srv.client("alice"), srv.client("bob")
+    a.send_raw(b"".join(b"flood %d\n" % i for i in range(30)))
+    for i in range(30):
+        b.expect(r"^#lobby <alice> flood %d$" % i)
+    a.sync()
+
+
+def test_flood_that_keeps_going_is_disconnected(make_server):
+    srv = make_server("--flood-burst", "2", "--flood-rate", "1", "--max-line", "64")
+    a, b = srv.client("alice"), srv.client("bob")
+    try:
+        for i in range(200):
+            a.send_raw(b"flooding line %d\n" % i)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    b.expect(r"^-- alice quit: Excess flood$", timeout=10)
+
+
+def test_max_clients(make_server):
+    srv = make_server("--max-clients", "3")
+    kept = [Client(srv.port) for _ in range(3)]
+    extra = Client(srv.port, welcome=False)
+    extra.expect(r"^!! server-full: the server is full, try again later$")
+    extra.expect_closed()
+    kept[0].close()
+    kept[1].expect(r"quit: Connection (closed|reset by peer)$")
+    Client(srv.port)  # a slot is free again
+
+
+def test_max_per_ip(make_server):
+    srv = make_server("--max-per-ip", "2")
+    a, b = Client(srv.port), Client(srv.port)
+    c = Client(srv.port, welcome=False)
+    c.expect(r"^!! server-full: too many connections from your address")
+    a.close()
+    b.expect(r"quit: Connection (closed|reset by peer)$")
+    Client(srv.port)
+
+
+def test_idle_timeout(make_server):
+    srv = make_server("--idle-timeout", "1")
+    a = srv.client("idler")
+    b = Client(srv.port)
+    for _ in range(8):  # b stays active while a idles
+        time.sleep(0.25)
+        b.sync()
+    b.expect_seen(r"^-- idler quit: Idle timeout$", timeout=0.5)
+    a.expect_closed()
+
+
+def test_options_from_config_file_and_flag_override(tmp_path):
+    port = free_port()
+    conf = tmp_path / "parleyd.conf"
+    conf.write_text("# comment\nserver-name from.file\nlisten 127.0.0.1:%d\nmax-line 128\n" % port)
+    proc = subprocess.Popen([str(PARLEYD), "--config", str(conf), "--max-line", "256"],
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                c = Client(port, welcome=False)
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        c.expect(r"^-- welcome to from\.file ")
+        c.send("y" * 257)
+        c.expect(r"^!! line-too-long: lines may be at most 256 bytes")
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--max-line", "abc"], "max-line wants a whole number"),
+    (["--bogus", "1"], "unknown option --bogus"),
+    (["--listen"], "--listen needs a value"),
+    (["--listen", "nonsense"], "expected HOST:PORT"),
+    (["--log-level", "loud"], "log-level wants error, warn, info or debug"),
+    (["--config", "/nonexistent/parleyd.conf"], "cannot read config file"),
+])
+def test_bad_options_exit_2_with_one_line(args, needle):
+    p = subprocess.run([str(PARLEYD), *args], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2
+    assert needle in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_unbindable_address_exits_2(server):
+    p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % server.port],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2
+    assert "cannot listen on 127.0.0.1:%d: Address already in use" % server.port in p.stderr
+
+
+def test_help_lists_every_option():
+    out = subprocess.run([str(PARLEYD), "--help"], capture_output=True, text=True).stdout
+    for key in ["listen", "server-name", "max-clients", "max-per-ip", "max-line", "sendq",
+                "flood-burst", "flood-rate", "idle-timeout", "log-level", "config"]:
+        assert "--" + key in out
+    v = subprocess.run([str(PARLEYD), "--version"], capture_output=True, text=True).stdout
+    assert v.startswith("parleyd ")
+
+
+def test_log_has_connection_events_not_messages(server):
+    a, b = server.client("alice"), server.client("bob")
+    a.send("secret message text")
+    b.expect(r"secret message text")
+    a.sync()
+    a.close()
+    b.expect(r"alice quit")
+    log = server.log_text()
+    assert "connected on" in log and "alice: closed (Connection closed)" in log
+    assert "secret message text" not in log
