@@ -108,3 +108,22 @@ clean:
 	rm -rf build parleyd parley
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# libFuzzer targets, one per parser, each run for FUZZ_SECONDS (clang).
+FUZZ_SECONDS ?= 30
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_LIB := $(filter-out src/main.c,$(wildcard src/*.c))
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) src/*.h
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(FUZZ_LIB) -lm
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do \
+		mkdir -p build/fuzz/corpus/$$(basename $$f); \
+		echo "== $$f ($(FUZZ_SECONDS)s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/$$(basename $$f) 2>&1 | tail -3; \
+	done

@@ -7,9 +7,9 @@
 #include <stddef.h>
 
 #include "log.h"
+#include "version.h"
 
 #define CONFIG_LISTEN_MAX 16
-#define PARLEY_VERSION "0.1.0"
 
 struct config {
 	char *listen[CONFIG_LISTEN_MAX];

@@ -252,7 +252,10 @@ conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
 {
 	(void)loop;
 	struct conn *c = io->data;
-	if ((events & LOOP_WRITE) && c->state != CONN_DEAD)
+	/* A closing conn watches only for writing, but an error or hang-up
+	 * arrives as LOOP_READ: flushing is how it finds out. */
+	if (c->state == CONN_CLOSING ||
+	    ((events & LOOP_WRITE) && c->state == CONN_OPEN))
 		conn_flush(c);
 	if ((events & LOOP_READ) && c->state == CONN_OPEN && !c->eof)
 		conn_read(c);

@@ -1,0 +1,718 @@
+/* parley: the terminal client.
+ *
+ * One poll() loop over stdin and the server's socket. On a terminal the
+ * user edits a line with libedit while lines from the server keep coming
+ * (term.c hides the line, prints, draws it again). Anywhere else stdin is
+ * a script: each line is sent as it is, then /quit, and the client reads
+ * until the server closes the connection, which tells that every line was
+ * taken. */
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lines.h"
+#include "net.h"
+#include "screen.h"
+#include "session.h"
+#include "term.h"
+
+#include "../src/version.h"
+
+#define CONNECT_TIMEOUT_MS 10000
+/* How long to wait for the server to close after /quit: a person is
+ * leaving and should not be kept; a script wants to know every line got
+ * there and can wait, and for a script the wait starts again whenever
+ * the server reads or writes, since a server that delays a flood of
+ * lines may take long to reach the /quit. */
+#define QUIT_WAIT_TTY_MS 2000
+#define QUIT_WAIT_PIPE_MS 30000
+#define BACKOFF_MAX_S 30
+
+static volatile sig_atomic_t got_quit;   /* SIGINT, SIGTERM, SIGHUP */
+static volatile sig_atomic_t got_winch;
+static volatile sig_atomic_t got_cont;
+
+static struct client {
+	struct net_addr addr;
+	int reconnect;            /* --reconnect */
+	int interactive;          /* stdin is a terminal */
+
+	int fd;                   /* the server, -1 while not connected */
+	struct lines from_server;
+	struct outq to_server;
+	struct session sess;      /* this connection's */
+	struct session rejoin;    /* the last welcomed one's, to restore */
+
+	struct lines from_stdin;  /* when it is not a terminal */
+	int stdin_open;
+
+	int quitting;             /* /quit sent: the server closing ends it */
+	int goodbye;              /* and the server answered it */
+	long quit_deadline;       /* ms, CLOCK_MONOTONIC */
+	int quit_status;          /* exit status once the server has closed */
+
+	int backoff;              /* seconds before the next connect attempt */
+	long retry_at;            /* ms; 0 when no attempt is due */
+
+	int done;
+	int status;               /* exit status once done */
+} client;
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+finish(int status)
+{
+	client.done = 1;
+	client.status = status;
+}
+
+/* ---- sending ---- */
+
+static int
+send_line(const char *line, size_t len)
+{
+	if (client.fd == -1)
+		return -1;
+	if (outq_line(&client.to_server, line, len) == -1) {
+		screen_warn("the server is not reading; line not sent");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+send_str(const char *line)
+{
+	send_line(line, strlen(line));
+}
+
+/* The arguments of the command /name (any case) in line, leading spaces
+ * skipped, "" when there are none; NULL when line is not that command. */
+static const char *
+command_args(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (line[0] != '/' || strncasecmp(line + 1, name, n) != 0 ||
+	    (line[n + 1] != '\0' && line[n + 1] != ' '))
+		return NULL;
+	return line + n + 1 + strspn(line + n + 1, " ");
+}
+
+/* The /quit line has been queued: from now on the server closing the
+ * connection is the expected end, with exit status status. */
+static void
+quit_sent(int status)
+{
+	client.quitting = 1;
+	client.quit_status = status;
+	client.quit_deadline = now_ms() +
+	    (client.interactive ? QUIT_WAIT_TTY_MS : QUIT_WAIT_PIPE_MS);
+	term_stop();
+}
+
+/* The server is alive: a script's wait for it to close starts again. */
+static void
+server_alive(void)
+{
+	if (client.quitting && !client.interactive)
+		client.quit_deadline = now_ms() + QUIT_WAIT_PIPE_MS;
+}
+
+/* Leaves politely when connected, at once otherwise. */
+static void
+quit(int status)
+{
+	if (client.fd == -1) {
+		finish(status);
+		return;
+	}
+	send_str("/quit");
+	quit_sent(status);
+}
+
+/* ---- the prompt and the session ---- */
+
+static void
+update_prompt(void)
+{
+	char prompt[SESSION_ROOM_MAX + 8];
+	const char *room = client.sess.current;
+
+	if (room[0] != '\0' && screen_is_plain(room))
+		snprintf(prompt, sizeof prompt, "%s> ", room);
+	else
+		snprintf(prompt, sizeof prompt, "> ");
+	term_set_prompt(prompt);
+}
+
+/* Asks the new connection for what the last one had: the nickname the
+ * user chose and the rooms, the current one last so it is current again. */
+static void
+restore_session(void)
+{
+	const struct session *old = &client.rejoin;
+	char line[SESSION_ROOM_MAX + 16];
+
+	if (client.sess.want_nick[0] != '\0') {
+		snprintf(line, sizeof line, "/nick %s", client.sess.want_nick);
+		send_str(line);
+	}
+	for (size_t i = 0; i < old->nrooms; i++) {
+		if (session_same_name(old->rooms[i], old->current))
+			continue;
+		snprintf(line, sizeof line, "/join %s", old->rooms[i]);
+		send_str(line);
+	}
+	if (old->current[0] != '\0') {
+		snprintf(line, sizeof line, "/join %s", old->current);
+		send_str(line);
+	}
+}
+
+static void
+connected(int fd)
+{
+	client.fd = fd;
+	lines_init(&client.from_server);
+	client.to_server.len = 0;
+	restore_session();
+}
+
+/* ---- reconnecting ---- */
+
+static void
+schedule_retry(void)
+{
+	client.retry_at = now_ms() + client.backoff * 1000L;
+	client.backoff *= 2;
+	if (client.backoff > BACKOFF_MAX_S)
+		client.backoff = BACKOFF_MAX_S;
+}
+
+static void
+try_reconnect(void)
+{
+	char why[512];
+
+	client.retry_at = 0;
+	int fd = net_connect(&client.addr, CONNECT_TIMEOUT_MS, &got_quit,
+	    why, sizeof why);
+	if (fd == -1 && got_quit)
+		return; /* the loop sees the signal next */
+	if (fd == -1) {
+		int wait = client.backoff;
+		schedule_retry();
+		screen_warn("%s; retrying in %ds", why, wait);
+		return;
+	}
+	connected(fd);
+	screen_warn("connected to %s again", client.addr.shown);
+}
+
+/* The connection is gone; err is the reason, or NULL when the server
+ * closed it. */
+static void
+disconnected(const char *err)
+{
+	close(client.fd);
+	client.fd = -1;
+	client.to_server.len = 0;
+	/* A script's lines all got there only if the server reached its
+	 * /quit; a server that closes for a reason of its own (flood
+	 * control, shutting down) may have dropped some. */
+	if (client.quitting && (client.interactive || client.goodbye)) {
+		finish(client.quit_status);
+		return;
+	}
+	if (client.sess.welcomed)
+		client.rejoin = client.sess;
+	session_clear(&client.sess);
+
+	char what[512];
+	if (err != NULL)
+		snprintf(what, sizeof what, "connection to %s lost: %s",
+		    client.addr.shown, err);
+	else
+		snprintf(what, sizeof what, "connection to %s closed by the "
+		    "server", client.addr.shown);
+	if (!client.reconnect || client.quitting) {
+		screen_warn("%s", what);
+		finish(1);
+		return;
+	}
+	int wait = client.backoff;
+	schedule_retry();
+	screen_warn("%s; reconnecting in %ds", what, wait);
+	update_prompt();
+}
+
+/* ---- from the server ---- */
+
+static void
+server_line(enum lines_status st, char *line, size_t len)
+{
+	if (st == LINES_OVERLONG) {
+		screen_warn("a line from the server was over %d bytes; dropped",
+		    LINES_MAX);
+		return;
+	}
+	if (client.quitting && strncmp(line, "-- goodbye", 10) == 0)
+		client.goodbye = 1;
+	int was_welcomed = client.sess.welcomed;
+	int changed = session_observe(&client.sess, line);
+	if (client.sess.welcomed && !was_welcomed)
+		client.backoff = 1; /* a session again: start over */
+	screen_print(screen_kind_of(line, client.sess.nick), line, len);
+	if (changed)
+		update_prompt();
+}
+
+static void
+server_readable(void)
+{
+	ssize_t n = lines_read(&client.from_server, client.fd);
+	char *line;
+	size_t len;
+	enum lines_status st;
+
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1) {
+		disconnected(strerror(errno));
+		return;
+	}
+	server_alive();
+	/* One hide for the whole batch: the prompt is drawn once. */
+	term_hide();
+	while ((st = lines_next(&client.from_server, &line, &len)) !=
+	    LINES_NONE)
+		server_line(st, line, len);
+	if (n == 0 && (st = lines_rest(&client.from_server, &line, &len)) !=
+	    LINES_NONE)
+		server_line(st, line, len);
+	term_show();
+	if (n == 0)
+		disconnected(NULL);
+}
+
+static void
+server_ready(short revents)
+{
+	/* Reading first: a server that closes may have said why just before
+	 * (server-full), and a failed write would lose that. POLLHUP and
+	 * POLLERR lead here too: the read tells what happened. */
+	if (revents & ~POLLOUT)
+		server_readable();
+	if (client.fd == -1 || !(revents & POLLOUT))
+		return;
+	size_t queued = client.to_server.len;
+	if (outq_flush(&client.to_server, client.fd) == -1) {
+		disconnected(strerror(errno));
+		return;
+	}
+	if (client.to_server.len < queued)
+		server_alive();
+}
+
+/* ---- from the user at a terminal ---- */
+
+/* A message to the current room: the server does not send it back, so it
+ * is shown here, in place of the line as typed. */
+static void
+echo_own(int action, const char *text)
+{
+	const struct session *s = &client.sess;
+	char line[LINES_MAX + SESSION_ROOM_MAX + SESSION_NICK_MAX + 8];
+
+	if (s->current[0] == '\0' || s->nick[0] == '\0')
+		return;
+	int n = snprintf(line, sizeof line, action ? "%s * %s %s" :
+	    "%s <%s> %s", s->current, s->nick, text);
+	if (n < 0)
+		return;
+	term_erase_entered();
+	screen_print(SCREEN_OWN, line, (size_t)n < sizeof line ? (size_t)n :
+	    sizeof line - 1);
+}
+
+static void
+user_line(const char *line)
+{
+	size_t len = strlen(line);
+
+	if (line[strspn(line, " ")] == '\0') {
+		term_erase_entered();
+		return;
+	}
+	if (client.fd == -1 && command_args(line, "quit") != NULL) {
+		finish(0);
+		return;
+	}
+	if (client.fd == -1) {
+		screen_warn("not connected; line not sent");
+		return;
+	}
+	if (len > LINES_MAX) {
+		screen_warn("line over %d bytes; not sent", LINES_MAX);
+		return;
+	}
+	if (send_line(line, len) == -1)
+		return;
+	const char *action = command_args(line, "me");
+	if (command_args(line, "quit") != NULL)
+		quit_sent(0);
+	else if (action != NULL && *action != '\0')
+		echo_own(1, action);
+	else if (line[0] != '/' || line[1] == '/')
+		echo_own(0, line[0] == '/' ? line + 1 : line);
+}
+
+static void
+on_user_line(char *line)
+{
+	if (line == NULL) {
+		client.stdin_open = 0;
+		quit(0);
+		return;
+	}
+	user_line(line);
+	free(line);
+}
+
+/* ---- from a script on stdin ---- */
+
+static void
+piped_line(enum lines_status st, const char *line, size_t len)
+{
+	if (st == LINES_OVERLONG) {
+		screen_warn("a line on stdin is over %d bytes; not sent",
+		    LINES_MAX);
+		return;
+	}
+	if (send_line(line, len) == 0 && command_args(line, "quit") != NULL)
+		quit_sent(0);
+}
+
+static void
+stdin_readable(void)
+{
+	ssize_t n = lines_read(&client.from_stdin, STDIN_FILENO);
+	char *line;
+	size_t len;
+	enum lines_status st;
+
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1) {
+		screen_warn("cannot read stdin: %s", strerror(errno));
+		client.stdin_open = 0;
+		quit(1);
+		return;
+	}
+	while (!client.quitting &&
+	    (st = lines_next(&client.from_stdin, &line, &len)) != LINES_NONE)
+		piped_line(st, line, len);
+	if (n > 0 || client.quitting)
+		return;
+	client.stdin_open = 0;
+	if ((st = lines_rest(&client.from_stdin, &line, &len)) != LINES_NONE)
+		piped_line(st, line, len);
+	if (!client.quitting)
+		quit(0);
+}
+
+/* Whether to poll stdin. A script's lines are read only while there is
+ * a connection to send them on and room to queue all a read can hold. */
+static int
+want_stdin(void)
+{
+	if (!client.stdin_open || client.quitting)
+		return 0;
+	if (client.interactive)
+		return 1;
+	return client.fd != -1 && outq_room(&client.to_server) >=
+	    sizeof client.from_stdin.buf + 16;
+}
+
+static void
+stdin_ready(short revents)
+{
+	if (!client.interactive) {
+		stdin_readable();
+		return;
+	}
+	/* A terminal that hung up stays readable and gives nothing. */
+	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		client.stdin_open = 0;
+		quit(0);
+		return;
+	}
+	term_read();
+}
+
+/* ---- signals and timers ---- */
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGWINCH)
+		got_winch = 1;
+	else if (sig == SIGCONT)
+		got_cont = 1;
+	else
+		got_quit = sig;
+}
+
+static void
+signals_init(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH,
+	    SIGCONT };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: poll must wake up to see the flag. */
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static void
+handle_signals(void)
+{
+	if (got_winch) {
+		got_winch = 0;
+		term_resize();
+	}
+	if (got_cont) {
+		got_cont = 0;
+		term_resume();
+	}
+	if (got_quit) {
+		got_quit = 0;
+		/* Interrupting a script means not every line was sent. A
+		 * second signal does not wait for the server. */
+		int status = client.interactive ? 0 : 1;
+		if (client.quitting)
+			finish(status);
+		else
+			quit(status);
+	}
+}
+
+static int
+poll_timeout(void)
+{
+	long now = now_ms(), until = -1;
+
+	if (client.quitting)
+		until = client.quit_deadline;
+	if (client.fd == -1 && client.retry_at != 0 &&
+	    (until == -1 || client.retry_at < until))
+		until = client.retry_at;
+	if (until == -1)
+		return -1;
+	return until <= now ? 0 : (int)(until - now);
+}
+
+static void
+handle_timers(void)
+{
+	long now = now_ms();
+
+	if (client.quitting && now >= client.quit_deadline) {
+		if (client.interactive) {
+			finish(client.quit_status);
+			return;
+		}
+		screen_warn("%s has not closed the connection after /quit "
+		    "(silent for %ds); giving up",
+		    client.addr.shown, QUIT_WAIT_PIPE_MS / 1000);
+		finish(1);
+		return;
+	}
+	if (client.fd == -1 && client.retry_at != 0 && now >= client.retry_at)
+		try_reconnect();
+}
+
+static void
+run(void)
+{
+	while (!client.done) {
+		struct pollfd pfd[2];
+		int n = 0, in = -1, net = -1;
+
+		if (want_stdin()) {
+			pfd[n] = (struct pollfd){ .fd = STDIN_FILENO,
+			    .events = POLLIN };
+			in = n++;
+		}
+		if (client.fd != -1) {
+			pfd[n] = (struct pollfd){ .fd = client.fd,
+			    .events = POLLIN };
+			if (client.to_server.len > 0)
+				pfd[n].events |= POLLOUT;
+			net = n++;
+		}
+		int r = poll(pfd, (nfds_t)n, poll_timeout());
+		if (r == -1 && errno != EINTR) {
+			screen_warn("poll: %s", strerror(errno));
+			finish(1);
+			break;
+		}
+		handle_signals();
+		if (!client.done)
+			handle_timers();
+		if (r <= 0)
+			continue;
+		if (!client.done && net != -1 && pfd[net].revents != 0)
+			server_ready(pfd[net].revents);
+		if (!client.done && in != -1 && pfd[in].revents != 0 &&
+		    (client.interactive || client.fd != -1))
+			stdin_ready(pfd[in].revents);
+	}
+}
+
+/* ---- starting ---- */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: parley [HOST[:PORT]] [--nick NAME] [--reconnect]\n"
+"       parley --help | --version\n"
+"\n"
+"Chat on a parley server, by default at " NET_DEFAULT_HOST ":"
+NET_DEFAULT_PORT ". HOST is a name, an IPv4\n"
+"address or an IPv6 address in brackets ([::1]:7000).\n"
+"\n"
+"  --nick NAME   ask for the nickname NAME once connected\n"
+"  --reconnect   when the server goes away, connect again after 1s, 2s,\n"
+"                4s ... up to 30s, and ask for the same nickname and rooms\n"
+"  --help        print this help and exit\n"
+"  --version     print the version and exit\n"
+"\n"
+"Lines starting with / are commands (/help lists them); //text sends\n"
+"/text; /quit or Ctrl-D leaves. When stdin is not a terminal, each line\n"
+"of it is sent as it is, then /quit, and what the server says is printed\n"
+"until it closes the connection. Colours are off when NO_COLOR is set.\n");
+}
+
+/* A nickname goes into a line of its own: it must not carry a second. */
+static int
+nick_valid(const char *nick)
+{
+	if (*nick == '\0' || strlen(nick) > SESSION_NICK_MAX)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)nick; *p; p++)
+		if (*p <= ' ' || *p == 0x7F)
+			return 0;
+	return 1;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char **argv, const char **nick)
+{
+	static const struct option opts[] = {
+		{ "nick", required_argument, NULL, 'n' },
+		{ "reconnect", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*nick = NULL;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			*nick = optarg;
+			break;
+		case 'r':
+			client.reconnect = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("parley %s\n", PARLEY_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind > 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (*nick != NULL && !nick_valid(*nick)) {
+		fprintf(stderr, "parley: bad nickname '%s'\n", *nick);
+		return 2;
+	}
+	char why[512];
+	if (net_addr_parse(optind < argc ? argv[optind] : NULL, &client.addr,
+	    why, sizeof why) == -1) {
+		fprintf(stderr, "parley: %s\n", why);
+		return 2;
+	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *nick;
+	char why[512];
+
+	/* The character set only: libedit and the width of what is typed
+	 * depend on it; messages stay in English. */
+	setlocale(LC_CTYPE, "");
+	int status = parse_args(argc, argv, &nick);
+	if (status != -1)
+		return status;
+
+	signals_init();
+	screen_init();
+	client.fd = -1;
+	client.backoff = 1;
+	client.stdin_open = 1;
+	client.interactive = isatty(STDIN_FILENO);
+	session_init(&client.sess, nick);
+	session_init(&client.rejoin, NULL);
+	lines_init(&client.from_stdin);
+
+	int fd = net_connect(&client.addr, CONNECT_TIMEOUT_MS, &got_quit,
+	    why, sizeof why);
+	if (fd == -1) {
+		fprintf(stderr, "parley: %s\n", why);
+		return 1;
+	}
+	connected(fd);
+	if (client.interactive)
+		term_start("> ", on_user_line);
+	run();
+	term_stop();
+	if (client.fd != -1)
+		close(client.fd);
+	return client.status;
+}

@@ -1,0 +1,199 @@
+"""The parley client against a real parleyd: a refused connection, lines
+piped in, the server going away, control characters from the server, and
+(in tmux) typing while lines arrive."""
+
+import os
+import queue
+import re
+import shlex
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+
+from chat import ROOT, free_port
+
+PARLEY = str(ROOT / "parley")
+# Generous: under the sanitizers everything is slower. Nothing is asserted
+# about how long anything takes; these only keep a hung test from hanging.
+TIMEOUT = 30
+
+
+def env():
+    # Plain output: colour codes would only get in the way of matching.
+    return dict(os.environ, NO_COLOR="1")
+
+
+def address(server):
+    """The server as parley takes it: HOST:PORT, [IPv6]:PORT."""
+    host = f"[{server.host}]" if ":" in server.host else server.host
+    return f"{host}:{server.port}"
+
+
+class LineReader:
+    """Reads a stream's lines on a thread, so a test can wait for one
+    without blocking forever."""
+
+    def __init__(self, stream):
+        self.lines = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._pump, args=(stream,),
+                         daemon=True).start()
+
+    def _pump(self, stream):
+        for line in stream:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def expect(self, regex, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                line = None
+            if line is None:
+                pytest.fail(f"no line matching {regex!r}; saw {self.seen!r}")
+            self.seen.append(line)
+            m = re.search(regex, line)
+            if m:
+                return m
+
+
+def test_help_lists_every_option():
+    p = subprocess.run([PARLEY, "--help"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    assert p.returncode == 0
+    for option in ("--nick", "--reconnect", "--help", "--version"):
+        assert option in p.stdout
+
+
+def test_refused_connection_names_the_address_and_exits_1():
+    port = free_port()  # bound, then released: nobody listens there
+    p = subprocess.run([PARLEY, f"127.0.0.1:{port}"], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, env=env(),
+                       timeout=TIMEOUT)
+    assert p.returncode == 1
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    assert f"127.0.0.1:{port}" in lines[0]
+    assert "refused" in lines[0]
+    assert p.stdout == ""
+
+
+def test_piped_lines_are_sent_then_quit(server):
+    watcher = server.client("watcher")
+    p = subprocess.run([PARLEY, address(server)],
+                       input="/nick piper\nhello from a pipe\n",
+                       capture_output=True, text=True, env=env(),
+                       timeout=TIMEOUT)
+    watcher.expect(r"^#lobby <piper> hello from a pipe$")
+    watcher.expect(r"^-- piper quit: ")
+    watcher.close()
+    assert p.returncode == 0, p.stderr
+    # It read until the server closed: the reply to /quit is there.
+    assert "-- goodbye" in p.stdout.splitlines()
+
+
+def test_server_gone_mid_session_exits_1(server):
+    addr = address(server)
+    p = subprocess.Popen([PARLEY, addr], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env())
+    try:
+        out = LineReader(p.stdout)
+        out.expect(r"^#lobby -- guest\d+ joined$")
+        # stdin stays open: the client has no reason to leave but this.
+        server.proc.terminate()
+        server.proc.wait(TIMEOUT)
+        assert p.wait(TIMEOUT) == 1
+        err = p.stderr.read()
+        assert re.search(rf"connection to {re.escape(addr)} "
+                         r"(closed by the server|lost: )", err), err
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.stdin.close()
+        p.wait()
+
+
+def test_control_characters_from_the_server_are_defused(server):
+    p = subprocess.Popen([PARLEY, address(server)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env())
+    watcher = server.client("watcher")
+    try:
+        p.stdin.write(b"/nick viewer\n")
+        p.stdin.flush()
+        watcher.expect(r"^-- \S+ is now known as viewer$")
+        watcher.send("\x1b[2Jred\x07alert\ttab")
+        # The server relays in order: once the /ping is answered, the
+        # message has been sent to viewer.
+        watcher.send("/ping relayed")
+        watcher.expect(r"^-- pong relayed$")
+        out, err = p.communicate(timeout=TIMEOUT)  # closes stdin: /quit
+    finally:
+        watcher.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    assert b"#lobby <watcher> ^[[2Jred^Galert\ttab\n" in out
+    assert b"\x1b" not in out and b"\x07" not in out
+
+
+def tmux(sock, *args):
+    return subprocess.run(["tmux", "-S", str(sock), *args], check=True,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def wait_for_pane(sock, regex, timeout=TIMEOUT):
+    """The pane's text once a line of it matches regex."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pane = tmux(sock, "capture-pane", "-p", "-t", "t").stdout
+        if re.search(regex, pane, re.MULTILINE):
+            return pane
+        if time.monotonic() > deadline:
+            pytest.fail(f"pane never matched {regex!r}:\n{pane}")
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None,
+                    reason="tmux is not installed")
+def test_typing_survives_incoming_lines(server, tmp_path):
+    sock = tmp_path / "tmux.sock"  # a tmux server of our own
+    other = server.client("other")
+    # The sleep keeps the pane, and what parley left in it, after it exits.
+    command = (f"env NO_COLOR=1 {shlex.quote(PARLEY)} "
+               f"{shlex.quote(address(server))} --nick typist; "
+               f"sleep {TIMEOUT}")
+    tmux(sock, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
+         command)
+    try:
+        other.expect(r"^-- \S+ is now known as typist$")
+        wait_for_pane(sock, r"^#lobby>\s*$")
+        tmux(sock, "send-keys", "-t", "t", "-l", "a partial line, typed")
+        wait_for_pane(sock, r"^#lobby> a partial line, typed$")
+
+        # Shorter than what is typed: anything of it left on the screen
+        # would show.
+        other.send("hi")
+        # It shows on a row of its own, and the typed text is drawn again
+        # below it.
+        wait_for_pane(sock, r"^#lobby <other> hi\n"
+                            r"#lobby> a partial line, typed$")
+
+        tmux(sock, "send-keys", "-t", "t", "-l", " and the rest")
+        tmux(sock, "send-keys", "-t", "t", "Enter")
+        other.expect(r"^#lobby <typist> a partial line, typed and the rest$")
+        # The server does not echo it: the client shows it itself.
+        wait_for_pane(sock,
+                      r"^#lobby <typist> a partial line, typed and the rest$")
+    finally:
+        other.close()
+        subprocess.run(["tmux", "-S", str(sock), "kill-server"],
+                       capture_output=True, timeout=TIMEOUT)
