@@ -8,6 +8,8 @@
  * taken. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <linux/sockios.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +60,7 @@ static struct client {
 	int quitting;             /* /quit sent: the server closing ends it */
 	int goodbye;              /* and the server answered it */
 	long quit_deadline;       /* ms, CLOCK_MONOTONIC */
+	int unacked;              /* bytes the server had not taken, last look */
 	int quit_status;          /* exit status once the server has closed */
 
 	int backoff;              /* seconds before the next connect attempt */
@@ -124,7 +128,21 @@ quit_sent(int status)
 	client.quit_status = status;
 	client.quit_deadline = now_ms() +
 	    (client.interactive ? QUIT_WAIT_TTY_MS : QUIT_WAIT_PIPE_MS);
+	client.unacked = INT_MAX;
 	term_stop();
+}
+
+/* Whether the server took more of our bytes since the last look. Its kernel
+ * acknowledges them only as parleyd reads them, so a server working slowly
+ * through a flood of lines is seen alive though it says nothing. */
+static int
+server_took_more(void)
+{
+	int n;
+	if (client.fd < 0 || ioctl(client.fd, SIOCOUTQ, &n) < 0 || n >= client.unacked)
+		return 0;
+	client.unacked = n;
+	return 1;
 }
 
 /* The server is alive: a script's wait for it to close starts again. */
@@ -541,6 +559,10 @@ handle_timers(void)
 	if (client.quitting && now >= client.quit_deadline) {
 		if (client.interactive) {
 			finish(client.quit_status);
+			return;
+		}
+		if (server_took_more()) {
+			server_alive();
 			return;
 		}
 		screen_warn("%s has not closed the connection after /quit "

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +17,12 @@
 /* Bytes read per wake-up: a fast client cannot starve the others, since the
  * loop is level-triggered and comes back for the rest. */
 #define CONN_READ_CHUNK 16384
+/* Input a client may have waiting in the kernel, beyond what flood control
+ * holds in the framer, before it counts as flooding: room for a script of
+ * a thousand or two lines to be taken at flood-rate, not for an endless
+ * one. Well under what Linux queues for a socket nobody reads (64-85 KiB
+ * with the default tcp_rmem), or it could never be reached. */
+#define CONN_FLOOD_BACKLOG (32 * 1024)
 /* How long a closing conn may take to flush its last lines. */
 #define CONN_LINGER_MS 5000
 
@@ -25,7 +32,9 @@ static void
 conn_watch(struct conn *c)
 {
 	unsigned mask = 0;
-	if (c->state == CONN_OPEN && !c->eof)
+	/* A framer full of lines that flood control holds back stops the
+	 * reading: TCP then slows the sender down. */
+	if (c->state == CONN_OPEN && !c->eof && framer_room(&c->in) > 0)
 		mask |= LOOP_READ;
 	if (c->state != CONN_DEAD && c->out.count > 0)
 		mask |= LOOP_WRITE;
@@ -163,6 +172,15 @@ conn_flush(struct conn *c)
 	conn_watch(c);
 }
 
+/* Whether a client held back by flood control has kept on sending: more
+ * than CONN_FLOOD_BACKLOG waiting behind what the framer holds. */
+static int
+conn_flooding(struct conn *c)
+{
+	int waiting = 0;
+	return ioctl(c->io.fd, FIONREAD, &waiting) == 0 && waiting > CONN_FLOOD_BACKLOG;
+}
+
 /* Flood control: a token bucket of flood-burst lines that refills at
  * flood-rate lines per second. Returns 1 when a line may be handled now;
  * otherwise arms the timer for when one may. */
@@ -180,6 +198,10 @@ conn_take_token(struct conn *c)
 	if (c->tokens >= 1.0) {
 		c->tokens -= 1.0;
 		return 1;
+	}
+	if (conn_flooding(c)) {
+		conn_kill(c, "Excess flood");
+		return 0;
 	}
 	uint64_t wait = (uint64_t)ceil((1.0 - c->tokens) * 1000.0 / cfg->flood_rate);
 	loop_timer_start(c->srv->loop, &c->timer, wait ? wait : 1);
@@ -214,7 +236,19 @@ static void
 conn_read(struct conn *c)
 {
 	static char buf[CONN_READ_CHUNK];
-	ssize_t n = read(c->io.fd, buf, sizeof buf);
+	/* Never read more than the framer takes: what is not read stays in
+	 * the kernel, where it costs us nothing. */
+	size_t room = framer_room(&c->in);
+	if (room == 0) {
+		/* Not reading, so only an error or hang-up gets here; it would
+		 * be reported again and again until handled. */
+		int err = 0;
+		socklen_t len = sizeof err;
+		getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		conn_kill(c, err ? error_reason(err) : "Connection closed");
+		return;
+	}
+	ssize_t n = read(c->io.fd, buf, room < sizeof buf ? room : sizeof buf);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			conn_kill(c, error_reason(errno));
@@ -228,23 +262,13 @@ conn_read(struct conn *c)
 	}
 	c->last_input = loop_now(c->srv->loop);
 	server_conn_touched(c->srv, c);
-
-	size_t used = 0;
-	while (used < (size_t)n && c->state == CONN_OPEN) {
-		long took = framer_feed(&c->in, buf + used, (size_t)n - used);
-		if (took < 0) {
-			conn_kill(c, "Out of memory");
-			return;
-		}
-		used += (size_t)took;
-		size_t before = framer_held(&c->in);
-		conn_process(c);
-		/* Full of lines flood control holds back, and still more comes. */
-		if (used < (size_t)n && framer_held(&c->in) == before) {
-			conn_kill(c, "Excess flood");
-			return;
-		}
+	if (framer_feed(&c->in, buf, (size_t)n) < 0) {
+		conn_kill(c, "Out of memory");
+		return;
 	}
+	conn_process(c);
+	if (c->state == CONN_OPEN)
+		conn_watch(c);
 }
 
 static void
@@ -271,6 +295,8 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 		return;
 	}
 	conn_process(c);
+	if (c->state == CONN_OPEN)
+		conn_watch(c);
 }
 
 struct conn *

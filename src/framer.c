@@ -27,6 +27,12 @@ framer_held(const struct framer *f)
 	return f->len - f->start;
 }
 
+size_t
+framer_room(const struct framer *f)
+{
+	return f->limit - framer_held(f);
+}
+
 /* Makes room for n more bytes, moving held bytes to the front first. */
 static int
 framer_reserve(struct framer *f, size_t n)
@@ -69,7 +75,7 @@ framer_feed(struct framer *f, const char *data, size_t n)
 	size_t used = 0;
 	if (f->discarding)
 		used = framer_skip(f, data, n);
-	size_t room = f->limit - framer_held(f);
+	size_t room = framer_room(f);
 	size_t take = n - used < room ? n - used : room;
 	if (take == 0)
 		return (long)used;

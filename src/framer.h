@@ -33,5 +33,7 @@ long framer_feed(struct framer *f, const char *data, size_t n);
 enum framer_status framer_next(struct framer *f, char **line, size_t *len);
 /* Bytes held (waiting lines and the partial one). */
 size_t framer_held(const struct framer *f);
+/* Bytes framer_feed would take now. */
+size_t framer_room(const struct framer *f);
 
 #endif

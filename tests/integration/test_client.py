@@ -98,6 +98,21 @@ def test_piped_lines_are_sent_then_quit(server):
     assert "-- goodbye" in p.stdout.splitlines()
 
 
+def test_piped_script_is_taken_at_the_flood_rate(make_server):
+    """A script far over flood-burst: the server slows it down, the client
+    waits for it, and every line arrives in order."""
+    srv = make_server("--flood-burst", "5", "--flood-rate", "400")
+    watcher = srv.client("watcher")
+    count = 1000
+    script = "/nick scripter\n" + "".join("line %d\n" % i for i in range(count))
+    p = subprocess.run([PARLEY, address(srv)], input=script, capture_output=True,
+                       text=True, env=env(), timeout=60)
+    for i in range(count):
+        watcher.expect(r"^#lobby <scripter> line %d$" % i)
+    watcher.expect(r"^-- scripter quit: ")
+    assert p.returncode == 0, p.stderr
+
+
 def test_server_gone_mid_session_exits_1(server):
     addr = address(server)
     p = subprocess.Popen([PARLEY, addr], stdin=subprocess.PIPE,
