@@ -12,7 +12,7 @@ DEB_PACKAGES := libedit-dev libcmocka-dev uthash-dev pkg-config python3-pytest n
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP
+CFLAGS += -std=c11 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
 LDLIBS_SERVER := -lm
 
 ifdef SANITIZE
@@ -23,7 +23,7 @@ else
 BUILD := build/release
 endif
 
-SERVER_SRC := $(wildcard src/*.c)
+SERVER_SRC := $(wildcard src/*.c src/irc/*.c)
 SERVER_LIB_SRC := $(filter-out src/main.c,$(SERVER_SRC))
 CLIENT_SRC := $(wildcard client/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -113,9 +113,9 @@ clean:
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_LIB := $(filter-out src/main.c,$(wildcard src/*.c))
+FUZZ_LIB := $(filter-out src/main.c,$(wildcard src/*.c src/irc/*.c))
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) src/*.h
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard src/*.h src/irc/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(FUZZ_LIB) -lm

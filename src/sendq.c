@@ -60,7 +60,9 @@ void
 sendq_consume(struct sendq *q, size_t n)
 {
 	q->bytes -= n;
-	while (n > 0 && q->count > 0) {
+	/* Runs on with n == 0 to drop fully written (and empty) entries: a
+	 * zero-length one left at the head would make sendq_flush spin. */
+	while (q->count > 0) {
 		struct wire *w = q->ring[q->head];
 		size_t left = w->len - q->offset;
 		if (n < left) {
