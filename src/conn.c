@@ -300,7 +300,8 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 }
 
 struct conn *
-conn_new(struct server *srv, int fd, const struct door *door, const char *addr)
+conn_new(struct server *srv, int fd, const struct door *door, const char *addr,
+    const char *host)
 {
 	struct conn *c = calloc(1, sizeof *c);
 	if (c == NULL)
@@ -315,6 +316,7 @@ conn_new(struct server *srv, int fd, const struct door *door, const char *addr)
 	c->tokens = (double)cfg->flood_burst;
 	c->tokens_at = c->last_input = loop_now(srv->loop);
 	snprintf(c->addr, sizeof c->addr, "%s", addr);
+	snprintf(c->host, sizeof c->host, "%s", host);
 	if (loop_io_add(srv->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
 		free(c);
 		return NULL;

@@ -44,6 +44,7 @@ struct conn {
 	struct ip_count *ip;          /* per-address count, for max-per-ip */
 	char *reason;                 /* why it is closing, for the reaper */
 	char addr[INET6_ADDRSTRLEN + 8]; /* "host:port" for logs */
+	char host[INET6_ADDRSTRLEN];     /* the peer's address alone */
 };
 
 /* Queues w (a new reference is taken). Past the sendq bound the conn is
@@ -64,7 +65,7 @@ void conn_drop_user(struct conn *c, const char *reason);
 
 /* For the server. */
 struct conn *conn_new(struct server *srv, int fd, const struct door *door,
-    const char *addr);
+    const char *addr, const char *host);
 void conn_flush(struct conn *c);
 void conn_destroy(struct conn *c);
 

@@ -5,18 +5,39 @@
 #include <string.h>
 
 void
-hub_init(struct hub *hub, size_t topic_len)
+hub_init(struct hub *hub, size_t topic_len, size_t nick_len)
 {
 	memset(hub, 0, sizeof *hub);
 	hub->topic_len = topic_len;
+	hub->nick_len = nick_len > NICK_LEN_MAX ? NICK_LEN_MAX : nick_len;
+	hub->next_msgid = 1;
 }
 
 static void
 room_free(struct room *room)
 {
 	free(room->topic);
+	free(room->topic_by);
+	free(room->password);
+	for (uint32_t i = 0; i < room->nbans; i++) {
+		free(room->bans[i].mask);
+		free(room->bans[i].by);
+	}
+	free(room->bans);
+	for (uint32_t i = 0; i < room->ninvited; i++)
+		free(room->invited[i]);
+	free(room->invited);
 	free(room->members);
 	free(room);
+}
+
+static void
+user_free(struct user *u)
+{
+	free(u->rooms);
+	free(u->realname);
+	free(u->away);
+	free(u);
 }
 
 void
@@ -30,10 +51,9 @@ hub_clear(struct hub *hub)
 	struct user *u, *utmp;
 	HASH_ITER(hh, hub->users, u, utmp) {
 		HASH_DEL(hub->users, u);
-		free(u->rooms);
-		free(u);
+		user_free(u);
 	}
-	hub->nusers = 0;
+	hub->nusers = hub->nopers = 0;
 }
 
 struct user *
@@ -81,6 +101,75 @@ hub_is_member(const struct room *room, const struct user *u)
 	return user_room_index(u, room) >= 0;
 }
 
+struct member *
+hub_member(const struct room *room, const struct user *u)
+{
+	if (!hub_is_member(room, u))
+		return NULL;
+	for (uint32_t i = 0; i < room->nmembers; i++)
+		if (room->members[i].user == u)
+			return &room->members[i];
+	return NULL;
+}
+
+int
+hub_share_room(const struct user *a, const struct user *b)
+{
+	for (int i = 0; i < a->nrooms; i++)
+		if (hub_is_member(a->rooms[i], b))
+			return 1;
+	return 0;
+}
+
+void
+hub_user_mask(const struct user *u, char *buf)
+{
+	snprintf(buf, HUB_MASK_MAX, "%s!%s@%s", u->nick, u->ident, u->host);
+}
+
+static char
+fold(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+int
+hub_mask_match(const char *mask, const char *s)
+{
+	/* Iterative glob with one backtrack point: linear enough for masks,
+	 * and no recursion for a hostile mask like "****...a" to exploit. */
+	const char *star = NULL, *retry = NULL;
+	while (*s != '\0') {
+		if (*mask == '*') {
+			star = mask++;
+			retry = s;
+		} else if (*mask == '?' || (*mask != '\0' && fold(*mask) == fold(*s))) {
+			mask++;
+			s++;
+		} else if (star != NULL) {
+			mask = star + 1;
+			s = ++retry;
+		} else
+			return 0;
+	}
+	while (*mask == '*')
+		mask++;
+	return *mask == '\0';
+}
+
+int
+hub_is_banned(const struct room *room, const struct user *u)
+{
+	if (room->nbans == 0)
+		return 0;
+	char mask[HUB_MASK_MAX];
+	hub_user_mask(u, mask);
+	for (uint32_t i = 0; i < room->nbans; i++)
+		if (hub_mask_match(room->bans[i].mask, mask))
+			return 1;
+	return 0;
+}
+
 static void
 set_nick(struct user *u, const char *nick)
 {
@@ -88,22 +177,89 @@ set_nick(struct user *u, const char *nick)
 	name_fold(u->key, u->nick);
 }
 
-struct user *
-hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner)
+static struct user *
+user_alloc(const struct user_ops *ops, void *owner, const char *ident,
+    const char *host, const char *realname)
 {
 	struct user *u = calloc(1, sizeof *u);
 	if (u == NULL)
 		return NULL;
 	u->ops = ops;
 	u->owner = owner;
+	u->signon = time(NULL);
+	snprintf(u->ident, sizeof u->ident, "%s", ident);
+	snprintf(u->host, sizeof u->host, "%s", host);
+	u->realname = strndup(realname, USER_REALNAME_MAX);
+	if (u->realname == NULL) {
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+static void
+user_add(struct hub *hub, struct user *u)
+{
+	HASH_ADD_STR(hub->users, key, u);
+	if (++hub->nusers > hub->max_users)
+		hub->max_users = hub->nusers;
+}
+
+struct user *
+hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner,
+    const char *ident, const char *host, const char *realname)
+{
+	struct user *u = user_alloc(ops, owner, ident, host, realname);
+	if (u == NULL)
+		return NULL;
 	char nick[NICK_LEN_MAX + 1];
 	do
 		snprintf(nick, sizeof nick, "guest%u", ++hub->guests);
 	while (hub_user_find(hub, nick) != NULL);
 	set_nick(u, nick);
-	HASH_ADD_STR(hub->users, key, u);
-	hub->nusers++;
+	user_add(hub, u);
 	return u;
+}
+
+static int
+nick_valid(const struct hub *hub, const char *nick)
+{
+	return name_nick_valid(nick, hub->nick_len ? hub->nick_len : NICK_LEN_MAX);
+}
+
+struct user *
+hub_user_new_named(struct hub *hub, const char *nick, const struct user_ops *ops,
+    void *owner, const char *ident, const char *host, const char *realname,
+    enum hub_status *st)
+{
+	if (!nick_valid(hub, nick)) {
+		*st = HUB_EBADNICK;
+		return NULL;
+	}
+	if (hub_user_find(hub, nick) != NULL) {
+		*st = HUB_ENICKINUSE;
+		return NULL;
+	}
+	struct user *u = user_alloc(ops, owner, ident, host, realname);
+	if (u == NULL) {
+		*st = HUB_ENOMEM;
+		return NULL;
+	}
+	set_nick(u, nick);
+	user_add(hub, u);
+	*st = HUB_OK;
+	return u;
+}
+
+struct msg *
+hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
+    const char *room, const char *target, const char *text)
+{
+	struct msg *m = msg_new_from(kind, from->nick, from->ident, from->host,
+	    room, target, text);
+	if (m != NULL)
+		m->id = hub->next_msgid++;
+	return m;
 }
 
 /* Delivery. */
@@ -118,8 +274,8 @@ static void
 room_send(struct room *room, struct msg *m, const struct user *except)
 {
 	for (uint32_t i = 0; i < room->nmembers; i++)
-		if (room->members[i] != except)
-			deliver(room->members[i], m);
+		if (room->members[i].user != except)
+			deliver(room->members[i].user, m);
 }
 
 /* Sends m once to every user who shares a room with u, and to u itself
@@ -134,7 +290,7 @@ neighbours_send(struct hub *hub, struct user *u, struct msg *m, int self)
 	for (int r = 0; r < u->nrooms; r++) {
 		struct room *room = u->rooms[r];
 		for (uint32_t i = 0; i < room->nmembers; i++) {
-			struct user *other = room->members[i];
+			struct user *other = room->members[i].user;
 			if (other->stamp == stamp)
 				continue;
 			other->stamp = stamp;
@@ -143,13 +299,27 @@ neighbours_send(struct hub *hub, struct user *u, struct msg *m, int self)
 	}
 }
 
+/* Creates, sends and drops one event. The event is lost (not the change
+ * it tells of) when memory runs out. */
+static void
+announce_room(struct hub *hub, struct room *room, enum msg_kind kind,
+    const struct user *from, const char *target, const char *text,
+    const struct user *except)
+{
+	struct msg *m = hub_msg(hub, kind, from, room->name, target, text);
+	if (m == NULL)
+		return;
+	room_send(room, m, except);
+	msg_unref(m);
+}
+
 /* Membership. */
 
 static void
 room_remove_member(struct hub *hub, struct room *room, struct user *u)
 {
 	for (uint32_t i = 0; i < room->nmembers; i++) {
-		if (room->members[i] != u)
+		if (room->members[i].user != u)
 			continue;
 		memmove(&room->members[i], &room->members[i + 1],
 		    (room->nmembers - i - 1) * sizeof room->members[0]);
@@ -168,6 +338,17 @@ user_remove_room(struct user *u, int index)
 	memmove(&u->rooms[index], &u->rooms[index + 1],
 	    (size_t)(u->nrooms - index - 1) * sizeof u->rooms[0]);
 	u->nrooms--;
+}
+
+/* Takes u out of room without telling anyone. */
+static void
+leave(struct hub *hub, struct user *u, struct room *room)
+{
+	int index = user_room_index(u, room);
+	if (index < 0)
+		return;
+	user_remove_room(u, index);
+	room_remove_member(hub, room, u);
 }
 
 static int
@@ -194,12 +375,55 @@ room_new(struct hub *hub, const char *name)
 		return NULL;
 	snprintf(room->name, sizeof room->name, "%s", name);
 	name_fold(room->key, room->name);
+	room->created = time(NULL);
+	/* What IRC users expect of a new channel. */
+	room->modes = RMODE_NOEXTERNAL | RMODE_TOPIC;
 	HASH_ADD_STR(hub->rooms, key, room);
 	return room;
 }
 
+static int
+invite_index(const struct room *room, const struct user *u)
+{
+	for (uint32_t i = 0; i < room->ninvited; i++)
+		if (strcmp(room->invited[i], u->key) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+invite_drop(struct room *room, int i)
+{
+	free(room->invited[i]);
+	room->invited[i] = room->invited[--room->ninvited];
+}
+
+/* Why u may not join room, or HUB_OK. An invitation passes +i, +l, +k
+ * and bans, as most IRC servers have it. */
+static enum hub_status
+join_check(const struct room *room, const struct user *u, const char *key)
+{
+	if (invite_index(room, u) >= 0)
+		return HUB_OK;
+	if (hub_is_banned(room, u))
+		return HUB_EBANNED;
+	if (room->modes & RMODE_INVITE)
+		return HUB_EINVITEONLY;
+	if (room->password != NULL && (key == NULL || strcmp(key, room->password) != 0))
+		return HUB_EBADKEY;
+	if (room->limit > 0 && room->nmembers >= room->limit)
+		return HUB_EFULL;
+	return HUB_OK;
+}
+
 enum hub_status
 hub_join(struct hub *hub, struct user *u, const char *name)
+{
+	return hub_join_key(hub, u, name, NULL);
+}
+
+enum hub_status
+hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 {
 	struct room *room = hub_room_find(hub, name);
 	if (room != NULL) {
@@ -209,6 +433,9 @@ hub_join(struct hub *hub, struct user *u, const char *name)
 			u->rooms[u->nrooms++] = room;
 			return HUB_EALREADY;
 		}
+		enum hub_status st = join_check(room, u, key);
+		if (st != HUB_OK)
+			return st;
 	}
 	if (u->nrooms >= HUB_ROOMS_PER_USER)
 		return HUB_ETOOMANY;
@@ -227,60 +454,89 @@ hub_join(struct hub *hub, struct user *u, const char *name)
 		}
 		return HUB_ENOMEM;
 	}
-	room->members[room->nmembers++] = u;
+	int invited = invite_index(room, u);
+	if (invited >= 0)
+		invite_drop(room, invited);
+	room->members[room->nmembers++] = (struct member){
+		.user = u, .modes = created ? MEMBER_OP : 0,
+	};
 	u->rooms[u->nrooms++] = room;
-
-	struct msg *m = msg_new(MSG_JOIN, u->nick, room->name, NULL, NULL);
-	if (m == NULL)
-		return HUB_OK; /* joined; only the notice is lost */
-	room_send(room, m, NULL);
-	msg_unref(m);
+	announce_room(hub, room, MSG_JOIN, u, NULL, u->realname, NULL);
 	return HUB_OK;
 }
 
 enum hub_status
 hub_part(struct hub *hub, struct user *u, struct room *room, const char *reason)
 {
-	int index = user_room_index(u, room);
-	if (index < 0)
+	if (!hub_is_member(room, u))
 		return HUB_ENOTIN;
-	struct msg *m = msg_new(MSG_PART, u->nick, room->name, NULL, reason);
-	if (m != NULL) {
-		room_send(room, m, NULL);
-		msg_unref(m);
-	}
-	user_remove_room(u, index);
-	room_remove_member(hub, room, u);
+	announce_room(hub, room, MSG_PART, u, NULL, reason, NULL);
+	leave(hub, u, room);
 	return HUB_OK;
+}
+
+void
+hub_whowas_add(struct hub *hub, const struct user *u)
+{
+	struct whowas *w = &hub->whowas[hub->nwhowas++ % HUB_WHOWAS];
+	snprintf(w->nick, sizeof w->nick, "%s", u->nick);
+	snprintf(w->ident, sizeof w->ident, "%s", u->ident);
+	snprintf(w->host, sizeof w->host, "%s", u->host);
+	snprintf(w->realname, sizeof w->realname, "%s", u->realname);
+	w->at = time(NULL);
+}
+
+int
+hub_whowas_find(const struct hub *hub, const char *nick, int max,
+    void (*fn)(const struct whowas *w, void *data), void *data)
+{
+	char key[NICK_LEN_MAX + 1], other[NICK_LEN_MAX + 1];
+	if (strlen(nick) > NICK_LEN_MAX)
+		return 0;
+	name_fold(key, nick);
+	uint32_t n = hub->nwhowas < HUB_WHOWAS ? hub->nwhowas : HUB_WHOWAS;
+	int found = 0;
+	for (uint32_t i = 0; i < n && (max <= 0 || found < max); i++) {
+		const struct whowas *w = &hub->whowas[(hub->nwhowas - 1 - i) % HUB_WHOWAS];
+		name_fold(other, w->nick);
+		if (strcmp(key, other) == 0) {
+			fn(w, data);
+			found++;
+		}
+	}
+	return found;
 }
 
 void
 hub_user_quit(struct hub *hub, struct user *u, const char *reason)
 {
-	struct msg *m = msg_new(MSG_QUIT, u->nick, NULL, NULL, reason);
+	struct msg *m = hub_msg(hub, MSG_QUIT, u, NULL, NULL, reason);
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 0);
 		msg_unref(m);
 	}
+	hub_whowas_add(hub, u);
 	for (int i = 0; i < u->nrooms; i++)
 		room_remove_member(hub, u->rooms[i], u);
 	HASH_DEL(hub->users, u);
 	hub->nusers--;
-	free(u->rooms);
-	free(u);
+	if (u->umodes & UMODE_OPER)
+		hub->nopers--;
+	user_free(u);
 }
 
 enum hub_status
 hub_nick(struct hub *hub, struct user *u, const char *nick)
 {
-	if (!name_nick_valid(nick, NICK_LEN_MAX))
+	if (!nick_valid(hub, nick))
 		return HUB_EBADNICK;
 	struct user *holder = hub_user_find(hub, nick);
 	if (holder != NULL && holder != u)
 		return HUB_ENICKINUSE;
 	if (strcmp(u->nick, nick) == 0)
 		return HUB_OK;
-	struct msg *m = msg_new(MSG_NICK, u->nick, NULL, nick, NULL);
+	struct msg *m = hub_msg(hub, MSG_NICK, u, NULL, nick, NULL);
+	hub_whowas_add(hub, u);
 	HASH_DEL(hub->users, u);
 	set_nick(u, nick);
 	HASH_ADD_STR(hub->users, key, u);
@@ -291,35 +547,74 @@ hub_nick(struct hub *hub, struct user *u, const char *nick)
 	return HUB_OK;
 }
 
-enum hub_status
-hub_say(struct hub *hub, struct user *u, struct room *room, enum msg_kind kind,
-    const char *text)
+/* Whether u may speak in room: +n keeps outsiders out, +m everyone but
+ * ops and voiced members, and a ban silences members too. */
+static enum hub_status
+speak_check(const struct room *room, const struct user *u)
 {
-	(void)hub;
-	if (!hub_is_member(room, u))
-		return HUB_ENOTIN;
-	struct msg *m = msg_new(kind, u->nick, room->name, NULL, text);
-	if (m == NULL)
-		return HUB_ENOMEM;
-	room_send(room, m, u);
-	msg_unref(m);
+	const struct member *me = hub_member(room, u);
+	if (me == NULL)
+		return (room->modes & RMODE_NOEXTERNAL) ? HUB_ENOTIN : HUB_OK;
+	if (me->modes & (MEMBER_OP | MEMBER_VOICE))
+		return HUB_OK;
+	if (room->modes & RMODE_MODERATED)
+		return HUB_ECANNOTSEND;
+	if (hub_is_banned(room, u))
+		return HUB_ECANNOTSEND;
 	return HUB_OK;
 }
 
 enum hub_status
-hub_private(struct hub *hub, struct user *u, const char *nick, const char *text,
-    struct user **to)
+hub_say_msg(struct hub *hub, struct user *u, struct room *room,
+    enum msg_kind kind, const char *text, struct msg **sent)
+{
+	enum hub_status st = speak_check(room, u);
+	if (st != HUB_OK)
+		return st;
+	struct msg *m = hub_msg(hub, kind, u, room->name, NULL, text);
+	if (m == NULL)
+		return HUB_ENOMEM;
+	room_send(room, m, u);
+	if (sent != NULL)
+		*sent = m;
+	else
+		msg_unref(m);
+	return HUB_OK;
+}
+
+enum hub_status
+hub_say(struct hub *hub, struct user *u, struct room *room, enum msg_kind kind,
+    const char *text)
+{
+	return hub_say_msg(hub, u, room, kind, text, NULL);
+}
+
+enum hub_status
+hub_private(struct hub *hub, struct user *u, const char *nick, enum msg_kind kind,
+    const char *text, struct user **to, struct msg **sent)
 {
 	struct user *target = hub_user_find(hub, nick);
 	if (target == NULL)
 		return HUB_ENONICK;
-	struct msg *m = msg_new(MSG_PRIVATE, u->nick, NULL, target->nick, text);
+	if (kind == MSG_SAY)
+		kind = MSG_PRIVATE;
+	struct msg *m = hub_msg(hub, kind, u, NULL, target->nick, text);
 	if (m == NULL)
 		return HUB_ENOMEM;
 	deliver(target, m);
-	msg_unref(m);
 	*to = target;
+	if (sent != NULL)
+		*sent = m;
+	else
+		msg_unref(m);
 	return HUB_OK;
+}
+
+static int
+is_op(const struct room *room, const struct user *u)
+{
+	const struct member *me = hub_member(room, u);
+	return me != NULL && (me->modes & MEMBER_OP);
 }
 
 enum hub_status
@@ -327,7 +622,9 @@ hub_topic(struct hub *hub, struct user *u, struct room *room, const char *text)
 {
 	if (!hub_is_member(room, u))
 		return HUB_ENOTIN;
-	char *topic = NULL;
+	if ((room->modes & RMODE_TOPIC) && !is_op(room, u))
+		return HUB_ECHANOP;
+	char *topic = NULL, *by = NULL;
 	if (text != NULL) {
 		size_t n = strlen(text);
 		if (n > hub->topic_len) {
@@ -336,14 +633,103 @@ hub_topic(struct hub *hub, struct user *u, struct room *room, const char *text)
 			while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
 				n--;
 		}
-		if ((topic = strndup(text, n)) == NULL)
+		char mask[HUB_MASK_MAX];
+		hub_user_mask(u, mask);
+		if ((topic = strndup(text, n)) == NULL || (by = strdup(mask)) == NULL) {
+			free(topic);
 			return HUB_ENOMEM;
+		}
 	}
 	free(room->topic);
+	free(room->topic_by);
 	room->topic = topic;
-	struct msg *m = msg_new(MSG_TOPIC, u->nick, room->name, NULL, topic);
+	room->topic_by = by;
+	room->topic_at = time(NULL);
+	announce_room(hub, room, MSG_TOPIC, u, NULL, topic, NULL);
+	return HUB_OK;
+}
+
+enum hub_status
+hub_kick(struct hub *hub, struct user *op, struct room *room, const char *nick,
+    const char *reason)
+{
+	if (!hub_is_member(room, op))
+		return HUB_ENOTIN;
+	if (!is_op(room, op))
+		return HUB_ECHANOP;
+	struct user *target = hub_user_find(hub, nick);
+	if (target == NULL)
+		return HUB_ENONICK;
+	if (!hub_is_member(room, target))
+		return HUB_EUSERNOTIN;
+	announce_room(hub, room, MSG_KICK, op, target->nick, reason, NULL);
+	leave(hub, target, room);
+	return HUB_OK;
+}
+
+enum hub_status
+hub_invite(struct hub *hub, struct user *u, struct room *room, const char *nick,
+    struct user **to)
+{
+	struct user *target = hub_user_find(hub, nick);
+	if (target == NULL)
+		return HUB_ENONICK;
+	if (!hub_is_member(room, u))
+		return HUB_ENOTIN;
+	if ((room->modes & RMODE_INVITE) && !is_op(room, u))
+		return HUB_ECHANOP;
+	if (hub_is_member(room, target))
+		return HUB_EUSERON;
+	if (invite_index(room, target) < 0) {
+		uint32_t cap = room->ninvited;
+		char *key = strdup(target->key);
+		if (key == NULL || grow((void **)&room->invited, &cap, room->ninvited + 1,
+		    sizeof *room->invited) < 0) {
+			free(key);
+			return HUB_ENOMEM;
+		}
+		room->invited[room->ninvited++] = key;
+	}
+	struct msg *m = hub_msg(hub, MSG_INVITE, u, room->name, target->nick, NULL);
 	if (m != NULL) {
-		room_send(room, m, NULL);
+		deliver(target, m);
+		/* Ops of the room hear of it too (IRCv3 invite-notify). */
+		for (uint32_t i = 0; i < room->nmembers; i++)
+			if ((room->members[i].modes & MEMBER_OP) && room->members[i].user != u)
+				deliver(room->members[i].user, m);
+		msg_unref(m);
+	}
+	*to = target;
+	return HUB_OK;
+}
+
+enum hub_status
+hub_away(struct hub *hub, struct user *u, const char *text)
+{
+	char *away = NULL;
+	if (text != NULL && (away = strndup(text, HUB_AWAY_MAX)) == NULL)
+		return HUB_ENOMEM;
+	free(u->away);
+	u->away = away;
+	struct msg *m = hub_msg(hub, MSG_AWAY, u, NULL, NULL, away);
+	if (m != NULL) {
+		neighbours_send(hub, u, m, 0);
+		msg_unref(m);
+	}
+	return HUB_OK;
+}
+
+enum hub_status
+hub_setname(struct hub *hub, struct user *u, const char *realname)
+{
+	char *name = strndup(realname, USER_REALNAME_MAX);
+	if (name == NULL)
+		return HUB_ENOMEM;
+	free(u->realname);
+	u->realname = name;
+	struct msg *m = hub_msg(hub, MSG_SETNAME, u, NULL, NULL, name);
+	if (m != NULL) {
+		neighbours_send(hub, u, m, 1);
 		msg_unref(m);
 	}
 	return HUB_OK;

@@ -1,16 +1,24 @@
-/* The chat itself: users, their unique nicknames, rooms and membership, and
- * the routing of events to the users they concern. Knows nothing about
- * sockets or protocols: a user is reached through its ops. */
+/* The chat itself: users, their unique nicknames, rooms and membership,
+ * room modes and privileges, and the routing of events to the users they
+ * concern. Knows nothing about sockets or protocols: a user is reached
+ * through its ops. One rule set serves every front door. */
 #ifndef PARLEY_HUB_H
 #define PARLEY_HUB_H
 
 #include <stdint.h>
+#include <time.h>
 #include <uthash.h>
 
 #include "msg.h"
 #include "names.h"
 
 #define HUB_ROOMS_PER_USER 50
+#define HUB_BANS_PER_ROOM 100
+#define HUB_WHOWAS 256          /* nicknames remembered after they are gone */
+#define USER_IDENT_MAX 16
+#define USER_HOST_MAX 63
+#define USER_REALNAME_MAX 128
+#define HUB_AWAY_MAX 300
 
 struct user;
 
@@ -19,9 +27,14 @@ struct user_ops {
 	 * hub (no join, part or quit) from inside: the hub may be walking a
 	 * room. A door that must drop its user defers it. */
 	void (*deliver)(struct user *u, struct msg *m);
+	/* The user must go (KILL): the door closes the connection later,
+	 * and its hub_user_quit then tells everyone. */
+	void (*disconnect)(struct user *u, const char *reason);
 };
 
 struct room;
+
+enum { UMODE_INVISIBLE = 1, UMODE_OPER = 2 };
 
 struct user {
 	char nick[NICK_LEN_MAX + 1];
@@ -29,9 +42,37 @@ struct user {
 	UT_hash_handle hh;
 	const struct user_ops *ops;
 	void *owner;                 /* the connection behind the user */
+	char ident[USER_IDENT_MAX + 1];
+	char host[USER_HOST_MAX + 1];
+	char *realname;
+	char *away;                  /* NULL when here */
+	time_t signon;
+	uint8_t umodes;              /* UMODE_* */
 	struct room **rooms;         /* oldest first; the last is the current one */
 	uint16_t nrooms, caprooms;
 	uint32_t stamp;              /* marks who already got a fan-out */
+};
+
+enum { MEMBER_OP = 1, MEMBER_VOICE = 2 };
+
+struct member {
+	struct user *user;
+	uint8_t modes;               /* MEMBER_* */
+};
+
+/* Room modes, as IRC names them. */
+enum {
+	RMODE_INVITE = 1,      /* i: join by invitation only */
+	RMODE_MODERATED = 2,   /* m: only ops and voiced users speak */
+	RMODE_NOEXTERNAL = 4,  /* n: only members speak */
+	RMODE_SECRET = 8,      /* s: hidden from lists of rooms */
+	RMODE_TOPIC = 16,      /* t: only ops set the topic */
+};
+
+struct ban {
+	char *mask;                  /* nick!ident@host with * and ? */
+	char *by;
+	time_t at;
 };
 
 struct room {
@@ -39,17 +80,41 @@ struct room {
 	char key[ROOM_LEN_MAX + 1];
 	UT_hash_handle hh;
 	char *topic;                 /* NULL when none */
-	struct user **members;       /* in order of joining */
+	char *topic_by;              /* nick!ident@host of who set it */
+	time_t topic_at;
+	time_t created;
+	uint8_t modes;               /* RMODE_* */
+	char *password;              /* +k, or NULL */
+	uint32_t limit;              /* +l, 0 for none */
+	struct ban *bans;
+	uint32_t nbans;
+	char **invited;              /* folded nicks invited while +i */
+	uint32_t ninvited;
+	struct member *members;      /* in order of joining */
 	uint32_t nmembers, capmembers;
+};
+
+struct whowas {
+	char nick[NICK_LEN_MAX + 1];
+	char ident[USER_IDENT_MAX + 1];
+	char host[USER_HOST_MAX + 1];
+	char realname[USER_REALNAME_MAX + 1];
+	time_t at;
 };
 
 struct hub {
 	struct user *users;          /* uthash by key */
 	struct room *rooms;          /* uthash by key */
 	uint32_t nusers;
+	uint32_t nopers;
+	uint32_t max_users;          /* most at once since start */
 	uint32_t stamp;
 	uint32_t guests;             /* last guest number handed out */
+	uint64_t next_msgid;
 	size_t topic_len;            /* longest topic kept, in bytes */
+	size_t nick_len;             /* longest nickname allowed */
+	struct whowas whowas[HUB_WHOWAS];
+	uint32_t nwhowas;            /* entries ever written; ring index mod */
 };
 
 enum hub_status {
@@ -64,15 +129,32 @@ enum hub_status {
 	HUB_EALREADY,   /* already in the room: it became the current one */
 	HUB_ETOOMANY,   /* in HUB_ROOMS_PER_USER rooms already */
 	HUB_ENOCURRENT, /* in no room at all */
+	HUB_ECHANOP,    /* needs room operator */
+	HUB_EBANNED,
+	HUB_EINVITEONLY,
+	HUB_EBADKEY,
+	HUB_EFULL,      /* +l reached */
+	HUB_ECANNOTSEND,
+	HUB_EUSERNOTIN, /* the target is not in the room */
+	HUB_EUSERON,    /* the target is in the room already */
+	HUB_EUNKNOWNMODE,
+	HUB_ENEEDARG,   /* a mode that needs an argument had none */
+	HUB_EBANLIST,   /* HUB_BANS_PER_ROOM reached */
+	HUB_ENOPRIV,    /* needs server operator */
 };
 
-void hub_init(struct hub *hub, size_t topic_len);
+void hub_init(struct hub *hub, size_t topic_len, size_t nick_len);
 /* Frees every room and user without telling anyone (at exit). */
 void hub_clear(struct hub *hub);
 
 /* A new user with a free guest nickname, in no room. NULL when out of
- * memory. */
-struct user *hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner);
+ * memory. ident and host say where it comes from. */
+struct user *hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner,
+    const char *ident, const char *host, const char *realname);
+/* The same with a chosen nickname; *st says why when NULL. */
+struct user *hub_user_new_named(struct hub *hub, const char *nick,
+    const struct user_ops *ops, void *owner, const char *ident, const char *host,
+    const char *realname, enum hub_status *st);
 /* Tells everyone who shares a room with u, leaves every room and frees u. */
 void hub_user_quit(struct hub *hub, struct user *u, const char *reason);
 
@@ -81,20 +163,71 @@ struct room *hub_room_find(struct hub *hub, const char *name);
 /* The room u joined (or focused) last, or NULL. */
 struct room *hub_current_room(const struct user *u);
 int hub_is_member(const struct room *room, const struct user *u);
+/* u's member entry in room, or NULL. */
+struct member *hub_member(const struct room *room, const struct user *u);
+/* nick!ident@host into buf (at least HUB_MASK_MAX bytes). */
+#define HUB_MASK_MAX (NICK_LEN_MAX + USER_IDENT_MAX + USER_HOST_MAX + 3)
+void hub_user_mask(const struct user *u, char *buf);
+/* Whether u matches a ban of room. */
+int hub_is_banned(const struct room *room, const struct user *u);
+/* IRC wildcard match (* and ?), ignoring ASCII case. */
+int hub_mask_match(const char *mask, const char *s);
+/* 1 when a and b share a room. */
+int hub_share_room(const struct user *a, const struct user *b);
 
 enum hub_status hub_nick(struct hub *hub, struct user *u, const char *nick);
-/* name must already be a valid room name. */
+/* name must already be a valid room name; key may be NULL. */
 enum hub_status hub_join(struct hub *hub, struct user *u, const char *name);
+enum hub_status hub_join_key(struct hub *hub, struct user *u, const char *name,
+    const char *key);
 enum hub_status hub_part(struct hub *hub, struct user *u, struct room *room,
     const char *reason);
-/* kind is MSG_SAY or MSG_ACTION. The sender does not get it back. */
+/* kind is MSG_SAY, MSG_ACTION or MSG_NOTICE. The sender does not get it
+ * back unless echo is set. */
 enum hub_status hub_say(struct hub *hub, struct user *u, struct room *room,
     enum msg_kind kind, const char *text);
-/* *to is set to the recipient on success. */
+/* The same with the sent msg handed back (referenced) for echoing. */
+enum hub_status hub_say_msg(struct hub *hub, struct user *u, struct room *room,
+    enum msg_kind kind, const char *text, struct msg **sent);
+/* kind as for hub_say; *to is set to the recipient on success; *sent (if
+ * not NULL) gets a reference to the msg. */
 enum hub_status hub_private(struct hub *hub, struct user *u, const char *nick,
-    const char *text, struct user **to);
+    enum msg_kind kind, const char *text, struct user **to, struct msg **sent);
 /* text NULL clears the topic. */
 enum hub_status hub_topic(struct hub *hub, struct user *u, struct room *room,
     const char *text);
+enum hub_status hub_kick(struct hub *hub, struct user *op, struct room *room,
+    const char *nick, const char *reason);
+enum hub_status hub_invite(struct hub *hub, struct user *u, struct room *room,
+    const char *nick, struct user **to);
+/* text NULL: back. Tells neighbours (for away-notify). */
+enum hub_status hub_away(struct hub *hub, struct user *u, const char *text);
+enum hub_status hub_setname(struct hub *hub, struct user *u, const char *realname);
+
+/* One room mode change: letter as IRC names it, on or off, its argument
+ * (nick for o and v, mask for b, key for k, count for l). */
+struct hub_mode {
+	char letter;
+	int on;
+	const char *arg;
+	enum hub_status result;   /* set by hub_room_modes */
+};
+/* Applies the changes u may make, each result telling; tells the room
+ * what changed (one MSG_MODE, text like "+o-v bob carol"). */
+void hub_room_modes(struct hub *hub, struct user *u, struct room *room,
+    struct hub_mode *modes, int n);
+/* "+nt" and its arguments ("+ntkl key 10"; the key only when show_key)
+ * into buf of size cap. */
+void hub_room_mode_string(const struct room *room, int show_key, char *buf, size_t cap);
+
+/* Remembers u for WHOWAS (on quit and nick change). */
+void hub_whowas_add(struct hub *hub, const struct user *u);
+/* The newest entries first: calls fn for each entry of nick, at most max. */
+int hub_whowas_find(const struct hub *hub, const char *nick, int max,
+    void (*fn)(const struct whowas *w, void *data), void *data);
+
+/* The msg carrying an event, with its id and time set. */
+struct msg *hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
+    const char *room, const char *target, const char *text);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *
 stash(char **cursor, const char *s)
@@ -25,7 +26,15 @@ struct msg *
 msg_new(enum msg_kind kind, const char *from, const char *room,
     const char *target, const char *text)
 {
-	size_t extra = size_of(from) + size_of(room) + size_of(target) + size_of(text);
+	return msg_new_from(kind, from, NULL, NULL, room, target, text);
+}
+
+struct msg *
+msg_new_from(enum msg_kind kind, const char *from, const char *ident,
+    const char *host, const char *room, const char *target, const char *text)
+{
+	size_t extra = size_of(from) + size_of(room) + size_of(target) +
+	    size_of(text) + size_of(ident) + size_of(host);
 	struct msg *m = calloc(1, sizeof *m + extra);
 	if (m == NULL)
 		return NULL;
@@ -36,6 +45,11 @@ msg_new(enum msg_kind kind, const char *from, const char *room,
 	m->room = stash(&cursor, room);
 	m->target = stash(&cursor, target);
 	m->text = stash(&cursor, text);
+	m->ident = stash(&cursor, ident);
+	m->host = stash(&cursor, host);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m->at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return m;
 }
 
@@ -53,5 +67,7 @@ msg_unref(struct msg *m)
 		return;
 	for (int i = 0; i < FMT_COUNT; i++)
 		wire_unref(m->rendered[i]);
+	for (int i = 0; i < TAGS_COUNT; i++)
+		wire_unref(m->tags[i]);
 	free(m);
 }

@@ -18,9 +18,18 @@ enum msg_kind {
 	MSG_QUIT,     /* text: reason */
 	MSG_NICK,     /* target: the new nick */
 	MSG_TOPIC,    /* room, text: new topic or NULL when cleared */
+	MSG_NOTICE,   /* room, or target for a private one; text */
+	MSG_KICK,     /* room, target: who was kicked, text: reason */
+	MSG_MODE,     /* room, text: the change, e.g. "+o-v bob carol" */
+	MSG_INVITE,   /* room, target: who was invited */
+	MSG_AWAY,     /* text: away message, NULL when back */
+	MSG_SETNAME,  /* text: the new real name */
 };
 
-enum wire_format { FMT_PLAIN, FMT_COUNT };
+/* A door may keep a second rendering (e.g. IRC's extended-join form). */
+enum wire_format { FMT_PLAIN, FMT_IRC, FMT_IRC_ALT, FMT_COUNT };
+/* IRCv3 tag prefixes: only server-time, or every tag (message-tags). */
+enum msg_tags { TAGS_TIME, TAGS_ALL, TAGS_COUNT };
 
 struct msg {
 	uint32_t refs;
@@ -29,13 +38,21 @@ struct msg {
 	const char *room;     /* NULL for events that are not about one room */
 	const char *target;   /* see msg_kind, or NULL */
 	const char *text;     /* see msg_kind, or NULL */
+	const char *ident;    /* from's ident and host, as it was then */
+	const char *host;
+	uint64_t id;          /* unique per server run: the IRCv3 msgid */
+	int64_t at_ms;        /* wall-clock time it happened, for server-time */
 	struct wire *rendered[FMT_COUNT]; /* filled on first use */
+	struct wire *tags[TAGS_COUNT];    /* "@time=...;msgid=... ", on first use */
 	char strings[];       /* the bytes behind from, room, target and text */
 };
 
 /* Copies the strings; any but from may be NULL. NULL when out of memory. */
 struct msg *msg_new(enum msg_kind kind, const char *from, const char *room,
     const char *target, const char *text);
+/* The same with the sender's ident and host. */
+struct msg *msg_new_from(enum msg_kind kind, const char *from, const char *ident,
+    const char *host, const char *room, const char *target, const char *text);
 struct msg *msg_ref(struct msg *m);
 void msg_unref(struct msg *m);
 

@@ -13,6 +13,9 @@
 #include "text.h"
 
 #define PLAIN_FIRST_ROOM "#lobby"
+/* How a plain user looks to IRC users: nick!plain@ADDRESS. */
+#define PLAIN_IDENT "plain"
+#define PLAIN_REALNAME "plain-text user"
 /* Bytes of nicknames per /who line, so a huge room gives many short lines. */
 #define PLAIN_WHO_LINE 400
 
@@ -43,6 +46,22 @@ plain_render(const struct msg *m)
 		if (m->text == NULL)
 			return wire_printf("%s -- %s cleared the topic\n", m->room, m->from);
 		return wire_printf("%s -- %s set the topic: %s\n", m->room, m->from, m->text);
+	case MSG_NOTICE:
+		/* Plain text has no second kind of message: a notice reads as one. */
+		if (m->room != NULL)
+			return wire_printf("%s <%s> %s\n", m->room, m->from, m->text);
+		return wire_printf("*%s* %s\n", m->from, m->text);
+	case MSG_KICK:
+		if (m->text == NULL)
+			return wire_printf("%s -- %s kicked %s\n", m->room, m->from, m->target);
+		return wire_printf("%s -- %s kicked %s: %s\n", m->room, m->from, m->target, m->text);
+	case MSG_MODE:
+		return wire_printf("%s -- %s set mode %s\n", m->room, m->from, m->text);
+	case MSG_INVITE:
+		return wire_printf("-- %s invited %s to %s\n", m->from, m->target, m->room);
+	case MSG_AWAY:
+	case MSG_SETNAME:
+		return NULL; /* nothing a plain user is shown */
 	}
 	return NULL;
 }
@@ -52,10 +71,20 @@ plain_deliver(struct user *u, struct msg *m)
 {
 	if (m->rendered[FMT_PLAIN] == NULL)
 		m->rendered[FMT_PLAIN] = plain_render(m);
-	conn_send(u->owner, m->rendered[FMT_PLAIN]);
+	if (m->rendered[FMT_PLAIN] != NULL)
+		conn_send(u->owner, m->rendered[FMT_PLAIN]);
 }
 
-static const struct user_ops plain_user_ops = { .deliver = plain_deliver };
+static void
+plain_disconnect(struct user *u, const char *reason)
+{
+	conn_kill(u->owner, reason);
+}
+
+static const struct user_ops plain_user_ops = {
+	.deliver = plain_deliver,
+	.disconnect = plain_disconnect,
+};
 
 /* Replies. */
 
@@ -103,6 +132,32 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 		return;
 	case HUB_ENOCURRENT:
 		error_line(c, "no-room", "you are not in a room; /join one first");
+		return;
+	case HUB_ECHANOP:
+		conn_sendf(c, "!! not-room-op: only operators of %s may do that\n", name);
+		return;
+	case HUB_EBANNED:
+		conn_sendf(c, "!! banned: you are banned from %s\n", name);
+		return;
+	case HUB_EINVITEONLY:
+		conn_sendf(c, "!! invite-only: %s is invitation only\n", name);
+		return;
+	case HUB_EBADKEY:
+		conn_sendf(c, "!! bad-key: %s needs the right key: /join %s KEY\n", name, name);
+		return;
+	case HUB_EFULL:
+		conn_sendf(c, "!! room-full: %s is full\n", name);
+		return;
+	case HUB_ECANNOTSEND:
+		conn_sendf(c, "!! cannot-send: you may not speak in %s now\n", name);
+		return;
+	case HUB_EUSERNOTIN:
+	case HUB_EUSERON:
+	case HUB_EUNKNOWNMODE:
+	case HUB_ENEEDARG:
+	case HUB_EBANLIST:
+	case HUB_ENOPRIV:
+		error_line(c, "server-error", "unexpected answer from the server");
 		return;
 	}
 }
@@ -167,9 +222,9 @@ cmd_nick(struct conn *c, char *args)
 }
 
 static void
-join_room(struct conn *c, const char *name)
+join_room(struct conn *c, const char *name, const char *key)
 {
-	enum hub_status st = hub_join(hub_of(c), c->user, name);
+	enum hub_status st = hub_join_key(hub_of(c), c->user, name, key);
 	struct room *room = hub_current_room(c->user);
 	if (st == HUB_EALREADY)
 		conn_sendf(c, "-- now talking in %s\n", room->name);
@@ -183,8 +238,9 @@ static void
 cmd_join(struct conn *c, char *args)
 {
 	char *typed = text_word(&args);
+	char *key = text_word(&args);
 	if (typed == NULL) {
-		error_line(c, "usage", "/join ROOM");
+		error_line(c, "usage", "/join ROOM [KEY]");
 		return;
 	}
 	char name[ROOM_LEN_MAX + 1];
@@ -192,7 +248,7 @@ cmd_join(struct conn *c, char *args)
 		hub_error(c, HUB_EBADROOM, typed);
 		return;
 	}
-	join_room(c, name);
+	join_room(c, name, key);
 }
 
 /* "/part #room reason", "/part reason" or "/part": a first word is the
@@ -232,7 +288,7 @@ cmd_msg(struct conn *c, char *args)
 		return;
 	}
 	struct user *to;
-	enum hub_status st = hub_private(hub_of(c), c->user, nick, text, &to);
+	enum hub_status st = hub_private(hub_of(c), c->user, nick, MSG_SAY, text, &to, NULL);
 	if (st == HUB_OK)
 		conn_sendf(c, "-> *%s* %s\n", to->nick, text);
 	else
@@ -260,7 +316,7 @@ cmd_who(struct conn *c, char *args)
 	char line[PLAIN_WHO_LINE + NICK_LEN_MAX + 2];
 	size_t len = 0;
 	for (uint32_t i = 0; i < room->nmembers; i++) {
-		const char *nick = room->members[i]->nick;
+		const char *nick = room->members[i].user->nick;
 		size_t n = strlen(nick);
 		if (len > 0 && len + 1 + n > PLAIN_WHO_LINE) {
 			conn_sendf(c, "-- %s users: %.*s\n", room->name, (int)len, line);
@@ -342,7 +398,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "nick", cmd_nick, "/nick NAME", "change your nickname" },
-	{ "join", cmd_join, "/join ROOM", "join a room and talk there" },
+	{ "join", cmd_join, "/join ROOM [KEY]", "join a room and talk there" },
 	{ "part", cmd_part, "/part [ROOM] [REASON]", "leave a room (default: the current one)" },
 	{ "msg", cmd_msg, "/msg NICK TEXT", "send a private message" },
 	{ "me", cmd_me, "/me TEXT", "act in the current room" },
@@ -381,7 +437,8 @@ static void
 plain_open(struct conn *c)
 {
 	const struct config *cfg = c->srv->cfg;
-	c->user = hub_user_new(hub_of(c), &plain_user_ops, c);
+	c->user = hub_user_new(hub_of(c), &plain_user_ops, c, PLAIN_IDENT, c->host,
+	    PLAIN_REALNAME);
 	if (c->user == NULL) {
 		conn_kill(c, "Out of memory");
 		return;
@@ -389,7 +446,7 @@ plain_open(struct conn *c)
 	conn_sendf(c, "-- welcome to %s (parley %s)\n", cfg->server_name, PARLEY_VERSION);
 	conn_sendf(c, "-- you are %s; change it with /nick NAME\n", c->user->nick);
 	conn_sendf(c, "-- type /help for commands\n");
-	join_room(c, PLAIN_FIRST_ROOM);
+	join_room(c, PLAIN_FIRST_ROOM, NULL);
 }
 
 static void

@@ -234,7 +234,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		refuse(fd, addr, "too many connections from your address");
 		return;
 	}
-	struct conn *c = conn_new(srv, fd, l->door, addr);
+	struct conn *c = conn_new(srv, fd, l->door, addr, host);
 	if (c == NULL) {
 		if (ip->n == 0) {
 			HASH_DEL(srv->ips, ip);
@@ -486,7 +486,7 @@ server_init(struct server *srv, const struct config *cfg)
 	memset(srv, 0, sizeof *srv);
 	srv->cfg = cfg;
 	srv->reserve_fd = -1;
-	hub_init(&srv->hub, 390);
+	hub_init(&srv->hub, 390, NICK_LEN_MAX);
 	if ((srv->loop = loop_new()) == NULL) {
 		fprintf(stderr, "parleyd: cannot create the event loop: %s\n", strerror(errno));
 		return -1;

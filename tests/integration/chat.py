@@ -138,8 +138,13 @@ class Server:
                 raise RuntimeError("parleyd exited: " + self.log_text())
             try:
                 with socket.create_connection((self.host, self.port), timeout=1) as s:
-                    s.settimeout(2)
-                    s.recv(100)  # take the welcome so the guest joins cleanly
+                    # Leave and wait for the close, so the probe is gone
+                    # before any test client comes (the first into #lobby
+                    # is its operator).
+                    s.settimeout(5)
+                    s.sendall(b"/quit\n")
+                    while s.recv(4096):
+                        pass
                 return
             except OSError:
                 time.sleep(0.02)

@@ -155,7 +155,7 @@ def test_errors_for_bad_commands(server):
     a.send("/")
     a.expect(r"^!! unknown-command: ")
     a.send("/join")
-    a.expect(r"^!! usage: /join ROOM$")
+    a.expect(r"^!! usage: /join ROOM \[KEY\]$")
     a.send("/join #bad,room")
     a.expect(r"^!! bad-room: ")
     a.send("/me")
@@ -174,3 +174,16 @@ def test_blank_lines_are_ignored(server):
     b.expect(r"^#lobby <alice> after blanks$")
     b.sync()
     assert not [l for l in b.lines if re.match(r"^#lobby <alice>\s*$", l)]
+
+
+def test_only_the_rooms_operator_sets_its_topic(server):
+    """New rooms are +t, as IRC users expect: their creator is operator."""
+    a, b = server.client("alice"), server.client("bob")
+    a.send("/join #ops")
+    a.expect(r"^#ops -- alice joined$")
+    b.send("/join #ops")
+    b.expect(r"^#ops -- bob joined$")
+    b.send("/topic #ops mine now")
+    b.expect(r"^!! not-room-op: only operators of #ops may do that$")
+    a.send("/topic #ops set by the op")
+    b.expect(r"^#ops -- alice set the topic: set by the op$")

@@ -54,7 +54,7 @@ fake_deliver(struct user *u, struct msg *m)
 	copy(e->text, sizeof e->text, m->text, &e->has_text);
 }
 
-static const struct user_ops fake_ops = { fake_deliver };
+static const struct user_ops fake_ops = { .deliver = fake_deliver };
 
 static void
 reset_events(void)
@@ -102,7 +102,7 @@ static struct user *
 new_user(struct hub *hub, const char *nick)
 {
 	static int owner;  /* stands for the connection; never looked at */
-	struct user *u = hub_user_new(hub, &fake_ops, &owner);
+	struct user *u = hub_user_new(hub, &fake_ops, &owner, "ident", "host", "real name");
 	assert_non_null(u);
 	assert_ptr_equal(u->ops, &fake_ops);
 	if (nick != NULL)
@@ -116,7 +116,7 @@ setup(void **state)
 	struct hub *hub = malloc(sizeof *hub);
 	if (hub == NULL)
 		return -1;
-	hub_init(hub, TOPIC_LEN);
+	hub_init(hub, TOPIC_LEN, NICK_LEN_MAX);
 	reset_events();
 	*state = hub;
 	return 0;
@@ -311,8 +311,8 @@ test_join_creates_room(void **state)
 	assert_int_equal(hub_join(hub, b, "#LOBBY"), HUB_OK);
 	assert_ptr_equal(hub_room_find(hub, "#lobby"), room);
 	assert_int_equal(room->nmembers, 2);
-	assert_ptr_equal(room->members[0], a);
-	assert_ptr_equal(room->members[1], b);
+	assert_ptr_equal(room->members[0].user, a);
+	assert_ptr_equal(room->members[1].user, b);
 	e = only_for(a, MSG_JOIN);
 	assert_string_equal(e->from, "bob");
 	assert_string_equal(e->room, "#Lobby");
@@ -423,7 +423,7 @@ test_part_removes_and_deletes_empty_room(void **state)
 	assert_int_equal(hub_part(hub, a, x, "bye"), HUB_OK);
 	assert_false(hub_is_member(x, a));
 	assert_int_equal(x->nmembers, 1);
-	assert_ptr_equal(x->members[0], b);
+	assert_ptr_equal(x->members[0].user, b);
 	assert_int_equal(a->nrooms, 1);
 	assert_ptr_equal(hub_current_room(a), home);
 	/* Everyone in it hears, the one leaving included. */
@@ -491,10 +491,10 @@ test_quit_told_once(void **state)
 	assert_null(hub_user_find(hub, "quitter"));
 	assert_int_equal(hub->nusers, 3);
 	assert_int_equal(one->nmembers, 1);
-	assert_ptr_equal(one->members[0], b);
+	assert_ptr_equal(one->members[0].user, b);
 	assert_int_equal(two->nmembers, 2);
-	assert_ptr_equal(two->members[0], b);
-	assert_ptr_equal(two->members[1], c);
+	assert_ptr_equal(two->members[0].user, b);
+	assert_ptr_equal(two->members[1].user, c);
 	assert_null(hub_room_find(hub, "#mine"));
 	/* The nick is free again. */
 	struct user *again = new_user(hub, "quitter");
@@ -525,14 +525,14 @@ test_private(void **state)
 	reset_events();
 
 	struct user *to = NULL;
-	assert_int_equal(hub_private(hub, a, "nobody", "hi", &to), HUB_ENONICK);
+	assert_int_equal(hub_private(hub, a, "nobody", MSG_SAY, "hi", &to, NULL), HUB_ENONICK);
 	assert_null(to);
 	assert_int_equal(hub_private(hub, a,
-	    "averyveryveryveryverylongnicknamethatcannotexist", "hi", &to),
+	    "averyveryveryveryverylongnicknamethatcannotexist", MSG_SAY, "hi", &to, NULL),
 	    HUB_ENONICK);
 	assert_int_equal(nevents, 0);
 
-	assert_int_equal(hub_private(hub, a, "BOB", "psst", &to), HUB_OK);
+	assert_int_equal(hub_private(hub, a, "BOB", MSG_SAY, "psst", &to, NULL), HUB_OK);
 	assert_ptr_equal(to, b);
 	const struct event *e = only_for(b, MSG_PRIVATE);
 	assert_string_equal(e->from, "alice");
@@ -570,6 +570,11 @@ test_topic_set_and_clear(void **state)
 	assert_string_equal(r->topic, "news");
 	assert_int_equal(nevents, 0);
 
+	/* A new room is +t: only its operator (the creator, alice) may set
+	 * the topic; without +t any member may. */
+	assert_int_equal(hub_topic(hub, b, r, NULL), HUB_ECHANOP);
+	assert_string_equal(r->topic, "news");
+	r->modes &= (uint8_t)~RMODE_TOPIC;
 	assert_int_equal(hub_topic(hub, b, r, NULL), HUB_OK);
 	assert_null(r->topic);
 	e = only_for(a, MSG_TOPIC);

@@ -1,0 +1,216 @@
+/* Room modes: who may change them, what each does to the room, and the one
+ * MODE event that tells the room what changed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+
+static const struct {
+	char letter;
+	uint8_t bit;
+} room_flags[] = {
+	{ 'i', RMODE_INVITE },
+	{ 'm', RMODE_MODERATED },
+	{ 'n', RMODE_NOEXTERNAL },
+	{ 's', RMODE_SECRET },
+	{ 't', RMODE_TOPIC },
+};
+
+#define NFLAGS (sizeof room_flags / sizeof room_flags[0])
+
+static uint8_t
+flag_bit(char letter)
+{
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (room_flags[i].letter == letter)
+			return room_flags[i].bit;
+	return 0;
+}
+
+void
+hub_room_mode_string(const struct room *room, int show_key, char *buf, size_t cap)
+{
+	char letters[16] = "+", args[128] = "";
+	size_t n = 1;
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (room->modes & room_flags[i].bit)
+			letters[n++] = room_flags[i].letter;
+	if (room->password != NULL) {
+		letters[n++] = 'k';
+		snprintf(args + strlen(args), sizeof args - strlen(args), " %s",
+		    show_key ? room->password : "*");
+	}
+	if (room->limit > 0) {
+		letters[n++] = 'l';
+		snprintf(args + strlen(args), sizeof args - strlen(args), " %u", room->limit);
+	}
+	letters[n] = '\0';
+	snprintf(buf, cap, "%s%s", letters, args);
+}
+
+static enum hub_status
+member_mode(struct hub *hub, struct room *room, struct hub_mode *m)
+{
+	if (m->arg == NULL)
+		return HUB_ENEEDARG;
+	struct user *target = hub_user_find(hub, m->arg);
+	if (target == NULL)
+		return HUB_ENONICK;
+	struct member *mem = hub_member(room, target);
+	if (mem == NULL)
+		return HUB_EUSERNOTIN;
+	uint8_t bit = m->letter == 'o' ? MEMBER_OP : MEMBER_VOICE;
+	if (m->on)
+		mem->modes |= bit;
+	else
+		mem->modes &= (uint8_t)~bit;
+	m->arg = target->nick; /* announced as the room knows it */
+	return HUB_OK;
+}
+
+static enum hub_status
+ban_mode(struct room *room, struct hub_mode *m, const struct user *by)
+{
+	if (m->arg == NULL)
+		return HUB_ENEEDARG;
+	for (uint32_t i = 0; i < room->nbans; i++) {
+		if (strcmp(room->bans[i].mask, m->arg) != 0)
+			continue;
+		if (m->on)
+			return HUB_EALREADY;
+		free(room->bans[i].mask);
+		free(room->bans[i].by);
+		room->bans[i] = room->bans[--room->nbans];
+		return HUB_OK;
+	}
+	if (!m->on)
+		return HUB_EALREADY;
+	if (room->nbans >= HUB_BANS_PER_ROOM)
+		return HUB_EBANLIST;
+	struct ban *bans = realloc(room->bans, (room->nbans + 1) * sizeof *bans);
+	if (bans == NULL)
+		return HUB_ENOMEM;
+	room->bans = bans;
+	char mask[HUB_MASK_MAX];
+	hub_user_mask(by, mask);
+	struct ban *b = &bans[room->nbans];
+	b->mask = strdup(m->arg);
+	b->by = strdup(mask);
+	b->at = time(NULL);
+	if (b->mask == NULL || b->by == NULL) {
+		free(b->mask);
+		free(b->by);
+		return HUB_ENOMEM;
+	}
+	room->nbans++;
+	return HUB_OK;
+}
+
+static enum hub_status
+key_mode(struct room *room, struct hub_mode *m)
+{
+	if (!m->on) {
+		if (room->password == NULL)
+			return HUB_EALREADY;
+		free(room->password);
+		room->password = NULL;
+		m->arg = "*";
+		return HUB_OK;
+	}
+	if (m->arg == NULL || m->arg[0] == '\0')
+		return HUB_ENEEDARG;
+	char *key = strdup(m->arg);
+	if (key == NULL)
+		return HUB_ENOMEM;
+	free(room->password);
+	room->password = key;
+	return HUB_OK;
+}
+
+static enum hub_status
+limit_mode(struct room *room, struct hub_mode *m)
+{
+	if (!m->on) {
+		if (room->limit == 0)
+			return HUB_EALREADY;
+		room->limit = 0;
+		m->arg = NULL;
+		return HUB_OK;
+	}
+	if (m->arg == NULL)
+		return HUB_ENEEDARG;
+	char *end;
+	long n = strtol(m->arg, &end, 10);
+	if (*end != '\0' || n <= 0 || n > 1000000)
+		return HUB_ENEEDARG;
+	room->limit = (uint32_t)n;
+	return HUB_OK;
+}
+
+static enum hub_status
+apply(struct hub *hub, struct room *room, struct hub_mode *m, const struct user *by)
+{
+	switch (m->letter) {
+	case 'o':
+	case 'v':
+		return member_mode(hub, room, m);
+	case 'b':
+		return ban_mode(room, m, by);
+	case 'k':
+		return key_mode(room, m);
+	case 'l':
+		return limit_mode(room, m);
+	}
+	uint8_t bit = flag_bit(m->letter);
+	if (bit == 0)
+		return HUB_EUNKNOWNMODE;
+	if (!!(room->modes & bit) == !!m->on)
+		return HUB_EALREADY;
+	if (m->on)
+		room->modes |= bit;
+	else
+		room->modes &= (uint8_t)~bit;
+	m->arg = NULL;
+	return HUB_OK;
+}
+
+void
+hub_room_modes(struct hub *hub, struct user *u, struct room *room,
+    struct hub_mode *modes, int n)
+{
+	const struct member *me = hub_member(room, u);
+	int op = me != NULL && (me->modes & MEMBER_OP);
+	char letters[64] = "", args[512] = "";
+	size_t nl = 0;
+	int sign = -1;
+	for (int i = 0; i < n; i++) {
+		struct hub_mode *m = &modes[i];
+		if (flag_bit(m->letter) == 0 && strchr("ovbkl", m->letter) == NULL)
+			m->result = HUB_EUNKNOWNMODE;
+		else if (!op)
+			m->result = HUB_ECHANOP;
+		else
+			m->result = apply(hub, room, m, u);
+		if (m->result != HUB_OK || nl + 3 >= sizeof letters)
+			continue;
+		if (sign != m->on) {
+			letters[nl++] = m->on ? '+' : '-';
+			sign = m->on;
+		}
+		letters[nl++] = m->letter;
+		if (m->arg != NULL)
+			snprintf(args + strlen(args), sizeof args - strlen(args), " %s", m->arg);
+	}
+	if (nl == 0)
+		return;
+	letters[nl] = '\0';
+	char change[sizeof letters + sizeof args];
+	snprintf(change, sizeof change, "%s%s", letters, args);
+	struct msg *msg = hub_msg(hub, MSG_MODE, u, room->name, NULL, change);
+	if (msg == NULL)
+		return;
+	for (uint32_t i = 0; i < room->nmembers; i++)
+		room->members[i].user->ops->deliver(room->members[i].user, msg);
+	msg_unref(msg);
+}
