@@ -8,7 +8,7 @@ PYTHON ?= /usr/bin/python3
 
 # Debian packages the build and the tests need, as pkg-config name=package.
 PKGS := libedit=libedit-dev cmocka=libcmocka-dev
-DEB_PACKAGES := libedit-dev libcmocka-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux
+DEB_PACKAGES := libedit-dev libcmocka-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
@@ -72,10 +72,10 @@ $(BUILD)/src/%.o: src/%.c | deps
 
 $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB_OBJ) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc $$(pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $< $(SERVER_LIB_OBJ) $$(pkg-config --libs cmocka) $(LDLIBS_SERVER)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $< $(SERVER_LIB_OBJ) $$(pkg-config --libs cmocka) $(LDLIBS_SERVER)
 
 run: all
-	./parleyd --listen 127.0.0.1:7000
+	./parleyd --listen 127.0.0.1:7000 --irc-listen 127.0.0.1:6667
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_LIST, OPT_STR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL };
+enum opt_type { OPT_LIST, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL };
 
 struct option_def {
 	const char *key;
@@ -23,8 +23,26 @@ struct option_def {
 static const struct option_def options[] = {
 	{ "listen", OPT_LIST, FIELD(listen), "127.0.0.1:7000", 0, 0,
 	  "plain-text listener HOST:PORT (repeatable; [::1]:PORT for IPv6)" },
+	{ "irc-listen", OPT_LIST, FIELD(irc_listen), "", 0, 0,
+	  "IRC listener HOST:PORT (repeatable; none by default)" },
 	{ "server-name", OPT_STR, FIELD(server_name), "parley.local", 0, 0,
-	  "name the server gives itself" },
+	  "name the server gives itself (the IRC server name)" },
+	{ "password", OPT_OPTSTR, FIELD(password), "", 0, 0,
+	  "password IRC clients must give with PASS (empty: none)" },
+	{ "oper", OPT_LIST, FIELD(oper), "", 0, 0,
+	  "IRC operator NAME:PASSWORD for OPER (repeatable)" },
+	{ "motd-file", OPT_OPTSTR, FIELD(motd_file), "", 0, 0,
+	  "file whose lines are the IRC message of the day (empty: none)" },
+	{ "nick-len", OPT_ULONG, FIELD(nick_len), "30", 1, 30,
+	  "longest nickname, in bytes" },
+	{ "channel-len", OPT_ULONG, FIELD(channel_len), "50", 2, 50,
+	  "longest room name, in bytes, '#' included" },
+	{ "topic-len", OPT_ULONG, FIELD(topic_len), "390", 1, 4000,
+	  "longest topic, in bytes; longer ones are cut" },
+	{ "ping-interval", OPT_ULONG, FIELD(ping_interval), "120", 1, 86400,
+	  "seconds an IRC client may be silent before it is sent PING" },
+	{ "ping-timeout", OPT_ULONG, FIELD(ping_timeout), "60", 1, 86400,
+	  "seconds it then has to answer before it is disconnected" },
 	{ "max-clients", OPT_ULONG, FIELD(max_clients), "10000", 1, 1000000,
 	  "most connections at once; more get \"server full\"" },
 	{ "max-per-ip", OPT_ULONG, FIELD(max_per_ip), "0", 0, 1000000,
@@ -64,7 +82,7 @@ usage(FILE *out)
 	    "a flag overrides the file.\n\n");
 	for (size_t i = 0; i < NOPTIONS; i++)
 		fprintf(out, "  --%-14s %s (default: %s)\n", options[i].key,
-		    options[i].help, options[i].def);
+		    options[i].help, *options[i].def ? options[i].def : "none");
 	fprintf(out, "  --%-14s %s\n", "config FILE", "read options from FILE");
 	fprintf(out, "  --%-14s %s\n", "help", "show this and exit");
 	fprintf(out, "  --%-14s %s\n", "version", "show the version and exit");
@@ -77,13 +95,24 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 {
 	void *field = (char *)cfg + o->offset;
 	switch (o->type) {
-	case OPT_LIST:
-		if (cfg->nlisten == CONFIG_LISTEN_MAX) {
+	case OPT_LIST: {
+		struct config_list *list = field;
+		if (list->n == CONFIG_LIST_MAX) {
 			fprintf(stderr, "parleyd: %s: at most %d %s options\n",
-			    where, CONFIG_LISTEN_MAX, o->key);
+			    where, CONFIG_LIST_MAX, o->key);
 			return -1;
 		}
-		cfg->listen[cfg->nlisten++] = strdup(value);
+		if (strcmp(o->key, "oper") == 0 && strchr(value, ':') == NULL) {
+			fprintf(stderr, "parleyd: %s: oper wants NAME:PASSWORD, not \"%s\"\n",
+			    where, value);
+			return -1;
+		}
+		list->v[list->n++] = strdup(value);
+		return 0;
+	}
+	case OPT_OPTSTR:
+		free(*(char **)field);
+		*(char **)field = *value ? strdup(value) : NULL;
 		return 0;
 	case OPT_STR:
 		if (*value == '\0') {
@@ -144,11 +173,11 @@ trim(char *s)
 
 /* A list option named in the flags replaces what the file said. */
 static void
-list_reset(struct config *cfg)
+list_reset(struct config_list *list)
 {
-	for (int i = 0; i < cfg->nlisten; i++)
-		free(cfg->listen[i]);
-	cfg->nlisten = 0;
+	for (int i = 0; i < list->n; i++)
+		free(list->v[i]);
+	list->n = 0;
 }
 
 static int
@@ -238,7 +267,9 @@ config_load(struct config *cfg, int argc, char **argv)
 			return CONFIG_EXIT_USAGE;
 	}
 
-	int listen_from_flags = 0;
+	/* Lists the flags have started to replace (by offset). */
+	size_t from_flags[NOPTIONS];
+	size_t nfrom_flags = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--", 2) != 0) {
 			fprintf(stderr, "parleyd: unexpected argument \"%s\" (see parleyd --help)\n", argv[i]);
@@ -258,9 +289,14 @@ config_load(struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "parleyd: --%s needs a value\n", key);
 			rc = -1;
 		} else {
-			if (o->type == OPT_LIST && !listen_from_flags) {
-				list_reset(cfg);
-				listen_from_flags = 1;
+			if (o->type == OPT_LIST) {
+				size_t k = 0;
+				while (k < nfrom_flags && from_flags[k] != o->offset)
+					k++;
+				if (k == nfrom_flags) {
+					list_reset((struct config_list *)((char *)cfg + o->offset));
+					from_flags[nfrom_flags++] = o->offset;
+				}
 			}
 			char where[64];
 			snprintf(where, sizeof where, "--%s", key);
@@ -270,7 +306,7 @@ config_load(struct config *cfg, int argc, char **argv)
 		if (rc < 0)
 			return CONFIG_EXIT_USAGE;
 	}
-	if (cfg->nlisten == 0)
+	if (cfg->listen.n == 0 && cfg->irc_listen.n == 0)
 		option_set(cfg, option_find("listen"), option_find("listen")->def, "default");
 	return CONFIG_RUN;
 }
@@ -278,7 +314,11 @@ config_load(struct config *cfg, int argc, char **argv)
 void
 config_free(struct config *cfg)
 {
-	list_reset(cfg);
+	list_reset(&cfg->listen);
+	list_reset(&cfg->irc_listen);
+	list_reset(&cfg->oper);
 	free(cfg->server_name);
-	cfg->server_name = NULL;
+	free(cfg->password);
+	free(cfg->motd_file);
+	cfg->server_name = cfg->password = cfg->motd_file = NULL;
 }

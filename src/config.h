@@ -9,12 +9,26 @@
 #include "log.h"
 #include "version.h"
 
-#define CONFIG_LISTEN_MAX 16
+#define CONFIG_LIST_MAX 16
+
+/* A repeatable option's values. */
+struct config_list {
+	char *v[CONFIG_LIST_MAX];
+	int n;
+};
 
 struct config {
-	char *listen[CONFIG_LISTEN_MAX];
-	int nlisten;
+	struct config_list listen;      /* plain-text listeners */
+	struct config_list irc_listen;  /* IRC listeners */
+	struct config_list oper;        /* NAME:PASSWORD */
 	char *server_name;
+	char *password;              /* IRC connection password, or NULL */
+	char *motd_file;             /* or NULL */
+	unsigned long nick_len;
+	unsigned long channel_len;
+	unsigned long topic_len;
+	unsigned long ping_interval; /* seconds of silence before a PING */
+	unsigned long ping_timeout;  /* seconds more before giving up */
 	unsigned long max_clients;
 	unsigned long max_per_ip;    /* 0: no limit */
 	unsigned long max_line;

@@ -261,6 +261,7 @@ conn_read(struct conn *c)
 		return;
 	}
 	c->last_input = loop_now(c->srv->loop);
+	c->pinged = 0;
 	server_conn_touched(c->srv, c);
 	if (framer_feed(&c->in, buf, (size_t)n) < 0) {
 		conn_kill(c, "Out of memory");
@@ -310,7 +311,8 @@ conn_new(struct server *srv, int fd, const struct door *door, const char *addr,
 	c->srv = srv;
 	c->door = door;
 	/* Room for one line being framed plus what flood control holds back. */
-	framer_init(&c->in, cfg->max_line, 2 * cfg->max_line + 2);
+	size_t max_line = door->max_line ? door->max_line : cfg->max_line;
+	framer_init(&c->in, max_line, 2 * max_line + 2);
 	sendq_init(&c->out);
 	loop_timer_init(&c->timer, conn_on_timer, c);
 	c->tokens = (double)cfg->flood_burst;
@@ -327,6 +329,8 @@ conn_new(struct server *srv, int fd, const struct door *door, const char *addr,
 void
 conn_destroy(struct conn *c)
 {
+	if (c->door->free != NULL)
+		c->door->free(c);
 	loop_io_del(c->srv->loop, &c->io);
 	close(c->io.fd);
 	loop_timer_stop(c->srv->loop, &c->timer);

@@ -35,6 +35,8 @@ struct conn {
 	uint8_t queued_flush;         /* on the server's flush list */
 	uint8_t queued_reap;          /* on the server's reap list */
 	uint8_t eof;                  /* the peer sent EOF; lines left are still handled */
+	uint8_t pinged;               /* sent a PING for silence, no input since */
+	void *door_state;             /* the door's own, freed by door->free */
 	double tokens;                /* flood control bucket */
 	uint64_t tokens_at;           /* when tokens was last topped up */
 	uint64_t last_input;          /* for the idle timeout */

@@ -10,6 +10,8 @@ struct conn;
 
 struct door {
 	const char *name;
+	/* Longest line this door reads (0: the max-line option). */
+	size_t max_line;
 	/* A connection was accepted: greet it, make its user. */
 	void (*open)(struct conn *c);
 	/* One complete line, NUL-terminated, ending removed. */
@@ -20,8 +22,14 @@ struct door {
 	void (*closed)(struct conn *c, const char *reason);
 	/* The server is going down: say so (the conn then closes). */
 	void (*shutdown)(struct conn *c);
+	/* The client has been silent for ping-interval: ask it (NULL: the
+	 * door has no way to, and only idle-timeout applies). */
+	void (*ping)(struct conn *c);
+	/* The conn's door state is no longer needed (NULL: none kept). */
+	void (*free)(struct conn *c);
 };
 
 extern const struct door plain_door;
+extern const struct door irc_door;
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -444,19 +445,39 @@ signals_open(struct server *srv)
 	return loop_io_add(srv->loop, &srv->signals, fd, LOOP_READ, on_signal, srv);
 }
 
-/* Idle timeout: the list is ordered by last input, so the sweep looks only
- * at conns that are really idle, and wakes once a second at most. */
+/* Silence: the list is ordered by last input, so the sweep looks only at
+ * conns that really are silent, and wakes once a second at most whatever
+ * the number of clients. A door that can (IRC) asks a silent client with
+ * PING and drops it if it stays silent; idle-timeout drops anyone. */
 static void
 on_idle_sweep(struct loop *loop, struct loop_timer *timer)
 {
 	struct server *srv = timer->data;
-	uint64_t limit = (uint64_t)srv->cfg->idle_timeout * 1000u;
+	const struct config *cfg = srv->cfg;
+	uint64_t idle_limit = (uint64_t)cfg->idle_timeout * 1000u;
+	uint64_t ping_after = (uint64_t)cfg->ping_interval * 1000u;
+	uint64_t ping_limit = ping_after + (uint64_t)cfg->ping_timeout * 1000u;
+	uint64_t first = idle_limit && idle_limit < ping_after ? idle_limit : ping_after;
 	uint64_t now = loop_now(loop);
 	for (struct conn *c = srv->head; c != NULL; c = c->next) {
-		if (now - c->last_input < limit)
+		uint64_t idle = now - c->last_input;
+		if (idle < first)
 			break;
-		if (c->state == CONN_OPEN)
+		if (c->state != CONN_OPEN)
+			continue;
+		if (idle_limit && idle >= idle_limit)
 			conn_kill(c, "Idle timeout");
+		else if (c->door->ping == NULL)
+			continue;
+		else if (idle >= ping_limit) {
+			char reason[64];
+			snprintf(reason, sizeof reason, "Ping timeout: %lu seconds",
+			    (unsigned long)(idle / 1000));
+			conn_kill(c, reason);
+		} else if (!c->pinged) {
+			c->pinged = 1;
+			c->door->ping(c);
+		}
 	}
 	loop_timer_start(loop, timer, IDLE_SWEEP_MS);
 }
@@ -486,14 +507,21 @@ server_init(struct server *srv, const struct config *cfg)
 	memset(srv, 0, sizeof *srv);
 	srv->cfg = cfg;
 	srv->reserve_fd = -1;
-	hub_init(&srv->hub, 390, NICK_LEN_MAX);
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(srv->started, sizeof srv->started, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	hub_init(&srv->hub, cfg->topic_len, cfg->nick_len);
 	if ((srv->loop = loop_new()) == NULL) {
 		fprintf(stderr, "parleyd: cannot create the event loop: %s\n", strerror(errno));
 		return -1;
 	}
 	raise_fd_limit(cfg);
-	for (int i = 0; i < cfg->nlisten; i++)
-		if (listener_open(srv, cfg->listen[i], &plain_door) < 0)
+	for (int i = 0; i < cfg->listen.n; i++)
+		if (listener_open(srv, cfg->listen.v[i], &plain_door) < 0)
+			return -1;
+	for (int i = 0; i < cfg->irc_listen.n; i++)
+		if (listener_open(srv, cfg->irc_listen.v[i], &irc_door) < 0)
 			return -1;
 	if (signals_open(srv) < 0) {
 		fprintf(stderr, "parleyd: cannot set up signals: %s\n", strerror(errno));
@@ -502,7 +530,7 @@ server_init(struct server *srv, const struct config *cfg)
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	loop_timer_init(&srv->shutdown_deadline, on_shutdown_deadline, srv);
 	loop_timer_init(&srv->idle_sweep, on_idle_sweep, srv);
-	if (cfg->idle_timeout > 0)
+	if (cfg->idle_timeout > 0 || cfg->irc_listen.n > 0)
 		loop_timer_start(srv->loop, &srv->idle_sweep, IDLE_SWEEP_MS);
 	loop_set_before_sleep(srv->loop, before_sleep, srv);
 	return 0;

@@ -26,6 +26,7 @@ struct server {
 	struct loop_timer shutdown_deadline;
 	int shutting_down;
 	int reserve_fd;                 /* spare fd to shed connections at EMFILE */
+	char started[64];               /* when, for IRC's RPL_CREATED */
 };
 
 /* Binds every listener; -1 (with one error line printed) when one cannot

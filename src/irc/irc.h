@@ -1,0 +1,90 @@
+/* The IRC front door's insides, shared by its files: the per-connection
+ * session, capabilities, and the ways to send a reply. */
+#ifndef PARLEY_IRC_H
+#define PARLEY_IRC_H
+
+#include <stdarg.h>
+
+#include "conn.h"
+#include "hub.h"
+#include "irc/irc_parse.h"
+#include "server.h"
+
+/* IRCv3 capabilities, in the order CAP LS lists them. */
+enum irc_cap {
+	CAP_AWAY_NOTIFY = 1 << 0,
+	CAP_BATCH = 1 << 1,
+	CAP_CAP_NOTIFY = 1 << 2,
+	CAP_ECHO_MESSAGE = 1 << 3,
+	CAP_EXTENDED_JOIN = 1 << 4,
+	CAP_INVITE_NOTIFY = 1 << 5,
+	CAP_LABELED_RESPONSE = 1 << 6,
+	CAP_MESSAGE_TAGS = 1 << 7,
+	CAP_MULTI_PREFIX = 1 << 8,
+	CAP_SERVER_TIME = 1 << 9,
+	CAP_SETNAME = 1 << 10,
+	CAP_USERHOST_IN_NAMES = 1 << 11,
+};
+
+#define IRC_LABEL_MAX 64
+#define IRC_PENDING_MAX 64  /* lines one labeled command may answer with */
+
+struct irc_session {
+	char nick[NICK_LEN_MAX + 1];  /* chosen before registration, or "" */
+	char ident[USER_IDENT_MAX + 1];
+	char *realname;
+	unsigned caps;
+	unsigned cap_version;         /* 302 when the client said CAP LS 302 */
+	uint8_t negotiating;          /* CAP LS/REQ seen, no CAP END yet */
+	uint8_t got_user;
+	uint8_t pass_ok;
+	/* labeled-response: the label of the command being handled, and its
+	 * replies held back until it is done. */
+	char label[IRC_LABEL_MAX + 1];
+	struct wire *pending[IRC_PENDING_MAX];      /* lines */
+	struct wire *pending_tags[IRC_PENDING_MAX]; /* their tags, or NULL */
+	int npending;
+	unsigned batches;             /* batch ids handed out */
+	unsigned streaming;           /* the labeled batch already open, or 0 */
+};
+
+static inline struct irc_session *
+irc_session(struct conn *c)
+{
+	return c->door_state;
+}
+
+/* The nick numerics are addressed to: the user's, the chosen one, or "*". */
+const char *irc_target(struct conn *c);
+const char *irc_server_name(const struct conn *c);
+
+/* Sends one line (no CR LF in fmt: it is added); labeled replies are held. */
+void irc_send(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ":server NUM target " then fmt. */
+void irc_numeric(struct conn *c, const char *num, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Queues a ready line (CR LF included) to c, through the label buffer. */
+void irc_send_wire(struct conn *c, struct wire *tags, struct wire *body);
+/* Delivers a hub event to c as its caps say (also for echo-message). */
+void irc_deliver_to(struct conn *c, struct msg *m);
+
+/* Commands, in irc_cmd_*.c. Each gets the parsed message. */
+typedef void irc_cmd_fn(struct conn *c, struct irc_message *m);
+irc_cmd_fn irc_cmd_join, irc_cmd_part, irc_cmd_topic, irc_cmd_names,
+    irc_cmd_list, irc_cmd_kick, irc_cmd_invite, irc_cmd_mode, irc_cmd_privmsg,
+    irc_cmd_notice, irc_cmd_who, irc_cmd_whois, irc_cmd_whowas, irc_cmd_ison,
+    irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
+    irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
+    irc_cmd_away, irc_cmd_setname;
+
+/* Parts of the welcome burst that are commands too. */
+void irc_send_lusers(struct conn *c);
+void irc_send_motd(struct conn *c);
+void irc_send_names(struct conn *c, struct room *room);
+/* The prefix characters of a member ("@", "+", "@+" with multi-prefix). */
+void irc_member_prefix(struct conn *c, const struct member *mem, char *buf);
+/* Tells c why the hub said no, with the numeric IRC uses for it. */
+void irc_hub_error(struct conn *c, enum hub_status st, const char *name,
+    const char *room);
+
+#endif

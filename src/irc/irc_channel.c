@@ -1,0 +1,458 @@
+/* IRC channel commands: JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE, MODE,
+ * and the numerics for what the hub refuses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "irc/irc.h"
+
+void
+irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *room)
+{
+	const char *r = room ? room : name;
+	switch (st) {
+	case HUB_OK:
+	case HUB_EALREADY:
+		return;
+	case HUB_ENOMEM:
+		irc_send(c, ":%s FAIL * TEMPORARILY_UNAVAILABLE :Out of memory", irc_server_name(c));
+		return;
+	case HUB_EBADNICK:
+		irc_numeric(c, "432", "%s :Erroneous nickname", name);
+		return;
+	case HUB_ENICKINUSE:
+		irc_numeric(c, "433", "%s :Nickname is already in use", name);
+		return;
+	case HUB_ENONICK:
+		irc_numeric(c, "401", "%s :No such nick/channel", name);
+		return;
+	case HUB_EBADROOM:
+	case HUB_ENOROOM:
+		irc_numeric(c, "403", "%s :No such channel", r);
+		return;
+	case HUB_ENOTIN:
+	case HUB_ENOCURRENT:
+		irc_numeric(c, "442", "%s :You're not on that channel", r);
+		return;
+	case HUB_ETOOMANY:
+		irc_numeric(c, "405", "%s :You have joined too many channels", r);
+		return;
+	case HUB_ECHANOP:
+		irc_numeric(c, "482", "%s :You're not channel operator", r);
+		return;
+	case HUB_EBANNED:
+		irc_numeric(c, "474", "%s :Cannot join channel (+b)", r);
+		return;
+	case HUB_EINVITEONLY:
+		irc_numeric(c, "473", "%s :Cannot join channel (+i)", r);
+		return;
+	case HUB_EBADKEY:
+		irc_numeric(c, "475", "%s :Cannot join channel (+k)", r);
+		return;
+	case HUB_EFULL:
+		irc_numeric(c, "471", "%s :Cannot join channel (+l)", r);
+		return;
+	case HUB_ECANNOTSEND:
+		irc_numeric(c, "404", "%s :Cannot send to channel", r);
+		return;
+	case HUB_EUSERNOTIN:
+		irc_numeric(c, "441", "%s %s :They aren't on that channel", name, r);
+		return;
+	case HUB_EUSERON:
+		irc_numeric(c, "443", "%s %s :is already on channel", name, r);
+		return;
+	case HUB_EUNKNOWNMODE:
+		irc_numeric(c, "472", "%s :is unknown mode char to me", name);
+		return;
+	case HUB_ENEEDARG:
+		irc_numeric(c, "696", "%s %s * :You must specify a valid parameter for that mode",
+		    r, name);
+		return;
+	case HUB_EBANLIST:
+		irc_numeric(c, "478", "%s %s :Channel ban list is full", r, name);
+		return;
+	case HUB_ENOPRIV:
+		irc_numeric(c, "481", ":Permission Denied- You're not an IRC operator");
+		return;
+	}
+}
+
+void
+irc_member_prefix(struct conn *c, const struct member *mem, char *buf)
+{
+	int multi = irc_session(c)->caps & CAP_MULTI_PREFIX;
+	size_t n = 0;
+	if (mem->modes & MEMBER_OP)
+		buf[n++] = '@';
+	if ((mem->modes & MEMBER_VOICE) && (multi || n == 0))
+		buf[n++] = '+';
+	buf[n] = '\0';
+}
+
+/* Splits a comma-separated list in place; returns the next item or NULL. */
+static char *
+next_item(char **list)
+{
+	if (*list == NULL || **list == '\0')
+		return NULL;
+	char *item = *list;
+	char *comma = strchr(item, ',');
+	if (comma != NULL) {
+		*comma = '\0';
+		*list = comma + 1;
+	} else
+		*list = NULL;
+	return item;
+}
+
+static void
+send_topic(struct conn *c, const struct room *room)
+{
+	if (room->topic == NULL) {
+		irc_numeric(c, "331", "%s :No topic is set", room->name);
+		return;
+	}
+	irc_numeric(c, "332", "%s :%s", room->name, room->topic);
+	irc_numeric(c, "333", "%s %s %lld", room->name,
+	    room->topic_by ? room->topic_by : "*", (long long)room->topic_at);
+}
+
+void
+irc_send_names(struct conn *c, struct room *room)
+{
+	int uhnames = irc_session(c)->caps & CAP_USERHOST_IN_NAMES;
+	char symbol = (room->modes & RMODE_SECRET) ? '@' : '=';
+	char line[IRC_LINE_MAX];
+	size_t len = 0;
+	/* Room for ":server 353 nick = #room :" in each line. */
+	size_t budget = IRC_LINE_MAX - 2 - strlen(irc_server_name(c)) -
+	    strlen(irc_target(c)) - strlen(room->name) - 12;
+	for (uint32_t i = 0; i < room->nmembers; i++) {
+		const struct member *mem = &room->members[i];
+		char prefix[3], item[HUB_MASK_MAX + 4];
+		irc_member_prefix(c, mem, prefix);
+		if (uhnames)
+			snprintf(item, sizeof item, "%s%s!%s@%s", prefix, mem->user->nick,
+			    mem->user->ident, mem->user->host);
+		else
+			snprintf(item, sizeof item, "%s%s", prefix, mem->user->nick);
+		size_t n = strlen(item);
+		if (len > 0 && len + 1 + n > budget) {
+			irc_numeric(c, "353", "%c %s :%.*s", symbol, room->name, (int)len, line);
+			len = 0;
+		}
+		if (len > 0)
+			line[len++] = ' ';
+		memcpy(line + len, item, n);
+		len += n;
+	}
+	if (len > 0)
+		irc_numeric(c, "353", "%c %s :%.*s", symbol, room->name, (int)len, line);
+	irc_numeric(c, "366", "%s :End of /NAMES list", room->name);
+}
+
+static void
+part_all(struct conn *c)
+{
+	while (c->user->nrooms > 0)
+		hub_part(&c->srv->hub, c->user, c->user->rooms[0], NULL);
+}
+
+void
+irc_cmd_join(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "JOIN :Not enough parameters");
+		return;
+	}
+	if (strcmp(m->params[0], "0") == 0) {
+		part_all(c);
+		return;
+	}
+	char *names = m->params[0], *keys = m->nparams > 1 ? m->params[1] : NULL;
+	char *name;
+	size_t channel_len = c->srv->cfg->channel_len;
+	while ((name = next_item(&names)) != NULL) {
+		char *key = next_item(&keys);
+		if (!name_room_valid(name, channel_len)) {
+			irc_numeric(c, "476", "%s :Bad Channel Mask", name);
+			continue;
+		}
+		enum hub_status st = hub_join_key(&c->srv->hub, c->user, name, key);
+		if (st != HUB_OK) {
+			irc_hub_error(c, st, name, name);
+			continue;
+		}
+		struct room *room = hub_room_find(&c->srv->hub, name);
+		if (room->topic != NULL)
+			send_topic(c, room);
+		irc_send_names(c, room);
+	}
+}
+
+void
+irc_cmd_part(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "PART :Not enough parameters");
+		return;
+	}
+	char *names = m->params[0], *name;
+	const char *reason = m->nparams > 1 ? m->params[1] : NULL;
+	while ((name = next_item(&names)) != NULL) {
+		struct room *room = hub_room_find(&c->srv->hub, name);
+		if (room == NULL) {
+			irc_numeric(c, "403", "%s :No such channel", name);
+			continue;
+		}
+		irc_hub_error(c, hub_part(&c->srv->hub, c->user, room, reason), name, room->name);
+	}
+}
+
+void
+irc_cmd_topic(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "TOPIC :Not enough parameters");
+		return;
+	}
+	struct room *room = hub_room_find(&c->srv->hub, m->params[0]);
+	if (room == NULL) {
+		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
+		return;
+	}
+	if (m->nparams < 2) {
+		if ((room->modes & RMODE_SECRET) && !hub_is_member(room, c->user)) {
+			irc_numeric(c, "442", "%s :You're not on that channel", room->name);
+			return;
+		}
+		send_topic(c, room);
+		return;
+	}
+	const char *text = m->params[1][0] ? m->params[1] : NULL;
+	irc_hub_error(c, hub_topic(&c->srv->hub, c->user, room, text), room->name, room->name);
+}
+
+void
+irc_cmd_names(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "366", "* :End of /NAMES list");
+		return;
+	}
+	char *names = m->params[0], *name;
+	while ((name = next_item(&names)) != NULL) {
+		struct room *room = hub_room_find(&c->srv->hub, name);
+		if (room == NULL || ((room->modes & RMODE_SECRET) && !hub_is_member(room, c->user)))
+			irc_numeric(c, "366", "%s :End of /NAMES list", name);
+		else
+			irc_send_names(c, room);
+	}
+}
+
+void
+irc_cmd_list(struct conn *c, struct irc_message *m)
+{
+	irc_numeric(c, "321", "Channel :Users  Name");
+	char *only = m->nparams > 0 ? m->params[0] : NULL;
+	for (struct room *r = c->srv->hub.rooms; r != NULL; r = r->hh.next) {
+		if ((r->modes & RMODE_SECRET) && !hub_is_member(r, c->user))
+			continue;
+		if (only != NULL) {
+			/* Only the listed channels: check membership of r in the list. */
+			char copy[IRC_LINE_MAX], *list = copy, *item;
+			int found = 0;
+			snprintf(copy, sizeof copy, "%s", only);
+			while (!found && (item = next_item(&list)) != NULL)
+				found = strcasecmp(item, r->name) == 0;
+			if (!found)
+				continue;
+		}
+		char modes[160];
+		hub_room_mode_string(r, 0, modes, sizeof modes);
+		irc_numeric(c, "322", "%s %u :[%s] %s", r->name, r->nmembers, modes,
+		    r->topic ? r->topic : "");
+	}
+	irc_numeric(c, "323", ":End of /LIST");
+}
+
+void
+irc_cmd_kick(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 2) {
+		irc_numeric(c, "461", "KICK :Not enough parameters");
+		return;
+	}
+	struct room *room = hub_room_find(&c->srv->hub, m->params[0]);
+	if (room == NULL) {
+		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
+		return;
+	}
+	char *nicks = m->params[1], *nick;
+	const char *reason = m->nparams > 2 ? m->params[2] : NULL;
+	while ((nick = next_item(&nicks)) != NULL) {
+		enum hub_status st = hub_kick(&c->srv->hub, c->user, room, nick, reason);
+		if (st == HUB_ENONICK)
+			st = HUB_EUSERNOTIN;
+		irc_hub_error(c, st, nick, room->name);
+		if (st == HUB_ENOTIN || st == HUB_ECHANOP)
+			return;
+	}
+}
+
+void
+irc_cmd_invite(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 2) {
+		irc_numeric(c, "461", "INVITE :Not enough parameters");
+		return;
+	}
+	const char *nick = m->params[0], *name = m->params[1];
+	struct room *room = hub_room_find(&c->srv->hub, name);
+	if (room == NULL) {
+		irc_numeric(c, "403", "%s :No such channel", name);
+		return;
+	}
+	struct user *to;
+	enum hub_status st = hub_invite(&c->srv->hub, c->user, room, nick, &to);
+	if (st != HUB_OK) {
+		irc_hub_error(c, st, nick, room->name);
+		return;
+	}
+	irc_numeric(c, "341", "%s %s", to->nick, room->name);
+	if (to->away != NULL)
+		irc_numeric(c, "301", "%s :%s", to->nick, to->away);
+}
+
+/* MODE for a user: only oneself, only i (and dropping o). */
+static void
+user_mode(struct conn *c, struct irc_message *m)
+{
+	struct user *u = c->user;
+	if (hub_user_find(&c->srv->hub, m->params[0]) == NULL) {
+		irc_numeric(c, "401", "%s :No such nick/channel", m->params[0]);
+		return;
+	}
+	if (strcasecmp(m->params[0], u->nick) != 0) {
+		irc_numeric(c, "502", ":Can't change mode for other users");
+		return;
+	}
+	if (m->nparams < 2) {
+		irc_numeric(c, "221", "+%s%s", (u->umodes & UMODE_INVISIBLE) ? "i" : "",
+		    (u->umodes & UMODE_OPER) ? "o" : "");
+		return;
+	}
+	int on = 1, unknown = 0;
+	char applied[32] = "";
+	size_t n = 0;
+	int sign = -1;
+	for (const char *p = m->params[1]; *p && n + 3 < sizeof applied; p++) {
+		if (*p == '+' || *p == '-') {
+			on = *p == '+';
+			continue;
+		}
+		uint8_t bit = *p == 'i' ? UMODE_INVISIBLE : *p == 'o' ? UMODE_OPER : 0;
+		/* +o only through OPER. */
+		if (bit == 0 || (bit == UMODE_OPER && on)) {
+			unknown = unknown || bit == 0;
+			continue;
+		}
+		if (!!(u->umodes & bit) == on)
+			continue;
+		if (on)
+			u->umodes |= bit;
+		else {
+			u->umodes &= (uint8_t)~bit;
+			if (bit == UMODE_OPER)
+				c->srv->hub.nopers--;
+		}
+		if (sign != on) {
+			applied[n++] = on ? '+' : '-';
+			sign = on;
+		}
+		applied[n++] = *p;
+	}
+	applied[n] = '\0';
+	if (unknown)
+		irc_numeric(c, "501", ":Unknown MODE flag");
+	if (n > 0)
+		irc_send(c, ":%s MODE %s %s", u->nick, u->nick, applied);
+}
+
+static void
+ban_list(struct conn *c, struct room *room)
+{
+	for (uint32_t i = 0; i < room->nbans; i++)
+		irc_numeric(c, "367", "%s %s %s %lld", room->name, room->bans[i].mask,
+		    room->bans[i].by, (long long)room->bans[i].at);
+	irc_numeric(c, "368", "%s :End of channel ban list", room->name);
+}
+
+#define IRC_MODES_PER_LINE 4   /* MODES in ISUPPORT */
+
+void
+irc_cmd_mode(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "MODE :Not enough parameters");
+		return;
+	}
+	if (m->params[0][0] != '#') {
+		user_mode(c, m);
+		return;
+	}
+	struct room *room = hub_room_find(&c->srv->hub, m->params[0]);
+	if (room == NULL) {
+		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
+		return;
+	}
+	if (m->nparams < 2) {
+		char modes[160];
+		hub_room_mode_string(room, hub_is_member(room, c->user), modes, sizeof modes);
+		irc_numeric(c, "324", "%s %s", room->name, modes);
+		irc_numeric(c, "329", "%s %lld", room->name, (long long)room->created);
+		return;
+	}
+	struct hub_mode changes[16];
+	int n = 0, on = 1, next_arg = 2, with_args = 0;
+	for (const char *p = m->params[1]; *p && n < 16; p++) {
+		if (*p == '+' || *p == '-') {
+			on = *p == '+';
+			continue;
+		}
+		/* "MODE #c b" or "+b" with no mask lists the bans. */
+		if (*p == 'b' && next_arg >= m->nparams) {
+			ban_list(c, room);
+			continue;
+		}
+		const char *arg = NULL;
+		int takes = strchr("ovbk", *p) != NULL || (*p == 'l' && on);
+		if (takes) {
+			if (next_arg < m->nparams)
+				arg = m->params[next_arg++];
+			if (++with_args > IRC_MODES_PER_LINE)
+				break;
+		}
+		changes[n++] = (struct hub_mode){ .letter = *p, .on = on, .arg = arg };
+	}
+	if (n == 0)
+		return;
+	hub_room_modes(&c->srv->hub, c->user, room, changes, n);
+	int told_chanop = 0;
+	for (int i = 0; i < n; i++) {
+		enum hub_status st = changes[i].result;
+		if (st == HUB_ECHANOP) {
+			if (!told_chanop++)
+				irc_hub_error(c, st, room->name, room->name);
+		} else if (st == HUB_EUNKNOWNMODE) {
+			char letter[2] = { changes[i].letter, '\0' };
+			irc_hub_error(c, st, letter, room->name);
+		} else if (st == HUB_ENEEDARG) {
+			char letter[2] = { changes[i].letter, '\0' };
+			irc_hub_error(c, st, letter, room->name);
+		} else if (st != HUB_OK && st != HUB_EALREADY)
+			irc_hub_error(c, st, changes[i].arg ? changes[i].arg : "*", room->name);
+	}
+}

@@ -1,0 +1,735 @@
+/* The IRC front door: registration, capability negotiation, dispatch, and
+ * the rendering of hub events as IRC lines (with IRCv3 tags when asked).
+ * Modern IRC (modern.ircdocs.horse) is its specification, RFC 2812 where
+ * that is silent. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "door.h"
+#include "irc/irc.h"
+#include "log.h"
+#include "text.h"
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} caps[] = {
+	{ "away-notify", CAP_AWAY_NOTIFY },
+	{ "batch", CAP_BATCH },
+	{ "cap-notify", CAP_CAP_NOTIFY },
+	{ "echo-message", CAP_ECHO_MESSAGE },
+	{ "extended-join", CAP_EXTENDED_JOIN },
+	{ "invite-notify", CAP_INVITE_NOTIFY },
+	{ "labeled-response", CAP_LABELED_RESPONSE },
+	{ "message-tags", CAP_MESSAGE_TAGS },
+	{ "multi-prefix", CAP_MULTI_PREFIX },
+	{ "server-time", CAP_SERVER_TIME },
+	{ "setname", CAP_SETNAME },
+	{ "userhost-in-names", CAP_USERHOST_IN_NAMES },
+};
+#define NCAPS (sizeof caps / sizeof caps[0])
+
+const char *
+irc_server_name(const struct conn *c)
+{
+	return c->srv->cfg->server_name;
+}
+
+const char *
+irc_target(struct conn *c)
+{
+	if (c->user != NULL)
+		return c->user->nick;
+	struct irc_session *s = irc_session(c);
+	return s->nick[0] ? s->nick : "*";
+}
+
+/* Sending. */
+
+/* A tag prefix ("@a=b ") with one more tag in front, e.g. the label. */
+static struct wire *
+tags_with(const char *tag, const struct wire *tags)
+{
+	if (tags == NULL)
+		return wire_printf("@%s ", tag);
+	return wire_printf("@%s;%.*s", tag, (int)tags->len - 1, tags->data + 1);
+}
+
+static void
+pending_drop(struct irc_session *s, int i)
+{
+	wire_unref(s->pending[i]);
+	wire_unref(s->pending_tags[i]);
+	s->pending[i] = s->pending_tags[i] = NULL;
+}
+
+/* More replies than can be held: the batch opens now and the rest of the
+ * replies stream into it (NAMES or WHO of a large room). */
+static void
+label_open_batch(struct conn *c)
+{
+	struct irc_session *s = irc_session(c);
+	char label[IRC_LABEL_MAX * 2 + 8] = "label=";
+	irc_tag_escape(label + 6, sizeof label - 6, s->label);
+	s->label[0] = '\0';
+	unsigned id = ++s->batches;
+	struct wire *open = wire_printf("@%s :%s BATCH +lr%u labeled-response\r\n",
+	    label, irc_server_name(c), id);
+	conn_send(c, open);
+	wire_unref(open);
+	s->streaming = id;
+	for (int i = 0; i < s->npending; i++) {
+		irc_send_wire(c, s->pending_tags[i], s->pending[i]);
+		pending_drop(s, i);
+	}
+	s->npending = 0;
+}
+
+void
+irc_send_wire(struct conn *c, struct wire *tags, struct wire *body)
+{
+	struct irc_session *s = irc_session(c);
+	if (body == NULL)
+		return;
+	if (s->streaming) {
+		char batch[32];
+		snprintf(batch, sizeof batch, "batch=lr%u", s->streaming);
+		struct wire *t = tags_with(batch, tags);
+		conn_send(c, t);
+		conn_send(c, body);
+		wire_unref(t);
+		return;
+	}
+	if (s->label[0] != '\0') {
+		/* Held for the labeled reply; the label joins the tags then. */
+		if (s->npending == IRC_PENDING_MAX)
+			label_open_batch(c);
+		else {
+			s->pending_tags[s->npending] = tags ? wire_ref(tags) : NULL;
+			s->pending[s->npending++] = wire_ref(body);
+			return;
+		}
+		irc_send_wire(c, tags, body);
+		return;
+	}
+	if (tags != NULL)
+		conn_send(c, tags);
+	conn_send(c, body);
+}
+
+static void
+irc_vsend(struct conn *c, const char *fmt, va_list ap)
+{
+	char line[IRC_LINE_MAX + 64];
+	int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+	if (n < 0)
+		return;
+	/* A reply never breaks the 512-byte rule, even with long names. */
+	if ((size_t)n > IRC_LINE_MAX - 2)
+		n = IRC_LINE_MAX - 2;
+	memcpy(line + n, "\r\n", 2);
+	struct wire *w = wire_new(line, (size_t)n + 2);
+	irc_send_wire(c, NULL, w);
+	wire_unref(w);
+}
+
+void
+irc_send(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	irc_vsend(c, fmt, ap);
+	va_end(ap);
+}
+
+void
+irc_numeric(struct conn *c, const char *num, const char *fmt, ...)
+{
+	char head[IRC_LINE_MAX];
+	snprintf(head, sizeof head, ":%s %s %s %s", irc_server_name(c), num,
+	    irc_target(c), fmt);
+	va_list ap;
+	va_start(ap, fmt);
+	irc_vsend(c, head, ap);
+	va_end(ap);
+}
+
+/* labeled-response: one reply gets the label; several come in a batch;
+ * none gets an ACK. */
+static void
+label_finish(struct conn *c)
+{
+	struct irc_session *s = irc_session(c);
+	if (s->streaming) {
+		unsigned id = s->streaming;
+		s->streaming = 0;
+		irc_send(c, ":%s BATCH -lr%u", irc_server_name(c), id);
+		return;
+	}
+	char label[IRC_LABEL_MAX * 2 + 8] = "label=";
+	irc_tag_escape(label + 6, sizeof label - 6, s->label);
+	s->label[0] = '\0';
+	if (s->npending == 0) {
+		irc_send(c, "@%s :%s ACK", label, irc_server_name(c));
+		return;
+	}
+	if (s->npending == 1) {
+		struct wire *tags = tags_with(label, s->pending_tags[0]);
+		irc_send_wire(c, tags, s->pending[0]);
+		wire_unref(tags);
+		pending_drop(s, 0);
+		s->npending = 0;
+		return;
+	}
+	unsigned id = ++s->batches;
+	irc_send(c, "@%s :%s BATCH +lr%u labeled-response", label,
+	    irc_server_name(c), id);
+	char batch[32];
+	snprintf(batch, sizeof batch, "batch=lr%u", id);
+	for (int i = 0; i < s->npending; i++) {
+		struct wire *tags = tags_with(batch, s->pending_tags[i]);
+		irc_send_wire(c, tags, s->pending[i]);
+		wire_unref(tags);
+		pending_drop(s, i);
+	}
+	s->npending = 0;
+	irc_send(c, ":%s BATCH -lr%u", irc_server_name(c), id);
+}
+
+/* Rendering hub events. */
+
+static const char *
+ident_of(const struct msg *m)
+{
+	return m->ident ? m->ident : "unknown";
+}
+
+static const char *
+host_of(const struct msg *m)
+{
+	return m->host ? m->host : "unknown";
+}
+
+static struct wire *
+irc_render(const struct msg *m, int alt)
+{
+	char src[HUB_MASK_MAX + 1];
+	snprintf(src, sizeof src, ":%s!%s@%s", m->from, ident_of(m), host_of(m));
+	const char *to = m->room ? m->room : m->target;
+	switch (m->kind) {
+	case MSG_SAY:
+	case MSG_PRIVATE:
+		return wire_printf("%s PRIVMSG %s :%s\r\n", src, to, m->text);
+	case MSG_ACTION:
+		return wire_printf("%s PRIVMSG %s :\001ACTION %s\001\r\n", src, to, m->text);
+	case MSG_NOTICE:
+		return wire_printf("%s NOTICE %s :%s\r\n", src, to, m->text);
+	case MSG_JOIN:
+		if (alt)
+			return wire_printf("%s JOIN %s * :%s\r\n", src, m->room,
+			    m->text ? m->text : "");
+		return wire_printf("%s JOIN %s\r\n", src, m->room);
+	case MSG_PART:
+		if (m->text == NULL)
+			return wire_printf("%s PART %s\r\n", src, m->room);
+		return wire_printf("%s PART %s :%s\r\n", src, m->room, m->text);
+	case MSG_QUIT:
+		return wire_printf("%s QUIT :%s\r\n", src, m->text ? m->text : "");
+	case MSG_NICK:
+		return wire_printf("%s NICK %s\r\n", src, m->target);
+	case MSG_TOPIC:
+		return wire_printf("%s TOPIC %s :%s\r\n", src, m->room, m->text ? m->text : "");
+	case MSG_KICK:
+		return wire_printf("%s KICK %s %s :%s\r\n", src, m->room, m->target,
+		    m->text ? m->text : m->from);
+	case MSG_MODE:
+		return wire_printf("%s MODE %s %s\r\n", src, m->room, m->text);
+	case MSG_INVITE:
+		return wire_printf("%s INVITE %s %s\r\n", src, m->target, m->room);
+	case MSG_AWAY:
+		if (m->text == NULL)
+			return wire_printf("%s AWAY\r\n", src);
+		return wire_printf("%s AWAY :%s\r\n", src, m->text);
+	case MSG_SETNAME:
+		return wire_printf("%s SETNAME :%s\r\n", src, m->text);
+	}
+	return NULL;
+}
+
+static struct wire *
+irc_tags(struct msg *m, int all)
+{
+	enum msg_tags t = all ? TAGS_ALL : TAGS_TIME;
+	if (m->tags[t] != NULL)
+		return m->tags[t];
+	time_t secs = (time_t)(m->at_ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	char stamp[32];
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (all)
+		m->tags[t] = wire_printf("@time=%s.%03dZ;msgid=%" PRIu64 " ", stamp,
+		    (int)(m->at_ms % 1000), m->id);
+	else
+		m->tags[t] = wire_printf("@time=%s.%03dZ ", stamp, (int)(m->at_ms % 1000));
+	return m->tags[t];
+}
+
+/* Whether the user behind c wants to hear of m at all. */
+static int
+irc_wants(struct conn *c, const struct msg *m)
+{
+	unsigned caps_on = irc_session(c)->caps;
+	switch (m->kind) {
+	case MSG_AWAY:
+		return caps_on & CAP_AWAY_NOTIFY;
+	case MSG_SETNAME:
+		return caps_on & CAP_SETNAME;
+	case MSG_INVITE:
+		/* Others than the invited hear of it only with invite-notify. */
+		return strcasecmp(m->target, c->user->nick) == 0 ||
+		    (caps_on & CAP_INVITE_NOTIFY);
+	default:
+		return 1;
+	}
+}
+
+void
+irc_deliver_to(struct conn *c, struct msg *m)
+{
+	if (c->user == NULL || !irc_wants(c, m))
+		return;
+	unsigned caps_on = irc_session(c)->caps;
+	int alt = m->kind == MSG_JOIN && (caps_on & CAP_EXTENDED_JOIN);
+	enum wire_format f = alt ? FMT_IRC_ALT : FMT_IRC;
+	if (m->rendered[f] == NULL)
+		m->rendered[f] = irc_render(m, alt);
+	struct wire *tags = NULL;
+	if (caps_on & CAP_MESSAGE_TAGS)
+		tags = irc_tags(m, 1);
+	else if (caps_on & CAP_SERVER_TIME)
+		tags = irc_tags(m, 0);
+	irc_send_wire(c, tags, m->rendered[f]);
+}
+
+static void
+irc_deliver(struct user *u, struct msg *m)
+{
+	irc_deliver_to(u->owner, m);
+}
+
+static void
+irc_disconnect(struct user *u, const char *reason)
+{
+	struct conn *c = u->owner;
+	irc_send(c, "ERROR :Closing Link: %s (%s)", c->host, reason);
+	conn_kill(c, reason);
+}
+
+static const struct user_ops irc_user_ops = {
+	.deliver = irc_deliver,
+	.disconnect = irc_disconnect,
+};
+
+/* Capability negotiation (IRCv3 capability-negotiation, CAP 302). */
+
+static unsigned
+cap_find(const char *name)
+{
+	for (size_t i = 0; i < NCAPS; i++)
+		if (strcmp(caps[i].name, name) == 0)
+			return caps[i].bit;
+	return 0;
+}
+
+static void
+cap_list(struct conn *c, const char *sub, unsigned which)
+{
+	char list[400] = "";
+	for (size_t i = 0; i < NCAPS; i++) {
+		if (!(which & caps[i].bit))
+			continue;
+		if (list[0] != '\0')
+			strcat(list, " ");
+		strcat(list, caps[i].name);
+	}
+	irc_send(c, ":%s CAP %s %s :%s", irc_server_name(c), irc_target(c), sub, list);
+}
+
+static void try_register(struct conn *c);
+
+static void
+cmd_cap(struct conn *c, struct irc_message *m)
+{
+	struct irc_session *s = irc_session(c);
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "CAP :Not enough parameters");
+		return;
+	}
+	const char *sub = m->params[0];
+	if (strcasecmp(sub, "LS") == 0) {
+		if (c->user == NULL)
+			s->negotiating = 1;
+		if (m->nparams > 1 && atoi(m->params[1]) >= 302) {
+			s->cap_version = 302;
+			s->caps |= CAP_CAP_NOTIFY; /* implied by 302 */
+		}
+		cap_list(c, "LS", ~0u);
+	} else if (strcasecmp(sub, "LIST") == 0) {
+		cap_list(c, "LIST", s->caps);
+	} else if (strcasecmp(sub, "REQ") == 0) {
+		if (c->user == NULL)
+			s->negotiating = 1;
+		const char *req = m->nparams > 1 ? m->params[1] : "";
+		char copy[IRC_LINE_MAX], *p = copy, *word;
+		snprintf(copy, sizeof copy, "%s", req);
+		unsigned on = 0, off = 0;
+		int ok = 1;
+		while ((word = text_word(&p)) != NULL) {
+			int remove = word[0] == '-';
+			unsigned bit = cap_find(word + remove);
+			if (bit == 0 || (remove && bit == CAP_CAP_NOTIFY && s->cap_version >= 302))
+				ok = 0;
+			else if (remove)
+				off |= bit;
+			else
+				on |= bit;
+		}
+		/* All or nothing, as the specification says. */
+		if (ok) {
+			s->caps = (s->caps | on) & ~off;
+			irc_send(c, ":%s CAP %s ACK :%s", irc_server_name(c), irc_target(c), req);
+		} else
+			irc_send(c, ":%s CAP %s NAK :%s", irc_server_name(c), irc_target(c), req);
+	} else if (strcasecmp(sub, "END") == 0) {
+		if (c->user == NULL) {
+			s->negotiating = 0;
+			try_register(c);
+		}
+	} else
+		irc_numeric(c, "410", "%s :Invalid CAP command", sub);
+}
+
+/* Registration. */
+
+static void
+welcome(struct conn *c)
+{
+	const struct config *cfg = c->srv->cfg;
+	struct user *u = c->user;
+	const char *sn = irc_server_name(c);
+	irc_numeric(c, "001", ":Welcome to the Parley IRC Network %s!%s@%s",
+	    u->nick, u->ident, u->host);
+	irc_numeric(c, "002", ":Your host is %s, running version parley-%s", sn, PARLEY_VERSION);
+	irc_numeric(c, "003", ":This server was created %s", c->srv->started);
+	irc_numeric(c, "004", "%s parley-%s io bklmnostv bklov", sn, PARLEY_VERSION);
+	irc_numeric(c, "005", "AWAYLEN=%d CASEMAPPING=ascii CHANLIMIT=#:%d "
+	    "CHANMODES=b,k,l,imnst CHANNELLEN=%lu CHANTYPES=# ELIST= HOSTLEN=%d "
+	    "KICKLEN=%lu MODES=4 NETWORK=Parley NICKLEN=%lu PREFIX=(ov)@+ "
+	    ":are supported by this server", HUB_AWAY_MAX, HUB_ROOMS_PER_USER,
+	    cfg->channel_len, USER_HOST_MAX, cfg->topic_len, cfg->nick_len);
+	irc_numeric(c, "005", "TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:4,PART:,PRIVMSG:4,WHOIS:1 "
+	    "TOPICLEN=%lu USERLEN=%d MAXLIST=b:%d :are supported by this server",
+	    cfg->topic_len, USER_IDENT_MAX, HUB_BANS_PER_ROOM);
+	irc_send_lusers(c);
+	irc_send_motd(c);
+}
+
+static void
+try_register(struct conn *c)
+{
+	struct irc_session *s = irc_session(c);
+	const struct config *cfg = c->srv->cfg;
+	if (c->user != NULL || s->negotiating || !s->got_user || s->nick[0] == '\0')
+		return;
+	if (cfg->password != NULL && !s->pass_ok) {
+		irc_numeric(c, "464", ":Password incorrect");
+		irc_send(c, "ERROR :Closing Link: %s (Bad password)", c->host);
+		conn_quit(c, "Bad password");
+		return;
+	}
+	enum hub_status st;
+	c->user = hub_user_new_named(&c->srv->hub, s->nick, &irc_user_ops, c,
+	    s->ident, c->host, s->realname, &st);
+	if (c->user == NULL) {
+		irc_hub_error(c, st, s->nick, NULL);
+		s->nick[0] = '\0';
+		return;
+	}
+	log_info("%s %s: registered (IRC)", c->addr, c->user->nick);
+	welcome(c);
+}
+
+static void
+cmd_pass(struct conn *c, struct irc_message *m)
+{
+	const struct config *cfg = c->srv->cfg;
+	if (c->user != NULL) {
+		irc_numeric(c, "462", ":You may not reregister");
+		return;
+	}
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "PASS :Not enough parameters");
+		return;
+	}
+	irc_session(c)->pass_ok = cfg->password != NULL &&
+	    strcmp(m->params[0], cfg->password) == 0;
+}
+
+static void
+cmd_nick(struct conn *c, struct irc_message *m)
+{
+	struct irc_session *s = irc_session(c);
+	struct hub *hub = &c->srv->hub;
+	if (m->nparams < 1 || m->params[0][0] == '\0') {
+		irc_numeric(c, "431", ":No nickname given");
+		return;
+	}
+	const char *nick = m->params[0];
+	if (c->user != NULL) {
+		irc_hub_error(c, hub_nick(hub, c->user, nick), nick, NULL);
+		return;
+	}
+	if (!name_nick_valid(nick, c->srv->cfg->nick_len)) {
+		irc_numeric(c, "432", "%s :Erroneous nickname", nick);
+		return;
+	}
+	if (hub_user_find(hub, nick) != NULL) {
+		irc_numeric(c, "433", "%s :Nickname is already in use", nick);
+		return;
+	}
+	snprintf(s->nick, sizeof s->nick, "%s", nick);
+	try_register(c);
+}
+
+static void
+cmd_user(struct conn *c, struct irc_message *m)
+{
+	struct irc_session *s = irc_session(c);
+	if (c->user != NULL || s->got_user) {
+		irc_numeric(c, "462", ":You may not reregister");
+		return;
+	}
+	if (m->nparams < 4 || m->params[0][0] == '\0') {
+		irc_numeric(c, "461", "USER :Not enough parameters");
+		return;
+	}
+	/* No ident lookup: the name is the client's word, marked with ~. */
+	char ident[USER_IDENT_MAX + 1];
+	size_t n = 0;
+	ident[n++] = '~';
+	for (const char *p = m->params[0]; *p && n < USER_IDENT_MAX; p++)
+		if (*p != '@' && *p != '!' && (unsigned char)*p > ' ')
+			ident[n++] = *p;
+	ident[n] = '\0';
+	snprintf(s->ident, sizeof s->ident, "%s", ident);
+	free(s->realname);
+	s->realname = strndup(m->params[3], USER_REALNAME_MAX);
+	if (s->realname == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	s->got_user = 1;
+	try_register(c);
+}
+
+static void
+cmd_ping(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "409", ":No origin specified");
+		return;
+	}
+	irc_send(c, ":%s PONG %s :%s", irc_server_name(c), irc_server_name(c), m->params[0]);
+}
+
+static void
+cmd_pong(struct conn *c, struct irc_message *m)
+{
+	(void)c;
+	(void)m; /* any input resets the silence timer already */
+}
+
+static void
+cmd_quit(struct conn *c, struct irc_message *m)
+{
+	char reason[IRC_LINE_MAX];
+	if (m->nparams > 0)
+		snprintf(reason, sizeof reason, "Quit: %s", m->params[0]);
+	else
+		snprintf(reason, sizeof reason, "Quit");
+	irc_send(c, "ERROR :Closing Link: %s (%s)", c->host, reason);
+	conn_quit(c, reason);
+}
+
+/* Dispatch. */
+
+static const struct irc_command {
+	const char *name;
+	irc_cmd_fn *fn;
+	int before_registration;  /* allowed before the welcome */
+} commands[] = {
+	{ "ADMIN", irc_cmd_admin, 0 },
+	{ "AWAY", irc_cmd_away, 0 },
+	{ "CAP", cmd_cap, 1 },
+	{ "INFO", irc_cmd_info, 0 },
+	{ "INVITE", irc_cmd_invite, 0 },
+	{ "ISON", irc_cmd_ison, 0 },
+	{ "JOIN", irc_cmd_join, 0 },
+	{ "KICK", irc_cmd_kick, 0 },
+	{ "KILL", irc_cmd_kill, 0 },
+	{ "LIST", irc_cmd_list, 0 },
+	{ "LUSERS", irc_cmd_lusers, 0 },
+	{ "MODE", irc_cmd_mode, 0 },
+	{ "MOTD", irc_cmd_motd, 0 },
+	{ "NAMES", irc_cmd_names, 0 },
+	{ "NICK", cmd_nick, 1 },
+	{ "NOTICE", irc_cmd_notice, 0 },
+	{ "OPER", irc_cmd_oper, 0 },
+	{ "PART", irc_cmd_part, 0 },
+	{ "PASS", cmd_pass, 1 },
+	{ "PING", cmd_ping, 1 },
+	{ "PONG", cmd_pong, 1 },
+	{ "PRIVMSG", irc_cmd_privmsg, 0 },
+	{ "QUIT", cmd_quit, 1 },
+	{ "SETNAME", irc_cmd_setname, 0 },
+	{ "TIME", irc_cmd_time, 0 },
+	{ "TOPIC", irc_cmd_topic, 0 },
+	{ "USER", cmd_user, 1 },
+	{ "USERHOST", irc_cmd_userhost, 0 },
+	{ "VERSION", irc_cmd_version, 0 },
+	{ "WHO", irc_cmd_who, 0 },
+	{ "WHOIS", irc_cmd_whois, 0 },
+	{ "WHOWAS", irc_cmd_whowas, 0 },
+};
+
+static const struct irc_command *
+command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcasecmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static const char *
+tag_value(const struct irc_message *m, const char *key)
+{
+	for (int i = 0; i < m->ntags; i++)
+		if (strcmp(m->tags[i].key, key) == 0)
+			return m->tags[i].value ? m->tags[i].value : "";
+	return NULL;
+}
+
+static void
+irc_line(struct conn *c, char *line, size_t len)
+{
+	struct irc_session *s = irc_session(c);
+	/* Clean what others will see; the rules are the plain door's. */
+	char cleaned[TEXT_CLEAN_MAX(IRC_TAGS_LEN_MAX + IRC_LINE_MAX) + 1];
+	size_t n = text_clean(cleaned, line, len);
+	struct irc_message m;
+	memset(&m, 0, sizeof m);
+	switch (irc_parse(cleaned, n, &m)) {
+	case IRC_PARSE_OK:
+		break;
+	case IRC_PARSE_EMPTY:
+		return;
+	case IRC_PARSE_TOO_LONG:
+	case IRC_PARSE_TAGS_TOO_LONG:
+		irc_numeric(c, "417", ":Input line was too long");
+		return;
+	case IRC_PARSE_NO_COMMAND:
+	case IRC_PARSE_BAD_COMMAND:
+		irc_numeric(c, "421", "%s :Unknown command", m.command ? m.command : "*");
+		return;
+	}
+	const struct irc_command *cmd = command_find(m.command);
+	if (cmd == NULL) {
+		irc_numeric(c, "421", "%s :Unknown command", m.command);
+		return;
+	}
+	if (c->user == NULL && !cmd->before_registration) {
+		irc_numeric(c, "451", ":You have not registered");
+		return;
+	}
+	/* Labels need batch too for replies of several lines, as InspIRCd
+	 * has it; a label longer than the bound is not ours to echo. */
+	const char *label = tag_value(&m, "label");
+	unsigned need = CAP_LABELED_RESPONSE | CAP_BATCH;
+	if (label != NULL && *label && strlen(label) <= IRC_LABEL_MAX &&
+	    (s->caps & need) == need && c->user != NULL)
+		snprintf(s->label, sizeof s->label, "%s", label);
+	cmd->fn(c, &m);
+	if (s->label[0] != '\0' || s->streaming)
+		label_finish(c);
+}
+
+/* The door. */
+
+static void
+irc_open(struct conn *c)
+{
+	struct irc_session *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	c->door_state = s;
+}
+
+static void
+irc_overlong(struct conn *c)
+{
+	irc_numeric(c, "417", ":Input line was too long");
+}
+
+static void
+irc_closed(struct conn *c, const char *reason)
+{
+	if (c->user != NULL)
+		hub_user_quit(&c->srv->hub, c->user, reason);
+}
+
+static void
+irc_shutdown(struct conn *c)
+{
+	irc_send(c, "ERROR :Closing Link: %s (Server shutting down)", c->host);
+}
+
+static void
+irc_ping(struct conn *c)
+{
+	irc_send(c, "PING :%s", irc_server_name(c));
+}
+
+static void
+irc_free(struct conn *c)
+{
+	struct irc_session *s = irc_session(c);
+	if (s == NULL)
+		return;
+	for (int i = 0; i < s->npending; i++)
+		pending_drop(s, i);
+	free(s->realname);
+	free(s);
+	c->door_state = NULL;
+}
+
+const struct door irc_door = {
+	.name = "irc",
+	/* Tags, then a 512-byte message: the parser tells which was too long. */
+	.max_line = IRC_TAGS_LEN_MAX + IRC_LINE_MAX,
+	.open = irc_open,
+	.line = irc_line,
+	.overlong = irc_overlong,
+	.closed = irc_closed,
+	.shutdown = irc_shutdown,
+	.ping = irc_ping,
+	.free = irc_free,
+};

@@ -1,0 +1,269 @@
+/* IRC commands that only answer: WHO, WHOIS, WHOWAS, ISON, USERHOST,
+ * LUSERS, MOTD, VERSION, TIME, ADMIN, INFO. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "irc/irc.h"
+
+static void
+who_line(struct conn *c, const char *channel, const struct user *u,
+    const struct member *mem)
+{
+	char flags[8], prefix[3] = "";
+	if (mem != NULL)
+		irc_member_prefix(c, mem, prefix);
+	snprintf(flags, sizeof flags, "%c%s%s", u->away ? 'G' : 'H',
+	    (u->umodes & UMODE_OPER) ? "*" : "", prefix);
+	irc_numeric(c, "352", "%s %s %s %s %s %s :0 %s", channel, u->ident, u->host,
+	    irc_server_name(c), u->nick, flags, u->realname);
+}
+
+void
+irc_cmd_who(struct conn *c, struct irc_message *m)
+{
+	const char *mask = m->nparams > 0 ? m->params[0] : "*";
+	struct hub *hub = &c->srv->hub;
+	if (mask[0] == '#') {
+		struct room *room = hub_room_find(hub, mask);
+		int member = room != NULL && hub_is_member(room, c->user);
+		if (room != NULL && (member || !(room->modes & RMODE_SECRET)))
+			for (uint32_t i = 0; i < room->nmembers; i++) {
+				const struct member *mem = &room->members[i];
+				/* Invisible users show only to who shares the room. */
+				if (!member && (mem->user->umodes & UMODE_INVISIBLE))
+					continue;
+				who_line(c, room->name, mem->user, mem);
+			}
+	} else {
+		char full[HUB_MASK_MAX];
+		for (struct user *u = hub->users; u != NULL; u = u->hh.next) {
+			if (u != c->user && (u->umodes & UMODE_INVISIBLE) &&
+			    !hub_share_room(u, c->user))
+				continue;
+			hub_user_mask(u, full);
+			if (hub_mask_match(mask, u->nick) || hub_mask_match(mask, full) ||
+			    hub_mask_match(mask, u->host))
+				who_line(c, "*", u, NULL);
+		}
+	}
+	irc_numeric(c, "315", "%s :End of WHO list", mask);
+}
+
+void
+irc_cmd_whois(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "431", ":No nickname given");
+		return;
+	}
+	/* "WHOIS server nick" asks a server: there is one, so take the nick. */
+	const char *nick = m->params[m->nparams > 1 ? 1 : 0];
+	struct user *u = hub_user_find(&c->srv->hub, nick);
+	if (u == NULL) {
+		irc_numeric(c, "401", "%s :No such nick/channel", nick);
+		irc_numeric(c, "318", "%s :End of /WHOIS list", nick);
+		return;
+	}
+	irc_numeric(c, "311", "%s %s %s * :%s", u->nick, u->ident, u->host, u->realname);
+	char chans[IRC_LINE_MAX] = "";
+	size_t len = 0;
+	for (int i = 0; i < u->nrooms; i++) {
+		struct room *room = u->rooms[i];
+		if ((room->modes & RMODE_SECRET) && !hub_is_member(room, c->user))
+			continue;
+		char prefix[3];
+		irc_member_prefix(c, hub_member(room, u), prefix);
+		int n = snprintf(chans + len, sizeof chans - len, "%s%s%s",
+		    len ? " " : "", prefix, room->name);
+		if (n < 0 || (size_t)n >= sizeof chans - len || len + (size_t)n > 400) {
+			chans[len] = '\0';
+			irc_numeric(c, "319", "%s :%s", u->nick, chans);
+			len = 0;
+			len += (size_t)snprintf(chans, sizeof chans, "%s%s", prefix, room->name);
+		} else
+			len += (size_t)n;
+	}
+	if (len > 0)
+		irc_numeric(c, "319", "%s :%s", u->nick, chans);
+	irc_numeric(c, "312", "%s %s :Parley", u->nick, irc_server_name(c));
+	if (u->umodes & UMODE_OPER)
+		irc_numeric(c, "313", "%s :is an IRC operator", u->nick);
+	if (u->away != NULL)
+		irc_numeric(c, "301", "%s :%s", u->nick, u->away);
+	struct conn *uc = u->owner;
+	uint64_t idle = (loop_now(c->srv->loop) - uc->last_input) / 1000;
+	irc_numeric(c, "317", "%s %llu %lld :seconds idle, signon time", u->nick,
+	    (unsigned long long)idle, (long long)u->signon);
+	irc_numeric(c, "318", "%s :End of /WHOIS list", u->nick);
+}
+
+struct whowas_reply {
+	struct conn *c;
+};
+
+static void
+whowas_line(const struct whowas *w, void *data)
+{
+	struct conn *c = data;
+	irc_numeric(c, "314", "%s %s %s * :%s", w->nick, w->ident, w->host, w->realname);
+	char when[64];
+	struct tm tm;
+	gmtime_r(&w->at, &tm);
+	strftime(when, sizeof when, "%a %b %d %H:%M:%S %Y UTC", &tm);
+	irc_numeric(c, "312", "%s %s :%s", w->nick, irc_server_name(c), when);
+}
+
+void
+irc_cmd_whowas(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "431", ":No nickname given");
+		return;
+	}
+	int max = m->nparams > 1 ? atoi(m->params[1]) : 0;
+	const char *nick = m->params[0];
+	if (hub_whowas_find(&c->srv->hub, nick, max, whowas_line, c) == 0)
+		irc_numeric(c, "406", "%s :There was no such nickname", nick);
+	irc_numeric(c, "369", "%s :End of WHOWAS", nick);
+}
+
+void
+irc_cmd_ison(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "ISON :Not enough parameters");
+		return;
+	}
+	char out[IRC_LINE_MAX] = "";
+	size_t len = 0;
+	for (int i = 0; i < m->nparams; i++) {
+		char *list = m->params[i], *nick;
+		while ((nick = strsep(&list, " ")) != NULL) {
+			struct user *u = *nick ? hub_user_find(&c->srv->hub, nick) : NULL;
+			if (u == NULL || len + strlen(u->nick) + 2 > 400)
+				continue;
+			len += (size_t)snprintf(out + len, sizeof out - len, "%s%s",
+			    len ? " " : "", u->nick);
+		}
+	}
+	irc_numeric(c, "303", ":%s", out);
+}
+
+void
+irc_cmd_userhost(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "USERHOST :Not enough parameters");
+		return;
+	}
+	char out[IRC_LINE_MAX] = "";
+	size_t len = 0;
+	for (int i = 0; i < m->nparams && i < 5; i++) {
+		struct user *u = hub_user_find(&c->srv->hub, m->params[i]);
+		if (u == NULL)
+			continue;
+		len += (size_t)snprintf(out + len, sizeof out - len, "%s%s%s=%c%s@%s",
+		    len ? " " : "", u->nick, (u->umodes & UMODE_OPER) ? "*" : "",
+		    u->away ? '-' : '+', u->ident, u->host);
+	}
+	irc_numeric(c, "302", ":%s", out);
+}
+
+void
+irc_send_lusers(struct conn *c)
+{
+	struct hub *hub = &c->srv->hub;
+	unsigned invisible = 0, rooms = 0;
+	for (struct user *u = hub->users; u != NULL; u = u->hh.next)
+		invisible += (u->umodes & UMODE_INVISIBLE) != 0;
+	for (struct room *r = hub->rooms; r != NULL; r = r->hh.next)
+		rooms++;
+	unsigned users = hub->nusers;
+	irc_numeric(c, "251", ":There are %u users and %u invisible on 1 servers",
+	    users - invisible, invisible);
+	irc_numeric(c, "252", "%u :operator(s) online", hub->nopers);
+	unsigned long unknown = c->srv->nconns > users ? c->srv->nconns - users : 0;
+	irc_numeric(c, "253", "%lu :unknown connection(s)", unknown);
+	irc_numeric(c, "254", "%u :channels formed", rooms);
+	irc_numeric(c, "255", ":I have %u clients and 0 servers", users);
+	irc_numeric(c, "265", "%u %u :Current local users %u, max %u", users,
+	    hub->max_users, users, hub->max_users);
+	irc_numeric(c, "266", "%u %u :Current global users %u, max %u", users,
+	    hub->max_users, users, hub->max_users);
+}
+
+void
+irc_cmd_lusers(struct conn *c, struct irc_message *m)
+{
+	(void)m;
+	irc_send_lusers(c);
+}
+
+void
+irc_send_motd(struct conn *c)
+{
+	const char *path = c->srv->cfg->motd_file;
+	FILE *f = path ? fopen(path, "r") : NULL;
+	if (f == NULL) {
+		irc_numeric(c, "422", ":MOTD File is missing");
+		return;
+	}
+	irc_numeric(c, "375", ":- %s Message of the day - ", irc_server_name(c));
+	char line[400];
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		irc_numeric(c, "372", ":- %s", line);
+	}
+	fclose(f);
+	irc_numeric(c, "376", ":End of /MOTD command.");
+}
+
+void
+irc_cmd_motd(struct conn *c, struct irc_message *m)
+{
+	(void)m;
+	irc_send_motd(c);
+}
+
+void
+irc_cmd_version(struct conn *c, struct irc_message *m)
+{
+	(void)m;
+	irc_numeric(c, "351", "parley-%s %s :Parley group chat", PARLEY_VERSION,
+	    irc_server_name(c));
+}
+
+void
+irc_cmd_time(struct conn *c, struct irc_message *m)
+{
+	(void)m;
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char human[64];
+	strftime(human, sizeof human, "%A %B %d %Y -- %H:%M:%S +00:00", &tm);
+	irc_numeric(c, "391", "%s %lld 0 :%s", irc_server_name(c), (long long)now, human);
+}
+
+void
+irc_cmd_admin(struct conn *c, struct irc_message *m)
+{
+	(void)m;
+	irc_numeric(c, "256", "%s :Administrative info", irc_server_name(c));
+	irc_numeric(c, "257", ":Parley server %s", irc_server_name(c));
+	irc_numeric(c, "258", ":Run by whoever started parleyd");
+	irc_numeric(c, "259", ":root@%s", irc_server_name(c));
+}
+
+void
+irc_cmd_info(struct conn *c, struct irc_message *m)
+{
+	(void)m;
+	irc_numeric(c, "371", ":Parley %s: group chat for plain text and IRC", PARLEY_VERSION);
+	irc_numeric(c, "371", ":BSD-2-Clause licensed");
+	irc_numeric(c, "374", ":End of /INFO list");
+}
