@@ -174,7 +174,7 @@ static struct room *
 room_arg(struct conn *c, const char *typed, int must_exist)
 {
 	char name[ROOM_LEN_MAX + 1];
-	if (name_room_from_input(name, typed, ROOM_LEN_MAX) < 0) {
+	if (name_room_from_input(name, typed, c->srv->cfg->channel_len) < 0) {
 		hub_error(c, HUB_EBADROOM, typed);
 		return NULL;
 	}
@@ -244,7 +244,7 @@ cmd_join(struct conn *c, char *args)
 		return;
 	}
 	char name[ROOM_LEN_MAX + 1];
-	if (name_room_from_input(name, typed, ROOM_LEN_MAX) < 0) {
+	if (name_room_from_input(name, typed, c->srv->cfg->channel_len) < 0) {
 		hub_error(c, HUB_EBADROOM, typed);
 		return;
 	}

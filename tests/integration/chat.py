@@ -121,13 +121,18 @@ class Client:
 class Server:
     """A real parleyd on a free port, its stderr kept for the test."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, irc=False):
         self.port = free_port()
         self.host = "127.0.0.1"
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / ("parleyd-%d.log" % self.port)
         self.log = open(self.log_path, "w+b")
         cmd = [str(PARLEYD), "--listen", "127.0.0.1:%d" % self.port,
                "--server-name", "test.parley", *args]
+        # An IRC listener too, on a free port of its own, when asked.
+        self.irc_port = None
+        if irc:
+            self.irc_port = free_port()
+            cmd += ["--irc-listen", "127.0.0.1:%d" % self.irc_port]
         self.proc = subprocess.Popen(cmd, stderr=self.log, stdout=self.log)
         self._wait_ready()
 
