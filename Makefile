@@ -125,5 +125,8 @@ fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do \
 		mkdir -p build/fuzz/corpus/$$(basename $$f); \
 		echo "== $$f ($(FUZZ_SECONDS)s)"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus/$$(basename $$f) 2>&1 | tail -3; \
+		if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=9000 \
+			build/fuzz/corpus/$$(basename $$f) >build/fuzz/$$(basename $$f).log 2>&1; then \
+			tail -40 build/fuzz/$$(basename $$f).log; exit 1; fi; \
+		tail -1 build/fuzz/$$(basename $$f).log; \
 	done
