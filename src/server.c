@@ -455,7 +455,9 @@ on_idle_sweep(struct loop *loop, struct loop_timer *timer)
 	struct server *srv = timer->data;
 	const struct config *cfg = srv->cfg;
 	uint64_t idle_limit = (uint64_t)cfg->idle_timeout * 1000u;
-	uint64_t ping_after = (uint64_t)cfg->ping_interval * 1000u;
+	/* With no IRC listener, nobody can be pinged. */
+	uint64_t ping_after = cfg->irc_listen.n ? (uint64_t)cfg->ping_interval * 1000u
+	    : UINT64_MAX / 2;
 	uint64_t ping_limit = ping_after + (uint64_t)cfg->ping_timeout * 1000u;
 	uint64_t first = idle_limit && idle_limit < ping_after ? idle_limit : ping_after;
 	uint64_t now = loop_now(loop);

@@ -215,6 +215,38 @@ host_of(const struct msg *m)
 	return m->host ? m->host : "unknown";
 }
 
+/* A message as one or more lines of at most 512 bytes: a plain user may
+ * send far longer lines than IRC carries, and nothing is to be lost. Cuts
+ * fall between UTF-8 characters; the pieces go out in one wire. */
+static struct wire *
+render_split(const char *src, const char *cmd, const char *to, const char *pre,
+    const char *text, const char *post)
+{
+	char head[IRC_LINE_MAX];
+	int hn = snprintf(head, sizeof head, "%s %s %s :%s", src, cmd, to, pre);
+	size_t tail = strlen(post) + 2;
+	if (hn < 0 || (size_t)hn + tail + 16 > IRC_LINE_MAX)
+		return NULL;
+	size_t room = IRC_LINE_MAX - (size_t)hn - tail;
+	size_t len = strlen(text);
+	size_t lines = len / room + 1;
+	char *buf = malloc(lines * IRC_LINE_MAX + 1);
+	if (buf == NULL)
+		return NULL;
+	size_t out = 0;
+	do {
+		size_t n = len < room ? len : room;
+		while (n < len && n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+			n--;
+		out += (size_t)sprintf(buf + out, "%s%.*s%s\r\n", head, (int)n, text, post);
+		text += n;
+		len -= n;
+	} while (len > 0);
+	struct wire *w = wire_new(buf, out);
+	free(buf);
+	return w;
+}
+
 static struct wire *
 irc_render(const struct msg *m, int alt)
 {
@@ -224,11 +256,11 @@ irc_render(const struct msg *m, int alt)
 	switch (m->kind) {
 	case MSG_SAY:
 	case MSG_PRIVATE:
-		return wire_printf("%s PRIVMSG %s :%s\r\n", src, to, m->text);
+		return render_split(src, "PRIVMSG", to, "", m->text, "");
 	case MSG_ACTION:
-		return wire_printf("%s PRIVMSG %s :\001ACTION %s\001\r\n", src, to, m->text);
+		return render_split(src, "PRIVMSG", to, "\001ACTION ", m->text, "\001");
 	case MSG_NOTICE:
-		return wire_printf("%s NOTICE %s :%s\r\n", src, to, m->text);
+		return render_split(src, "NOTICE", to, "", m->text, "");
 	case MSG_JOIN:
 		if (alt)
 			return wire_printf("%s JOIN %s * :%s\r\n", src, m->room,

@@ -187,3 +187,32 @@ def test_only_the_rooms_operator_sets_its_topic(server):
     b.expect(r"^!! not-room-op: only operators of #ops may do that$")
     a.send("/topic #ops set by the op")
     b.expect(r"^#ops -- alice set the topic: set by the op$")
+
+
+def test_long_plain_message_reaches_irc_split_not_cut(make_server):
+    """IRC carries 512-byte lines; a 3000-byte plain line arrives whole, in
+    several PRIVMSGs cut between UTF-8 characters."""
+    import socket as _socket
+    from chat import free_port
+    irc_port = free_port()
+    srv = make_server("--irc-listen", "127.0.0.1:%d" % irc_port)
+    irc = _socket.create_connection(("127.0.0.1", irc_port), timeout=5)
+    irc.sendall(b"NICK ircy\r\nUSER u 0 * :R\r\nJOIN #lobby\r\n")
+    buf = b""
+    while b" 366 " not in buf:
+        buf += irc.recv(65536)
+    plain = srv.client("alice")
+    text = ("\u00e9" * 1000) + ("x" * 1000)  # 3000 bytes
+    plain.send(text)
+    got, data = "", b""
+    while len(got.encode()) < len(text.encode()):
+        data += irc.recv(65536)
+        *lines, data = data.split(b"\r\n")
+        for line in lines:
+            assert len(line) + 2 <= 512, len(line)
+            line = line.decode("utf-8")  # each piece is valid UTF-8 alone
+            prefix = ":alice!plain@127.0.0.1 PRIVMSG #lobby :"
+            if line.startswith(prefix):
+                got += line[len(prefix):]
+    assert got == text
+    irc.close()
