@@ -658,16 +658,40 @@ tag_value(const struct irc_message *m, const char *key)
 	return NULL;
 }
 
+static char *
+remove_nul(char *line, size_t len)
+{
+	char *out = line;
+	for (size_t i = 0; i < len; i++)
+		if (line[i] != '\0')
+			*out++ = line[i];
+	*out = '\0';
+	return out;
+}
+
+/* s as valid UTF-8: itself when it is, else a repaired copy at *at. */
+static char *
+repair(char *s, char **at)
+{
+	size_t n = strlen(s);
+	if (text_is_clean(s, n))
+		return s;
+	char *copy = *at;
+	*at += text_clean(copy, s, n) + 1;
+	return copy;
+}
+
 static void
 irc_line(struct conn *c, char *line, size_t len)
 {
 	struct irc_session *s = irc_session(c);
-	/* Clean what others will see; the rules are the plain door's. */
-	char cleaned[TEXT_CLEAN_MAX(IRC_TAGS_LEN_MAX + IRC_LINE_MAX) + 1];
-	size_t n = text_clean(cleaned, line, len);
+	/* NUL bytes go first (that only shrinks the line); the length rules
+	 * then apply to what the client sent, and only the parts others will
+	 * see are repaired to valid UTF-8, where they may grow. */
+	len = (size_t)(remove_nul(line, len) - line);
 	struct irc_message m;
 	memset(&m, 0, sizeof m);
-	switch (irc_parse(cleaned, n, &m)) {
+	switch (irc_parse(line, len, &m)) {
 	case IRC_PARSE_OK:
 		break;
 	case IRC_PARSE_EMPTY:
@@ -678,9 +702,18 @@ irc_line(struct conn *c, char *line, size_t len)
 		return;
 	case IRC_PARSE_NO_COMMAND:
 	case IRC_PARSE_BAD_COMMAND:
-		irc_numeric(c, "421", "%s :Unknown command", m.command ? m.command : "*");
+		irc_numeric(c, "421", "%s :Unknown command", m.command &&
+		    text_is_clean(m.command, strlen(m.command)) ? m.command : "*");
 		return;
 	}
+	char repaired[TEXT_CLEAN_MAX(IRC_TAGS_LEN_MAX + IRC_LINE_MAX) + IRC_PARAMS_MAX +
+	    IRC_TAGS_MAX];
+	char *at = repaired;
+	for (int i = 0; i < m.nparams; i++)
+		m.params[i] = repair(m.params[i], &at);
+	for (int i = 0; i < m.ntags; i++)
+		if (m.tags[i].value != NULL)
+			m.tags[i].value = repair(m.tags[i].value, &at);
 	const struct irc_command *cmd = command_find(m.command);
 	if (cmd == NULL) {
 		irc_numeric(c, "421", "%s :Unknown command", m.command);
