@@ -251,18 +251,25 @@ cmd_join(struct conn *c, char *args)
 	join_room(c, name, key);
 }
 
-/* "/part #room reason", "/part reason" or "/part": a first word is the
- * room when it starts with '#'. */
+/* For commands whose room is optional ("/part [ROOM] [REASON]"): a first
+ * word starting with '#' is the room, else the current room is meant.
+ * Advances *args past the room; NULL (the error sent) when there is none. */
+static struct room *
+leading_room(struct conn *c, char **args)
+{
+	while (**args == ' ')
+		(*args)++;
+	if (**args == '#')
+		return room_arg(c, text_word(args), 1);
+	return current_room(c);
+}
+
+/* "/part #room reason", "/part reason" or "/part". */
 static void
 cmd_part(struct conn *c, char *args)
 {
-	while (*args == ' ')
-		args++;
-	struct room *room;
-	if (*args == '#') {
-		if ((room = room_arg(c, text_word(&args), 1)) == NULL)
-			return;
-	} else if ((room = current_room(c)) == NULL)
+	struct room *room = leading_room(c, &args);
+	if (room == NULL)
 		return;
 	const char *reason = text_rest(&args);
 	struct room *was_current = hub_current_room(c->user);
@@ -353,13 +360,8 @@ cmd_rooms(struct conn *c, char *args)
 static void
 cmd_topic(struct conn *c, char *args)
 {
-	while (*args == ' ')
-		args++;
-	struct room *room;
-	if (*args == '#') {
-		if ((room = room_arg(c, text_word(&args), 1)) == NULL)
-			return;
-	} else if ((room = current_room(c)) == NULL)
+	struct room *room = leading_room(c, &args);
+	if (room == NULL)
 		return;
 	char *text = text_rest(&args);
 	if (text == NULL) {
