@@ -462,6 +462,8 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 	};
 	u->rooms[u->nrooms++] = room;
 	announce_room(hub, room, MSG_JOIN, u, NULL, u->realname, NULL);
+	if (u->away != NULL)
+		announce_room(hub, room, MSG_AWAY, u, NULL, u->away, u);
 	return HUB_OK;
 }
 
@@ -564,14 +566,28 @@ speak_check(const struct room *room, const struct user *u)
 	return HUB_OK;
 }
 
+/* A msg with the sender's client-only tags. */
+static struct msg *
+tagged_msg(struct hub *hub, enum msg_kind kind, const struct user *u,
+    const char *room, const char *target, const char *text, const char *client_tags)
+{
+	struct msg *m = hub_msg(hub, kind, u, room, target, text);
+	if (m != NULL && client_tags != NULL &&
+	    (m->client_tags = strdup(client_tags)) == NULL) {
+		msg_unref(m);
+		return NULL;
+	}
+	return m;
+}
+
 enum hub_status
 hub_say_msg(struct hub *hub, struct user *u, struct room *room,
-    enum msg_kind kind, const char *text, struct msg **sent)
+    enum msg_kind kind, const char *text, const char *client_tags, struct msg **sent)
 {
 	enum hub_status st = speak_check(room, u);
 	if (st != HUB_OK)
 		return st;
-	struct msg *m = hub_msg(hub, kind, u, room->name, NULL, text);
+	struct msg *m = tagged_msg(hub, kind, u, room->name, NULL, text, client_tags);
 	if (m == NULL)
 		return HUB_ENOMEM;
 	room_send(room, m, u);
@@ -586,19 +602,19 @@ enum hub_status
 hub_say(struct hub *hub, struct user *u, struct room *room, enum msg_kind kind,
     const char *text)
 {
-	return hub_say_msg(hub, u, room, kind, text, NULL);
+	return hub_say_msg(hub, u, room, kind, text, NULL, NULL);
 }
 
 enum hub_status
 hub_private(struct hub *hub, struct user *u, const char *nick, enum msg_kind kind,
-    const char *text, struct user **to, struct msg **sent)
+    const char *text, const char *client_tags, struct user **to, struct msg **sent)
 {
 	struct user *target = hub_user_find(hub, nick);
 	if (target == NULL)
 		return HUB_ENONICK;
 	if (kind == MSG_SAY)
 		kind = MSG_PRIVATE;
-	struct msg *m = hub_msg(hub, kind, u, NULL, target->nick, text);
+	struct msg *m = tagged_msg(hub, kind, u, NULL, target->nick, text, client_tags);
 	if (m == NULL)
 		return HUB_ENOMEM;
 	deliver(target, m);

@@ -27,8 +27,9 @@ struct user_ops {
 	 * hub (no join, part or quit) from inside: the hub may be walking a
 	 * room. A door that must drop its user defers it. */
 	void (*deliver)(struct user *u, struct msg *m);
-	/* The user must go (KILL): the door closes the connection later,
-	 * and its hub_user_quit then tells everyone. */
+	/* The user must go (KILL): the door says why to the user, and closes
+	 * the connection after flushing that; the hub is told now. Never
+	 * called from inside a fan-out. */
 	void (*disconnect)(struct user *u, const char *reason);
 };
 
@@ -186,13 +187,15 @@ enum hub_status hub_part(struct hub *hub, struct user *u, struct room *room,
  * back unless echo is set. */
 enum hub_status hub_say(struct hub *hub, struct user *u, struct room *room,
     enum msg_kind kind, const char *text);
-/* The same with the sent msg handed back (referenced) for echoing. */
+/* The same with the sender's client-only tags (or NULL) and the sent msg
+ * handed back (referenced) for echoing. kind may also be MSG_TAGMSG. */
 enum hub_status hub_say_msg(struct hub *hub, struct user *u, struct room *room,
-    enum msg_kind kind, const char *text, struct msg **sent);
-/* kind as for hub_say; *to is set to the recipient on success; *sent (if
- * not NULL) gets a reference to the msg. */
+    enum msg_kind kind, const char *text, const char *client_tags, struct msg **sent);
+/* kind as for hub_say_msg; *to is set to the recipient on success; *sent
+ * (if not NULL) gets a reference to the msg. */
 enum hub_status hub_private(struct hub *hub, struct user *u, const char *nick,
-    enum msg_kind kind, const char *text, struct user **to, struct msg **sent);
+    enum msg_kind kind, const char *text, const char *client_tags, struct user **to,
+    struct msg **sent);
 /* text NULL clears the topic. */
 enum hub_status hub_topic(struct hub *hub, struct user *u, struct room *room,
     const char *text);

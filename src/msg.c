@@ -69,5 +69,6 @@ msg_unref(struct msg *m)
 		wire_unref(m->rendered[i]);
 	for (int i = 0; i < TAGS_COUNT; i++)
 		wire_unref(m->tags[i]);
+	free(m->client_tags);
 	free(m);
 }

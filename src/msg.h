@@ -24,6 +24,7 @@ enum msg_kind {
 	MSG_INVITE,   /* room, target: who was invited */
 	MSG_AWAY,     /* text: away message, NULL when back */
 	MSG_SETNAME,  /* text: the new real name */
+	MSG_TAGMSG,   /* room or target: tags only (IRCv3 message-tags) */
 };
 
 /* A door may keep a second rendering (e.g. IRC's extended-join form). */
@@ -42,6 +43,7 @@ struct msg {
 	const char *host;
 	uint64_t id;          /* unique per server run: the IRCv3 msgid */
 	int64_t at_ms;        /* wall-clock time it happened, for server-time */
+	char *client_tags;    /* "+a=b;+c", escaped, from the sender, or NULL */
 	struct wire *rendered[FMT_COUNT]; /* filled on first use */
 	struct wire *tags[TAGS_COUNT];    /* "@time=...;msgid=... ", on first use */
 	char strings[];       /* the bytes behind from, room, target and text */

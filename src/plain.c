@@ -61,6 +61,7 @@ plain_render(const struct msg *m)
 		return wire_printf("-- %s invited %s to %s\n", m->from, m->target, m->room);
 	case MSG_AWAY:
 	case MSG_SETNAME:
+	case MSG_TAGMSG:
 		return NULL; /* nothing a plain user is shown */
 	}
 	return NULL;
@@ -78,7 +79,8 @@ plain_deliver(struct user *u, struct msg *m)
 static void
 plain_disconnect(struct user *u, const char *reason)
 {
-	conn_kill(u->owner, reason);
+	conn_sendf(u->owner, "-- you were disconnected: %s\n", reason);
+	conn_quit(u->owner, reason);
 }
 
 static const struct user_ops plain_user_ops = {
@@ -295,7 +297,7 @@ cmd_msg(struct conn *c, char *args)
 		return;
 	}
 	struct user *to;
-	enum hub_status st = hub_private(hub_of(c), c->user, nick, MSG_SAY, text, &to, NULL);
+	enum hub_status st = hub_private(hub_of(c), c->user, nick, MSG_SAY, text, NULL, &to, NULL);
 	if (st == HUB_OK)
 		conn_sendf(c, "-> *%s* %s\n", to->nick, text);
 	else

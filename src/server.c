@@ -185,7 +185,9 @@ addr_format(const struct sockaddr_storage *ss, char *host, size_t hostlen,
 		snprintf(full, fulllen, "[%s]:%d", h, port);
 	} else
 		snprintf(full, fulllen, "?");
-	snprintf(host, hostlen, "%s", h);
+	/* "::1" as an IRC parameter would start with ':' and swallow the
+	 * rest of the line; ircds write "0::1". */
+	snprintf(host, hostlen, "%s%s", h[0] == ':' ? "0" : "", h);
 }
 
 /* A refusal costs one non-blocking write and a close: nothing is queued

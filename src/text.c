@@ -56,6 +56,13 @@ text_clean(char *dst, const char *src, size_t n)
 			i++;
 			continue;
 		}
+		/* A CR inside a line would end it early for IRC clients and
+		 * terminals: a forged line. It becomes a space. */
+		if (s[i] == '\r') {
+			dst[out++] = ' ';
+			i++;
+			continue;
+		}
 		int valid;
 		size_t len = utf8_scan(s + i, n - i, &valid);
 		if (valid) {
@@ -76,7 +83,7 @@ text_is_clean(const char *src, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	for (size_t i = 0; i < n;) {
-		if (s[i] == 0)
+		if (s[i] == 0 || s[i] == '\r')
 			return 0;
 		int valid;
 		i += utf8_scan(s + i, n - i, &valid);

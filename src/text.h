@@ -9,11 +9,12 @@
 #define TEXT_CLEAN_MAX(n) ((n) * 3)
 
 /* Copies src to dst (which holds TEXT_CLEAN_MAX(n) + 1 bytes), removing NUL
- * bytes and replacing each maximal invalid UTF-8 sequence with U+FFFD.
+ * bytes, turning CR into a space and replacing each maximal invalid UTF-8
+ * sequence with U+FFFD.
  * Returns the length written; dst is NUL-terminated. */
 size_t text_clean(char *dst, const char *src, size_t n);
 
-/* 1 when s (n bytes) is valid UTF-8 with no NUL. */
+/* 1 when s (n bytes) is valid UTF-8 with no NUL and no CR. */
 int text_is_clean(const char *s, size_t n);
 
 /* Skips spaces; returns the next word (NUL-terminated in place) and

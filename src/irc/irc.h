@@ -75,7 +75,7 @@ irc_cmd_fn irc_cmd_join, irc_cmd_part, irc_cmd_topic, irc_cmd_names,
     irc_cmd_notice, irc_cmd_who, irc_cmd_whois, irc_cmd_whowas, irc_cmd_ison,
     irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
     irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
-    irc_cmd_away, irc_cmd_setname;
+    irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg;
 
 /* Parts of the welcome burst that are commands too. */
 void irc_send_lusers(struct conn *c);

@@ -289,6 +289,8 @@ irc_render(const struct msg *m, int alt)
 		return wire_printf("%s AWAY :%s\r\n", src, m->text);
 	case MSG_SETNAME:
 		return wire_printf("%s SETNAME :%s\r\n", src, m->text);
+	case MSG_TAGMSG:
+		return wire_printf("%s TAGMSG %s\r\n", src, to);
 	}
 	return NULL;
 }
@@ -305,8 +307,9 @@ irc_tags(struct msg *m, int all)
 	char stamp[32];
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (all)
-		m->tags[t] = wire_printf("@time=%s.%03dZ;msgid=%" PRIu64 " ", stamp,
-		    (int)(m->at_ms % 1000), m->id);
+		m->tags[t] = wire_printf("@time=%s.%03dZ;msgid=%" PRIu64 "%s%s ", stamp,
+		    (int)(m->at_ms % 1000), m->id, m->client_tags ? ";" : "",
+		    m->client_tags ? m->client_tags : "");
 	else
 		m->tags[t] = wire_printf("@time=%s.%03dZ ", stamp, (int)(m->at_ms % 1000));
 	return m->tags[t];
@@ -322,6 +325,8 @@ irc_wants(struct conn *c, const struct msg *m)
 		return caps_on & CAP_AWAY_NOTIFY;
 	case MSG_SETNAME:
 		return caps_on & CAP_SETNAME;
+	case MSG_TAGMSG:
+		return caps_on & CAP_MESSAGE_TAGS;
 	case MSG_INVITE:
 		/* Others than the invited hear of it only with invite-notify. */
 		return strcasecmp(m->target, c->user->nick) == 0 ||
@@ -352,7 +357,21 @@ irc_deliver_to(struct conn *c, struct msg *m)
 static void
 irc_deliver(struct user *u, struct msg *m)
 {
-	irc_deliver_to(u->owner, m);
+	struct conn *c = u->owner;
+	struct irc_session *s = irc_session(c);
+	/* A message a labeled command sent to its own author is not a reply
+	 * to the label (only the echo-message copy is): it goes out as it is. */
+	int message = m->kind == MSG_SAY || m->kind == MSG_PRIVATE ||
+	    m->kind == MSG_ACTION || m->kind == MSG_NOTICE;
+	if (message && s->label[0] != '\0') {
+		char label[IRC_LABEL_MAX + 1];
+		memcpy(label, s->label, sizeof label);
+		s->label[0] = '\0';
+		irc_deliver_to(c, m);
+		memcpy(s->label, label, sizeof label);
+		return;
+	}
+	irc_deliver_to(c, m);
 }
 
 static void
@@ -360,7 +379,7 @@ irc_disconnect(struct user *u, const char *reason)
 {
 	struct conn *c = u->owner;
 	irc_send(c, "ERROR :Closing Link: %s (%s)", c->host, reason);
-	conn_kill(c, reason);
+	conn_quit(c, reason);
 }
 
 static const struct user_ops irc_user_ops = {
@@ -595,6 +614,9 @@ cmd_quit(struct conn *c, struct irc_message *m)
 		snprintf(reason, sizeof reason, "Quit: %s", m->params[0]);
 	else
 		snprintf(reason, sizeof reason, "Quit");
+	/* The label's answer must go out before the link closes. */
+	if (irc_session(c)->label[0] != '\0')
+		label_finish(c);
 	irc_send(c, "ERROR :Closing Link: %s (%s)", c->host, reason);
 	conn_quit(c, reason);
 }
@@ -630,6 +652,7 @@ static const struct irc_command {
 	{ "PRIVMSG", irc_cmd_privmsg, 0 },
 	{ "QUIT", cmd_quit, 1 },
 	{ "SETNAME", irc_cmd_setname, 0 },
+	{ "TAGMSG", irc_cmd_tagmsg, 0 },
 	{ "TIME", irc_cmd_time, 0 },
 	{ "TOPIC", irc_cmd_topic, 0 },
 	{ "USER", cmd_user, 1 },

@@ -1,5 +1,7 @@
-/* PRIVMSG and NOTICE: to channels and nicks, several targets at once.
- * A CTCP ACTION becomes a hub action, so plain users see "* nick waves". */
+/* PRIVMSG, NOTICE and TAGMSG: to channels and nicks, several targets at
+ * once. A CTCP ACTION becomes a hub action, so plain users see "* nick
+ * waves". Client-only tags (+name) travel with the message to the
+ * recipients that speak message-tags. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,9 +22,36 @@ ctcp_action(char *text)
 	return body;
 }
 
+/* The message's client-only tags, escaped again for relaying: "+a=b;+c".
+ * Returns NULL when there are none. */
+static const char *
+client_tags(const struct irc_message *m, char *buf, size_t cap)
+{
+	size_t len = 0;
+	for (int i = 0; i < m->ntags; i++) {
+		const struct irc_tag *t = &m->tags[i];
+		if (t->key[0] != '+')
+			continue;
+		size_t klen = strlen(t->key);
+		size_t vlen = t->value && *t->value ? irc_tag_escape(NULL, 0, t->value) : 0;
+		if (len + klen + vlen + 3 > cap)
+			break;
+		if (len > 0)
+			buf[len++] = ';';
+		memcpy(buf + len, t->key, klen);
+		len += klen;
+		if (vlen > 0) {
+			buf[len++] = '=';
+			len += irc_tag_escape(buf + len, cap - len, t->value);
+		}
+		buf[len] = '\0';
+	}
+	return len > 0 ? buf : NULL;
+}
+
 static void
 send_one(struct conn *c, const char *target, enum msg_kind kind, const char *text,
-    int quiet)
+    const char *tags, int quiet)
 {
 	struct hub *hub = &c->srv->hub;
 	struct msg *sent = NULL;
@@ -34,18 +63,18 @@ send_one(struct conn *c, const char *target, enum msg_kind kind, const char *tex
 				irc_numeric(c, "401", "%s :No such nick/channel", target);
 			return;
 		}
-		st = hub_say_msg(hub, c->user, room, kind, text, &sent);
+		st = hub_say_msg(hub, c->user, room, kind, text, tags, &sent);
 		if (st == HUB_ENOTIN)
 			st = HUB_ECANNOTSEND;
 		if (st != HUB_OK && !quiet)
 			irc_hub_error(c, st, target, room->name);
 	} else {
 		struct user *to;
-		st = hub_private(hub, c->user, target, kind, text, &to, &sent);
+		st = hub_private(hub, c->user, target, kind, text, tags, &to, &sent);
 		if (st != HUB_OK) {
 			if (!quiet)
 				irc_hub_error(c, st, target, NULL);
-		} else if (to->away != NULL && kind != MSG_NOTICE)
+		} else if (to->away != NULL && kind != MSG_NOTICE && kind != MSG_TAGMSG)
 			irc_numeric(c, "301", "%s :%s", to->nick, to->away);
 	}
 	if (sent == NULL)
@@ -56,27 +85,36 @@ send_one(struct conn *c, const char *target, enum msg_kind kind, const char *tex
 }
 
 static void
-message(struct conn *c, struct irc_message *m, int notice)
+message(struct conn *c, struct irc_message *m, enum msg_kind kind)
 {
-	const char *cmd = notice ? "NOTICE" : "PRIVMSG";
+	static const char *const names[] = {
+		[MSG_SAY] = "PRIVMSG", [MSG_NOTICE] = "NOTICE", [MSG_TAGMSG] = "TAGMSG",
+	};
 	/* Modern IRC: no error ever answers a NOTICE, so no loop of bots. */
+	int quiet = kind == MSG_NOTICE;
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
-		if (!notice)
-			irc_numeric(c, "411", ":No recipient given (%s)", cmd);
+		if (!quiet)
+			irc_numeric(c, "411", ":No recipient given (%s)", names[kind]);
 		return;
 	}
-	if (m->nparams < 2 || m->params[1][0] == '\0') {
-		if (!notice)
-			irc_numeric(c, "412", ":No text to send");
-		return;
+	char *text = NULL;
+	if (kind != MSG_TAGMSG) {
+		if (m->nparams < 2 || m->params[1][0] == '\0') {
+			if (!quiet)
+				irc_numeric(c, "412", ":No text to send");
+			return;
+		}
+		text = m->params[1];
+		char *action = kind == MSG_SAY ? ctcp_action(text) : NULL;
+		if (action != NULL) {
+			kind = MSG_ACTION;
+			text = action;
+		}
 	}
-	char *text = m->params[1];
-	enum msg_kind kind = notice ? MSG_NOTICE : MSG_SAY;
-	char *action = notice ? NULL : ctcp_action(text);
-	if (action != NULL) {
-		kind = MSG_ACTION;
-		text = action;
-	}
+	char tagbuf[IRC_TAGS_LEN_MAX];
+	const char *tags = client_tags(m, tagbuf, sizeof tagbuf);
+	if (kind == MSG_TAGMSG && tags == NULL)
+		return; /* nothing to carry */
 	char *targets = m->params[0];
 	int count = 0;
 	while (targets != NULL && *targets != '\0') {
@@ -88,22 +126,28 @@ message(struct conn *c, struct irc_message *m, int notice)
 		} else
 			targets = NULL;
 		if (++count > IRC_TARGETS_MAX) {
-			if (!notice)
+			if (!quiet)
 				irc_numeric(c, "407", "%s :Too many targets", target);
 			return;
 		}
-		send_one(c, target, kind, text, notice);
+		send_one(c, target, kind, text, tags, quiet);
 	}
 }
 
 void
 irc_cmd_privmsg(struct conn *c, struct irc_message *m)
 {
-	message(c, m, 0);
+	message(c, m, MSG_SAY);
 }
 
 void
 irc_cmd_notice(struct conn *c, struct irc_message *m)
 {
-	message(c, m, 1);
+	message(c, m, MSG_NOTICE);
+}
+
+void
+irc_cmd_tagmsg(struct conn *c, struct irc_message *m)
+{
+	message(c, m, MSG_TAGMSG);
 }

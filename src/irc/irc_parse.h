@@ -9,7 +9,10 @@
 #define IRC_PARAMS_MAX 15      /* RFC 2812: at most 15 parameters */
 #define IRC_TAGS_MAX 64        /* tags kept; more are a parse error */
 #define IRC_LINE_MAX 512       /* the message after the tags, CRLF included */
-#define IRC_TAGS_LEN_MAX 8191  /* the tag section, '@' and its space included */
+/* The tag section a client may send, '@' and its space included: IRCv3
+ * message-tags lets clients send 4094 bytes of tag data. (8191 is what
+ * servers may send, with their own tags added.) */
+#define IRC_TAGS_LEN_MAX 4096
 
 struct irc_tag {
 	char *key;     /* with its '+' client prefix and vendor, if any */

@@ -525,14 +525,14 @@ test_private(void **state)
 	reset_events();
 
 	struct user *to = NULL;
-	assert_int_equal(hub_private(hub, a, "nobody", MSG_SAY, "hi", &to, NULL), HUB_ENONICK);
+	assert_int_equal(hub_private(hub, a, "nobody", MSG_SAY, "hi", NULL, &to, NULL), HUB_ENONICK);
 	assert_null(to);
 	assert_int_equal(hub_private(hub, a,
-	    "averyveryveryveryverylongnicknamethatcannotexist", MSG_SAY, "hi", &to, NULL),
+	    "averyveryveryveryverylongnicknamethatcannotexist", MSG_SAY, "hi", NULL, &to, NULL),
 	    HUB_ENONICK);
 	assert_int_equal(nevents, 0);
 
-	assert_int_equal(hub_private(hub, a, "BOB", MSG_SAY, "psst", &to, NULL), HUB_OK);
+	assert_int_equal(hub_private(hub, a, "BOB", MSG_SAY, "psst", NULL, &to, NULL), HUB_OK);
 	assert_ptr_equal(to, b);
 	const struct event *e = only_for(b, MSG_PRIVATE);
 	assert_string_equal(e->from, "alice");

@@ -374,7 +374,7 @@ test_tags_length(void **state)
 {
 	(void)state;
 	struct irc_message m;
-	/* 8191 bytes with the '@' and the space: the most allowed. */
+	/* IRC_TAGS_LEN_MAX bytes with the '@' and the space: the most allowed. */
 	assert_int_equal(parse_sized(IRC_TAGS_LEN_MAX, 10, &m), IRC_PARSE_OK);
 	assert_int_equal(m.ntags, 1);
 	assert_string_equal(m.command, "CMD");
