@@ -104,6 +104,16 @@ conn_quit(struct conn *c, const char *reason)
 }
 
 void
+conn_close_for(struct conn *c, const char *reason)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	if (c->door->farewell != NULL)
+		c->door->farewell(c, reason);
+	conn_quit(c, reason);
+}
+
+void
 conn_send(struct conn *c, struct wire *w)
 {
 	if (c->state != CONN_OPEN || w == NULL)

@@ -56,6 +56,9 @@ void conn_sendf(struct conn *c, const char *fmt, ...) __attribute__((format(prin
 /* Stops reading, flushes what is queued (bounded by a short deadline) and
  * closes. The door's closed() is called now with reason. */
 void conn_quit(struct conn *c, const char *reason);
+/* Tells the client why (its door's farewell line), then as conn_quit. Not
+ * from inside a fan-out. */
+void conn_close_for(struct conn *c, const char *reason);
 /* Drops the conn at the next before-sleep step: for errors, and safe to call
  * from inside a fan-out. */
 void conn_kill(struct conn *c, const char *reason);

@@ -22,6 +22,9 @@ struct door {
 	void (*closed)(struct conn *c, const char *reason);
 	/* The server is going down: say so (the conn then closes). */
 	void (*shutdown)(struct conn *c);
+	/* The server is closing this one connection for reason (a timeout, a
+	 * KILL): the last line it gets. */
+	void (*farewell)(struct conn *c, const char *reason);
 	/* The client has been silent for ping-interval: ask it (NULL: the
 	 * door has no way to, and only idle-timeout applies). */
 	void (*ping)(struct conn *c);

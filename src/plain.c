@@ -79,8 +79,7 @@ plain_deliver(struct user *u, struct msg *m)
 static void
 plain_disconnect(struct user *u, const char *reason)
 {
-	conn_sendf(u->owner, "-- you were disconnected: %s\n", reason);
-	conn_quit(u->owner, reason);
+	conn_close_for(u->owner, reason);
 }
 
 static const struct user_ops plain_user_ops = {
@@ -504,6 +503,12 @@ plain_shutdown(struct conn *c)
 	conn_sendf(c, "-- server shutting down\n");
 }
 
+static void
+plain_farewell(struct conn *c, const char *reason)
+{
+	conn_sendf(c, "-- disconnected: %s\n", reason);
+}
+
 const struct door plain_door = {
 	.name = "plain",
 	.open = plain_open,
@@ -511,4 +516,5 @@ const struct door plain_door = {
 	.overlong = plain_overlong,
 	.closed = plain_closed,
 	.shutdown = plain_shutdown,
+	.farewell = plain_farewell,
 };

@@ -470,14 +470,14 @@ on_idle_sweep(struct loop *loop, struct loop_timer *timer)
 		if (c->state != CONN_OPEN)
 			continue;
 		if (idle_limit && idle >= idle_limit)
-			conn_kill(c, "Idle timeout");
+			conn_close_for(c, "Idle timeout");
 		else if (c->door->ping == NULL)
 			continue;
 		else if (idle >= ping_limit) {
 			char reason[64];
 			snprintf(reason, sizeof reason, "Ping timeout: %lu seconds",
 			    (unsigned long)(idle / 1000));
-			conn_kill(c, reason);
+			conn_close_for(c, reason);
 		} else if (!c->pinged) {
 			c->pinged = 1;
 			c->door->ping(c);

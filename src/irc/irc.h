@@ -79,6 +79,7 @@ irc_cmd_fn irc_cmd_join, irc_cmd_part, irc_cmd_topic, irc_cmd_names,
 
 /* Parts of the welcome burst that are commands too. */
 void irc_send_lusers(struct conn *c);
+void irc_send_isupport(struct conn *c);
 void irc_send_motd(struct conn *c);
 void irc_send_names(struct conn *c, struct room *room);
 /* The prefix characters of a member ("@", "+", "@+" with multi-prefix). */

@@ -377,9 +377,7 @@ irc_deliver(struct user *u, struct msg *m)
 static void
 irc_disconnect(struct user *u, const char *reason)
 {
-	struct conn *c = u->owner;
-	irc_send(c, "ERROR :Closing Link: %s (%s)", c->host, reason);
-	conn_quit(c, reason);
+	conn_close_for(u->owner, reason);
 }
 
 static const struct user_ops irc_user_ops = {
@@ -468,17 +466,10 @@ cmd_cap(struct conn *c, struct irc_message *m)
 
 /* Registration. */
 
-static void
-welcome(struct conn *c)
+void
+irc_send_isupport(struct conn *c)
 {
 	const struct config *cfg = c->srv->cfg;
-	struct user *u = c->user;
-	const char *sn = irc_server_name(c);
-	irc_numeric(c, "001", ":Welcome to the Parley IRC Network %s!%s@%s",
-	    u->nick, u->ident, u->host);
-	irc_numeric(c, "002", ":Your host is %s, running version parley-%s", sn, PARLEY_VERSION);
-	irc_numeric(c, "003", ":This server was created %s", c->srv->started);
-	irc_numeric(c, "004", "%s parley-%s io bklmnostv bklov", sn, PARLEY_VERSION);
 	irc_numeric(c, "005", "AWAYLEN=%d CASEMAPPING=ascii CHANLIMIT=#:%d "
 	    "CHANMODES=b,k,l,imnst CHANNELLEN=%lu CHANTYPES=# ELIST= HOSTLEN=%d "
 	    "KICKLEN=%lu MODES=4 NETWORK=Parley NICKLEN=%lu PREFIX=(ov)@+ "
@@ -487,6 +478,19 @@ welcome(struct conn *c)
 	irc_numeric(c, "005", "TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:4,PART:,PRIVMSG:4,WHOIS:1 "
 	    "TOPICLEN=%lu USERLEN=%d MAXLIST=b:%d :are supported by this server",
 	    cfg->topic_len, USER_IDENT_MAX, HUB_BANS_PER_ROOM);
+}
+
+static void
+welcome(struct conn *c)
+{
+	struct user *u = c->user;
+	const char *sn = irc_server_name(c);
+	irc_numeric(c, "001", ":Welcome to the Parley IRC Network %s!%s@%s",
+	    u->nick, u->ident, u->host);
+	irc_numeric(c, "002", ":Your host is %s, running version parley-%s", sn, PARLEY_VERSION);
+	irc_numeric(c, "003", ":This server was created %s", c->srv->started);
+	irc_numeric(c, "004", "%s parley-%s io bklmnostv bklov", sn, PARLEY_VERSION);
+	irc_send_isupport(c);
 	irc_send_lusers(c);
 	irc_send_motd(c);
 }
@@ -791,6 +795,12 @@ irc_shutdown(struct conn *c)
 }
 
 static void
+irc_farewell(struct conn *c, const char *reason)
+{
+	irc_send(c, "ERROR :Closing Link: %s (%s)", c->host, reason);
+}
+
+static void
 irc_ping(struct conn *c)
 {
 	irc_send(c, "PING :%s", irc_server_name(c));
@@ -818,6 +828,7 @@ const struct door irc_door = {
 	.overlong = irc_overlong,
 	.closed = irc_closed,
 	.shutdown = irc_shutdown,
+	.farewell = irc_farewell,
 	.ping = irc_ping,
 	.free = irc_free,
 };

@@ -235,6 +235,7 @@ irc_cmd_version(struct conn *c, struct irc_message *m)
 	(void)m;
 	irc_numeric(c, "351", "parley-%s %s :Parley group chat", PARLEY_VERSION,
 	    irc_server_name(c));
+	irc_send_isupport(c);
 }
 
 void

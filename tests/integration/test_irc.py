@@ -318,7 +318,9 @@ def test_client_ping(ircd):
 
 
 def test_server_pings_silent_clients(make_irc):
-    srv = make_irc("--ping-interval", "1", "--ping-timeout", "1")
+    # Three seconds to answer: enough for a client that reads on a busy
+    # machine, while the silent one is still dropped within seconds.
+    srv = make_irc("--ping-interval", "1", "--ping-timeout", "3")
     alive = user(srv, "alive")
     silent = IrcClient(srv.irc_port, auto_pong=False).register("silent")
     alive.join("#c")
@@ -331,6 +333,9 @@ def test_server_pings_silent_clients(make_irc):
     alive.sync()
     rest = silent.expect_closed(timeout=30)
     assert any(parse(x).command == "PING" for x in silent.lines + rest)
+    # The last word is an ERROR saying why.
+    assert any(x.startswith("ERROR :Closing Link: ") and "Ping timeout" in x
+               for x in silent.lines + rest), silent.lines + rest
 
 
 # Channels.
@@ -830,6 +835,7 @@ def test_server_queries(ircd):
     a = user(ircd, "alice")
     a.send("VERSION")
     a.expect_numeric("351", r"\S+ test\.parley :?")
+    a.expect_numeric("005", r".*CASEMAPPING=ascii")  # ISUPPORT follows
     a.send("TIME")
     m = a.expect_numeric("391", r"test\.parley ")
     stamp = [w for w in m.group("rest").split(":")[0].split() if w.isdigit()]

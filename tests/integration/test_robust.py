@@ -291,7 +291,7 @@ def test_idle_timeout(make_server):
         time.sleep(0.25)
         b.sync()
     b.expect_seen(r"^-- idler quit: Idle timeout$", timeout=0.5)
-    a.expect_closed()
+    assert "-- disconnected: Idle timeout" in a.expect_closed()
 
 
 def test_options_from_config_file_and_flag_override(tmp_path):
