@@ -27,7 +27,7 @@ enum irc_cap {
 };
 
 #define IRC_LABEL_MAX 64
-#define IRC_PENDING_MAX 64  /* lines one labeled command may answer with */
+#define IRC_PENDING_MAX 64  /* lines held for one labeled reply */
 
 struct irc_session {
 	char nick[NICK_LEN_MAX + 1];  /* chosen before registration, or "" */
@@ -38,14 +38,6 @@ struct irc_session {
 	uint8_t negotiating;          /* CAP LS/REQ seen, no CAP END yet */
 	uint8_t got_user;
 	uint8_t pass_ok;
-	/* labeled-response: the label of the command being handled, and its
-	 * replies held back until it is done. */
-	char label[IRC_LABEL_MAX + 1];
-	struct wire *pending[IRC_PENDING_MAX];      /* lines */
-	struct wire *pending_tags[IRC_PENDING_MAX]; /* their tags, or NULL */
-	int npending;
-	unsigned batches;             /* batch ids handed out */
-	unsigned streaming;           /* the labeled batch already open, or 0 */
 };
 
 static inline struct irc_session *

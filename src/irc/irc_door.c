@@ -49,6 +49,25 @@ irc_target(struct conn *c)
 	return s->nick[0] ? s->nick : "*";
 }
 
+/* labeled-response. One command is handled at a time, so at most one
+ * labeled reply is open: its state lives here, not in every session. */
+static struct {
+	struct conn *conn;            /* handling a labeled command, or NULL */
+	char label[IRC_LABEL_MAX + 1];
+	struct wire *pending[IRC_PENDING_MAX];      /* replies held back */
+	struct wire *pending_tags[IRC_PENDING_MAX]; /* their tags, or NULL */
+	int npending;
+	unsigned streaming;           /* the batch already open, or 0 */
+	unsigned batches;             /* batch ids handed out */
+} lr;
+
+/* Whether c's replies are being held for a label. */
+static int
+holding(const struct conn *c)
+{
+	return lr.conn == c && lr.label[0] != '\0';
+}
+
 /* Sending. */
 
 /* A tag prefix ("@a=b ") with one more tag in front, e.g. the label. */
@@ -61,11 +80,11 @@ tags_with(const char *tag, const struct wire *tags)
 }
 
 static void
-pending_drop(struct irc_session *s, int i)
+pending_drop(int i)
 {
-	wire_unref(s->pending[i]);
-	wire_unref(s->pending_tags[i]);
-	s->pending[i] = s->pending_tags[i] = NULL;
+	wire_unref(lr.pending[i]);
+	wire_unref(lr.pending_tags[i]);
+	lr.pending[i] = lr.pending_tags[i] = NULL;
 }
 
 /* More replies than can be held: the batch opens now and the rest of the
@@ -73,47 +92,44 @@ pending_drop(struct irc_session *s, int i)
 static void
 label_open_batch(struct conn *c)
 {
-	struct irc_session *s = irc_session(c);
 	char label[IRC_LABEL_MAX * 2 + 8] = "label=";
-	irc_tag_escape(label + 6, sizeof label - 6, s->label);
-	s->label[0] = '\0';
-	unsigned id = ++s->batches;
+	irc_tag_escape(label + 6, sizeof label - 6, lr.label);
+	lr.label[0] = '\0';
+	unsigned id = ++lr.batches;
 	struct wire *open = wire_printf("@%s :%s BATCH +lr%u labeled-response\r\n",
 	    label, irc_server_name(c), id);
 	conn_send(c, open);
 	wire_unref(open);
-	s->streaming = id;
-	for (int i = 0; i < s->npending; i++) {
-		irc_send_wire(c, s->pending_tags[i], s->pending[i]);
-		pending_drop(s, i);
+	lr.streaming = id;
+	for (int i = 0; i < lr.npending; i++) {
+		irc_send_wire(c, lr.pending_tags[i], lr.pending[i]);
+		pending_drop(i);
 	}
-	s->npending = 0;
+	lr.npending = 0;
 }
 
 void
 irc_send_wire(struct conn *c, struct wire *tags, struct wire *body)
 {
-	struct irc_session *s = irc_session(c);
 	if (body == NULL)
 		return;
-	if (s->streaming) {
+	if (lr.conn == c && lr.streaming) {
 		char batch[32];
-		snprintf(batch, sizeof batch, "batch=lr%u", s->streaming);
+		snprintf(batch, sizeof batch, "batch=lr%u", lr.streaming);
 		struct wire *t = tags_with(batch, tags);
 		conn_send(c, t);
 		conn_send(c, body);
 		wire_unref(t);
 		return;
 	}
-	if (s->label[0] != '\0') {
+	if (holding(c)) {
 		/* Held for the labeled reply; the label joins the tags then. */
-		if (s->npending == IRC_PENDING_MAX)
-			label_open_batch(c);
-		else {
-			s->pending_tags[s->npending] = tags ? wire_ref(tags) : NULL;
-			s->pending[s->npending++] = wire_ref(body);
+		if (lr.npending < IRC_PENDING_MAX) {
+			lr.pending_tags[lr.npending] = tags ? wire_ref(tags) : NULL;
+			lr.pending[lr.npending++] = wire_ref(body);
 			return;
 		}
+		label_open_batch(c);
 		irc_send_wire(c, tags, body);
 		return;
 	}
@@ -164,40 +180,41 @@ irc_numeric(struct conn *c, const char *num, const char *fmt, ...)
 static void
 label_finish(struct conn *c)
 {
-	struct irc_session *s = irc_session(c);
-	if (s->streaming) {
-		unsigned id = s->streaming;
-		s->streaming = 0;
+	if (lr.streaming) {
+		unsigned id = lr.streaming;
+		lr.streaming = 0;
+		lr.conn = NULL;
 		irc_send(c, ":%s BATCH -lr%u", irc_server_name(c), id);
 		return;
 	}
 	char label[IRC_LABEL_MAX * 2 + 8] = "label=";
-	irc_tag_escape(label + 6, sizeof label - 6, s->label);
-	s->label[0] = '\0';
-	if (s->npending == 0) {
+	irc_tag_escape(label + 6, sizeof label - 6, lr.label);
+	lr.label[0] = '\0';
+	lr.conn = NULL;
+	int n = lr.npending;
+	lr.npending = 0;
+	if (n == 0) {
 		irc_send(c, "@%s :%s ACK", label, irc_server_name(c));
 		return;
 	}
-	if (s->npending == 1) {
-		struct wire *tags = tags_with(label, s->pending_tags[0]);
-		irc_send_wire(c, tags, s->pending[0]);
+	if (n == 1) {
+		struct wire *tags = tags_with(label, lr.pending_tags[0]);
+		irc_send_wire(c, tags, lr.pending[0]);
 		wire_unref(tags);
-		pending_drop(s, 0);
-		s->npending = 0;
+		pending_drop(0);
 		return;
 	}
-	unsigned id = ++s->batches;
+	unsigned id = ++lr.batches;
 	irc_send(c, "@%s :%s BATCH +lr%u labeled-response", label,
 	    irc_server_name(c), id);
 	char batch[32];
 	snprintf(batch, sizeof batch, "batch=lr%u", id);
-	for (int i = 0; i < s->npending; i++) {
-		struct wire *tags = tags_with(batch, s->pending_tags[i]);
-		irc_send_wire(c, tags, s->pending[i]);
+	for (int i = 0; i < n; i++) {
+		struct wire *tags = tags_with(batch, lr.pending_tags[i]);
+		irc_send_wire(c, tags, lr.pending[i]);
 		wire_unref(tags);
-		pending_drop(s, i);
+		pending_drop(i);
 	}
-	s->npending = 0;
 	irc_send(c, ":%s BATCH -lr%u", irc_server_name(c), id);
 }
 
@@ -358,17 +375,14 @@ static void
 irc_deliver(struct user *u, struct msg *m)
 {
 	struct conn *c = u->owner;
-	struct irc_session *s = irc_session(c);
 	/* A message a labeled command sent to its own author is not a reply
 	 * to the label (only the echo-message copy is): it goes out as it is. */
 	int message = m->kind == MSG_SAY || m->kind == MSG_PRIVATE ||
-	    m->kind == MSG_ACTION || m->kind == MSG_NOTICE;
-	if (message && s->label[0] != '\0') {
-		char label[IRC_LABEL_MAX + 1];
-		memcpy(label, s->label, sizeof label);
-		s->label[0] = '\0';
+	    m->kind == MSG_ACTION || m->kind == MSG_NOTICE || m->kind == MSG_TAGMSG;
+	if (message && lr.conn == c) {
+		lr.conn = NULL;
 		irc_deliver_to(c, m);
-		memcpy(s->label, label, sizeof label);
+		lr.conn = c;
 		return;
 	}
 	irc_deliver_to(c, m);
@@ -516,6 +530,9 @@ try_register(struct conn *c)
 		s->nick[0] = '\0';
 		return;
 	}
+	/* The hub keeps its own copy; an idle session should hold nothing. */
+	free(s->realname);
+	s->realname = NULL;
 	log_info("%s %s: registered (IRC)", c->addr, c->user->nick);
 	welcome(c);
 }
@@ -619,7 +636,7 @@ cmd_quit(struct conn *c, struct irc_message *m)
 	else
 		snprintf(reason, sizeof reason, "Quit");
 	/* The label's answer must go out before the link closes. */
-	if (irc_session(c)->label[0] != '\0')
+	if (lr.conn == c)
 		label_finish(c);
 	irc_send(c, "ERROR :Closing Link: %s (%s)", c->host, reason);
 	conn_quit(c, reason);
@@ -755,10 +772,12 @@ irc_line(struct conn *c, char *line, size_t len)
 	const char *label = tag_value(&m, "label");
 	unsigned need = CAP_LABELED_RESPONSE | CAP_BATCH;
 	if (label != NULL && *label && strlen(label) <= IRC_LABEL_MAX &&
-	    (s->caps & need) == need && c->user != NULL)
-		snprintf(s->label, sizeof s->label, "%s", label);
+	    (s->caps & need) == need && c->user != NULL) {
+		snprintf(lr.label, sizeof lr.label, "%s", label);
+		lr.conn = c;
+	}
 	cmd->fn(c, &m);
-	if (s->label[0] != '\0' || s->streaming)
+	if (lr.conn == c)
 		label_finish(c);
 }
 
@@ -812,8 +831,6 @@ irc_free(struct conn *c)
 	struct irc_session *s = irc_session(c);
 	if (s == NULL)
 		return;
-	for (int i = 0; i < s->npending; i++)
-		pending_drop(s, i);
 	free(s->realname);
 	free(s);
 	c->door_state = NULL;
