@@ -88,7 +88,7 @@ conn_stop_input(struct conn *c)
 void
 conn_drop_user(struct conn *c, const char *reason)
 {
-	log_info("%s %s: closed (%s)", c->addr, c->user ? c->user->nick : "-", reason);
+	log_info("%s %s: closed (%s)", conn_addr(c), c->user ? c->user->nick : "-", reason);
 	if (c->user != NULL)
 		c->door->closed(c, reason);
 	c->user = NULL;
@@ -311,8 +311,8 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 }
 
 struct conn *
-conn_new(struct server *srv, int fd, const struct door *door, const char *addr,
-    const char *host)
+conn_new(struct server *srv, int fd, const struct door *door, const char *host,
+    uint16_t port)
 {
 	struct conn *c = calloc(1, sizeof *c);
 	if (c == NULL)
@@ -327,13 +327,23 @@ conn_new(struct server *srv, int fd, const struct door *door, const char *addr,
 	loop_timer_init(&c->timer, conn_on_timer, c);
 	c->tokens = (double)cfg->flood_burst;
 	c->tokens_at = c->last_input = loop_now(srv->loop);
-	snprintf(c->addr, sizeof c->addr, "%s", addr);
+	c->port = port;
 	snprintf(c->host, sizeof c->host, "%s", host);
 	if (loop_io_add(srv->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
 		free(c);
 		return NULL;
 	}
 	return c;
+}
+
+const char *
+conn_addr(const struct conn *c)
+{
+	static char buf[INET6_ADDRSTRLEN + 8];
+	int v6 = strchr(c->host, ':') != NULL;
+	snprintf(buf, sizeof buf, "%s%s%s:%u", v6 ? "[" : "", c->host, v6 ? "]" : "",
+	    (unsigned)c->port);
+	return buf;
 }
 
 void

@@ -45,8 +45,8 @@ struct conn {
 	struct conn *reap_next;       /* server's reap list */
 	struct ip_count *ip;          /* per-address count, for max-per-ip */
 	char *reason;                 /* why it is closing, for the reaper */
-	char addr[INET6_ADDRSTRLEN + 8]; /* "host:port" for logs */
-	char host[INET6_ADDRSTRLEN];     /* the peer's address alone */
+	uint16_t port;                /* the peer's port, for logs */
+	char host[INET6_ADDRSTRLEN];  /* the peer's address */
 };
 
 /* Queues w (a new reference is taken). Past the sendq bound the conn is
@@ -70,7 +70,9 @@ void conn_drop_user(struct conn *c, const char *reason);
 
 /* For the server. */
 struct conn *conn_new(struct server *srv, int fd, const struct door *door,
-    const char *addr, const char *host);
+    const char *host, uint16_t port);
+/* "host:port" for a log line (a static buffer, valid until the next call). */
+const char *conn_addr(const struct conn *c);
 void conn_flush(struct conn *c);
 void conn_destroy(struct conn *c);
 

@@ -9,8 +9,8 @@ void
 framer_init(struct framer *f, size_t max_line, size_t limit)
 {
 	memset(f, 0, sizeof *f);
-	f->max_line = max_line;
-	f->limit = limit < max_line + 2 ? max_line + 2 : limit;
+	f->max_line = (uint32_t)max_line;
+	f->limit = (uint32_t)(limit < max_line + 2 ? max_line + 2 : limit);
 }
 
 void
@@ -53,7 +53,7 @@ framer_reserve(struct framer *f, size_t n)
 	if (buf == NULL)
 		return -1;
 	f->buf = buf;
-	f->cap = cap;
+	f->cap = (uint32_t)cap;
 	return 0;
 }
 
@@ -82,7 +82,7 @@ framer_feed(struct framer *f, const char *data, size_t n)
 	if (framer_reserve(f, take) < 0)
 		return -1;
 	memcpy(f->buf + f->len, data + used, take);
-	f->len += take;
+	f->len += (uint32_t)take;
 	return (long)(used + take);
 }
 
@@ -114,7 +114,7 @@ framer_next(struct framer *f, char **line, size_t *len)
 		return FRAMER_OVERLONG;
 	}
 	size_t n = (size_t)(lf - p);
-	f->start += n + 1;
+	f->start += (uint32_t)(n + 1);
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
 	if (n > f->max_line)

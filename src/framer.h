@@ -6,15 +6,18 @@
 #define PARLEY_FRAMER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct framer {
 	char *buf;        /* NULL while nothing is held */
-	size_t start;     /* first unconsumed byte */
-	size_t len;       /* bytes in buf, consumed ones included */
-	size_t cap;       /* bytes allocated */
-	size_t max_line;  /* longest line, ending excluded */
-	size_t limit;     /* most bytes held: lines waiting plus one partial */
-	int discarding;   /* inside an overlong line, dropping up to its LF */
+	/* 32 bits each: a line is at most a few MiB, and every connection
+	 * carries a framer. */
+	uint32_t start;     /* first unconsumed byte */
+	uint32_t len;       /* bytes in buf, consumed ones included */
+	uint32_t cap;       /* bytes allocated */
+	uint32_t max_line;  /* longest line, ending excluded */
+	uint32_t limit;     /* most bytes held: lines waiting plus one partial */
+	uint32_t discarding; /* inside an overlong line, dropping up to its LF */
 };
 
 enum framer_status {
@@ -23,7 +26,8 @@ enum framer_status {
 	FRAMER_OVERLONG,  /* a line was over max_line and has been dropped */
 };
 
-/* limit must be at least max_line + 2 (the line, CR and LF). */
+/* limit must be at least max_line + 2 (the line, CR and LF), and below
+ * 4 GiB. */
 void framer_init(struct framer *f, size_t max_line, size_t limit);
 void framer_free(struct framer *f);
 /* Takes as much of data as fits; returns how much (n when it all fits,

@@ -46,6 +46,7 @@ hub_clear(struct hub *hub)
 	struct room *room, *rtmp;
 	HASH_ITER(hh, hub->rooms, room, rtmp) {
 		HASH_DEL(hub->rooms, room);
+		hub->nrooms--;
 		room_free(room);
 	}
 	struct user *u, *utmp;
@@ -53,7 +54,7 @@ hub_clear(struct hub *hub)
 		HASH_DEL(hub->users, u);
 		user_free(u);
 	}
-	hub->nusers = hub->nopers = 0;
+	hub->nusers = hub->nopers = hub->ninvisible = hub->nrooms = 0;
 }
 
 struct user *
@@ -188,7 +189,7 @@ user_alloc(const struct user_ops *ops, void *owner, const char *ident,
 	u->owner = owner;
 	u->signon = time(NULL);
 	snprintf(u->ident, sizeof u->ident, "%s", ident);
-	snprintf(u->host, sizeof u->host, "%s", host);
+	u->host = host;
 	u->realname = strndup(realname, USER_REALNAME_MAX);
 	if (u->realname == NULL) {
 		free(u);
@@ -328,6 +329,7 @@ room_remove_member(struct hub *hub, struct room *room, struct user *u)
 	}
 	if (room->nmembers == 0) {
 		HASH_DEL(hub->rooms, room);
+		hub->nrooms--;
 		room_free(room);
 	}
 }
@@ -351,12 +353,13 @@ leave(struct hub *hub, struct user *u, struct room *room)
 	room_remove_member(hub, room, u);
 }
 
+/* Grows array to hold need entries, doubling from first. */
 static int
-grow(void **array, uint32_t *cap, uint32_t need, size_t size)
+grow(void **array, uint32_t *cap, uint32_t need, size_t size, uint32_t first)
 {
 	if (need <= *cap)
 		return 0;
-	uint32_t newcap = *cap ? *cap * 2 : 4;
+	uint32_t newcap = *cap ? *cap * 2 : first;
 	while (newcap < need)
 		newcap *= 2;
 	void *p = realloc(*array, newcap * size);
@@ -379,6 +382,7 @@ room_new(struct hub *hub, const char *name)
 	/* What IRC users expect of a new channel. */
 	room->modes = RMODE_NOEXTERNAL | RMODE_TOPIC;
 	HASH_ADD_STR(hub->rooms, key, room);
+	hub->nrooms++;
 	return room;
 }
 
@@ -440,16 +444,17 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 	if (u->nrooms >= HUB_ROOMS_PER_USER)
 		return HUB_ETOOMANY;
 	uint32_t cap = u->caprooms;
-	if (grow((void **)&u->rooms, &cap, u->nrooms + 1u, sizeof *u->rooms) < 0)
+	if (grow((void **)&u->rooms, &cap, u->nrooms + 1u, sizeof *u->rooms, 1) < 0)
 		return HUB_ENOMEM;
 	u->caprooms = (uint16_t)cap;
 	int created = room == NULL;
 	if (created && (room = room_new(hub, name)) == NULL)
 		return HUB_ENOMEM;
 	if (grow((void **)&room->members, &room->capmembers, room->nmembers + 1,
-	    sizeof *room->members) < 0) {
+	    sizeof *room->members, 4) < 0) {
 		if (created) {
 			HASH_DEL(hub->rooms, room);
+			hub->nrooms--;
 			room_free(room);
 		}
 		return HUB_ENOMEM;
@@ -522,9 +527,23 @@ hub_user_quit(struct hub *hub, struct user *u, const char *reason)
 		room_remove_member(hub, u->rooms[i], u);
 	HASH_DEL(hub->users, u);
 	hub->nusers--;
-	if (u->umodes & UMODE_OPER)
-		hub->nopers--;
+	hub_umode(hub, u, UMODE_OPER | UMODE_INVISIBLE, 0);
 	user_free(u);
+}
+
+void
+hub_umode(struct hub *hub, struct user *u, uint8_t bits, int on)
+{
+	uint8_t changed = on ? (uint8_t)(bits & ~u->umodes) : (uint8_t)(bits & u->umodes);
+	int delta = on ? 1 : -1;
+	if (changed & UMODE_OPER)
+		hub->nopers += (uint32_t)delta;
+	if (changed & UMODE_INVISIBLE)
+		hub->ninvisible += (uint32_t)delta;
+	if (on)
+		u->umodes |= changed;
+	else
+		u->umodes &= (uint8_t)~changed;
 }
 
 enum hub_status
@@ -700,7 +719,7 @@ hub_invite(struct hub *hub, struct user *u, struct room *room, const char *nick,
 		uint32_t cap = room->ninvited;
 		char *key = strdup(target->key);
 		if (key == NULL || grow((void **)&room->invited, &cap, room->ninvited + 1,
-		    sizeof *room->invited) < 0) {
+		    sizeof *room->invited, 4) < 0) {
 			free(key);
 			return HUB_ENOMEM;
 		}

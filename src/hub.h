@@ -44,7 +44,7 @@ struct user {
 	const struct user_ops *ops;
 	void *owner;                 /* the connection behind the user */
 	char ident[USER_IDENT_MAX + 1];
-	char host[USER_HOST_MAX + 1];
+	const char *host;            /* owned by the door's connection, which outlives the user */
 	char *realname;
 	char *away;                  /* NULL when here */
 	time_t signon;
@@ -107,7 +107,9 @@ struct hub {
 	struct user *users;          /* uthash by key */
 	struct room *rooms;          /* uthash by key */
 	uint32_t nusers;
-	uint32_t nopers;
+	uint32_t nopers;             /* users with UMODE_OPER */
+	uint32_t ninvisible;         /* users with UMODE_INVISIBLE */
+	uint32_t nrooms;
 	uint32_t max_users;          /* most at once since start */
 	uint32_t stamp;
 	uint32_t guests;             /* last guest number handed out */
@@ -149,7 +151,8 @@ void hub_init(struct hub *hub, size_t topic_len, size_t nick_len);
 void hub_clear(struct hub *hub);
 
 /* A new user with a free guest nickname, in no room. NULL when out of
- * memory. ident and host say where it comes from. */
+ * memory. ident and host say where it comes from; host is not copied and
+ * must outlive the user. */
 struct user *hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner,
     const char *ident, const char *host, const char *realname);
 /* The same with a chosen nickname; *st says why when NULL. */
@@ -176,6 +179,9 @@ int hub_mask_match(const char *mask, const char *s);
 /* 1 when a and b share a room. */
 int hub_share_room(const struct user *a, const struct user *b);
 
+/* Sets or clears a user mode, keeping the hub's counts (for LUSERS, sent to
+ * every client that registers, so it must not walk every user). */
+void hub_umode(struct hub *hub, struct user *u, uint8_t bits, int on);
 enum hub_status hub_nick(struct hub *hub, struct user *u, const char *nick);
 /* name must already be a valid room name; key may be NULL. */
 enum hub_status hub_join(struct hub *hub, struct user *u, const char *name);

@@ -169,7 +169,7 @@ before_sleep(struct loop *loop, void *data)
 
 static void
 addr_format(const struct sockaddr_storage *ss, char *host, size_t hostlen,
-    char *full, size_t fulllen)
+    char *full, size_t fulllen, uint16_t *portp)
 {
 	char h[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
@@ -188,6 +188,7 @@ addr_format(const struct sockaddr_storage *ss, char *host, size_t hostlen,
 	/* "::1" as an IRC parameter would start with ':' and swallow the
 	 * rest of the line; ircds write "0::1". */
 	snprintf(host, hostlen, "%s%s", h[0] == ':' ? "0" : "", h);
+	*portp = (uint16_t)port;
 }
 
 /* A refusal costs one non-blocking write and a close: nothing is queued
@@ -221,7 +222,8 @@ accept_one(struct server *srv, struct listener *l, int fd,
     const struct sockaddr_storage *ss)
 {
 	char host[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 8];
-	addr_format(ss, host, sizeof host, addr, sizeof addr);
+	uint16_t port;
+	addr_format(ss, host, sizeof host, addr, sizeof addr, &port);
 	const struct config *cfg = srv->cfg;
 
 	if (srv->nconns >= cfg->max_clients) {
@@ -237,7 +239,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		refuse(fd, addr, "too many connections from your address");
 		return;
 	}
-	struct conn *c = conn_new(srv, fd, l->door, addr, host);
+	struct conn *c = conn_new(srv, fd, l->door, host, port);
 	if (c == NULL) {
 		if (ip->n == 0) {
 			HASH_DEL(srv->ips, ip);

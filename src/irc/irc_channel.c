@@ -361,13 +361,7 @@ user_mode(struct conn *c, struct irc_message *m)
 		}
 		if (!!(u->umodes & bit) == on)
 			continue;
-		if (on)
-			u->umodes |= bit;
-		else {
-			u->umodes &= (uint8_t)~bit;
-			if (bit == UMODE_OPER)
-				c->srv->hub.nopers--;
-		}
+		hub_umode(&c->srv->hub, u, bit, on);
 		if (sign != on) {
 			applied[n++] = on ? '+' : '-';
 			sign = on;

@@ -533,7 +533,7 @@ try_register(struct conn *c)
 	/* The hub keeps its own copy; an idle session should hold nothing. */
 	free(s->realname);
 	s->realname = NULL;
-	log_info("%s %s: registered (IRC)", c->addr, c->user->nick);
+	log_info("%s %s: registered (IRC)", conn_addr(c), c->user->nick);
 	welcome(c);
 }
 

@@ -177,11 +177,7 @@ void
 irc_send_lusers(struct conn *c)
 {
 	struct hub *hub = &c->srv->hub;
-	unsigned invisible = 0, rooms = 0;
-	for (struct user *u = hub->users; u != NULL; u = u->hh.next)
-		invisible += (u->umodes & UMODE_INVISIBLE) != 0;
-	for (struct room *r = hub->rooms; r != NULL; r = r->hh.next)
-		rooms++;
+	unsigned invisible = hub->ninvisible, rooms = hub->nrooms;
 	unsigned users = hub->nusers;
 	irc_numeric(c, "251", ":There are %u users and %u invisible on 1 servers",
 	    users - invisible, invisible);

@@ -21,16 +21,13 @@ irc_cmd_oper(struct conn *c, struct irc_message *m)
 		if (strncmp(entry, m->params[0], namelen) != 0 || entry[namelen] != ':' ||
 		    strcmp(entry + namelen + 1, m->params[1]) != 0)
 			continue;
-		if (!(c->user->umodes & UMODE_OPER)) {
-			c->user->umodes |= UMODE_OPER;
-			c->srv->hub.nopers++;
-		}
-		log_info("%s %s: OPER as %s", c->addr, c->user->nick, m->params[0]);
+		hub_umode(&c->srv->hub, c->user, UMODE_OPER, 1);
+		log_info("%s %s: OPER as %s", conn_addr(c), c->user->nick, m->params[0]);
 		irc_numeric(c, "381", ":You are now an IRC operator");
 		irc_send(c, ":%s MODE %s +o", c->user->nick, c->user->nick);
 		return;
 	}
-	log_warn("%s %s: failed OPER as %s", c->addr, c->user->nick, m->params[0]);
+	log_warn("%s %s: failed OPER as %s", conn_addr(c), c->user->nick, m->params[0]);
 	irc_numeric(c, "464", ":Password incorrect");
 }
 
@@ -52,7 +49,7 @@ irc_cmd_kill(struct conn *c, struct irc_message *m)
 	}
 	char reason[IRC_LINE_MAX];
 	snprintf(reason, sizeof reason, "Killed (%s (%s))", c->user->nick, m->params[1]);
-	log_info("%s %s: KILL %s (%s)", c->addr, c->user->nick, victim->nick, m->params[1]);
+	log_info("%s %s: KILL %s (%s)", conn_addr(c), c->user->nick, victim->nick, m->params[1]);
 	victim->ops->disconnect(victim, reason);
 }
 
