@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +240,10 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		refuse(fd, addr, "too many connections from your address");
 		return;
 	}
+	/* Output is already gathered into one writev per conn per loop pass:
+	 * Nagle would only add the client's delayed-ACK wait (~40 ms) to it. */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct conn *c = conn_new(srv, fd, l->door, host, port);
 	if (c == NULL) {
 		if (ip->n == 0) {
