@@ -26,16 +26,18 @@ endif
 SERVER_SRC := $(wildcard src/*.c src/irc/*.c)
 SERVER_LIB_SRC := $(filter-out src/main.c,$(SERVER_SRC))
 CLIENT_SRC := $(wildcard client/*.c)
+BENCH_SRC := $(wildcard bench/parley-bench/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 SERVER_LIB_OBJ := $(SERVER_LIB_SRC:%.c=$(BUILD)/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test unit integration sanitize install clean deps
 
-all: deps parleyd parley
+all: deps parleyd parley parley-bench
 
 # Checks each library with pkg-config; names the missing Debian package and,
 # when run as root, installs it.
@@ -61,6 +63,14 @@ parleyd: $(SERVER_OBJ)
 
 parley: $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $$(pkg-config --libs libedit)
+
+# The load generator (bench/parley-bench): no libraries but libm.
+parley-bench: $(BENCH_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+$(BUILD)/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/client/%.o: client/%.c | deps
 	@mkdir -p $(dir $@)
@@ -98,14 +108,14 @@ sanitize:
 	$(MAKE) clean-bin
 
 clean-bin:
-	rm -f parleyd parley
+	rm -f parleyd parley parley-bench
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 parleyd parley $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf build parleyd parley
+	rm -rf build parleyd parley parley-bench
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
@@ -119,6 +129,13 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard src/*.h src/irc/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(FUZZ_LIB) -lm
+
+# Side-by-side comparison with ngIRCd and InspIRCd (installed from Debian if
+# missing): writes bench/results/<date>.md, .json and .png. Not a test.
+# `make bench BENCH_ARGS=--quick` for a short smoke run.
+.PHONY: bench
+bench: all
+	$(PYTHON) bench/compare $(BENCH_ARGS)
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
