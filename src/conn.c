@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "door.h"
+#include "hub.h"
 #include "log.h"
 #include "server.h"
 
@@ -111,6 +112,12 @@ conn_close_for(struct conn *c, const char *reason)
 	if (c->door->farewell != NULL)
 		c->door->farewell(c, reason);
 	conn_quit(c, reason);
+}
+
+void
+conn_disconnect_user(struct user *u, const char *reason)
+{
+	conn_close_for(u->owner, reason);
 }
 
 void

@@ -59,6 +59,8 @@ void conn_quit(struct conn *c, const char *reason);
 /* Tells the client why (its door's farewell line), then as conn_quit. Not
  * from inside a fan-out. */
 void conn_close_for(struct conn *c, const char *reason);
+/* user_ops.disconnect for a user whose owner is a conn: every door's. */
+void conn_disconnect_user(struct user *u, const char *reason);
 /* Drops the conn at the next before-sleep step: for errors, and safe to call
  * from inside a fan-out. */
 void conn_kill(struct conn *c, const char *reason);

@@ -76,15 +76,9 @@ plain_deliver(struct user *u, struct msg *m)
 		conn_send(u->owner, m->rendered[FMT_PLAIN]);
 }
 
-static void
-plain_disconnect(struct user *u, const char *reason)
-{
-	conn_close_for(u->owner, reason);
-}
-
 static const struct user_ops plain_user_ops = {
 	.deliver = plain_deliver,
-	.disconnect = plain_disconnect,
+	.disconnect = conn_disconnect_user,
 };
 
 /* Replies. */

@@ -388,15 +388,9 @@ irc_deliver(struct user *u, struct msg *m)
 	irc_deliver_to(c, m);
 }
 
-static void
-irc_disconnect(struct user *u, const char *reason)
-{
-	conn_close_for(u->owner, reason);
-}
-
 static const struct user_ops irc_user_ops = {
 	.deliver = irc_deliver,
-	.disconnect = irc_disconnect,
+	.disconnect = conn_disconnect_user,
 };
 
 /* Capability negotiation (IRCv3 capability-negotiation, CAP 302). */
