@@ -18,7 +18,31 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Client:
+class LineMatching:
+    """What every line-reading test client shares: it has `lines` (all read
+    so far), `expect(pattern, timeout)` and `_read_line(deadline)`."""
+
+    def expect_seen(self, pattern, timeout=5):
+        """Like expect, but a line already read (and skipped) counts too."""
+        rx = re.compile(pattern)
+        for line in self.lines:
+            m = rx.search(line)
+            if m:
+                return m
+        return self.expect(pattern, timeout)
+
+    def expect_nothing(self, pattern, wait=0.3):
+        """Asserts that no line matching pattern arrives within wait seconds."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + wait
+        while True:
+            line = self._read_line(deadline)
+            if line is None:
+                return
+            assert not rx.search(line), "unexpected line %r" % line
+
+
+class Client(LineMatching):
     """One TCP connection; reads lines, remembers every line it saw."""
 
     def __init__(self, port, host="127.0.0.1", welcome=True):
@@ -70,25 +94,6 @@ class Client:
             m = rx.search(line)
             if m:
                 return m
-
-    def expect_seen(self, pattern, timeout=5):
-        """Like expect, but a line already read (and skipped) counts too."""
-        rx = re.compile(pattern)
-        for line in self.lines:
-            m = rx.search(line)
-            if m:
-                return m
-        return self.expect(pattern, timeout)
-
-    def expect_nothing(self, pattern, wait=0.3):
-        """Asserts that no line matching pattern arrives within wait seconds."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + wait
-        while True:
-            line = self._read_line(deadline)
-            if line is None:
-                return
-            assert not rx.search(line), "unexpected line %r" % line
 
     def sync(self):
         """Round trip: every line sent before has been handled."""

@@ -9,6 +9,8 @@ import select
 import socket
 import time
 
+from chat import LineMatching
+
 # Generous: under the sanitizers everything is slower. Nothing is asserted
 # about how long anything takes; timeouts only keep a broken test from
 # hanging.
@@ -74,7 +76,7 @@ def parse(line):
     return Message(line)
 
 
-class IrcClient:
+class IrcClient(LineMatching):
     """One TCP connection to the IRC door; remembers every line it saw."""
 
     def __init__(self, port, host="127.0.0.1", auto_pong=True):
@@ -173,23 +175,7 @@ class IrcClient:
                 return m
 
     def expect_seen(self, pattern, timeout=TIMEOUT):
-        """Like expect, but a line already read counts too."""
-        rx = re.compile(pattern)
-        for line in self.lines:
-            m = rx.search(line)
-            if m:
-                return m
-        return self.expect(pattern, timeout)
-
-    def expect_nothing(self, pattern, wait=0.3):
-        """Asserts that no line matching pattern arrives within wait seconds."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + wait
-        while True:
-            line = self._read_line(deadline)
-            if line is None:
-                return
-            assert not rx.search(line), "unexpected line %r" % line
+        return LineMatching.expect_seen(self, pattern, timeout)
 
     def sync(self, timeout=TIMEOUT):
         """Round trip: every line sent before has been handled, and every
