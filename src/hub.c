@@ -256,7 +256,7 @@ struct msg *
 hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
     const char *room, const char *target, const char *text)
 {
-	struct msg *m = msg_new_from(kind, from->nick, from->ident, from->host,
+	struct msg *m = msg_new(kind, from->nick, from->ident, from->host,
 	    room, target, text);
 	if (m != NULL)
 		m->id = hub->next_msgid++;

@@ -13,7 +13,6 @@ struct loop {
 	int epfd;
 	int running;
 	uint64_t now;
-	uint64_t wakeups;
 	struct loop_timer **heap;   /* min-heap on when */
 	size_t nheap, capheap;
 	loop_hook_fn *before_sleep;
@@ -192,12 +191,6 @@ loop_now(const struct loop *loop)
 	return loop->now;
 }
 
-uint64_t
-loop_wakeups(const struct loop *loop)
-{
-	return loop->wakeups;
-}
-
 void
 loop_stop(struct loop *loop)
 {
@@ -240,7 +233,6 @@ loop_run(struct loop *loop)
 		int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, next_timeout(loop));
 		if (n < 0 && errno != EINTR)
 			return -1;
-		loop->wakeups++;
 		loop->now = clock_ms();
 		for (int i = 0; i < n; i++) {
 			struct loop_io *io = events[i].data.ptr;

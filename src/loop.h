@@ -57,9 +57,6 @@ void loop_set_before_sleep(struct loop *loop, loop_hook_fn *fn, void *data);
 /* Monotonic milliseconds, read once per iteration. */
 uint64_t loop_now(const struct loop *loop);
 
-/* Counts wake-ups, so an idle server can be shown to sleep. */
-uint64_t loop_wakeups(const struct loop *loop);
-
 int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);
 

@@ -23,14 +23,7 @@ size_of(const char *s)
 }
 
 struct msg *
-msg_new(enum msg_kind kind, const char *from, const char *room,
-    const char *target, const char *text)
-{
-	return msg_new_from(kind, from, NULL, NULL, room, target, text);
-}
-
-struct msg *
-msg_new_from(enum msg_kind kind, const char *from, const char *ident,
+msg_new(enum msg_kind kind, const char *from, const char *ident,
     const char *host, const char *room, const char *target, const char *text)
 {
 	size_t extra = size_of(from) + size_of(room) + size_of(target) +
@@ -50,13 +43,6 @@ msg_new_from(enum msg_kind kind, const char *from, const char *ident,
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m->at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	return m;
-}
-
-struct msg *
-msg_ref(struct msg *m)
-{
-	m->refs++;
 	return m;
 }
 

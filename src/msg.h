@@ -49,13 +49,10 @@ struct msg {
 	char strings[];       /* the bytes behind from, room, target and text */
 };
 
-/* Copies the strings; any but from may be NULL. NULL when out of memory. */
-struct msg *msg_new(enum msg_kind kind, const char *from, const char *room,
-    const char *target, const char *text);
-/* The same with the sender's ident and host. */
-struct msg *msg_new_from(enum msg_kind kind, const char *from, const char *ident,
+/* Copies the strings; any but from may be NULL (ident and host are the
+ * sender's). NULL when out of memory. */
+struct msg *msg_new(enum msg_kind kind, const char *from, const char *ident,
     const char *host, const char *room, const char *target, const char *text);
-struct msg *msg_ref(struct msg *m);
 void msg_unref(struct msg *m);
 
 #endif

@@ -101,10 +101,6 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 	irc_numeric(c, "318", "%s :End of /WHOIS list", u->nick);
 }
 
-struct whowas_reply {
-	struct conn *c;
-};
-
 static void
 whowas_line(const struct whowas *w, void *data)
 {
