@@ -7,13 +7,13 @@ CC ?= cc
 PYTHON ?= /usr/bin/python3
 
 # Debian packages the build and the tests need, as pkg-config name=package.
-PKGS := libedit=libedit-dev cmocka=libcmocka-dev
-DEB_PACKAGES := libedit-dev libcmocka-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi
+PKGS := libedit=libedit-dev cmocka=libcmocka-dev openssl=libssl-dev
+DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
-LDLIBS_SERVER := -lm
+LDLIBS_SERVER = -lm $$(pkg-config --libs openssl)
 
 ifdef SANITIZE
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -29,8 +29,13 @@ CLIENT_SRC := $(wildcard client/*.c)
 BENCH_SRC := $(wildcard bench/parley-bench/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
-SERVER_LIB_OBJ := $(SERVER_LIB_SRC:%.c=$(BUILD)/%.o)
+# The web client (web/) is built into parleyd: tools/embed turns its files
+# into one C file.
+WEB_FILES := $(sort $(wildcard web/*))
+WEB_GEN := build/gen/web_assets.c
+
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
+SERVER_LIB_OBJ := $(SERVER_LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -80,12 +85,37 @@ $(BUILD)/src/%.o: src/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+build/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -o $@ $<
+
+$(WEB_GEN): build/tools/embed $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	build/tools/embed $@ $(WEB_FILES)
+
+$(BUILD)/gen/web_assets.o: $(WEB_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB_OBJ) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $$(pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $< $(SERVER_LIB_OBJ) $$(pkg-config --libs cmocka) $(LDLIBS_SERVER)
 
-run: all
-	./parleyd --listen 127.0.0.1:7000 --irc-listen 127.0.0.1:6667
+# A self-signed certificate for `make run`'s TLS listeners, made once.
+TLS_DIR := build/tls
+$(TLS_DIR)/parley.crt:
+	@mkdir -p $(TLS_DIR)
+	@command -v openssl >/dev/null || { echo "make: installing openssl"; apt-get install -y -qq openssl >/dev/null; }
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+		-keyout $(TLS_DIR)/parley.key -out $@ 2>/dev/null
+	@echo "make: made a self-signed certificate, $@"
+
+run: all $(TLS_DIR)/parley.crt
+	./parleyd --listen 127.0.0.1:7000 --listen 127.0.0.1:7443 tls \
+		--irc-listen 127.0.0.1:6667 --irc-listen 127.0.0.1:6697 tls \
+		--web-listen 127.0.0.1:8080 --web-listen 127.0.0.1:8443 tls \
+		--tls-cert $(TLS_DIR)/parley.crt --tls-key $(TLS_DIR)/parley.key
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -125,10 +155,10 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB := $(filter-out src/main.c,$(wildcard src/*.c src/irc/*.c))
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(wildcard src/*.h src/irc/*.h)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(WEB_GEN) $(wildcard src/*.h src/irc/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(FUZZ_LIB) -lm
+		-o $@ $< $(FUZZ_LIB) $(WEB_GEN) -lm -lssl -lcrypto
 
 # Side-by-side comparison with ngIRCd and InspIRCd (installed from Debian if
 # missing): writes bench/results/<date>.md, .json and .png. Not a test.

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_LIST, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL };
+enum opt_type { OPT_LIST, OPT_LISTEN, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL };
 
 struct option_def {
 	const char *key;
@@ -21,10 +21,22 @@ struct option_def {
 #define FIELD(f) offsetof(struct config, f)
 
 static const struct option_def options[] = {
-	{ "listen", OPT_LIST, FIELD(listen), "127.0.0.1:7000", 0, 0,
-	  "plain-text listener HOST:PORT (repeatable; [::1]:PORT for IPv6)" },
-	{ "irc-listen", OPT_LIST, FIELD(irc_listen), "", 0, 0,
-	  "IRC listener HOST:PORT (repeatable; none by default)" },
+	{ "listen", OPT_LISTEN, FIELD(listen), "127.0.0.1:7000", 0, 0,
+	  "plain-text listener HOST:PORT [tls] (repeatable; [::1]:PORT for IPv6)" },
+	{ "irc-listen", OPT_LISTEN, FIELD(irc_listen), "", 0, 0,
+	  "IRC listener HOST:PORT [tls] (repeatable; none by default)" },
+	{ "web-listen", OPT_LISTEN, FIELD(web_listen), "", 0, 0,
+	  "HTTP listener HOST:PORT [tls]: the web client, and IRC over WebSocket at /ws" },
+	{ "tls-cert", OPT_OPTSTR, FIELD(tls_cert), "", 0, 0,
+	  "PEM certificate chain for the tls listeners (reread on SIGHUP)" },
+	{ "tls-key", OPT_OPTSTR, FIELD(tls_key), "", 0, 0,
+	  "PEM private key of tls-cert (reread on SIGHUP)" },
+	{ "handshake-timeout", OPT_ULONG, FIELD(handshake_timeout), "10", 1, 3600,
+	  "seconds a TLS handshake or an HTTP request may take" },
+	{ "web-dir", OPT_OPTSTR, FIELD(web_dir), "", 0, 0,
+	  "serve the web client from this directory, not the built-in copy" },
+	{ "allowed-origins", OPT_LIST, FIELD(allowed_origins), "", 0, 0,
+	  "a web page ORIGIN (scheme://host:port) whose scripts may open /ws, or * for any (repeatable; the server's own pages always may)" },
 	{ "server-name", OPT_STR, FIELD(server_name), "parley.local", 0, 0,
 	  "name the server gives itself (the IRC server name)" },
 	{ "password", OPT_OPTSTR, FIELD(password), "", 0, 0,
@@ -81,11 +93,33 @@ usage(FILE *out)
 	    "Every option is also a line \"KEY VALUE\" in the --config file;\n"
 	    "a flag overrides the file.\n\n");
 	for (size_t i = 0; i < NOPTIONS; i++)
-		fprintf(out, "  --%-14s %s (default: %s)\n", options[i].key,
+		fprintf(out, "  --%-17s %s (default: %s)\n", options[i].key,
 		    options[i].help, *options[i].def ? options[i].def : "none");
-	fprintf(out, "  --%-14s %s\n", "config FILE", "read options from FILE");
-	fprintf(out, "  --%-14s %s\n", "help", "show this and exit");
-	fprintf(out, "  --%-14s %s\n", "version", "show the version and exit");
+	fprintf(out, "  --%-17s %s\n", "config FILE", "read options from FILE");
+	fprintf(out, "  --%-17s %s\n", "help", "show this and exit");
+	fprintf(out, "  --%-17s %s\n", "version", "show the version and exit");
+}
+
+/* "HOST:PORT" or "HOST:PORT tls". */
+static int
+listen_spec_check(const char *value)
+{
+	const char *sp = strpbrk(value, " \t");
+	if (sp == value)
+		return -1;
+	if (sp == NULL)
+		return 0;
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	return strcmp(sp, "tls") == 0 ? 0 : -1;
+}
+
+int
+config_listen_split(const char *spec, char *addr, size_t addrlen)
+{
+	size_t n = strcspn(spec, " \t");
+	snprintf(addr, addrlen, "%.*s", (int)n, spec);
+	return spec[n] != '\0';
 }
 
 /* Sets one option; where says where the value came from, for the error. */
@@ -95,6 +129,13 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 {
 	void *field = (char *)cfg + o->offset;
 	switch (o->type) {
+	case OPT_LISTEN:
+		if (listen_spec_check(value) < 0) {
+			fprintf(stderr, "parleyd: %s: %s wants HOST:PORT or \"HOST:PORT tls\", not \"%s\"\n",
+			    where, o->key, value);
+			return -1;
+		}
+		/* fall through */
 	case OPT_LIST: {
 		struct config_list *list = field;
 		if (list->n == CONFIG_LIST_MAX) {
@@ -219,7 +260,7 @@ config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	for (size_t i = 0; i < NOPTIONS; i++)
-		if (options[i].type != OPT_LIST)
+		if (options[i].type != OPT_LIST && options[i].type != OPT_LISTEN)
 			option_set(cfg, &options[i], options[i].def, "default");
 }
 
@@ -235,6 +276,25 @@ flag_value(char *arg, int *i, int argc, char **argv)
 	if (*i + 1 < argc)
 		return argv[++*i];
 	return NULL;
+}
+
+/* What no single option can check alone. */
+static int
+config_check(const struct config *cfg)
+{
+	const struct config_list *lists[] = { &cfg->listen, &cfg->irc_listen, &cfg->web_listen };
+	const char *names[] = { "listen", "irc-listen", "web-listen" };
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < lists[k]->n; i++) {
+			char addr[512];
+			if (config_listen_split(lists[k]->v[i], addr, sizeof addr) &&
+			    (cfg->tls_cert == NULL || cfg->tls_key == NULL)) {
+				fprintf(stderr, "parleyd: %s %s needs tls-cert and tls-key\n",
+				    names[k], lists[k]->v[i]);
+				return -1;
+			}
+		}
+	return 0;
 }
 
 enum config_result
@@ -289,7 +349,15 @@ config_load(struct config *cfg, int argc, char **argv)
 			fprintf(stderr, "parleyd: --%s needs a value\n", key);
 			rc = -1;
 		} else {
-			if (o->type == OPT_LIST) {
+			/* "--listen HOST:PORT tls": the word may be its own argument. */
+			char joined[600];
+			if (o->type == OPT_LISTEN && i + 1 < argc && strcmp(argv[i + 1], "tls") == 0 &&
+			    strpbrk(value, " \t") == NULL) {
+				snprintf(joined, sizeof joined, "%s tls", value);
+				value = joined;
+				i++;
+			}
+			if (o->type == OPT_LIST || o->type == OPT_LISTEN) {
 				size_t k = 0;
 				while (k < nfrom_flags && from_flags[k] != o->offset)
 					k++;
@@ -306,9 +374,9 @@ config_load(struct config *cfg, int argc, char **argv)
 		if (rc < 0)
 			return CONFIG_EXIT_USAGE;
 	}
-	if (cfg->listen.n == 0 && cfg->irc_listen.n == 0)
+	if (cfg->listen.n == 0 && cfg->irc_listen.n == 0 && cfg->web_listen.n == 0)
 		option_set(cfg, option_find("listen"), option_find("listen")->def, "default");
-	return CONFIG_RUN;
+	return config_check(cfg) < 0 ? CONFIG_EXIT_USAGE : CONFIG_RUN;
 }
 
 void
@@ -317,6 +385,12 @@ config_free(struct config *cfg)
 	list_reset(&cfg->listen);
 	list_reset(&cfg->irc_listen);
 	list_reset(&cfg->oper);
+	list_reset(&cfg->web_listen);
+	list_reset(&cfg->allowed_origins);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->web_dir);
+	cfg->tls_cert = cfg->tls_key = cfg->web_dir = NULL;
 	free(cfg->server_name);
 	free(cfg->password);
 	free(cfg->motd_file);

@@ -20,7 +20,13 @@ struct config_list {
 struct config {
 	struct config_list listen;      /* plain-text listeners */
 	struct config_list irc_listen;  /* IRC listeners */
+	struct config_list web_listen;  /* HTTP listeners: web client and /ws */
 	struct config_list oper;        /* NAME:PASSWORD */
+	struct config_list allowed_origins; /* may open /ws from their pages */
+	char *tls_cert;              /* PEM paths, or NULL */
+	char *tls_key;
+	char *web_dir;               /* serve the web client from here, or NULL */
+	unsigned long handshake_timeout; /* seconds for TLS / an HTTP request */
 	char *server_name;
 	char *password;              /* IRC connection password, or NULL */
 	char *motd_file;             /* or NULL */
@@ -45,6 +51,9 @@ enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };
  * (a flag beats the file). On CONFIG_EXIT_USAGE one error line has been
  * printed. */
 enum config_result config_load(struct config *cfg, int argc, char **argv);
+/* A listener value "HOST:PORT [tls]": copies HOST:PORT into addr and
+ * returns 1 when the tls word follows. */
+int config_listen_split(const char *spec, char *addr, size_t addrlen);
 void config_free(struct config *cfg);
 
 #endif

@@ -14,6 +14,7 @@
 #include "hub.h"
 #include "log.h"
 #include "server.h"
+#include "transport.h"
 
 /* Bytes read per wake-up: a fast client cannot starve the others, since the
  * loop is level-triggered and comes back for the rest. */
@@ -39,6 +40,8 @@ conn_watch(struct conn *c)
 		mask |= LOOP_READ;
 	if (c->state != CONN_DEAD && c->out.count > 0)
 		mask |= LOOP_WRITE;
+	if (c->tp != NULL)
+		mask = transport_mask(c, mask);
 	loop_io_set(c->srv->loop, &c->io, mask);
 }
 
@@ -125,7 +128,7 @@ conn_send(struct conn *c, struct wire *w)
 {
 	if (c->state != CONN_OPEN || w == NULL)
 		return;
-	if (c->out.bytes + w->len > c->srv->cfg->sendq) {
+	if (c->out.bytes + w->len > c->srv->cfg->sendq && !c->door->unmetered) {
 		conn_kill(c, "sendq exceeded");
 		return;
 	}
@@ -176,12 +179,21 @@ conn_flush(struct conn *c)
 {
 	if (c->state == CONN_DEAD)
 		return;
-	if (c->out.count > 0 && sendq_flush(&c->out, c->io.fd) < 0 &&
+	if (c->tp != NULL) {
+		if (transport_flush(c) < 0) {
+			conn_kill(c, error_reason(errno));
+			return;
+		}
+	} else if (c->out.count > 0 && sendq_flush(&c->out, c->io.fd) < 0 &&
 	    errno != EAGAIN && errno != EWOULDBLOCK) {
 		conn_kill(c, error_reason(errno));
 		return;
 	}
 	if (c->state == CONN_CLOSING && c->out.count == 0) {
+		if (c->tp != NULL && transport_finish(c)) {
+			conn_watch(c);
+			return;
+		}
 		shutdown(c->io.fd, SHUT_WR);
 		conn_kill(c, "closed");
 		return;
@@ -205,7 +217,7 @@ static int
 conn_take_token(struct conn *c)
 {
 	const struct config *cfg = c->srv->cfg;
-	if (cfg->flood_rate <= 0)
+	if (cfg->flood_rate <= 0 || c->door->unmetered)
 		return 1;
 	uint64_t now = loop_now(c->srv->loop);
 	c->tokens += (double)(now - c->tokens_at) * cfg->flood_rate / 1000.0;
@@ -228,7 +240,9 @@ conn_take_token(struct conn *c)
 static void
 conn_process(struct conn *c)
 {
-	while (c->state == CONN_OPEN && !loop_timer_active(&c->timer)) {
+	/* The timer holds lines back for flood control, except during a
+	 * handshake, when it is the deadline. */
+	while (c->state == CONN_OPEN && (c->handshake || !loop_timer_active(&c->timer))) {
 		if (framer_held(&c->in) == 0 || !conn_take_token(c))
 			break;
 		char *line;
@@ -245,18 +259,21 @@ conn_process(struct conn *c)
 	}
 	/* Input has ended and every whole line has been handled: what is left
 	 * is at most an unterminated fragment, dropped like the line it was. */
-	if (c->state == CONN_OPEN && c->eof && !loop_timer_active(&c->timer))
+	if (c->state == CONN_OPEN && c->eof && (c->handshake || !loop_timer_active(&c->timer)))
 		conn_quit(c, "Connection closed");
 }
 
+/* One read's worth: into the framer, then the lines are handled. */
 static void
-conn_read(struct conn *c)
+conn_read_once(struct conn *c)
 {
 	static char buf[CONN_READ_CHUNK];
 	/* Never read more than the framer takes: what is not read stays in
 	 * the kernel, where it costs us nothing. */
 	size_t room = framer_room(&c->in);
-	if (room == 0) {
+	if (room == 0 || (c->tp != NULL && c->tp->ws != NULL && room < 2)) {
+		if (c->tp != NULL && c->tp->write_wants_read)
+			return; /* TLS asked to read so that it can write */
 		/* Not reading, so only an error or hang-up gets here; it would
 		 * be reported again and again until handled. */
 		int err = 0;
@@ -265,7 +282,10 @@ conn_read(struct conn *c)
 		conn_kill(c, err ? error_reason(err) : "Connection closed");
 		return;
 	}
-	ssize_t n = read(c->io.fd, buf, room < sizeof buf ? room : sizeof buf);
+	size_t want = room < sizeof buf ? room : sizeof buf;
+	ssize_t n = c->tp != NULL ? transport_read(c, buf, want) : read(c->io.fd, buf, want);
+	if (n == TRANSPORT_CLOSED)
+		return;
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			conn_kill(c, error_reason(errno));
@@ -285,8 +305,80 @@ conn_read(struct conn *c)
 		return;
 	}
 	conn_process(c);
+}
+
+/* TLS may hold decrypted bytes (and a WebSocket its close) that no socket
+ * event will announce: read on while there are some and room for them. */
+static void
+conn_read(struct conn *c)
+{
+	do
+		conn_read_once(c);
+	while (c->state == CONN_OPEN && !c->eof && c->tp != NULL && transport_pending(c) &&
+	    framer_room(&c->in) > 1);
 	if (c->state == CONN_OPEN)
 		conn_watch(c);
+}
+
+/* The transport is ready for lines: the door greets the client. */
+static void
+conn_ready(struct conn *c)
+{
+	if (!c->door->unmetered) {
+		c->handshake = 0;
+		loop_timer_stop(c->srv->loop, &c->timer);
+	}
+	c->door->open(c);
+	if (c->state != CONN_OPEN)
+		return;
+	if (transport_pending(c))
+		conn_read(c);
+	else
+		conn_watch(c);
+}
+
+static void
+conn_handshake(struct conn *c)
+{
+	int r = transport_handshake(c);
+	if (r == 0)
+		conn_watch(c);
+	else if (r > 0) {
+		log_debug("%s: TLS handshake done", conn_addr(c));
+		conn_ready(c);
+	}
+}
+
+void
+conn_open(struct conn *c)
+{
+	if (c->tp != NULL && c->tp->handshaking)
+		return; /* conn_ready comes with the end of the handshake */
+	c->door->open(c);
+}
+
+int
+conn_upgrade_websocket(struct conn *c, const struct door *door, int binary)
+{
+	/* The client must wait for our 101 before it sends frames. */
+	if (framer_held(&c->in) > 0)
+		return -1;
+	size_t max_line = door->max_line ? door->max_line : c->srv->cfg->max_line;
+	if (transport_websocket(c, binary, max_line + 2) < 0)
+		return -1;
+	framer_free(&c->in);
+	framer_init(&c->in, max_line, 2 * max_line + 2);
+	c->door = door;
+	c->handshake = 0;
+	loop_timer_stop(c->srv->loop, &c->timer);
+	door->open(c);
+	return 0;
+}
+
+int
+conn_secure(const struct conn *c)
+{
+	return transport_secure(c);
 }
 
 static void
@@ -294,12 +386,22 @@ conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
 {
 	(void)loop;
 	struct conn *c = io->data;
+	if (c->tp != NULL && c->tp->handshaking) {
+		if (c->state == CONN_OPEN)
+			conn_handshake(c);
+		else if (c->state == CONN_CLOSING)
+			conn_flush(c);
+		return;
+	}
 	/* A closing conn watches only for writing, but an error or hang-up
-	 * arrives as LOOP_READ: flushing is how it finds out. */
-	if (c->state == CONN_CLOSING ||
+	 * arrives as LOOP_READ: flushing is how it finds out. TLS may want
+	 * the other event than the one it is doing. */
+	int tls_read = c->tp != NULL && c->tp->read_wants_write && (events & LOOP_WRITE);
+	int tls_write = c->tp != NULL && c->tp->write_wants_read && (events & LOOP_READ);
+	if (c->state == CONN_CLOSING || tls_write ||
 	    ((events & LOOP_WRITE) && c->state == CONN_OPEN))
 		conn_flush(c);
-	if ((events & LOOP_READ) && c->state == CONN_OPEN && !c->eof)
+	if (((events & LOOP_READ) || tls_read) && c->state == CONN_OPEN && !c->eof)
 		conn_read(c);
 }
 
@@ -312,14 +414,20 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 		conn_kill(c, "closed");
 		return;
 	}
+	if (c->handshake) {
+		conn_kill(c, "Handshake timed out");
+		return;
+	}
 	conn_process(c);
-	if (c->state == CONN_OPEN)
+	if (c->state == CONN_OPEN && transport_pending(c))
+		conn_read(c);
+	else if (c->state == CONN_OPEN)
 		conn_watch(c);
 }
 
 struct conn *
 conn_new(struct server *srv, int fd, const struct door *door, const char *host,
-    uint16_t port)
+    uint16_t port, int tls)
 {
 	struct conn *c = calloc(1, sizeof *c);
 	if (c == NULL)
@@ -336,9 +444,21 @@ conn_new(struct server *srv, int fd, const struct door *door, const char *host,
 	c->tokens_at = c->last_input = loop_now(srv->loop);
 	c->port = port;
 	snprintf(c->host, sizeof c->host, "%s", host);
-	if (loop_io_add(srv->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
+	if (tls && (c->tp = transport_tls(fd)) == NULL) {
 		free(c);
 		return NULL;
+	}
+	if (loop_io_add(srv->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
+		transport_free(c->tp);
+		framer_free(&c->in);
+		free(c);
+		return NULL;
+	}
+	/* A client that stalls mid-handshake holds a descriptor, no more,
+	 * and not for long. */
+	if (tls || door->unmetered) {
+		c->handshake = 1;
+		loop_timer_start(srv->loop, &c->timer, cfg->handshake_timeout * 1000u);
 	}
 	return c;
 }
@@ -363,6 +483,7 @@ conn_destroy(struct conn *c)
 	loop_timer_stop(c->srv->loop, &c->timer);
 	sendq_clear(&c->out);
 	framer_free(&c->in);
+	transport_free(c->tp);
 	free(c->reason);
 	free(c);
 }

@@ -16,6 +16,7 @@ struct server;
 struct door;
 struct user;
 struct ip_count;
+struct transport;
 
 enum conn_state {
 	CONN_OPEN,
@@ -36,6 +37,8 @@ struct conn {
 	uint8_t queued_reap;          /* on the server's reap list */
 	uint8_t eof;                  /* the peer sent EOF; lines left are still handled */
 	uint8_t pinged;               /* sent a PING for silence, no input since */
+	uint8_t handshake;            /* TLS or HTTP handshake under way, on a deadline */
+	struct transport *tp;         /* TLS / WebSocket, or NULL for plain TCP */
 	void *door_state;             /* the door's own, freed by door->free */
 	double tokens;                /* flood control bucket */
 	uint64_t tokens_at;           /* when tokens was last topped up */
@@ -70,9 +73,17 @@ void conn_kill(struct conn *c, const char *reason);
 void conn_stop_input(struct conn *c);
 void conn_drop_user(struct conn *c, const char *reason);
 
-/* For the server. */
+/* Hands the conn to another door, as a WebSocket (binary or text
+ * messages): for the HTTP door's upgrade, after it has queued its 101. */
+int conn_upgrade_websocket(struct conn *c, const struct door *door, int binary);
+/* Whether the client's bytes are encrypted. */
+int conn_secure(const struct conn *c);
+
+/* For the server: a conn for fd (over TLS when tls), then conn_open once
+ * it is counted. */
 struct conn *conn_new(struct server *srv, int fd, const struct door *door,
-    const char *host, uint16_t port);
+    const char *host, uint16_t port, int tls);
+void conn_open(struct conn *c);
 /* "host:port" for a log line (a static buffer, valid until the next call). */
 const char *conn_addr(const struct conn *c);
 void conn_flush(struct conn *c);

@@ -12,6 +12,9 @@ struct door {
 	const char *name;
 	/* Longest line this door reads (0: the max-line option). */
 	size_t max_line;
+	/* HTTP: no flood control and no sendq bound (it sends our own files),
+	 * and the request is on the handshake deadline. */
+	int unmetered;
 	/* A connection was accepted: greet it, make its user. */
 	void (*open)(struct conn *c);
 	/* One complete line, NUL-terminated, ending removed. */
@@ -34,5 +37,6 @@ struct door {
 
 extern const struct door plain_door;
 extern const struct door irc_door;
+extern const struct door web_door;
 
 #endif

@@ -110,3 +110,15 @@ sendq_flush(struct sendq *q, int fd)
 	}
 	return total;
 }
+
+size_t
+sendq_peek(const struct sendq *q, const char **p)
+{
+	if (q->count == 0) {
+		*p = NULL;
+		return 0;
+	}
+	const struct wire *w = q->ring[q->head];
+	*p = w->data + q->offset;
+	return w->len - q->offset;
+}

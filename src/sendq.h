@@ -26,6 +26,9 @@ int sendq_push(struct sendq *q, struct wire *w);
 /* Writes as much as the fd takes. Returns bytes written, or -1 with errno
  * set (EAGAIN included when nothing could be written). */
 ssize_t sendq_flush(struct sendq *q, int fd);
+/* The unwritten bytes of the oldest entry: their length, and *p; 0 when
+ * the queue is empty. For writers that cannot take an iovec (TLS). */
+size_t sendq_peek(const struct sendq *q, const char **p);
 /* Accounts n written bytes: drops what was fully written. */
 void sendq_consume(struct sendq *q, size_t n);
 

@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "door.h"
 #include "log.h"
+#include "tls.h"
 
 /* How long shutdown waits for queued output before exiting anyway. */
 #define SHUTDOWN_FLUSH_MS 2000
@@ -27,8 +28,9 @@ struct listener {
 	struct loop_io io;
 	struct server *srv;
 	const struct door *door;
+	int tls;
 	struct listener *next;
-	char name[64];
+	char name[300];
 };
 
 struct ip_count {
@@ -193,13 +195,21 @@ addr_format(const struct sockaddr_storage *ss, char *host, size_t hostlen,
 }
 
 /* A refusal costs one non-blocking write and a close: nothing is queued
- * for a client that is not let in. */
+ * for a client that is not let in. Over TLS nothing can be said before a
+ * handshake, so nothing is. */
 static void
-refuse(int fd, const char *addr, const char *why)
+refuse(const struct listener *l, int fd, const char *addr, const char *why)
 {
-	char line[160];
-	int n = snprintf(line, sizeof line, "!! server-full: %s, try again later\n", why);
-	(void)!send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	char line[256];
+	int n;
+	if (l->door->unmetered)
+		n = snprintf(line, sizeof line, "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+		    "Connection: close\r\nRetry-After: 10\r\n\r\n%s\n", strlen(why) + 1, why);
+	else
+		n = snprintf(line, sizeof line, "!! server-full: %s, try again later\n", why);
+	if (!l->tls)
+		(void)!send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 	log_info("%s: refused (%s)", addr, why);
 }
@@ -228,29 +238,29 @@ accept_one(struct server *srv, struct listener *l, int fd,
 	const struct config *cfg = srv->cfg;
 
 	if (srv->nconns >= cfg->max_clients) {
-		refuse(fd, addr, "the server is full");
+		refuse(l, fd, addr, "the server is full");
 		return;
 	}
 	struct ip_count *ip = ip_take(srv, host);
 	if (ip == NULL) {
-		refuse(fd, addr, "out of memory");
+		refuse(l, fd, addr, "out of memory");
 		return;
 	}
 	if (cfg->max_per_ip > 0 && ip->n >= cfg->max_per_ip) {
-		refuse(fd, addr, "too many connections from your address");
+		refuse(l, fd, addr, "too many connections from your address");
 		return;
 	}
 	/* Output is already gathered into one writev per conn per loop pass:
 	 * Nagle would only add the client's delayed-ACK wait (~40 ms) to it. */
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	struct conn *c = conn_new(srv, fd, l->door, host, port);
+	struct conn *c = conn_new(srv, fd, l->door, host, port, l->tls);
 	if (c == NULL) {
 		if (ip->n == 0) {
 			HASH_DEL(srv->ips, ip);
 			free(ip);
 		}
-		refuse(fd, addr, "out of memory");
+		refuse(l, fd, addr, "out of memory");
 		return;
 	}
 	ip->n++;
@@ -258,7 +268,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 	list_append(srv, c);
 	srv->nconns++;
 	log_info("%s: connected on %s", addr, l->name);
-	l->door->open(c);
+	conn_open(c);
 }
 
 /* Out of file descriptors, a pending connection would wake the loop
@@ -327,9 +337,10 @@ split_hostport(const char *spec, char *host, size_t hostlen, char *port, size_t 
 }
 
 static int
-listener_open(struct server *srv, const char *spec, const struct door *door)
+listener_open(struct server *srv, const char *value, const struct door *door)
 {
-	char host[256], port[32];
+	char host[256], port[32], spec[300];
+	int tls = config_listen_split(value, spec, sizeof spec);
 	if (split_hostport(spec, host, sizeof host, port, sizeof port) < 0) {
 		fprintf(stderr, "parleyd: cannot listen on \"%s\": expected HOST:PORT\n", spec);
 		return -1;
@@ -368,6 +379,7 @@ listener_open(struct server *srv, const char *spec, const struct door *door)
 	}
 	l->srv = srv;
 	l->door = door;
+	l->tls = tls;
 	snprintf(l->name, sizeof l->name, "%s", spec);
 	if (loop_io_add(srv->loop, &l->io, fd, LOOP_READ, on_accept, l) < 0) {
 		close(fd);
@@ -376,7 +388,7 @@ listener_open(struct server *srv, const char *spec, const struct door *door)
 	}
 	l->next = srv->listeners;
 	srv->listeners = l;
-	log_info("listening on %s (%s)", spec, door->name);
+	log_info("listening on %s (%s%s)", spec, door->name, tls ? ", tls" : "");
 	return 0;
 }
 
@@ -413,7 +425,7 @@ server_shutdown(struct server *srv, const char *signame)
 	listeners_close(srv);
 	loop_timer_stop(srv->loop, &srv->idle_sweep);
 	for (struct conn *c = srv->head; c != NULL; c = c->next)
-		if (c->state == CONN_OPEN)
+		if (c->state == CONN_OPEN && !(c->handshake && !c->door->unmetered))
 			c->door->shutdown(c);
 	for (struct conn *c = srv->head; c != NULL; c = c->next)
 		conn_stop_input(c);
@@ -435,6 +447,8 @@ on_signal(struct loop *loop, struct loop_io *io, unsigned events)
 			server_shutdown(srv, "SIGTERM");
 		else if (si.ssi_signo == SIGINT)
 			server_shutdown(srv, "SIGINT");
+		else if (si.ssi_signo == SIGHUP)
+			tls_reload();
 	}
 }
 
@@ -446,6 +460,7 @@ signals_open(struct server *srv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
 	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -464,8 +479,10 @@ on_idle_sweep(struct loop *loop, struct loop_timer *timer)
 	struct server *srv = timer->data;
 	const struct config *cfg = srv->cfg;
 	uint64_t idle_limit = (uint64_t)cfg->idle_timeout * 1000u;
-	/* With no IRC listener, nobody can be pinged. */
-	uint64_t ping_after = cfg->irc_listen.n ? (uint64_t)cfg->ping_interval * 1000u
+	/* With no IRC listener (plain or over WebSocket), nobody can be
+	 * pinged. */
+	uint64_t ping_after = cfg->irc_listen.n || cfg->web_listen.n
+	    ? (uint64_t)cfg->ping_interval * 1000u
 	    : UINT64_MAX / 2;
 	uint64_t ping_limit = ping_after + (uint64_t)cfg->ping_timeout * 1000u;
 	uint64_t first = idle_limit && idle_limit < ping_after ? idle_limit : ping_after;
@@ -474,8 +491,8 @@ on_idle_sweep(struct loop *loop, struct loop_timer *timer)
 		uint64_t idle = now - c->last_input;
 		if (idle < first)
 			break;
-		if (c->state != CONN_OPEN)
-			continue;
+		if (c->state != CONN_OPEN || c->handshake)
+			continue; /* a handshake has its own deadline */
 		if (idle_limit && idle >= idle_limit)
 			conn_close_for(c, "Idle timeout");
 		else if (c->door->ping == NULL)
@@ -528,11 +545,17 @@ server_init(struct server *srv, const struct config *cfg)
 		return -1;
 	}
 	raise_fd_limit(cfg);
+	if (cfg->tls_cert != NULL && cfg->tls_key != NULL &&
+	    tls_init(cfg->tls_cert, cfg->tls_key) < 0)
+		return -1;
 	for (int i = 0; i < cfg->listen.n; i++)
 		if (listener_open(srv, cfg->listen.v[i], &plain_door) < 0)
 			return -1;
 	for (int i = 0; i < cfg->irc_listen.n; i++)
 		if (listener_open(srv, cfg->irc_listen.v[i], &irc_door) < 0)
+			return -1;
+	for (int i = 0; i < cfg->web_listen.n; i++)
+		if (listener_open(srv, cfg->web_listen.v[i], &web_door) < 0)
 			return -1;
 	if (signals_open(srv) < 0) {
 		fprintf(stderr, "parleyd: cannot set up signals: %s\n", strerror(errno));
@@ -541,7 +564,7 @@ server_init(struct server *srv, const struct config *cfg)
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	loop_timer_init(&srv->shutdown_deadline, on_shutdown_deadline, srv);
 	loop_timer_init(&srv->idle_sweep, on_idle_sweep, srv);
-	if (cfg->idle_timeout > 0 || cfg->irc_listen.n > 0)
+	if (cfg->idle_timeout > 0 || cfg->irc_listen.n > 0 || cfg->web_listen.n > 0)
 		loop_timer_start(srv->loop, &srv->idle_sweep, IDLE_SWEEP_MS);
 	loop_set_before_sleep(srv->loop, before_sleep, srv);
 	return 0;
@@ -575,4 +598,5 @@ server_free(struct server *srv)
 	}
 	if (srv->reserve_fd >= 0)
 		close(srv->reserve_fd);
+	tls_free();
 }

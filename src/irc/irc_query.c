@@ -92,9 +92,11 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 	irc_numeric(c, "312", "%s %s :Parley", u->nick, irc_server_name(c));
 	if (u->umodes & UMODE_OPER)
 		irc_numeric(c, "313", "%s :is an IRC operator", u->nick);
+	struct conn *uc = u->owner;
+	if (conn_secure(uc))
+		irc_numeric(c, "671", "%s :is using a secure connection", u->nick);
 	if (u->away != NULL)
 		irc_numeric(c, "301", "%s :%s", u->nick, u->away);
-	struct conn *uc = u->owner;
 	uint64_t idle = (loop_now(c->srv->loop) - uc->last_input) / 1000;
 	irc_numeric(c, "317", "%s %llu %lld :seconds idle, signon time", u->nick,
 	    (unsigned long long)idle, (long long)u->signon);

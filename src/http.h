@@ -1,0 +1,58 @@
+/* HTTP/1.1 requests, as far as parleyd reads them (RFC 9110, 9112): the
+ * request line and the header lines, one at a time, as the framer hands
+ * them over; and the checks of a WebSocket opening handshake (RFC 6455
+ * 4.2.1). No sockets here. Each function returns 0 or the HTTP status
+ * the request gets instead. */
+#ifndef PARLEY_HTTP_H
+#define PARLEY_HTTP_H
+
+#include <stddef.h>
+
+#define HTTP_HEADERS_MAX 64
+#define HTTP_TARGET_MAX 1024
+#define HTTP_FIELD_MAX 512
+
+struct http_request {
+	char method[16];
+	char target[HTTP_TARGET_MAX];   /* the path, query removed */
+	int minor;                      /* HTTP/1.<minor> */
+	unsigned nheaders;
+	/* The fields that matter here, trimmed; empty when absent. A field
+	 * that may be a list (Connection, Sec-WebSocket-Protocol) gathers
+	 * repeated lines joined with ", ". */
+	char host[HTTP_FIELD_MAX];
+	char origin[HTTP_FIELD_MAX];
+	char upgrade[HTTP_FIELD_MAX];
+	char connection[HTTP_FIELD_MAX];
+	char ws_key[HTTP_FIELD_MAX];
+	char ws_version[HTTP_FIELD_MAX];
+	char ws_protocol[HTTP_FIELD_MAX];
+	unsigned nhost;                 /* Host lines seen: exactly one is allowed */
+	unsigned nkey;
+	int has_body;                   /* Content-Length > 0 or Transfer-Encoding */
+};
+
+void http_request_init(struct http_request *r);
+/* "GET /path?q HTTP/1.1": 400, 414 (target too long), 505 (not HTTP/1.x). */
+int http_request_line(struct http_request *r, const char *line, size_t len);
+/* "Name: value": 400 (malformed), 431 (too many). */
+int http_header_line(struct http_request *r, const char *line, size_t len);
+/* The head is complete: 400 when HTTP/1.1 lacks its one Host. */
+int http_request_done(const struct http_request *r);
+/* Whether a comma-separated list holds token, case-insensitively. */
+int http_list_has(const char *list, const char *token);
+/* The WebSocket opening handshake: 0 when it is one, else 400 (bad or
+ * missing fields), 426 (a version other than 13; send
+ * Sec-WebSocket-Version: 13) or 405 (not GET). */
+int http_ws_check(const struct http_request *r);
+/* Sec-WebSocket-Accept for key: 28 characters and a NUL. */
+void http_ws_accept(const char *key, char out[29]);
+/* The first subprotocol in the client's list (its order of preference)
+ * that is one of ours, or NULL. */
+const char *http_ws_protocol(const struct http_request *r, const char *const *ours);
+/* Whether origin (scheme://host[:port]) matches the request's Host. */
+int http_same_origin(const struct http_request *r);
+/* The reason phrase of status. */
+const char *http_reason(int status);
+
+#endif
