@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,12 @@ ctx_load(const char *cert, const char *key, char *err, size_t errlen)
 		return NULL;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errlen, "tls-key %s: not a usable PEM private key (%s)", key,
-		    tls_error());
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+			snprintf(err, errlen, "tls-key %s does not belong to tls-cert %s", key, cert);
+		else
+			snprintf(err, errlen, "tls-key %s: not a usable PEM private key (%s)", key,
+			    tls_error());
+		ERR_clear_error();
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

@@ -17,6 +17,8 @@
 /* Staged output per flush: one TLS record's worth, so a burst of lines
  * costs one record and one system call, not one per line. */
 #define TRANSPORT_CHUNK 16384
+/* Control frames a client may send inside one fragmented message. */
+#define TRANSPORT_PINGS_IN_MESSAGE 16
 /* A read from the socket, before decoding. */
 #define TRANSPORT_READ 16384
 
@@ -56,6 +58,7 @@ transport_free(struct transport *t)
 	SSL_free(t->ssl);
 	free(t->ws);
 	free(t->out);
+	free(t->line);
 	free(t);
 }
 
@@ -245,6 +248,7 @@ on_ws_end(void *ctx)
 {
 	struct sink *s = ctx;
 	s->buf[s->len++] = '\n';
+	s->c->tp->pings_in_message = 0;
 }
 
 static void
@@ -252,6 +256,13 @@ on_ws_control(void *ctx, enum ws_opcode op, const uint8_t *p, size_t n)
 {
 	struct sink *s = ctx;
 	struct transport *t = s->c->tp;
+	/* A control frame costs the client what an empty line does, so flood
+	 * control paces pings like lines. Inside a fragmented message an
+	 * empty line would cut it: a few are let through there. */
+	if (!t->ws->message)
+		s->buf[s->len++] = '\n';
+	else if (t->pings_in_message < UINT8_MAX)
+		t->pings_in_message++;
 	if (op == WS_PING) {
 		if (!t->close_sent && out_frame(s->c, WS_PONG, p, n) < 0)
 			conn_kill(s->c, "sendq exceeded");
@@ -289,7 +300,13 @@ transport_read(struct conn *c, char *buf, size_t room)
 	if (n <= 0)
 		return n;
 	struct sink s = { c, buf, 0 };
-	if (ws_decode(t->ws, raw, (size_t)n, &ws_events, &s) < 0) {
+	int rc = ws_decode(t->ws, raw, (size_t)n, &ws_events, &s);
+	if (rc == 0 && t->pings_in_message > TRANSPORT_PINGS_IN_MESSAGE) {
+		t->ws->error = WS_CLOSE_POLICY;
+		t->ws->why = "too many control frames inside a message";
+		rc = -1;
+	}
+	if (rc < 0) {
 		char reason[128];
 		snprintf(reason, sizeof reason, "WebSocket error: %s", t->ws->why);
 		out_close(c, t->ws->error, t->ws->why);
@@ -342,6 +359,25 @@ stage_line(struct conn *c, const char *p, size_t n)
 	return rc;
 }
 
+static int
+line_append(struct conn *c, const char *p, size_t n)
+{
+	struct transport *t = c->tp;
+	if (t->line_len + n > t->line_cap) {
+		size_t cap = t->line_cap ? t->line_cap : 1024;
+		while (cap < t->line_len + n)
+			cap *= 2;
+		char *line = realloc(t->line, cap);
+		if (line == NULL)
+			return -1;
+		t->line = line;
+		t->line_cap = cap;
+	}
+	memcpy(t->line + t->line_len, p, n);
+	t->line_len += n;
+	return 0;
+}
+
 /* Moves sendq bytes into the staging buffer, framed as they must be. */
 static int
 stage(struct conn *c)
@@ -364,10 +400,19 @@ stage(struct conn *c)
 			if (t->raw_left > 0)
 				t->raw_left -= take;
 		} else {
-			/* The doors queue whole lines; a wire holds one or more. */
+			/* A wire holds one or more lines, or the start of one (the
+			 * IRC door sends a message's tags apart from its body). */
 			const char *nl = memchr(p, '\n', n);
 			take = nl != NULL ? (size_t)(nl - p) + 1 : n;
-			if (stage_line(c, p, take) < 0)
+			if (nl == NULL || t->line_len > 0) {
+				if (line_append(c, p, take) < 0)
+					return -1;
+				if (nl != NULL) {
+					if (stage_line(c, t->line, t->line_len) < 0)
+						return -1;
+					t->line_len = 0;
+				}
+			} else if (stage_line(c, p, take) < 0)
 				return -1;
 		}
 		sendq_consume(&c->out, take);

@@ -25,6 +25,8 @@ struct transport {
 	char *out;                /* staged bytes, written from out_off */
 	size_t out_off, out_len, out_cap;
 	size_t raw_left;          /* sendq bytes to write as they are (the 101) */
+	char *line;               /* a line whose start came in an earlier wire */
+	size_t line_len, line_cap;
 	uint16_t peer_close;      /* the code of the client's close frame */
 	uint8_t handshaking;      /* the TLS handshake is not done */
 	uint8_t hs_want_write;    /* ... and waits to write */
@@ -34,6 +36,7 @@ struct transport {
 	uint8_t ws_eof;           /* a close frame came: EOF once its lines are read */
 	uint8_t close_sent;       /* our close frame is staged: no more data */
 	uint8_t tls_done;         /* close_notify sent */
+	uint8_t pings_in_message; /* control frames inside the open message */
 };
 
 /* transport_read's answer when it has closed the conn itself. */

@@ -3,13 +3,58 @@ import os
 import re
 import select
 import socket
+import ssl
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PARLEYD = ROOT / "parleyd"
 PARLEY = ROOT / "parley"
+
+
+_CERTS = {}
+
+
+def make_cert(name="default"):
+    """A self-signed certificate and key for 127.0.0.1 (made once per name
+    per test run with the openssl command): (cert path, key path)."""
+    if name not in _CERTS:
+        d = Path(tempfile.mkdtemp(prefix="parley-tls-"))
+        cert, key = d / "cert.pem", d / "key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+                        "-subj", "/CN=%s" % name, "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(cert)],
+                       check=True, capture_output=True)
+        _CERTS[name] = (cert, key)
+    return _CERTS[name]
+
+
+def tls_context():
+    """A client context that trusts only the test certificates: checks on,
+    no hostname, since each test makes its own."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def connect(port, host="127.0.0.1", tls=False, timeout=5):
+    """A TCP socket to port, wrapped in TLS when asked."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    if tls:
+        sock = tls_context().wrap_socket(sock)
+    return sock
+
+
+def wait_readable(sock, timeout):
+    """select() that knows TLS may hold decrypted bytes already."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    r, _, _ = select.select([sock], [], [], timeout)
+    return bool(r)
 
 
 def free_port():
@@ -45,8 +90,8 @@ class LineMatching:
 class Client(LineMatching):
     """One TCP connection; reads lines, remembers every line it saw."""
 
-    def __init__(self, port, host="127.0.0.1", welcome=True):
-        self.sock = socket.create_connection((host, port), timeout=5)
+    def __init__(self, port, host="127.0.0.1", welcome=True, tls=False):
+        self.sock = connect(port, host, tls)
         self.buf = b""
         self.lines = []
         self.nick = None
@@ -68,8 +113,7 @@ class Client(LineMatching):
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            r, _, _ = select.select([self.sock], [], [], left)
-            if not r:
+            if not wait_readable(self.sock, left):
                 return None
             chunk = self.sock.recv(65536)
             if not chunk:
@@ -126,7 +170,7 @@ class Client(LineMatching):
 class Server:
     """A real parleyd on a free port, its stderr kept for the test."""
 
-    def __init__(self, *args, irc=False):
+    def __init__(self, *args, irc=False, tls=False, web=False):
         self.port = free_port()
         self.host = "127.0.0.1"
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / ("parleyd-%d.log" % self.port)
@@ -138,6 +182,24 @@ class Server:
         if irc:
             self.irc_port = free_port()
             cmd += ["--irc-listen", "127.0.0.1:%d" % self.irc_port]
+        # With tls, every door gets a TLS listener too (tls_port,
+        # irc_tls_port, web_tls_port) and a certificate of its own.
+        self.tls_port = self.irc_tls_port = self.web_port = self.web_tls_port = None
+        if tls:
+            self.cert, self.key = make_cert()
+            self.tls_port = free_port()
+            cmd += ["--listen", "127.0.0.1:%d" % self.tls_port, "tls",
+                    "--tls-cert", str(self.cert), "--tls-key", str(self.key)]
+            if irc:
+                self.irc_tls_port = free_port()
+                cmd += ["--irc-listen", "127.0.0.1:%d tls" % self.irc_tls_port]
+        if web:
+            self.web_port = free_port()
+            cmd += ["--web-listen", "127.0.0.1:%d" % self.web_port]
+            if tls:
+                self.web_tls_port = free_port()
+                cmd += ["--web-listen", "127.0.0.1:%d tls" % self.web_tls_port]
+        self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stderr=self.log, stdout=self.log)
         self._wait_ready()
 

@@ -5,11 +5,10 @@ until one matches what the test waits for, keeping every line it saw. While
 it reads it answers the server's PING (unless told not to), as any client
 must to stay connected."""
 import re
-import select
-import socket
 import time
 
-from chat import LineMatching
+from chat import LineMatching, wait_readable
+from chat import connect as tcp_connect
 
 # Generous: under the sanitizers everything is slower. Nothing is asserted
 # about how long anything takes; timeouts only keep a broken test from
@@ -79,8 +78,8 @@ def parse(line):
 class IrcClient(LineMatching):
     """One TCP connection to the IRC door; remembers every line it saw."""
 
-    def __init__(self, port, host="127.0.0.1", auto_pong=True):
-        self.sock = socket.create_connection((host, port), timeout=TIMEOUT)
+    def __init__(self, port, host="127.0.0.1", auto_pong=True, tls=False):
+        self.sock = tcp_connect(port, host, tls, TIMEOUT) if port is not None else None
         self.buf = b""
         self.lines = []          # every line read, in order
         self.nick = None
@@ -108,8 +107,7 @@ class IrcClient(LineMatching):
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            r, _, _ = select.select([self.sock], [], [], left)
-            if not r:
+            if not wait_readable(self.sock, left):
                 return None
             try:
                 chunk = self.sock.recv(65536)
