@@ -8,7 +8,7 @@ PYTHON ?= /usr/bin/python3
 
 # Debian packages the build and the tests need, as pkg-config name=package.
 PKGS := libedit=libedit-dev cmocka=libcmocka-dev openssl=libssl-dev
-DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi
+DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
@@ -40,7 +40,7 @@ CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit integration sanitize install clean deps
+.PHONY: all run test unit integration sanitize install clean deps browser-deps
 
 all: deps parleyd parley parley-bench
 
@@ -120,9 +120,23 @@ run: all $(TLS_DIR)/parley.crt
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: all
+# `make test` runs the browser test too, so it must not skip it for want
+# of its tools: PARLEY_BROWSER=required turns the skip into a failure.
+integration: all browser-deps
 	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(MAKE) --no-print-directory deps-test
-	$(PYTHON) -m pytest -q tests/integration
+	PARLEY_BROWSER=required $(PYTHON) -m pytest -q tests/integration
+
+# The browser test's tools: Debian's Chromium, Node.js (the machine's, or
+# Debian's) and playwright-core from npm, pinned by package-lock.json.
+browser-deps:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null || [ ! -x /usr/bin/chromium ]; then \
+		want="chromium"; command -v node >/dev/null && command -v npm >/dev/null || want="$$want nodejs npm"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make: the browser test needs: sudo apt-get install $$want"; exit 1; fi; \
+		echo "make: installing $$want"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$want >/dev/null || exit 1; \
+	fi
+	@[ -d tests/browser/node_modules/playwright-core ] || \
+		npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 deps-test:
 	@echo "make: installing the test tools (apt-get install $(DEB_PACKAGES))"

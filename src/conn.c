@@ -308,14 +308,20 @@ conn_read_once(struct conn *c)
 }
 
 /* TLS may hold decrypted bytes (and a WebSocket its close) that no socket
- * event will announce: read on while there are some and room for them. */
+ * event will announce: whether there are some, and room for them. */
+static int
+conn_input_pending(struct conn *c)
+{
+	return c->state == CONN_OPEN && !c->eof && c->tp != NULL && transport_pending(c) &&
+	    framer_room(&c->in) > 1;
+}
+
 static void
 conn_read(struct conn *c)
 {
 	do
 		conn_read_once(c);
-	while (c->state == CONN_OPEN && !c->eof && c->tp != NULL && transport_pending(c) &&
-	    framer_room(&c->in) > 1);
+	while (conn_input_pending(c));
 	if (c->state == CONN_OPEN)
 		conn_watch(c);
 }
@@ -329,11 +335,9 @@ conn_ready(struct conn *c)
 		loop_timer_stop(c->srv->loop, &c->timer);
 	}
 	c->door->open(c);
-	if (c->state != CONN_OPEN)
-		return;
-	if (transport_pending(c))
+	if (conn_input_pending(c))
 		conn_read(c);
-	else
+	else if (c->state == CONN_OPEN)
 		conn_watch(c);
 }
 
@@ -419,7 +423,7 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 		return;
 	}
 	conn_process(c);
-	if (c->state == CONN_OPEN && transport_pending(c))
+	if (conn_input_pending(c))
 		conn_read(c);
 	else if (c->state == CONN_OPEN)
 		conn_watch(c);

@@ -120,8 +120,10 @@ tls_init(const char *cert, const char *key)
 int
 tls_reload(void)
 {
-	if (tls_ctx == NULL)
+	if (tls_ctx == NULL) {
+		log_info("SIGHUP: no tls listener, nothing to reload");
 		return 0;
+	}
 	char err[768];
 	SSL_CTX *ctx = ctx_load(tls_cert_path, tls_key_path, err, sizeof err);
 	if (ctx == NULL) {

@@ -291,11 +291,11 @@ transport_read(struct conn *c, char *buf, size_t room)
 	/* Decoding never grows the bytes, but for the LF that ends a message
 	 * whose header came in an earlier read: keep a byte for it. */
 	static uint8_t raw[TRANSPORT_READ];
-	size_t want = room - 1 < sizeof raw ? room - 1 : sizeof raw;
 	if (room < 2) {
 		errno = EAGAIN;
 		return -1;
 	}
+	size_t want = room - 1 < sizeof raw ? room - 1 : sizeof raw;
 	ssize_t n = raw_read(c, raw, want);
 	if (n <= 0)
 		return n;

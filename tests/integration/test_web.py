@@ -299,6 +299,22 @@ def test_client_close_is_answered_and_quits_the_user(web):
     nc.expect(r"^-- leaver quit")
 
 
+def test_lines_held_by_flood_control_are_all_handled_before_the_close():
+    srv = Server("--flood-burst", "5", "--flood-rate", "100", web=True)
+    try:
+        ws = WsIrcClient(srv.web_port).register("burst")
+        ws.join("#lobby")
+        nc = srv.client("watch")
+        data = b"".join(frame(1, "PRIVMSG #lobby :n%02d" % i) for i in range(40))
+        ws.send_frame(data + frame(8, struct.pack(">H", 1000)))
+        for i in range(40):
+            nc.expect(r"^#lobby <burst> n%02d$" % i)
+        nc.expect(r"^-- burst quit")
+        assert ws.expect_close() == 1000
+    finally:
+        assert srv.stop() == 0, srv.log_text()
+
+
 def test_quit_sends_error_then_a_normal_close(web):
     ws = WsIrcClient(web.web_port).register("quitter")
     ws.send("QUIT :done")
