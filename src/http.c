@@ -68,6 +68,8 @@ field_set(char *field, const char *value, size_t n, int list)
 	size_t have = strlen(field);
 	if (have > 0 && !list)
 		return 400;
+	if (n == 0)
+		return 0; /* an empty element of a list adds nothing */
 	const char *sep = have > 0 ? ", " : "";
 	if (have + strlen(sep) + n >= HTTP_FIELD_MAX)
 		return 431;
@@ -102,8 +104,10 @@ http_header_line(struct http_request *r, const char *line, size_t len)
 		r->nhost++;
 		return r->nhost > 1 ? 400 : field_set(r->host, v, n, 0);
 	}
-	if (IS("Origin"))
-		return field_set(r->origin, v, n, 0);
+	if (IS("Origin")) {
+		r->norigin++;
+		return r->norigin > 1 ? 400 : field_set(r->origin, v, n, 0);
+	}
 	if (IS("Upgrade"))
 		return field_set(r->upgrade, v, n, 1);
 	if (IS("Connection"))
@@ -156,7 +160,10 @@ http_list_has(const char *list, const char *token)
 static int
 ws_key_ok(const char *key)
 {
-	if (strlen(key) != 24 || key[22] != '=' || key[23] != '=')
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	/* EVP_DecodeBlock would take an '=' anywhere as zero bits. */
+	if (strlen(key) != 24 || strspn(key, alphabet) != 22 || key[22] != '=' || key[23] != '=')
 		return 0;
 	unsigned char raw[18];
 	int n = EVP_DecodeBlock(raw, (const unsigned char *)key, 24);
@@ -183,6 +190,8 @@ http_ws_accept(const char *key, char out[29])
 {
 	char joined[HTTP_FIELD_MAX + sizeof WS_GUID];
 	int n = snprintf(joined, sizeof joined, "%s%s", key, WS_GUID);
+	if (n < 0 || (size_t)n >= sizeof joined)
+		n = (int)sizeof joined - 1;
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	EVP_Digest(joined, (size_t)n, digest, &dlen, EVP_sha1(), NULL);

@@ -29,6 +29,7 @@ struct http_request {
 	char ws_protocol[HTTP_FIELD_MAX];
 	unsigned nhost;                 /* Host lines seen: exactly one is allowed */
 	unsigned nkey;
+	unsigned norigin;
 	int has_body;                   /* Content-Length > 0 or Transfer-Encoding */
 };
 

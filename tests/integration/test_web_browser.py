@@ -1,0 +1,83 @@
+"""The web client in a real browser: tests/browser/e2e.mjs drives two headless
+Chromium pages and one `nc` against a real parleyd with --web-listen, over
+HTTP (ws:) and over TLS (wss:, with a self-signed certificate).
+
+Needs node, Debian's chromium and `npm ci --prefix tests/browser` (`make
+browser-deps` installs them). Run by hand without them it skips, saying which
+is missing; under `make test` (PARLEY_BROWSER=required) it fails instead."""
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from chat import ROOT, free_port, make_cert
+
+BROWSER_DIR = ROOT / "tests" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "build" / "artifacts"
+
+
+def missing_tools():
+    if not shutil.which("node"):
+        return "node is not installed (apt-get install nodejs)"
+    if not CHROMIUM.exists():
+        return "%s is missing (apt-get install chromium)" % CHROMIUM
+    if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
+        return "tests/browser/node_modules is missing (npm ci --prefix tests/browser)"
+    return None
+
+
+def wait_listening(port, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_web_client_in_chromium(make_server, scheme):
+    reason = missing_tools()
+    if reason and os.environ.get("PARLEY_BROWSER") == "required":
+        pytest.fail(reason + " (make test installs it: make browser-deps)")
+    if reason:
+        pytest.skip(reason)
+    web_port = free_port()
+    if scheme == "https":
+        cert, key = make_cert()
+        srv = make_server("--web-listen", "127.0.0.1:%d tls" % web_port,
+                          "--tls-cert", str(cert), "--tls-key", str(key))
+        artifacts = ARTIFACTS / "tls"
+    else:
+        srv = make_server("--web-listen", "127.0.0.1:%d" % web_port)
+        artifacts = ARTIFACTS
+    wait_listening(web_port)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shots = [artifacts / "web-chat.png", artifacts / "web-chat-phone.png"]
+    for shot in shots:
+        shot.unlink(missing_ok=True)
+
+    cmd = ["node", str(BROWSER_DIR / "e2e.mjs"),
+           "--url", "%s://127.0.0.1:%d/" % (scheme, web_port),
+           "--plain-port", str(srv.port),
+           "--artifacts", str(artifacts)]
+    try:
+        run = subprocess.run(cmd, cwd=BROWSER_DIR, capture_output=True,
+                             text=True, timeout=90)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail("e2e.mjs still running after 90 s:\n%s\n%s\nparleyd log:\n%s"
+                    % (e.stdout, e.stderr, srv.log_text()))
+    assert run.returncode == 0, (
+        "e2e.mjs exited %d\n--- stdout\n%s--- stderr\n%s--- parleyd log (last 40 lines)\n%s"
+        % (run.returncode, run.stdout, run.stderr,
+           "\n".join(srv.log_text().splitlines()[-40:])))
+    for shot in shots:
+        assert shot.is_file() and shot.stat().st_size > 0, "no screenshot %s" % shot

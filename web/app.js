@@ -1,0 +1,1063 @@
+// Parley web client: IRC over a WebSocket (IRCv3 text.ircv3.net), one IRC
+// line per message. No dependencies, no build step. Every piece of text from
+// the network reaches the page through textContent or text nodes only.
+'use strict';
+(() => {
+
+// ---------------------------------------------------------------- helpers
+
+const $ = (sel) => document.querySelector(sel);
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+const lower = (s) => s.replace(/[A-Z]/g, (c) => c.toLowerCase()); // ASCII casemapping
+const pad = (n) => String(n).padStart(2, '0');
+const hhmm = (d) => `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+const utf8len = (s) => new TextEncoder().encode(s).length;
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const narrow = () => matchMedia('(max-width: 760px)').matches;
+const finePointer = () => matchMedia('(pointer: fine)').matches;
+
+const NICK_RE = /^[A-Za-z_[\]{}\\|^`][A-Za-z0-9_[\]{}\\|^`-]*$/;
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const FORMAT_RE = /[\x02\x0f\x11\x16\x1d\x1e\x1f]|\x03(\d{1,2}(,\d{1,2})?)?|\x04([0-9a-fA-F]{6}(,[0-9a-fA-F]{6})?)?/g;
+// The capabilities this client understands, requested when offered.
+const WANT_CAPS = ['server-time', 'echo-message', 'multi-prefix', 'message-tags', 'away-notify',
+  'cap-notify', 'extended-join', 'invite-notify', 'setname'];
+const STORE_NICK = 'parley.nick';
+const MAX_LINES = 1500;
+const SERVER_KEY = '*server';
+
+// ------------------------------------------------------------------ state
+
+const S = {
+  ws: null,
+  nick: '',              // the nickname the user asked for
+  me: '',                // the nickname the server gave us
+  registered: false,
+  capDone: false,
+  burstDone: false,      // MOTD over: numerics now answer the user, shown in the open tab
+  quitting: false,       // we closed on purpose: no reconnect
+  everWelcomed: false,
+  caps: new Set(),
+  offered: new Set(),
+  nickTries: 0,
+  isupport: { chantypes: '#&', modes: 'ov', syms: '@+', chanmodes: ['beI', 'k', 'l', 'imnpst'], nicklen: 30, network: '' },
+  buffers: new Map(),    // lowercased name -> buffer
+  active: null,
+  switchTo: new Set(),   // channels to open when our JOIN comes back
+  names: new Map(),      // channel key -> members being collected from 353
+  attempt: 0, retryTimer: 0, retryAt: 0, countdown: 0, regTimer: 0,
+  lastRx: 0,
+  history: [], histPos: 0,
+  complete: null,
+};
+
+const ui = {};
+for (const id of ['login', 'login-form', 'nick-input', 'login-error', 'connect-btn', 'app', 'rooms', 'queries',
+  'queries-heading', 'join-form', 'join-input', 'my-nick', 'logout-btn', 'rooms-toggle', 'rooms-unread',
+  'room-title', 'topic', 'status', 'members-toggle', 'member-count', 'leave-btn', 'conn-banner', 'conn-text',
+  'reconnect-btn', 'messages', 'composer', 'message-input', 'members', 'members-heading-count', 'network-name',
+  'scrim']) {
+  ui[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = document.getElementById(id);
+}
+
+// -------------------------------------------------------------- IRC lines
+
+function unescapeTag(v) {
+  return v.replace(/\\(.?)/g, (_, c) => ({ ':': ';', s: ' ', r: '\r', n: '\n', '\\': '\\' })[c] ?? c);
+}
+
+// Splits one IRC line into tags, source, command and parameters.
+function parse(line) {
+  const m = { tags: {}, prefix: '', nick: '', command: '', params: [] };
+  let i = 0;
+  const word = () => {
+    while (line[i] === ' ') i++;
+    let j = line.indexOf(' ', i);
+    if (j < 0) j = line.length;
+    const w = line.slice(i, j);
+    i = j;
+    return w;
+  };
+  if (line[0] === '@') {
+    for (const t of word().slice(1).split(';')) {
+      const eq = t.indexOf('=');
+      if (t) m.tags[eq < 0 ? t : t.slice(0, eq)] = eq < 0 ? '' : unescapeTag(t.slice(eq + 1));
+    }
+  }
+  while (line[i] === ' ') i++;
+  if (line[i] === ':') {
+    m.prefix = word().slice(1);
+    m.nick = m.prefix.split('!')[0].split('@')[0];
+  }
+  m.command = word().toUpperCase();
+  while (i < line.length) {
+    while (line[i] === ' ') i++;
+    if (i >= line.length) break;
+    if (line[i] === ':') { m.params.push(line.slice(i + 1)); break; }
+    m.params.push(word());
+  }
+  return m;
+}
+
+function send(line) {
+  if (!S.ws || S.ws.readyState !== WebSocket.OPEN) return false;
+  S.ws.send(line.replace(/[\r\n]+/g, ' '));
+  return true;
+}
+
+const isMe = (nick) => !!nick && lower(nick) === lower(S.me);
+const isChannel = (t) => !!t && S.isupport.chantypes.includes(t[0]);
+function msgTime(m) {
+  const d = m.tags.time ? new Date(m.tags.time) : null;
+  return d && !isNaN(d) ? d : new Date();
+}
+
+// ---------------------------------------------------------------- buffers
+
+function bufferKey(name, type) { return type === 'server' ? SERVER_KEY : lower(name); }
+function findBuffer(name) { return name ? S.buffers.get(lower(name)) : undefined; }
+function serverBuffer() { return getBuffer('server', 'server'); }
+
+function getBuffer(name, type) {
+  const key = bufferKey(name, type);
+  let b = S.buffers.get(key);
+  if (b) return b;
+  b = { key, name, type, joined: false, rejoin: type === 'channel', topic: '', members: new Map(),
+    unread: 0, mention: false, stick: true, lastDay: '' };
+  b.log = el('div', 'log');
+  b.log.dataset.buffer = type === 'server' ? 'server' : name;
+  b.log.hidden = true;
+  b.log.setAttribute('role', 'log');
+  b.log.addEventListener('scroll', () => {
+    if (!b.log.hidden) b.stick = b.log.scrollTop + b.log.clientHeight >= b.log.scrollHeight - 40;
+  });
+  ui.messages.append(b.log);
+  b.tab = el('li', 'tab');
+  b.tab.dataset.type = type;
+  const open = el('button', 'tab-open');
+  open.type = 'button';
+  open.append(el('span', 'tab-name'), el('span', 'badge'));
+  b.tab.append(open);
+  if (type !== 'server') {
+    const x = el('button', 'tab-close', '×');
+    x.type = 'button';
+    b.tab.append(x);
+  }
+  S.buffers.set(key, b);
+  labelTab(b);
+  orderTabs();
+  if (!S.active) activate(b);
+  return b;
+}
+
+function labelTab(b) {
+  b.tab.dataset.target = b.type === 'server' ? 'server' : b.name;
+  b.tab.dataset.key = b.key;
+  b.tab.querySelector('.tab-name').textContent = b.type === 'server' ? (S.isupport.network || 'Server') : b.name;
+  const badge = b.tab.querySelector('.badge');
+  badge.textContent = b.unread > 99 ? '99+' : String(b.unread);
+  badge.hidden = !b.unread;
+  b.tab.classList.toggle('mention', b.mention);
+  b.tab.classList.toggle('parted', b.type === 'channel' && !b.joined);
+  b.tab.classList.toggle('active', b === S.active);
+  const x = b.tab.querySelector('.tab-close');
+  if (x) x.title = b.type === 'channel' ? `Leave ${b.name}` : `Close ${b.name}`;
+  if (x) x.setAttribute('aria-label', x.title);
+  b.tab.querySelector('.tab-open').setAttribute('aria-current', b === S.active ? 'page' : 'false');
+  const others = [...S.buffers.values()].some((o) => o !== S.active && o.unread);
+  ui.roomsUnread.hidden = !others;
+}
+
+function orderTabs() {
+  const all = [...S.buffers.values()];
+  const byName = (a, b) => (a.type === 'server' ? -1 : b.type === 'server' ? 1 : a.key < b.key ? -1 : 1);
+  ui.rooms.append(...all.filter((b) => b.type !== 'query').sort(byName).map((b) => b.tab));
+  const q = all.filter((b) => b.type === 'query').sort(byName);
+  ui.queries.append(...q.map((b) => b.tab));
+  ui.queriesHeading.hidden = !q.length;
+}
+
+function renameBuffer(b, name) {
+  S.buffers.delete(b.key);
+  b.name = name;
+  b.key = bufferKey(name, b.type);
+  b.log.dataset.buffer = name;
+  S.buffers.set(b.key, b);
+  labelTab(b);
+  orderTabs();
+  if (b === S.active) renderHeader();
+}
+
+function removeBuffer(b) {
+  const list = [...S.buffers.values()];
+  const i = list.indexOf(b);
+  S.buffers.delete(b.key);
+  b.log.remove();
+  b.tab.remove();
+  orderTabs();
+  if (S.active === b) {
+    S.active = null;
+    const rest = [...S.buffers.values()];
+    const next = rest[Math.min(Math.max(i - 1, 0), rest.length - 1)];
+    if (next) activate(next); else renderHeader();
+  }
+}
+
+function activate(b) {
+  const prev = S.active;
+  S.active = b;
+  if (prev && prev !== b) {
+    prev.savedTop = prev.log.scrollTop;
+    prev.log.hidden = true;
+    labelTab(prev);
+  }
+  b.log.hidden = false;
+  b.unread = 0;
+  b.mention = false;
+  labelTab(b);
+  renderHeader();
+  renderMembers();
+  b.log.scrollTop = b.stick ? b.log.scrollHeight : b.savedTop || 0;
+  ui.messageInput.placeholder = b.type === 'server' ? 'Type /join #room or /help' : `Message ${b.name}`;
+  closeDrawers();
+  updateTitle();
+  if (finePointer()) ui.messageInput.focus();
+}
+
+function renderHeader() {
+  const b = S.active;
+  ui.roomTitle.textContent = !b ? 'Parley' : b.type === 'server' ? (S.isupport.network || 'Server') : b.name;
+  ui.topic.textContent = '';
+  if (b?.type === 'channel') {
+    if (!b.joined && b.rejoin) ui.topic.textContent = 'You will be back in this room when the connection is.';
+    else if (!b.joined) ui.topic.textContent = `You are not in this room: /join ${b.name} to go back.`;
+    else if (b.topic) appendRich(ui.topic, b.topic);
+    else ui.topic.textContent = 'No topic';
+  } else if (b?.type === 'query') {
+    ui.topic.textContent = `Private conversation with ${b.name}`;
+  } else {
+    ui.topic.textContent = 'Server messages';
+  }
+  ui.topic.title = ui.topic.textContent;
+  const chan = b?.type === 'channel';
+  ui.app.classList.toggle('no-members', !chan);
+  ui.membersToggle.hidden = !chan;
+  ui.leaveBtn.hidden = !b || b.type === 'server';
+  ui.leaveBtn.textContent = chan && (b.joined || b.rejoin) ? 'Leave' : 'Close';
+  ui.leaveBtn.title = chan ? `Leave ${b.name}` : 'Close this conversation';
+}
+
+// ---------------------------------------------------------------- members
+
+function rank(prefix) {
+  const i = prefix ? S.isupport.syms.indexOf(prefix[0]) : -1;
+  return i < 0 ? S.isupport.syms.length : i;
+}
+function sortPrefix(p) {
+  return [...new Set(p)].filter((c) => S.isupport.syms.includes(c))
+    .sort((a, b) => S.isupport.syms.indexOf(a) - S.isupport.syms.indexOf(b)).join('');
+}
+
+function renderMembers() {
+  const b = S.active;
+  ui.members.textContent = '';
+  if (!b || b.type !== 'channel') return;
+  const list = [...b.members.values()].sort((x, y) =>
+    rank(x.prefix) - rank(y.prefix) || (lower(x.nick) < lower(y.nick) ? -1 : 1));
+  for (const m of list) {
+    const li = el('li', 'member');
+    li.dataset.nick = m.nick;
+    li.classList.toggle('away', !!m.away);
+    li.classList.toggle('self', isMe(m.nick));
+    const btn = el('button', 'member-btn');
+    btn.type = 'button';
+    btn.title = isMe(m.nick) ? 'You' : `Send ${m.nick} a private message`;
+    btn.append(el('span', 'prefix', m.prefix[0] || ''), el('span', 'name ' + nickColor(m.nick), m.nick));
+    li.append(btn);
+    ui.members.append(li);
+  }
+  ui.memberCount.textContent = ui.membersHeadingCount.textContent = String(list.length);
+}
+function membersChanged(b) { if (b === S.active) renderMembers(); }
+
+// ----------------------------------------------------------------- output
+
+function nickColor(nick) {
+  let h = 0;
+  for (const c of lower(nick)) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return 'c' + (h % 8);
+}
+
+// Appends text with http(s) URLs made into links; IRC formatting removed.
+function appendRich(parent, text) {
+  text = text.replace(FORMAT_RE, '');
+  let last = 0;
+  for (const m of text.matchAll(URL_RE)) {
+    let url = m[0].replace(/[.,;:!?'")\]]+$/, '');
+    if (m[0].includes('(') && m[0].endsWith(')') && !url.endsWith(')')) url += ')';
+    parent.append(text.slice(last, m.index));
+    const a = el('a', 'link', url);
+    a.href = url;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer nofollow';
+    parent.append(a);
+    last = m.index + url.length;
+  }
+  parent.append(text.slice(last));
+}
+
+// kind: msg, action, notice (from a person), status (joins etc.), info, error.
+function addLine(b, kind, { nick = '', text = '', time = null, self = false } = {}) {
+  if (!b) b = S.active || serverBuffer();
+  const d = time || new Date();
+  const day = d.toDateString();
+  if (b.lastDay && b.lastDay !== day) {
+    b.log.append(el('div', 'day', d.toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric' })));
+  }
+  b.lastDay = day;
+  const row = el('div', `message ${kind}`);
+  row.dataset.kind = kind;
+  const t = el('time', 'time', hhmm(d));
+  t.dateTime = d.toISOString();
+  t.title = d.toLocaleString();
+  row.append(t);
+  const body = el('span', 'body');
+  if (nick) {
+    row.dataset.nick = nick;
+    if (kind === 'action') body.append(el('span', 'star', '*'), ' ');
+    body.append(el('span', 'nick ' + nickColor(nick), nick), ' ');
+  }
+  const span = el('span', 'text');
+  appendRich(span, text);
+  body.append(span);
+  row.append(body);
+  const mention = !self && nick && S.me && ['msg', 'action', 'notice'].includes(kind) &&
+    new RegExp(`(^|[^\\w])${escapeRe(S.me)}($|[^\\w])`, 'i').test(text);
+  if (self) row.classList.add('self');
+  if (mention) row.classList.add('mention');
+  if (!b.log.hidden) b.stick = b.log.scrollTop + b.log.clientHeight >= b.log.scrollHeight - 40;
+  b.log.append(row);
+  while (b.log.childElementCount > MAX_LINES) b.log.firstElementChild.remove();
+  if (b.stick && !b.log.hidden) b.log.scrollTop = b.log.scrollHeight;
+  if (['msg', 'action', 'notice'].includes(kind) && !self && (b !== S.active || document.hidden)) {
+    if (b !== S.active) b.unread++;
+    if (mention || b.type === 'query') b.mention = b !== S.active;
+    labelTab(b);
+    updateTitle(true);
+  }
+  return row;
+}
+const info = (text, b) => addLine(b, 'info', { text });
+const error = (text, b) => addLine(b, 'error', { text });
+
+let unseen = 0;
+function updateTitle(bump) {
+  if (bump && document.hidden) unseen++;
+  if (!document.hidden) unseen = 0;
+  const where = S.active && S.active.type !== 'server' ? `${S.active.name} · ` : '';
+  document.title = `${unseen ? `(${unseen}) ` : ''}${where}Parley`;
+}
+document.addEventListener('visibilitychange', () => updateTitle());
+
+// ------------------------------------------------------------- connection
+
+function setStatus(state, text) {
+  ui.status.dataset.state = state;
+  ui.status.textContent = text;
+  ui.connBanner.hidden = state !== 'offline';
+  ui.app.dataset.conn = state;
+}
+
+function wsUrl() {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+}
+
+function connect() {
+  clearTimeout(S.retryTimer);
+  clearInterval(S.countdown);
+  if (S.ws) { const old = S.ws; S.ws = null; old.close(); }
+  Object.assign(S, { registered: false, capDone: false, burstDone: false, quitting: false, nickTries: 0 });
+  S.caps.clear();
+  S.offered.clear();
+  setStatus('connecting', 'Connecting…');
+  let ws;
+  try {
+    ws = new WebSocket(wsUrl(), ['text.ircv3.net']);
+  } catch (e) {
+    error(`Cannot connect: ${e.message}`, serverBuffer());
+    scheduleReconnect();
+    return;
+  }
+  ws.binaryType = 'arraybuffer';
+  S.ws = ws;
+  ws.onopen = () => {
+    if (ws !== S.ws) return;
+    S.lastRx = Date.now();
+    setStatus('connecting', 'Signing in…');
+    send('CAP LS 302');
+    send(`NICK ${S.nick}`);
+    send(`USER ${S.nick} 0 * :Parley web client`);
+    clearTimeout(S.regTimer);
+    S.regTimer = setTimeout(() => { if (ws === S.ws && !S.registered) ws.close(); }, 20000);
+  };
+  ws.onmessage = (ev) => {
+    if (ws !== S.ws) return;
+    S.lastRx = Date.now();
+    const data = typeof ev.data === 'string' ? ev.data : new TextDecoder().decode(ev.data);
+    for (const line of data.split(/\r?\n/)) if (line) receive(line);
+  };
+  ws.onclose = (ev) => {
+    if (ws !== S.ws) return;
+    S.ws = null;
+    disconnected(ev);
+  };
+}
+
+function disconnected(ev) {
+  clearTimeout(S.regTimer);
+  const was = S.registered;
+  S.registered = false;
+  for (const b of S.buffers.values()) {
+    if (b.type !== 'channel') continue;
+    if (b.joined && was) addLine(b, 'status', { text: 'Disconnected' });
+    b.joined = false;
+    b.members.clear();
+    labelTab(b);
+  }
+  renderHeader();
+  renderMembers();
+  if (S.quitting) { setStatus('idle', 'Not connected'); return; }
+  if (!was) info(`Connection closed${ev?.code && ev.code !== 1006 ? ` (code ${ev.code})` : ''}.`, serverBuffer());
+  scheduleReconnect();
+}
+
+function scheduleReconnect() {
+  const delay = Math.min(30, 2 ** S.attempt) * 1000;
+  S.attempt++;
+  S.retryAt = Date.now() + delay;
+  const tick = () => {
+    const s = Math.max(0, Math.ceil((S.retryAt - Date.now()) / 1000));
+    setStatus('offline', `Reconnecting in ${s} s`);
+    ui.connText.textContent = `Connection lost. Reconnecting in ${s} s…`;
+  };
+  tick();
+  clearInterval(S.countdown);
+  S.countdown = setInterval(tick, 1000);
+  clearTimeout(S.retryTimer);
+  S.retryTimer = setTimeout(connect, delay);
+}
+
+// Liveness: the server pings idle clients, but a dead network path shows
+// only as silence, so ping it ourselves and give up after 90 s of nothing.
+setInterval(() => {
+  if (!S.ws || !S.registered) return;
+  const quiet = Date.now() - S.lastRx;
+  if (quiet > 90000) S.ws.close();
+  else if (quiet > 45000) send(`PING :keepalive`);
+}, 15000);
+window.addEventListener('online', () => { if (!S.ws && !S.quitting && S.nick && ui.login.hidden) connect(); });
+
+function welcomed(m) {
+  S.registered = true;
+  S.me = m.params[0] || S.nick;
+  S.attempt = 0;
+  clearTimeout(S.regTimer);
+  setStatus('connected', 'Connected');
+  ui.myNick.textContent = S.me;
+  if (!isMe(S.nick)) {
+    // Said again in the first room we join, where the user will be looking.
+    S.nickNote = `${S.nick} is taken, so you are ${S.me} for now. Type /nick NAME to pick another.`;
+    error(S.nickNote, serverBuffer());
+  }
+  const chans = [...S.buffers.values()].filter((b) => b.type === 'channel' && b.rejoin).map((b) => b.name);
+  if (!S.everWelcomed) {
+    S.everWelcomed = true;
+    if (!chans.some((c) => lower(c) === '#lobby')) chans.unshift('#lobby');
+    S.switchTo.add('#lobby');
+  }
+  for (let i = 0; i < chans.length; i += 10) send(`JOIN ${chans.slice(i, i + 10).join(',')}`);
+}
+
+// ------------------------------------------------------- incoming handlers
+
+function receive(line) {
+  const m = parse(line);
+  const h = HANDLERS[m.command];
+  try {
+    if (h) h(m);
+    else if (/^[0-9]{3}$/.test(m.command)) numeric(m);
+  } catch (e) {
+    console.error('while handling', line, e);
+  }
+}
+
+function capList(m) { return (m.params[m.params.length - 1] || '').split(' ').filter(Boolean); }
+function capEnd() { if (!S.capDone) { S.capDone = true; send('CAP END'); } }
+
+const HANDLERS = {
+  PING(m) { send(`PONG :${m.params[0] || ''}`); },
+  ERROR(m) {
+    const text = `Disconnected by the server: ${m.params[0] || 'closing link'}`;
+    error(text, serverBuffer());
+    if (S.active && S.active.type !== 'server') error(text, S.active);
+  },
+  CAP(m) {
+    const sub = (m.params[1] || '').toUpperCase();
+    const caps = capList(m);
+    if (sub === 'LS') {
+      for (const c of caps) S.offered.add(c.split('=')[0]);
+      if (m.params[2] === '*') return; // more LS lines follow
+      const want = WANT_CAPS.filter((c) => S.offered.has(c));
+      if (want.length) send(`CAP REQ :${want.join(' ')}`); else capEnd();
+    } else if (sub === 'ACK') {
+      for (const c of caps) { if (c[0] === '-') S.caps.delete(c.slice(1)); else S.caps.add(c); }
+      capEnd();
+    } else if (sub === 'NAK') {
+      capEnd();
+    } else if (sub === 'NEW') {
+      const want = caps.map((c) => c.split('=')[0]).filter((c) => WANT_CAPS.includes(c) && !S.caps.has(c));
+      if (want.length) send(`CAP REQ :${want.join(' ')}`);
+    } else if (sub === 'DEL') {
+      for (const c of caps) S.caps.delete(c);
+    }
+  },
+  JOIN(m) {
+    const b = getBuffer(m.params[0], 'channel');
+    if (isMe(m.nick)) {
+      if (b.name !== m.params[0]) renameBuffer(b, m.params[0]);
+      b.joined = b.rejoin = true;
+      b.members.clear();
+      labelTab(b);
+      addLine(b, 'status', { text: `You joined ${b.name}`, time: msgTime(m) });
+      if (S.nickNote) { error(S.nickNote, b); S.nickNote = ''; }
+      if (S.switchTo.delete(b.key) || S.active?.type === 'server') activate(b);
+      else if (b === S.active) renderHeader();
+    } else {
+      b.members.set(lower(m.nick), { nick: m.nick, prefix: '', away: false });
+      membersChanged(b);
+      addLine(b, 'status', { text: `${m.nick} joined`, time: msgTime(m) });
+    }
+  },
+  PART(m) {
+    const b = findBuffer(m.params[0]);
+    if (!b) return;
+    const why = m.params[1] ? `: ${m.params[1]}` : '';
+    if (isMe(m.nick)) { removeBuffer(b); return; }
+    b.members.delete(lower(m.nick));
+    membersChanged(b);
+    addLine(b, 'status', { text: `${m.nick} left${why}`, time: msgTime(m) });
+  },
+  QUIT(m) {
+    const key = lower(m.nick);
+    const text = `${m.nick} quit${m.params[0] ? `: ${m.params[0]}` : ''}`;
+    for (const b of S.buffers.values()) {
+      if (b.type === 'channel' && b.members.delete(key)) {
+        addLine(b, 'status', { text, time: msgTime(m) });
+        membersChanged(b);
+      } else if (b.type === 'query' && b.key === key) {
+        addLine(b, 'status', { text, time: msgTime(m) });
+      }
+    }
+  },
+  NICK(m) {
+    const to = m.params[0];
+    const old = lower(m.nick);
+    const text = isMe(m.nick) ? `You are now known as ${to}` : `${m.nick} is now known as ${to}`;
+    if (isMe(m.nick)) {
+      S.me = S.nick = to;
+      ui.myNick.textContent = to;
+      try { localStorage.setItem(STORE_NICK, to); } catch { /* private mode */ }
+    }
+    for (const b of [...S.buffers.values()]) {
+      if (b.type === 'channel' && b.members.has(old)) {
+        const mem = b.members.get(old);
+        b.members.delete(old);
+        b.members.set(lower(to), { ...mem, nick: to });
+        addLine(b, 'status', { text, time: msgTime(m) });
+        membersChanged(b);
+      } else if (b.type === 'query' && b.key === old) {
+        if (findBuffer(to) && findBuffer(to) !== b) removeBuffer(findBuffer(to));
+        renameBuffer(b, to);
+        addLine(b, 'status', { text, time: msgTime(m) });
+      }
+    }
+    if (isMe(to) && S.active?.type !== 'channel') info(text, S.active);
+  },
+  KICK(m) {
+    const [chan, who, why] = m.params;
+    const b = findBuffer(chan);
+    if (!b) return;
+    const reason = why && why !== who ? ` (${why})` : '';
+    if (isMe(who)) {
+      b.joined = b.rejoin = false;
+      b.members.clear();
+      labelTab(b);
+      addLine(b, 'error', { text: `You were kicked from ${b.name} by ${m.nick}${reason}`, time: msgTime(m) });
+      if (b === S.active) { renderHeader(); renderMembers(); }
+      return;
+    }
+    b.members.delete(lower(who));
+    membersChanged(b);
+    addLine(b, 'status', { text: `${who} was kicked by ${m.nick}${reason}`, time: msgTime(m) });
+  },
+  TOPIC(m) {
+    const b = findBuffer(m.params[0]);
+    if (!b) return;
+    b.topic = m.params[1] || '';
+    addLine(b, 'status', {
+      text: b.topic ? `${m.nick} set the topic: ${b.topic}` : `${m.nick} cleared the topic`, time: msgTime(m),
+    });
+    if (b === S.active) renderHeader();
+  },
+  MODE(m) {
+    const [target, modes = '', ...args] = m.params;
+    const text = `${m.nick} set mode ${m.params.slice(1).join(' ')}`;
+    if (!isChannel(target)) { info(isMe(m.nick) ? `Your modes: ${m.params.slice(1).join(' ')}` : text, serverBuffer()); return; }
+    const b = findBuffer(target);
+    if (!b) return;
+    const [A = '', B = '', C = ''] = S.isupport.chanmodes;
+    let sign = '+';
+    let ai = 0;
+    for (const c of modes) {
+      if (c === '+' || c === '-') { sign = c; continue; }
+      const pi = S.isupport.modes.indexOf(c);
+      const takes = pi >= 0 || A.includes(c) || B.includes(c) || (C.includes(c) && sign === '+');
+      const arg = takes ? args[ai++] : undefined;
+      const mem = pi >= 0 && arg ? b.members.get(lower(arg)) : null;
+      if (mem) {
+        const sym = S.isupport.syms[pi];
+        mem.prefix = sign === '+' ? sortPrefix(mem.prefix + sym) : mem.prefix.replace(sym, '');
+      }
+    }
+    membersChanged(b);
+    addLine(b, 'status', { text, time: msgTime(m) });
+  },
+  PRIVMSG(m) { message(m, false); },
+  NOTICE(m) { message(m, true); },
+  AWAY(m) {
+    for (const b of S.buffers.values()) {
+      const mem = b.type === 'channel' && b.members.get(lower(m.nick));
+      if (mem) { mem.away = !!m.params[0]; membersChanged(b); }
+    }
+  },
+  INVITE(m) {
+    const [who, chan] = m.params;
+    if (isMe(who)) error(`${m.nick} invites you to ${chan}. Type /join ${chan} to accept.`, S.active);
+    else addLine(findBuffer(chan) || S.active, 'status', { text: `${m.nick} invited ${who} to ${chan}` });
+  },
+  '001'(m) { welcomed(m); info(m.params[1] || 'Welcome', serverBuffer()); },
+  '005'(m) {
+    for (const tok of m.params.slice(1, -1)) {
+      const eq = tok.indexOf('=');
+      const k = eq < 0 ? tok : tok.slice(0, eq);
+      const v = eq < 0 ? '' : tok.slice(eq + 1);
+      if (k === 'CHANTYPES') S.isupport.chantypes = v;
+      else if (k === 'PREFIX') {
+        const p = /^\(([^)]*)\)(.*)$/.exec(v);
+        if (p && p[1].length === p[2].length) { S.isupport.modes = p[1]; S.isupport.syms = p[2]; }
+      } else if (k === 'CHANMODES') S.isupport.chanmodes = v.split(',');
+      else if (k === 'NICKLEN') S.isupport.nicklen = +v || 30;
+      else if (k === 'NETWORK') {
+        S.isupport.network = v;
+        ui.networkName.textContent = v;
+        const sb = S.buffers.get(SERVER_KEY);
+        if (sb) labelTab(sb);
+        renderHeader();
+      }
+    }
+  },
+  '331'(m) { const b = findBuffer(m.params[1]); if (b) { b.topic = ''; if (b === S.active) renderHeader(); } },
+  '332'(m) {
+    const b = findBuffer(m.params[1]);
+    if (!b) { info(`Topic of ${m.params[1]}: ${m.params[2]}`); return; }
+    b.topic = m.params[2] || '';
+    addLine(b, 'status', { text: `Topic: ${b.topic}` });
+    if (b === S.active) renderHeader();
+  },
+  '333'() {}, '329'() {}, '315'() {}, '318'() {}, '369'() {},
+  '353'(m) {
+    const [, , chan, list = ''] = m.params;
+    const key = lower(chan);
+    if (!S.names.has(key)) S.names.set(key, new Map());
+    const names = S.names.get(key);
+    for (const item of list.split(' ')) {
+      if (!item) continue;
+      let i = 0;
+      while (i < item.length && S.isupport.syms.includes(item[i])) i++;
+      const nick = item.slice(i).split('!')[0];
+      names.set(lower(nick), { nick, prefix: sortPrefix(item.slice(0, i)), away: false });
+    }
+  },
+  '366'(m) {
+    const key = lower(m.params[1] || '');
+    const names = S.names.get(key) || new Map();
+    S.names.delete(key);
+    const b = findBuffer(m.params[1]);
+    if (b?.type === 'channel' && b.joined) {
+      for (const [k, v] of names) v.away = b.members.get(k)?.away || false;
+      b.members = names;
+      membersChanged(b);
+    } else {
+      info(`In ${m.params[1]}: ${[...names.values()].map((n) => n.prefix.slice(0, 1) + n.nick).join(' ') || 'nobody'}`);
+    }
+  },
+  '301'(m) { addLine(findBuffer(m.params[1]) || S.active, 'info', { text: `${m.params[1]} is away: ${m.params[2] || ''}` }); },
+  '305'(m) { info(m.params[1]); }, '306'(m) { info(m.params[1]); },
+  '341'(m) { info(`Invited ${m.params[1]} to ${m.params[2]}`); },
+  '375'(m) { info(m.params[1], serverBuffer()); },
+  '372'(m) { info(m.params[1], serverBuffer()); },
+  '376'(m) { S.burstDone = true; info(m.params[1], serverBuffer()); },
+  '422'(m) { S.burstDone = true; info(m.params[1], serverBuffer()); },
+  '432'(m) { nickRejected(m, 'is not a valid nickname'); },
+  '433'(m) { nickRejected(m, 'is already in use'); },
+};
+
+function nickRejected(m, what) {
+  const bad = m.params[1] || '';
+  if (S.registered) { error(`Cannot change nickname: ${bad} ${what}.`, S.active); return; }
+  if (what.includes('valid') || ++S.nickTries > 4) {
+    // A nickname the server will never take: back to the form.
+    signOut(false);
+    showLoginError(`${bad || S.nick} ${what}. Please pick another nickname.`);
+    return;
+  }
+  const base = S.nick.slice(0, Math.max(1, S.isupport.nicklen - 4));
+  const alt = S.nickTries === 1 ? `${base}_` : `${base}${Math.floor(100 + Math.random() * 900)}`;
+  info(`${bad} ${what}; trying ${alt}.`, serverBuffer());
+  send(`NICK ${alt}`);
+}
+
+// Every other numeric: the welcome burst goes to the server tab; afterwards
+// replies and errors answer what the user just did, so they show where they are.
+function numeric(m) {
+  const code = +m.command;
+  const rest = m.params.slice(1);
+  const text = rest.length > 1 ? `${rest.slice(0, -1).join(' ')}: ${rest[rest.length - 1]}` : rest.join(' ');
+  if (code >= 400 && code < 600) {
+    if (!S.registered && code === 451) return;
+    const b = findBuffer(rest[0]) || (S.registered ? S.active : serverBuffer());
+    error(text, b);
+    return;
+  }
+  if (code < 100 || (code >= 250 && code < 270) || !S.burstDone) {
+    if (code !== 4 && code !== 5) info(rest.length > 1 && code < 10 ? rest[rest.length - 1] : text, serverBuffer());
+    return;
+  }
+  info(text, S.active);
+}
+
+function message(m, notice) {
+  let [target = '', text = ''] = m.params;
+  const time = msgTime(m);
+  const self = isMe(m.nick);
+  let kind = notice ? 'notice' : 'msg';
+  if (text[0] === '\x01') {
+    const inner = text.replace(/^\x01|\x01$/g, '');
+    const sp = inner.indexOf(' ');
+    const verb = (sp < 0 ? inner : inner.slice(0, sp)).toUpperCase();
+    if (verb !== 'ACTION' || notice) {
+      if (!self) info(`${m.nick} sent a CTCP ${verb}${notice ? ' reply' : ''}`, serverBuffer());
+      return;
+    }
+    kind = 'action';
+    text = sp < 0 ? '' : inner.slice(sp + 1);
+  }
+  // A server's notice, or anything before we are registered.
+  if (!m.prefix.includes('!') && !isChannel(target) && (!S.registered || m.nick.includes('.') || !m.nick)) {
+    info(text, S.registered && S.burstDone ? S.active : serverBuffer());
+    return;
+  }
+  const bare = target.replace(new RegExp(`^[${escapeRe(S.isupport.syms)}]+`), '');
+  let b;
+  if (isChannel(bare)) b = getBuffer(bare, 'channel');
+  else if (self) b = getBuffer(target, 'query');
+  else if (notice) b = findBuffer(m.nick) || S.active || serverBuffer();
+  else b = getBuffer(m.nick, 'query');
+  addLine(b, kind, { nick: m.nick, text, time, self });
+}
+
+// ----------------------------------------------------------------- input
+
+// Cuts text into pieces of at most max bytes of UTF-8, between characters,
+// at a space when there is one near the end.
+function split(text, max) {
+  const out = [];
+  while (utf8len(text) > max) {
+    let bytes = 0;
+    let cut = 0;
+    for (const ch of text) {
+      const n = utf8len(ch);
+      if (bytes + n > max) break;
+      bytes += n;
+      cut += ch.length;
+    }
+    const sp = text.lastIndexOf(' ', cut);
+    if (sp > cut * 0.7) cut = sp;
+    out.push(text.slice(0, cut));
+    text = text.slice(cut).replace(/^ /, '');
+  }
+  if (text) out.push(text);
+  return out;
+}
+
+function say(target, text, action = false) {
+  if (!S.registered) { error('Not connected: your message was not sent.'); return; }
+  for (const piece of split(text, Math.max(64, 400 - utf8len(target) - utf8len(S.me)))) {
+    send(`PRIVMSG ${target} :${action ? `\x01ACTION ${piece}\x01` : piece}`);
+    if (!S.caps.has('echo-message')) {
+      const b = isChannel(target) ? getBuffer(target, 'channel') : getBuffer(target, 'query');
+      addLine(b, action ? 'action' : 'msg', { nick: S.me, text: piece, self: true });
+    }
+  }
+}
+
+function sayHere(text, action) {
+  const b = S.active;
+  if (!b || b.type === 'server') { error('This tab is not a conversation. Join a room with /join #room, or /msg NICK TEXT.'); return; }
+  if (b.type === 'channel' && !b.joined) { error(`You are not in ${b.name}. Type /join ${b.name} to go back in.`); return; }
+  say(b.name, text, action);
+}
+
+function joinRoom(name, key) {
+  name = name.trim();
+  if (!name) return;
+  if (!isChannel(name)) name = '#' + name;
+  const b = findBuffer(name);
+  if (b?.joined) { activate(b); return; }
+  if (!S.registered) { error('Not connected yet: try again in a moment.'); return; }
+  S.switchTo.add(lower(name));
+  send(`JOIN ${name}${key ? ` ${key}` : ''}`);
+}
+
+function leave(b, reason) {
+  if (!b || b.type === 'server') return;
+  if (b.type === 'channel' && b.joined && S.registered) {
+    b.rejoin = false;
+    send(`PART ${b.name}${reason ? ` :${reason}` : ''}`);
+  } else {
+    removeBuffer(b);
+  }
+}
+
+function openQuery(nick) {
+  if (isMe(nick)) return;
+  activate(getBuffer(nick, 'query'));
+}
+
+const HELP = [
+  '/join #room — join a room (or switch to it)', '/part [#room] [reason] — leave a room',
+  '/msg NICK text — private message', '/query NICK — open a private conversation', '/me text — action',
+  '/nick NAME — change nickname', '/topic [text] — show or set the room topic', '/notice TARGET text',
+  '/whois NICK', '/away [message] — mark yourself away (no message: back)', '/invite NICK [#room]',
+  '/kick NICK [reason]', '/mode [args]', '/clear — clear this tab', '/quit [reason] — sign out',
+  'Any other /COMMAND is sent to the server as it is (e.g. /list, /names, /motd).',
+  'Tab completes nicknames; ↑/↓ recall what you sent.',
+];
+
+function command(line) {
+  const sp = line.indexOf(' ');
+  const cmd = (sp < 0 ? line.slice(1) : line.slice(1, sp)).toLowerCase();
+  const rest = sp < 0 ? '' : line.slice(sp + 1).trim();
+  const args = rest.split(/\s+/).filter(Boolean);
+  const after = (n) => rest.split(/\s+/).slice(n).join(' ');
+  const here = S.active;
+  const chanHere = here?.type === 'channel' ? here.name : '';
+  switch (cmd) {
+    case 'join': case 'j': joinRoom(args[0] || '', args[1]); break;
+    case 'part': case 'leave': {
+      if (!(args[0] && isChannel(args[0]))) { leave(here, rest); break; }
+      const b = findBuffer(args[0]);
+      if (b) leave(b, after(1)); else send(`PART ${args[0]}${args[1] ? ` :${after(1)}` : ''}`);
+      break;
+    }
+    case 'close': leave(here); break;
+    case 'msg': case 'query': case 'q':
+      if (!args[0]) { error(`Usage: /${cmd} NICK${cmd === 'msg' ? ' TEXT' : ''}`); break; }
+      if (!isChannel(args[0])) openQuery(args[0]);
+      if (args.length > 1) say(args[0], after(1));
+      break;
+    case 'me': if (rest) sayHere(rest, true); break;
+    case 'nick': if (args[0]) send(`NICK ${args[0]}`); else error('Usage: /nick NAME'); break;
+    case 'topic': {
+      const explicit = args[0] && isChannel(args[0]);
+      const chan = explicit ? args[0] : chanHere;
+      if (!chan) { error('Usage: /topic [#room] [text]'); break; }
+      const text = explicit ? after(1) : rest;
+      send(text ? `TOPIC ${chan} :${text}` : `TOPIC ${chan}`);
+      break;
+    }
+    case 'notice':
+      if (args.length < 2) { error('Usage: /notice TARGET TEXT'); break; }
+      send(`NOTICE ${args[0]} :${after(1)}`);
+      if (!S.caps.has('echo-message')) addLine(findBuffer(args[0]) || here, 'notice', { nick: S.me, text: after(1), self: true });
+      break;
+    case 'whois': if (args[0]) send(`WHOIS ${args[0]}`); break;
+    case 'away': send(rest ? `AWAY :${rest}` : 'AWAY'); break;
+    case 'back': send('AWAY'); break;
+    case 'invite': if (args[0]) send(`INVITE ${args[0]} ${args[1] || chanHere}`); break;
+    case 'kick': if (args[0] && chanHere) send(`KICK ${chanHere} ${args[0]}${args[1] ? ` :${after(1)}` : ''}`); break;
+    case 'mode':
+      if (!args[0] || /^[+-]/.test(args[0])) send(`MODE ${chanHere || S.me}${rest ? ` ${rest}` : ''}`);
+      else send(`MODE ${rest}`);
+      break;
+    case 'clear': if (here) { here.log.textContent = ''; here.lastDay = ''; } break;
+    case 'quit': case 'exit': signOut(true, rest); break;
+    case 'raw': case 'quote': if (rest) send(rest); break;
+    case 'help': for (const h of HELP) info(h); break;
+    default:
+      if (!S.registered) { error('Not connected.'); break; }
+      send(`${cmd.toUpperCase()}${rest ? ` ${rest}` : ''}`);
+  }
+}
+
+function submit(text) {
+  for (let line of text.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    if (line[0] === '/' && line[1] !== '/') { command(line); continue; }
+    if (line.startsWith('//')) line = line.slice(1);
+    sayHere(line);
+  }
+}
+
+ui.composer.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = ui.messageInput.value;
+  if (!text.trim()) return;
+  S.history.push(text);
+  if (S.history.length > 100) S.history.shift();
+  S.histPos = S.history.length;
+  ui.messageInput.value = '';
+  submit(text);
+});
+
+ui.messageInput.addEventListener('keydown', (e) => {
+  const input = ui.messageInput;
+  if (e.key === 'Tab' && !e.shiftKey && input.value && S.active?.type === 'channel') {
+    e.preventDefault();
+    const pos = input.selectionStart;
+    if (!S.complete || S.complete.pos !== pos || S.complete.value !== input.value) {
+      const start = input.value.slice(0, pos).search(/\S*$/);
+      const stem = lower(input.value.slice(start, pos));
+      const nicks = [...S.active.members.values()].map((x) => x.nick)
+        .filter((n) => lower(n).startsWith(stem) && !isMe(n)).sort();
+      if (!nicks.length) return;
+      S.complete = { start, end: pos, nicks, i: -1, tail: input.value.slice(pos) };
+    }
+    const c = S.complete;
+    c.i = (c.i + 1) % c.nicks.length;
+    const word = c.nicks[c.i] + (c.start === 0 ? ': ' : ' ');
+    input.value = input.value.slice(0, c.start) + word + c.tail;
+    c.pos = c.start + word.length;
+    c.value = input.value;
+    input.setSelectionRange(c.pos, c.pos);
+  } else if ((e.key === 'ArrowUp' || e.key === 'ArrowDown') && S.history.length) {
+    if (e.key === 'ArrowUp' && S.histPos > 0) S.histPos--;
+    else if (e.key === 'ArrowDown' && S.histPos < S.history.length) S.histPos++;
+    else return;
+    e.preventDefault();
+    input.value = S.history[S.histPos] ?? '';
+  }
+});
+
+// ------------------------------------------------------------ page wiring
+
+function showLoginError(text) {
+  ui.loginError.textContent = text;
+  ui.loginError.hidden = !text;
+}
+
+function signOut(sendQuit, reason) {
+  S.quitting = true;
+  clearTimeout(S.retryTimer);
+  clearInterval(S.countdown);
+  if (S.ws) {
+    if (sendQuit) send(`QUIT :${reason || 'Signed out'}`);
+    const ws = S.ws;
+    S.ws = null;
+    setTimeout(() => ws.close(), sendQuit ? 300 : 0);
+  }
+  for (const b of [...S.buffers.values()]) { b.log.remove(); b.tab.remove(); }
+  S.buffers.clear();
+  S.active = null;
+  S.registered = false;
+  S.everWelcomed = false;
+  S.attempt = 0;
+  setStatus('idle', 'Not connected');
+  ui.app.hidden = true;
+  ui.login.hidden = false;
+  ui.nickInput.value = S.nick;
+  ui.nickInput.focus();
+}
+
+ui.loginForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const nick = ui.nickInput.value.trim();
+  if (!nick) { showLoginError('Please type a nickname.'); return; }
+  if (nick.length > 30 || !NICK_RE.test(nick)) {
+    showLoginError('That nickname is not allowed: use letters, digits and _-[]{}\\|^` (no spaces), not starting with a digit or -, at most 30 characters.');
+    return;
+  }
+  showLoginError('');
+  S.nick = nick;
+  try { localStorage.setItem(STORE_NICK, nick); } catch { /* private mode */ }
+  ui.login.hidden = true;
+  ui.app.hidden = false;
+  ui.myNick.textContent = nick;
+  serverBuffer();
+  connect();
+});
+
+ui.joinForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  joinRoom(ui.joinInput.value);
+  ui.joinInput.value = '';
+});
+
+function tabsClick(e) {
+  const tab = e.target.closest('.tab');
+  const b = tab && S.buffers.get(tab.dataset.key);
+  if (!b) return;
+  if (e.target.closest('.tab-close')) leave(b); else activate(b);
+}
+ui.rooms.addEventListener('click', tabsClick);
+ui.queries.addEventListener('click', tabsClick);
+
+ui.members.addEventListener('click', (e) => {
+  const li = e.target.closest('.member');
+  if (li && !isMe(li.dataset.nick)) openQuery(li.dataset.nick);
+});
+
+ui.leaveBtn.addEventListener('click', () => leave(S.active));
+ui.logoutBtn.addEventListener('click', () => signOut(true));
+ui.reconnectBtn.addEventListener('click', () => { S.attempt = 0; connect(); });
+
+function closeDrawers() {
+  ui.app.classList.remove('rooms-open', 'members-open');
+  ui.scrim.hidden = true;
+}
+ui.roomsToggle.addEventListener('click', () => {
+  const open = !ui.app.classList.contains('rooms-open');
+  closeDrawers();
+  ui.app.classList.toggle('rooms-open', open);
+  ui.scrim.hidden = !open;
+});
+ui.membersToggle.addEventListener('click', () => {
+  if (!narrow()) { ui.app.classList.toggle('members-hidden'); return; }
+  const open = !ui.app.classList.contains('members-open');
+  closeDrawers();
+  ui.app.classList.toggle('members-open', open);
+  ui.scrim.hidden = !open;
+});
+ui.scrim.addEventListener('click', closeDrawers);
+document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeDrawers(); });
+
+try { S.nick = localStorage.getItem(STORE_NICK) || ''; } catch { /* private mode */ }
+ui.nickInput.value = S.nick;
+if (S.nick) ui.connectBtn.focus(); else ui.nickInput.focus();
+
+})();
