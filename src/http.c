@@ -136,23 +136,33 @@ http_request_done(const struct http_request *r)
 	return 0;
 }
 
+/* The next element of a comma-separated list, trimmed: its start and
+ * length, with *p moved past it; NULL at the end. */
+static const char *
+list_next(const char **p, size_t *len)
+{
+	const char *s = *p;
+	while (*s == ' ' || *s == '\t' || *s == ',')
+		s++;
+	if (*s == '\0')
+		return NULL;
+	const char *end = s;
+	while (*end != '\0' && *end != ',')
+		end++;
+	*p = end;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*len = (size_t)(end - s);
+	return s;
+}
+
 int
 http_list_has(const char *list, const char *token)
 {
-	size_t tlen = strlen(token);
-	const char *p = list;
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		const char *start = p;
-		while (*p != '\0' && *p != ',')
-			p++;
-		const char *end = p;
-		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		if ((size_t)(end - start) == tlen && strncasecmp(start, token, tlen) == 0)
+	size_t tlen = strlen(token), n;
+	for (const char *e; (e = list_next(&list, &n)) != NULL;)
+		if (n == tlen && strncasecmp(e, token, n) == 0)
 			return 1;
-	}
 	return 0;
 }
 
@@ -201,21 +211,12 @@ http_ws_accept(const char *key, char out[29])
 const char *
 http_ws_protocol(const struct http_request *r, const char *const *ours)
 {
-	const char *p = r->ws_protocol;
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		const char *start = p;
-		while (*p != '\0' && *p != ',')
-			p++;
-		const char *end = p;
-		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
+	const char *list = r->ws_protocol;
+	size_t n;
+	for (const char *e; (e = list_next(&list, &n)) != NULL;)
 		for (const char *const *o = ours; *o != NULL; o++)
-			if (strlen(*o) == (size_t)(end - start) &&
-			    strncmp(start, *o, (size_t)(end - start)) == 0)
+			if (strlen(*o) == n && strncmp(e, *o, n) == 0)
 				return *o;
-	}
 	return NULL;
 }
 
