@@ -257,6 +257,7 @@ conn_process(struct conn *c)
 		else
 			c->door->overlong(c);
 	}
+	framer_release_if_empty(&c->in);
 	/* Input has ended and every whole line has been handled: what is left
 	 * is at most an unterminated fragment, dropped like the line it was. */
 	if (c->state == CONN_OPEN && c->eof && (c->handshake || !loop_timer_active(&c->timer)))

@@ -86,10 +86,9 @@ framer_feed(struct framer *f, const char *data, size_t n)
 	return (long)(used + take);
 }
 
-static void
+void
 framer_release_if_empty(struct framer *f)
 {
-	/* An idle connection holds no input buffer at all. */
 	if (f->start == f->len)
 		framer_free(f);
 }

@@ -35,6 +35,10 @@ void framer_free(struct framer *f);
  * memory. */
 long framer_feed(struct framer *f, const char *data, size_t n);
 enum framer_status framer_next(struct framer *f, char **line, size_t *len);
+/* Frees the buffer if it holds nothing: an idle connection keeps none.
+ * framer_next does it too, but callers stop calling it once nothing is
+ * held. */
+void framer_release_if_empty(struct framer *f);
 /* Bytes held (waiting lines and the partial one). */
 size_t framer_held(const struct framer *f);
 /* Bytes framer_feed would take now. */

@@ -451,6 +451,27 @@ test_buffer_released_when_empty(void **state)
 	assert_null(f->buf);
 }
 
+/* What conn_process does: it stops once nothing is held, without the
+ * framer_next call that would free the buffer, and releases it itself. */
+static void
+test_release_if_empty(void **state)
+{
+	struct framer *f = *state;
+	feed_str(f, "a\nb");
+	expect_str(f, "a");
+	framer_release_if_empty(f);
+	assert_non_null(f->buf); /* "b" is still held */
+	feed_str(f, "\n");
+	expect_str(f, "b");
+	assert_int_equal(framer_held(f), 0);
+	assert_non_null(f->buf);
+	framer_release_if_empty(f);
+	assert_null(f->buf);
+	assert_int_equal(framer_room(f), LIMIT);
+	feed_str(f, "c\n");
+	expect_str(f, "c");
+}
+
 static void
 test_free_is_idempotent(void **state)
 {
@@ -469,6 +490,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_init_holds_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_if_empty, setup, teardown),
 		cmocka_unit_test(test_init_raises_small_limit),
 		cmocka_unit_test_setup_teardown(test_single_line_lf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_line_crlf, setup, teardown),
