@@ -36,7 +36,7 @@ static const struct option_def options[] = {
 	{ "web-dir", OPT_OPTSTR, FIELD(web_dir), "", 0, 0,
 	  "serve the web client from this directory, not the built-in copy" },
 	{ "allowed-origins", OPT_LIST, FIELD(allowed_origins), "", 0, 0,
-	  "a web page ORIGIN (scheme://host:port) whose scripts may open /ws, or * for any (repeatable; the server's own pages always may)" },
+	  "a web page ORIGIN (scheme://host:port) whose scripts may open /ws, or * for any (repeatable; the server's own pages may when reached by IP, localhost or server-name)" },
 	{ "server-name", OPT_STR, FIELD(server_name), "parley.local", 0, 0,
 	  "name the server gives itself (the IRC server name)" },
 	{ "password", OPT_OPTSTR, FIELD(password), "", 0, 0,

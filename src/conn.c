@@ -273,8 +273,8 @@ conn_read_once(struct conn *c)
 	 * the kernel, where it costs us nothing. */
 	size_t room = framer_room(&c->in);
 	if (room == 0 || (c->tp != NULL && c->tp->ws != NULL && room < 2)) {
-		if (c->tp != NULL && c->tp->write_wants_read)
-			return; /* TLS asked to read so that it can write */
+		if (c->tp != NULL && (c->tp->write_wants_read || c->tp->read_wants_write))
+			return; /* TLS's own needs brought us here, not a hang-up */
 		/* Not reading, so only an error or hang-up gets here; it would
 		 * be reported again and again until handled. */
 		int err = 0;
@@ -366,7 +366,7 @@ int
 conn_upgrade_websocket(struct conn *c, const struct door *door, int binary)
 {
 	/* The client must wait for our 101 before it sends frames. */
-	if (framer_held(&c->in) > 0)
+	if (framer_held(&c->in) > 0 || transport_pending(c))
 		return -1;
 	size_t max_line = door->max_line ? door->max_line : c->srv->cfg->max_line;
 	if (transport_websocket(c, binary, max_line + 2) < 0)

@@ -226,6 +226,8 @@ transport_handshake(struct conn *c)
 	}
 }
 
+static int stage(struct conn *c);
+
 /* WebSocket input: decoded message bytes go to the caller's buffer, each
  * message ended by an LF for the framer. */
 
@@ -264,7 +266,11 @@ on_ws_control(void *ctx, enum ws_opcode op, const uint8_t *p, size_t n)
 	else if (t->pings_in_message < UINT8_MAX)
 		t->pings_in_message++;
 	if (op == WS_PING) {
-		if (!t->close_sent && out_frame(s->c, WS_PONG, p, n) < 0)
+		/* Our 101 may still be queued (a client that did not wait for
+		 * it): the pong goes after it. */
+		if (t->raw_left > 0 && stage(s->c) < 0)
+			conn_kill(s->c, "Out of memory");
+		else if (!t->close_sent && out_frame(s->c, WS_PONG, p, n) < 0)
 			conn_kill(s->c, "sendq exceeded");
 		else
 			server_conn_flush_later(s->c->srv, s->c);
@@ -490,9 +496,13 @@ transport_mask(const struct conn *c, unsigned mask)
 		mask &= ~(unsigned)LOOP_READ;
 	if (c->state == CONN_DEAD)
 		return mask;
-	if (t->out_off < t->out_len || t->read_wants_write)
+	if (t->out_off < t->out_len)
 		mask |= LOOP_WRITE;
-	if (t->write_wants_read)
-		mask |= LOOP_READ;
+	/* TLS may need the other direction first; waiting on the one it
+	 * cannot use would spin the level-triggered loop. */
+	if (t->read_wants_write && (mask & LOOP_READ))
+		mask = (mask & ~(unsigned)LOOP_READ) | LOOP_WRITE;
+	if (t->write_wants_read && (mask & LOOP_WRITE) && !t->read_wants_write)
+		mask = (mask & ~(unsigned)LOOP_WRITE) | LOOP_READ;
 	return mask;
 }

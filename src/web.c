@@ -3,6 +3,7 @@
  * the connection to a WebSocket and hands it to the IRC door, which never
  * learns that its lines come in frames. One request per connection keeps
  * it simple: a page is three files. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -182,13 +183,50 @@ serve_file(struct conn *c, const struct http_request *r)
 	respond_error(c, 404, NULL);
 }
 
+/* The host of a "scheme://host[:port]" origin, or of a Host header, is
+ * host[:port] without the port: into out. */
+static void
+host_part(const char *s, char *out, size_t outlen)
+{
+	const char *sep = strstr(s, "://");
+	if (sep != NULL)
+		s = sep + 3;
+	size_t n = s[0] == '[' ? strcspn(s, "]") + 1 : strcspn(s, ":/");
+	snprintf(out, outlen, "%.*s", (int)n, s);
+}
+
+/* Whether the name the browser used to reach us is one we answer to: an
+ * address, localhost, server-name, or the host of an allowed origin. Any
+ * other name may be an attacker's, pointed at us by DNS rebinding, and
+ * its "same origin" is not ours. */
+static int
+host_trusted(const struct conn *c, const char *host_header)
+{
+	char host[HTTP_FIELD_MAX], other[HTTP_FIELD_MAX];
+	host_part(host_header, host, sizeof host);
+	unsigned char addr[16];
+	char bare[HTTP_FIELD_MAX];
+	snprintf(bare, sizeof bare, "%s", host[0] == '[' ? host + 1 : host);
+	bare[strcspn(bare, "]")] = '\0';
+	if (inet_pton(AF_INET, bare, addr) == 1 || inet_pton(AF_INET6, bare, addr) == 1 ||
+	    strcasecmp(host, "localhost") == 0 || strcasecmp(host, c->srv->cfg->server_name) == 0)
+		return 1;
+	const struct config_list *allowed = &c->srv->cfg->allowed_origins;
+	for (int i = 0; i < allowed->n; i++) {
+		host_part(allowed->v[i], other, sizeof other);
+		if (strcasecmp(host, other) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* A page may open /ws if it is one of ours, or one allowed-origins names.
  * A client with no Origin is not a browser, and not at risk of being
  * used by some other site's page. */
 static int
 origin_allowed(const struct conn *c, const struct http_request *r)
 {
-	if (r->origin[0] == '\0' || http_same_origin(r))
+	if (r->origin[0] == '\0' || (http_same_origin(r) && host_trusted(c, r->host)))
 		return 1;
 	const struct config_list *allowed = &c->srv->cfg->allowed_origins;
 	for (int i = 0; i < allowed->n; i++)

@@ -171,6 +171,18 @@ class Server:
     """A real parleyd on a free port, its stderr kept for the test."""
 
     def __init__(self, *args, irc=False, tls=False, web=False):
+        # A port free_port() found may be taken before parleyd binds it
+        # (by some client's ephemeral port): then start again elsewhere.
+        for attempt in range(5):
+            try:
+                self._start(args, irc, tls, web)
+                return
+            except RuntimeError as e:
+                if "Address already in use" not in str(e) or attempt == 4:
+                    raise
+                self.log.close()
+
+    def _start(self, args, irc, tls, web):
         self.port = free_port()
         self.host = "127.0.0.1"
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / ("parleyd-%d.log" % self.port)

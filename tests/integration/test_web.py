@@ -123,8 +123,13 @@ def upgrade(port, **fields):
     base = {"Host": "127.0.0.1:%d" % port, "Upgrade": "websocket", "Connection": "Upgrade",
             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}
     base.update(fields)
-    head = "".join("%s: %s\n" % (k, v) for k, v in base.items() if v is not None)
-    return http(port, "GET /ws HTTP/1.1\n%s\n" % head, timeout=5)
+    head = "".join("%s: %s\r\n" % (k, v) for k, v in base.items() if v is not None)
+    sock = connect(port)
+    try:
+        sock.sendall(("GET /ws HTTP/1.1\r\n%s\r\n" % head).encode())
+        return read_response(sock, until_close=False)
+    finally:
+        sock.close()
 
 
 def test_handshake_accept_key_is_the_rfc_example(web):
@@ -173,6 +178,39 @@ def test_same_origin_is_allowed_and_allowed_origins_adds_more():
         assert WsIrcClient(srv.web_port, origin="https://any.example").status == 101
     finally:
         assert srv.stop() == 0, srv.log_text()
+
+
+@pytest.mark.parametrize("host,status", [
+    ("evil.example", 403),          # DNS rebinding: a name we do not answer to
+    ("localhost", 101),
+    ("127.0.0.1", 101),
+    ("test.parley", 101),           # the server-name
+])
+def test_same_origin_counts_only_for_names_we_answer_to(web, host, status):
+    hostport = "%s:%d" % (host, web.web_port)
+    got, _, _ = upgrade(web.web_port, Host=hostport, Origin="http://" + hostport)
+    assert got == status
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
+def test_frames_sent_before_the_101_are_refused(web, tls):
+    port = web.web_tls_port if tls else web.web_port
+    sock = connect(port, tls=tls)
+    sock.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                 + frame(9, "too early"))
+    got = b""
+    sock.settimeout(5)
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except (ConnectionResetError, OSError):
+        pass
+    assert b" 101 " not in got
+    assert "data before the handshake's end" in web.log_text()
 
 
 @pytest.mark.parametrize("offered,chosen,opcode", [
@@ -245,7 +283,7 @@ def test_binary_frames_are_lines_too(web):
     ws.expect(r"PONG \S+ :binary$")
 
 
-@pytest.mark.parametrize("data,code", [
+PROTOCOL_ERRORS = [
     (frame(1, "PING :x", mask=False), 1002),
     (frame(1, "PING :x", rsv=4), 1002),
     (frame(3, "x"), 1002),
@@ -260,7 +298,14 @@ def test_binary_frames_are_lines_too(web):
     (frame(8, b"\x03"), 1002),
     (frame(8, struct.pack(">H", 1005)), 1002),
     (frame(8, struct.pack(">H", 1000) + b"\xff"), 1007),
-])
+]
+PROTOCOL_ERROR_IDS = ["unmasked", "rsv", "opcode3", "lone-continuation", "long-ping",
+                      "fragmented-ping", "bad-utf8", "surrogate", "text-in-text",
+                      "big-frame", "big-message", "close-1-byte", "close-1005",
+                      "close-bad-reason"]
+
+
+@pytest.mark.parametrize("data,code", PROTOCOL_ERRORS, ids=PROTOCOL_ERROR_IDS)
 def test_protocol_errors_get_a_close_frame_with_the_right_code(web, data, code):
     ws = WsIrcClient(web.web_port).register("bad%d" % code)
     ws.join("#lobby")
