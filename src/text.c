@@ -4,38 +4,44 @@
 
 static const char replacement[] = "\xEF\xBF\xBD";
 
+int
+utf8_lead(unsigned char c, size_t *len, unsigned char *lo, unsigned char *hi)
+{
+	*lo = 0x80;
+	*hi = 0xBF;
+	if (c < 0x80)
+		*len = 1;
+	else if (c >= 0xC2 && c <= 0xDF)
+		*len = 2;
+	else if (c >= 0xE0 && c <= 0xEF) {
+		*len = 3;
+		if (c == 0xE0)
+			*lo = 0xA0;
+		else if (c == 0xED)
+			*hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		*len = 4;
+		if (c == 0xF0)
+			*lo = 0x90;
+		else if (c == 0xF4)
+			*hi = 0x8F;
+	} else
+		return 0;
+	return 1;
+}
+
 /* Scans the UTF-8 sequence at s (n > 0 bytes available). Returns its length
  * and sets *valid; for an invalid one the length is that of its maximal
  * subpart (Unicode's "maximal subpart" rule, so one U+FFFD stands for each),
- * at least 1. Overlong forms, surrogates and code points past U+10FFFF are
- * invalid, as RFC 3629 says. */
+ * at least 1. */
 static size_t
 utf8_scan(const unsigned char *s, size_t n, int *valid)
 {
-	unsigned char c = s[0];
-	*valid = 1;
-	if (c < 0x80)
-		return 1;
 	size_t len;
-	unsigned char lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		*valid = 0;
+	unsigned char lo, hi;
+	*valid = utf8_lead(s[0], &len, &lo, &hi);
+	if (!*valid || len == 1)
 		return 1;
-	}
 	size_t i = 1;
 	if (i < n && s[i] >= lo && s[i] <= hi) {
 		i++;

@@ -14,6 +14,12 @@
  * Returns the length written; dst is NUL-terminated. */
 size_t text_clean(char *dst, const char *src, size_t n);
 
+/* What may follow lead byte c in valid UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing past U+10FFFF): the sequence's length, and the
+ * range of its second byte (the others are 0x80-0xBF). 0 when c cannot
+ * start a sequence. */
+int utf8_lead(unsigned char c, size_t *len, unsigned char *lo, unsigned char *hi);
+
 /* 1 when s (n bytes) is valid UTF-8 with no NUL and no CR. */
 int text_is_clean(const char *s, size_t n);
 

@@ -70,25 +70,32 @@ transport_secure(const struct conn *c)
 
 /* The staging buffer. */
 
+/* Makes *buf hold at least need bytes, doubling from first. */
+static int
+grow(char **buf, size_t *cap, size_t need, size_t first)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : first;
+	while (n < need)
+		n *= 2;
+	char *p = realloc(*buf, n);
+	if (p == NULL)
+		return -1;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
 static int
 out_reserve(struct conn *c, size_t n)
 {
 	struct transport *t = c->tp;
-	if (t->out_len + n <= t->out_cap)
-		return 0;
 	/* Nobody reading, and a client that pings without end: bounded like
 	 * the sendq. */
-	if (t->out_len + n > c->srv->cfg->sendq + TRANSPORT_CHUNK)
+	if (t->out_len + n > t->out_cap && t->out_len + n > c->srv->cfg->sendq + TRANSPORT_CHUNK)
 		return -1;
-	size_t cap = t->out_cap ? t->out_cap : TRANSPORT_CHUNK;
-	while (cap < t->out_len + n)
-		cap *= 2;
-	char *out = realloc(t->out, cap);
-	if (out == NULL)
-		return -1;
-	t->out = out;
-	t->out_cap = cap;
-	return 0;
+	return grow(&t->out, &t->out_cap, t->out_len + n, TRANSPORT_CHUNK);
 }
 
 static int
@@ -350,11 +357,7 @@ stage_line(struct conn *c, const char *p, size_t n)
 		n--;
 	if (t->ws_binary)
 		return out_frame(c, WS_BINARY, p, n);
-	uint32_t st = 0;
-	size_t i = 0;
-	while (i < n && ws_utf8_step(&st, (uint8_t)p[i]) == 0)
-		i++;
-	if (i == n && st == 0)
+	if (text_is_clean(p, n))
 		return out_frame(c, WS_TEXT, p, n);
 	char *fixed = malloc(TEXT_CLEAN_MAX(n) + 1);
 	if (fixed == NULL)
@@ -369,16 +372,8 @@ static int
 line_append(struct conn *c, const char *p, size_t n)
 {
 	struct transport *t = c->tp;
-	if (t->line_len + n > t->line_cap) {
-		size_t cap = t->line_cap ? t->line_cap : 1024;
-		while (cap < t->line_len + n)
-			cap *= 2;
-		char *line = realloc(t->line, cap);
-		if (line == NULL)
-			return -1;
-		t->line = line;
-		t->line_cap = cap;
-	}
+	if (grow(&t->line, &t->line_cap, t->line_len + n, 1024) < 0)
+		return -1;
 	memcpy(t->line + t->line_len, p, n);
 	t->line_len += n;
 	return 0;

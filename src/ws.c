@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "text.h"
+
 void
 ws_decoder_init(struct ws_decoder *d, uint64_t max_message)
 {
@@ -9,9 +11,9 @@ ws_decoder_init(struct ws_decoder *d, uint64_t max_message)
 	d->max_message = max_message;
 }
 
-/* Valid UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
- * U+10FFFF. The state holds the bytes still expected in its low byte and
- * the range the next one must fall in above it. */
+/* Valid UTF-8 as text.c has it, a byte at a time: the state holds the
+ * bytes still expected in its low byte and the range the next one must
+ * fall in above it. */
 int
 ws_utf8_step(uint32_t *state, uint8_t b)
 {
@@ -24,26 +26,11 @@ ws_utf8_step(uint32_t *state, uint8_t b)
 		*state = need ? need | 0x80u << 8 | 0xbfu << 16 : 0;
 		return 0;
 	}
-	uint32_t lo = 0x80, hi = 0xbf;
-	if (b < 0x80)
-		return 0;
-	else if (b >= 0xc2 && b <= 0xdf)
-		need = 1;
-	else if (b >= 0xe0 && b <= 0xef) {
-		need = 2;
-		if (b == 0xe0)
-			lo = 0xa0;
-		else if (b == 0xed)
-			hi = 0x9f;
-	} else if (b >= 0xf0 && b <= 0xf4) {
-		need = 3;
-		if (b == 0xf0)
-			lo = 0x90;
-		else if (b == 0xf4)
-			hi = 0x8f;
-	} else
+	size_t len;
+	unsigned char lo, hi;
+	if (!utf8_lead(b, &len, &lo, &hi))
 		return -1;
-	*state = need | lo << 8 | hi << 16;
+	*state = len == 1 ? 0 : (uint32_t)(len - 1) | (uint32_t)lo << 8 | (uint32_t)hi << 16;
 	return 0;
 }
 

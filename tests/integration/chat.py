@@ -57,6 +57,21 @@ def wait_readable(sock, timeout):
     return bool(r)
 
 
+def recv_until(sock, deadline):
+    """The next bytes from sock, or None at the deadline; EOFError when the
+    peer closed (or reset) the connection."""
+    left = deadline - time.monotonic()
+    if left <= 0 or not wait_readable(sock, left):
+        return None
+    try:
+        chunk = sock.recv(65536)
+    except ConnectionResetError:
+        chunk = b""
+    if not chunk:
+        raise EOFError("server closed the connection")
+    return chunk
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -110,14 +125,9 @@ class Client(LineMatching):
 
     def _read_line(self, deadline):
         while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            chunk = recv_until(self.sock, deadline)
+            if chunk is None:
                 return None
-            if not wait_readable(self.sock, left):
-                return None
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("server closed the connection")
             self.buf += chunk
         line, self.buf = self.buf.split(b"\n", 1)
         text = line.decode("utf-8")  # the server only ever sends valid UTF-8
@@ -160,7 +170,7 @@ class Client(LineMatching):
                 if line is None:
                     raise AssertionError("connection still open; got %r" % seen)
                 seen.append(line)
-        except (EOFError, ConnectionResetError):
+        except EOFError:
             return seen
 
     def close(self):

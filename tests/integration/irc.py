@@ -7,7 +7,7 @@ must to stay connected."""
 import re
 import time
 
-from chat import LineMatching, wait_readable
+from chat import LineMatching, recv_until
 from chat import connect as tcp_connect
 
 # Generous: under the sanitizers everything is slower. Nothing is asserted
@@ -104,29 +104,30 @@ class IrcClient(LineMatching):
         """The next line (without CR LF), None at the deadline; EOFError
         when the server closed the connection."""
         while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            chunk = self._recv(deadline)
+            if chunk is None:
                 return None
-            if not wait_readable(self.sock, left):
-                return None
-            try:
-                chunk = self.sock.recv(65536)
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                self.closed = True
-                raise EOFError("server closed the connection")
             self.buf += chunk
         raw, self.buf = self.buf.split(b"\n", 1)
         assert raw.endswith(b"\r"), "line not ended by CR LF: %r" % raw
         text = raw[:-1].decode("utf-8", errors="replace")
         self.lines.append(text)
+        self._answer_ping(text)
+        return text
+
+    def _recv(self, deadline):
+        try:
+            return recv_until(self.sock, deadline)
+        except EOFError:
+            self.closed = True
+            raise
+
+    def _answer_ping(self, text):
         if self.auto_pong:
             m = re.match(r"^(?:@\S+ +)?(?::\S+ +)?PING(?: +:?(.*))?$", text)
             if m:
                 self.pings += 1
                 self.send("PONG :%s" % (m.group(1) or ""))
-        return text
 
     def expect(self, pattern, timeout=TIMEOUT):
         """Reads lines until one matches pattern (a regex searched in the

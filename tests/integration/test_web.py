@@ -1,8 +1,6 @@
 """The web listener: HTTP answers (the web client's files, and a proper
 error for anything else) and IRC over WebSocket at /ws (RFC 6455 and the
 IRCv3 WebSocket specification), over TCP and TLS."""
-import os
-import re
 import signal
 import socket
 import struct
@@ -10,7 +8,7 @@ import time
 
 import pytest
 
-from chat import ROOT, Client, Server, connect
+from chat import ROOT, Server, connect
 from irc import IrcClient
 from wsclient import WsIrcClient, frame, http, read_response
 
@@ -241,7 +239,7 @@ def test_websocket_plain_and_irc_users_share_lobby(web):
     nc.expect(r"^#lobby <webby> hello from the browser$")
     irc.expect(r"^:webby!\S+ PRIVMSG #lobby :hello from the browser$")
     nc.send("hi web")
-    m = ws.expect(r"^@time=\S+ :ncuser!\S+ PRIVMSG #lobby :hi web$")
+    ws.expect(r"^@time=\S+ :ncuser!\S+ PRIVMSG #lobby :hi web$")
     irc.send("PRIVMSG webby :private hello")
     ws.expect(r":ircer!\S+ PRIVMSG webby :private hello$")
 

@@ -7,9 +7,7 @@ browser-deps` installs them). Run by hand without them it skips, saying which
 is missing; under `make test` (PARLEY_BROWSER=required) it fails instead."""
 import os
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -31,18 +29,6 @@ def missing_tools():
     return None
 
 
-def wait_listening(port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_web_client_in_chromium(make_server, scheme):
     reason = missing_tools()
@@ -59,7 +45,6 @@ def test_web_client_in_chromium(make_server, scheme):
     else:
         srv = make_server("--web-listen", "127.0.0.1:%d" % web_port)
         artifacts = ARTIFACTS
-    wait_listening(web_port)
     artifacts.mkdir(parents=True, exist_ok=True)
     shots = [artifacts / "web-chat.png", artifacts / "web-chat-phone.png"]
     for shot in shots:

@@ -7,7 +7,7 @@ import os
 import struct
 import time
 
-from chat import connect, wait_readable
+from chat import connect, recv_until
 from irc import IrcClient, TIMEOUT
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -23,17 +23,12 @@ def read_response(sock, timeout=TIMEOUT, until_close=True):
     buf = b""
     deadline = time.monotonic() + timeout
     while b"\r\n\r\n" not in buf or until_close:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError("no complete response within %ss: %r" % (timeout, buf))
-        if not wait_readable(sock, left):
-            continue
         try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            chunk = b""
-        if not chunk:
+            chunk = recv_until(sock, deadline)
+        except EOFError:
             break
+        if chunk is None:
+            raise AssertionError("no complete response within %ss: %r" % (timeout, buf))
         buf += chunk
     head, _, rest = buf.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -116,16 +111,9 @@ class WsIrcClient(IrcClient):
         self.sock.sendall(data)
 
     def _fill(self, deadline):
-        left = deadline - time.monotonic()
-        if left <= 0 or not wait_readable(self.sock, left):
+        chunk = self._recv(deadline)
+        if chunk is None:
             return False
-        try:
-            chunk = self.sock.recv(65536)
-        except ConnectionResetError:
-            chunk = b""
-        if not chunk:
-            self.closed = True
-            raise EOFError("server closed the connection")
         self.raw += chunk
         return True
 
@@ -167,9 +155,7 @@ class WsIrcClient(IrcClient):
                     text = payload.decode("utf-8", errors="replace")
                 assert "\r" not in text and "\n" not in text, "CR/LF in a message: %r" % text
                 self.lines.append(text)
-                if self.auto_pong and text.startswith("PING"):
-                    self.pings += 1
-                    self.send("PONG" + text[4:])
+                self._answer_ping(text)
                 return text
             self.controls.append((op, payload))
             if op == 8:
