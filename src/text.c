@@ -84,6 +84,17 @@ text_clean(char *dst, const char *src, size_t n)
 	return out;
 }
 
+size_t
+utf8_fit(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t fit = max;
+	while (fit > 0 && ((unsigned char)s[fit] & 0xC0) == 0x80)
+		fit--;
+	return fit > 0 ? fit : max;
+}
+
 int
 text_is_clean(const char *src, size_t n)
 {

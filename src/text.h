@@ -20,6 +20,12 @@ size_t text_clean(char *dst, const char *src, size_t n);
  * start a sequence. */
 int utf8_lead(unsigned char c, size_t *len, unsigned char *lo, unsigned char *hi);
 
+/* How many bytes of s (n bytes of valid UTF-8) fit in max without
+ * cutting a character in two: n when all do. Never 0 when n and max are
+ * not: a max too small for the first character cuts it anyway, so a
+ * caller that loops always advances. */
+size_t utf8_fit(const char *s, size_t n, size_t max);
+
 /* 1 when s (n bytes) is valid UTF-8 with no NUL and no CR. */
 int text_is_clean(const char *s, size_t n);
 

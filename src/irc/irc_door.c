@@ -234,7 +234,10 @@ host_of(const struct msg *m)
 
 /* A message as one or more lines of at most 512 bytes: a plain user may
  * send far longer lines than IRC carries, and nothing is to be lost. Cuts
- * fall between UTF-8 characters; the pieces go out in one wire. */
+ * fall between UTF-8 characters, so a piece may be shorter than the room
+ * a line leaves: the pieces are counted first, and the buffer is sized
+ * from that count, never from the text's length alone. The pieces go out
+ * in one wire. */
 static struct wire *
 render_split(const char *src, const char *cmd, const char *to, const char *pre,
     const char *text, const char *post)
@@ -245,20 +248,26 @@ render_split(const char *src, const char *cmd, const char *to, const char *pre,
 	if (hn < 0 || (size_t)hn + tail + 16 > IRC_LINE_MAX)
 		return NULL;
 	size_t room = IRC_LINE_MAX - (size_t)hn - tail;
-	size_t len = strlen(text);
-	size_t lines = len / room + 1;
-	char *buf = malloc(lines * IRC_LINE_MAX + 1);
+	size_t len = strlen(text), pieces = 0;
+	for (size_t at = 0; at < len || pieces == 0; pieces++)
+		at += utf8_fit(text + at, len - at, room);
+	size_t total = pieces * ((size_t)hn + tail) + len;
+	char *buf = malloc(total);
 	if (buf == NULL)
 		return NULL;
 	size_t out = 0;
-	do {
-		size_t n = len < room ? len : room;
-		while (n < len && n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
-			n--;
-		out += (size_t)sprintf(buf + out, "%s%.*s%s\r\n", head, (int)n, text, post);
-		text += n;
-		len -= n;
-	} while (len > 0);
+	for (size_t at = 0, i = 0; i < pieces; i++) {
+		size_t n = utf8_fit(text + at, len - at, room);
+		memcpy(buf + out, head, (size_t)hn);
+		out += (size_t)hn;
+		memcpy(buf + out, text + at, n);
+		out += n;
+		memcpy(buf + out, post, tail - 2);
+		out += tail - 2;
+		memcpy(buf + out, "\r\n", 2);
+		out += 2;
+		at += n;
+	}
 	struct wire *w = wire_new(buf, out);
 	free(buf);
 	return w;

@@ -240,6 +240,27 @@ test_word_and_rest_edges(void **state)
 	assert_string_equal(text_rest(&s), "rest of it");
 }
 
+/* The cut a long line is split at: never inside a character, and never
+ * nothing (a caller that loops on it must advance). */
+static void
+test_fit_cuts_between_characters(void **state)
+{
+	(void)state;
+	const char *euro = "\xE2\x82\xAC\xE2\x82\xAC"; /* two 3-byte characters */
+	assert_int_equal(utf8_fit(euro, 6, 6), 6);
+	assert_int_equal(utf8_fit(euro, 6, 100), 6);
+	assert_int_equal(utf8_fit(euro, 6, 5), 3);
+	assert_int_equal(utf8_fit(euro, 6, 4), 3);
+	assert_int_equal(utf8_fit(euro, 6, 3), 3);
+	/* Too small for the first character: cut anyway, never 0. */
+	assert_int_equal(utf8_fit(euro, 6, 2), 2);
+	assert_int_equal(utf8_fit("ab", 2, 1), 1);
+	assert_int_equal(utf8_fit("", 0, 5), 0);
+	const char *emoji = "a\xF0\x9F\x98\x83" "b";
+	assert_int_equal(utf8_fit(emoji, 6, 4), 1);
+	assert_int_equal(utf8_fit(emoji, 6, 5), 5);
+}
+
 int
 main(void)
 {
@@ -255,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_word_splitting),
 		cmocka_unit_test(test_word_then_rest),
 		cmocka_unit_test(test_word_and_rest_edges),
+		cmocka_unit_test(test_fit_cuts_between_characters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
