@@ -78,6 +78,13 @@ server_conn_touched(struct server *srv, struct conn *c)
 }
 
 void
+server_conn_add(struct server *srv, struct conn *c)
+{
+	list_append(srv, c);
+	srv->nconns++;
+}
+
+void
 server_conn_flush_later(struct server *srv, struct conn *c)
 {
 	if (c->queued_flush)
@@ -155,15 +162,21 @@ flush_pending(struct server *srv)
 /* Before sleeping: write everything queued this round in one writev per
  * conn, and close what died. Quits of the dead queue more output, so both
  * repeat until neither has work. */
+void
+server_settle(struct server *srv)
+{
+	while (srv->flush_list != NULL || srv->reap_list != NULL) {
+		flush_pending(srv);
+		reap_dead(srv);
+	}
+}
+
 static void
 before_sleep(struct loop *loop, void *data)
 {
 	struct server *srv = data;
 	(void)loop;
-	while (srv->flush_list != NULL || srv->reap_list != NULL) {
-		flush_pending(srv);
-		reap_dead(srv);
-	}
+	server_settle(srv);
 	if (srv->shutting_down && srv->nconns == 0)
 		loop_stop(srv->loop);
 }
@@ -265,8 +278,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 	}
 	ip->n++;
 	c->ip = ip;
-	list_append(srv, c);
-	srv->nconns++;
+	server_conn_add(srv, c);
 	log_info("%s: connected on %s", addr, l->name);
 	conn_open(c);
 }

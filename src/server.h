@@ -35,6 +35,14 @@ int server_init(struct server *srv, const struct config *cfg);
 int server_run(struct server *srv);
 void server_free(struct server *srv);
 
+/* Counts c among the server's conns: accept does, after its checks; so
+ * does a test that makes conns without a listener (tests/fuzz). */
+void server_conn_add(struct server *srv, struct conn *c);
+/* What the loop does before it sleeps: writes what was queued and closes
+ * the dead, until neither has work. For tests that drive conns without
+ * running the loop. */
+void server_settle(struct server *srv);
+
 /* For conn.c. */
 void server_conn_touched(struct server *srv, struct conn *c);
 void server_conn_flush_later(struct server *srv, struct conn *c);
