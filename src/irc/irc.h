@@ -24,6 +24,8 @@ enum irc_cap {
 	CAP_SERVER_TIME = 1 << 9,
 	CAP_SETNAME = 1 << 10,
 	CAP_USERHOST_IN_NAMES = 1 << 11,
+	CAP_NO_IMPLICIT_NAMES = 1 << 12,
+	CAP_STANDARD_REPLIES = 1 << 13,
 };
 
 #define IRC_LABEL_MAX 64

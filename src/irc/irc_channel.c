@@ -188,7 +188,8 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 		struct room *room = hub_room_find(&c->srv->hub, name);
 		if (room->topic != NULL)
 			send_topic(c, room);
-		irc_send_names(c, room);
+		if (!(irc_session(c)->caps & CAP_NO_IMPLICIT_NAMES))
+			irc_send_names(c, room);
 	}
 }
 

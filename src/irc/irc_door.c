@@ -15,22 +15,30 @@
 #include "log.h"
 #include "text.h"
 
+/* The capabilities CAP LS offers. A capability with a value writes it
+ * (e.g. "max-bytes=4096") and may decline to be offered to c at all;
+ * one without a bit is only a policy to read, never to request (sts). */
+typedef int cap_value_fn(struct conn *c, char *value, size_t cap);
+
 static const struct {
 	const char *name;
 	unsigned bit;
+	cap_value_fn *value;    /* NULL: always offered, no value */
 } caps[] = {
-	{ "away-notify", CAP_AWAY_NOTIFY },
-	{ "batch", CAP_BATCH },
-	{ "cap-notify", CAP_CAP_NOTIFY },
-	{ "echo-message", CAP_ECHO_MESSAGE },
-	{ "extended-join", CAP_EXTENDED_JOIN },
-	{ "invite-notify", CAP_INVITE_NOTIFY },
-	{ "labeled-response", CAP_LABELED_RESPONSE },
-	{ "message-tags", CAP_MESSAGE_TAGS },
-	{ "multi-prefix", CAP_MULTI_PREFIX },
-	{ "server-time", CAP_SERVER_TIME },
-	{ "setname", CAP_SETNAME },
-	{ "userhost-in-names", CAP_USERHOST_IN_NAMES },
+	{ "away-notify", CAP_AWAY_NOTIFY, NULL },
+	{ "batch", CAP_BATCH, NULL },
+	{ "cap-notify", CAP_CAP_NOTIFY, NULL },
+	{ "echo-message", CAP_ECHO_MESSAGE, NULL },
+	{ "extended-join", CAP_EXTENDED_JOIN, NULL },
+	{ "invite-notify", CAP_INVITE_NOTIFY, NULL },
+	{ "labeled-response", CAP_LABELED_RESPONSE, NULL },
+	{ "message-tags", CAP_MESSAGE_TAGS, NULL },
+	{ "multi-prefix", CAP_MULTI_PREFIX, NULL },
+	{ "no-implicit-names", CAP_NO_IMPLICIT_NAMES, NULL },
+	{ "server-time", CAP_SERVER_TIME, NULL },
+	{ "setname", CAP_SETNAME, NULL },
+	{ "standard-replies", CAP_STANDARD_REPLIES, NULL },
+	{ "userhost-in-names", CAP_USERHOST_IN_NAMES, NULL },
 };
 #define NCAPS (sizeof caps / sizeof caps[0])
 
@@ -413,18 +421,44 @@ cap_find(const char *name)
 	return 0;
 }
 
+/* CAP LS (every capability offered to c, with values for 302) or CAP
+ * LIST (those in which). A 302 client gets as many lines as the list
+ * needs, each but the last marked with "*". */
 static void
-cap_list(struct conn *c, const char *sub, unsigned which)
+cap_list(struct conn *c, const char *sub, int ls, unsigned which)
 {
-	char list[400] = "";
+	struct irc_session *s = irc_session(c);
+	char head[IRC_LINE_MAX];
+	int hn = snprintf(head, sizeof head, ":%s CAP %s %s ", irc_server_name(c),
+	    irc_target(c), sub);
+	/* Room for "* :" and CR LF after the head. */
+	size_t budget = hn > 0 && (size_t)hn + 5 < IRC_LINE_MAX ?
+	    IRC_LINE_MAX - (size_t)hn - 5 : 0;
+	char list[IRC_LINE_MAX] = "";
+	size_t len = 0;
 	for (size_t i = 0; i < NCAPS; i++) {
-		if (!(which & caps[i].bit))
+		char value[128] = "", item[sizeof value + 64];
+		if (ls && caps[i].value != NULL &&
+		    !caps[i].value(c, value, sizeof value))
 			continue;
-		if (list[0] != '\0')
-			strcat(list, " ");
-		strcat(list, caps[i].name);
+		if (!ls && !(which & caps[i].bit))
+			continue;
+		int n = snprintf(item, sizeof item, "%s%s%s", caps[i].name,
+		    ls && s->cap_version >= 302 && value[0] ? "=" : "",
+		    ls && s->cap_version >= 302 ? value : "");
+		if (n < 0 || (size_t)n >= sizeof item)
+			continue;
+		if (len + 1 + (size_t)n > budget) {
+			/* Before 302 a client reads one line only; ours fits. */
+			if (s->cap_version < 302 || len == 0)
+				break;
+			irc_send(c, "%s* :%s", head, list);
+			len = 0;
+		}
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+		    len ? " " : "", item);
 	}
-	irc_send(c, ":%s CAP %s %s :%s", irc_server_name(c), irc_target(c), sub, list);
+	irc_send(c, "%s:%s", head, list);
 }
 
 static void try_register(struct conn *c);
@@ -445,9 +479,9 @@ cmd_cap(struct conn *c, struct irc_message *m)
 			s->cap_version = 302;
 			s->caps |= CAP_CAP_NOTIFY; /* implied by 302 */
 		}
-		cap_list(c, "LS", ~0u);
+		cap_list(c, "LS", 1, 0);
 	} else if (strcasecmp(sub, "LIST") == 0) {
-		cap_list(c, "LIST", s->caps);
+		cap_list(c, "LIST", 0, s->caps);
 	} else if (strcasecmp(sub, "REQ") == 0) {
 		if (c->user == NULL)
 			s->negotiating = 1;
