@@ -258,8 +258,10 @@ hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
 {
 	struct msg *m = msg_new(kind, from->nick, from->ident, from->host,
 	    room, target, text);
-	if (m != NULL)
+	if (m != NULL) {
 		m->id = hub->next_msgid++;
+		m->from_bot = (from->umodes & UMODE_BOT) != 0;
+	}
 	return m;
 }
 

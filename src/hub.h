@@ -35,7 +35,9 @@ struct user_ops {
 
 struct room;
 
-enum { UMODE_INVISIBLE = 1, UMODE_OPER = 2 };
+/* User modes. A bot (IRCv3 bot-mode) says so of itself; others see it in
+ * WHO, WHOIS and a tag on what it sends. */
+enum { UMODE_INVISIBLE = 1, UMODE_OPER = 2, UMODE_BOT = 4 };
 
 struct user {
 	char nick[NICK_LEN_MAX + 1];

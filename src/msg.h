@@ -42,6 +42,7 @@ struct msg {
 	const char *ident;    /* from's ident and host, as it was then */
 	const char *host;
 	uint64_t id;          /* unique per server run: the IRCv3 msgid */
+	uint8_t from_bot;     /* from had bot mode (IRCv3 bot tag) */
 	int64_t at_ms;        /* wall-clock time it happened, for server-time */
 	char *client_tags;    /* "+a=b;+c", escaped, from the sender, or NULL */
 	struct wire *rendered[FMT_COUNT]; /* filled on first use */

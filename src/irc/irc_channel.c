@@ -327,7 +327,23 @@ irc_cmd_invite(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "301", "%s :%s", to->nick, to->away);
 }
 
-/* MODE for a user: only oneself, only i (and dropping o). */
+/* The user mode letters and their bits. */
+static uint8_t
+umode_bit(char letter)
+{
+	switch (letter) {
+	case 'B':
+		return UMODE_BOT;
+	case 'i':
+		return UMODE_INVISIBLE;
+	case 'o':
+		return UMODE_OPER;
+	default:
+		return 0;
+	}
+}
+
+/* MODE for a user: only oneself, only B and i (and dropping o). */
 static void
 user_mode(struct conn *c, struct irc_message *m)
 {
@@ -341,7 +357,8 @@ user_mode(struct conn *c, struct irc_message *m)
 		return;
 	}
 	if (m->nparams < 2) {
-		irc_numeric(c, "221", "+%s%s", (u->umodes & UMODE_INVISIBLE) ? "i" : "",
+		irc_numeric(c, "221", "+%s%s%s", (u->umodes & UMODE_BOT) ? "B" : "",
+		    (u->umodes & UMODE_INVISIBLE) ? "i" : "",
 		    (u->umodes & UMODE_OPER) ? "o" : "");
 		return;
 	}
@@ -354,7 +371,7 @@ user_mode(struct conn *c, struct irc_message *m)
 			on = *p == '+';
 			continue;
 		}
-		uint8_t bit = *p == 'i' ? UMODE_INVISIBLE : *p == 'o' ? UMODE_OPER : 0;
+		uint8_t bit = umode_bit(*p);
 		/* +o only through OPER. */
 		if (bit == 0 || (bit == UMODE_OPER && on)) {
 			unknown = unknown || bit == 0;

@@ -341,9 +341,9 @@ irc_tags(struct msg *m, int all)
 	char stamp[32];
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (all)
-		m->tags[t] = wire_printf("@time=%s.%03dZ;msgid=%" PRIu64 "%s%s ", stamp,
-		    (int)(m->at_ms % 1000), m->id, m->client_tags ? ";" : "",
-		    m->client_tags ? m->client_tags : "");
+		m->tags[t] = wire_printf("@time=%s.%03dZ;msgid=%" PRIu64 "%s%s%s ", stamp,
+		    (int)(m->at_ms % 1000), m->id, m->from_bot ? ";bot" : "",
+		    m->client_tags ? ";" : "", m->client_tags ? m->client_tags : "");
 	else
 		m->tags[t] = wire_printf("@time=%s.%03dZ ", stamp, (int)(m->at_ms % 1000));
 	return m->tags[t];
@@ -517,18 +517,48 @@ cmd_cap(struct conn *c, struct irc_message *m)
 
 /* Registration. */
 
+/* ISUPPORT (005). A line carries at most 15 parameters: the nick, the
+ * tokens and the closing text, so the tokens go out a dozen at a time. */
+#define ISUPPORT_PER_LINE 12
+#define ISUPPORT_MAX 32
+#define ISUPPORT_TOKEN_MAX 80
+
 void
 irc_send_isupport(struct conn *c)
 {
 	const struct config *cfg = c->srv->cfg;
-	irc_numeric(c, "005", "AWAYLEN=%d CASEMAPPING=ascii CHANLIMIT=#:%d "
-	    "CHANMODES=b,k,l,imnst CHANNELLEN=%lu CHANTYPES=# ELIST= HOSTLEN=%d "
-	    "KICKLEN=%lu MODES=4 NETWORK=Parley NICKLEN=%lu PREFIX=(ov)@+ "
-	    ":are supported by this server", HUB_AWAY_MAX, HUB_ROOMS_PER_USER,
-	    cfg->channel_len, USER_HOST_MAX, cfg->topic_len, cfg->nick_len);
-	irc_numeric(c, "005", "TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:4,PART:,PRIVMSG:4,WHOIS:1 "
-	    "TOPICLEN=%lu USERLEN=%d MAXLIST=b:%d :are supported by this server",
-	    cfg->topic_len, USER_IDENT_MAX, HUB_BANS_PER_ROOM);
+	char tok[ISUPPORT_MAX][ISUPPORT_TOKEN_MAX];
+	int n = 0;
+	/* More tokens than the array holds is a mistake here, not input. */
+#define TOKEN(...) (n < ISUPPORT_MAX ? (void)snprintf(tok[n++], sizeof tok[0], \
+	__VA_ARGS__) : abort())
+	TOKEN("AWAYLEN=%d", HUB_AWAY_MAX);
+	TOKEN("BOT=B");
+	TOKEN("CASEMAPPING=ascii");
+	TOKEN("CHANLIMIT=#:%d", HUB_ROOMS_PER_USER);
+	TOKEN("CHANMODES=b,k,l,imnst");
+	TOKEN("CHANNELLEN=%lu", cfg->channel_len);
+	TOKEN("CHANTYPES=#");
+	TOKEN("ELIST=");
+	TOKEN("HOSTLEN=%d", USER_HOST_MAX);
+	TOKEN("KICKLEN=%lu", cfg->topic_len);
+	TOKEN("MAXLIST=b:%d", HUB_BANS_PER_ROOM);
+	TOKEN("MODES=4");
+	TOKEN("NETWORK=Parley");
+	TOKEN("NICKLEN=%lu", cfg->nick_len);
+	TOKEN("PREFIX=(ov)@+");
+	TOKEN("TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:4,PART:,PRIVMSG:4,WHOIS:1");
+	TOKEN("TOPICLEN=%lu", cfg->topic_len);
+	TOKEN("USERLEN=%d", USER_IDENT_MAX);
+#undef TOKEN
+	for (int i = 0; i < n; i += ISUPPORT_PER_LINE) {
+		char line[ISUPPORT_PER_LINE * ISUPPORT_TOKEN_MAX] = "";
+		size_t len = 0;
+		for (int j = i; j < n && j < i + ISUPPORT_PER_LINE; j++)
+			len += (size_t)snprintf(line + len, sizeof line - len, "%s%s",
+			    len ? " " : "", tok[j]);
+		irc_numeric(c, "005", "%s :are supported by this server", line);
+	}
 }
 
 static void
@@ -540,7 +570,7 @@ welcome(struct conn *c)
 	    u->nick, u->ident, u->host);
 	irc_numeric(c, "002", ":Your host is %s, running version parley-%s", sn, PARLEY_VERSION);
 	irc_numeric(c, "003", ":This server was created %s", c->srv->started);
-	irc_numeric(c, "004", "%s parley-%s io bklmnostv bklov", sn, PARLEY_VERSION);
+	irc_numeric(c, "004", "%s parley-%s Bio bklmnostv bklov", sn, PARLEY_VERSION);
 	irc_send_isupport(c);
 	irc_send_lusers(c);
 	irc_send_motd(c);

@@ -16,8 +16,9 @@ who_line(struct conn *c, const char *channel, const struct user *u,
 	char flags[8], prefix[3] = "";
 	if (mem != NULL)
 		irc_member_prefix(c, mem, prefix);
-	snprintf(flags, sizeof flags, "%c%s%s", u->away ? 'G' : 'H',
-	    (u->umodes & UMODE_OPER) ? "*" : "", prefix);
+	snprintf(flags, sizeof flags, "%c%s%s%s", u->away ? 'G' : 'H',
+	    (u->umodes & UMODE_OPER) ? "*" : "", prefix,
+	    (u->umodes & UMODE_BOT) ? "B" : "");
 	irc_numeric(c, "352", "%s %s %s %s %s %s :0 %s", channel, u->ident, u->host,
 	    irc_server_name(c), u->nick, flags, u->realname);
 }
@@ -92,6 +93,8 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 	irc_numeric(c, "312", "%s %s :Parley", u->nick, irc_server_name(c));
 	if (u->umodes & UMODE_OPER)
 		irc_numeric(c, "313", "%s :is an IRC operator", u->nick);
+	if (u->umodes & UMODE_BOT)
+		irc_numeric(c, "335", "%s :is a bot", u->nick);
 	struct conn *uc = u->owner;
 	if (conn_secure(uc))
 		irc_numeric(c, "671", "%s :is using a secure connection", u->nick);

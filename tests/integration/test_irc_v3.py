@@ -46,3 +46,71 @@ def test_without_no_implicit_names_join_sends_names(ircd):
     bob.send("JOIN #c")
     commands = [parse(x).command for x in bob.sync()]
     assert "353" in commands and "366" in commands
+
+
+# Bot mode.
+
+def isupport(client):
+    """The ISUPPORT tokens a client saw while registering: name → value."""
+    tokens = {}
+    for x in client.lines:
+        m = parse(x)
+        if m.command == "005":
+            for tok in m.params[1:-1]:
+                key, eq, value = tok.partition("=")
+                tokens[key] = value if eq else None
+    return tokens
+
+
+def test_isupport_lines_hold_at_most_15_parameters(ircd):
+    c = user(ircd, "alice")
+    fives = [parse(x) for x in c.lines if parse(x).command == "005"]
+    assert len(fives) >= 2
+    for m in fives:
+        assert len(m.params) <= 15, m
+    tokens = isupport(c)
+    assert tokens["BOT"] == "B"
+    assert tokens["TARGMAX"].startswith("JOIN:")
+
+
+def test_bot_mode(ircd):
+    bot = user(ircd, "robot", caps="message-tags echo-message")
+    alice = user(ircd, "alice", caps="message-tags")
+    old = user(ircd, "old", caps="server-time")
+    for c in (bot, alice, old):
+        c.join("#c")
+    bot.send("MODE robot +B")
+    bot.expect(r"^:robot MODE robot \+B$")
+    bot.send("MODE robot")
+    bot.expect_numeric("221", r"\+B")
+    bot.send("PRIVMSG #c :beep")
+    echo = parse(bot.expect(r"PRIVMSG #c :beep$").string)
+    assert "bot" in echo.tags and echo.tags["bot"] is None
+    got = parse(alice.expect(r"PRIVMSG #c :beep$").string)
+    assert "bot" in got.tags and "msgid" in got.tags
+    # Only clients with message-tags get the tag.
+    got = parse(old.expect(r"PRIVMSG #c :beep$").string)
+    assert set(got.tags) == {"time"}
+    # Everything the bot sends is tagged, not only messages.
+    bot.send("PART #c")
+    assert "bot" in parse(alice.expect(r" PART #c").string).tags
+    bot.send("PRIVMSG alice :hi")
+    assert "bot" in parse(alice.expect(r"PRIVMSG alice :hi$").string).tags
+    # WHO and WHOIS say so.
+    bot.send("JOIN #c")
+    alice.expect(r" JOIN #c")
+    alice.send("WHO #c")
+    who = {parse(x).params[5]: parse(x).params[6] for x in alice.collect(r" 315 ")
+           if parse(x).command == "352"}
+    assert re.fullmatch(r"HB", who["robot"]), who
+    assert "B" not in who["alice"]
+    alice.send("WHOIS robot")
+    whois = alice.collect(r" 318 ")
+    assert any(parse(x).command == "335" and parse(x).params[1] == "robot" for x in whois)
+    alice.send("WHOIS alice")
+    assert not any(parse(x).command == "335" for x in alice.collect(r" 318 "))
+    # And off again: no tag, no flag.
+    bot.send("MODE robot -B")
+    bot.expect(r"^:robot MODE robot -B$")
+    bot.send("PRIVMSG #c :human now")
+    assert "bot" not in parse(alice.expect(r"PRIVMSG #c :human now$").string).tags
