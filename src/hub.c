@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 void
 hub_init(struct hub *hub, size_t topic_len, size_t nick_len)
 {
@@ -190,7 +192,7 @@ user_alloc(const struct user_ops *ops, void *owner, const char *ident,
 	u->signon = time(NULL);
 	snprintf(u->ident, sizeof u->ident, "%s", ident);
 	u->host = host;
-	u->realname = strndup(realname, USER_REALNAME_MAX);
+	u->realname = text_ndup(realname, USER_REALNAME_MAX);
 	if (u->realname == NULL) {
 		free(u);
 		return NULL;
@@ -663,16 +665,10 @@ hub_topic(struct hub *hub, struct user *u, struct room *room, const char *text)
 		return HUB_ECHANOP;
 	char *topic = NULL, *by = NULL;
 	if (text != NULL) {
-		size_t n = strlen(text);
-		if (n > hub->topic_len) {
-			n = hub->topic_len;
-			/* Never cut a UTF-8 sequence in two. */
-			while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
-				n--;
-		}
 		char mask[HUB_MASK_MAX];
 		hub_user_mask(u, mask);
-		if ((topic = strndup(text, n)) == NULL || (by = strdup(mask)) == NULL) {
+		if ((topic = text_ndup(text, hub->topic_len)) == NULL ||
+		    (by = strdup(mask)) == NULL) {
 			free(topic);
 			return HUB_ENOMEM;
 		}
@@ -744,7 +740,7 @@ enum hub_status
 hub_away(struct hub *hub, struct user *u, const char *text)
 {
 	char *away = NULL;
-	if (text != NULL && (away = strndup(text, HUB_AWAY_MAX)) == NULL)
+	if (text != NULL && (away = text_ndup(text, HUB_AWAY_MAX)) == NULL)
 		return HUB_ENOMEM;
 	free(u->away);
 	u->away = away;
@@ -759,7 +755,7 @@ hub_away(struct hub *hub, struct user *u, const char *text)
 enum hub_status
 hub_setname(struct hub *hub, struct user *u, const char *realname)
 {
-	char *name = strndup(realname, USER_REALNAME_MAX);
+	char *name = text_ndup(realname, USER_REALNAME_MAX);
 	if (name == NULL)
 		return HUB_ENOMEM;
 	free(u->realname);

@@ -95,6 +95,12 @@ utf8_fit(const char *s, size_t n, size_t max)
 	return fit > 0 ? fit : max;
 }
 
+char *
+text_ndup(const char *s, size_t max)
+{
+	return strndup(s, utf8_fit(s, strlen(s), max));
+}
+
 int
 text_is_clean(const char *src, size_t n)
 {

@@ -26,6 +26,10 @@ int utf8_lead(unsigned char c, size_t *len, unsigned char *lo, unsigned char *hi
  * caller that loops always advances. */
 size_t utf8_fit(const char *s, size_t n, size_t max);
 
+/* A copy of s cut to at most max bytes (max >= 4) between characters, so
+ * a cut never makes valid UTF-8 invalid. NULL when out of memory. */
+char *text_ndup(const char *s, size_t max);
+
 /* 1 when s (n bytes) is valid UTF-8 with no NUL and no CR. */
 int text_is_clean(const char *s, size_t n);
 

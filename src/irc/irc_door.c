@@ -153,9 +153,9 @@ irc_vsend(struct conn *c, const char *fmt, va_list ap)
 	int n = vsnprintf(line, sizeof line - 2, fmt, ap);
 	if (n < 0)
 		return;
-	/* A reply never breaks the 512-byte rule, even with long names. */
-	if ((size_t)n > IRC_LINE_MAX - 2)
-		n = IRC_LINE_MAX - 2;
+	/* A reply never breaks the 512-byte rule, even with long names, and
+	 * is cut between characters. */
+	n = (int)utf8_fit(line, (size_t)n, IRC_LINE_MAX - 2);
 	memcpy(line + n, "\r\n", 2);
 	struct wire *w = wire_new(line, (size_t)n + 2);
 	irc_send_wire(c, NULL, w);
@@ -550,6 +550,7 @@ irc_send_isupport(struct conn *c)
 	TOKEN("TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:4,PART:,PRIVMSG:4,WHOIS:1");
 	TOKEN("TOPICLEN=%lu", cfg->topic_len);
 	TOKEN("USERLEN=%d", USER_IDENT_MAX);
+	TOKEN("UTF8ONLY");
 #undef TOKEN
 	for (int i = 0; i < n; i += ISUPPORT_PER_LINE) {
 		char line[ISUPPORT_PER_LINE * ISUPPORT_TOKEN_MAX] = "";
@@ -658,17 +659,19 @@ cmd_user(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "461", "USER :Not enough parameters");
 		return;
 	}
-	/* No ident lookup: the name is the client's word, marked with ~. */
-	char ident[USER_IDENT_MAX + 1];
+	/* No ident lookup: the name is the client's word, marked with ~, cut
+	 * between characters. */
+	char ident[IRC_LINE_MAX];
 	size_t n = 0;
 	ident[n++] = '~';
-	for (const char *p = m->params[0]; *p && n < USER_IDENT_MAX; p++)
+	for (const char *p = m->params[0]; *p && n < sizeof ident - 1; p++)
 		if (*p != '@' && *p != '!' && (unsigned char)*p > ' ')
 			ident[n++] = *p;
 	ident[n] = '\0';
-	snprintf(s->ident, sizeof s->ident, "%s", ident);
+	n = utf8_fit(ident, n, USER_IDENT_MAX);
+	snprintf(s->ident, sizeof s->ident, "%.*s", (int)n, ident);
 	free(s->realname);
-	s->realname = strndup(m->params[3], USER_REALNAME_MAX);
+	s->realname = text_ndup(m->params[3], USER_REALNAME_MAX);
 	if (s->realname == NULL) {
 		conn_kill(c, "Out of memory");
 		return;
@@ -825,6 +828,7 @@ irc_line(struct conn *c, char *line, size_t len)
 	for (int i = 0; i < m.ntags; i++)
 		if (m.tags[i].value != NULL)
 			m.tags[i].value = repair(m.tags[i].value, &at);
+	int modified = at != repaired;
 	const struct irc_command *cmd = command_find(m.command);
 	if (cmd == NULL) {
 		irc_numeric(c, "421", "%s :Unknown command", m.command);
@@ -843,6 +847,11 @@ irc_line(struct conn *c, char *line, size_t len)
 		snprintf(lr.label, sizeof lr.label, "%s", label);
 		lr.conn = c;
 	}
+	/* UTF8ONLY: what others see is valid UTF-8. A line that was not is
+	 * repaired rather than refused, and its sender told so first. */
+	if (modified)
+		irc_send(c, ":%s WARN %s INVALID_UTF8 :Your message was not correctly "
+		    "encoded as UTF-8 and had to be modified", irc_server_name(c), cmd->name);
 	cmd->fn(c, &m);
 	if (lr.conn == c)
 		label_finish(c);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "irc/irc.h"
 #include "log.h"
+#include "text.h"
 
 void
 irc_cmd_oper(struct conn *c, struct irc_message *m)
@@ -47,8 +48,11 @@ irc_cmd_kill(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "401", "%s :No such nick/channel", m->params[0]);
 		return;
 	}
+	/* Room for the words around it; cut between characters. */
 	char reason[IRC_LINE_MAX];
-	snprintf(reason, sizeof reason, "Killed (%s (%s))", c->user->nick, m->params[1]);
+	const char *why = m->params[1];
+	snprintf(reason, sizeof reason, "Killed (%s (%.*s))", c->user->nick,
+	    (int)utf8_fit(why, strlen(why), IRC_LINE_MAX - NICK_LEN_MAX - 16), why);
 	log_info("%s %s: KILL %s (%s)", conn_addr(c), c->user->nick, victim->nick, m->params[1]);
 	victim->ops->disconnect(victim, reason);
 }

@@ -114,3 +114,61 @@ def test_bot_mode(ircd):
     bot.expect(r"^:robot MODE robot -B$")
     bot.send("PRIVMSG #c :human now")
     assert "bot" not in parse(alice.expect(r"PRIVMSG #c :human now$").string).tags
+
+
+# UTF8ONLY.
+
+def test_utf8only_is_advertised(ircd):
+    assert "UTF8ONLY" in isupport(user(ircd, "alice"))
+
+
+def test_invalid_utf8_is_repaired_and_the_sender_warned(ircd):
+    alice, bob = joined(ircd, "#c", "alice", "bob")
+    alice.send_raw(b"PRIVMSG #c :caf\xe9 ok\r\n")
+    warn = parse(alice.expect(r" WARN ").string)
+    assert warn.params[:2] == ["PRIVMSG", "INVALID_UTF8"], warn
+    bob.expect(line(src("alice") + " PRIVMSG #c :caf\ufffd ok"))
+    # A clean line gets no warning.
+    alice.send("PRIVMSG #c :café ok")
+    bob.expect(line(src("alice") + " PRIVMSG #c :café ok"))
+    assert not any(" WARN " in x for x in alice.sync())
+
+
+def test_invalid_utf8_warning_is_the_labeled_reply(ircd):
+    alice = user(ircd, "alice", caps="labeled-response batch")
+    user(ircd, "bob")
+    alice.send_raw(b"@label=w1 PRIVMSG bob :\xff\r\n")
+    warn = parse(alice.expect(r" WARN ").string)
+    assert warn.tags.get("label") == "w1"
+    assert warn.params[:2] == ["PRIVMSG", "INVALID_UTF8"]
+
+
+def raw_lines(client, pattern):
+    """The raw bytes of the lines the client read that match pattern:
+    IrcClient decodes with replacement, so check the bytes were clean."""
+    return [x for x in client.lines if re.search(pattern, x)]
+
+
+def test_cuts_fall_between_characters(make_irc):
+    srv = make_irc("--topic-len", "4000")
+    text = "a" + "é" * 200          # every cut at an even byte count splits an é
+    alice = IrcClient(srv.irc_port)
+    alice.send("NICK alice")
+    alice.send("USER " + "éé" * 10 + " 0 * :" + text)
+    alice.expect_numeric("376|422")
+    alice.send("JOIN #c")
+    alice.send("TOPIC #c :" + "é" * 248)     # 496 bytes: the 332 reply must be cut
+    alice.send("AWAY :" + text)
+    alice.send("WHOIS alice")
+    got = alice.collect(r" 318 ")
+    whois = {parse(x).command: parse(x) for x in got}
+    assert whois["311"].params[-1] == "a" + "é" * 63        # 127 of 128 bytes
+    assert whois["311"].params[2] == "~" + "é" * 7          # 15 of 16 bytes
+    assert whois["301"].params[-1] == "a" + "é" * 149        # 299 of 300 bytes
+    alice.send("SETNAME :" + "é" * 100)
+    alice.send("TOPIC #c")
+    topic = parse(alice.expect_numeric("332").string)
+    assert topic.params[-1] == "é" * len(topic.params[-1])
+    assert 240 < len(topic.params[-1]) < 248
+    for x in alice.lines:
+        assert "\ufffd" not in x, x
