@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "bounds.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -49,7 +51,7 @@ static const struct option_def options[] = {
 	  "longest nickname, in bytes" },
 	{ "channel-len", OPT_ULONG, FIELD(channel_len), "50", 2, 50,
 	  "longest room name, in bytes, '#' included" },
-	{ "topic-len", OPT_ULONG, FIELD(topic_len), "390", 1, 4000,
+	{ "topic-len", OPT_ULONG, FIELD(topic_len), "390", 1, HUB_TOPIC_MAX,
 	  "longest topic, in bytes; longer ones are cut" },
 	{ "ping-interval", OPT_ULONG, FIELD(ping_interval), "120", 1, 86400,
 	  "seconds an IRC client may be silent before it is sent PING" },

@@ -10,7 +10,7 @@ void
 hub_init(struct hub *hub, size_t topic_len, size_t nick_len)
 {
 	memset(hub, 0, sizeof *hub);
-	hub->topic_len = topic_len;
+	hub->topic_len = topic_len > HUB_TOPIC_MAX ? HUB_TOPIC_MAX : topic_len;
 	hub->nick_len = nick_len > NICK_LEN_MAX ? NICK_LEN_MAX : nick_len;
 	hub->next_msgid = 1;
 }
@@ -263,8 +263,25 @@ hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
 	if (m != NULL) {
 		m->id = hub->next_msgid++;
 		m->from_bot = (from->umodes & UMODE_BOT) != 0;
+		m->one_line = from->one_line;
 	}
 	return m;
+}
+
+/* text, or its first max bytes (cut between characters) copied into buf
+ * (max + 1 bytes): what others see of a reason is bounded, whatever door
+ * it came through. */
+static const char *
+bounded(const char *text, size_t max, char *buf)
+{
+	if (text == NULL)
+		return NULL;
+	size_t n = utf8_fit(text, strnlen(text, max + 1), max);
+	if (text[n] == '\0')
+		return text;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 /* Delivery. */
@@ -481,7 +498,8 @@ hub_part(struct hub *hub, struct user *u, struct room *room, const char *reason)
 {
 	if (!hub_is_member(room, u))
 		return HUB_ENOTIN;
-	announce_room(hub, room, MSG_PART, u, NULL, reason, NULL);
+	char cut[HUB_REASON_MAX + 1];
+	announce_room(hub, room, MSG_PART, u, NULL, bounded(reason, HUB_REASON_MAX, cut), NULL);
 	leave(hub, u, room);
 	return HUB_OK;
 }
@@ -521,7 +539,8 @@ hub_whowas_find(const struct hub *hub, const char *nick, int max,
 void
 hub_user_quit(struct hub *hub, struct user *u, const char *reason)
 {
-	struct msg *m = hub_msg(hub, MSG_QUIT, u, NULL, NULL, reason);
+	char cut[HUB_REASON_MAX + 1];
+	struct msg *m = hub_msg(hub, MSG_QUIT, u, NULL, NULL, bounded(reason, HUB_REASON_MAX, cut));
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 0);
 		msg_unref(m);
@@ -695,7 +714,9 @@ hub_kick(struct hub *hub, struct user *op, struct room *room, const char *nick,
 		return HUB_ENONICK;
 	if (!hub_is_member(room, target))
 		return HUB_EUSERNOTIN;
-	announce_room(hub, room, MSG_KICK, op, target->nick, reason, NULL);
+	char cut[HUB_REASON_MAX + 1];
+	announce_room(hub, room, MSG_KICK, op, target->nick, bounded(reason, HUB_REASON_MAX, cut),
+	    NULL);
 	leave(hub, target, room);
 	return HUB_OK;
 }

@@ -9,16 +9,11 @@
 #include <time.h>
 #include <uthash.h>
 
+#include "bounds.h"
 #include "msg.h"
 #include "names.h"
 
-#define HUB_ROOMS_PER_USER 50
 #define HUB_BANS_PER_ROOM 100
-#define HUB_WHOWAS 256          /* nicknames remembered after they are gone */
-#define USER_IDENT_MAX 16
-#define USER_HOST_MAX 63
-#define USER_REALNAME_MAX 128
-#define HUB_AWAY_MAX 300
 
 struct user;
 
@@ -51,6 +46,9 @@ struct user {
 	char *away;                  /* NULL when here */
 	time_t signon;
 	uint8_t umodes;              /* UMODE_* */
+	/* Its door reads lines that fit one IRC line (IRC): its messages are
+	 * relayed to IRC cut to one line, not split into several. */
+	uint8_t one_line;
 	struct room **rooms;         /* oldest first; the last is the current one */
 	uint16_t nrooms, caprooms;
 	uint32_t stamp;              /* marks who already got a fan-out */

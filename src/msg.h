@@ -44,6 +44,7 @@ struct msg {
 	uint64_t id;          /* unique per server run: the IRCv3 msgid */
 	uint8_t from_bot;     /* from had bot mode (IRCv3 bot tag) */
 	int64_t at_ms;        /* wall-clock time it happened, for server-time */
+	uint8_t one_line;     /* IRC gets the text cut to one line, not split */
 	char *client_tags;    /* "+a=b;+c", escaped, from the sender, or NULL */
 	struct wire *rendered[FMT_COUNT]; /* filled on first use */
 	struct wire *tags[TAGS_COUNT];    /* "@time=...;msgid=... ", on first use */

@@ -57,6 +57,12 @@ void irc_send(struct conn *c, const char *fmt, ...) __attribute__((format(printf
 /* ":server NUM target " then fmt. */
 void irc_numeric(struct conn *c, const char *num, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* One line, at most 512 bytes with its CR LF (added), cut between
+ * characters when fmt's expansion is longer. */
+struct wire *irc_wire_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* before, text and after into buf (HUB_REASON_MAX + 1 bytes), text cut
+ * between characters to fit: a QUIT or KILL reason. */
+void irc_reason(char *buf, const char *before, const char *text, const char *after);
 /* Queues a ready line (CR LF included) to c, through the label buffer. */
 void irc_send_wire(struct conn *c, struct wire *tags, struct wire *body);
 /* Delivers a hub event to c as its caps say (also for echo-message). */

@@ -146,18 +146,55 @@ irc_send_wire(struct conn *c, struct wire *tags, struct wire *body)
 	conn_send(c, body);
 }
 
-static void
-irc_vsend(struct conn *c, const char *fmt, va_list ap)
+/* Formats one IRC line into line (IRC_LINE_MAX bytes): fmt's expansion
+ * after prefix, cut between UTF-8 characters to leave room for CR LF,
+ * which is added. Returns the length, CR LF included. Whatever went in,
+ * the line is at most 512 bytes: only a trailing text can be long (every
+ * name before it is bounded), so only a trailing text is ever cut. */
+static size_t
+irc_vformat(char *line, const char *prefix, const char *fmt, va_list ap)
 {
-	char line[IRC_LINE_MAX + 64];
-	int n = vsnprintf(line, sizeof line - 2, fmt, ap);
-	if (n < 0)
-		return;
-	/* A reply never breaks the 512-byte rule, even with long names, and
-	 * is cut between characters. */
-	n = (int)utf8_fit(line, (size_t)n, IRC_LINE_MAX - 2);
+	size_t max = IRC_LINE_MAX - 2;
+	int p = snprintf(line, IRC_LINE_MAX, "%s", prefix);
+	size_t n = p < 0 ? 0 : (size_t)p < max ? (size_t)p : max;
+	int b = vsnprintf(line + n, IRC_LINE_MAX - n, fmt, ap);
+	if (b > 0)
+		n += (size_t)b < IRC_LINE_MAX - 1 - n ? (size_t)b : IRC_LINE_MAX - 1 - n;
+	n = utf8_fit(line, n, max);
 	memcpy(line + n, "\r\n", 2);
-	struct wire *w = wire_new(line, (size_t)n + 2);
+	return n + 2;
+}
+
+struct wire *
+irc_wire_line(const char *fmt, ...)
+{
+	char line[IRC_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = irc_vformat(line, "", fmt, ap);
+	va_end(ap);
+	return wire_new(line, n);
+}
+
+void
+irc_reason(char *buf, const char *before, const char *text, const char *after)
+{
+	size_t nb = strlen(before), na = strlen(after), max = HUB_REASON_MAX;
+	if (nb + na > max)
+		nb = na = 0;
+	size_t nt = utf8_fit(text, strlen(text), max - nb - na);
+	memcpy(buf, before, nb);
+	memcpy(buf + nb, text, nt);
+	memcpy(buf + nb + nt, after, na);
+	buf[nb + nt + na] = '\0';
+}
+
+static void
+irc_vsend(struct conn *c, const char *prefix, const char *fmt, va_list ap)
+{
+	char line[IRC_LINE_MAX];
+	size_t n = irc_vformat(line, prefix, fmt, ap);
+	struct wire *w = wire_new(line, n);
 	irc_send_wire(c, NULL, w);
 	wire_unref(w);
 }
@@ -167,19 +204,19 @@ irc_send(struct conn *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	irc_vsend(c, fmt, ap);
+	irc_vsend(c, "", fmt, ap);
 	va_end(ap);
 }
 
 void
 irc_numeric(struct conn *c, const char *num, const char *fmt, ...)
 {
+	/* The prefix is data, never a format: no name can inject a %. */
 	char head[IRC_LINE_MAX];
-	snprintf(head, sizeof head, ":%s %s %s %s", irc_server_name(c), num,
-	    irc_target(c), fmt);
+	snprintf(head, sizeof head, ":%s %s %s ", irc_server_name(c), num, irc_target(c));
 	va_list ap;
 	va_start(ap, fmt);
-	irc_vsend(c, head, ap);
+	irc_vsend(c, head, fmt, ap);
 	va_end(ap);
 }
 
@@ -245,10 +282,11 @@ host_of(const struct msg *m)
  * fall between UTF-8 characters, so a piece may be shorter than the room
  * a line leaves: the pieces are counted first, and the buffer is sized
  * from that count, never from the text's length alone. The pieces go out
- * in one wire. */
+ * in one wire. A message from an IRC client (one_line) was one line when
+ * it was sent: it stays one, cut to fit behind the longer prefix. */
 static struct wire *
 render_split(const char *src, const char *cmd, const char *to, const char *pre,
-    const char *text, const char *post)
+    const char *text, const char *post, int one_line)
 {
 	char head[IRC_LINE_MAX];
 	int hn = snprintf(head, sizeof head, "%s %s %s :%s", src, cmd, to, pre);
@@ -259,6 +297,10 @@ render_split(const char *src, const char *cmd, const char *to, const char *pre,
 	size_t len = strlen(text), pieces = 0;
 	for (size_t at = 0; at < len || pieces == 0; pieces++)
 		at += utf8_fit(text + at, len - at, room);
+	if (one_line) {
+		pieces = 1;
+		len = utf8_fit(text, len, room);
+	}
 	size_t total = pieces * ((size_t)hn + tail) + len;
 	char *buf = malloc(total);
 	if (buf == NULL)
@@ -287,44 +329,44 @@ irc_render(const struct msg *m, int alt)
 	char src[HUB_MASK_MAX + 1];
 	snprintf(src, sizeof src, ":%s!%s@%s", m->from, ident_of(m), host_of(m));
 	const char *to = m->room ? m->room : m->target;
+	const char *text = m->text ? m->text : "";
 	switch (m->kind) {
 	case MSG_SAY:
 	case MSG_PRIVATE:
-		return render_split(src, "PRIVMSG", to, "", m->text, "");
+		return render_split(src, "PRIVMSG", to, "", text, "", m->one_line);
 	case MSG_ACTION:
-		return render_split(src, "PRIVMSG", to, "\001ACTION ", m->text, "\001");
+		return render_split(src, "PRIVMSG", to, "\001ACTION ", text, "\001", m->one_line);
 	case MSG_NOTICE:
-		return render_split(src, "NOTICE", to, "", m->text, "");
+		return render_split(src, "NOTICE", to, "", text, "", m->one_line);
 	case MSG_JOIN:
 		if (alt)
-			return wire_printf("%s JOIN %s * :%s\r\n", src, m->room,
-			    m->text ? m->text : "");
-		return wire_printf("%s JOIN %s\r\n", src, m->room);
+			return irc_wire_line("%s JOIN %s * :%s", src, m->room, text);
+		return irc_wire_line("%s JOIN %s", src, m->room);
 	case MSG_PART:
 		if (m->text == NULL)
-			return wire_printf("%s PART %s\r\n", src, m->room);
-		return wire_printf("%s PART %s :%s\r\n", src, m->room, m->text);
+			return irc_wire_line("%s PART %s", src, m->room);
+		return irc_wire_line("%s PART %s :%s", src, m->room, text);
 	case MSG_QUIT:
-		return wire_printf("%s QUIT :%s\r\n", src, m->text ? m->text : "");
+		return irc_wire_line("%s QUIT :%s", src, text);
 	case MSG_NICK:
-		return wire_printf("%s NICK %s\r\n", src, m->target);
+		return irc_wire_line("%s NICK %s", src, m->target);
 	case MSG_TOPIC:
-		return wire_printf("%s TOPIC %s :%s\r\n", src, m->room, m->text ? m->text : "");
+		return irc_wire_line("%s TOPIC %s :%s", src, m->room, text);
 	case MSG_KICK:
-		return wire_printf("%s KICK %s %s :%s\r\n", src, m->room, m->target,
+		return irc_wire_line("%s KICK %s %s :%s", src, m->room, m->target,
 		    m->text ? m->text : m->from);
 	case MSG_MODE:
-		return wire_printf("%s MODE %s %s\r\n", src, m->room, m->text);
+		return irc_wire_line("%s MODE %s %s", src, m->room, text);
 	case MSG_INVITE:
-		return wire_printf("%s INVITE %s %s\r\n", src, m->target, m->room);
+		return irc_wire_line("%s INVITE %s %s", src, m->target, m->room);
 	case MSG_AWAY:
 		if (m->text == NULL)
-			return wire_printf("%s AWAY\r\n", src);
-		return wire_printf("%s AWAY :%s\r\n", src, m->text);
+			return irc_wire_line("%s AWAY", src);
+		return irc_wire_line("%s AWAY :%s", src, text);
 	case MSG_SETNAME:
-		return wire_printf("%s SETNAME :%s\r\n", src, m->text);
+		return irc_wire_line("%s SETNAME :%s", src, text);
 	case MSG_TAGMSG:
-		return wire_printf("%s TAGMSG %s\r\n", src, to);
+		return irc_wire_line("%s TAGMSG %s", src, to);
 	}
 	return NULL;
 }
@@ -598,6 +640,7 @@ try_register(struct conn *c)
 		s->nick[0] = '\0';
 		return;
 	}
+	c->user->one_line = 1;
 	/* The hub keeps its own copy; an idle session should hold nothing. */
 	free(s->realname);
 	s->realname = NULL;
@@ -700,9 +743,9 @@ cmd_pong(struct conn *c, struct irc_message *m)
 static void
 cmd_quit(struct conn *c, struct irc_message *m)
 {
-	char reason[IRC_LINE_MAX];
+	char reason[HUB_REASON_MAX + 1];
 	if (m->nparams > 0)
-		snprintf(reason, sizeof reason, "Quit: %s", m->params[0]);
+		irc_reason(reason, "Quit: ", m->params[0], "");
 	else
 		snprintf(reason, sizeof reason, "Quit");
 	/* The label's answer must go out before the link closes. */

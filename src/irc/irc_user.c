@@ -48,11 +48,9 @@ irc_cmd_kill(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "401", "%s :No such nick/channel", m->params[0]);
 		return;
 	}
-	/* Room for the words around it; cut between characters. */
-	char reason[IRC_LINE_MAX];
-	const char *why = m->params[1];
-	snprintf(reason, sizeof reason, "Killed (%s (%.*s))", c->user->nick,
-	    (int)utf8_fit(why, strlen(why), IRC_LINE_MAX - NICK_LEN_MAX - 16), why);
+	char before[NICK_LEN_MAX + 16], reason[HUB_REASON_MAX + 1];
+	snprintf(before, sizeof before, "Killed (%s (", c->user->nick);
+	irc_reason(reason, before, m->params[1], "))");
 	log_info("%s %s: KILL %s (%s)", conn_addr(c), c->user->nick, victim->nick, m->params[1]);
 	victim->ops->disconnect(victim, reason);
 }

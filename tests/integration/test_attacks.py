@@ -23,6 +23,23 @@ def doors():
     assert rc == 0, "parleyd exited with %s:\n%s" % (rc, srv.log_text())
 
 
+class CheckedIrc(IrcClient):
+    """An IRC client that asserts the rules every line to it must keep:
+    valid UTF-8, and at most 512 bytes with CR LF, not counting tags."""
+
+    def _read_line(self, deadline):
+        while b"\n" not in self.buf:
+            chunk = self._recv(deadline)
+            if chunk is None:
+                return None
+            self.buf += chunk
+        raw = self.buf.split(b"\n", 1)[0] + b"\n"
+        untagged = raw.split(b" ", 1)[1] if raw.startswith(b"@") else raw
+        assert len(untagged) <= 512, "%d-byte line: %r" % (len(untagged), raw[:120])
+        raw.decode("utf-8")  # strict: raises on invalid UTF-8
+        return IrcClient._read_line(self, deadline)
+
+
 def body(line):
     """An IRC line without its tags: what the 512-byte rule is about."""
     return line.split(" ", 1)[1] if line.startswith("@") else line
@@ -84,3 +101,64 @@ def test_websocket_invalid_bytes_reach_irc_as_valid_lines(doors):
     assert got and got[0].startswith("\ufffd" * 100)
     for l in lines:
         assert len(body(l).encode()) + 2 <= 512, l
+
+
+# Issue 10's buffering tests, and issue 9's "every line an IRC client gets
+# is at most 512 bytes".
+
+def test_an_irc_message_at_the_limit_is_relayed_as_one_line(doors):
+    alice = CheckedIrc(doors.irc_port).register("alice")
+    bob = CheckedIrc(doors.irc_port).register("bob")
+    bob.join("#c")
+    alice.join("#c")
+    nc = doors.client("watcher")
+    nc.send("/join #c")
+    for target in ("bob", "#c"):
+        for tail in ("a", "\U0001F603", "\u00e9\u00e9"):
+            head = "PRIVMSG %s :" % target
+            payload = "a" * (510 - len(head) - len(tail.encode())) + tail
+            alice.send(head + payload)
+            got = bob.collect(r"^:alice!\S+ PRIVMSG %s " % target)
+            assert len(got) == 1 or not got[-2].startswith(":alice"), got
+            text = irc_privmsg_text(got[-1:], target)[0]
+            assert payload.startswith(text) and len(text) > 400, text
+            bob.expect_nothing(r"PRIVMSG %s" % target)
+    # Plain users are not bound by IRC's line: they got it whole.
+    nc.expect(r"^#c <alice> a{400,}\U0001F603$")
+
+
+def test_long_texts_from_every_door_reach_irc_within_512_bytes(doors):
+    watcher = CheckedIrc(doors.irc_port).register(
+        "watcher", caps=["away-notify", "setname", "extended-join", "invite-notify"])
+    watcher.join("#lobby")
+    watcher.send("MODE #lobby -t")
+    long_text = "\u00e9" * 2000
+    nc = doors.client("plainer")
+    nc.send("/topic #lobby " + long_text)
+    nc.send("/part #lobby " + long_text)
+    nc.send("/join #lobby")
+    nc.send("/quit " + long_text)
+    watcher.expect(r"^:plainer!\S+ QUIT :")
+    bad = b"\xff" * 480
+    ws = WsIrcClient(doors.web_port, binary=True)
+    ws.send(b"NICK webby")
+    ws.send(b"USER w 0 * :" + b"\xc3" * 490)
+    ws.expect_numeric("376|422")
+    ws.join("#lobby")
+    ws.send(b"TOPIC #lobby :" + bad)
+    ws.send(b"AWAY :" + bad)
+    ws.send(b"SETNAME :" + bad)
+    ws.send(b"PART #lobby :" + bad)
+    ws.join("#lobby")
+    watcher.expect(r"^:webby!\S+ PART #lobby")
+    watcher.expect(r"^:webby!\S+ JOIN #lobby")
+    watcher.send("MODE #lobby +o webby")
+    ws.expect(r" MODE #lobby \+o webby")
+    ws.send(b"KICK #lobby watcher :" + bad)
+    watcher.expect(r"^:webby!\S+ KICK #lobby watcher :")
+    ws.send(b"QUIT :" + bad)
+    ws.expect_closed()
+    # Each of those reached the watcher, within the rules (CheckedIrc).
+    seen = " ".join(l.split(" ")[1] for l in watcher.lines if l.startswith(":"))
+    for cmd in ("TOPIC", "PART", "QUIT", "AWAY", "SETNAME", "KICK"):
+        assert cmd in seen, cmd

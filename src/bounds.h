@@ -1,0 +1,25 @@
+/* Every bound on what one user can make the server hold or send, in one
+ * place (names: names.h; lines and queues: the config table). README's
+ * "Limits and what happens at them" gives the reasoning for each. */
+#ifndef PARLEY_BOUNDS_H
+#define PARLEY_BOUNDS_H
+
+/* Who a user is. */
+#define USER_IDENT_MAX 16       /* IRC USER name, ASCII, '~' included */
+#define USER_HOST_MAX 63        /* an address as text (46 for IPv6) */
+#define USER_REALNAME_MAX 128   /* bytes, cut between characters */
+#define HUB_AWAY_MAX 300        /* AWAYLEN */
+
+/* Texts others see. Each, with the longest prefix IRC puts in front of
+ * it, fits one 512-byte IRC line: "nick!ident@host KICK #room nick :"
+ * is at most 190 bytes, "server 332 nick #room :" at most 153. */
+#define HUB_TOPIC_MAX 390       /* the most topic-len may be (TOPICLEN) */
+#define HUB_REASON_MAX 300      /* PART, QUIT and KICK reasons (KICKLEN) */
+
+/* What a user may hold. */
+#define HUB_ROOMS_PER_USER 50   /* rooms one user may be in (CHANLIMIT) */
+
+/* What the server remembers of those who left. */
+#define HUB_WHOWAS 256          /* nicknames remembered after they are gone */
+
+#endif
