@@ -39,6 +39,7 @@ user_free(struct user *u)
 	free(u->rooms);
 	free(u->realname);
 	free(u->away);
+	free(u->vhost);
 	free(u);
 }
 
@@ -782,6 +783,28 @@ hub_setname(struct hub *hub, struct user *u, const char *realname)
 	free(u->realname);
 	u->realname = name;
 	struct msg *m = hub_msg(hub, MSG_SETNAME, u, NULL, NULL, name);
+	if (m != NULL) {
+		neighbours_send(hub, u, m, 1);
+		msg_unref(m);
+	}
+	return HUB_OK;
+}
+
+enum hub_status
+hub_chghost(struct hub *hub, struct user *u, const char *host)
+{
+	if (!name_host_valid(host, USER_HOST_MAX))
+		return HUB_EBADHOST;
+	if (strcmp(host, u->host) == 0)
+		return HUB_OK;
+	char *vhost = strdup(host);
+	if (vhost == NULL)
+		return HUB_ENOMEM;
+	/* The event names the old host, so it is made before the change. */
+	struct msg *m = hub_msg(hub, MSG_CHGHOST, u, NULL, u->ident, vhost);
+	free(u->vhost);
+	u->vhost = vhost;
+	u->host = vhost;
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 1);
 		msg_unref(m);

@@ -41,7 +41,9 @@ struct user {
 	const struct user_ops *ops;
 	void *owner;                 /* the connection behind the user */
 	char ident[USER_IDENT_MAX + 1];
-	const char *host;            /* owned by the door's connection, which outlives the user */
+	const char *host;            /* the connection's address (owned by the door's
+	                              * conn, which outlives the user), or vhost */
+	char *vhost;                 /* a host given by hub_chghost, or NULL */
 	char *realname;
 	char *away;                  /* NULL when here */
 	time_t signon;
@@ -144,6 +146,7 @@ enum hub_status {
 	HUB_ENEEDARG,   /* a mode that needs an argument had none */
 	HUB_EBANLIST,   /* HUB_BANS_PER_ROOM reached */
 	HUB_ENOPRIV,    /* needs server operator */
+	HUB_EBADHOST,   /* not a host name a user may be given */
 };
 
 void hub_init(struct hub *hub, size_t topic_len, size_t nick_len);
@@ -212,6 +215,10 @@ enum hub_status hub_invite(struct hub *hub, struct user *u, struct room *room,
 /* text NULL: back. Tells neighbours (for away-notify). */
 enum hub_status hub_away(struct hub *hub, struct user *u, const char *text);
 enum hub_status hub_setname(struct hub *hub, struct user *u, const char *realname);
+/* Gives u another displayed host (a vhost), keeping its ident; tells u and
+ * everyone who shares a room with u (MSG_CHGHOST). Who may do it is the
+ * caller's business. */
+enum hub_status hub_chghost(struct hub *hub, struct user *u, const char *host);
 
 /* One room mode change: letter as IRC names it, on or off, its argument
  * (nick for o and v, mask for b, key for k, count for l). */

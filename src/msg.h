@@ -25,6 +25,8 @@ enum msg_kind {
 	MSG_AWAY,     /* text: away message, NULL when back */
 	MSG_SETNAME,  /* text: the new real name */
 	MSG_TAGMSG,   /* room or target: tags only (IRCv3 message-tags) */
+	MSG_CHGHOST,  /* target: the new ident, text: the new host (ident and
+	               * host are the old ones) */
 };
 
 /* A door may keep a second rendering (e.g. IRC's extended-join form). */

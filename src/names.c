@@ -44,6 +44,21 @@ name_room_valid(const char *room, size_t max)
 }
 
 int
+name_host_valid(const char *host, size_t max)
+{
+	size_t n = strlen(host);
+	if (n == 0 || n > max || host[0] == ':' || host[0] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)host[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr(".-:/_", c) != NULL))
+			return 0;
+	}
+	return 1;
+}
+
+int
 name_room_from_input(char *dst, const char *typed, size_t max)
 {
 	size_t n = strlen(typed);

@@ -13,6 +13,10 @@ int name_nick_valid(const char *nick, size_t max);
 /* 1 when room (NUL-terminated, '#' included) is a valid room name of at
  * most max bytes. */
 int name_room_valid(const char *room, size_t max);
+/* 1 when host is a host name a user may be given (a vhost): 1 to max
+ * bytes of letters, digits and . - : / _, not starting with ':' or '-',
+ * so that it is one IRC parameter and fits in nick!user@host. */
+int name_host_valid(const char *host, size_t max);
 /* Writes the room name for what a user typed into dst (ROOM_LEN_MAX + 1
  * bytes): a missing '#' is added. Returns -1 when it cannot be valid. */
 int name_room_from_input(char *dst, const char *typed, size_t max);

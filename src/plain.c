@@ -62,6 +62,7 @@ plain_render(const struct msg *m)
 	case MSG_AWAY:
 	case MSG_SETNAME:
 	case MSG_TAGMSG:
+	case MSG_CHGHOST:
 		return NULL; /* nothing a plain user is shown */
 	}
 	return NULL;
@@ -152,6 +153,7 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 	case HUB_ENEEDARG:
 	case HUB_EBANLIST:
 	case HUB_ENOPRIV:
+	case HUB_EBADHOST:
 		error_line(c, "server-error", "unexpected answer from the server");
 		return;
 	}

@@ -26,6 +26,7 @@ enum irc_cap {
 	CAP_USERHOST_IN_NAMES = 1 << 11,
 	CAP_NO_IMPLICIT_NAMES = 1 << 12,
 	CAP_STANDARD_REPLIES = 1 << 13,
+	CAP_CHGHOST = 1 << 14,
 };
 
 #define IRC_LABEL_MAX 64
@@ -63,6 +64,14 @@ struct wire *irc_wire_line(const char *fmt, ...) __attribute__((format(printf, 1
 /* before, text and after into buf (HUB_REASON_MAX + 1 bytes), text cut
  * between characters to fit: a QUIT or KILL reason. */
 void irc_reason(char *buf, const char *before, const char *text, const char *after);
+/* An error of a command or feature no specification gives a numeric or a
+ * standard reply: "FAIL cmd code [context] :text" for clients with
+ * standard-replies, a server NOTICE with the text for the others. context
+ * may be NULL. */
+void irc_fail_vendor(struct conn *c, const char *cmd, const char *code,
+    const char *context, const char *text);
+/* A server NOTICE to c. */
+void irc_notice(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Queues a ready line (CR LF included) to c, through the label buffer. */
 void irc_send_wire(struct conn *c, struct wire *tags, struct wire *body);
 /* Delivers a hub event to c as its caps say (also for echo-message). */
@@ -75,7 +84,7 @@ irc_cmd_fn irc_cmd_join, irc_cmd_part, irc_cmd_topic, irc_cmd_names,
     irc_cmd_notice, irc_cmd_who, irc_cmd_whois, irc_cmd_whowas, irc_cmd_ison,
     irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
     irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
-    irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg;
+    irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost;
 
 /* Parts of the welcome burst that are commands too. */
 void irc_send_lusers(struct conn *c);

@@ -76,6 +76,9 @@ irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *
 	case HUB_ENOPRIV:
 		irc_numeric(c, "481", ":Permission Denied- You're not an IRC operator");
 		return;
+	case HUB_EBADHOST:
+		irc_fail_vendor(c, "CHGHOST", "INVALID_HOST", name, "That is not a valid host name");
+		return;
 	}
 }
 

@@ -28,6 +28,7 @@ static const struct {
 	{ "away-notify", CAP_AWAY_NOTIFY, NULL },
 	{ "batch", CAP_BATCH, NULL },
 	{ "cap-notify", CAP_CAP_NOTIFY, NULL },
+	{ "chghost", CAP_CHGHOST, NULL },
 	{ "echo-message", CAP_ECHO_MESSAGE, NULL },
 	{ "extended-join", CAP_EXTENDED_JOIN, NULL },
 	{ "invite-notify", CAP_INVITE_NOTIFY, NULL },
@@ -220,6 +221,29 @@ irc_numeric(struct conn *c, const char *num, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+irc_notice(struct conn *c, const char *fmt, ...)
+{
+	char text[IRC_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	irc_send(c, ":%s NOTICE %s :%s", irc_server_name(c), irc_target(c), text);
+}
+
+void
+irc_fail_vendor(struct conn *c, const char *cmd, const char *code,
+    const char *context, const char *text)
+{
+	if (!(irc_session(c)->caps & CAP_STANDARD_REPLIES)) {
+		irc_notice(c, "%s: %s", cmd, text);
+		return;
+	}
+	irc_send(c, ":%s FAIL %s %s%s%s :%s", irc_server_name(c), cmd, code,
+	    context ? " " : "", context ? context : "", text);
+}
+
 /* labeled-response: one reply gets the label; several come in a batch;
  * none gets an ACK. */
 static void
@@ -367,6 +391,8 @@ irc_render(const struct msg *m, int alt)
 		return irc_wire_line("%s SETNAME :%s", src, text);
 	case MSG_TAGMSG:
 		return irc_wire_line("%s TAGMSG %s", src, to);
+	case MSG_CHGHOST:
+		return irc_wire_line("%s CHGHOST %s %s", src, m->target, m->text);
 	}
 	return NULL;
 }
@@ -412,10 +438,66 @@ irc_wants(struct conn *c, const struct msg *m)
 	}
 }
 
+/* A user's new host for a client without chghost: the specification's
+ * fallback, as if the user quit and came back into every room the client
+ * shares with it, with its modes (and away message) restored. */
+static void
+chghost_fallback(struct conn *c, struct msg *m, struct user *u)
+{
+	unsigned caps_on = irc_session(c)->caps;
+	struct wire *tags = (caps_on & CAP_MESSAGE_TAGS) ? irc_tags(m, 1) :
+	    (caps_on & CAP_SERVER_TIME) ? irc_tags(m, 0) : NULL;
+	struct wire *quit = irc_wire_line(":%s!%s@%s QUIT :Changing host", m->from,
+	    ident_of(m), host_of(m));
+	irc_send_wire(c, tags, quit);
+	wire_unref(quit);
+	char mask[HUB_MASK_MAX];
+	hub_user_mask(u, mask);
+	for (int i = 0; i < u->nrooms; i++) {
+		struct room *room = u->rooms[i];
+		if (!hub_is_member(room, c->user))
+			continue;
+		if (caps_on & CAP_EXTENDED_JOIN)
+			irc_send(c, ":%s JOIN %s * :%s", mask, room->name, u->realname);
+		else
+			irc_send(c, ":%s JOIN %s", mask, room->name);
+		const struct member *mem = hub_member(room, u);
+		if (mem->modes & MEMBER_OP && mem->modes & MEMBER_VOICE)
+			irc_send(c, ":%s MODE %s +ov %s %s", irc_server_name(c), room->name,
+			    u->nick, u->nick);
+		else if (mem->modes & (MEMBER_OP | MEMBER_VOICE))
+			irc_send(c, ":%s MODE %s +%c %s", irc_server_name(c), room->name,
+			    (mem->modes & MEMBER_OP) ? 'o' : 'v', u->nick);
+		if (u->away != NULL && (caps_on & CAP_AWAY_NOTIFY))
+			irc_send(c, ":%s AWAY :%s", mask, u->away);
+	}
+}
+
+/* A host change: the user whose host it is hears 396 (and CHGHOST if it
+ * asked for it); others without chghost get the fallback. 1 when that
+ * was all. */
+static int
+chghost_delivered(struct conn *c, struct msg *m)
+{
+	struct user *u = hub_user_find(&c->srv->hub, m->from);
+	int cap = irc_session(c)->caps & CAP_CHGHOST;
+	if (u == c->user) {
+		irc_numeric(c, "396", "%s :is now your displayed host", m->text);
+		return !cap;
+	}
+	if (!cap && u != NULL)
+		chghost_fallback(c, m, u);
+	return !cap;
+}
+
 void
 irc_deliver_to(struct conn *c, struct msg *m)
 {
-	if (c->user == NULL || !irc_wants(c, m))
+	if (c->user == NULL)
+		return;
+	if (m->kind == MSG_CHGHOST && chghost_delivered(c, m))
+		return;
+	if (!irc_wants(c, m))
 		return;
 	unsigned caps_on = irc_session(c)->caps;
 	int alt = m->kind == MSG_JOIN && (caps_on & CAP_EXTENDED_JOIN);
@@ -765,6 +847,7 @@ static const struct irc_command {
 	{ "ADMIN", irc_cmd_admin, 0 },
 	{ "AWAY", irc_cmd_away, 0 },
 	{ "CAP", cmd_cap, 1 },
+	{ "CHGHOST", irc_cmd_chghost, 0 },
 	{ "INFO", irc_cmd_info, 0 },
 	{ "INVITE", irc_cmd_invite, 0 },
 	{ "ISON", irc_cmd_ison, 0 },

@@ -96,6 +96,10 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 	if (u->umodes & UMODE_BOT)
 		irc_numeric(c, "335", "%s :is a bot", u->nick);
 	struct conn *uc = u->owner;
+	/* Behind a given host, the address shows to the user and operators. */
+	if (u->vhost != NULL && (u == c->user || (c->user->umodes & UMODE_OPER)))
+		irc_numeric(c, "378", "%s :is connecting from *@%s %s", u->nick, uc->host,
+		    uc->host);
 	if (conn_secure(uc))
 		irc_numeric(c, "671", "%s :is using a secure connection", u->nick);
 	if (u->away != NULL)

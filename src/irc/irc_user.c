@@ -1,5 +1,5 @@
-/* IRC commands about oneself and server operators: OPER, KILL, AWAY,
- * SETNAME. */
+/* IRC commands about oneself and server operators: OPER, KILL, CHGHOST,
+ * AWAY, SETNAME. */
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +53,35 @@ irc_cmd_kill(struct conn *c, struct irc_message *m)
 	irc_reason(reason, before, m->params[1], "))");
 	log_info("%s %s: KILL %s (%s)", conn_addr(c), c->user->nick, victim->nick, m->params[1]);
 	victim->ops->disconnect(victim, reason);
+}
+
+/* CHGHOST nick host: an operator gives a user another displayed host (a
+ * vhost, e.g. a cloak), as InspIRCd and UnrealIRCd have it. The only way
+ * a host changes until accounts bring their own. */
+void
+irc_cmd_chghost(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 2) {
+		irc_numeric(c, "461", "CHGHOST :Not enough parameters");
+		return;
+	}
+	if (!(c->user->umodes & UMODE_OPER)) {
+		irc_numeric(c, "481", ":Permission Denied- You're not an IRC operator");
+		return;
+	}
+	struct user *u = hub_user_find(&c->srv->hub, m->params[0]);
+	if (u == NULL) {
+		irc_numeric(c, "401", "%s :No such nick/channel", m->params[0]);
+		return;
+	}
+	enum hub_status st = hub_chghost(&c->srv->hub, u, m->params[1]);
+	if (st != HUB_OK) {
+		irc_hub_error(c, st, m->params[1], NULL);
+		return;
+	}
+	log_info("%s %s: CHGHOST %s %s", conn_addr(c), c->user->nick, u->nick, u->host);
+	if (u != c->user)
+		irc_notice(c, "The displayed host of %s is now %s", u->nick, u->host);
 }
 
 void

@@ -175,3 +175,94 @@ def test_cuts_fall_between_characters(make_irc):
     assert 180 < len(topic.params[-1]) < 195
     for x in alice.lines:
         assert "\ufffd" not in x, x
+
+
+# chghost, and CHGHOST for operators.
+
+def oper(srv, nick, **kw):
+    c = user(srv, nick, **kw)
+    c.send("OPER boss pw")
+    c.expect_numeric("381")
+    return c
+
+
+def test_chghost_needs_an_operator_and_a_valid_host(make_irc):
+    srv = make_irc("--oper", "boss:pw")
+    alice = user(srv, "alice")
+    alice.send("CHGHOST alice my.vhost")
+    alice.expect_numeric("481")
+    boss = oper(srv, "boss", caps="standard-replies")
+    boss.send("CHGHOST nobody x.y")
+    boss.expect_numeric("401")
+    boss.send("CHGHOST alice")
+    boss.expect_numeric("461")
+    for bad in ("a@b", "a!b", "-x", "x" * 64, "a*b"):
+        boss.send("CHGHOST alice %s" % bad)
+        fail = parse(boss.expect(r" FAIL ").string)
+        assert fail.params[:3] == ["CHGHOST", "INVALID_HOST", bad], fail
+    # Without standard-replies the same error is a notice.
+    old = oper(srv, "old")
+    old.send("CHGHOST alice a@b")
+    old.expect(r"^:test\.parley NOTICE old :CHGHOST: ")
+    assert not any(" CHGHOST " in x for x in alice.sync())
+
+
+def test_chghost_tells_everyone_as_their_caps_say(make_irc):
+    srv = make_irc("--oper", "boss:pw")
+    alice = user(srv, "alice", caps="chghost")
+    modern = user(srv, "modern", caps="chghost")
+    old = user(srv, "old", caps="extended-join away-notify")
+    stranger = user(srv, "stranger", caps="chghost")
+    for c in (alice, modern, old):
+        c.join("#c")
+    alice.join("#d")
+    old.join("#d")
+    alice.send("MODE #c +v alice")          # alice opped #c (first in), now voiced too
+    old.expect(r" MODE #c \+v alice$")
+    alice.send("AWAY :lunch")
+    old.expect(src("alice") + r" AWAY :lunch$")
+    plain = Client(srv.port)
+    plain.send("/join #c")
+    old.expect(r"!plain@\S+ JOIN #c")
+    boss = oper(srv, "boss")
+    boss.send("CHGHOST alice cloaked.example")
+    boss.expect(r" NOTICE boss :The displayed host of alice is now cloaked\.example$")
+    # With the capability: one CHGHOST from the old mask, to the user too.
+    modern.expect(r"^(?:@\S+ )?" + src("alice") + r" CHGHOST ~u cloaked\.example$")
+    alice.expect(r"^:test\.parley 396 alice cloaked\.example :")
+    alice.expect(src("alice") + r" CHGHOST ~u cloaked\.example$")
+    # Without it: a quit, and a join to each shared room with modes restored.
+    got = old.collect(r" AWAY :lunch$")
+    got += old.collect(r" AWAY :lunch$")
+    assert re.match(src("alice") + r" QUIT :Changing host$", got[0]), got
+    new = r":alice!~u@cloaked\.example"
+    joins = [x for x in got if " JOIN " in x]
+    assert len(joins) == 2
+    assert all(re.match(new + r" JOIN #[cd] \* :Real Name$", x) for x in joins), joins
+    assert any(re.match(r"^:test\.parley MODE #c \+ov alice alice$", x) for x in got), got
+    assert any(re.match(r"^:test\.parley MODE #d \+o alice$", x) for x in got), got
+    # Nobody else hears of it; plain users see nothing of hosts.
+    stranger.expect_nothing(r"CHGHOST|QUIT", wait=0.2)
+    plain.sync()
+    assert not any("alice" in x and "quit" in x for x in plain.lines), plain.lines
+    # What follows comes from the new host; WHOIS shows it, and the
+    # address behind it to the user and operators only.
+    alice.send("PRIVMSG #c :hi")
+    modern.expect(new + r" PRIVMSG #c :hi$")
+    modern.send("WHOIS alice")
+    got = modern.collect(r" 318 ")
+    assert parse([x for x in got if " 311 " in x][0]).params[3] == "cloaked.example"
+    assert not any(" 378 " in x for x in got)
+    boss.send("WHOIS alice")
+    got = boss.collect(r" 318 ")
+    assert any(re.search(r" 378 boss alice :is connecting from \*@127\.0\.0\.1 ", x) for x in got)
+
+
+def test_chghost_on_oneself(make_irc):
+    srv = make_irc("--oper", "boss:pw")
+    boss = oper(srv, "boss")
+    boss.send("CHGHOST boss staff.parley")
+    boss.expect(r"^:test\.parley 396 boss staff\.parley :")
+    boss.send("WHOIS boss")
+    got = boss.collect(r" 318 ")
+    assert any(" 378 " in x for x in got)
