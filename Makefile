@@ -8,7 +8,9 @@ PYTHON ?= /usr/bin/python3
 
 # Debian packages the build and the tests need, as pkg-config name=package.
 PKGS := libedit=libedit-dev cmocka=libcmocka-dev openssl=libssl-dev
-DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl
+DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl \
+	python3-pytest-xdist python3-pytest-timeout python3-ecdsa python3-filelock python3-websockets \
+	python3-cryptography faketime
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
@@ -173,6 +175,33 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(WEB_GEN) $(wildcard src/*.h src/irc/*
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(FUZZ_LIB) $(WEB_GEN) -lm -lssl -lcrypto
+
+# irctest, the IRC conformance suite (MIT; github.com/progval/irctest), run
+# against parleyd through tests/irctest/parley_controller.py on the
+# selection the big servers are compared on. It is not vendored: CI finds
+# it in ../shared/irctest beside the clone; a git worktree looks beside
+# the main checkout; IRCTEST_DIR=... names another copy. Its folder may be
+# read-only: nothing is written there.
+IRCTEST_DIR ?= $(firstword $(wildcard $(abspath ../shared/irctest) \
+	$(abspath $(shell git rev-parse --git-common-dir 2>/dev/null)/../../shared/irctest)))
+IRCTEST_MARKERS ?= not services and not implementation-specific and not deprecated and not strict
+IRCTEST_JOBS ?= 2
+IRCTEST_ARGS ?=
+IRCTEST_PACKAGES := python3-pytest python3-pytest-xdist python3-pytest-timeout python3-ecdsa \
+	python3-filelock python3-websockets python3-cryptography faketime openssl
+
+.PHONY: irctest
+irctest: all
+	@if [ -z "$(IRCTEST_DIR)" ] || [ ! -f "$(IRCTEST_DIR)/conftest.py" ]; then \
+		echo "make: irctest not found (looked in ../shared/irctest); set IRCTEST_DIR=/path/to/irctest"; exit 1; fi
+	@$(PYTHON) -c 'import xdist, pytest_timeout, ecdsa, filelock' 2>/dev/null || { \
+		if [ "$$(id -u)" != 0 ]; then echo "make: irctest needs: sudo apt-get install $(IRCTEST_PACKAGES)"; exit 1; fi; \
+		echo "make: installing $(IRCTEST_PACKAGES)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(IRCTEST_PACKAGES) >/dev/null || exit 1; }
+	cd $(IRCTEST_DIR) && PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$(CURDIR)/tests/irctest:$(IRCTEST_DIR) \
+		PARLEYD=$(CURDIR)/parleyd $(PYTHON) -m pytest -p no:cacheprovider -q \
+		-n $(IRCTEST_JOBS) --timeout 120 --controller parley_controller \
+		-m '$(IRCTEST_MARKERS)' $(IRCTEST_ARGS)
 
 # Side-by-side comparison with ngIRCd and InspIRCd (installed from Debian if
 # missing): writes bench/results/<date>.md, .json and .png. Not a test.

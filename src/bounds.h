@@ -15,6 +15,7 @@
  * is at most 190 bytes, "server 332 nick #room :" at most 153. */
 #define HUB_TOPIC_MAX 390       /* the most topic-len may be (TOPICLEN) */
 #define HUB_REASON_MAX 300      /* PART, QUIT and KICK reasons (KICKLEN) */
+#define HUB_KEY_MAX 32          /* a room key, +k (KEYLEN) */
 
 /* What a user may hold. */
 #define HUB_ROOMS_PER_USER 50   /* rooms one user may be in (CHANLIMIT) */

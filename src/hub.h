@@ -143,7 +143,7 @@ enum hub_status {
 	HUB_EUSERNOTIN, /* the target is not in the room */
 	HUB_EUSERON,    /* the target is in the room already */
 	HUB_EUNKNOWNMODE,
-	HUB_ENEEDARG,   /* a mode that needs an argument had none */
+	HUB_ENEEDARG,   /* a mode that needs an argument had none, or a bad one */
 	HUB_EBANLIST,   /* HUB_BANS_PER_ROOM reached */
 	HUB_ENOPRIV,    /* needs server operator */
 	HUB_EBADHOST,   /* not a host name a user may be given */

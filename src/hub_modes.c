@@ -107,6 +107,20 @@ ban_mode(struct room *room, struct hub_mode *m, const struct user *by)
 	return HUB_OK;
 }
 
+/* A key must survive being typed in a JOIN: no spaces, no commas (JOIN
+ * lists keys with them), no control characters (RFC 2812's grammar). */
+static int
+key_valid(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+	if (n == 0 || n > HUB_KEY_MAX)
+		return 0;
+	for (; *key; key++)
+		if ((unsigned char)*key <= ' ' || *key == ',' || *key == 0x7F)
+			return 0;
+	return 1;
+}
+
 static enum hub_status
 key_mode(struct room *room, struct hub_mode *m)
 {
@@ -118,7 +132,7 @@ key_mode(struct room *room, struct hub_mode *m)
 		m->arg = "*";
 		return HUB_OK;
 	}
-	if (m->arg == NULL || m->arg[0] == '\0')
+	if (!key_valid(m->arg))
 		return HUB_ENEEDARG;
 	char *key = strdup(m->arg);
 	if (key == NULL)

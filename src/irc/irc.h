@@ -29,6 +29,7 @@ enum irc_cap {
 	CAP_CHGHOST = 1 << 14,
 };
 
+#define IRC_TARGETS_MAX 4    /* nicks or channels per PRIVMSG, NOTICE, KICK, NAMES (TARGMAX) */
 #define IRC_LABEL_MAX 64
 #define IRC_PENDING_MAX 64  /* lines held for one labeled reply */
 

@@ -122,8 +122,9 @@ send_topic(struct conn *c, const struct room *room)
 	    room->topic_by ? room->topic_by : "*", (long long)room->topic_at);
 }
 
-void
-irc_send_names(struct conn *c, struct room *room)
+/* The 353 lines of a room's members, without the 366 that ends them. */
+static void
+names_lines(struct conn *c, struct room *room)
 {
 	int uhnames = irc_session(c)->caps & CAP_USERHOST_IN_NAMES;
 	char symbol = (room->modes & RMODE_SECRET) ? '@' : '=';
@@ -153,6 +154,12 @@ irc_send_names(struct conn *c, struct room *room)
 	}
 	if (len > 0)
 		irc_numeric(c, "353", "%c %s :%.*s", symbol, room->name, (int)len, line);
+}
+
+void
+irc_send_names(struct conn *c, struct room *room)
+{
+	names_lines(c, room);
 	irc_numeric(c, "366", "%s :End of /NAMES list", room->name);
 }
 
@@ -239,6 +246,8 @@ irc_cmd_topic(struct conn *c, struct irc_message *m)
 	irc_hub_error(c, hub_topic(&c->srv->hub, c->user, room, text), room->name, room->name);
 }
 
+/* "NAMES #a,#b": the members of each, then one 366 naming the list as
+ * given (RFC 2812 3.2.5). Rooms the asker may not see are left out. */
 void
 irc_cmd_names(struct conn *c, struct irc_message *m)
 {
@@ -246,14 +255,20 @@ irc_cmd_names(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "366", "* :End of /NAMES list");
 		return;
 	}
+	char asked[IRC_LINE_MAX];
+	snprintf(asked, sizeof asked, "%s", m->params[0]);
 	char *names = m->params[0], *name;
-	while ((name = next_item(&names)) != NULL) {
+	struct room *last = NULL;
+	int n = 0;
+	for (; n < IRC_TARGETS_MAX && (name = next_item(&names)) != NULL; n++) {
 		struct room *room = hub_room_find(&c->srv->hub, name);
-		if (room == NULL || ((room->modes & RMODE_SECRET) && !hub_is_member(room, c->user)))
-			irc_numeric(c, "366", "%s :End of /NAMES list", name);
-		else
-			irc_send_names(c, room);
+		if (room != NULL && (room->modes & RMODE_SECRET) && !hub_is_member(room, c->user))
+			room = NULL;
+		if ((last = room) != NULL)
+			names_lines(c, room);
 	}
+	/* One room it may see is named as the server spells it. */
+	irc_numeric(c, "366", "%s :End of /NAMES list", n == 1 && last ? last->name : asked);
 }
 
 void
@@ -282,6 +297,35 @@ irc_cmd_list(struct conn *c, struct irc_message *m)
 	irc_numeric(c, "323", ":End of /LIST");
 }
 
+/* One KICK of nick from the channel name; 0 when the kicker may not kick
+ * there at all, so the other nicks need not be tried. */
+static int
+kick_one(struct conn *c, const char *name, const char *nick, const char *reason)
+{
+	struct room *room = hub_room_find(&c->srv->hub, name);
+	if (room == NULL) {
+		irc_numeric(c, "403", "%s :No such channel", name);
+		return 0;
+	}
+	enum hub_status st = hub_kick(&c->srv->hub, c->user, room, nick, reason);
+	if (st == HUB_ENONICK)
+		st = HUB_EUSERNOTIN;
+	irc_hub_error(c, st, nick, room->name);
+	return st != HUB_ENOTIN && st != HUB_ECHANOP;
+}
+
+static int
+count_items(const char *list)
+{
+	int n = 1;
+	for (; *list; list++)
+		n += *list == ',';
+	return n;
+}
+
+/* "KICK #a nick1,nick2" kicks both from #a; "KICK #a,#b nick1,nick2" kicks
+ * nick1 from #a and nick2 from #b (RFC 2812 3.2.8). At most
+ * IRC_TARGETS_MAX nicks; the rest are dropped, as TARGMAX allows. */
 void
 irc_cmd_kick(struct conn *c, struct irc_message *m)
 {
@@ -289,19 +333,20 @@ irc_cmd_kick(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "461", "KICK :Not enough parameters");
 		return;
 	}
-	struct room *room = hub_room_find(&c->srv->hub, m->params[0]);
-	if (room == NULL) {
-		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
+	char *chans = m->params[0], *nicks = m->params[1];
+	int nchans = count_items(chans);
+	if (nchans > 1 && nchans != count_items(nicks)) {
+		irc_numeric(c, "461", "KICK :Not enough parameters");
 		return;
 	}
-	char *nicks = m->params[1], *nick;
 	const char *reason = m->nparams > 2 ? m->params[2] : NULL;
-	while ((nick = next_item(&nicks)) != NULL) {
-		enum hub_status st = hub_kick(&c->srv->hub, c->user, room, nick, reason);
-		if (st == HUB_ENONICK)
-			st = HUB_EUSERNOTIN;
-		irc_hub_error(c, st, nick, room->name);
-		if (st == HUB_ENOTIN || st == HUB_ECHANOP)
+	char *chan = next_item(&chans), *nick;
+	for (int i = 0; i < IRC_TARGETS_MAX && (nick = next_item(&nicks)) != NULL; i++) {
+		if (i > 0 && nchans > 1)
+			chan = next_item(&chans);
+		if (chan == NULL)
+			return;
+		if (!kick_one(c, chan, nick, reason) && nchans == 1)
 			return;
 	}
 }

@@ -665,16 +665,19 @@ irc_send_isupport(struct conn *c)
 	TOKEN("CHANTYPES=#");
 	TOKEN("ELIST=");
 	TOKEN("HOSTLEN=%d", USER_HOST_MAX);
+	TOKEN("KEYLEN=%d", HUB_KEY_MAX);
 	TOKEN("KICKLEN=%lu", cfg->topic_len);
 	TOKEN("MAXLIST=b:%d", HUB_BANS_PER_ROOM);
 	TOKEN("MODES=4");
 	TOKEN("NETWORK=Parley");
 	TOKEN("NICKLEN=%lu", cfg->nick_len);
 	TOKEN("PREFIX=(ov)@+");
-	TOKEN("TARGMAX=JOIN:,KICK:1,NAMES:1,NOTICE:4,PART:,PRIVMSG:4,WHOIS:1");
+	TOKEN("TARGMAX=JOIN:,KICK:%d,NAMES:%d,NOTICE:%d,PART:,PRIVMSG:%d,WHOIS:1",
+	    IRC_TARGETS_MAX, IRC_TARGETS_MAX, IRC_TARGETS_MAX, IRC_TARGETS_MAX);
 	TOKEN("TOPICLEN=%lu", cfg->topic_len);
 	TOKEN("USERLEN=%d", USER_IDENT_MAX);
 	TOKEN("UTF8ONLY");
+	TOKEN("WHOX");
 #undef TOKEN
 	for (int i = 0; i < n; i += ISUPPORT_PER_LINE) {
 		char line[ISUPPORT_PER_LINE * ISUPPORT_TOKEN_MAX] = "";
@@ -780,7 +783,8 @@ cmd_user(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "462", ":You may not reregister");
 		return;
 	}
-	if (m->nparams < 4 || m->params[0][0] == '\0') {
+	/* Modern IRC: an empty username or realname is as good as none. */
+	if (m->nparams < 4 || m->params[0][0] == '\0' || m->params[3][0] == '\0') {
 		irc_numeric(c, "461", "USER :Not enough parameters");
 		return;
 	}
@@ -931,8 +935,10 @@ irc_line(struct conn *c, char *line, size_t len)
 	len = (size_t)(remove_nul(line, len) - line);
 	struct irc_message m;
 	memset(&m, 0, sizeof m);
-	switch (irc_parse(line, len, &m)) {
+	enum irc_parse_status st = irc_parse(line, len, &m);
+	switch (st) {
 	case IRC_PARSE_OK:
+	case IRC_PARSE_BAD_COMMAND:  /* answered below, with its label */
 		break;
 	case IRC_PARSE_EMPTY:
 		return;
@@ -941,9 +947,7 @@ irc_line(struct conn *c, char *line, size_t len)
 		irc_numeric(c, "417", ":Input line was too long");
 		return;
 	case IRC_PARSE_NO_COMMAND:
-	case IRC_PARSE_BAD_COMMAND:
-		irc_numeric(c, "421", "%s :Unknown command", m.command &&
-		    text_is_clean(m.command, strlen(m.command)) ? m.command : "*");
+		irc_numeric(c, "421", "* :Unknown command");
 		return;
 	}
 	char repaired[TEXT_CLEAN_MAX(IRC_TAGS_LEN_MAX + IRC_LINE_MAX) + IRC_PARAMS_MAX +
@@ -955,17 +959,9 @@ irc_line(struct conn *c, char *line, size_t len)
 		if (m.tags[i].value != NULL)
 			m.tags[i].value = repair(m.tags[i].value, &at);
 	int modified = at != repaired;
-	const struct irc_command *cmd = command_find(m.command);
-	if (cmd == NULL) {
-		irc_numeric(c, "421", "%s :Unknown command", m.command);
-		return;
-	}
-	if (c->user == NULL && !cmd->before_registration) {
-		irc_numeric(c, "451", ":You have not registered");
-		return;
-	}
 	/* Labels need batch too for replies of several lines, as InspIRCd
-	 * has it; a label longer than the bound is not ours to echo. */
+	 * has it; a label longer than the bound is not ours to echo. Every
+	 * reply of a registered client carries it, errors included. */
 	const char *label = tag_value(&m, "label");
 	unsigned need = CAP_LABELED_RESPONSE | CAP_BATCH;
 	if (label != NULL && *label && strlen(label) <= IRC_LABEL_MAX &&
@@ -973,12 +969,20 @@ irc_line(struct conn *c, char *line, size_t len)
 		snprintf(lr.label, sizeof lr.label, "%s", label);
 		lr.conn = c;
 	}
-	/* UTF8ONLY: what others see is valid UTF-8. A line that was not is
-	 * repaired rather than refused, and its sender told so first. */
-	if (modified)
-		irc_send(c, ":%s WARN %s INVALID_UTF8 :Your message was not correctly "
-		    "encoded as UTF-8 and had to be modified", irc_server_name(c), cmd->name);
-	cmd->fn(c, &m);
+	const struct irc_command *cmd = st == IRC_PARSE_OK ? command_find(m.command) : NULL;
+	if (cmd == NULL)
+		irc_numeric(c, "421", "%s :Unknown command",
+		    text_is_clean(m.command, strlen(m.command)) ? m.command : "*");
+	else if (c->user == NULL && !cmd->before_registration)
+		irc_numeric(c, "451", ":You have not registered");
+	else {
+		/* UTF8ONLY: what others see is valid UTF-8. A line that was not
+		 * is repaired rather than refused, and its sender told so first. */
+		if (modified)
+			irc_send(c, ":%s WARN %s INVALID_UTF8 :Your message was not correctly "
+			    "encoded as UTF-8 and had to be modified", irc_server_name(c), cmd->name);
+		cmd->fn(c, &m);
+	}
 	if (lr.conn == c)
 		label_finish(c);
 }

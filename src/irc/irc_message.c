@@ -7,8 +7,6 @@
 
 #include "irc/irc.h"
 
-#define IRC_TARGETS_MAX 4   /* TARGMAX in ISUPPORT */
-
 /* "\1ACTION waves\1" → "waves"; NULL when text is not an action. */
 static char *
 ctcp_action(char *text)

@@ -9,9 +9,50 @@
 #include "config.h"
 #include "irc/irc.h"
 
+/* One WHO request: the classic reply (352), or WHOX (IRCv3 whox, 354)
+ * with the fields the client asked for and its token. */
+struct who_query {
+	char fields[16];         /* WHOX field letters asked for; "" for 352 */
+	char token[4];           /* WHOX token: up to 3 digits */
+	int opers_only;          /* the "o" flag */
+};
+
+/* The letters WHOX knows, in the order its replies give them. */
+#define WHOX_ORDER "tcuihsnfdlaor"
+
+/* "[o][%fields[,token]]", the second parameter of WHO. */
 static void
-who_line(struct conn *c, const char *channel, const struct user *u,
-    const struct member *mem)
+who_query_parse(struct who_query *q, const char *arg)
+{
+	memset(q, 0, sizeof *q);
+	if (arg == NULL)
+		return;
+	const char *pct = strchr(arg, '%');
+	for (const char *p = arg; *p && p != pct; p++)
+		if (*p == 'o')
+			q->opers_only = 1;
+	if (pct == NULL)
+		return;
+	size_t n = 0;
+	const char *p = pct + 1;
+	for (; *p && *p != ','; p++)
+		if (strchr(WHOX_ORDER, *p) != NULL && strchr(q->fields, *p) == NULL &&
+		    n + 1 < sizeof q->fields)
+			q->fields[n++] = *p;
+	if (n == 0)
+		q->fields[n++] = 'n'; /* "%" alone: the nick at least */
+	q->fields[n] = '\0';
+	if (*p == ',') {
+		size_t t = 0;
+		for (p++; *p >= '0' && *p <= '9' && t + 1 < sizeof q->token; p++)
+			q->token[t++] = *p;
+		q->token[t] = '\0';
+	}
+}
+
+static void
+who_line(struct conn *c, const struct who_query *q, const char *channel,
+    const struct user *u, const struct member *mem)
 {
 	char flags[8], prefix[3] = "";
 	if (mem != NULL)
@@ -19,15 +60,63 @@ who_line(struct conn *c, const char *channel, const struct user *u,
 	snprintf(flags, sizeof flags, "%c%s%s%s", u->away ? 'G' : 'H',
 	    (u->umodes & UMODE_OPER) ? "*" : "", prefix,
 	    (u->umodes & UMODE_BOT) ? "B" : "");
-	irc_numeric(c, "352", "%s %s %s %s %s %s :0 %s", channel, u->ident, u->host,
-	    irc_server_name(c), u->nick, flags, u->realname);
+	if (q->fields[0] == '\0') {
+		irc_numeric(c, "352", "%s %s %s %s %s %s :0 %s", channel, u->ident,
+		    u->host, irc_server_name(c), u->nick, flags, u->realname);
+		return;
+	}
+	char out[IRC_LINE_MAX];
+	size_t len = 0;
+	for (const char *f = WHOX_ORDER; *f; f++) {
+		if (strchr(q->fields, *f) == NULL)
+			continue;
+		char idle[24];
+		const char *v = "";
+		switch (*f) {
+		case 't': v = q->token[0] ? q->token : "0"; break;
+		case 'c': v = channel; break;
+		case 'u': v = u->ident; break;
+		case 'i': /* the host is the address: there is no DNS lookup */
+		case 'h': v = u->host; break;
+		case 's': v = irc_server_name(c); break;
+		case 'n': v = u->nick; break;
+		case 'f': v = flags; break;
+		case 'd': v = "0"; break;
+		case 'l': {
+			const struct conn *uc = u->owner;
+			snprintf(idle, sizeof idle, "%llu", (unsigned long long)
+			    ((loop_now(c->srv->loop) - uc->last_input) / 1000));
+			v = idle;
+			break;
+		}
+		case 'a': v = "0"; break;  /* no accounts: "0" is "logged out" */
+		case 'o': v = "n/a"; break;
+		case 'r': v = u->realname; break;
+		}
+		int n = snprintf(out + len, sizeof out - len, "%s%s%s", len ? " " : "",
+		    *f == 'r' ? ":" : "", v);
+		if (n < 0 || (size_t)n >= sizeof out - len)
+			break;
+		len += (size_t)n;
+	}
+	irc_numeric(c, "354", "%s", out);
+}
+
+/* Whether mask could name exactly one nickname: no wildcards in it. */
+static int
+who_exact(const char *mask)
+{
+	return strpbrk(mask, "*?!@") == NULL;
 }
 
 void
 irc_cmd_who(struct conn *c, struct irc_message *m)
 {
 	const char *mask = m->nparams > 0 ? m->params[0] : "*";
+	struct who_query q;
+	who_query_parse(&q, m->nparams > 1 ? m->params[1] : NULL);
 	struct hub *hub = &c->srv->hub;
+	struct user *u;
 	if (mask[0] == '#') {
 		struct room *room = hub_room_find(hub, mask);
 		int member = room != NULL && hub_is_member(room, c->user);
@@ -37,18 +126,27 @@ irc_cmd_who(struct conn *c, struct irc_message *m)
 				/* Invisible users show only to who shares the room. */
 				if (!member && (mem->user->umodes & UMODE_INVISIBLE))
 					continue;
-				who_line(c, room->name, mem->user, mem);
+				if (q.opers_only && !(mem->user->umodes & UMODE_OPER))
+					continue;
+				who_line(c, &q, room->name, mem->user, mem);
 			}
+	} else if (who_exact(mask) && (u = hub_user_find(hub, mask)) != NULL) {
+		/* A nickname: found whether invisible or not, as WHOIS would. */
+		if (!q.opers_only || (u->umodes & UMODE_OPER))
+			who_line(c, &q, "*", u, NULL);
 	} else {
+		int all = strcmp(mask, "*") == 0 || strcmp(mask, "0") == 0;
 		char full[HUB_MASK_MAX];
-		for (struct user *u = hub->users; u != NULL; u = u->hh.next) {
+		for (u = hub->users; u != NULL; u = u->hh.next) {
 			if (u != c->user && (u->umodes & UMODE_INVISIBLE) &&
 			    !hub_share_room(u, c->user))
 				continue;
+			if (q.opers_only && !(u->umodes & UMODE_OPER))
+				continue;
 			hub_user_mask(u, full);
-			if (hub_mask_match(mask, u->nick) || hub_mask_match(mask, full) ||
+			if (all || hub_mask_match(mask, u->nick) || hub_mask_match(mask, full) ||
 			    hub_mask_match(mask, u->host))
-				who_line(c, "*", u, NULL);
+				who_line(c, &q, "*", u, NULL);
 		}
 	}
 	irc_numeric(c, "315", "%s :End of WHO list", mask);

@@ -1420,16 +1420,21 @@ def test_too_many_targets(ircd):
 
 
 def test_invisible_users_hidden_from_who(ircd):
+    # Modern IRC: +i hides a user from WHO masks, not from a WHO of their
+    # exact nickname (WHOIS finds them anyway), nor from who shares a room.
     a = user(ircd, "alice")
     b = user(ircd, "bob")
     b.send("MODE bob +i")
     b.expect(r"MODE bob :?\+i$")
-    a.send("WHO bob")
+    a.send("WHO bo*")
     got = a.collect(r"^:\S+ 315 ")
     assert not numerics(got, "352"), got
+    a.send("WHO BOB")
+    got = a.collect(r"^:\S+ 315 ")
+    assert [m.params[5] for m in numerics(got, "352")] == ["bob"]
     a.join("#a")
     b.join("#a")
-    a.send("WHO bob")
+    a.send("WHO bo*")
     got = a.collect(r"^:\S+ 315 ")
     assert [m.params[5] for m in numerics(got, "352")] == ["bob"]
 

@@ -1,0 +1,146 @@
+"""The IRC door where irctest found it wanting, and what was added for
+today's clients: WHOX, multi-target KICK and NAMES, key validation,
+labels on every reply. The expectations come from Modern IRC
+(modern.ircdocs.horse) and the IRCv3 specifications (ircv3.net)."""
+import re
+
+from irc import IrcClient, parse
+from test_irc import ircd, joined, line, make_irc, numerics, src, user  # noqa: F401
+
+
+def isupport(client_lines):
+    """The ISUPPORT tokens in the 005 lines seen: name → value or None."""
+    tokens = {}
+    for m in numerics(client_lines, "005"):
+        for item in m.params[1:-1]:
+            name, eq, value = item.partition("=")
+            tokens[name] = value if eq else None
+    return tokens
+
+
+# Registration.
+
+def test_user_with_empty_realname_is_refused(ircd):
+    c = IrcClient(ircd.irc_port)
+    c.send("NICK foo")
+    c.send("USER username * * :")
+    c.expect_numeric("461", r"USER :")
+    # ...and a proper USER then registers.
+    c.send("USER username * * :Real")
+    c.expect_numeric("001")
+
+
+# labeled-response: every reply carries the label, errors included.
+
+def test_unknown_command_reply_carries_the_label(ircd):
+    a = user(ircd, "alice", caps="labeled-response batch")
+    for cmd in ("NONEXISTENT_COMMAND", "FROBNICATE", "12"):
+        a.send("@label=x%d %s arg" % (len(cmd), cmd))
+        m = parse(a.expect(r" 421 alice ").string)
+        assert m.tags.get("label") == "x%d" % len(cmd), m.line
+
+
+# Channel keys.
+
+def test_key_with_a_space_or_comma_is_refused(ircd):
+    a, = joined(ircd, "#k", "alice")
+    for key in ("with spaces", " ", "a,b", "x" * 33):
+        a.send("MODE #k +k :%s" % key)
+        got = a.sync()
+        assert [m.params[1:4] for m in numerics(got, "696")] == [["#k", "k", "*"]], got
+        assert not [x for x in got if " MODE " in x], got
+    b = user(ircd, "bob")
+    b.join("#k")   # no key was set
+    a.send("MODE #k +k " + "y" * 32)
+    a.expect(r"MODE #k \+k y{32}$")
+
+
+def test_isupport_names_keylen_whox_and_targmax(ircd):
+    c = IrcClient(ircd.irc_port)
+    c.send("NICK alice")
+    c.send("USER u 0 * :Real")
+    got = c.collect(r" (376|422) ")
+    tokens = isupport(got)
+    assert tokens["KEYLEN"] == "32"
+    assert "WHOX" in tokens
+    targmax = dict(x.split(":") for x in tokens["TARGMAX"].split(","))
+    assert targmax["KICK"] == "4" and targmax["NAMES"] == "4", targmax
+
+
+# KICK and NAMES with several targets.
+
+def test_kick_pairs_channels_with_nicks(ircd):
+    a, b, c = joined(ircd, "#a", "alice", "bob", "carol")
+    a.join("#b")
+    c.join("#b")
+    a.expect(line(src("carol") + r" JOIN :?#b"))
+    a.send("KICK #a,#b bob,carol :bye")
+    a.expect(line(src("alice") + r" KICK #a bob :bye"))
+    a.expect(line(src("alice") + r" KICK #b carol :bye"))
+    # Each KICK names one channel and one nick, as clients expect.
+    c.expect(line(src("alice") + r" KICK #a bob :bye"))
+    c.expect(line(src("alice") + r" KICK #b carol :bye"))
+    # Two channels and one nick do not pair up.
+    a.send("KICK #a,#b carol")
+    a.expect_numeric("461", r"KICK :")
+
+
+def test_kick_several_nicks_from_one_channel(ircd):
+    a, b, c = joined(ircd, "#a", "alice", "bob", "carol")
+    a.send("KICK #a bob,carol :out")
+    got = a.collect(line(src("alice") + r" KICK #a carol :out"))
+    assert any(re.search(r" KICK #a bob :out$", x) for x in got), got
+
+
+def test_names_of_several_channels_ends_once(ircd):
+    a = user(ircd, "alice")
+    a.join("#one")
+    a.join("#two")
+    a.send("NAMES #one,#two")
+    got = a.collect(r" 366 ")
+    assert [m.params[2] for m in numerics(got, "353")] == ["#one", "#two"], got
+    assert parse(got[-1]).params[1] == "#one,#two", got
+    a.send("NAMES #ONE")
+    assert parse(a.expect(r" 366 ").string).params[1] == "#one"
+
+
+# WHO and WHOX.
+
+def test_whox_fields_come_in_the_spec_order(ircd):
+    a, b = joined(ircd, "#w", "alice", "bob")
+    b.send("AWAY :gone")
+    b.sync()
+    # Asked for in any order, the fields come as t c u i h s n f d l a o r.
+    a.send("WHO bob %ronfalsdhiuct,42")
+    m = parse(a.expect(r" 354 ").string)
+    assert m.params[:12] == ["alice", "42", "*", "~u", "127.0.0.1", "127.0.0.1",
+                             "test.parley", "bob", "G", "0", m.params[10], "0"], m.line
+    assert re.fullmatch(r"\d+", m.params[10]), m.line
+    assert m.params[12:] == ["n/a", "Real Name"], m.line
+    a.expect(r" 315 alice bob :")
+
+
+def test_whox_on_a_channel_gives_prefixes(ircd):
+    a, b = joined(ircd, "#w", "alice", "bob")
+    b.send("WHO #w %tcnf,7")
+    got = b.collect(r" 315 ")
+    rows = sorted(m.params[1:] for m in numerics(got, "354"))
+    assert rows == [["7", "#w", "alice", "H@"], ["7", "#w", "bob", "H"]], got
+    # No token: the t field is "0"; a lone "%" gives the nick.
+    b.send("WHO alice %tn")
+    assert parse(b.expect(r" 354 ").string).params[1:] == ["0", "alice"]
+    b.send("WHO alice %")
+    assert parse(b.expect(r" 354 ").string).params[1:] == ["alice"]
+
+
+def test_who_o_flag_lists_only_operators(make_irc):
+    srv = make_irc("--oper", "op:secret")
+    a, b = joined(srv, "#w", "alice", "bob")
+    b.send("OPER op secret")
+    b.expect_numeric("381")
+    a.send("WHO #w o")
+    got = a.collect(r" 315 ")
+    assert [m.params[5] for m in numerics(got, "352")] == ["bob"], got
+    a.send("WHO * o%n")
+    got = a.collect(r" 315 ")
+    assert [m.params[1] for m in numerics(got, "354")] == ["bob"], got

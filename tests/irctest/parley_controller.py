@@ -1,0 +1,105 @@
+"""irctest's controller for parleyd: `make irctest` runs irctest with
+`--controller parley_controller` and this folder on PYTHONPATH.
+
+It starts the built parleyd on the port irctest hands out, with the
+operator irctest logs in as, and with limits fit for a test run: irctest
+opens many connections from 127.0.0.1 in quick succession and sends bursts
+of lines, which a public server's flood control would (rightly) slow.
+
+`capabilities` claims what Parley advertises in CAP LS, so a test whose
+CAP REQ is NAKed fails instead of being skipped; `optional_behaviors` and
+the ISUPPORT tokens likewise turn "not supported" skips into failures for
+what Parley does support. Keep both lists equal to what the server
+advertises (docs/protocol.md).
+"""
+import os
+from pathlib import Path
+import shutil
+from typing import Optional, Set, Type
+
+from irctest.basecontrollers import BaseServerController, DirectoryBasedController
+from irctest.specifications import Capabilities, OptionalBehaviors
+
+# The parleyd at the top of the project, unless PARLEYD names another.
+PARLEYD = os.environ.get(
+    "PARLEYD", str(Path(__file__).resolve().parent.parent.parent / "parleyd")
+)
+
+
+class ParleyController(BaseServerController, DirectoryBasedController):
+    software_name = "Parley"
+    supported_sasl_mechanisms: Set[str] = set()
+    supports_sts = False
+
+    capabilities = frozenset(
+        [
+            Capabilities.AWAY_NOTIFY,
+            Capabilities.BATCH,
+            Capabilities.ECHO_MESSAGE,
+            Capabilities.EXTENDED_JOIN,
+            Capabilities.LABELED_RESPONSE,
+            Capabilities.MESSAGE_TAGS,
+            Capabilities.MULTI_PREFIX,
+            Capabilities.SERVER_TIME,
+            Capabilities.SETNAME,
+        ]
+    )
+
+    optional_behaviors = frozenset(
+        [
+            OptionalBehaviors.INVITE_OVERRIDES_LIMIT,
+            OptionalBehaviors.MULTI_JOIN,
+            OptionalBehaviors.MULTI_KICK,
+            OptionalBehaviors.MULTI_PRIVMSG,
+        ]
+    )
+
+    def run(
+        self,
+        hostname: str,
+        port: int,
+        *,
+        password: Optional[str],
+        ssl: bool,
+        run_services: bool,
+        faketime: Optional[str],
+        websocket_hostname: Optional[str],
+        websocket_port: Optional[int],
+    ) -> None:
+        assert self.proc is None
+        self.port = port
+        self.hostname = hostname
+        self.create_config()
+        assert self.directory
+
+        listen = f"{hostname}:{port}"
+        args = [
+            "--irc-listen", listen + (" tls" if ssl else ""),
+            "--server-name", "My.Little.Server",
+            "--oper", "operuser:operpassword",
+            # irctest: hundreds of clients from one address, each sending
+            # bursts; and nicknames up to 32 bytes as Ergo allows.
+            "--max-per-ip", "0",
+            "--flood-rate", "0",
+            "--nick-len", "30",  # TODO 32
+            "--log-level", "debug" if self.debug_mode else "warn",
+        ]
+        if ssl:
+            self.gen_ssl()
+            args += ["--tls-cert", str(self.pem_path), "--tls-key", str(self.key_path)]
+        if password is not None:
+            args += ["--password", password]
+        if websocket_hostname is not None or websocket_port is not None:
+            args += ["--web-listen", f"{websocket_hostname}:{websocket_port}",
+                     "--allowed-origins", "*"]
+
+        faketime_cmd = []
+        if faketime and shutil.which("faketime"):
+            faketime_cmd = ["faketime", "-f", faketime]
+            self.faketime_enabled = True
+
+        self.proc = self.execute([*faketime_cmd, PARLEYD, *args])
+
+
+def get_irctest_controller_class() -> Type[ParleyController]:
+    return ParleyController
