@@ -47,6 +47,10 @@ static const struct option_def options[] = {
 	  "IRC operator NAME:PASSWORD for OPER (repeatable)" },
 	{ "motd-file", OPT_OPTSTR, FIELD(motd_file), "", 0, 0,
 	  "file whose lines are the IRC message of the day (empty: none)" },
+	{ "sts-duration", OPT_OPTSTR, FIELD(sts_duration), "", 0, 0,
+	  "IRC: offer an sts policy: plain-text clients move to TLS, and TLS clients that asked for server-name stay on TLS this many seconds (empty: no policy)" },
+	{ "sts-port", OPT_ULONG, FIELD(sts_port), "0", 0, 65535,
+	  "IRC: the TLS port the sts policy names (0: the first irc-listen ... tls)" },
 	{ "nick-len", OPT_ULONG, FIELD(nick_len), "30", 1, 30,
 	  "longest nickname, in bytes" },
 	{ "channel-len", OPT_ULONG, FIELD(channel_len), "50", 2, 50,
@@ -280,9 +284,36 @@ flag_value(char *arg, int *i, int argc, char **argv)
 	return NULL;
 }
 
+/* sts-duration is a number of seconds, and the policy needs a TLS port:
+ * sts-port, or the first TLS IRC listener's. */
+static int
+sts_check(struct config *cfg)
+{
+	if (cfg->sts_duration == NULL)
+		return 0;
+	const char *d = cfg->sts_duration;
+	if (strspn(d, "0123456789") != strlen(d) || strlen(d) > 10) {
+		fprintf(stderr, "parleyd: sts-duration wants a number of seconds, not \"%s\"\n", d);
+		return -1;
+	}
+	for (int i = 0; cfg->sts_port == 0 && i < cfg->irc_listen.n; i++) {
+		char addr[512];
+		if (!config_listen_split(cfg->irc_listen.v[i], addr, sizeof addr))
+			continue;
+		const char *colon = strrchr(addr, ':');
+		cfg->sts_port = colon ? strtoul(colon + 1, NULL, 10) : 0;
+	}
+	if (cfg->sts_port == 0) {
+		fprintf(stderr, "parleyd: sts-duration needs an \"irc-listen HOST:PORT tls\" "
+		    "or sts-port\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* What no single option can check alone. */
 static int
-config_check(const struct config *cfg)
+config_check(struct config *cfg)
 {
 	const struct config_list *lists[] = { &cfg->listen, &cfg->irc_listen, &cfg->web_listen };
 	const char *names[] = { "listen", "irc-listen", "web-listen" };
@@ -296,7 +327,7 @@ config_check(const struct config *cfg)
 				return -1;
 			}
 		}
-	return 0;
+	return sts_check(cfg);
 }
 
 enum config_result
@@ -396,5 +427,6 @@ config_free(struct config *cfg)
 	free(cfg->server_name);
 	free(cfg->password);
 	free(cfg->motd_file);
-	cfg->server_name = cfg->password = cfg->motd_file = NULL;
+	free(cfg->sts_duration);
+	cfg->server_name = cfg->password = cfg->motd_file = cfg->sts_duration = NULL;
 }

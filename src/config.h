@@ -30,6 +30,9 @@ struct config {
 	char *server_name;
 	char *password;              /* IRC connection password, or NULL */
 	char *motd_file;             /* or NULL */
+	char *sts_duration;          /* IRCv3 sts: seconds, as given, or NULL: no policy */
+	unsigned long sts_port;      /* its TLS port (0 in the options: the first
+	                              * irc-listen ... tls, filled in by config_load) */
 	unsigned long nick_len;
 	unsigned long channel_len;
 	unsigned long topic_len;

@@ -386,6 +386,18 @@ conn_secure(const struct conn *c)
 	return transport_secure(c);
 }
 
+const char *
+conn_tls_servername(const struct conn *c)
+{
+	return transport_tls_servername(c);
+}
+
+int
+conn_websocket(const struct conn *c)
+{
+	return transport_websocket_on(c);
+}
+
 static void
 conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
 {

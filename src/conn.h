@@ -78,6 +78,10 @@ void conn_drop_user(struct conn *c, const char *reason);
 int conn_upgrade_websocket(struct conn *c, const struct door *door, int binary);
 /* Whether the client's bytes are encrypted. */
 int conn_secure(const struct conn *c);
+/* The host name a TLS client asked for (SNI), or NULL. */
+const char *conn_tls_servername(const struct conn *c);
+/* Whether the client talks over a WebSocket. */
+int conn_websocket(const struct conn *c);
 
 /* For the server: a conn for fd (over TLS when tls), then conn_open once
  * it is counted. */

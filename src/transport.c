@@ -68,6 +68,20 @@ transport_secure(const struct conn *c)
 	return c->tp != NULL && c->tp->ssl != NULL;
 }
 
+const char *
+transport_tls_servername(const struct conn *c)
+{
+	if (!transport_secure(c))
+		return NULL;
+	return SSL_get_servername(c->tp->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+int
+transport_websocket_on(const struct conn *c)
+{
+	return c->tp != NULL && c->tp->ws != NULL;
+}
+
 /* The staging buffer. */
 
 /* Makes *buf hold at least need bytes, doubling from first. */

@@ -69,5 +69,9 @@ int transport_finish(struct conn *c);
 unsigned transport_mask(const struct conn *c, unsigned mask);
 /* Whether the conn is encrypted (TLS). */
 int transport_secure(const struct conn *c);
+/* The host name the TLS client asked for (SNI), or NULL. */
+const char *transport_tls_servername(const struct conn *c);
+/* Whether the conn is a WebSocket. */
+int transport_websocket_on(const struct conn *c);
 
 #endif

@@ -20,6 +20,28 @@
  * one without a bit is only a policy to read, never to request (sts). */
 typedef int cap_value_fn(struct conn *c, char *value, size_t cap);
 
+/* IRCv3 sts, when configured: a plain connection is told to move to the
+ * TLS port; a TLS one that asked for the server's name (SNI) is told how
+ * long to stay (not one that came by another name or an address, as the
+ * specification advises). WebSocket clients are not offered it: their
+ * browser cannot take a TLS IRC port, and HTTPS has its own policy. */
+static int
+cap_sts(struct conn *c, char *value, size_t cap)
+{
+	const struct config *cfg = c->srv->cfg;
+	if (cfg->sts_duration == NULL || conn_websocket(c))
+		return 0;
+	if (!conn_secure(c)) {
+		snprintf(value, cap, "port=%lu,duration=%s", cfg->sts_port, cfg->sts_duration);
+		return 1;
+	}
+	const char *sni = conn_tls_servername(c);
+	if (sni == NULL || strcasecmp(sni, cfg->server_name) != 0)
+		return 0;
+	snprintf(value, cap, "duration=%s", cfg->sts_duration);
+	return 1;
+}
+
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -39,6 +61,7 @@ static const struct {
 	{ "server-time", CAP_SERVER_TIME, NULL },
 	{ "setname", CAP_SETNAME, NULL },
 	{ "standard-replies", CAP_STANDARD_REPLIES, NULL },
+	{ "sts", 0, cap_sts },
 	{ "userhost-in-names", CAP_USERHOST_IN_NAMES, NULL },
 };
 #define NCAPS (sizeof caps / sizeof caps[0])

@@ -3,9 +3,12 @@ standard-replies, bot mode, UTF8ONLY, chghost, sts, multiline and message
 redaction. The specifications (ircv3.net/irc) are where the expectations
 come from."""
 import re
+import socket
+import subprocess
 
-from chat import Client
+from chat import PARLEYD, Client, Server, free_port, tls_context
 from irc import IrcClient, parse
+from wsclient import WsIrcClient
 from test_irc import ircd, joined, line, make_irc, src, user  # noqa: F401 (fixtures)
 
 
@@ -266,3 +269,70 @@ def test_chghost_on_oneself(make_irc):
     boss.send("WHOIS boss")
     got = boss.collect(r" 318 ")
     assert any(" 378 " in x for x in got)
+
+
+# sts.
+
+def sts_of(client):
+    return client.cap_ls().get("sts", "absent")
+
+
+def tls_irc(port, sni):
+    """An IRC client over TLS, asking for the name sni (None: no SNI)."""
+    c = IrcClient(None)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    c.sock = tls_context().wrap_socket(raw, server_hostname=sni)
+    return c
+
+
+def test_no_sts_policy_unless_configured():
+    srv = Server("--flood-burst", "1000", irc=True, tls=True)
+    try:
+        assert sts_of(IrcClient(srv.irc_port)) == "absent"
+        assert sts_of(tls_irc(srv.irc_tls_port, "test.parley")) == "absent"
+    finally:
+        assert srv.stop() == 0
+
+
+def test_sts_policy():
+    srv = Server("--sts-duration", "300", irc=True, tls=True, web=True)
+    try:
+        plain = IrcClient(srv.irc_port)
+        assert sts_of(plain) == "port=%d,duration=300" % srv.irc_tls_port
+        # A client may not ask for it: it is a policy, not a feature.
+        plain.send("CAP REQ sts")
+        plain.expect(r" CAP \* NAK :sts$")
+        # Before 302 there are no values, so no policy a client could read.
+        listed = IrcClient(srv.irc_port).cap_ls(version=None)
+        assert "sts" in listed and listed["sts"] is None
+        # Over TLS, for the server's own name only: the persistence part.
+        assert sts_of(tls_irc(srv.irc_tls_port, "test.parley")) == "duration=300"
+        assert sts_of(tls_irc(srv.irc_tls_port, "TEST.parley")) == "duration=300"
+        assert sts_of(tls_irc(srv.irc_tls_port, "other.example")) == "absent"
+        assert sts_of(tls_irc(srv.irc_tls_port, None)) == "absent"
+        # Web clients are not sent to a TLS IRC port their browser cannot use.
+        assert sts_of(WsIrcClient(srv.web_port)) == "absent"
+    finally:
+        assert srv.stop() == 0
+
+
+def test_sts_port_names_another_port():
+    srv = Server("--sts-duration", "0", "--sts-port", "6697", irc=True)
+    try:
+        assert sts_of(IrcClient(srv.irc_port)) == "port=6697,duration=0"
+    finally:
+        assert srv.stop() == 0
+
+
+def test_sts_configuration_errors():
+    def run(*args):
+        return subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(),
+                               "--irc-listen", "127.0.0.1:%d" % free_port(), *args],
+                              capture_output=True, text=True, timeout=10)
+    r = run("--sts-duration", "300")
+    assert r.returncode == 2
+    assert "sts-duration needs an \"irc-listen HOST:PORT tls\" or sts-port" in r.stderr
+    for bad in ("-1", "1h", "99999999999"):
+        r = run("--sts-duration", bad, "--sts-port", "6697")
+        assert r.returncode == 2, bad
+        assert "sts-duration wants a number of seconds" in r.stderr
