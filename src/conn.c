@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,10 @@ static void
 conn_watch(struct conn *c)
 {
 	unsigned mask = 0;
+	if (c->gone) {
+		loop_io_set(c->srv->loop, &c->io, 0);
+		return;
+	}
 	/* A framer full of lines that flood control holds back stops the
 	 * reading: TCP then slows the sender down. */
 	if (c->state == CONN_OPEN && !c->eof && framer_room(&c->in) > 0)
@@ -42,7 +47,8 @@ conn_watch(struct conn *c)
 		mask |= LOOP_WRITE;
 	if (c->tp != NULL)
 		mask = transport_mask(c, mask);
-	loop_io_set(c->srv->loop, &c->io, mask);
+	if (loop_io_set(c->srv->loop, &c->io, mask) < 0)
+		conn_kill(c, "Out of memory");
 }
 
 static const char *
@@ -74,6 +80,39 @@ conn_kill(struct conn *c, const char *reason)
 	if (was_open)
 		c->reason = strdup(reason);
 	server_conn_reap_later(c->srv, c);
+}
+
+/* The peer takes no more output: it reset the connection, or closed it
+ * for good. Lines the server has taken from it are still handled (a piped
+ * script is taken whole, at flood-rate, however its sender ends), but
+ * nothing more is read or written, and the conn is out of the loop's set
+ * until they are done; with none, it is dropped now. */
+static void
+conn_lost_peer(struct conn *c, const char *reason)
+{
+	if (c->state != CONN_OPEN || framer_held(&c->in) == 0) {
+		conn_kill(c, reason);
+		return;
+	}
+	log_debug("%s: %s; %zu bytes of its lines still to handle", conn_addr(c), reason,
+	    framer_held(&c->in));
+	c->eof = 1;
+	c->gone = 1;
+	free(c->reason);
+	c->reason = strdup(reason);
+	sendq_clear(&c->out);
+	conn_watch(c);
+}
+
+/* A hang-up or error that reading will not report, since the conn is not
+ * reading: the peer can take nothing more. */
+static void
+conn_hangup(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	conn_lost_peer(c, err ? error_reason(err) : "Connection closed");
 }
 
 void
@@ -126,7 +165,7 @@ conn_disconnect_user(struct user *u, const char *reason)
 void
 conn_send(struct conn *c, struct wire *w)
 {
-	if (c->state != CONN_OPEN || w == NULL)
+	if (c->state != CONN_OPEN || w == NULL || c->gone)
 		return;
 	if (c->out.bytes + w->len > c->srv->cfg->sendq && !c->door->unmetered) {
 		conn_kill(c, "sendq exceeded");
@@ -142,7 +181,7 @@ conn_send(struct conn *c, struct wire *w)
 void
 conn_sendf(struct conn *c, const char *fmt, ...)
 {
-	if (c->state != CONN_OPEN)
+	if (c->state != CONN_OPEN || c->gone)
 		return;
 	char small[512];
 	va_list ap;
@@ -179,14 +218,22 @@ conn_flush(struct conn *c)
 {
 	if (c->state == CONN_DEAD)
 		return;
+	if (c->gone) {
+		if (c->state == CONN_CLOSING)
+			conn_kill(c, "closed");
+		return;
+	}
 	if (c->tp != NULL) {
 		if (transport_flush(c) < 0) {
-			conn_kill(c, error_reason(errno));
+			if (errno == ENOBUFS)
+				conn_kill(c, "sendq exceeded");
+			else
+				conn_lost_peer(c, error_reason(errno));
 			return;
 		}
 	} else if (c->out.count > 0 && sendq_flush(&c->out, c->io.fd) < 0 &&
 	    errno != EAGAIN && errno != EWOULDBLOCK) {
-		conn_kill(c, error_reason(errno));
+		conn_lost_peer(c, error_reason(errno));
 		return;
 	}
 	if (c->state == CONN_CLOSING && c->out.count == 0) {
@@ -260,8 +307,12 @@ conn_process(struct conn *c)
 	framer_release_if_empty(&c->in);
 	/* Input has ended and every whole line has been handled: what is left
 	 * is at most an unterminated fragment, dropped like the line it was. */
-	if (c->state == CONN_OPEN && c->eof && (c->handshake || !loop_timer_active(&c->timer)))
-		conn_quit(c, "Connection closed");
+	if (c->state == CONN_OPEN && c->eof && (c->handshake || !loop_timer_active(&c->timer))) {
+		char *why = c->reason;
+		c->reason = NULL;
+		conn_quit(c, why ? why : "Connection closed");
+		free(why);
+	}
 }
 
 /* One read's worth: into the framer, then the lines are handled. */
@@ -277,10 +328,7 @@ conn_read_once(struct conn *c)
 			return; /* TLS's own needs brought us here, not a hang-up */
 		/* Not reading, so only an error or hang-up gets here; it would
 		 * be reported again and again until handled. */
-		int err = 0;
-		socklen_t len = sizeof err;
-		getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		conn_kill(c, err ? error_reason(err) : "Connection closed");
+		conn_hangup(c);
 		return;
 	}
 	size_t want = room < sizeof buf ? room : sizeof buf;
@@ -288,8 +336,10 @@ conn_read_once(struct conn *c)
 	if (n == TRANSPORT_CLOSED)
 		return;
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			conn_kill(c, error_reason(errno));
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			conn_lost_peer(c, error_reason(errno));
+			conn_process(c);
+		}
 		return;
 	}
 	if (n == 0) {
@@ -403,11 +453,12 @@ conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
 {
 	(void)loop;
 	struct conn *c = io->data;
+	c->io_events++;
 	if (c->tp != NULL && c->tp->handshaking) {
 		if (c->state == CONN_OPEN)
 			conn_handshake(c);
 		else if (c->state == CONN_CLOSING)
-			conn_flush(c);
+			conn_kill(c, "closed"); /* nothing can be said before the handshake */
 		return;
 	}
 	/* A closing conn watches only for writing, but an error or hang-up
@@ -420,6 +471,11 @@ conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
 		conn_flush(c);
 	if (((events & LOOP_READ) || tls_read) && c->state == CONN_OPEN && !c->eof)
 		conn_read(c);
+	/* A hang-up that nothing above acted on, on a conn that is not reading
+	 * (its EOF came, or flood control holds its lines), would come back
+	 * at once, and again, for as long as the conn waits. */
+	if ((events & LOOP_HUP) && c->state != CONN_DEAD && !(c->io.mask & LOOP_READ))
+		conn_hangup(c);
 }
 
 static void
@@ -493,6 +549,8 @@ conn_addr(const struct conn *c)
 void
 conn_destroy(struct conn *c)
 {
+	/* A conn the loop kept waking for nothing shows here. */
+	log_debug("%s: gone after %" PRIu32 " socket events", conn_addr(c), c->io_events);
 	if (c->door->free != NULL)
 		c->door->free(c);
 	loop_io_del(c->srv->loop, &c->io);

@@ -33,11 +33,14 @@ struct conn {
 	struct sendq out;
 	struct loop_timer timer;      /* flood release, or the closing deadline */
 	enum conn_state state;
-	uint8_t queued_flush;         /* on the server's flush list */
-	uint8_t queued_reap;          /* on the server's reap list */
-	uint8_t eof;                  /* the peer sent EOF; lines left are still handled */
-	uint8_t pinged;               /* sent a PING for silence, no input since */
-	uint8_t handshake;            /* TLS or HTTP handshake under way, on a deadline */
+	unsigned queued_flush : 1;    /* on the server's flush list */
+	unsigned queued_reap : 1;     /* on the server's reap list */
+	unsigned eof : 1;             /* the peer sent EOF; lines left are still handled */
+	unsigned gone : 1;            /* ... and takes no more output: it is not written */
+	unsigned pinged : 1;          /* sent a PING for silence, no input since */
+	unsigned handshake : 1;       /* TLS or HTTP handshake under way, on a deadline */
+	uint16_t port;                /* the peer's port, for logs */
+	uint32_t io_events;           /* socket events handled, for the debug log */
 	struct transport *tp;         /* TLS / WebSocket, or NULL for plain TCP */
 	void *door_state;             /* the door's own, freed by door->free */
 	double tokens;                /* flood control bucket */
@@ -48,7 +51,6 @@ struct conn {
 	struct conn *reap_next;       /* server's reap list */
 	struct ip_count *ip;          /* per-address count, for max-per-ip */
 	char *reason;                 /* why it is closing, for the reaper */
-	uint16_t port;                /* the peer's port, for logs */
 	char host[INET6_ADDRSTRLEN];  /* the peer's address */
 };
 

@@ -63,28 +63,32 @@ loop_io_add(struct loop *loop, struct loop_io *io, int fd, unsigned mask,
     loop_io_fn *cb, void *data)
 {
 	io->fd = fd;
-	io->mask = mask;
+	io->mask = 0;
 	io->cb = cb;
 	io->data = data;
-	struct epoll_event ev = { .events = to_epoll(mask), .data.ptr = io };
-	return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
+	return loop_io_set(loop, io, mask);
 }
 
+/* epoll reports errors and hang-ups even for an fd that asks for no
+ * events, again and again while they last: an fd that wants nothing is
+ * taken out of the set instead, and put back when it wants something. */
 int
 loop_io_set(struct loop *loop, struct loop_io *io, unsigned mask)
 {
 	if (io->mask == mask)
 		return 0;
-	io->mask = mask;
 	struct epoll_event ev = { .events = to_epoll(mask), .data.ptr = io };
-	return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev);
+	int op = mask == 0 ? EPOLL_CTL_DEL : io->mask == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+	if (epoll_ctl(loop->epfd, op, io->fd, &ev) < 0)
+		return -1;
+	io->mask = mask;
+	return 0;
 }
 
 void
 loop_io_del(struct loop *loop, struct loop_io *io)
 {
-	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
-	io->mask = 0;
+	loop_io_set(loop, io, 0);
 }
 
 /* Timers: a binary min-heap of pointers; each timer knows its slot so it can
@@ -239,9 +243,12 @@ loop_run(struct loop *loop)
 			unsigned got = 0;
 			if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				got |= LOOP_READ;
+			if (events[i].events & (EPOLLERR | EPOLLHUP))
+				got |= LOOP_HUP;
 			if (events[i].events & EPOLLOUT)
 				got |= LOOP_WRITE;
-			got &= io->mask | LOOP_READ;
+			/* An earlier callback of this round may have stopped it. */
+			got &= io->mask ? io->mask | LOOP_READ | LOOP_HUP : 0;
 			if (got && io->cb)
 				io->cb(loop, io, got);
 		}

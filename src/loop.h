@@ -8,14 +8,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { LOOP_READ = 1, LOOP_WRITE = 2 };
+enum { LOOP_READ = 1, LOOP_WRITE = 2, LOOP_HUP = 4 };
 
 struct loop;
 struct loop_io;
 struct loop_timer;
 
-/* events is a mask of LOOP_READ / LOOP_WRITE; errors and hang-ups are
- * reported as LOOP_READ so the owner finds out by reading. */
+/* events is a mask of LOOP_READ / LOOP_WRITE. An error or hang-up comes as
+ * LOOP_READ | LOOP_HUP, whatever the owner watches, so the owner finds out
+ * by reading; an owner that is not reading must act on LOOP_HUP itself, or
+ * the level-triggered loop calls it again at once. An io watching nothing
+ * (mask 0) is out of the kernel's set and gets no calls at all. */
 typedef void loop_io_fn(struct loop *loop, struct loop_io *io, unsigned events);
 typedef void loop_timer_fn(struct loop *loop, struct loop_timer *timer);
 typedef void loop_hook_fn(struct loop *loop, void *data);
@@ -24,7 +27,7 @@ typedef void loop_hook_fn(struct loop *loop, void *data);
  * until loop_io_del. */
 struct loop_io {
 	int fd;
-	unsigned mask;       /* LOOP_READ | LOOP_WRITE currently watched */
+	unsigned mask;       /* LOOP_READ | LOOP_WRITE watched; 0: not in the set */
 	loop_io_fn *cb;
 	void *data;          /* owner, for the callback */
 };

@@ -3,6 +3,9 @@ what one user can do to the server or to the others. Each failed on the
 code before its fix."""
 import re
 
+import socket
+import time
+
 import pytest
 
 from chat import Client, Server
@@ -162,3 +165,92 @@ def test_long_texts_from_every_door_reach_irc_within_512_bytes(doors):
     seen = " ".join(l.split(" ")[1] for l in watcher.lines if l.startswith(":"))
     for cmd in ("TOPIC", "PART", "QUIT", "AWAY", "SETNAME", "KICK"):
         assert cmd in seen, cmd
+
+
+# Network and connection lifecycle (harden-net).
+
+def gone_events(srv, port, timeout=10):
+    """How many socket events the server handled for the client whose
+    local port is port, from its debug line when the conn is freed."""
+    rx = re.compile(r"127\.0\.0\.1:%d: gone after (\d+) socket events" % port)
+    deadline = time.monotonic() + timeout
+    while True:
+        m = rx.search(srv.log_text())
+        if m:
+            return int(m.group(1))
+        assert time.monotonic() < deadline, "no 'gone after' line for port %d" % port
+        time.sleep(0.05)
+
+
+def drain(sock, wait=0.5):
+    """Reads whatever comes for wait seconds, so closing sends FIN, not RST."""
+    sock.settimeout(0.1)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            if not sock.recv(65536):
+                return
+        except socket.timeout:
+            pass
+
+
+# Finding 3: a client that sends lines flood control holds back, then
+# half-closes and closes (`seq 300 | nc -q1 HOST 7000`), made the server
+# spin: its hang-up was reported as a read event to a conn that no longer
+# reads, again and again, until its lines drained.
+
+SPIN_LINES = 300
+
+
+def _sender(srv, door):
+    """A connected client of the given door in #lobby, and how it frames
+    a chat line."""
+    if door == "plain":
+        return Client(srv.port).sock, lambda i: b"%d\n" % i
+    if door == "tls":
+        return Client(srv.tls_port, tls=True).sock, lambda i: b"%d\n" % i
+    c = WsIrcClient(srv.web_port)
+    c.register("spinner")
+    c.join("#lobby")
+    from wsclient import frame
+    return c.sock, lambda i: frame(1, "PRIVMSG #lobby :%d" % i)
+
+
+@pytest.mark.parametrize("door", ["plain", "tls", "websocket"])
+def test_closed_sender_with_held_lines_does_not_spin(door):
+    srv = Server("--log-level", "debug", "--flood-burst", "1", "--flood-rate", "50",
+                 tls=door == "tls", web=door == "websocket")
+    try:
+        bob = srv.client("bob")
+        sock, line = _sender(srv, door)
+        port = sock.getsockname()[1]
+        sock.sendall(b"".join(line(i) for i in range(SPIN_LINES)))
+        sock.shutdown(socket.SHUT_WR)
+        drain(sock)
+        sock.close()
+        # Output for the closed client: the kernel answers it with a reset.
+        bob.send("hello")
+        for i in range(SPIN_LINES):
+            bob.expect(r"^#lobby <\S+> %d$" % i, timeout=30)
+        bob.expect(r"^-- \S+ quit: ", timeout=10)
+        events = gone_events(srv, port)
+        # Spinning, it was tens of thousands (one per loop pass).
+        assert events < 100, "%d socket events for one closed client" % events
+    finally:
+        assert srv.stop() == 0, srv.log_text()
+
+
+def test_lines_of_a_client_that_reset_are_all_handled(make_server):
+    """A client that closes with its welcome unread resets the connection;
+    the lines the server had taken from it still reach the room."""
+    srv = make_server("--flood-burst", "1", "--flood-rate", "100")
+    bob = srv.client("bob")
+    sock = socket.create_connection(("127.0.0.1", srv.port))
+    sock.sendall(b"".join(b"%d\n" % i for i in range(SPIN_LINES)))
+    sock.shutdown(socket.SHUT_WR)
+    time.sleep(0.2)
+    sock.close()  # unread data: RST
+    bob.send("hello")  # output the server cannot deliver
+    for i in range(SPIN_LINES):
+        bob.expect(r"^#lobby <\S+> %d$" % i, timeout=30)
+    bob.expect(r"^-- \S+ quit: ", timeout=10)
