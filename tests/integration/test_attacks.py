@@ -2,7 +2,6 @@
 what one user can do to the server or to the others. Each failed on the
 code before its fix."""
 import re
-
 import socket
 import time
 
