@@ -43,9 +43,12 @@ static volatile sig_atomic_t got_quit;   /* SIGINT, SIGTERM, SIGHUP */
 static volatile sig_atomic_t got_winch;
 static volatile sig_atomic_t got_cont;
 
+#define PASSWORD_MAX 400
+
 static struct client {
 	struct net_addr addr;
 	int reconnect;            /* --reconnect */
+	const char *password;     /* --password or PARLEY_PASSWORD, or NULL */
 	int interactive;          /* stdin is a terminal */
 
 	int fd;                   /* the server, -1 while not connected */
@@ -188,6 +191,12 @@ restore_session(void)
 	const struct session *old = &client.rejoin;
 	char line[SESSION_ROOM_MAX + 16];
 
+	/* First, before anything else, as the server wants it. */
+	if (client.password != NULL) {
+		char pass[PASSWORD_MAX + 8];
+		snprintf(pass, sizeof pass, "/pass %s", client.password);
+		send_str(pass);
+	}
 	if (client.sess.want_nick[0] != '\0') {
 		snprintf(line, sizeof line, "/nick %s", client.sess.want_nick);
 		send_str(line);
@@ -619,7 +628,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: parley [HOST[:PORT]] [--nick NAME] [--reconnect]\n"
+"usage: parley [HOST[:PORT]] [--nick NAME] [--password PASS] [--reconnect]\n"
 "       parley --help | --version\n"
 "\n"
 "Chat on a parley server, by default at " NET_DEFAULT_HOST ":"
@@ -627,6 +636,8 @@ NET_DEFAULT_PORT ". HOST is a name, an IPv4\n"
 "address or an IPv6 address in brackets ([::1]:7000).\n"
 "\n"
 "  --nick NAME   ask for the nickname NAME once connected\n"
+"  --password PASS  give the server's password first (or set PARLEY_PASSWORD,\n"
+"                which other users cannot see in ps)\n"
 "  --reconnect   when the server goes away, connect again after 1s, 2s,\n"
 "                4s ... up to 30s, and ask for the same nickname and rooms\n"
 "  --help        print this help and exit\n"
@@ -656,6 +667,7 @@ parse_args(int argc, char **argv, const char **nick)
 {
 	static const struct option opts[] = {
 		{ "nick", required_argument, NULL, 'n' },
+		{ "password", required_argument, NULL, 'p' },
 		{ "reconnect", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -664,10 +676,14 @@ parse_args(int argc, char **argv, const char **nick)
 	int c;
 
 	*nick = NULL;
+	client.password = getenv("PARLEY_PASSWORD");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			*nick = optarg;
+			break;
+		case 'p':
+			client.password = optarg;
 			break;
 		case 'r':
 			client.reconnect = 1;
@@ -685,6 +701,13 @@ parse_args(int argc, char **argv, const char **nick)
 	}
 	if (argc - optind > 1) {
 		usage(stderr);
+		return 2;
+	}
+	if (client.password != NULL && (*client.password == '\0' ||
+	    strlen(client.password) > PASSWORD_MAX ||
+	    strpbrk(client.password, "\r\n") != NULL)) {
+		fprintf(stderr, "parley: the password must be one line of 1 to %d bytes\n",
+		    PASSWORD_MAX);
 		return 2;
 	}
 	if (*nick != NULL && !nick_valid(*nick)) {

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 enum opt_type { OPT_LIST, OPT_LISTEN, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL };
 
 struct option_def {
@@ -42,7 +44,7 @@ static const struct option_def options[] = {
 	{ "server-name", OPT_STR, FIELD(server_name), "parley.local", 0, 0,
 	  "name the server gives itself (the IRC server name)" },
 	{ "password", OPT_OPTSTR, FIELD(password), "", 0, 0,
-	  "password IRC clients must give with PASS (empty: none)" },
+	  "password every client must give: /pass on the plain door, PASS on IRC (empty: none)" },
 	{ "oper", OPT_LIST, FIELD(oper), "", 0, 0,
 	  "IRC operator NAME:PASSWORD for OPER (repeatable)" },
 	{ "motd-file", OPT_OPTSTR, FIELD(motd_file), "", 0, 0,
@@ -429,4 +431,16 @@ config_free(struct config *cfg)
 	free(cfg->motd_file);
 	free(cfg->sts_duration);
 	cfg->server_name = cfg->password = cfg->motd_file = cfg->sts_duration = NULL;
+}
+
+int
+config_password_ok(const struct config *cfg, const char *given)
+{
+	if (cfg->password == NULL)
+		return 1;
+	size_t want = strlen(cfg->password), got = strlen(given);
+	/* As long whatever the guess: a wrong length compares the password
+	 * with itself, and still fails. */
+	const char *other = got == want ? given : cfg->password;
+	return CRYPTO_memcmp(cfg->password, other, want) == 0 && got == want;
 }

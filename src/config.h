@@ -28,7 +28,7 @@ struct config {
 	char *web_dir;               /* serve the web client from here, or NULL */
 	unsigned long handshake_timeout; /* seconds for TLS / an HTTP request */
 	char *server_name;
-	char *password;              /* IRC connection password, or NULL */
+	char *password;              /* connection password on every door, or NULL */
 	char *motd_file;             /* or NULL */
 	char *sts_duration;          /* IRCv3 sts: seconds, as given, or NULL: no policy */
 	unsigned long sts_port;      /* its TLS port (0 in the options: the first
@@ -58,5 +58,8 @@ enum config_result config_load(struct config *cfg, int argc, char **argv);
  * returns 1 when the tls word follows. */
 int config_listen_split(const char *spec, char *addr, size_t addrlen);
 void config_free(struct config *cfg);
+/* 1 when given is the server password (or none is set), compared in
+ * constant time: every door asks this one function. */
+int config_password_ok(const struct config *cfg, const char *given);
 
 #endif

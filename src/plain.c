@@ -388,6 +388,13 @@ cmd_quit(struct conn *c, char *args)
 	conn_quit(c, reason ? reason : "Quit");
 }
 
+static void
+cmd_pass(struct conn *c, char *args)
+{
+	(void)args;
+	error_line(c, "usage", "the password is given once, before anything else");
+}
+
 static void cmd_help(struct conn *c, char *args);
 
 static const struct command {
@@ -406,6 +413,7 @@ static const struct command {
 	{ "topic", cmd_topic, "/topic [ROOM] [TEXT]", "show or set a room's topic (- clears it)" },
 	{ "ping", cmd_ping, "/ping [TEXT]", "the server answers pong" },
 	{ "quit", cmd_quit, "/quit [REASON]", "leave the server" },
+	{ "pass", cmd_pass, "/pass PASSWORD", "the server's password, first, when it asks" },
 	{ "help", cmd_help, "/help", "this list" },
 };
 
@@ -432,27 +440,65 @@ run_command(struct conn *c, const char *name, char *args)
 
 /* The door. */
 
+/* Into the chat: a user with a guest nickname, in the first room. */
 static void
-plain_open(struct conn *c)
+plain_enter(struct conn *c)
 {
-	const struct config *cfg = c->srv->cfg;
 	c->user = hub_user_new(hub_of(c), &plain_user_ops, c, PLAIN_IDENT, c->host,
 	    PLAIN_REALNAME);
 	if (c->user == NULL) {
 		conn_kill(c, "Out of memory");
 		return;
 	}
-	conn_sendf(c, "-- welcome to %s (parley %s)\n", cfg->server_name, PARLEY_VERSION);
 	conn_sendf(c, "-- you are %s; change it with /nick NAME\n", c->user->nick);
 	conn_sendf(c, "-- type /help for commands\n");
 	join_room(c, PLAIN_FIRST_ROOM, NULL);
 }
 
 static void
+plain_open(struct conn *c)
+{
+	const struct config *cfg = c->srv->cfg;
+	conn_sendf(c, "-- welcome to %s (parley %s)\n", cfg->server_name, PARLEY_VERSION);
+	if (cfg->password != NULL)
+		conn_sendf(c, "-- this server needs a password: /pass PASSWORD\n");
+	else
+		plain_enter(c);
+}
+
+/* Before the password: only /pass and /quit. Nobody sees the connection
+ * (it has no user) until the password is right; a wrong one ends it, as
+ * on the IRC door. */
+static void
+before_password(struct conn *c, const struct plain_input *in)
+{
+	if (in->kind == PLAIN_COMMAND && strcasecmp(in->name, "quit") == 0) {
+		cmd_quit(c, in->args);
+		return;
+	}
+	if (in->kind != PLAIN_COMMAND || strcasecmp(in->name, "pass") != 0) {
+		if (in->kind != PLAIN_EMPTY)
+			error_line(c, "password-required", "this server needs a password first: "
+			    "/pass PASSWORD");
+		return;
+	}
+	char *args = in->args;
+	const char *given = text_rest(&args);
+	if (given == NULL) {
+		error_line(c, "usage", "/pass PASSWORD");
+		return;
+	}
+	if (!config_password_ok(c->srv->cfg, given)) {
+		error_line(c, "bad-password", "that is not the password; goodbye");
+		conn_quit(c, "Bad password");
+		return;
+	}
+	plain_enter(c);
+}
+
+static void
 plain_line(struct conn *c, char *line, size_t len)
 {
-	if (c->user == NULL)
-		return;
 	char small[1024];
 	size_t need = TEXT_CLEAN_MAX(len) + 1;
 	char *text = need <= sizeof small ? small : malloc(need);
@@ -463,19 +509,22 @@ plain_line(struct conn *c, char *line, size_t len)
 	text_clean(text, line, len);
 	struct plain_input in;
 	plain_parse(text, &in);
-	switch (in.kind) {
-	case PLAIN_EMPTY:
-		break;
-	case PLAIN_SAY:
-		say(c, MSG_SAY, in.text);
-		break;
-	case PLAIN_COMMAND:
-		run_command(c, in.name, in.args);
-		break;
-	case PLAIN_NOCOMMAND:
-		error_line(c, "unknown-command", "a lone / is not a command; /help lists them");
-		break;
-	}
+	if (c->user == NULL)
+		before_password(c, &in);
+	else
+		switch (in.kind) {
+		case PLAIN_EMPTY:
+			break;
+		case PLAIN_SAY:
+			say(c, MSG_SAY, in.text);
+			break;
+		case PLAIN_COMMAND:
+			run_command(c, in.name, in.args);
+			break;
+		case PLAIN_NOCOMMAND:
+			error_line(c, "unknown-command", "a lone / is not a command; /help lists them");
+			break;
+		}
 	if (text != small)
 		free(text);
 }
@@ -490,7 +539,8 @@ plain_overlong(struct conn *c)
 static void
 plain_closed(struct conn *c, const char *reason)
 {
-	hub_user_quit(hub_of(c), c->user, reason);
+	if (c->user != NULL)
+		hub_user_quit(hub_of(c), c->user, reason);
 }
 
 static void

@@ -36,6 +36,7 @@ const SERVER_KEY = '*server';
 const S = {
   ws: null,
   nick: '',              // the nickname the user asked for
+  password: '',          // the server's, once it asked (464); kept in memory only
   me: '',                // the nickname the server gave us
   registered: false,
   capDone: false,
@@ -57,7 +58,8 @@ const S = {
 };
 
 const ui = {};
-for (const id of ['login', 'login-form', 'nick-input', 'login-error', 'connect-btn', 'app', 'rooms', 'queries',
+for (const id of ['login', 'login-form', 'nick-input', 'pass-label', 'pass-input', 'login-error', 'connect-btn',
+  'app', 'rooms', 'queries',
   'queries-heading', 'join-form', 'join-input', 'my-nick', 'logout-btn', 'rooms-toggle', 'rooms-unread',
   'room-title', 'topic', 'status', 'members-toggle', 'member-count', 'leave-btn', 'conn-banner', 'conn-text',
   'reconnect-btn', 'messages', 'composer', 'message-input', 'members', 'members-heading-count', 'network-name',
@@ -400,6 +402,7 @@ function connect() {
     S.lastRx = Date.now();
     setStatus('connecting', 'Signing in…');
     send('CAP LS 302');
+    if (S.password) send(`PASS :${S.password}`);
     send(`NICK ${S.nick}`);
     send(`USER ${S.nick} 0 * :Parley web client`);
     clearTimeout(S.regTimer);
@@ -714,6 +717,13 @@ const HANDLERS = {
   '376'(m) { S.burstDone = true; info(m.params[1], serverBuffer()); },
   '422'(m) { S.burstDone = true; info(m.params[1], serverBuffer()); },
   '432'(m) { nickRejected(m, 'is not a valid nickname'); },
+  // The server wants a password (or another one): ask for it on the form.
+  '464'() {
+    const had = S.password;
+    S.password = '';
+    signOut(false);
+    askPassword(had ? 'That password is wrong. Please try again.' : 'This server needs a password.');
+  },
   '433'(m) { nickRejected(m, 'is already in use'); },
 };
 
@@ -966,6 +976,14 @@ ui.messageInput.addEventListener('keydown', (e) => {
 
 // ------------------------------------------------------------ page wiring
 
+function askPassword(why) {
+  ui.passLabel.hidden = false;
+  ui.passInput.hidden = false;
+  ui.passInput.value = '';
+  showLoginError(why);
+  ui.passInput.focus();
+}
+
 function showLoginError(text) {
   ui.loginError.textContent = text;
   ui.loginError.hidden = !text;
@@ -1001,6 +1019,10 @@ ui.loginForm.addEventListener('submit', (e) => {
   if (nick.length > 30 || !NICK_RE.test(nick)) {
     showLoginError('That nickname is not allowed: use letters, digits and _-[]{}\\|^` (no spaces), not starting with a digit or -, at most 30 characters.');
     return;
+  }
+  if (!ui.passInput.hidden) {
+    if (!ui.passInput.value) { showLoginError('Please type the server\'s password.'); return; }
+    S.password = ui.passInput.value;
   }
   showLoginError('');
   S.nick = nick;

@@ -689,7 +689,7 @@ irc_send_isupport(struct conn *c)
 	TOKEN("ELIST=");
 	TOKEN("HOSTLEN=%d", USER_HOST_MAX);
 	TOKEN("KEYLEN=%d", HUB_KEY_MAX);
-	TOKEN("KICKLEN=%lu", cfg->topic_len);
+	TOKEN("KICKLEN=%d", HUB_REASON_MAX);
 	TOKEN("MAXLIST=b:%d", HUB_BANS_PER_ROOM);
 	TOKEN("MODES=4");
 	TOKEN("NETWORK=Parley");
@@ -769,7 +769,7 @@ cmd_pass(struct conn *c, struct irc_message *m)
 		return;
 	}
 	irc_session(c)->pass_ok = cfg->password != NULL &&
-	    strcmp(m->params[0], cfg->password) == 0;
+	    config_password_ok(cfg, m->params[0]);
 }
 
 static void

@@ -3,8 +3,10 @@
 // contexts) and one `nc` on the plain door talk in #lobby and see each other;
 // the pages exchange a private message; screenshots go to the artifacts dir.
 //
-//   node e2e.mjs --url http://127.0.0.1:PORT/ --plain-port N --artifacts DIR
+//   node e2e.mjs --url http://127.0.0.1:PORT/ --plain-port N --artifacts DIR [--password PW]
 //
+// With --password the server wants one: each page must ask for it when the
+// server says so (464), and nc gives it with /pass.
 // Exit 0 when every check passed; 1 with a line saying which one failed.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i];
   const v = process.argv[i + 1];
-  if (!['--url', '--plain-port', '--artifacts'].includes(k) || v === undefined) usage(`bad argument ${k}`);
+  if (!['--url', '--plain-port', '--artifacts', '--password'].includes(k) || v === undefined) usage(`bad argument ${k}`);
   opts[k.slice(2)] = v;
 }
 if (!opts.url || !opts['plain-port']) usage('--url and --plain-port are required');
@@ -127,6 +129,16 @@ async function login(page, nick) {
   await page.goto(opts.url, { waitUntil: 'load' });
   await page.fill('#nick-input', nick);
   await page.click('#connect-btn');
+  if (opts.password) {
+    // The server says 464; the form comes back asking for the password.
+    await page.locator('#pass-input').waitFor({ state: 'visible' });
+    await page.locator('#login-error').filter({ hasText: 'needs a password' }).waitFor();
+    await page.fill('#pass-input', 'wrong' + opts.password);
+    await page.click('#connect-btn');
+    await page.locator('#login-error').filter({ hasText: 'password is wrong' }).waitFor();
+    await page.fill('#pass-input', opts.password);
+    await page.click('#connect-btn');
+  }
   await page.locator('#status[data-state="connected"]').waitFor();
   await page.locator('#rooms .tab.active[data-target="#lobby"]').waitFor();
   await page.locator(`#members .member[data-nick="${nick}"]`).waitFor();
@@ -168,6 +180,10 @@ async function main() {
 
   step = 'nc connects and takes a nick';
   startNc();
+  if (opts.password) {
+    await ncExpect(/^-- this server needs a password: \/pass PASSWORD$/, 'the password prompt');
+    ncSend(`/pass ${opts.password}`);
+  }
   const you = await ncExpect(/^-- you are (\S+);/, 'the welcome');
   await ncExpect(new RegExp(`^#lobby -- ${you.match(/you are (\S+);/)[1]} joined$`), 'its join');
   ncSend('/nick nccarl');

@@ -253,3 +253,56 @@ def test_lines_of_a_client_that_reset_are_all_handled(make_server):
     for i in range(SPIN_LINES):
         bob.expect(r"^#lobby <\S+> %d$" % i, timeout=30)
     bob.expect(r"^-- \S+ quit: ", timeout=10)
+
+
+# Finding 4: --password guards every door.
+
+@pytest.fixture
+def locked():
+    """A parleyd with a password, every door, with and without TLS."""
+    srv = Server(*FAST, "--password", "s3cret", irc=True, web=True, tls=True)
+    yield srv
+    rc = srv.stop()
+    assert rc == 0, "parleyd exited with %s:\n%s" % (rc, srv.log_text())
+
+
+def plain_needs_password(port, tls, watcher):
+    nc = Client(port, welcome=False, tls=tls)
+    nc.expect(r"^-- this server needs a password: /pass PASSWORD$")
+    for line in ("hello", "/join #lobby", "/nick mallory", "/who #lobby", "/rooms"):
+        nc.send(line)
+        nc.expect(r"^!! password-required: ")
+    nc.send("/pass wrong")
+    nc.expect(r"^!! bad-password: ")
+    nc.expect_closed()
+    watcher.expect_nothing(r"JOIN|NICK|PRIVMSG")
+    ok = Client(port, welcome=False, tls=tls)
+    ok.expect(r"^-- this server needs a password")
+    ok.send("/pass s3cret")
+    nick = ok.expect(r"^-- you are (\S+);").group(1)
+    ok.expect(r"^#lobby -- %s joined$" % nick)
+    watcher.expect(r"^:%s!\S+ JOIN #lobby$" % nick)
+    ok.send("/pass s3cret")
+    ok.expect(r"^!! usage: ")
+    ok.close()
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_plain_door_needs_the_password(locked, tls):
+    watcher = IrcClient(locked.irc_port).register("watcher", password="s3cret")
+    watcher.join("#lobby")
+    plain_needs_password(locked.tls_port if tls else locked.port, tls, watcher)
+
+
+def test_websocket_door_needs_the_password(locked):
+    ws = WsIrcClient(locked.web_port)
+    ws.send("NICK webby")
+    ws.send("USER w 0 * :w")
+    ws.expect_numeric("464")
+    ws.expect_close()
+    ws = WsIrcClient(locked.web_port)
+    ws.send("PASS wrong")
+    ws.send("NICK webby")
+    ws.send("USER w 0 * :w")
+    ws.expect_numeric("464")
+    WsIrcClient(locked.web_port).register("webby", password="s3cret")

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from chat import ROOT, free_port
+from chat import ROOT, Client, free_port
 
 PARLEY = str(ROOT / "parley")
 # Generous: under the sanitizers everything is slower. Nothing is asserted
@@ -67,7 +67,7 @@ def test_help_lists_every_option():
     p = subprocess.run([PARLEY, "--help"], capture_output=True, text=True,
                        timeout=TIMEOUT)
     assert p.returncode == 0
-    for option in ("--nick", "--reconnect", "--help", "--version"):
+    for option in ("--nick", "--password", "--reconnect", "--help", "--version"):
         assert option in p.stdout
 
 
@@ -96,6 +96,24 @@ def test_piped_lines_are_sent_then_quit(server):
     assert p.returncode == 0, p.stderr
     # It read until the server closed: the reply to /quit is there.
     assert "-- goodbye" in p.stdout.splitlines()
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_password_is_given_first(make_server, how):
+    srv = make_server("--password", "pw0")
+    watcher = Client(srv.port, welcome=False)
+    watcher.send("/pass pw0")
+    watcher.expect(r"^#lobby -- guest\d+ joined$")
+    args, environ = [PARLEY, address(srv), "--nick", "piper"], env()
+    if how == "flag":
+        args.append("--password=pw0")
+    else:
+        environ["PARLEY_PASSWORD"] = "pw0"
+    p = subprocess.run(args, input="hello with a password\n", capture_output=True,
+                       text=True, env=environ, timeout=TIMEOUT)
+    watcher.expect(r"^#lobby <piper> hello with a password$")
+    assert p.returncode == 0, p.stderr
+    assert "!!" not in p.stdout, p.stdout
 
 
 def test_piped_script_is_taken_at_the_flood_rate(make_server):

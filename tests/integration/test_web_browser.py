@@ -29,7 +29,7 @@ def missing_tools():
     return None
 
 
-@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("scheme", ["http", "https", "http-password"])
 def test_web_client_in_chromium(make_server, scheme):
     reason = missing_tools()
     if reason and os.environ.get("PARLEY_BROWSER") == "required":
@@ -42,6 +42,10 @@ def test_web_client_in_chromium(make_server, scheme):
         srv = make_server("--web-listen", "127.0.0.1:%d tls" % web_port,
                           "--tls-cert", str(cert), "--tls-key", str(key))
         artifacts = ARTIFACTS / "tls"
+    elif scheme == "http-password":
+        # The page asks for the password when the server says 464.
+        srv = make_server("--web-listen", "127.0.0.1:%d" % web_port, "--password", "pw 1")
+        artifacts = ARTIFACTS / "password"
     else:
         srv = make_server("--web-listen", "127.0.0.1:%d" % web_port)
         artifacts = ARTIFACTS
@@ -51,9 +55,11 @@ def test_web_client_in_chromium(make_server, scheme):
         shot.unlink(missing_ok=True)
 
     cmd = ["node", str(BROWSER_DIR / "e2e.mjs"),
-           "--url", "%s://127.0.0.1:%d/" % (scheme, web_port),
+           "--url", "%s://127.0.0.1:%d/" % (scheme.split("-")[0], web_port),
            "--plain-port", str(srv.port),
            "--artifacts", str(artifacts)]
+    if scheme == "http-password":
+        cmd += ["--password", "pw 1"]
     try:
         run = subprocess.run(cmd, cwd=BROWSER_DIR, capture_output=True,
                              text=True, timeout=90)
