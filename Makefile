@@ -203,6 +203,13 @@ irctest: all
 		-n $(IRCTEST_JOBS) --timeout 120 --controller parley_controller \
 		-m '$(IRCTEST_MARKERS)' $(IRCTEST_ARGS)
 
+# The same against a parleyd built with ASan and UBSan (CI runs both).
+.PHONY: irctest-sanitize
+irctest-sanitize:
+	$(MAKE) clean-bin
+	$(MAKE) SANITIZE=1 irctest
+	$(MAKE) clean-bin
+
 # Side-by-side comparison with ngIRCd and InspIRCd (installed from Debian if
 # missing): writes bench/results/<date>.md, .json and .png. Not a test.
 # `make bench BENCH_ARGS=--quick` for a short smoke run.

@@ -94,11 +94,17 @@ class ParleyController(BaseServerController, DirectoryBasedController):
                      "--allowed-origins", "*"]
 
         faketime_cmd = []
+        env = dict(os.environ)
         if faketime and shutil.which("faketime"):
             faketime_cmd = ["faketime", "-f", faketime]
             self.faketime_enabled = True
+            # libfaketime is preloaded before a sanitized parleyd's ASan
+            # runtime, which ASan refuses unless told it is fine.
+            env["ASAN_OPTIONS"] = ":".join(
+                filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"])
+            )
 
-        self.proc = self.execute([*faketime_cmd, PARLEYD, *args])
+        self.proc = self.execute([*faketime_cmd, PARLEYD, *args], env=env)
 
 
 def get_irctest_controller_class() -> Type[ParleyController]:
