@@ -123,6 +123,42 @@ listen_spec_check(const char *value)
 }
 
 int
+config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
+    const char **why)
+{
+	const char *colon;
+	*why = "expected HOST:PORT";
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(close - spec - 1), spec + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (colon == NULL)
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(colon - spec), spec);
+	}
+	/* Digits only: strtoul would take "-1", and getaddrinfo a service
+	 * name, or 99999 modulo 65536. */
+	const char *p = colon + 1;
+	unsigned long v = 0;
+	*why = "the port must be a number from 0 to 65535";
+	if (*p == '\0' || strlen(p) > 5)
+		return -1;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v > 65535)
+		return -1;
+	*port = (unsigned)v;
+	return 0;
+}
+
+int
 config_listen_split(const char *spec, char *addr, size_t addrlen)
 {
 	size_t n = strcspn(spec, " \t");
@@ -142,6 +178,16 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 			fprintf(stderr, "parleyd: %s: %s wants HOST:PORT or \"HOST:PORT tls\", not \"%s\"\n",
 			    where, o->key, value);
 			return -1;
+		} else {
+			char addr[512], host[256];
+			unsigned port;
+			const char *why;
+			config_listen_split(value, addr, sizeof addr);
+			if (config_hostport(addr, host, sizeof host, &port, &why) < 0) {
+				fprintf(stderr, "parleyd: %s: cannot listen on \"%s\": %s\n", where,
+				    addr, why);
+				return -1;
+			}
 		}
 		/* fall through */
 	case OPT_LIST: {

@@ -57,6 +57,10 @@ enum config_result config_load(struct config *cfg, int argc, char **argv);
 /* A listener value "HOST:PORT [tls]": copies HOST:PORT into addr and
  * returns 1 when the tls word follows. */
 int config_listen_split(const char *spec, char *addr, size_t addrlen);
+/* "host:port", "[v6]:port" or ":port" (host empty): its parts. -1 with
+ * *why saying what is wrong (a port must be 0 to 65535, in digits). */
+int config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
+    const char **why);
 void config_free(struct config *cfg);
 /* 1 when given is the server password (or none is set), compared in
  * constant time: every door asks this one function. */

@@ -325,38 +325,18 @@ on_accept(struct loop *loop, struct loop_io *io, unsigned events)
 
 /* Listening. */
 
-/* Splits "host:port", "[v6]:port" or ":port" into its parts. */
-static int
-split_hostport(const char *spec, char *host, size_t hostlen, char *port, size_t portlen)
-{
-	const char *colon;
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (close == NULL || close[1] != ':')
-			return -1;
-		snprintf(host, hostlen, "%.*s", (int)(close - spec - 1), spec + 1);
-		colon = close + 1;
-	} else {
-		colon = strrchr(spec, ':');
-		if (colon == NULL)
-			return -1;
-		snprintf(host, hostlen, "%.*s", (int)(colon - spec), spec);
-	}
-	if (colon[1] == '\0')
-		return -1;
-	snprintf(port, portlen, "%s", colon + 1);
-	return 0;
-}
-
 static int
 listener_open(struct server *srv, const char *value, const struct door *door)
 {
-	char host[256], port[32], spec[300];
+	char host[256], port[8], spec[300];
 	int tls = config_listen_split(value, spec, sizeof spec);
-	if (split_hostport(spec, host, sizeof host, port, sizeof port) < 0) {
-		fprintf(stderr, "parleyd: cannot listen on \"%s\": expected HOST:PORT\n", spec);
+	unsigned portnum;
+	const char *why;
+	if (config_hostport(spec, host, sizeof host, &portnum, &why) < 0) {
+		fprintf(stderr, "parleyd: cannot listen on \"%s\": %s\n", spec, why);
 		return -1;
 	}
+	snprintf(port, sizeof port, "%u", portnum);
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
 		.ai_socktype = SOCK_STREAM,
@@ -392,7 +372,16 @@ listener_open(struct server *srv, const char *value, const struct door *door)
 	l->srv = srv;
 	l->door = door;
 	l->tls = tls;
-	snprintf(l->name, sizeof l->name, "%s", spec);
+	/* The address really bound: port 0 is the kernel's choice. */
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof ss;
+	char bound_host[INET6_ADDRSTRLEN];
+	uint16_t bound_port;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+		addr_format(&ss, bound_host, sizeof bound_host, l->name, sizeof l->name,
+		    &bound_port);
+	else
+		snprintf(l->name, sizeof l->name, "%s", spec);
 	if (loop_io_add(srv->loop, &l->io, fd, LOOP_READ, on_accept, l) < 0) {
 		close(fd);
 		free(l);
@@ -400,7 +389,7 @@ listener_open(struct server *srv, const char *value, const struct door *door)
 	}
 	l->next = srv->listeners;
 	srv->listeners = l;
-	log_info("listening on %s (%s%s)", spec, door->name, tls ? ", tls" : "");
+	log_info("listening on %s (%s%s)", l->name, door->name, tls ? ", tls" : "");
 	return 0;
 }
 

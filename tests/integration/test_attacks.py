@@ -3,11 +3,12 @@ what one user can do to the server or to the others. Each failed on the
 code before its fix."""
 import re
 import socket
+import subprocess
 import time
 
 import pytest
 
-from chat import Client, Server
+from chat import PARLEYD, Client, Server
 from irc import IrcClient
 from wsclient import WsIrcClient
 
@@ -306,3 +307,34 @@ def test_websocket_door_needs_the_password(locked):
     ws.send("USER w 0 * :w")
     ws.expect_numeric("464")
     WsIrcClient(locked.web_port).register("webby", password="s3cret")
+
+
+# Listening addresses: a port out of range was bound modulo 65536 (99999
+# became 34463) and logged as given; :0 was logged as :0.
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536", "7x", "", "http"])
+def test_listen_port_out_of_range_is_one_error_line(port):
+    p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:" + port],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip() == ('parleyd: --listen: cannot listen on "127.0.0.1:%s": '
+                                "the port must be a number from 0 to 65535" % port)
+
+
+def test_port_zero_logs_the_port_really_bound(tmp_path):
+    log = tmp_path / "log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen([str(PARLEYD), "--listen", "127.0.0.1:0"], stderr=f)
+    try:
+        deadline = time.monotonic() + 10
+        while "ready as" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+) \(plain\)", log.read_text())
+        assert m and m.group(1) != "0", log.read_text()
+        c = Client(int(m.group(1)))
+        c.send("/quit")
+        c.expect_closed()
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
