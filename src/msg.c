@@ -40,6 +40,7 @@ msg_new(enum msg_kind kind, const char *from, const char *ident,
 	m->text = stash(&cursor, text);
 	m->ident = stash(&cursor, ident);
 	m->host = stash(&cursor, host);
+	m->multiline = text != NULL && strpbrk(m->text, "\n\r") != NULL;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m->at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

@@ -29,8 +29,13 @@ enum msg_kind {
 	               * host are the old ones) */
 };
 
-/* A door may keep a second rendering (e.g. IRC's extended-join form). */
-enum wire_format { FMT_PLAIN, FMT_IRC, FMT_IRC_ALT, FMT_COUNT };
+/* A door may keep other renderings: IRC's extended-join form; a
+ * multiline message as an IRCv3 batch, and as lines whose tags follow
+ * the recipient's capabilities. */
+enum wire_format {
+	FMT_PLAIN, FMT_IRC, FMT_IRC_ALT, FMT_IRC_BATCH, FMT_IRC_LINES_TIME,
+	FMT_IRC_LINES_TAGS, FMT_COUNT
+};
 /* IRCv3 tag prefixes: only server-time, or every tag (message-tags). */
 enum msg_tags { TAGS_TIME, TAGS_ALL, TAGS_COUNT };
 
@@ -40,11 +45,15 @@ struct msg {
 	const char *from;     /* nick of who did it, as it was then */
 	const char *room;     /* NULL for events that are not about one room */
 	const char *target;   /* see msg_kind, or NULL */
-	const char *text;     /* see msg_kind, or NULL */
+	const char *text;     /* see msg_kind, or NULL. A message may hold several
+	                       * lines (IRCv3 multiline): '\n' between lines, and
+	                       * '\r' before a line that continues the one before
+	                       * (multiline-concat); no other text holds either */
 	const char *ident;    /* from's ident and host, as it was then */
 	const char *host;
 	uint64_t id;          /* unique per server run: the IRCv3 msgid */
 	uint8_t from_bot;     /* from had bot mode (IRCv3 bot tag) */
+	uint8_t multiline;    /* text holds several lines */
 	int64_t at_ms;        /* wall-clock time it happened, for server-time */
 	uint8_t one_line;     /* IRC gets the text cut to one line, not split */
 	char *client_tags;    /* "+a=b;+c", escaped, from the sender, or NULL */

@@ -1,5 +1,6 @@
 /* The plain-text front door: lines a person types in nc, telnet or parley,
  * and lines a person can read. docs/protocol.md is its specification. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,16 +23,54 @@
 /* Rendering: each event becomes its plain line once, shared by every plain
  * recipient. */
 
+/* A message's text behind head (e.g. "#room <nick> "): one line, or for a
+ * message of several lines (IRCv3 multiline, from an IRC client) one line
+ * per line it holds, continued lines joined, blank ones left out. */
+static struct wire *
+plain_message(const struct msg *m, const char *head)
+{
+	if (!m->multiline)
+		return wire_printf("%s%s\n", head, m->text);
+	size_t hn = strlen(head), n = strlen(m->text), lines = 1;
+	for (const char *p = m->text; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	char *buf = malloc(n + lines * (hn + 1));
+	if (buf == NULL)
+		return NULL;
+	size_t out = 0;
+	for (const char *p = m->text;; p++) {
+		size_t k = strcspn(p, "\n");
+		if (k > 0) {
+			memcpy(buf + out, head, hn);
+			out += hn;
+			for (size_t i = 0; i < k; i++)
+				if (p[i] != '\r')
+					buf[out++] = p[i];
+			buf[out++] = '\n';
+		}
+		p += k;
+		if (*p == '\0')
+			break;
+	}
+	struct wire *w = wire_new(buf, out);
+	free(buf);
+	return w;
+}
+
 static struct wire *
 plain_render(const struct msg *m)
 {
+	char head[ROOM_LEN_MAX + NICK_LEN_MAX + 8];
 	switch (m->kind) {
 	case MSG_SAY:
-		return wire_printf("%s <%s> %s\n", m->room, m->from, m->text);
+		snprintf(head, sizeof head, "%s <%s> ", m->room, m->from);
+		return plain_message(m, head);
 	case MSG_ACTION:
-		return wire_printf("%s * %s %s\n", m->room, m->from, m->text);
+		snprintf(head, sizeof head, "%s * %s ", m->room, m->from);
+		return plain_message(m, head);
 	case MSG_PRIVATE:
-		return wire_printf("*%s* %s\n", m->from, m->text);
+		snprintf(head, sizeof head, "*%s* ", m->from);
+		return plain_message(m, head);
 	case MSG_JOIN:
 		return wire_printf("%s -- %s joined\n", m->room, m->from);
 	case MSG_PART:
@@ -49,8 +88,10 @@ plain_render(const struct msg *m)
 	case MSG_NOTICE:
 		/* Plain text has no second kind of message: a notice reads as one. */
 		if (m->room != NULL)
-			return wire_printf("%s <%s> %s\n", m->room, m->from, m->text);
-		return wire_printf("*%s* %s\n", m->from, m->text);
+			snprintf(head, sizeof head, "%s <%s> ", m->room, m->from);
+		else
+			snprintf(head, sizeof head, "*%s* ", m->from);
+		return plain_message(m, head);
 	case MSG_KICK:
 		if (m->text == NULL)
 			return wire_printf("%s -- %s kicked %s\n", m->room, m->from, m->target);

@@ -27,11 +27,14 @@ enum irc_cap {
 	CAP_NO_IMPLICIT_NAMES = 1 << 12,
 	CAP_STANDARD_REPLIES = 1 << 13,
 	CAP_CHGHOST = 1 << 14,
+	CAP_MULTILINE = 1 << 15,
 };
 
 #define IRC_TARGETS_MAX 4    /* nicks or channels per PRIVMSG, NOTICE, KICK, NAMES (TARGMAX) */
 #define IRC_LABEL_MAX 64
 #define IRC_PENDING_MAX 64  /* lines held for one labeled reply */
+
+struct irc_multiline;
 
 struct irc_session {
 	char nick[NICK_LEN_MAX + 1];  /* chosen before registration, or "" */
@@ -42,6 +45,7 @@ struct irc_session {
 	uint8_t negotiating;          /* CAP LS/REQ seen, no CAP END yet */
 	uint8_t got_user;
 	uint8_t pass_ok;
+	struct irc_multiline *ml;     /* a draft/multiline batch being received, or NULL */
 };
 
 static inline struct irc_session *
@@ -77,6 +81,34 @@ void irc_notice(struct conn *c, const char *fmt, ...) __attribute__((format(prin
 void irc_send_wire(struct conn *c, struct wire *tags, struct wire *body);
 /* Delivers a hub event to c as its caps say (also for echo-message). */
 void irc_deliver_to(struct conn *c, struct msg *m);
+/* labeled-response: c's replies from now until its command is done are
+ * held for label (the client's tag value), when c may have one. */
+void irc_label_begin(struct conn *c, const char *label);
+/* The value of tag key on m ("" when it has none), or NULL. */
+const char *irc_tag_value(const struct irc_message *m, const char *key);
+
+/* PRIVMSG, NOTICE and TAGMSG (irc_message.c). The message's client-only
+ * tags, escaped again for relaying: "+a=b;+c", or NULL when there are
+ * none. */
+const char *irc_client_tags(const struct irc_message *m, char *buf, size_t cap);
+/* Sends text to one target (a channel or a nick) as c's user, with the
+ * error numerics (none when quiet), the away reply and the echo. */
+void irc_send_message(struct conn *c, const char *target, enum msg_kind kind,
+    const char *text, const char *tags, int quiet);
+
+/* draft/multiline (irc_multiline.c): a batch of lines sent as one message. */
+#define IRC_MULTILINE_MAX_BYTES 4096  /* max-bytes: the message's text, newlines counted */
+#define IRC_MULTILINE_MAX_LINES 32    /* max-lines: PRIVMSG or NOTICE lines in a batch */
+#define IRC_MULTILINE_CAP "max-bytes=4096,max-lines=32"
+/* A line that carries a batch tag: a part of c's open batch, or an error. */
+void irc_multiline_line(struct conn *c, struct irc_message *m, const char *ref);
+void irc_multiline_free(struct conn *c);
+/* The forms a multiline message takes: the batch (with draft/multiline),
+ * or its lines one by one, the lines after the first with no tags, with
+ * rest_tags in front. */
+struct wire *irc_multiline_batch(const struct msg *m, const char *src, const char *cmd);
+struct wire *irc_multiline_lines(const struct msg *m, const char *src, const char *cmd,
+    const char *rest_tags);
 
 /* Commands, in irc_cmd_*.c. Each gets the parsed message. */
 typedef void irc_cmd_fn(struct conn *c, struct irc_message *m);
@@ -85,7 +117,7 @@ irc_cmd_fn irc_cmd_join, irc_cmd_part, irc_cmd_topic, irc_cmd_names,
     irc_cmd_notice, irc_cmd_who, irc_cmd_whois, irc_cmd_whowas, irc_cmd_ison,
     irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
     irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
-    irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost;
+    irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost, irc_cmd_batch;
 
 /* Parts of the welcome burst that are commands too. */
 void irc_send_lusers(struct conn *c);

@@ -42,6 +42,15 @@ cap_sts(struct conn *c, char *value, size_t cap)
 	return 1;
 }
 
+/* draft/multiline: its limits. */
+static int
+cap_multiline(struct conn *c, char *value, size_t cap)
+{
+	(void)c;
+	snprintf(value, cap, "%s", IRC_MULTILINE_CAP);
+	return 1;
+}
+
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -51,6 +60,7 @@ static const struct {
 	{ "batch", CAP_BATCH, NULL },
 	{ "cap-notify", CAP_CAP_NOTIFY, NULL },
 	{ "chghost", CAP_CHGHOST, NULL },
+	{ "draft/multiline", CAP_MULTILINE, cap_multiline },
 	{ "echo-message", CAP_ECHO_MESSAGE, NULL },
 	{ "extended-join", CAP_EXTENDED_JOIN, NULL },
 	{ "invite-notify", CAP_INVITE_NOTIFY, NULL },
@@ -420,23 +430,31 @@ irc_render(const struct msg *m, int alt)
 	return NULL;
 }
 
+/* "@time=... " and, with all, the msgid (when with_id), the bot tag and
+ * the sender's client-only tags. */
+static struct wire *
+tags_render(const struct msg *m, int all, int with_id)
+{
+	time_t secs = (time_t)(m->at_ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	char stamp[32], id[32] = "";
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!all)
+		return wire_printf("@time=%s.%03dZ ", stamp, (int)(m->at_ms % 1000));
+	if (with_id)
+		snprintf(id, sizeof id, ";msgid=%" PRIu64, m->id);
+	return wire_printf("@time=%s.%03dZ%s%s%s%s ", stamp, (int)(m->at_ms % 1000), id,
+	    m->from_bot ? ";bot" : "", m->client_tags ? ";" : "",
+	    m->client_tags ? m->client_tags : "");
+}
+
 static struct wire *
 irc_tags(struct msg *m, int all)
 {
 	enum msg_tags t = all ? TAGS_ALL : TAGS_TIME;
-	if (m->tags[t] != NULL)
-		return m->tags[t];
-	time_t secs = (time_t)(m->at_ms / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	char stamp[32];
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (all)
-		m->tags[t] = wire_printf("@time=%s.%03dZ;msgid=%" PRIu64 "%s%s%s ", stamp,
-		    (int)(m->at_ms % 1000), m->id, m->from_bot ? ";bot" : "",
-		    m->client_tags ? ";" : "", m->client_tags ? m->client_tags : "");
-	else
-		m->tags[t] = wire_printf("@time=%s.%03dZ ", stamp, (int)(m->at_ms % 1000));
+	if (m->tags[t] == NULL)
+		m->tags[t] = tags_render(m, all, 1);
 	return m->tags[t];
 }
 
@@ -513,6 +531,38 @@ chghost_delivered(struct conn *c, struct msg *m)
 	return !cap;
 }
 
+/* A multiline message (draft/multiline) in the form c takes: the batch,
+ * or the lines one by one, those after the first with tags as c's caps
+ * say, but no msgid (the specification's fallback). Each form is made
+ * once per message and shared, like every other rendering. */
+static struct wire *
+multiline_form(struct conn *c, struct msg *m)
+{
+	unsigned caps_on = irc_session(c)->caps;
+	unsigned batch = CAP_MULTILINE | CAP_BATCH;
+	enum wire_format f = (caps_on & batch) == batch ? FMT_IRC_BATCH :
+	    (caps_on & CAP_MESSAGE_TAGS) ? FMT_IRC_LINES_TAGS :
+	    (caps_on & CAP_SERVER_TIME) ? FMT_IRC_LINES_TIME : FMT_IRC;
+	if (m->rendered[f] != NULL)
+		return m->rendered[f];
+	char src[HUB_MASK_MAX + 1];
+	snprintf(src, sizeof src, ":%s!%s@%s", m->from, ident_of(m), host_of(m));
+	const char *cmd = m->kind == MSG_NOTICE ? "NOTICE" : "PRIVMSG";
+	if (f == FMT_IRC_BATCH) {
+		m->rendered[f] = irc_multiline_batch(m, src, cmd);
+		return m->rendered[f];
+	}
+	char rest[IRC_TAGS_LEN_MAX + 64] = "";
+	if (f != FMT_IRC) {
+		struct wire *t = tags_render(m, f == FMT_IRC_LINES_TAGS, 0);
+		if (t != NULL)
+			snprintf(rest, sizeof rest, "%.*s", (int)t->len, t->data);
+		wire_unref(t);
+	}
+	m->rendered[f] = irc_multiline_lines(m, src, cmd, rest);
+	return m->rendered[f];
+}
+
 void
 irc_deliver_to(struct conn *c, struct msg *m)
 {
@@ -523,15 +573,19 @@ irc_deliver_to(struct conn *c, struct msg *m)
 	if (!irc_wants(c, m))
 		return;
 	unsigned caps_on = irc_session(c)->caps;
-	int alt = m->kind == MSG_JOIN && (caps_on & CAP_EXTENDED_JOIN);
-	enum wire_format f = alt ? FMT_IRC_ALT : FMT_IRC;
-	if (m->rendered[f] == NULL)
-		m->rendered[f] = irc_render(m, alt);
 	struct wire *tags = NULL;
 	if (caps_on & CAP_MESSAGE_TAGS)
 		tags = irc_tags(m, 1);
 	else if (caps_on & CAP_SERVER_TIME)
 		tags = irc_tags(m, 0);
+	if (m->multiline) {
+		irc_send_wire(c, tags, multiline_form(c, m));
+		return;
+	}
+	int alt = m->kind == MSG_JOIN && (caps_on & CAP_EXTENDED_JOIN);
+	enum wire_format f = alt ? FMT_IRC_ALT : FMT_IRC;
+	if (m->rendered[f] == NULL)
+		m->rendered[f] = irc_render(m, alt);
 	irc_send_wire(c, tags, m->rendered[f]);
 }
 
@@ -873,6 +927,7 @@ static const struct irc_command {
 } commands[] = {
 	{ "ADMIN", irc_cmd_admin, 0 },
 	{ "AWAY", irc_cmd_away, 0 },
+	{ "BATCH", irc_cmd_batch, 0 },
 	{ "CAP", cmd_cap, 1 },
 	{ "CHGHOST", irc_cmd_chghost, 0 },
 	{ "INFO", irc_cmd_info, 0 },
@@ -916,8 +971,8 @@ command_find(const char *name)
 	return NULL;
 }
 
-static const char *
-tag_value(const struct irc_message *m, const char *key)
+const char *
+irc_tag_value(const struct irc_message *m, const char *key)
 {
 	for (int i = 0; i < m->ntags; i++)
 		if (strcmp(m->tags[i].key, key) == 0)
@@ -948,10 +1003,13 @@ repair(char *s, char **at)
 	return copy;
 }
 
+static void utf8_warn(struct conn *c, const char *command);
+static void command_run(struct conn *c, const struct irc_command *cmd,
+    struct irc_message *m, int modified);
+
 static void
 irc_line(struct conn *c, char *line, size_t len)
 {
-	struct irc_session *s = irc_session(c);
 	/* NUL bytes go first (that only shrinks the line); the length rules
 	 * then apply to what the client sent, and only the parts others will
 	 * see are repaired to valid UTF-8, where they may grow. */
@@ -982,32 +1040,60 @@ irc_line(struct conn *c, char *line, size_t len)
 		if (m.tags[i].value != NULL)
 			m.tags[i].value = repair(m.tags[i].value, &at);
 	int modified = at != repaired;
+	const struct irc_command *cmd = st == IRC_PARSE_OK ? command_find(m.command) : NULL;
+	/* draft/multiline: a line of a client's batch is kept, not run; the
+	 * batch is answered at its end, with the label of its BATCH +. */
+	const char *ref = irc_tag_value(&m, "batch");
+	if (ref != NULL && c->user != NULL && st == IRC_PARSE_OK) {
+		if (modified && cmd != NULL)
+			utf8_warn(c, cmd->name);
+		irc_multiline_line(c, &m, ref);
+	} else {
+		if (cmd == NULL || cmd->fn != irc_cmd_batch)
+			irc_label_begin(c, irc_tag_value(&m, "label"));
+		command_run(c, cmd, &m, modified);
+	}
+	if (lr.conn == c)
+		label_finish(c);
+}
+
+void
+irc_label_begin(struct conn *c, const char *label)
+{
 	/* Labels need batch too for replies of several lines, as InspIRCd
 	 * has it; a label longer than the bound is not ours to echo. Every
 	 * reply of a registered client carries it, errors included. */
-	const char *label = tag_value(&m, "label");
 	unsigned need = CAP_LABELED_RESPONSE | CAP_BATCH;
 	if (label != NULL && *label && strlen(label) <= IRC_LABEL_MAX &&
-	    (s->caps & need) == need && c->user != NULL) {
+	    (irc_session(c)->caps & need) == need && c->user != NULL) {
 		snprintf(lr.label, sizeof lr.label, "%s", label);
 		lr.conn = c;
 	}
-	const struct irc_command *cmd = st == IRC_PARSE_OK ? command_find(m.command) : NULL;
+}
+
+static void
+utf8_warn(struct conn *c, const char *command)
+{
+	irc_send(c, ":%s WARN %s INVALID_UTF8 :Your message was not correctly "
+	    "encoded as UTF-8 and had to be modified", irc_server_name(c), command);
+}
+
+static void
+command_run(struct conn *c, const struct irc_command *cmd, struct irc_message *m,
+    int modified)
+{
 	if (cmd == NULL)
 		irc_numeric(c, "421", "%s :Unknown command",
-		    text_is_clean(m.command, strlen(m.command)) ? m.command : "*");
+		    text_is_clean(m->command, strlen(m->command)) ? m->command : "*");
 	else if (c->user == NULL && !cmd->before_registration)
 		irc_numeric(c, "451", ":You have not registered");
 	else {
 		/* UTF8ONLY: what others see is valid UTF-8. A line that was not
 		 * is repaired rather than refused, and its sender told so first. */
 		if (modified)
-			irc_send(c, ":%s WARN %s INVALID_UTF8 :Your message was not correctly "
-			    "encoded as UTF-8 and had to be modified", irc_server_name(c), cmd->name);
-		cmd->fn(c, &m);
+			utf8_warn(c, cmd->name);
+		cmd->fn(c, m);
 	}
-	if (lr.conn == c)
-		label_finish(c);
 }
 
 /* The door. */
@@ -1060,6 +1146,7 @@ irc_free(struct conn *c)
 	struct irc_session *s = irc_session(c);
 	if (s == NULL)
 		return;
+	irc_multiline_free(c);
 	free(s->realname);
 	free(s);
 	c->door_state = NULL;

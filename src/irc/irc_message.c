@@ -20,10 +20,8 @@ ctcp_action(char *text)
 	return body;
 }
 
-/* The message's client-only tags, escaped again for relaying: "+a=b;+c".
- * Returns NULL when there are none. */
-static const char *
-client_tags(const struct irc_message *m, char *buf, size_t cap)
+const char *
+irc_client_tags(const struct irc_message *m, char *buf, size_t cap)
 {
 	size_t len = 0;
 	for (int i = 0; i < m->ntags; i++) {
@@ -47,9 +45,9 @@ client_tags(const struct irc_message *m, char *buf, size_t cap)
 	return len > 0 ? buf : NULL;
 }
 
-static void
-send_one(struct conn *c, const char *target, enum msg_kind kind, const char *text,
-    const char *tags, int quiet)
+void
+irc_send_message(struct conn *c, const char *target, enum msg_kind kind,
+    const char *text, const char *tags, int quiet)
 {
 	struct hub *hub = &c->srv->hub;
 	struct msg *sent = NULL;
@@ -110,7 +108,7 @@ message(struct conn *c, struct irc_message *m, enum msg_kind kind)
 		}
 	}
 	char tagbuf[IRC_TAGS_LEN_MAX];
-	const char *tags = client_tags(m, tagbuf, sizeof tagbuf);
+	const char *tags = irc_client_tags(m, tagbuf, sizeof tagbuf);
 	if (kind == MSG_TAGMSG && tags == NULL)
 		return; /* nothing to carry */
 	char *targets = m->params[0];
@@ -128,7 +126,7 @@ message(struct conn *c, struct irc_message *m, enum msg_kind kind)
 				irc_numeric(c, "407", "%s :Too many targets", target);
 			return;
 		}
-		send_one(c, target, kind, text, tags, quiet);
+		irc_send_message(c, target, kind, text, tags, quiet);
 	}
 }
 

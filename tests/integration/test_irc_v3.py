@@ -336,3 +336,177 @@ def test_sts_configuration_errors():
         r = run("--sts-duration", bad, "--sts-port", "6697")
         assert r.returncode == 2, bad
         assert "sts-duration wants a number of seconds" in r.stderr
+
+
+# draft/multiline.
+
+ML = "draft/multiline"
+ML_CAPS = "draft/multiline batch message-tags server-time echo-message labeled-response"
+
+
+def send_batch(c, target, lines, ref="b1", open_tags="", command="PRIVMSG"):
+    """Sends a multiline batch: lines are texts, or (text, concat)."""
+    c.send("%sBATCH +%s %s %s" % (open_tags and "@" + open_tags + " ", ref, ML, target))
+    for item in lines:
+        text, concat = item if isinstance(item, tuple) else (item, False)
+        tags = "batch=%s%s" % (ref, ";draft/multiline-concat" if concat else "")
+        c.send("@%s %s %s :%s" % (tags, command, target, text))
+    c.send("BATCH -%s" % ref)
+
+
+def batch_of(c):
+    """The lines of the next batch c gets, BATCH + to BATCH -, parsed."""
+    got = [parse(x) for x in c.collect(r" BATCH -")]
+    starts = [i for i, m in enumerate(got) if m.command == "BATCH" and
+              m.params[0].startswith("+")]
+    return got[starts[-1]:]
+
+
+def test_multiline_cap_has_its_limits(ircd):
+    listed = IrcClient(ircd.irc_port).cap_ls()
+    assert listed[ML] == "max-bytes=4096,max-lines=32"
+
+
+def test_multiline_message_reaches_everyone_in_their_form(ircd):
+    alice, bob, carol, dave = joined(ircd, "#c", "alice", "bob", "carol", "dave")
+    plain = Client(ircd.port)
+    plain.send("/join #c")
+    alice.expect(r"!plain@\S+ JOIN #c")
+    sender = user(ircd, "sender", caps=ML_CAPS)
+    modern = user(ircd, "modern", caps="draft/multiline batch message-tags")
+    tagged = user(ircd, "tagged", caps="message-tags")
+    timed = user(ircd, "timed", caps="server-time")
+    for c in (sender, modern, tagged, timed):
+        c.join("#c")
+    plain.expect(r"^#c -- timed joined$")
+    sender.expect(r"timed!\S+ JOIN #c")
+    lines = ["hello", "", "how is ", ("everyone?", True)]
+    send_batch(sender, "#c", lines, open_tags="label=ml1;+draft/reply=42")
+    # The echo is the batch, and the labeled reply: the label is on its start.
+    echo = batch_of(sender)
+    start, body, end = echo[0], echo[1:-1], echo[-1]
+    assert start.command == "BATCH" and start.params[1:] == [ML, "#c"]
+    assert start.tags["label"] == "ml1" and "msgid" in start.tags and "time" in start.tags
+    assert start.tags["+draft/reply"] == "42"
+    ref = start.params[0][1:]
+    assert end.params == ["-" + ref]
+    assert [m.params for m in body] == [["#c", "hello"], ["#c", ""], ["#c", "how is "],
+                                        ["#c", "everyone?"]]
+    assert all(m.tags["batch"] == ref and "msgid" not in m.tags for m in body)
+    assert [("draft/multiline-concat" in m.tags) for m in body] == [False, False, False, True]
+    msgid = start.tags["msgid"]
+    # A client with the cap: the same batch.
+    got = batch_of(modern)
+    assert got[0].tags["msgid"] == msgid and got[0].source.startswith("sender!")
+    assert [m.params[1] for m in got[1:-1]] == ["hello", "", "how is ", "everyone?"]
+    # Without it: the lines as they were sent, blank ones left out; the
+    # first carries the msgid, all of them the time and client tags.
+    got = [parse(x) for x in tagged.collect(r"PRIVMSG #c :everyone\?$")]
+    got = [m for m in got if m.command == "PRIVMSG"]
+    assert [m.params[1] for m in got] == ["hello", "how is ", "everyone?"]
+    assert [m.tags.get("msgid") for m in got] == [msgid, None, None]
+    assert all(m.tags["time"] == start.tags["time"] for m in got)
+    assert all(m.tags["+draft/reply"] == "42" for m in got)
+    got = [parse(x) for x in timed.collect(r"PRIVMSG #c :everyone\?$")]
+    got = [m for m in got if m.command == "PRIVMSG"]
+    assert [set(m.tags) for m in got] == [{"time"}] * 3
+    got = [parse(x) for x in bob.collect(r"PRIVMSG #c :everyone\?$")]
+    assert [m.params[1] for m in got if m.command == "PRIVMSG"] == ["hello", "how is ",
+                                                                     "everyone?"]
+    # A plain user: a line per line, the continued one joined.
+    plain.expect(r"^#c <sender> hello$")
+    plain.expect(r"^#c <sender> how is everyone\?$")
+    plain.sync()
+    assert not any(x.startswith("#c <sender>  ") or x == "#c <sender> " for x in plain.lines)
+
+
+def test_multiline_private_message_and_notice(ircd):
+    alice = user(ircd, "alice", caps=ML_CAPS)
+    bob = user(ircd, "bob", caps="draft/multiline batch")
+    plain = Client(ircd.port)
+    plain.set_nick("pat")
+    send_batch(alice, "bob", ["one", "two"])
+    got = batch_of(bob)
+    assert got[0].params[1:] == [ML, "bob"]
+    assert [m.params for m in got[1:-1]] == [["bob", "one"], ["bob", "two"]]
+    send_batch(alice, "pat", ["three", "four"], command="NOTICE", ref="n1")
+    plain.expect(r"^\*alice\* three$")
+    plain.expect(r"^\*alice\* four$")
+
+
+def test_multiline_long_lines_are_cut_into_continued_pieces(ircd):
+    # The sender's prefix makes a 480-byte line too long to relay whole.
+    nick = "n" * 30
+    alice = user(ircd, nick, caps=ML_CAPS)
+    bob = user(ircd, "bob", caps="draft/multiline batch")
+    carol = user(ircd, "carol")
+    first, second = "é" * 240, "x" * 300
+    send_batch(alice, "bob", [first, second])
+    body = batch_of(bob)[1:-1]
+    assert len(body) == 3
+    assert all(len(m.line.split(" ", 1)[1].encode()) + 2 <= 512 for m in body)
+    assert [("draft/multiline-concat" in m.tags) for m in body] == [False, True, False]
+    assert body[0].params[1] + body[1].params[1] == first
+    assert body[2].params[1] == second
+    send_batch(alice, "carol", [first, second], ref="b2")
+    got = [parse(x) for x in carol.collect(r"PRIVMSG carol :x+$")]
+    assert "".join(m.params[1] for m in got) == first + second
+    assert all(len(m.line.encode()) + 2 <= 512 for m in got)
+
+
+def fail_of(c, pattern=r" FAIL BATCH "):
+    return parse(c.expect(pattern).string)
+
+
+def test_multiline_errors(ircd):
+    alice = user(ircd, "alice", caps=ML_CAPS)
+    bob = user(ircd, "bob", caps="draft/multiline batch")
+    alice.join("#c")
+    send_batch(alice, "#c", ["hi"] * 33)
+    assert fail_of(alice).params[1:3] == ["MULTILINE_MAX_LINES", "32"]
+    send_batch(alice, "#c", ["x" * 400] * 11, ref="b2")
+    assert fail_of(alice).params[1:3] == ["MULTILINE_MAX_BYTES", "4096"]
+    alice.send("BATCH +b3 %s #c" % ML)
+    alice.send("@batch=b3 PRIVMSG #d :hi")
+    assert fail_of(alice).params[1:4] == ["MULTILINE_INVALID_TARGET", "#c", "#d"]
+    alice.send("BATCH -b3")
+    alice.send("BATCH +b4 %s #c" % ML)
+    alice.send("@batch=b4 PRIVMSG #c :hi")
+    alice.send("@batch=b4 NOTICE #c :there")
+    assert fail_of(alice).params[1] == "MULTILINE_INVALID"
+    alice.send("BATCH -b4")
+    send_batch(alice, "#c", ["hi", ("", True)], ref="b5")
+    assert fail_of(alice).params[1] == "MULTILINE_INVALID"
+    send_batch(alice, "#c", ["", ""], ref="b6")
+    assert fail_of(alice).params[1] == "MULTILINE_INVALID"
+    alice.send("@batch=nope PRIVMSG #c :hi")
+    assert fail_of(alice).params[1] == "MULTILINE_INVALID"
+    alice.send("@label=L1 BATCH +b7 chathistory #c")
+    f = fail_of(alice)
+    assert f.params[1:3] == ["UNKNOWN_TYPE", "chathistory"] and f.tags["label"] == "L1"
+    # A failed batch's label is on its FAIL; nothing of it is sent.
+    alice.send("@label=L2 BATCH +b8 %s bob" % ML)
+    alice.send("@batch=b8 PRIVMSG bob :one")
+    alice.send("@batch=b8 PRIVMSG carol :two")
+    f = fail_of(alice)
+    assert f.params[1] == "MULTILINE_INVALID_TARGET" and f.tags["label"] == "L2"
+    alice.send("@batch=b8 PRIVMSG bob :three")
+    alice.send("BATCH -b8")
+    assert not any(" FAIL " in x or " ACK" in x for x in alice.sync())
+    assert not any("PRIVMSG" in x or "BATCH" in x for x in bob.sync())
+    # Without the capability a client may not send one.
+    old = user(ircd, "old", caps="batch")
+    send_batch(old, "bob", ["a", "b"])
+    assert fail_of(old).params[1] == "MULTILINE_INVALID"
+    assert not any("PRIVMSG" in x for x in bob.sync())
+    # And the hub's rules apply to the whole message as to one line.
+    alice.send("MODE #c +m")
+    carol = user(ircd, "carol", caps=ML_CAPS)
+    carol.join("#c")
+    send_batch(carol, "#c", ["a", "b"], open_tags="label=L3")
+    assert parse(carol.expect_numeric("404").string).tags["label"] == "L3"
+    # A batch left open is freed with its connection.
+    alice.send("BATCH +b9 %s #c" % ML)
+    alice.send("@batch=b9 PRIVMSG #c :left open")
+    alice.close()
+    bob.sync()
