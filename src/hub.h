@@ -182,6 +182,21 @@ int hub_mask_match(const char *mask, const char *s);
 /* 1 when a and b share a room. */
 int hub_share_room(const struct user *a, const struct user *b);
 
+/* What a user may see, one rule for every door. A secret (+s) room is seen
+ * (listed, its topic and members shown, named in WHOIS) only by its
+ * members; to anyone else it is as if it did not exist. In a room it sees,
+ * a viewer sees every member when it is one itself, else only the members
+ * who are not invisible (+i). Among all users (WHO with a mask), an
+ * invisible user is seen only by who shares a room with it. */
+int hub_room_visible(const struct user *viewer, const struct room *room);
+int hub_member_visible(const struct user *viewer, const struct room *room,
+    const struct user *member);
+int hub_user_visible(const struct user *viewer, const struct user *u);
+/* The room named name if viewer may see it, else NULL: how a door looks up
+ * a room a user asks about (all but JOIN, which may create it, and
+ * messages, which follow +n). */
+struct room *hub_room_seen(struct hub *hub, const struct user *viewer, const char *name);
+
 /* Sets or clears a user mode, keeping the hub's counts (for LUSERS, sent to
  * every client that registers, so it must not walk every user). */
 void hub_umode(struct hub *hub, struct user *u, uint8_t bits, int on);

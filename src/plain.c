@@ -216,7 +216,8 @@ room_arg(struct conn *c, const char *typed, int must_exist)
 		hub_error(c, HUB_EBADROOM, typed);
 		return NULL;
 	}
-	struct room *room = hub_room_find(hub_of(c), name);
+	/* A room the user may not see does not exist, for it. */
+	struct room *room = hub_room_seen(hub_of(c), c->user, name);
 	if (room == NULL && must_exist)
 		hub_error(c, HUB_ENOROOM, name);
 	return room;
@@ -360,7 +361,11 @@ cmd_who(struct conn *c, char *args)
 		return;
 	char line[PLAIN_WHO_LINE + NICK_LEN_MAX + 2];
 	size_t len = 0;
+	uint32_t shown = 0;
 	for (uint32_t i = 0; i < room->nmembers; i++) {
+		if (!hub_member_visible(c->user, room, room->members[i].user))
+			continue;
+		shown++;
 		const char *nick = room->members[i].user->nick;
 		size_t n = strlen(nick);
 		if (len > 0 && len + 1 + n > PLAIN_WHO_LINE) {
@@ -374,8 +379,7 @@ cmd_who(struct conn *c, char *args)
 	}
 	if (len > 0)
 		conn_sendf(c, "-- %s users: %.*s\n", room->name, (int)len, line);
-	conn_sendf(c, "-- %s: %u user%s\n", room->name, room->nmembers,
-	    room->nmembers == 1 ? "" : "s");
+	conn_sendf(c, "-- %s: %u user%s\n", room->name, shown, shown == 1 ? "" : "s");
 }
 
 static void
@@ -383,7 +387,10 @@ cmd_rooms(struct conn *c, char *args)
 {
 	(void)args;
 	unsigned n = 0;
-	for (struct room *r = hub_of(c)->rooms; r != NULL; r = r->hh.next, n++) {
+	for (struct room *r = hub_of(c)->rooms; r != NULL; r = r->hh.next) {
+		if (!hub_room_visible(c->user, r))
+			continue;
+		n++;
 		const char *s = r->nmembers == 1 ? "" : "s";
 		if (r->topic != NULL)
 			conn_sendf(c, "-- %s: %u user%s: %s\n", r->name, r->nmembers, s, r->topic);

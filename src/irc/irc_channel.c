@@ -135,6 +135,8 @@ names_lines(struct conn *c, struct room *room)
 	    strlen(irc_target(c)) - strlen(room->name) - 12;
 	for (uint32_t i = 0; i < room->nmembers; i++) {
 		const struct member *mem = &room->members[i];
+		if (!hub_member_visible(c->user, room, mem->user))
+			continue;
 		char prefix[3], item[HUB_MASK_MAX + 4];
 		irc_member_prefix(c, mem, prefix);
 		if (uhnames)
@@ -213,7 +215,7 @@ irc_cmd_part(struct conn *c, struct irc_message *m)
 	char *names = m->params[0], *name;
 	const char *reason = m->nparams > 1 ? m->params[1] : NULL;
 	while ((name = next_item(&names)) != NULL) {
-		struct room *room = hub_room_find(&c->srv->hub, name);
+		struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
 		if (room == NULL) {
 			irc_numeric(c, "403", "%s :No such channel", name);
 			continue;
@@ -229,16 +231,12 @@ irc_cmd_topic(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "461", "TOPIC :Not enough parameters");
 		return;
 	}
-	struct room *room = hub_room_find(&c->srv->hub, m->params[0]);
+	struct room *room = hub_room_seen(&c->srv->hub, c->user, m->params[0]);
 	if (room == NULL) {
 		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
 		return;
 	}
 	if (m->nparams < 2) {
-		if ((room->modes & RMODE_SECRET) && !hub_is_member(room, c->user)) {
-			irc_numeric(c, "442", "%s :You're not on that channel", room->name);
-			return;
-		}
 		send_topic(c, room);
 		return;
 	}
@@ -261,9 +259,7 @@ irc_cmd_names(struct conn *c, struct irc_message *m)
 	struct room *last = NULL;
 	int n = 0;
 	for (; n < IRC_TARGETS_MAX && (name = next_item(&names)) != NULL; n++) {
-		struct room *room = hub_room_find(&c->srv->hub, name);
-		if (room != NULL && (room->modes & RMODE_SECRET) && !hub_is_member(room, c->user))
-			room = NULL;
+		struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
 		if ((last = room) != NULL)
 			names_lines(c, room);
 	}
@@ -277,7 +273,7 @@ irc_cmd_list(struct conn *c, struct irc_message *m)
 	irc_numeric(c, "321", "Channel :Users  Name");
 	char *only = m->nparams > 0 ? m->params[0] : NULL;
 	for (struct room *r = c->srv->hub.rooms; r != NULL; r = r->hh.next) {
-		if ((r->modes & RMODE_SECRET) && !hub_is_member(r, c->user))
+		if (!hub_room_visible(c->user, r))
 			continue;
 		if (only != NULL) {
 			/* Only the listed channels: check membership of r in the list. */
@@ -302,7 +298,7 @@ irc_cmd_list(struct conn *c, struct irc_message *m)
 static int
 kick_one(struct conn *c, const char *name, const char *nick, const char *reason)
 {
-	struct room *room = hub_room_find(&c->srv->hub, name);
+	struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
 	if (room == NULL) {
 		irc_numeric(c, "403", "%s :No such channel", name);
 		return 0;
@@ -359,7 +355,7 @@ irc_cmd_invite(struct conn *c, struct irc_message *m)
 		return;
 	}
 	const char *nick = m->params[0], *name = m->params[1];
-	struct room *room = hub_room_find(&c->srv->hub, name);
+	struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
 	if (room == NULL) {
 		irc_numeric(c, "403", "%s :No such channel", name);
 		return;
@@ -463,7 +459,7 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 		user_mode(c, m);
 		return;
 	}
-	struct room *room = hub_room_find(&c->srv->hub, m->params[0]);
+	struct room *room = hub_room_seen(&c->srv->hub, c->user, m->params[0]);
 	if (room == NULL) {
 		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
 		return;

@@ -118,13 +118,11 @@ irc_cmd_who(struct conn *c, struct irc_message *m)
 	struct hub *hub = &c->srv->hub;
 	struct user *u;
 	if (mask[0] == '#') {
-		struct room *room = hub_room_find(hub, mask);
-		int member = room != NULL && hub_is_member(room, c->user);
-		if (room != NULL && (member || !(room->modes & RMODE_SECRET)))
+		struct room *room = hub_room_seen(hub, c->user, mask);
+		if (room != NULL)
 			for (uint32_t i = 0; i < room->nmembers; i++) {
 				const struct member *mem = &room->members[i];
-				/* Invisible users show only to who shares the room. */
-				if (!member && (mem->user->umodes & UMODE_INVISIBLE))
+				if (!hub_member_visible(c->user, room, mem->user))
 					continue;
 				if (q.opers_only && !(mem->user->umodes & UMODE_OPER))
 					continue;
@@ -138,8 +136,7 @@ irc_cmd_who(struct conn *c, struct irc_message *m)
 		int all = strcmp(mask, "*") == 0 || strcmp(mask, "0") == 0;
 		char full[HUB_MASK_MAX];
 		for (u = hub->users; u != NULL; u = u->hh.next) {
-			if (u != c->user && (u->umodes & UMODE_INVISIBLE) &&
-			    !hub_share_room(u, c->user))
+			if (!hub_user_visible(c->user, u))
 				continue;
 			if (q.opers_only && !(u->umodes & UMODE_OPER))
 				continue;
@@ -172,7 +169,7 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 	size_t len = 0;
 	for (int i = 0; i < u->nrooms; i++) {
 		struct room *room = u->rooms[i];
-		if ((room->modes & RMODE_SECRET) && !hub_is_member(room, c->user))
+		if (!hub_room_visible(c->user, room))
 			continue;
 		char prefix[3];
 		irc_member_prefix(c, hub_member(room, u), prefix);

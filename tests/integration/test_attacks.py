@@ -338,3 +338,75 @@ def test_port_zero_logs_the_port_really_bound(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+# Finding 6: the plain door leaked secret rooms; one rule in the hub now
+# decides what a user sees of a room, on both doors.
+
+def secret_setup(srv):
+    """#sec: +s with a topic, its op owner and an invisible member; #pub:
+    public, with the invisible member in it too."""
+    owner = IrcClient(srv.irc_port).register("owner")
+    owner.join("#sec")
+    owner.send("MODE #sec +s")
+    owner.send("TOPIC #sec :the secret plan")
+    owner.expect(r" TOPIC #sec :the secret plan$")
+    ghost = IrcClient(srv.irc_port).register("ghost")
+    ghost.send("MODE ghost +i")
+    ghost.join("#sec")
+    ghost.join("#pub")
+    return owner, ghost
+
+
+def test_plain_outsider_sees_nothing_of_a_secret_room(doors):
+    owner, ghost = secret_setup(doors)
+    nc = doors.client("outsider")
+    nc.send("/rooms")
+    got = []
+    while True:
+        line = nc.expect(r"^-- ").string
+        got.append(line)
+        if re.match(r"^-- \d+ rooms?$", line):
+            break
+    assert not any("#sec" in l or "secret plan" in l for l in got), got
+    assert got[-1] == "-- 2 rooms", got  # #lobby and #pub
+    for cmd in ("/who #sec", "/topic #sec", "/part #sec", "/topic #sec new topic"):
+        nc.send(cmd)
+        nc.expect(r"^!! no-such-room: there is no room #sec$")
+    # In a public room, an invisible member shows only to fellow members.
+    nc.send("/who #pub")
+    nc.expect(r"^-- #pub: 0 users$")
+    assert not any("ghost" in l for l in nc.lines)
+    nc.send("/join #pub")
+    nc.send("/who #pub")
+    m = nc.expect(r"^-- #pub users: (.*)$")
+    assert set(m.group(1).split()) == {"ghost", "outsider"}
+    # A member of the secret room sees it all.
+    nc.send("/join #sec")
+    nc.expect(r"^-- #sec topic: the secret plan$")
+    nc.send("/who #sec")
+    m = nc.expect(r"^-- #sec users: (.*)$")
+    assert set(m.group(1).split()) == {"owner", "ghost", "outsider"}
+    nc.send("/rooms")
+    nc.expect(r"^-- #sec: 3 users: the secret plan$")
+
+
+def test_irc_outsider_sees_nothing_of_a_secret_room(doors):
+    owner, ghost = secret_setup(doors)
+    eve = IrcClient(doors.irc_port).register("eve")
+    eve.send("LIST")
+    assert not any("#sec" in l for l in eve.collect(r" 323 "))
+    eve.send("NAMES #sec")
+    assert not any(" 353 " in l for l in eve.collect(r" 366 "))
+    eve.send("WHO #sec")
+    assert not any(" 352 " in l for l in eve.collect(r" 315 "))
+    eve.send("WHO *")
+    assert not any("ghost" in l for l in eve.collect(r" 315 "))
+    eve.send("TOPIC #sec")
+    eve.expect_numeric("403", r"#sec ")
+    eve.send("MODE #sec")
+    eve.expect_numeric("403", r"#sec ")
+    eve.send("WHOIS owner")
+    assert not any("#sec" in l for l in eve.collect(r" 318 "))
+    eve.send("NAMES #pub")
+    assert not any("ghost" in l for l in eve.collect(r" 366 "))

@@ -691,6 +691,43 @@ test_find_rejects_long_names(void **state)
 	assert_null(hub_room_find(hub, longname));
 }
 
+/* One rule for what a user sees of a room, whichever door asks. */
+static void
+test_visibility(void **state)
+{
+	struct hub *hub = *state;
+	struct user *op = new_user(hub, "op"), *ghost = new_user(hub, "ghost");
+	struct user *eve = new_user(hub, "eve");
+	hub_umode(hub, ghost, UMODE_INVISIBLE, 1);
+	assert_int_equal(hub_join(hub, op, "#sec"), HUB_OK);
+	assert_int_equal(hub_join(hub, ghost, "#sec"), HUB_OK);
+	struct room *sec = hub_room_find(hub, "#sec");
+
+	/* Public: everyone sees the room; outsiders not its invisible members. */
+	assert_true(hub_room_visible(eve, sec));
+	assert_ptr_equal(hub_room_seen(hub, eve, "#SEC"), sec);
+	assert_true(hub_member_visible(eve, sec, op));
+	assert_false(hub_member_visible(eve, sec, ghost));
+	assert_true(hub_member_visible(op, sec, ghost));
+	assert_true(hub_member_visible(ghost, sec, ghost));
+	assert_false(hub_user_visible(eve, ghost));
+	assert_true(hub_user_visible(op, ghost));
+	assert_true(hub_user_visible(ghost, ghost));
+
+	/* Secret: to an outsider it does not exist. */
+	sec->modes |= RMODE_SECRET;
+	assert_false(hub_room_visible(eve, sec));
+	assert_null(hub_room_seen(hub, eve, "#sec"));
+	assert_false(hub_member_visible(eve, sec, op));
+	assert_true(hub_room_visible(op, sec));
+	assert_ptr_equal(hub_room_seen(hub, ghost, "#sec"), sec);
+
+	/* A member again once it joins. */
+	assert_int_equal(hub_join(hub, eve, "#sec"), HUB_OK);
+	assert_true(hub_member_visible(eve, sec, ghost));
+	assert_true(hub_user_visible(eve, ghost));
+}
+
 int
 main(void)
 {
@@ -713,6 +750,7 @@ main(void)
 		T(test_topic_truncated),
 		T(test_rooms_per_user_limit),
 		T(test_find_rejects_long_names),
+		T(test_visibility),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
