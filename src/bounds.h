@@ -12,7 +12,8 @@
 
 /* Texts others see. Each, with the longest prefix IRC puts in front of
  * it, fits one 512-byte IRC line: "nick!ident@host KICK #room nick :"
- * is at most 190 bytes, "server 332 nick #room :" at most 153. */
+ * is at most 205 bytes with 32-byte nicks (NICK_LEN_MAX), "server 332
+ * nick #room :" at most 155. */
 #define HUB_TOPIC_MAX 390       /* the most topic-len may be (TOPICLEN) */
 #define HUB_REASON_MAX 300      /* PART, QUIT and KICK reasons (KICKLEN) */
 #define HUB_KEY_MAX 32          /* a room key, +k (KEYLEN) */

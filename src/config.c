@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "bounds.h"
+#include "names.h"
 
 #include <errno.h>
 #include <math.h>
@@ -53,7 +54,7 @@ static const struct option_def options[] = {
 	  "IRC: offer an sts policy: plain-text clients move to TLS, and TLS clients that asked for server-name stay on TLS this many seconds (empty: no policy)" },
 	{ "sts-port", OPT_ULONG, FIELD(sts_port), "0", 0, 65535,
 	  "IRC: the TLS port the sts policy names (0: the first irc-listen ... tls)" },
-	{ "nick-len", OPT_ULONG, FIELD(nick_len), "30", 1, 30,
+	{ "nick-len", OPT_ULONG, FIELD(nick_len), "30", 1, NICK_LEN_MAX,
 	  "longest nickname, in bytes" },
 	{ "channel-len", OPT_ULONG, FIELD(channel_len), "50", 2, 50,
 	  "longest room name, in bytes, '#' included" },

@@ -5,7 +5,10 @@
 
 #include <stddef.h>
 
-#define NICK_LEN_MAX 30   /* bytes, the most any configuration allows */
+/* The most nick-len may be. Not a buffer's size but a line's: with it,
+ * "nick!ident@host KICK #room nick :reason" still fits the 512 bytes of
+ * an IRC line (bounds.h), and 32 is what Ergo allows by default. */
+#define NICK_LEN_MAX 32   /* bytes */
 #define ROOM_LEN_MAX 50   /* bytes, '#' included */
 
 /* 1 when nick (NUL-terminated) is a valid nickname of at most max bytes. */

@@ -144,7 +144,7 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 	case HUB_EBADNICK:
 		conn_sendf(c, "!! bad-nick: \"%s\" is not a valid nickname (1-%d of "
 		    "letters, digits and -_[]{}\\|^` not starting with a digit or -)\n",
-		    name, NICK_LEN_MAX);
+		    name, (int)c->srv->hub.nick_len);
 		return;
 	case HUB_ENICKINUSE:
 		conn_sendf(c, "!! nick-in-use: %s is already taken\n", name);

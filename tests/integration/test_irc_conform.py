@@ -144,3 +144,31 @@ def test_who_o_flag_lists_only_operators(make_irc):
     a.send("WHO * o%n")
     got = a.collect(r" 315 ")
     assert [m.params[1] for m in numerics(got, "354")] == ["bob"], got
+
+
+# Nickname length: nick-len goes up to 32, what Ergo allows by default.
+
+def test_nick_len_32(make_irc):
+    srv = make_irc("--nick-len", "32")
+    long_nick = "n" * 32
+    c = IrcClient(srv.irc_port)
+    c.send("NICK %s" % ("m" * 33))
+    c.expect_numeric("432")
+    c.send("NICK %s" % long_nick)
+    c.send("USER u 0 * :Real")
+    got = c.collect(r" (376|422) ")
+    assert parse(got[0]).params[0] == long_nick, got
+    assert isupport(got)["NICKLEN"] == "32"
+    other = user(srv, "other")
+    other.send("PRIVMSG %s :hi" % long_nick)
+    c.expect(r"PRIVMSG %s :hi$" % long_nick)
+    c.send("NICK %s" % ("k" * 32))
+    other.send("WHOIS %s" % ("k" * 32))
+    other.expect_numeric("311", r"k{32} ")
+
+
+def test_nick_len_over_32_is_refused():
+    import subprocess
+    from chat import PARLEYD
+    r = subprocess.run([str(PARLEYD), "--nick-len", "33"], capture_output=True, timeout=10)
+    assert r.returncode == 2 and b"nick-len" in r.stderr, r

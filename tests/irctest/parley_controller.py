@@ -82,7 +82,7 @@ class ParleyController(BaseServerController, DirectoryBasedController):
             # bursts; and nicknames up to 32 bytes as Ergo allows.
             "--max-per-ip", "0",
             "--flood-rate", "0",
-            "--nick-len", "30",  # TODO 32
+            "--nick-len", "32",
             "--log-level", "debug" if self.debug_mode else "warn",
         ]
         if ssl:

@@ -171,7 +171,7 @@ test_nick_bad(void **state)
 	struct user *a = new_user(hub, "alice");
 	reset_events();
 	const char *bad[] = { "", "1x", "-x", "a b", "a!b", "#x",
-	    "abcdefghijklmnopqrstuvwxyzabcde" /* 31 */ };
+	    "abcdefghijklmnopqrstuvwxyzabcdefg" /* 33: over NICK_LEN_MAX */ };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(hub_nick(hub, a, bad[i]), HUB_EBADNICK);
 	assert_string_equal(a->nick, "alice");

@@ -44,11 +44,11 @@ test_nick_length(void **state)
 	(void)state;
 	char nick[NICK_LEN_MAX + 2];
 	memset(nick, 'n', sizeof nick);
-	nick[30] = '\0';
-	assert_int_equal(NICK_LEN_MAX, 30);
+	nick[NICK_LEN_MAX] = '\0';
+	assert_int_equal(NICK_LEN_MAX, 32);
 	assert_true(name_nick_valid(nick, NICK_LEN_MAX));
-	nick[30] = 'n';
-	nick[31] = '\0';
+	nick[NICK_LEN_MAX] = 'n';
+	nick[NICK_LEN_MAX + 1] = '\0';
 	assert_false(name_nick_valid(nick, NICK_LEN_MAX));
 	/* A configured max below NICK_LEN_MAX is honoured... */
 	nick[10] = '\0';
