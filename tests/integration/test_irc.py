@@ -5,11 +5,12 @@ Modern IRC (modern.ircdocs.horse) and the IRCv3 specifications
 (ircv3.net) are what the expectations come from."""
 import datetime
 import re
+import subprocess
 import time
 
 import pytest
 
-from chat import Client, Server
+from chat import PARLEYD, Client, Server
 from irc import IrcClient, parse
 
 # Flood control is the plain door's business and is tested there; here it
@@ -832,21 +833,40 @@ def test_ison_and_userhost(ircd):
 
 
 def test_server_queries(ircd):
+    version = subprocess.run([str(PARLEYD), "--version"], capture_output=True,
+                             text=True).stdout.split()[1]
     a = user(ircd, "alice")
+    # 351 <client> <version> <server> :<comments>
     a.send("VERSION")
-    a.expect_numeric("351", r"\S+ test\.parley :?")
+    v = parse(a.expect_numeric("351").string)
+    assert v.params[:3] == ["alice", "parley-" + version, "test.parley"], v
+    assert v.params[3].strip(), v
     a.expect_numeric("005", r".*CASEMAPPING=ascii")  # ISUPPORT follows
+    # 391 <client> <server> <timestamp> <offset> :<human-readable time>,
+    # both times the same and now.
     a.send("TIME")
-    m = a.expect_numeric("391", r"test\.parley ")
-    stamp = [w for w in m.group("rest").split(":")[0].split() if w.isdigit()]
-    if stamp:
-        assert abs(int(stamp[0]) - time.time()) < 3600
+    t = parse(a.expect_numeric("391").string)
+    assert t.params[:2] == ["alice", "test.parley"], t
+    stamp = int(t.params[2])
+    assert abs(stamp - time.time()) < 3600, t
+    when = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc)
+    assert when.strftime("%Y") in t.params[-1] and when.strftime("%H:%M:%S") in t.params[-1], t
+    # 256 <client> <server> :Administrative info, then 257, 258 and 259
+    # (an e-mail address), each with something to say.
     a.send("ADMIN")
-    for num in ("256", "257", "258", "259"):
-        a.expect_numeric(num)
+    got = [parse(l) for l in a.collect(r"^:\S+ 259 ")]
+    admin = [m for m in got if m.command in ("256", "257", "258", "259")]
+    assert [m.command for m in admin] == ["256", "257", "258", "259"], got
+    assert admin[0].params[1] == "test.parley", admin[0]
+    assert all(m.params[0] == "alice" and m.params[-1].strip() for m in admin), admin
+    assert "@" in admin[3].params[-1], admin[3]
+    # 371 lines of text, the version among them, then 374 once.
     a.send("INFO")
-    got = a.collect(r"^:\S+ 374 ")
-    assert numerics(got, "371"), got
+    got = [parse(l) for l in a.collect(r"^:\S+ 374 ")]
+    info = [m for m in got if m.command in ("371", "374")]
+    assert [m.command for m in info[:-1]] == ["371"] * (len(info) - 1) and len(info) >= 2, got
+    assert all(m.params[0] == "alice" and m.params[-1].strip() for m in info), info
+    assert any(version in m.params[-1] for m in info[:-1]), info
 
 
 def test_oper_and_kill(make_irc):

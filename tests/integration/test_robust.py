@@ -1,5 +1,6 @@
 """What users do to a server: crash, flood, stall, send garbage, stop it."""
 import os
+import re
 import signal
 import socket
 import struct
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from chat import Client, PARLEYD, free_port
+from chat import ROOT, Client, PARLEYD, free_port
 
 
 def test_quit_with_reason(server):
@@ -226,11 +227,25 @@ def test_sigterm_with_a_stalled_client_still_exits(make_server):
 
 
 def test_flood_is_delayed_not_dropped(make_server):
-    srv = make_server("--flood-burst", "5", "--flood-rate", "20")
-    a, b = srv.client("alice"), srv.client("bob")
-    a.send_raw(b"".join(b"flood %d\n" % i for i in range(30)))
-    for i in range(30):
-        b.expect(r"^#lobby <alice> flood %d$" % i)
+    """A burst of flood-burst lines goes through at once; the rest are held
+    and released at flood-rate, none dropped. Held is seen by order, not by
+    the clock: a line bob sends once the burst has arrived overtakes
+    alice's held lines. Without flood control all of alice's lines are
+    handled in the read that brought them, before bob's can exist."""
+    burst, count = 5, 40
+    srv = make_server("--flood-burst", str(burst), "--flood-rate", "10")
+    a, b, c = srv.client("alice"), srv.client("bob"), srv.client("carol")
+    a.send_raw(b"".join(b"flood %d\n" % i for i in range(count)))
+    for i in range(burst):
+        c.expect(r"^#lobby <alice> flood %d$" % i)
+    b.send("between")
+    c.expect_seen(r"^#lobby <bob> between$", timeout=10)
+    last = "#lobby <alice> flood %d" % (count - 1)
+    c.expect_seen("^%s$" % last, timeout=10)
+    alice = [l for l in c.lines if l.startswith("#lobby <alice> ")]
+    assert alice == ["#lobby <alice> flood %d" % i for i in range(count)]
+    assert c.lines.index("#lobby <bob> between") < c.lines.index(last), (
+        "alice's lines past the burst were not held back: %r" % c.lines)
     a.sync()
 
 
@@ -339,13 +354,30 @@ def test_unbindable_address_exits_2(server):
     assert "cannot listen on 127.0.0.1:%d: Address already in use" % server.port in p.stderr
 
 
+def option_keys():
+    """Every option's key, read from the one table that defines them
+    (src/config.c), so an option added there is checked here too."""
+    src = (ROOT / "src" / "config.c").read_text()
+    table = src[src.index("options[] = {"):]
+    table = table[:table.index("\n};")]
+    keys = re.findall(r'^\s*\{ "([a-z0-9-]+)", OPT_', table, re.M)
+    assert len(keys) >= 20, "the option table was not read: %r" % keys
+    return keys
+
+
 def test_help_lists_every_option():
     out = subprocess.run([str(PARLEYD), "--help"], capture_output=True, text=True).stdout
-    for key in ["listen", "server-name", "max-clients", "max-per-ip", "max-line", "sendq",
-                "flood-burst", "flood-rate", "idle-timeout", "log-level", "config"]:
-        assert "--" + key in out
+    listed = re.findall(r"^  --([a-z0-9-]+)", out, re.M)
+    assert listed == option_keys() + ["config", "help", "version"]
     v = subprocess.run([str(PARLEYD), "--version"], capture_output=True, text=True).stdout
-    assert v.startswith("parleyd ")
+    assert re.match(r"^parleyd \d+\.\d+\.\d+\n$", v), v
+
+
+def test_readme_documents_every_option():
+    readme = (ROOT / "README.md").read_text()
+    documented = re.findall(r"^\| `([a-z0-9-]+)[ `]", readme, re.M)
+    missing = [k for k in option_keys() if k not in documented]
+    assert not missing, "options missing from the README's table: %s" % missing
 
 
 def test_log_has_connection_events_not_messages(server):
