@@ -21,6 +21,11 @@
 /* What a user may hold. */
 #define HUB_ROOMS_PER_USER 50   /* rooms one user may be in (CHANLIMIT) */
 
+/* What the server remembers of messages: who sent each of the last
+ * HUB_RECENT events where, so REDACT can tell who may take one back
+ * (24 bytes each, made on the first message; until history exists). */
+#define HUB_RECENT 8192
+
 /* What the server remembers of those who left. */
 #define HUB_WHOWAS 256          /* nicknames remembered after they are gone */
 

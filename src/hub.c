@@ -58,6 +58,8 @@ hub_clear(struct hub *hub)
 		user_free(u);
 	}
 	hub->nusers = hub->nopers = hub->ninvisible = hub->nrooms = 0;
+	free(hub->recent);
+	hub->recent = NULL;
 }
 
 struct user *
@@ -245,6 +247,7 @@ hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner,
 	struct user *u = user_alloc(ops, owner, ident, host, realname);
 	if (u == NULL)
 		return NULL;
+	u->serial = ++hub->serials;
 	char nick[NICK_LEN_MAX + 1];
 	do
 		snprintf(nick, sizeof nick, "guest%u", ++hub->guests);
@@ -278,6 +281,7 @@ hub_user_new_named(struct hub *hub, const char *nick, const struct user_ops *ops
 		*st = HUB_ENOMEM;
 		return NULL;
 	}
+	u->serial = ++hub->serials;
 	set_nick(u, nick);
 	user_add(hub, u);
 	*st = HUB_OK;
@@ -428,6 +432,7 @@ room_new(struct hub *hub, const char *name)
 	if (room == NULL)
 		return NULL;
 	snprintf(room->name, sizeof room->name, "%s", name);
+	room->serial = ++hub->serials;
 	name_fold(room->key, room->name);
 	room->created = time(NULL);
 	/* What IRC users expect of a new channel. */
@@ -662,6 +667,7 @@ hub_say_msg(struct hub *hub, struct user *u, struct room *room,
 	struct msg *m = tagged_msg(hub, kind, u, room->name, NULL, text, client_tags);
 	if (m == NULL)
 		return HUB_ENOMEM;
+	hub_recent_note(hub, m->id, u, room->serial, 0);
 	room_send(room, m, u);
 	if (sent != NULL)
 		*sent = m;
@@ -689,6 +695,7 @@ hub_private(struct hub *hub, struct user *u, const char *nick, enum msg_kind kin
 	struct msg *m = tagged_msg(hub, kind, u, NULL, target->nick, text, client_tags);
 	if (m == NULL)
 		return HUB_ENOMEM;
+	hub_recent_note(hub, m->id, u, target->serial, 1);
 	deliver(target, m);
 	*to = target;
 	if (sent != NULL)

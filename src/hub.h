@@ -54,6 +54,7 @@ struct user {
 	struct room **rooms;         /* oldest first; the last is the current one */
 	uint16_t nrooms, caprooms;
 	uint32_t stamp;              /* marks who already got a fan-out */
+	uint32_t serial;             /* unique per server run, never reused */
 };
 
 enum { MEMBER_OP = 1, MEMBER_VOICE = 2 };
@@ -93,6 +94,7 @@ struct room {
 	uint32_t nbans;
 	char **invited;              /* folded nicks invited while +i */
 	uint32_t ninvited;
+	uint32_t serial;             /* unique per server run, never reused */
 	struct member *members;      /* in order of joining */
 	uint32_t nmembers, capmembers;
 };
@@ -116,6 +118,8 @@ struct hub {
 	uint32_t stamp;
 	uint32_t guests;             /* last guest number handed out */
 	uint64_t next_msgid;
+	uint32_t serials;            /* last user or room serial handed out */
+	struct hub_recent *recent;   /* HUB_RECENT entries, or NULL before any message */
 	size_t topic_len;            /* longest topic kept, in bytes */
 	size_t nick_len;             /* longest nickname allowed */
 	struct whowas whowas[HUB_WHOWAS];
@@ -147,6 +151,8 @@ enum hub_status {
 	HUB_EBANLIST,   /* HUB_BANS_PER_ROOM reached */
 	HUB_ENOPRIV,    /* needs server operator */
 	HUB_EBADHOST,   /* not a host name a user may be given */
+	HUB_EUNKNOWNMSG, /* no such message there, or it is too old */
+	HUB_ENOTYOURS,  /* not a message this user may take back */
 };
 
 void hub_init(struct hub *hub, size_t topic_len, size_t nick_len);
@@ -256,6 +262,20 @@ void hub_whowas_add(struct hub *hub, const struct user *u);
 /* The newest entries first: calls fn for each entry of nick, at most max. */
 int hub_whowas_find(const struct hub *hub, const char *nick, int max,
     void (*fn)(const struct whowas *w, void *data), void *data);
+
+/* REDACT (IRCv3 message-redaction): u takes back message id, sent to
+ * target (a room u is in, or a nick u talks with). u may take back what it
+ * sent; a room's operators and server operators anything said in the
+ * room. Everyone in the room (both ends of a private message) gets a
+ * MSG_REDACT. Without history the hub knows only the last HUB_RECENT
+ * events; history, once it exists, answers instead and drops or marks the
+ * message when it sees the MSG_REDACT. reason may be NULL. */
+enum hub_status hub_redact(struct hub *hub, struct user *u, const char *target,
+    uint64_t id, const char *reason);
+/* For hub.c: remembers who sent message id, to a room or (private) to a
+ * user. */
+void hub_recent_note(struct hub *hub, uint64_t id, const struct user *from,
+    uint32_t where, int private);
 
 /* The msg carrying an event, with its id and time set. */
 struct msg *hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,

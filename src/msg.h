@@ -27,6 +27,8 @@ enum msg_kind {
 	MSG_TAGMSG,   /* room or target: tags only (IRCv3 message-tags) */
 	MSG_CHGHOST,  /* target: the new ident, text: the new host (ident and
 	               * host are the old ones) */
+	MSG_REDACT,   /* room, or target: the recipient of a private message;
+	               * ref: the msgid taken back; text: the reason or NULL */
 };
 
 /* A door may keep other renderings: IRC's extended-join form; a
@@ -52,6 +54,7 @@ struct msg {
 	const char *ident;    /* from's ident and host, as it was then */
 	const char *host;
 	uint64_t id;          /* unique per server run: the IRCv3 msgid */
+	uint64_t ref;         /* MSG_REDACT: the msgid of the message taken back */
 	uint8_t from_bot;     /* from had bot mode (IRCv3 bot tag) */
 	uint8_t multiline;    /* text holds several lines */
 	int64_t at_ms;        /* wall-clock time it happened, for server-time */

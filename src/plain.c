@@ -104,6 +104,7 @@ plain_render(const struct msg *m)
 	case MSG_SETNAME:
 	case MSG_TAGMSG:
 	case MSG_CHGHOST:
+	case MSG_REDACT:   /* what a terminal showed stays shown */
 		return NULL; /* nothing a plain user is shown */
 	}
 	return NULL;
@@ -195,6 +196,8 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 	case HUB_EBANLIST:
 	case HUB_ENOPRIV:
 	case HUB_EBADHOST:
+	case HUB_EUNKNOWNMSG:
+	case HUB_ENOTYOURS:
 		error_line(c, "server-error", "unexpected answer from the server");
 		return;
 	}

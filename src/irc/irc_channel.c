@@ -76,6 +76,14 @@ irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *
 	case HUB_ENOPRIV:
 		irc_numeric(c, "481", ":Permission Denied- You're not an IRC operator");
 		return;
+	case HUB_EUNKNOWNMSG:
+		irc_send(c, ":%s FAIL REDACT UNKNOWN_MSGID %s %s :This message does not exist "
+		    "or is too old", irc_server_name(c), r, name);
+		return;
+	case HUB_ENOTYOURS:
+		irc_send(c, ":%s FAIL REDACT REDACT_FORBIDDEN %s %s :You are not authorised to "
+		    "delete this message", irc_server_name(c), r, name);
+		return;
 	case HUB_EBADHOST:
 		irc_fail_vendor(c, "CHGHOST", "INVALID_HOST", name, "That is not a valid host name");
 		return;

@@ -60,6 +60,7 @@ static const struct {
 	{ "batch", CAP_BATCH, NULL },
 	{ "cap-notify", CAP_CAP_NOTIFY, NULL },
 	{ "chghost", CAP_CHGHOST, NULL },
+	{ "draft/message-redaction", CAP_MESSAGE_REDACTION, NULL },
 	{ "draft/multiline", CAP_MULTILINE, cap_multiline },
 	{ "echo-message", CAP_ECHO_MESSAGE, NULL },
 	{ "extended-join", CAP_EXTENDED_JOIN, NULL },
@@ -426,6 +427,10 @@ irc_render(const struct msg *m, int alt)
 		return irc_wire_line("%s TAGMSG %s", src, to);
 	case MSG_CHGHOST:
 		return irc_wire_line("%s CHGHOST %s %s", src, m->target, m->text);
+	case MSG_REDACT:
+		if (m->text == NULL)
+			return irc_wire_line("%s REDACT %s %" PRIu64, src, to, m->ref);
+		return irc_wire_line("%s REDACT %s %" PRIu64 " :%s", src, to, m->ref, m->text);
 	}
 	return NULL;
 }
@@ -470,6 +475,9 @@ irc_wants(struct conn *c, const struct msg *m)
 		return caps_on & CAP_SETNAME;
 	case MSG_TAGMSG:
 		return caps_on & CAP_MESSAGE_TAGS;
+	case MSG_REDACT:
+		/* No fallback: what a client showed stays shown. */
+		return caps_on & CAP_MESSAGE_REDACTION;
 	case MSG_INVITE:
 		/* Others than the invited hear of it only with invite-notify. */
 		return strcasecmp(m->target, c->user->nick) == 0 ||
@@ -949,6 +957,7 @@ static const struct irc_command {
 	{ "PING", cmd_ping, 1 },
 	{ "PONG", cmd_pong, 1 },
 	{ "PRIVMSG", irc_cmd_privmsg, 0 },
+	{ "REDACT", irc_cmd_redact, 0 },
 	{ "QUIT", cmd_quit, 1 },
 	{ "SETNAME", irc_cmd_setname, 0 },
 	{ "TAGMSG", irc_cmd_tagmsg, 0 },

@@ -510,3 +510,126 @@ def test_multiline_errors(ircd):
     alice.send("@batch=b9 PRIVMSG #c :left open")
     alice.close()
     bob.sync()
+
+
+# draft/message-redaction.
+
+RD = "draft/message-redaction"
+RD_CAPS = "%s message-tags echo-message batch labeled-response" % RD
+
+
+def sent_id(c, pattern):
+    """The msgid of the echo of c's own message matching pattern."""
+    return parse(c.expect(pattern).string).tags["msgid"]
+
+
+def test_redact_own_message_and_who_hears_of_it(ircd):
+    alice, bob = joined(ircd, "#c", "alice", "bob", caps=RD_CAPS)
+    carol = user(ircd, "carol", caps="message-tags")
+    carol.join("#c")
+    plain = Client(ircd.port)
+    plain.send("/join #c")
+    alice.expect(r"!plain@\S+ JOIN #c")
+    alice.send("PRIVMSG #c :oops")
+    msgid = sent_id(alice, r"PRIVMSG #c :oops$")
+    carol.expect(r"PRIVMSG #c :oops$")
+    alice.send("@label=r1 REDACT #c %s :typo" % msgid)
+    echo = parse(alice.expect(r" REDACT ").string)
+    assert echo.tags.get("label") == "r1"
+    assert echo.params == ["#c", msgid, "typo"] and echo.nick == "alice"
+    got = parse(bob.expect(r" REDACT ").string)
+    assert got.params == ["#c", msgid, "typo"] and got.nick == "alice"
+    # No fallback for those without the cap: what they showed stays shown.
+    carol.expect_nothing(r"REDACT|NOTICE", wait=0.2)
+    plain.expect(r"^#c <alice> oops$")
+    plain.sync()
+    assert not any("typo" in x for x in plain.lines)
+
+
+def test_redact_who_may(make_irc):
+    srv = make_irc("--oper", "boss:pw")
+    alice, bob = joined(srv, "#c", "alice", "bob", caps=RD_CAPS)
+    bob.send("PRIVMSG #c :spam")
+    spam = sent_id(bob, r"PRIVMSG #c :spam$")
+    alice.send("PRIVMSG #c :hello")
+    hello = sent_id(alice, r"PRIVMSG #c :hello$")
+    # bob is no operator of #c: not alice's message.
+    bob.send("REDACT #c %s" % hello)
+    fail = parse(bob.expect(r" FAIL ").string)
+    assert fail.params[:4] == ["REDACT", "REDACT_FORBIDDEN", "#c", hello]
+    alice.expect_nothing(r" REDACT ", wait=0.2)
+    # alice is: anyone's.
+    alice.send("REDACT #c %s :spam" % spam)
+    assert parse(bob.expect(r" REDACT ").string).params == ["#c", spam, "spam"]
+    # A server operator may too.
+    boss = user(srv, "boss", caps=RD_CAPS)
+    boss.join("#c")
+    boss.send("OPER boss pw")
+    boss.expect_numeric("381")
+    boss.send("REDACT #c %s" % hello)
+    assert parse(alice.expect(r" REDACT #c %s" % hello).string).nick == "boss"
+
+
+def test_redact_errors(ircd):
+    alice, bob = joined(ircd, "#c", "alice", "bob", caps=RD_CAPS)
+    carol = user(ircd, "carol", caps=RD_CAPS)
+    carol.join("#d")
+    carol.send("PRIVMSG #d :elsewhere")
+    elsewhere = sent_id(carol, r"PRIVMSG #d :elsewhere$")
+
+    def fail(line):
+        alice.send(line)
+        return parse(alice.expect(r" FAIL REDACT ").string).params[1:]
+    assert fail("REDACT #c nonexistent123")[:3] == ["UNKNOWN_MSGID", "#c", "nonexistent123"]
+    assert fail("REDACT #c 99999999")[:3] == ["UNKNOWN_MSGID", "#c", "99999999"]
+    # A message of another room is unknown here (no telling strangers).
+    assert fail("REDACT #c %s" % elsewhere)[:3] == ["UNKNOWN_MSGID", "#c", elsewhere]
+    assert fail("REDACT #d %s" % elsewhere)[:2] == ["INVALID_TARGET", "#d"]
+    assert fail("REDACT #nowhere 1")[:2] == ["INVALID_TARGET", "#nowhere"]
+    assert fail("REDACT nobody 1")[:2] == ["INVALID_TARGET", "nobody"]
+    alice.send("REDACT #c")
+    alice.expect_numeric("461")
+
+
+def test_redact_private_messages(ircd):
+    alice = user(ircd, "alice", caps=RD_CAPS)
+    bob = user(ircd, "bob", caps=RD_CAPS)
+    carol = user(ircd, "carol", caps=RD_CAPS)
+    alice.send("PRIVMSG bob :secret")
+    msgid = sent_id(alice, r"PRIVMSG bob :secret$")
+    bob.expect(r"PRIVMSG bob :secret$")
+    # Only its sender takes it back; to anyone else it is unknown.
+    bob.send("REDACT alice %s" % msgid)
+    assert parse(bob.expect(r" FAIL ").string).params[1] == "REDACT_FORBIDDEN"
+    carol.send("REDACT bob %s" % msgid)
+    assert parse(carol.expect(r" FAIL ").string).params[1] == "UNKNOWN_MSGID"
+    alice.send("REDACT bob %s" % msgid)
+    assert parse(alice.expect(r" REDACT ").string).params == ["bob", msgid]
+    assert parse(bob.expect(r" REDACT ").string).params == ["bob", msgid]
+    carol.expect_nothing(r" REDACT ", wait=0.2)
+
+
+def test_redact_a_multiline_message_and_a_tagmsg(ircd):
+    alice, bob = joined(ircd, "#c", "alice", "bob", caps=RD_CAPS + " " + ML)
+    send_batch(alice, "#c", ["one", "two"])
+    msgid = batch_of(alice)[0].tags["msgid"]
+    alice.send("REDACT #c %s" % msgid)
+    assert parse(bob.expect(r" REDACT ").string).params == ["#c", msgid]
+    alice.send("@+draft/react=x TAGMSG #c")
+    msgid = sent_id(alice, r" TAGMSG #c$")
+    alice.send("REDACT #c %s" % msgid)
+    assert parse(bob.expect(r" REDACT ").string).params == ["#c", msgid]
+
+
+def test_redact_knows_only_recent_messages(make_irc):
+    srv = make_irc("--flood-rate", "0")
+    alice = user(srv, "alice", caps=RD_CAPS)
+    alice.join("#c")
+    alice.send("PRIVMSG #c :old")
+    old = sent_id(alice, r"PRIVMSG #c :old$")
+    alice.send("CAP REQ -echo-message")
+    alice.expect(r" ACK ")
+    alice.send_raw(b"NOTICE #c :x\r\n" * 8192)
+    alice.sync(timeout=30)
+    alice.send("REDACT #c %s" % old)
+    assert parse(alice.expect(r" FAIL ").string).params[1] == "UNKNOWN_MSGID"

@@ -39,6 +39,7 @@ class ParleyController(BaseServerController, DirectoryBasedController):
             Capabilities.EXTENDED_JOIN,
             Capabilities.LABELED_RESPONSE,
             Capabilities.MESSAGE_TAGS,
+            Capabilities.MESSAGE_REDACTION,
             Capabilities.MULTILINE,
             Capabilities.MULTI_PREFIX,
             Capabilities.SERVER_TIME,
