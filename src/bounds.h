@@ -20,6 +20,11 @@
 
 /* What a user may hold. */
 #define HUB_ROOMS_PER_USER 50   /* rooms one user may be in (CHANLIMIT) */
+/* Invitations an operator gave a user, kept with that user: the oldest
+ * gives way to a new one, so neither an inviter nor the invited can grow
+ * them, and a JOIN looks at no more than these. */
+#define HUB_INVITES_PER_USER 16
+#define HUB_INVITE_TTL 3600     /* seconds an invitation is good for */
 
 /* What the server remembers of messages: who sent each of the last
  * HUB_RECENT events where, so REDACT can tell who may take one back

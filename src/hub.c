@@ -26,9 +26,6 @@ room_free(struct room *room)
 		free(room->bans[i].by);
 	}
 	free(room->bans);
-	for (uint32_t i = 0; i < room->ninvited; i++)
-		free(room->invited[i]);
-	free(room->invited);
 	free(room->members);
 	free(room);
 }
@@ -37,6 +34,7 @@ static void
 user_free(struct user *u)
 {
 	free(u->rooms);
+	free(u->invites);
 	free(u->realname);
 	free(u->away);
 	free(u->vhost);
@@ -442,32 +440,40 @@ room_new(struct hub *hub, const char *name)
 	return room;
 }
 
-static int
-invite_index(const struct room *room, const struct user *u)
+static time_t
+hub_now(const struct hub *hub)
 {
-	for (uint32_t i = 0; i < room->ninvited; i++)
-		if (strcmp(room->invited[i], u->key) == 0)
-			return (int)i;
+	return hub->clock != NULL ? hub->clock() : time(NULL);
+}
+
+/* u's unexpired invitation into room, or -1. Expired ones are dropped on
+ * the way. */
+static int
+invite_index(const struct hub *hub, struct user *u, const struct room *room)
+{
+	time_t now = hub_now(hub);
+	for (int i = 0; i < u->ninvites;) {
+		if (u->invites[i].expires <= now) {
+			u->invites[i] = u->invites[--u->ninvites];
+			continue;
+		}
+		if (u->invites[i].room == room->serial)
+			return i;
+		i++;
+	}
 	return -1;
 }
 
-static void
-invite_drop(struct room *room, int i)
-{
-	free(room->invited[i]);
-	room->invited[i] = room->invited[--room->ninvited];
-}
-
-/* Why u may not join room, or HUB_OK. An invitation passes +i, +l, +k
- * and bans, as most IRC servers have it. */
+/* Why u may not join room, or HUB_OK. An invitation passes +i, and only
+ * +i, as Modern IRC and the major servers have it: bans, the key and the
+ * limit hold for the invited too. */
 static enum hub_status
-join_check(const struct room *room, const struct user *u, const char *key)
+join_check(const struct hub *hub, const struct room *room, struct user *u,
+    const char *key)
 {
-	if (invite_index(room, u) >= 0)
-		return HUB_OK;
 	if (hub_is_banned(room, u))
 		return HUB_EBANNED;
-	if (room->modes & RMODE_INVITE)
+	if ((room->modes & RMODE_INVITE) && invite_index(hub, u, room) < 0)
 		return HUB_EINVITEONLY;
 	if (room->password != NULL && (key == NULL || strcmp(key, room->password) != 0))
 		return HUB_EBADKEY;
@@ -493,7 +499,7 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 			u->rooms[u->nrooms++] = room;
 			return HUB_EALREADY;
 		}
-		enum hub_status st = join_check(room, u, key);
+		enum hub_status st = join_check(hub, room, u, key);
 		if (st != HUB_OK)
 			return st;
 	}
@@ -515,9 +521,10 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 		}
 		return HUB_ENOMEM;
 	}
-	int invited = invite_index(room, u);
+	/* An invitation is good for one join. */
+	int invited = created ? -1 : invite_index(hub, u, room);
 	if (invited >= 0)
-		invite_drop(room, invited);
+		u->invites[invited] = u->invites[--u->ninvites];
 	room->members[room->nmembers++] = (struct member){
 		.user = u, .modes = created ? MEMBER_OP : 0,
 	};
@@ -758,6 +765,29 @@ hub_kick(struct hub *hub, struct user *op, struct room *room, const char *nick,
 	return HUB_OK;
 }
 
+/* Gives target an invitation into room, replacing an older one into the
+ * same room, or else the one that expires first when it holds the most. */
+static int
+invite_record(struct hub *hub, struct user *target, const struct room *room)
+{
+	if (target->invites == NULL &&
+	    (target->invites = calloc(HUB_INVITES_PER_USER, sizeof *target->invites)) == NULL)
+		return -1;
+	int i = invite_index(hub, target, room);
+	if (i < 0 && target->ninvites < HUB_INVITES_PER_USER)
+		i = target->ninvites++;
+	else if (i < 0) {
+		i = 0;
+		for (int k = 1; k < target->ninvites; k++)
+			if (target->invites[k].expires < target->invites[i].expires)
+				i = k;
+	}
+	target->invites[i] = (struct invite){
+		.room = room->serial, .expires = hub_now(hub) + HUB_INVITE_TTL,
+	};
+	return 0;
+}
+
 enum hub_status
 hub_invite(struct hub *hub, struct user *u, struct room *room, const char *nick,
     struct user **to)
@@ -767,20 +797,15 @@ hub_invite(struct hub *hub, struct user *u, struct room *room, const char *nick,
 		return HUB_ENONICK;
 	if (!hub_is_member(room, u))
 		return HUB_ENOTIN;
-	if ((room->modes & RMODE_INVITE) && !is_op(room, u))
+	int op = is_op(room, u);
+	if ((room->modes & RMODE_INVITE) && !op)
 		return HUB_ECHANOP;
 	if (hub_is_member(room, target))
 		return HUB_EUSERON;
-	if (invite_index(room, target) < 0) {
-		uint32_t cap = room->ninvited;
-		char *key = strdup(target->key);
-		if (key == NULL || grow((void **)&room->invited, &cap, room->ninvited + 1,
-		    sizeof *room->invited, 4) < 0) {
-			free(key);
-			return HUB_ENOMEM;
-		}
-		room->invited[room->ninvited++] = key;
-	}
+	/* Anyone in a room that is not +i may say "come in"; only an
+	 * operator's word opens +i, so only that one is kept. */
+	if (op && invite_record(hub, target, room) < 0)
+		return HUB_ENOMEM;
 	struct msg *m = hub_msg(hub, MSG_INVITE, u, room->name, target->nick, NULL);
 	if (m != NULL) {
 		deliver(target, m);

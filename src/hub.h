@@ -55,6 +55,15 @@ struct user {
 	uint16_t nrooms, caprooms;
 	uint32_t stamp;              /* marks who already got a fan-out */
 	uint32_t serial;             /* unique per server run, never reused */
+	struct invite *invites;      /* HUB_INVITES_PER_USER once invited, or NULL */
+	uint8_t ninvites;
+};
+
+/* An operator's invitation into a room (past its +i), held by the invited
+ * user: it goes with the user, not the nickname, and ends with it. */
+struct invite {
+	uint32_t room;               /* the room's serial: a room made again is another */
+	time_t expires;
 };
 
 enum { MEMBER_OP = 1, MEMBER_VOICE = 2 };
@@ -92,8 +101,6 @@ struct room {
 	uint32_t limit;              /* +l, 0 for none */
 	struct ban *bans;
 	uint32_t nbans;
-	char **invited;              /* folded nicks invited while +i */
-	uint32_t ninvited;
 	uint32_t serial;             /* unique per server run, never reused */
 	struct member *members;      /* in order of joining */
 	uint32_t nmembers, capmembers;
@@ -120,6 +127,7 @@ struct hub {
 	uint64_t next_msgid;
 	uint32_t serials;            /* last user or room serial handed out */
 	struct hub_recent *recent;   /* HUB_RECENT entries, or NULL before any message */
+	time_t (*clock)(void);       /* the time, for invitations; a test may set it */
 	size_t topic_len;            /* longest topic kept, in bytes */
 	size_t nick_len;             /* longest nickname allowed */
 	struct whowas whowas[HUB_WHOWAS];
@@ -231,6 +239,10 @@ enum hub_status hub_topic(struct hub *hub, struct user *u, struct room *room,
     const char *text);
 enum hub_status hub_kick(struct hub *hub, struct user *op, struct room *room,
     const char *nick, const char *reason);
+/* Tells nick that u invites it into room. An invitation from an operator
+ * of the room also lets it in past +i (only: bans, the key and the limit
+ * still apply) once, within HUB_INVITE_TTL; into a +i room only operators
+ * may invite (Modern IRC). */
 enum hub_status hub_invite(struct hub *hub, struct user *u, struct room *room,
     const char *nick, struct user **to);
 /* text NULL: back. Tells neighbours (for away-notify). */

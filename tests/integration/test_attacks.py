@@ -410,3 +410,67 @@ def test_irc_outsider_sees_nothing_of_a_secret_room(doors):
     assert not any("#sec" in l for l in eve.collect(r" 318 "))
     eve.send("NAMES #pub")
     assert not any("ghost" in l for l in eve.collect(r" 366 "))
+
+
+# Finding 5: INVITE let the invited past bans, keys and limits; any member
+# could invite; an invitation was stored by nickname and never expired.
+
+def test_an_invitation_passes_invite_only_and_nothing_else(doors):
+    op = IrcClient(doors.irc_port).register("op")
+    bob = IrcClient(doors.irc_port).register("bob")
+    op.join("#c")
+    op.send("MODE #c +ikl key 1")
+    op.expect(r" MODE #c \+ikl key 1$")
+    for mode, numeric in (("+b bob!*@*", "474"), ("-b bob!*@*", "475")):
+        op.send("MODE #c " + mode)
+        op.send("INVITE bob #c")
+        op.expect_numeric("341", r"bob #c")
+        bob.send("JOIN #c")
+        bob.expect_numeric(numeric, r"#c ")
+    op.send("INVITE bob #c")
+    op.expect_numeric("341")
+    bob.send("JOIN #c key")
+    bob.expect_numeric("471", r"#c ")  # full: op is its one member
+    op.send("MODE #c -l")
+    op.send("INVITE bob #c")
+    op.expect_numeric("341")
+    bob.join("#c", "key")
+
+
+def test_a_members_invitation_opens_nothing(doors):
+    op = IrcClient(doors.irc_port).register("op")
+    member = IrcClient(doors.irc_port).register("member")
+    dave = IrcClient(doors.irc_port).register("dave")
+    op.join("#c")
+    member.join("#c")
+    member.send("INVITE dave #c")
+    dave.expect(r"^:member!\S+ INVITE dave :?#c$")
+    op.send("MODE #c +i")
+    op.expect(r" MODE #c \+i$")
+    dave.send("JOIN #c")
+    dave.expect_numeric("473", r"#c ")
+    member.send("INVITE dave #c")
+    member.expect_numeric("482", r"#c ")
+
+
+def test_an_invitation_is_the_users_not_the_nicknames(doors):
+    op = IrcClient(doors.irc_port).register("op")
+    op.join("#c")
+    op.send("MODE #c +i")
+    bob = IrcClient(doors.irc_port).register("bob")
+    op.send("INVITE bob #c")
+    op.expect_numeric("341")
+    bob.send("NICK bobby")
+    bob.expect(r"^:bob!\S+ NICK :?bobby$")
+    mallory = IrcClient(doors.irc_port).register("bob")
+    mallory.send("JOIN #c")
+    mallory.expect_numeric("473", r"#c ")
+    # A plain user who takes a nickname after its invited holder quit.
+    op.send("INVITE bob #c")
+    op.expect_numeric("341")
+    mallory.send("QUIT")
+    mallory.expect_closed()
+    nc = doors.client("bob")
+    nc.send("/join #c")
+    nc.expect(r"^!! invite-only: #c is invitation only$")
+    bob.join("#c")

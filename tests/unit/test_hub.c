@@ -728,6 +728,94 @@ test_visibility(void **state)
 	assert_true(hub_user_visible(eve, ghost));
 }
 
+static time_t fake_now = 1000000;
+
+static time_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+/* Invitations: only an operator's opens +i, and only +i; they belong to
+ * the user, not the nickname; they expire; a user holds a bounded number. */
+static void
+test_invite(void **state)
+{
+	struct hub *hub = *state;
+	hub->clock = fake_clock;
+	struct user *op = new_user(hub, "op"), *member = new_user(hub, "member");
+	struct user *bob = new_user(hub, "bob"), *to;
+	assert_int_equal(hub_join(hub, op, "#c"), HUB_OK);
+	assert_int_equal(hub_join(hub, member, "#c"), HUB_OK);
+	struct room *c = hub_room_find(hub, "#c");
+
+	/* A member's invitation into a room that is not +i is only words. */
+	assert_int_equal(hub_invite(hub, member, c, "bob", &to), HUB_OK);
+	assert_ptr_equal(to, bob);
+	assert_int_equal(bob->ninvites, 0);
+	c->modes |= RMODE_INVITE;
+	assert_int_equal(hub_join(hub, bob, "#c"), HUB_EINVITEONLY);
+	/* Into a +i room only operators invite. */
+	assert_int_equal(hub_invite(hub, member, c, "bob", &to), HUB_ECHANOP);
+
+	/* An operator's passes +i, once. */
+	assert_int_equal(hub_invite(hub, op, c, "bob", &to), HUB_OK);
+	assert_int_equal(hub_invite(hub, op, c, "bob", &to), HUB_OK);
+	assert_int_equal(bob->ninvites, 1);
+	assert_int_equal(hub_join(hub, bob, "#c"), HUB_OK);
+	assert_int_equal(bob->ninvites, 0);
+	assert_int_equal(hub_part(hub, bob, c, NULL), HUB_OK);
+	assert_int_equal(hub_join(hub, bob, "#c"), HUB_EINVITEONLY);
+
+	/* Not past a key, a ban or the limit. */
+	assert_int_equal(hub_invite(hub, op, c, "bob", &to), HUB_OK);
+	c->password = strdup("k");
+	assert_int_equal(hub_join(hub, bob, "#c"), HUB_EBADKEY);
+	assert_int_equal(hub_join_key(hub, bob, "#c", "k"), HUB_OK);
+	assert_int_equal(hub_part(hub, bob, c, NULL), HUB_OK);
+	free(c->password);
+	c->password = NULL;
+	assert_int_equal(hub_invite(hub, op, c, "bob", &to), HUB_OK);
+	c->limit = 2;
+	assert_int_equal(hub_join(hub, bob, "#c"), HUB_EFULL);
+	c->limit = 0;
+	struct hub_mode ban = { .letter = 'b', .on = 1, .arg = "bob!*@*" };
+	hub_room_modes(hub, op, c, &ban, 1);
+	assert_int_equal(ban.result, HUB_OK);
+	assert_int_equal(hub_join(hub, bob, "#c"), HUB_EBANNED);
+	ban.on = 0;
+	hub_room_modes(hub, op, c, &ban, 1);
+
+	/* The user's, not the nickname's. */
+	assert_int_equal(hub_nick(hub, bob, "bobby"), HUB_OK);
+	struct user *mallory = new_user(hub, "bob");
+	assert_int_equal(hub_join(hub, mallory, "#c"), HUB_EINVITEONLY);
+	assert_int_equal(hub_join(hub, bob, "#c"), HUB_OK);
+
+	/* It expires. */
+	assert_int_equal(hub_invite(hub, op, c, "bob", &to), HUB_OK);
+	fake_now += HUB_INVITE_TTL;
+	assert_int_equal(hub_join(hub, mallory, "#c"), HUB_EINVITEONLY);
+	assert_int_equal(mallory->ninvites, 0);
+
+	/* A user holds at most HUB_INVITES_PER_USER: the oldest gives way. */
+	char name[32];
+	for (int i = 0; i < HUB_INVITES_PER_USER + 4; i++) {
+		snprintf(name, sizeof name, "#r%d", i);
+		assert_int_equal(hub_join(hub, op, name), HUB_OK);
+		hub_room_find(hub, name)->modes |= RMODE_INVITE;
+		fake_now++;
+		assert_int_equal(hub_invite(hub, op, hub_room_find(hub, name), "bob", &to), HUB_OK);
+		assert_true(mallory->ninvites <= HUB_INVITES_PER_USER);
+	}
+	assert_int_equal(mallory->ninvites, HUB_INVITES_PER_USER);
+	assert_int_equal(hub_join(hub, mallory, "#r0"), HUB_EINVITEONLY);
+	assert_int_equal(hub_join(hub, mallory, "#r3"), HUB_EINVITEONLY);
+	assert_int_equal(hub_join(hub, mallory, "#r4"), HUB_OK);
+	assert_int_equal(hub_join(hub, mallory, "#r19"), HUB_OK);
+	hub->clock = NULL;
+}
+
 int
 main(void)
 {
@@ -751,6 +839,7 @@ main(void)
 		T(test_rooms_per_user_limit),
 		T(test_find_rejects_long_names),
 		T(test_visibility),
+		T(test_invite),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
