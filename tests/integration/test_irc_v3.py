@@ -633,3 +633,29 @@ def test_redact_knows_only_recent_messages(make_irc):
     alice.sync(timeout=30)
     alice.send("REDACT #c %s" % old)
     assert parse(alice.expect(r" FAIL ").string).params[1] == "UNKNOWN_MSGID"
+
+
+# docs/protocol.md names every capability and ISUPPORT token, and no other.
+
+def documented(section):
+    """The first-column names of the table under "## section" in
+    docs/protocol.md (a token's value cut off)."""
+    from chat import ROOT
+    text = (ROOT / "docs" / "protocol.md").read_text()
+    part = text.split("## " + section + "\n", 1)[1].split("\n## ", 1)[0]
+    names = re.findall(r"^\| `([^`]+)` \|", part, re.M)
+    return {n.split("=", 1)[0] for n in names}
+
+
+def test_protocol_doc_lists_what_the_server_sends():
+    srv = Server("--sts-duration", "0", "--sts-port", "6697", irc=True)
+    try:
+        c = IrcClient(srv.irc_port)
+        caps = set(c.cap_ls())
+        c.send("CAP END")
+        c.register("docs")
+        tokens = set(isupport(c))
+    finally:
+        assert srv.stop() == 0
+    assert caps == documented("Capabilities")
+    assert tokens == documented("ISUPPORT tokens")
