@@ -119,7 +119,8 @@ class Server:
             self.ports["web_tls"] = free_port()
             self.cmd += ["--web-listen", "127.0.0.1:%d tls" % self.ports["web_tls"]]
         self.cmd += ["--tls-cert", str(cert), "--tls-key", str(key),
-                     "--max-clients", str(MAX_CONNS), "--flood-rate", "0"]
+                     "--max-clients", str(MAX_CONNS), "--max-per-ip", "0",
+                     "--flood-rate", "0"]
         self.log_path = Path(logdir) / ("parleyd-%d.log" % self.ports["irc"])
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=self.log,

@@ -31,6 +31,11 @@ struct door {
 	/* The client has been silent for ping-interval: ask it (NULL: the
 	 * door has no way to, and only idle-timeout applies). */
 	void (*ping)(struct conn *c);
+	/* The server will not take a connection (why: "the server is full"):
+	 * what tells the client so in the door's own words, into buf, as
+	 * snprintf does. The listener writes it once, without waiting, and
+	 * closes. */
+	int (*refuse)(char *buf, size_t cap, const char *host, const char *why);
 	/* The conn's door state is no longer needed (NULL: none kept). */
 	void (*free)(struct conn *c);
 };

@@ -606,6 +606,13 @@ plain_farewell(struct conn *c, const char *reason)
 	conn_sendf(c, "-- disconnected: %s\n", reason);
 }
 
+static int
+plain_refuse(char *buf, size_t cap, const char *host, const char *why)
+{
+	(void)host;
+	return snprintf(buf, cap, "!! server-full: %s, try again later\n", why);
+}
+
 const struct door plain_door = {
 	.name = "plain",
 	.open = plain_open,
@@ -614,4 +621,5 @@ const struct door plain_door = {
 	.closed = plain_closed,
 	.shutdown = plain_shutdown,
 	.farewell = plain_farewell,
+	.refuse = plain_refuse,
 };

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "door.h"
 #include "log.h"
@@ -34,7 +35,7 @@ struct listener {
 };
 
 struct ip_count {
-	char key[INET6_ADDRSTRLEN];
+	char key[ADDR_KEY_MAX];
 	unsigned long n;
 	UT_hash_handle hh;
 };
@@ -105,14 +106,20 @@ server_conn_reap_later(struct server *srv, struct conn *c)
 }
 
 static void
+ip_put(struct server *srv, struct ip_count *ip)
+{
+	if (--ip->n == 0) {
+		HASH_DEL(srv->ips, ip);
+		free(ip);
+	}
+}
+
+static void
 ip_release(struct server *srv, struct conn *c)
 {
 	if (c->ip == NULL)
 		return;
-	if (--c->ip->n == 0) {
-		HASH_DEL(srv->ips, c->ip);
-		free(c->ip);
-	}
+	ip_put(srv, c->ip);
 	c->ip = NULL;
 }
 
@@ -183,62 +190,56 @@ before_sleep(struct loop *loop, void *data)
 
 /* Accepting. */
 
-static void
-addr_format(const struct sockaddr_storage *ss, char *host, size_t hostlen,
-    char *full, size_t fulllen, uint16_t *portp)
-{
-	char h[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-		inet_ntop(AF_INET, &in->sin_addr, h, sizeof h);
-		port = ntohs(in->sin_port);
-		snprintf(full, fulllen, "%s:%d", h, port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
-		inet_ntop(AF_INET6, &in6->sin6_addr, h, sizeof h);
-		port = ntohs(in6->sin6_port);
-		snprintf(full, fulllen, "[%s]:%d", h, port);
-	} else
-		snprintf(full, fulllen, "?");
-	/* "::1" as an IRC parameter would start with ':' and swallow the
-	 * rest of the line; ircds write "0::1". */
-	snprintf(host, hostlen, "%s%s", h[0] == ':' ? "0" : "", h);
-	*portp = (uint16_t)port;
-}
-
 /* A refusal costs one non-blocking write and a close: nothing is queued
  * for a client that is not let in. Over TLS nothing can be said before a
  * handshake, so nothing is. */
 static void
-refuse(const struct listener *l, int fd, const char *addr, const char *why)
+refuse(const struct listener *l, int fd, const char *host, const char *addr,
+    const char *why)
 {
-	char line[256];
-	int n;
-	if (l->door->unmetered)
-		n = snprintf(line, sizeof line, "HTTP/1.1 503 Service Unavailable\r\n"
-		    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
-		    "Connection: close\r\nRetry-After: 10\r\n\r\n%s\n", strlen(why) + 1, why);
-	else
-		n = snprintf(line, sizeof line, "!! server-full: %s, try again later\n", why);
-	if (!l->tls)
-		(void)!send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	char msg[512];
+	int n = l->door->refuse(msg, sizeof msg, host, why);
+	if (!l->tls && n > 0)
+		(void)!send(fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 	log_info("%s: refused (%s)", addr, why);
 }
 
+/* The count for host's address, made when it is the first; NULL when out
+ * of memory. */
 static struct ip_count *
 ip_take(struct server *srv, const char *host)
 {
+	char key[ADDR_KEY_MAX];
+	addr_key(host, key);
 	struct ip_count *ip;
-	HASH_FIND_STR(srv->ips, host, ip);
+	HASH_FIND_STR(srv->ips, key, ip);
 	if (ip == NULL) {
 		if ((ip = calloc(1, sizeof *ip)) == NULL)
 			return NULL;
-		snprintf(ip->key, sizeof ip->key, "%s", host);
+		snprintf(ip->key, sizeof ip->key, "%s", key);
 		HASH_ADD_STR(srv->ips, key, ip);
 	}
 	return ip;
+}
+
+/* Why a connection from host may not be let in, or NULL: then it is
+ * counted in *ipp. */
+static const char *
+admit(struct server *srv, const char *host, struct ip_count **ipp)
+{
+	const struct config *cfg = srv->cfg;
+	if (srv->nconns >= cfg->max_clients)
+		return "the server is full";
+	struct ip_count *ip = ip_take(srv, host);
+	if (ip == NULL)
+		return "out of memory";
+	if (cfg->max_per_ip > 0 && ip->n >= cfg->max_per_ip)
+		return "too many connections from your address";
+	ip->n++;
+	*ipp = ip;
+	return NULL;
 }
 
 static void
@@ -248,19 +249,10 @@ accept_one(struct server *srv, struct listener *l, int fd,
 	char host[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 8];
 	uint16_t port;
 	addr_format(ss, host, sizeof host, addr, sizeof addr, &port);
-	const struct config *cfg = srv->cfg;
-
-	if (srv->nconns >= cfg->max_clients) {
-		refuse(l, fd, addr, "the server is full");
-		return;
-	}
-	struct ip_count *ip = ip_take(srv, host);
-	if (ip == NULL) {
-		refuse(l, fd, addr, "out of memory");
-		return;
-	}
-	if (cfg->max_per_ip > 0 && ip->n >= cfg->max_per_ip) {
-		refuse(l, fd, addr, "too many connections from your address");
+	struct ip_count *ip;
+	const char *why = admit(srv, host, &ip);
+	if (why != NULL) {
+		refuse(l, fd, host, addr, why);
 		return;
 	}
 	/* Output is already gathered into one writev per conn per loop pass:
@@ -269,14 +261,10 @@ accept_one(struct server *srv, struct listener *l, int fd,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct conn *c = conn_new(srv, fd, l->door, host, port, l->tls);
 	if (c == NULL) {
-		if (ip->n == 0) {
-			HASH_DEL(srv->ips, ip);
-			free(ip);
-		}
-		refuse(l, fd, addr, "out of memory");
+		ip_put(srv, ip);
+		refuse(l, fd, host, addr, "out of memory");
 		return;
 	}
-	ip->n++;
 	c->ip = ip;
 	server_conn_add(srv, c);
 	log_info("%s: connected on %s", addr, l->name);

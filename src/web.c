@@ -380,6 +380,16 @@ web_free(struct conn *c)
 	c->door_state = NULL;
 }
 
+/* 503, as a web server at its limit says, with Retry-After. */
+static int
+web_refuse(char *buf, size_t cap, const char *host, const char *why)
+{
+	(void)host;
+	return snprintf(buf, cap, "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\nRetry-After: 10\r\n\r\n%s\n", strlen(why) + 1, why);
+}
+
 const struct door web_door = {
 	.name = "http",
 	.max_line = 8192,
@@ -391,5 +401,6 @@ const struct door web_door = {
 	.shutdown = web_shutdown,
 	.farewell = NULL,
 	.ping = NULL,
+	.refuse = web_refuse,
 	.free = web_free,
 };

@@ -2,6 +2,7 @@
  * the rendering of hub events as IRC lines (with IRCv3 tags when asked).
  * Modern IRC (modern.ircdocs.horse) is its specification, RFC 2812 where
  * that is silent. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1143,6 +1144,14 @@ irc_farewell(struct conn *c, const char *reason)
 	irc_send(c, "ERROR :Closing Link: %s (%s)", c->host, reason);
 }
 
+/* As ircds close a link they will not take: ERROR, then the close. */
+static int
+irc_refuse(char *buf, size_t cap, const char *host, const char *why)
+{
+	return snprintf(buf, cap, "ERROR :Closing Link: %s (%c%s)\r\n", host,
+	    toupper((unsigned char)why[0]), why + 1);
+}
+
 static void
 irc_ping(struct conn *c)
 {
@@ -1171,6 +1180,7 @@ const struct door irc_door = {
 	.closed = irc_closed,
 	.shutdown = irc_shutdown,
 	.farewell = irc_farewell,
+	.refuse = irc_refuse,
 	.ping = irc_ping,
 	.free = irc_free,
 };

@@ -18,8 +18,8 @@ def make_server():
     """Starts parleyd with the given options; stops them all at the end."""
     started = []
 
-    def make(*args):
-        srv = Server(*args)
+    def make(*args, **kw):
+        srv = Server(*args, **kw)
         started.append(srv)
         return srv
     yield make

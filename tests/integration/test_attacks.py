@@ -6,11 +6,14 @@ import socket
 import subprocess
 import time
 
+
 import pytest
+
 
 from chat import PARLEYD, Client, Server
 from irc import IrcClient
-from wsclient import WsIrcClient
+from wsclient import WsIrcClient, http
+
 
 # Flood control would only slow these tests down; where it matters a test
 # starts its own server.
@@ -58,116 +61,9 @@ def irc_privmsg_text(lines, target):
     return out
 
 
-# Finding 1: a heap overflow in render_split from one plain line.
-
-def test_plain_line_of_invalid_bytes_reaches_irc_whole(doors):
-    irc = IrcClient(doors.irc_port).register("ircer")
-    irc.join("#lobby")
-    nc = doors.client()  # guestN, as in the report
-    nc.send_raw(b"\xff" * 4073 + b"\n")
-    nc.sync()
-    irc.send("PING done")
-    lines = irc.collect(r"PONG \S+ :?done$")
-    for l in lines:
-        assert len(body(l).encode()) + 2 <= 512, l
-    assert "".join(irc_privmsg_text(lines, "#lobby")) == "\ufffd" * 4073
-    # And the server is still there for everyone.
-    nc.sync()
-
-
-@pytest.mark.parametrize("unit", ["\ufffd", "é", "😃", "a"])
-def test_long_plain_lines_of_any_width_split_into_whole_characters(doors, unit):
-    irc = IrcClient(doors.irc_port).register("ircer")
-    irc.join("#lobby")
-    nc = doors.client("g" * 30)
-    text = unit * (4000 // len(unit.encode()))
-    nc.send(text)
-    nc.sync()
-    irc.send("PING done")
-    lines = irc.collect(r"PONG \S+ :?done$")
-    for l in lines:
-        assert len(body(l).encode()) + 2 <= 512, l
-    assert "".join(irc_privmsg_text(lines, "#lobby")) == text
-
-
-def test_websocket_invalid_bytes_reach_irc_as_valid_lines(doors):
-    irc = IrcClient(doors.irc_port).register("ircer")
-    irc.join("#lobby")
-    ws = WsIrcClient(doors.web_port, binary=True).register("webby")
-    ws.join("#lobby")
-    ws.send(b"PRIVMSG #lobby :" + b"\xff" * 490)
-    ws.send(b"PRIVMSG #lobby :\x01ACTION " + b"\xc3" * 480 + b"\x01")
-    ws.sync()
-    irc.send("PING done")
-    lines = irc.collect(r"PONG \S+ :?done$")
-    got = irc_privmsg_text(lines, "#lobby")
-    assert got and got[0].startswith("\ufffd" * 100)
-    for l in lines:
-        assert len(body(l).encode()) + 2 <= 512, l
-
-
-# Issue 10's buffering tests, and issue 9's "every line an IRC client gets
-# is at most 512 bytes".
-
-def test_an_irc_message_at_the_limit_is_relayed_as_one_line(doors):
-    alice = CheckedIrc(doors.irc_port).register("alice")
-    bob = CheckedIrc(doors.irc_port).register("bob")
-    bob.join("#c")
-    alice.join("#c")
-    nc = doors.client("watcher")
-    nc.send("/join #c")
-    for target in ("bob", "#c"):
-        for tail in ("a", "\U0001F603", "\u00e9\u00e9"):
-            head = "PRIVMSG %s :" % target
-            payload = "a" * (510 - len(head) - len(tail.encode())) + tail
-            alice.send(head + payload)
-            got = bob.collect(r"^:alice!\S+ PRIVMSG %s " % target)
-            assert len(got) == 1 or not got[-2].startswith(":alice"), got
-            text = irc_privmsg_text(got[-1:], target)[0]
-            assert payload.startswith(text) and len(text) > 400, text
-            bob.expect_nothing(r"PRIVMSG %s" % target)
-    # Plain users are not bound by IRC's line: they got it whole.
-    nc.expect(r"^#c <alice> a{400,}\U0001F603$")
-
-
-def test_long_texts_from_every_door_reach_irc_within_512_bytes(doors):
-    watcher = CheckedIrc(doors.irc_port).register(
-        "watcher", caps=["away-notify", "setname", "extended-join", "invite-notify"])
-    watcher.join("#lobby")
-    watcher.send("MODE #lobby -t")
-    long_text = "\u00e9" * 2000
-    nc = doors.client("plainer")
-    nc.send("/topic #lobby " + long_text)
-    nc.send("/part #lobby " + long_text)
-    nc.send("/join #lobby")
-    nc.send("/quit " + long_text)
-    watcher.expect(r"^:plainer!\S+ QUIT :")
-    bad = b"\xff" * 480
-    ws = WsIrcClient(doors.web_port, binary=True)
-    ws.send(b"NICK webby")
-    ws.send(b"USER w 0 * :" + b"\xc3" * 490)
-    ws.expect_numeric("376|422")
-    ws.join("#lobby")
-    ws.send(b"TOPIC #lobby :" + bad)
-    ws.send(b"AWAY :" + bad)
-    ws.send(b"SETNAME :" + bad)
-    ws.send(b"PART #lobby :" + bad)
-    ws.join("#lobby")
-    watcher.expect(r"^:webby!\S+ PART #lobby")
-    watcher.expect(r"^:webby!\S+ JOIN #lobby")
-    watcher.send("MODE #lobby +o webby")
-    ws.expect(r" MODE #lobby \+o webby")
-    ws.send(b"KICK #lobby watcher :" + bad)
-    watcher.expect(r"^:webby!\S+ KICK #lobby watcher :")
-    ws.send(b"QUIT :" + bad)
-    ws.expect_closed()
-    # Each of those reached the watcher, within the rules (CheckedIrc).
-    seen = " ".join(l.split(" ")[1] for l in watcher.lines if l.startswith(":"))
-    for cmd in ("TOPIC", "PART", "QUIT", "AWAY", "SETNAME", "KICK"):
-        assert cmd in seen, cmd
-
-
-# Network and connection lifecycle (harden-net).
+# Network and connection lifecycle (harden-net): findings 2, 3 and 8, and
+# the smaller items of their kind. New tests of this kind go at the end of
+# this part, before finding 1.
 
 def gone_events(srv, port, timeout=10):
     """How many socket events the server handled for the client whose
@@ -256,7 +152,189 @@ def test_lines_of_a_client_that_reset_are_all_handled(make_server):
     bob.expect(r"^-- \S+ quit: ", timeout=10)
 
 
+# Listening addresses: a port out of range was bound modulo 65536 (99999
+# became 34463) and logged as given; :0 was logged as :0.
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536", "7x", "", "http"])
+def test_listen_port_out_of_range_is_one_error_line(port):
+    p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:" + port],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip() == ('parleyd: --listen: cannot listen on "127.0.0.1:%s": '
+                                "the port must be a number from 0 to 65535" % port)
+
+
+def test_port_zero_logs_the_port_really_bound(tmp_path):
+    log = tmp_path / "log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen([str(PARLEYD), "--listen", "127.0.0.1:0"], stderr=f)
+    try:
+        deadline = time.monotonic() + 10
+        while "ready as" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+) \(plain\)", log.read_text())
+        assert m and m.group(1) != "0", log.read_text()
+        c = Client(int(m.group(1)))
+        c.send("/quit")
+        c.expect_closed()
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+
+
+# Finding 2: one address took every slot (max-per-ip was 0: no limit), and
+# each door was refused in plain-door words.
+
+
+def test_one_address_gets_ten_connections_by_default(make_server):
+    srv = make_server()
+    kept = [Client(srv.port) for _ in range(10)]
+    extra = Client(srv.port, welcome=False)
+    extra.expect(r"^!! server-full: too many connections from your address, try again later$")
+    extra.expect_closed()
+    kept[0].send("/quit")
+    kept[0].expect_closed()
+    Client(srv.port)  # its slot is free again
+
+
+def test_each_door_refuses_in_its_own_words(make_server):
+    srv = make_server("--max-per-ip", "1", irc=True, web=True)
+    hold = Client(srv.port)
+    irc = IrcClient(srv.irc_port)
+    lines = irc.expect_closed()
+    assert lines == ["ERROR :Closing Link: 127.0.0.1 (Too many connections from your address)"]
+    status, headers, body = http(srv.web_port, "GET / HTTP/1.1\nHost: x\n\n")
+    assert status == 503 and headers["retry-after"] == "10"
+    assert body == b"too many connections from your address\n"
+    hold.close()
+
+
+def test_irc_client_refused_at_max_clients_gets_error(make_server):
+    srv = make_server("--max-clients", "1", irc=True)
+    hold = Client(srv.port)
+    irc = IrcClient(srv.irc_port)
+    assert irc.expect_closed() == ["ERROR :Closing Link: 127.0.0.1 (The server is full)"]
+    hold.close()
+
+
+# End of the network and connection lifecycle part.
+
+
+# Finding 1: a heap overflow in render_split from one plain line.
+
+
+def test_plain_line_of_invalid_bytes_reaches_irc_whole(doors):
+    irc = IrcClient(doors.irc_port).register("ircer")
+    irc.join("#lobby")
+    nc = doors.client()  # guestN, as in the report
+    nc.send_raw(b"\xff" * 4073 + b"\n")
+    nc.sync()
+    irc.send("PING done")
+    lines = irc.collect(r"PONG \S+ :?done$")
+    for l in lines:
+        assert len(body(l).encode()) + 2 <= 512, l
+    assert "".join(irc_privmsg_text(lines, "#lobby")) == "\ufffd" * 4073
+    # And the server is still there for everyone.
+    nc.sync()
+
+
+@pytest.mark.parametrize("unit", ["\ufffd", "é", "😃", "a"])
+def test_long_plain_lines_of_any_width_split_into_whole_characters(doors, unit):
+    irc = IrcClient(doors.irc_port).register("ircer")
+    irc.join("#lobby")
+    nc = doors.client("g" * 30)
+    text = unit * (4000 // len(unit.encode()))
+    nc.send(text)
+    nc.sync()
+    irc.send("PING done")
+    lines = irc.collect(r"PONG \S+ :?done$")
+    for l in lines:
+        assert len(body(l).encode()) + 2 <= 512, l
+    assert "".join(irc_privmsg_text(lines, "#lobby")) == text
+
+
+def test_websocket_invalid_bytes_reach_irc_as_valid_lines(doors):
+    irc = IrcClient(doors.irc_port).register("ircer")
+    irc.join("#lobby")
+    ws = WsIrcClient(doors.web_port, binary=True).register("webby")
+    ws.join("#lobby")
+    ws.send(b"PRIVMSG #lobby :" + b"\xff" * 490)
+    ws.send(b"PRIVMSG #lobby :\x01ACTION " + b"\xc3" * 480 + b"\x01")
+    ws.sync()
+    irc.send("PING done")
+    lines = irc.collect(r"PONG \S+ :?done$")
+    got = irc_privmsg_text(lines, "#lobby")
+    assert got and got[0].startswith("\ufffd" * 100)
+    for l in lines:
+        assert len(body(l).encode()) + 2 <= 512, l
+
+
+# Issue 10's buffering tests, and issue 9's "every line an IRC client gets
+# is at most 512 bytes".
+
+
+def test_an_irc_message_at_the_limit_is_relayed_as_one_line(doors):
+    alice = CheckedIrc(doors.irc_port).register("alice")
+    bob = CheckedIrc(doors.irc_port).register("bob")
+    bob.join("#c")
+    alice.join("#c")
+    nc = doors.client("watcher")
+    nc.send("/join #c")
+    for target in ("bob", "#c"):
+        for tail in ("a", "\U0001F603", "\u00e9\u00e9"):
+            head = "PRIVMSG %s :" % target
+            payload = "a" * (510 - len(head) - len(tail.encode())) + tail
+            alice.send(head + payload)
+            got = bob.collect(r"^:alice!\S+ PRIVMSG %s " % target)
+            assert len(got) == 1 or not got[-2].startswith(":alice"), got
+            text = irc_privmsg_text(got[-1:], target)[0]
+            assert payload.startswith(text) and len(text) > 400, text
+            bob.expect_nothing(r"PRIVMSG %s" % target)
+    # Plain users are not bound by IRC's line: they got it whole.
+    nc.expect(r"^#c <alice> a{400,}\U0001F603$")
+
+
+def test_long_texts_from_every_door_reach_irc_within_512_bytes(doors):
+    watcher = CheckedIrc(doors.irc_port).register(
+        "watcher", caps=["away-notify", "setname", "extended-join", "invite-notify"])
+    watcher.join("#lobby")
+    watcher.send("MODE #lobby -t")
+    long_text = "\u00e9" * 2000
+    nc = doors.client("plainer")
+    nc.send("/topic #lobby " + long_text)
+    nc.send("/part #lobby " + long_text)
+    nc.send("/join #lobby")
+    nc.send("/quit " + long_text)
+    watcher.expect(r"^:plainer!\S+ QUIT :")
+    bad = b"\xff" * 480
+    ws = WsIrcClient(doors.web_port, binary=True)
+    ws.send(b"NICK webby")
+    ws.send(b"USER w 0 * :" + b"\xc3" * 490)
+    ws.expect_numeric("376|422")
+    ws.join("#lobby")
+    ws.send(b"TOPIC #lobby :" + bad)
+    ws.send(b"AWAY :" + bad)
+    ws.send(b"SETNAME :" + bad)
+    ws.send(b"PART #lobby :" + bad)
+    ws.join("#lobby")
+    watcher.expect(r"^:webby!\S+ PART #lobby")
+    watcher.expect(r"^:webby!\S+ JOIN #lobby")
+    watcher.send("MODE #lobby +o webby")
+    ws.expect(r" MODE #lobby \+o webby")
+    ws.send(b"KICK #lobby watcher :" + bad)
+    watcher.expect(r"^:webby!\S+ KICK #lobby watcher :")
+    ws.send(b"QUIT :" + bad)
+    ws.expect_closed()
+    # Each of those reached the watcher, within the rules (CheckedIrc).
+    seen = " ".join(l.split(" ")[1] for l in watcher.lines if l.startswith(":"))
+    for cmd in ("TOPIC", "PART", "QUIT", "AWAY", "SETNAME", "KICK"):
+        assert cmd in seen, cmd
+
+
 # Finding 4: --password guards every door.
+
 
 @pytest.fixture
 def locked():
@@ -309,39 +387,9 @@ def test_websocket_door_needs_the_password(locked):
     WsIrcClient(locked.web_port).register("webby", password="s3cret")
 
 
-# Listening addresses: a port out of range was bound modulo 65536 (99999
-# became 34463) and logged as given; :0 was logged as :0.
-
-@pytest.mark.parametrize("port", ["99999", "-1", "65536", "7x", "", "http"])
-def test_listen_port_out_of_range_is_one_error_line(port):
-    p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:" + port],
-                       capture_output=True, text=True, timeout=10)
-    assert p.returncode == 2, p.stderr
-    assert p.stderr.strip() == ('parleyd: --listen: cannot listen on "127.0.0.1:%s": '
-                                "the port must be a number from 0 to 65535" % port)
-
-
-def test_port_zero_logs_the_port_really_bound(tmp_path):
-    log = tmp_path / "log"
-    with open(log, "w") as f:
-        proc = subprocess.Popen([str(PARLEYD), "--listen", "127.0.0.1:0"], stderr=f)
-    try:
-        deadline = time.monotonic() + 10
-        while "ready as" not in log.read_text():
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.02)
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+) \(plain\)", log.read_text())
-        assert m and m.group(1) != "0", log.read_text()
-        c = Client(int(m.group(1)))
-        c.send("/quit")
-        c.expect_closed()
-    finally:
-        proc.terminate()
-        assert proc.wait(10) == 0
-
-
 # Finding 6: the plain door leaked secret rooms; one rule in the hub now
 # decides what a user sees of a room, on both doors.
+
 
 def secret_setup(srv):
     """#sec: +s with a topic, its op owner and an invisible member; #pub:
@@ -414,6 +462,7 @@ def test_irc_outsider_sees_nothing_of_a_secret_room(doors):
 
 # Finding 5: INVITE let the invited past bans, keys and limits; any member
 # could invite; an invitation was stored by nickname and never expired.
+
 
 def test_an_invitation_passes_invite_only_and_nothing_else(doors):
     op = IrcClient(doors.irc_port).register("op")

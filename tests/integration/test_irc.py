@@ -1362,7 +1362,8 @@ def test_plain_user_seen_by_irc_queries(ircd):
     assert "plainer" in {n.lstrip("@+") for n in m.group("rest").split(":", 1)[1].split()}
 
 
-def test_many_users_names_split_into_short_lines(ircd):
+def test_many_users_names_split_into_short_lines(make_irc):
+    ircd = make_irc("--max-per-ip", "100")  # a crowd from one address
     # Plain users land in #lobby on their own: an easy crowd.
     crowd = []
     for n in range(40):
@@ -1561,7 +1562,8 @@ def test_cross_ban_of_plain_user(ircd):
     p.expect(r"^!! cannot-send: ")
 
 
-def test_labeled_reply_longer_than_the_label_buffer(ircd):
+def test_labeled_reply_longer_than_the_label_buffer(make_irc):
+    ircd = make_irc("--max-per-ip", "100")  # a crowd from one address
     # More replies than the server holds back for one label: they must
     # still come in one labeled batch, every line of it tagged.
     crowd = []

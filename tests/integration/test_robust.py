@@ -137,7 +137,7 @@ def test_invalid_utf8_and_nul(server):
 
 
 def test_500_clients_one_message_reaches_all(make_server):
-    srv = make_server("--flood-rate", "0")
+    srv = make_server("--flood-rate", "0", "--max-per-ip", "0")
     clients = [Client(srv.port) for _ in range(500)]
     sender = clients[0]
     sender.send("to all five hundred")
