@@ -21,11 +21,15 @@ room_free(struct room *room)
 	free(room->topic);
 	free(room->topic_by);
 	free(room->password);
-	for (uint32_t i = 0; i < room->nbans; i++) {
-		free(room->bans[i].mask);
-		free(room->bans[i].by);
+	struct ban *lists[] = { room->bans, room->excepts, room->invexes };
+	uint32_t counts[] = { room->nbans, room->nexcepts, room->ninvexes };
+	for (int l = 0; l < 3; l++) {
+		for (uint32_t i = 0; i < counts[l]; i++) {
+			free(lists[l][i].mask);
+			free(lists[l][i].by);
+		}
+		free(lists[l]);
 	}
-	free(room->bans);
 	free(room->members);
 	free(room);
 }
@@ -190,6 +194,15 @@ hub_mask_match(const char *mask, const char *s)
 	return *mask == '\0';
 }
 
+static int
+mask_list_match(const struct ban *list, uint32_t n, const char *mask)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (hub_mask_match(list[i].mask, mask))
+			return 1;
+	return 0;
+}
+
 int
 hub_is_banned(const struct room *room, const struct user *u)
 {
@@ -197,10 +210,19 @@ hub_is_banned(const struct room *room, const struct user *u)
 		return 0;
 	char mask[HUB_MASK_MAX];
 	hub_user_mask(u, mask);
-	for (uint32_t i = 0; i < room->nbans; i++)
-		if (hub_mask_match(room->bans[i].mask, mask))
-			return 1;
-	return 0;
+	return mask_list_match(room->bans, room->nbans, mask) &&
+	    !mask_list_match(room->excepts, room->nexcepts, mask);
+}
+
+/* Whether u may join room while it is +i without an invitation. */
+static int
+is_invex(const struct room *room, const struct user *u)
+{
+	if (room->ninvexes == 0)
+		return 0;
+	char mask[HUB_MASK_MAX];
+	hub_user_mask(u, mask);
+	return mask_list_match(room->invexes, room->ninvexes, mask);
 }
 
 static void
@@ -473,7 +495,8 @@ join_check(const struct hub *hub, const struct room *room, struct user *u,
 {
 	if (hub_is_banned(room, u))
 		return HUB_EBANNED;
-	if ((room->modes & RMODE_INVITE) && invite_index(hub, u, room) < 0)
+	if ((room->modes & RMODE_INVITE) && invite_index(hub, u, room) < 0 &&
+	    !is_invex(room, u))
 		return HUB_EINVITEONLY;
 	if (room->password != NULL && (key == NULL || strcmp(key, room->password) != 0))
 		return HUB_EBADKEY;

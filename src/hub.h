@@ -13,7 +13,7 @@
 #include "msg.h"
 #include "names.h"
 
-#define HUB_BANS_PER_ROOM 100
+#define HUB_BANS_PER_ROOM 100   /* masks in each of a room's +b, +e, +I lists */
 
 struct user;
 
@@ -99,8 +99,12 @@ struct room {
 	uint8_t modes;               /* RMODE_* */
 	char *password;              /* +k, or NULL */
 	uint32_t limit;              /* +l, 0 for none */
-	struct ban *bans;
+	struct ban *bans;            /* +b: who may not join or speak */
 	uint32_t nbans;
+	struct ban *excepts;         /* +e: whom no ban applies to */
+	uint32_t nexcepts;
+	struct ban *invexes;         /* +I: who may join +i uninvited */
+	uint32_t ninvexes;
 	uint32_t serial;             /* unique per server run, never reused */
 	struct member *members;      /* in order of joining */
 	uint32_t nmembers, capmembers;
@@ -189,8 +193,11 @@ struct member *hub_member(const struct room *room, const struct user *u);
 /* nick!ident@host into buf (at least HUB_MASK_MAX bytes). */
 #define HUB_MASK_MAX (NICK_LEN_MAX + USER_IDENT_MAX + USER_HOST_MAX + 3)
 void hub_user_mask(const struct user *u, char *buf);
-/* Whether u matches a ban of room. */
+/* Whether u matches a ban of room and no ban exception (+e). */
 int hub_is_banned(const struct room *room, const struct user *u);
+/* The mask list of a list mode ('b', 'e' or 'I'): sets *list and *n and
+ * returns 0, or -1 for any other letter. */
+int hub_room_list(struct room *room, char letter, struct ban ***list, uint32_t **n);
 /* IRC wildcard match (* and ?), ignoring ASCII case. */
 int hub_mask_match(const char *mask, const char *s);
 /* 1 when a and b share a room. */

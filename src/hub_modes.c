@@ -69,32 +69,57 @@ member_mode(struct hub *hub, struct room *room, struct hub_mode *m)
 	return HUB_OK;
 }
 
+int
+hub_room_list(struct room *room, char letter, struct ban ***list, uint32_t **n)
+{
+	switch (letter) {
+	case 'b':
+		*list = &room->bans;
+		*n = &room->nbans;
+		return 0;
+	case 'e':
+		*list = &room->excepts;
+		*n = &room->nexcepts;
+		return 0;
+	case 'I':
+		*list = &room->invexes;
+		*n = &room->ninvexes;
+		return 0;
+	}
+	return -1;
+}
+
+/* +b, +e or +I: a mask added to or taken from its list. */
 static enum hub_status
-ban_mode(struct room *room, struct hub_mode *m, const struct user *by)
+list_mode(struct room *room, struct hub_mode *m, const struct user *by)
 {
 	if (m->arg == NULL)
 		return HUB_ENEEDARG;
-	for (uint32_t i = 0; i < room->nbans; i++) {
-		if (strcmp(room->bans[i].mask, m->arg) != 0)
+	struct ban **list;
+	uint32_t *n;
+	if (hub_room_list(room, m->letter, &list, &n) < 0)
+		return HUB_EUNKNOWNMODE;
+	for (uint32_t i = 0; i < *n; i++) {
+		if (strcmp((*list)[i].mask, m->arg) != 0)
 			continue;
 		if (m->on)
 			return HUB_EALREADY;
-		free(room->bans[i].mask);
-		free(room->bans[i].by);
-		room->bans[i] = room->bans[--room->nbans];
+		free((*list)[i].mask);
+		free((*list)[i].by);
+		(*list)[i] = (*list)[--*n];
 		return HUB_OK;
 	}
 	if (!m->on)
 		return HUB_EALREADY;
-	if (room->nbans >= HUB_BANS_PER_ROOM)
+	if (*n >= HUB_BANS_PER_ROOM)
 		return HUB_EBANLIST;
-	struct ban *bans = realloc(room->bans, (room->nbans + 1) * sizeof *bans);
-	if (bans == NULL)
+	struct ban *grown = realloc(*list, (*n + 1) * sizeof *grown);
+	if (grown == NULL)
 		return HUB_ENOMEM;
-	room->bans = bans;
+	*list = grown;
 	char mask[HUB_MASK_MAX];
 	hub_user_mask(by, mask);
-	struct ban *b = &bans[room->nbans];
+	struct ban *b = &grown[*n];
 	b->mask = strdup(m->arg);
 	b->by = strdup(mask);
 	b->at = time(NULL);
@@ -103,7 +128,7 @@ ban_mode(struct room *room, struct hub_mode *m, const struct user *by)
 		free(b->by);
 		return HUB_ENOMEM;
 	}
-	room->nbans++;
+	++*n;
 	return HUB_OK;
 }
 
@@ -170,7 +195,9 @@ apply(struct hub *hub, struct room *room, struct hub_mode *m, const struct user 
 	case 'v':
 		return member_mode(hub, room, m);
 	case 'b':
-		return ban_mode(room, m, by);
+	case 'e':
+	case 'I':
+		return list_mode(room, m, by);
 	case 'k':
 		return key_mode(room, m);
 	case 'l':
@@ -200,7 +227,7 @@ hub_room_modes(struct hub *hub, struct user *u, struct room *room,
 	int sign = -1;
 	for (int i = 0; i < n; i++) {
 		struct hub_mode *m = &modes[i];
-		if (flag_bit(m->letter) == 0 && strchr("ovbkl", m->letter) == NULL)
+		if (flag_bit(m->letter) == 0 && strchr("ovbeIkl", m->letter) == NULL)
 			m->result = HUB_EUNKNOWNMODE;
 		else if (!op)
 			m->result = HUB_ECHANOP;

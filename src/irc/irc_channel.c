@@ -71,7 +71,7 @@ irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *
 		    r, name);
 		return;
 	case HUB_EBANLIST:
-		irc_numeric(c, "478", "%s %s :Channel ban list is full", r, name);
+		irc_numeric(c, "478", "%s %s :Channel list is full", r, name);
 		return;
 	case HUB_ENOPRIV:
 		irc_numeric(c, "481", ":Permission Denied- You're not an IRC operator");
@@ -445,13 +445,30 @@ user_mode(struct conn *c, struct irc_message *m)
 		irc_send(c, ":%s MODE %s %s", u->nick, u->nick, applied);
 }
 
+/* The entries of a list mode and the numerics that give them. */
 static void
-ban_list(struct conn *c, struct room *room)
+mask_list(struct conn *c, struct room *room, char letter)
 {
-	for (uint32_t i = 0; i < room->nbans; i++)
-		irc_numeric(c, "367", "%s %s %s %lld", room->name, room->bans[i].mask,
-		    room->bans[i].by, (long long)room->bans[i].at);
-	irc_numeric(c, "368", "%s :End of channel ban list", room->name);
+	static const struct {
+		char letter;
+		const char *item, *end, *what;
+	} lists[] = {
+		{ 'b', "367", "368", "End of channel ban list" },
+		{ 'e', "348", "349", "End of channel exception list" },
+		{ 'I', "346", "347", "End of channel invite exception list" },
+	};
+	struct ban **list;
+	uint32_t *n;
+	if (hub_room_list(room, letter, &list, &n) < 0)
+		return;
+	for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+		if (lists[k].letter != letter)
+			continue;
+		for (uint32_t i = 0; i < *n; i++)
+			irc_numeric(c, lists[k].item, "%s %s %s %lld", room->name,
+			    (*list)[i].mask, (*list)[i].by, (long long)(*list)[i].at);
+		irc_numeric(c, lists[k].end, "%s :%s", room->name, lists[k].what);
+	}
 }
 
 #define IRC_MODES_PER_LINE 4   /* MODES in ISUPPORT */
@@ -486,13 +503,13 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 			on = *p == '+';
 			continue;
 		}
-		/* "MODE #c b" or "+b" with no mask lists the bans. */
-		if (*p == 'b' && next_arg >= m->nparams) {
-			ban_list(c, room);
+		/* "MODE #c b" or "+b" with no mask lists the bans (e, I alike). */
+		if (strchr("beI", *p) != NULL && next_arg >= m->nparams) {
+			mask_list(c, room, *p);
 			continue;
 		}
 		const char *arg = NULL;
-		int takes = strchr("ovbk", *p) != NULL || (*p == 'l' && on);
+		int takes = strchr("ovbeIk", *p) != NULL || (*p == 'l' && on);
 		if (takes) {
 			if (next_arg < m->nparams)
 				arg = m->params[next_arg++];
@@ -513,7 +530,7 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 		} else if (st == HUB_EUNKNOWNMODE) {
 			char letter[2] = { changes[i].letter, '\0' };
 			irc_hub_error(c, st, letter, room->name);
-		} else if (st == HUB_ENEEDARG) {
+		} else if (st == HUB_ENEEDARG || st == HUB_EBANLIST) {
 			char letter[2] = { changes[i].letter, '\0' };
 			irc_hub_error(c, st, letter, room->name);
 		} else if (st != HUB_OK && st != HUB_EALREADY)

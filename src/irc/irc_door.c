@@ -746,14 +746,16 @@ irc_send_isupport(struct conn *c)
 	TOKEN("BOT=B");
 	TOKEN("CASEMAPPING=ascii");
 	TOKEN("CHANLIMIT=#:%d", HUB_ROOMS_PER_USER);
-	TOKEN("CHANMODES=b,k,l,imnst");
+	TOKEN("CHANMODES=beI,k,l,imnst");
 	TOKEN("CHANNELLEN=%lu", cfg->channel_len);
 	TOKEN("CHANTYPES=#");
 	TOKEN("ELIST=");
 	TOKEN("HOSTLEN=%d", USER_HOST_MAX);
 	TOKEN("KEYLEN=%d", HUB_KEY_MAX);
 	TOKEN("KICKLEN=%d", HUB_REASON_MAX);
-	TOKEN("MAXLIST=b:%d", HUB_BANS_PER_ROOM);
+	TOKEN("EXCEPTS=e");
+	TOKEN("INVEX=I");
+	TOKEN("MAXLIST=b:%d,e:%d,I:%d", HUB_BANS_PER_ROOM, HUB_BANS_PER_ROOM, HUB_BANS_PER_ROOM);
 	TOKEN("MODES=4");
 	TOKEN("NETWORK=Parley");
 	TOKEN("NICKLEN=%lu", cfg->nick_len);
@@ -784,7 +786,7 @@ welcome(struct conn *c)
 	    u->nick, u->ident, u->host);
 	irc_numeric(c, "002", ":Your host is %s, running version parley-%s", sn, PARLEY_VERSION);
 	irc_numeric(c, "003", ":This server was created %s", c->srv->started);
-	irc_numeric(c, "004", "%s parley-%s Bio bklmnostv bklov", sn, PARLEY_VERSION);
+	irc_numeric(c, "004", "%s parley-%s Bio Ibeklmnostv Ibeklov", sn, PARLEY_VERSION);
 	irc_send_isupport(c);
 	irc_send_lusers(c);
 	irc_send_motd(c);

@@ -249,7 +249,7 @@ def test_welcome_numerics_and_isupport(ircd):
     assert tokens["CHANTYPES"] == "#"
     assert tokens["PREFIX"] == "(ov)@+"
     assert tokens["NICKLEN"] == "30"
-    assert tokens["CHANMODES"] == "b,k,l,imnst"
+    assert tokens["CHANMODES"] == "beI,k,l,imnst"
 
 
 def test_lusers(ircd):

@@ -172,3 +172,95 @@ def test_nick_len_over_32_is_refused():
     from chat import PARLEYD
     r = subprocess.run([str(PARLEYD), "--nick-len", "33"], capture_output=True, timeout=10)
     assert r.returncode == 2 and b"nick-len" in r.stderr, r
+
+
+# Ban exceptions (+e) and invite exceptions (+I).
+
+def test_ban_exception_lets_a_banned_user_join_and_speak(ircd):
+    a, = joined(ircd, "#x", "alice")
+    a.send("MODE #x +b *!*@127.0.0.1")
+    a.expect(r"MODE #x \+b \*!\*@127\.0\.0\.1$")
+    bob = user(ircd, "bob")
+    bob.send("JOIN #x")
+    bob.expect_numeric("474", r"#x :")
+    a.send("MODE #x +e bob!*@*")
+    a.expect(r"MODE #x \+e bob!\*@\*$")
+    bob.join("#x")
+    bob.send("PRIVMSG #x :let in")
+    a.expect(src("bob") + r" PRIVMSG #x :let in$")
+    # carol matches the ban and no exception.
+    carol = user(ircd, "carol")
+    carol.send("JOIN #x")
+    carol.expect_numeric("474", r"#x :")
+    # The list, then its removal: bob is silenced as a banned member is.
+    a.send("MODE #x e")
+    got = a.collect(r" 349 alice #x :")
+    assert [m.params[1:4] for m in numerics(got, "348")] == \
+        [["#x", "bob!*@*", "alice!~u@127.0.0.1"]], got
+    a.send("MODE #x -e bob!*@*")
+    a.expect(r"MODE #x -e bob!\*@\*$")
+    bob.send("PRIVMSG #x :muted")
+    bob.expect_numeric("404", r"#x :")
+
+
+def test_invite_exception_passes_invite_only(ircd):
+    a, = joined(ircd, "#i", "alice")
+    a.send("MODE #i +i")
+    a.expect(r"MODE #i \+i$")
+    bob = user(ircd, "bob")
+    bob.send("JOIN #i")
+    bob.expect_numeric("473", r"#i :")
+    a.send("MODE #i +I bob!*@*")
+    a.expect(r"MODE #i \+I bob!\*@\*$")
+    bob.join("#i")
+    carol = user(ircd, "carol")
+    carol.send("JOIN #i")
+    carol.expect_numeric("473", r"#i :")
+    a.send("MODE #i +I")
+    got = a.collect(r" 347 alice #i :")
+    assert [m.params[2] for m in numerics(got, "346")] == ["bob!*@*"], got
+    # An invite exception does not pass a ban.
+    a.send("MODE #i +b carol!*@*")
+    a.send("MODE #i +I carol!*@*")
+    a.expect(r"MODE #i \+I carol!\*@\*$")
+    carol.send("JOIN #i")
+    carol.expect_numeric("474", r"#i :")
+
+
+def test_exception_lists_are_bounded_and_need_an_operator(ircd):
+    a, b = joined(ircd, "#l", "alice", "bob")
+    b.send("MODE #l +e bob!*@*")
+    b.expect_numeric("482", r"#l :")
+    for i in range(100):
+        a.send("MODE #l +I m%d!*@*" % i)
+    a.send("MODE #l +I full!*@*")
+    got = a.collect(r" 478 ")
+    assert parse(got[-1]).params[1:3] == ["#l", "I"], got[-1]
+    tokens = isupport(IrcClient(ircd.irc_port).register("carol").lines)
+    assert tokens["EXCEPTS"] == "e" and tokens["INVEX"] == "I"
+    assert tokens["MAXLIST"] == "b:100,e:100,I:100"
+
+
+# CAP REQ -cap (IRCv3 capability negotiation): all or nothing.
+
+def test_cap_req_minus_is_all_or_nothing(ircd):
+    a = user(ircd, "alice", caps="server-time echo-message multi-prefix")
+    # One name the server does not know: nothing changes.
+    a.send("CAP REQ :-server-time -no-such-cap")
+    a.expect(r"CAP alice NAK :-server-time -no-such-cap$")
+    # cap-notify cannot be turned off by a CAP 302 client.
+    a.send("CAP REQ :-echo-message -cap-notify")
+    a.expect(r"CAP alice NAK :-echo-message -cap-notify$")
+    a.send("CAP LIST")
+    listed = set(a.expect(r"CAP alice LIST :(.*)$").group(1).split())
+    assert {"server-time", "echo-message", "multi-prefix"} <= listed, listed
+    # Removing one not on and adding one, in one request: both done.
+    a.send("CAP REQ :-setname -server-time userhost-in-names")
+    a.expect(r"CAP alice ACK :-setname -server-time userhost-in-names$")
+    a.send("CAP LIST")
+    listed = set(a.expect(r"CAP alice LIST :(.*)$").group(1).split())
+    assert "server-time" not in listed and "userhost-in-names" in listed, listed
+    a.join("#a")
+    a.send("PRIVMSG #a :untimed")
+    m = parse(a.expect(r"PRIVMSG #a :untimed$").string)
+    assert "time" not in m.tags, m.line

@@ -49,9 +49,12 @@ class ParleyController(BaseServerController, DirectoryBasedController):
 
     optional_behaviors = frozenset(
         [
-            OptionalBehaviors.INVITE_OVERRIDES_LIMIT,
+            OptionalBehaviors.BAN_EXCEPTION_MODE,
+            OptionalBehaviors.CAP_REQ_MINUS,
+            OptionalBehaviors.INVITE_EXCEPTION_MODE,
             OptionalBehaviors.MULTI_JOIN,
             OptionalBehaviors.MULTI_KICK,
+            OptionalBehaviors.MULTI_NAMES_COMMAND,
             OptionalBehaviors.MULTI_PRIVMSG,
         ]
     )
