@@ -76,6 +76,8 @@ static const struct option_def options[] = {
 	  "lines a client may send at once before flood control delays it" },
 	{ "flood-rate", OPT_RATE, FIELD(flood_rate), "5", 0, 0,
 	  "lines per second a client may keep sending (0: no flood control)" },
+	{ "registration-timeout", OPT_ULONG, FIELD(registration_timeout), "30", 0, 86400,
+	  "seconds a connection has to register (IRC: NICK, USER, CAP END; plain: /pass) (0: no limit)" },
 	{ "idle-timeout", OPT_ULONG, FIELD(idle_timeout), "0", 0, 31536000,
 	  "seconds without input before a client is disconnected (0: never)" },
 	{ "log-level", OPT_LOGLEVEL, FIELD(log_level), "info", 0, 0,

@@ -45,6 +45,7 @@ struct config {
 	unsigned long flood_burst;
 	double flood_rate;           /* lines per second; 0: no flood control */
 	unsigned long idle_timeout;  /* seconds; 0: never */
+	unsigned long registration_timeout; /* seconds to become a user; 0: never */
 	enum log_level log_level;
 };
 

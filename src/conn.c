@@ -31,6 +31,15 @@
 
 static void conn_process(struct conn *c);
 
+/* After the door had a say: whether it has made the conn's user, which is
+ * what registering means, on every door. */
+static void
+conn_check_registered(struct conn *c)
+{
+	if (c->unregistered && c->user != NULL)
+		server_conn_registered(c->srv, c);
+}
+
 static void
 conn_watch(struct conn *c)
 {
@@ -299,9 +308,10 @@ conn_process(struct conn *c)
 			c->tokens += 1.0; /* nothing was handled */
 			break;
 		}
-		if (st == FRAMER_LINE)
+		if (st == FRAMER_LINE) {
 			c->door->line(c, line, len);
-		else
+			conn_check_registered(c);
+		} else
 			c->door->overlong(c);
 	}
 	framer_release_if_empty(&c->in);
@@ -348,9 +358,11 @@ conn_read_once(struct conn *c)
 		conn_process(c);
 		return;
 	}
-	c->last_input = loop_now(c->srv->loop);
+	if (!c->unregistered) {
+		c->last_input = loop_now(c->srv->loop);
+		server_conn_touched(c->srv, c);
+	}
 	c->pinged = 0;
-	server_conn_touched(c->srv, c);
 	if (framer_feed(&c->in, buf, (size_t)n) < 0) {
 		conn_kill(c, "Out of memory");
 		return;
@@ -386,6 +398,7 @@ conn_ready(struct conn *c)
 		loop_timer_stop(c->srv->loop, &c->timer);
 	}
 	c->door->open(c);
+	conn_check_registered(c);
 	if (conn_input_pending(c))
 		conn_read(c);
 	else if (c->state == CONN_OPEN)
@@ -410,6 +423,7 @@ conn_open(struct conn *c)
 	if (c->tp != NULL && c->tp->handshaking)
 		return; /* conn_ready comes with the end of the handshake */
 	c->door->open(c);
+	conn_check_registered(c);
 }
 
 int
@@ -427,6 +441,7 @@ conn_upgrade_websocket(struct conn *c, const struct door *door, int binary)
 	c->handshake = 0;
 	loop_timer_stop(c->srv->loop, &c->timer);
 	door->open(c);
+	conn_check_registered(c);
 	return 0;
 }
 

@@ -39,14 +39,15 @@ struct conn {
 	unsigned gone : 1;            /* ... and takes no more output: it is not written */
 	unsigned pinged : 1;          /* sent a PING for silence, no input since */
 	unsigned handshake : 1;       /* TLS or HTTP handshake under way, on a deadline */
+	unsigned unregistered : 1;    /* no user yet: on the registration deadline */
 	uint16_t port;                /* the peer's port, for logs */
 	uint32_t io_events;           /* socket events handled, for the debug log */
 	struct transport *tp;         /* TLS / WebSocket, or NULL for plain TCP */
 	void *door_state;             /* the door's own, freed by door->free */
 	double tokens;                /* flood control bucket */
 	uint64_t tokens_at;           /* when tokens was last topped up */
-	uint64_t last_input;          /* for the idle timeout */
-	struct conn *prev, *next;     /* all conns, least recently active first */
+	uint64_t last_input;          /* for the idle timeout; arrival while unregistered */
+	struct conn *prev, *next;     /* in the server's list of (un)registered conns */
 	struct conn *flush_next;      /* server's flush list */
 	struct conn *reap_next;       /* server's reap list */
 	struct ip_count *ip;          /* per-address count, for max-per-ip */

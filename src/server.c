@@ -40,49 +40,82 @@ struct ip_count {
 	UT_hash_handle hh;
 };
 
-/* Connections list: least recently active first, so the idle sweep stops
- * at the first conn that is not idle. */
+/* The lists of conns. A registered conn moves to the tail of srv->conns
+ * on input, so the list is ordered by last input and the idle sweep stops
+ * at the first conn that is not idle. An unregistered one stays where it
+ * came in, so srv->unregistered is ordered by arrival, the order of the
+ * registration deadlines. */
 
 static void
-list_unlink(struct server *srv, struct conn *c)
+list_unlink(struct conn_list *list, struct conn *c)
 {
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		srv->head = c->next;
+		list->head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	else
-		srv->tail = c->prev;
+		list->tail = c->prev;
 	c->prev = c->next = NULL;
 }
 
 static void
-list_append(struct server *srv, struct conn *c)
+list_append(struct conn_list *list, struct conn *c)
 {
-	c->prev = srv->tail;
+	c->prev = list->tail;
 	c->next = NULL;
-	if (srv->tail)
-		srv->tail->next = c;
+	if (list->tail)
+		list->tail->next = c;
 	else
-		srv->head = c;
-	srv->tail = c;
+		list->head = c;
+	list->tail = c;
+}
+
+static struct conn_list *
+list_of(struct server *srv, const struct conn *c)
+{
+	return c->unregistered ? &srv->unregistered : &srv->conns;
 }
 
 void
 server_conn_touched(struct server *srv, struct conn *c)
 {
-	if (srv->tail == c)
+	if (c->unregistered || srv->conns.tail == c)
 		return;
-	list_unlink(srv, c);
-	list_append(srv, c);
+	list_unlink(&srv->conns, c);
+	list_append(&srv->conns, c);
+}
+
+void
+server_conn_registered(struct server *srv, struct conn *c)
+{
+	if (!c->unregistered)
+		return;
+	list_unlink(&srv->unregistered, c);
+	c->unregistered = 0;
+	c->last_input = loop_now(srv->loop);
+	list_append(&srv->conns, c);
 }
 
 void
 server_conn_add(struct server *srv, struct conn *c)
 {
-	list_append(srv, c);
+	c->unregistered = 1;
+	list_append(&srv->unregistered, c);
 	srv->nconns++;
+}
+
+/* Every conn in one list, for what concerns them all (shutdown). */
+static void
+lists_merge(struct server *srv)
+{
+	while (srv->unregistered.head != NULL) {
+		struct conn *c = srv->unregistered.head;
+		list_unlink(&srv->unregistered, c);
+		c->unregistered = 0;
+		list_append(&srv->conns, c);
+	}
 }
 
 void
@@ -126,7 +159,7 @@ ip_release(struct server *srv, struct conn *c)
 void
 server_conn_gone(struct server *srv, struct conn *c)
 {
-	list_unlink(srv, c);
+	list_unlink(list_of(srv, c), c);
 	ip_release(srv, c);
 	srv->nconns--;
 }
@@ -413,12 +446,13 @@ server_shutdown(struct server *srv, const char *signame)
 	log_info("%s: shutting down, %lu clients", signame, srv->nconns);
 	listeners_close(srv);
 	loop_timer_stop(srv->loop, &srv->idle_sweep);
-	for (struct conn *c = srv->head; c != NULL; c = c->next)
+	lists_merge(srv);
+	for (struct conn *c = srv->conns.head; c != NULL; c = c->next)
 		if (c->state == CONN_OPEN && !(c->handshake && !c->door->unmetered))
 			c->door->shutdown(c);
-	for (struct conn *c = srv->head; c != NULL; c = c->next)
+	for (struct conn *c = srv->conns.head; c != NULL; c = c->next)
 		conn_stop_input(c);
-	for (struct conn *c = srv->head; c != NULL; c = c->next)
+	for (struct conn *c = srv->conns.head; c != NULL; c = c->next)
 		if (c->state == CONN_CLOSING)
 			conn_drop_user(c, "Server shutting down");
 	loop_timer_start(srv->loop, &srv->shutdown_deadline, SHUTDOWN_FLUSH_MS);
@@ -458,6 +492,23 @@ signals_open(struct server *srv)
 	return loop_io_add(srv->loop, &srv->signals, fd, LOOP_READ, on_signal, srv);
 }
 
+/* Registration: a connection that has not become a user within
+ * registration-timeout of arriving holds a slot for nothing; the list is
+ * in order of arrival, so the sweep looks only at those that are late. */
+static void
+sweep_unregistered(struct server *srv, uint64_t now)
+{
+	uint64_t limit = (uint64_t)srv->cfg->registration_timeout * 1000u;
+	if (limit == 0)
+		return;
+	for (struct conn *c = srv->unregistered.head; c != NULL; c = c->next) {
+		if (now - c->last_input < limit)
+			break;
+		if (c->state == CONN_OPEN && !c->handshake) /* a handshake has its own deadline */
+			conn_close_for(c, "Registration timed out");
+	}
+}
+
 /* Silence: the list is ordered by last input, so the sweep looks only at
  * conns that really are silent, and wakes once a second at most whatever
  * the number of clients. A door that can (IRC) asks a silent client with
@@ -476,7 +527,8 @@ on_idle_sweep(struct loop *loop, struct loop_timer *timer)
 	uint64_t ping_limit = ping_after + (uint64_t)cfg->ping_timeout * 1000u;
 	uint64_t first = idle_limit && idle_limit < ping_after ? idle_limit : ping_after;
 	uint64_t now = loop_now(loop);
-	for (struct conn *c = srv->head; c != NULL; c = c->next) {
+	sweep_unregistered(srv, now);
+	for (struct conn *c = srv->conns.head; c != NULL; c = c->next) {
 		uint64_t idle = now - c->last_input;
 		if (idle < first)
 			break;
@@ -553,8 +605,7 @@ server_init(struct server *srv, const struct config *cfg)
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	loop_timer_init(&srv->shutdown_deadline, on_shutdown_deadline, srv);
 	loop_timer_init(&srv->idle_sweep, on_idle_sweep, srv);
-	if (cfg->idle_timeout > 0 || cfg->irc_listen.n > 0 || cfg->web_listen.n > 0)
-		loop_timer_start(srv->loop, &srv->idle_sweep, IDLE_SWEEP_MS);
+	loop_timer_start(srv->loop, &srv->idle_sweep, IDLE_SWEEP_MS);
 	loop_set_before_sleep(srv->loop, before_sleep, srv);
 	return 0;
 }
@@ -572,8 +623,9 @@ void
 server_free(struct server *srv)
 {
 	listeners_close(srv);
-	while (srv->head != NULL) {
-		struct conn *c = srv->head;
+	lists_merge(srv);
+	while (srv->conns.head != NULL) {
+		struct conn *c = srv->conns.head;
 		server_conn_gone(srv, c);
 		conn_destroy(c);
 	}

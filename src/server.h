@@ -11,12 +11,18 @@ struct conn;
 struct listener;
 struct ip_count;
 
+/* Conns linked through their prev and next. */
+struct conn_list {
+	struct conn *head, *tail;
+};
+
 struct server {
 	struct loop *loop;
 	const struct config *cfg;
 	struct hub hub;
 	struct listener *listeners;
-	struct conn *head, *tail;       /* every conn, least recently active first */
+	struct conn_list conns;         /* registered conns, least recently active first */
+	struct conn_list unregistered;  /* the others, oldest first: on the registration deadline */
 	unsigned long nconns;
 	struct conn *flush_list;        /* conns with fresh output */
 	struct conn *reap_list;         /* conns to close and free */
@@ -45,6 +51,8 @@ void server_settle(struct server *srv);
 
 /* For conn.c. */
 void server_conn_touched(struct server *srv, struct conn *c);
+/* The conn's door has made its user: the registration deadline is met. */
+void server_conn_registered(struct server *srv, struct conn *c);
 void server_conn_flush_later(struct server *srv, struct conn *c);
 void server_conn_reap_later(struct server *srv, struct conn *c);
 void server_conn_gone(struct server *srv, struct conn *c);

@@ -10,7 +10,7 @@ import time
 import pytest
 
 
-from chat import PARLEYD, Client, Server
+from chat import PARLEYD, Client, Server, wait_readable
 from irc import IrcClient
 from wsclient import WsIrcClient, http
 
@@ -217,6 +217,41 @@ def test_irc_client_refused_at_max_clients_gets_error(make_server):
     irc = IrcClient(srv.irc_port)
     assert irc.expect_closed() == ["ERROR :Closing Link: 127.0.0.1 (The server is full)"]
     hold.close()
+
+
+# Finding 2 too: an unregistered connection that sent one byte now and
+# then was kept forever. Now every door has a registration deadline.
+
+def test_unregistered_irc_connection_times_out_even_if_it_talks(make_server):
+    srv = make_server("--registration-timeout", "1", irc=True)
+    lurker = IrcClient(srv.irc_port)
+    lurker.send("NICK lurker")
+    deadline = time.monotonic() + 10
+    # A byte now and then, never a USER, until the server speaks.
+    while not wait_readable(lurker.sock, 0.2) and time.monotonic() < deadline:
+        lurker.send_raw(b" ")
+    assert "ERROR :Closing Link: 127.0.0.1 (Registration timed out)" in lurker.expect_closed()
+    assert "registered" not in srv.log_text()
+
+
+def test_registration_deadline_on_websocket_and_plain_with_password(make_server):
+    srv = make_server("--registration-timeout", "1", "--password", "pw", web=True)
+    ws = WsIrcClient(srv.web_port)
+    assert ws.status == 101
+    ws.expect(r"^ERROR :Closing Link: 127\.0\.0\.1 \(Registration timed out\)$", timeout=10)
+    assert ws.expect_close() == 1000
+    nc = Client(srv.port, welcome=False)
+    nc.expect(r"^-- this server needs a password")
+    assert "-- disconnected: Registration timed out" in nc.expect_closed(timeout=10)
+
+
+def test_registered_users_are_not_on_the_deadline(make_server):
+    srv = make_server("--registration-timeout", "1", irc=True)
+    irc = IrcClient(srv.irc_port).register("early")
+    plain = srv.client("plainer")
+    time.sleep(2.5)  # past the deadline: nothing may happen
+    irc.sync()
+    plain.sync()
 
 
 # End of the network and connection lifecycle part.
