@@ -275,6 +275,41 @@ admit(struct server *srv, const char *host, struct ip_count **ipp)
 	return NULL;
 }
 
+/* Keepalive is how a peer that has gone without a word (a machine
+ * switched off, a network gone, a NAT that forgot the connection) is found
+ * and its slot given back, on every door: after ping-interval seconds of
+ * silence both ways the kernel probes, KEEPALIVE_PROBES times over
+ * ping-timeout seconds. A client that is there answers from its kernel,
+ * so an `nc` that only reads is never disturbed. And output a vanished
+ * peer never acknowledges is given up after the same time, not after the
+ * fifteen minutes of retransmissions TCP would otherwise spend. */
+#define KEEPALIVE_PROBES 4
+
+static void
+socket_options(const struct config *cfg, int fd)
+{
+	/* Output is already gathered into one writev per conn per loop pass:
+	 * Nagle would only add the client's delayed-ACK wait (~40 ms) to it. */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	int idle = (int)cfg->ping_interval;
+	int interval = (int)(cfg->ping_timeout / KEEPALIVE_PROBES);
+	int probes = KEEPALIVE_PROBES;
+	unsigned user_timeout = (unsigned)(cfg->ping_interval + cfg->ping_timeout) * 1000u;
+	/* The kernel takes at most MAX_TCP_KEEPIDLE, 32767 s, for either. */
+	if (idle > 32767)
+		idle = 32767;
+	if (interval < 1)
+		interval = 1;
+	else if (interval > 32767)
+		interval = 32767;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+}
+
 static void
 accept_one(struct server *srv, struct listener *l, int fd,
     const struct sockaddr_storage *ss)
@@ -288,10 +323,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		refuse(l, fd, host, addr, why);
 		return;
 	}
-	/* Output is already gathered into one writev per conn per loop pass:
-	 * Nagle would only add the client's delayed-ACK wait (~40 ms) to it. */
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	socket_options(srv->cfg, fd);
 	struct conn *c = conn_new(srv, fd, l->door, host, port, l->tls);
 	if (c == NULL) {
 		ip_put(srv, ip);

@@ -254,6 +254,44 @@ def test_registered_users_are_not_on_the_deadline(make_server):
     plain.sync()
 
 
+# Finding 2 too: a plain connection whose peer had vanished without a word
+# (machine off, NAT forgot it) held its slot forever. Every accepted
+# socket now has TCP keepalive: the kernel probes after ping-interval of
+# silence and drops the peer that does not answer; an nc that only reads
+# answers from its kernel and stays.
+
+def server_socket_timer(server_port, client_port):
+    """(timer kind, seconds left) of the server's end of a connection, from
+    /proc/net/tcp: kind 2 is the keepalive timer, 0 none."""
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        f = line.split()
+        local, remote = f[1], f[2]
+        if (int(local.split(":")[1], 16) == server_port and
+                int(remote.split(":")[1], 16) == client_port):
+            kind, when = f[5].split(":")
+            return int(kind, 16), int(when, 16) / 100  # USER_HZ
+    raise AssertionError("no socket %d -> %d in /proc/net/tcp" % (server_port, client_port))
+
+
+def test_every_door_keeps_tcp_keepalive_from_ping_interval(make_server):
+    srv = make_server("--ping-interval", "7", "--ping-timeout", "8", irc=True, web=True)
+    nc = srv.client("reader")
+    irc = IrcClient(srv.irc_port).register("ircer")
+    ws = WsIrcClient(srv.web_port)
+    nc.sync()
+    irc.sync()
+    for port, sock in ((srv.port, nc.sock), (srv.irc_port, irc.sock), (srv.web_port, ws.sock)):
+        # Kind 1, retransmission, while the client has not acknowledged
+        # the last bytes yet.
+        deadline = time.monotonic() + 5
+        while True:
+            kind, left = server_socket_timer(port, sock.getsockname()[1])
+            if kind != 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert kind == 2 and 0 < left <= 7, (port, kind, left)
+
+
 # End of the network and connection lifecycle part.
 
 
