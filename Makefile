@@ -21,8 +21,12 @@ ifdef SANITIZE
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 BUILD := build/sanitize
+# The sanitized binaries live apart, so `make sanitize` leaves the release
+# ones in place; the tests are told where (PARLEY_BIN).
+BIN := build/sanitize/bin
 else
 BUILD := build/release
+BIN := .
 endif
 
 SERVER_SRC := $(wildcard src/*.c src/irc/*.c)
@@ -42,9 +46,9 @@ CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit integration sanitize install clean deps browser-deps
+.PHONY: all run test unit integration sanitize install clean deps browser-deps terminal-deps
 
-all: deps parleyd parley parley-bench
+all: deps $(BIN)/parleyd $(BIN)/parley $(BIN)/parley-bench
 
 # Checks each library with pkg-config; names the missing Debian package and,
 # when run as root, installs it.
@@ -65,14 +69,17 @@ deps:
 		fi; \
 	fi
 
-parleyd: $(SERVER_OBJ)
+$(BIN)/parleyd: $(SERVER_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SERVER)
 
-parley: $(CLIENT_OBJ)
+$(BIN)/parley: $(CLIENT_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $$(pkg-config --libs libedit)
 
 # The load generator (bench/parley-bench): no libraries but libm.
-parley-bench: $(BENCH_OBJ)
+$(BIN)/parley-bench: $(BENCH_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
 $(BUILD)/bench/%.o: bench/%.c
@@ -122,11 +129,21 @@ run: all $(TLS_DIR)/parley.crt
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-# `make test` runs the browser test too, so it must not skip it for want
-# of its tools: PARLEY_BROWSER=required turns the skip into a failure.
-integration: all browser-deps
+# `make test` runs every test, the browser's and irssi's too, so none may
+# skip for want of its tools: they are installed first (as root), and
+# PARLEY_TOOLS=required turns such a skip into a failure.
+integration: all browser-deps terminal-deps
 	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(MAKE) --no-print-directory deps-test
-	PARLEY_BROWSER=required $(PYTHON) -m pytest -q tests/integration
+	PARLEY_BIN=$(BIN) PARLEY_TOOLS=required $(PYTHON) -m pytest -q tests/integration
+
+# The terminal tests' tools: irssi, and tmux that drives it and parley.
+terminal-deps:
+	@missing=""; for t in irssi tmux; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "make: the terminal tests need: sudo apt-get install$$missing"; exit 1; fi; \
+		echo "make: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
 
 # The browser test's tools: Debian's Chromium, Node.js (the machine's, or
 # Debian's) and playwright-core from npm, pinned by package-lock.json.
@@ -146,15 +163,10 @@ deps-test:
 
 test: unit integration
 
-# Builds everything with ASan and UBSan (into build/sanitize, binaries
-# replaced) and runs every test: `make sanitize`.
+# Builds everything with ASan and UBSan (into build/sanitize; the release
+# binaries are left alone) and runs every test: `make sanitize`.
 sanitize:
-	$(MAKE) clean-bin
 	$(MAKE) SANITIZE=1 test
-	$(MAKE) clean-bin
-
-clean-bin:
-	rm -f parleyd parley parley-bench
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -199,16 +211,14 @@ irctest: all
 		echo "make: installing $(IRCTEST_PACKAGES)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(IRCTEST_PACKAGES) >/dev/null || exit 1; }
 	cd $(IRCTEST_DIR) && PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$(CURDIR)/tests/irctest:$(IRCTEST_DIR) \
-		PARLEYD=$(CURDIR)/parleyd $(PYTHON) -m pytest -p no:cacheprovider -q \
+		PARLEYD=$(abspath $(BIN))/parleyd $(PYTHON) -m pytest -p no:cacheprovider -q \
 		-n $(IRCTEST_JOBS) --timeout 120 --controller parley_controller \
 		-m '$(IRCTEST_MARKERS)' $(IRCTEST_ARGS)
 
 # The same against a parleyd built with ASan and UBSan (CI runs both).
 .PHONY: irctest-sanitize
 irctest-sanitize:
-	$(MAKE) clean-bin
 	$(MAKE) SANITIZE=1 irctest
-	$(MAKE) clean-bin
 
 # Side-by-side comparison with ngIRCd and InspIRCd (installed from Debian if
 # missing): writes bench/results/<date>.md, .json and .png. Not a test.

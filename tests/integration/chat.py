@@ -2,6 +2,8 @@
 import os
 import re
 import select
+import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -9,9 +11,41 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
-PARLEYD = ROOT / "parleyd"
-PARLEY = ROOT / "parley"
+# The binaries under test: the release ones at the top of the tree, or
+# those in PARLEY_BIN (`make sanitize` builds its own in build/sanitize/bin).
+BIN = ROOT / os.environ.get("PARLEY_BIN", ".")
+PARLEYD = BIN / "parleyd"
+PARLEY = BIN / "parley"
+BENCH = BIN / "parley-bench"
+
+
+def missing_tools(*names):
+    """Which of the commands names are not installed, as a reason, or None."""
+    gone = [n for n in names if shutil.which(n) is None]
+    return "not installed: %s" % " ".join(gone) if gone else None
+
+
+def need_tools(reason):
+    """For a test whose tools are missing (reason says which; None: they are
+    all there): skipped when run by hand, failed under `make test`
+    (PARLEY_TOOLS=required), which installs them first."""
+    if reason is None:
+        return
+    if os.environ.get("PARLEY_TOOLS") == "required":
+        pytest.fail(reason + " (make test installs them)")
+    pytest.skip(reason)
+
+
+def kill_group(proc):
+    """Kills what is left of proc's process group (proc was started with
+    start_new_session=True): a child it started and left behind too."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 _CERTS = {}
@@ -222,7 +256,8 @@ class Server:
                 self.web_tls_port = free_port()
                 cmd += ["--web-listen", "127.0.0.1:%d tls" % self.web_tls_port]
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, stderr=self.log, stdout=self.log)
+        self.proc = subprocess.Popen(cmd, stderr=self.log, stdout=self.log,
+                                     start_new_session=True)
         self._wait_ready()
 
     def _wait_ready(self):
@@ -242,6 +277,8 @@ class Server:
                 return
             except OSError:
                 time.sleep(0.02)
+        kill_group(self.proc)
+        self.proc.wait()
         raise RuntimeError("parleyd did not start: " + self.log_text())
 
     def client(self, nick=None):
@@ -251,7 +288,8 @@ class Server:
         return c
 
     def log_text(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self):
@@ -260,7 +298,8 @@ class Server:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                kill_group(self.proc)
                 self.proc.wait()
+        kill_group(self.proc)
         self.log.close()
         return self.proc.returncode

@@ -1,6 +1,88 @@
+import ctypes
+import os
+import signal
+import time
+
 import pytest
 
 from chat import Server
+
+# How long a test's processes may take to finish exiting after it ends.
+LEFTOVER_GRACE = 10
+
+
+def pytest_configure(config):
+    """Orphans of what the tests start (tmux's server, whatever ran in its
+    panes, a browser a script left) become this process's children rather
+    than init's, so the check below sees them."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def running_descendants():
+    """Every living process below this one: [(pid, command line)]. Zombies
+    are dead already and not counted."""
+    found, todo = [], [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        try:
+            tasks = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                    children = [int(c) for c in f.read().split()]
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    with open("/proc/%d/stat" % child) as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                    with open("/proc/%d/cmdline" % child, "rb") as f:
+                        cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                except OSError:
+                    continue
+                if state != "Z":
+                    found.append((child, cmd))
+                    todo.append(child)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running():
+    """Every test reaps what it starts: once it is over (its fixtures
+    stopped), no process it started may still run. What is left is killed,
+    and the test fails naming it. Processes of wider fixtures (a module's
+    server), there before the test began, are theirs to stop."""
+    before = {pid for pid, _ in running_descendants()}
+
+    def leftovers():
+        return [(pid, cmd) for pid, cmd in running_descendants() if pid not in before]
+    yield
+    deadline = time.monotonic() + LEFTOVER_GRACE
+    left = leftovers()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = leftovers()
+    for pid, _ in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert not left, "the test left processes running (now killed): %r" % left
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Reaps the orphans that died as our children (the subreaper's part)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 @pytest.fixture

@@ -9,12 +9,7 @@ import threading
 
 import pytest
 
-from chat import ROOT, free_port
-
-BENCH = ROOT / "parley-bench"
-
-pytestmark = pytest.mark.skipif(not BENCH.exists(),
-                                reason="parley-bench is not built (make parley-bench)")
+from chat import BENCH, free_port
 
 
 def run_bench(*args, timeout=60):

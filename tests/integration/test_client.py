@@ -6,16 +6,17 @@ import os
 import queue
 import re
 import shlex
-import shutil
 import subprocess
 import threading
 import time
 
 import pytest
 
-from chat import ROOT, Client, free_port
+import chat
+from chat import Client, free_port, missing_tools, need_tools
+from tmux import Tmux
 
-PARLEY = str(ROOT / "parley")
+PARLEY = str(chat.PARLEY)
 # Generous: under the sanitizers everything is slower. Nothing is asserted
 # about how long anything takes; these only keep a hung test from hanging.
 TIMEOUT = 30
@@ -178,55 +179,30 @@ def test_control_characters_from_the_server_are_defused(server):
     assert b"\x1b" not in out and b"\x07" not in out
 
 
-def tmux(sock, *args):
-    return subprocess.run(["tmux", "-S", str(sock), *args], check=True,
-                          capture_output=True, text=True, timeout=TIMEOUT)
-
-
-def wait_for_pane(sock, regex, timeout=TIMEOUT):
-    """The pane's text once a line of it matches regex."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pane = tmux(sock, "capture-pane", "-p", "-t", "t").stdout
-        if re.search(regex, pane, re.MULTILINE):
-            return pane
-        if time.monotonic() > deadline:
-            pytest.fail(f"pane never matched {regex!r}:\n{pane}")
-        time.sleep(0.05)
-
-
-@pytest.mark.skipif(shutil.which("tmux") is None,
-                    reason="tmux is not installed")
 def test_typing_survives_incoming_lines(server, tmp_path):
-    sock = tmp_path / "tmux.sock"  # a tmux server of our own
+    need_tools(missing_tools("tmux"))
     other = server.client("other")
     # The sleep keeps the pane, and what parley left in it, after it exits.
     command = (f"env NO_COLOR=1 {shlex.quote(PARLEY)} "
                f"{shlex.quote(address(server))} --nick typist; "
                f"sleep {TIMEOUT}")
-    tmux(sock, "new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
-         command)
-    try:
+    with Tmux(tmp_path / "tmux.sock", command) as term:
         other.expect(r"^-- \S+ is now known as typist$")
-        wait_for_pane(sock, r"^#lobby>\s*$")
-        tmux(sock, "send-keys", "-t", "t", "-l", "a partial line, typed")
-        wait_for_pane(sock, r"^#lobby> a partial line, typed$")
+        term.wait_for(r"^#lobby>\s*$")
+        term.keys("a partial line, typed")
+        term.wait_for(r"^#lobby> a partial line, typed$")
 
         # Shorter than what is typed: anything of it left on the screen
         # would show.
         other.send("hi")
         # It shows on a row of its own, and the typed text is drawn again
         # below it.
-        wait_for_pane(sock, r"^#lobby <other> hi\n"
-                            r"#lobby> a partial line, typed$")
+        term.wait_for(r"^#lobby <other> hi\n"
+                      r"#lobby> a partial line, typed$")
 
-        tmux(sock, "send-keys", "-t", "t", "-l", " and the rest")
-        tmux(sock, "send-keys", "-t", "t", "Enter")
+        term.keys(" and the rest")
+        term.enter()
         other.expect(r"^#lobby <typist> a partial line, typed and the rest$")
         # The server does not echo it: the client shows it itself.
-        wait_for_pane(sock,
-                      r"^#lobby <typist> a partial line, typed and the rest$")
-    finally:
-        other.close()
-        subprocess.run(["tmux", "-S", str(sock), "kill-server"],
-                       capture_output=True, timeout=TIMEOUT)
+        term.wait_for(r"^#lobby <typist> a partial line, typed and the rest$")
+    other.close()

@@ -4,15 +4,14 @@ HTTP (ws:) and over TLS (wss:, with a self-signed certificate).
 
 Needs node, Debian's chromium and `npm ci --prefix tests/browser` (`make
 browser-deps` installs them). Run by hand without them it skips, saying which
-is missing; under `make test` (PARLEY_BROWSER=required) it fails instead."""
-import os
+is missing; under `make test` (PARLEY_TOOLS=required) it fails instead."""
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from chat import ROOT, free_port, make_cert
+from chat import ROOT, free_port, kill_group, make_cert, need_tools
 
 BROWSER_DIR = ROOT / "tests" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,11 +30,7 @@ def missing_tools():
 
 @pytest.mark.parametrize("scheme", ["http", "https", "http-password"])
 def test_web_client_in_chromium(make_server, scheme):
-    reason = missing_tools()
-    if reason and os.environ.get("PARLEY_BROWSER") == "required":
-        pytest.fail(reason + " (make test installs it: make browser-deps)")
-    if reason:
-        pytest.skip(reason)
+    need_tools(missing_tools())
     web_port = free_port()
     if scheme == "https":
         cert, key = make_cert()
@@ -60,15 +55,22 @@ def test_web_client_in_chromium(make_server, scheme):
            "--artifacts", str(artifacts)]
     if scheme == "http-password":
         cmd += ["--password", "pw 1"]
+    # Its own process group: node, and the Chromium it starts, are killed
+    # together whatever happens.
+    run = subprocess.Popen(cmd, cwd=BROWSER_DIR, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        run = subprocess.run(cmd, cwd=BROWSER_DIR, capture_output=True,
-                             text=True, timeout=90)
-    except subprocess.TimeoutExpired as e:
+        out, err = run.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        kill_group(run)
+        out, err = run.communicate()
         pytest.fail("e2e.mjs still running after 90 s:\n%s\n%s\nparleyd log:\n%s"
-                    % (e.stdout, e.stderr, srv.log_text()))
+                    % (out, err, srv.log_text()))
+    finally:
+        kill_group(run)
     assert run.returncode == 0, (
         "e2e.mjs exited %d\n--- stdout\n%s--- stderr\n%s--- parleyd log (last 40 lines)\n%s"
-        % (run.returncode, run.stdout, run.stderr,
+        % (run.returncode, out, err,
            "\n".join(srv.log_text().splitlines()[-40:])))
     for shot in shots:
         assert shot.is_file() and shot.stat().st_size > 0, "no screenshot %s" % shot
