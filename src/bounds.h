@@ -20,6 +20,8 @@
 
 /* What a user may hold. */
 #define HUB_ROOMS_PER_USER 50   /* rooms one user may be in (CHANLIMIT) */
+#define HUB_MONITOR_PER_USER 100 /* nicknames one user may MONITOR (MONITOR=) */
+#define HUB_MONITOR_TOTAL 200000 /* MONITOR entries of all users together */
 /* Invitations an operator gave a user, kept with that user: the oldest
  * gives way to a new one, so neither an inviter nor the invited can grow
  * them, and a JOIN looks at no more than these. */

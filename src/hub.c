@@ -1,4 +1,5 @@
 #include "hub.h"
+#include "hub_monitor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ user_free(struct user *u)
 	free(u->realname);
 	free(u->away);
 	free(u->vhost);
+	free(u->watching);
 	free(u);
 }
 
@@ -60,6 +62,7 @@ hub_clear(struct hub *hub)
 		user_free(u);
 	}
 	hub->nusers = hub->nopers = hub->ninvisible = hub->nrooms = 0;
+	hub_monitor_free_all(hub);
 	free(hub->recent);
 	hub->recent = NULL;
 }
@@ -258,6 +261,7 @@ user_add(struct hub *hub, struct user *u)
 	HASH_ADD_STR(hub->users, key, u);
 	if (++hub->nusers > hub->max_users)
 		hub->max_users = hub->nusers;
+	hub_monitor_presence(hub, u->nick, u);
 }
 
 struct user *
@@ -615,6 +619,8 @@ hub_user_quit(struct hub *hub, struct user *u, const char *reason)
 		room_remove_member(hub, u->rooms[i], u);
 	HASH_DEL(hub->users, u);
 	hub->nusers--;
+	hub_monitor_clear(hub, u);
+	hub_monitor_presence(hub, u->nick, NULL);
 	hub_umode(hub, u, UMODE_OPER | UMODE_INVISIBLE, 0);
 	user_free(u);
 }
@@ -646,12 +652,20 @@ hub_nick(struct hub *hub, struct user *u, const char *nick)
 		return HUB_OK;
 	struct msg *m = hub_msg(hub, MSG_NICK, u, NULL, nick, NULL);
 	hub_whowas_add(hub, u);
+	char old[NICK_LEN_MAX + 1], old_key[NICK_LEN_MAX + 1];
+	memcpy(old, u->nick, sizeof old);
+	memcpy(old_key, u->key, sizeof old_key);
 	HASH_DEL(hub->users, u);
 	set_nick(u, nick);
 	HASH_ADD_STR(hub->users, key, u);
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 1);
 		msg_unref(m);
+	}
+	/* MONITOR: a change of case only is no change of nickname. */
+	if (strcmp(old_key, u->key) != 0) {
+		hub_monitor_presence(hub, old, NULL);
+		hub_monitor_presence(hub, u->nick, u);
 	}
 	return HUB_OK;
 }
@@ -853,6 +867,7 @@ hub_away(struct hub *hub, struct user *u, const char *text)
 	struct msg *m = hub_msg(hub, MSG_AWAY, u, NULL, NULL, away);
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 0);
+		hub_monitor_tell(hub, u, m);
 		msg_unref(m);
 	}
 	return HUB_OK;
@@ -869,6 +884,7 @@ hub_setname(struct hub *hub, struct user *u, const char *realname)
 	struct msg *m = hub_msg(hub, MSG_SETNAME, u, NULL, NULL, name);
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 1);
+		hub_monitor_tell(hub, u, m);
 		msg_unref(m);
 	}
 	return HUB_OK;
@@ -891,6 +907,7 @@ hub_chghost(struct hub *hub, struct user *u, const char *host)
 	u->host = vhost;
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 1);
+		hub_monitor_tell(hub, u, m);
 		msg_unref(m);
 	}
 	return HUB_OK;

@@ -26,7 +26,16 @@ struct user_ops {
 	 * the connection after flushing that; the hub is told now. Never
 	 * called from inside a fan-out. */
 	void (*disconnect)(struct user *u, const char *reason);
+	/* MONITOR: someone took nick, a nickname u watches (who), or nobody
+	 * has it any more (who NULL). NULL: the door has no MONITOR. */
+	void (*presence)(struct user *u, const char *nick, const struct user *who);
+	/* MONITOR: an event about whoever has a nickname u watches (away,
+	 * real name, host), when u shares no room with them
+	 * (extended-monitor). NULL: the door does not want these. */
+	void (*watched)(struct user *u, struct msg *m);
 };
+
+struct watch;
 
 struct room;
 
@@ -57,6 +66,8 @@ struct user {
 	uint32_t serial;             /* unique per server run, never reused */
 	struct invite *invites;      /* HUB_INVITES_PER_USER once invited, or NULL */
 	uint8_t ninvites;
+	uint8_t nwatching, capwatching;
+	struct watch **watching;     /* the nicknames it MONITORs, or NULL */
 };
 
 /* An operator's invitation into a room (past its +i), held by the invited
@@ -130,6 +141,8 @@ struct hub {
 	uint32_t guests;             /* last guest number handed out */
 	uint64_t next_msgid;
 	uint32_t serials;            /* last user or room serial handed out */
+	struct watch *watches;       /* uthash by folded nick: who MONITORs what */
+	uint32_t nwatch_links;       /* entries in all MONITOR lists */
 	struct hub_recent *recent;   /* HUB_RECENT entries, or NULL before any message */
 	time_t (*clock)(void);       /* the time, for invitations; a test may set it */
 	size_t topic_len;            /* longest topic kept, in bytes */

@@ -29,6 +29,7 @@ enum irc_cap {
 	CAP_CHGHOST = 1 << 14,
 	CAP_MULTILINE = 1 << 15,
 	CAP_MESSAGE_REDACTION = 1 << 16,
+	CAP_EXTENDED_MONITOR = 1 << 17,
 };
 
 #define IRC_TARGETS_MAX 4    /* nicks or channels per PRIVMSG, NOTICE, KICK, NAMES (TARGMAX) */
@@ -119,7 +120,11 @@ irc_cmd_fn irc_cmd_join, irc_cmd_part, irc_cmd_topic, irc_cmd_names,
     irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
     irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
     irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost, irc_cmd_batch,
-    irc_cmd_redact;
+    irc_cmd_redact, irc_cmd_monitor;
+
+/* MONITOR's user ops (irc_monitor.c). */
+void irc_monitor_presence(struct user *u, const char *nick, const struct user *who);
+void irc_monitor_watched(struct user *u, struct msg *m);
 
 /* Parts of the welcome burst that are commands too. */
 void irc_send_lusers(struct conn *c);

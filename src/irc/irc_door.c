@@ -65,6 +65,7 @@ static const struct {
 	{ "draft/multiline", CAP_MULTILINE, cap_multiline },
 	{ "echo-message", CAP_ECHO_MESSAGE, NULL },
 	{ "extended-join", CAP_EXTENDED_JOIN, NULL },
+	{ "extended-monitor", CAP_EXTENDED_MONITOR, NULL },
 	{ "invite-notify", CAP_INVITE_NOTIFY, NULL },
 	{ "labeled-response", CAP_LABELED_RESPONSE, NULL },
 	{ "message-tags", CAP_MESSAGE_TAGS, NULL },
@@ -618,6 +619,8 @@ irc_deliver(struct user *u, struct msg *m)
 static const struct user_ops irc_user_ops = {
 	.deliver = irc_deliver,
 	.disconnect = conn_disconnect_user,
+	.presence = irc_monitor_presence,
+	.watched = irc_monitor_watched,
 };
 
 /* Capability negotiation (IRCv3 capability-negotiation, CAP 302). */
@@ -757,6 +760,7 @@ irc_send_isupport(struct conn *c)
 	TOKEN("INVEX=I");
 	TOKEN("MAXLIST=b:%d,e:%d,I:%d", HUB_BANS_PER_ROOM, HUB_BANS_PER_ROOM, HUB_BANS_PER_ROOM);
 	TOKEN("MODES=4");
+	TOKEN("MONITOR=%d", HUB_MONITOR_PER_USER);
 	TOKEN("NETWORK=Parley");
 	TOKEN("NICKLEN=%lu", cfg->nick_len);
 	TOKEN("PREFIX=(ov)@+");
@@ -950,6 +954,7 @@ static const struct irc_command {
 	{ "LIST", irc_cmd_list, 0 },
 	{ "LUSERS", irc_cmd_lusers, 0 },
 	{ "MODE", irc_cmd_mode, 0 },
+	{ "MONITOR", irc_cmd_monitor, 0 },
 	{ "MOTD", irc_cmd_motd, 0 },
 	{ "NAMES", irc_cmd_names, 0 },
 	{ "NICK", cmd_nick, 1 },
