@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "irc/irc.h"
+#include "text.h"
 
 void
 irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *room)
@@ -501,6 +502,17 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 	for (const char *p = m->params[1]; *p && n < 16; p++) {
 		if (*p == '+' || *p == '-') {
 			on = *p == '+';
+			continue;
+		}
+		/* No mode is a non-ASCII character: it is named whole, since a
+		 * byte of it alone is not UTF-8 (the parameter is, repaired). */
+		if ((unsigned char)*p >= 0x80) {
+			size_t len;
+			unsigned char lo, hi;
+			if (!utf8_lead((unsigned char)*p, &len, &lo, &hi) || strnlen(p, len) < len)
+				len = 1;
+			irc_numeric(c, "472", "%.*s :is unknown mode char to me", (int)len, p);
+			p += len - 1;
 			continue;
 		}
 		/* "MODE #c b" or "+b" with no mask lists the bans (e, I alike). */

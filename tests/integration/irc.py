@@ -110,7 +110,7 @@ class IrcClient(LineMatching):
             self.buf += chunk
         raw, self.buf = self.buf.split(b"\n", 1)
         assert raw.endswith(b"\r"), "line not ended by CR LF: %r" % raw
-        text = raw[:-1].decode("utf-8", errors="replace")
+        text = raw[:-1].decode("utf-8")  # the server only ever sends valid UTF-8
         self.lines.append(text)
         self._answer_ping(text)
         return text

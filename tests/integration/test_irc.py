@@ -668,6 +668,18 @@ def test_unknown_channel_mode(ircd):
     a.expect_numeric("472", r"z :")
 
 
+def test_unknown_non_ascii_mode_is_named_whole(ircd):
+    """472 names a character that is no mode whole: one of its bytes alone
+    is not UTF-8 (tests/fuzz/fuzz_server found it). The client reads
+    strictly: a byte of it would fail the read."""
+    a, = joined(ircd, "#m", "alice")
+    a.send("MODE #m +\u00e9t\u20ac")
+    a.expect_numeric("472", "\u00e9 :")
+    a.expect_numeric("472", "\u20ac :")
+    a.send("MODE #m")
+    a.expect_numeric("324", r"#m \+\S*t")
+
+
 def test_user_mode(ircd):
     a = user(ircd, "alice")
     user(ircd, "bob")

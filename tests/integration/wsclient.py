@@ -149,10 +149,9 @@ class WsIrcClient(IrcClient):
             if op in (1, 2):
                 assert fin, "server messages are single frames"
                 self.frames.append((op, payload))
-                if op == 1:
-                    text = payload.decode("utf-8")  # must be valid: a text frame
-                else:
-                    text = payload.decode("utf-8", errors="replace")
+                # A text frame must be UTF-8 (RFC 6455), and the server
+                # promises it for every line it sends, binary frames too.
+                text = payload.decode("utf-8")
                 assert "\r" not in text and "\n" not in text, "CR/LF in a message: %r" % text
                 self.lines.append(text)
                 self._answer_ping(text)
