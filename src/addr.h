@@ -23,4 +23,25 @@ void addr_format(const struct sockaddr_storage *ss, char *host, size_t hostlen,
  * itself for IPv4, its /64 for IPv6 (an IPv4-mapped one is its IPv4). */
 void addr_key(const char *host, char key[ADDR_KEY_MAX]);
 
+/* A port in decimal digits, 0 to 65535 (at most 5 digits, no sign, no
+ * space): 0, or -1. */
+int addr_port_parse(const char *s, uint16_t *port);
+
+/* An address or a network: "192.0.2.1", "10.0.0.0/8", "2001:db8::/32". */
+struct addr_net {
+	int family;                  /* AF_INET or AF_INET6 */
+	uint8_t bytes[16];
+	unsigned prefix;             /* leading bits that must match */
+};
+
+/* -1 when text is neither an address nor address/prefix. */
+int addr_net_parse(const char *text, struct addr_net *net);
+/* Whether the peer address ss is in net (an IPv4-mapped IPv6 address
+ * counts as IPv4). */
+int addr_net_match(const struct addr_net *net, const struct sockaddr_storage *ss);
+/* Text (as in X-Forwarded-For: "192.0.2.1", "2001:db8::1", "[2001:db8::1]",
+ * with a ":port" after an IPv4 or bracketed address) into ss, port 0
+ * unless given. -1 when it is no address. */
+int addr_from_text(const char *text, struct sockaddr_storage *ss);
+
 #endif

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "addr.h"
 #include "bounds.h"
 #include "names.h"
 
@@ -42,6 +43,8 @@ static const struct option_def options[] = {
 	  "serve the web client from this directory, not the built-in copy" },
 	{ "allowed-origins", OPT_LIST, FIELD(allowed_origins), "", 0, 0,
 	  "a web page ORIGIN (scheme://host:port) whose scripts may open /ws, or * for any (repeatable; the server's own pages may when reached by IP, localhost or server-name)" },
+	{ "proxy-from", OPT_LIST, FIELD(proxy_from), "", 0, 0,
+	  "ADDRESS or NETWORK/BITS of a reverse proxy trusted to name the client: its connections start with a PROXY protocol header (v1 or v2), or on web-listen may send X-Forwarded-For (repeatable; none by default)" },
 	{ "server-name", OPT_STR, FIELD(server_name), "parley.local", 0, 0,
 	  "name the server gives itself (the IRC server name)" },
 	{ "password", OPT_OPTSTR, FIELD(password), "", 0, 0,
@@ -145,19 +148,11 @@ config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
 	}
 	/* Digits only: strtoul would take "-1", and getaddrinfo a service
 	 * name, or 99999 modulo 65536. */
-	const char *p = colon + 1;
-	unsigned long v = 0;
+	uint16_t p;
 	*why = "the port must be a number from 0 to 65535";
-	if (*p == '\0' || strlen(p) > 5)
+	if (addr_port_parse(colon + 1, &p) < 0)
 		return -1;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(*p - '0');
-	}
-	if (v > 65535)
-		return -1;
-	*port = (unsigned)v;
+	*port = p;
 	return 0;
 }
 
@@ -198,6 +193,12 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		if (list->n == CONFIG_LIST_MAX) {
 			fprintf(stderr, "parleyd: %s: at most %d %s options\n",
 			    where, CONFIG_LIST_MAX, o->key);
+			return -1;
+		}
+		struct addr_net net;
+		if (strcmp(o->key, "proxy-from") == 0 && addr_net_parse(value, &net) < 0) {
+			fprintf(stderr, "parleyd: %s: proxy-from wants an ADDRESS or NETWORK/BITS, not \"%s\"\n",
+			    where, value);
 			return -1;
 		}
 		if (strcmp(o->key, "oper") == 0 && strchr(value, ':') == NULL) {
@@ -471,6 +472,7 @@ config_free(struct config *cfg)
 	list_reset(&cfg->oper);
 	list_reset(&cfg->web_listen);
 	list_reset(&cfg->allowed_origins);
+	list_reset(&cfg->proxy_from);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->web_dir);

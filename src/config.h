@@ -23,6 +23,7 @@ struct config {
 	struct config_list web_listen;  /* HTTP listeners: web client and /ws */
 	struct config_list oper;        /* NAME:PASSWORD */
 	struct config_list allowed_origins; /* may open /ws from their pages */
+	struct config_list proxy_from;  /* reverse proxies trusted to name the client */
 	char *tls_cert;              /* PEM paths, or NULL */
 	char *tls_key;
 	char *web_dir;               /* serve the web client from here, or NULL */

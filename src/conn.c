@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "door.h"
 #include "hub.h"
 #include "log.h"
@@ -420,10 +421,72 @@ conn_handshake(struct conn *c)
 void
 conn_open(struct conn *c)
 {
-	if (c->tp != NULL && c->tp->handshaking)
+	if (c->tp != NULL && (c->tp->handshaking || c->tp->proxy_wait))
 		return; /* conn_ready comes with the end of the handshake */
 	c->door->open(c);
 	conn_check_registered(c);
+}
+
+int
+conn_expect_proxy(struct conn *c)
+{
+	if (transport_expect_proxy(c) < 0)
+		return -1;
+	/* The header comes on the handshake deadline. */
+	if (!c->handshake) {
+		c->handshake = 1;
+		loop_timer_start(c->srv->loop, &c->timer, c->srv->cfg->handshake_timeout * 1000u);
+	}
+	return 0;
+}
+
+/* The PROXY header, from a proxy-from address: then the conn carries on
+ * as if it had just come in, from the client the header names. */
+static void
+conn_proxy(struct conn *c)
+{
+	struct proxy_header h;
+	int r = transport_proxy_read(c, &h);
+	if (r == 0)
+		conn_watch(c);
+	if (r <= 0)
+		return;
+	if (r == 2 && !c->door->unmetered) {
+		conn_kill(c, "No PROXY protocol header from a proxy-from address");
+		return;
+	}
+	if (r == 2)
+		c->forwarded = 1; /* the HTTP request may say whom it is for */
+	else if (server_conn_readdress(c->srv, c, h.proxied ? &h.src : NULL) < 0)
+		return;
+	if (transport_idle(c->tp)) {
+		transport_free(c->tp);
+		c->tp = NULL;
+	}
+	if (c->tp != NULL && c->tp->handshaking) {
+		conn_handshake(c); /* on the same deadline */
+		return;
+	}
+	conn_ready(c);
+	if (c->state == CONN_OPEN && framer_held(&c->in) > 0) {
+		conn_process(c);
+		if (c->state == CONN_OPEN)
+			conn_watch(c);
+	}
+}
+
+int
+conn_forwarded_for(struct conn *c, const char *text)
+{
+	if (!c->forwarded)
+		return 0;
+	c->forwarded = 0;
+	struct sockaddr_storage ss;
+	int named = text != NULL && *text != '\0' && addr_from_text(text, &ss) == 0;
+	if (text != NULL && *text != '\0' && !named)
+		log_info("%s: X-Forwarded-For \"%s\" is no address; the proxy's own is used",
+		    conn_addr(c), text);
+	return server_conn_readdress(c->srv, c, named ? &ss : NULL);
 }
 
 int
@@ -469,6 +532,13 @@ conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
 	(void)loop;
 	struct conn *c = io->data;
 	c->io_events++;
+	if (c->tp != NULL && c->tp->proxy_wait) {
+		if (c->state == CONN_OPEN)
+			conn_proxy(c);
+		else
+			conn_kill(c, "closed");
+		return;
+	}
 	if (c->tp != NULL && c->tp->handshaking) {
 		if (c->state == CONN_OPEN)
 			conn_handshake(c);

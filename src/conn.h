@@ -40,6 +40,8 @@ struct conn {
 	unsigned pinged : 1;          /* sent a PING for silence, no input since */
 	unsigned handshake : 1;       /* TLS or HTTP handshake under way, on a deadline */
 	unsigned unregistered : 1;    /* no user yet: on the registration deadline */
+	unsigned forwarded : 1;       /* from a proxy-from address, no PROXY header:
+	                               * its HTTP request may name the client */
 	uint16_t port;                /* the peer's port, for logs */
 	uint32_t io_events;           /* socket events handled, for the debug log */
 	struct transport *tp;         /* TLS / WebSocket, or NULL for plain TCP */
@@ -91,6 +93,15 @@ int conn_websocket(const struct conn *c);
 struct conn *conn_new(struct server *srv, int fd, const struct door *door,
     const char *host, uint16_t port, int tls);
 void conn_open(struct conn *c);
+/* For the server, before conn_open: c comes from a proxy-from address, so
+ * its first bytes must be a PROXY protocol header (on the web listener,
+ * or an HTTP request that may say X-Forwarded-For). -1 when out of
+ * memory. */
+int conn_expect_proxy(struct conn *c);
+/* For the web door: the client a trusted proxy names in X-Forwarded-For
+ * (NULL or "": none, the proxy speaks for itself). -1 when the conn was
+ * refused (too many from that address) and is closing. */
+int conn_forwarded_for(struct conn *c, const char *text);
 /* "host:port" for a log line (a static buffer, valid until the next call). */
 const char *conn_addr(const struct conn *c);
 void conn_flush(struct conn *c);

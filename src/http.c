@@ -120,7 +120,22 @@ http_header_line(struct http_request *r, const char *line, size_t len)
 		return field_set(r->ws_version, v, n, 1);
 	if (IS("Sec-WebSocket-Protocol"))
 		return field_set(r->ws_protocol, v, n, 1);
-	if (IS("Transfer-Encoding"))
+	if (IS("X-Forwarded-For")) {
+		const char *last = v;
+		for (const char *p = v; p < end; p++)
+			if (*p == ',')
+				last = p + 1;
+		while (last < end && (*last == ' ' || *last == '\t'))
+			last++;
+		size_t ln = (size_t)(end - last);
+		/* Too long for an address: "?", which is none. */
+		if (ln >= sizeof r->forwarded_for)
+			snprintf(r->forwarded_for, sizeof r->forwarded_for, "?");
+		else
+			snprintf(r->forwarded_for, sizeof r->forwarded_for, "%.*s", (int)ln, last);
+		return 0;
+	}
+		if (IS("Transfer-Encoding"))
 		r->has_body = 1;
 	if (IS("Content-Length") && !(n == 1 && v[0] == '0'))
 		r->has_body = 1;

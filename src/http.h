@@ -11,6 +11,7 @@
 #define HTTP_HEADERS_MAX 64
 #define HTTP_TARGET_MAX 1024
 #define HTTP_FIELD_MAX 512
+#define HTTP_FORWARDED_MAX 64
 
 struct http_request {
 	char method[16];
@@ -27,6 +28,9 @@ struct http_request {
 	char ws_key[HTTP_FIELD_MAX];
 	char ws_version[HTTP_FIELD_MAX];
 	char ws_protocol[HTTP_FIELD_MAX];
+	/* The last address of the last X-Forwarded-For line: the one the
+	 * proxy nearest to us added (the others are the client's word). */
+	char forwarded_for[HTTP_FORWARDED_MAX];
 	unsigned nhost;                 /* Host lines seen: exactly one is allowed */
 	unsigned nkey;
 	unsigned norigin;

@@ -257,22 +257,60 @@ ip_take(struct server *srv, const char *host)
 	return ip;
 }
 
-/* Why a connection from host may not be let in, or NULL: then it is
- * counted in *ipp. */
+/* Why one more connection from host may not be let in, or NULL: then it
+ * is counted in *ipp. */
 static const char *
-admit(struct server *srv, const char *host, struct ip_count **ipp)
+admit_address(struct server *srv, const char *host, struct ip_count **ipp)
 {
-	const struct config *cfg = srv->cfg;
-	if (srv->nconns >= cfg->max_clients)
-		return "the server is full";
 	struct ip_count *ip = ip_take(srv, host);
 	if (ip == NULL)
 		return "out of memory";
-	if (cfg->max_per_ip > 0 && ip->n >= cfg->max_per_ip)
+	if (srv->cfg->max_per_ip > 0 && ip->n >= srv->cfg->max_per_ip)
 		return "too many connections from your address";
 	ip->n++;
 	*ipp = ip;
 	return NULL;
+}
+
+/* Whether the peer is a reverse proxy that proxy-from names. */
+static int
+trusted_proxy(const struct server *srv, const struct sockaddr_storage *ss)
+{
+	for (int i = 0; i < srv->nproxies; i++)
+		if (addr_net_match(&srv->proxies[i], ss))
+			return 1;
+	return 0;
+}
+
+int
+server_conn_readdress(struct server *srv, struct conn *c,
+    const struct sockaddr_storage *ss)
+{
+	char was[INET6_ADDRSTRLEN + 8], addr[INET6_ADDRSTRLEN + 8];
+	snprintf(was, sizeof was, "%s", conn_addr(c));
+	if (ss != NULL) {
+		char host[INET6_ADDRSTRLEN];
+		addr_format(ss, host, sizeof host, addr, sizeof addr, &c->port);
+		snprintf(c->host, sizeof c->host, "%s", host);
+		log_info("%s: connected through the proxy at %s", addr, was);
+	}
+	struct ip_count *ip = NULL;
+	const char *why = admit_address(srv, c->host, &ip);
+	if (why != NULL) {
+		/* Nothing has been said to this client yet, nor can be over TLS
+		 * before the handshake. */
+		char msg[512];
+		int n = c->door->refuse(msg, sizeof msg, c->host, why);
+		if (!conn_secure(c) && n > 0)
+			(void)!send(c->io.fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		log_info("%s: refused (%s)", conn_addr(c), why);
+		conn_kill(c, why);
+		return -1;
+	}
+	ip_release(srv, c);
+	c->ip = ip;
+	return 0;
 }
 
 /* Keepalive is how a peer that has gone without a word (a machine
@@ -317,17 +355,28 @@ accept_one(struct server *srv, struct listener *l, int fd,
 	char host[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 8];
 	uint16_t port;
 	addr_format(ss, host, sizeof host, addr, sizeof addr, &port);
-	struct ip_count *ip;
-	const char *why = admit(srv, host, &ip);
+	if (srv->nconns >= srv->cfg->max_clients) {
+		refuse(l, fd, host, addr, "the server is full");
+		return;
+	}
+	/* A trusted proxy's connections count for the clients it names. */
+	int proxied = trusted_proxy(srv, ss);
+	struct ip_count *ip = NULL;
+	const char *why = proxied ? NULL : admit_address(srv, host, &ip);
 	if (why != NULL) {
 		refuse(l, fd, host, addr, why);
 		return;
 	}
 	socket_options(srv->cfg, fd);
 	struct conn *c = conn_new(srv, fd, l->door, host, port, l->tls);
-	if (c == NULL) {
-		ip_put(srv, ip);
-		refuse(l, fd, host, addr, "out of memory");
+	if (c == NULL || (proxied && conn_expect_proxy(c) < 0)) {
+		if (ip != NULL)
+			ip_put(srv, ip);
+		if (c != NULL) {
+			conn_destroy(c); /* closes fd */
+			log_info("%s: refused (out of memory)", addr);
+		} else
+			refuse(l, fd, host, addr, "out of memory");
 		return;
 	}
 	c->ip = ip;
@@ -630,6 +679,11 @@ server_init(struct server *srv, const struct config *cfg)
 	for (int i = 0; i < cfg->web_listen.n; i++)
 		if (listener_open(srv, cfg->web_listen.v[i], &web_door) < 0)
 			return -1;
+	for (int i = 0; i < cfg->proxy_from.n; i++)
+		if (addr_net_parse(cfg->proxy_from.v[i], &srv->proxies[srv->nproxies++]) < 0) {
+			fprintf(stderr, "parleyd: proxy-from %s: not an address\n", cfg->proxy_from.v[i]);
+			return -1;
+		}
 	if (signals_open(srv) < 0) {
 		fprintf(stderr, "parleyd: cannot set up signals: %s\n", strerror(errno));
 		return -1;

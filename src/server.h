@@ -3,6 +3,7 @@
 #ifndef PARLEY_SERVER_H
 #define PARLEY_SERVER_H
 
+#include "addr.h"
 #include "config.h"
 #include "hub.h"
 #include "loop.h"
@@ -27,6 +28,8 @@ struct server {
 	struct conn *flush_list;        /* conns with fresh output */
 	struct conn *reap_list;         /* conns to close and free */
 	struct ip_count *ips;           /* uthash: conns per address */
+	struct addr_net proxies[CONFIG_LIST_MAX]; /* proxy-from */
+	int nproxies;
 	struct loop_io signals;
 	struct loop_timer idle_sweep;
 	struct loop_timer shutdown_deadline;
@@ -51,6 +54,13 @@ void server_settle(struct server *srv);
 
 /* For conn.c. */
 void server_conn_touched(struct server *srv, struct conn *c);
+/* A trusted proxy says the conn's client is at ss (NULL: the proxy
+ * speaks for itself): the conn takes that address, for logs and for
+ * max-per-ip. -1 when that address has too many already: then the conn
+ * has been told so (as far as it can be before TLS) and killed. */
+struct sockaddr_storage;
+int server_conn_readdress(struct server *srv, struct conn *c,
+    const struct sockaddr_storage *ss);
 /* The conn's door has made its user: the registration deadline is met. */
 void server_conn_registered(struct server *srv, struct conn *c);
 void server_conn_flush_later(struct server *srv, struct conn *c);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -50,11 +51,77 @@ transport_websocket(struct conn *c, int binary, uint64_t max_message)
 	return 0;
 }
 
+int
+transport_expect_proxy(struct conn *c)
+{
+	if (c->tp == NULL && (c->tp = calloc(1, sizeof *c->tp)) == NULL)
+		return -1;
+	c->tp->proxy_wait = 1;
+	return 0;
+}
+
+int
+transport_idle(const struct transport *t)
+{
+	return t->ssl == NULL && t->ws == NULL && !t->proxy_wait && t->out_len == 0;
+}
+
+int
+transport_proxy_read(struct conn *c, struct proxy_header *h)
+{
+	struct transport *t = c->tp;
+	if (t->proxy == NULL && (t->proxy = malloc(PROXY_HEADER_MAX)) == NULL) {
+		conn_kill(c, "Out of memory");
+		return -1;
+	}
+	/* Peeked, so that nothing past the header is taken from the socket:
+	 * what follows is TLS's, or the door's. */
+	ssize_t n = recv(c->io.fd, t->proxy + t->proxy_len, PROXY_HEADER_MAX - t->proxy_len,
+	    MSG_PEEK);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		conn_kill(c, n == 0 ? "Connection closed before its PROXY header" : strerror(errno));
+		return -1;
+	}
+	if (n < 0)
+		return 0;
+	size_t len;
+	size_t have = t->proxy_len;
+	enum proxy_status st = proxy_parse(t->proxy, have + (size_t)n, &len, h);
+	/* Every byte peeked belongs to the header so far (PROXY_MORE), or
+	 * the header ends within them (PROXY_DONE): take those. */
+	size_t take = st == PROXY_DONE ? len - have : st == PROXY_MORE ? (size_t)n : 0;
+	if (take > 0 && recv(c->io.fd, t->proxy + have, take, 0) != (ssize_t)take) {
+		conn_kill(c, "Connection lost in its PROXY header");
+		return -1;
+	}
+	t->proxy_len = (uint16_t)(have + take);
+	if (st == PROXY_MORE)
+		return 0;
+	if (st == PROXY_BAD) {
+		conn_kill(c, "Bad PROXY protocol header");
+		return -1;
+	}
+	/* What looked like the start of a header and was not ("PRO" of a
+	 * PROPFIND, the blank lines before a request) is the door's: only a
+	 * TLS conn's first byte decides at once, so these are never TLS's. */
+	if (st == PROXY_NONE && t->proxy_len > 0 &&
+	    framer_feed(&c->in, (const char *)t->proxy, t->proxy_len) < 0) {
+		conn_kill(c, "Out of memory");
+		return -1;
+	}
+	t->proxy_wait = 0;
+	free(t->proxy);
+	t->proxy = NULL;
+	t->proxy_len = 0;
+	return st == PROXY_DONE ? 1 : 2;
+}
+
 void
 transport_free(struct transport *t)
 {
 	if (t == NULL)
 		return;
+	free(t->proxy);
 	SSL_free(t->ssl);
 	free(t->ws);
 	free(t->out);
@@ -355,7 +422,7 @@ int
 transport_pending(const struct conn *c)
 {
 	const struct transport *t = c->tp;
-	if (t == NULL || t->handshaking)
+	if (t == NULL || t->handshaking || t->proxy_wait)
 		return 0;
 	return (t->ws != NULL && t->ws_eof) || (t->ssl != NULL && SSL_pending(t->ssl) > 0);
 }
@@ -439,7 +506,7 @@ int
 transport_flush(struct conn *c)
 {
 	struct transport *t = c->tp;
-	if (t->handshaking)
+	if (t->handshaking || t->proxy_wait)
 		return 0;
 	for (;;) {
 		if (t->out_off < t->out_len) {
@@ -472,7 +539,7 @@ int
 transport_finish(struct conn *c)
 {
 	struct transport *t = c->tp;
-	if (t->handshaking)
+	if (t->handshaking || t->proxy_wait)
 		return 0;
 	if (t->ws != NULL && !t->close_sent) {
 		if (t->peer_close && ws_close_code_ok(t->peer_close))
@@ -499,6 +566,8 @@ unsigned
 transport_mask(const struct conn *c, unsigned mask)
 {
 	const struct transport *t = c->tp;
+	if (t->proxy_wait)
+		return c->state == CONN_DEAD ? 0 : LOOP_READ;
 	if (t->handshaking)
 		return c->state == CONN_DEAD ? 0 : t->hs_want_write ? LOOP_WRITE : LOOP_READ;
 	if (t->ws != NULL && c->state == CONN_OPEN && framer_room(&c->in) < 2)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proxy.h"
 #include "ws.h"
 
 struct conn;
@@ -37,6 +38,9 @@ struct transport {
 	uint8_t close_sent;       /* our close frame is staged: no more data */
 	uint8_t tls_done;         /* close_notify sent */
 	uint8_t pings_in_message; /* control frames inside the open message */
+	uint8_t proxy_wait;       /* a PROXY protocol header comes first */
+	uint16_t proxy_len;       /* bytes of it in proxy */
+	uint8_t *proxy;           /* the header so far, while it comes */
 };
 
 /* transport_read's answer when it has closed the conn itself. */
@@ -48,6 +52,18 @@ struct transport *transport_tls(int fd);
  * go out as they are. -1 when out of memory. */
 int transport_websocket(struct conn *c, int binary, uint64_t max_message);
 void transport_free(struct transport *t);
+/* The conn's first bytes are a PROXY protocol header (it comes from a
+ * proxy-from address): adds the wait for it, before TLS or anything else.
+ * -1 when out of memory. */
+int transport_expect_proxy(struct conn *c);
+/* Reads the PROXY header, never a byte past it: 1 when it is whole (*h
+ * says what it names), 0 while it is not, 2 when the conn begins with
+ * something else (any bytes taken are handed to the framer), -1 when the
+ * conn was killed (a bad header, an error). */
+int transport_proxy_read(struct conn *c, struct proxy_header *h);
+/* Whether the transport has nothing left to do (no TLS, no WebSocket):
+ * then the conn may drop it and write straight from its sendq. */
+int transport_idle(const struct transport *t);
 
 /* Drives the TLS handshake: 1 done, 0 waiting, -1 failed (the conn is
  * killed with the reason). */

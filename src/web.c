@@ -289,6 +289,11 @@ method_known(const char *m)
 static void
 dispatch(struct conn *c, struct http_request *r)
 {
+	/* From a trusted proxy, the request names the client: it counts and
+	 * is logged as that one from now on (or is refused, as one too
+	 * many from its address). */
+	if (c->forwarded && conn_forwarded_for(c, r->forwarded_for) < 0)
+		return;
 	int rc = http_request_done(r);
 	if (rc != 0) {
 		respond_error(c, rc, NULL);

@@ -3,6 +3,7 @@ what one user can do to the server or to the others. Each failed on the
 code before its fix."""
 import re
 import socket
+import struct
 import subprocess
 import time
 
@@ -10,9 +11,10 @@ import time
 import pytest
 
 
-from chat import PARLEYD, Client, Server, wait_readable
+from chat import PARLEYD, Client, Server, tls_context, wait_readable
 from irc import IrcClient
-from wsclient import WsIrcClient, http
+import wsclient
+from wsclient import WsIrcClient, http, read_response
 
 
 # Flood control would only slow these tests down; where it matters a test
@@ -290,6 +292,171 @@ def test_every_door_keeps_tcp_keepalive_from_ping_interval(make_server):
                 break
             time.sleep(0.05)
         assert kind == 2 and 0 < left <= 7, (port, kind, left)
+
+
+# Finding 2 too: behind a reverse proxy every client has the proxy's
+# address. A proxy that proxy-from names (and only one) passes the real
+# one: the PROXY protocol on any listener, X-Forwarded-For on the web one.
+
+def proxy_v1(src, sport=5555, v6=False):
+    return ("PROXY %s %s %s %d 7000\r\n" % ("TCP6" if v6 else "TCP4", src,
+                                             "::1" if v6 else "127.0.0.1", sport)).encode()
+
+
+def proxy_v2(src, sport=5555, local=False):
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    if local:
+        return sig + b"\x20\x00\x00\x00"
+    if ":" in src:
+        body = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, "::1")
+                + struct.pack(">HH", sport, 7000))
+        fam = 0x21
+    else:
+        body = (socket.inet_pton(socket.AF_INET, src) + socket.inet_pton(socket.AF_INET, "127.0.0.1")
+                + struct.pack(">HH", sport, 7000))
+        fam = 0x11
+    body += b"\x03\x00\x04abcd"  # a TLV (CRC32C, not checked), skipped
+    return sig + bytes([0x21, fam]) + struct.pack(">H", len(body)) + body
+
+
+def whois_host(irc, nick):
+    irc.send("WHOIS " + nick)
+    m = irc.expect_numeric("311", r"%s " % nick)
+    return m.group("rest").split()[2]
+
+
+# The proxy: 127.0.0.2, which proxy-from names (the tests' own clients come
+# from 127.0.0.1).
+PROXY_ADDR = "127.0.0.2"
+
+
+def from_proxy(port):
+    return socket.create_connection(("127.0.0.1", port), timeout=5,
+                                    source_address=(PROXY_ADDR, 0))
+
+
+def via_proxy(cls, port, header):
+    """A cls (Client, IrcClient) connected through the proxy, header sent."""
+    c = cls.__new__(cls)
+    if cls is Client:
+        c.buf, c.lines, c.nick = b"", [], None
+    else:
+        IrcClient.__init__(c, None)
+    c.sock = from_proxy(port)
+    c.sock.sendall(header)
+    return c
+
+
+def plain_via_proxy(srv, header):
+    c = via_proxy(Client, srv.port, header)
+    c.nick = c.expect(r"^-- you are (\S+);").group(1)
+    return c
+
+
+@pytest.fixture
+def proxied():
+    srv = Server("--proxy-from", PROXY_ADDR, "--max-per-ip", "2", irc=True, web=True,
+                 tls=True)
+    yield srv
+    rc = srv.stop()
+    assert rc == 0, "parleyd exited with %s:\n%s" % (rc, srv.log_text())
+
+
+@pytest.mark.parametrize("header,host", [
+    (proxy_v1("203.0.113.7"), "203.0.113.7"),
+    (proxy_v1("2001:db8::7", v6=True), "2001:db8::7"),
+    (proxy_v2("198.51.100.3"), "198.51.100.3"),
+    (proxy_v2("2001:db8::9"), "2001:db8::9"),
+])
+def test_proxy_protocol_names_the_client(proxied, header, host):
+    watcher = via_proxy(IrcClient, proxied.irc_port, proxy_v2("192.0.2.50"))
+    watcher.register("watcher")
+    assert whois_host(watcher, "watcher") == "192.0.2.50"
+    c = plain_via_proxy(proxied, header)
+    assert whois_host(watcher, c.nick) == host
+    assert re.search(r"(\[%s\]|%s):5555: connected through the proxy at 127\.0\.0\.2:\d+"
+                     % (re.escape(host), re.escape(host)), proxied.log_text())
+
+
+def test_proxy_header_before_tls(proxied):
+    raw = from_proxy(proxied.tls_port)
+    raw.sendall(proxy_v1("203.0.113.8"))
+    tls = tls_context().wrap_socket(raw)
+    tls.settimeout(5)
+    got = b""
+    while b"-- you are" not in got:
+        got += tls.recv(4096)
+    tls.close()
+    assert "203.0.113.8:5555: connected through the proxy" in proxied.log_text()
+
+
+def test_per_address_limit_counts_the_proxied_client(proxied):
+    # max-per-ip 2: the proxy itself carries more than that...
+    many = [plain_via_proxy(proxied, proxy_v1("203.0.113.%d" % i)) for i in range(1, 5)]
+    # ... but each client address has its own 2, and an IPv6 one its /64.
+    for header in (proxy_v1("198.51.100.1"), proxy_v1("2001:db8:0:1::1", v6=True)):
+        kept = [plain_via_proxy(proxied, header) for _ in range(2)]
+        extra = via_proxy(Client, proxied.port, header)
+        assert extra.expect_closed() == ["!! server-full: too many connections from your "
+                                         "address, try again later"]
+    other = proxy_v1("2001:db8:0:1:ffff::2", v6=True)  # the same /64
+    extra = via_proxy(Client, proxied.port, other)
+    assert extra.expect_closed()[0].startswith("!! server-full: too many connections")
+    plain_via_proxy(proxied, proxy_v1("2001:db8:0:2::1", v6=True))  # another /64
+    assert len(many + kept) == 6
+
+
+def test_proxy_v2_local_and_v1_unknown_are_the_proxy_itself(proxied):
+    watcher = via_proxy(IrcClient, proxied.irc_port, proxy_v2("", local=True))
+    watcher.register("watcher")
+    assert whois_host(watcher, "watcher") == PROXY_ADDR
+    c = plain_via_proxy(proxied, b"PROXY UNKNOWN\r\n")
+    assert whois_host(watcher, c.nick) == PROXY_ADDR
+
+
+@pytest.mark.parametrize("header", [
+    b"PROXY TCP4 203.0.113.7 127.0.0.1 99999 7000\r\n",
+    b"PROXY TCP4 not-an-address 127.0.0.1 1 7000\r\n",
+    b"PROXY TCP4 203.0.113.7 127.0.0.1 1 7000\n",
+    b"PROXY " + b"x" * 200 + b"\r\n",
+    b"hello, no header\n",
+])
+def test_from_a_proxy_address_a_bad_or_missing_header_is_closed(proxied, header):
+    c = via_proxy(Client, proxied.port, header)
+    assert c.expect_closed() == []
+
+
+def test_proxy_header_is_nothing_from_anyone_else(make_server):
+    srv = make_server(irc=True)  # no proxy-from: nobody is trusted
+    irc = IrcClient(srv.irc_port)
+    irc.send_raw(proxy_v1("203.0.113.7"))
+    irc.expect_numeric("421", r"PROXY ")
+    irc.register("mallory")
+    assert whois_host(irc, "mallory") == "127.0.0.1"
+    srv2 = make_server("--proxy-from", PROXY_ADDR, web=True)  # not 127.0.0.1
+    ws = WsIrcClient(srv2.web_port, extra="X-Forwarded-For: 203.0.113.7\r\n")
+    ws.register("webby")
+    assert whois_host(ws, "webby") == "127.0.0.1"
+
+
+def test_x_forwarded_for_from_a_trusted_proxy(proxied, monkeypatch):
+    monkeypatch.setattr(wsclient, "connect", lambda port, tls=False, timeout=5: from_proxy(port))
+    ws = WsIrcClient(proxied.web_port,
+                     extra="X-Forwarded-For: 10.9.9.9, 203.0.113.99\r\n")
+    ws.register("webby")
+    assert whois_host(ws, "webby") == "203.0.113.99"
+    assert "203.0.113.99:0: connected through the proxy at 127.0.0.2:" in proxied.log_text()
+    # Without the header, the proxy speaks for itself.
+    ws2 = WsIrcClient(proxied.web_port)
+    ws2.register("direct")
+    assert whois_host(ws2, "direct") == PROXY_ADDR
+    # Over the per-address limit, in the door's words: HTTP 503.
+    ws3 = WsIrcClient(proxied.web_port, extra="X-Forwarded-For: 203.0.113.99\r\n")
+    ws3.register("w2")
+    req = from_proxy(proxied.web_port)
+    req.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.99\r\n\r\n")
+    status, _, body = read_response(req)
+    assert status == 503 and body == b"too many connections from your address\n"
 
 
 # End of the network and connection lifecycle part.
