@@ -4,6 +4,8 @@
 #ifndef PARLEY_BOUNDS_H
 #define PARLEY_BOUNDS_H
 
+#include "names.h"
+
 /* Who a user is. */
 #define USER_IDENT_MAX 16       /* IRC USER name, ASCII, '~' included */
 #define USER_HOST_MAX 63        /* an address as text (46 for IPv6) */
@@ -17,9 +19,26 @@
 #define HUB_TOPIC_MAX 390       /* the most topic-len may be (TOPICLEN) */
 #define HUB_REASON_MAX 300      /* PART, QUIT and KICK reasons (KICKLEN) */
 #define HUB_KEY_MAX 32          /* a room key, +k (KEYLEN) */
+/* A MODE event's change ("+bb mask mask"): with "nick!ident@host MODE
+ * #room " (at most 173 bytes) it fits one line; a longer change is told
+ * in several MODE events. */
+#define HUB_MODE_TEXT_MAX 330
+
+/* What a room may hold: its +b, +e and +I masks together (MAXLIST=beI:),
+ * each no longer than the longest nick!ident@host, which is all a mask
+ * can usefully match. A room then holds at most 60 * 180 bytes of masks,
+ * and the server at most HUB_MASKS_TOTAL * 180 (18 MB), however many
+ * rooms there are (max-rooms). */
+#define HUB_MASKS_PER_ROOM 60
+#define HUB_LIST_MASK_MAX (NICK_LEN_MAX + USER_IDENT_MAX + USER_HOST_MAX + 2)
+#define HUB_MASKS_TOTAL 100000
 
 /* What a user may hold. */
 #define HUB_ROOMS_PER_USER 50   /* rooms one user may be in (CHANLIMIT) */
+/* Rooms one user made that still exist (until it quits): what makes a
+ * room cost much (its masks, its topic) needs an operator, and the maker
+ * is one, so this bounds what one connection alone can pile up. */
+#define HUB_ROOMS_MADE_PER_USER 10
 #define HUB_MONITOR_PER_USER 100 /* nicknames one user may MONITOR (MONITOR=) */
 #define HUB_MONITOR_TOTAL 200000 /* MONITOR entries of all users together */
 /* Invitations an operator gave a user, kept with that user: the oldest

@@ -69,6 +69,8 @@ static const struct option_def options[] = {
 	  "seconds it then has to answer (a PING, or TCP keepalive) before it is disconnected" },
 	{ "max-clients", OPT_ULONG, FIELD(max_clients), "10000", 1, 1000000,
 	  "most connections at once; more get \"server full\"" },
+	{ "max-rooms", OPT_ULONG, FIELD(max_rooms), "10000", 1, 1000000,
+	  "most rooms on the server at once; a JOIN that would make one more is refused" },
 	{ "max-per-ip", OPT_ULONG, FIELD(max_per_ip), "10", 0, 1000000,
 	  "most connections from one address, loopback too; an IPv6 address counts by its /64 (0: no limit)" },
 	{ "max-line", OPT_ULONG, FIELD(max_line), "4096", 64, 1048576,

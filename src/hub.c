@@ -16,20 +16,35 @@ hub_init(struct hub *hub, size_t topic_len, size_t nick_len)
 	hub->next_msgid = 1;
 }
 
+/* The maker no longer answers for room (it is gone, or the maker is). */
 static void
-room_free(struct room *room)
+room_unmake(struct room *room)
 {
+	struct user *maker = room->maker;
+	if (maker == NULL)
+		return;
+	for (int i = 0; i < maker->nmade; i++)
+		if (maker->made[i] == room) {
+			maker->made[i] = maker->made[--maker->nmade];
+			break;
+		}
+	room->maker = NULL;
+}
+
+static void
+room_free(struct hub *hub, struct room *room)
+{
+	room_unmake(room);
 	free(room->topic);
 	free(room->topic_by);
 	free(room->password);
 	struct ban *lists[] = { room->bans, room->excepts, room->invexes };
 	uint32_t counts[] = { room->nbans, room->nexcepts, room->ninvexes };
 	for (int l = 0; l < 3; l++) {
-		for (uint32_t i = 0; i < counts[l]; i++) {
+		for (uint32_t i = 0; i < counts[l]; i++)
 			free(lists[l][i].mask);
-			free(lists[l][i].by);
-		}
 		free(lists[l]);
+		hub->nmasks -= counts[l];
 	}
 	free(room->members);
 	free(room);
@@ -40,6 +55,7 @@ user_free(struct user *u)
 {
 	free(u->rooms);
 	free(u->invites);
+	free(u->made);
 	free(u->realname);
 	free(u->away);
 	free(u->vhost);
@@ -54,7 +70,7 @@ hub_clear(struct hub *hub)
 	HASH_ITER(hh, hub->rooms, room, rtmp) {
 		HASH_DEL(hub->rooms, room);
 		hub->nrooms--;
-		room_free(room);
+		room_free(hub, room);
 	}
 	struct user *u, *utmp;
 	HASH_ITER(hh, hub->users, u, utmp) {
@@ -409,7 +425,7 @@ room_remove_member(struct hub *hub, struct room *room, struct user *u)
 	if (room->nmembers == 0) {
 		HASH_DEL(hub->rooms, room);
 		hub->nrooms--;
-		room_free(room);
+		room_free(hub, room);
 	}
 }
 
@@ -450,11 +466,16 @@ grow(void **array, uint32_t *cap, uint32_t need, size_t size, uint32_t first)
 }
 
 static struct room *
-room_new(struct hub *hub, const char *name)
+room_new(struct hub *hub, struct user *maker, const char *name)
 {
+	if (maker->made == NULL &&
+	    (maker->made = calloc(HUB_ROOMS_MADE_PER_USER, sizeof *maker->made)) == NULL)
+		return NULL;
 	struct room *room = calloc(1, sizeof *room);
 	if (room == NULL)
 		return NULL;
+	room->maker = maker;
+	maker->made[maker->nmade++] = room;
 	snprintf(room->name, sizeof room->name, "%s", name);
 	room->serial = ++hub->serials;
 	name_fold(room->key, room->name);
@@ -537,14 +558,18 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 		return HUB_ENOMEM;
 	u->caprooms = (uint16_t)cap;
 	int created = room == NULL;
-	if (created && (room = room_new(hub, name)) == NULL)
+	if (created && hub->max_rooms > 0 && hub->nrooms >= hub->max_rooms)
+		return HUB_EROOMS;
+	if (created && u->nmade >= HUB_ROOMS_MADE_PER_USER)
+		return HUB_EMADE;
+	if (created && (room = room_new(hub, u, name)) == NULL)
 		return HUB_ENOMEM;
 	if (grow((void **)&room->members, &room->capmembers, room->nmembers + 1,
 	    sizeof *room->members, 4) < 0) {
 		if (created) {
 			HASH_DEL(hub->rooms, room);
 			hub->nrooms--;
-			room_free(room);
+			room_free(hub, room);
 		}
 		return HUB_ENOMEM;
 	}
@@ -617,6 +642,8 @@ hub_user_quit(struct hub *hub, struct user *u, const char *reason)
 	hub_whowas_add(hub, u);
 	for (int i = 0; i < u->nrooms; i++)
 		room_remove_member(hub, u->rooms[i], u);
+	while (u->nmade > 0)
+		room_unmake(u->made[0]);
 	HASH_DEL(hub->users, u);
 	hub->nusers--;
 	hub_monitor_clear(hub, u);

@@ -13,7 +13,6 @@
 #include "msg.h"
 #include "names.h"
 
-#define HUB_BANS_PER_ROOM 100   /* masks in each of a room's +b, +e, +I lists */
 
 struct user;
 
@@ -68,6 +67,9 @@ struct user {
 	uint8_t ninvites;
 	uint8_t nwatching, capwatching;
 	struct watch **watching;     /* the nicknames it MONITORs, or NULL */
+	uint8_t nmade;
+	struct room **made;          /* HUB_ROOMS_MADE_PER_USER once it made one, or NULL:
+	                              * the rooms it made that still exist */
 };
 
 /* An operator's invitation into a room (past its +i), held by the invited
@@ -93,10 +95,11 @@ enum {
 	RMODE_TOPIC = 16,      /* t: only ops set the topic */
 };
 
+/* One entry of a room's +b, +e or +I list. */
 struct ban {
-	char *mask;                  /* nick!ident@host with * and ? */
-	char *by;
+	char *mask;                  /* nick!ident@host with * and ?, HUB_LIST_MASK_MAX */
 	time_t at;
+	char by[NICK_LEN_MAX + 1];   /* the nick of who set it */
 };
 
 struct room {
@@ -117,6 +120,7 @@ struct room {
 	struct ban *invexes;         /* +I: who may join +i uninvited */
 	uint32_t ninvexes;
 	uint32_t serial;             /* unique per server run, never reused */
+	struct user *maker;          /* who made it, while connected, or NULL */
 	struct member *members;      /* in order of joining */
 	uint32_t nmembers, capmembers;
 };
@@ -136,6 +140,8 @@ struct hub {
 	uint32_t nopers;             /* users with UMODE_OPER */
 	uint32_t ninvisible;         /* users with UMODE_INVISIBLE */
 	uint32_t nrooms;
+	uint32_t max_rooms;          /* the most rooms at once (max-rooms); 0: no bound */
+	uint32_t nmasks;             /* +b, +e and +I masks of all rooms */
 	uint32_t max_users;          /* most at once since start */
 	uint32_t stamp;
 	uint32_t guests;             /* last guest number handed out */
@@ -162,6 +168,7 @@ enum hub_status {
 	HUB_ENOTIN,
 	HUB_EALREADY,   /* already in the room: it became the current one */
 	HUB_ETOOMANY,   /* in HUB_ROOMS_PER_USER rooms already */
+	HUB_EMADE,      /* made HUB_ROOMS_MADE_PER_USER rooms that still exist */
 	HUB_ENOCURRENT, /* in no room at all */
 	HUB_ECHANOP,    /* needs room operator */
 	HUB_EBANNED,
@@ -173,7 +180,8 @@ enum hub_status {
 	HUB_EUSERON,    /* the target is in the room already */
 	HUB_EUNKNOWNMODE,
 	HUB_ENEEDARG,   /* a mode that needs an argument had none, or a bad one */
-	HUB_EBANLIST,   /* HUB_BANS_PER_ROOM reached */
+	HUB_EBANLIST,   /* HUB_MASKS_PER_ROOM (or HUB_MASKS_TOTAL) reached */
+	HUB_EROOMS,     /* the server holds max-rooms rooms already */
 	HUB_ENOPRIV,    /* needs server operator */
 	HUB_EBADHOST,   /* not a host name a user may be given */
 	HUB_EUNKNOWNMSG, /* no such message there, or it is too old */
@@ -280,9 +288,11 @@ struct hub_mode {
 	int on;
 	const char *arg;
 	enum hub_status result;   /* set by hub_room_modes */
+	char num[12];             /* the argument as announced, when the hub rewrites it */
 };
 /* Applies the changes u may make, each result telling; tells the room
- * what changed (one MSG_MODE, text like "+o-v bob carol"). */
+ * what changed (MSG_MODE, text like "+o-v bob carol": one, or several
+ * when the text would pass HUB_MODE_TEXT_MAX). */
 void hub_room_modes(struct hub *hub, struct user *u, struct room *room,
     struct hub_mode *modes, int n);
 /* "+nt" and its arguments ("+ntkl key 10"; the key only when show_key)

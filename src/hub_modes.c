@@ -89,9 +89,25 @@ hub_room_list(struct room *room, char letter, struct ban ***list, uint32_t **n)
 	return -1;
 }
 
-/* +b, +e or +I: a mask added to or taken from its list. */
+/* A mask must fit its bound and survive being announced in a MODE line:
+ * no spaces or control characters, no leading ':' (which would make it the
+ * line's last parameter), not empty. */
+static int
+mask_valid(const char *mask)
+{
+	size_t n = strlen(mask);
+	if (n == 0 || n > HUB_LIST_MASK_MAX || mask[0] == ':')
+		return 0;
+	for (; *mask; mask++)
+		if ((unsigned char)*mask <= ' ' || *mask == 0x7F)
+			return 0;
+	return 1;
+}
+
+/* +b, +e or +I: a mask added to or taken from its list. The three lists
+ * of a room share HUB_MASKS_PER_ROOM, and all rooms HUB_MASKS_TOTAL. */
 static enum hub_status
-list_mode(struct room *room, struct hub_mode *m, const struct user *by)
+list_mode(struct hub *hub, struct room *room, struct hub_mode *m, const struct user *by)
 {
 	if (m->arg == NULL)
 		return HUB_ENEEDARG;
@@ -105,30 +121,28 @@ list_mode(struct room *room, struct hub_mode *m, const struct user *by)
 		if (m->on)
 			return HUB_EALREADY;
 		free((*list)[i].mask);
-		free((*list)[i].by);
 		(*list)[i] = (*list)[--*n];
+		hub->nmasks--;
 		return HUB_OK;
 	}
 	if (!m->on)
 		return HUB_EALREADY;
-	if (*n >= HUB_BANS_PER_ROOM)
+	if (!mask_valid(m->arg))
+		return HUB_ENEEDARG;
+	if (room->nbans + room->nexcepts + room->ninvexes >= HUB_MASKS_PER_ROOM ||
+	    hub->nmasks >= HUB_MASKS_TOTAL)
 		return HUB_EBANLIST;
 	struct ban *grown = realloc(*list, (*n + 1) * sizeof *grown);
 	if (grown == NULL)
 		return HUB_ENOMEM;
 	*list = grown;
-	char mask[HUB_MASK_MAX];
-	hub_user_mask(by, mask);
 	struct ban *b = &grown[*n];
-	b->mask = strdup(m->arg);
-	b->by = strdup(mask);
-	b->at = time(NULL);
-	if (b->mask == NULL || b->by == NULL) {
-		free(b->mask);
-		free(b->by);
+	if ((b->mask = strdup(m->arg)) == NULL)
 		return HUB_ENOMEM;
-	}
+	snprintf(b->by, sizeof b->by, "%s", by->nick);
+	b->at = time(NULL);
 	++*n;
+	hub->nmasks++;
 	return HUB_OK;
 }
 
@@ -184,6 +198,9 @@ limit_mode(struct room *room, struct hub_mode *m)
 	if (*end != '\0' || n <= 0 || n > 1000000)
 		return HUB_ENEEDARG;
 	room->limit = (uint32_t)n;
+	/* Announced as the number, not as typed ("0000...05"). */
+	snprintf(m->num, sizeof m->num, "%ld", n);
+	m->arg = m->num;
 	return HUB_OK;
 }
 
@@ -197,7 +214,7 @@ apply(struct hub *hub, struct room *room, struct hub_mode *m, const struct user 
 	case 'b':
 	case 'e':
 	case 'I':
-		return list_mode(room, m, by);
+		return list_mode(hub, room, m, by);
 	case 'k':
 		return key_mode(room, m);
 	case 'l':
@@ -216,15 +233,61 @@ apply(struct hub *hub, struct room *room, struct hub_mode *m, const struct user 
 	return HUB_OK;
 }
 
+/* The MODE text being built: "+o-v" and " bob carol", told to the room
+ * when it is full or done. */
+struct mode_text {
+	char letters[HUB_MODE_TEXT_MAX + 1];
+	char args[HUB_MODE_TEXT_MAX + 1];
+	size_t nl, na;
+	int sign;
+};
+
+static void
+mode_flush(struct hub *hub, struct user *u, struct room *room, struct mode_text *t)
+{
+	if (t->nl == 0)
+		return;
+	char change[2 * HUB_MODE_TEXT_MAX + 2];
+	snprintf(change, sizeof change, "%.*s%.*s", (int)t->nl, t->letters, (int)t->na, t->args);
+	t->nl = t->na = 0;
+	t->sign = -1;
+	struct msg *msg = hub_msg(hub, MSG_MODE, u, room->name, NULL, change);
+	if (msg == NULL)
+		return;
+	for (uint32_t i = 0; i < room->nmembers; i++)
+		room->members[i].user->ops->deliver(room->members[i].user, msg);
+	msg_unref(msg);
+}
+
+/* Adds one applied change; a change that would make the text longer than
+ * HUB_MODE_TEXT_MAX goes in the next MODE event, so every applied change
+ * is told, and every MODE line fits 512 bytes. */
+static void
+mode_add(struct hub *hub, struct user *u, struct room *room, struct mode_text *t,
+    const struct hub_mode *m)
+{
+	size_t arg = m->arg != NULL ? strlen(m->arg) + 1 : 0;
+	if (t->nl + 2 + t->na + arg > HUB_MODE_TEXT_MAX)
+		mode_flush(hub, u, room, t);
+	if (t->sign != m->on) {
+		t->letters[t->nl++] = m->on ? '+' : '-';
+		t->sign = m->on;
+	}
+	t->letters[t->nl++] = m->letter;
+	if (arg > 0) {
+		t->args[t->na++] = ' ';
+		memcpy(t->args + t->na, m->arg, arg - 1);
+		t->na += arg - 1;
+	}
+}
+
 void
 hub_room_modes(struct hub *hub, struct user *u, struct room *room,
     struct hub_mode *modes, int n)
 {
 	const struct member *me = hub_member(room, u);
 	int op = me != NULL && (me->modes & MEMBER_OP);
-	char letters[64] = "", args[512] = "";
-	size_t nl = 0;
-	int sign = -1;
+	struct mode_text t = { .sign = -1 };
 	for (int i = 0; i < n; i++) {
 		struct hub_mode *m = &modes[i];
 		if (flag_bit(m->letter) == 0 && strchr("ovbeIkl", m->letter) == NULL)
@@ -233,25 +296,8 @@ hub_room_modes(struct hub *hub, struct user *u, struct room *room,
 			m->result = HUB_ECHANOP;
 		else
 			m->result = apply(hub, room, m, u);
-		if (m->result != HUB_OK || nl + 3 >= sizeof letters)
-			continue;
-		if (sign != m->on) {
-			letters[nl++] = m->on ? '+' : '-';
-			sign = m->on;
-		}
-		letters[nl++] = m->letter;
-		if (m->arg != NULL)
-			snprintf(args + strlen(args), sizeof args - strlen(args), " %s", m->arg);
+		if (m->result == HUB_OK)
+			mode_add(hub, u, room, &t, m);
 	}
-	if (nl == 0)
-		return;
-	letters[nl] = '\0';
-	char change[sizeof letters + sizeof args];
-	snprintf(change, sizeof change, "%s%s", letters, args);
-	struct msg *msg = hub_msg(hub, MSG_MODE, u, room->name, NULL, change);
-	if (msg == NULL)
-		return;
-	for (uint32_t i = 0; i < room->nmembers; i++)
-		room->members[i].user->ops->deliver(room->members[i].user, msg);
-	msg_unref(msg);
+	mode_flush(hub, u, room, &t);
 }

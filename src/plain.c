@@ -168,6 +168,14 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 		conn_sendf(c, "!! too-many-rooms: you are in %d rooms already; /part one first\n",
 		    HUB_ROOMS_PER_USER);
 		return;
+	case HUB_EMADE:
+		conn_sendf(c, "!! too-many-rooms: you have made %d rooms that still exist; "
+		    "join one that exists\n", HUB_ROOMS_MADE_PER_USER);
+		return;
+	case HUB_EROOMS:
+		conn_sendf(c, "!! no-more-rooms: the server has as many rooms as it holds (%u); "
+		    "join one that exists\n", c->srv->hub.max_rooms);
+		return;
 	case HUB_ENOCURRENT:
 		error_line(c, "no-room", "you are not in a room; /join one first");
 		return;

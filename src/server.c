@@ -662,6 +662,7 @@ server_init(struct server *srv, const struct config *cfg)
 	gmtime_r(&now, &tm);
 	strftime(srv->started, sizeof srv->started, "%Y-%m-%d %H:%M:%S UTC", &tm);
 	hub_init(&srv->hub, cfg->topic_len, cfg->nick_len);
+	srv->hub.max_rooms = (uint32_t)cfg->max_rooms;
 	if ((srv->loop = loop_new()) == NULL) {
 		fprintf(stderr, "parleyd: cannot create the event loop: %s\n", strerror(errno));
 		return -1;

@@ -40,6 +40,12 @@ irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *
 	case HUB_ETOOMANY:
 		irc_numeric(c, "405", "%s :You have joined too many channels", r);
 		return;
+	case HUB_EMADE:
+		irc_numeric(c, "405", "%s :You have created too many channels", r);
+		return;
+	case HUB_EROOMS:
+		irc_numeric(c, "405", "%s :Cannot create channel: the server has as many as it holds", r);
+		return;
 	case HUB_ECHANOP:
 		irc_numeric(c, "482", "%s :You're not channel operator", r);
 		return;
@@ -499,6 +505,7 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 	}
 	struct hub_mode changes[16];
 	int n = 0, on = 1, next_arg = 2, with_args = 0;
+	char listed[4] = "";  /* lists already sent: each once a command */
 	for (const char *p = m->params[1]; *p && n < 16; p++) {
 		if (*p == '+' || *p == '-') {
 			on = *p == '+';
@@ -517,7 +524,10 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 		}
 		/* "MODE #c b" or "+b" with no mask lists the bans (e, I alike). */
 		if (strchr("beI", *p) != NULL && next_arg >= m->nparams) {
-			mask_list(c, room, *p);
+			if (strchr(listed, *p) == NULL) {
+				listed[strlen(listed)] = *p;
+				mask_list(c, room, *p);
+			}
 			continue;
 		}
 		const char *arg = NULL;

@@ -763,3 +763,53 @@ def test_an_invitation_is_the_users_not_the_nicknames(doors):
     nc.send("/join #c")
     nc.expect(r"^!! invite-only: #c is invitation only$")
     bob.join("#c")
+
+
+# Finding 7: unbounded state per connection (50 rooms x 100 bans of
+# 480-byte masks and 390-byte topics: about 3 MB a connection).
+
+def test_one_connection_cannot_pile_up_rooms_and_masks(doors):
+    a = CheckedIrc(doors.irc_port).register("alice")
+    for i in range(10):
+        a.join("#a%d" % i)
+    a.send("JOIN #a10")
+    a.expect_numeric("405", r"#a10 :")
+    a.send("MODE #a0 +b %s!*@*" % ("x" * 200))
+    a.expect_numeric("696", r"#a0 b ")
+    a.send("MODE #a0 +b :has space")
+    a.expect_numeric("696", r"#a0 b ")
+    for i in range(60):
+        a.send("MODE #a0 +%s m%d!*@*" % ("beI"[i % 3], i))
+    a.send("MODE #a0 +b one!more@*")
+    a.expect_numeric("478", r"#a0 ")
+    a.send("MODE #a0 b")
+    got = a.collect(r" 368 ")
+    assert sum(" 367 " in l for l in got) == 20
+
+
+def test_every_mode_change_is_told_whole(doors):
+    op = CheckedIrc(doors.irc_port).register("o" * 30)
+    watcher = CheckedIrc(doors.irc_port).register("watcher")
+    room = "#" + "r" * 49
+    op.join(room)
+    watcher.join(room)
+    masks = ["%d%s!*@*" % (i, "m" * 96) for i in range(4)]
+    op.send("MODE %s +bbbb %s" % (room, " ".join(masks)))
+    op.send("MODE %s +l 000000000000000000000000000000000000000000000000000007" % room)
+    op.send("MODE %s b" % room)
+    op.collect(r" 368 ")
+    told = []
+    for l in watcher.collect(r" MODE \S+ \+l"):
+        if " MODE " in l:
+            told += l.split(" ")[4:]
+    assert sorted(told) == sorted(masks + ["7"]), told
+
+
+def test_a_list_asked_for_many_times_is_sent_once(doors):
+    a = IrcClient(doors.irc_port).register("alice")
+    a.join("#c")
+    a.send("MODE #c +b x!*@*")
+    a.send("MODE #c " + "b" * 400)
+    got = a.collect(r" 368 ") + a.sync()
+    assert sum(" 367 " in l for l in got) == 1
+    assert sum(" 368 " in l for l in got) == 1

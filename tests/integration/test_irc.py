@@ -1603,6 +1603,11 @@ def test_labeled_quit_still_gets_error(ircd):
 
 
 def test_too_many_channels(ircd):
+    # Made by others: one user makes at most 10 rooms (see test_attacks).
+    for m in range(5):
+        maker = user(ircd, "maker%d" % m)
+        maker.send("JOIN " + ",".join("#c%d" % n for n in range(m * 10, m * 10 + 10)))
+        maker.expect_numeric("366", r"#c%d :" % (m * 10 + 9))
     a = user(ircd, "alice")
     a.send("JOIN " + ",".join("#c%d" % n for n in range(51)))
     a.expect_numeric("366", r"#c49 :")

@@ -645,8 +645,15 @@ test_rooms_per_user_limit(void **state)
 	struct hub *hub = *state;
 	struct user *a = new_user(hub, "alice");
 	char name[32];
+	/* Made by others: one user makes only HUB_ROOMS_MADE_PER_USER. */
+	struct user *maker = NULL;
 	for (int i = 0; i < HUB_ROOMS_PER_USER; i++) {
+		if (i % HUB_ROOMS_MADE_PER_USER == 0) {
+			snprintf(name, sizeof name, "maker%d", i);
+			maker = new_user(hub, name);
+		}
 		snprintf(name, sizeof name, "#room%d", i);
+		assert_int_equal(hub_join(hub, maker, name), HUB_OK);
 		assert_int_equal(hub_join(hub, a, name), HUB_OK);
 	}
 	assert_int_equal(a->nrooms, HUB_ROOMS_PER_USER);
@@ -800,12 +807,18 @@ test_invite(void **state)
 
 	/* A user holds at most HUB_INVITES_PER_USER: the oldest gives way. */
 	char name[32];
+	struct user *maker = NULL;
 	for (int i = 0; i < HUB_INVITES_PER_USER + 4; i++) {
+		if (i % HUB_ROOMS_MADE_PER_USER == 0) {
+			snprintf(name, sizeof name, "maker%d", i);
+			maker = new_user(hub, name);
+		}
 		snprintf(name, sizeof name, "#r%d", i);
-		assert_int_equal(hub_join(hub, op, name), HUB_OK);
+		assert_int_equal(hub_join(hub, maker, name), HUB_OK);
 		hub_room_find(hub, name)->modes |= RMODE_INVITE;
 		fake_now++;
-		assert_int_equal(hub_invite(hub, op, hub_room_find(hub, name), "bob", &to), HUB_OK);
+		assert_int_equal(hub_invite(hub, maker, hub_room_find(hub, name), "bob", &to),
+		    HUB_OK);
 		assert_true(mallory->ninvites <= HUB_INVITES_PER_USER);
 	}
 	assert_int_equal(mallory->ninvites, HUB_INVITES_PER_USER);
@@ -814,6 +827,81 @@ test_invite(void **state)
 	assert_int_equal(hub_join(hub, mallory, "#r4"), HUB_OK);
 	assert_int_equal(hub_join(hub, mallory, "#r19"), HUB_OK);
 	hub->clock = NULL;
+}
+
+/* What one user can make the server hold: rooms it made, rooms in all,
+ * masks per room and in all, and how long a mask may be. */
+static void
+test_room_bounds(void **state)
+{
+	struct hub *hub = *state;
+	struct user *a = new_user(hub, "alice"), *b = new_user(hub, "bob");
+	char name[HUB_LIST_MASK_MAX + 8];
+	for (int i = 0; i < HUB_ROOMS_MADE_PER_USER; i++) {
+		snprintf(name, sizeof name, "#a%d", i);
+		assert_int_equal(hub_join(hub, a, name), HUB_OK);
+	}
+	assert_int_equal(hub_join(hub, a, "#more"), HUB_EMADE);
+	assert_null(hub_room_find(hub, "#more"));
+	/* Rooms others made are no limit; a room made and left still counts,
+	 * until it is gone. */
+	assert_int_equal(hub_join(hub, b, "#bobs"), HUB_OK);
+	assert_int_equal(hub_join(hub, a, "#bobs"), HUB_OK);
+	assert_int_equal(hub_join(hub, b, "#a0"), HUB_OK);
+	assert_int_equal(hub_part(hub, a, hub_room_find(hub, "#a0"), NULL), HUB_OK);
+	assert_int_equal(hub_join(hub, a, "#more"), HUB_EMADE);
+	assert_int_equal(hub_part(hub, b, hub_room_find(hub, "#a0"), NULL), HUB_OK);
+	assert_int_equal(hub_join(hub, a, "#more"), HUB_OK);
+	/* The maker quitting leaves its rooms to the others. */
+	assert_int_equal(hub_join(hub, b, "#a1"), HUB_OK);
+	hub_user_quit(hub, a, "bye");
+	assert_null(hub_room_find(hub, "#a1")->maker);
+	assert_int_equal(b->nmade, 1);
+
+	/* max-rooms. */
+	hub->max_rooms = hub->nrooms;
+	assert_int_equal(hub_join(hub, b, "#one-more"), HUB_EROOMS);
+	assert_int_equal(hub_join(hub, b, "#a1"), HUB_EALREADY);
+	hub->max_rooms = 0;
+
+	/* Masks: bounded in length and content, per room (+b, +e and +I
+	 * together) and in all. */
+	struct room *r = hub_room_find(hub, "#bobs");
+	struct hub_mode m = { .letter = 'b', .on = 1 };
+	memset(name, 'x', sizeof name);
+	name[HUB_LIST_MASK_MAX + 1] = '\0';
+	m.arg = name;
+	hub_room_modes(hub, b, r, &m, 1);
+	assert_int_equal(m.result, HUB_ENEEDARG);
+	const char *bad[] = { "a b", ":x", "", "a\x1b[2J" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		m.arg = bad[i];
+		hub_room_modes(hub, b, r, &m, 1);
+		assert_int_equal(m.result, HUB_ENEEDARG);
+	}
+	name[HUB_LIST_MASK_MAX] = '\0';
+	m.arg = name;
+	hub_room_modes(hub, b, r, &m, 1);
+	assert_int_equal(m.result, HUB_OK);
+	for (int i = 1; i < HUB_MASKS_PER_ROOM; i++) {
+		snprintf(name, sizeof name, "m%d!*@*", i);
+		m.letter = "beI"[i % 3];
+		hub_room_modes(hub, b, r, &m, 1);
+		assert_int_equal(m.result, HUB_OK);
+	}
+	assert_int_equal(hub->nmasks, HUB_MASKS_PER_ROOM);
+	m.arg = "one!more@*";
+	hub_room_modes(hub, b, r, &m, 1);
+	assert_int_equal(m.result, HUB_EBANLIST);
+	/* Taking one off makes room; the room going frees its share. */
+	m.on = 0;
+	m.arg = "m1!*@*";
+	m.letter = 'e';
+	hub_room_modes(hub, b, r, &m, 1);
+	assert_int_equal(m.result, HUB_OK);
+	assert_int_equal(hub->nmasks, HUB_MASKS_PER_ROOM - 1);
+	hub_user_quit(hub, b, "bye");
+	assert_int_equal(hub->nmasks, 0);
 }
 
 int
@@ -840,6 +928,7 @@ main(void)
 		T(test_find_rejects_long_names),
 		T(test_visibility),
 		T(test_invite),
+		T(test_room_bounds),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
