@@ -334,7 +334,7 @@ conn_read_once(struct conn *c)
 	/* Never read more than the framer takes: what is not read stays in
 	 * the kernel, where it costs us nothing. */
 	size_t room = framer_room(&c->in);
-	if (room == 0 || (c->tp != NULL && c->tp->ws != NULL && room < 2)) {
+	if (room < transport_room(c)) {
 		if (c->tp != NULL && (c->tp->write_wants_read || c->tp->read_wants_write))
 			return; /* TLS's own needs brought us here, not a hang-up */
 		/* Not reading, so only an error or hang-up gets here; it would
@@ -377,7 +377,7 @@ static int
 conn_input_pending(struct conn *c)
 {
 	return c->state == CONN_OPEN && !c->eof && c->tp != NULL && transport_pending(c) &&
-	    framer_room(&c->in) > 1;
+	    framer_room(&c->in) >= transport_room(c);
 }
 
 static void

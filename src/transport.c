@@ -18,8 +18,6 @@
 /* Staged output per flush: one TLS record's worth, so a burst of lines
  * costs one record and one system call, not one per line. */
 #define TRANSPORT_CHUNK 16384
-/* Control frames a client may send inside one fragmented message. */
-#define TRANSPORT_PINGS_IN_MESSAGE 16
 /* A read from the socket, before decoding. */
 #define TRANSPORT_READ 16384
 
@@ -58,6 +56,12 @@ transport_expect_proxy(struct conn *c)
 		return -1;
 	c->tp->proxy_wait = 1;
 	return 0;
+}
+
+size_t
+transport_room(const struct conn *c)
+{
+	return c->tp != NULL && c->tp->ws != NULL ? TRANSPORT_WS_ROOM : 1;
 }
 
 int
@@ -337,8 +341,12 @@ static void
 on_ws_end(void *ctx)
 {
 	struct sink *s = ctx;
+	struct transport *t = s->c->tp;
 	s->buf[s->len++] = '\n';
-	s->c->tp->pings_in_message = 0;
+	/* The control frames inside it, one empty line each. */
+	memset(s->buf + s->len, '\n', t->pings_in_message);
+	s->len += t->pings_in_message;
+	t->pings_in_message = 0;
 }
 
 static void
@@ -348,10 +356,14 @@ on_ws_control(void *ctx, enum ws_opcode op, const uint8_t *p, size_t n)
 	struct transport *t = s->c->tp;
 	/* A control frame costs the client what an empty line does, so flood
 	 * control paces pings like lines. Inside a fragmented message an
-	 * empty line would cut it: a few are let through there. */
+	 * empty line would cut it: a few are let through there, each owed
+	 * until the message ends, and one more breaks our rule. */
 	if (!t->ws->message)
 		s->buf[s->len++] = '\n';
-	else if (t->pings_in_message < UINT8_MAX)
+	else if (t->pings_in_message == TRANSPORT_PINGS_IN_MESSAGE) {
+		ws_decoder_fail(t->ws, WS_CLOSE_POLICY, "too many control frames inside a message");
+		return;
+	} else
 		t->pings_in_message++;
 	if (op == WS_PING) {
 		/* Our 101 may still be queued (a client that did not wait for
@@ -383,23 +395,21 @@ transport_read(struct conn *c, char *buf, size_t room)
 	if (t->ws_eof)
 		return 0;
 	/* Decoding never grows the bytes, but for the LF that ends a message
-	 * whose header came in an earlier read: keep a byte for it. */
+	 * whose header came in an earlier read, and the LFs owed for the
+	 * control frames inside it: keep room for them. */
 	static uint8_t raw[TRANSPORT_READ];
-	if (room < 2) {
+	if (room < TRANSPORT_WS_ROOM) {
 		errno = EAGAIN;
 		return -1;
 	}
-	size_t want = room - 1 < sizeof raw ? room - 1 : sizeof raw;
+	size_t want = room - (TRANSPORT_WS_ROOM - 1);
+	if (want > sizeof raw)
+		want = sizeof raw;
 	ssize_t n = raw_read(c, raw, want);
 	if (n <= 0)
 		return n;
 	struct sink s = { c, buf, 0 };
 	int rc = ws_decode(t->ws, raw, (size_t)n, &ws_events, &s);
-	if (rc == 0 && t->pings_in_message > TRANSPORT_PINGS_IN_MESSAGE) {
-		t->ws->error = WS_CLOSE_POLICY;
-		t->ws->why = "too many control frames inside a message";
-		rc = -1;
-	}
 	if (rc < 0) {
 		char reason[128];
 		snprintf(reason, sizeof reason, "WebSocket error: %s", t->ws->why);
@@ -570,7 +580,7 @@ transport_mask(const struct conn *c, unsigned mask)
 		return c->state == CONN_DEAD ? 0 : LOOP_READ;
 	if (t->handshaking)
 		return c->state == CONN_DEAD ? 0 : t->hs_want_write ? LOOP_WRITE : LOOP_READ;
-	if (t->ws != NULL && c->state == CONN_OPEN && framer_room(&c->in) < 2)
+	if (t->ws != NULL && c->state == CONN_OPEN && framer_room(&c->in) < TRANSPORT_WS_ROOM)
 		mask &= ~(unsigned)LOOP_READ;
 	if (c->state == CONN_DEAD)
 		return mask;

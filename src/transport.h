@@ -37,11 +37,20 @@ struct transport {
 	uint8_t ws_eof;           /* a close frame came: EOF once its lines are read */
 	uint8_t close_sent;       /* our close frame is staged: no more data */
 	uint8_t tls_done;         /* close_notify sent */
-	uint8_t pings_in_message; /* control frames inside the open message */
+	uint8_t pings_in_message; /* control frames inside the open message, owed as lines */
 	uint8_t proxy_wait;       /* a PROXY protocol header comes first */
 	uint16_t proxy_len;       /* bytes of it in proxy */
 	uint8_t *proxy;           /* the header so far, while it comes */
 };
+
+/* Control frames a client may send inside one fragmented message. Each
+ * costs it a line of flood control, as outside a message, but an LF in
+ * the middle would cut the message: they are owed, and paid when it ends.
+ * So a read may hand the framer that many bytes more than it took, with
+ * the LF of a message whose header came earlier: the framer room a
+ * WebSocket read needs. */
+#define TRANSPORT_PINGS_IN_MESSAGE 16
+#define TRANSPORT_WS_ROOM (TRANSPORT_PINGS_IN_MESSAGE + 2)
 
 /* transport_read's answer when it has closed the conn itself. */
 #define TRANSPORT_CLOSED (-2)
@@ -61,6 +70,8 @@ int transport_expect_proxy(struct conn *c);
  * something else (any bytes taken are handed to the framer), -1 when the
  * conn was killed (a bad header, an error). */
 int transport_proxy_read(struct conn *c, struct proxy_header *h);
+/* The framer room transport_read needs to read at all. */
+size_t transport_room(const struct conn *c);
 /* Whether the transport has nothing left to do (no TLS, no WebSocket):
  * then the conn may drop it and write straight from its sendq. */
 int transport_idle(const struct transport *t);

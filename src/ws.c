@@ -70,6 +70,12 @@ fail(struct ws_decoder *d, uint16_t code, const char *why)
 	return -1;
 }
 
+void
+ws_decoder_fail(struct ws_decoder *d, uint16_t code, const char *why)
+{
+	fail(d, code, why);
+}
+
 /* Header bytes needed, as far as the ones already read tell. */
 static size_t
 header_size(const struct ws_decoder *d)

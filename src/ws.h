@@ -69,6 +69,9 @@ void ws_decoder_init(struct ws_decoder *d, uint64_t max_message);
  * protocol: d->error and d->why say how, and nothing more is decoded. */
 int ws_decode(struct ws_decoder *d, const uint8_t *p, size_t n,
     const struct ws_events *ev, void *ctx);
+/* For an event callback: the client broke a rule of ours (code, why);
+ * ws_decode stops and returns -1, as for a protocol error. */
+void ws_decoder_fail(struct ws_decoder *d, uint16_t code, const char *why);
 /* Writes a final, unmasked frame header; returns its length. */
 size_t ws_header(uint8_t out[WS_HEADER_MAX], enum ws_opcode op, uint64_t len);
 /* Whether a client may send code in a close frame (7.4). */

@@ -14,7 +14,7 @@ import pytest
 from chat import PARLEYD, Client, Server, tls_context, wait_readable
 from irc import IrcClient
 import wsclient
-from wsclient import WsIrcClient, http, read_response
+from wsclient import WsIrcClient, frame, http, read_response
 
 
 # Flood control would only slow these tests down; where it matters a test
@@ -110,7 +110,6 @@ def _sender(srv, door):
     c = WsIrcClient(srv.web_port)
     c.register("spinner")
     c.join("#lobby")
-    from wsclient import frame
     return c.sock, lambda i: frame(1, "PRIVMSG #lobby :%d" % i)
 
 
@@ -457,6 +456,51 @@ def test_x_forwarded_for_from_a_trusted_proxy(proxied, monkeypatch):
     req.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.99\r\n\r\n")
     status, _, body = read_response(req)
     assert status == 503 and body == b"too many connections from your address\n"
+
+
+# WebSocket: the limit of 16 control frames inside one fragmented message
+# was checked after each read, when the message might have ended (and the
+# count been reset) in the same read; and pings inside a message cost no
+# flood control at all.
+
+def fragmented(text, pings, per_ping=b"p"):
+    """One text message in three fragments, pings between them."""
+    half = pings // 2
+    ping = frame(9, per_ping)
+    return (frame(1, text[:5], fin=False) + ping * half +
+            frame(0, text[5:8], fin=False) + ping * (pings - half) +
+            frame(0, text[8:], fin=True))
+
+
+def test_control_frames_in_one_message_are_limited_even_in_one_read(make_server):
+    srv = make_server(web=True)
+    ws = WsIrcClient(srv.web_port).register("pingy")
+    ws.join("#lobby")
+    ws.send_frame(fragmented("PRIVMSG #lobby :sixteen", 16))  # the most allowed
+    ws.sync()
+    ws.send_frame(fragmented("PRIVMSG #lobby :seventeen", 17))
+    assert ws.expect_close() == 1008
+    assert "too many control frames inside a message" in ws.close_reason
+
+
+def test_pings_inside_a_message_cost_flood_control(make_server):
+    """Held is seen by order, as in test_flood_is_delayed_not_dropped: the
+    16 pings inside the first message take the burst and more, so a line
+    bob sends once that message has arrived overtakes the next ones."""
+    srv = make_server("--flood-burst", "5", "--flood-rate", "10", web=True)
+    ws = WsIrcClient(srv.web_port).register("pingy")
+    ws.join("#lobby")
+    watch, bob = srv.client("watch"), srv.client("bob")
+    ws.sync()
+    time.sleep(0.6)  # the burst refilled after registering
+    ws.send_frame(fragmented("PRIVMSG #lobby :first", 16) +
+                  b"".join(frame(1, "PRIVMSG #lobby :next%d" % i) for i in range(3)))
+    watch.expect(r"^#lobby <pingy> first$")
+    bob.send("between")
+    watch.expect_seen(r"^#lobby <pingy> next2$", timeout=10)
+    watch.expect_seen(r"^#lobby <bob> between$", timeout=10)
+    assert watch.lines.index("#lobby <bob> between") < watch.lines.index("#lobby <pingy> next0"), (
+        "the pings inside the message cost nothing: %r" % watch.lines)
 
 
 # End of the network and connection lifecycle part.
