@@ -177,16 +177,27 @@ clean:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
-# libFuzzer targets, one per parser, each run for FUZZ_SECONDS (clang).
+# libFuzzer targets, one per parser and one for the whole server
+# (fuzz_server), each run for FUZZ_SECONDS (clang). The server's files are
+# compiled once for all of them.
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB := $(filter-out src/main.c,$(wildcard src/*.c src/irc/*.c))
+FUZZ_OBJ := $(FUZZ_LIB:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/web_assets.o
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer-no-link,address,undefined
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(WEB_GEN) $(wildcard src/*.h src/irc/*.h)
+build/fuzz/obj/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(FUZZ_LIB) $(WEB_GEN) -lm -lssl -lcrypto
+	clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+build/fuzz/obj/gen/web_assets.o: $(WEB_GEN)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lm -lssl -lcrypto
 
 # irctest, the IRC conformance suite (MIT; github.com/progval/irctest), run
 # against parleyd through tests/irctest/parley_controller.py on the
