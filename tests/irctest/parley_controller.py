@@ -60,6 +60,19 @@ class ParleyController(BaseServerController, DirectoryBasedController):
         ]
     )
 
+    # ISUPPORT tokens whose values this run must show (testValues).
+    isupport = {
+        "CASEMAPPING": "ascii",
+        "CHANMODES": "beI,k,l,imnst",
+        "CHANTYPES": "#",
+        "EXCEPTS": "e",
+        "INVEX": "I",
+        "MONITOR": "100",
+        "NICKLEN": "32",
+        "PREFIX": "(ov)@+",
+        "WHOX": None,
+    }
+
     def run(
         self,
         hostname: str,
