@@ -120,7 +120,7 @@ irc_cmd_fn irc_cmd_join, irc_cmd_part, irc_cmd_topic, irc_cmd_names,
     irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
     irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
     irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost, irc_cmd_batch,
-    irc_cmd_redact, irc_cmd_monitor;
+    irc_cmd_redact, irc_cmd_monitor, irc_cmd_help;
 
 /* MONITOR's user ops (irc_monitor.c). */
 void irc_monitor_presence(struct user *u, const char *nick, const struct user *who);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "config.h"
 #include "irc/irc.h"
@@ -282,24 +283,101 @@ irc_cmd_names(struct conn *c, struct irc_message *m)
 	irc_numeric(c, "366", "%s :End of /NAMES list", n == 1 && last ? last->name : asked);
 }
 
+/* LIST's parameter: room names and masks (any may match), and the ELIST
+ * filters every room listed must pass: "!mask" (M, N), ">n" and "<n"
+ * members (U), "C>n" "C<n" created and "T>n" "T<n" topic set more or
+ * fewer than n minutes ago (C, T), as InspIRCd and Solanum read them. */
+#define LIST_ITEMS_MAX 32
+
+struct list_query {
+	char buf[IRC_LINE_MAX];
+	const char *want[LIST_ITEMS_MAX];   /* names or masks, any of which */
+	const char *not[LIST_ITEMS_MAX];    /* masks none of which */
+	int nwant, nnot;
+	long users_over, users_under;       /* -1: no bound */
+	long created_over, created_under;   /* minutes ago; -1: no bound */
+	long topic_over, topic_under;
+};
+
+static int
+list_bound(const char *s, long *v)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || n < 0)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+static void
+list_query_parse(struct list_query *q, const char *arg)
+{
+	memset(q, 0, sizeof *q);
+	q->users_over = q->users_under = q->created_over = q->created_under =
+	    q->topic_over = q->topic_under = -1;
+	if (arg == NULL)
+		return;
+	snprintf(q->buf, sizeof q->buf, "%s", arg);
+	char *list = q->buf, *item;
+	while ((item = next_item(&list)) != NULL) {
+		long *over = &q->users_over, *under = &q->users_under;
+		char *cond = item;
+		if ((item[0] == 'C' || item[0] == 'T') && (item[1] == '<' || item[1] == '>')) {
+			over = item[0] == 'C' ? &q->created_over : &q->topic_over;
+			under = item[0] == 'C' ? &q->created_under : &q->topic_under;
+			cond = item + 1;
+		}
+		if (cond[0] == '>' || cond[0] == '<')
+			(void)list_bound(cond + 1, cond[0] == '>' ? over : under);
+		else if (item[0] == '!' && q->nnot < LIST_ITEMS_MAX)
+			q->not[q->nnot++] = item + 1;
+		else if (item[0] != '\0' && q->nwant < LIST_ITEMS_MAX)
+			q->want[q->nwant++] = item;
+	}
+}
+
+/* Whether ago (seconds) passes "more than over, fewer than under" minutes. */
+static int
+list_age_ok(time_t ago, long over, long under)
+{
+	return (over < 0 || ago > over * 60) && (under < 0 || ago < under * 60);
+}
+
+static int
+list_match(const struct list_query *q, const struct room *r, time_t now)
+{
+	if (q->nwant > 0) {
+		int found = 0;
+		for (int i = 0; i < q->nwant && !found; i++)
+			found = hub_mask_match(q->want[i], r->name);
+		if (!found)
+			return 0;
+	}
+	for (int i = 0; i < q->nnot; i++)
+		if (hub_mask_match(q->not[i], r->name))
+			return 0;
+	if ((q->users_over >= 0 && r->nmembers <= (unsigned long)q->users_over) ||
+	    (q->users_under >= 0 && r->nmembers >= (unsigned long)q->users_under))
+		return 0;
+	if (!list_age_ok(now - r->created, q->created_over, q->created_under))
+		return 0;
+	if ((q->topic_over >= 0 || q->topic_under >= 0) && (r->topic == NULL ||
+	    !list_age_ok(now - r->topic_at, q->topic_over, q->topic_under)))
+		return 0;
+	return 1;
+}
+
 void
 irc_cmd_list(struct conn *c, struct irc_message *m)
 {
+	struct list_query q;
+	list_query_parse(&q, m->nparams > 0 ? m->params[0] : NULL);
+	time_t now = time(NULL);
 	irc_numeric(c, "321", "Channel :Users  Name");
-	char *only = m->nparams > 0 ? m->params[0] : NULL;
 	for (struct room *r = c->srv->hub.rooms; r != NULL; r = r->hh.next) {
-		if (!hub_room_visible(c->user, r))
+		if (!hub_room_visible(c->user, r) || !list_match(&q, r, now))
 			continue;
-		if (only != NULL) {
-			/* Only the listed channels: check membership of r in the list. */
-			char copy[IRC_LINE_MAX], *list = copy, *item;
-			int found = 0;
-			snprintf(copy, sizeof copy, "%s", only);
-			while (!found && (item = next_item(&list)) != NULL)
-				found = strcasecmp(item, r->name) == 0;
-			if (!found)
-				continue;
-		}
 		char modes[160];
 		hub_room_mode_string(r, 0, modes, sizeof modes);
 		irc_numeric(c, "322", "%s %u :[%s] %s", r->name, r->nmembers, modes,

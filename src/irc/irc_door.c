@@ -752,7 +752,7 @@ irc_send_isupport(struct conn *c)
 	TOKEN("CHANMODES=beI,k,l,imnst");
 	TOKEN("CHANNELLEN=%lu", cfg->channel_len);
 	TOKEN("CHANTYPES=#");
-	TOKEN("ELIST=");
+	TOKEN("ELIST=CMNTU");
 	TOKEN("HOSTLEN=%d", USER_HOST_MAX);
 	TOKEN("KEYLEN=%d", HUB_KEY_MAX);
 	TOKEN("KICKLEN=%d", HUB_REASON_MAX);
@@ -945,6 +945,8 @@ static const struct irc_command {
 	{ "BATCH", irc_cmd_batch, 0 },
 	{ "CAP", cmd_cap, 1 },
 	{ "CHGHOST", irc_cmd_chghost, 0 },
+	{ "HELP", irc_cmd_help, 0 },
+	{ "HELPOP", irc_cmd_help, 0 },
 	{ "INFO", irc_cmd_info, 0 },
 	{ "INVITE", irc_cmd_invite, 0 },
 	{ "ISON", irc_cmd_ison, 0 },

@@ -264,3 +264,49 @@ def test_cap_req_minus_is_all_or_nothing(ircd):
     a.send("PRIVMSG #a :untimed")
     m = parse(a.expect(r"PRIVMSG #a :untimed$").string)
     assert "time" not in m.tags, m.line
+
+
+# LIST with ELIST filters (M N U C T).
+
+def listed(client, arg):
+    client.send("LIST " + arg)
+    got = client.collect(r" 323 ")
+    return sorted(m.params[1] for m in numerics(got, "322"))
+
+
+def test_list_filters(ircd):
+    a = user(ircd, "alice")
+    for room in ("#chan1", "#chan2", "#other"):
+        a.join(room)
+    b = user(ircd, "bob")
+    b.join("#chan2")
+    a.send("TOPIC #other :hello")
+    a.sync()
+    assert listed(b, "*an1") == ["#chan1"]
+    assert listed(b, "#ch*,#oth*") == ["#chan1", "#chan2", "#other"]
+    assert listed(b, "!#ch*") == ["#other"]
+    assert listed(b, "#ch*,!*2") == ["#chan1"]
+    assert listed(b, ">1") == ["#chan2"]
+    assert listed(b, "<2") == ["#chan1", "#other"]
+    assert listed(b, "C<10") == ["#chan1", "#chan2", "#other"]
+    assert listed(b, "C>10") == []
+    assert listed(b, "T<10") == ["#other"]
+    assert listed(b, "#chan2") == ["#chan2"]
+    tokens = isupport(IrcClient(ircd.irc_port).register("zz").lines)
+    assert tokens["ELIST"] == "CMNTU"
+
+
+# HELP and HELPOP.
+
+def test_help(ircd):
+    a = user(ircd, "alice")
+    a.send("HELP")
+    got = a.collect(r" 706 alice index :")
+    assert parse(got[0]).command == "704"
+    assert "MONITOR" in " ".join(m.params[2] for m in numerics(got, "705"))
+    a.send("HELPOP privmsg")
+    got = a.collect(r" 706 alice PRIVMSG :")
+    assert parse(got[0]).params[1:3] == ["PRIVMSG", got and parse(got[0]).params[2]]
+    assert parse(got[0]).params[2].startswith("PRIVMSG target"), got
+    a.send("HELP NOSUCHTHING")
+    a.expect_numeric("524", r"NOSUCHTHING :")
