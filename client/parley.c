@@ -677,7 +677,8 @@ parse_args(int argc, char **argv, const char **nick)
 
 	*nick = NULL;
 	client.password = getenv("PARLEY_PASSWORD");
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	opterr = 0; /* its complaints are ours to word, on one line */
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			*nick = optarg;
@@ -694,13 +695,28 @@ parse_args(int argc, char **argv, const char **nick)
 		case 'V':
 			printf("parley %s\n", PARLEY_VERSION);
 			return 0;
-		default:
-			usage(stderr);
+		case ':':
+			fprintf(stderr, "parley: %s needs a value; parley --help "
+			    "lists the options\n", argv[optind - 1]);
 			return 2;
+		default: {
+			/* A long one as typed, up to any =VALUE; a short one
+			 * by its letter, wherever it stood in a group. */
+			const char *bad = argv[optind - 1];
+			if (optopt != 0)
+				fprintf(stderr, "parley: unknown option -%c",
+				    optopt);
+			else
+				fprintf(stderr, "parley: unknown option %.*s",
+				    (int)strcspn(bad, "="), bad);
+			fprintf(stderr, "; parley --help lists the options\n");
+			return 2;
+		}
 		}
 	}
 	if (argc - optind > 1) {
-		usage(stderr);
+		fprintf(stderr, "parley: one address at most, not '%s' and '%s'\n",
+		    argv[optind], argv[optind + 1]);
 		return 2;
 	}
 	if (client.password != NULL && (*client.password == '\0' ||

@@ -72,6 +72,22 @@ def test_help_lists_every_option():
         assert option in p.stdout
 
 
+@pytest.mark.parametrize("args, named", [
+    (["--bogus"], "--bogus"),
+    (["--bogus=1"], "--bogus"),
+    (["-x"], "-x"),
+    (["--nick"], "--nick"),
+])
+def test_a_bad_option_gets_one_line_naming_it(args, named):
+    p = subprocess.run([PARLEY, *args], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert p.returncode == 2
+    assert p.stdout == ""
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    assert named in lines[0]
+
+
 def test_refused_connection_names_the_address_and_exits_1():
     port = free_port()  # bound, then released: nobody listens there
     p = subprocess.run([PARLEY, f"127.0.0.1:{port}"], stdin=subprocess.DEVNULL,
