@@ -6,6 +6,9 @@
 
 #include "names.h"
 
+/* The server's own name (server-name): a hostname, as in every IRC line. */
+#define SERVER_NAME_MAX 63
+
 /* Who a user is. */
 #define USER_IDENT_MAX 16       /* IRC USER name, ASCII, '~' included */
 #define USER_HOST_MAX 63        /* an address as text (46 for IPv6) */

@@ -365,10 +365,42 @@ sts_check(struct config *cfg)
 	return 0;
 }
 
+/* The server's name goes into every IRC reply (":name 001 ..."), where
+ * its length is budgeted: a hostname (RFC 1123 labels), at most
+ * SERVER_NAME_MAX bytes. */
+static int
+hostname_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > SERVER_NAME_MAX)
+		return 0;
+	for (size_t i = 0, label = 0; i <= n; i++, label++) {
+		char c = name[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || name[i - 1] == '-')
+				return 0;
+			label = (size_t)-1;
+		} else if (c == '-') {
+			if (label == 0)
+				return 0;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
 /* What no single option can check alone. */
 static int
 config_check(struct config *cfg)
 {
+	if (!hostname_valid(cfg->server_name)) {
+		fprintf(stderr, "parleyd: server-name wants a hostname of at most %d bytes "
+		    "(letters, digits, '-' and '.'), not \"%.*s%s\"\n", SERVER_NAME_MAX,
+		    SERVER_NAME_MAX + 1, cfg->server_name,
+		    strlen(cfg->server_name) > SERVER_NAME_MAX + 1 ? "..." : "");
+		return -1;
+	}
 	const struct config_list *lists[] = { &cfg->listen, &cfg->irc_listen, &cfg->web_listen };
 	const char *names[] = { "listen", "irc-listen", "web-listen" };
 	for (int k = 0; k < 3; k++)

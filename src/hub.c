@@ -297,10 +297,17 @@ hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner,
 	return u;
 }
 
-static int
-nick_valid(const struct hub *hub, const char *nick)
+enum hub_status
+hub_nick_available(struct hub *hub, const char *nick, const struct user *self)
 {
-	return name_nick_valid(nick, hub->nick_len ? hub->nick_len : NICK_LEN_MAX);
+	if (!name_nick_valid(nick, hub->nick_len ? hub->nick_len : NICK_LEN_MAX))
+		return HUB_EBADNICK;
+	if (name_nick_reserved(nick))
+		return HUB_ERESERVED;
+	struct user *holder = hub_user_find(hub, nick);
+	if (holder != NULL && holder != self)
+		return HUB_ENICKINUSE;
+	return HUB_OK;
 }
 
 struct user *
@@ -308,14 +315,8 @@ hub_user_new_named(struct hub *hub, const char *nick, const struct user_ops *ops
     void *owner, const char *ident, const char *host, const char *realname,
     enum hub_status *st)
 {
-	if (!nick_valid(hub, nick)) {
-		*st = HUB_EBADNICK;
+	if ((*st = hub_nick_available(hub, nick, NULL)) != HUB_OK)
 		return NULL;
-	}
-	if (hub_user_find(hub, nick) != NULL) {
-		*st = HUB_ENICKINUSE;
-		return NULL;
-	}
 	struct user *u = user_alloc(ops, owner, ident, host, realname);
 	if (u == NULL) {
 		*st = HUB_ENOMEM;
@@ -670,11 +671,9 @@ hub_umode(struct hub *hub, struct user *u, uint8_t bits, int on)
 enum hub_status
 hub_nick(struct hub *hub, struct user *u, const char *nick)
 {
-	if (!nick_valid(hub, nick))
-		return HUB_EBADNICK;
-	struct user *holder = hub_user_find(hub, nick);
-	if (holder != NULL && holder != u)
-		return HUB_ENICKINUSE;
+	enum hub_status st = hub_nick_available(hub, nick, u);
+	if (st != HUB_OK)
+		return st;
 	if (strcmp(u->nick, nick) == 0)
 		return HUB_OK;
 	struct msg *m = hub_msg(hub, MSG_NICK, u, NULL, nick, NULL);

@@ -162,6 +162,7 @@ enum hub_status {
 	HUB_ENOMEM,
 	HUB_EBADNICK,
 	HUB_ENICKINUSE,
+	HUB_ERESERVED,  /* a service's nickname: nobody's */
 	HUB_ENONICK,
 	HUB_EBADROOM,
 	HUB_ENOROOM,
@@ -243,6 +244,10 @@ struct room *hub_room_seen(struct hub *hub, const struct user *viewer, const cha
  * every client that registers, so it must not walk every user). */
 void hub_umode(struct hub *hub, struct user *u, uint8_t bits, int on);
 enum hub_status hub_nick(struct hub *hub, struct user *u, const char *nick);
+/* Whether self (or a new user, when NULL) may take nick: HUB_OK, or
+ * HUB_EBADNICK, HUB_ERESERVED or HUB_ENICKINUSE. */
+enum hub_status hub_nick_available(struct hub *hub, const char *nick,
+    const struct user *self);
 /* name must already be a valid room name; key may be NULL. */
 enum hub_status hub_join(struct hub *hub, struct user *u, const char *name);
 enum hub_status hub_join_key(struct hub *hub, struct user *u, const char *name,

@@ -1,6 +1,7 @@
 #include "names.h"
 
 #include <string.h>
+#include <strings.h>
 
 static int
 nick_first_char(unsigned char c)
@@ -27,6 +28,22 @@ name_nick_valid(const char *nick, size_t max)
 		if (!nick_char((unsigned char)nick[i]))
 			return 0;
 	return 1;
+}
+
+int
+name_nick_reserved(const char *nick)
+{
+	/* Atheme's and Anope's services, and the ones IRC clients and
+	 * scripts know by name. */
+	static const char *const services[] = {
+		"NickServ", "ChanServ", "MemoServ", "OperServ", "HostServ", "BotServ",
+		"HelpServ", "InfoServ", "GroupServ", "StatServ", "SaslServ", "Global",
+		"Alis",
+	};
+	for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
+		if (strcasecmp(nick, services[i]) == 0)
+			return 1;
+	return 0;
 }
 
 int

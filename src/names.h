@@ -13,6 +13,10 @@
 
 /* 1 when nick (NUL-terminated) is a valid nickname of at most max bytes. */
 int name_nick_valid(const char *nick, size_t max);
+/* 1 when nick is the name of a service that clients talk to (NickServ,
+ * ChanServ, ...), ignoring case: nobody may take one, so that what a
+ * client sends to "NickServ" (a password, say) reaches no user. */
+int name_nick_reserved(const char *nick);
 /* 1 when room (NUL-terminated, '#' included) is a valid room name of at
  * most max bytes. */
 int name_room_valid(const char *room, size_t max);

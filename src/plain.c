@@ -147,6 +147,9 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 		    "letters, digits and -_[]{}\\|^` not starting with a digit or -)\n",
 		    name, (int)c->srv->hub.nick_len);
 		return;
+	case HUB_ERESERVED:
+		conn_sendf(c, "!! nick-reserved: %s is a service's name, nobody's\n", name);
+		return;
 	case HUB_ENICKINUSE:
 		conn_sendf(c, "!! nick-in-use: %s is already taken\n", name);
 		return;

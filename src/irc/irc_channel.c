@@ -24,6 +24,9 @@ irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *
 	case HUB_EBADNICK:
 		irc_numeric(c, "432", "%s :Erroneous nickname", name);
 		return;
+	case HUB_ERESERVED:
+		irc_numeric(c, "432", "%s :Nickname is reserved for a service", name);
+		return;
 	case HUB_ENICKINUSE:
 		irc_numeric(c, "433", "%s :Nickname is already in use", name);
 		return;

@@ -855,12 +855,9 @@ cmd_nick(struct conn *c, struct irc_message *m)
 		irc_hub_error(c, hub_nick(hub, c->user, nick), nick, NULL);
 		return;
 	}
-	if (!name_nick_valid(nick, c->srv->cfg->nick_len)) {
-		irc_numeric(c, "432", "%s :Erroneous nickname", nick);
-		return;
-	}
-	if (hub_user_find(hub, nick) != NULL) {
-		irc_numeric(c, "433", "%s :Nickname is already in use", nick);
+	enum hub_status st = hub_nick_available(hub, nick, NULL);
+	if (st != HUB_OK) {
+		irc_hub_error(c, st, nick, NULL);
 		return;
 	}
 	snprintf(s->nick, sizeof s->nick, "%s", nick);

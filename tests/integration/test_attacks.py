@@ -857,3 +857,42 @@ def test_a_list_asked_for_many_times_is_sent_once(doors):
     got = a.collect(r" 368 ") + a.sync()
     assert sum(" 367 " in l for l in got) == 1
     assert sum(" 368 " in l for l in got) == 1
+
+
+# A --server-name of 420 bytes overflowed a stack buffer in NAMES: the name
+# is now checked at start, a hostname of at most 63 bytes.
+
+@pytest.mark.parametrize("name", ["a" * 420, "s" * 64, "two words", "a..b", "-x.y", "%s%n"])
+def test_server_name_must_be_a_short_hostname(name):
+    try:
+        p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:0", "--server-name", name],
+                           capture_output=True, text=True, timeout=5)
+    except subprocess.TimeoutExpired:
+        pytest.fail("parleyd started with --server-name %r" % name[:80])
+    assert p.returncode == 2
+    assert len(p.stderr.splitlines()) == 1 and "server-name" in p.stderr, p.stderr
+
+
+def test_server_name_of_63_bytes_works(make_server):
+    srv = make_server("--server-name", "s" * 63)
+    assert "ready as " + "s" * 63 in srv.log_text()
+
+
+# Nicknames of services clients talk to (and send passwords to) are nobody's.
+
+@pytest.mark.parametrize("nick", ["NickServ", "chanserv", "MEMOSERV", "OperServ", "HostServ",
+                                  "BotServ", "Global", "SaslServ", "Alis"])
+def test_service_nicknames_are_reserved_on_every_door(doors, nick):
+    nc = doors.client()
+    nc.send("/nick " + nick)
+    nc.expect(r"^!! nick-reserved: ")
+    irc = IrcClient(doors.irc_port)
+    irc.send("NICK " + nick)
+    irc.send("USER u 0 * :u")
+    irc.expect_numeric("432", re.escape(nick) + " ")
+    irc.register("someone")
+    irc.send("NICK " + nick)
+    irc.expect_numeric("432", re.escape(nick) + " ")
+    ws = WsIrcClient(doors.web_port)
+    ws.send("NICK " + nick)
+    ws.expect_numeric("432")
