@@ -535,6 +535,8 @@ const HANDLERS = {
       if (b.name !== m.params[0]) renameBuffer(b, m.params[0]);
       b.joined = b.rejoin = true;
       b.members.clear();
+      // The room as it is now: its topic, if it has one, comes next (332).
+      b.topic = '';
       labelTab(b);
       addLine(b, 'status', { text: `You joined ${b.name}`, time: msgTime(m) });
       if (S.nickNote) { error(S.nickNote, b); S.nickNote = ''; }

@@ -4,9 +4,15 @@
 // the pages exchange a private message; screenshots go to the artifacts dir.
 //
 //   node e2e.mjs --url http://127.0.0.1:PORT/ --plain-port N --artifacts DIR [--password PW]
+//   node e2e.mjs --url ... --plain-port N --scenario rejoin
 //
 // With --password the server wants one: each page must ask for it when the
 // server says so (464), and nc gives it with /pass.
+//
+// The rejoin scenario is one page through a server restart: it sets a
+// topic, prints "e2e: restart the server" and waits for a line on stdin
+// (the server is back, without the topic); the page must reconnect,
+// rejoin, and show the room as it is now.
 // Exit 0 when every check passed; 1 with a line saying which one failed.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,7 +31,7 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i];
   const v = process.argv[i + 1];
-  if (!['--url', '--plain-port', '--artifacts', '--password'].includes(k) || v === undefined) usage(`bad argument ${k}`);
+  if (!['--url', '--plain-port', '--artifacts', '--password', '--scenario'].includes(k) || v === undefined) usage(`bad argument ${k}`);
   opts[k.slice(2)] = v;
 }
 if (!opts.url || !opts['plain-port']) usage('--url and --plain-port are required');
@@ -159,7 +165,7 @@ async function send(page, text) {
 
 // ------------------------------------------------------------ the test
 
-async function main() {
+async function launch() {
   step = 'launch Chromium';
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -167,6 +173,60 @@ async function main() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   ok(`Chromium ${browser.version()} started`);
+}
+
+async function done() {
+  step = 'no browser errors';
+  if (problems.length) throw new Error(`the pages reported:\n  ${problems.join('\n  ')}`);
+  ok('no console errors, page errors or CSP violations');
+
+  clearTimeout(hard);
+  await cleanup();
+  console.log(`e2e: ${passed} passed, 0 failed`);
+  process.exit(0);
+}
+
+// The next line on stdin.
+function stdinLine() {
+  return new Promise((resolve) => {
+    let buf = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) { process.stdin.pause(); resolve(buf.split('\n')[0]); }
+    });
+  });
+}
+
+async function rejoin() {
+  await launch();
+  const ann = await openPage('webann', { width: 1280, height: 800 });
+  step = 'webann logs in';
+  await login(ann, 'webann');
+  step = 'webann sets a topic';
+  const topic = `the old topic ${token}`;
+  await send(ann, `/topic ${topic}`);
+  await ann.locator('#topic').filter({ hasText: topic }).waitFor();
+  ok('the header shows the topic');
+
+  step = 'the server restarts';
+  console.log('e2e: restart the server');
+  await ann.locator('#status[data-state="offline"]').waitFor({ timeout: 20_000 });
+  await stdinLine();
+  await ann.locator('#status[data-state="connected"]').waitFor({ timeout: 20_000 });
+  await ann.locator('#rooms .tab.active[data-target="#lobby"]').waitFor();
+  await ann.locator('#members .member[data-nick="webann"]').waitFor();
+  const shown = await ann.locator('#topic').textContent();
+  if (shown.includes(topic)) throw new Error(`the header still shows the old topic: "${shown}"`);
+  if (shown !== 'No topic') throw new Error(`the header shows "${shown}", not "No topic"`);
+  ok('back in #lobby after the restart, the header says the room has no topic');
+  await done();
+}
+
+async function main() {
+  if (opts.scenario === 'rejoin') return rejoin();
+  if (opts.scenario) usage(`unknown scenario ${opts.scenario}`);
+  await launch();
 
   const ann = await openPage('webann', { width: 1280, height: 800 });
   const bob = await openPage('webbob', { width: 1280, height: 800 });
@@ -281,14 +341,7 @@ async function main() {
   await bob.screenshot({ path: path.join(artifacts, 'web-chat-phone-members.png') });
   ok(`screenshots in ${artifacts}: web-chat.png, web-chat-phone.png, web-chat-phone-members.png`);
 
-  step = 'no browser errors';
-  if (problems.length) throw new Error(`the pages reported:\n  ${problems.join('\n  ')}`);
-  ok('no console errors, page errors or CSP violations');
-
-  clearTimeout(hard);
-  await cleanup();
-  console.log(`e2e: ${passed} passed, 0 failed`);
-  process.exit(0);
+  await done();
 }
 
 main().catch(fail);

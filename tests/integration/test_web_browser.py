@@ -5,8 +5,10 @@ HTTP (ws:) and over TLS (wss:, with a self-signed certificate).
 Needs node, Debian's chromium and `npm ci --prefix tests/browser` (`make
 browser-deps` installs them). Run by hand without them it skips, saying which
 is missing; under `make test` (PARLEY_TOOLS=required) it fails instead."""
+import queue
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,51 @@ def test_web_client_in_chromium(make_server, scheme):
            "\n".join(srv.log_text().splitlines()[-40:])))
     for shot in shots:
         assert shot.is_file() and shot.stat().st_size > 0, "no screenshot %s" % shot
+
+
+def test_web_client_shows_the_topic_of_now_after_a_restart(make_server):
+    """A page that rejoins after the server restarted shows the room as it is
+    now: the old server's topic must not stay in the header."""
+    need_tools(missing_tools())
+    web_port = free_port()
+    args = ("--web-listen", "127.0.0.1:%d" % web_port)
+    srv = make_server(*args)
+    cmd = ["node", str(BROWSER_DIR / "e2e.mjs"), "--url", "http://127.0.0.1:%d/" % web_port,
+           "--plain-port", str(srv.port), "--artifacts", str(ARTIFACTS / "rejoin"),
+           "--scenario", "rejoin"]
+    run = subprocess.Popen(cmd, cwd=BROWSER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    lines = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(l) for l in run.stdout] + [lines.put("")])
+    reader.start()
+    seen = []
+    try:
+        while not seen or seen[-1] != "e2e: restart the server":
+            try:
+                line = lines.get(timeout=60)
+            except queue.Empty:
+                line = ""
+            if not line:
+                kill_group(run)
+                pytest.fail("e2e.mjs did not ask for the restart:\n%s\n%s"
+                            % ("\n".join(seen), run.stderr.read()))
+            seen.append(line.rstrip("\n"))
+        assert srv.stop() == 0
+        make_server(*args)  # the same port: the page reconnects to it
+        try:
+            run.stdin.write("restarted\n")
+            run.stdin.flush()
+        except BrokenPipeError:
+            pass  # it failed: what it said is below
+        run.wait(60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("e2e.mjs still running after 60 s")
+    finally:
+        kill_group(run)
+        reader.join(10)
+        err = run.stderr.read()
+    out = []
+    while not lines.empty():
+        out.append(lines.get().rstrip("\n"))
+    assert run.returncode == 0, "e2e.mjs exited %s\n--- stdout\n%s\n--- stderr\n%s" % (
+        run.returncode, "\n".join(seen + out), err)
