@@ -4,12 +4,14 @@
 #include "bounds.h"
 #include "names.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -281,6 +283,26 @@ list_reset(struct config_list *list)
 	list->n = 0;
 }
 
+/* Comments, as in redis.conf: a line whose first word starts with '#' is
+ * one, and so is " # ..." after a value: a '#' standing alone as a word,
+ * to the end of the line. A '#' that starts or is inside a word belongs
+ * to the value: a password "#s3cret" or "pa#ss", a room "#lobby". */
+static void
+strip_comment(char *line)
+{
+	char *s = line + strspn(line, " \t");
+	if (*s == '#') {
+		*s = '\0';
+		return;
+	}
+	for (char *p = s; *p != '\0'; p++)
+		if (*p == '#' && (p[-1] == ' ' || p[-1] == '\t') &&
+		    (p[1] == '\0' || strchr(" \t\r\n", p[1]) != NULL)) {
+			*p = '\0';
+			return;
+		}
+}
+
 static int
 config_file(struct config *cfg, const char *path)
 {
@@ -293,8 +315,9 @@ config_file(struct config *cfg, const char *path)
 	int lineno = 0, rc = 0;
 	while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
 		lineno++;
+		strip_comment(line);
 		char *s = trim(line);
-		if (*s == '\0' || *s == '#')
+		if (*s == '\0')
 			continue;
 		char *value = s + strcspn(s, " \t");
 		if (*value != '\0')
@@ -390,10 +413,43 @@ hostname_valid(const char *name)
 	return 1;
 }
 
+/* A file or directory the configuration names must be there to read at
+ * start, not fail later (a motd-file at the first client's MOTD). The TLS
+ * files are read at start already (tls_init). */
+static int
+paths_check(const struct config *cfg)
+{
+	struct stat st;
+	if (cfg->motd_file != NULL) {
+		FILE *f = fopen(cfg->motd_file, "r");
+		int err = f == NULL ? errno : fstat(fileno(f), &st) < 0 ? errno :
+		    !S_ISREG(st.st_mode) ? EISDIR : 0;
+		if (f != NULL)
+			fclose(f);
+		if (err != 0) {
+			fprintf(stderr, "parleyd: cannot read motd-file %s: %s\n", cfg->motd_file,
+			    err == EISDIR ? "not a file" : strerror(err));
+			return -1;
+		}
+	}
+	if (cfg->web_dir != NULL) {
+		DIR *d = opendir(cfg->web_dir);
+		if (d == NULL) {
+			fprintf(stderr, "parleyd: cannot read web-dir %s: %s\n", cfg->web_dir,
+			    strerror(errno));
+			return -1;
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
 /* What no single option can check alone. */
 static int
 config_check(struct config *cfg)
 {
+	if (paths_check(cfg) < 0)
+		return -1;
 	if (!hostname_valid(cfg->server_name)) {
 		fprintf(stderr, "parleyd: server-name wants a hostname of at most %d bytes "
 		    "(letters, digits, '-' and '.'), not \"%.*s%s\"\n", SERVER_NAME_MAX,

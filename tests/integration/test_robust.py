@@ -1,4 +1,5 @@
 """What users do to a server: crash, flood, stall, send garbage, stop it."""
+import contextlib
 import os
 import re
 import signal
@@ -309,11 +310,14 @@ def test_idle_timeout(make_server):
     assert "-- disconnected: Idle timeout" in a.expect_closed()
 
 
-def test_options_from_config_file_and_flag_override(tmp_path):
+@contextlib.contextmanager
+def parleyd_with_config(tmp_path, text, *flags):
+    """parleyd --config FILE (text, its {port} filled in) plus flags: yields
+    a plain client at its welcome's first line; stops it after."""
     port = free_port()
     conf = tmp_path / "parleyd.conf"
-    conf.write_text("# comment\nserver-name from.file\nlisten 127.0.0.1:%d\nmax-line 128\n" % port)
-    proc = subprocess.Popen([str(PARLEYD), "--config", str(conf), "--max-line", "256"],
+    conf.write_text(text.format(port=port))
+    proc = subprocess.Popen([str(PARLEYD), "--config", str(conf), *flags],
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -322,14 +326,38 @@ def test_options_from_config_file_and_flag_override(tmp_path):
                 c = Client(port, welcome=False)
                 break
             except OSError:
-                assert time.monotonic() < deadline
+                assert proc.poll() is None and time.monotonic() < deadline
                 time.sleep(0.05)
-        c.expect(r"^-- welcome to from\.file ")
-        c.send("y" * 257)
-        c.expect(r"^!! line-too-long: lines may be at most 256 bytes")
+        yield c
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+def test_options_from_config_file_and_flag_override(tmp_path):
+    text = "# comment\nserver-name from.file\nlisten 127.0.0.1:{port}\nmax-line 128\n"
+    with parleyd_with_config(tmp_path, text, "--max-line", "256") as c:
+        c.expect(r"^-- welcome to from\.file ")
+        c.send("y" * 257)
+        c.expect(r"^!! line-too-long: lines may be at most 256 bytes")
+
+
+def test_config_file_comments(tmp_path):
+    """A line that starts with # is a comment, and so is " # ..." after a
+    value; a # that starts or is inside a word is the value's."""
+    text = ("# a comment\n"
+            "   #listen 127.0.0.1:1\n"
+            "server-name from.file   # the name others see\n"
+            "listen 127.0.0.1:{port} #\n"
+            "password #pa#ss\t# starts with #, has one inside\n"
+            "max-line 128 # bytes\n")
+    with parleyd_with_config(tmp_path, text) as c:
+        c.expect(r"^-- welcome to from\.file ")
+        c.expect(r"^-- this server needs a password: /pass PASSWORD$")
+        c.send("/pass #pa#ss")
+        c.expect(r"^#lobby -- \S+ joined$")
+        c.send("y" * 129)
+        c.expect(r"^!! line-too-long: lines may be at most 128 bytes")
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -339,6 +367,9 @@ def test_options_from_config_file_and_flag_override(tmp_path):
     (["--listen", "nonsense"], "expected HOST:PORT"),
     (["--log-level", "loud"], "log-level wants error, warn, info or debug"),
     (["--config", "/nonexistent/parleyd.conf"], "cannot read config file"),
+    (["--motd-file", "/nonexistent/motd"], "cannot read motd-file /nonexistent/motd"),
+    (["--motd-file", "/"], "cannot read motd-file /: not a file"),
+    (["--web-dir", "/nonexistent/web"], "cannot read web-dir /nonexistent/web"),
 ])
 def test_bad_options_exit_2_with_one_line(args, needle):
     p = subprocess.run([str(PARLEYD), *args], capture_output=True, text=True, timeout=10)
