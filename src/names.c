@@ -56,6 +56,10 @@ name_room_valid(const char *room, size_t max)
 		unsigned char c = (unsigned char)room[i];
 		if (c <= ' ' || c == ',' || c == 0x7F)
 			return 0;
+		/* C1 controls (U+0080-U+009F), which some terminals obey too. */
+		if (c == 0xC2 && (unsigned char)room[i + 1] >= 0x80 &&
+		    (unsigned char)room[i + 1] <= 0x9F)
+			return 0;
 	}
 	return 1;
 }

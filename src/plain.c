@@ -27,18 +27,18 @@
  * message of several lines (IRCv3 multiline, from an IRC client) one line
  * per line it holds, continued lines joined, blank ones left out. */
 static struct wire *
-plain_message(const struct msg *m, const char *head)
+plain_message(const struct msg *m, const char *text, const char *head)
 {
 	if (!m->multiline)
-		return wire_printf("%s%s\n", head, m->text);
-	size_t hn = strlen(head), n = strlen(m->text), lines = 1;
-	for (const char *p = m->text; (p = strchr(p, '\n')) != NULL; p++)
+		return wire_printf("%s%s\n", head, text);
+	size_t hn = strlen(head), n = strlen(text), lines = 1;
+	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
 		lines++;
 	char *buf = malloc(n + lines * (hn + 1));
 	if (buf == NULL)
 		return NULL;
 	size_t out = 0;
-	for (const char *p = m->text;; p++) {
+	for (const char *p = text;; p++) {
 		size_t k = strcspn(p, "\n");
 		if (k > 0) {
 			memcpy(buf + out, head, hn);
@@ -57,47 +57,62 @@ plain_message(const struct msg *m, const char *head)
 	return w;
 }
 
+/* What nc and telnet users see of someone's text: no IRC formatting and
+ * no control characters (text_for_terminal). The text itself, or a copy
+ * at *copy (to be freed) when it had some. */
+static const char *
+shown(const char *text, int keep_lf, char **copy)
+{
+	*copy = NULL;
+	if (text == NULL || !text_has_controls(text, keep_lf))
+		return text;
+	if ((*copy = malloc(strlen(text) + 1)) == NULL)
+		return NULL;
+	text_for_terminal(*copy, text, keep_lf);
+	return *copy;
+}
+
 static struct wire *
-plain_render(const struct msg *m)
+plain_render_text(const struct msg *m, const char *text)
 {
 	char head[ROOM_LEN_MAX + NICK_LEN_MAX + 8];
 	switch (m->kind) {
 	case MSG_SAY:
 		snprintf(head, sizeof head, "%s <%s> ", m->room, m->from);
-		return plain_message(m, head);
+		return plain_message(m, text, head);
 	case MSG_ACTION:
 		snprintf(head, sizeof head, "%s * %s ", m->room, m->from);
-		return plain_message(m, head);
+		return plain_message(m, text, head);
 	case MSG_PRIVATE:
 		snprintf(head, sizeof head, "*%s* ", m->from);
-		return plain_message(m, head);
+		return plain_message(m, text, head);
 	case MSG_JOIN:
 		return wire_printf("%s -- %s joined\n", m->room, m->from);
 	case MSG_PART:
-		if (m->text == NULL)
+		if (text == NULL)
 			return wire_printf("%s -- %s left\n", m->room, m->from);
-		return wire_printf("%s -- %s left: %s\n", m->room, m->from, m->text);
+		return wire_printf("%s -- %s left: %s\n", m->room, m->from, text);
 	case MSG_QUIT:
-		return wire_printf("-- %s quit: %s\n", m->from, m->text);
+		return wire_printf("-- %s quit: %s\n", m->from, text);
 	case MSG_NICK:
 		return wire_printf("-- %s is now known as %s\n", m->from, m->target);
 	case MSG_TOPIC:
-		if (m->text == NULL)
+		if (text == NULL)
 			return wire_printf("%s -- %s cleared the topic\n", m->room, m->from);
-		return wire_printf("%s -- %s set the topic: %s\n", m->room, m->from, m->text);
+		return wire_printf("%s -- %s set the topic: %s\n", m->room, m->from, text);
 	case MSG_NOTICE:
 		/* Plain text has no second kind of message: a notice reads as one. */
 		if (m->room != NULL)
 			snprintf(head, sizeof head, "%s <%s> ", m->room, m->from);
 		else
 			snprintf(head, sizeof head, "*%s* ", m->from);
-		return plain_message(m, head);
+		return plain_message(m, text, head);
 	case MSG_KICK:
-		if (m->text == NULL)
+		if (text == NULL)
 			return wire_printf("%s -- %s kicked %s\n", m->room, m->from, m->target);
-		return wire_printf("%s -- %s kicked %s: %s\n", m->room, m->from, m->target, m->text);
+		return wire_printf("%s -- %s kicked %s: %s\n", m->room, m->from, m->target, text);
 	case MSG_MODE:
-		return wire_printf("%s -- %s set mode %s\n", m->room, m->from, m->text);
+		return wire_printf("%s -- %s set mode %s\n", m->room, m->from, text);
 	case MSG_INVITE:
 		return wire_printf("-- %s invited %s to %s\n", m->from, m->target, m->room);
 	case MSG_AWAY:
@@ -108,6 +123,18 @@ plain_render(const struct msg *m)
 		return NULL; /* nothing a plain user is shown */
 	}
 	return NULL;
+}
+
+static struct wire *
+plain_render(const struct msg *m)
+{
+	char *copy;
+	const char *text = shown(m->text, m->multiline, &copy);
+	if (m->text != NULL && text == NULL)
+		return NULL;
+	struct wire *w = plain_render_text(m, text);
+	free(copy);
+	return w;
 }
 
 static void
@@ -249,8 +276,11 @@ current_room(struct conn *c)
 static void
 topic_line(struct conn *c, const struct room *room)
 {
-	if (room->topic != NULL)
-		conn_sendf(c, "-- %s topic: %s\n", room->name, room->topic);
+	char *copy;
+	const char *topic = shown(room->topic, 0, &copy);
+	if (topic != NULL)
+		conn_sendf(c, "-- %s topic: %s\n", room->name, topic);
+	free(copy);
 }
 
 static void
@@ -406,10 +436,13 @@ cmd_rooms(struct conn *c, char *args)
 			continue;
 		n++;
 		const char *s = r->nmembers == 1 ? "" : "s";
-		if (r->topic != NULL)
-			conn_sendf(c, "-- %s: %u user%s: %s\n", r->name, r->nmembers, s, r->topic);
+		char *copy;
+		const char *topic = shown(r->topic, 0, &copy);
+		if (topic != NULL)
+			conn_sendf(c, "-- %s: %u user%s: %s\n", r->name, r->nmembers, s, topic);
 		else
 			conn_sendf(c, "-- %s: %u user%s\n", r->name, r->nmembers, s);
+		free(copy);
 	}
 	conn_sendf(c, "-- %u room%s\n", n, n == 1 ? "" : "s");
 }

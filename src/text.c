@@ -145,3 +145,77 @@ text_rest(char **s)
 	*s = p + strlen(p);
 	return *p == '\0' ? NULL : p;
 }
+
+/* A control character a terminal could act on, at s: its length (1 for C0
+ * and DEL, 2 for a C1 in UTF-8), or 0. TAB is text. */
+static size_t
+control_at(const unsigned char *s, int keep_lf)
+{
+	if (s[0] == '\t' || (s[0] == '\n' && keep_lf))
+		return 0;
+	if (s[0] < 0x20 || s[0] == 0x7F)
+		return 1;
+	if (s[0] == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F)
+		return 2;
+	return 0;
+}
+
+static int
+is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+is_hex(unsigned char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* How many bytes of colour arguments follow a \x03 (N[N][,N[N]]) or a
+ * \x04 (RRGGBB[,RRGGBB]) at s. */
+static size_t
+colour_args(const unsigned char *s, int hex)
+{
+	size_t n = 0, max = hex ? 6 : 2;
+	while (n < max && (hex ? is_hex(s[n]) : is_digit(s[n])))
+		n++;
+	if (n == 0 || (hex && n != 6))
+		return 0;
+	if (s[n] != ',')
+		return n;
+	size_t m = 0;
+	while (m < max && (hex ? is_hex(s[n + 1 + m]) : is_digit(s[n + 1 + m])))
+		m++;
+	if (m == 0 || (hex && m != 6))
+		return n;
+	return n + 1 + m;
+}
+
+size_t
+text_for_terminal(char *dst, const char *src, int keep_lf)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t out = 0;
+	while (*s != '\0') {
+		size_t n = control_at(s, keep_lf);
+		if (n == 0) {
+			dst[out++] = (char)*s++;
+			continue;
+		}
+		if (*s == 0x03 || *s == 0x04)
+			n += colour_args(s + 1, *s == 0x04);
+		s += n;
+	}
+	dst[out] = '\0';
+	return out;
+}
+
+int
+text_has_controls(const char *src, int keep_lf)
+{
+	for (const unsigned char *s = (const unsigned char *)src; *s != '\0'; s++)
+		if (control_at(s, keep_lf))
+			return 1;
+	return 0;
+}

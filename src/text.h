@@ -33,6 +33,18 @@ char *text_ndup(const char *s, size_t max);
 /* 1 when s (n bytes) is valid UTF-8 with no NUL and no CR. */
 int text_is_clean(const char *s, size_t n);
 
+/* Copies src (valid UTF-8) to dst (strlen(src) + 1 bytes) as a terminal
+ * may show it: IRC formatting (bold \x02, colour \x03 with its numbers,
+ * hex colour \x04 with its digits, \x0f reset, \x11 monospace, \x16
+ * reverse, \x1d italic, \x1e strike, \x1f underline) is dropped, and so
+ * is every other control character (C0 but TAB, DEL, and C1 U+0080-U+009F),
+ * so that nobody's text can move a cursor, clear a screen or retitle a
+ * window. Returns the length written. */
+size_t text_for_terminal(char *dst, const char *src, int keep_lf);
+/* 1 when text_for_terminal would change s. keep_lf keeps LF, for a text
+ * its reader splits into lines itself. */
+int text_has_controls(const char *s, int keep_lf);
+
 /* Skips spaces; returns the next word (NUL-terminated in place) and
  * advances *s past it. Returns NULL when no word is left. */
 char *text_word(char **s);

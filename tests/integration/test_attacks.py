@@ -896,3 +896,39 @@ def test_service_nicknames_are_reserved_on_every_door(doors, nick):
     ws = WsIrcClient(doors.web_port)
     ws.send("NICK " + nick)
     ws.expect_numeric("432")
+
+
+# Raw ESC sequences from one user reached nc/telnet users' terminals.
+# Plain users now get no control characters (TAB aside) and no IRC
+# formatting; IRC clients get the text as it was sent.
+
+def test_no_control_sequence_reaches_a_terminal(doors):
+    irc = IrcClient(doors.irc_port).register("ircer")
+    irc.join("#evil")
+    nc = doors.client("reader")
+    nc.send("/join #evil")
+    irc.expect(r"^:reader!\S+ JOIN #evil")
+    evil = "\x1b[2J\x1b]0;pwned\x07\x9b31m\x7f\x02bold\x02 \x0304,12red\x03 tab\there"
+    irc.send("PRIVMSG #evil :" + evil)
+    irc.send("PRIVMSG reader :" + evil)
+    irc.send("TOPIC #evil :" + evil)
+    irc.send("PART #evil :" + evil)
+    irc.send("JOIN #evil")
+    irc.send("QUIT :" + evil)
+    writer = doors.client("writer")
+    writer.send(evil)
+    got = [nc.expect_seen(rx) for rx in (
+        r"^#evil <ircer> ", r"^\*ircer\* ", r"^#evil -- ircer set the topic: ",
+        r"^#evil -- ircer left: ", r"^-- ircer quit: ", r"^#lobby <writer> ")]
+    nc.send("/topic #evil")
+    got.append(nc.expect(r"^-- #evil topic: "))
+    for m in got:
+        line = m.string
+        assert not any(ord(ch) < 0x20 and ch != "\t" or 0x7f <= ord(ch) <= 0x9f
+                       for ch in line), repr(line)
+        assert line.endswith("[2J]0;pwned31mbold red tab\there"), repr(line)
+    # IRC users get what was sent, formatting and all.
+    watcher = IrcClient(doors.irc_port).register("watcher")
+    watcher.join("#evil")
+    nc.send("\x02bold\x02 \x1b[1m")
+    watcher.expect(r"^:reader!\S+ PRIVMSG #evil :\x02bold\x02 \x1b\[1m$")

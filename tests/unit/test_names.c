@@ -65,7 +65,7 @@ test_room_valid(void **state)
 	(void)state;
 	const char *good[] = {
 		"#a", "#lobby", "#Lobby-2", "##double", "#a#b", "#\xC3\xA9t\xC3\xA9",
-		"#\xE2\x82\xAC", "#!@$%", "#a.b",
+		"#\xE2\x82\xAC", "#!@$%", "#a.b", "#\xC2\xA0" "nbsp", "#\xC3\x9B",
 	};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		if (!name_room_valid(good[i], ROOM_LEN_MAX))
@@ -80,6 +80,7 @@ test_room_invalid(void **state)
 	const char *bad[] = {
 		"", "#", "lobby", "a#b", "# a", "#a b", "#a,b", "#a\x07",
 		"#\x07", "#a\x7F", "#a\tb", "#a\r", "#a\n", " #a", "&a",
+		"#a\xC2\x9B" "2J", "#\xC2\x80",  /* C1 controls: CSI, PAD */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		if (name_room_valid(bad[i], ROOM_LEN_MAX))

@@ -261,6 +261,35 @@ test_fit_cuts_between_characters(void **state)
 	assert_int_equal(utf8_fit(emoji, 6, 5), 5);
 }
 
+static void
+expect_terminal(const char *in, const char *want, int keep_lf)
+{
+	char out[256];
+	assert_int_equal(text_for_terminal(out, in, keep_lf), strlen(want));
+	assert_string_equal(out, want);
+	assert_int_equal(text_has_controls(in, keep_lf), strcmp(in, want) != 0);
+}
+
+/* What reaches a terminal: no formatting, no control a terminal obeys. */
+static void
+test_for_terminal(void **state)
+{
+	(void)state;
+	expect_terminal("plain text, caf\xC3\xA9", "plain text, caf\xC3\xA9", 0);
+	expect_terminal("tab\tstays", "tab\tstays", 0);
+	expect_terminal("\x1B[2J\x1B]0;owned\x07" "clear", "[2J]0;ownedclear", 0);
+	expect_terminal("\x02" "bold\x02 \x1Fu\x1F \x1Di\x1D \x16r\x0F \x11m \x1Es",
+	    "bold u i r m s", 0);
+	expect_terminal("\x03" "4red\x03 \x03" "04,12on blue\x03 \x03" "99,\x03", "red on blue ,", 0);
+	expect_terminal("\x03" "123", "3", 0);
+	expect_terminal("\x04" "ff0000hex\x04 \x04" "ABCDEF,000000x \x04" "12z", "hex x 12z", 0);
+	/* DEL, and C1 controls in UTF-8 (U+009B is a CSI to some terminals). */
+	expect_terminal("a\x7F" "b\xC2\x9B" "2Jc\xC2\x80" "d\xC2\xA0" "e", "ab2Jcd\xC2\xA0" "e", 0);
+	expect_terminal("one\ntwo", "onetwo", 0);
+	expect_terminal("one\ntwo", "one\ntwo", 1);
+	expect_terminal("", "", 0);
+}
+
 int
 main(void)
 {
@@ -277,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_word_then_rest),
 		cmocka_unit_test(test_word_and_rest_edges),
 		cmocka_unit_test(test_fit_cuts_between_characters),
+		cmocka_unit_test(test_for_terminal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
