@@ -189,6 +189,17 @@ class Client(LineMatching):
         self.send("/ping " + token)
         self.expect(r"^-- pong %s$" % token)
 
+    def expect_nothing(self, pattern, wait=None):
+        """Asserts that no line matching pattern came, nor comes before the
+        answer to a round trip: the server handles what it is sent in
+        order, so whatever it was to send this client has arrived by then.
+        No waiting (wait is for the clients that cannot do this): a slow
+        server cannot make it pass."""
+        self.sync()
+        rx = re.compile(pattern)
+        got = [line for line in self.lines if rx.search(line)]
+        assert not got, "unexpected lines %r" % got
+
     def set_nick(self, nick):
         self.send("/nick " + nick)
         self.expect(r"^-- \S+ is now known as %s$" % re.escape(nick))
