@@ -41,6 +41,14 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	/* Lines hold what clients sent (an OPER name, a KILL reason): an
+	 * escape sequence in them must not reach the terminal of whoever
+	 * reads the log. Control characters become '?'. */
+	for (unsigned char *p = (unsigned char *)line; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7F)
+			*p = '?';
+		else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			p[0] = p[1] = '?';
 	fprintf(stderr, "%s.%03ldZ %s %s\n", stamp, ts.tv_nsec / 1000000L,
 	    level_names[level], line);
 }

@@ -260,15 +260,20 @@ irc_cmd_userhost(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "461", "USERHOST :Not enough parameters");
 		return;
 	}
+	/* Five replies of the longest names (116 bytes each) are more than
+	 * a line holds: a reply that would not fit whole is left out. */
 	char out[IRC_LINE_MAX] = "";
 	size_t len = 0;
 	for (int i = 0; i < m->nparams && i < 5; i++) {
 		struct user *u = hub_user_find(&c->srv->hub, m->params[i]);
 		if (u == NULL)
 			continue;
-		len += (size_t)snprintf(out + len, sizeof out - len, "%s%s%s=%c%s@%s",
-		    len ? " " : "", u->nick, (u->umodes & UMODE_OPER) ? "*" : "",
-		    u->away ? '-' : '+', u->ident, u->host);
+		char item[HUB_MASK_MAX + 8];
+		int n = snprintf(item, sizeof item, "%s%s=%c%s@%s", u->nick,
+		    (u->umodes & UMODE_OPER) ? "*" : "", u->away ? '-' : '+', u->ident, u->host);
+		if (n < 0 || len + 1 + (size_t)n > 400)
+			continue;
+		len += (size_t)snprintf(out + len, sizeof out - len, "%s%s", len ? " " : "", item);
 	}
 	irc_numeric(c, "302", ":%s", out);
 }

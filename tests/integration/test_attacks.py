@@ -932,3 +932,14 @@ def test_no_control_sequence_reaches_a_terminal(doors):
     watcher.join("#evil")
     nc.send("\x02bold\x02 \x1b[1m")
     watcher.expect(r"^:reader!\S+ PRIVMSG #evil :\x02bold\x02 \x1b\[1m$")
+
+
+def test_no_control_sequence_reaches_the_log(doors):
+    irc = IrcClient(doors.irc_port).register("ircer")
+    irc.send("OPER \x1b]0;owned\x07\x1b[2J\xc2\x9b1m secret")
+    irc.expect_numeric("464")
+    irc.send("USERHOST ircer ircer ircer ircer ircer")
+    irc.expect_numeric("302")
+    log = doors.log_text()
+    assert "failed OPER as " in log
+    assert not any(ch in log for ch in "\x1b\x07\x9b"), log[-300:]
