@@ -197,6 +197,24 @@ irc_vformat(char *line, const char *prefix, const char *fmt, va_list ap)
 	int b = vsnprintf(line + n, IRC_LINE_MAX - n, fmt, ap);
 	if (b > 0)
 		n += (size_t)b < IRC_LINE_MAX - 1 - n ? (size_t)b : IRC_LINE_MAX - 1 - n;
+	/* The cut at the end drops a character it would split. */
+	for (size_t k = 1; k <= 3 && k <= n; k++) {
+		size_t len;
+		unsigned char lo, hi;
+		if (((unsigned char)line[n - k] & 0xC0) == 0x80)
+			continue;
+		if (utf8_lead((unsigned char)line[n - k], &len, &lo, &hi) && len > k)
+			n -= k;
+		break;
+	}
+	/* Inside, a name cut short with %.*s may end inside a character: the
+	 * line is repaired, so every reply is valid UTF-8 whatever went in. */
+	if (!text_is_clean(line, n)) {
+		char fixed[TEXT_CLEAN_MAX(IRC_LINE_MAX) + 1];
+		size_t fn = text_clean(fixed, line, n);
+		n = utf8_fit(fixed, fn, max);
+		memcpy(line, fixed, n);
+	}
 	n = utf8_fit(line, n, max);
 	memcpy(line + n, "\r\n", 2);
 	return n + 2;

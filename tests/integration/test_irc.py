@@ -680,6 +680,18 @@ def test_unknown_non_ascii_mode_is_named_whole(ircd):
     a.expect_numeric("324", r"#m \+\S*t")
 
 
+def test_a_reply_that_cuts_a_name_stays_utf8(ircd):
+    """A reply that names a long target cut short (BATCH's 401 keeps 64
+    bytes) must not end the cut inside a character: every line the server
+    sends is valid UTF-8 (tests/fuzz/fuzz_server found it; the client reads
+    strictly)."""
+    a = user(ircd, "alice", caps=["batch", "draft/multiline"])
+    a.send("BATCH +m draft/multiline #" + "\u00e9" * 100)
+    m = a.expect_numeric("401")
+    assert "\u00e9" * 20 in m.group("rest"), m.group(0)
+    a.sync()
+
+
 def test_user_mode(ircd):
     a = user(ircd, "alice")
     user(ircd, "bob")
