@@ -138,10 +138,23 @@ conn_stop_input(struct conn *c)
 		server_conn_flush_later(c->srv, c); /* lets the flush step close it */
 }
 
+static void
+log_closed(const struct conn *c, const char *reason)
+{
+	log_info("%s %s: closed (%s)", conn_addr(c), c->user ? c->user->nick : "-", reason);
+}
+
+void
+conn_forget_user(struct conn *c, const char *reason)
+{
+	log_closed(c, reason);
+	c->user = NULL;
+}
+
 void
 conn_drop_user(struct conn *c, const char *reason)
 {
-	log_info("%s %s: closed (%s)", conn_addr(c), c->user ? c->user->nick : "-", reason);
+	log_closed(c, reason);
 	if (c->user != NULL)
 		c->door->closed(c, reason);
 	c->user = NULL;
@@ -638,8 +651,7 @@ conn_destroy(struct conn *c)
 	log_debug("%s: gone after %" PRIu32 " socket events", conn_addr(c), c->io_events);
 	if (c->door->free != NULL)
 		c->door->free(c);
-	loop_io_del(c->srv->loop, &c->io);
-	close(c->io.fd);
+	loop_io_close(c->srv->loop, &c->io);
 	loop_timer_stop(c->srv->loop, &c->timer);
 	sendq_clear(&c->out);
 	framer_free(&c->in);

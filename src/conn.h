@@ -77,6 +77,9 @@ void conn_kill(struct conn *c, const char *reason);
  * and only then drops their users, so nobody hears of the others leaving. */
 void conn_stop_input(struct conn *c);
 void conn_drop_user(struct conn *c, const char *reason);
+/* As conn_drop_user, but the hub is not told: for a shutdown that then
+ * clears the hub whole. */
+void conn_forget_user(struct conn *c, const char *reason);
 
 /* Hands the conn to another door, as a WebSocket (binary or text
  * messages): for the HTTP door's upgrade, after it has queued its 101. */

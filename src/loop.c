@@ -91,6 +91,14 @@ loop_io_del(struct loop *loop, struct loop_io *io)
 	loop_io_set(loop, io, 0);
 }
 
+void
+loop_io_close(struct loop *loop, struct loop_io *io)
+{
+	(void)loop;
+	close(io->fd);
+	io->mask = 0;
+}
+
 /* Timers: a binary min-heap of pointers; each timer knows its slot so it can
  * be stopped in O(log n). */
 
@@ -193,6 +201,12 @@ uint64_t
 loop_now(const struct loop *loop)
 {
 	return loop->now;
+}
+
+uint64_t
+loop_update_now(struct loop *loop)
+{
+	return loop->now = clock_ms();
 }
 
 void

@@ -47,6 +47,9 @@ int loop_io_add(struct loop *loop, struct loop_io *io, int fd, unsigned mask,
     loop_io_fn *cb, void *data);
 int loop_io_set(struct loop *loop, struct loop_io *io, unsigned mask);
 void loop_io_del(struct loop *loop, struct loop_io *io);
+/* Closes io's fd, which takes it out of the kernel's set too (an fd that
+ * is not shared): one system call where loop_io_del and close are two. */
+void loop_io_close(struct loop *loop, struct loop_io *io);
 
 void loop_timer_init(struct loop_timer *timer, loop_timer_fn *cb, void *data);
 void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t delay_ms);
@@ -59,6 +62,9 @@ void loop_set_before_sleep(struct loop *loop, loop_hook_fn *fn, void *data);
 
 /* Monotonic milliseconds, read once per iteration. */
 uint64_t loop_now(const struct loop *loop);
+/* Reads the clock again, for work that must watch it within one
+ * iteration (a deadline); loop_now then says the same. */
+uint64_t loop_update_now(struct loop *loop);
 
 int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);

@@ -21,8 +21,13 @@
 #include "log.h"
 #include "tls.h"
 
-/* How long shutdown waits for queued output before exiting anyway. */
+/* How long shutdown waits for queued output before exiting anyway, from
+ * the signal; the flushing stops SHUTDOWN_TEARDOWN_MS before that, for
+ * closing every socket and freeing what is left. */
 #define SHUTDOWN_FLUSH_MS 2000
+#define SHUTDOWN_TEARDOWN_MS 250
+/* Conns flushed between two looks at the clock while shutting down. */
+#define SHUTDOWN_CLOCK_EVERY 64
 #define IDLE_SWEEP_MS 1000
 
 struct listener {
@@ -187,10 +192,23 @@ reap_dead(struct server *srv)
 	srv->reap_list = keep;
 }
 
+/* Whether shutdown has used its time: then nothing more is flushed. */
+static int
+shutdown_overdue(struct server *srv)
+{
+	return srv->shutting_down &&
+	    loop_update_now(srv->loop) + SHUTDOWN_TEARDOWN_MS >= srv->shutdown_by;
+}
+
 static void
 flush_pending(struct server *srv)
 {
+	unsigned n = 0;
 	while (srv->flush_list != NULL) {
+		/* Thousands of clients taking their last lines can take longer
+		 * than shutdown has. */
+		if (srv->shutting_down && ++n % SHUTDOWN_CLOCK_EVERY == 0 && shutdown_overdue(srv))
+			return;
 		struct conn *c = srv->flush_list;
 		srv->flush_list = c->flush_next;
 		c->queued_flush = 0;
@@ -205,7 +223,7 @@ flush_pending(struct server *srv)
 void
 server_settle(struct server *srv)
 {
-	while (srv->flush_list != NULL || srv->reap_list != NULL) {
+	while ((srv->flush_list != NULL || srv->reap_list != NULL) && !shutdown_overdue(srv)) {
 		flush_pending(srv);
 		reap_dead(srv);
 	}
@@ -217,8 +235,11 @@ before_sleep(struct loop *loop, void *data)
 	struct server *srv = data;
 	(void)loop;
 	server_settle(srv);
-	if (srv->shutting_down && srv->nconns == 0)
+	if (srv->shutting_down && (srv->nconns == 0 || shutdown_overdue(srv))) {
+		if (srv->nconns > 0)
+			log_warn("shutdown: gave up waiting for %lu slow clients", srv->nconns);
 		loop_stop(srv->loop);
+	}
 }
 
 /* Accepting. */
@@ -501,8 +522,7 @@ listeners_close(struct server *srv)
 	while (srv->listeners != NULL) {
 		struct listener *l = srv->listeners;
 		srv->listeners = l->next;
-		loop_io_del(srv->loop, &l->io);
-		close(l->io.fd);
+		loop_io_close(srv->loop, &l->io);
 		free(l);
 	}
 }
@@ -513,9 +533,9 @@ listeners_close(struct server *srv)
 static void
 on_shutdown_deadline(struct loop *loop, struct loop_timer *timer)
 {
+	/* Only to wake the loop: its before-sleep step sees the time is up. */
+	(void)loop;
 	(void)timer;
-	log_warn("shutdown: gave up waiting for slow clients");
-	loop_stop(loop);
 }
 
 static void
@@ -524,6 +544,9 @@ server_shutdown(struct server *srv, const char *signame)
 	if (srv->shutting_down)
 		return;
 	srv->shutting_down = 1;
+	/* From the signal (this loop pass began when it came), not from
+	 * whenever the work below is done. */
+	srv->shutdown_by = loop_now(srv->loop) + SHUTDOWN_FLUSH_MS;
 	log_info("%s: shutting down, %lu clients", signame, srv->nconns);
 	listeners_close(srv);
 	loop_timer_stop(srv->loop, &srv->idle_sweep);
@@ -533,10 +556,21 @@ server_shutdown(struct server *srv, const char *signame)
 			c->door->shutdown(c);
 	for (struct conn *c = srv->conns.head; c != NULL; c = c->next)
 		conn_stop_input(c);
-	for (struct conn *c = srv->conns.head; c != NULL; c = c->next)
+	/* Everyone leaves at once and nobody is told: one clearing of the
+	 * hub, not a quit per user told to every other member of its rooms,
+	 * which with thousands in one room took most of a second. */
+	for (struct conn *c = srv->conns.head; c != NULL; c = c->next) {
 		if (c->state == CONN_CLOSING)
-			conn_drop_user(c, "Server shutting down");
-	loop_timer_start(srv->loop, &srv->shutdown_deadline, SHUTDOWN_FLUSH_MS);
+			conn_forget_user(c, "Server shutting down");
+		else if (c->reason != NULL) { /* dead, its user not yet dropped */
+			conn_forget_user(c, c->reason);
+			free(c->reason);
+			c->reason = NULL;
+		}
+	}
+	hub_clear(&srv->hub);
+	loop_timer_start(srv->loop, &srv->shutdown_deadline,
+	    SHUTDOWN_FLUSH_MS - SHUTDOWN_TEARDOWN_MS);
 }
 
 static void

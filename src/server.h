@@ -34,6 +34,7 @@ struct server {
 	struct loop_timer idle_sweep;
 	struct loop_timer shutdown_deadline;
 	int shutting_down;
+	uint64_t shutdown_by;           /* loop_now() by which the process is to exit */
 	int reserve_fd;                 /* spare fd to shed connections at EMFILE */
 	char started[64];               /* when, for IRC's RPL_CREATED */
 };
