@@ -29,6 +29,15 @@
 #define CONN_FLOOD_BACKLOG (32 * 1024)
 /* How long a closing conn may take to flush its last lines. */
 #define CONN_LINGER_MS 5000
+/* A long reply is made a page at a time: at most this much queued at
+ * once (or a quarter of sendq, when that is less), the next page when
+ * the socket has taken half of it. */
+#define CONN_PAGE (64 * 1024)
+/* What a reply still being made counts for against sendq, besides the
+ * output waiting behind it: about what its state holds. */
+#define CONN_PAGER_COST 1024
+
+static void conn_pagers_end(struct conn *c, int keep_after);
 
 static void conn_process(struct conn *c);
 
@@ -54,6 +63,9 @@ conn_watch(struct conn *c)
 	if (c->state == CONN_OPEN && !c->eof && framer_room(&c->in) > 0)
 		mask |= LOOP_READ;
 	if (c->state != CONN_DEAD && c->out.count > 0)
+		mask |= LOOP_WRITE;
+	/* The next page of a reply is made when the socket can take it. */
+	if (c->state == CONN_OPEN && c->pagers != NULL)
 		mask |= LOOP_WRITE;
 	if (c->tp != NULL)
 		mask = transport_mask(c, mask);
@@ -83,6 +95,7 @@ conn_kill(struct conn *c, const char *reason)
 		return;
 	int was_open = c->state == CONN_OPEN;
 	c->state = CONN_DEAD;
+	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	framer_free(&c->in);
 	loop_timer_stop(c->srv->loop, &c->timer);
@@ -110,6 +123,7 @@ conn_lost_peer(struct conn *c, const char *reason)
 	c->gone = 1;
 	free(c->reason);
 	c->reason = strdup(reason);
+	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	conn_watch(c);
 }
@@ -130,6 +144,8 @@ conn_stop_input(struct conn *c)
 {
 	if (c->state != CONN_OPEN)
 		return;
+	/* A reply still being made is cut short; what waited behind it goes. */
+	conn_pagers_end(c, 1);
 	c->state = CONN_CLOSING;
 	framer_free(&c->in);
 	loop_timer_start(c->srv->loop, &c->timer, CONN_LINGER_MS);
@@ -185,20 +201,133 @@ conn_disconnect_user(struct user *u, const char *reason)
 	conn_close_for(u->owner, reason);
 }
 
+/* Everything queued for c: its sendq, and what waits behind replies. */
+static size_t
+conn_queued(const struct conn *c)
+{
+	size_t n = c->out.bytes;
+	for (const struct conn_pager *p = c->pagers; p != NULL; p = p->next)
+		n += p->after.bytes + CONN_PAGER_COST;
+	return n;
+}
+
 void
 conn_send(struct conn *c, struct wire *w)
 {
 	if (c->state != CONN_OPEN || w == NULL || c->gone)
 		return;
-	if (c->out.bytes + w->len > c->srv->cfg->sendq && !c->door->unmetered) {
+	if (conn_queued(c) + w->len > c->srv->cfg->sendq && !c->door->unmetered) {
 		conn_kill(c, "sendq exceeded");
 		return;
 	}
-	if (sendq_push(&c->out, w) < 0) {
+	/* Behind the replies still being made, unless it is one of their
+	 * lines. */
+	struct sendq *q = &c->out;
+	if (c->pagers != NULL && !c->filling) {
+		struct conn_pager *last = c->pagers;
+		while (last->next != NULL)
+			last = last->next;
+		q = &last->after;
+	}
+	if (sendq_push(q, w) < 0) {
 		conn_kill(c, "Out of memory");
 		return;
 	}
 	server_conn_flush_later(c->srv, c);
+}
+
+/* Replies made as the client takes them. */
+
+static size_t
+conn_page_size(const struct conn *c)
+{
+	size_t quarter = c->srv->cfg->sendq / 4;
+	return quarter < CONN_PAGE ? quarter : CONN_PAGE;
+}
+
+int
+conn_page_full(const struct conn *c)
+{
+	return c->state != CONN_OPEN || c->out.bytes >= conn_page_size(c);
+}
+
+static int
+conn_fill(struct conn *c, struct conn_pager *p)
+{
+	c->filling = 1;
+	int more = p->fill(c, p);
+	c->filling = 0;
+	return more;
+}
+
+/* Drops every reply still being made; what waited behind them is sent
+ * (keep_after, for a conn that is closing) or dropped. */
+static void
+conn_pagers_end(struct conn *c, int keep_after)
+{
+	/* Not under a fill's feet (it queued past sendq): conn_destroy will. */
+	if (c->filling)
+		return;
+	while (c->pagers != NULL) {
+		struct conn_pager *p = c->pagers;
+		c->pagers = p->next;
+		if (keep_after && sendq_append(&c->out, &p->after) < 0)
+			keep_after = 0; /* out of memory: the rest is lost with it */
+		sendq_clear(&p->after);
+		p->free(p);
+	}
+}
+
+int
+conn_page(struct conn *c, struct conn_pager *p)
+{
+	sendq_init(&p->after);
+	p->next = NULL;
+	if (c->state != CONN_OPEN) {
+		p->free(p);
+		return 1;
+	}
+	if (c->pagers == NULL) {
+		int more = conn_fill(c, p);
+		if (!more || c->state != CONN_OPEN) {
+			p->free(p);
+			return more;
+		}
+	}
+	if (p->deferred != NULL)
+		p->deferred(c, p);
+	struct conn_pager **tail = &c->pagers;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = p;
+	if (c->state == CONN_OPEN && conn_queued(c) > c->srv->cfg->sendq)
+		conn_kill(c, "sendq exceeded"); /* frees p with the others */
+	else
+		server_conn_flush_later(c->srv, c); /* to watch for the room to go on */
+	return 1;
+}
+
+/* The socket can take more: the next page of the first reply, or, when
+ * it is done, what waited behind it. One page per wake-up, so one long
+ * reply never keeps the loop from the others. */
+static void
+conn_pagers_drive(struct conn *c)
+{
+	while (c->state == CONN_OPEN && c->pagers != NULL &&
+	    c->out.bytes < conn_page_size(c) / 2) {
+		struct conn_pager *p = c->pagers;
+		if (conn_fill(c, p))
+			break;
+		c->pagers = p->next;
+		int ok = sendq_append(&c->out, &p->after) == 0;
+		sendq_clear(&p->after);
+		p->free(p);
+		if (!ok) {
+			conn_kill(c, "Out of memory");
+			return;
+		}
+		server_conn_flush_later(c->srv, c);
+	}
 }
 
 void
@@ -567,6 +696,11 @@ conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
 	if (c->state == CONN_CLOSING || tls_write ||
 	    ((events & LOOP_WRITE) && c->state == CONN_OPEN))
 		conn_flush(c);
+	if ((events & LOOP_WRITE) && c->state == CONN_OPEN && c->pagers != NULL) {
+		conn_pagers_drive(c);
+		if (c->state == CONN_OPEN)
+			conn_watch(c);
+	}
 	if (((events & LOOP_READ) || tls_read) && c->state == CONN_OPEN && !c->eof)
 		conn_read(c);
 	/* A hang-up that nothing above acted on, on a conn that is not reading
@@ -653,6 +787,7 @@ conn_destroy(struct conn *c)
 		c->door->free(c);
 	loop_io_close(c->srv->loop, &c->io);
 	loop_timer_stop(c->srv->loop, &c->timer);
+	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	framer_free(&c->in);
 	transport_free(c->tp);

@@ -12,11 +12,30 @@
 #include "loop.h"
 #include "sendq.h"
 
+struct conn;
 struct server;
 struct door;
 struct user;
 struct ip_count;
 struct transport;
+
+/* A long reply to a client's own question (LIST of thousands of rooms,
+ * WHO of thousands of users), made as the client takes it rather than
+ * queued whole, so that asking never costs the asker its connection: the
+ * door's fill queues the next lines (with conn_send, as usual) until
+ * conn_page_full, and returns 1 while more remain. Output the conn gets
+ * meanwhile waits behind the reply, so everything arrives in order. The
+ * door embeds this in its own state and keeps where it is robustly (see
+ * struct hub_cursor): anything may come or go between two fills. */
+struct conn_pager {
+	int (*fill)(struct conn *c, struct conn_pager *p);
+	/* The reply will not end at once: called before anything else is
+	 * queued behind it (NULL: nothing to do then). */
+	void (*deferred)(struct conn *c, struct conn_pager *p);
+	void (*free)(struct conn_pager *p);
+	struct sendq after;           /* output queued behind the reply */
+	struct conn_pager *next;      /* the next reply, behind this one's after */
+};
 
 enum conn_state {
 	CONN_OPEN,
@@ -43,7 +62,9 @@ struct conn {
 	unsigned forwarded : 1;       /* from a proxy-from address, no PROXY header:
 	                               * its HTTP request may name the client */
 	uint16_t port;                /* the peer's port, for logs */
+	unsigned filling : 1;         /* a pager is filling: its lines go first */
 	uint32_t io_events;           /* socket events handled, for the debug log */
+	struct conn_pager *pagers;    /* replies being made, first the one sent now */
 	struct transport *tp;         /* TLS / WebSocket, or NULL for plain TCP */
 	void *door_state;             /* the door's own, freed by door->free */
 	double tokens;                /* flood control bucket */
@@ -61,6 +82,14 @@ struct conn {
  * dropped with "sendq exceeded"; nobody else waits for it. */
 void conn_send(struct conn *c, struct wire *w);
 void conn_sendf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Starts the reply p: as much of it now as a page holds (a short reply is
+ * then done, and p freed), the rest as the client takes it. Returns 1 when
+ * it goes on later. On failure (out of memory) p is freed and the conn
+ * killed; 1 is returned, as nothing more may be sent. */
+int conn_page(struct conn *c, struct conn_pager *p);
+/* For a fill: whether the page is full (stop, and return 1). */
+int conn_page_full(const struct conn *c);
+
 /* Stops reading, flushes what is queued (bounded by a short deadline) and
  * closes. The door's closed() is called now with reason. */
 void conn_quit(struct conn *c, const char *reason);

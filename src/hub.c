@@ -274,6 +274,7 @@ user_alloc(const struct user_ops *ops, void *owner, const char *ident,
 static void
 user_add(struct hub *hub, struct user *u)
 {
+	u->order = ++hub->serials;
 	HASH_ADD_STR(hub->users, key, u);
 	if (++hub->nusers > hub->max_users)
 		hub->max_users = hub->nusers;
@@ -579,7 +580,7 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 	if (invited >= 0)
 		u->invites[invited] = u->invites[--u->ninvites];
 	room->members[room->nmembers++] = (struct member){
-		.user = u, .modes = created ? MEMBER_OP : 0,
+		.user = u, .modes = created ? MEMBER_OP : 0, .seq = ++hub->serials,
 	};
 	u->rooms[u->nrooms++] = room;
 	announce_room(hub, room, MSG_JOIN, u, NULL, u->realname, NULL);
@@ -683,6 +684,7 @@ hub_nick(struct hub *hub, struct user *u, const char *nick)
 	memcpy(old_key, u->key, sizeof old_key);
 	HASH_DEL(hub->users, u);
 	set_nick(u, nick);
+	u->order = ++hub->serials;
 	HASH_ADD_STR(hub->users, key, u);
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 1);

@@ -63,6 +63,8 @@ struct user {
 	uint16_t nrooms, caprooms;
 	uint32_t stamp;              /* marks who already got a fan-out */
 	uint32_t serial;             /* unique per server run, never reused */
+	uint32_t order;              /* a serial given whenever it goes to the end of
+	                              * hub->users (made, renamed): grows along it */
 	struct invite *invites;      /* HUB_INVITES_PER_USER once invited, or NULL */
 	uint8_t ninvites;
 	uint8_t nwatching, capwatching;
@@ -84,6 +86,7 @@ enum { MEMBER_OP = 1, MEMBER_VOICE = 2 };
 struct member {
 	struct user *user;
 	uint8_t modes;               /* MEMBER_* */
+	uint32_t seq;                /* a serial, at joining: grows along members[] */
 };
 
 /* Room modes, as IRC names them. */
@@ -146,7 +149,7 @@ struct hub {
 	uint32_t stamp;
 	uint32_t guests;             /* last guest number handed out */
 	uint64_t next_msgid;
-	uint32_t serials;            /* last user or room serial handed out */
+	uint32_t serials;            /* last user, room, order or join serial handed out */
 	struct watch *watches;       /* uthash by folded nick: who MONITORs what */
 	uint32_t nwatch_links;       /* entries in all MONITOR lists */
 	struct hub_recent *recent;   /* HUB_RECENT entries, or NULL before any message */
@@ -323,6 +326,22 @@ enum hub_status hub_redact(struct hub *hub, struct user *u, const char *target,
  * user. */
 void hub_recent_note(struct hub *hub, uint64_t id, const struct user *from,
     uint32_t where, int private);
+
+/* Where a reply given a piece at a time (LIST, WHO, NAMES of thousands)
+ * stands in one of the hub's lists: the serial of the last one given.
+ * Rooms are listed in the order they were made, users in the order they
+ * came or were renamed, members in the order they joined (the serials
+ * grow along each list), so whatever comes or goes between two pieces,
+ * the rest is given once and nothing twice (who came meanwhile comes at
+ * the end; a user renamed meanwhile may come again, under the new name).
+ * Each call gives the next and moves the cursor past it; NULL at the end. */
+struct hub_cursor {
+	uint32_t serial;             /* of the last one given; 0: none yet */
+	char name[ROOM_LEN_MAX + 1]; /* its name, to find it again at once */
+};
+struct room *hub_cursor_room(struct hub *hub, struct hub_cursor *cur);
+struct user *hub_cursor_user(struct hub *hub, struct hub_cursor *cur);
+const struct member *hub_cursor_member(const struct room *room, struct hub_cursor *cur);
 
 /* The msg carrying an event, with its id and time set. */
 struct msg *hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,

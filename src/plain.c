@@ -396,45 +396,66 @@ cmd_me(struct conn *c, char *args)
 	say(c, MSG_ACTION, text);
 }
 
-static void
-cmd_who(struct conn *c, char *args)
-{
-	char *typed = text_word(&args);
-	struct room *room = typed ? room_arg(c, typed, 1) : current_room(c);
-	if (room == NULL)
-		return;
+/* /who and /rooms: replies made as the client takes them, so that the
+ * users of a room of thousands, or thousands of rooms, never cost the
+ * asker its connection. Each ends with its count. */
+struct list_pager {
+	struct conn_pager base;
+	struct hub_cursor cur;
+	unsigned shown;
+	char room[ROOM_LEN_MAX + 1];  /* /who's room; "" for /rooms */
+	size_t len;                   /* of the /who line being filled */
 	char line[PLAIN_WHO_LINE + NICK_LEN_MAX + 2];
-	size_t len = 0;
-	uint32_t shown = 0;
-	for (uint32_t i = 0; i < room->nmembers; i++) {
-		if (!hub_member_visible(c->user, room, room->members[i].user))
-			continue;
-		shown++;
-		const char *nick = room->members[i].user->nick;
-		size_t n = strlen(nick);
-		if (len > 0 && len + 1 + n > PLAIN_WHO_LINE) {
-			conn_sendf(c, "-- %s users: %.*s\n", room->name, (int)len, line);
-			len = 0;
-		}
-		if (len > 0)
-			line[len++] = ' ';
-		memcpy(line + len, nick, n);
-		len += n;
-	}
-	if (len > 0)
-		conn_sendf(c, "-- %s users: %.*s\n", room->name, (int)len, line);
-	conn_sendf(c, "-- %s: %u user%s\n", room->name, shown, shown == 1 ? "" : "s");
-}
+};
 
 static void
-cmd_rooms(struct conn *c, char *args)
+who_emit(struct conn *c, struct list_pager *p)
 {
-	(void)args;
-	unsigned n = 0;
-	for (struct room *r = hub_of(c)->rooms; r != NULL; r = r->hh.next) {
+	conn_sendf(c, "-- %s users: %.*s\n", p->room, (int)p->len, p->line);
+	p->len = 0;
+}
+
+static int
+who_fill(struct conn *c, struct conn_pager *base)
+{
+	struct list_pager *p = (struct list_pager *)base;
+	struct room *room = hub_room_find(hub_of(c), p->room);
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		const struct member *m = room ? hub_cursor_member(room, &p->cur) : NULL;
+		if (m == NULL)
+			break;
+		if (!hub_member_visible(c->user, room, m->user))
+			continue;
+		p->shown++;
+		size_t n = strlen(m->user->nick);
+		if (p->len > 0 && p->len + 1 + n > PLAIN_WHO_LINE)
+			who_emit(c, p);
+		if (p->len > 0)
+			p->line[p->len++] = ' ';
+		memcpy(p->line + p->len, m->user->nick, n);
+		p->len += n;
+	}
+	if (p->len > 0)
+		who_emit(c, p);
+	conn_sendf(c, "-- %s: %u user%s\n", p->room, p->shown, p->shown == 1 ? "" : "s");
+	return 0;
+}
+
+static int
+rooms_fill(struct conn *c, struct conn_pager *base)
+{
+	struct list_pager *p = (struct list_pager *)base;
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		struct room *r = hub_cursor_room(hub_of(c), &p->cur);
+		if (r == NULL)
+			break;
 		if (!hub_room_visible(c->user, r))
 			continue;
-		n++;
+		p->shown++;
 		const char *s = r->nmembers == 1 ? "" : "s";
 		char *copy;
 		const char *topic = shown(r->topic, 0, &copy);
@@ -444,7 +465,45 @@ cmd_rooms(struct conn *c, char *args)
 			conn_sendf(c, "-- %s: %u user%s\n", r->name, r->nmembers, s);
 		free(copy);
 	}
-	conn_sendf(c, "-- %u room%s\n", n, n == 1 ? "" : "s");
+	conn_sendf(c, "-- %u room%s\n", p->shown, p->shown == 1 ? "" : "s");
+	return 0;
+}
+
+static void
+list_free(struct conn_pager *p)
+{
+	free(p);
+}
+
+static void
+list_page(struct conn *c, const struct room *room)
+{
+	struct list_pager *p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		error_line(c, "server-error", "out of memory, try again");
+		return;
+	}
+	if (room != NULL)
+		snprintf(p->room, sizeof p->room, "%s", room->name);
+	p->base.fill = room != NULL ? who_fill : rooms_fill;
+	p->base.free = list_free;
+	conn_page(c, &p->base);
+}
+
+static void
+cmd_who(struct conn *c, char *args)
+{
+	char *typed = text_word(&args);
+	struct room *room = typed ? room_arg(c, typed, 1) : current_room(c);
+	if (room != NULL)
+		list_page(c, room);
+}
+
+static void
+cmd_rooms(struct conn *c, char *args)
+{
+	(void)args;
+	list_page(c, NULL);
 }
 
 /* "/topic", "/topic #room", "/topic TEXT", "/topic #room TEXT"; TEXT "-"

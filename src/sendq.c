@@ -56,6 +56,23 @@ sendq_push(struct sendq *q, struct wire *w)
 	return 0;
 }
 
+int
+sendq_append(struct sendq *q, struct sendq *from)
+{
+	while (q->cap - q->count < from->count)
+		if (sendq_grow(q) < 0)
+			return -1;
+	for (unsigned i = 0; i < from->count; i++) {
+		q->ring[(q->head + q->count) & (q->cap - 1)] =
+		    from->ring[(from->head + i) & (from->cap - 1)];
+		q->count++;
+	}
+	q->bytes += from->bytes;
+	free(from->ring);  /* the references moved with the entries */
+	sendq_init(from);
+	return 0;
+}
+
 void
 sendq_consume(struct sendq *q, size_t n)
 {

@@ -29,6 +29,9 @@ ssize_t sendq_flush(struct sendq *q, int fd);
 /* The unwritten bytes of the oldest entry: their length, and *p; 0 when
  * the queue is empty. For writers that cannot take an iovec (TLS). */
 size_t sendq_peek(const struct sendq *q, const char **p);
+/* Moves every entry of from (none of it written yet) to the end of q,
+ * leaving from empty. -1 on allocation failure (nothing moved). */
+int sendq_append(struct sendq *q, struct sendq *from);
 /* Accounts n written bytes: drops what was fully written. */
 void sendq_consume(struct sendq *q, size_t n);
 

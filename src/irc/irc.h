@@ -35,6 +35,10 @@ enum irc_cap {
 #define IRC_TARGETS_MAX 4    /* nicks or channels per PRIVMSG, NOTICE, KICK, NAMES (TARGMAX) */
 #define IRC_LABEL_MAX 64
 #define IRC_PENDING_MAX 64  /* lines held for one labeled reply */
+/* Bytes held for one labeled reply: well under a page of a long reply
+ * (see conn_page), so what is held never pushes a conn past its sendq
+ * when it is let go at once. */
+#define IRC_PENDING_BYTES 1024
 
 struct irc_multiline;
 
@@ -131,6 +135,20 @@ void irc_send_lusers(struct conn *c);
 void irc_send_isupport(struct conn *c);
 void irc_send_motd(struct conn *c);
 void irc_send_names(struct conn *c, struct room *room);
+
+/* A long reply (NAMES, WHO, LIST of thousands), made as the client takes
+ * it (see struct conn_pager); lines it makes after the command that asked
+ * keep to that command's labeled-response batch. Embedded first in the
+ * reply's own state, which fill and free are given. */
+struct irc_pager {
+	struct conn_pager base;
+	int (*fill)(struct conn *c, struct irc_pager *p);
+	void (*free)(struct irc_pager *p); /* NULL: free(p) */
+	unsigned batch;               /* the labeled-response batch, or 0 */
+	uint8_t later;                /* the command is done: fills come later */
+};
+/* Starts the reply p (its fill and free set), from inside its command. */
+void irc_page(struct conn *c, struct irc_pager *p);
 /* The prefix characters of a member ("@", "+", "@+" with multi-prefix). */
 void irc_member_prefix(struct conn *c, const struct member *mem, char *buf);
 /* Tells c why the hub said no, with the numeric IRC uses for it. */

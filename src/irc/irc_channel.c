@@ -141,19 +141,43 @@ send_topic(struct conn *c, const struct room *room)
 	    room->topic_by ? room->topic_by : "*", (long long)room->topic_at);
 }
 
-/* The 353 lines of a room's members, without the 366 that ends them. */
-static void
-names_lines(struct conn *c, struct room *room)
-{
-	int uhnames = irc_session(c)->caps & CAP_USERHOST_IN_NAMES;
-	char symbol = (room->modes & RMODE_SECRET) ? '@' : '=';
+/* The 353 lines of a room's members, without the 366 that ends them: a
+ * reply made as the client takes it, so that the names of a room of
+ * thousands never cost the asker its connection. */
+struct names_pager {
+	struct irc_pager irc;
+	char room[ROOM_LEN_MAX + 1];
+	struct hub_cursor cur;
+	size_t len;                   /* of the 353 line being filled */
 	char line[IRC_LINE_MAX];
-	size_t len = 0;
-	/* Room for ":server 353 nick = #room :" in each line. */
-	size_t budget = IRC_LINE_MAX - 2 - strlen(irc_server_name(c)) -
-	    strlen(irc_target(c)) - strlen(room->name) - 12;
-	for (uint32_t i = 0; i < room->nmembers; i++) {
-		const struct member *mem = &room->members[i];
+};
+
+static void
+names_emit(struct conn *c, struct names_pager *p, const struct room *room)
+{
+	char symbol = (room->modes & RMODE_SECRET) ? '@' : '=';
+	irc_numeric(c, "353", "%c %s :%.*s", symbol, room->name, (int)p->len, p->line);
+	p->len = 0;
+}
+
+static int
+names_fill(struct conn *c, struct irc_pager *ip)
+{
+	struct names_pager *p = (struct names_pager *)ip;
+	struct room *room = hub_room_find(&c->srv->hub, p->room);
+	if (room == NULL)
+		return 0; /* gone meanwhile: its names with it */
+	int uhnames = irc_session(c)->caps & CAP_USERHOST_IN_NAMES;
+	/* Room for ":server 353 nick = #room :" in each line, whatever nick
+	 * the asker has by the time a line is sent. */
+	size_t budget = IRC_LINE_MAX - 2 - strlen(irc_server_name(c)) - NICK_LEN_MAX -
+	    strlen(room->name) - 12;
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		const struct member *mem = hub_cursor_member(room, &p->cur);
+		if (mem == NULL)
+			break;
 		if (!hub_member_visible(c->user, room, mem->user))
 			continue;
 		char prefix[3], item[HUB_MASK_MAX + 4];
@@ -164,17 +188,29 @@ names_lines(struct conn *c, struct room *room)
 		else
 			snprintf(item, sizeof item, "%s%s", prefix, mem->user->nick);
 		size_t n = strlen(item);
-		if (len > 0 && len + 1 + n > budget) {
-			irc_numeric(c, "353", "%c %s :%.*s", symbol, room->name, (int)len, line);
-			len = 0;
-		}
-		if (len > 0)
-			line[len++] = ' ';
-		memcpy(line + len, item, n);
-		len += n;
+		if (p->len > 0 && p->len + 1 + n > budget)
+			names_emit(c, p, room);
+		if (p->len > 0)
+			p->line[p->len++] = ' ';
+		memcpy(p->line + p->len, item, n);
+		p->len += n;
 	}
-	if (len > 0)
-		irc_numeric(c, "353", "%c %s :%.*s", symbol, room->name, (int)len, line);
+	if (p->len > 0)
+		names_emit(c, p, room);
+	return 0;
+}
+
+static void
+names_lines(struct conn *c, struct room *room)
+{
+	struct names_pager *p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	snprintf(p->room, sizeof p->room, "%s", room->name);
+	p->irc.fill = names_fill;
+	irc_page(c, &p->irc);
 }
 
 void
@@ -371,21 +407,45 @@ list_match(const struct list_query *q, const struct room *r, time_t now)
 	return 1;
 }
 
-void
-irc_cmd_list(struct conn *c, struct irc_message *m)
-{
+/* LIST: a reply made as the client takes it (thousands of rooms). */
+struct list_pager {
+	struct irc_pager irc;
 	struct list_query q;
-	list_query_parse(&q, m->nparams > 0 ? m->params[0] : NULL);
+	struct hub_cursor cur;
+};
+
+static int
+list_fill(struct conn *c, struct irc_pager *ip)
+{
+	struct list_pager *p = (struct list_pager *)ip;
 	time_t now = time(NULL);
-	irc_numeric(c, "321", "Channel :Users  Name");
-	for (struct room *r = c->srv->hub.rooms; r != NULL; r = r->hh.next) {
-		if (!hub_room_visible(c->user, r) || !list_match(&q, r, now))
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		struct room *r = hub_cursor_room(&c->srv->hub, &p->cur);
+		if (r == NULL)
+			return 0;
+		if (!hub_room_visible(c->user, r) || !list_match(&p->q, r, now))
 			continue;
 		char modes[160];
 		hub_room_mode_string(r, 0, modes, sizeof modes);
 		irc_numeric(c, "322", "%s %u :[%s] %s", r->name, r->nmembers, modes,
 		    r->topic ? r->topic : "");
 	}
+}
+
+void
+irc_cmd_list(struct conn *c, struct irc_message *m)
+{
+	irc_numeric(c, "321", "Channel :Users  Name");
+	struct list_pager *p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	list_query_parse(&p->q, m->nparams > 0 ? m->params[0] : NULL);
+	p->irc.fill = list_fill;
+	irc_page(c, &p->irc);
 	irc_numeric(c, "323", ":End of /LIST");
 }
 

@@ -102,6 +102,7 @@ static struct {
 	struct wire *pending[IRC_PENDING_MAX];      /* replies held back */
 	struct wire *pending_tags[IRC_PENDING_MAX]; /* their tags, or NULL */
 	int npending;
+	size_t pending_bytes;
 	unsigned streaming;           /* the batch already open, or 0 */
 	unsigned batches;             /* batch ids handed out */
 } lr;
@@ -151,6 +152,7 @@ label_open_batch(struct conn *c)
 		pending_drop(i);
 	}
 	lr.npending = 0;
+	lr.pending_bytes = 0;
 }
 
 void
@@ -169,9 +171,12 @@ irc_send_wire(struct conn *c, struct wire *tags, struct wire *body)
 	}
 	if (holding(c)) {
 		/* Held for the labeled reply; the label joins the tags then. */
-		if (lr.npending < IRC_PENDING_MAX) {
+		size_t n = body->len + (tags ? tags->len : 0);
+		if (lr.npending < IRC_PENDING_MAX &&
+		    (lr.npending == 0 || lr.pending_bytes + n <= IRC_PENDING_BYTES)) {
 			lr.pending_tags[lr.npending] = tags ? wire_ref(tags) : NULL;
 			lr.pending[lr.npending++] = wire_ref(body);
+			lr.pending_bytes += n;
 			return;
 		}
 		label_open_batch(c);
@@ -298,6 +303,60 @@ irc_fail_vendor(struct conn *c, const char *cmd, const char *code,
 	    context ? " " : "", context ? context : "", text);
 }
 
+/* Long replies. The first page is made inside the command, where its
+ * lines are held for the label like any reply's; if there is more, the
+ * batch opens then, and the later pages' lines are put in it. */
+
+static int
+irc_pager_fill(struct conn *c, struct conn_pager *base)
+{
+	struct irc_pager *p = (struct irc_pager *)base;
+	if (!p->later)
+		return p->fill(c, p);
+	struct conn *was_conn = lr.conn;
+	unsigned was_streaming = lr.streaming;
+	char was_label = lr.label[0];
+	lr.conn = p->batch ? c : NULL;
+	lr.streaming = p->batch;
+	lr.label[0] = '\0';
+	int more = p->fill(c, p);
+	lr.conn = was_conn;
+	lr.streaming = was_streaming;
+	lr.label[0] = was_label;
+	return more;
+}
+
+static void
+irc_pager_deferred(struct conn *c, struct conn_pager *base)
+{
+	struct irc_pager *p = (struct irc_pager *)base;
+	p->later = 1;
+	if (holding(c))
+		label_open_batch(c);
+	p->batch = lr.conn == c ? lr.streaming : 0;
+}
+
+static void
+irc_pager_free(struct conn_pager *base)
+{
+	struct irc_pager *p = (struct irc_pager *)base;
+	if (p->free != NULL)
+		p->free(p);
+	else
+		free(p);
+}
+
+void
+irc_page(struct conn *c, struct irc_pager *p)
+{
+	p->base.fill = irc_pager_fill;
+	p->base.deferred = irc_pager_deferred;
+	p->base.free = irc_pager_free;
+	p->batch = 0;
+	p->later = 0;
+	conn_page(c, &p->base);
+}
+
 /* labeled-response: one reply gets the label; several come in a batch;
  * none gets an ACK. */
 static void
@@ -316,6 +375,7 @@ label_finish(struct conn *c)
 	lr.conn = NULL;
 	int n = lr.npending;
 	lr.npending = 0;
+	lr.pending_bytes = 0;
 	if (n == 0) {
 		irc_send(c, "@%s :%s ACK", label, irc_server_name(c));
 		return;

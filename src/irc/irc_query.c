@@ -109,6 +109,80 @@ who_exact(const char *mask)
 	return strpbrk(mask, "*?!@") == NULL;
 }
 
+/* WHO of a room or of a mask: a reply made as the client takes it, so
+ * that WHO * among thousands never costs the asker its connection. */
+struct who_pager {
+	struct irc_pager irc;
+	struct who_query q;
+	struct hub_cursor cur;
+	char room[ROOM_LEN_MAX + 1];  /* WHO #room, or "" for a mask */
+	int all;                      /* the mask is * or 0 */
+	char mask[];
+};
+
+static int
+who_room_fill(struct conn *c, struct who_pager *p)
+{
+	struct room *room = hub_room_find(&c->srv->hub, p->room);
+	if (room == NULL)
+		return 0; /* gone meanwhile */
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		const struct member *mem = hub_cursor_member(room, &p->cur);
+		if (mem == NULL)
+			return 0;
+		if (!hub_member_visible(c->user, room, mem->user))
+			continue;
+		if (p->q.opers_only && !(mem->user->umodes & UMODE_OPER))
+			continue;
+		who_line(c, &p->q, room->name, mem->user, mem);
+	}
+}
+
+static int
+who_fill(struct conn *c, struct irc_pager *ip)
+{
+	struct who_pager *p = (struct who_pager *)ip;
+	if (p->room[0] != '\0')
+		return who_room_fill(c, p);
+	char full[HUB_MASK_MAX];
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		struct user *u = hub_cursor_user(&c->srv->hub, &p->cur);
+		if (u == NULL)
+			return 0;
+		if (!hub_user_visible(c->user, u))
+			continue;
+		if (p->q.opers_only && !(u->umodes & UMODE_OPER))
+			continue;
+		hub_user_mask(u, full);
+		if (p->all || hub_mask_match(p->mask, u->nick) || hub_mask_match(p->mask, full) ||
+		    hub_mask_match(p->mask, u->host))
+			who_line(c, &p->q, "*", u, NULL);
+	}
+}
+
+/* Starts the WHO reply for room (a name), or for mask when room is NULL. */
+static void
+who_page(struct conn *c, const struct who_query *q, const char *mask, const char *room)
+{
+	size_t n = strlen(mask);
+	struct who_pager *p = calloc(1, sizeof *p + n + 1);
+	if (p == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	p->q = *q;
+	memcpy(p->mask, mask, n + 1);
+	p->all = strcmp(mask, "*") == 0 || strcmp(mask, "0") == 0;
+	if (room != NULL)
+		snprintf(p->room, sizeof p->room, "%s", room);
+	p->irc.fill = who_fill;
+	irc_page(c, &p->irc);
+}
+
 void
 irc_cmd_who(struct conn *c, struct irc_message *m)
 {
@@ -120,32 +194,13 @@ irc_cmd_who(struct conn *c, struct irc_message *m)
 	if (mask[0] == '#') {
 		struct room *room = hub_room_seen(hub, c->user, mask);
 		if (room != NULL)
-			for (uint32_t i = 0; i < room->nmembers; i++) {
-				const struct member *mem = &room->members[i];
-				if (!hub_member_visible(c->user, room, mem->user))
-					continue;
-				if (q.opers_only && !(mem->user->umodes & UMODE_OPER))
-					continue;
-				who_line(c, &q, room->name, mem->user, mem);
-			}
+			who_page(c, &q, mask, room->name);
 	} else if (who_exact(mask) && (u = hub_user_find(hub, mask)) != NULL) {
 		/* A nickname: found whether invisible or not, as WHOIS would. */
 		if (!q.opers_only || (u->umodes & UMODE_OPER))
 			who_line(c, &q, "*", u, NULL);
-	} else {
-		int all = strcmp(mask, "*") == 0 || strcmp(mask, "0") == 0;
-		char full[HUB_MASK_MAX];
-		for (u = hub->users; u != NULL; u = u->hh.next) {
-			if (!hub_user_visible(c->user, u))
-				continue;
-			if (q.opers_only && !(u->umodes & UMODE_OPER))
-				continue;
-			hub_user_mask(u, full);
-			if (all || hub_mask_match(mask, u->nick) || hub_mask_match(mask, full) ||
-			    hub_mask_match(mask, u->host))
-				who_line(c, &q, "*", u, NULL);
-		}
-	}
+	} else
+		who_page(c, &q, mask, NULL);
 	irc_numeric(c, "315", "%s :End of WHO list", mask);
 }
 

@@ -12,7 +12,7 @@ import pytest
 
 
 from chat import PARLEYD, Client, Server, tls_context, wait_readable
-from irc import IrcClient
+from irc import IrcClient, parse
 import wsclient
 from wsclient import WsIrcClient, frame, http, read_response
 
@@ -501,6 +501,99 @@ def test_pings_inside_a_message_cost_flood_control(make_server):
     watch.expect_seen(r"^#lobby <bob> between$", timeout=10)
     assert watch.lines.index("#lobby <bob> between") < watch.lines.index("#lobby <pingy> next0"), (
         "the pings inside the message cost nothing: %r" % watch.lines)
+
+
+# Finding 8: a long reply to a client's own question was queued whole, and
+# past sendq the asker was disconnected ("sendq exceeded"). It is made as
+# the socket drains now. A small sendq stands in for thousands of rooms.
+
+ROOMS, CROWD = 150, 120
+LONG = "x" * 20
+
+
+@pytest.fixture(scope="module")
+def crowded():
+    """ROOMS rooms with long names, and CROWD users with long nicknames in
+    #lobby, on a server whose sendq is 4 KiB."""
+    srv = Server("--sendq", "4096", "--max-per-ip", "0", "--flood-burst", "1000", irc=True)
+    clients = []
+    for k in range(CROWD):
+        c = Client(srv.port)
+        c.send("/nick crowd_%s_%03d" % (LONG, k))
+        if 1 <= k <= ROOMS // 10:  # a user may make 10 rooms (the first made #lobby)
+            c.send_raw(b"".join(b"/join #room_%s_%04d\n" % (LONG.encode(), i)
+                                for i in range(10 * k - 10, 10 * k)))
+        clients.append(c)
+    for c in clients:
+        c.sync()
+    yield srv
+    for c in clients:
+        c.close()
+    assert srv.stop() == 0, srv.log_text()
+
+
+def rooms_expected():
+    return {"#room_%s_%04d" % (LONG, i) for i in range(ROOMS)} | {"#lobby"}
+
+
+def crowd_expected():
+    return {"crowd_%s_%03d" % (LONG, k) for k in range(CROWD)}
+
+
+def test_irc_list_of_many_rooms_is_made_as_it_is_read(crowded):
+    irc = IrcClient(crowded.irc_port).register("lister")
+    irc.send("LIST")
+    got = [parse(l) for l in irc.collect(r" 323 ", timeout=30)]
+    assert {m.params[1] for m in got if m.command == "322"} == rooms_expected()
+    irc.sync()  # and still connected
+
+
+def test_labeled_list_is_one_batch_however_long(crowded):
+    irc = IrcClient(crowded.irc_port).register("labeler", caps="labeled-response batch")
+    irc.send("@label=big LIST")
+    got = [parse(l) for l in irc.collect(r"BATCH -", timeout=30)]
+    opened = [m for m in got if m.command == "BATCH" and m.params[0].startswith("+")]
+    assert len(opened) == 1 and opened[0].tags.get("label") == "big"
+    ref = opened[0].params[0][1:]
+    inside = [m for m in got if m.command in ("321", "322", "323")]
+    assert all(m.tags.get("batch") == ref for m in inside), got[:5]
+    assert len([m for m in inside if m.command == "322"]) == len(rooms_expected())
+    assert got[-1].params[0] == "-" + ref
+    irc.sync()
+
+
+def test_irc_who_and_names_of_a_crowd(crowded):
+    irc = IrcClient(crowded.irc_port).register("whoer", caps="userhost-in-names")
+    irc.send("WHO *")
+    got = [parse(l) for l in irc.collect(r" 315 ", timeout=30)]
+    assert crowd_expected() <= {m.params[5] for m in got if m.command == "352"}
+    irc.send("WHO #lobby")
+    got = [parse(l) for l in irc.collect(r" 315 ", timeout=30)]
+    assert crowd_expected() == {m.params[5] for m in got if m.command == "352"}
+    irc.send("NAMES #lobby")
+    got = [parse(l) for l in irc.collect(r" 366 ", timeout=30)]
+    names = set()
+    for m in got:
+        if m.command == "353":
+            names |= {n.lstrip("@+").split("!")[0] for n in m.params[-1].split()}
+    assert names == crowd_expected()
+    irc.sync()
+
+
+def test_plain_rooms_and_who_of_a_crowd(crowded):
+    c = crowded.client()
+    c.send("/rooms")
+    c.expect(r"^-- %d rooms$" % (len(rooms_expected())), timeout=30)
+    listed = {l.split(":")[0][3:] for l in c.lines if re.match(r"^-- #\S+: \d+ users?", l)}
+    assert listed == rooms_expected()
+    c.send("/who #lobby")
+    c.expect(r"^-- #lobby: %d users$" % (CROWD + 1), timeout=30)
+    who = set()
+    for l in c.lines:
+        if l.startswith("-- #lobby users: "):
+            who |= set(l.split(": ", 1)[1].split())
+    assert who == crowd_expected() | {c.nick}
+    c.sync()
 
 
 # End of the network and connection lifecycle part.
