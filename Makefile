@@ -75,7 +75,7 @@ $(BIN)/parleyd: $(SERVER_OBJ)
 
 $(BIN)/parley: $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $$(pkg-config --libs libedit)
+	$(CC) $(LDFLAGS) -o $@ $^ $$(pkg-config --libs libedit openssl)
 
 # The load generator (bench/parley-bench): no libraries but libm.
 $(BIN)/parley-bench: $(BENCH_OBJ)
@@ -88,7 +88,7 @@ $(BUILD)/bench/%.o: bench/%.c
 
 $(BUILD)/client/%.o: client/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $$(pkg-config --cflags libedit) -c -o $@ $<
+	$(CC) $(CFLAGS) $$(pkg-config --cflags libedit openssl) -c -o $@ $<
 
 $(BUILD)/src/%.o: src/%.c | deps
 	@mkdir -p $(dir $@)

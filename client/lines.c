@@ -12,8 +12,20 @@ lines_init(struct lines *l)
 	l->dropping = 0;
 }
 
+static ssize_t
+read_fd(void *fd, void *buf, size_t n)
+{
+	return read(*(int *)fd, buf, n);
+}
+
 ssize_t
 lines_read(struct lines *l, int fd)
+{
+	return lines_read_from(l, read_fd, &fd);
+}
+
+ssize_t
+lines_read_from(struct lines *l, lines_source_fn *fn, void *src)
 {
 	/* Lines handed out are dead once the caller asks for more bytes, so
 	 * the partial line can move to the front and the whole buffer is
@@ -29,7 +41,7 @@ lines_read(struct lines *l, int fd)
 		errno = ENOBUFS;
 		return -1;
 	}
-	ssize_t n = read(fd, l->buf + l->len, sizeof l->buf - l->len);
+	ssize_t n = fn(src, l->buf + l->len, sizeof l->buf - l->len);
 	if (n > 0)
 		l->len += (size_t)n;
 	return n;

@@ -30,6 +30,9 @@ void lines_init(struct lines *l);
  * of file, -1 with errno set on error, EAGAIN included), or -1 with
  * ENOBUFS when the buffer is full of lines not taken yet. */
 ssize_t lines_read(struct lines *l, int fd);
+/* The same, reading with fn(src, buf, n), which answers as read(2) does. */
+typedef ssize_t lines_source_fn(void *src, void *buf, size_t n);
+ssize_t lines_read_from(struct lines *l, lines_source_fn *fn, void *src);
 enum lines_status lines_next(struct lines *l, char **line, size_t *len);
 /* At end of file: the last line if it had no LF (LINES_LINE), else
  * LINES_NONE or LINES_OVERLONG. */

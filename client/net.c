@@ -11,8 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "wait.h"
 
 /* Copies the n bytes at s into dst (size cap) as a string; -1 when they do
  * not fit. */
@@ -39,9 +40,10 @@ port_valid(const char *p)
 }
 
 int
-net_addr_parse(const char *arg, struct net_addr *a, char *why, size_t whylen)
+net_addr_parse(const char *arg, const char *default_port, struct net_addr *a,
+    char *why, size_t whylen)
 {
-	const char *host = NET_DEFAULT_HOST, *port = NET_DEFAULT_PORT;
+	const char *host = NET_DEFAULT_HOST, *port = default_port;
 	size_t hostlen = strlen(host);
 
 	if (arg == NULL)
@@ -88,38 +90,14 @@ net_addr_parse(const char *arg, struct net_addr *a, char *why, size_t whylen)
 	return 0;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for a non-blocking connect on fd to finish. Returns 0 or an errno
  * value: the connect's own error, ETIMEDOUT or EINTR when cancelled. */
 static int
 connect_wait(int fd, int timeout_ms, const volatile sig_atomic_t *cancel)
 {
-	long deadline = now_ms() + timeout_ms;
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-	for (;;) {
-		if (cancel != NULL && *cancel)
-			return EINTR;
-		long left = deadline - now_ms();
-		if (left <= 0)
-			return ETIMEDOUT;
-		int n = poll(&pfd, 1, (int)left);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return errno;
-		if (n > 0)
-			break;
-	}
-	int err = 0;
+	int err = wait_fd(fd, POLLOUT, wait_now_ms() + timeout_ms, cancel);
+	if (err != 0)
+		return err;
 	socklen_t len = sizeof err;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		return errno;
@@ -203,13 +181,12 @@ outq_room(const struct outq *q)
 }
 
 int
-outq_flush(struct outq *q, int fd)
+outq_flush(struct outq *q, struct link *l)
 {
 	size_t done = 0;
 
 	while (done < q->len) {
-		ssize_t n = send(fd, q->buf + done, q->len - done,
-		    MSG_NOSIGNAL);
+		ssize_t n = link_write(l, q->buf + done, q->len - done);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -6,8 +6,11 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "link.h"
+
 #define NET_DEFAULT_HOST "127.0.0.1"
 #define NET_DEFAULT_PORT "7000"
+#define NET_DEFAULT_TLS_PORT "7443"
 
 struct net_addr {
 	char host[256];   /* for getaddrinfo: a name, IPv4 or IPv6 (no []) */
@@ -16,9 +19,10 @@ struct net_addr {
 };
 
 /* Parses HOST, HOST:PORT, [IPv6]:PORT, [IPv6] or a bare IPv6 address;
- * NULL means the default. Returns 0, or -1 with a reason in why. */
-int net_addr_parse(const char *arg, struct net_addr *a, char *why,
-    size_t whylen);
+ * NULL means the default host, a missing port default_port. Returns 0,
+ * or -1 with a reason in why. */
+int net_addr_parse(const char *arg, const char *default_port,
+    struct net_addr *a, char *why, size_t whylen);
 
 /* Connects to each address the name resolves to in turn, waiting at most
  * timeout_ms for each. Returns a non-blocking socket, or -1 with the whole
@@ -39,8 +43,8 @@ struct outq {
 /* Queues one line and its LF. Returns 0, or -1 when it does not fit. */
 int outq_line(struct outq *q, const char *line, size_t len);
 size_t outq_room(const struct outq *q);
-/* Writes what the socket takes. Returns 0 (even if some is left), or -1
- * with errno set when the connection is broken. */
-int outq_flush(struct outq *q, int fd);
+/* Writes what the connection takes. Returns 0 (even if some is left), or
+ * -1 with errno set when it is broken. */
+int outq_flush(struct outq *q, struct link *l);
 
 #endif

@@ -18,14 +18,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lines.h"
+#include "link.h"
 #include "net.h"
 #include "screen.h"
 #include "session.h"
 #include "term.h"
+#include "wait.h"
 
 #include "../src/version.h"
 
@@ -47,11 +48,13 @@ static volatile sig_atomic_t got_cont;
 
 static struct client {
 	struct net_addr addr;
+	struct link_tls tls;      /* --tls, --tls-ca, --insecure */
 	int reconnect;            /* --reconnect */
 	const char *password;     /* --password or PARLEY_PASSWORD, or NULL */
 	int interactive;          /* stdin is a terminal */
 
-	int fd;                   /* the server, -1 while not connected */
+	struct link server;       /* fd -1 while not connected */
+	int heard;                /* it has sent a byte on this connection */
 	struct lines from_server;
 	struct outq to_server;
 	struct session sess;      /* this connection's */
@@ -73,15 +76,6 @@ static struct client {
 	int status;               /* exit status once done */
 } client;
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 finish(int status)
 {
@@ -94,7 +88,7 @@ finish(int status)
 static int
 send_line(const char *line, size_t len)
 {
-	if (client.fd == -1)
+	if (client.server.fd == -1)
 		return -1;
 	if (outq_line(&client.to_server, line, len) == -1) {
 		screen_warn("the server is not reading; line not sent");
@@ -129,7 +123,7 @@ quit_sent(int status)
 {
 	client.quitting = 1;
 	client.quit_status = status;
-	client.quit_deadline = now_ms() +
+	client.quit_deadline = wait_now_ms() +
 	    (client.interactive ? QUIT_WAIT_TTY_MS : QUIT_WAIT_PIPE_MS);
 	client.unacked = INT_MAX;
 	term_stop();
@@ -142,7 +136,8 @@ static int
 server_took_more(void)
 {
 	int n;
-	if (client.fd < 0 || ioctl(client.fd, SIOCOUTQ, &n) < 0 || n >= client.unacked)
+	if (client.server.fd < 0 || ioctl(client.server.fd, SIOCOUTQ, &n) < 0 ||
+	    n >= client.unacked)
 		return 0;
 	client.unacked = n;
 	return 1;
@@ -153,14 +148,14 @@ static void
 server_alive(void)
 {
 	if (client.quitting && !client.interactive)
-		client.quit_deadline = now_ms() + QUIT_WAIT_PIPE_MS;
+		client.quit_deadline = wait_now_ms() + QUIT_WAIT_PIPE_MS;
 }
 
 /* Leaves politely when connected, at once otherwise. */
 static void
 quit(int status)
 {
-	if (client.fd == -1) {
+	if (client.server.fd == -1) {
 		finish(status);
 		return;
 	}
@@ -213,12 +208,25 @@ restore_session(void)
 	}
 }
 
-static void
-connected(int fd)
+/* Connects, with TLS when asked. Returns 0 with client.server open, or -1
+ * with one line in why. */
+static int
+open_connection(char *why, size_t whylen)
 {
-	client.fd = fd;
+	int fd = net_connect(&client.addr, CONNECT_TIMEOUT_MS, &got_quit,
+	    why, whylen);
+	if (fd == -1)
+		return -1;
+	return link_open(&client.server, fd, client.addr.host,
+	    client.addr.shown, CONNECT_TIMEOUT_MS, &got_quit, why, whylen);
+}
+
+static void
+connected(void)
+{
 	lines_init(&client.from_server);
 	client.to_server.len = 0;
+	client.heard = 0;
 	restore_session();
 }
 
@@ -227,7 +235,7 @@ connected(int fd)
 static void
 schedule_retry(void)
 {
-	client.retry_at = now_ms() + client.backoff * 1000L;
+	client.retry_at = wait_now_ms() + client.backoff * 1000L;
 	client.backoff *= 2;
 	if (client.backoff > BACKOFF_MAX_S)
 		client.backoff = BACKOFF_MAX_S;
@@ -239,17 +247,16 @@ try_reconnect(void)
 	char why[512];
 
 	client.retry_at = 0;
-	int fd = net_connect(&client.addr, CONNECT_TIMEOUT_MS, &got_quit,
-	    why, sizeof why);
-	if (fd == -1 && got_quit)
+	int r = open_connection(why, sizeof why);
+	if (r == -1 && got_quit)
 		return; /* the loop sees the signal next */
-	if (fd == -1) {
+	if (r == -1) {
 		int wait = client.backoff;
 		schedule_retry();
 		screen_warn("%s; retrying in %ds", why, wait);
 		return;
 	}
-	connected(fd);
+	connected();
 	screen_warn("connected to %s again", client.addr.shown);
 }
 
@@ -258,8 +265,7 @@ try_reconnect(void)
 static void
 disconnected(const char *err)
 {
-	close(client.fd);
-	client.fd = -1;
+	link_close(&client.server);
 	client.to_server.len = 0;
 	/* A script's lines all got there only if the server reached its
 	 * /quit; a server that closes for a reason of its own (flood
@@ -272,13 +278,17 @@ disconnected(const char *err)
 		client.rejoin = client.sess;
 	session_clear(&client.sess);
 
-	char what[512];
+	/* A plain parleyd greets at once; a TLS one waits for a handshake
+	 * and drops a client that sends lines instead. */
+	const char *hint = !client.heard && !client.tls.on ?
+	    " (a tls port? then --tls)" : "";
+	char what[600];
 	if (err != NULL)
-		snprintf(what, sizeof what, "connection to %s lost: %s",
-		    client.addr.shown, err);
+		snprintf(what, sizeof what, "connection to %s lost: %s%s",
+		    client.addr.shown, err, hint);
 	else
 		snprintf(what, sizeof what, "connection to %s closed by the "
-		    "server", client.addr.shown);
+		    "server%s", client.addr.shown, hint);
 	if (!client.reconnect || client.quitting) {
 		screen_warn("%s", what);
 		finish(1);
@@ -311,10 +321,17 @@ server_line(enum lines_status st, char *line, size_t len)
 		update_prompt();
 }
 
+static ssize_t
+read_server(void *link, void *buf, size_t n)
+{
+	return link_read(link, buf, n);
+}
+
 static void
 server_readable(void)
 {
-	ssize_t n = lines_read(&client.from_server, client.fd);
+	ssize_t n = lines_read_from(&client.from_server, read_server,
+	    &client.server);
 	char *line;
 	size_t len;
 	enum lines_status st;
@@ -322,10 +339,12 @@ server_readable(void)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n == -1) {
-		disconnected(strerror(errno));
+		disconnected(link_strerror(&client.server, errno));
 		return;
 	}
 	server_alive();
+	if (n > 0)
+		client.heard = 1;
 	/* One hide for the whole batch: the prompt is drawn once. */
 	term_hide();
 	while ((st = lines_next(&client.from_server, &line, &len)) !=
@@ -342,16 +361,21 @@ server_readable(void)
 static void
 server_ready(short revents)
 {
+	struct link *l = &client.server;
+
 	/* Reading first: a server that closes may have said why just before
 	 * (server-full), and a failed write would lose that. POLLHUP and
-	 * POLLERR lead here too: the read tells what happened. */
-	if (revents & ~POLLOUT)
+	 * POLLERR lead here too: the read tells what happened. TLS may want
+	 * the socket the other way round from what it is doing. */
+	if ((revents & ~POLLOUT) || (l->read_wants_write && (revents & POLLOUT)))
 		server_readable();
-	if (client.fd == -1 || !(revents & POLLOUT))
+	if (l->fd == -1 || client.to_server.len == 0)
+		return;
+	if (!(revents & POLLOUT) && !(l->write_wants_read && (revents & POLLIN)))
 		return;
 	size_t queued = client.to_server.len;
-	if (outq_flush(&client.to_server, client.fd) == -1) {
-		disconnected(strerror(errno));
+	if (outq_flush(&client.to_server, l) == -1) {
+		disconnected(link_strerror(l, errno));
 		return;
 	}
 	if (client.to_server.len < queued)
@@ -388,11 +412,11 @@ user_line(const char *line)
 		term_erase_entered();
 		return;
 	}
-	if (client.fd == -1 && command_args(line, "quit") != NULL) {
+	if (client.server.fd == -1 && command_args(line, "quit") != NULL) {
 		finish(0);
 		return;
 	}
-	if (client.fd == -1) {
+	if (client.server.fd == -1) {
 		screen_warn("not connected; line not sent");
 		return;
 	}
@@ -474,7 +498,7 @@ want_stdin(void)
 		return 0;
 	if (client.interactive)
 		return 1;
-	return client.fd != -1 && outq_room(&client.to_server) >=
+	return client.server.fd != -1 && outq_room(&client.to_server) >=
 	    sizeof client.from_stdin.buf + 16;
 }
 
@@ -548,11 +572,11 @@ handle_signals(void)
 static int
 poll_timeout(void)
 {
-	long now = now_ms(), until = -1;
+	long now = wait_now_ms(), until = -1;
 
 	if (client.quitting)
 		until = client.quit_deadline;
-	if (client.fd == -1 && client.retry_at != 0 &&
+	if (client.server.fd == -1 && client.retry_at != 0 &&
 	    (until == -1 || client.retry_at < until))
 		until = client.retry_at;
 	if (until == -1)
@@ -563,7 +587,7 @@ poll_timeout(void)
 static void
 handle_timers(void)
 {
-	long now = now_ms();
+	long now = wait_now_ms();
 
 	if (client.quitting && now >= client.quit_deadline) {
 		if (client.interactive) {
@@ -580,7 +604,8 @@ handle_timers(void)
 		finish(1);
 		return;
 	}
-	if (client.fd == -1 && client.retry_at != 0 && now >= client.retry_at)
+	if (client.server.fd == -1 && client.retry_at != 0 &&
+	    now >= client.retry_at)
 		try_reconnect();
 }
 
@@ -596,14 +621,19 @@ run(void)
 			    .events = POLLIN };
 			in = n++;
 		}
-		if (client.fd != -1) {
-			pfd[n] = (struct pollfd){ .fd = client.fd,
-			    .events = POLLIN };
-			if (client.to_server.len > 0)
+		const struct link *l = &client.server;
+		if (l->fd != -1) {
+			pfd[n] = (struct pollfd){ .fd = l->fd, .events = POLLIN };
+			/* Not while TLS waits to read: the socket would be
+			 * writable all along, and poll would spin. */
+			if ((client.to_server.len > 0 && !l->write_wants_read) ||
+			    l->read_wants_write)
 				pfd[n].events |= POLLOUT;
 			net = n++;
 		}
-		int r = poll(pfd, (nfds_t)n, poll_timeout());
+		/* What TLS has decrypted already, poll cannot see. */
+		int pending = l->fd != -1 && link_pending(l);
+		int r = poll(pfd, (nfds_t)n, pending ? 0 : poll_timeout());
 		if (r == -1 && errno != EINTR) {
 			screen_warn("poll: %s", strerror(errno));
 			finish(1);
@@ -612,12 +642,16 @@ run(void)
 		handle_signals();
 		if (!client.done)
 			handle_timers();
+		if (pending && r >= 0 && net != -1) {
+			pfd[net].revents |= POLLIN;
+			r++;
+		}
 		if (r <= 0)
 			continue;
 		if (!client.done && net != -1 && pfd[net].revents != 0)
 			server_ready(pfd[net].revents);
 		if (!client.done && in != -1 && pfd[in].revents != 0 &&
-		    (client.interactive || client.fd != -1))
+		    (client.interactive || client.server.fd != -1))
 			stdin_ready(pfd[in].revents);
 	}
 }
@@ -629,17 +663,25 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: parley [HOST[:PORT]] [--nick NAME] [--password PASS] [--reconnect]\n"
+"              [--tls [--tls-ca FILE | --insecure]]\n"
 "       parley --help | --version\n"
 "\n"
 "Chat on a parley server, by default at " NET_DEFAULT_HOST ":"
-NET_DEFAULT_PORT ". HOST is a name, an IPv4\n"
-"address or an IPv6 address in brackets ([::1]:7000).\n"
+NET_DEFAULT_PORT " (" NET_DEFAULT_TLS_PORT " with --tls). HOST is a\n"
+"name, an IPv4 address or an IPv6 address in brackets ([::1]:7000).\n"
 "\n"
 "  --nick NAME   ask for the nickname NAME once connected\n"
 "  --password PASS  give the server's password first (or set PARLEY_PASSWORD,\n"
 "                which other users cannot see in ps)\n"
 "  --reconnect   when the server goes away, connect again after 1s, 2s,\n"
 "                4s ... up to 30s, and ask for the same nickname and rooms\n"
+"  --tls         talk TLS, to a `listen HOST:PORT tls` door; the server's\n"
+"                certificate must be signed by a CA the system trusts and\n"
+"                name HOST\n"
+"  --tls-ca FILE trust the CA or self-signed certificate in FILE (PEM)\n"
+"                instead of the system's CAs; implies --tls\n"
+"  --insecure    do not check the certificate at all (anyone on the way\n"
+"                can then listen in); implies --tls\n"
 "  --help        print this help and exit\n"
 "  --version     print the version and exit\n"
 "\n"
@@ -669,6 +711,9 @@ parse_args(int argc, char **argv, const char **nick)
 		{ "nick", required_argument, NULL, 'n' },
 		{ "password", required_argument, NULL, 'p' },
 		{ "reconnect", no_argument, NULL, 'r' },
+		{ "tls", no_argument, NULL, 't' },
+		{ "tls-ca", required_argument, NULL, 'c' },
+		{ "insecure", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -688,6 +733,17 @@ parse_args(int argc, char **argv, const char **nick)
 			break;
 		case 'r':
 			client.reconnect = 1;
+			break;
+		case 't':
+			client.tls.on = 1;
+			break;
+		case 'c':
+			client.tls.ca_file = optarg;
+			client.tls.on = 1;
+			break;
+		case 'k':
+			client.tls.insecure = 1;
+			client.tls.on = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -730,12 +786,26 @@ parse_args(int argc, char **argv, const char **nick)
 		fprintf(stderr, "parley: bad nickname '%s'\n", *nick);
 		return 2;
 	}
+	if (client.tls.ca_file != NULL && client.tls.insecure) {
+		fprintf(stderr, "parley: --tls-ca checks the certificate and "
+		    "--insecure does not: give one of them\n");
+		return 2;
+	}
 	char why[512];
-	if (net_addr_parse(optind < argc ? argv[optind] : NULL, &client.addr,
-	    why, sizeof why) == -1) {
+	if (net_addr_parse(optind < argc ? argv[optind] : NULL,
+	    client.tls.on ? NET_DEFAULT_TLS_PORT : NET_DEFAULT_PORT,
+	    &client.addr, why, sizeof why) == -1) {
 		fprintf(stderr, "parley: %s\n", why);
 		return 2;
 	}
+	if (link_tls_init(&client.tls, why, sizeof why) == -1) {
+		fprintf(stderr, "parley: %s\n", why);
+		return 2;
+	}
+	if (client.tls.insecure)
+		fprintf(stderr, "parley: warning: --insecure: the certificate "
+		    "of %s is not checked; anyone on the way can read and "
+		    "change what is said\n", client.addr.shown);
 	return -1;
 }
 
@@ -754,7 +824,7 @@ main(int argc, char **argv)
 
 	signals_init();
 	screen_init();
-	client.fd = -1;
+	client.server.fd = -1;
 	client.backoff = 1;
 	client.stdin_open = 1;
 	client.interactive = isatty(STDIN_FILENO);
@@ -762,18 +832,17 @@ main(int argc, char **argv)
 	session_init(&client.rejoin, NULL);
 	lines_init(&client.from_stdin);
 
-	int fd = net_connect(&client.addr, CONNECT_TIMEOUT_MS, &got_quit,
-	    why, sizeof why);
-	if (fd == -1) {
+	if (open_connection(why, sizeof why) == -1) {
 		fprintf(stderr, "parley: %s\n", why);
+		link_tls_free();
 		return 1;
 	}
-	connected(fd);
+	connected();
 	if (client.interactive)
 		term_start("> ", on_user_line);
 	run();
 	term_stop();
-	if (client.fd != -1)
-		close(client.fd);
+	link_close(&client.server);
+	link_tls_free();
 	return client.status;
 }

@@ -68,7 +68,8 @@ def test_help_lists_every_option():
     p = subprocess.run([PARLEY, "--help"], capture_output=True, text=True,
                        timeout=TIMEOUT)
     assert p.returncode == 0
-    for option in ("--nick", "--password", "--reconnect", "--help", "--version"):
+    for option in ("--nick", "--password", "--reconnect", "--tls", "--tls-ca",
+                   "--insecure", "--help", "--version"):
         assert option in p.stdout
 
 
@@ -208,12 +209,17 @@ def test_control_characters_from_the_server_are_defused():
     assert b"\x1b" not in p.stdout and b"\x07" not in p.stdout
 
 
-def test_typing_survives_incoming_lines(server, tmp_path):
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_typing_survives_incoming_lines(make_server, tmp_path, tls):
     need_tools(missing_tools("tmux"))
+    server = make_server(tls=tls)
     other = server.client("other")
+    where = shlex.quote(address(server))
+    if tls:
+        where = (f"127.0.0.1:{server.tls_port} "
+                 f"--tls-ca {shlex.quote(str(server.cert))}")
     # The sleep keeps the pane, and what parley left in it, after it exits.
-    command = (f"env NO_COLOR=1 {shlex.quote(PARLEY)} "
-               f"{shlex.quote(address(server))} --nick typist; "
+    command = (f"env NO_COLOR=1 {shlex.quote(PARLEY)} {where} --nick typist; "
                f"sleep {TIMEOUT}")
     with Tmux(tmp_path / "tmux.sock", command) as term:
         other.expect(r"^-- \S+ is now known as typist$")
