@@ -20,9 +20,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "complete.h"
 #include "lines.h"
 #include "link.h"
 #include "net.h"
+#include "quiet.h"
 #include "screen.h"
 #include "session.h"
 #include "term.h"
@@ -59,6 +61,8 @@ static struct client {
 	struct outq to_server;
 	struct session sess;      /* this connection's */
 	struct session rejoin;    /* the last welcomed one's, to restore */
+	struct complete comp;     /* what Tab completes */
+	struct quiet quiet;       /* what the client asked for itself */
 
 	struct lines from_stdin;  /* when it is not a terminal */
 	int stdin_open;
@@ -165,6 +169,56 @@ quit(int status)
 
 /* ---- the prompt and the session ---- */
 
+/* Asks the server something for the client itself, its answer kept off
+ * the screen (quiet.h). Only a person at a terminal has any use for it:
+ * a script's conversation stays as it wrote it. */
+static void
+ask_quietly(enum quiet_kind kind, const char *room)
+{
+	char cmd[SESSION_ROOM_MAX + 8], marker[32];
+
+	if (!client.interactive || client.server.fd == -1 ||
+	    quiet_ask(&client.quiet, kind, room, cmd, sizeof cmd, marker,
+	    sizeof marker) == -1)
+		return;
+	if (cmd[0] != '\0')
+		send_str(cmd);
+	send_str(marker);
+}
+
+/* Tab completes the nicknames of the current room: when it changes, the
+ * client forgets those of the last and asks who is in the new one. */
+static void
+follow_room(void)
+{
+	const char *room = client.sess.current;
+
+	if (session_same_name(room, client.comp.room))
+		return;
+	complete_track(&client.comp, room);
+	if (room[0] != '\0')
+		ask_quietly(QUIET_WHO, room);
+}
+
+/* The client's own part of /help, after the server's. */
+static void
+show_keys(void)
+{
+	static const char *const keys[][2] = {
+		{ "Tab", "complete a /command, a nickname of the room, a #room" },
+		{ "Up, Down, Ctrl-R", "recall and search the lines typed before" },
+		{ "Ctrl-D", "leave (on an empty line), as /quit does" },
+	};
+	char line[128];
+
+	screen_print(SCREEN_NOTICE, "-- keys of parley, this client:", 31);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		int n = snprintf(line, sizeof line, "-- %-22s %s", keys[i][0],
+		    keys[i][1]);
+		screen_print(SCREEN_NOTICE, line, (size_t)n);
+	}
+}
+
 static void
 update_prompt(void)
 {
@@ -265,6 +319,12 @@ try_reconnect(void)
 static void
 disconnected(const char *err)
 {
+	size_t held_len;
+	const char *held = quiet_release(&client.quiet, &held_len);
+	if (held != NULL)
+		screen_print(screen_kind_of(held, client.sess.nick), held,
+		    held_len);
+	quiet_reset(&client.quiet);
 	link_close(&client.server);
 	client.to_server.len = 0;
 	/* A script's lines all got there only if the server reached its
@@ -277,6 +337,7 @@ disconnected(const char *err)
 	if (client.sess.welcomed)
 		client.rejoin = client.sess;
 	session_clear(&client.sess);
+	follow_room();
 
 	/* A plain parleyd greets at once; a TLS one waits for a handshake
 	 * and drops a client that sends lines instead. */
@@ -314,11 +375,28 @@ server_line(enum lines_status st, char *line, size_t len)
 		client.goodbye = 1;
 	int was_welcomed = client.sess.welcomed;
 	int changed = session_observe(&client.sess, line);
-	if (client.sess.welcomed && !was_welcomed)
+	complete_observe(&client.comp, line);
+	if (client.sess.welcomed && !was_welcomed) {
 		client.backoff = 1; /* a session again: start over */
-	screen_print(screen_kind_of(line, client.sess.nick), line, len);
-	if (changed)
+		/* Its commands, for Tab: whatever this server offers. */
+		ask_quietly(QUIET_HELP, NULL);
+	}
+
+	const char *held;
+	size_t held_len;
+	enum quiet_verdict v = quiet_filter(&client.quiet, line, len, &held,
+	    &held_len);
+	if (held != NULL)
+		screen_print(screen_kind_of(held, client.sess.nick), held,
+		    held_len);
+	if (v == QUIET_SHOW)
+		screen_print(screen_kind_of(line, client.sess.nick), line, len);
+	else if (v == QUIET_HIDE_KEYS)
+		show_keys();
+	if (changed) {
 		update_prompt();
+		follow_room();
+	}
 }
 
 static ssize_t
@@ -416,6 +494,8 @@ user_line(const char *line)
 		finish(0);
 		return;
 	}
+	if (client.server.fd == -1 && command_args(line, "help") != NULL)
+		show_keys();
 	if (client.server.fd == -1) {
 		screen_warn("not connected; line not sent");
 		return;
@@ -427,6 +507,8 @@ user_line(const char *line)
 	if (send_line(line, len) == -1)
 		return;
 	const char *action = command_args(line, "me");
+	if (command_args(line, "help") != NULL)
+		ask_quietly(QUIET_HELP_SHOWN, NULL); /* the keys after it */
 	if (command_args(line, "quit") != NULL)
 		quit_sent(0);
 	else if (action != NULL && *action != '\0')
@@ -445,6 +527,14 @@ on_user_line(char *line)
 	}
 	user_line(line);
 	free(line);
+}
+
+static size_t
+complete_word(size_t start, const char *word, const char **out, size_t max,
+    const char **suffix)
+{
+	return complete_candidates(&client.comp, &client.sess, start, word,
+	    out, max, suffix);
 }
 
 /* ---- from a script on stdin ---- */
@@ -685,10 +775,12 @@ NET_DEFAULT_PORT " (" NET_DEFAULT_TLS_PORT " with --tls). HOST is a\n"
 "  --help        print this help and exit\n"
 "  --version     print the version and exit\n"
 "\n"
-"Lines starting with / are commands (/help lists them); //text sends\n"
-"/text; /quit or Ctrl-D leaves. When stdin is not a terminal, each line\n"
-"of it is sent as it is, then /quit, and what the server says is printed\n"
-"until it closes the connection. Colours are off when NO_COLOR is set.\n");
+"Lines starting with / are commands, sent to the server as typed (/help\n"
+"lists the server's, then this client's keys); //text sends /text; /quit\n"
+"or Ctrl-D leaves. Tab completes a /command, a nickname of the current\n"
+"room or a #room. When stdin is not a terminal, each line of it is sent\n"
+"as it is, then /quit, and what the server says is printed until it\n"
+"closes the connection. Colours are off when NO_COLOR is set.\n");
 }
 
 /* A nickname goes into a line of its own: it must not carry a second. */
@@ -830,6 +922,8 @@ main(int argc, char **argv)
 	client.interactive = isatty(STDIN_FILENO);
 	session_init(&client.sess, nick);
 	session_init(&client.rejoin, NULL);
+	complete_init(&client.comp);
+	quiet_init(&client.quiet);
 	lines_init(&client.from_stdin);
 
 	if (open_connection(why, sizeof why) == -1) {
@@ -838,11 +932,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	connected();
-	if (client.interactive)
+	if (client.interactive) {
+		term_set_completion(complete_word);
 		term_start("> ", on_user_line);
+	}
 	run();
 	term_stop();
 	link_close(&client.server);
 	link_tls_free();
+	complete_free(&client.comp);
 	return client.status;
 }

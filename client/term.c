@@ -23,16 +23,25 @@
  *   the rest of the time SIGINT, SIGWINCH and SIGCONT are the caller's
  *   (term_resize, term_resume, term_stop).
  * - A key that starts a sequence (ESC, ^V, ^R search) makes it read on,
- *   blocking, until the sequence ends; lines from the server wait. */
+ *   blocking, until the sequence ends; lines from the server wait. So
+ *   does its question before listing more than rl_completion_query_items
+ *   completions; so no more than that are ever offered.
+ * - Tab calls rl_attempted_completion_function, and file names when that
+ *   finds nothing unless it sets rl_attempted_completion_over. Words are
+ *   split at rl_basic_word_break_characters, which by default holds
+ *   characters that nicknames may hold ({, |, `). */
 
 /* Lines kept for recalling with the arrow keys. */
 #define TERM_HISTORY_MAX 1000
+/* Completions offered for one Tab, at most (see above). */
+#define TERM_COMPLETE_MAX 100
 
 static struct {
 	int active;
 	int hidden;           /* term_hide depth */
 	int entered_rows;     /* rows the entered line fills, inside on_line */
 	term_line_fn *fn;
+	term_complete_fn *complete;
 	char prompt[512];
 } term;
 
@@ -113,6 +122,72 @@ on_line(char *line)
 	rl_callback_handler_install(term.prompt, on_line);
 }
 
+/* Bytes the n candidates have in common from the start, ASCII case
+ * ignored, not ending inside a UTF-8 character. */
+static size_t
+common_prefix(const char **cands, size_t n)
+{
+	size_t len = strlen(cands[0]);
+
+	for (size_t i = 1; i < n; i++) {
+		size_t k = 0;
+		while (k < len && cands[i][k] != '\0' &&
+		    (cands[i][k] == cands[0][k] ||
+		    (((cands[i][k] | 0x20) == (cands[0][k] | 0x20)) &&
+		    (cands[0][k] | 0x20) >= 'a' && (cands[0][k] | 0x20) <= 'z')))
+			k++;
+		len = k;
+	}
+	while (len > 0 && ((unsigned char)cands[0][len] & 0xC0) == 0x80)
+		len--;
+	return len;
+}
+
+/* libedit's matches: [0] what replaces the word, then the candidates to
+ * list, NULL-ended; it frees them. */
+static char **
+on_complete(const char *word, int start, int end)
+{
+	const char *cands[TERM_COMPLETE_MAX], *suffix = "";
+
+	(void)end;
+	rl_attempted_completion_over = 1;
+	if (term.complete == NULL || start < 0)
+		return NULL;
+	size_t n = term.complete((size_t)start, word, cands,
+	    TERM_COMPLETE_MAX, &suffix);
+	if (n == 0)
+		return NULL;
+	char **m = calloc(n + 2, sizeof *m);
+	if (m == NULL)
+		return NULL;
+	if (n == 1) {
+		size_t len = strlen(cands[0]), slen = strlen(suffix);
+		if ((m[0] = malloc(len + slen + 1)) != NULL) {
+			memcpy(m[0], cands[0], len);
+			memcpy(m[0] + len, suffix, slen + 1);
+		}
+	} else {
+		m[0] = strndup(cands[0], common_prefix(cands, n));
+		for (size_t i = 0; i < n; i++)
+			if ((m[i + 1] = strdup(cands[i])) == NULL)
+				break;
+	}
+	if (m[0] == NULL || (n > 1 && m[n] == NULL)) {
+		for (size_t i = 0; i <= n; i++)
+			free(m[i]);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+term_set_completion(term_complete_fn *fn)
+{
+	term.complete = fn;
+}
+
 void
 term_start(const char *prompt, term_line_fn *fn)
 {
@@ -122,6 +197,11 @@ term_start(const char *prompt, term_line_fn *fn)
 	term.active = 1;
 	rl_callback_handler_install(term.prompt, on_line);
 	stifle_history(TERM_HISTORY_MAX);
+	static char breaks[] = " ";
+	rl_basic_word_break_characters = breaks;
+	rl_completer_word_break_characters = breaks;
+	rl_attempted_completion_function = on_complete;
+	rl_completion_query_items = TERM_COMPLETE_MAX;
 }
 
 void

@@ -6,6 +6,8 @@
 #ifndef PARLEY_TERM_H
 #define PARLEY_TERM_H
 
+#include <stddef.h>
+
 /* Called with each line the user enters, which it then owns (free it), or
  * with NULL at the end of input (Ctrl-D on an empty line). */
 typedef void term_line_fn(char *line);
@@ -30,6 +32,15 @@ void term_show(void);
 void term_erase_entered(void);
 
 void term_set_prompt(const char *prompt);
+
+/* What Tab completes: fn fills out with at most max candidates for word,
+ * which starts at byte start of the line, and *suffix with what goes
+ * after the one chosen, before the space; it returns how many. One is
+ * put in place; several put in what they have in common (ASCII case
+ * ignored), and a second Tab lists them. */
+typedef size_t term_complete_fn(size_t start, const char *word,
+    const char **out, size_t max, const char **suffix);
+void term_set_completion(term_complete_fn *fn);
 /* After SIGWINCH: the width changed. */
 void term_resize(void);
 /* After SIGCONT: whoever ran meanwhile may have reset the terminal. */

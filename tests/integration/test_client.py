@@ -6,6 +6,7 @@ import os
 import queue
 import re
 import shlex
+import socket
 import subprocess
 import threading
 import time
@@ -241,3 +242,145 @@ def test_typing_survives_incoming_lines(make_server, tmp_path, tls):
         # The server does not echo it: the client shows it itself.
         term.wait_for(r"^#lobby <typist> a partial line, typed and the rest$")
     other.close()
+
+
+def parley_in_tmux(tmp_path, where, nick):
+    """parley at a terminal (tmux), talking to where (HOST:PORT and any
+    options) as nick; the pane stays after it exits."""
+    need_tools(missing_tools("tmux"))
+    command = (f"env NO_COLOR=1 {shlex.quote(PARLEY)} {where} --nick {nick}; "
+               f"sleep {TIMEOUT}")
+    return Tmux(tmp_path / "tmux.sock", command)
+
+
+def test_tab_completes_nicknames_of_the_room_and_commands(server, tmp_path):
+    # In the room before the client: it knows of them only from the /who
+    # it asks quietly on joining.
+    early = server.client("early")
+    with parley_in_tmux(tmp_path, shlex.quote(address(server)), "typist") as term:
+        early.expect(r"^-- \S+ is now known as typist$")
+        term.wait_for(r"^#lobby>\s*$")
+        # And one that comes after: its join and nick change tell.
+        late = server.client("latecomer")
+        early.expect(r"^-- \S+ is now known as latecomer$")
+
+        term.keys("ea\t")
+        term.wait_for(r"^#lobby> early:$")  # tmux drops the space
+        term.keys("hi, see you la\t")
+        term.wait_for(r"^#lobby> early: hi, see you latecomer$")
+        term.enter()
+        late.expect(r"^#lobby <typist> early: hi, see you latecomer $")
+
+        # Commands, as the server's /help lists them.
+        term.keys("/pi\t")
+        term.wait_for(r"^#lobby> /ping$")
+        term.keys("completed")
+        term.enter()
+        term.wait_for(r"^-- pong completed$")
+
+        # Whoever leaves is not completed any more; the line stays as typed.
+        late.send("/quit")
+        early.expect(r"^-- latecomer quit: ")
+        term.keys("la\t")
+        term.wait_for(r"^-- latecomer quit: ")
+        term.keys("X")
+        term.wait_for(r"^#lobby> laX$")
+        pane = term.pane()
+    # The quiet questions' answers were never shown.
+    assert "users:" not in pane and "-- /nick" not in pane, pane
+    assert "pong parley:" not in pane and "a line not starting" not in pane, pane
+    early.close()
+
+
+def test_help_shows_the_servers_commands_then_the_keys(server, tmp_path):
+    with parley_in_tmux(tmp_path, shlex.quote(address(server)), "helped") as term:
+        term.wait_for(r"^#lobby>\s*$")
+        term.keys("/help")
+        term.enter()
+        pane = term.wait_for(r"^-- Tab +complete")
+    lines = pane.splitlines()
+    first = next(i for i, l in enumerate(lines) if l.startswith("-- a line not starting"))
+    assert lines[first + 1].startswith("-- /nick NAME"), pane
+    keys = next(i for i, l in enumerate(lines) if l.startswith("-- keys of parley"))
+    assert keys > first and lines[keys - 1].startswith("-- /help"), pane
+
+
+class FakeServer:
+    """A plain-text server of a later version, in a thread: its /help
+    lists commands this client has never heard of. It answers /help,
+    /who and /ping, and keeps every line it gets."""
+
+    HELP = ["-- a line not starting with / goes to your current room",
+            "-- /nick NAME             change your nickname",
+            "-- /history [ROOM] [N]    the last N messages of a room",
+            "-- /search TEXT           find messages",
+            "-- /login NAME PASSWORD   log in to your account",
+            "-- /help                  this list"]
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.got = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        conn, _ = self.listener.accept()
+        with conn, conn.makefile("rw", encoding="utf-8", newline="\n") as f:
+            def say(*lines):
+                f.write("".join(line + "\n" for line in lines))
+                f.flush()
+            say("-- welcome to fake (parley 9.0)", "-- you are guest1; change it with /nick NAME",
+                "#lobby -- guest1 joined")
+            for line in f:
+                line = line.rstrip("\n")
+                self.got.put(line)
+                if line == "/help":
+                    say(*self.HELP)
+                elif line.startswith("/ping "):
+                    say("-- pong " + line[6:])
+                elif line == "/who #lobby":
+                    say("-- #lobby users: guest1", "-- #lobby: 1 user")
+                elif line == "/quit":
+                    say("-- goodbye")
+                    return
+
+    def expect(self, wanted):
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                line = self.got.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"the server never got {wanted!r}")
+            if line == wanted:
+                return
+
+    def close(self):
+        self.listener.close()
+        self.thread.join(TIMEOUT)
+
+
+def test_commands_the_server_adds_complete_and_pass_through(tmp_path):
+    fake = FakeServer()
+    try:
+        with parley_in_tmux(tmp_path, f"127.0.0.1:{fake.port}", "futurist") as term:
+            term.wait_for(r"^#lobby>\s*$")
+            fake.expect("/help")
+            term.keys("/his\t")
+            term.wait_for(r"^#lobby> /history$")
+            term.keys("#lobby 20")
+            term.enter()
+            # Sent as it was typed: the client knows nothing of it.
+            fake.expect("/history #lobby 20")
+            term.keys("/lo\t")
+            term.wait_for(r"^#lobby> /login$")
+            term.keys("me secret")
+            term.enter()
+            fake.expect("/login me secret")
+            term.keys("/quit")
+            term.enter()
+            fake.expect("/quit")
+            pane = term.wait_for(r"^-- goodbye$")
+        assert "/search" not in pane and "a line not starting" not in pane, pane
+    finally:
+        fake.close()
