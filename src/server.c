@@ -29,6 +29,8 @@
 /* Conns flushed between two looks at the clock while shutting down. */
 #define SHUTDOWN_CLOCK_EVERY 64
 #define IDLE_SWEEP_MS 1000
+/* Refused connections are logged at most once this often. */
+#define REFUSAL_LOG_MS 1000
 
 struct listener {
 	struct loop_io io;
@@ -244,6 +246,27 @@ before_sleep(struct loop *loop, void *data)
 
 /* Accepting. */
 
+/* One line per refusal would let one address that reconnects in a tight
+ * loop write the log full: at most one a second, with how many were not
+ * logged since. */
+static void
+log_refusal(struct server *srv, const char *addr, const char *why)
+{
+	uint64_t now = loop_now(srv->loop);
+	if (srv->refusals_logged && now - srv->refusals_logged_at < REFUSAL_LOG_MS) {
+		srv->refusals_unlogged++;
+		return;
+	}
+	if (srv->refusals_unlogged > 0)
+		log_info("%s: refused (%s); %lu more refused since the last such line",
+		    addr, why, srv->refusals_unlogged);
+	else
+		log_info("%s: refused (%s)", addr, why);
+	srv->refusals_logged = 1;
+	srv->refusals_logged_at = now;
+	srv->refusals_unlogged = 0;
+}
+
 /* A refusal costs one non-blocking write and a close: nothing is queued
  * for a client that is not let in. Over TLS nothing can be said before a
  * handshake, so nothing is. */
@@ -257,7 +280,7 @@ refuse(const struct listener *l, int fd, const char *host, const char *addr,
 		(void)!send(fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
-	log_info("%s: refused (%s)", addr, why);
+	log_refusal(l->srv, addr, why);
 }
 
 /* The count for host's address, made when it is the first; NULL when out
@@ -325,7 +348,7 @@ server_conn_readdress(struct server *srv, struct conn *c,
 		if (!conn_secure(c) && n > 0)
 			(void)!send(c->io.fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
-		log_info("%s: refused (%s)", conn_addr(c), why);
+		log_refusal(srv, conn_addr(c), why);
 		conn_kill(c, why);
 		return -1;
 	}

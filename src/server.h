@@ -36,6 +36,9 @@ struct server {
 	int shutting_down;
 	uint64_t shutdown_by;           /* loop_now() by which the process is to exit */
 	int reserve_fd;                 /* spare fd to shed connections at EMFILE */
+	int refusals_logged;            /* a refusal was logged, at refusals_logged_at */
+	uint64_t refusals_logged_at;
+	unsigned long refusals_unlogged; /* refusals since, not logged */
 	char started[64];               /* when, for IRC's RPL_CREATED */
 };
 

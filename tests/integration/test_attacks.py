@@ -11,7 +11,7 @@ import time
 import pytest
 
 
-from chat import PARLEYD, Client, Server, tls_context, wait_readable
+from chat import PARLEYD, Client, Server, free_port, tls_context, wait_readable
 from irc import IrcClient, parse
 import wsclient
 from wsclient import WsIrcClient, frame, http, read_response
@@ -594,6 +594,61 @@ def test_plain_rooms_and_who_of_a_crowd(crowded):
             who |= set(l.split(": ", 1)[1].split())
     assert who == crowd_expected() | {c.nick}
     c.sync()
+
+
+# The log: a client that makes the server log a lot must not be able to
+# stop it, nor fill the log. A log reader that stops reading stopped the
+# server (each line a blocking write), and every refused connection was a
+# line: one address reconnecting in a loop wrote the log full.
+
+def test_a_log_nobody_reads_stops_nothing(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([str(PARLEYD), "--listen", "127.0.0.1:%d" % port,
+                             "--max-per-ip", "0", "--flood-burst", "1000"],
+                            stderr=subprocess.PIPE)  # never read: a full pipe
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                first = Client(port)
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        # Two log lines each: far more than the 64 KiB a pipe holds.
+        for _ in range(1500):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"/quit\n")
+                while s.recv(4096):
+                    pass
+        first.send("still here")
+        first.sync()
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+
+
+def test_refusals_are_logged_at_most_once_a_second_with_a_count(make_server):
+    srv = make_server("--max-per-ip", "1")
+    hold = Client(srv.port)
+    total = 200
+    for _ in range(total - 1):
+        c = Client(srv.port, welcome=False)
+        c.expect_closed()
+    time.sleep(1.1)  # so that the last one is logged, with the count of those before
+    Client(srv.port, welcome=False).expect_closed()
+    deadline = time.monotonic() + 5  # the line is written just after the close
+    while True:
+        logged = [l for l in srv.log_text().splitlines() if ": refused (" in l]
+        counted = sum(1 + int(m.group(1)) if m else 1 for m in
+                      (re.search(r"; (\d+) more refused since", l) for l in logged))
+        if counted == total or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert counted == total, logged
+    assert len(logged) < total // 2, logged
+    hold.close()
 
 
 # End of the network and connection lifecycle part.
