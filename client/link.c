@@ -273,11 +273,13 @@ tls_failed(struct link *l, int r, int writing)
 {
 	switch (SSL_get_error(l->ssl, r)) {
 	case SSL_ERROR_WANT_READ:
-		l->write_wants_read = writing;
+		if (writing)
+			l->write_wants_read = 1;
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_WANT_WRITE:
-		l->read_wants_write = !writing;
+		if (!writing)
+			l->read_wants_write = 1;
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_ZERO_RETURN:
