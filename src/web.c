@@ -23,6 +23,8 @@
 
 /* A request head bigger than this is refused: browsers send 1-2 KiB. */
 #define WEB_HEAD_MAX 16384
+/* Built-in files whose wire is shared (the client has a handful). */
+#define WEB_ASSETS_MAX 16
 /* Files served from web-dir: the client is a few tens of KiB. */
 #define WEB_FILE_MAX (4 * 1024 * 1024)
 
@@ -68,8 +70,8 @@ content_type(const char *name)
 
 /* Queues the whole answer and closes after it. */
 static void
-respond(struct conn *c, int status, const char *type, const char *extra,
-    const void *body, size_t len, int head_only)
+respond_wire(struct conn *c, int status, const char *type, const char *extra,
+    struct wire *body, size_t len, int head_only)
 {
 	char date[64];
 	time_t now = time(NULL);
@@ -80,15 +82,8 @@ respond(struct conn *c, int status, const char *type, const char *extra,
 	    "Content-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n"
 	    "Cache-Control: no-cache\r\n" WEB_HEADERS "%s\r\n",
 	    status, http_reason(status), PARLEY_VERSION, date, type, len, extra ? extra : "");
-	if (!head_only && len > 0) {
-		struct wire *w = wire_new(body, len);
-		if (w == NULL) {
-			conn_kill(c, "Out of memory");
-			return;
-		}
-		conn_send(c, w);
-		wire_unref(w);
-	}
+	if (!head_only && len > 0)
+		conn_send(c, body);
 	struct web_state *st = c->door_state;
 	char reason[HTTP_TARGET_MAX + 64];
 	snprintf(reason, sizeof reason, "HTTP %d %s %s", status,
@@ -97,6 +92,33 @@ respond(struct conn *c, int status, const char *type, const char *extra,
 	if (st != NULL)
 		st->phase = WEB_DONE;
 	conn_quit(c, reason);
+}
+
+static void
+respond(struct conn *c, int status, const char *type, const char *extra,
+    const void *body, size_t len, int head_only)
+{
+	struct wire *w = NULL;
+	if (!head_only && len > 0 && (w = wire_new(body, len)) == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	respond_wire(c, status, type, extra, w, len, head_only);
+	wire_unref(w);
+}
+
+/* The built-in files, each made a wire once and shared by every request
+ * for it: thousands of clients asking at once cost one copy, not one
+ * each. Kept until exit. */
+static struct wire *
+asset_wire(size_t i)
+{
+	static struct wire *wires[WEB_ASSETS_MAX];
+	if (i >= WEB_ASSETS_MAX)
+		return wire_new((const char *)web_assets[i].data, web_assets[i].len);
+	if (wires[i] == NULL)
+		wires[i] = wire_new((const char *)web_assets[i].data, web_assets[i].len);
+	return wires[i] ? wire_ref(wires[i]) : NULL;
 }
 
 static void
@@ -176,8 +198,14 @@ serve_file(struct conn *c, const struct http_request *r)
 	}
 	for (size_t i = 0; i < web_nassets; i++)
 		if (strcmp(web_assets[i].name, name) == 0) {
-			respond(c, 200, content_type(name), NULL, web_assets[i].data,
-			    web_assets[i].len, head_only);
+			struct wire *w = asset_wire(i);
+			if (w == NULL && web_assets[i].len > 0) {
+				conn_kill(c, "Out of memory");
+				return;
+			}
+			respond_wire(c, 200, content_type(name), NULL, w, web_assets[i].len,
+			    head_only);
+			wire_unref(w);
 			return;
 		}
 	respond_error(c, 404, NULL);
