@@ -29,7 +29,8 @@ BUILD := build/release
 BIN := .
 endif
 
-SERVER_SRC := $(wildcard src/*.c src/irc/*.c)
+# A folder per layer (README, "Layout"), main.c at the top.
+SERVER_SRC := $(sort $(shell find src -name '*.c'))
 SERVER_LIB_SRC := $(filter-out src/main.c,$(SERVER_SRC))
 CLIENT_SRC := $(wildcard client/*.c)
 BENCH_SRC := $(wildcard bench/parley-bench/*.c)
@@ -183,7 +184,7 @@ clean:
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_LIB := $(filter-out src/main.c,$(wildcard src/*.c src/irc/*.c))
+FUZZ_LIB := $(SERVER_LIB_SRC)
 FUZZ_OBJ := $(FUZZ_LIB:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/web_assets.o
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer-no-link,address,undefined
 

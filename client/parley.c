@@ -30,7 +30,7 @@
 #include "term.h"
 #include "wait.h"
 
-#include "../src/version.h"
+#include "../src/base/version.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 /* How long to wait for the server to close after /quit: a person is

@@ -2,9 +2,9 @@
 #include <malloc.h>
 #include <stdlib.h>
 
-#include "config.h"
-#include "log.h"
-#include "server.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "server/server.h"
 
 /* A sanitizer build frees everything before it exits, so that a leak
  * shows. Another leaves that to the exit itself, which gives memory and

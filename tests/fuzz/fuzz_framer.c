@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "framer.h"
-#include "plain_parse.h"
-#include "text.h"
+#include "base/text.h"
+#include "doors/plain_parse.h"
+#include "net/framer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "irc/irc_parse.h"
+#include "doors/irc/irc_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
-#include "proxy.h"
+#include "base/addr.h"
+#include "net/proxy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -37,16 +37,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "conn.h"
-#include "door.h"
-#include "hub.h"
-#include "log.h"
-#include "irc/irc_parse.h"
-#include "server.h"
-#include "text.h"
-#include "transport.h"
-#include "ws.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/text.h"
+#include "chat/hub.h"
+#include "doors/door.h"
+#include "doors/irc/irc_parse.h"
+#include "net/conn.h"
+#include "net/transport.h"
+#include "net/ws.h"
+#include "server/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -393,8 +393,8 @@ def test_unbindable_address_exits_2(server):
 
 def option_keys():
     """Every option's key, read from the one table that defines them
-    (src/config.c), so an option added there is checked here too."""
-    src = (ROOT / "src" / "config.c").read_text()
+    (src/base/config.c), so an option added there is checked here too."""
+    src = (ROOT / "src" / "base" / "config.c").read_text()
     table = src[src.index("options[] = {"):]
     table = table[:table.index("\n};")]
     keys = re.findall(r'^\s*\{ "([a-z0-9-]+)", OPT_', table, re.M)

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "addr.h"
+#include "base/addr.h"
 
 static void
 test_key_ipv4_is_the_address(void **state)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "framer.h"
+#include "net/framer.h"
 
 #define MAX_LINE 64
 #define LIMIT (2 * MAX_LINE + 2)

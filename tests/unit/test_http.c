@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http.h"
+#include "net/http.h"
 
 static struct http_request req;
 

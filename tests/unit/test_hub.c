@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hub.h"
+#include "chat/hub.h"
 
 #define TOPIC_LEN 20
 #define MAX_EVENTS 1024

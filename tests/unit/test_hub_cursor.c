@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hub.h"
+#include "chat/hub.h"
 
 static void
 ignore(struct user *u, struct msg *m)

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounds.h"
-#include "hub.h"
-#include "hub_monitor.h"
+#include "chat/bounds.h"
+#include "chat/hub.h"
+#include "chat/hub_monitor.h"
 
 /* What the fake door heard: "user: +nick" or "user: -nick", and events. */
 static char heard[64][128];

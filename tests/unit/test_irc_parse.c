@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "irc/irc_parse.h"
+#include "doors/irc/irc_parse.h"
 
 /* What the parser splits in place; each test's message points into it. */
 static char line[IRC_TAGS_LEN_MAX + IRC_LINE_MAX + 64];

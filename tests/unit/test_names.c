@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "names.h"
+#include "chat/names.h"
 
 static void
 test_nick_valid(void **state)

@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#include "plain_parse.h"
-#include "text.h"
+#include "base/text.h"
+#include "doors/plain_parse.h"
 
 static void
 test_empty(void **state)

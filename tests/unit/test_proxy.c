@@ -8,8 +8,8 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "addr.h"
-#include "proxy.h"
+#include "base/addr.h"
+#include "net/proxy.h"
 
 static enum proxy_status
 parse(const char *s, size_t n, size_t *len, struct proxy_header *h)

@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sendq.h"
-#include "wire.h"
+#include "net/sendq.h"
+#include "net/wire.h"
 
 /* The entry i places after the head. */
 static struct wire *

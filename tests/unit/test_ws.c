@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws.h"
+#include "net/ws.h"
 
 #define MAX_MESSAGE 100000
 #define BIG 70000

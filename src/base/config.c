@@ -1,0 +1,587 @@
+#include "base/config.h"
+
+#include "base/addr.h"
+#include "chat/bounds.h"
+#include "chat/names.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+enum opt_type { OPT_LIST, OPT_LISTEN, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL };
+
+struct option_def {
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	const char *def;
+	unsigned long min, max;   /* for OPT_ULONG */
+	const char *help;
+};
+
+#define FIELD(f) offsetof(struct config, f)
+
+static const struct option_def options[] = {
+	{ "listen", OPT_LISTEN, FIELD(listen), "127.0.0.1:7000", 0, 0,
+	  "plain-text listener HOST:PORT [tls] (repeatable; [::1]:PORT for IPv6)" },
+	{ "irc-listen", OPT_LISTEN, FIELD(irc_listen), "", 0, 0,
+	  "IRC listener HOST:PORT [tls] (repeatable; none by default)" },
+	{ "web-listen", OPT_LISTEN, FIELD(web_listen), "", 0, 0,
+	  "HTTP listener HOST:PORT [tls]: the web client, and IRC over WebSocket at /ws" },
+	{ "tls-cert", OPT_OPTSTR, FIELD(tls_cert), "", 0, 0,
+	  "PEM certificate chain for the tls listeners (reread on SIGHUP)" },
+	{ "tls-key", OPT_OPTSTR, FIELD(tls_key), "", 0, 0,
+	  "PEM private key of tls-cert (reread on SIGHUP)" },
+	{ "handshake-timeout", OPT_ULONG, FIELD(handshake_timeout), "10", 1, 3600,
+	  "seconds a TLS handshake or an HTTP request may take" },
+	{ "web-dir", OPT_OPTSTR, FIELD(web_dir), "", 0, 0,
+	  "serve the web client from this directory, not the built-in copy" },
+	{ "allowed-origins", OPT_LIST, FIELD(allowed_origins), "", 0, 0,
+	  "a web page ORIGIN (scheme://host:port) whose scripts may open /ws, or * for any (repeatable; the server's own pages may when reached by IP, localhost or server-name)" },
+	{ "proxy-from", OPT_LIST, FIELD(proxy_from), "", 0, 0,
+	  "ADDRESS or NETWORK/BITS of a reverse proxy trusted to name the client: its connections start with a PROXY protocol header (v1 or v2), or on web-listen may send X-Forwarded-For (repeatable; none by default)" },
+	{ "server-name", OPT_STR, FIELD(server_name), "parley.local", 0, 0,
+	  "name the server gives itself (the IRC server name)" },
+	{ "password", OPT_OPTSTR, FIELD(password), "", 0, 0,
+	  "password every client must give: /pass on the plain door, PASS on IRC (empty: none)" },
+	{ "oper", OPT_LIST, FIELD(oper), "", 0, 0,
+	  "IRC operator NAME:PASSWORD for OPER (repeatable)" },
+	{ "motd-file", OPT_OPTSTR, FIELD(motd_file), "", 0, 0,
+	  "file whose lines are the IRC message of the day (empty: none)" },
+	{ "sts-duration", OPT_OPTSTR, FIELD(sts_duration), "", 0, 0,
+	  "IRC: offer an sts policy: plain-text clients move to TLS, and TLS clients that asked for server-name stay on TLS this many seconds (empty: no policy)" },
+	{ "sts-port", OPT_ULONG, FIELD(sts_port), "0", 0, 65535,
+	  "IRC: the TLS port the sts policy names (0: the first irc-listen ... tls)" },
+	{ "nick-len", OPT_ULONG, FIELD(nick_len), "30", 1, NICK_LEN_MAX,
+	  "longest nickname, in bytes" },
+	{ "channel-len", OPT_ULONG, FIELD(channel_len), "50", 2, 50,
+	  "longest room name, in bytes, '#' included" },
+	{ "topic-len", OPT_ULONG, FIELD(topic_len), "390", 1, HUB_TOPIC_MAX,
+	  "longest topic, in bytes; longer ones are cut" },
+	{ "ping-interval", OPT_ULONG, FIELD(ping_interval), "120", 1, 86400,
+	  "seconds an IRC client may be silent before it is sent PING; any client's TCP keepalive starts then" },
+	{ "ping-timeout", OPT_ULONG, FIELD(ping_timeout), "60", 1, 86400,
+	  "seconds it then has to answer (a PING, or TCP keepalive) before it is disconnected" },
+	{ "max-clients", OPT_ULONG, FIELD(max_clients), "10000", 1, 1000000,
+	  "most connections at once; more get \"server full\"" },
+	{ "max-rooms", OPT_ULONG, FIELD(max_rooms), "10000", 1, 1000000,
+	  "most rooms on the server at once; a JOIN that would make one more is refused" },
+	{ "max-per-ip", OPT_ULONG, FIELD(max_per_ip), "10", 0, 1000000,
+	  "most connections from one address, loopback too; an IPv6 address counts by its /64 (0: no limit)" },
+	{ "max-line", OPT_ULONG, FIELD(max_line), "4096", 64, 1048576,
+	  "longest input line in bytes; longer ones are discarded" },
+	{ "sendq", OPT_ULONG, FIELD(sendq), "1048576", 4096, 1073741824,
+	  "bytes queued for one client before it is disconnected" },
+	{ "flood-burst", OPT_ULONG, FIELD(flood_burst), "20", 1, 1000000,
+	  "lines a client may send at once before flood control delays it" },
+	{ "flood-rate", OPT_RATE, FIELD(flood_rate), "5", 0, 0,
+	  "lines per second a client may keep sending (0: no flood control)" },
+	{ "registration-timeout", OPT_ULONG, FIELD(registration_timeout), "30", 0, 86400,
+	  "seconds a connection has to register (IRC: NICK, USER, CAP END; plain: /pass) (0: no limit)" },
+	{ "idle-timeout", OPT_ULONG, FIELD(idle_timeout), "0", 0, 31536000,
+	  "seconds without input before a client is disconnected (0: never)" },
+	{ "log-level", OPT_LOGLEVEL, FIELD(log_level), "info", 0, 0,
+	  "error, warn, info or debug" },
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static const struct option_def *
+option_find(const char *key)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].key, key) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: parleyd [--config FILE] [--KEY VALUE ...]\n"
+	    "       parleyd --help | --version\n\n"
+	    "Every option is also a line \"KEY VALUE\" in the --config file;\n"
+	    "a flag overrides the file.\n\n");
+	for (size_t i = 0; i < NOPTIONS; i++)
+		fprintf(out, "  --%-17s %s (default: %s)\n", options[i].key,
+		    options[i].help, *options[i].def ? options[i].def : "none");
+	fprintf(out, "  --%-17s %s\n", "config FILE", "read options from FILE");
+	fprintf(out, "  --%-17s %s\n", "help", "show this and exit");
+	fprintf(out, "  --%-17s %s\n", "version", "show the version and exit");
+}
+
+/* "HOST:PORT" or "HOST:PORT tls". */
+static int
+listen_spec_check(const char *value)
+{
+	const char *sp = strpbrk(value, " \t");
+	if (sp == value)
+		return -1;
+	if (sp == NULL)
+		return 0;
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	return strcmp(sp, "tls") == 0 ? 0 : -1;
+}
+
+int
+config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
+    const char **why)
+{
+	const char *colon;
+	*why = "expected HOST:PORT";
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(close - spec - 1), spec + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (colon == NULL)
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(colon - spec), spec);
+	}
+	/* Digits only: strtoul would take "-1", and getaddrinfo a service
+	 * name, or 99999 modulo 65536. */
+	uint16_t p;
+	*why = "the port must be a number from 0 to 65535";
+	if (addr_port_parse(colon + 1, &p) < 0)
+		return -1;
+	*port = p;
+	return 0;
+}
+
+int
+config_listen_split(const char *spec, char *addr, size_t addrlen)
+{
+	size_t n = strcspn(spec, " \t");
+	snprintf(addr, addrlen, "%.*s", (int)n, spec);
+	return spec[n] != '\0';
+}
+
+/* Sets one option; where says where the value came from, for the error. */
+static int
+option_set(struct config *cfg, const struct option_def *o, const char *value,
+    const char *where)
+{
+	void *field = (char *)cfg + o->offset;
+	switch (o->type) {
+	case OPT_LISTEN:
+		if (listen_spec_check(value) < 0) {
+			fprintf(stderr, "parleyd: %s: %s wants HOST:PORT or \"HOST:PORT tls\", not \"%s\"\n",
+			    where, o->key, value);
+			return -1;
+		} else {
+			char addr[512], host[256];
+			unsigned port;
+			const char *why;
+			config_listen_split(value, addr, sizeof addr);
+			if (config_hostport(addr, host, sizeof host, &port, &why) < 0) {
+				fprintf(stderr, "parleyd: %s: cannot listen on \"%s\": %s\n", where,
+				    addr, why);
+				return -1;
+			}
+		}
+		/* fall through */
+	case OPT_LIST: {
+		struct config_list *list = field;
+		if (list->n == CONFIG_LIST_MAX) {
+			fprintf(stderr, "parleyd: %s: at most %d %s options\n",
+			    where, CONFIG_LIST_MAX, o->key);
+			return -1;
+		}
+		struct addr_net net;
+		if (strcmp(o->key, "proxy-from") == 0 && addr_net_parse(value, &net) < 0) {
+			fprintf(stderr, "parleyd: %s: proxy-from wants an ADDRESS or NETWORK/BITS, not \"%s\"\n",
+			    where, value);
+			return -1;
+		}
+		if (strcmp(o->key, "oper") == 0 && strchr(value, ':') == NULL) {
+			fprintf(stderr, "parleyd: %s: oper wants NAME:PASSWORD, not \"%s\"\n",
+			    where, value);
+			return -1;
+		}
+		list->v[list->n++] = strdup(value);
+		return 0;
+	}
+	case OPT_OPTSTR:
+		free(*(char **)field);
+		*(char **)field = *value ? strdup(value) : NULL;
+		return 0;
+	case OPT_STR:
+		if (*value == '\0') {
+			fprintf(stderr, "parleyd: %s: %s must not be empty\n", where, o->key);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = strdup(value);
+		return 0;
+	case OPT_ULONG: {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+		    v < o->min || v > o->max) {
+			fprintf(stderr, "parleyd: %s: %s wants a whole number from %lu to %lu, not \"%s\"\n",
+			    where, o->key, o->min, o->max, value);
+			return -1;
+		}
+		*(unsigned long *)field = v;
+		return 0;
+	}
+	case OPT_RATE: {
+		char *end;
+		errno = 0;
+		double v = strtod(value, &end);
+		if (errno != 0 || end == value || *end != '\0' || !isfinite(v) ||
+		    v < 0 || v > 1e6) {
+			fprintf(stderr, "parleyd: %s: %s wants a number from 0 to 1000000, not \"%s\"\n",
+			    where, o->key, value);
+			return -1;
+		}
+		*(double *)field = v;
+		return 0;
+	}
+	case OPT_LOGLEVEL:
+		if (log_level_parse(value, (enum log_level *)field) < 0) {
+			fprintf(stderr, "parleyd: %s: %s wants error, warn, info or debug, not \"%s\"\n",
+			    where, o->key, value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
+	    s[n - 1] == '\n'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* A list option named in the flags replaces what the file said. */
+static void
+list_reset(struct config_list *list)
+{
+	for (int i = 0; i < list->n; i++)
+		free(list->v[i]);
+	list->n = 0;
+}
+
+/* Comments, as in redis.conf: a line whose first word starts with '#' is
+ * one, and so is " # ..." after a value: a '#' standing alone as a word,
+ * to the end of the line. A '#' that starts or is inside a word belongs
+ * to the value: a password "#s3cret" or "pa#ss", a room "#lobby". */
+static void
+strip_comment(char *line)
+{
+	char *s = line + strspn(line, " \t");
+	if (*s == '#') {
+		*s = '\0';
+		return;
+	}
+	for (char *p = s; *p != '\0'; p++)
+		if (*p == '#' && (p[-1] == ' ' || p[-1] == '\t') &&
+		    (p[1] == '\0' || strchr(" \t\r\n", p[1]) != NULL)) {
+			*p = '\0';
+			return;
+		}
+}
+
+static int
+config_file(struct config *cfg, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "parleyd: cannot read config file %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[4096], where[4200];
+	int lineno = 0, rc = 0;
+	while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+		lineno++;
+		strip_comment(line);
+		char *s = trim(line);
+		if (*s == '\0')
+			continue;
+		char *value = s + strcspn(s, " \t");
+		if (*value != '\0')
+			*value++ = '\0';
+		value = trim(value);
+		snprintf(where, sizeof where, "%s:%d", path, lineno);
+		const struct option_def *o = option_find(s);
+		if (o == NULL) {
+			fprintf(stderr, "parleyd: %s: unknown option \"%s\" (see parleyd --help)\n", where, s);
+			rc = -1;
+		} else if (*value == '\0') {
+			fprintf(stderr, "parleyd: %s: %s needs a value\n", where, s);
+			rc = -1;
+		} else
+			rc = option_set(cfg, o, value, where);
+	}
+	fclose(f);
+	return rc;
+}
+
+static void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].type != OPT_LIST && options[i].type != OPT_LISTEN)
+			option_set(cfg, &options[i], options[i].def, "default");
+}
+
+/* Splits "--key=value" or "--key value"; returns the value or NULL. */
+static const char *
+flag_value(char *arg, int *i, int argc, char **argv)
+{
+	char *eq = strchr(arg, '=');
+	if (eq != NULL) {
+		*eq = '\0';
+		return eq + 1;
+	}
+	if (*i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+/* sts-duration is a number of seconds, and the policy needs a TLS port:
+ * sts-port, or the first TLS IRC listener's. */
+static int
+sts_check(struct config *cfg)
+{
+	if (cfg->sts_duration == NULL)
+		return 0;
+	const char *d = cfg->sts_duration;
+	if (strspn(d, "0123456789") != strlen(d) || strlen(d) > 10) {
+		fprintf(stderr, "parleyd: sts-duration wants a number of seconds, not \"%s\"\n", d);
+		return -1;
+	}
+	for (int i = 0; cfg->sts_port == 0 && i < cfg->irc_listen.n; i++) {
+		char addr[512];
+		if (!config_listen_split(cfg->irc_listen.v[i], addr, sizeof addr))
+			continue;
+		const char *colon = strrchr(addr, ':');
+		cfg->sts_port = colon ? strtoul(colon + 1, NULL, 10) : 0;
+	}
+	if (cfg->sts_port == 0) {
+		fprintf(stderr, "parleyd: sts-duration needs an \"irc-listen HOST:PORT tls\" "
+		    "or sts-port\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The server's name goes into every IRC reply (":name 001 ..."), where
+ * its length is budgeted: a hostname (RFC 1123 labels), at most
+ * SERVER_NAME_MAX bytes. */
+static int
+hostname_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > SERVER_NAME_MAX)
+		return 0;
+	for (size_t i = 0, label = 0; i <= n; i++, label++) {
+		char c = name[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || name[i - 1] == '-')
+				return 0;
+			label = (size_t)-1;
+		} else if (c == '-') {
+			if (label == 0)
+				return 0;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+/* A file or directory the configuration names must be there to read at
+ * start, not fail later (a motd-file at the first client's MOTD). The TLS
+ * files are read at start already (tls_init). */
+static int
+paths_check(const struct config *cfg)
+{
+	struct stat st;
+	if (cfg->motd_file != NULL) {
+		FILE *f = fopen(cfg->motd_file, "r");
+		int err = f == NULL ? errno : fstat(fileno(f), &st) < 0 ? errno :
+		    !S_ISREG(st.st_mode) ? EISDIR : 0;
+		if (f != NULL)
+			fclose(f);
+		if (err != 0) {
+			fprintf(stderr, "parleyd: cannot read motd-file %s: %s\n", cfg->motd_file,
+			    err == EISDIR ? "not a file" : strerror(err));
+			return -1;
+		}
+	}
+	if (cfg->web_dir != NULL) {
+		DIR *d = opendir(cfg->web_dir);
+		if (d == NULL) {
+			fprintf(stderr, "parleyd: cannot read web-dir %s: %s\n", cfg->web_dir,
+			    strerror(errno));
+			return -1;
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+/* What no single option can check alone. */
+static int
+config_check(struct config *cfg)
+{
+	if (paths_check(cfg) < 0)
+		return -1;
+	if (!hostname_valid(cfg->server_name)) {
+		fprintf(stderr, "parleyd: server-name wants a hostname of at most %d bytes "
+		    "(letters, digits, '-' and '.'), not \"%.*s%s\"\n", SERVER_NAME_MAX,
+		    SERVER_NAME_MAX + 1, cfg->server_name,
+		    strlen(cfg->server_name) > SERVER_NAME_MAX + 1 ? "..." : "");
+		return -1;
+	}
+	const struct config_list *lists[] = { &cfg->listen, &cfg->irc_listen, &cfg->web_listen };
+	const char *names[] = { "listen", "irc-listen", "web-listen" };
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < lists[k]->n; i++) {
+			char addr[512];
+			if (config_listen_split(lists[k]->v[i], addr, sizeof addr) &&
+			    (cfg->tls_cert == NULL || cfg->tls_key == NULL)) {
+				fprintf(stderr, "parleyd: %s %s needs tls-cert and tls-key\n",
+				    names[k], lists[k]->v[i]);
+				return -1;
+			}
+		}
+	return sts_check(cfg);
+}
+
+enum config_result
+config_load(struct config *cfg, int argc, char **argv)
+{
+	config_defaults(cfg);
+
+	/* The file first, wherever --config stands, so flags override it. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return CONFIG_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("parleyd %s\n", PARLEY_VERSION);
+			return CONFIG_EXIT_OK;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--config", 8) != 0 ||
+		    (argv[i][8] != '\0' && argv[i][8] != '='))
+			continue;
+		char *arg = strdup(argv[i]);
+		const char *path = flag_value(arg, &i, argc, argv);
+		int rc = path ? config_file(cfg, path) : -1;
+		if (path == NULL)
+			fprintf(stderr, "parleyd: --config needs a file name\n");
+		free(arg);
+		if (rc < 0)
+			return CONFIG_EXIT_USAGE;
+	}
+
+	/* Lists the flags have started to replace (by offset). */
+	size_t from_flags[NOPTIONS];
+	size_t nfrom_flags = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0) {
+			fprintf(stderr, "parleyd: unexpected argument \"%s\" (see parleyd --help)\n", argv[i]);
+			return CONFIG_EXIT_USAGE;
+		}
+		char *arg = strdup(argv[i]);
+		const char *value = flag_value(arg, &i, argc, argv);
+		const char *key = arg + 2;
+		int rc = 0;
+		const struct option_def *o = option_find(key);
+		if (strcmp(key, "config") == 0)
+			;
+		else if (o == NULL) {
+			fprintf(stderr, "parleyd: unknown option --%s (see parleyd --help)\n", key);
+			rc = -1;
+		} else if (value == NULL) {
+			fprintf(stderr, "parleyd: --%s needs a value\n", key);
+			rc = -1;
+		} else {
+			/* "--listen HOST:PORT tls": the word may be its own argument. */
+			char joined[600];
+			if (o->type == OPT_LISTEN && i + 1 < argc && strcmp(argv[i + 1], "tls") == 0 &&
+			    strpbrk(value, " \t") == NULL) {
+				snprintf(joined, sizeof joined, "%s tls", value);
+				value = joined;
+				i++;
+			}
+			if (o->type == OPT_LIST || o->type == OPT_LISTEN) {
+				size_t k = 0;
+				while (k < nfrom_flags && from_flags[k] != o->offset)
+					k++;
+				if (k == nfrom_flags) {
+					list_reset((struct config_list *)((char *)cfg + o->offset));
+					from_flags[nfrom_flags++] = o->offset;
+				}
+			}
+			char where[64];
+			snprintf(where, sizeof where, "--%s", key);
+			rc = option_set(cfg, o, value, where);
+		}
+		free(arg);
+		if (rc < 0)
+			return CONFIG_EXIT_USAGE;
+	}
+	if (cfg->listen.n == 0 && cfg->irc_listen.n == 0 && cfg->web_listen.n == 0)
+		option_set(cfg, option_find("listen"), option_find("listen")->def, "default");
+	return config_check(cfg) < 0 ? CONFIG_EXIT_USAGE : CONFIG_RUN;
+}
+
+void
+config_free(struct config *cfg)
+{
+	list_reset(&cfg->listen);
+	list_reset(&cfg->irc_listen);
+	list_reset(&cfg->oper);
+	list_reset(&cfg->web_listen);
+	list_reset(&cfg->allowed_origins);
+	list_reset(&cfg->proxy_from);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->web_dir);
+	cfg->tls_cert = cfg->tls_key = cfg->web_dir = NULL;
+	free(cfg->server_name);
+	free(cfg->password);
+	free(cfg->motd_file);
+	free(cfg->sts_duration);
+	cfg->server_name = cfg->password = cfg->motd_file = cfg->sts_duration = NULL;
+}
+
+int
+config_password_ok(const struct config *cfg, const char *given)
+{
+	if (cfg->password == NULL)
+		return 1;
+	size_t want = strlen(cfg->password), got = strlen(given);
+	/* As long whatever the guess: a wrong length compares the password
+	 * with itself, and still fails. */
+	const char *other = got == want ? given : cfg->password;
+	return CRYPTO_memcmp(cfg->password, other, want) == 0 && got == want;
+}

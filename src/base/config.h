@@ -1,0 +1,72 @@
+/* Every setting of parleyd. Each is a flag `--key VALUE` and a config-file
+ * line `key VALUE`; the table in config.c is the one place that names them,
+ * their defaults and their help. */
+#ifndef PARLEY_CONFIG_H
+#define PARLEY_CONFIG_H
+
+#include <stddef.h>
+
+#include "base/log.h"
+#include "base/version.h"
+
+#define CONFIG_LIST_MAX 16
+
+/* A repeatable option's values. */
+struct config_list {
+	char *v[CONFIG_LIST_MAX];
+	int n;
+};
+
+struct config {
+	struct config_list listen;      /* plain-text listeners */
+	struct config_list irc_listen;  /* IRC listeners */
+	struct config_list web_listen;  /* HTTP listeners: web client and /ws */
+	struct config_list oper;        /* NAME:PASSWORD */
+	struct config_list allowed_origins; /* may open /ws from their pages */
+	struct config_list proxy_from;  /* reverse proxies trusted to name the client */
+	char *tls_cert;              /* PEM paths, or NULL */
+	char *tls_key;
+	char *web_dir;               /* serve the web client from here, or NULL */
+	unsigned long handshake_timeout; /* seconds for TLS / an HTTP request */
+	char *server_name;
+	char *password;              /* connection password on every door, or NULL */
+	char *motd_file;             /* or NULL */
+	char *sts_duration;          /* IRCv3 sts: seconds, as given, or NULL: no policy */
+	unsigned long sts_port;      /* its TLS port (0 in the options: the first
+	                              * irc-listen ... tls, filled in by config_load) */
+	unsigned long nick_len;
+	unsigned long channel_len;
+	unsigned long topic_len;
+	unsigned long ping_interval; /* seconds of silence before a PING */
+	unsigned long ping_timeout;  /* seconds more before giving up */
+	unsigned long max_clients;
+	unsigned long max_rooms;     /* rooms on the server at once */
+	unsigned long max_per_ip;    /* 0: no limit */
+	unsigned long max_line;
+	unsigned long sendq;
+	unsigned long flood_burst;
+	double flood_rate;           /* lines per second; 0: no flood control */
+	unsigned long idle_timeout;  /* seconds; 0: never */
+	unsigned long registration_timeout; /* seconds to become a user; 0: never */
+	enum log_level log_level;
+};
+
+enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };
+
+/* Fills cfg from defaults, the --config file and the flags, in that order
+ * (a flag beats the file). On CONFIG_EXIT_USAGE one error line has been
+ * printed. */
+enum config_result config_load(struct config *cfg, int argc, char **argv);
+/* A listener value "HOST:PORT [tls]": copies HOST:PORT into addr and
+ * returns 1 when the tls word follows. */
+int config_listen_split(const char *spec, char *addr, size_t addrlen);
+/* "host:port", "[v6]:port" or ":port" (host empty): its parts. -1 with
+ * *why saying what is wrong (a port must be 0 to 65535, in digits). */
+int config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
+    const char **why);
+void config_free(struct config *cfg);
+/* 1 when given is the server password (or none is set), compared in
+ * constant time: every door asks this one function. */
+int config_password_ok(const struct config *cfg, const char *given);
+
+#endif

@@ -1,0 +1,350 @@
+/* The chat itself: users, their unique nicknames, rooms and membership,
+ * room modes and privileges, and the routing of events to the users they
+ * concern. Knows nothing about sockets or protocols: a user is reached
+ * through its ops. One rule set serves every front door. */
+#ifndef PARLEY_HUB_H
+#define PARLEY_HUB_H
+
+#include <stdint.h>
+#include <time.h>
+#include <uthash.h>
+
+#include "chat/bounds.h"
+#include "chat/msg.h"
+#include "chat/names.h"
+
+
+struct user;
+
+struct user_ops {
+	/* Hands one event to the user's front door. It must not change the
+	 * hub (no join, part or quit) from inside: the hub may be walking a
+	 * room. A door that must drop its user defers it. */
+	void (*deliver)(struct user *u, struct msg *m);
+	/* The user must go (KILL): the door says why to the user, and closes
+	 * the connection after flushing that; the hub is told now. Never
+	 * called from inside a fan-out. */
+	void (*disconnect)(struct user *u, const char *reason);
+	/* MONITOR: someone took nick, a nickname u watches (who), or nobody
+	 * has it any more (who NULL). NULL: the door has no MONITOR. */
+	void (*presence)(struct user *u, const char *nick, const struct user *who);
+	/* MONITOR: an event about whoever has a nickname u watches (away,
+	 * real name, host), when u shares no room with them
+	 * (extended-monitor). NULL: the door does not want these. */
+	void (*watched)(struct user *u, struct msg *m);
+};
+
+struct watch;
+
+struct room;
+
+/* User modes. A bot (IRCv3 bot-mode) says so of itself; others see it in
+ * WHO, WHOIS and a tag on what it sends. */
+enum { UMODE_INVISIBLE = 1, UMODE_OPER = 2, UMODE_BOT = 4 };
+
+struct user {
+	char nick[NICK_LEN_MAX + 1];
+	char key[NICK_LEN_MAX + 1];  /* nick folded, the hash key */
+	UT_hash_handle hh;
+	const struct user_ops *ops;
+	void *owner;                 /* the connection behind the user */
+	char ident[USER_IDENT_MAX + 1];
+	const char *host;            /* the connection's address (owned by the door's
+	                              * conn, which outlives the user), or vhost */
+	char *vhost;                 /* a host given by hub_chghost, or NULL */
+	char *realname;
+	char *away;                  /* NULL when here */
+	time_t signon;
+	uint8_t umodes;              /* UMODE_* */
+	/* Its door reads lines that fit one IRC line (IRC): its messages are
+	 * relayed to IRC cut to one line, not split into several. */
+	uint8_t one_line;
+	struct room **rooms;         /* oldest first; the last is the current one */
+	uint16_t nrooms, caprooms;
+	uint32_t stamp;              /* marks who already got a fan-out */
+	uint32_t serial;             /* unique per server run, never reused */
+	uint32_t order;              /* a serial given whenever it goes to the end of
+	                              * hub->users (made, renamed): grows along it */
+	struct invite *invites;      /* HUB_INVITES_PER_USER once invited, or NULL */
+	uint8_t ninvites;
+	uint8_t nwatching, capwatching;
+	struct watch **watching;     /* the nicknames it MONITORs, or NULL */
+	uint8_t nmade;
+	struct room **made;          /* HUB_ROOMS_MADE_PER_USER once it made one, or NULL:
+	                              * the rooms it made that still exist */
+};
+
+/* An operator's invitation into a room (past its +i), held by the invited
+ * user: it goes with the user, not the nickname, and ends with it. */
+struct invite {
+	uint32_t room;               /* the room's serial: a room made again is another */
+	time_t expires;
+};
+
+enum { MEMBER_OP = 1, MEMBER_VOICE = 2 };
+
+struct member {
+	struct user *user;
+	uint8_t modes;               /* MEMBER_* */
+	uint32_t seq;                /* a serial, at joining: grows along members[] */
+};
+
+/* Room modes, as IRC names them. */
+enum {
+	RMODE_INVITE = 1,      /* i: join by invitation only */
+	RMODE_MODERATED = 2,   /* m: only ops and voiced users speak */
+	RMODE_NOEXTERNAL = 4,  /* n: only members speak */
+	RMODE_SECRET = 8,      /* s: hidden from lists of rooms */
+	RMODE_TOPIC = 16,      /* t: only ops set the topic */
+};
+
+/* One entry of a room's +b, +e or +I list. */
+struct ban {
+	char *mask;                  /* nick!ident@host with * and ?, HUB_LIST_MASK_MAX */
+	time_t at;
+	char by[NICK_LEN_MAX + 1];   /* the nick of who set it */
+};
+
+struct room {
+	char name[ROOM_LEN_MAX + 1]; /* as its creator spelled it */
+	char key[ROOM_LEN_MAX + 1];
+	UT_hash_handle hh;
+	char *topic;                 /* NULL when none */
+	char *topic_by;              /* nick!ident@host of who set it */
+	time_t topic_at;
+	time_t created;
+	uint8_t modes;               /* RMODE_* */
+	char *password;              /* +k, or NULL */
+	uint32_t limit;              /* +l, 0 for none */
+	struct ban *bans;            /* +b: who may not join or speak */
+	uint32_t nbans;
+	struct ban *excepts;         /* +e: whom no ban applies to */
+	uint32_t nexcepts;
+	struct ban *invexes;         /* +I: who may join +i uninvited */
+	uint32_t ninvexes;
+	uint32_t serial;             /* unique per server run, never reused */
+	struct user *maker;          /* who made it, while connected, or NULL */
+	struct member *members;      /* in order of joining */
+	uint32_t nmembers, capmembers;
+};
+
+struct whowas {
+	char nick[NICK_LEN_MAX + 1];
+	char ident[USER_IDENT_MAX + 1];
+	char host[USER_HOST_MAX + 1];
+	char realname[USER_REALNAME_MAX + 1];
+	time_t at;
+};
+
+struct hub {
+	struct user *users;          /* uthash by key */
+	struct room *rooms;          /* uthash by key */
+	uint32_t nusers;
+	uint32_t nopers;             /* users with UMODE_OPER */
+	uint32_t ninvisible;         /* users with UMODE_INVISIBLE */
+	uint32_t nrooms;
+	uint32_t max_rooms;          /* the most rooms at once (max-rooms); 0: no bound */
+	uint32_t nmasks;             /* +b, +e and +I masks of all rooms */
+	uint32_t max_users;          /* most at once since start */
+	uint32_t stamp;
+	uint32_t guests;             /* last guest number handed out */
+	uint64_t next_msgid;
+	uint32_t serials;            /* last user, room, order or join serial handed out */
+	struct watch *watches;       /* uthash by folded nick: who MONITORs what */
+	uint32_t nwatch_links;       /* entries in all MONITOR lists */
+	struct hub_recent *recent;   /* HUB_RECENT entries, or NULL before any message */
+	time_t (*clock)(void);       /* the time, for invitations; a test may set it */
+	size_t topic_len;            /* longest topic kept, in bytes */
+	size_t nick_len;             /* longest nickname allowed */
+	struct whowas whowas[HUB_WHOWAS];
+	uint32_t nwhowas;            /* entries ever written; ring index mod */
+};
+
+enum hub_status {
+	HUB_OK = 0,
+	HUB_ENOMEM,
+	HUB_EBADNICK,
+	HUB_ENICKINUSE,
+	HUB_ERESERVED,  /* a service's nickname: nobody's */
+	HUB_ENONICK,
+	HUB_EBADROOM,
+	HUB_ENOROOM,
+	HUB_ENOTIN,
+	HUB_EALREADY,   /* already in the room: it became the current one */
+	HUB_ETOOMANY,   /* in HUB_ROOMS_PER_USER rooms already */
+	HUB_EMADE,      /* made HUB_ROOMS_MADE_PER_USER rooms that still exist */
+	HUB_ENOCURRENT, /* in no room at all */
+	HUB_ECHANOP,    /* needs room operator */
+	HUB_EBANNED,
+	HUB_EINVITEONLY,
+	HUB_EBADKEY,
+	HUB_EFULL,      /* +l reached */
+	HUB_ECANNOTSEND,
+	HUB_EUSERNOTIN, /* the target is not in the room */
+	HUB_EUSERON,    /* the target is in the room already */
+	HUB_EUNKNOWNMODE,
+	HUB_ENEEDARG,   /* a mode that needs an argument had none, or a bad one */
+	HUB_EBANLIST,   /* HUB_MASKS_PER_ROOM (or HUB_MASKS_TOTAL) reached */
+	HUB_EROOMS,     /* the server holds max-rooms rooms already */
+	HUB_ENOPRIV,    /* needs server operator */
+	HUB_EBADHOST,   /* not a host name a user may be given */
+	HUB_EUNKNOWNMSG, /* no such message there, or it is too old */
+	HUB_ENOTYOURS,  /* not a message this user may take back */
+};
+
+void hub_init(struct hub *hub, size_t topic_len, size_t nick_len);
+/* Frees every room and user without telling anyone (at exit). */
+void hub_clear(struct hub *hub);
+
+/* A new user with a free guest nickname, in no room. NULL when out of
+ * memory. ident and host say where it comes from; host is not copied and
+ * must outlive the user. */
+struct user *hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner,
+    const char *ident, const char *host, const char *realname);
+/* The same with a chosen nickname; *st says why when NULL. */
+struct user *hub_user_new_named(struct hub *hub, const char *nick,
+    const struct user_ops *ops, void *owner, const char *ident, const char *host,
+    const char *realname, enum hub_status *st);
+/* Tells everyone who shares a room with u, leaves every room and frees u. */
+void hub_user_quit(struct hub *hub, struct user *u, const char *reason);
+
+struct user *hub_user_find(struct hub *hub, const char *nick);
+struct room *hub_room_find(struct hub *hub, const char *name);
+/* The room u joined (or focused) last, or NULL. */
+struct room *hub_current_room(const struct user *u);
+int hub_is_member(const struct room *room, const struct user *u);
+/* u's member entry in room, or NULL. */
+struct member *hub_member(const struct room *room, const struct user *u);
+/* nick!ident@host into buf (at least HUB_MASK_MAX bytes). */
+#define HUB_MASK_MAX (NICK_LEN_MAX + USER_IDENT_MAX + USER_HOST_MAX + 3)
+void hub_user_mask(const struct user *u, char *buf);
+/* Whether u matches a ban of room and no ban exception (+e). */
+int hub_is_banned(const struct room *room, const struct user *u);
+/* The mask list of a list mode ('b', 'e' or 'I'): sets *list and *n and
+ * returns 0, or -1 for any other letter. */
+int hub_room_list(struct room *room, char letter, struct ban ***list, uint32_t **n);
+/* IRC wildcard match (* and ?), ignoring ASCII case. */
+int hub_mask_match(const char *mask, const char *s);
+/* 1 when a and b share a room. */
+int hub_share_room(const struct user *a, const struct user *b);
+
+/* What a user may see, one rule for every door. A secret (+s) room is seen
+ * (listed, its topic and members shown, named in WHOIS) only by its
+ * members; to anyone else it is as if it did not exist. In a room it sees,
+ * a viewer sees every member when it is one itself, else only the members
+ * who are not invisible (+i). Among all users (WHO with a mask), an
+ * invisible user is seen only by who shares a room with it. */
+int hub_room_visible(const struct user *viewer, const struct room *room);
+int hub_member_visible(const struct user *viewer, const struct room *room,
+    const struct user *member);
+int hub_user_visible(const struct user *viewer, const struct user *u);
+/* The room named name if viewer may see it, else NULL: how a door looks up
+ * a room a user asks about (all but JOIN, which may create it, and
+ * messages, which follow +n). */
+struct room *hub_room_seen(struct hub *hub, const struct user *viewer, const char *name);
+
+/* Sets or clears a user mode, keeping the hub's counts (for LUSERS, sent to
+ * every client that registers, so it must not walk every user). */
+void hub_umode(struct hub *hub, struct user *u, uint8_t bits, int on);
+enum hub_status hub_nick(struct hub *hub, struct user *u, const char *nick);
+/* Whether self (or a new user, when NULL) may take nick: HUB_OK, or
+ * HUB_EBADNICK, HUB_ERESERVED or HUB_ENICKINUSE. */
+enum hub_status hub_nick_available(struct hub *hub, const char *nick,
+    const struct user *self);
+/* name must already be a valid room name; key may be NULL. */
+enum hub_status hub_join(struct hub *hub, struct user *u, const char *name);
+enum hub_status hub_join_key(struct hub *hub, struct user *u, const char *name,
+    const char *key);
+enum hub_status hub_part(struct hub *hub, struct user *u, struct room *room,
+    const char *reason);
+/* kind is MSG_SAY, MSG_ACTION or MSG_NOTICE. The sender does not get it
+ * back unless echo is set. */
+enum hub_status hub_say(struct hub *hub, struct user *u, struct room *room,
+    enum msg_kind kind, const char *text);
+/* The same with the sender's client-only tags (or NULL) and the sent msg
+ * handed back (referenced) for echoing. kind may also be MSG_TAGMSG. */
+enum hub_status hub_say_msg(struct hub *hub, struct user *u, struct room *room,
+    enum msg_kind kind, const char *text, const char *client_tags, struct msg **sent);
+/* kind as for hub_say_msg; *to is set to the recipient on success; *sent
+ * (if not NULL) gets a reference to the msg. */
+enum hub_status hub_private(struct hub *hub, struct user *u, const char *nick,
+    enum msg_kind kind, const char *text, const char *client_tags, struct user **to,
+    struct msg **sent);
+/* text NULL clears the topic. */
+enum hub_status hub_topic(struct hub *hub, struct user *u, struct room *room,
+    const char *text);
+enum hub_status hub_kick(struct hub *hub, struct user *op, struct room *room,
+    const char *nick, const char *reason);
+/* Tells nick that u invites it into room. An invitation from an operator
+ * of the room also lets it in past +i (only: bans, the key and the limit
+ * still apply) once, within HUB_INVITE_TTL; into a +i room only operators
+ * may invite (Modern IRC). */
+enum hub_status hub_invite(struct hub *hub, struct user *u, struct room *room,
+    const char *nick, struct user **to);
+/* text NULL: back. Tells neighbours (for away-notify). */
+enum hub_status hub_away(struct hub *hub, struct user *u, const char *text);
+enum hub_status hub_setname(struct hub *hub, struct user *u, const char *realname);
+/* Gives u another displayed host (a vhost), keeping its ident; tells u and
+ * everyone who shares a room with u (MSG_CHGHOST). Who may do it is the
+ * caller's business. */
+enum hub_status hub_chghost(struct hub *hub, struct user *u, const char *host);
+
+/* One room mode change: letter as IRC names it, on or off, its argument
+ * (nick for o and v, mask for b, key for k, count for l). */
+struct hub_mode {
+	char letter;
+	int on;
+	const char *arg;
+	enum hub_status result;   /* set by hub_room_modes */
+	char num[12];             /* the argument as announced, when the hub rewrites it */
+};
+/* Applies the changes u may make, each result telling; tells the room
+ * what changed (MSG_MODE, text like "+o-v bob carol": one, or several
+ * when the text would pass HUB_MODE_TEXT_MAX). */
+void hub_room_modes(struct hub *hub, struct user *u, struct room *room,
+    struct hub_mode *modes, int n);
+/* "+nt" and its arguments ("+ntkl key 10"; the key only when show_key)
+ * into buf of size cap. */
+void hub_room_mode_string(const struct room *room, int show_key, char *buf, size_t cap);
+
+/* Remembers u for WHOWAS (on quit and nick change). */
+void hub_whowas_add(struct hub *hub, const struct user *u);
+/* The newest entries first: calls fn for each entry of nick, at most max. */
+int hub_whowas_find(const struct hub *hub, const char *nick, int max,
+    void (*fn)(const struct whowas *w, void *data), void *data);
+
+/* REDACT (IRCv3 message-redaction): u takes back message id, sent to
+ * target (a room u is in, or a nick u talks with). u may take back what it
+ * sent; a room's operators and server operators anything said in the
+ * room. Everyone in the room (both ends of a private message) gets a
+ * MSG_REDACT. Without history the hub knows only the last HUB_RECENT
+ * events; history, once it exists, answers instead and drops or marks the
+ * message when it sees the MSG_REDACT. reason may be NULL. */
+enum hub_status hub_redact(struct hub *hub, struct user *u, const char *target,
+    uint64_t id, const char *reason);
+/* For hub.c: remembers who sent message id, to a room or (private) to a
+ * user. */
+void hub_recent_note(struct hub *hub, uint64_t id, const struct user *from,
+    uint32_t where, int private);
+
+/* Where a reply given a piece at a time (LIST, WHO, NAMES of thousands)
+ * stands in one of the hub's lists: the serial of the last one given.
+ * Rooms are listed in the order they were made, users in the order they
+ * came or were renamed, members in the order they joined (the serials
+ * grow along each list), so whatever comes or goes between two pieces,
+ * the rest is given once and nothing twice (who came meanwhile comes at
+ * the end; a user renamed meanwhile may come again, under the new name).
+ * Each call gives the next and moves the cursor past it; NULL at the end. */
+struct hub_cursor {
+	uint32_t serial;             /* of the last one given; 0: none yet */
+	char name[ROOM_LEN_MAX + 1]; /* its name, to find it again at once */
+};
+struct room *hub_cursor_room(struct hub *hub, struct hub_cursor *cur);
+struct user *hub_cursor_user(struct hub *hub, struct hub_cursor *cur);
+const struct member *hub_cursor_member(const struct room *room, struct hub_cursor *cur);
+
+/* The msg carrying an event, with its id and time set. */
+struct msg *hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
+    const char *room, const char *target, const char *text);
+
+#endif

@@ -1,0 +1,702 @@
+/* IRC channel commands: JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE, MODE,
+ * and the numerics for what the hub refuses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/config.h"
+#include "base/text.h"
+#include "doors/irc/irc.h"
+
+void
+irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *room)
+{
+	const char *r = room ? room : name;
+	switch (st) {
+	case HUB_OK:
+	case HUB_EALREADY:
+		return;
+	case HUB_ENOMEM:
+		irc_send(c, ":%s FAIL * TEMPORARILY_UNAVAILABLE :Out of memory", irc_server_name(c));
+		return;
+	case HUB_EBADNICK:
+		irc_numeric(c, "432", "%s :Erroneous nickname", name);
+		return;
+	case HUB_ERESERVED:
+		irc_numeric(c, "432", "%s :Nickname is reserved for a service", name);
+		return;
+	case HUB_ENICKINUSE:
+		irc_numeric(c, "433", "%s :Nickname is already in use", name);
+		return;
+	case HUB_ENONICK:
+		irc_numeric(c, "401", "%s :No such nick/channel", name);
+		return;
+	case HUB_EBADROOM:
+	case HUB_ENOROOM:
+		irc_numeric(c, "403", "%s :No such channel", r);
+		return;
+	case HUB_ENOTIN:
+	case HUB_ENOCURRENT:
+		irc_numeric(c, "442", "%s :You're not on that channel", r);
+		return;
+	case HUB_ETOOMANY:
+		irc_numeric(c, "405", "%s :You have joined too many channels", r);
+		return;
+	case HUB_EMADE:
+		irc_numeric(c, "405", "%s :You have created too many channels", r);
+		return;
+	case HUB_EROOMS:
+		irc_numeric(c, "405", "%s :Cannot create channel: the server has as many as it holds", r);
+		return;
+	case HUB_ECHANOP:
+		irc_numeric(c, "482", "%s :You're not channel operator", r);
+		return;
+	case HUB_EBANNED:
+		irc_numeric(c, "474", "%s :Cannot join channel (+b)", r);
+		return;
+	case HUB_EINVITEONLY:
+		irc_numeric(c, "473", "%s :Cannot join channel (+i)", r);
+		return;
+	case HUB_EBADKEY:
+		irc_numeric(c, "475", "%s :Cannot join channel (+k)", r);
+		return;
+	case HUB_EFULL:
+		irc_numeric(c, "471", "%s :Cannot join channel (+l)", r);
+		return;
+	case HUB_ECANNOTSEND:
+		irc_numeric(c, "404", "%s :Cannot send to channel", r);
+		return;
+	case HUB_EUSERNOTIN:
+		irc_numeric(c, "441", "%s %s :They aren't on that channel", name, r);
+		return;
+	case HUB_EUSERON:
+		irc_numeric(c, "443", "%s %s :is already on channel", name, r);
+		return;
+	case HUB_EUNKNOWNMODE:
+		irc_numeric(c, "472", "%s :is unknown mode char to me", name);
+		return;
+	case HUB_ENEEDARG:
+		irc_numeric(c, "696", "%s %s * :You must specify a valid parameter for that mode",
+		    r, name);
+		return;
+	case HUB_EBANLIST:
+		irc_numeric(c, "478", "%s %s :Channel list is full", r, name);
+		return;
+	case HUB_ENOPRIV:
+		irc_numeric(c, "481", ":Permission Denied- You're not an IRC operator");
+		return;
+	case HUB_EUNKNOWNMSG:
+		irc_send(c, ":%s FAIL REDACT UNKNOWN_MSGID %s %s :This message does not exist "
+		    "or is too old", irc_server_name(c), r, name);
+		return;
+	case HUB_ENOTYOURS:
+		irc_send(c, ":%s FAIL REDACT REDACT_FORBIDDEN %s %s :You are not authorised to "
+		    "delete this message", irc_server_name(c), r, name);
+		return;
+	case HUB_EBADHOST:
+		irc_fail_vendor(c, "CHGHOST", "INVALID_HOST", name, "That is not a valid host name");
+		return;
+	}
+}
+
+void
+irc_member_prefix(struct conn *c, const struct member *mem, char *buf)
+{
+	int multi = irc_session(c)->caps & CAP_MULTI_PREFIX;
+	size_t n = 0;
+	if (mem->modes & MEMBER_OP)
+		buf[n++] = '@';
+	if ((mem->modes & MEMBER_VOICE) && (multi || n == 0))
+		buf[n++] = '+';
+	buf[n] = '\0';
+}
+
+/* Splits a comma-separated list in place; returns the next item or NULL. */
+static char *
+next_item(char **list)
+{
+	if (*list == NULL || **list == '\0')
+		return NULL;
+	char *item = *list;
+	char *comma = strchr(item, ',');
+	if (comma != NULL) {
+		*comma = '\0';
+		*list = comma + 1;
+	} else
+		*list = NULL;
+	return item;
+}
+
+static void
+send_topic(struct conn *c, const struct room *room)
+{
+	if (room->topic == NULL) {
+		irc_numeric(c, "331", "%s :No topic is set", room->name);
+		return;
+	}
+	irc_numeric(c, "332", "%s :%s", room->name, room->topic);
+	irc_numeric(c, "333", "%s %s %lld", room->name,
+	    room->topic_by ? room->topic_by : "*", (long long)room->topic_at);
+}
+
+/* The 353 lines of a room's members, without the 366 that ends them: a
+ * reply made as the client takes it, so that the names of a room of
+ * thousands never cost the asker its connection. */
+struct names_pager {
+	struct irc_pager irc;
+	char room[ROOM_LEN_MAX + 1];
+	struct hub_cursor cur;
+	size_t len;                   /* of the 353 line being filled */
+	char line[IRC_LINE_MAX];
+};
+
+static void
+names_emit(struct conn *c, struct names_pager *p, const struct room *room)
+{
+	char symbol = (room->modes & RMODE_SECRET) ? '@' : '=';
+	irc_numeric(c, "353", "%c %s :%.*s", symbol, room->name, (int)p->len, p->line);
+	p->len = 0;
+}
+
+static int
+names_fill(struct conn *c, struct irc_pager *ip)
+{
+	struct names_pager *p = (struct names_pager *)ip;
+	struct room *room = hub_room_find(&c->srv->hub, p->room);
+	if (room == NULL)
+		return 0; /* gone meanwhile: its names with it */
+	int uhnames = irc_session(c)->caps & CAP_USERHOST_IN_NAMES;
+	/* Room for ":server 353 nick = #room :" in each line, whatever nick
+	 * the asker has by the time a line is sent. */
+	size_t budget = IRC_LINE_MAX - 2 - strlen(irc_server_name(c)) - NICK_LEN_MAX -
+	    strlen(room->name) - 12;
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		const struct member *mem = hub_cursor_member(room, &p->cur);
+		if (mem == NULL)
+			break;
+		if (!hub_member_visible(c->user, room, mem->user))
+			continue;
+		char prefix[3], item[HUB_MASK_MAX + 4];
+		irc_member_prefix(c, mem, prefix);
+		if (uhnames)
+			snprintf(item, sizeof item, "%s%s!%s@%s", prefix, mem->user->nick,
+			    mem->user->ident, mem->user->host);
+		else
+			snprintf(item, sizeof item, "%s%s", prefix, mem->user->nick);
+		size_t n = strlen(item);
+		if (p->len > 0 && p->len + 1 + n > budget)
+			names_emit(c, p, room);
+		if (p->len > 0)
+			p->line[p->len++] = ' ';
+		memcpy(p->line + p->len, item, n);
+		p->len += n;
+	}
+	if (p->len > 0)
+		names_emit(c, p, room);
+	return 0;
+}
+
+static void
+names_lines(struct conn *c, struct room *room)
+{
+	struct names_pager *p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	snprintf(p->room, sizeof p->room, "%s", room->name);
+	p->irc.fill = names_fill;
+	irc_page(c, &p->irc);
+}
+
+void
+irc_send_names(struct conn *c, struct room *room)
+{
+	names_lines(c, room);
+	irc_numeric(c, "366", "%s :End of /NAMES list", room->name);
+}
+
+static void
+part_all(struct conn *c)
+{
+	while (c->user->nrooms > 0)
+		hub_part(&c->srv->hub, c->user, c->user->rooms[0], NULL);
+}
+
+void
+irc_cmd_join(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "JOIN :Not enough parameters");
+		return;
+	}
+	if (strcmp(m->params[0], "0") == 0) {
+		part_all(c);
+		return;
+	}
+	char *names = m->params[0], *keys = m->nparams > 1 ? m->params[1] : NULL;
+	char *name;
+	size_t channel_len = c->srv->cfg->channel_len;
+	while ((name = next_item(&names)) != NULL) {
+		char *key = next_item(&keys);
+		if (!name_room_valid(name, channel_len)) {
+			irc_numeric(c, "476", "%s :Bad Channel Mask", name);
+			continue;
+		}
+		enum hub_status st = hub_join_key(&c->srv->hub, c->user, name, key);
+		if (st != HUB_OK) {
+			irc_hub_error(c, st, name, name);
+			continue;
+		}
+		struct room *room = hub_room_find(&c->srv->hub, name);
+		if (room->topic != NULL)
+			send_topic(c, room);
+		if (!(irc_session(c)->caps & CAP_NO_IMPLICIT_NAMES))
+			irc_send_names(c, room);
+	}
+}
+
+void
+irc_cmd_part(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "PART :Not enough parameters");
+		return;
+	}
+	char *names = m->params[0], *name;
+	const char *reason = m->nparams > 1 ? m->params[1] : NULL;
+	while ((name = next_item(&names)) != NULL) {
+		struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
+		if (room == NULL) {
+			irc_numeric(c, "403", "%s :No such channel", name);
+			continue;
+		}
+		irc_hub_error(c, hub_part(&c->srv->hub, c->user, room, reason), name, room->name);
+	}
+}
+
+void
+irc_cmd_topic(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "TOPIC :Not enough parameters");
+		return;
+	}
+	struct room *room = hub_room_seen(&c->srv->hub, c->user, m->params[0]);
+	if (room == NULL) {
+		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
+		return;
+	}
+	if (m->nparams < 2) {
+		send_topic(c, room);
+		return;
+	}
+	const char *text = m->params[1][0] ? m->params[1] : NULL;
+	irc_hub_error(c, hub_topic(&c->srv->hub, c->user, room, text), room->name, room->name);
+}
+
+/* "NAMES #a,#b": the members of each, then one 366 naming the list as
+ * given (RFC 2812 3.2.5). Rooms the asker may not see are left out. */
+void
+irc_cmd_names(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "366", "* :End of /NAMES list");
+		return;
+	}
+	char asked[IRC_LINE_MAX];
+	snprintf(asked, sizeof asked, "%s", m->params[0]);
+	char *names = m->params[0], *name;
+	struct room *last = NULL;
+	int n = 0;
+	for (; n < IRC_TARGETS_MAX && (name = next_item(&names)) != NULL; n++) {
+		struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
+		if ((last = room) != NULL)
+			names_lines(c, room);
+	}
+	/* One room it may see is named as the server spells it. */
+	irc_numeric(c, "366", "%s :End of /NAMES list", n == 1 && last ? last->name : asked);
+}
+
+/* LIST's parameter: room names and masks (any may match), and the ELIST
+ * filters every room listed must pass: "!mask" (M, N), ">n" and "<n"
+ * members (U), "C>n" "C<n" created and "T>n" "T<n" topic set more or
+ * fewer than n minutes ago (C, T), as InspIRCd and Solanum read them. */
+#define LIST_ITEMS_MAX 32
+
+struct list_query {
+	char buf[IRC_LINE_MAX];
+	const char *want[LIST_ITEMS_MAX];   /* names or masks, any of which */
+	const char *not[LIST_ITEMS_MAX];    /* masks none of which */
+	int nwant, nnot;
+	long users_over, users_under;       /* -1: no bound */
+	long created_over, created_under;   /* minutes ago; -1: no bound */
+	long topic_over, topic_under;
+};
+
+static int
+list_bound(const char *s, long *v)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || n < 0)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+static void
+list_query_parse(struct list_query *q, const char *arg)
+{
+	memset(q, 0, sizeof *q);
+	q->users_over = q->users_under = q->created_over = q->created_under =
+	    q->topic_over = q->topic_under = -1;
+	if (arg == NULL)
+		return;
+	snprintf(q->buf, sizeof q->buf, "%s", arg);
+	char *list = q->buf, *item;
+	while ((item = next_item(&list)) != NULL) {
+		long *over = &q->users_over, *under = &q->users_under;
+		char *cond = item;
+		if ((item[0] == 'C' || item[0] == 'T') && (item[1] == '<' || item[1] == '>')) {
+			over = item[0] == 'C' ? &q->created_over : &q->topic_over;
+			under = item[0] == 'C' ? &q->created_under : &q->topic_under;
+			cond = item + 1;
+		}
+		if (cond[0] == '>' || cond[0] == '<')
+			(void)list_bound(cond + 1, cond[0] == '>' ? over : under);
+		else if (item[0] == '!' && q->nnot < LIST_ITEMS_MAX)
+			q->not[q->nnot++] = item + 1;
+		else if (item[0] != '\0' && q->nwant < LIST_ITEMS_MAX)
+			q->want[q->nwant++] = item;
+	}
+}
+
+/* Whether ago (seconds) passes "more than over, fewer than under" minutes. */
+static int
+list_age_ok(time_t ago, long over, long under)
+{
+	return (over < 0 || ago > over * 60) && (under < 0 || ago < under * 60);
+}
+
+static int
+list_match(const struct list_query *q, const struct room *r, time_t now)
+{
+	if (q->nwant > 0) {
+		int found = 0;
+		for (int i = 0; i < q->nwant && !found; i++)
+			found = hub_mask_match(q->want[i], r->name);
+		if (!found)
+			return 0;
+	}
+	for (int i = 0; i < q->nnot; i++)
+		if (hub_mask_match(q->not[i], r->name))
+			return 0;
+	if ((q->users_over >= 0 && r->nmembers <= (unsigned long)q->users_over) ||
+	    (q->users_under >= 0 && r->nmembers >= (unsigned long)q->users_under))
+		return 0;
+	if (!list_age_ok(now - r->created, q->created_over, q->created_under))
+		return 0;
+	if ((q->topic_over >= 0 || q->topic_under >= 0) && (r->topic == NULL ||
+	    !list_age_ok(now - r->topic_at, q->topic_over, q->topic_under)))
+		return 0;
+	return 1;
+}
+
+/* LIST: a reply made as the client takes it (thousands of rooms). */
+struct list_pager {
+	struct irc_pager irc;
+	struct list_query q;
+	struct hub_cursor cur;
+};
+
+static int
+list_fill(struct conn *c, struct irc_pager *ip)
+{
+	struct list_pager *p = (struct list_pager *)ip;
+	time_t now = time(NULL);
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		struct room *r = hub_cursor_room(&c->srv->hub, &p->cur);
+		if (r == NULL)
+			return 0;
+		if (!hub_room_visible(c->user, r) || !list_match(&p->q, r, now))
+			continue;
+		char modes[160];
+		hub_room_mode_string(r, 0, modes, sizeof modes);
+		irc_numeric(c, "322", "%s %u :[%s] %s", r->name, r->nmembers, modes,
+		    r->topic ? r->topic : "");
+	}
+}
+
+void
+irc_cmd_list(struct conn *c, struct irc_message *m)
+{
+	irc_numeric(c, "321", "Channel :Users  Name");
+	struct list_pager *p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	list_query_parse(&p->q, m->nparams > 0 ? m->params[0] : NULL);
+	p->irc.fill = list_fill;
+	irc_page(c, &p->irc);
+	irc_numeric(c, "323", ":End of /LIST");
+}
+
+/* One KICK of nick from the channel name; 0 when the kicker may not kick
+ * there at all, so the other nicks need not be tried. */
+static int
+kick_one(struct conn *c, const char *name, const char *nick, const char *reason)
+{
+	struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
+	if (room == NULL) {
+		irc_numeric(c, "403", "%s :No such channel", name);
+		return 0;
+	}
+	enum hub_status st = hub_kick(&c->srv->hub, c->user, room, nick, reason);
+	if (st == HUB_ENONICK)
+		st = HUB_EUSERNOTIN;
+	irc_hub_error(c, st, nick, room->name);
+	return st != HUB_ENOTIN && st != HUB_ECHANOP;
+}
+
+static int
+count_items(const char *list)
+{
+	int n = 1;
+	for (; *list; list++)
+		n += *list == ',';
+	return n;
+}
+
+/* "KICK #a nick1,nick2" kicks both from #a; "KICK #a,#b nick1,nick2" kicks
+ * nick1 from #a and nick2 from #b (RFC 2812 3.2.8). At most
+ * IRC_TARGETS_MAX nicks; the rest are dropped, as TARGMAX allows. */
+void
+irc_cmd_kick(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 2) {
+		irc_numeric(c, "461", "KICK :Not enough parameters");
+		return;
+	}
+	char *chans = m->params[0], *nicks = m->params[1];
+	int nchans = count_items(chans);
+	if (nchans > 1 && nchans != count_items(nicks)) {
+		irc_numeric(c, "461", "KICK :Not enough parameters");
+		return;
+	}
+	const char *reason = m->nparams > 2 ? m->params[2] : NULL;
+	char *chan = next_item(&chans), *nick;
+	for (int i = 0; i < IRC_TARGETS_MAX && (nick = next_item(&nicks)) != NULL; i++) {
+		if (i > 0 && nchans > 1)
+			chan = next_item(&chans);
+		if (chan == NULL)
+			return;
+		if (!kick_one(c, chan, nick, reason) && nchans == 1)
+			return;
+	}
+}
+
+void
+irc_cmd_invite(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 2) {
+		irc_numeric(c, "461", "INVITE :Not enough parameters");
+		return;
+	}
+	const char *nick = m->params[0], *name = m->params[1];
+	struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
+	if (room == NULL) {
+		irc_numeric(c, "403", "%s :No such channel", name);
+		return;
+	}
+	struct user *to;
+	enum hub_status st = hub_invite(&c->srv->hub, c->user, room, nick, &to);
+	if (st != HUB_OK) {
+		irc_hub_error(c, st, nick, room->name);
+		return;
+	}
+	irc_numeric(c, "341", "%s %s", to->nick, room->name);
+	if (to->away != NULL)
+		irc_numeric(c, "301", "%s :%s", to->nick, to->away);
+}
+
+/* The user mode letters and their bits. */
+static uint8_t
+umode_bit(char letter)
+{
+	switch (letter) {
+	case 'B':
+		return UMODE_BOT;
+	case 'i':
+		return UMODE_INVISIBLE;
+	case 'o':
+		return UMODE_OPER;
+	default:
+		return 0;
+	}
+}
+
+/* MODE for a user: only oneself, only B and i (and dropping o). */
+static void
+user_mode(struct conn *c, struct irc_message *m)
+{
+	struct user *u = c->user;
+	if (hub_user_find(&c->srv->hub, m->params[0]) == NULL) {
+		irc_numeric(c, "401", "%s :No such nick/channel", m->params[0]);
+		return;
+	}
+	if (strcasecmp(m->params[0], u->nick) != 0) {
+		irc_numeric(c, "502", ":Can't change mode for other users");
+		return;
+	}
+	if (m->nparams < 2) {
+		irc_numeric(c, "221", "+%s%s%s", (u->umodes & UMODE_BOT) ? "B" : "",
+		    (u->umodes & UMODE_INVISIBLE) ? "i" : "",
+		    (u->umodes & UMODE_OPER) ? "o" : "");
+		return;
+	}
+	int on = 1, unknown = 0;
+	char applied[32] = "";
+	size_t n = 0;
+	int sign = -1;
+	for (const char *p = m->params[1]; *p && n + 3 < sizeof applied; p++) {
+		if (*p == '+' || *p == '-') {
+			on = *p == '+';
+			continue;
+		}
+		uint8_t bit = umode_bit(*p);
+		/* +o only through OPER. */
+		if (bit == 0 || (bit == UMODE_OPER && on)) {
+			unknown = unknown || bit == 0;
+			continue;
+		}
+		if (!!(u->umodes & bit) == on)
+			continue;
+		hub_umode(&c->srv->hub, u, bit, on);
+		if (sign != on) {
+			applied[n++] = on ? '+' : '-';
+			sign = on;
+		}
+		applied[n++] = *p;
+	}
+	applied[n] = '\0';
+	if (unknown)
+		irc_numeric(c, "501", ":Unknown MODE flag");
+	if (n > 0)
+		irc_send(c, ":%s MODE %s %s", u->nick, u->nick, applied);
+}
+
+/* The entries of a list mode and the numerics that give them. */
+static void
+mask_list(struct conn *c, struct room *room, char letter)
+{
+	static const struct {
+		char letter;
+		const char *item, *end, *what;
+	} lists[] = {
+		{ 'b', "367", "368", "End of channel ban list" },
+		{ 'e', "348", "349", "End of channel exception list" },
+		{ 'I', "346", "347", "End of channel invite exception list" },
+	};
+	struct ban **list;
+	uint32_t *n;
+	if (hub_room_list(room, letter, &list, &n) < 0)
+		return;
+	for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+		if (lists[k].letter != letter)
+			continue;
+		for (uint32_t i = 0; i < *n; i++)
+			irc_numeric(c, lists[k].item, "%s %s %s %lld", room->name,
+			    (*list)[i].mask, (*list)[i].by, (long long)(*list)[i].at);
+		irc_numeric(c, lists[k].end, "%s :%s", room->name, lists[k].what);
+	}
+}
+
+#define IRC_MODES_PER_LINE 4   /* MODES in ISUPPORT */
+
+void
+irc_cmd_mode(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 1) {
+		irc_numeric(c, "461", "MODE :Not enough parameters");
+		return;
+	}
+	if (m->params[0][0] != '#') {
+		user_mode(c, m);
+		return;
+	}
+	struct room *room = hub_room_seen(&c->srv->hub, c->user, m->params[0]);
+	if (room == NULL) {
+		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
+		return;
+	}
+	if (m->nparams < 2) {
+		char modes[160];
+		hub_room_mode_string(room, hub_is_member(room, c->user), modes, sizeof modes);
+		irc_numeric(c, "324", "%s %s", room->name, modes);
+		irc_numeric(c, "329", "%s %lld", room->name, (long long)room->created);
+		return;
+	}
+	struct hub_mode changes[16];
+	int n = 0, on = 1, next_arg = 2, with_args = 0;
+	char listed[4] = "";  /* lists already sent: each once a command */
+	for (const char *p = m->params[1]; *p && n < 16; p++) {
+		if (*p == '+' || *p == '-') {
+			on = *p == '+';
+			continue;
+		}
+		/* No mode is a non-ASCII character: it is named whole, since a
+		 * byte of it alone is not UTF-8 (the parameter is, repaired). */
+		if ((unsigned char)*p >= 0x80) {
+			size_t len;
+			unsigned char lo, hi;
+			if (!utf8_lead((unsigned char)*p, &len, &lo, &hi) || strnlen(p, len) < len)
+				len = 1;
+			irc_numeric(c, "472", "%.*s :is unknown mode char to me", (int)len, p);
+			p += len - 1;
+			continue;
+		}
+		/* "MODE #c b" or "+b" with no mask lists the bans (e, I alike). */
+		if (strchr("beI", *p) != NULL && next_arg >= m->nparams) {
+			if (strchr(listed, *p) == NULL) {
+				listed[strlen(listed)] = *p;
+				mask_list(c, room, *p);
+			}
+			continue;
+		}
+		const char *arg = NULL;
+		int takes = strchr("ovbeIk", *p) != NULL || (*p == 'l' && on);
+		if (takes) {
+			if (next_arg < m->nparams)
+				arg = m->params[next_arg++];
+			if (++with_args > IRC_MODES_PER_LINE)
+				break;
+		}
+		changes[n++] = (struct hub_mode){ .letter = *p, .on = on, .arg = arg };
+	}
+	if (n == 0)
+		return;
+	hub_room_modes(&c->srv->hub, c->user, room, changes, n);
+	int told_chanop = 0;
+	for (int i = 0; i < n; i++) {
+		enum hub_status st = changes[i].result;
+		if (st == HUB_ECHANOP) {
+			if (!told_chanop++)
+				irc_hub_error(c, st, room->name, room->name);
+		} else if (st == HUB_EUNKNOWNMODE) {
+			char letter[2] = { changes[i].letter, '\0' };
+			irc_hub_error(c, st, letter, room->name);
+		} else if (st == HUB_ENEEDARG || st == HUB_EBANLIST) {
+			char letter[2] = { changes[i].letter, '\0' };
+			irc_hub_error(c, st, letter, room->name);
+		} else if (st != HUB_OK && st != HUB_EALREADY)
+			irc_hub_error(c, st, changes[i].arg ? changes[i].arg : "*", room->name);
+	}
+}

@@ -1,0 +1,174 @@
+/* PRIVMSG, NOTICE and TAGMSG: to channels and nicks, several targets at
+ * once. A CTCP ACTION becomes a hub action, so plain users see "* nick
+ * waves". Client-only tags (+name) travel with the message to the
+ * recipients that speak message-tags. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doors/irc/irc.h"
+
+/* "\1ACTION waves\1" → "waves"; NULL when text is not an action. */
+static char *
+ctcp_action(char *text)
+{
+	if (strncmp(text, "\001ACTION ", 8) != 0)
+		return NULL;
+	char *body = text + 8;
+	size_t n = strlen(body);
+	if (n > 0 && body[n - 1] == '\001')
+		body[n - 1] = '\0';
+	return body;
+}
+
+const char *
+irc_client_tags(const struct irc_message *m, char *buf, size_t cap)
+{
+	size_t len = 0;
+	for (int i = 0; i < m->ntags; i++) {
+		const struct irc_tag *t = &m->tags[i];
+		if (t->key[0] != '+')
+			continue;
+		size_t klen = strlen(t->key);
+		size_t vlen = t->value && *t->value ? irc_tag_escape(NULL, 0, t->value) : 0;
+		if (len + klen + vlen + 3 > cap)
+			break;
+		if (len > 0)
+			buf[len++] = ';';
+		memcpy(buf + len, t->key, klen);
+		len += klen;
+		if (vlen > 0) {
+			buf[len++] = '=';
+			len += irc_tag_escape(buf + len, cap - len, t->value);
+		}
+		buf[len] = '\0';
+	}
+	return len > 0 ? buf : NULL;
+}
+
+void
+irc_send_message(struct conn *c, const char *target, enum msg_kind kind,
+    const char *text, const char *tags, int quiet)
+{
+	struct hub *hub = &c->srv->hub;
+	struct msg *sent = NULL;
+	enum hub_status st;
+	if (target[0] == '#') {
+		struct room *room = hub_room_find(hub, target);
+		if (room == NULL) {
+			if (!quiet)
+				irc_numeric(c, "401", "%s :No such nick/channel", target);
+			return;
+		}
+		st = hub_say_msg(hub, c->user, room, kind, text, tags, &sent);
+		if (st == HUB_ENOTIN)
+			st = HUB_ECANNOTSEND;
+		if (st != HUB_OK && !quiet)
+			irc_hub_error(c, st, target, room->name);
+	} else {
+		struct user *to;
+		st = hub_private(hub, c->user, target, kind, text, tags, &to, &sent);
+		if (st != HUB_OK) {
+			if (!quiet)
+				irc_hub_error(c, st, target, NULL);
+		} else if (to->away != NULL && kind != MSG_NOTICE && kind != MSG_TAGMSG)
+			irc_numeric(c, "301", "%s :%s", to->nick, to->away);
+	}
+	if (sent == NULL)
+		return;
+	if (irc_session(c)->caps & CAP_ECHO_MESSAGE)
+		irc_deliver_to(c, sent);
+	msg_unref(sent);
+}
+
+static void
+message(struct conn *c, struct irc_message *m, enum msg_kind kind)
+{
+	static const char *const names[] = {
+		[MSG_SAY] = "PRIVMSG", [MSG_NOTICE] = "NOTICE", [MSG_TAGMSG] = "TAGMSG",
+	};
+	/* Modern IRC: no error ever answers a NOTICE, so no loop of bots. */
+	int quiet = kind == MSG_NOTICE;
+	if (m->nparams < 1 || m->params[0][0] == '\0') {
+		if (!quiet)
+			irc_numeric(c, "411", ":No recipient given (%s)", names[kind]);
+		return;
+	}
+	char *text = NULL;
+	if (kind != MSG_TAGMSG) {
+		if (m->nparams < 2 || m->params[1][0] == '\0') {
+			if (!quiet)
+				irc_numeric(c, "412", ":No text to send");
+			return;
+		}
+		text = m->params[1];
+		char *action = kind == MSG_SAY ? ctcp_action(text) : NULL;
+		if (action != NULL) {
+			kind = MSG_ACTION;
+			text = action;
+		}
+	}
+	char tagbuf[IRC_TAGS_LEN_MAX];
+	const char *tags = irc_client_tags(m, tagbuf, sizeof tagbuf);
+	if (kind == MSG_TAGMSG && tags == NULL)
+		return; /* nothing to carry */
+	char *targets = m->params[0];
+	int count = 0;
+	while (targets != NULL && *targets != '\0') {
+		char *target = targets;
+		char *comma = strchr(targets, ',');
+		if (comma != NULL) {
+			*comma = '\0';
+			targets = comma + 1;
+		} else
+			targets = NULL;
+		if (++count > IRC_TARGETS_MAX) {
+			if (!quiet)
+				irc_numeric(c, "407", "%s :Too many targets", target);
+			return;
+		}
+		irc_send_message(c, target, kind, text, tags, quiet);
+	}
+}
+
+void
+irc_cmd_privmsg(struct conn *c, struct irc_message *m)
+{
+	message(c, m, MSG_SAY);
+}
+
+void
+irc_cmd_notice(struct conn *c, struct irc_message *m)
+{
+	message(c, m, MSG_NOTICE);
+}
+
+void
+irc_cmd_tagmsg(struct conn *c, struct irc_message *m)
+{
+	message(c, m, MSG_TAGMSG);
+}
+
+/* REDACT target msgid [reason] (IRCv3 draft/message-redaction). */
+void
+irc_cmd_redact(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams < 2) {
+		irc_numeric(c, "461", "REDACT :Not enough parameters");
+		return;
+	}
+	const char *target = m->params[0], *msgid = m->params[1];
+	char *end;
+	errno = 0;
+	unsigned long long id = strtoull(msgid, &end, 10);
+	if (errno != 0 || *end != '\0' || msgid[0] < '0' || msgid[0] > '9')
+		id = 0;  /* not one of ours: unknown */
+	enum hub_status st = hub_redact(&c->srv->hub, c->user, target, id,
+	    m->nparams > 2 ? m->params[2] : NULL);
+	if (st == HUB_ENOROOM || st == HUB_ENOTIN || st == HUB_ENONICK)
+		irc_send(c, ":%s FAIL REDACT INVALID_TARGET %s :You cannot delete messages from %s",
+		    irc_server_name(c), target, target);
+	else
+		irc_hub_error(c, st, msgid, target);
+}

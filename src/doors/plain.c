@@ -1,0 +1,728 @@
+/* The plain-text front door: lines a person types in nc, telnet or parley,
+ * and lines a person can read. docs/protocol.md is its specification. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/config.h"
+#include "base/text.h"
+#include "chat/hub.h"
+#include "doors/door.h"
+#include "doors/plain_parse.h"
+#include "net/conn.h"
+#include "server/server.h"
+
+#define PLAIN_FIRST_ROOM "#lobby"
+/* How a plain user looks to IRC users: nick!plain@ADDRESS. */
+#define PLAIN_IDENT "plain"
+#define PLAIN_REALNAME "plain-text user"
+/* Bytes of nicknames per /who line, so a huge room gives many short lines. */
+#define PLAIN_WHO_LINE 400
+
+/* Rendering: each event becomes its plain line once, shared by every plain
+ * recipient. */
+
+/* A message's text behind head (e.g. "#room <nick> "): one line, or for a
+ * message of several lines (IRCv3 multiline, from an IRC client) one line
+ * per line it holds, continued lines joined, blank ones left out. */
+static struct wire *
+plain_message(const struct msg *m, const char *text, const char *head)
+{
+	if (!m->multiline)
+		return wire_printf("%s%s\n", head, text);
+	size_t hn = strlen(head), n = strlen(text), lines = 1;
+	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	char *buf = malloc(n + lines * (hn + 1));
+	if (buf == NULL)
+		return NULL;
+	size_t out = 0;
+	for (const char *p = text;; p++) {
+		size_t k = strcspn(p, "\n");
+		if (k > 0) {
+			memcpy(buf + out, head, hn);
+			out += hn;
+			for (size_t i = 0; i < k; i++)
+				if (p[i] != '\r')
+					buf[out++] = p[i];
+			buf[out++] = '\n';
+		}
+		p += k;
+		if (*p == '\0')
+			break;
+	}
+	struct wire *w = wire_new(buf, out);
+	free(buf);
+	return w;
+}
+
+/* What nc and telnet users see of someone's text: no IRC formatting and
+ * no control characters (text_for_terminal). The text itself, or a copy
+ * at *copy (to be freed) when it had some. */
+static const char *
+shown(const char *text, int keep_lf, char **copy)
+{
+	*copy = NULL;
+	if (text == NULL || !text_has_controls(text, keep_lf))
+		return text;
+	if ((*copy = malloc(strlen(text) + 1)) == NULL)
+		return NULL;
+	text_for_terminal(*copy, text, keep_lf);
+	return *copy;
+}
+
+static struct wire *
+plain_render_text(const struct msg *m, const char *text)
+{
+	char head[ROOM_LEN_MAX + NICK_LEN_MAX + 8];
+	switch (m->kind) {
+	case MSG_SAY:
+		snprintf(head, sizeof head, "%s <%s> ", m->room, m->from);
+		return plain_message(m, text, head);
+	case MSG_ACTION:
+		snprintf(head, sizeof head, "%s * %s ", m->room, m->from);
+		return plain_message(m, text, head);
+	case MSG_PRIVATE:
+		snprintf(head, sizeof head, "*%s* ", m->from);
+		return plain_message(m, text, head);
+	case MSG_JOIN:
+		return wire_printf("%s -- %s joined\n", m->room, m->from);
+	case MSG_PART:
+		if (text == NULL)
+			return wire_printf("%s -- %s left\n", m->room, m->from);
+		return wire_printf("%s -- %s left: %s\n", m->room, m->from, text);
+	case MSG_QUIT:
+		return wire_printf("-- %s quit: %s\n", m->from, text);
+	case MSG_NICK:
+		return wire_printf("-- %s is now known as %s\n", m->from, m->target);
+	case MSG_TOPIC:
+		if (text == NULL)
+			return wire_printf("%s -- %s cleared the topic\n", m->room, m->from);
+		return wire_printf("%s -- %s set the topic: %s\n", m->room, m->from, text);
+	case MSG_NOTICE:
+		/* Plain text has no second kind of message: a notice reads as one. */
+		if (m->room != NULL)
+			snprintf(head, sizeof head, "%s <%s> ", m->room, m->from);
+		else
+			snprintf(head, sizeof head, "*%s* ", m->from);
+		return plain_message(m, text, head);
+	case MSG_KICK:
+		if (text == NULL)
+			return wire_printf("%s -- %s kicked %s\n", m->room, m->from, m->target);
+		return wire_printf("%s -- %s kicked %s: %s\n", m->room, m->from, m->target, text);
+	case MSG_MODE:
+		return wire_printf("%s -- %s set mode %s\n", m->room, m->from, text);
+	case MSG_INVITE:
+		return wire_printf("-- %s invited %s to %s\n", m->from, m->target, m->room);
+	case MSG_AWAY:
+	case MSG_SETNAME:
+	case MSG_TAGMSG:
+	case MSG_CHGHOST:
+	case MSG_REDACT:   /* what a terminal showed stays shown */
+		return NULL; /* nothing a plain user is shown */
+	}
+	return NULL;
+}
+
+static struct wire *
+plain_render(const struct msg *m)
+{
+	char *copy;
+	const char *text = shown(m->text, m->multiline, &copy);
+	if (m->text != NULL && text == NULL)
+		return NULL;
+	struct wire *w = plain_render_text(m, text);
+	free(copy);
+	return w;
+}
+
+static void
+plain_deliver(struct user *u, struct msg *m)
+{
+	if (m->rendered[FMT_PLAIN] == NULL)
+		m->rendered[FMT_PLAIN] = plain_render(m);
+	if (m->rendered[FMT_PLAIN] != NULL)
+		conn_send(u->owner, m->rendered[FMT_PLAIN]);
+}
+
+static const struct user_ops plain_user_ops = {
+	.deliver = plain_deliver,
+	.disconnect = conn_disconnect_user,
+};
+
+/* Replies. */
+
+static void
+error_line(struct conn *c, const char *code, const char *text)
+{
+	conn_sendf(c, "!! %s: %s\n", code, text);
+}
+
+static void
+hub_error(struct conn *c, enum hub_status st, const char *name)
+{
+	switch (st) {
+	case HUB_OK:
+	case HUB_EALREADY:
+		return;
+	case HUB_ENOMEM:
+		error_line(c, "server-error", "out of memory, try again");
+		return;
+	case HUB_EBADNICK:
+		conn_sendf(c, "!! bad-nick: \"%s\" is not a valid nickname (1-%d of "
+		    "letters, digits and -_[]{}\\|^` not starting with a digit or -)\n",
+		    name, (int)c->srv->hub.nick_len);
+		return;
+	case HUB_ERESERVED:
+		conn_sendf(c, "!! nick-reserved: %s is a service's name, nobody's\n", name);
+		return;
+	case HUB_ENICKINUSE:
+		conn_sendf(c, "!! nick-in-use: %s is already taken\n", name);
+		return;
+	case HUB_ENONICK:
+		conn_sendf(c, "!! no-such-nick: nobody is called %s\n", name);
+		return;
+	case HUB_EBADROOM:
+		conn_sendf(c, "!! bad-room: \"%s\" is not a valid room name "
+		    "(# and up to %d bytes, no spaces, commas or control characters)\n",
+		    name, ROOM_LEN_MAX - 1);
+		return;
+	case HUB_ENOROOM:
+		conn_sendf(c, "!! no-such-room: there is no room %s\n", name);
+		return;
+	case HUB_ENOTIN:
+		conn_sendf(c, "!! not-in-room: you are not in %s\n", name);
+		return;
+	case HUB_ETOOMANY:
+		conn_sendf(c, "!! too-many-rooms: you are in %d rooms already; /part one first\n",
+		    HUB_ROOMS_PER_USER);
+		return;
+	case HUB_EMADE:
+		conn_sendf(c, "!! too-many-rooms: you have made %d rooms that still exist; "
+		    "join one that exists\n", HUB_ROOMS_MADE_PER_USER);
+		return;
+	case HUB_EROOMS:
+		conn_sendf(c, "!! no-more-rooms: the server has as many rooms as it holds (%u); "
+		    "join one that exists\n", c->srv->hub.max_rooms);
+		return;
+	case HUB_ENOCURRENT:
+		error_line(c, "no-room", "you are not in a room; /join one first");
+		return;
+	case HUB_ECHANOP:
+		conn_sendf(c, "!! not-room-op: only operators of %s may do that\n", name);
+		return;
+	case HUB_EBANNED:
+		conn_sendf(c, "!! banned: you are banned from %s\n", name);
+		return;
+	case HUB_EINVITEONLY:
+		conn_sendf(c, "!! invite-only: %s is invitation only\n", name);
+		return;
+	case HUB_EBADKEY:
+		conn_sendf(c, "!! bad-key: %s needs the right key: /join %s KEY\n", name, name);
+		return;
+	case HUB_EFULL:
+		conn_sendf(c, "!! room-full: %s is full\n", name);
+		return;
+	case HUB_ECANNOTSEND:
+		conn_sendf(c, "!! cannot-send: you may not speak in %s now\n", name);
+		return;
+	case HUB_EUSERNOTIN:
+	case HUB_EUSERON:
+	case HUB_EUNKNOWNMODE:
+	case HUB_ENEEDARG:
+	case HUB_EBANLIST:
+	case HUB_ENOPRIV:
+	case HUB_EBADHOST:
+	case HUB_EUNKNOWNMSG:
+	case HUB_ENOTYOURS:
+		error_line(c, "server-error", "unexpected answer from the server");
+		return;
+	}
+}
+
+static struct hub *
+hub_of(struct conn *c)
+{
+	return &c->srv->hub;
+}
+
+/* Resolves what the user typed as a room name; on failure the error has
+ * been sent. */
+static struct room *
+room_arg(struct conn *c, const char *typed, int must_exist)
+{
+	char name[ROOM_LEN_MAX + 1];
+	if (name_room_from_input(name, typed, c->srv->cfg->channel_len) < 0) {
+		hub_error(c, HUB_EBADROOM, typed);
+		return NULL;
+	}
+	/* A room the user may not see does not exist, for it. */
+	struct room *room = hub_room_seen(hub_of(c), c->user, name);
+	if (room == NULL && must_exist)
+		hub_error(c, HUB_ENOROOM, name);
+	return room;
+}
+
+static struct room *
+current_room(struct conn *c)
+{
+	struct room *room = hub_current_room(c->user);
+	if (room == NULL)
+		hub_error(c, HUB_ENOCURRENT, NULL);
+	return room;
+}
+
+static void
+topic_line(struct conn *c, const struct room *room)
+{
+	char *copy;
+	const char *topic = shown(room->topic, 0, &copy);
+	if (topic != NULL)
+		conn_sendf(c, "-- %s topic: %s\n", room->name, topic);
+	free(copy);
+}
+
+static void
+say(struct conn *c, enum msg_kind kind, const char *text)
+{
+	struct room *room = current_room(c);
+	if (room != NULL)
+		hub_error(c, hub_say(hub_of(c), c->user, room, kind, text), room->name);
+}
+
+/* Commands. Each gets the rest of the line after the command word. */
+
+static void
+cmd_nick(struct conn *c, char *args)
+{
+	char *nick = text_word(&args);
+	if (nick == NULL) {
+		conn_sendf(c, "-- you are %s; /nick NAME changes it\n", c->user->nick);
+		return;
+	}
+	hub_error(c, hub_nick(hub_of(c), c->user, nick), nick);
+}
+
+static void
+join_room(struct conn *c, const char *name, const char *key)
+{
+	enum hub_status st = hub_join_key(hub_of(c), c->user, name, key);
+	struct room *room = hub_current_room(c->user);
+	if (st == HUB_EALREADY)
+		conn_sendf(c, "-- now talking in %s\n", room->name);
+	else if (st == HUB_OK)
+		topic_line(c, room);
+	else
+		hub_error(c, st, name);
+}
+
+static void
+cmd_join(struct conn *c, char *args)
+{
+	char *typed = text_word(&args);
+	char *key = text_word(&args);
+	if (typed == NULL) {
+		error_line(c, "usage", "/join ROOM [KEY]");
+		return;
+	}
+	char name[ROOM_LEN_MAX + 1];
+	if (name_room_from_input(name, typed, c->srv->cfg->channel_len) < 0) {
+		hub_error(c, HUB_EBADROOM, typed);
+		return;
+	}
+	join_room(c, name, key);
+}
+
+/* For commands whose room is optional ("/part [ROOM] [REASON]"): a first
+ * word starting with '#' is the room, else the current room is meant.
+ * Advances *args past the room; NULL (the error sent) when there is none. */
+static struct room *
+leading_room(struct conn *c, char **args)
+{
+	while (**args == ' ')
+		(*args)++;
+	if (**args == '#')
+		return room_arg(c, text_word(args), 1);
+	return current_room(c);
+}
+
+/* "/part #room reason", "/part reason" or "/part". */
+static void
+cmd_part(struct conn *c, char *args)
+{
+	struct room *room = leading_room(c, &args);
+	if (room == NULL)
+		return;
+	const char *reason = text_rest(&args);
+	struct room *was_current = hub_current_room(c->user);
+	char name[ROOM_LEN_MAX + 1];
+	memcpy(name, room->name, sizeof name);
+	enum hub_status st = hub_part(hub_of(c), c->user, room, reason);
+	if (st != HUB_OK) {
+		hub_error(c, st, name);
+		return;
+	}
+	struct room *now = hub_current_room(c->user);
+	if (was_current == room && now != NULL)
+		conn_sendf(c, "-- now talking in %s\n", now->name);
+}
+
+static void
+cmd_msg(struct conn *c, char *args)
+{
+	char *nick = text_word(&args);
+	char *text = text_rest(&args);
+	if (nick == NULL || text == NULL) {
+		error_line(c, "usage", "/msg NICK TEXT");
+		return;
+	}
+	struct user *to;
+	enum hub_status st = hub_private(hub_of(c), c->user, nick, MSG_SAY, text, NULL, &to, NULL);
+	if (st == HUB_OK)
+		conn_sendf(c, "-> *%s* %s\n", to->nick, text);
+	else
+		hub_error(c, st, nick);
+}
+
+static void
+cmd_me(struct conn *c, char *args)
+{
+	char *text = text_rest(&args);
+	if (text == NULL) {
+		error_line(c, "usage", "/me TEXT");
+		return;
+	}
+	say(c, MSG_ACTION, text);
+}
+
+/* /who and /rooms: replies made as the client takes them, so that the
+ * users of a room of thousands, or thousands of rooms, never cost the
+ * asker its connection. Each ends with its count. */
+struct list_pager {
+	struct conn_pager base;
+	struct hub_cursor cur;
+	unsigned shown;
+	char room[ROOM_LEN_MAX + 1];  /* /who's room; "" for /rooms */
+	size_t len;                   /* of the /who line being filled */
+	char line[PLAIN_WHO_LINE + NICK_LEN_MAX + 2];
+};
+
+static void
+who_emit(struct conn *c, struct list_pager *p)
+{
+	conn_sendf(c, "-- %s users: %.*s\n", p->room, (int)p->len, p->line);
+	p->len = 0;
+}
+
+static int
+who_fill(struct conn *c, struct conn_pager *base)
+{
+	struct list_pager *p = (struct list_pager *)base;
+	struct room *room = hub_room_find(hub_of(c), p->room);
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		const struct member *m = room ? hub_cursor_member(room, &p->cur) : NULL;
+		if (m == NULL)
+			break;
+		if (!hub_member_visible(c->user, room, m->user))
+			continue;
+		p->shown++;
+		size_t n = strlen(m->user->nick);
+		if (p->len > 0 && p->len + 1 + n > PLAIN_WHO_LINE)
+			who_emit(c, p);
+		if (p->len > 0)
+			p->line[p->len++] = ' ';
+		memcpy(p->line + p->len, m->user->nick, n);
+		p->len += n;
+	}
+	if (p->len > 0)
+		who_emit(c, p);
+	conn_sendf(c, "-- %s: %u user%s\n", p->room, p->shown, p->shown == 1 ? "" : "s");
+	return 0;
+}
+
+static int
+rooms_fill(struct conn *c, struct conn_pager *base)
+{
+	struct list_pager *p = (struct list_pager *)base;
+	for (;;) {
+		if (conn_page_full(c))
+			return 1;
+		struct room *r = hub_cursor_room(hub_of(c), &p->cur);
+		if (r == NULL)
+			break;
+		if (!hub_room_visible(c->user, r))
+			continue;
+		p->shown++;
+		const char *s = r->nmembers == 1 ? "" : "s";
+		char *copy;
+		const char *topic = shown(r->topic, 0, &copy);
+		if (topic != NULL)
+			conn_sendf(c, "-- %s: %u user%s: %s\n", r->name, r->nmembers, s, topic);
+		else
+			conn_sendf(c, "-- %s: %u user%s\n", r->name, r->nmembers, s);
+		free(copy);
+	}
+	conn_sendf(c, "-- %u room%s\n", p->shown, p->shown == 1 ? "" : "s");
+	return 0;
+}
+
+static void
+list_free(struct conn_pager *p)
+{
+	free(p);
+}
+
+static void
+list_page(struct conn *c, const struct room *room)
+{
+	struct list_pager *p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		error_line(c, "server-error", "out of memory, try again");
+		return;
+	}
+	if (room != NULL)
+		snprintf(p->room, sizeof p->room, "%s", room->name);
+	p->base.fill = room != NULL ? who_fill : rooms_fill;
+	p->base.free = list_free;
+	conn_page(c, &p->base);
+}
+
+static void
+cmd_who(struct conn *c, char *args)
+{
+	char *typed = text_word(&args);
+	struct room *room = typed ? room_arg(c, typed, 1) : current_room(c);
+	if (room != NULL)
+		list_page(c, room);
+}
+
+static void
+cmd_rooms(struct conn *c, char *args)
+{
+	(void)args;
+	list_page(c, NULL);
+}
+
+/* "/topic", "/topic #room", "/topic TEXT", "/topic #room TEXT"; TEXT "-"
+ * clears it. */
+static void
+cmd_topic(struct conn *c, char *args)
+{
+	struct room *room = leading_room(c, &args);
+	if (room == NULL)
+		return;
+	char *text = text_rest(&args);
+	if (text == NULL) {
+		if (room->topic != NULL)
+			topic_line(c, room);
+		else
+			conn_sendf(c, "-- %s has no topic\n", room->name);
+		return;
+	}
+	if (strcmp(text, "-") == 0)
+		text = NULL;
+	hub_error(c, hub_topic(hub_of(c), c->user, room, text), room->name);
+}
+
+static void
+cmd_ping(struct conn *c, char *args)
+{
+	char *text = text_rest(&args);
+	conn_sendf(c, "-- pong%s%s\n", text ? " " : "", text ? text : "");
+}
+
+static void
+cmd_quit(struct conn *c, char *args)
+{
+	char *reason = text_rest(&args);
+	conn_sendf(c, "-- goodbye\n");
+	conn_quit(c, reason ? reason : "Quit");
+}
+
+static void
+cmd_pass(struct conn *c, char *args)
+{
+	(void)args;
+	error_line(c, "usage", "the password is given once, before anything else");
+}
+
+static void cmd_help(struct conn *c, char *args);
+
+static const struct command {
+	const char *name;
+	void (*fn)(struct conn *c, char *args);
+	const char *usage;
+	const char *help;
+} commands[] = {
+	{ "nick", cmd_nick, "/nick NAME", "change your nickname" },
+	{ "join", cmd_join, "/join ROOM [KEY]", "join a room and talk there" },
+	{ "part", cmd_part, "/part [ROOM] [REASON]", "leave a room (default: the current one)" },
+	{ "msg", cmd_msg, "/msg NICK TEXT", "send a private message" },
+	{ "me", cmd_me, "/me TEXT", "act in the current room" },
+	{ "who", cmd_who, "/who [ROOM]", "list who is in a room" },
+	{ "rooms", cmd_rooms, "/rooms", "list the rooms" },
+	{ "topic", cmd_topic, "/topic [ROOM] [TEXT]", "show or set a room's topic (- clears it)" },
+	{ "ping", cmd_ping, "/ping [TEXT]", "the server answers pong" },
+	{ "quit", cmd_quit, "/quit [REASON]", "leave the server" },
+	{ "pass", cmd_pass, "/pass PASSWORD", "the server's password, first, when it asks" },
+	{ "help", cmd_help, "/help", "this list" },
+};
+
+static void
+cmd_help(struct conn *c, char *args)
+{
+	(void)args;
+	conn_sendf(c, "-- a line not starting with / goes to your current room; //text sends /text\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		conn_sendf(c, "-- %-22s %s\n", commands[i].usage, commands[i].help);
+}
+
+static void
+run_command(struct conn *c, const char *name, char *args)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcasecmp(name, commands[i].name) == 0) {
+			commands[i].fn(c, args);
+			return;
+		}
+	}
+	conn_sendf(c, "!! unknown-command: /%s is not a command; /help lists them\n", name);
+}
+
+/* The door. */
+
+/* Into the chat: a user with a guest nickname, in the first room. */
+static void
+plain_enter(struct conn *c)
+{
+	c->user = hub_user_new(hub_of(c), &plain_user_ops, c, PLAIN_IDENT, c->host,
+	    PLAIN_REALNAME);
+	if (c->user == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	conn_sendf(c, "-- you are %s; change it with /nick NAME\n", c->user->nick);
+	conn_sendf(c, "-- type /help for commands\n");
+	join_room(c, PLAIN_FIRST_ROOM, NULL);
+}
+
+static void
+plain_open(struct conn *c)
+{
+	const struct config *cfg = c->srv->cfg;
+	conn_sendf(c, "-- welcome to %s (parley %s)\n", cfg->server_name, PARLEY_VERSION);
+	if (cfg->password != NULL)
+		conn_sendf(c, "-- this server needs a password: /pass PASSWORD\n");
+	else
+		plain_enter(c);
+}
+
+/* Before the password: only /pass and /quit. Nobody sees the connection
+ * (it has no user) until the password is right; a wrong one ends it, as
+ * on the IRC door. */
+static void
+before_password(struct conn *c, const struct plain_input *in)
+{
+	if (in->kind == PLAIN_COMMAND && strcasecmp(in->name, "quit") == 0) {
+		cmd_quit(c, in->args);
+		return;
+	}
+	if (in->kind != PLAIN_COMMAND || strcasecmp(in->name, "pass") != 0) {
+		if (in->kind != PLAIN_EMPTY)
+			error_line(c, "password-required", "this server needs a password first: "
+			    "/pass PASSWORD");
+		return;
+	}
+	char *args = in->args;
+	const char *given = text_rest(&args);
+	if (given == NULL) {
+		error_line(c, "usage", "/pass PASSWORD");
+		return;
+	}
+	if (!config_password_ok(c->srv->cfg, given)) {
+		error_line(c, "bad-password", "that is not the password; goodbye");
+		conn_quit(c, "Bad password");
+		return;
+	}
+	plain_enter(c);
+}
+
+static void
+plain_line(struct conn *c, char *line, size_t len)
+{
+	char small[1024];
+	size_t need = TEXT_CLEAN_MAX(len) + 1;
+	char *text = need <= sizeof small ? small : malloc(need);
+	if (text == NULL) {
+		error_line(c, "server-error", "out of memory, line dropped");
+		return;
+	}
+	text_clean(text, line, len);
+	struct plain_input in;
+	plain_parse(text, &in);
+	if (c->user == NULL)
+		before_password(c, &in);
+	else
+		switch (in.kind) {
+		case PLAIN_EMPTY:
+			break;
+		case PLAIN_SAY:
+			say(c, MSG_SAY, in.text);
+			break;
+		case PLAIN_COMMAND:
+			run_command(c, in.name, in.args);
+			break;
+		case PLAIN_NOCOMMAND:
+			error_line(c, "unknown-command", "a lone / is not a command; /help lists them");
+			break;
+		}
+	if (text != small)
+		free(text);
+}
+
+static void
+plain_overlong(struct conn *c)
+{
+	conn_sendf(c, "!! line-too-long: lines may be at most %lu bytes; that one was discarded\n",
+	    c->srv->cfg->max_line);
+}
+
+static void
+plain_closed(struct conn *c, const char *reason)
+{
+	if (c->user != NULL)
+		hub_user_quit(hub_of(c), c->user, reason);
+}
+
+static void
+plain_shutdown(struct conn *c)
+{
+	conn_sendf(c, "-- server shutting down\n");
+}
+
+static void
+plain_farewell(struct conn *c, const char *reason)
+{
+	conn_sendf(c, "-- disconnected: %s\n", reason);
+}
+
+static int
+plain_refuse(char *buf, size_t cap, const char *host, const char *why)
+{
+	(void)host;
+	return snprintf(buf, cap, "!! server-full: %s, try again later\n", why);
+}
+
+const struct door plain_door = {
+	.name = "plain",
+	.open = plain_open,
+	.line = plain_line,
+	.overlong = plain_overlong,
+	.closed = plain_closed,
+	.shutdown = plain_shutdown,
+	.farewell = plain_farewell,
+	.refuse = plain_refuse,
+};

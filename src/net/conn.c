@@ -1,0 +1,796 @@
+#include "net/conn.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/addr.h"
+#include "base/log.h"
+#include "chat/hub.h"
+#include "doors/door.h"
+#include "net/transport.h"
+#include "server/server.h"
+
+/* Bytes read per wake-up: a fast client cannot starve the others, since the
+ * loop is level-triggered and comes back for the rest. */
+#define CONN_READ_CHUNK 16384
+/* Input a client may have waiting in the kernel, beyond what flood control
+ * holds in the framer, before it counts as flooding: room for a script of
+ * a thousand or two lines to be taken at flood-rate, not for an endless
+ * one. Well under what Linux queues for a socket nobody reads (64-85 KiB
+ * with the default tcp_rmem), or it could never be reached. */
+#define CONN_FLOOD_BACKLOG (32 * 1024)
+/* How long a closing conn may take to flush its last lines. */
+#define CONN_LINGER_MS 5000
+/* A long reply is made a page at a time: at most this much queued at
+ * once (or a quarter of sendq, when that is less), the next page when
+ * the socket has taken half of it. */
+#define CONN_PAGE (64 * 1024)
+/* What a reply still being made counts for against sendq, besides the
+ * output waiting behind it: about what its state holds. */
+#define CONN_PAGER_COST 1024
+
+static void conn_pagers_end(struct conn *c, int keep_after);
+
+static void conn_process(struct conn *c);
+
+/* After the door had a say: whether it has made the conn's user, which is
+ * what registering means, on every door. */
+static void
+conn_check_registered(struct conn *c)
+{
+	if (c->unregistered && c->user != NULL)
+		server_conn_registered(c->srv, c);
+}
+
+static void
+conn_watch(struct conn *c)
+{
+	unsigned mask = 0;
+	if (c->gone) {
+		loop_io_set(c->srv->loop, &c->io, 0);
+		return;
+	}
+	/* A framer full of lines that flood control holds back stops the
+	 * reading: TCP then slows the sender down. */
+	if (c->state == CONN_OPEN && !c->eof && framer_room(&c->in) > 0)
+		mask |= LOOP_READ;
+	if (c->state != CONN_DEAD && c->out.count > 0)
+		mask |= LOOP_WRITE;
+	/* The next page of a reply is made when the socket can take it. */
+	if (c->state == CONN_OPEN && c->pagers != NULL)
+		mask |= LOOP_WRITE;
+	if (c->tp != NULL)
+		mask = transport_mask(c, mask);
+	if (loop_io_set(c->srv->loop, &c->io, mask) < 0)
+		conn_kill(c, "Out of memory");
+}
+
+static const char *
+error_reason(int err)
+{
+	switch (err) {
+	case ECONNRESET:
+		return "Connection reset by peer";
+	case EPIPE:
+		return "Broken pipe";
+	case ETIMEDOUT:
+		return "Connection timed out";
+	default:
+		return strerror(err);
+	}
+}
+
+void
+conn_kill(struct conn *c, const char *reason)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	int was_open = c->state == CONN_OPEN;
+	c->state = CONN_DEAD;
+	conn_pagers_end(c, 0);
+	sendq_clear(&c->out);
+	framer_free(&c->in);
+	loop_timer_stop(c->srv->loop, &c->timer);
+	loop_io_set(c->srv->loop, &c->io, 0);
+	if (was_open)
+		c->reason = strdup(reason);
+	server_conn_reap_later(c->srv, c);
+}
+
+/* The peer takes no more output: it reset the connection, or closed it
+ * for good. Lines the server has taken from it are still handled (a piped
+ * script is taken whole, at flood-rate, however its sender ends), but
+ * nothing more is read or written, and the conn is out of the loop's set
+ * until they are done; with none, it is dropped now. */
+static void
+conn_lost_peer(struct conn *c, const char *reason)
+{
+	if (c->state != CONN_OPEN || framer_held(&c->in) == 0) {
+		conn_kill(c, reason);
+		return;
+	}
+	log_debug("%s: %s; %zu bytes of its lines still to handle", conn_addr(c), reason,
+	    framer_held(&c->in));
+	c->eof = 1;
+	c->gone = 1;
+	free(c->reason);
+	c->reason = strdup(reason);
+	conn_pagers_end(c, 0);
+	sendq_clear(&c->out);
+	conn_watch(c);
+}
+
+/* A hang-up or error that reading will not report, since the conn is not
+ * reading: the peer can take nothing more. */
+static void
+conn_hangup(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	conn_lost_peer(c, err ? error_reason(err) : "Connection closed");
+}
+
+void
+conn_stop_input(struct conn *c)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	/* A reply still being made is cut short; what waited behind it goes. */
+	conn_pagers_end(c, 1);
+	c->state = CONN_CLOSING;
+	framer_free(&c->in);
+	loop_timer_start(c->srv->loop, &c->timer, CONN_LINGER_MS);
+	conn_watch(c);
+	if (c->out.count == 0)
+		server_conn_flush_later(c->srv, c); /* lets the flush step close it */
+}
+
+static void
+log_closed(const struct conn *c, const char *reason)
+{
+	log_info("%s %s: closed (%s)", conn_addr(c), c->user ? c->user->nick : "-", reason);
+}
+
+void
+conn_forget_user(struct conn *c, const char *reason)
+{
+	log_closed(c, reason);
+	c->user = NULL;
+}
+
+void
+conn_drop_user(struct conn *c, const char *reason)
+{
+	log_closed(c, reason);
+	if (c->user != NULL)
+		c->door->closed(c, reason);
+	c->user = NULL;
+}
+
+void
+conn_quit(struct conn *c, const char *reason)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	conn_stop_input(c);
+	conn_drop_user(c, reason);
+}
+
+void
+conn_close_for(struct conn *c, const char *reason)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	if (c->door->farewell != NULL)
+		c->door->farewell(c, reason);
+	conn_quit(c, reason);
+}
+
+void
+conn_disconnect_user(struct user *u, const char *reason)
+{
+	conn_close_for(u->owner, reason);
+}
+
+/* Everything queued for c: its sendq, and what waits behind replies. */
+static size_t
+conn_queued(const struct conn *c)
+{
+	size_t n = c->out.bytes;
+	for (const struct conn_pager *p = c->pagers; p != NULL; p = p->next)
+		n += p->after.bytes + CONN_PAGER_COST;
+	return n;
+}
+
+void
+conn_send(struct conn *c, struct wire *w)
+{
+	if (c->state != CONN_OPEN || w == NULL || c->gone)
+		return;
+	if (conn_queued(c) + w->len > c->srv->cfg->sendq && !c->door->unmetered) {
+		conn_kill(c, "sendq exceeded");
+		return;
+	}
+	/* Behind the replies still being made, unless it is one of their
+	 * lines. */
+	struct sendq *q = &c->out;
+	if (c->pagers != NULL && !c->filling) {
+		struct conn_pager *last = c->pagers;
+		while (last->next != NULL)
+			last = last->next;
+		q = &last->after;
+	}
+	if (sendq_push(q, w) < 0) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	server_conn_flush_later(c->srv, c);
+}
+
+/* Replies made as the client takes them. */
+
+static size_t
+conn_page_size(const struct conn *c)
+{
+	size_t quarter = c->srv->cfg->sendq / 4;
+	return quarter < CONN_PAGE ? quarter : CONN_PAGE;
+}
+
+int
+conn_page_full(const struct conn *c)
+{
+	return c->state != CONN_OPEN || c->out.bytes >= conn_page_size(c);
+}
+
+static int
+conn_fill(struct conn *c, struct conn_pager *p)
+{
+	c->filling = 1;
+	int more = p->fill(c, p);
+	c->filling = 0;
+	return more;
+}
+
+/* Drops every reply still being made; what waited behind them is sent
+ * (keep_after, for a conn that is closing) or dropped. */
+static void
+conn_pagers_end(struct conn *c, int keep_after)
+{
+	/* Not under a fill's feet (it queued past sendq): conn_destroy will. */
+	if (c->filling)
+		return;
+	while (c->pagers != NULL) {
+		struct conn_pager *p = c->pagers;
+		c->pagers = p->next;
+		if (keep_after && sendq_append(&c->out, &p->after) < 0)
+			keep_after = 0; /* out of memory: the rest is lost with it */
+		sendq_clear(&p->after);
+		p->free(p);
+	}
+}
+
+int
+conn_page(struct conn *c, struct conn_pager *p)
+{
+	sendq_init(&p->after);
+	p->next = NULL;
+	if (c->state != CONN_OPEN) {
+		p->free(p);
+		return 1;
+	}
+	if (c->pagers == NULL) {
+		int more = conn_fill(c, p);
+		if (!more || c->state != CONN_OPEN) {
+			p->free(p);
+			return more;
+		}
+	}
+	if (p->deferred != NULL)
+		p->deferred(c, p);
+	struct conn_pager **tail = &c->pagers;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = p;
+	if (c->state == CONN_OPEN && conn_queued(c) > c->srv->cfg->sendq)
+		conn_kill(c, "sendq exceeded"); /* frees p with the others */
+	else
+		server_conn_flush_later(c->srv, c); /* to watch for the room to go on */
+	return 1;
+}
+
+/* The socket can take more: the next page of the first reply, or, when
+ * it is done, what waited behind it. One page per wake-up, so one long
+ * reply never keeps the loop from the others. */
+static void
+conn_pagers_drive(struct conn *c)
+{
+	while (c->state == CONN_OPEN && c->pagers != NULL &&
+	    c->out.bytes < conn_page_size(c) / 2) {
+		struct conn_pager *p = c->pagers;
+		if (conn_fill(c, p))
+			break;
+		c->pagers = p->next;
+		int ok = sendq_append(&c->out, &p->after) == 0;
+		sendq_clear(&p->after);
+		p->free(p);
+		if (!ok) {
+			conn_kill(c, "Out of memory");
+			return;
+		}
+		server_conn_flush_later(c->srv, c);
+	}
+}
+
+void
+conn_sendf(struct conn *c, const char *fmt, ...)
+{
+	if (c->state != CONN_OPEN || c->gone)
+		return;
+	char small[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	struct wire *w;
+	if ((size_t)n < sizeof small)
+		w = wire_new(small, (size_t)n);
+	else {
+		char *big = malloc((size_t)n + 1);
+		if (big == NULL) {
+			conn_kill(c, "Out of memory");
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		w = wire_new(big, (size_t)n);
+		free(big);
+	}
+	if (w == NULL) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	conn_send(c, w);
+	wire_unref(w);
+}
+
+void
+conn_flush(struct conn *c)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	if (c->gone) {
+		if (c->state == CONN_CLOSING)
+			conn_kill(c, "closed");
+		return;
+	}
+	if (c->tp != NULL) {
+		if (transport_flush(c) < 0) {
+			if (errno == ENOBUFS)
+				conn_kill(c, "sendq exceeded");
+			else
+				conn_lost_peer(c, error_reason(errno));
+			return;
+		}
+	} else if (c->out.count > 0 && sendq_flush(&c->out, c->io.fd) < 0 &&
+	    errno != EAGAIN && errno != EWOULDBLOCK) {
+		conn_lost_peer(c, error_reason(errno));
+		return;
+	}
+	if (c->state == CONN_CLOSING && c->out.count == 0) {
+		if (c->tp != NULL && transport_finish(c)) {
+			conn_watch(c);
+			return;
+		}
+		shutdown(c->io.fd, SHUT_WR);
+		conn_kill(c, "closed");
+		return;
+	}
+	conn_watch(c);
+}
+
+/* Whether a client held back by flood control has kept on sending: more
+ * than CONN_FLOOD_BACKLOG waiting behind what the framer holds. */
+static int
+conn_flooding(struct conn *c)
+{
+	int waiting = 0;
+	return ioctl(c->io.fd, FIONREAD, &waiting) == 0 && waiting > CONN_FLOOD_BACKLOG;
+}
+
+/* Flood control: a token bucket of flood-burst lines that refills at
+ * flood-rate lines per second. Returns 1 when a line may be handled now;
+ * otherwise arms the timer for when one may. */
+static int
+conn_take_token(struct conn *c)
+{
+	const struct config *cfg = c->srv->cfg;
+	if (cfg->flood_rate <= 0 || c->door->unmetered)
+		return 1;
+	uint64_t now = loop_now(c->srv->loop);
+	c->tokens += (double)(now - c->tokens_at) * cfg->flood_rate / 1000.0;
+	if (c->tokens > (double)cfg->flood_burst)
+		c->tokens = (double)cfg->flood_burst;
+	c->tokens_at = now;
+	if (c->tokens >= 1.0) {
+		c->tokens -= 1.0;
+		return 1;
+	}
+	if (conn_flooding(c)) {
+		conn_kill(c, "Excess flood");
+		return 0;
+	}
+	uint64_t wait = (uint64_t)ceil((1.0 - c->tokens) * 1000.0 / cfg->flood_rate);
+	loop_timer_start(c->srv->loop, &c->timer, wait ? wait : 1);
+	return 0;
+}
+
+static void
+conn_process(struct conn *c)
+{
+	/* The timer holds lines back for flood control, except during a
+	 * handshake, when it is the deadline. */
+	while (c->state == CONN_OPEN && (c->handshake || !loop_timer_active(&c->timer))) {
+		if (framer_held(&c->in) == 0 || !conn_take_token(c))
+			break;
+		char *line;
+		size_t len;
+		enum framer_status st = framer_next(&c->in, &line, &len);
+		if (st == FRAMER_EMPTY) {
+			c->tokens += 1.0; /* nothing was handled */
+			break;
+		}
+		if (st == FRAMER_LINE) {
+			c->door->line(c, line, len);
+			conn_check_registered(c);
+		} else
+			c->door->overlong(c);
+	}
+	framer_release_if_empty(&c->in);
+	/* Input has ended and every whole line has been handled: what is left
+	 * is at most an unterminated fragment, dropped like the line it was. */
+	if (c->state == CONN_OPEN && c->eof && (c->handshake || !loop_timer_active(&c->timer))) {
+		char *why = c->reason;
+		c->reason = NULL;
+		conn_quit(c, why ? why : "Connection closed");
+		free(why);
+	}
+}
+
+/* One read's worth: into the framer, then the lines are handled. */
+static void
+conn_read_once(struct conn *c)
+{
+	static char buf[CONN_READ_CHUNK];
+	/* Never read more than the framer takes: what is not read stays in
+	 * the kernel, where it costs us nothing. */
+	size_t room = framer_room(&c->in);
+	if (room < transport_room(c)) {
+		if (c->tp != NULL && (c->tp->write_wants_read || c->tp->read_wants_write))
+			return; /* TLS's own needs brought us here, not a hang-up */
+		/* Not reading, so only an error or hang-up gets here; it would
+		 * be reported again and again until handled. */
+		conn_hangup(c);
+		return;
+	}
+	size_t want = room < sizeof buf ? room : sizeof buf;
+	ssize_t n = c->tp != NULL ? transport_read(c, buf, want) : read(c->io.fd, buf, want);
+	if (n == TRANSPORT_CLOSED)
+		return;
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			conn_lost_peer(c, error_reason(errno));
+			conn_process(c);
+		}
+		return;
+	}
+	if (n == 0) {
+		c->eof = 1;
+		conn_watch(c);
+		conn_process(c);
+		return;
+	}
+	if (!c->unregistered) {
+		c->last_input = loop_now(c->srv->loop);
+		server_conn_touched(c->srv, c);
+	}
+	c->pinged = 0;
+	if (framer_feed(&c->in, buf, (size_t)n) < 0) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	conn_process(c);
+}
+
+/* TLS may hold decrypted bytes (and a WebSocket its close) that no socket
+ * event will announce: whether there are some, and room for them. */
+static int
+conn_input_pending(struct conn *c)
+{
+	return c->state == CONN_OPEN && !c->eof && c->tp != NULL && transport_pending(c) &&
+	    framer_room(&c->in) >= transport_room(c);
+}
+
+static void
+conn_read(struct conn *c)
+{
+	do
+		conn_read_once(c);
+	while (conn_input_pending(c));
+	if (c->state == CONN_OPEN)
+		conn_watch(c);
+}
+
+/* The transport is ready for lines: the door greets the client. */
+static void
+conn_ready(struct conn *c)
+{
+	if (!c->door->unmetered) {
+		c->handshake = 0;
+		loop_timer_stop(c->srv->loop, &c->timer);
+	}
+	c->door->open(c);
+	conn_check_registered(c);
+	if (conn_input_pending(c))
+		conn_read(c);
+	else if (c->state == CONN_OPEN)
+		conn_watch(c);
+}
+
+static void
+conn_handshake(struct conn *c)
+{
+	int r = transport_handshake(c);
+	if (r == 0)
+		conn_watch(c);
+	else if (r > 0) {
+		log_debug("%s: TLS handshake done", conn_addr(c));
+		conn_ready(c);
+	}
+}
+
+void
+conn_open(struct conn *c)
+{
+	if (c->tp != NULL && (c->tp->handshaking || c->tp->proxy_wait))
+		return; /* conn_ready comes with the end of the handshake */
+	c->door->open(c);
+	conn_check_registered(c);
+}
+
+int
+conn_expect_proxy(struct conn *c)
+{
+	if (transport_expect_proxy(c) < 0)
+		return -1;
+	/* The header comes on the handshake deadline. */
+	if (!c->handshake) {
+		c->handshake = 1;
+		loop_timer_start(c->srv->loop, &c->timer, c->srv->cfg->handshake_timeout * 1000u);
+	}
+	return 0;
+}
+
+/* The PROXY header, from a proxy-from address: then the conn carries on
+ * as if it had just come in, from the client the header names. */
+static void
+conn_proxy(struct conn *c)
+{
+	struct proxy_header h;
+	int r = transport_proxy_read(c, &h);
+	if (r == 0)
+		conn_watch(c);
+	if (r <= 0)
+		return;
+	if (r == 2 && !c->door->unmetered) {
+		conn_kill(c, "No PROXY protocol header from a proxy-from address");
+		return;
+	}
+	if (r == 2)
+		c->forwarded = 1; /* the HTTP request may say whom it is for */
+	else if (server_conn_readdress(c->srv, c, h.proxied ? &h.src : NULL) < 0)
+		return;
+	if (transport_idle(c->tp)) {
+		transport_free(c->tp);
+		c->tp = NULL;
+	}
+	if (c->tp != NULL && c->tp->handshaking) {
+		conn_handshake(c); /* on the same deadline */
+		return;
+	}
+	conn_ready(c);
+	if (c->state == CONN_OPEN && framer_held(&c->in) > 0) {
+		conn_process(c);
+		if (c->state == CONN_OPEN)
+			conn_watch(c);
+	}
+}
+
+int
+conn_forwarded_for(struct conn *c, const char *text)
+{
+	if (!c->forwarded)
+		return 0;
+	c->forwarded = 0;
+	struct sockaddr_storage ss;
+	int named = text != NULL && *text != '\0' && addr_from_text(text, &ss) == 0;
+	if (text != NULL && *text != '\0' && !named)
+		log_info("%s: X-Forwarded-For \"%s\" is no address; the proxy's own is used",
+		    conn_addr(c), text);
+	return server_conn_readdress(c->srv, c, named ? &ss : NULL);
+}
+
+int
+conn_upgrade_websocket(struct conn *c, const struct door *door, int binary)
+{
+	/* The client must wait for our 101 before it sends frames. */
+	if (framer_held(&c->in) > 0 || transport_pending(c))
+		return -1;
+	size_t max_line = door->max_line ? door->max_line : c->srv->cfg->max_line;
+	if (transport_websocket(c, binary, max_line + 2) < 0)
+		return -1;
+	framer_free(&c->in);
+	framer_init(&c->in, max_line, 2 * max_line + 2);
+	c->door = door;
+	c->handshake = 0;
+	loop_timer_stop(c->srv->loop, &c->timer);
+	door->open(c);
+	conn_check_registered(c);
+	return 0;
+}
+
+int
+conn_secure(const struct conn *c)
+{
+	return transport_secure(c);
+}
+
+const char *
+conn_tls_servername(const struct conn *c)
+{
+	return transport_tls_servername(c);
+}
+
+int
+conn_websocket(const struct conn *c)
+{
+	return transport_websocket_on(c);
+}
+
+static void
+conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	(void)loop;
+	struct conn *c = io->data;
+	c->io_events++;
+	if (c->tp != NULL && c->tp->proxy_wait) {
+		if (c->state == CONN_OPEN)
+			conn_proxy(c);
+		else
+			conn_kill(c, "closed");
+		return;
+	}
+	if (c->tp != NULL && c->tp->handshaking) {
+		if (c->state == CONN_OPEN)
+			conn_handshake(c);
+		else if (c->state == CONN_CLOSING)
+			conn_kill(c, "closed"); /* nothing can be said before the handshake */
+		return;
+	}
+	/* A closing conn watches only for writing, but an error or hang-up
+	 * arrives as LOOP_READ: flushing is how it finds out. TLS may want
+	 * the other event than the one it is doing. */
+	int tls_read = c->tp != NULL && c->tp->read_wants_write && (events & LOOP_WRITE);
+	int tls_write = c->tp != NULL && c->tp->write_wants_read && (events & LOOP_READ);
+	if (c->state == CONN_CLOSING || tls_write ||
+	    ((events & LOOP_WRITE) && c->state == CONN_OPEN))
+		conn_flush(c);
+	if ((events & LOOP_WRITE) && c->state == CONN_OPEN && c->pagers != NULL) {
+		conn_pagers_drive(c);
+		if (c->state == CONN_OPEN)
+			conn_watch(c);
+	}
+	if (((events & LOOP_READ) || tls_read) && c->state == CONN_OPEN && !c->eof)
+		conn_read(c);
+	/* A hang-up that nothing above acted on, on a conn that is not reading
+	 * (its EOF came, or flood control holds its lines), would come back
+	 * at once, and again, for as long as the conn waits. */
+	if ((events & LOOP_HUP) && c->state != CONN_DEAD && !(c->io.mask & LOOP_READ))
+		conn_hangup(c);
+}
+
+static void
+conn_on_timer(struct loop *loop, struct loop_timer *timer)
+{
+	(void)loop;
+	struct conn *c = timer->data;
+	if (c->state == CONN_CLOSING) {
+		conn_kill(c, "closed");
+		return;
+	}
+	if (c->handshake) {
+		conn_kill(c, "Handshake timed out");
+		return;
+	}
+	conn_process(c);
+	if (conn_input_pending(c))
+		conn_read(c);
+	else if (c->state == CONN_OPEN)
+		conn_watch(c);
+}
+
+struct conn *
+conn_new(struct server *srv, int fd, const struct door *door, const char *host,
+    uint16_t port, int tls)
+{
+	struct conn *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	const struct config *cfg = srv->cfg;
+	c->srv = srv;
+	c->door = door;
+	/* Room for one line being framed plus what flood control holds back. */
+	size_t max_line = door->max_line ? door->max_line : cfg->max_line;
+	framer_init(&c->in, max_line, 2 * max_line + 2);
+	sendq_init(&c->out);
+	loop_timer_init(&c->timer, conn_on_timer, c);
+	c->tokens = (double)cfg->flood_burst;
+	c->tokens_at = c->last_input = loop_now(srv->loop);
+	c->port = port;
+	snprintf(c->host, sizeof c->host, "%s", host);
+	if (tls && (c->tp = transport_tls(fd)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	if (loop_io_add(srv->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
+		transport_free(c->tp);
+		framer_free(&c->in);
+		free(c);
+		return NULL;
+	}
+	/* A client that stalls mid-handshake holds a descriptor, no more,
+	 * and not for long. */
+	if (tls || door->unmetered) {
+		c->handshake = 1;
+		loop_timer_start(srv->loop, &c->timer, cfg->handshake_timeout * 1000u);
+	}
+	return c;
+}
+
+const char *
+conn_addr(const struct conn *c)
+{
+	static char buf[INET6_ADDRSTRLEN + 8];
+	int v6 = strchr(c->host, ':') != NULL;
+	snprintf(buf, sizeof buf, "%s%s%s:%u", v6 ? "[" : "", c->host, v6 ? "]" : "",
+	    (unsigned)c->port);
+	return buf;
+}
+
+void
+conn_destroy(struct conn *c)
+{
+	/* A conn the loop kept waking for nothing shows here. */
+	log_debug("%s: gone after %" PRIu32 " socket events", conn_addr(c), c->io_events);
+	if (c->door->free != NULL)
+		c->door->free(c);
+	loop_io_close(c->srv->loop, &c->io);
+	loop_timer_stop(c->srv->loop, &c->timer);
+	conn_pagers_end(c, 0);
+	sendq_clear(&c->out);
+	framer_free(&c->in);
+	transport_free(c->tp);
+	free(c->reason);
+	free(c);
+}

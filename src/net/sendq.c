@@ -1,0 +1,141 @@
+#include "net/sendq.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+
+/* Enough slots for a burst of messages per writev without a large iovec
+ * on the stack. */
+#define SENDQ_IOV_MAX 128
+#define SENDQ_MIN_SLOTS 4
+
+void
+sendq_init(struct sendq *q)
+{
+	q->ring = NULL;
+	q->cap = q->head = q->count = q->offset = 0;
+	q->bytes = 0;
+}
+
+void
+sendq_clear(struct sendq *q)
+{
+	for (unsigned i = 0; i < q->count; i++)
+		wire_unref(q->ring[(q->head + i) & (q->cap - 1)]);
+	free(q->ring);
+	sendq_init(q);
+}
+
+static int
+sendq_grow(struct sendq *q)
+{
+	unsigned cap = q->cap ? q->cap * 2 : SENDQ_MIN_SLOTS;
+	if (cap == 0)
+		return -1;
+	struct wire **ring = malloc(cap * sizeof *ring);
+	if (ring == NULL)
+		return -1;
+	for (unsigned i = 0; i < q->count; i++)
+		ring[i] = q->ring[(q->head + i) & (q->cap - 1)];
+	free(q->ring);
+	q->ring = ring;
+	q->cap = cap;
+	q->head = 0;
+	return 0;
+}
+
+int
+sendq_push(struct sendq *q, struct wire *w)
+{
+	if (q->count == q->cap && sendq_grow(q) < 0)
+		return -1;
+	q->ring[(q->head + q->count) & (q->cap - 1)] = wire_ref(w);
+	q->count++;
+	q->bytes += w->len;
+	return 0;
+}
+
+int
+sendq_append(struct sendq *q, struct sendq *from)
+{
+	while (q->cap - q->count < from->count)
+		if (sendq_grow(q) < 0)
+			return -1;
+	for (unsigned i = 0; i < from->count; i++) {
+		q->ring[(q->head + q->count) & (q->cap - 1)] =
+		    from->ring[(from->head + i) & (from->cap - 1)];
+		q->count++;
+	}
+	q->bytes += from->bytes;
+	free(from->ring);  /* the references moved with the entries */
+	sendq_init(from);
+	return 0;
+}
+
+void
+sendq_consume(struct sendq *q, size_t n)
+{
+	q->bytes -= n;
+	/* Runs on with n == 0 to drop fully written (and empty) entries: a
+	 * zero-length one left at the head would make sendq_flush spin. */
+	while (q->count > 0) {
+		struct wire *w = q->ring[q->head];
+		size_t left = w->len - q->offset;
+		if (n < left) {
+			q->offset += (unsigned)n;
+			return;
+		}
+		n -= left;
+		wire_unref(w);
+		q->head = (q->head + 1) & (q->cap - 1);
+		q->count--;
+		q->offset = 0;
+	}
+	/* An idle connection should cost no ring: give it back. */
+	if (q->count == 0) {
+		free(q->ring);
+		sendq_init(q);
+	}
+}
+
+ssize_t
+sendq_flush(struct sendq *q, int fd)
+{
+	ssize_t total = 0;
+	while (q->count > 0) {
+		struct iovec iov[SENDQ_IOV_MAX];
+		unsigned n = q->count < SENDQ_IOV_MAX ? q->count : SENDQ_IOV_MAX;
+		size_t want = 0;
+		for (unsigned i = 0; i < n; i++) {
+			struct wire *w = q->ring[(q->head + i) & (q->cap - 1)];
+			size_t skip = i == 0 ? q->offset : 0;
+			iov[i].iov_base = w->data + skip;
+			iov[i].iov_len = w->len - skip;
+			want += iov[i].iov_len;
+		}
+		ssize_t written = writev(fd, iov, (int)n);
+		if (written < 0) {
+			if (errno == EINTR)
+				continue;
+			return total > 0 ? total : -1;
+		}
+		total += written;
+		sendq_consume(q, (size_t)written);
+		if ((size_t)written < want)
+			break; /* the socket is full; the next write would say EAGAIN */
+	}
+	return total;
+}
+
+size_t
+sendq_peek(const struct sendq *q, const char **p)
+{
+	if (q->count == 0) {
+		*p = NULL;
+		return 0;
+	}
+	const struct wire *w = q->ring[q->head];
+	*p = w->data + q->offset;
+	return w->len - q->offset;
+}
