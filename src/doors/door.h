@@ -6,7 +6,48 @@
 
 #include <stddef.h>
 
-struct conn;
+#include "net/conn.h"
+
+struct config;
+struct door;
+struct hub;
+struct loop;
+struct worker_pool;
+
+/* What a door may reach of the server, and nothing more: the server fills
+ * one and gives it to every conn (conn->env), so no door needs to know
+ * the server's insides. */
+struct door_env {
+	struct hub *hub;
+	const struct config *cfg;
+	struct loop *loop;              /* loop_now, for idle times */
+	struct worker_pool *workers;    /* slow work off the loop, or NULL */
+	const unsigned long *nconns;    /* connections now, for LUSERS */
+	const char *started;            /* when the server started, for RPL_CREATED */
+	const struct door *const *doors; /* every door, NULL-terminated: door_find */
+};
+
+/* The door called name ("irc"), or NULL: for a door that hands a conn to
+ * another (the web door's WebSocket upgrade). */
+const struct door *door_find(const struct door_env *env, const char *name);
+
+static inline const struct door_env *
+door_env(const struct conn *c)
+{
+	return c->env;
+}
+
+static inline struct hub *
+door_hub(const struct conn *c)
+{
+	return door_env(c)->hub;
+}
+
+static inline const struct config *
+door_cfg(const struct conn *c)
+{
+	return door_env(c)->cfg;
+}
 
 struct door {
 	const char *name;

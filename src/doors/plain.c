@@ -11,7 +11,6 @@
 #include "doors/door.h"
 #include "doors/plain_parse.h"
 #include "net/conn.h"
-#include "server/server.h"
 
 #define PLAIN_FIRST_ROOM "#lobby"
 /* How a plain user looks to IRC users: nick!plain@ADDRESS. */
@@ -172,7 +171,7 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 	case HUB_EBADNICK:
 		conn_sendf(c, "!! bad-nick: \"%s\" is not a valid nickname (1-%d of "
 		    "letters, digits and -_[]{}\\|^` not starting with a digit or -)\n",
-		    name, (int)c->srv->hub.nick_len);
+		    name, (int)door_hub(c)->nick_len);
 		return;
 	case HUB_ERESERVED:
 		conn_sendf(c, "!! nick-reserved: %s is a service's name, nobody's\n", name);
@@ -204,7 +203,7 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 		return;
 	case HUB_EROOMS:
 		conn_sendf(c, "!! no-more-rooms: the server has as many rooms as it holds (%u); "
-		    "join one that exists\n", c->srv->hub.max_rooms);
+		    "join one that exists\n", door_hub(c)->max_rooms);
 		return;
 	case HUB_ENOCURRENT:
 		error_line(c, "no-room", "you are not in a room; /join one first");
@@ -244,7 +243,7 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 static struct hub *
 hub_of(struct conn *c)
 {
-	return &c->srv->hub;
+	return door_hub(c);
 }
 
 /* Resolves what the user typed as a room name; on failure the error has
@@ -253,7 +252,7 @@ static struct room *
 room_arg(struct conn *c, const char *typed, int must_exist)
 {
 	char name[ROOM_LEN_MAX + 1];
-	if (name_room_from_input(name, typed, c->srv->cfg->channel_len) < 0) {
+	if (name_room_from_input(name, typed, door_cfg(c)->channel_len) < 0) {
 		hub_error(c, HUB_EBADROOM, typed);
 		return NULL;
 	}
@@ -327,7 +326,7 @@ cmd_join(struct conn *c, char *args)
 		return;
 	}
 	char name[ROOM_LEN_MAX + 1];
-	if (name_room_from_input(name, typed, c->srv->cfg->channel_len) < 0) {
+	if (name_room_from_input(name, typed, door_cfg(c)->channel_len) < 0) {
 		hub_error(c, HUB_EBADROOM, typed);
 		return;
 	}
@@ -612,7 +611,7 @@ plain_enter(struct conn *c)
 static void
 plain_open(struct conn *c)
 {
-	const struct config *cfg = c->srv->cfg;
+	const struct config *cfg = door_cfg(c);
 	conn_sendf(c, "-- welcome to %s (parley %s)\n", cfg->server_name, PARLEY_VERSION);
 	if (cfg->password != NULL)
 		conn_sendf(c, "-- this server needs a password: /pass PASSWORD\n");
@@ -642,7 +641,7 @@ before_password(struct conn *c, const struct plain_input *in)
 		error_line(c, "usage", "/pass PASSWORD");
 		return;
 	}
-	if (!config_password_ok(c->srv->cfg, given)) {
+	if (!config_password_ok(door_cfg(c), given)) {
 		error_line(c, "bad-password", "that is not the password; goodbye");
 		conn_quit(c, "Bad password");
 		return;
@@ -687,7 +686,7 @@ static void
 plain_overlong(struct conn *c)
 {
 	conn_sendf(c, "!! line-too-long: lines may be at most %lu bytes; that one was discarded\n",
-	    c->srv->cfg->max_line);
+	    door_cfg(c)->max_line);
 }
 
 static void

@@ -14,12 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "base/log.h"
+#include "base/version.h"
 #include "doors/door.h"
 #include "doors/web_assets.h"
 #include "net/conn.h"
 #include "net/http.h"
-#include "server/server.h"
 
 /* A request head bigger than this is refused: browsers send 1-2 KiB. */
 #define WEB_HEAD_MAX 16384
@@ -191,7 +192,7 @@ serve_file(struct conn *c, const struct http_request *r)
 		respond_error(c, 404, NULL);
 		return;
 	}
-	const char *dir = c->srv->cfg->web_dir;
+	const char *dir = door_cfg(c)->web_dir;
 	if (dir != NULL) {
 		serve_from_dir(c, dir, name, head_only);
 		return;
@@ -237,9 +238,9 @@ host_trusted(const struct conn *c, const char *host_header)
 	snprintf(bare, sizeof bare, "%s", host[0] == '[' ? host + 1 : host);
 	bare[strcspn(bare, "]")] = '\0';
 	if (inet_pton(AF_INET, bare, addr) == 1 || inet_pton(AF_INET6, bare, addr) == 1 ||
-	    strcasecmp(host, "localhost") == 0 || strcasecmp(host, c->srv->cfg->server_name) == 0)
+	    strcasecmp(host, "localhost") == 0 || strcasecmp(host, door_cfg(c)->server_name) == 0)
 		return 1;
-	const struct config_list *allowed = &c->srv->cfg->allowed_origins;
+	const struct config_list *allowed = &door_cfg(c)->allowed_origins;
 	for (int i = 0; i < allowed->n; i++) {
 		host_part(allowed->v[i], other, sizeof other);
 		if (strcasecmp(host, other) == 0)
@@ -256,7 +257,7 @@ origin_allowed(const struct conn *c, const struct http_request *r)
 {
 	if (r->origin[0] == '\0' || (http_same_origin(r) && host_trusted(c, r->host)))
 		return 1;
-	const struct config_list *allowed = &c->srv->cfg->allowed_origins;
+	const struct config_list *allowed = &door_cfg(c)->allowed_origins;
 	for (int i = 0; i < allowed->n; i++)
 		if (strcmp(allowed->v[i], "*") == 0 || strcasecmp(allowed->v[i], r->origin) == 0)
 			return 1;
@@ -299,7 +300,7 @@ websocket(struct conn *c, struct http_request *r)
 	log_info("%s: WebSocket (%s)", conn_addr(c), proto ? proto : "no subprotocol: text");
 	free(c->door_state);
 	c->door_state = NULL;
-	if (conn_upgrade_websocket(c, &irc_door, binary) < 0)
+	if (conn_upgrade_websocket(c, door_find(door_env(c), "irc"), binary) < 0)
 		conn_kill(c, "WebSocket: data before the handshake's end");
 }
 

@@ -67,6 +67,8 @@ struct conn {
 	struct conn_pager *pagers;    /* replies being made, first the one sent now */
 	struct transport *tp;         /* TLS / WebSocket, or NULL for plain TCP */
 	void *door_state;             /* the door's own, freed by door->free */
+	void *env;                    /* what the door may reach of the server
+	                               * (struct door_env), set by the server */
 	double tokens;                /* flood control bucket */
 	uint64_t tokens_at;           /* when tokens was last topped up */
 	uint64_t last_input;          /* for the idle timeout; arrival while unregistered */

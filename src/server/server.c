@@ -108,6 +108,7 @@ server_conn_registered(struct server *srv, struct conn *c)
 void
 server_conn_add(struct server *srv, struct conn *c)
 {
+	c->env = &srv->env;
 	c->unregistered = 1;
 	list_append(&srv->unregistered, c);
 	srv->nconns++;
@@ -724,6 +725,15 @@ server_init(struct server *srv, const struct config *cfg)
 		fprintf(stderr, "parleyd: cannot create the event loop: %s\n", strerror(errno));
 		return -1;
 	}
+	static const struct door *const doors[] = { &plain_door, &irc_door, &web_door, NULL };
+	srv->env = (struct door_env){
+		.hub = &srv->hub,
+		.cfg = cfg,
+		.loop = srv->loop,
+		.nconns = &srv->nconns,
+		.started = srv->started,
+		.doors = doors,
+	};
 	raise_fd_limit(cfg);
 	if (cfg->tls_cert != NULL && cfg->tls_key != NULL &&
 	    tls_init(cfg->tls_cert, cfg->tls_key) < 0)

@@ -6,6 +6,7 @@
 #include "base/addr.h"
 #include "base/config.h"
 #include "chat/hub.h"
+#include "doors/door.h"
 #include "net/loop.h"
 
 struct conn;
@@ -40,6 +41,7 @@ struct server {
 	uint64_t refusals_logged_at;
 	unsigned long refusals_unlogged; /* refusals since, not logged */
 	char started[64];               /* when, for IRC's RPL_CREATED */
+	struct door_env env;            /* what doors may reach of all this */
 };
 
 /* Binds every listener; -1 (with one error line printed) when one cannot

@@ -8,7 +8,7 @@
 #include "chat/hub.h"
 #include "doors/irc/irc_parse.h"
 #include "net/conn.h"
-#include "server/server.h"
+#include "doors/door.h"
 
 /* IRCv3 capabilities, in the order CAP LS lists them. */
 enum irc_cap {

@@ -164,7 +164,7 @@ static int
 names_fill(struct conn *c, struct irc_pager *ip)
 {
 	struct names_pager *p = (struct names_pager *)ip;
-	struct room *room = hub_room_find(&c->srv->hub, p->room);
+	struct room *room = hub_room_find(door_hub(c), p->room);
 	if (room == NULL)
 		return 0; /* gone meanwhile: its names with it */
 	int uhnames = irc_session(c)->caps & CAP_USERHOST_IN_NAMES;
@@ -224,7 +224,7 @@ static void
 part_all(struct conn *c)
 {
 	while (c->user->nrooms > 0)
-		hub_part(&c->srv->hub, c->user, c->user->rooms[0], NULL);
+		hub_part(door_hub(c), c->user, c->user->rooms[0], NULL);
 }
 
 void
@@ -240,19 +240,19 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 	}
 	char *names = m->params[0], *keys = m->nparams > 1 ? m->params[1] : NULL;
 	char *name;
-	size_t channel_len = c->srv->cfg->channel_len;
+	size_t channel_len = door_cfg(c)->channel_len;
 	while ((name = next_item(&names)) != NULL) {
 		char *key = next_item(&keys);
 		if (!name_room_valid(name, channel_len)) {
 			irc_numeric(c, "476", "%s :Bad Channel Mask", name);
 			continue;
 		}
-		enum hub_status st = hub_join_key(&c->srv->hub, c->user, name, key);
+		enum hub_status st = hub_join_key(door_hub(c), c->user, name, key);
 		if (st != HUB_OK) {
 			irc_hub_error(c, st, name, name);
 			continue;
 		}
-		struct room *room = hub_room_find(&c->srv->hub, name);
+		struct room *room = hub_room_find(door_hub(c), name);
 		if (room->topic != NULL)
 			send_topic(c, room);
 		if (!(irc_session(c)->caps & CAP_NO_IMPLICIT_NAMES))
@@ -270,12 +270,12 @@ irc_cmd_part(struct conn *c, struct irc_message *m)
 	char *names = m->params[0], *name;
 	const char *reason = m->nparams > 1 ? m->params[1] : NULL;
 	while ((name = next_item(&names)) != NULL) {
-		struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
+		struct room *room = hub_room_seen(door_hub(c), c->user, name);
 		if (room == NULL) {
 			irc_numeric(c, "403", "%s :No such channel", name);
 			continue;
 		}
-		irc_hub_error(c, hub_part(&c->srv->hub, c->user, room, reason), name, room->name);
+		irc_hub_error(c, hub_part(door_hub(c), c->user, room, reason), name, room->name);
 	}
 }
 
@@ -286,7 +286,7 @@ irc_cmd_topic(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "461", "TOPIC :Not enough parameters");
 		return;
 	}
-	struct room *room = hub_room_seen(&c->srv->hub, c->user, m->params[0]);
+	struct room *room = hub_room_seen(door_hub(c), c->user, m->params[0]);
 	if (room == NULL) {
 		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
 		return;
@@ -296,7 +296,7 @@ irc_cmd_topic(struct conn *c, struct irc_message *m)
 		return;
 	}
 	const char *text = m->params[1][0] ? m->params[1] : NULL;
-	irc_hub_error(c, hub_topic(&c->srv->hub, c->user, room, text), room->name, room->name);
+	irc_hub_error(c, hub_topic(door_hub(c), c->user, room, text), room->name, room->name);
 }
 
 /* "NAMES #a,#b": the members of each, then one 366 naming the list as
@@ -314,7 +314,7 @@ irc_cmd_names(struct conn *c, struct irc_message *m)
 	struct room *last = NULL;
 	int n = 0;
 	for (; n < IRC_TARGETS_MAX && (name = next_item(&names)) != NULL; n++) {
-		struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
+		struct room *room = hub_room_seen(door_hub(c), c->user, name);
 		if ((last = room) != NULL)
 			names_lines(c, room);
 	}
@@ -422,7 +422,7 @@ list_fill(struct conn *c, struct irc_pager *ip)
 	for (;;) {
 		if (conn_page_full(c))
 			return 1;
-		struct room *r = hub_cursor_room(&c->srv->hub, &p->cur);
+		struct room *r = hub_cursor_room(door_hub(c), &p->cur);
 		if (r == NULL)
 			return 0;
 		if (!hub_room_visible(c->user, r) || !list_match(&p->q, r, now))
@@ -454,12 +454,12 @@ irc_cmd_list(struct conn *c, struct irc_message *m)
 static int
 kick_one(struct conn *c, const char *name, const char *nick, const char *reason)
 {
-	struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
+	struct room *room = hub_room_seen(door_hub(c), c->user, name);
 	if (room == NULL) {
 		irc_numeric(c, "403", "%s :No such channel", name);
 		return 0;
 	}
-	enum hub_status st = hub_kick(&c->srv->hub, c->user, room, nick, reason);
+	enum hub_status st = hub_kick(door_hub(c), c->user, room, nick, reason);
 	if (st == HUB_ENONICK)
 		st = HUB_EUSERNOTIN;
 	irc_hub_error(c, st, nick, room->name);
@@ -511,13 +511,13 @@ irc_cmd_invite(struct conn *c, struct irc_message *m)
 		return;
 	}
 	const char *nick = m->params[0], *name = m->params[1];
-	struct room *room = hub_room_seen(&c->srv->hub, c->user, name);
+	struct room *room = hub_room_seen(door_hub(c), c->user, name);
 	if (room == NULL) {
 		irc_numeric(c, "403", "%s :No such channel", name);
 		return;
 	}
 	struct user *to;
-	enum hub_status st = hub_invite(&c->srv->hub, c->user, room, nick, &to);
+	enum hub_status st = hub_invite(door_hub(c), c->user, room, nick, &to);
 	if (st != HUB_OK) {
 		irc_hub_error(c, st, nick, room->name);
 		return;
@@ -548,7 +548,7 @@ static void
 user_mode(struct conn *c, struct irc_message *m)
 {
 	struct user *u = c->user;
-	if (hub_user_find(&c->srv->hub, m->params[0]) == NULL) {
+	if (hub_user_find(door_hub(c), m->params[0]) == NULL) {
 		irc_numeric(c, "401", "%s :No such nick/channel", m->params[0]);
 		return;
 	}
@@ -579,7 +579,7 @@ user_mode(struct conn *c, struct irc_message *m)
 		}
 		if (!!(u->umodes & bit) == on)
 			continue;
-		hub_umode(&c->srv->hub, u, bit, on);
+		hub_umode(door_hub(c), u, bit, on);
 		if (sign != on) {
 			applied[n++] = on ? '+' : '-';
 			sign = on;
@@ -632,7 +632,7 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 		user_mode(c, m);
 		return;
 	}
-	struct room *room = hub_room_seen(&c->srv->hub, c->user, m->params[0]);
+	struct room *room = hub_room_seen(door_hub(c), c->user, m->params[0]);
 	if (room == NULL) {
 		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
 		return;
@@ -683,7 +683,7 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 	}
 	if (n == 0)
 		return;
-	hub_room_modes(&c->srv->hub, c->user, room, changes, n);
+	hub_room_modes(door_hub(c), c->user, room, changes, n);
 	int told_chanop = 0;
 	for (int i = 0; i < n; i++) {
 		enum hub_status st = changes[i].result;

@@ -29,7 +29,7 @@ typedef int cap_value_fn(struct conn *c, char *value, size_t cap);
 static int
 cap_sts(struct conn *c, char *value, size_t cap)
 {
-	const struct config *cfg = c->srv->cfg;
+	const struct config *cfg = door_cfg(c);
 	if (cfg->sts_duration == NULL || conn_websocket(c))
 		return 0;
 	if (!conn_secure(c)) {
@@ -82,7 +82,7 @@ static const struct {
 const char *
 irc_server_name(const struct conn *c)
 {
-	return c->srv->cfg->server_name;
+	return door_cfg(c)->server_name;
 }
 
 const char *
@@ -608,7 +608,7 @@ chghost_fallback(struct conn *c, struct msg *m, struct user *u)
 static int
 chghost_delivered(struct conn *c, struct msg *m)
 {
-	struct user *u = hub_user_find(&c->srv->hub, m->from);
+	struct user *u = hub_user_find(door_hub(c), m->from);
 	int cap = irc_session(c)->caps & CAP_CHGHOST;
 	if (u == c->user) {
 		irc_numeric(c, "396", "%s :is now your displayed host", m->text);
@@ -817,7 +817,7 @@ cmd_cap(struct conn *c, struct irc_message *m)
 void
 irc_send_isupport(struct conn *c)
 {
-	const struct config *cfg = c->srv->cfg;
+	const struct config *cfg = door_cfg(c);
 	char tok[ISUPPORT_MAX][ISUPPORT_TOKEN_MAX];
 	int n = 0;
 	/* More tokens than the array holds is a mistake here, not input. */
@@ -867,7 +867,7 @@ welcome(struct conn *c)
 	irc_numeric(c, "001", ":Welcome to the Parley IRC Network %s!%s@%s",
 	    u->nick, u->ident, u->host);
 	irc_numeric(c, "002", ":Your host is %s, running version parley-%s", sn, PARLEY_VERSION);
-	irc_numeric(c, "003", ":This server was created %s", c->srv->started);
+	irc_numeric(c, "003", ":This server was created %s", door_env(c)->started);
 	irc_numeric(c, "004", "%s parley-%s Bio Ibeklmnostv Ibeklov", sn, PARLEY_VERSION);
 	irc_send_isupport(c);
 	irc_send_lusers(c);
@@ -878,7 +878,7 @@ static void
 try_register(struct conn *c)
 {
 	struct irc_session *s = irc_session(c);
-	const struct config *cfg = c->srv->cfg;
+	const struct config *cfg = door_cfg(c);
 	if (c->user != NULL || s->negotiating || !s->got_user || s->nick[0] == '\0')
 		return;
 	if (cfg->password != NULL && !s->pass_ok) {
@@ -888,7 +888,7 @@ try_register(struct conn *c)
 		return;
 	}
 	enum hub_status st;
-	c->user = hub_user_new_named(&c->srv->hub, s->nick, &irc_user_ops, c,
+	c->user = hub_user_new_named(door_hub(c), s->nick, &irc_user_ops, c,
 	    s->ident, c->host, s->realname, &st);
 	if (c->user == NULL) {
 		irc_hub_error(c, st, s->nick, NULL);
@@ -906,7 +906,7 @@ try_register(struct conn *c)
 static void
 cmd_pass(struct conn *c, struct irc_message *m)
 {
-	const struct config *cfg = c->srv->cfg;
+	const struct config *cfg = door_cfg(c);
 	if (c->user != NULL) {
 		irc_numeric(c, "462", ":You may not reregister");
 		return;
@@ -923,7 +923,7 @@ static void
 cmd_nick(struct conn *c, struct irc_message *m)
 {
 	struct irc_session *s = irc_session(c);
-	struct hub *hub = &c->srv->hub;
+	struct hub *hub = door_hub(c);
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
 		irc_numeric(c, "431", ":No nickname given");
 		return;
@@ -1213,7 +1213,7 @@ static void
 irc_closed(struct conn *c, const char *reason)
 {
 	if (c->user != NULL)
-		hub_user_quit(&c->srv->hub, c->user, reason);
+		hub_user_quit(door_hub(c), c->user, reason);
 }
 
 static void

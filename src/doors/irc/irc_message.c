@@ -51,7 +51,7 @@ void
 irc_send_message(struct conn *c, const char *target, enum msg_kind kind,
     const char *text, const char *tags, int quiet)
 {
-	struct hub *hub = &c->srv->hub;
+	struct hub *hub = door_hub(c);
 	struct msg *sent = NULL;
 	enum hub_status st;
 	if (target[0] == '#') {
@@ -164,7 +164,7 @@ irc_cmd_redact(struct conn *c, struct irc_message *m)
 	unsigned long long id = strtoull(msgid, &end, 10);
 	if (errno != 0 || *end != '\0' || msgid[0] < '0' || msgid[0] > '9')
 		id = 0;  /* not one of ours: unknown */
-	enum hub_status st = hub_redact(&c->srv->hub, c->user, target, id,
+	enum hub_status st = hub_redact(door_hub(c), c->user, target, id,
 	    m->nparams > 2 ? m->params[2] : NULL);
 	if (st == HUB_ENOROOM || st == HUB_ENOTIN || st == HUB_ENONICK)
 		irc_send(c, ":%s FAIL REDACT INVALID_TARGET %s :You cannot delete messages from %s",

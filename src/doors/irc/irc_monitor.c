@@ -45,7 +45,7 @@ static void
 status_add(struct conn *c, const char *nick, struct monitor_line *online,
     struct monitor_line *offline)
 {
-	const struct user *u = hub_user_find(&c->srv->hub, nick);
+	const struct user *u = hub_user_find(door_hub(c), nick);
 	if (u == NULL) {
 		line_add(offline, nick);
 		return;
@@ -83,7 +83,7 @@ monitor_add(struct conn *c, char *targets)
 		/* Only nicknames: no masks, so nobody is followed across nicks. */
 		if (!name_nick_valid(nick, NICK_LEN_MAX))
 			continue;
-		enum monitor_result r = hub_monitor_add(&c->srv->hub, c->user, nick);
+		enum monitor_result r = hub_monitor_add(door_hub(c), c->user, nick);
 		if (r == MONITOR_FULL || r == MONITOR_NOMEM) {
 			line_flush(&online);
 			line_flush(&offline);
@@ -106,7 +106,7 @@ irc_cmd_monitor(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "461", "MONITOR :Not enough parameters");
 		return;
 	}
-	struct hub *hub = &c->srv->hub;
+	struct hub *hub = door_hub(c);
 	const char *sub = m->params[0];
 	if (strcmp(sub, "+") == 0 || strcmp(sub, "-") == 0) {
 		if (m->nparams < 2) {

@@ -85,7 +85,7 @@ who_line(struct conn *c, const struct who_query *q, const char *channel,
 		case 'l': {
 			const struct conn *uc = u->owner;
 			snprintf(idle, sizeof idle, "%llu", (unsigned long long)
-			    ((loop_now(c->srv->loop) - uc->last_input) / 1000));
+			    ((loop_now(door_env(c)->loop) - uc->last_input) / 1000));
 			v = idle;
 			break;
 		}
@@ -123,7 +123,7 @@ struct who_pager {
 static int
 who_room_fill(struct conn *c, struct who_pager *p)
 {
-	struct room *room = hub_room_find(&c->srv->hub, p->room);
+	struct room *room = hub_room_find(door_hub(c), p->room);
 	if (room == NULL)
 		return 0; /* gone meanwhile */
 	for (;;) {
@@ -150,7 +150,7 @@ who_fill(struct conn *c, struct irc_pager *ip)
 	for (;;) {
 		if (conn_page_full(c))
 			return 1;
-		struct user *u = hub_cursor_user(&c->srv->hub, &p->cur);
+		struct user *u = hub_cursor_user(door_hub(c), &p->cur);
 		if (u == NULL)
 			return 0;
 		if (!hub_user_visible(c->user, u))
@@ -189,7 +189,7 @@ irc_cmd_who(struct conn *c, struct irc_message *m)
 	const char *mask = m->nparams > 0 ? m->params[0] : "*";
 	struct who_query q;
 	who_query_parse(&q, m->nparams > 1 ? m->params[1] : NULL);
-	struct hub *hub = &c->srv->hub;
+	struct hub *hub = door_hub(c);
 	struct user *u;
 	if (mask[0] == '#') {
 		struct room *room = hub_room_seen(hub, c->user, mask);
@@ -213,7 +213,7 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 	}
 	/* "WHOIS server nick" asks a server: there is one, so take the nick. */
 	const char *nick = m->params[m->nparams > 1 ? 1 : 0];
-	struct user *u = hub_user_find(&c->srv->hub, nick);
+	struct user *u = hub_user_find(door_hub(c), nick);
 	if (u == NULL) {
 		irc_numeric(c, "401", "%s :No such nick/channel", nick);
 		irc_numeric(c, "318", "%s :End of /WHOIS list", nick);
@@ -254,7 +254,7 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "671", "%s :is using a secure connection", u->nick);
 	if (u->away != NULL)
 		irc_numeric(c, "301", "%s :%s", u->nick, u->away);
-	uint64_t idle = (loop_now(c->srv->loop) - uc->last_input) / 1000;
+	uint64_t idle = (loop_now(door_env(c)->loop) - uc->last_input) / 1000;
 	irc_numeric(c, "317", "%s %llu %lld :seconds idle, signon time", u->nick,
 	    (unsigned long long)idle, (long long)u->signon);
 	irc_numeric(c, "318", "%s :End of /WHOIS list", u->nick);
@@ -281,7 +281,7 @@ irc_cmd_whowas(struct conn *c, struct irc_message *m)
 	}
 	int max = m->nparams > 1 ? atoi(m->params[1]) : 0;
 	const char *nick = m->params[0];
-	if (hub_whowas_find(&c->srv->hub, nick, max, whowas_line, c) == 0)
+	if (hub_whowas_find(door_hub(c), nick, max, whowas_line, c) == 0)
 		irc_numeric(c, "406", "%s :There was no such nickname", nick);
 	irc_numeric(c, "369", "%s :End of WHOWAS", nick);
 }
@@ -298,7 +298,7 @@ irc_cmd_ison(struct conn *c, struct irc_message *m)
 	for (int i = 0; i < m->nparams; i++) {
 		char *list = m->params[i], *nick;
 		while ((nick = strsep(&list, " ")) != NULL) {
-			struct user *u = *nick ? hub_user_find(&c->srv->hub, nick) : NULL;
+			struct user *u = *nick ? hub_user_find(door_hub(c), nick) : NULL;
 			if (u == NULL || len + strlen(u->nick) + 2 > 400)
 				continue;
 			len += (size_t)snprintf(out + len, sizeof out - len, "%s%s",
@@ -320,7 +320,7 @@ irc_cmd_userhost(struct conn *c, struct irc_message *m)
 	char out[IRC_LINE_MAX] = "";
 	size_t len = 0;
 	for (int i = 0; i < m->nparams && i < 5; i++) {
-		struct user *u = hub_user_find(&c->srv->hub, m->params[i]);
+		struct user *u = hub_user_find(door_hub(c), m->params[i]);
 		if (u == NULL)
 			continue;
 		char item[HUB_MASK_MAX + 8];
@@ -336,13 +336,13 @@ irc_cmd_userhost(struct conn *c, struct irc_message *m)
 void
 irc_send_lusers(struct conn *c)
 {
-	struct hub *hub = &c->srv->hub;
+	struct hub *hub = door_hub(c);
 	unsigned invisible = hub->ninvisible, rooms = hub->nrooms;
 	unsigned users = hub->nusers;
 	irc_numeric(c, "251", ":There are %u users and %u invisible on 1 servers",
 	    users - invisible, invisible);
 	irc_numeric(c, "252", "%u :operator(s) online", hub->nopers);
-	unsigned long unknown = c->srv->nconns > users ? c->srv->nconns - users : 0;
+	unsigned long unknown = (*door_env(c)->nconns) > users ? (*door_env(c)->nconns) - users : 0;
 	irc_numeric(c, "253", "%lu :unknown connection(s)", unknown);
 	irc_numeric(c, "254", "%u :channels formed", rooms);
 	irc_numeric(c, "255", ":I have %u clients and 0 servers", users);
@@ -362,7 +362,7 @@ irc_cmd_lusers(struct conn *c, struct irc_message *m)
 void
 irc_send_motd(struct conn *c)
 {
-	const char *path = c->srv->cfg->motd_file;
+	const char *path = door_cfg(c)->motd_file;
 	FILE *f = path ? fopen(path, "r") : NULL;
 	if (f == NULL) {
 		irc_numeric(c, "422", ":MOTD File is missing");

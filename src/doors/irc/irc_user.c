@@ -15,14 +15,14 @@ irc_cmd_oper(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "461", "OPER :Not enough parameters");
 		return;
 	}
-	const struct config_list *opers = &c->srv->cfg->oper;
+	const struct config_list *opers = &door_cfg(c)->oper;
 	size_t namelen = strlen(m->params[0]);
 	for (int i = 0; i < opers->n; i++) {
 		const char *entry = opers->v[i];
 		if (strncmp(entry, m->params[0], namelen) != 0 || entry[namelen] != ':' ||
 		    strcmp(entry + namelen + 1, m->params[1]) != 0)
 			continue;
-		hub_umode(&c->srv->hub, c->user, UMODE_OPER, 1);
+		hub_umode(door_hub(c), c->user, UMODE_OPER, 1);
 		log_info("%s %s: OPER as %s", conn_addr(c), c->user->nick, m->params[0]);
 		irc_numeric(c, "381", ":You are now an IRC operator");
 		irc_send(c, ":%s MODE %s +o", c->user->nick, c->user->nick);
@@ -43,7 +43,7 @@ irc_cmd_kill(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "481", ":Permission Denied- You're not an IRC operator");
 		return;
 	}
-	struct user *victim = hub_user_find(&c->srv->hub, m->params[0]);
+	struct user *victim = hub_user_find(door_hub(c), m->params[0]);
 	if (victim == NULL) {
 		irc_numeric(c, "401", "%s :No such nick/channel", m->params[0]);
 		return;
@@ -69,12 +69,12 @@ irc_cmd_chghost(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "481", ":Permission Denied- You're not an IRC operator");
 		return;
 	}
-	struct user *u = hub_user_find(&c->srv->hub, m->params[0]);
+	struct user *u = hub_user_find(door_hub(c), m->params[0]);
 	if (u == NULL) {
 		irc_numeric(c, "401", "%s :No such nick/channel", m->params[0]);
 		return;
 	}
-	enum hub_status st = hub_chghost(&c->srv->hub, u, m->params[1]);
+	enum hub_status st = hub_chghost(door_hub(c), u, m->params[1]);
 	if (st != HUB_OK) {
 		irc_hub_error(c, st, m->params[1], NULL);
 		return;
@@ -88,7 +88,7 @@ void
 irc_cmd_away(struct conn *c, struct irc_message *m)
 {
 	const char *text = m->nparams > 0 && m->params[0][0] ? m->params[0] : NULL;
-	enum hub_status st = hub_away(&c->srv->hub, c->user, text);
+	enum hub_status st = hub_away(door_hub(c), c->user, text);
 	if (st != HUB_OK) {
 		irc_hub_error(c, st, "*", NULL);
 		return;
@@ -107,5 +107,5 @@ irc_cmd_setname(struct conn *c, struct irc_message *m)
 		    irc_server_name(c));
 		return;
 	}
-	irc_hub_error(c, hub_setname(&c->srv->hub, c->user, m->params[0]), "*", NULL);
+	irc_hub_error(c, hub_setname(door_hub(c), c->user, m->params[0]), "*", NULL);
 }
