@@ -1,8 +1,7 @@
 #include "base/config.h"
 
 #include "base/addr.h"
-#include "chat/bounds.h"
-#include "chat/names.h"
+#include "base/limits.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -96,6 +96,19 @@ utf8_fit(const char *s, size_t n, size_t max)
 	return fit > 0 ? fit : max;
 }
 
+const char *
+text_cut(const char *s, size_t max, char *buf)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = utf8_fit(s, strnlen(s, max + 1), max);
+	if (s[n] == '\0')
+		return s;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 char *
 text_ndup(const char *s, size_t max)
 {

@@ -26,6 +26,10 @@ int utf8_lead(unsigned char c, size_t *len, unsigned char *lo, unsigned char *hi
  * caller that loops always advances. */
 size_t utf8_fit(const char *s, size_t n, size_t max);
 
+/* s, or its first max bytes cut between characters copied into buf
+ * (max + 1 bytes): s itself when it fits, NULL when s is NULL. */
+const char *text_cut(const char *s, size_t max, char *buf);
+
 /* A copy of s cut to at most max bytes (max >= 4) between characters, so
  * a cut never makes valid UTF-8 invalid. NULL when out of memory. */
 char *text_ndup(const char *s, size_t max);

@@ -4,10 +4,8 @@
 #ifndef PARLEY_BOUNDS_H
 #define PARLEY_BOUNDS_H
 
+#include "base/limits.h"  /* SERVER_NAME_MAX, NICK_LEN_MAX, ROOM_LEN_MAX, HUB_TOPIC_MAX */
 #include "chat/names.h"
-
-/* The server's own name (server-name): a hostname, as in every IRC line. */
-#define SERVER_NAME_MAX 63
 
 /* Who a user is. */
 #define USER_IDENT_MAX 16       /* IRC USER name, ASCII, '~' included */
@@ -19,13 +17,17 @@
  * it, fits one 512-byte IRC line: "nick!ident@host KICK #room nick :"
  * is at most 205 bytes with 32-byte nicks (NICK_LEN_MAX), "server 332
  * nick #room :" at most 155. */
-#define HUB_TOPIC_MAX 390       /* the most topic-len may be (TOPICLEN) */
+/* HUB_TOPIC_MAX (TOPICLEN), the most topic-len may be: base/limits.h */
 #define HUB_REASON_MAX 300      /* PART, QUIT and KICK reasons (KICKLEN) */
 #define HUB_KEY_MAX 32          /* a room key, +k (KEYLEN) */
 /* A MODE event's change ("+bb mask mask"): with "nick!ident@host MODE
  * #room " (at most 173 bytes) it fits one line; a longer change is told
  * in several MODE events. */
 #define HUB_MODE_TEXT_MAX 330
+
+/* The most +l may be: a room's member limit, as typed, is a number from
+ * 1 to this (more members than a server can hold means no limit). */
+#define HUB_LIMIT_MAX 1000000
 
 /* What a room may hold: its +b, +e and +I masks together (MAXLIST=beI:),
  * each no longer than the longest nick!ident@host, which is all a mask

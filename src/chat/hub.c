@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/clock.h"
 #include "base/text.h"
 
 void
@@ -183,12 +185,6 @@ hub_user_mask(const struct user *u, char *buf)
 	snprintf(buf, HUB_MASK_MAX, "%s!%s@%s", u->nick, u->ident, u->host);
 }
 
-static char
-fold(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-}
-
 int
 hub_mask_match(const char *mask, const char *s)
 {
@@ -199,7 +195,7 @@ hub_mask_match(const char *mask, const char *s)
 		if (*mask == '*') {
 			star = mask++;
 			retry = s;
-		} else if (*mask == '?' || (*mask != '\0' && fold(*mask) == fold(*s))) {
+		} else if (*mask == '?' || (*mask != '\0' && name_fold_char(*mask) == name_fold_char(*s))) {
 			mask++;
 			s++;
 		} else if (star != NULL) {
@@ -260,7 +256,7 @@ user_alloc(const struct user_ops *ops, void *owner, const char *ident,
 		return NULL;
 	u->ops = ops;
 	u->owner = owner;
-	u->signon = time(NULL);
+	u->signon = clock_now_s();
 	snprintf(u->ident, sizeof u->ident, "%s", ident);
 	u->host = host;
 	u->realname = text_ndup(realname, USER_REALNAME_MAX);
@@ -342,22 +338,6 @@ hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
 		m->one_line = from->one_line;
 	}
 	return m;
-}
-
-/* text, or its first max bytes (cut between characters) copied into buf
- * (max + 1 bytes): what others see of a reason is bounded, whatever door
- * it came through. */
-static const char *
-bounded(const char *text, size_t max, char *buf)
-{
-	if (text == NULL)
-		return NULL;
-	size_t n = utf8_fit(text, strnlen(text, max + 1), max);
-	if (text[n] == '\0')
-		return text;
-	memcpy(buf, text, n);
-	buf[n] = '\0';
-	return buf;
 }
 
 /* Delivery. */
@@ -450,23 +430,6 @@ leave(struct hub *hub, struct user *u, struct room *room)
 	room_remove_member(hub, room, u);
 }
 
-/* Grows array to hold need entries, doubling from first. */
-static int
-grow(void **array, uint32_t *cap, uint32_t need, size_t size, uint32_t first)
-{
-	if (need <= *cap)
-		return 0;
-	uint32_t newcap = *cap ? *cap * 2 : first;
-	while (newcap < need)
-		newcap *= 2;
-	void *p = realloc(*array, newcap * size);
-	if (p == NULL)
-		return -1;
-	*array = p;
-	*cap = newcap;
-	return 0;
-}
-
 static struct room *
 room_new(struct hub *hub, struct user *maker, const char *name)
 {
@@ -481,7 +444,7 @@ room_new(struct hub *hub, struct user *maker, const char *name)
 	snprintf(room->name, sizeof room->name, "%s", name);
 	room->serial = ++hub->serials;
 	name_fold(room->key, room->name);
-	room->created = time(NULL);
+	room->created = clock_now_s();
 	/* What IRC users expect of a new channel. */
 	room->modes = RMODE_NOEXTERNAL | RMODE_TOPIC;
 	HASH_ADD_STR(hub->rooms, key, room);
@@ -489,18 +452,12 @@ room_new(struct hub *hub, struct user *maker, const char *name)
 	return room;
 }
 
-static time_t
-hub_now(const struct hub *hub)
-{
-	return hub->clock != NULL ? hub->clock() : time(NULL);
-}
-
 /* u's unexpired invitation into room, or -1. Expired ones are dropped on
  * the way. */
 static int
-invite_index(const struct hub *hub, struct user *u, const struct room *room)
+invite_index(struct user *u, const struct room *room)
 {
-	time_t now = hub_now(hub);
+	time_t now = clock_now_s();
 	for (int i = 0; i < u->ninvites;) {
 		if (u->invites[i].expires <= now) {
 			u->invites[i] = u->invites[--u->ninvites];
@@ -517,12 +474,12 @@ invite_index(const struct hub *hub, struct user *u, const struct room *room)
  * +i, as Modern IRC and the major servers have it: bans, the key and the
  * limit hold for the invited too. */
 static enum hub_status
-join_check(const struct hub *hub, const struct room *room, struct user *u,
+join_check(const struct room *room, struct user *u,
     const char *key)
 {
 	if (hub_is_banned(room, u))
 		return HUB_EBANNED;
-	if ((room->modes & RMODE_INVITE) && invite_index(hub, u, room) < 0 &&
+	if ((room->modes & RMODE_INVITE) && invite_index(u, room) < 0 &&
 	    !is_invex(room, u))
 		return HUB_EINVITEONLY;
 	if (room->password != NULL && (key == NULL || strcmp(key, room->password) != 0))
@@ -549,15 +506,17 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 			u->rooms[u->nrooms++] = room;
 			return HUB_EALREADY;
 		}
-		enum hub_status st = join_check(hub, room, u, key);
+		enum hub_status st = join_check(room, u, key);
 		if (st != HUB_OK)
 			return st;
 	}
 	if (u->nrooms >= HUB_ROOMS_PER_USER)
 		return HUB_ETOOMANY;
-	uint32_t cap = u->caprooms;
-	if (grow((void **)&u->rooms, &cap, u->nrooms + 1u, sizeof *u->rooms, 1) < 0)
+	size_t cap = u->caprooms;
+	struct room **rooms = buf_grow(u->rooms, &cap, u->nrooms + 1u, sizeof *rooms, 1);
+	if (rooms == NULL)
 		return HUB_ENOMEM;
+	u->rooms = rooms;
 	u->caprooms = (uint16_t)cap;
 	int created = room == NULL;
 	if (created && hub->max_rooms > 0 && hub->nrooms >= hub->max_rooms)
@@ -566,8 +525,10 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 		return HUB_EMADE;
 	if (created && (room = room_new(hub, u, name)) == NULL)
 		return HUB_ENOMEM;
-	if (grow((void **)&room->members, &room->capmembers, room->nmembers + 1,
-	    sizeof *room->members, 4) < 0) {
+	cap = room->capmembers;
+	struct member *members = buf_grow(room->members, &cap, room->nmembers + 1u,
+	    sizeof *members, 4);
+	if (members == NULL) {
 		if (created) {
 			HASH_DEL(hub->rooms, room);
 			hub->nrooms--;
@@ -575,8 +536,10 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 		}
 		return HUB_ENOMEM;
 	}
+	room->members = members;
+	room->capmembers = (uint32_t)cap;
 	/* An invitation is good for one join. */
-	int invited = created ? -1 : invite_index(hub, u, room);
+	int invited = created ? -1 : invite_index(u, room);
 	if (invited >= 0)
 		u->invites[invited] = u->invites[--u->ninvites];
 	room->members[room->nmembers++] = (struct member){
@@ -595,7 +558,7 @@ hub_part(struct hub *hub, struct user *u, struct room *room, const char *reason)
 	if (!hub_is_member(room, u))
 		return HUB_ENOTIN;
 	char cut[HUB_REASON_MAX + 1];
-	announce_room(hub, room, MSG_PART, u, NULL, bounded(reason, HUB_REASON_MAX, cut), NULL);
+	announce_room(hub, room, MSG_PART, u, NULL, text_cut(reason, HUB_REASON_MAX, cut), NULL);
 	leave(hub, u, room);
 	return HUB_OK;
 }
@@ -608,7 +571,7 @@ hub_whowas_add(struct hub *hub, const struct user *u)
 	snprintf(w->ident, sizeof w->ident, "%s", u->ident);
 	snprintf(w->host, sizeof w->host, "%s", u->host);
 	snprintf(w->realname, sizeof w->realname, "%s", u->realname);
-	w->at = time(NULL);
+	w->at = clock_now_s();
 }
 
 int
@@ -636,7 +599,7 @@ void
 hub_user_quit(struct hub *hub, struct user *u, const char *reason)
 {
 	char cut[HUB_REASON_MAX + 1];
-	struct msg *m = hub_msg(hub, MSG_QUIT, u, NULL, NULL, bounded(reason, HUB_REASON_MAX, cut));
+	struct msg *m = hub_msg(hub, MSG_QUIT, u, NULL, NULL, text_cut(reason, HUB_REASON_MAX, cut));
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 0);
 		msg_unref(m);
@@ -805,7 +768,7 @@ hub_topic(struct hub *hub, struct user *u, struct room *room, const char *text)
 	free(room->topic_by);
 	room->topic = topic;
 	room->topic_by = by;
-	room->topic_at = time(NULL);
+	room->topic_at = clock_now_s();
 	announce_room(hub, room, MSG_TOPIC, u, NULL, topic, NULL);
 	return HUB_OK;
 }
@@ -824,7 +787,7 @@ hub_kick(struct hub *hub, struct user *op, struct room *room, const char *nick,
 	if (!hub_is_member(room, target))
 		return HUB_EUSERNOTIN;
 	char cut[HUB_REASON_MAX + 1];
-	announce_room(hub, room, MSG_KICK, op, target->nick, bounded(reason, HUB_REASON_MAX, cut),
+	announce_room(hub, room, MSG_KICK, op, target->nick, text_cut(reason, HUB_REASON_MAX, cut),
 	    NULL);
 	leave(hub, target, room);
 	return HUB_OK;
@@ -833,12 +796,12 @@ hub_kick(struct hub *hub, struct user *op, struct room *room, const char *nick,
 /* Gives target an invitation into room, replacing an older one into the
  * same room, or else the one that expires first when it holds the most. */
 static int
-invite_record(struct hub *hub, struct user *target, const struct room *room)
+invite_record(struct user *target, const struct room *room)
 {
 	if (target->invites == NULL &&
 	    (target->invites = calloc(HUB_INVITES_PER_USER, sizeof *target->invites)) == NULL)
 		return -1;
-	int i = invite_index(hub, target, room);
+	int i = invite_index(target, room);
 	if (i < 0 && target->ninvites < HUB_INVITES_PER_USER)
 		i = target->ninvites++;
 	else if (i < 0) {
@@ -848,7 +811,7 @@ invite_record(struct hub *hub, struct user *target, const struct room *room)
 				i = k;
 	}
 	target->invites[i] = (struct invite){
-		.room = room->serial, .expires = hub_now(hub) + HUB_INVITE_TTL,
+		.room = room->serial, .expires = clock_now_s() + HUB_INVITE_TTL,
 	};
 	return 0;
 }
@@ -869,7 +832,7 @@ hub_invite(struct hub *hub, struct user *u, struct room *room, const char *nick,
 		return HUB_EUSERON;
 	/* Anyone in a room that is not +i may say "come in"; only an
 	 * operator's word opens +i, so only that one is kept. */
-	if (op && invite_record(hub, target, room) < 0)
+	if (op && invite_record(target, room) < 0)
 		return HUB_ENOMEM;
 	struct msg *m = hub_msg(hub, MSG_INVITE, u, room->name, target->nick, NULL);
 	if (m != NULL) {

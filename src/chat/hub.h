@@ -153,7 +153,6 @@ struct hub {
 	struct watch *watches;       /* uthash by folded nick: who MONITORs what */
 	uint32_t nwatch_links;       /* entries in all MONITOR lists */
 	struct hub_recent *recent;   /* HUB_RECENT entries, or NULL before any message */
-	time_t (*clock)(void);       /* the time, for invitations; a test may set it */
 	size_t topic_len;            /* longest topic kept, in bytes */
 	size_t nick_len;             /* longest nickname allowed */
 	struct whowas whowas[HUB_WHOWAS];

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "chat/hub.h"
 
 static const struct {
@@ -140,7 +141,7 @@ list_mode(struct hub *hub, struct room *room, struct hub_mode *m, const struct u
 	if ((b->mask = strdup(m->arg)) == NULL)
 		return HUB_ENOMEM;
 	snprintf(b->by, sizeof b->by, "%s", by->nick);
-	b->at = time(NULL);
+	b->at = clock_now_s();
 	++*n;
 	hub->nmasks++;
 	return HUB_OK;
@@ -195,7 +196,7 @@ limit_mode(struct room *room, struct hub_mode *m)
 		return HUB_ENEEDARG;
 	char *end;
 	long n = strtol(m->arg, &end, 10);
-	if (*end != '\0' || n <= 0 || n > 1000000)
+	if (*end != '\0' || n <= 0 || n > HUB_LIMIT_MAX)
 		return HUB_ENEEDARG;
 	room->limit = (uint32_t)n;
 	/* Announced as the number, not as typed ("0000...05"). */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "chat/bounds.h"
 
 /* One watched nickname and who watches it. */
@@ -63,17 +64,15 @@ hub_monitor_add(struct hub *hub, struct user *u, const char *nick)
 		name_fold(w->key, nick);
 		memcpy(w->nick, nick, strlen(nick) + 1);
 	}
-	if (w->n == w->cap) {
-		uint32_t cap = w->cap ? w->cap * 2 : 2;
-		struct user **grown = realloc(w->watchers, cap * sizeof *grown);
-		if (grown == NULL) {
-			if (created)
-				free(w);
-			return MONITOR_NOMEM;
-		}
-		w->watchers = grown;
-		w->cap = cap;
+	size_t cap = w->cap;
+	struct user **grown = buf_grow(w->watchers, &cap, w->n + 1u, sizeof *grown, 2);
+	if (grown == NULL) {
+		if (created)
+			free(w);
+		return MONITOR_NOMEM;
 	}
+	w->watchers = grown;
+	w->cap = (uint32_t)cap;
 	if (created)
 		HASH_ADD_STR(hub->watches, key, w);
 	w->watchers[w->n++] = u;

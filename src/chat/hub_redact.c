@@ -78,11 +78,8 @@ hub_redact(struct hub *hub, struct user *u, const char *target, uint64_t id,
 	if (!may)
 		return HUB_ENOTYOURS;
 	char why[HUB_REASON_MAX + 1];
-	if (reason != NULL)
-		snprintf(why, sizeof why, "%.*s",
-		    (int)utf8_fit(reason, strlen(reason), HUB_REASON_MAX), reason);
 	struct msg *m = hub_msg(hub, MSG_REDACT, u, room ? room->name : NULL,
-	    room ? NULL : to->nick, reason ? why : NULL);
+	    room ? NULL : to->nick, text_cut(reason, HUB_REASON_MAX, why));
 	if (m == NULL)
 		return HUB_ENOMEM;
 	m->ref = id;

@@ -2,7 +2,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "base/clock.h"
 
 static const char *
 stash(char **cursor, const char *s)
@@ -41,9 +42,7 @@ msg_new(enum msg_kind kind, const char *from, const char *ident,
 	m->ident = stash(&cursor, ident);
 	m->host = stash(&cursor, host);
 	m->multiline = text != NULL && strpbrk(m->text, "\n\r") != NULL;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	m->at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	m->at_ms = clock_now_ms();
 	return m;
 }
 

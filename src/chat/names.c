@@ -95,6 +95,6 @@ void
 name_fold(char *dst, const char *src)
 {
 	for (; *src != '\0'; src++, dst++)
-		*dst = (*src >= 'A' && *src <= 'Z') ? (char)(*src + 32) : *src;
+		*dst = name_fold_char(*src);
 	*dst = '\0';
 }

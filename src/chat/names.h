@@ -5,11 +5,7 @@
 
 #include <stddef.h>
 
-/* The most nick-len may be. Not a buffer's size but a line's: with it,
- * "nick!ident@host KICK #room nick :reason" still fits the 512 bytes of
- * an IRC line (bounds.h), and 32 is what Ergo allows by default. */
-#define NICK_LEN_MAX 32   /* bytes */
-#define ROOM_LEN_MAX 50   /* bytes, '#' included */
+#include "base/limits.h"   /* NICK_LEN_MAX, ROOM_LEN_MAX */
 
 /* 1 when nick (NUL-terminated) is a valid nickname of at most max bytes. */
 int name_nick_valid(const char *nick, size_t max);
@@ -29,5 +25,11 @@ int name_host_valid(const char *host, size_t max);
 int name_room_from_input(char *dst, const char *typed, size_t max);
 /* ASCII-lowercases src into dst (at least strlen(src) + 1 bytes). */
 void name_fold(char *dst, const char *src);
+/* c ASCII-lowercased: the one case folding of names and masks. */
+static inline char
+name_fold_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
 
 #endif

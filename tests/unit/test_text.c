@@ -261,6 +261,24 @@ test_fit_cuts_between_characters(void **state)
 	assert_int_equal(utf8_fit(emoji, 6, 5), 5);
 }
 
+/* What others see of a reason or topic: the text itself when it fits,
+ * else a copy cut between characters. */
+static void
+test_cut_between_characters(void **state)
+{
+	(void)state;
+	char buf[8];
+	const char *euro = "\xE2\x82\xAC\xE2\x82\xAC";
+	assert_null(text_cut(NULL, 5, buf));
+	assert_ptr_equal(text_cut(euro, 6, buf), euro);
+	assert_string_equal(text_cut("", 0, buf), "");
+	assert_string_equal(text_cut(euro, 5, buf), "\xE2\x82\xAC");
+	assert_ptr_equal(text_cut(euro, 5, buf), buf);
+	assert_string_equal(text_cut("abcdef", 4, buf), "abcd");
+	/* Too small for the first character: cut anyway, as utf8_fit. */
+	assert_string_equal(text_cut(euro, 2, buf), "\xE2\x82");
+}
+
 static void
 expect_terminal(const char *in, const char *want, int keep_lf)
 {
@@ -295,6 +313,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_ascii_unchanged),
+		cmocka_unit_test(test_cut_between_characters),
 		cmocka_unit_test(test_clean_multibyte_unchanged),
 		cmocka_unit_test(test_clean_removes_nul),
 		cmocka_unit_test(test_clean_lone_bytes),
