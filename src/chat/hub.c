@@ -60,7 +60,6 @@ user_free(struct user *u)
 	free(u->made);
 	free(u->realname);
 	free(u->away);
-	free(u->vhost);
 	free(u->watching);
 	free(u);
 }
@@ -248,17 +247,19 @@ set_nick(struct user *u, const char *nick)
 }
 
 static struct user *
-user_alloc(const struct user_ops *ops, void *owner, const char *ident,
+user_alloc(const struct user_ops *ops, void *door, const char *ident,
     const char *host, const char *realname)
 {
 	struct user *u = calloc(1, sizeof *u);
 	if (u == NULL)
 		return NULL;
 	u->ops = ops;
-	u->owner = owner;
-	u->signon = clock_now_s();
+	u->door = door;
+	u->last_active = clock_now_ms();
+	u->signon = (time_t)(u->last_active / 1000);
 	snprintf(u->ident, sizeof u->ident, "%s", ident);
-	u->host = host;
+	snprintf(u->addr, sizeof u->addr, "%s", host);
+	memcpy(u->host, u->addr, sizeof u->host);
 	u->realname = text_ndup(realname, USER_REALNAME_MAX);
 	if (u->realname == NULL) {
 		free(u);
@@ -278,10 +279,10 @@ user_add(struct hub *hub, struct user *u)
 }
 
 struct user *
-hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner,
+hub_user_new(struct hub *hub, const struct user_ops *ops, void *door,
     const char *ident, const char *host, const char *realname)
 {
-	struct user *u = user_alloc(ops, owner, ident, host, realname);
+	struct user *u = user_alloc(ops, door, ident, host, realname);
 	if (u == NULL)
 		return NULL;
 	u->serial = ++hub->serials;
@@ -309,12 +310,12 @@ hub_nick_available(struct hub *hub, const char *nick, const struct user *self)
 
 struct user *
 hub_user_new_named(struct hub *hub, const char *nick, const struct user_ops *ops,
-    void *owner, const char *ident, const char *host, const char *realname,
+    void *door, const char *ident, const char *host, const char *realname,
     enum hub_status *st)
 {
 	if ((*st = hub_nick_available(hub, nick, NULL)) != HUB_OK)
 		return NULL;
-	struct user *u = user_alloc(ops, owner, ident, host, realname);
+	struct user *u = user_alloc(ops, door, ident, host, realname);
 	if (u == NULL) {
 		*st = HUB_ENOMEM;
 		return NULL;
@@ -888,14 +889,10 @@ hub_chghost(struct hub *hub, struct user *u, const char *host)
 		return HUB_EBADHOST;
 	if (strcmp(host, u->host) == 0)
 		return HUB_OK;
-	char *vhost = strdup(host);
-	if (vhost == NULL)
-		return HUB_ENOMEM;
 	/* The event names the old host, so it is made before the change. */
-	struct msg *m = hub_msg(hub, MSG_CHGHOST, u, NULL, u->ident, vhost);
-	free(u->vhost);
-	u->vhost = vhost;
-	u->host = vhost;
+	struct msg *m = hub_msg(hub, MSG_CHGHOST, u, NULL, u->ident, host);
+	snprintf(u->host, sizeof u->host, "%s", host);
+	u->vhost = 1;
 	if (m != NULL) {
 		neighbours_send(hub, u, m, 1);
 		hub_monitor_tell(hub, u, m);

@@ -42,20 +42,27 @@ struct room;
  * WHO, WHOIS and a tag on what it sends. */
 enum { UMODE_INVISIBLE = 1, UMODE_OPER = 2, UMODE_BOT = 4 };
 
+/* A user: what the hub and other users may ask of it. Its front door's
+ * state behind it (a connection) is the door's business: door is opaque
+ * here, and no code outside that door looks behind it. */
 struct user {
 	char nick[NICK_LEN_MAX + 1];
 	char key[NICK_LEN_MAX + 1];  /* nick folded, the hash key */
 	UT_hash_handle hh;
 	const struct user_ops *ops;
-	void *owner;                 /* the connection behind the user */
+	void *door;                  /* its door's state (the connection); opaque */
 	char ident[USER_IDENT_MAX + 1];
-	const char *host;            /* the connection's address (owned by the door's
-	                              * conn, which outlives the user), or vhost */
-	char *vhost;                 /* a host given by hub_chghost, or NULL */
+	char host[USER_HOST_MAX + 1]; /* as others see it: addr, or a host given by
+	                              * hub_chghost */
+	char addr[USER_HOST_MAX + 1]; /* where it connects from */
 	char *realname;
 	char *away;                  /* NULL when here */
 	time_t signon;
+	int64_t last_active;         /* wall ms of its last input (WHOIS idle): its
+	                              * door sets it */
 	uint8_t umodes;              /* UMODE_* */
+	uint8_t vhost;               /* host was given by hub_chghost */
+	uint8_t secure;              /* connected over TLS: its door sets it */
 	/* Its door reads lines that fit one IRC line (IRC): its messages are
 	 * relayed to IRC cut to one line, not split into several. */
 	uint8_t one_line;
@@ -196,18 +203,21 @@ void hub_init(struct hub *hub, size_t topic_len, size_t nick_len);
 void hub_clear(struct hub *hub);
 
 /* A new user with a free guest nickname, in no room. NULL when out of
- * memory. ident and host say where it comes from; host is not copied and
- * must outlive the user. */
-struct user *hub_user_new(struct hub *hub, const struct user_ops *ops, void *owner,
+ * memory. ident and host (its address, copied: at most USER_HOST_MAX
+ * bytes) say where it comes from; door is its door's state behind it. */
+struct user *hub_user_new(struct hub *hub, const struct user_ops *ops, void *door,
     const char *ident, const char *host, const char *realname);
 /* The same with a chosen nickname; *st says why when NULL. */
 struct user *hub_user_new_named(struct hub *hub, const char *nick,
-    const struct user_ops *ops, void *owner, const char *ident, const char *host,
+    const struct user_ops *ops, void *door, const char *ident, const char *host,
     const char *realname, enum hub_status *st);
 /* Tells everyone who shares a room with u, leaves every room and frees u. */
 void hub_user_quit(struct hub *hub, struct user *u, const char *reason);
 
 struct user *hub_user_find(struct hub *hub, const char *nick);
+/* The i-th room u is in, oldest first (the last is the current one), or
+ * NULL past the last: for (i = 0; (r = hub_user_room(u, i)); i++). */
+struct room *hub_user_room(const struct user *u, unsigned i);
 struct room *hub_room_find(struct hub *hub, const char *name);
 /* The room u joined (or focused) last, or NULL. */
 struct room *hub_current_room(const struct user *u);

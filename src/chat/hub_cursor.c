@@ -1,5 +1,6 @@
-/* Cursors into the hub's lists, for replies given a piece at a time as
- * the asker's connection takes them: see struct hub_cursor. */
+/* Ways through the hub's lists for the doors, which never walk them
+ * themselves: cursors, for replies given a piece at a time as the asker's
+ * connection takes them (see struct hub_cursor), and a user's rooms. */
 #include <stdio.h>
 
 #include "chat/hub.h"
@@ -64,4 +65,10 @@ hub_cursor_member(const struct room *room, struct hub_cursor *cur)
 		return NULL;
 	cur->serial = room->members[lo].seq;
 	return &room->members[lo];
+}
+
+struct room *
+hub_user_room(const struct user *u, unsigned i)
+{
+	return i < u->nrooms ? u->rooms[i] : NULL;
 }

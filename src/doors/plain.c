@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/text.h"
 #include "chat/hub.h"
@@ -142,7 +143,7 @@ plain_deliver(struct user *u, struct msg *m)
 	if (m->rendered[FMT_PLAIN] == NULL)
 		m->rendered[FMT_PLAIN] = plain_render(m);
 	if (m->rendered[FMT_PLAIN] != NULL)
-		conn_send(u->owner, m->rendered[FMT_PLAIN]);
+		conn_send(u->door, m->rendered[FMT_PLAIN]);
 }
 
 static const struct user_ops plain_user_ops = {
@@ -603,6 +604,7 @@ plain_enter(struct conn *c)
 		conn_kill(c, "Out of memory");
 		return;
 	}
+	c->user->secure = (uint8_t)conn_secure(c);
 	conn_sendf(c, "-- you are %s; change it with /nick NAME\n", c->user->nick);
 	conn_sendf(c, "-- type /help for commands\n");
 	join_room(c, PLAIN_FIRST_ROOM, NULL);
@@ -652,6 +654,8 @@ before_password(struct conn *c, const struct plain_input *in)
 static void
 plain_line(struct conn *c, char *line, size_t len)
 {
+	if (c->user != NULL)
+		c->user->last_active = clock_now_ms();  /* WHOIS idle */
 	char small[1024];
 	size_t need = TEXT_CLEAN_MAX(len) + 1;
 	char *text = need <= sizeof small ? small : malloc(need);

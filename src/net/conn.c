@@ -198,7 +198,7 @@ conn_close_for(struct conn *c, const char *reason)
 void
 conn_disconnect_user(struct user *u, const char *reason)
 {
-	conn_close_for(u->owner, reason);
+	conn_close_for(u->door, reason);
 }
 
 /* Everything queued for c: its sendq, and what waits behind replies. */

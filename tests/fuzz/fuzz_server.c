@@ -329,7 +329,7 @@ check_hub(void)
 		HASH_FIND_STR(hub->users, u->key, found);
 		assert(found == u);
 		/* Every user is a live, open conn's, and that conn's user. */
-		struct conn *c = u->owner;
+		struct conn *c = u->door;
 		assert(client_of(c) != NULL);
 		assert(c->user == u && c->state == CONN_OPEN);
 		assert(u->nrooms <= HUB_ROOMS_PER_USER && u->nrooms <= u->caprooms);

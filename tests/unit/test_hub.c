@@ -905,6 +905,36 @@ test_room_bounds(void **state)
 	assert_int_equal(hub->nmasks, 0);
 }
 
+/* What others may ask of a user is the user's own: its host is a copy
+ * (the connection's buffer may go), a given host leaves its address, and
+ * its rooms are walked through the hub. */
+static void
+test_user_holds_its_own(void **state)
+{
+	struct hub *hub = *state;
+	char host[] = "203.0.113.7";
+	static int conn;
+	struct user *u = hub_user_new(hub, &fake_ops, &conn, "~id", host, "real");
+	assert_non_null(u);
+	assert_ptr_equal(u->door, &conn);
+	memset(host, 'x', sizeof host - 1);
+	assert_string_equal(u->host, "203.0.113.7");
+	assert_string_equal(u->addr, "203.0.113.7");
+	assert_false(u->vhost);
+	assert_false(u->secure);
+	assert_true(u->last_active > 0);
+	assert_int_equal(hub_chghost(hub, u, "cloak.example"), HUB_OK);
+	assert_string_equal(u->host, "cloak.example");
+	assert_string_equal(u->addr, "203.0.113.7");
+	assert_true(u->vhost);
+	assert_null(hub_user_room(u, 0));
+	assert_int_equal(hub_join(hub, u, "#a"), HUB_OK);
+	assert_int_equal(hub_join(hub, u, "#b"), HUB_OK);
+	assert_string_equal(hub_user_room(u, 0)->name, "#a");
+	assert_string_equal(hub_user_room(u, 1)->name, "#b");
+	assert_null(hub_user_room(u, 2));
+}
+
 int
 main(void)
 {
@@ -930,6 +960,7 @@ main(void)
 		T(test_visibility),
 		T(test_invite),
 		T(test_room_bounds),
+		T(test_user_holds_its_own),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

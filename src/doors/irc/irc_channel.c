@@ -223,8 +223,9 @@ irc_send_names(struct conn *c, struct room *room)
 static void
 part_all(struct conn *c)
 {
-	while (c->user->nrooms > 0)
-		hub_part(door_hub(c), c->user, c->user->rooms[0], NULL);
+	struct room *room;
+	while ((room = hub_user_room(c->user, 0)) != NULL)
+		hub_part(door_hub(c), c->user, room, NULL);
 }
 
 void

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/text.h"
@@ -582,8 +583,8 @@ chghost_fallback(struct conn *c, struct msg *m, struct user *u)
 	wire_unref(quit);
 	char mask[HUB_MASK_MAX];
 	hub_user_mask(u, mask);
-	for (int i = 0; i < u->nrooms; i++) {
-		struct room *room = u->rooms[i];
+	struct room *room;
+	for (unsigned i = 0; (room = hub_user_room(u, i)) != NULL; i++) {
 		if (!hub_is_member(room, c->user))
 			continue;
 		if (caps_on & CAP_EXTENDED_JOIN)
@@ -680,7 +681,7 @@ irc_deliver_to(struct conn *c, struct msg *m)
 static void
 irc_deliver(struct user *u, struct msg *m)
 {
-	struct conn *c = u->owner;
+	struct conn *c = u->door;
 	/* A message a labeled command sent to its own author is not a reply
 	 * to the label (only the echo-message copy is): it goes out as it is. */
 	int message = m->kind == MSG_SAY || m->kind == MSG_PRIVATE ||
@@ -896,6 +897,7 @@ try_register(struct conn *c)
 		return;
 	}
 	c->user->one_line = 1;
+	c->user->secure = (uint8_t)conn_secure(c);
 	/* The hub keeps its own copy; an idle session should hold nothing. */
 	free(s->realname);
 	s->realname = NULL;
@@ -1104,6 +1106,8 @@ static void command_run(struct conn *c, const struct irc_command *cmd,
 static void
 irc_line(struct conn *c, char *line, size_t len)
 {
+	if (c->user != NULL)
+		c->user->last_active = clock_now_ms();  /* WHOIS idle */
 	/* NUL bytes go first (that only shrinks the line); the length rules
 	 * then apply to what the client sent, and only the parts others will
 	 * see are repaired to valid UTF-8, where they may grow. */

@@ -140,7 +140,7 @@ irc_cmd_monitor(struct conn *c, struct irc_message *m)
 void
 irc_monitor_presence(struct user *u, const char *nick, const struct user *who)
 {
-	struct conn *c = u->owner;
+	struct conn *c = u->door;
 	if (who == NULL) {
 		irc_numeric(c, "731", ":%s", nick);
 		return;
@@ -153,7 +153,7 @@ irc_monitor_presence(struct user *u, const char *nick, const struct user *who)
 void
 irc_monitor_watched(struct user *u, struct msg *m)
 {
-	struct conn *c = u->owner;
+	struct conn *c = u->door;
 	unsigned caps_on = irc_session(c)->caps;
 	if (!(caps_on & CAP_EXTENDED_MONITOR))
 		return;

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "doors/irc/irc.h"
 
@@ -50,6 +51,14 @@ who_query_parse(struct who_query *q, const char *arg)
 	}
 }
 
+/* How long u has sent nothing (its door notes its last input). */
+static int64_t
+idle_seconds(const struct user *u)
+{
+	int64_t idle = clock_now_ms() - u->last_active;
+	return idle > 0 ? idle / 1000 : 0;
+}
+
 static void
 who_line(struct conn *c, const struct who_query *q, const char *channel,
     const struct user *u, const struct member *mem)
@@ -82,13 +91,10 @@ who_line(struct conn *c, const struct who_query *q, const char *channel,
 		case 'n': v = u->nick; break;
 		case 'f': v = flags; break;
 		case 'd': v = "0"; break;
-		case 'l': {
-			const struct conn *uc = u->owner;
-			snprintf(idle, sizeof idle, "%llu", (unsigned long long)
-			    ((loop_now(door_env(c)->loop) - uc->last_input) / 1000));
+		case 'l':
+			snprintf(idle, sizeof idle, "%lld", (long long)idle_seconds(u));
 			v = idle;
 			break;
-		}
 		case 'a': v = "0"; break;  /* no accounts: "0" is "logged out" */
 		case 'o': v = "n/a"; break;
 		case 'r': v = u->realname; break;
@@ -222,8 +228,8 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 	irc_numeric(c, "311", "%s %s %s * :%s", u->nick, u->ident, u->host, u->realname);
 	char chans[IRC_LINE_MAX] = "";
 	size_t len = 0;
-	for (int i = 0; i < u->nrooms; i++) {
-		struct room *room = u->rooms[i];
+	struct room *room;
+	for (unsigned i = 0; (room = hub_user_room(u, i)) != NULL; i++) {
 		if (!hub_room_visible(c->user, room))
 			continue;
 		char prefix[3];
@@ -245,18 +251,16 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 		irc_numeric(c, "313", "%s :is an IRC operator", u->nick);
 	if (u->umodes & UMODE_BOT)
 		irc_numeric(c, "335", "%s :is a bot", u->nick);
-	struct conn *uc = u->owner;
 	/* Behind a given host, the address shows to the user and operators. */
-	if (u->vhost != NULL && (u == c->user || (c->user->umodes & UMODE_OPER)))
-		irc_numeric(c, "378", "%s :is connecting from *@%s %s", u->nick, uc->host,
-		    uc->host);
-	if (conn_secure(uc))
+	if (u->vhost && (u == c->user || (c->user->umodes & UMODE_OPER)))
+		irc_numeric(c, "378", "%s :is connecting from *@%s %s", u->nick, u->addr,
+		    u->addr);
+	if (u->secure)
 		irc_numeric(c, "671", "%s :is using a secure connection", u->nick);
 	if (u->away != NULL)
 		irc_numeric(c, "301", "%s :%s", u->nick, u->away);
-	uint64_t idle = (loop_now(door_env(c)->loop) - uc->last_input) / 1000;
-	irc_numeric(c, "317", "%s %llu %lld :seconds idle, signon time", u->nick,
-	    (unsigned long long)idle, (long long)u->signon);
+	irc_numeric(c, "317", "%s %lld %lld :seconds idle, signon time", u->nick,
+	    (long long)idle_seconds(u), (long long)u->signon);
 	irc_numeric(c, "318", "%s :End of /WHOIS list", u->nick);
 }
 
