@@ -58,6 +58,8 @@ static const struct option_def options[] = {
 	  "IRC: offer an sts policy: plain-text clients move to TLS, and TLS clients that asked for server-name stay on TLS this many seconds (empty: no policy)" },
 	{ "sts-port", OPT_ULONG, FIELD(sts_port), "0", 0, 65535,
 	  "IRC: the TLS port the sts policy names (0: the first irc-listen ... tls)" },
+	{ "node-id", OPT_ULONG, FIELD(node_id), "0", 0, 65535,
+	  "this server's number in its msgids (IRCv3 msgid): servers that share users and rooms need one each" },
 	{ "nick-len", OPT_ULONG, FIELD(nick_len), "30", 1, NICK_LEN_MAX,
 	  "longest nickname, in bytes" },
 	{ "channel-len", OPT_ULONG, FIELD(channel_len), "50", 2, 50,

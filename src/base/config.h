@@ -41,6 +41,7 @@ struct config {
 	unsigned long ping_timeout;  /* seconds more before giving up */
 	unsigned long max_clients;
 	unsigned long max_rooms;     /* rooms on the server at once */
+	unsigned long node_id;       /* in every msgid (chat/msgid.h) */
 	unsigned long max_per_ip;    /* 0: no limit */
 	unsigned long max_line;
 	unsigned long sendq;

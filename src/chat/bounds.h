@@ -53,8 +53,8 @@
 #define HUB_INVITE_TTL 3600     /* seconds an invitation is good for */
 
 /* What the server remembers of messages: who sent each of the last
- * HUB_RECENT events where, so REDACT can tell who may take one back
- * (24 bytes each, made on the first message; until history exists). */
+ * HUB_RECENT messages where, so REDACT can tell who may take one back
+ * (28 bytes each, made on the first message; until history exists). */
 #define HUB_RECENT 8192
 
 /* What the server remembers of those who left. */

@@ -1,5 +1,6 @@
 #include "chat/hub.h"
 #include "chat/hub_monitor.h"
+#include "chat/hub_recent.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,13 @@ hub_init(struct hub *hub, size_t topic_len, size_t nick_len)
 	memset(hub, 0, sizeof *hub);
 	hub->topic_len = topic_len > HUB_TOPIC_MAX ? HUB_TOPIC_MAX : topic_len;
 	hub->nick_len = nick_len > NICK_LEN_MAX ? NICK_LEN_MAX : nick_len;
-	hub->next_msgid = 1;
+	msgid_init(&hub->ids, 0);
+}
+
+void
+hub_set_node(struct hub *hub, uint16_t node)
+{
+	hub->ids.node = node;
 }
 
 /* The maker no longer answers for room (it is gone, or the maker is). */
@@ -80,8 +87,7 @@ hub_clear(struct hub *hub)
 	}
 	hub->nusers = hub->nopers = hub->ninvisible = hub->nrooms = 0;
 	hub_monitor_free_all(hub);
-	free(hub->recent);
-	hub->recent = NULL;
+	hub_recent_free(hub);
 }
 
 struct user *
@@ -334,7 +340,8 @@ hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
 	struct msg *m = msg_new(kind, from->nick, from->ident, from->host,
 	    room, target, text);
 	if (m != NULL) {
-		m->id = hub->next_msgid++;
+		m->at_ms = clock_now_ms();
+		msgid_next(&hub->ids, m->at_ms, m->id);
 		m->from_bot = (from->umodes & UMODE_BOT) != 0;
 		m->one_line = from->one_line;
 	}
@@ -703,7 +710,7 @@ hub_say_msg(struct hub *hub, struct user *u, struct room *room,
 	struct msg *m = tagged_msg(hub, kind, u, room->name, NULL, text, client_tags);
 	if (m == NULL)
 		return HUB_ENOMEM;
-	hub_recent_note(hub, m->id, u, room->serial, 0);
+	hub_recent_note(hub, m->id, u->serial, room->serial, 0);
 	room_send(room, m, u);
 	if (sent != NULL)
 		*sent = m;
@@ -731,7 +738,7 @@ hub_private(struct hub *hub, struct user *u, const char *nick, enum msg_kind kin
 	struct msg *m = tagged_msg(hub, kind, u, NULL, target->nick, text, client_tags);
 	if (m == NULL)
 		return HUB_ENOMEM;
-	hub_recent_note(hub, m->id, u, target->serial, 1);
+	hub_recent_note(hub, m->id, u->serial, target->serial, 1);
 	deliver(target, m);
 	*to = target;
 	if (sent != NULL)

@@ -155,11 +155,12 @@ struct hub {
 	uint32_t max_users;          /* most at once since start */
 	uint32_t stamp;
 	uint32_t guests;             /* last guest number handed out */
-	uint64_t next_msgid;
+	struct msgid_gen ids;        /* msgids: this node's, in time order */
 	uint32_t serials;            /* last user, room, order or join serial handed out */
 	struct watch *watches;       /* uthash by folded nick: who MONITORs what */
 	uint32_t nwatch_links;       /* entries in all MONITOR lists */
 	struct hub_recent *recent;   /* HUB_RECENT entries, or NULL before any message */
+	uint64_t nrecent;            /* messages ever noted there (hub_recent.h) */
 	size_t topic_len;            /* longest topic kept, in bytes */
 	size_t nick_len;             /* longest nickname allowed */
 	struct whowas whowas[HUB_WHOWAS];
@@ -198,7 +199,11 @@ enum hub_status {
 	HUB_ENOTYOURS,  /* not a message this user may take back */
 };
 
+/* A hub of node 0 (hub_set_node). */
 void hub_init(struct hub *hub, size_t topic_len, size_t nick_len);
+/* The node id its msgids carry (node-id): unique among the nodes that
+ * share users and rooms, so that their msgids are too. */
+void hub_set_node(struct hub *hub, uint16_t node);
 /* Frees every room and user without telling anyone (at exit). */
 void hub_clear(struct hub *hub);
 
@@ -330,11 +335,7 @@ int hub_whowas_find(const struct hub *hub, const char *nick, int max,
  * events; history, once it exists, answers instead and drops or marks the
  * message when it sees the MSG_REDACT. reason may be NULL. */
 enum hub_status hub_redact(struct hub *hub, struct user *u, const char *target,
-    uint64_t id, const char *reason);
-/* For hub.c: remembers who sent message id, to a room or (private) to a
- * user. */
-void hub_recent_note(struct hub *hub, uint64_t id, const struct user *from,
-    uint32_t where, int private);
+    const char *id, const char *reason);
 
 /* Where a reply given a piece at a time (LIST, WHO, NAMES of thousands)
  * stands in one of the hub's lists: the serial of the last one given.

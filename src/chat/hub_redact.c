@@ -1,44 +1,15 @@
 /* Taking a message back (IRCv3 message-redaction): who may, and who is
- * told. The hub stores no messages, so to know who sent a message where it
- * remembers that much of its last HUB_RECENT events: a ring indexed by
- * msgid (msgids are handed out in order, so an entry is found in one
- * step and an overwritten one is simply too old). When history exists it
- * answers these questions instead, and is the one that drops or marks the
- * message when it sees the MSG_REDACT. */
+ * told. The hub stores no messages: to know who sent a message where, it
+ * remembers that much of its last HUB_RECENT messages (hub_recent.h).
+ * When history exists it answers these questions instead, and is the one
+ * that drops or marks the message when it sees the MSG_REDACT. */
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/text.h"
 #include "chat/hub.h"
-
-struct hub_recent {
-	uint64_t id;        /* the message's msgid; 0: empty */
-	uint32_t author;    /* its sender's serial */
-	uint32_t where;     /* the room's serial, or the recipient's */
-	uint8_t private;    /* where is a user */
-};
-
-void
-hub_recent_note(struct hub *hub, uint64_t id, const struct user *from,
-    uint32_t where, int private)
-{
-	/* Out of memory: the message is sent, but cannot be taken back. */
-	if (hub->recent == NULL &&
-	    (hub->recent = calloc(HUB_RECENT, sizeof *hub->recent)) == NULL)
-		return;
-	hub->recent[id % HUB_RECENT] = (struct hub_recent){
-		.id = id, .author = from->serial, .where = where, .private = (uint8_t)private,
-	};
-}
-
-static const struct hub_recent *
-recent_find(const struct hub *hub, uint64_t id)
-{
-	if (hub->recent == NULL || id == 0 || hub->recent[id % HUB_RECENT].id != id)
-		return NULL;
-	return &hub->recent[id % HUB_RECENT];
-}
+#include "chat/hub_recent.h"
 
 /* Whether r was said in room, or between a and b (either way). */
 static int
@@ -55,7 +26,7 @@ between(const struct hub_recent *r, const struct user *a, const struct user *b)
 }
 
 enum hub_status
-hub_redact(struct hub *hub, struct user *u, const char *target, uint64_t id,
+hub_redact(struct hub *hub, struct user *u, const char *target, const char *id,
     const char *reason)
 {
 	struct room *room = NULL;
@@ -69,7 +40,7 @@ hub_redact(struct hub *hub, struct user *u, const char *target, uint64_t id,
 		return HUB_ENONICK;
 	/* A message elsewhere is unknown here: an error must not tell a
 	 * stranger that a msgid exists. */
-	const struct hub_recent *r = recent_find(hub, id);
+	const struct hub_recent *r = hub_recent_find(hub, id);
 	if (r == NULL || (room ? !in_room(r, room) : !between(r, u, to)))
 		return HUB_EUNKNOWNMSG;
 	const struct member *me = room ? hub_member(room, u) : NULL;
@@ -82,7 +53,7 @@ hub_redact(struct hub *hub, struct user *u, const char *target, uint64_t id,
 	    room ? NULL : to->nick, text_cut(reason, HUB_REASON_MAX, why));
 	if (m == NULL)
 		return HUB_ENOMEM;
-	m->ref = id;
+	memcpy(m->ref, id, sizeof m->ref);
 	if (room != NULL)
 		for (uint32_t i = 0; i < room->nmembers; i++)
 			room->members[i].user->ops->deliver(room->members[i].user, m);

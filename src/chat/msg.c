@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/clock.h"
-
 static const char *
 stash(char **cursor, const char *s)
 {
@@ -42,7 +40,6 @@ msg_new(enum msg_kind kind, const char *from, const char *ident,
 	m->ident = stash(&cursor, ident);
 	m->host = stash(&cursor, host);
 	m->multiline = text != NULL && strpbrk(m->text, "\n\r") != NULL;
-	m->at_ms = clock_now_ms();
 	return m;
 }
 

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "chat/msgid.h"
 #include "net/wire.h"
 
 enum msg_kind {
@@ -53,8 +54,8 @@ struct msg {
 	                       * (multiline-concat); no other text holds either */
 	const char *ident;    /* from's ident and host, as it was then */
 	const char *host;
-	uint64_t id;          /* unique per server run: the IRCv3 msgid */
-	uint64_t ref;         /* MSG_REDACT: the msgid of the message taken back */
+	char id[MSGID_LEN + 1];  /* the IRCv3 msgid (msgid.h) */
+	char ref[MSGID_LEN + 1]; /* MSG_REDACT: the msgid of the message taken back */
 	uint8_t from_bot;     /* from had bot mode (IRCv3 bot tag) */
 	uint8_t multiline;    /* text holds several lines */
 	int64_t at_ms;        /* wall-clock time it happened, for server-time */
@@ -66,7 +67,8 @@ struct msg {
 };
 
 /* Copies the strings; any but from may be NULL (ident and host are the
- * sender's). NULL when out of memory. */
+ * sender's). Its id and time are the maker's to set (hub_msg). NULL when
+ * out of memory. */
 struct msg *msg_new(enum msg_kind kind, const char *from, const char *ident,
     const char *host, const char *room, const char *target, const char *text);
 void msg_unref(struct msg *m);

@@ -721,6 +721,7 @@ server_init(struct server *srv, const struct config *cfg)
 	strftime(srv->started, sizeof srv->started, "%Y-%m-%d %H:%M:%S UTC", &tm);
 	hub_init(&srv->hub, cfg->topic_len, cfg->nick_len);
 	srv->hub.max_rooms = (uint32_t)cfg->max_rooms;
+	hub_set_node(&srv->hub, (uint16_t)cfg->node_id);
 	if ((srv->loop = loop_new()) == NULL) {
 		fprintf(stderr, "parleyd: cannot create the event loop: %s\n", strerror(errno));
 		return -1;

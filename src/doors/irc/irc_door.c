@@ -510,8 +510,8 @@ irc_render(const struct msg *m, int alt)
 		return irc_wire_line("%s CHGHOST %s %s", src, m->target, m->text);
 	case MSG_REDACT:
 		if (m->text == NULL)
-			return irc_wire_line("%s REDACT %s %" PRIu64, src, to, m->ref);
-		return irc_wire_line("%s REDACT %s %" PRIu64 " :%s", src, to, m->ref, m->text);
+			return irc_wire_line("%s REDACT %s %s", src, to, m->ref);
+		return irc_wire_line("%s REDACT %s %s :%s", src, to, m->ref, m->text);
 	}
 	return NULL;
 }
@@ -529,7 +529,7 @@ tags_render(const struct msg *m, int all, int with_id)
 	if (!all)
 		return wire_printf("@time=%s.%03dZ ", stamp, (int)(m->at_ms % 1000));
 	if (with_id)
-		snprintf(id, sizeof id, ";msgid=%" PRIu64, m->id);
+		snprintf(id, sizeof id, ";msgid=%s", m->id);
 	return wire_printf("@time=%s.%03dZ%s%s%s%s ", stamp, (int)(m->at_ms % 1000), id,
 	    m->from_bot ? ";bot" : "", m->client_tags ? ";" : "",
 	    m->client_tags ? m->client_tags : "");

@@ -2,7 +2,6 @@
  * once. A CTCP ACTION becomes a hub action, so plain users see "* nick
  * waves". Client-only tags (+name) travel with the message to the
  * recipients that speak message-tags. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,12 +158,7 @@ irc_cmd_redact(struct conn *c, struct irc_message *m)
 		return;
 	}
 	const char *target = m->params[0], *msgid = m->params[1];
-	char *end;
-	errno = 0;
-	unsigned long long id = strtoull(msgid, &end, 10);
-	if (errno != 0 || *end != '\0' || msgid[0] < '0' || msgid[0] > '9')
-		id = 0;  /* not one of ours: unknown */
-	enum hub_status st = hub_redact(door_hub(c), c->user, target, id,
+	enum hub_status st = hub_redact(door_hub(c), c->user, target, msgid,
 	    m->nparams > 2 ? m->params[2] : NULL);
 	if (st == HUB_ENOROOM || st == HUB_ENOTIN || st == HUB_ENONICK)
 		irc_send(c, ":%s FAIL REDACT INVALID_TARGET %s :You cannot delete messages from %s",

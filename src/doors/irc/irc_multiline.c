@@ -347,10 +347,10 @@ irc_multiline_batch(const struct msg *m, const char *src, const char *cmd)
 	/* The reference is the msgid's: unique, so one rendering serves
 	 * every recipient. */
 	char tag[48], open[IRC_LINE_MAX], close[IRC_LINE_MAX];
-	snprintf(tag, sizeof tag, "@batch=ml%llu", (unsigned long long)m->id);
-	snprintf(open, sizeof open, "%s BATCH +ml%llu %s %s\r\n", src,
-	    (unsigned long long)m->id, BATCH_TYPE, m->room ? m->room : m->target);
-	snprintf(close, sizeof close, "%s BATCH -ml%llu\r\n", src, (unsigned long long)m->id);
+	snprintf(tag, sizeof tag, "@batch=ml%s", m->id);
+	snprintf(open, sizeof open, "%s BATCH +ml%s %s %s\r\n", src, m->id, BATCH_TYPE,
+	    m->room ? m->room : m->target);
+	snprintf(close, sizeof close, "%s BATCH -ml%s\r\n", src, m->id);
 	struct render r = { .batch_tag = tag };
 	return render(m, src, cmd, &r, open, close, put_batch_piece);
 }
