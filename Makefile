@@ -239,6 +239,13 @@ irctest-sanitize:
 bench: all
 	$(PYTHON) bench/compare $(BENCH_ARGS)
 
+# Same-run A/B of two parleyd builds or configurations (bench/README.md):
+# `make bench-ab A=/tmp/old/parleyd AB_ARGS='--pairs 3 --b-args "--sendq 65536"'`.
+# A and B default to ./parleyd. Writes bench/results/<date>-ab.md and .json.
+.PHONY: bench-ab
+bench-ab: all
+	$(PYTHON) bench/ab $(if $(A),--a $(A)) $(if $(B),--b $(B)) $(AB_ARGS)
+
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do \
