@@ -1,5 +1,6 @@
 /* The plain-text front door: lines a person types in nc, telnet or parley,
  * and lines a person can read. docs/protocol.md is its specification. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #define PLAIN_REALNAME "plain-text user"
 /* Bytes of nicknames per /who line, so a huge room gives many short lines. */
 #define PLAIN_WHO_LINE 400
+/* A line up to this long is cleaned on the stack, a longer one on the heap. */
+#define PLAIN_LINE_ON_STACK 1024
 
 /* Rendering: each event becomes its plain line once, shared by every plain
  * recipient. */
@@ -151,12 +154,68 @@ static const struct user_ops plain_user_ops = {
 	.disconnect = conn_disconnect_user,
 };
 
-/* Replies. */
+/* Errors: one line "!! code: text", the codes listed in docs/protocol.md.
+ * Each is written once here: its code and its text, which is a format
+ * the compiler checks against every use (plain_err(c, NAME, args)). */
+#define PLAIN_ERROR_LINE "!! %s: %s\n"
+#define PLAIN_REFUSAL_MAX 256   /* the text of a refusal: why, and what to do */
+#define PLAIN_ERR_NOMEM        "server-error", "out of memory, try again"
+#define PLAIN_ERR_LINE_NOMEM   "server-error", "out of memory, line dropped"
+#define PLAIN_ERR_UNEXPECTED   "server-error", "unexpected answer from the server"
+#define PLAIN_ERR_BAD_NICK     "bad-nick", "\"%s\" is not a valid nickname (1-%d of " \
+	"letters, digits and -_[]{}\\|^` not starting with a digit or -)"
+#define PLAIN_ERR_NICK_RESERVED "nick-reserved", "%s is a service's name, nobody's"
+#define PLAIN_ERR_NICK_IN_USE  "nick-in-use", "%s is already taken"
+#define PLAIN_ERR_NO_SUCH_NICK "no-such-nick", "nobody is called %s"
+#define PLAIN_ERR_BAD_ROOM     "bad-room", "\"%s\" is not a valid room name " \
+	"(# and up to %d bytes, no spaces, commas or control characters)"
+#define PLAIN_ERR_NO_SUCH_ROOM "no-such-room", "there is no room %s"
+#define PLAIN_ERR_NOT_IN_ROOM  "not-in-room", "you are not in %s"
+#define PLAIN_ERR_TOO_MANY_ROOMS "too-many-rooms", "you are in %d rooms already; /part one first"
+#define PLAIN_ERR_TOO_MANY_MADE "too-many-rooms", "you have made %d rooms that still exist; " \
+	"join one that exists"
+#define PLAIN_ERR_NO_MORE_ROOMS "no-more-rooms", "the server has as many rooms as it holds " \
+	"(%u); join one that exists"
+#define PLAIN_ERR_NO_ROOM      "no-room", "you are not in a room; /join one first"
+#define PLAIN_ERR_NOT_ROOM_OP  "not-room-op", "only operators of %s may do that"
+#define PLAIN_ERR_BANNED       "banned", "you are banned from %s"
+#define PLAIN_ERR_INVITE_ONLY  "invite-only", "%s is invitation only"
+#define PLAIN_ERR_BAD_KEY      "bad-key", "%s needs the right key: /join %s KEY"
+#define PLAIN_ERR_ROOM_FULL    "room-full", "%s is full"
+#define PLAIN_ERR_CANNOT_SEND  "cannot-send", "you may not speak in %s now"
+#define PLAIN_ERR_USAGE        "usage", "%s"
+#define PLAIN_ERR_PASS_AGAIN   "usage", "the password is given once, before anything else"
+#define PLAIN_ERR_UNKNOWN_COMMAND "unknown-command", "/%s is not a command; /help lists them"
+#define PLAIN_ERR_LONE_SLASH   "unknown-command", "a lone / is not a command; /help lists them"
+#define PLAIN_ERR_PASSWORD_REQUIRED "password-required", "this server needs a password " \
+	"first: /pass PASSWORD"
+#define PLAIN_ERR_BAD_PASSWORD "bad-password", "that is not the password; goodbye"
+#define PLAIN_ERR_LINE_TOO_LONG "line-too-long", "lines may be at most %lu bytes; that one " \
+	"was discarded"
+#define PLAIN_ERR_SERVER_FULL  "server-full", "%s, try again later"
+#define plain_err(c, ...) plain_error(c, __VA_ARGS__)
+#define PLAIN_ERR_CODE_(code, fmt) code
+#define PLAIN_ERR_FMT_(code, fmt) fmt
+#define PLAIN_ERR_CODE(e) PLAIN_ERR_CODE_(e)
+#define PLAIN_ERR_FMT(e) PLAIN_ERR_FMT_(e)
+
+static void plain_error(struct conn *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
-error_line(struct conn *c, const char *code, const char *text)
+plain_error(struct conn *c, const char *code, const char *fmt, ...)
 {
-	conn_sendf(c, "!! %s: %s\n", code, text);
+	char *text;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		conn_kill(c, "Out of memory");
+		return;
+	}
+	conn_sendf(c, PLAIN_ERROR_LINE, code, text);
+	free(text);
 }
 
 static void
@@ -167,65 +226,58 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 	case HUB_EALREADY:
 		return;
 	case HUB_ENOMEM:
-		error_line(c, "server-error", "out of memory, try again");
+		plain_err(c, PLAIN_ERR_NOMEM);
 		return;
 	case HUB_EBADNICK:
-		conn_sendf(c, "!! bad-nick: \"%s\" is not a valid nickname (1-%d of "
-		    "letters, digits and -_[]{}\\|^` not starting with a digit or -)\n",
-		    name, (int)door_hub(c)->nick_len);
+		plain_err(c, PLAIN_ERR_BAD_NICK, name, (int)door_hub(c)->nick_len);
 		return;
 	case HUB_ERESERVED:
-		conn_sendf(c, "!! nick-reserved: %s is a service's name, nobody's\n", name);
+		plain_err(c, PLAIN_ERR_NICK_RESERVED, name);
 		return;
 	case HUB_ENICKINUSE:
-		conn_sendf(c, "!! nick-in-use: %s is already taken\n", name);
+		plain_err(c, PLAIN_ERR_NICK_IN_USE, name);
 		return;
 	case HUB_ENONICK:
-		conn_sendf(c, "!! no-such-nick: nobody is called %s\n", name);
+		plain_err(c, PLAIN_ERR_NO_SUCH_NICK, name);
 		return;
 	case HUB_EBADROOM:
-		conn_sendf(c, "!! bad-room: \"%s\" is not a valid room name "
-		    "(# and up to %d bytes, no spaces, commas or control characters)\n",
-		    name, ROOM_LEN_MAX - 1);
+		plain_err(c, PLAIN_ERR_BAD_ROOM, name, ROOM_LEN_MAX - 1);
 		return;
 	case HUB_ENOROOM:
-		conn_sendf(c, "!! no-such-room: there is no room %s\n", name);
+		plain_err(c, PLAIN_ERR_NO_SUCH_ROOM, name);
 		return;
 	case HUB_ENOTIN:
-		conn_sendf(c, "!! not-in-room: you are not in %s\n", name);
+		plain_err(c, PLAIN_ERR_NOT_IN_ROOM, name);
 		return;
 	case HUB_ETOOMANY:
-		conn_sendf(c, "!! too-many-rooms: you are in %d rooms already; /part one first\n",
-		    HUB_ROOMS_PER_USER);
+		plain_err(c, PLAIN_ERR_TOO_MANY_ROOMS, HUB_ROOMS_PER_USER);
 		return;
 	case HUB_EMADE:
-		conn_sendf(c, "!! too-many-rooms: you have made %d rooms that still exist; "
-		    "join one that exists\n", HUB_ROOMS_MADE_PER_USER);
+		plain_err(c, PLAIN_ERR_TOO_MANY_MADE, HUB_ROOMS_MADE_PER_USER);
 		return;
 	case HUB_EROOMS:
-		conn_sendf(c, "!! no-more-rooms: the server has as many rooms as it holds (%u); "
-		    "join one that exists\n", door_hub(c)->max_rooms);
+		plain_err(c, PLAIN_ERR_NO_MORE_ROOMS, door_hub(c)->max_rooms);
 		return;
 	case HUB_ENOCURRENT:
-		error_line(c, "no-room", "you are not in a room; /join one first");
+		plain_err(c, PLAIN_ERR_NO_ROOM);
 		return;
 	case HUB_ECHANOP:
-		conn_sendf(c, "!! not-room-op: only operators of %s may do that\n", name);
+		plain_err(c, PLAIN_ERR_NOT_ROOM_OP, name);
 		return;
 	case HUB_EBANNED:
-		conn_sendf(c, "!! banned: you are banned from %s\n", name);
+		plain_err(c, PLAIN_ERR_BANNED, name);
 		return;
 	case HUB_EINVITEONLY:
-		conn_sendf(c, "!! invite-only: %s is invitation only\n", name);
+		plain_err(c, PLAIN_ERR_INVITE_ONLY, name);
 		return;
 	case HUB_EBADKEY:
-		conn_sendf(c, "!! bad-key: %s needs the right key: /join %s KEY\n", name, name);
+		plain_err(c, PLAIN_ERR_BAD_KEY, name, name);
 		return;
 	case HUB_EFULL:
-		conn_sendf(c, "!! room-full: %s is full\n", name);
+		plain_err(c, PLAIN_ERR_ROOM_FULL, name);
 		return;
 	case HUB_ECANNOTSEND:
-		conn_sendf(c, "!! cannot-send: you may not speak in %s now\n", name);
+		plain_err(c, PLAIN_ERR_CANNOT_SEND, name);
 		return;
 	case HUB_EUSERNOTIN:
 	case HUB_EUSERON:
@@ -236,10 +288,12 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 	case HUB_EBADHOST:
 	case HUB_EUNKNOWNMSG:
 	case HUB_ENOTYOURS:
-		error_line(c, "server-error", "unexpected answer from the server");
+		plain_err(c, PLAIN_ERR_UNEXPECTED);
 		return;
 	}
 }
+
+static void usage(struct conn *c, const char *command);
 
 static struct hub *
 hub_of(struct conn *c)
@@ -323,7 +377,7 @@ cmd_join(struct conn *c, char *args)
 	char *typed = text_word(&args);
 	char *key = text_word(&args);
 	if (typed == NULL) {
-		error_line(c, "usage", "/join ROOM [KEY]");
+		usage(c, "join");
 		return;
 	}
 	char name[ROOM_LEN_MAX + 1];
@@ -374,7 +428,7 @@ cmd_msg(struct conn *c, char *args)
 	char *nick = text_word(&args);
 	char *text = text_rest(&args);
 	if (nick == NULL || text == NULL) {
-		error_line(c, "usage", "/msg NICK TEXT");
+		usage(c, "msg");
 		return;
 	}
 	struct user *to;
@@ -390,7 +444,7 @@ cmd_me(struct conn *c, char *args)
 {
 	char *text = text_rest(&args);
 	if (text == NULL) {
-		error_line(c, "usage", "/me TEXT");
+		usage(c, "me");
 		return;
 	}
 	say(c, MSG_ACTION, text);
@@ -480,7 +534,7 @@ list_page(struct conn *c, const struct room *room)
 {
 	struct list_pager *p = calloc(1, sizeof *p);
 	if (p == NULL) {
-		error_line(c, "server-error", "out of memory, try again");
+		plain_err(c, PLAIN_ERR_NOMEM);
 		return;
 	}
 	if (room != NULL)
@@ -546,7 +600,7 @@ static void
 cmd_pass(struct conn *c, char *args)
 {
 	(void)args;
-	error_line(c, "usage", "the password is given once, before anything else");
+	plain_err(c, PLAIN_ERR_PASS_AGAIN);
 }
 
 static void cmd_help(struct conn *c, char *args);
@@ -580,6 +634,15 @@ cmd_help(struct conn *c, char *args)
 		conn_sendf(c, "-- %-22s %s\n", commands[i].usage, commands[i].help);
 }
 
+/* "!! usage: " and how the command is used. */
+static void
+usage(struct conn *c, const char *command)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, command) == 0)
+			plain_err(c, PLAIN_ERR_USAGE, commands[i].usage);
+}
+
 static void
 run_command(struct conn *c, const char *name, char *args)
 {
@@ -589,7 +652,7 @@ run_command(struct conn *c, const char *name, char *args)
 			return;
 		}
 	}
-	conn_sendf(c, "!! unknown-command: /%s is not a command; /help lists them\n", name);
+	plain_err(c, PLAIN_ERR_UNKNOWN_COMMAND, name);
 }
 
 /* The door. */
@@ -633,18 +696,17 @@ before_password(struct conn *c, const struct plain_input *in)
 	}
 	if (in->kind != PLAIN_COMMAND || strcasecmp(in->name, "pass") != 0) {
 		if (in->kind != PLAIN_EMPTY)
-			error_line(c, "password-required", "this server needs a password first: "
-			    "/pass PASSWORD");
+			plain_err(c, PLAIN_ERR_PASSWORD_REQUIRED);
 		return;
 	}
 	char *args = in->args;
 	const char *given = text_rest(&args);
 	if (given == NULL) {
-		error_line(c, "usage", "/pass PASSWORD");
+		usage(c, "pass");
 		return;
 	}
 	if (!config_password_ok(door_cfg(c), given)) {
-		error_line(c, "bad-password", "that is not the password; goodbye");
+		plain_err(c, PLAIN_ERR_BAD_PASSWORD);
 		conn_quit(c, "Bad password");
 		return;
 	}
@@ -656,11 +718,11 @@ plain_line(struct conn *c, char *line, size_t len)
 {
 	if (c->user != NULL)
 		c->user->last_active = clock_now_ms();  /* WHOIS idle */
-	char small[1024];
+	char small[PLAIN_LINE_ON_STACK];
 	size_t need = TEXT_CLEAN_MAX(len) + 1;
 	char *text = need <= sizeof small ? small : malloc(need);
 	if (text == NULL) {
-		error_line(c, "server-error", "out of memory, line dropped");
+		plain_err(c, PLAIN_ERR_LINE_NOMEM);
 		return;
 	}
 	text_clean(text, line, len);
@@ -679,7 +741,7 @@ plain_line(struct conn *c, char *line, size_t len)
 			run_command(c, in.name, in.args);
 			break;
 		case PLAIN_NOCOMMAND:
-			error_line(c, "unknown-command", "a lone / is not a command; /help lists them");
+			plain_err(c, PLAIN_ERR_LONE_SLASH);
 			break;
 		}
 	if (text != small)
@@ -689,8 +751,7 @@ plain_line(struct conn *c, char *line, size_t len)
 static void
 plain_overlong(struct conn *c)
 {
-	conn_sendf(c, "!! line-too-long: lines may be at most %lu bytes; that one was discarded\n",
-	    door_cfg(c)->max_line);
+	plain_err(c, PLAIN_ERR_LINE_TOO_LONG, door_cfg(c)->max_line);
 }
 
 static void
@@ -716,7 +777,9 @@ static int
 plain_refuse(char *buf, size_t cap, const char *host, const char *why)
 {
 	(void)host;
-	return snprintf(buf, cap, "!! server-full: %s, try again later\n", why);
+	char text[PLAIN_REFUSAL_MAX];
+	snprintf(text, sizeof text, PLAIN_ERR_FMT(PLAIN_ERR_SERVER_FULL), why);
+	return snprintf(buf, cap, PLAIN_ERROR_LINE, PLAIN_ERR_CODE(PLAIN_ERR_SERVER_FULL), text);
 }
 
 const struct door plain_door = {

@@ -22,6 +22,8 @@
 #include "net/conn.h"
 #include "net/http.h"
 
+/* A request line or header longer than this is refused (414, 431). */
+#define WEB_LINE_MAX 8192
 /* A request head bigger than this is refused: browsers send 1-2 KiB. */
 #define WEB_HEAD_MAX 16384
 /* Built-in files whose wire is shared (the client has a handful). */
@@ -426,7 +428,7 @@ web_refuse(char *buf, size_t cap, const char *host, const char *why)
 
 const struct door web_door = {
 	.name = "http",
-	.max_line = 8192,
+	.max_line = WEB_LINE_MAX,
 	.unmetered = 1,
 	.open = web_open,
 	.line = web_line,

@@ -65,7 +65,7 @@ conn_watch(struct conn *c)
 	if (c->state != CONN_DEAD && c->out.count > 0)
 		mask |= LOOP_WRITE;
 	/* The next page of a reply is made when the socket can take it. */
-	if (c->state == CONN_OPEN && c->pagers != NULL)
+	if (c->state == CONN_OPEN && c->pagers != NULL && !c->pagers->parked)
 		mask |= LOOP_WRITE;
 	if (c->tp != NULL)
 		mask = transport_mask(c, mask);
@@ -287,7 +287,7 @@ conn_page(struct conn *c, struct conn_pager *p)
 		p->free(p);
 		return 1;
 	}
-	if (c->pagers == NULL) {
+	if (c->pagers == NULL && !p->parked) {
 		int more = conn_fill(c, p);
 		if (!more || c->state != CONN_OPEN) {
 			p->free(p);
@@ -313,7 +313,7 @@ conn_page(struct conn *c, struct conn_pager *p)
 static void
 conn_pagers_drive(struct conn *c)
 {
-	while (c->state == CONN_OPEN && c->pagers != NULL &&
+	while (c->state == CONN_OPEN && c->pagers != NULL && !c->pagers->parked &&
 	    c->out.bytes < conn_page_size(c) / 2) {
 		struct conn_pager *p = c->pagers;
 		if (conn_fill(c, p))
@@ -328,6 +328,16 @@ conn_pagers_drive(struct conn *c)
 		}
 		server_conn_flush_later(c->srv, c);
 	}
+}
+
+void
+conn_page_resume(struct conn *c, struct conn_pager *p)
+{
+	p->parked = 0;
+	if (c->state != CONN_OPEN || c->pagers != p)
+		return; /* its turn comes when the replies before it are done */
+	conn_pagers_drive(c);
+	server_conn_flush_later(c->srv, c); /* to watch for the room to go on */
 }
 
 void

@@ -33,6 +33,9 @@ struct conn_pager {
 	 * queued behind it (NULL: nothing to do then). */
 	void (*deferred)(struct conn *c, struct conn_pager *p);
 	void (*free)(struct conn_pager *p);
+	/* Waits for its owner, not for the socket (a reply a worker will
+	 * finish): it is not filled until conn_page_resume. */
+	unsigned parked : 1;
 	struct sendq after;           /* output queued behind the reply */
 	struct conn_pager *next;      /* the next reply, behind this one's after */
 };
@@ -91,6 +94,8 @@ void conn_sendf(struct conn *c, const char *fmt, ...) __attribute__((format(prin
 int conn_page(struct conn *c, struct conn_pager *p);
 /* For a fill: whether the page is full (stop, and return 1). */
 int conn_page_full(const struct conn *c);
+/* p, parked, may go on: it is filled when its turn comes. */
+void conn_page_resume(struct conn *c, struct conn_pager *p);
 
 /* Stops reading, flushes what is queued (bounded by a short deadline) and
  * closes. The door's closed() is called now with reason. */

@@ -1,14 +1,29 @@
 /* The IRC front door's insides, shared by its files: the per-connection
- * session, capabilities, and the ways to send a reply. */
+ * session, capabilities, and the ways to send a reply.
+ *
+ * The files are layered; each calls only those below it:
+ *   irc_door.c       the door: open, close, ping, refuse
+ *   irc_dispatch.c   a line: parse, repair, the command table, the reply
+ *   commands         irc_caps.c irc_register.c irc_channel.c irc_multiline.c
+ *                    (over irc_message.c) irc_query.c irc_user.c
+ *                    irc_monitor.c irc_help.c, over irc_welcome.c
+ *   irc_render.c     hub events as IRC lines (irc_render_multiline.c)
+ *   irc_numeric.c    what the hub's refusals are called in IRC
+ *   irc_tags.c       IRCv3 tags: server-time, msgid, bot, client tags
+ *   irc_reply.c      sending: the reply of a command, labeled-response, batch
+ *   irc_line.c       one line: the one place that knows its limit
+ *   irc_parse.c      reading a line */
 #ifndef PARLEY_IRC_H
 #define PARLEY_IRC_H
 
 #include <stdarg.h>
 
+#include "base/config.h"
 #include "chat/hub.h"
+#include "doors/door.h"
+#include "doors/irc/irc_numeric.h"
 #include "doors/irc/irc_parse.h"
 #include "net/conn.h"
-#include "doors/door.h"
 
 /* IRCv3 capabilities, in the order CAP LS lists them. */
 enum irc_cap {
@@ -34,13 +49,17 @@ enum irc_cap {
 
 #define IRC_TARGETS_MAX 4    /* nicks or channels per PRIVMSG, NOTICE, KICK, NAMES (TARGMAX) */
 #define IRC_LABEL_MAX 64
-#define IRC_PENDING_MAX 64  /* lines held for one labeled reply */
-/* Bytes held for one labeled reply: well under a page of a long reply
- * (see conn_page), so what is held never pushes a conn past its sendq
- * when it is let go at once. */
-#define IRC_PENDING_BYTES 1024
+/* A list (of channels, nicks, capabilities) in one reply line: room for
+ * the longest head in front of it, whatever the names in that head. */
+#define IRC_LIST_LINE 400
+/* A room's modes and their arguments, as hub_room_mode_string writes them. */
+#define IRC_MODES_MAX 160
+/* The tags the server puts on an event besides the sender's: time,
+ * msgid, bot. */
+#define IRC_OUR_TAGS_MAX 64
 
 struct irc_multiline;
+struct irc_reply;
 
 struct irc_session {
 	char nick[NICK_LEN_MAX + 1];  /* chosen before registration, or "" */
@@ -52,6 +71,8 @@ struct irc_session {
 	uint8_t got_user;
 	uint8_t pass_ok;
 	struct irc_multiline *ml;     /* a draft/multiline batch being received, or NULL */
+	struct irc_reply *reply;      /* where c's replies go now (irc_reply.c), or NULL */
+	unsigned batches;             /* labeled-response batch ids handed out */
 };
 
 static inline struct irc_session *
@@ -60,81 +81,83 @@ irc_session(struct conn *c)
 	return c->door_state;
 }
 
-/* The nick numerics are addressed to: the user's, the chosen one, or "*". */
-const char *irc_target(struct conn *c);
-const char *irc_server_name(const struct conn *c);
+static inline const char *
+irc_server_name(const struct conn *c)
+{
+	return door_cfg(c)->server_name;
+}
 
-/* Sends one line (no CR LF in fmt: it is added); labeled replies are held. */
-void irc_send(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* ":server NUM target " then fmt. */
-void irc_numeric(struct conn *c, const char *num, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* One line, at most 512 bytes with its CR LF (added), cut between
- * characters when fmt's expansion is longer. */
+/* One line (irc_line.c). */
+
+/* One line, at most IRC_LINE_MAX bytes with its CR LF (added), cut
+ * between characters when fmt's expansion is longer. */
 struct wire *irc_wire_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* As irc_wire_line, with prefix (data, never a format) in front, into
+ * line (IRC_LINE_MAX bytes); returns the length, CR LF included. */
+size_t irc_vformat(char *line, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* before, text and after into buf (HUB_REASON_MAX + 1 bytes), text cut
  * between characters to fit: a QUIT or KILL reason. */
 void irc_reason(char *buf, const char *before, const char *text, const char *after);
-/* An error of a command or feature no specification gives a numeric or a
- * standard reply: "FAIL cmd code [context] :text" for clients with
- * standard-replies, a server NOTICE with the text for the others. context
- * may be NULL. */
-void irc_fail_vendor(struct conn *c, const char *cmd, const char *code,
-    const char *context, const char *text);
+/* The room for text in a line whose head (before the text) is head
+ * bytes and whose tail (after it) is tail bytes, CR LF not counted; 0
+ * when there is none worth having. */
+size_t irc_text_room(size_t head, size_t tail);
+#define IRC_TEXT_ROOM_MIN 16
+/* How a link ends (RFC 2812 ERROR): the host, then why. */
+#define IRC_CLOSING_LINK "ERROR :Closing Link: %s (%s)"
+
+/* Sending (irc_reply.c). Everything sent to a client goes through here,
+ * so the reply of a labeled command gets its label. */
+
+/* The nick numerics are addressed to: the user's, the chosen one, or "*". */
+const char *irc_target(struct conn *c);
+/* Sends one line (no CR LF in fmt: it is added). */
+void irc_send(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ":server NUM target " then fmt: use irc_num with a name from
+ * irc_numeric.h, which gives both. */
+void irc_numeric(struct conn *c, const char *num, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define irc_num(c, ...) irc_numeric(c, __VA_ARGS__)
 /* A server NOTICE to c. */
 void irc_notice(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Queues a ready line (CR LF included) to c, through the label buffer. */
+/* An IRCv3 standard reply "FAIL cmd code [context] :text" (context may
+ * be NULL), to any client. */
+void irc_fail(struct conn *c, const char *cmd, const char *code, const char *context,
+    const char *text);
+/* An error of a command or feature no specification gives a numeric or a
+ * standard reply: FAIL for clients with standard-replies, a server NOTICE
+ * with the text for the others. */
+void irc_fail_vendor(struct conn *c, const char *cmd, const char *code,
+    const char *context, const char *text);
+/* ERROR, the last line of a link. */
+void irc_send_closing(struct conn *c, const char *reason);
+/* Queues a ready line (CR LF included) and its tags (or NULL) to c. */
 void irc_send_wire(struct conn *c, struct wire *tags, struct wire *body);
-/* Delivers a hub event to c as its caps say (also for echo-message). */
-void irc_deliver_to(struct conn *c, struct msg *m);
-/* labeled-response: c's replies from now until its command is done are
- * held for label (the client's tag value), when c may have one. */
+
+/* The reply of one command (irc_reply.c). labeled-response: the lines
+ * of a labeled command's reply carry its label (one line), come in a
+ * labeled batch (several) or are an ACK (none). A reply may be finished
+ * later than its command (irc_reply_keep), its label and batch intact.
+ *
+ * c's replies from now until the command is done are for label (the
+ * client's tag value), when c may have one. */
 void irc_label_begin(struct conn *c, const char *label);
-/* The value of tag key on m ("" when it has none), or NULL. */
-const char *irc_tag_value(const struct irc_message *m, const char *key);
-
-/* PRIVMSG, NOTICE and TAGMSG (irc_message.c). The message's client-only
- * tags, escaped again for relaying: "+a=b;+c", or NULL when there are
- * none. */
-const char *irc_client_tags(const struct irc_message *m, char *buf, size_t cap);
-/* Sends text to one target (a channel or a nick) as c's user, with the
- * error numerics (none when quiet), the away reply and the echo. */
-void irc_send_message(struct conn *c, const char *target, enum msg_kind kind,
-    const char *text, const char *tags, int quiet);
-
-/* draft/multiline (irc_multiline.c): a batch of lines sent as one message. */
-#define IRC_MULTILINE_MAX_BYTES 4096  /* max-bytes: the message's text, newlines counted */
-#define IRC_MULTILINE_MAX_LINES 32    /* max-lines: PRIVMSG or NOTICE lines in a batch */
-#define IRC_MULTILINE_CAP "max-bytes=4096,max-lines=32"
-/* A line that carries a batch tag: a part of c's open batch, or an error. */
-void irc_multiline_line(struct conn *c, struct irc_message *m, const char *ref);
-void irc_multiline_free(struct conn *c);
-/* The forms a multiline message takes: the batch (with draft/multiline),
- * or its lines one by one, the lines after the first with no tags, with
- * rest_tags in front. */
-struct wire *irc_multiline_batch(const struct msg *m, const char *src, const char *cmd);
-struct wire *irc_multiline_lines(const struct msg *m, const char *src, const char *cmd,
-    const char *rest_tags);
-
-/* Commands, in irc_cmd_*.c. Each gets the parsed message. */
-typedef void irc_cmd_fn(struct conn *c, struct irc_message *m);
-irc_cmd_fn irc_cmd_join, irc_cmd_part, irc_cmd_topic, irc_cmd_names,
-    irc_cmd_list, irc_cmd_kick, irc_cmd_invite, irc_cmd_mode, irc_cmd_privmsg,
-    irc_cmd_notice, irc_cmd_who, irc_cmd_whois, irc_cmd_whowas, irc_cmd_ison,
-    irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
-    irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
-    irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost, irc_cmd_batch,
-    irc_cmd_redact, irc_cmd_monitor, irc_cmd_help;
-
-/* MONITOR's user ops (irc_monitor.c). */
-void irc_monitor_presence(struct user *u, const char *nick, const struct user *who);
-void irc_monitor_watched(struct user *u, struct msg *m);
-
-/* Parts of the welcome burst that are commands too. */
-void irc_send_lusers(struct conn *c);
-void irc_send_isupport(struct conn *c);
-void irc_send_motd(struct conn *c);
-void irc_send_names(struct conn *c, struct room *room);
+/* The command is done: its reply is finished now, or, when kept, waits
+ * for irc_reply_done with everything c gets meanwhile held behind it. */
+void irc_reply_end(struct conn *c);
+/* From inside a command: its reply will be finished later. Returns a
+ * reference, for irc_reply_resume and irc_reply_done; NULL when out of
+ * memory (the conn is then killed). */
+struct irc_reply *irc_reply_keep(struct conn *c);
+/* On the loop, later: c's output goes to the reply r until
+ * irc_reply_done, and c is returned; NULL when the conn is gone. */
+struct conn *irc_reply_resume(struct irc_reply *r);
+/* Finishes r (label, batch), lets out what c got meanwhile, and drops
+ * the reference irc_reply_keep gave. */
+void irc_reply_done(struct irc_reply *r);
+/* The session ends: the reply open now, if any, is dropped. */
+void irc_reply_forget(struct conn *c);
 
 /* A long reply (NAMES, WHO, LIST of thousands), made as the client takes
  * it (see struct conn_pager); lines it makes after the command that asked
@@ -149,10 +172,91 @@ struct irc_pager {
 };
 /* Starts the reply p (its fill and free set), from inside its command. */
 void irc_page(struct conn *c, struct irc_pager *p);
+
+/* Tags (irc_tags.c). */
+
+/* The tags a hub event carries to c: server-time, or all of them with
+ * message-tags (the msgid, the bot tag, the sender's client tags); NULL
+ * for a client that asked for none. Made once per event and shared. */
+struct wire *irc_tags_for(struct conn *c, struct msg *m);
+/* "@time=... " and, with all, the msgid (when with_id), the bot tag and
+ * the sender's client-only tags: a new wire. */
+struct wire *irc_tags_render(const struct msg *m, int all, int with_id);
+/* The value of tag key on m ("" when it has none), or NULL. */
+const char *irc_tag_value(const struct irc_message *m, const char *key);
+/* The message's client-only tags, escaped again for relaying: "+a=b;+c",
+ * or NULL when there are none. */
+const char *irc_client_tags(const struct irc_message *m, char *buf, size_t cap);
+/* "label=VALUE" with VALUE escaped, into buf (IRC_LABEL_TAG_MAX bytes). */
+#define IRC_LABEL_TAG_MAX (IRC_LABEL_MAX * 2 + 8)
+void irc_label_tag(char *buf, const char *label);
+
+/* Rendering hub events (irc_render.c). */
+
+/* Delivers a hub event to c as its caps say (also for echo-message). */
+void irc_deliver_to(struct conn *c, struct msg *m);
+/* user_ops.deliver. */
+void irc_deliver(struct user *u, struct msg *m);
 /* The prefix characters of a member ("@", "+", "@+" with multi-prefix). */
 void irc_member_prefix(struct conn *c, const struct member *mem, char *buf);
+/* The forms a multiline message takes (irc_render_multiline.c): the
+ * batch (with draft/multiline), or its lines one by one, the lines after
+ * the first with no tags, with rest_tags in front. */
+struct wire *irc_multiline_batch(const struct msg *m, const char *src, const char *cmd);
+struct wire *irc_multiline_lines(const struct msg *m, const char *src, const char *cmd,
+    const char *rest_tags);
+
+/* What the hub's refusals are called (irc_numeric.c). */
+
 /* Tells c why the hub said no, with the numeric IRC uses for it. */
 void irc_hub_error(struct conn *c, enum hub_status st, const char *name,
     const char *room);
+
+/* Commands. Each gets the parsed message, with at least as many
+ * parameters as the command table says (irc_dispatch.c). */
+typedef void irc_cmd_fn(struct conn *c, struct irc_message *m);
+irc_cmd_fn irc_cmd_cap, irc_cmd_nick, irc_cmd_user, irc_cmd_pass, irc_cmd_ping,
+    irc_cmd_pong, irc_cmd_quit, irc_cmd_join, irc_cmd_part, irc_cmd_topic,
+    irc_cmd_names, irc_cmd_list, irc_cmd_kick, irc_cmd_invite, irc_cmd_mode,
+    irc_cmd_privmsg, irc_cmd_notice, irc_cmd_who, irc_cmd_whois, irc_cmd_whowas,
+    irc_cmd_ison, irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
+    irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
+    irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost, irc_cmd_batch,
+    irc_cmd_redact, irc_cmd_monitor, irc_cmd_help;
+
+/* Registration (irc_register.c): registers c once it has all it needs. */
+void irc_try_register(struct conn *c);
+
+/* PRIVMSG, NOTICE and TAGMSG (irc_message.c): sends text to one target
+ * (a channel or a nick) as c's user, with the error numerics (none when
+ * quiet), the away reply and the echo. */
+void irc_send_message(struct conn *c, const char *target, enum msg_kind kind,
+    const char *text, const char *tags, int quiet);
+
+/* draft/multiline (irc_multiline.c): a batch of lines sent as one message. */
+#define IRC_MULTILINE_MAX_BYTES 4096  /* max-bytes: the message's text, newlines counted */
+#define IRC_MULTILINE_MAX_LINES 32    /* max-lines: PRIVMSG or NOTICE lines in a batch */
+#define IRC_MULTILINE_CAP "max-bytes=4096,max-lines=32"
+#define IRC_MULTILINE_BATCH_TYPE "draft/multiline"
+#define IRC_MULTILINE_CONCAT_TAG "draft/multiline-concat"
+/* A line that carries a batch tag: a part of c's open batch, or an error. */
+void irc_multiline_line(struct conn *c, struct irc_message *m, const char *ref);
+void irc_multiline_free(struct conn *c);
+
+/* MONITOR's user ops (irc_monitor.c). */
+void irc_monitor_presence(struct user *u, const char *nick, const struct user *who);
+void irc_monitor_watched(struct user *u, struct msg *m);
+
+/* The welcome burst (irc_welcome.c), parts of which are commands too. */
+void irc_welcome(struct conn *c);
+void irc_send_lusers(struct conn *c);
+void irc_send_isupport(struct conn *c);
+void irc_send_motd(struct conn *c);
+
+/* NAMES of one room, then its 366 (irc_channel.c). */
+void irc_send_names(struct conn *c, struct room *room);
+
+/* A line from the client (irc_dispatch.c). */
+void irc_dispatch(struct conn *c, char *line, size_t len);
 
 #endif

@@ -10,134 +10,15 @@
 #include "base/text.h"
 #include "doors/irc/irc.h"
 
-void
-irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *room)
-{
-	const char *r = room ? room : name;
-	switch (st) {
-	case HUB_OK:
-	case HUB_EALREADY:
-		return;
-	case HUB_ENOMEM:
-		irc_send(c, ":%s FAIL * TEMPORARILY_UNAVAILABLE :Out of memory", irc_server_name(c));
-		return;
-	case HUB_EBADNICK:
-		irc_numeric(c, "432", "%s :Erroneous nickname", name);
-		return;
-	case HUB_ERESERVED:
-		irc_numeric(c, "432", "%s :Nickname is reserved for a service", name);
-		return;
-	case HUB_ENICKINUSE:
-		irc_numeric(c, "433", "%s :Nickname is already in use", name);
-		return;
-	case HUB_ENONICK:
-		irc_numeric(c, "401", "%s :No such nick/channel", name);
-		return;
-	case HUB_EBADROOM:
-	case HUB_ENOROOM:
-		irc_numeric(c, "403", "%s :No such channel", r);
-		return;
-	case HUB_ENOTIN:
-	case HUB_ENOCURRENT:
-		irc_numeric(c, "442", "%s :You're not on that channel", r);
-		return;
-	case HUB_ETOOMANY:
-		irc_numeric(c, "405", "%s :You have joined too many channels", r);
-		return;
-	case HUB_EMADE:
-		irc_numeric(c, "405", "%s :You have created too many channels", r);
-		return;
-	case HUB_EROOMS:
-		irc_numeric(c, "405", "%s :Cannot create channel: the server has as many as it holds", r);
-		return;
-	case HUB_ECHANOP:
-		irc_numeric(c, "482", "%s :You're not channel operator", r);
-		return;
-	case HUB_EBANNED:
-		irc_numeric(c, "474", "%s :Cannot join channel (+b)", r);
-		return;
-	case HUB_EINVITEONLY:
-		irc_numeric(c, "473", "%s :Cannot join channel (+i)", r);
-		return;
-	case HUB_EBADKEY:
-		irc_numeric(c, "475", "%s :Cannot join channel (+k)", r);
-		return;
-	case HUB_EFULL:
-		irc_numeric(c, "471", "%s :Cannot join channel (+l)", r);
-		return;
-	case HUB_ECANNOTSEND:
-		irc_numeric(c, "404", "%s :Cannot send to channel", r);
-		return;
-	case HUB_EUSERNOTIN:
-		irc_numeric(c, "441", "%s %s :They aren't on that channel", name, r);
-		return;
-	case HUB_EUSERON:
-		irc_numeric(c, "443", "%s %s :is already on channel", name, r);
-		return;
-	case HUB_EUNKNOWNMODE:
-		irc_numeric(c, "472", "%s :is unknown mode char to me", name);
-		return;
-	case HUB_ENEEDARG:
-		irc_numeric(c, "696", "%s %s * :You must specify a valid parameter for that mode",
-		    r, name);
-		return;
-	case HUB_EBANLIST:
-		irc_numeric(c, "478", "%s %s :Channel list is full", r, name);
-		return;
-	case HUB_ENOPRIV:
-		irc_numeric(c, "481", ":Permission Denied- You're not an IRC operator");
-		return;
-	case HUB_EUNKNOWNMSG:
-		irc_send(c, ":%s FAIL REDACT UNKNOWN_MSGID %s %s :This message does not exist "
-		    "or is too old", irc_server_name(c), r, name);
-		return;
-	case HUB_ENOTYOURS:
-		irc_send(c, ":%s FAIL REDACT REDACT_FORBIDDEN %s %s :You are not authorised to "
-		    "delete this message", irc_server_name(c), r, name);
-		return;
-	case HUB_EBADHOST:
-		irc_fail_vendor(c, "CHGHOST", "INVALID_HOST", name, "That is not a valid host name");
-		return;
-	}
-}
-
-void
-irc_member_prefix(struct conn *c, const struct member *mem, char *buf)
-{
-	int multi = irc_session(c)->caps & CAP_MULTI_PREFIX;
-	size_t n = 0;
-	if (mem->modes & MEMBER_OP)
-		buf[n++] = '@';
-	if ((mem->modes & MEMBER_VOICE) && (multi || n == 0))
-		buf[n++] = '+';
-	buf[n] = '\0';
-}
-
-/* Splits a comma-separated list in place; returns the next item or NULL. */
-static char *
-next_item(char **list)
-{
-	if (*list == NULL || **list == '\0')
-		return NULL;
-	char *item = *list;
-	char *comma = strchr(item, ',');
-	if (comma != NULL) {
-		*comma = '\0';
-		*list = comma + 1;
-	} else
-		*list = NULL;
-	return item;
-}
-
 static void
 send_topic(struct conn *c, const struct room *room)
 {
 	if (room->topic == NULL) {
-		irc_numeric(c, "331", "%s :No topic is set", room->name);
+		irc_num(c, RPL_NOTOPIC, room->name);
 		return;
 	}
-	irc_numeric(c, "332", "%s :%s", room->name, room->topic);
-	irc_numeric(c, "333", "%s %s %lld", room->name,
+	irc_num(c, RPL_TOPIC, room->name, room->topic);
+	irc_num(c, RPL_TOPICWHOTIME, room->name,
 	    room->topic_by ? room->topic_by : "*", (long long)room->topic_at);
 }
 
@@ -156,9 +37,13 @@ static void
 names_emit(struct conn *c, struct names_pager *p, const struct room *room)
 {
 	char symbol = (room->modes & RMODE_SECRET) ? '@' : '=';
-	irc_numeric(c, "353", "%c %s :%.*s", symbol, room->name, (int)p->len, p->line);
+	irc_num(c, RPL_NAMREPLY, symbol, room->name, (int)p->len, p->line);
 	p->len = 0;
 }
+
+/* A 353 line's head but for the names in it: ":", " 353 ", " = ", " :"
+ * and a byte to spare. */
+#define NAMES_HEAD_FIXED 12
 
 static int
 names_fill(struct conn *c, struct irc_pager *ip)
@@ -170,8 +55,8 @@ names_fill(struct conn *c, struct irc_pager *ip)
 	int uhnames = irc_session(c)->caps & CAP_USERHOST_IN_NAMES;
 	/* Room for ":server 353 nick = #room :" in each line, whatever nick
 	 * the asker has by the time a line is sent. */
-	size_t budget = IRC_LINE_MAX - 2 - strlen(irc_server_name(c)) - NICK_LEN_MAX -
-	    strlen(room->name) - 12;
+	size_t budget = irc_text_room(strlen(irc_server_name(c)) + NICK_LEN_MAX +
+	    strlen(room->name) + NAMES_HEAD_FIXED, 0);
 	for (;;) {
 		if (conn_page_full(c))
 			return 1;
@@ -217,7 +102,7 @@ void
 irc_send_names(struct conn *c, struct room *room)
 {
 	names_lines(c, room);
-	irc_numeric(c, "366", "%s :End of /NAMES list", room->name);
+	irc_num(c, RPL_ENDOFNAMES, room->name);
 }
 
 static void
@@ -231,10 +116,6 @@ part_all(struct conn *c)
 void
 irc_cmd_join(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 1) {
-		irc_numeric(c, "461", "JOIN :Not enough parameters");
-		return;
-	}
 	if (strcmp(m->params[0], "0") == 0) {
 		part_all(c);
 		return;
@@ -242,10 +123,10 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 	char *names = m->params[0], *keys = m->nparams > 1 ? m->params[1] : NULL;
 	char *name;
 	size_t channel_len = door_cfg(c)->channel_len;
-	while ((name = next_item(&names)) != NULL) {
-		char *key = next_item(&keys);
+	while ((name = irc_list_next(&names)) != NULL) {
+		char *key = irc_list_next(&keys);
 		if (!name_room_valid(name, channel_len)) {
-			irc_numeric(c, "476", "%s :Bad Channel Mask", name);
+			irc_num(c, ERR_BADCHANMASK, name);
 			continue;
 		}
 		enum hub_status st = hub_join_key(door_hub(c), c->user, name, key);
@@ -264,16 +145,12 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 void
 irc_cmd_part(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 1) {
-		irc_numeric(c, "461", "PART :Not enough parameters");
-		return;
-	}
 	char *names = m->params[0], *name;
 	const char *reason = m->nparams > 1 ? m->params[1] : NULL;
-	while ((name = next_item(&names)) != NULL) {
+	while ((name = irc_list_next(&names)) != NULL) {
 		struct room *room = hub_room_seen(door_hub(c), c->user, name);
 		if (room == NULL) {
-			irc_numeric(c, "403", "%s :No such channel", name);
+			irc_num(c, ERR_NOSUCHCHANNEL, name);
 			continue;
 		}
 		irc_hub_error(c, hub_part(door_hub(c), c->user, room, reason), name, room->name);
@@ -283,13 +160,9 @@ irc_cmd_part(struct conn *c, struct irc_message *m)
 void
 irc_cmd_topic(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 1) {
-		irc_numeric(c, "461", "TOPIC :Not enough parameters");
-		return;
-	}
 	struct room *room = hub_room_seen(door_hub(c), c->user, m->params[0]);
 	if (room == NULL) {
-		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
+		irc_num(c, ERR_NOSUCHCHANNEL, m->params[0]);
 		return;
 	}
 	if (m->nparams < 2) {
@@ -306,7 +179,7 @@ void
 irc_cmd_names(struct conn *c, struct irc_message *m)
 {
 	if (m->nparams < 1) {
-		irc_numeric(c, "366", "* :End of /NAMES list");
+		irc_num(c, RPL_ENDOFNAMES, "*");
 		return;
 	}
 	char asked[IRC_LINE_MAX];
@@ -314,13 +187,13 @@ irc_cmd_names(struct conn *c, struct irc_message *m)
 	char *names = m->params[0], *name;
 	struct room *last = NULL;
 	int n = 0;
-	for (; n < IRC_TARGETS_MAX && (name = next_item(&names)) != NULL; n++) {
+	for (; n < IRC_TARGETS_MAX && (name = irc_list_next(&names)) != NULL; n++) {
 		struct room *room = hub_room_seen(door_hub(c), c->user, name);
 		if ((last = room) != NULL)
 			names_lines(c, room);
 	}
 	/* One room it may see is named as the server spells it. */
-	irc_numeric(c, "366", "%s :End of /NAMES list", n == 1 && last ? last->name : asked);
+	irc_num(c, RPL_ENDOFNAMES, n == 1 && last ? last->name : asked);
 }
 
 /* LIST's parameter: room names and masks (any may match), and the ELIST
@@ -360,7 +233,7 @@ list_query_parse(struct list_query *q, const char *arg)
 		return;
 	snprintf(q->buf, sizeof q->buf, "%s", arg);
 	char *list = q->buf, *item;
-	while ((item = next_item(&list)) != NULL) {
+	while ((item = irc_list_next(&list)) != NULL) {
 		long *over = &q->users_over, *under = &q->users_under;
 		char *cond = item;
 		if ((item[0] == 'C' || item[0] == 'T') && (item[1] == '<' || item[1] == '>')) {
@@ -428,9 +301,9 @@ list_fill(struct conn *c, struct irc_pager *ip)
 			return 0;
 		if (!hub_room_visible(c->user, r) || !list_match(&p->q, r, now))
 			continue;
-		char modes[160];
+		char modes[IRC_MODES_MAX];
 		hub_room_mode_string(r, 0, modes, sizeof modes);
-		irc_numeric(c, "322", "%s %u :[%s] %s", r->name, r->nmembers, modes,
+		irc_num(c, RPL_LIST, r->name, r->nmembers, modes,
 		    r->topic ? r->topic : "");
 	}
 }
@@ -438,7 +311,7 @@ list_fill(struct conn *c, struct irc_pager *ip)
 void
 irc_cmd_list(struct conn *c, struct irc_message *m)
 {
-	irc_numeric(c, "321", "Channel :Users  Name");
+	irc_num(c, RPL_LISTSTART);
 	struct list_pager *p = calloc(1, sizeof *p);
 	if (p == NULL) {
 		conn_kill(c, "Out of memory");
@@ -447,7 +320,7 @@ irc_cmd_list(struct conn *c, struct irc_message *m)
 	list_query_parse(&p->q, m->nparams > 0 ? m->params[0] : NULL);
 	p->irc.fill = list_fill;
 	irc_page(c, &p->irc);
-	irc_numeric(c, "323", ":End of /LIST");
+	irc_num(c, RPL_LISTEND);
 }
 
 /* One KICK of nick from the channel name; 0 when the kicker may not kick
@@ -457,7 +330,7 @@ kick_one(struct conn *c, const char *name, const char *nick, const char *reason)
 {
 	struct room *room = hub_room_seen(door_hub(c), c->user, name);
 	if (room == NULL) {
-		irc_numeric(c, "403", "%s :No such channel", name);
+		irc_num(c, ERR_NOSUCHCHANNEL, name);
 		return 0;
 	}
 	enum hub_status st = hub_kick(door_hub(c), c->user, room, nick, reason);
@@ -482,21 +355,17 @@ count_items(const char *list)
 void
 irc_cmd_kick(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 2) {
-		irc_numeric(c, "461", "KICK :Not enough parameters");
-		return;
-	}
 	char *chans = m->params[0], *nicks = m->params[1];
 	int nchans = count_items(chans);
 	if (nchans > 1 && nchans != count_items(nicks)) {
-		irc_numeric(c, "461", "KICK :Not enough parameters");
+		irc_num(c, ERR_NEEDMOREPARAMS, "KICK");
 		return;
 	}
 	const char *reason = m->nparams > 2 ? m->params[2] : NULL;
-	char *chan = next_item(&chans), *nick;
-	for (int i = 0; i < IRC_TARGETS_MAX && (nick = next_item(&nicks)) != NULL; i++) {
+	char *chan = irc_list_next(&chans), *nick;
+	for (int i = 0; i < IRC_TARGETS_MAX && (nick = irc_list_next(&nicks)) != NULL; i++) {
 		if (i > 0 && nchans > 1)
-			chan = next_item(&chans);
+			chan = irc_list_next(&chans);
 		if (chan == NULL)
 			return;
 		if (!kick_one(c, chan, nick, reason) && nchans == 1)
@@ -507,14 +376,10 @@ irc_cmd_kick(struct conn *c, struct irc_message *m)
 void
 irc_cmd_invite(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 2) {
-		irc_numeric(c, "461", "INVITE :Not enough parameters");
-		return;
-	}
 	const char *nick = m->params[0], *name = m->params[1];
 	struct room *room = hub_room_seen(door_hub(c), c->user, name);
 	if (room == NULL) {
-		irc_numeric(c, "403", "%s :No such channel", name);
+		irc_num(c, ERR_NOSUCHCHANNEL, name);
 		return;
 	}
 	struct user *to;
@@ -523,9 +388,9 @@ irc_cmd_invite(struct conn *c, struct irc_message *m)
 		irc_hub_error(c, st, nick, room->name);
 		return;
 	}
-	irc_numeric(c, "341", "%s %s", to->nick, room->name);
+	irc_num(c, RPL_INVITING, to->nick, room->name);
 	if (to->away != NULL)
-		irc_numeric(c, "301", "%s :%s", to->nick, to->away);
+		irc_num(c, RPL_AWAY, to->nick, to->away);
 }
 
 /* The user mode letters and their bits. */
@@ -550,15 +415,15 @@ user_mode(struct conn *c, struct irc_message *m)
 {
 	struct user *u = c->user;
 	if (hub_user_find(door_hub(c), m->params[0]) == NULL) {
-		irc_numeric(c, "401", "%s :No such nick/channel", m->params[0]);
+		irc_num(c, ERR_NOSUCHNICK, m->params[0]);
 		return;
 	}
 	if (strcasecmp(m->params[0], u->nick) != 0) {
-		irc_numeric(c, "502", ":Can't change mode for other users");
+		irc_num(c, ERR_USERSDONTMATCH);
 		return;
 	}
 	if (m->nparams < 2) {
-		irc_numeric(c, "221", "+%s%s%s", (u->umodes & UMODE_BOT) ? "B" : "",
+		irc_num(c, RPL_UMODEIS, (u->umodes & UMODE_BOT) ? "B" : "",
 		    (u->umodes & UMODE_INVISIBLE) ? "i" : "",
 		    (u->umodes & UMODE_OPER) ? "o" : "");
 		return;
@@ -589,66 +454,63 @@ user_mode(struct conn *c, struct irc_message *m)
 	}
 	applied[n] = '\0';
 	if (unknown)
-		irc_numeric(c, "501", ":Unknown MODE flag");
+		irc_num(c, ERR_UMODEUNKNOWNFLAG);
 	if (n > 0)
 		irc_send(c, ":%s MODE %s %s", u->nick, u->nick, applied);
 }
 
-/* The entries of a list mode and the numerics that give them. */
+/* The entries of a list mode (b, e, I) and the numerics that give them. */
 static void
 mask_list(struct conn *c, struct room *room, char letter)
 {
-	static const struct {
-		char letter;
-		const char *item, *end, *what;
-	} lists[] = {
-		{ 'b', "367", "368", "End of channel ban list" },
-		{ 'e', "348", "349", "End of channel exception list" },
-		{ 'I', "346", "347", "End of channel invite exception list" },
-	};
 	struct ban **list;
 	uint32_t *n;
 	if (hub_room_list(room, letter, &list, &n) < 0)
 		return;
-	for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
-		if (lists[k].letter != letter)
-			continue;
-		for (uint32_t i = 0; i < *n; i++)
-			irc_numeric(c, lists[k].item, "%s %s %s %lld", room->name,
-			    (*list)[i].mask, (*list)[i].by, (long long)(*list)[i].at);
-		irc_numeric(c, lists[k].end, "%s :%s", room->name, lists[k].what);
+	for (uint32_t i = 0; i < *n; i++) {
+		const struct ban *b = &(*list)[i];
+		if (letter == 'b')
+			irc_num(c, RPL_BANLIST, room->name, b->mask, b->by, (long long)b->at);
+		else if (letter == 'e')
+			irc_num(c, RPL_EXCEPTLIST, room->name, b->mask, b->by, (long long)b->at);
+		else
+			irc_num(c, RPL_INVITELIST, room->name, b->mask, b->by, (long long)b->at);
 	}
+	if (letter == 'b')
+		irc_num(c, RPL_ENDOFBANLIST, room->name);
+	else if (letter == 'e')
+		irc_num(c, RPL_ENDOFEXCEPTLIST, room->name);
+	else
+		irc_num(c, RPL_ENDOFINVITELIST, room->name);
 }
 
 #define IRC_MODES_PER_LINE 4   /* MODES in ISUPPORT */
+/* Mode letters one MODE command may change (or list, or get wrong). */
+#define IRC_MODE_CHANGES_MAX 16
 
 void
 irc_cmd_mode(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 1) {
-		irc_numeric(c, "461", "MODE :Not enough parameters");
-		return;
-	}
 	if (m->params[0][0] != '#') {
 		user_mode(c, m);
 		return;
 	}
 	struct room *room = hub_room_seen(door_hub(c), c->user, m->params[0]);
 	if (room == NULL) {
-		irc_numeric(c, "403", "%s :No such channel", m->params[0]);
+		irc_num(c, ERR_NOSUCHCHANNEL, m->params[0]);
 		return;
 	}
 	if (m->nparams < 2) {
-		char modes[160];
+		char modes[IRC_MODES_MAX];
 		hub_room_mode_string(room, hub_is_member(room, c->user), modes, sizeof modes);
-		irc_numeric(c, "324", "%s %s", room->name, modes);
-		irc_numeric(c, "329", "%s %lld", room->name, (long long)room->created);
+		irc_num(c, RPL_CHANNELMODEIS, room->name, modes);
+		irc_num(c, RPL_CREATIONTIME, room->name, (long long)room->created);
 		return;
 	}
-	struct hub_mode changes[16];
+	struct hub_mode changes[IRC_MODE_CHANGES_MAX];
 	int n = 0, on = 1, next_arg = 2, with_args = 0;
 	char listed[4] = "";  /* lists already sent: each once a command */
-	for (const char *p = m->params[1]; *p && n < 16; p++) {
+	for (const char *p = m->params[1]; *p && n < IRC_MODE_CHANGES_MAX; p++) {
 		if (*p == '+' || *p == '-') {
 			on = *p == '+';
 			continue;
@@ -660,7 +522,9 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 			unsigned char lo, hi;
 			if (!utf8_lead((unsigned char)*p, &len, &lo, &hi) || strnlen(p, len) < len)
 				len = 1;
-			irc_numeric(c, "472", "%.*s :is unknown mode char to me", (int)len, p);
+			char mode[5];
+			snprintf(mode, sizeof mode, "%.*s", (int)len, p);
+			irc_num(c, ERR_UNKNOWNMODE, mode);
 			p += len - 1;
 			continue;
 		}

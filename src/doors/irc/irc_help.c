@@ -47,35 +47,37 @@ static const struct {
 	{ "WHOWAS", "WHOWAS nick [count]: about someone who has left" },
 };
 #define NTOPICS (sizeof topics / sizeof topics[0])
+/* The index's lines are short: about ten command names each. */
+#define HELP_INDEX_LINE 60
 
 void
 irc_cmd_help(struct conn *c, struct irc_message *m)
 {
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
-		irc_numeric(c, "704", "index :Commands (HELP <command> for one):");
+		irc_num(c, RPL_HELPSTART, "index", "Commands (HELP <command> for one):");
 		char line[IRC_LINE_MAX] = "";
 		size_t len = 0;
 		for (size_t i = 0; i < NTOPICS; i++) {
-			if (len + strlen(topics[i].command) + 1 > 60) {
-				irc_numeric(c, "705", "index :%s", line);
+			if (len + strlen(topics[i].command) + 1 > HELP_INDEX_LINE) {
+				irc_num(c, RPL_HELPTXT, "index", line);
 				len = 0;
 			}
 			len += (size_t)snprintf(line + len, sizeof line - len, "%s%s",
 			    len ? " " : "", topics[i].command);
 		}
 		if (len > 0)
-			irc_numeric(c, "705", "index :%s", line);
-		irc_numeric(c, "706", "index :End of /HELP");
+			irc_num(c, RPL_HELPTXT, "index", line);
+		irc_num(c, RPL_ENDOFHELP, "index");
 		return;
 	}
 	const char *subject = m->params[0];
 	for (size_t i = 0; i < NTOPICS; i++) {
 		if (strcasecmp(topics[i].command, subject) != 0)
 			continue;
-		irc_numeric(c, "704", "%s :%s", topics[i].command, topics[i].usage);
-		irc_numeric(c, "706", "%s :End of /HELP", topics[i].command);
+		irc_num(c, RPL_HELPSTART, topics[i].command, topics[i].usage);
+		irc_num(c, RPL_ENDOFHELP, topics[i].command);
 		return;
 	}
-	irc_numeric(c, "524", "%s :No help available on this topic",
+	irc_num(c, ERR_HELPNOTFOUND,
 	    irc_param_is_middle(subject) ? subject : "*");
 }

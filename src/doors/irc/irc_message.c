@@ -21,31 +21,6 @@ ctcp_action(char *text)
 	return body;
 }
 
-const char *
-irc_client_tags(const struct irc_message *m, char *buf, size_t cap)
-{
-	size_t len = 0;
-	for (int i = 0; i < m->ntags; i++) {
-		const struct irc_tag *t = &m->tags[i];
-		if (t->key[0] != '+')
-			continue;
-		size_t klen = strlen(t->key);
-		size_t vlen = t->value && *t->value ? irc_tag_escape(NULL, 0, t->value) : 0;
-		if (len + klen + vlen + 3 > cap)
-			break;
-		if (len > 0)
-			buf[len++] = ';';
-		memcpy(buf + len, t->key, klen);
-		len += klen;
-		if (vlen > 0) {
-			buf[len++] = '=';
-			len += irc_tag_escape(buf + len, cap - len, t->value);
-		}
-		buf[len] = '\0';
-	}
-	return len > 0 ? buf : NULL;
-}
-
 void
 irc_send_message(struct conn *c, const char *target, enum msg_kind kind,
     const char *text, const char *tags, int quiet)
@@ -57,7 +32,7 @@ irc_send_message(struct conn *c, const char *target, enum msg_kind kind,
 		struct room *room = hub_room_find(hub, target);
 		if (room == NULL) {
 			if (!quiet)
-				irc_numeric(c, "401", "%s :No such nick/channel", target);
+				irc_num(c, ERR_NOSUCHNICK, target);
 			return;
 		}
 		st = hub_say_msg(hub, c->user, room, kind, text, tags, &sent);
@@ -72,7 +47,7 @@ irc_send_message(struct conn *c, const char *target, enum msg_kind kind,
 			if (!quiet)
 				irc_hub_error(c, st, target, NULL);
 		} else if (to->away != NULL && kind != MSG_NOTICE && kind != MSG_TAGMSG)
-			irc_numeric(c, "301", "%s :%s", to->nick, to->away);
+			irc_num(c, RPL_AWAY, to->nick, to->away);
 	}
 	if (sent == NULL)
 		return;
@@ -91,14 +66,14 @@ message(struct conn *c, struct irc_message *m, enum msg_kind kind)
 	int quiet = kind == MSG_NOTICE;
 	if (m->nparams < 1 || m->params[0][0] == '\0') {
 		if (!quiet)
-			irc_numeric(c, "411", ":No recipient given (%s)", names[kind]);
+			irc_num(c, ERR_NORECIPIENT, names[kind]);
 		return;
 	}
 	char *text = NULL;
 	if (kind != MSG_TAGMSG) {
 		if (m->nparams < 2 || m->params[1][0] == '\0') {
 			if (!quiet)
-				irc_numeric(c, "412", ":No text to send");
+				irc_num(c, ERR_NOTEXTTOSEND);
 			return;
 		}
 		text = m->params[1];
@@ -112,19 +87,12 @@ message(struct conn *c, struct irc_message *m, enum msg_kind kind)
 	const char *tags = irc_client_tags(m, tagbuf, sizeof tagbuf);
 	if (kind == MSG_TAGMSG && tags == NULL)
 		return; /* nothing to carry */
-	char *targets = m->params[0];
+	char *targets = m->params[0], *target;
 	int count = 0;
-	while (targets != NULL && *targets != '\0') {
-		char *target = targets;
-		char *comma = strchr(targets, ',');
-		if (comma != NULL) {
-			*comma = '\0';
-			targets = comma + 1;
-		} else
-			targets = NULL;
+	while ((target = irc_list_next(&targets)) != NULL) {
 		if (++count > IRC_TARGETS_MAX) {
 			if (!quiet)
-				irc_numeric(c, "407", "%s :Too many targets", target);
+				irc_num(c, ERR_TOOMANYTARGETS, target);
 			return;
 		}
 		irc_send_message(c, target, kind, text, tags, quiet);
@@ -153,16 +121,13 @@ irc_cmd_tagmsg(struct conn *c, struct irc_message *m)
 void
 irc_cmd_redact(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 2) {
-		irc_numeric(c, "461", "REDACT :Not enough parameters");
-		return;
-	}
 	const char *target = m->params[0], *msgid = m->params[1];
 	enum hub_status st = hub_redact(door_hub(c), c->user, target, msgid,
 	    m->nparams > 2 ? m->params[2] : NULL);
-	if (st == HUB_ENOROOM || st == HUB_ENOTIN || st == HUB_ENONICK)
-		irc_send(c, ":%s FAIL REDACT INVALID_TARGET %s :You cannot delete messages from %s",
-		    irc_server_name(c), target, target);
-	else
+	if (st == HUB_ENOROOM || st == HUB_ENOTIN || st == HUB_ENONICK) {
+		char text[IRC_LINE_MAX];
+		snprintf(text, sizeof text, "You cannot delete messages from %s", target);
+		irc_fail(c, "REDACT", "INVALID_TARGET", target, text);
+	} else
 		irc_hub_error(c, st, msgid, target);
 }

@@ -10,12 +10,14 @@
 #include "doors/irc/irc.h"
 
 /* Targets are gathered into lines of at most this many bytes. */
-#define MONITOR_LINE 400
+#define MONITOR_LINE IRC_LIST_LINE
+
+enum monitor_list { MON_ONLINE, MON_OFFLINE, MON_LIST };
 
 /* One numeric being filled with comma-separated targets. */
 struct monitor_line {
 	struct conn *c;
-	const char *num;
+	enum monitor_list which;
 	char buf[MONITOR_LINE + HUB_MASK_MAX + 2];
 	size_t len;
 };
@@ -23,8 +25,14 @@ struct monitor_line {
 static void
 line_flush(struct monitor_line *l)
 {
-	if (l->len > 0)
-		irc_numeric(l->c, l->num, ":%s", l->buf);
+	if (l->len == 0)
+		return;
+	if (l->which == MON_ONLINE)
+		irc_num(l->c, RPL_MONONLINE, l->buf);
+	else if (l->which == MON_OFFLINE)
+		irc_num(l->c, RPL_MONOFFLINE, l->buf);
+	else
+		irc_num(l->c, RPL_MONLIST, l->buf);
 	l->len = 0;
 }
 
@@ -76,8 +84,8 @@ list_each(const char *nick, void *data)
 static void
 monitor_add(struct conn *c, char *targets)
 {
-	struct monitor_line online = { .c = c, .num = "730" };
-	struct monitor_line offline = { .c = c, .num = "731" };
+	struct monitor_line online = { .c = c, .which = MON_ONLINE };
+	struct monitor_line offline = { .c = c, .which = MON_OFFLINE };
 	char *next = targets, *nick;
 	while ((nick = strsep(&next, ",")) != NULL) {
 		/* Only nicknames: no masks, so nobody is followed across nicks. */
@@ -89,7 +97,7 @@ monitor_add(struct conn *c, char *targets)
 			line_flush(&offline);
 			if (next != NULL)
 				next[-1] = ',';  /* this target and the rest, as sent */
-			irc_numeric(c, "734", "%d %s :Monitor list is full", HUB_MONITOR_PER_USER,
+			irc_num(c, ERR_MONLISTFULL, HUB_MONITOR_PER_USER,
 			    nick);
 			return;
 		}
@@ -102,15 +110,11 @@ monitor_add(struct conn *c, char *targets)
 void
 irc_cmd_monitor(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 1) {
-		irc_numeric(c, "461", "MONITOR :Not enough parameters");
-		return;
-	}
 	struct hub *hub = door_hub(c);
 	const char *sub = m->params[0];
 	if (strcmp(sub, "+") == 0 || strcmp(sub, "-") == 0) {
 		if (m->nparams < 2) {
-			irc_numeric(c, "461", "MONITOR :Not enough parameters");
+			irc_num(c, ERR_NEEDMOREPARAMS, "MONITOR");
 			return;
 		}
 		if (sub[0] == '+') {
@@ -123,13 +127,13 @@ irc_cmd_monitor(struct conn *c, struct irc_message *m)
 	} else if (strcasecmp(sub, "C") == 0) {
 		hub_monitor_clear(hub, c->user);
 	} else if (strcasecmp(sub, "L") == 0) {
-		struct monitor_line list = { .c = c, .num = "732" };
+		struct monitor_line list = { .c = c, .which = MON_LIST };
 		hub_monitor_each(c->user, list_each, &list);
 		line_flush(&list);
-		irc_numeric(c, "733", ":End of MONITOR list");
+		irc_num(c, RPL_ENDOFMONLIST);
 	} else if (strcasecmp(sub, "S") == 0) {
-		struct monitor_line online = { .c = c, .num = "730" };
-		struct monitor_line offline = { .c = c, .num = "731" };
+		struct monitor_line online = { .c = c, .which = MON_ONLINE };
+		struct monitor_line offline = { .c = c, .which = MON_OFFLINE };
 		struct status_walk w = { c, &online, &offline };
 		hub_monitor_each(c->user, status_each, &w);
 		line_flush(&online);
@@ -142,12 +146,12 @@ irc_monitor_presence(struct user *u, const char *nick, const struct user *who)
 {
 	struct conn *c = u->door;
 	if (who == NULL) {
-		irc_numeric(c, "731", ":%s", nick);
+		irc_num(c, RPL_MONOFFLINE, nick);
 		return;
 	}
 	char mask[HUB_MASK_MAX];
 	hub_user_mask(who, mask);
-	irc_numeric(c, "730", ":%s", mask);
+	irc_num(c, RPL_MONONLINE, mask);
 }
 
 void

@@ -16,8 +16,6 @@
 #include "base/text.h"
 #include "doors/irc/irc.h"
 
-#define BATCH_TYPE "draft/multiline"
-#define CONCAT_TAG "draft/multiline-concat"
 #define IRC_BATCH_REF_MAX 64
 #define IRC_ML_TARGET_MAX 64   /* longer than any nick or room name */
 
@@ -57,8 +55,7 @@ batch_fail(struct conn *c, const char *code, const char *context, const char *te
 		ml->label[0] = '\0';
 		ml->failed = 1;
 	}
-	irc_send(c, ":%s FAIL BATCH %s%s%s :%s", irc_server_name(c), code,
-	    context ? " " : "", context ? context : "", text);
+	irc_fail(c, "BATCH", code, context, text);
 }
 
 static int
@@ -101,7 +98,7 @@ batch_open(struct conn *c, struct irc_message *m, const char *ref)
 		    "Invalid batch reference tag");
 		return;
 	}
-	if (m->nparams < 3 || strcmp(m->params[1], BATCH_TYPE) != 0) {
+	if (m->nparams < 3 || strcmp(m->params[1], IRC_MULTILINE_BATCH_TYPE) != 0) {
 		open_fail(c, label, "UNKNOWN_TYPE", m->nparams > 1 ? m->params[1] : "*",
 		    "Unknown batch type");
 		return;
@@ -114,7 +111,9 @@ batch_open(struct conn *c, struct irc_message *m, const char *ref)
 	const char *target = m->params[2];
 	if (strlen(target) > IRC_ML_TARGET_MAX) {
 		irc_label_begin(c, label);
-		irc_numeric(c, "401", "%.*s :No such nick/channel", IRC_ML_TARGET_MAX, target);
+		char cut[IRC_ML_TARGET_MAX + 1];
+		snprintf(cut, sizeof cut, "%.*s", IRC_ML_TARGET_MAX, target);
+		irc_num(c, ERR_NOSUCHNICK, cut);
 		return;
 	}
 	struct irc_multiline *ml = calloc(1, sizeof *ml);
@@ -164,7 +163,7 @@ irc_cmd_batch(struct conn *c, struct irc_message *m)
 {
 	if (m->nparams < 1 || (m->params[0][0] != '+' && m->params[0][0] != '-')) {
 		irc_label_begin(c, irc_tag_value(m, "label"));
-		irc_numeric(c, "461", "BATCH :Not enough parameters");
+		irc_num(c, ERR_NEEDMOREPARAMS, "BATCH");
 		return;
 	}
 	if (m->params[0][0] == '+')
@@ -198,7 +197,7 @@ irc_multiline_line(struct conn *c, struct irc_message *m, const char *ref)
 	}
 	const char *text = m->params[1];
 	size_t n = strlen(text);
-	int concat = ml->lines > 0 && irc_tag_value(m, CONCAT_TAG) != NULL;
+	int concat = ml->lines > 0 && irc_tag_value(m, IRC_MULTILINE_CONCAT_TAG) != NULL;
 	if (concat && n == 0) {
 		batch_fail(c, "MULTILINE_INVALID", NULL,
 		    "Invalid multiline batch with concatenated blank line");
@@ -228,137 +227,3 @@ irc_multiline_line(struct conn *c, struct irc_message *m, const char *ref)
 	ml->kind = kind;
 }
 
-/* Rendering. */
-
-/* Output counted first (buf NULL), then written. */
-struct out {
-	char *buf;
-	size_t len;
-};
-
-static void
-put(struct out *o, const char *s, size_t n)
-{
-	if (o->buf != NULL)
-		memcpy(o->buf + o->len, s, n);
-	o->len += n;
-}
-
-/* The room a line's text has after head and before CR LF. */
-static size_t
-text_room(size_t head)
-{
-	return head + 2 + 16 < IRC_LINE_MAX ? IRC_LINE_MAX - head - 2 : 16;
-}
-
-/* Each line of m's text in pieces that fit behind head: fn gets each
- * piece, whether it continues the piece before (a continued line, or the
- * rest of a line too long for one), and whether its line is blank. */
-static void
-each_piece(const char *text, size_t room, struct out *o,
-    void (*fn)(struct out *o, const char *p, size_t n, int cont, void *arg), void *arg)
-{
-	const char *p = text;
-	int cont = 0;
-	for (;;) {
-		size_t n = strcspn(p, "\n\r");
-		size_t at = 0;
-		do {
-			size_t k = utf8_fit(p + at, n - at, room);
-			fn(o, p + at, k, cont || at > 0, arg);
-			at += k;
-		} while (at < n);
-		if (p[n] == '\0')
-			return;
-		cont = p[n] == '\r';
-		p += n + 1;
-	}
-}
-
-struct render {
-	const char *head;       /* ":src CMD target :" */
-	size_t headlen;
-	const char *batch_tag;  /* "@batch=mlN", or NULL for the lines form */
-	const char *rest;       /* the lines form: tags of the lines after the first */
-	int first;
-};
-
-static void
-put_batch_piece(struct out *o, const char *p, size_t n, int cont, void *arg)
-{
-	struct render *r = arg;
-	put(o, r->batch_tag, strlen(r->batch_tag));
-	if (cont)
-		put(o, ";" CONCAT_TAG, strlen(";" CONCAT_TAG));
-	put(o, " ", 1);
-	put(o, r->head, r->headlen);
-	put(o, p, n);
-	put(o, "\r\n", 2);
-}
-
-static void
-put_line_piece(struct out *o, const char *p, size_t n, int cont, void *arg)
-{
-	struct render *r = arg;
-	(void)cont;
-	if (n == 0)
-		return;   /* no blank lines for clients without multiline */
-	if (!r->first)
-		put(o, r->rest, strlen(r->rest));
-	r->first = 0;
-	put(o, r->head, r->headlen);
-	put(o, p, n);
-	put(o, "\r\n", 2);
-}
-
-static struct wire *
-render(const struct msg *m, const char *src, const char *cmd, struct render *r,
-    const char *open, const char *close,
-    void (*fn)(struct out *o, const char *p, size_t n, int cont, void *arg))
-{
-	char head[IRC_LINE_MAX];
-	int hn = snprintf(head, sizeof head, "%s %s %s :", src, cmd,
-	    m->room ? m->room : m->target);
-	if (hn < 0 || (size_t)hn >= sizeof head)
-		return NULL;
-	r->head = head;
-	r->headlen = (size_t)hn;
-	size_t room = text_room((size_t)hn);
-	struct out o = { NULL, 0 };
-	for (int pass = 0; pass < 2; pass++) {
-		r->first = 1;
-		put(&o, open, strlen(open));
-		each_piece(m->text, room, &o, fn, r);
-		put(&o, close, strlen(close));
-		if (pass == 0) {
-			if ((o.buf = malloc(o.len)) == NULL)
-				return NULL;
-			o.len = 0;
-		}
-	}
-	struct wire *w = wire_new(o.buf, o.len);
-	free(o.buf);
-	return w;
-}
-
-struct wire *
-irc_multiline_batch(const struct msg *m, const char *src, const char *cmd)
-{
-	/* The reference is the msgid's: unique, so one rendering serves
-	 * every recipient. */
-	char tag[48], open[IRC_LINE_MAX], close[IRC_LINE_MAX];
-	snprintf(tag, sizeof tag, "@batch=ml%s", m->id);
-	snprintf(open, sizeof open, "%s BATCH +ml%s %s %s\r\n", src, m->id, BATCH_TYPE,
-	    m->room ? m->room : m->target);
-	snprintf(close, sizeof close, "%s BATCH -ml%s\r\n", src, m->id);
-	struct render r = { .batch_tag = tag };
-	return render(m, src, cmd, &r, open, close, put_batch_piece);
-}
-
-struct wire *
-irc_multiline_lines(const struct msg *m, const char *src, const char *cmd,
-    const char *rest_tags)
-{
-	struct render r = { .rest = rest_tags };
-	return render(m, src, cmd, &r, "", "", put_line_piece);
-}

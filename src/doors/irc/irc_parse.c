@@ -243,3 +243,18 @@ irc_param_is_middle(const char *param)
 	return param != NULL && param[0] != '\0' && param[0] != ':' &&
 	    strchr(param, ' ') == NULL;
 }
+
+char *
+irc_list_next(char **list)
+{
+	if (*list == NULL || **list == '\0')
+		return NULL;
+	char *item = *list;
+	char *comma = strchr(item, ',');
+	if (comma != NULL) {
+		*comma = '\0';
+		*list = comma + 1;
+	} else
+		*list = NULL;
+	return item;
+}

@@ -50,4 +50,8 @@ size_t irc_tag_escape(char *dst, size_t cap, const char *value);
  * space, not starting with ':'); otherwise it must be the trailing one. */
 int irc_param_is_middle(const char *param);
 
+/* The next item of a comma-separated list (a parameter such as
+ * "#a,#b"), split in place; NULL at the end. */
+char *irc_list_next(char **list);
+
 #endif

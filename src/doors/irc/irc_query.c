@@ -10,16 +10,17 @@
 #include "base/config.h"
 #include "doors/irc/irc.h"
 
+/* The letters WHOX knows, in the order its replies give them. */
+#define WHOX_ORDER "tcuihsnfdlaor"
+
 /* One WHO request: the classic reply (352), or WHOX (IRCv3 whox, 354)
  * with the fields the client asked for and its token. */
 struct who_query {
-	char fields[16];         /* WHOX field letters asked for; "" for 352 */
+	char fields[sizeof WHOX_ORDER]; /* WHOX field letters asked for; "" for 352 */
 	char token[4];           /* WHOX token: up to 3 digits */
 	int opers_only;          /* the "o" flag */
 };
 
-/* The letters WHOX knows, in the order its replies give them. */
-#define WHOX_ORDER "tcuihsnfdlaor"
 
 /* "[o][%fields[,token]]", the second parameter of WHO. */
 static void
@@ -70,7 +71,7 @@ who_line(struct conn *c, const struct who_query *q, const char *channel,
 	    (u->umodes & UMODE_OPER) ? "*" : "", prefix,
 	    (u->umodes & UMODE_BOT) ? "B" : "");
 	if (q->fields[0] == '\0') {
-		irc_numeric(c, "352", "%s %s %s %s %s %s :0 %s", channel, u->ident,
+		irc_num(c, RPL_WHOREPLY, channel, u->ident,
 		    u->host, irc_server_name(c), u->nick, flags, u->realname);
 		return;
 	}
@@ -105,7 +106,7 @@ who_line(struct conn *c, const struct who_query *q, const char *channel,
 			break;
 		len += (size_t)n;
 	}
-	irc_numeric(c, "354", "%s", out);
+	irc_num(c, RPL_WHOSPCRPL, out);
 }
 
 /* Whether mask could name exactly one nickname: no wildcards in it. */
@@ -207,25 +208,25 @@ irc_cmd_who(struct conn *c, struct irc_message *m)
 			who_line(c, &q, "*", u, NULL);
 	} else
 		who_page(c, &q, mask, NULL);
-	irc_numeric(c, "315", "%s :End of WHO list", mask);
+	irc_num(c, RPL_ENDOFWHO, mask);
 }
 
 void
 irc_cmd_whois(struct conn *c, struct irc_message *m)
 {
 	if (m->nparams < 1) {
-		irc_numeric(c, "431", ":No nickname given");
+		irc_num(c, ERR_NONICKNAMEGIVEN);
 		return;
 	}
 	/* "WHOIS server nick" asks a server: there is one, so take the nick. */
 	const char *nick = m->params[m->nparams > 1 ? 1 : 0];
 	struct user *u = hub_user_find(door_hub(c), nick);
 	if (u == NULL) {
-		irc_numeric(c, "401", "%s :No such nick/channel", nick);
-		irc_numeric(c, "318", "%s :End of /WHOIS list", nick);
+		irc_num(c, ERR_NOSUCHNICK, nick);
+		irc_num(c, RPL_ENDOFWHOIS, nick);
 		return;
 	}
-	irc_numeric(c, "311", "%s %s %s * :%s", u->nick, u->ident, u->host, u->realname);
+	irc_num(c, RPL_WHOISUSER, u->nick, u->ident, u->host, u->realname);
 	char chans[IRC_LINE_MAX] = "";
 	size_t len = 0;
 	struct room *room;
@@ -236,89 +237,79 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 		irc_member_prefix(c, hub_member(room, u), prefix);
 		int n = snprintf(chans + len, sizeof chans - len, "%s%s%s",
 		    len ? " " : "", prefix, room->name);
-		if (n < 0 || (size_t)n >= sizeof chans - len || len + (size_t)n > 400) {
+		if (n < 0 || (size_t)n >= sizeof chans - len || len + (size_t)n > IRC_LIST_LINE) {
 			chans[len] = '\0';
-			irc_numeric(c, "319", "%s :%s", u->nick, chans);
+			irc_num(c, RPL_WHOISCHANNELS, u->nick, chans);
 			len = 0;
 			len += (size_t)snprintf(chans, sizeof chans, "%s%s", prefix, room->name);
 		} else
 			len += (size_t)n;
 	}
 	if (len > 0)
-		irc_numeric(c, "319", "%s :%s", u->nick, chans);
-	irc_numeric(c, "312", "%s %s :Parley", u->nick, irc_server_name(c));
+		irc_num(c, RPL_WHOISCHANNELS, u->nick, chans);
+	irc_num(c, RPL_WHOISSERVER, u->nick, irc_server_name(c), "Parley");
 	if (u->umodes & UMODE_OPER)
-		irc_numeric(c, "313", "%s :is an IRC operator", u->nick);
+		irc_num(c, RPL_WHOISOPERATOR, u->nick);
 	if (u->umodes & UMODE_BOT)
-		irc_numeric(c, "335", "%s :is a bot", u->nick);
+		irc_num(c, RPL_WHOISBOT, u->nick);
 	/* Behind a given host, the address shows to the user and operators. */
 	if (u->vhost && (u == c->user || (c->user->umodes & UMODE_OPER)))
-		irc_numeric(c, "378", "%s :is connecting from *@%s %s", u->nick, u->addr,
-		    u->addr);
+		irc_num(c, RPL_WHOISHOST, u->nick, u->addr, u->addr);
 	if (u->secure)
-		irc_numeric(c, "671", "%s :is using a secure connection", u->nick);
+		irc_num(c, RPL_WHOISSECURE, u->nick);
 	if (u->away != NULL)
-		irc_numeric(c, "301", "%s :%s", u->nick, u->away);
-	irc_numeric(c, "317", "%s %lld %lld :seconds idle, signon time", u->nick,
-	    (long long)idle_seconds(u), (long long)u->signon);
-	irc_numeric(c, "318", "%s :End of /WHOIS list", u->nick);
+		irc_num(c, RPL_AWAY, u->nick, u->away);
+	irc_num(c, RPL_WHOISIDLE, u->nick, (long long)idle_seconds(u), (long long)u->signon);
+	irc_num(c, RPL_ENDOFWHOIS, u->nick);
 }
 
 static void
 whowas_line(const struct whowas *w, void *data)
 {
 	struct conn *c = data;
-	irc_numeric(c, "314", "%s %s %s * :%s", w->nick, w->ident, w->host, w->realname);
+	irc_num(c, RPL_WHOWASUSER, w->nick, w->ident, w->host, w->realname);
 	char when[64];
 	struct tm tm;
 	gmtime_r(&w->at, &tm);
 	strftime(when, sizeof when, "%a %b %d %H:%M:%S %Y UTC", &tm);
-	irc_numeric(c, "312", "%s %s :%s", w->nick, irc_server_name(c), when);
+	irc_num(c, RPL_WHOISSERVER, w->nick, irc_server_name(c), when);
 }
 
 void
 irc_cmd_whowas(struct conn *c, struct irc_message *m)
 {
 	if (m->nparams < 1) {
-		irc_numeric(c, "431", ":No nickname given");
+		irc_num(c, ERR_NONICKNAMEGIVEN);
 		return;
 	}
 	int max = m->nparams > 1 ? atoi(m->params[1]) : 0;
 	const char *nick = m->params[0];
 	if (hub_whowas_find(door_hub(c), nick, max, whowas_line, c) == 0)
-		irc_numeric(c, "406", "%s :There was no such nickname", nick);
-	irc_numeric(c, "369", "%s :End of WHOWAS", nick);
+		irc_num(c, ERR_WASNOSUCHNICK, nick);
+	irc_num(c, RPL_ENDOFWHOWAS, nick);
 }
 
 void
 irc_cmd_ison(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 1) {
-		irc_numeric(c, "461", "ISON :Not enough parameters");
-		return;
-	}
 	char out[IRC_LINE_MAX] = "";
 	size_t len = 0;
 	for (int i = 0; i < m->nparams; i++) {
 		char *list = m->params[i], *nick;
 		while ((nick = strsep(&list, " ")) != NULL) {
 			struct user *u = *nick ? hub_user_find(door_hub(c), nick) : NULL;
-			if (u == NULL || len + strlen(u->nick) + 2 > 400)
+			if (u == NULL || len + strlen(u->nick) + 2 > IRC_LIST_LINE)
 				continue;
 			len += (size_t)snprintf(out + len, sizeof out - len, "%s%s",
 			    len ? " " : "", u->nick);
 		}
 	}
-	irc_numeric(c, "303", ":%s", out);
+	irc_num(c, RPL_ISON, out);
 }
 
 void
 irc_cmd_userhost(struct conn *c, struct irc_message *m)
 {
-	if (m->nparams < 1) {
-		irc_numeric(c, "461", "USERHOST :Not enough parameters");
-		return;
-	}
 	/* Five replies of the longest names (116 bytes each) are more than
 	 * a line holds: a reply that would not fit whole is left out. */
 	char out[IRC_LINE_MAX] = "";
@@ -330,30 +321,11 @@ irc_cmd_userhost(struct conn *c, struct irc_message *m)
 		char item[HUB_MASK_MAX + 8];
 		int n = snprintf(item, sizeof item, "%s%s=%c%s@%s", u->nick,
 		    (u->umodes & UMODE_OPER) ? "*" : "", u->away ? '-' : '+', u->ident, u->host);
-		if (n < 0 || len + 1 + (size_t)n > 400)
+		if (n < 0 || len + 1 + (size_t)n > IRC_LIST_LINE)
 			continue;
 		len += (size_t)snprintf(out + len, sizeof out - len, "%s%s", len ? " " : "", item);
 	}
-	irc_numeric(c, "302", ":%s", out);
-}
-
-void
-irc_send_lusers(struct conn *c)
-{
-	struct hub *hub = door_hub(c);
-	unsigned invisible = hub->ninvisible, rooms = hub->nrooms;
-	unsigned users = hub->nusers;
-	irc_numeric(c, "251", ":There are %u users and %u invisible on 1 servers",
-	    users - invisible, invisible);
-	irc_numeric(c, "252", "%u :operator(s) online", hub->nopers);
-	unsigned long unknown = (*door_env(c)->nconns) > users ? (*door_env(c)->nconns) - users : 0;
-	irc_numeric(c, "253", "%lu :unknown connection(s)", unknown);
-	irc_numeric(c, "254", "%u :channels formed", rooms);
-	irc_numeric(c, "255", ":I have %u clients and 0 servers", users);
-	irc_numeric(c, "265", "%u %u :Current local users %u, max %u", users,
-	    hub->max_users, users, hub->max_users);
-	irc_numeric(c, "266", "%u %u :Current global users %u, max %u", users,
-	    hub->max_users, users, hub->max_users);
+	irc_num(c, RPL_USERHOST, out);
 }
 
 void
@@ -361,25 +333,6 @@ irc_cmd_lusers(struct conn *c, struct irc_message *m)
 {
 	(void)m;
 	irc_send_lusers(c);
-}
-
-void
-irc_send_motd(struct conn *c)
-{
-	const char *path = door_cfg(c)->motd_file;
-	FILE *f = path ? fopen(path, "r") : NULL;
-	if (f == NULL) {
-		irc_numeric(c, "422", ":MOTD File is missing");
-		return;
-	}
-	irc_numeric(c, "375", ":- %s Message of the day - ", irc_server_name(c));
-	char line[400];
-	while (fgets(line, sizeof line, f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		irc_numeric(c, "372", ":- %s", line);
-	}
-	fclose(f);
-	irc_numeric(c, "376", ":End of /MOTD command.");
 }
 
 void
@@ -393,7 +346,7 @@ void
 irc_cmd_version(struct conn *c, struct irc_message *m)
 {
 	(void)m;
-	irc_numeric(c, "351", "parley-%s %s :Parley group chat", PARLEY_VERSION,
+	irc_num(c, RPL_VERSION, PARLEY_VERSION,
 	    irc_server_name(c));
 	irc_send_isupport(c);
 }
@@ -407,24 +360,26 @@ irc_cmd_time(struct conn *c, struct irc_message *m)
 	gmtime_r(&now, &tm);
 	char human[64];
 	strftime(human, sizeof human, "%A %B %d %Y -- %H:%M:%S +00:00", &tm);
-	irc_numeric(c, "391", "%s %lld 0 :%s", irc_server_name(c), (long long)now, human);
+	irc_num(c, RPL_TIME, irc_server_name(c), (long long)now, human);
 }
 
 void
 irc_cmd_admin(struct conn *c, struct irc_message *m)
 {
 	(void)m;
-	irc_numeric(c, "256", "%s :Administrative info", irc_server_name(c));
-	irc_numeric(c, "257", ":Parley server %s", irc_server_name(c));
-	irc_numeric(c, "258", ":Run by whoever started parleyd");
-	irc_numeric(c, "259", ":root@%s", irc_server_name(c));
+	irc_num(c, RPL_ADMINME, irc_server_name(c));
+	irc_num(c, RPL_ADMINLOC1, irc_server_name(c));
+	irc_num(c, RPL_ADMINLOC2);
+	irc_num(c, RPL_ADMINEMAIL, irc_server_name(c));
 }
 
 void
 irc_cmd_info(struct conn *c, struct irc_message *m)
 {
 	(void)m;
-	irc_numeric(c, "371", ":Parley %s: group chat for plain text and IRC", PARLEY_VERSION);
-	irc_numeric(c, "371", ":BSD-2-Clause licensed");
-	irc_numeric(c, "374", ":End of /INFO list");
+	char about[IRC_LINE_MAX];
+	snprintf(about, sizeof about, "Parley %s: group chat for plain text and IRC", PARLEY_VERSION);
+	irc_num(c, RPL_INFO, about);
+	irc_num(c, RPL_INFO, "BSD-2-Clause licensed");
+	irc_num(c, RPL_ENDOFINFO);
 }
