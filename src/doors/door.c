@@ -1,7 +1,10 @@
-/* What every door shares: the way to another door by name. */
+/* What every door shares: the way to another door by name, and what the
+ * doors whose conns carry a user do alike. */
 #include <string.h>
 
 #include "doors/door.h"
+
+#include "chat/hub.h"
 
 const struct door *
 door_find(const struct door_env *env, const char *name)
@@ -10,4 +13,16 @@ door_find(const struct door_env *env, const char *name)
 		if (strcmp((*d)->name, name) == 0)
 			return *d;
 	return NULL;
+}
+
+void
+door_disconnect_user(struct user *u, const char *reason)
+{
+	conn_close(u->door, reason, CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_FAREWELL);
+}
+
+const char *
+door_who(const struct conn *c)
+{
+	return c->user != NULL ? c->user->nick : NULL;
 }

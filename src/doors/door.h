@@ -1,6 +1,7 @@
 /* A front door: turns lines from a connection into calls on the hub, and
  * hub events into lines in its own wire format. It sees a conn only through
- * conn.h, never a socket. */
+ * conn.h, never a socket: its conns call it through the conn_handler it
+ * embeds (net/conn.h). */
 #ifndef PARLEY_DOOR_H
 #define PARLEY_DOOR_H
 
@@ -12,6 +13,7 @@ struct config;
 struct door;
 struct hub;
 struct loop;
+struct user;
 struct worker_pool;
 
 /* What a door may reach of the server, and nothing more: the server fills
@@ -51,38 +53,18 @@ door_cfg(const struct conn *c)
 
 struct door {
 	const char *name;
-	/* Longest line this door reads (0: the max-line option). */
-	size_t max_line;
-	/* HTTP: no flood control and no sendq bound (it sends our own files),
-	 * and the request is on the handshake deadline. */
-	int unmetered;
-	/* A connection was accepted: greet it, make its user. */
-	void (*open)(struct conn *c);
-	/* One complete line, NUL-terminated, ending removed. */
-	void (*line)(struct conn *c, char *line, size_t len);
-	/* A line over max-line bytes was discarded. */
-	void (*overlong)(struct conn *c);
-	/* The connection is ending for reason: drop the user from the hub. */
-	void (*closed)(struct conn *c, const char *reason);
-	/* The server is going down: say so (the conn then closes). */
-	void (*shutdown)(struct conn *c);
-	/* The server is closing this one connection for reason (a timeout, a
-	 * KILL): the last line it gets. */
-	void (*farewell)(struct conn *c, const char *reason);
-	/* The client has been silent for ping-interval: ask it (NULL: the
-	 * door has no way to, and only idle-timeout applies). */
-	void (*ping)(struct conn *c);
-	/* The server will not take a connection (why: "the server is full"):
-	 * what tells the client so in the door's own words, into buf, as
-	 * snprintf does. The listener writes it once, without waiting, and
-	 * closes. */
-	int (*refuse)(char *buf, size_t cap, const char *host, const char *why);
-	/* The conn's door state is no longer needed (NULL: none kept). */
-	void (*free)(struct conn *c);
+	struct conn_handler conn;     /* what its conns call */
 };
 
 extern const struct door plain_door;
 extern const struct door irc_door;
 extern const struct door web_door;
+
+/* Shared by the doors whose conns carry a user (plain, IRC). */
+
+/* user_ops.disconnect: the user's conn says why and closes. */
+void door_disconnect_user(struct user *u, const char *reason);
+/* conn_handler.who: the user's nickname, or NULL before it has one. */
+const char *door_who(const struct conn *c);
 
 #endif

@@ -151,7 +151,7 @@ plain_deliver(struct user *u, struct msg *m)
 
 static const struct user_ops plain_user_ops = {
 	.deliver = plain_deliver,
-	.disconnect = conn_disconnect_user,
+	.disconnect = door_disconnect_user,
 };
 
 /* Errors: one line "!! code: text", the codes listed in docs/protocol.md.
@@ -211,7 +211,7 @@ plain_error(struct conn *c, const char *code, const char *fmt, ...)
 	int n = vasprintf(&text, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	conn_sendf(c, PLAIN_ERROR_LINE, code, text);
@@ -593,7 +593,7 @@ cmd_quit(struct conn *c, char *args)
 {
 	char *reason = text_rest(&args);
 	conn_sendf(c, "-- goodbye\n");
-	conn_quit(c, reason ? reason : "Quit");
+	conn_close(c, reason ? reason : "Quit", CONN_CLOSE_AFTER_FLUSH);
 }
 
 static void
@@ -664,7 +664,7 @@ plain_enter(struct conn *c)
 	c->user = hub_user_new(hub_of(c), &plain_user_ops, c, PLAIN_IDENT, c->host,
 	    PLAIN_REALNAME);
 	if (c->user == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	c->user->secure = (uint8_t)conn_secure(c);
@@ -707,7 +707,7 @@ before_password(struct conn *c, const struct plain_input *in)
 	}
 	if (!config_password_ok(door_cfg(c), given)) {
 		plain_err(c, PLAIN_ERR_BAD_PASSWORD);
-		conn_quit(c, "Bad password");
+		conn_close(c, "Bad password", CONN_CLOSE_AFTER_FLUSH);
 		return;
 	}
 	plain_enter(c);
@@ -784,11 +784,16 @@ plain_refuse(char *buf, size_t cap, const char *host, const char *why)
 
 const struct door plain_door = {
 	.name = "plain",
-	.open = plain_open,
-	.line = plain_line,
-	.overlong = plain_overlong,
-	.closed = plain_closed,
-	.shutdown = plain_shutdown,
-	.farewell = plain_farewell,
-	.refuse = plain_refuse,
+	.conn = {
+		.flood_control = 1,
+		.sendq_bound = 1,
+		.open = plain_open,
+		.line = plain_line,
+		.overlong = plain_overlong,
+		.closed = plain_closed,
+		.shutdown = plain_shutdown,
+		.farewell = plain_farewell,
+		.refuse = plain_refuse,
+		.who = door_who,
+	},
 };

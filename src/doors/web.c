@@ -94,7 +94,7 @@ respond_wire(struct conn *c, int status, const char *type, const char *extra,
 	    st && st->req.target[0] ? st->req.target : "-");
 	if (st != NULL)
 		st->phase = WEB_DONE;
-	conn_quit(c, reason);
+	conn_close(c, reason, CONN_CLOSE_AFTER_FLUSH);
 }
 
 static void
@@ -103,7 +103,7 @@ respond(struct conn *c, int status, const char *type, const char *extra,
 {
 	struct wire *w = NULL;
 	if (!head_only && len > 0 && (w = wire_new(body, len)) == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	respond_wire(c, status, type, extra, w, len, head_only);
@@ -203,7 +203,7 @@ serve_file(struct conn *c, const struct http_request *r)
 		if (strcmp(web_assets[i].name, name) == 0) {
 			struct wire *w = asset_wire(i);
 			if (w == NULL && web_assets[i].len > 0) {
-				conn_kill(c, "Out of memory");
+				conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 				return;
 			}
 			respond_wire(c, 200, content_type(name), NULL, w, web_assets[i].len,
@@ -302,8 +302,9 @@ websocket(struct conn *c, struct http_request *r)
 	log_info("%s: WebSocket (%s)", conn_addr(c), proto ? proto : "no subprotocol: text");
 	free(c->door_state);
 	c->door_state = NULL;
-	if (conn_upgrade_websocket(c, door_find(door_env(c), "irc"), binary) < 0)
-		conn_kill(c, "WebSocket: data before the handshake's end");
+	const struct door *irc = door_find(door_env(c), "irc");
+	if (irc == NULL || conn_upgrade_websocket(c, &irc->conn, binary) < 0)
+		conn_close(c, "WebSocket: data before the handshake's end", CONN_CLOSE_NOW);
 }
 
 static int
@@ -356,7 +357,7 @@ web_line(struct conn *c, char *line, size_t len)
 	struct web_state *st = c->door_state;
 	if (st == NULL) {
 		if ((st = c->door_state = malloc(sizeof *st)) == NULL) {
-			conn_kill(c, "Out of memory");
+			conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 			return;
 		}
 		http_request_init(&st->req);
@@ -428,15 +429,23 @@ web_refuse(char *buf, size_t cap, const char *host, const char *why)
 
 const struct door web_door = {
 	.name = "http",
-	.max_line = WEB_LINE_MAX,
-	.unmetered = 1,
-	.open = web_open,
-	.line = web_line,
-	.overlong = web_overlong,
-	.closed = web_closed,
-	.shutdown = web_shutdown,
-	.farewell = NULL,
-	.ping = NULL,
-	.refuse = web_refuse,
-	.free = web_free,
+	.conn = {
+		.max_line = WEB_LINE_MAX,
+		/* It sends our own files, and takes one request: no flood
+		 * control, no sendq bound, and the request is on the
+		 * handshake deadline. */
+		.flood_control = 0,
+		.sendq_bound = 0,
+		.handshake_deadline = 1,
+		.proxy_header_optional = 1,
+		.open = web_open,
+		.line = web_line,
+		.overlong = web_overlong,
+		.closed = web_closed,
+		.shutdown = web_shutdown,
+		.farewell = NULL,
+		.ping = NULL,
+		.refuse = web_refuse,
+		.free = web_free,
+	},
 };

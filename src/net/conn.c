@@ -13,8 +13,6 @@
 
 #include "base/addr.h"
 #include "base/log.h"
-#include "chat/hub.h"
-#include "doors/door.h"
 #include "net/transport.h"
 #include "server/server.h"
 
@@ -70,7 +68,7 @@ conn_watch(struct conn *c)
 	if (c->tp != NULL)
 		mask = transport_mask(c, mask);
 	if (loop_io_set(c->srv->loop, &c->io, mask) < 0)
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 }
 
 static const char *
@@ -88,21 +86,91 @@ error_reason(int err)
 	}
 }
 
-void
-conn_kill(struct conn *c, const char *reason)
+/* Ending a conn. Whatever ends it goes through conn_close; the door
+ * hears of it once (conn_drop_user), at once when the conn flushes
+ * first, at the reaper's step when it is dropped now (which may be in the
+ * middle of a fan-out). */
+
+/* The close that ends an open conn says why; later ones (the reaper's
+ * "closed") do not change it. */
+static void
+conn_set_reason(struct conn *c, const char *reason)
 {
-	if (c->state == CONN_DEAD)
-		return;
-	int was_open = c->state == CONN_OPEN;
+	char *why = strdup(reason); /* before the free: reason may be c->reason */
+	free(c->reason);
+	c->reason = why;
+}
+
+static const char *
+conn_reason(const struct conn *c)
+{
+	return c->reason != NULL ? c->reason : "closed";
+}
+
+/* Now: nothing more is read or written, and the before-sleep step
+ * reaps the conn. */
+static void
+conn_die(struct conn *c)
+{
 	c->state = CONN_DEAD;
 	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	framer_free(&c->in);
 	loop_timer_stop(c->srv->loop, &c->timer);
 	loop_io_set(c->srv->loop, &c->io, 0);
-	if (was_open)
-		c->reason = strdup(reason);
 	server_conn_reap_later(c->srv, c);
+}
+
+/* After flushing: no more input; what is queued is written (bounded by
+ * the linger deadline), then the conn closes. */
+static void
+conn_stop_input(struct conn *c)
+{
+	/* A reply still being made is cut short; what waited behind it goes. */
+	conn_pagers_end(c, 1);
+	c->state = CONN_CLOSING;
+	framer_free(&c->in);
+	loop_timer_start(c->srv->loop, &c->timer, CONN_LINGER_MS);
+	conn_watch(c);
+	if (c->out.count == 0)
+		server_conn_flush_later(c->srv, c); /* lets the flush step close it */
+}
+
+void
+conn_close(struct conn *c, const char *reason, unsigned how)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	if (!(how & CONN_CLOSE_AFTER_FLUSH)) {
+		if (c->state != CONN_CLOSING)
+			conn_set_reason(c, reason);
+		conn_die(c);
+		return;
+	}
+	if (c->state == CONN_CLOSING)
+		return;
+	if ((how & CONN_CLOSE_FAREWELL) && c->state == CONN_OPEN && c->door->farewell != NULL) {
+		c->door->farewell(c, reason);
+		if (c->state != CONN_OPEN)
+			return; /* the farewell itself was too much (sendq) */
+	}
+	conn_set_reason(c, reason);
+	conn_stop_input(c);
+	if (!(how & CONN_CLOSE_KEEP_USER))
+		conn_drop_user(c, 1);
+}
+
+void
+conn_drop_user(struct conn *c, int tell_door)
+{
+	if (c->user_dropped)
+		return;
+	c->user_dropped = 1;
+	const char *who = c->door->who != NULL ? c->door->who(c) : NULL;
+	log_info("%s %s: closed (%s)", conn_addr(c), who != NULL ? who : "-", conn_reason(c));
+	if (tell_door && c->user != NULL)
+		c->door->closed(c, conn_reason(c));
+	c->user = NULL;
 }
 
 /* The peer takes no more output: it reset the connection, or closed it
@@ -114,15 +182,14 @@ static void
 conn_lost_peer(struct conn *c, const char *reason)
 {
 	if (c->state != CONN_OPEN || framer_held(&c->in) == 0) {
-		conn_kill(c, reason);
+		conn_close(c, reason, CONN_CLOSE_NOW);
 		return;
 	}
 	log_debug("%s: %s; %zu bytes of its lines still to handle", conn_addr(c), reason,
 	    framer_held(&c->in));
 	c->eof = 1;
 	c->gone = 1;
-	free(c->reason);
-	c->reason = strdup(reason);
+	conn_set_reason(c, reason); /* unless a line of those says otherwise */
 	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	conn_watch(c);
@@ -137,68 +204,6 @@ conn_hangup(struct conn *c)
 	socklen_t len = sizeof err;
 	getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	conn_lost_peer(c, err ? error_reason(err) : "Connection closed");
-}
-
-void
-conn_stop_input(struct conn *c)
-{
-	if (c->state != CONN_OPEN)
-		return;
-	/* A reply still being made is cut short; what waited behind it goes. */
-	conn_pagers_end(c, 1);
-	c->state = CONN_CLOSING;
-	framer_free(&c->in);
-	loop_timer_start(c->srv->loop, &c->timer, CONN_LINGER_MS);
-	conn_watch(c);
-	if (c->out.count == 0)
-		server_conn_flush_later(c->srv, c); /* lets the flush step close it */
-}
-
-static void
-log_closed(const struct conn *c, const char *reason)
-{
-	log_info("%s %s: closed (%s)", conn_addr(c), c->user ? c->user->nick : "-", reason);
-}
-
-void
-conn_forget_user(struct conn *c, const char *reason)
-{
-	log_closed(c, reason);
-	c->user = NULL;
-}
-
-void
-conn_drop_user(struct conn *c, const char *reason)
-{
-	log_closed(c, reason);
-	if (c->user != NULL)
-		c->door->closed(c, reason);
-	c->user = NULL;
-}
-
-void
-conn_quit(struct conn *c, const char *reason)
-{
-	if (c->state != CONN_OPEN)
-		return;
-	conn_stop_input(c);
-	conn_drop_user(c, reason);
-}
-
-void
-conn_close_for(struct conn *c, const char *reason)
-{
-	if (c->state != CONN_OPEN)
-		return;
-	if (c->door->farewell != NULL)
-		c->door->farewell(c, reason);
-	conn_quit(c, reason);
-}
-
-void
-conn_disconnect_user(struct user *u, const char *reason)
-{
-	conn_close_for(u->door, reason);
 }
 
 /* Everything queued for c: its sendq, and what waits behind replies. */
@@ -216,8 +221,8 @@ conn_send(struct conn *c, struct wire *w)
 {
 	if (c->state != CONN_OPEN || w == NULL || c->gone)
 		return;
-	if (conn_queued(c) + w->len > c->srv->cfg->sendq && !c->door->unmetered) {
-		conn_kill(c, "sendq exceeded");
+	if (conn_queued(c) + w->len > c->srv->cfg->sendq && c->door->sendq_bound) {
+		conn_close(c, "sendq exceeded", CONN_CLOSE_NOW);
 		return;
 	}
 	/* Behind the replies still being made, unless it is one of their
@@ -230,7 +235,7 @@ conn_send(struct conn *c, struct wire *w)
 		q = &last->after;
 	}
 	if (sendq_push(q, w) < 0) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	server_conn_flush_later(c->srv, c);
@@ -301,7 +306,7 @@ conn_page(struct conn *c, struct conn_pager *p)
 		tail = &(*tail)->next;
 	*tail = p;
 	if (c->state == CONN_OPEN && conn_queued(c) > c->srv->cfg->sendq)
-		conn_kill(c, "sendq exceeded"); /* frees p with the others */
+		conn_close(c, "sendq exceeded", CONN_CLOSE_NOW); /* frees p with the others */
 	else
 		server_conn_flush_later(c->srv, c); /* to watch for the room to go on */
 	return 1;
@@ -323,7 +328,7 @@ conn_pagers_drive(struct conn *c)
 		sendq_clear(&p->after);
 		p->free(p);
 		if (!ok) {
-			conn_kill(c, "Out of memory");
+			conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 			return;
 		}
 		server_conn_flush_later(c->srv, c);
@@ -358,7 +363,7 @@ conn_sendf(struct conn *c, const char *fmt, ...)
 	else {
 		char *big = malloc((size_t)n + 1);
 		if (big == NULL) {
-			conn_kill(c, "Out of memory");
+			conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 			return;
 		}
 		va_start(ap, fmt);
@@ -368,7 +373,7 @@ conn_sendf(struct conn *c, const char *fmt, ...)
 		free(big);
 	}
 	if (w == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	conn_send(c, w);
@@ -382,13 +387,13 @@ conn_flush(struct conn *c)
 		return;
 	if (c->gone) {
 		if (c->state == CONN_CLOSING)
-			conn_kill(c, "closed");
+			conn_close(c, "closed", CONN_CLOSE_NOW);
 		return;
 	}
 	if (c->tp != NULL) {
 		if (transport_flush(c) < 0) {
 			if (errno == ENOBUFS)
-				conn_kill(c, "sendq exceeded");
+				conn_close(c, "sendq exceeded", CONN_CLOSE_NOW);
 			else
 				conn_lost_peer(c, error_reason(errno));
 			return;
@@ -404,7 +409,7 @@ conn_flush(struct conn *c)
 			return;
 		}
 		shutdown(c->io.fd, SHUT_WR);
-		conn_kill(c, "closed");
+		conn_close(c, "closed", CONN_CLOSE_NOW);
 		return;
 	}
 	conn_watch(c);
@@ -426,7 +431,7 @@ static int
 conn_take_token(struct conn *c)
 {
 	const struct config *cfg = c->srv->cfg;
-	if (cfg->flood_rate <= 0 || c->door->unmetered)
+	if (cfg->flood_rate <= 0 || !c->door->flood_control)
 		return 1;
 	uint64_t now = loop_now(c->srv->loop);
 	c->tokens += (double)(now - c->tokens_at) * cfg->flood_rate / 1000.0;
@@ -438,7 +443,7 @@ conn_take_token(struct conn *c)
 		return 1;
 	}
 	if (conn_flooding(c)) {
-		conn_kill(c, "Excess flood");
+		conn_close(c, "Excess flood", CONN_CLOSE_NOW);
 		return 0;
 	}
 	uint64_t wait = (uint64_t)ceil((1.0 - c->tokens) * 1000.0 / cfg->flood_rate);
@@ -471,10 +476,8 @@ conn_process(struct conn *c)
 	/* Input has ended and every whole line has been handled: what is left
 	 * is at most an unterminated fragment, dropped like the line it was. */
 	if (c->state == CONN_OPEN && c->eof && (c->handshake || !loop_timer_active(&c->timer))) {
-		char *why = c->reason;
-		c->reason = NULL;
-		conn_quit(c, why ? why : "Connection closed");
-		free(why);
+		conn_close(c, c->reason != NULL ? c->reason : "Connection closed",
+		    CONN_CLOSE_AFTER_FLUSH);
 	}
 }
 
@@ -517,7 +520,7 @@ conn_read_once(struct conn *c)
 	}
 	c->pinged = 0;
 	if (framer_feed(&c->in, buf, (size_t)n) < 0) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	conn_process(c);
@@ -546,10 +549,11 @@ conn_read(struct conn *c)
 static void
 conn_ready(struct conn *c)
 {
-	if (!c->door->unmetered) {
+	if (!c->door->handshake_deadline) {
 		c->handshake = 0;
 		loop_timer_stop(c->srv->loop, &c->timer);
 	}
+	c->state = CONN_OPEN;
 	c->door->open(c);
 	conn_check_registered(c);
 	if (conn_input_pending(c))
@@ -575,6 +579,7 @@ conn_open(struct conn *c)
 {
 	if (c->tp != NULL && (c->tp->handshaking || c->tp->proxy_wait))
 		return; /* conn_ready comes with the end of the handshake */
+	c->state = CONN_OPEN;
 	c->door->open(c);
 	conn_check_registered(c);
 }
@@ -603,8 +608,8 @@ conn_proxy(struct conn *c)
 		conn_watch(c);
 	if (r <= 0)
 		return;
-	if (r == 2 && !c->door->unmetered) {
-		conn_kill(c, "No PROXY protocol header from a proxy-from address");
+	if (r == 2 && !c->door->proxy_header_optional) {
+		conn_close(c, "No PROXY protocol header from a proxy-from address", CONN_CLOSE_NOW);
 		return;
 	}
 	if (r == 2)
@@ -642,7 +647,7 @@ conn_forwarded_for(struct conn *c, const char *text)
 }
 
 int
-conn_upgrade_websocket(struct conn *c, const struct door *door, int binary)
+conn_upgrade_websocket(struct conn *c, const struct conn_handler *door, int binary)
 {
 	/* The client must wait for our 101 before it sends frames. */
 	if (framer_held(&c->in) > 0 || transport_pending(c))
@@ -685,17 +690,17 @@ conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
 	struct conn *c = io->data;
 	c->io_events++;
 	if (c->tp != NULL && c->tp->proxy_wait) {
-		if (c->state == CONN_OPEN)
+		if (c->state == CONN_HANDSHAKE)
 			conn_proxy(c);
 		else
-			conn_kill(c, "closed");
+			conn_close(c, "closed", CONN_CLOSE_NOW);
 		return;
 	}
 	if (c->tp != NULL && c->tp->handshaking) {
-		if (c->state == CONN_OPEN)
+		if (c->state == CONN_HANDSHAKE)
 			conn_handshake(c);
 		else if (c->state == CONN_CLOSING)
-			conn_kill(c, "closed"); /* nothing can be said before the handshake */
+			conn_close(c, "closed", CONN_CLOSE_NOW); /* nothing can be said before the handshake */
 		return;
 	}
 	/* A closing conn watches only for writing, but an error or hang-up
@@ -726,11 +731,11 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 	(void)loop;
 	struct conn *c = timer->data;
 	if (c->state == CONN_CLOSING) {
-		conn_kill(c, "closed");
+		conn_close(c, "closed", CONN_CLOSE_NOW);
 		return;
 	}
 	if (c->handshake) {
-		conn_kill(c, "Handshake timed out");
+		conn_close(c, "Handshake timed out", CONN_CLOSE_NOW);
 		return;
 	}
 	conn_process(c);
@@ -741,7 +746,7 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 }
 
 struct conn *
-conn_new(struct server *srv, int fd, const struct door *door, const char *host,
+conn_new(struct server *srv, int fd, const struct conn_handler *door, const char *host,
     uint16_t port, int tls)
 {
 	struct conn *c = calloc(1, sizeof *c);
@@ -771,7 +776,7 @@ conn_new(struct server *srv, int fd, const struct door *door, const char *host,
 	}
 	/* A client that stalls mid-handshake holds a descriptor, no more,
 	 * and not for long. */
-	if (tls || door->unmetered) {
+	if (tls || door->handshake_deadline) {
 		c->handshake = 1;
 		loop_timer_start(srv->loop, &c->timer, cfg->handshake_timeout * 1000u);
 	}

@@ -14,10 +14,51 @@
 
 struct conn;
 struct server;
-struct door;
 struct user;
 struct ip_count;
 struct transport;
+
+/* What a conn calls above it: the front door that owns its lines
+ * (doors/door.h embeds one per door). The conn knows its door only
+ * through these, as libuv's handles know their callbacks. */
+struct conn_handler {
+	/* Longest line read (0: the max-line option). */
+	size_t max_line;
+	/* Whether lines cost flood-control tokens, and output is bounded
+	 * by sendq: a door sending our own files (HTTP) is neither. */
+	unsigned flood_control : 1;
+	unsigned sendq_bound : 1;
+	/* The door's first exchange (an HTTP request) is on the handshake
+	 * deadline too, as TLS's handshake is. */
+	unsigned handshake_deadline : 1;
+	/* From a proxy-from address the PROXY header may be missing: the
+	 * door names the client itself (X-Forwarded-For, conn_forwarded_for). */
+	unsigned proxy_header_optional : 1;
+	/* The conn is ready for lines: greet it, make its user. */
+	void (*open)(struct conn *c);
+	/* One complete line, NUL-terminated, ending removed. */
+	void (*line)(struct conn *c, char *line, size_t len);
+	/* A line over max_line bytes was discarded. */
+	void (*overlong)(struct conn *c);
+	/* The conn is ending for reason: drop the user from the hub. */
+	void (*closed)(struct conn *c, const char *reason);
+	/* The server is going down: say so (the conn then closes). */
+	void (*shutdown)(struct conn *c);
+	/* The server is closing this one conn for reason (a timeout, a
+	 * KILL): the last line it gets (NULL: none). */
+	void (*farewell)(struct conn *c, const char *reason);
+	/* The client has been silent for ping-interval: ask it (NULL: the
+	 * door has no way to, and only idle-timeout applies). */
+	void (*ping)(struct conn *c);
+	/* The server will not take a conn (why: "the server is full"): what
+	 * tells the client so in the door's own words, into buf, as
+	 * snprintf does. Written once, without waiting, then closed. */
+	int (*refuse)(char *buf, size_t cap, const char *host, const char *why);
+	/* The name the conn goes by in log lines (its user's), or NULL. */
+	const char *(*who)(const struct conn *c);
+	/* The conn's door state is no longer needed (NULL: none kept). */
+	void (*free)(struct conn *c);
+};
 
 /* A long reply to a client's own question (LIST of thousands of rooms,
  * WHO of thousands of users), made as the client takes it rather than
@@ -41,7 +82,8 @@ struct conn_pager {
 };
 
 enum conn_state {
-	CONN_OPEN,
+	CONN_HANDSHAKE, /* a PROXY header or TLS handshake: the door is not open yet */
+	CONN_OPEN,      /* lines go to the door */
 	CONN_CLOSING,   /* no more input; flushing what is queued, then closed */
 	CONN_DEAD,      /* waiting to be reaped; nothing more is queued */
 };
@@ -49,8 +91,9 @@ enum conn_state {
 struct conn {
 	struct loop_io io;
 	struct server *srv;
-	const struct door *door;
-	struct user *user;            /* NULL before the door makes one / after quit */
+	const struct conn_handler *door;
+	struct user *user;            /* the door's user (opaque here): NULL before the
+	                               * door makes one, and after it is dropped */
 	struct framer in;
 	struct sendq out;
 	struct loop_timer timer;      /* flood release, or the closing deadline */
@@ -59,6 +102,7 @@ struct conn {
 	unsigned queued_reap : 1;     /* on the server's reap list */
 	unsigned eof : 1;             /* the peer sent EOF; lines left are still handled */
 	unsigned gone : 1;            /* ... and takes no more output: it is not written */
+	unsigned user_dropped : 1;    /* the door has let go of the user (conn_drop_user) */
 	unsigned pinged : 1;          /* sent a PING for silence, no input since */
 	unsigned handshake : 1;       /* TLS or HTTP handshake under way, on a deadline */
 	unsigned unregistered : 1;    /* no user yet: on the registration deadline */
@@ -79,7 +123,8 @@ struct conn {
 	struct conn *flush_next;      /* server's flush list */
 	struct conn *reap_next;       /* server's reap list */
 	struct ip_count *ip;          /* per-address count, for max-per-ip */
-	char *reason;                 /* why it is closing, for the reaper */
+	char *reason;                 /* why it is closing (or its peer went), for the
+	                               * log and the door */
 	char host[INET6_ADDRSTRLEN];  /* the peer's address */
 };
 
@@ -97,29 +142,36 @@ int conn_page_full(const struct conn *c);
 /* p, parked, may go on: it is filled when its turn comes. */
 void conn_page_resume(struct conn *c, struct conn_pager *p);
 
-/* Stops reading, flushes what is queued (bounded by a short deadline) and
- * closes. The door's closed() is called now with reason. */
-void conn_quit(struct conn *c, const char *reason);
-/* Tells the client why (its door's farewell line), then as conn_quit. Not
- * from inside a fan-out. */
-void conn_close_for(struct conn *c, const char *reason);
-/* user_ops.disconnect for a user whose owner is a conn: every door's. */
-void conn_disconnect_user(struct user *u, const char *reason);
-/* Drops the conn at the next before-sleep step: for errors, and safe to call
- * from inside a fan-out. */
-void conn_kill(struct conn *c, const char *reason);
+/* How conn_close ends a conn. */
+enum {
+	/* Drops what is queued; the door hears at the before-sleep step.
+	 * For errors, and safe from inside a fan-out. */
+	CONN_CLOSE_NOW = 0,
+	/* Stops reading, writes what is queued (within a short linger
+	 * deadline), then closes; the door hears now (its closed()). */
+	CONN_CLOSE_AFTER_FLUSH = 1,
+	/* With AFTER_FLUSH: the door's farewell line first (a timeout, a
+	 * KILL). Not from inside a fan-out. */
+	CONN_CLOSE_FAREWELL = 2,
+	/* With AFTER_FLUSH: the door is not told; conn_drop_user does it
+	 * later. For a shutdown that first silences every conn and only then
+	 * drops their users, so nobody hears of the others leaving. */
+	CONN_CLOSE_KEEP_USER = 4,
+};
 
-/* conn_quit in two steps, for a shutdown that first silences every conn
- * and only then drops their users, so nobody hears of the others leaving. */
-void conn_stop_input(struct conn *c);
-void conn_drop_user(struct conn *c, const char *reason);
-/* As conn_drop_user, but the hub is not told: for a shutdown that then
- * clears the hub whole. */
-void conn_forget_user(struct conn *c, const char *reason);
+/* The one way a conn ends: for reason (the first close of an open conn
+ * says it), how says when. Once it is closing, only CONN_CLOSE_NOW
+ * changes anything more. */
+void conn_close(struct conn *c, const char *reason, unsigned how);
+/* The door lets go of the conn's user, and the close is logged, once:
+ * conn_close does it, but for CONN_CLOSE_NOW (the reaper does) and
+ * CONN_CLOSE_KEEP_USER. tell_door 0: the door is not told (its closed()
+ * is not called), for a shutdown that then clears the hub whole. */
+void conn_drop_user(struct conn *c, int tell_door);
 
 /* Hands the conn to another door, as a WebSocket (binary or text
  * messages): for the HTTP door's upgrade, after it has queued its 101. */
-int conn_upgrade_websocket(struct conn *c, const struct door *door, int binary);
+int conn_upgrade_websocket(struct conn *c, const struct conn_handler *door, int binary);
 /* Whether the client's bytes are encrypted. */
 int conn_secure(const struct conn *c);
 /* The host name a TLS client asked for (SNI), or NULL. */
@@ -129,7 +181,7 @@ int conn_websocket(const struct conn *c);
 
 /* For the server: a conn for fd (over TLS when tls), then conn_open once
  * it is counted. */
-struct conn *conn_new(struct server *srv, int fd, const struct door *door,
+struct conn *conn_new(struct server *srv, int fd, const struct conn_handler *door,
     const char *host, uint16_t port, int tls);
 void conn_open(struct conn *c);
 /* For the server, before conn_open: c comes from a proxy-from address, so

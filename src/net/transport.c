@@ -75,7 +75,7 @@ transport_proxy_read(struct conn *c, struct proxy_header *h)
 {
 	struct transport *t = c->tp;
 	if (t->proxy == NULL && (t->proxy = malloc(PROXY_HEADER_MAX)) == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return -1;
 	}
 	/* Peeked, so that nothing past the header is taken from the socket:
@@ -83,7 +83,7 @@ transport_proxy_read(struct conn *c, struct proxy_header *h)
 	ssize_t n = recv(c->io.fd, t->proxy + t->proxy_len, PROXY_HEADER_MAX - t->proxy_len,
 	    MSG_PEEK);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-		conn_kill(c, n == 0 ? "Connection closed before its PROXY header" : strerror(errno));
+		conn_close(c, n == 0 ? "Connection closed before its PROXY header" : strerror(errno), CONN_CLOSE_NOW);
 		return -1;
 	}
 	if (n < 0)
@@ -95,14 +95,14 @@ transport_proxy_read(struct conn *c, struct proxy_header *h)
 	 * the header ends within them (PROXY_DONE): take those. */
 	size_t take = st == PROXY_DONE ? len - have : st == PROXY_MORE ? (size_t)n : 0;
 	if (take > 0 && recv(c->io.fd, t->proxy + have, take, 0) != (ssize_t)take) {
-		conn_kill(c, "Connection lost in its PROXY header");
+		conn_close(c, "Connection lost in its PROXY header", CONN_CLOSE_NOW);
 		return -1;
 	}
 	t->proxy_len = (uint16_t)(have + take);
 	if (st == PROXY_MORE)
 		return 0;
 	if (st == PROXY_BAD) {
-		conn_kill(c, "Bad PROXY protocol header");
+		conn_close(c, "Bad PROXY protocol header", CONN_CLOSE_NOW);
 		return -1;
 	}
 	/* What looked like the start of a header and was not ("PRO" of a
@@ -110,7 +110,7 @@ transport_proxy_read(struct conn *c, struct proxy_header *h)
 	 * TLS conn's first byte decides at once, so these are never TLS's. */
 	if (st == PROXY_NONE && t->proxy_len > 0 &&
 	    framer_feed(&c->in, (const char *)t->proxy, t->proxy_len) < 0) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return -1;
 	}
 	t->proxy_wait = 0;
@@ -250,7 +250,7 @@ raw_read(struct conn *c, void *buf, size_t n)
 	default: {
 		char reason[300];
 		snprintf(reason, sizeof reason, "TLS error: %s", tls_error());
-		conn_kill(c, reason);
+		conn_close(c, reason, CONN_CLOSE_NOW);
 		return TRANSPORT_CLOSED;
 	}
 	}
@@ -304,15 +304,15 @@ transport_handshake(struct conn *c)
 		t->hs_want_write = 1;
 		return 0;
 	case SSL_ERROR_ZERO_RETURN:
-		conn_kill(c, "Connection closed during the TLS handshake");
+		conn_close(c, "Connection closed during the TLS handshake", CONN_CLOSE_NOW);
 		return -1;
 	case SSL_ERROR_SYSCALL:
-		conn_kill(c, errno ? strerror(errno) : "Connection closed during the TLS handshake");
+		conn_close(c, errno ? strerror(errno) : "Connection closed during the TLS handshake", CONN_CLOSE_NOW);
 		return -1;
 	default: {
 		char reason[300];
 		snprintf(reason, sizeof reason, "TLS handshake failed: %s", tls_error());
-		conn_kill(c, reason);
+		conn_close(c, reason, CONN_CLOSE_NOW);
 		return -1;
 	}
 	}
@@ -369,9 +369,9 @@ on_ws_control(void *ctx, enum ws_opcode op, const uint8_t *p, size_t n)
 		/* Our 101 may still be queued (a client that did not wait for
 		 * it): the pong goes after it. */
 		if (t->raw_left > 0 && stage(s->c) < 0)
-			conn_kill(s->c, "Out of memory");
+			conn_close(s->c, "Out of memory", CONN_CLOSE_NOW);
 		else if (!t->close_sent && out_frame(s->c, WS_PONG, p, n) < 0)
-			conn_kill(s->c, "sendq exceeded");
+			conn_close(s->c, "sendq exceeded", CONN_CLOSE_NOW);
 		else
 			server_conn_flush_later(s->c->srv, s->c);
 	} else if (op == WS_CLOSE) {
@@ -414,7 +414,7 @@ transport_read(struct conn *c, char *buf, size_t room)
 		char reason[128];
 		snprintf(reason, sizeof reason, "WebSocket error: %s", t->ws->why);
 		out_close(c, t->ws->error, t->ws->why);
-		conn_quit(c, reason);
+		conn_close(c, reason, CONN_CLOSE_AFTER_FLUSH);
 		return TRANSPORT_CLOSED;
 	}
 	if (c->state != CONN_OPEN)

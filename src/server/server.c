@@ -187,8 +187,7 @@ reap_dead(struct server *srv)
 			keep = c;
 			continue;
 		}
-		if (c->reason != NULL)
-			conn_drop_user(c, c->reason);
+		conn_drop_user(c, 1);
 		server_conn_gone(srv, c);
 		conn_destroy(c);
 	}
@@ -276,7 +275,7 @@ refuse(const struct listener *l, int fd, const char *host, const char *addr,
     const char *why)
 {
 	char msg[512];
-	int n = l->door->refuse(msg, sizeof msg, host, why);
+	int n = l->door->conn.refuse(msg, sizeof msg, host, why);
 	if (!l->tls && n > 0)
 		(void)!send(fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1,
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -350,7 +349,7 @@ server_conn_readdress(struct server *srv, struct conn *c,
 			(void)!send(c->io.fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 		log_refusal(srv, conn_addr(c), why);
-		conn_kill(c, why);
+		conn_close(c, why, CONN_CLOSE_NOW);
 		return -1;
 	}
 	ip_release(srv, c);
@@ -413,7 +412,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		return;
 	}
 	socket_options(srv->cfg, fd);
-	struct conn *c = conn_new(srv, fd, l->door, host, port, l->tls);
+	struct conn *c = conn_new(srv, fd, &l->door->conn, host, port, l->tls);
 	if (c == NULL || (proxied && conn_expect_proxy(c) < 0)) {
 		if (ip != NULL)
 			ip_put(srv, ip);
@@ -576,22 +575,15 @@ server_shutdown(struct server *srv, const char *signame)
 	loop_timer_stop(srv->loop, &srv->idle_sweep);
 	lists_merge(srv);
 	for (struct conn *c = srv->conns.head; c != NULL; c = c->next)
-		if (c->state == CONN_OPEN && !(c->handshake && !c->door->unmetered))
+		if (c->state == CONN_OPEN)
 			c->door->shutdown(c);
 	for (struct conn *c = srv->conns.head; c != NULL; c = c->next)
-		conn_stop_input(c);
+		conn_close(c, "Server shutting down", CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_KEEP_USER);
 	/* Everyone leaves at once and nobody is told: one clearing of the
 	 * hub, not a quit per user told to every other member of its rooms,
 	 * which with thousands in one room took most of a second. */
-	for (struct conn *c = srv->conns.head; c != NULL; c = c->next) {
-		if (c->state == CONN_CLOSING)
-			conn_forget_user(c, "Server shutting down");
-		else if (c->reason != NULL) { /* dead, its user not yet dropped */
-			conn_forget_user(c, c->reason);
-			free(c->reason);
-			c->reason = NULL;
-		}
-	}
+	for (struct conn *c = srv->conns.head; c != NULL; c = c->next)
+		conn_drop_user(c, 0);
 	hub_clear(&srv->hub);
 	loop_timer_start(srv->loop, &srv->shutdown_deadline,
 	    SHUTDOWN_FLUSH_MS - SHUTDOWN_TEARDOWN_MS);
@@ -644,7 +636,7 @@ sweep_unregistered(struct server *srv, uint64_t now)
 		if (now - c->last_input < limit)
 			break;
 		if (c->state == CONN_OPEN && !c->handshake) /* a handshake has its own deadline */
-			conn_close_for(c, "Registration timed out");
+			conn_close(c, "Registration timed out", CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_FAREWELL);
 	}
 }
 
@@ -674,14 +666,14 @@ on_idle_sweep(struct loop *loop, struct loop_timer *timer)
 		if (c->state != CONN_OPEN || c->handshake)
 			continue; /* a handshake has its own deadline */
 		if (idle_limit && idle >= idle_limit)
-			conn_close_for(c, "Idle timeout");
+			conn_close(c, "Idle timeout", CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_FAREWELL);
 		else if (c->door->ping == NULL)
 			continue;
 		else if (idle >= ping_limit) {
 			char reason[64];
 			snprintf(reason, sizeof reason, "Ping timeout: %lu seconds",
 			    (unsigned long)(idle / 1000));
-			conn_close_for(c, reason);
+			conn_close(c, reason, CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_FAREWELL);
 		} else if (!c->pinged) {
 			c->pinged = 1;
 			c->door->ping(c);

@@ -495,7 +495,7 @@ client_connect(enum kind kind, struct script *s)
 	fcntl(fds[1], F_SETPIPE_SZ, PIPE_BYTES);
 	const struct door *door = kind == K_PLAIN ? &plain_door :
 	    kind == K_IRC ? &irc_door : &web_door;
-	struct conn *c = conn_new(&srv, fds[1], door, hosts[flags >> 6], 40000, 0);
+	struct conn *c = conn_new(&srv, fds[1], &door->conn, hosts[flags >> 6], 40000, 0);
 	if (c == NULL) {
 		close(fds[0]);
 		close(fds[1]);
@@ -519,7 +519,7 @@ client_connect(enum kind kind, struct script *s)
 		    "Sec-WebSocket-Protocol: binary.ircv3.net");
 		send_str(cl, "");
 		/* A good handshake upgrades. */
-		assert(c->state == CONN_OPEN && c->door == &irc_door);
+		assert(c->state == CONN_OPEN && c->door == &irc_door.conn);
 		assert(c->tp != NULL && c->tp->ws != NULL);
 		assert(c->tp->ws_binary == (kind == K_WS_BINARY));
 	}
@@ -683,11 +683,11 @@ step(struct script *s)
 	case 11:
 		/* The client hangs up: EOF, its lines all handled. */
 		if ((cl = pick(s)) != NULL && cl->c->state == CONN_OPEN)
-			conn_quit(cl->c, "Connection closed");
+			conn_close(cl->c, "Connection closed", CONN_CLOSE_AFTER_FLUSH);
 		break;
 	case 12:
 		if ((cl = pick(s)) != NULL)
-			conn_kill(cl->c, "Connection reset by peer");
+			conn_close(cl->c, "Connection reset by peer", CONN_CLOSE_NOW);
 		break;
 	case 13:
 		if ((cl = pick(s)) != NULL)
@@ -700,7 +700,8 @@ step(struct script *s)
 		if (op & 0x10 && cl->c->door->ping != NULL)
 			cl->c->door->ping(cl->c);
 		else
-			conn_close_for(cl->c, op & 0x20 ? "Idle timeout" : "Ping timeout: 180 seconds");
+			conn_close(cl->c, op & 0x20 ? "Idle timeout" : "Ping timeout: 180 seconds",
+			    CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_FAREWELL);
 		break;
 	case 15:
 		/* A line of thousands of one byte: the cheapest way there. */

@@ -90,7 +90,7 @@ names_lines(struct conn *c, struct room *room)
 {
 	struct names_pager *p = calloc(1, sizeof *p);
 	if (p == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	snprintf(p->room, sizeof p->room, "%s", room->name);
@@ -314,7 +314,7 @@ irc_cmd_list(struct conn *c, struct irc_message *m)
 	irc_num(c, RPL_LISTSTART);
 	struct list_pager *p = calloc(1, sizeof *p);
 	if (p == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	list_query_parse(&p->q, m->nparams > 0 ? m->params[0] : NULL);

@@ -13,7 +13,7 @@ irc_open(struct conn *c)
 {
 	struct irc_session *s = calloc(1, sizeof *s);
 	if (s == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	c->door_state = s;
@@ -74,15 +74,21 @@ irc_free(struct conn *c)
 
 const struct door irc_door = {
 	.name = "irc",
-	/* Tags, then a 512-byte message: the parser tells which was too long. */
-	.max_line = IRC_TAGS_LEN_MAX + IRC_LINE_MAX,
-	.open = irc_open,
-	.line = irc_dispatch,
-	.overlong = irc_overlong,
-	.closed = irc_closed,
-	.shutdown = irc_shutdown,
-	.farewell = irc_farewell,
-	.refuse = irc_refuse,
-	.ping = irc_ping,
-	.free = irc_free,
+	.conn = {
+		/* Tags, then a 512-byte message: the parser tells which was
+		 * too long. */
+		.max_line = IRC_TAGS_LEN_MAX + IRC_LINE_MAX,
+		.flood_control = 1,
+		.sendq_bound = 1,
+		.open = irc_open,
+		.line = irc_dispatch,
+		.overlong = irc_overlong,
+		.closed = irc_closed,
+		.shutdown = irc_shutdown,
+		.farewell = irc_farewell,
+		.refuse = irc_refuse,
+		.ping = irc_ping,
+		.who = door_who,
+		.free = irc_free,
+	},
 };

@@ -178,7 +178,7 @@ who_page(struct conn *c, const struct who_query *q, const char *mask, const char
 	size_t n = strlen(mask);
 	struct who_pager *p = calloc(1, sizeof *p + n + 1);
 	if (p == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	p->q = *q;

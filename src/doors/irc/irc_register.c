@@ -10,7 +10,7 @@
 
 static const struct user_ops irc_user_ops = {
 	.deliver = irc_deliver,
-	.disconnect = conn_disconnect_user,
+	.disconnect = door_disconnect_user,
 	.presence = irc_monitor_presence,
 	.watched = irc_monitor_watched,
 };
@@ -25,7 +25,7 @@ irc_try_register(struct conn *c)
 	if (cfg->password != NULL && !s->pass_ok) {
 		irc_num(c, ERR_PASSWDMISMATCH);
 		irc_send_closing(c, "Bad password");
-		conn_quit(c, "Bad password");
+		conn_close(c, "Bad password", CONN_CLOSE_AFTER_FLUSH);
 		return;
 	}
 	enum hub_status st;
@@ -111,7 +111,7 @@ irc_cmd_user(struct conn *c, struct irc_message *m)
 	free(s->realname);
 	s->realname = text_ndup(m->params[3], USER_REALNAME_MAX);
 	if (s->realname == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	s->got_user = 1;
@@ -146,6 +146,6 @@ irc_cmd_quit(struct conn *c, struct irc_message *m)
 	/* The label's answer must go out before the link closes. */
 	irc_reply_end(c);
 	irc_send_closing(c, reason);
-	conn_quit(c, reason);
+	conn_close(c, reason, CONN_CLOSE_AFTER_FLUSH);
 }
 

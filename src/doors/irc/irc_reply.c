@@ -105,14 +105,14 @@ out_push(struct irc_reply *r, struct conn *c, struct wire *w)
 	if (w == NULL || r->conn == NULL)
 		return;
 	if (r->out_bytes + w->len > door_cfg(c)->sendq) {
-		conn_kill(c, "sendq exceeded");
+		conn_close(c, "sendq exceeded", CONN_CLOSE_NOW);
 		return;
 	}
 	if (r->nout == r->capout) {
 		size_t cap = r->capout ? r->capout * 2 : 16;
 		struct wire **out = realloc(r->out, cap * sizeof *out);
 		if (out == NULL) {
-			conn_kill(c, "Out of memory");
+			conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 			return;
 		}
 		r->out = out;
@@ -270,7 +270,7 @@ irc_label_begin(struct conn *c, const char *label)
 	    (s->caps & need) != need || c->user == NULL)
 		return;
 	if (s->reply == NULL && (s->reply = reply_new(c)) == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	snprintf(s->reply->label, sizeof s->reply->label, "%s", label);
@@ -454,7 +454,7 @@ reply_wait(struct irc_reply *r, struct conn *c)
 	struct reply_pager *p = calloc(1, sizeof *p);
 	if (p == NULL) {
 		r->conn = NULL;
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
 	r->waiting = 1;
@@ -487,7 +487,7 @@ irc_reply_keep(struct conn *c)
 {
 	struct irc_session *s = irc_session(c);
 	if (s->reply == NULL && (s->reply = reply_new(c)) == NULL) {
-		conn_kill(c, "Out of memory");
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return NULL;
 	}
 	s->reply->keep = 1;
