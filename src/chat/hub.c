@@ -1,6 +1,11 @@
+/* The hub's state: users and their nicknames, rooms and who is in them,
+ * and the changes to them (hub_state.h). Who may make a change, and who
+ * is told of it, is the business of the files above: the commands
+ * (hub_commands.c, hub_modes.c, hub_redact.c) and hub_apply.c. */
 #include "chat/hub.h"
 #include "chat/hub_monitor.h"
 #include "chat/hub_recent.h"
+#include "chat/hub_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +65,14 @@ room_free(struct hub *hub, struct room *room)
 }
 
 static void
+room_delete(struct hub *hub, struct room *room)
+{
+	HASH_DEL(hub->rooms, room);
+	hub->nrooms--;
+	room_free(hub, room);
+}
+
+static void
 user_free(struct user *u)
 {
 	free(u->rooms);
@@ -75,11 +88,8 @@ void
 hub_clear(struct hub *hub)
 {
 	struct room *room, *rtmp;
-	HASH_ITER(hh, hub->rooms, room, rtmp) {
-		HASH_DEL(hub->rooms, room);
-		hub->nrooms--;
-		room_free(hub, room);
-	}
+	HASH_ITER(hh, hub->rooms, room, rtmp)
+		room_delete(hub, room);
 	struct user *u, *utmp;
 	HASH_ITER(hh, hub->users, u, utmp) {
 		HASH_DEL(hub->users, u);
@@ -89,6 +99,8 @@ hub_clear(struct hub *hub)
 	hub_monitor_free_all(hub);
 	hub_recent_free(hub);
 }
+
+/* Looking things up. */
 
 struct user *
 hub_user_find(struct hub *hub, const char *nick)
@@ -147,41 +159,19 @@ hub_member(const struct room *room, const struct user *u)
 }
 
 int
+hub_is_op(const struct room *room, const struct user *u)
+{
+	const struct member *me = hub_member(room, u);
+	return me != NULL && (me->modes & MEMBER_OP);
+}
+
+int
 hub_share_room(const struct user *a, const struct user *b)
 {
 	for (int i = 0; i < a->nrooms; i++)
 		if (hub_is_member(a->rooms[i], b))
 			return 1;
 	return 0;
-}
-
-int
-hub_room_visible(const struct user *viewer, const struct room *room)
-{
-	return !(room->modes & RMODE_SECRET) || hub_is_member(room, viewer);
-}
-
-int
-hub_member_visible(const struct user *viewer, const struct room *room,
-    const struct user *member)
-{
-	if (!hub_room_visible(viewer, room))
-		return 0;
-	return member == viewer || !(member->umodes & UMODE_INVISIBLE) ||
-	    hub_is_member(room, viewer);
-}
-
-int
-hub_user_visible(const struct user *viewer, const struct user *u)
-{
-	return u == viewer || !(u->umodes & UMODE_INVISIBLE) || hub_share_room(u, viewer);
-}
-
-struct room *
-hub_room_seen(struct hub *hub, const struct user *viewer, const char *name)
-{
-	struct room *room = hub_room_find(hub, name);
-	return room != NULL && hub_room_visible(viewer, room) ? room : NULL;
 }
 
 void
@@ -200,7 +190,8 @@ hub_mask_match(const char *mask, const char *s)
 		if (*mask == '*') {
 			star = mask++;
 			retry = s;
-		} else if (*mask == '?' || (*mask != '\0' && name_fold_char(*mask) == name_fold_char(*s))) {
+		} else if (*mask == '?' ||
+		    (*mask != '\0' && name_fold_char(*mask) == name_fold_char(*s))) {
 			mask++;
 			s++;
 		} else if (star != NULL) {
@@ -234,71 +225,14 @@ hub_is_banned(const struct room *room, const struct user *u)
 	    !mask_list_match(room->excepts, room->nexcepts, mask);
 }
 
-/* Whether u may join room while it is +i without an invitation. */
-static int
-is_invex(const struct room *room, const struct user *u)
+int
+hub_is_invex(const struct room *room, const struct user *u)
 {
 	if (room->ninvexes == 0)
 		return 0;
 	char mask[HUB_MASK_MAX];
 	hub_user_mask(u, mask);
 	return mask_list_match(room->invexes, room->ninvexes, mask);
-}
-
-static void
-set_nick(struct user *u, const char *nick)
-{
-	snprintf(u->nick, sizeof u->nick, "%s", nick);
-	name_fold(u->key, u->nick);
-}
-
-static struct user *
-user_alloc(const struct user_ops *ops, void *door, const char *ident,
-    const char *host, const char *realname)
-{
-	struct user *u = calloc(1, sizeof *u);
-	if (u == NULL)
-		return NULL;
-	u->ops = ops;
-	u->door = door;
-	u->last_active = clock_now_ms();
-	u->signon = (time_t)(u->last_active / 1000);
-	snprintf(u->ident, sizeof u->ident, "%s", ident);
-	snprintf(u->addr, sizeof u->addr, "%s", host);
-	memcpy(u->host, u->addr, sizeof u->host);
-	u->realname = text_ndup(realname, USER_REALNAME_MAX);
-	if (u->realname == NULL) {
-		free(u);
-		return NULL;
-	}
-	return u;
-}
-
-static void
-user_add(struct hub *hub, struct user *u)
-{
-	u->order = ++hub->serials;
-	HASH_ADD_STR(hub->users, key, u);
-	if (++hub->nusers > hub->max_users)
-		hub->max_users = hub->nusers;
-	hub_monitor_presence(hub, u->nick, u);
-}
-
-struct user *
-hub_user_new(struct hub *hub, const struct user_ops *ops, void *door,
-    const char *ident, const char *host, const char *realname)
-{
-	struct user *u = user_alloc(ops, door, ident, host, realname);
-	if (u == NULL)
-		return NULL;
-	u->serial = ++hub->serials;
-	char nick[NICK_LEN_MAX + 1];
-	do
-		snprintf(nick, sizeof nick, "guest%u", ++hub->guests);
-	while (hub_user_find(hub, nick) != NULL);
-	set_nick(u, nick);
-	user_add(hub, u);
-	return u;
 }
 
 enum hub_status
@@ -314,24 +248,7 @@ hub_nick_available(struct hub *hub, const char *nick, const struct user *self)
 	return HUB_OK;
 }
 
-struct user *
-hub_user_new_named(struct hub *hub, const char *nick, const struct user_ops *ops,
-    void *door, const char *ident, const char *host, const char *realname,
-    enum hub_status *st)
-{
-	if ((*st = hub_nick_available(hub, nick, NULL)) != HUB_OK)
-		return NULL;
-	struct user *u = user_alloc(ops, door, ident, host, realname);
-	if (u == NULL) {
-		*st = HUB_ENOMEM;
-		return NULL;
-	}
-	u->serial = ++hub->serials;
-	set_nick(u, nick);
-	user_add(hub, u);
-	*st = HUB_OK;
-	return u;
-}
+/* Events. */
 
 struct msg *
 hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
@@ -348,227 +265,41 @@ hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
 	return m;
 }
 
-/* Delivery. */
+/* Users. */
 
 static void
-deliver(struct user *u, struct msg *m)
+set_nick(struct user *u, const char *nick)
 {
-	u->ops->deliver(u, m);
+	snprintf(u->nick, sizeof u->nick, "%s", nick);
+	name_fold(u->key, u->nick);
 }
 
-static void
-room_send(struct room *room, struct msg *m, const struct user *except)
+struct user *
+hub_add_user(struct hub *hub, const char *nick, const struct user_ops *ops, void *door,
+    const char *ident, const char *host, const char *realname)
 {
-	for (uint32_t i = 0; i < room->nmembers; i++)
-		if (room->members[i].user != except)
-			deliver(room->members[i].user, m);
-}
-
-/* Sends m once to every user who shares a room with u, and to u itself
- * when self is set. */
-static void
-neighbours_send(struct hub *hub, struct user *u, struct msg *m, int self)
-{
-	uint32_t stamp = ++hub->stamp;
-	u->stamp = stamp;
-	if (self)
-		deliver(u, m);
-	for (int r = 0; r < u->nrooms; r++) {
-		struct room *room = u->rooms[r];
-		for (uint32_t i = 0; i < room->nmembers; i++) {
-			struct user *other = room->members[i].user;
-			if (other->stamp == stamp)
-				continue;
-			other->stamp = stamp;
-			deliver(other, m);
-		}
-	}
-}
-
-/* Creates, sends and drops one event. The event is lost (not the change
- * it tells of) when memory runs out. */
-static void
-announce_room(struct hub *hub, struct room *room, enum msg_kind kind,
-    const struct user *from, const char *target, const char *text,
-    const struct user *except)
-{
-	struct msg *m = hub_msg(hub, kind, from, room->name, target, text);
-	if (m == NULL)
-		return;
-	room_send(room, m, except);
-	msg_unref(m);
-}
-
-/* Membership. */
-
-static void
-room_remove_member(struct hub *hub, struct room *room, struct user *u)
-{
-	for (uint32_t i = 0; i < room->nmembers; i++) {
-		if (room->members[i].user != u)
-			continue;
-		memmove(&room->members[i], &room->members[i + 1],
-		    (room->nmembers - i - 1) * sizeof room->members[0]);
-		room->nmembers--;
-		break;
-	}
-	if (room->nmembers == 0) {
-		HASH_DEL(hub->rooms, room);
-		hub->nrooms--;
-		room_free(hub, room);
-	}
-}
-
-static void
-user_remove_room(struct user *u, int index)
-{
-	memmove(&u->rooms[index], &u->rooms[index + 1],
-	    (size_t)(u->nrooms - index - 1) * sizeof u->rooms[0]);
-	u->nrooms--;
-}
-
-/* Takes u out of room without telling anyone. */
-static void
-leave(struct hub *hub, struct user *u, struct room *room)
-{
-	int index = user_room_index(u, room);
-	if (index < 0)
-		return;
-	user_remove_room(u, index);
-	room_remove_member(hub, room, u);
-}
-
-static struct room *
-room_new(struct hub *hub, struct user *maker, const char *name)
-{
-	if (maker->made == NULL &&
-	    (maker->made = calloc(HUB_ROOMS_MADE_PER_USER, sizeof *maker->made)) == NULL)
+	struct user *u = calloc(1, sizeof *u);
+	if (u == NULL)
 		return NULL;
-	struct room *room = calloc(1, sizeof *room);
-	if (room == NULL)
+	u->ops = ops;
+	u->door = door;
+	u->last_active = clock_now_ms();
+	u->signon = (time_t)(u->last_active / 1000);
+	snprintf(u->ident, sizeof u->ident, "%s", ident);
+	snprintf(u->addr, sizeof u->addr, "%s", host);
+	memcpy(u->host, u->addr, sizeof u->host);
+	u->realname = text_ndup(realname, USER_REALNAME_MAX);
+	if (u->realname == NULL) {
+		free(u);
 		return NULL;
-	room->maker = maker;
-	maker->made[maker->nmade++] = room;
-	snprintf(room->name, sizeof room->name, "%s", name);
-	room->serial = ++hub->serials;
-	name_fold(room->key, room->name);
-	room->created = clock_now_s();
-	/* What IRC users expect of a new channel. */
-	room->modes = RMODE_NOEXTERNAL | RMODE_TOPIC;
-	HASH_ADD_STR(hub->rooms, key, room);
-	hub->nrooms++;
-	return room;
-}
-
-/* u's unexpired invitation into room, or -1. Expired ones are dropped on
- * the way. */
-static int
-invite_index(struct user *u, const struct room *room)
-{
-	time_t now = clock_now_s();
-	for (int i = 0; i < u->ninvites;) {
-		if (u->invites[i].expires <= now) {
-			u->invites[i] = u->invites[--u->ninvites];
-			continue;
-		}
-		if (u->invites[i].room == room->serial)
-			return i;
-		i++;
 	}
-	return -1;
-}
-
-/* Why u may not join room, or HUB_OK. An invitation passes +i, and only
- * +i, as Modern IRC and the major servers have it: bans, the key and the
- * limit hold for the invited too. */
-static enum hub_status
-join_check(const struct room *room, struct user *u,
-    const char *key)
-{
-	if (hub_is_banned(room, u))
-		return HUB_EBANNED;
-	if ((room->modes & RMODE_INVITE) && invite_index(u, room) < 0 &&
-	    !is_invex(room, u))
-		return HUB_EINVITEONLY;
-	if (room->password != NULL && (key == NULL || strcmp(key, room->password) != 0))
-		return HUB_EBADKEY;
-	if (room->limit > 0 && room->nmembers >= room->limit)
-		return HUB_EFULL;
-	return HUB_OK;
-}
-
-enum hub_status
-hub_join(struct hub *hub, struct user *u, const char *name)
-{
-	return hub_join_key(hub, u, name, NULL);
-}
-
-enum hub_status
-hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
-{
-	struct room *room = hub_room_find(hub, name);
-	if (room != NULL) {
-		int index = user_room_index(u, room);
-		if (index >= 0) {
-			user_remove_room(u, index);
-			u->rooms[u->nrooms++] = room;
-			return HUB_EALREADY;
-		}
-		enum hub_status st = join_check(room, u, key);
-		if (st != HUB_OK)
-			return st;
-	}
-	if (u->nrooms >= HUB_ROOMS_PER_USER)
-		return HUB_ETOOMANY;
-	size_t cap = u->caprooms;
-	struct room **rooms = buf_grow(u->rooms, &cap, u->nrooms + 1u, sizeof *rooms, 1);
-	if (rooms == NULL)
-		return HUB_ENOMEM;
-	u->rooms = rooms;
-	u->caprooms = (uint16_t)cap;
-	int created = room == NULL;
-	if (created && hub->max_rooms > 0 && hub->nrooms >= hub->max_rooms)
-		return HUB_EROOMS;
-	if (created && u->nmade >= HUB_ROOMS_MADE_PER_USER)
-		return HUB_EMADE;
-	if (created && (room = room_new(hub, u, name)) == NULL)
-		return HUB_ENOMEM;
-	cap = room->capmembers;
-	struct member *members = buf_grow(room->members, &cap, room->nmembers + 1u,
-	    sizeof *members, 4);
-	if (members == NULL) {
-		if (created) {
-			HASH_DEL(hub->rooms, room);
-			hub->nrooms--;
-			room_free(hub, room);
-		}
-		return HUB_ENOMEM;
-	}
-	room->members = members;
-	room->capmembers = (uint32_t)cap;
-	/* An invitation is good for one join. */
-	int invited = created ? -1 : invite_index(u, room);
-	if (invited >= 0)
-		u->invites[invited] = u->invites[--u->ninvites];
-	room->members[room->nmembers++] = (struct member){
-		.user = u, .modes = created ? MEMBER_OP : 0, .seq = ++hub->serials,
-	};
-	u->rooms[u->nrooms++] = room;
-	announce_room(hub, room, MSG_JOIN, u, NULL, u->realname, NULL);
-	if (u->away != NULL)
-		announce_room(hub, room, MSG_AWAY, u, NULL, u->away, u);
-	return HUB_OK;
-}
-
-enum hub_status
-hub_part(struct hub *hub, struct user *u, struct room *room, const char *reason)
-{
-	if (!hub_is_member(room, u))
-		return HUB_ENOTIN;
-	char cut[HUB_REASON_MAX + 1];
-	announce_room(hub, room, MSG_PART, u, NULL, text_cut(reason, HUB_REASON_MAX, cut), NULL);
-	leave(hub, u, room);
-	return HUB_OK;
+	u->serial = ++hub->serials;
+	set_nick(u, nick);
+	u->order = ++hub->serials;
+	HASH_ADD_STR(hub->users, key, u);
+	if (++hub->nusers > hub->max_users)
+		hub->max_users = hub->nusers;
+	return u;
 }
 
 void
@@ -603,15 +334,24 @@ hub_whowas_find(const struct hub *hub, const char *nick, int max,
 	return found;
 }
 
-void
-hub_user_quit(struct hub *hub, struct user *u, const char *reason)
+static void
+room_remove_member(struct hub *hub, struct room *room, struct user *u)
 {
-	char cut[HUB_REASON_MAX + 1];
-	struct msg *m = hub_msg(hub, MSG_QUIT, u, NULL, NULL, text_cut(reason, HUB_REASON_MAX, cut));
-	if (m != NULL) {
-		neighbours_send(hub, u, m, 0);
-		msg_unref(m);
+	for (uint32_t i = 0; i < room->nmembers; i++) {
+		if (room->members[i].user != u)
+			continue;
+		memmove(&room->members[i], &room->members[i + 1],
+		    (room->nmembers - i - 1) * sizeof room->members[0]);
+		room->nmembers--;
+		break;
 	}
+	if (room->nmembers == 0)
+		room_delete(hub, room);
+}
+
+void
+hub_remove_user(struct hub *hub, struct user *u)
+{
 	hub_whowas_add(hub, u);
 	for (int i = 0; i < u->nrooms; i++)
 		room_remove_member(hub, u->rooms[i], u);
@@ -620,13 +360,42 @@ hub_user_quit(struct hub *hub, struct user *u, const char *reason)
 	HASH_DEL(hub->users, u);
 	hub->nusers--;
 	hub_monitor_clear(hub, u);
-	hub_monitor_presence(hub, u->nick, NULL);
-	hub_umode(hub, u, UMODE_OPER | UMODE_INVISIBLE, 0);
+	hub_set_umodes(hub, u, UMODE_OPER | UMODE_INVISIBLE, 0);
 	user_free(u);
 }
 
+/* The letters of user modes, as IRC names them and MSG_UMODE tells them. */
+static const struct {
+	char letter;
+	uint8_t bit;
+} umode_letters[] = {
+	{ 'i', UMODE_INVISIBLE }, { 'o', UMODE_OPER }, { 'B', UMODE_BOT },
+};
+
+#define NUMODES (sizeof umode_letters / sizeof umode_letters[0])
+
+uint8_t
+hub_umode_bit(char letter)
+{
+	for (size_t i = 0; i < NUMODES; i++)
+		if (umode_letters[i].letter == letter)
+			return umode_letters[i].bit;
+	return 0;
+}
+
 void
-hub_umode(struct hub *hub, struct user *u, uint8_t bits, int on)
+hub_umode_text(uint8_t bits, int on, char *buf)
+{
+	size_t n = 0;
+	buf[n++] = on ? '+' : '-';
+	for (size_t i = 0; i < NUMODES; i++)
+		if (bits & umode_letters[i].bit)
+			buf[n++] = umode_letters[i].letter;
+	buf[n] = '\0';
+}
+
+uint8_t
+hub_set_umodes(struct hub *hub, struct user *u, uint8_t bits, int on)
 {
 	uint8_t changed = on ? (uint8_t)(bits & ~u->umodes) : (uint8_t)(bits & u->umodes);
 	int delta = on ? 1 : -1;
@@ -638,178 +407,99 @@ hub_umode(struct hub *hub, struct user *u, uint8_t bits, int on)
 		u->umodes |= changed;
 	else
 		u->umodes &= (uint8_t)~changed;
+	return changed;
 }
 
-enum hub_status
-hub_nick(struct hub *hub, struct user *u, const char *nick)
+void
+hub_rename(struct hub *hub, struct user *u, const char *nick)
 {
-	enum hub_status st = hub_nick_available(hub, nick, u);
-	if (st != HUB_OK)
-		return st;
-	if (strcmp(u->nick, nick) == 0)
-		return HUB_OK;
-	struct msg *m = hub_msg(hub, MSG_NICK, u, NULL, nick, NULL);
 	hub_whowas_add(hub, u);
-	char old[NICK_LEN_MAX + 1], old_key[NICK_LEN_MAX + 1];
-	memcpy(old, u->nick, sizeof old);
-	memcpy(old_key, u->key, sizeof old_key);
 	HASH_DEL(hub->users, u);
 	set_nick(u, nick);
 	u->order = ++hub->serials;
 	HASH_ADD_STR(hub->users, key, u);
-	if (m != NULL) {
-		neighbours_send(hub, u, m, 1);
-		msg_unref(m);
-	}
-	/* MONITOR: a change of case only is no change of nickname. */
-	if (strcmp(old_key, u->key) != 0) {
-		hub_monitor_presence(hub, old, NULL);
-		hub_monitor_presence(hub, u->nick, u);
-	}
-	return HUB_OK;
 }
 
-/* Whether u may speak in room: +n keeps outsiders out, +m everyone but
- * ops and voiced members, and a ban silences members too. */
-static enum hub_status
-speak_check(const struct room *room, const struct user *u)
+int
+hub_set_away(struct user *u, const char *text)
 {
-	const struct member *me = hub_member(room, u);
-	if (me == NULL)
-		return (room->modes & RMODE_NOEXTERNAL) ? HUB_ENOTIN : HUB_OK;
-	if (me->modes & (MEMBER_OP | MEMBER_VOICE))
-		return HUB_OK;
-	if (room->modes & RMODE_MODERATED)
-		return HUB_ECANNOTSEND;
-	if (hub_is_banned(room, u))
-		return HUB_ECANNOTSEND;
-	return HUB_OK;
+	char *away = NULL;
+	if (text != NULL && (away = text_ndup(text, HUB_AWAY_MAX)) == NULL)
+		return -1;
+	free(u->away);
+	u->away = away;
+	return 0;
 }
 
-/* A msg with the sender's client-only tags. */
-static struct msg *
-tagged_msg(struct hub *hub, enum msg_kind kind, const struct user *u,
-    const char *room, const char *target, const char *text, const char *client_tags)
+int
+hub_set_realname(struct user *u, const char *realname)
 {
-	struct msg *m = hub_msg(hub, kind, u, room, target, text);
-	if (m != NULL && client_tags != NULL &&
-	    (m->client_tags = strdup(client_tags)) == NULL) {
-		msg_unref(m);
+	char *name = text_ndup(realname, USER_REALNAME_MAX);
+	if (name == NULL)
+		return -1;
+	free(u->realname);
+	u->realname = name;
+	return 0;
+}
+
+void
+hub_set_host(struct user *u, const char *ident, const char *host)
+{
+	if (ident != u->ident)
+		snprintf(u->ident, sizeof u->ident, "%s", ident);
+	snprintf(u->host, sizeof u->host, "%s", host);
+	u->vhost = 1;
+}
+
+/* Rooms and membership. */
+
+static struct room *
+room_new(struct hub *hub, struct user *maker, const char *name)
+{
+	if (maker != NULL && maker->made == NULL &&
+	    (maker->made = calloc(HUB_ROOMS_MADE_PER_USER, sizeof *maker->made)) == NULL)
 		return NULL;
+	struct room *room = calloc(1, sizeof *room);
+	if (room == NULL)
+		return NULL;
+	if (maker != NULL) {
+		room->maker = maker;
+		maker->made[maker->nmade++] = room;
 	}
-	return m;
+	snprintf(room->name, sizeof room->name, "%s", name);
+	room->serial = ++hub->serials;
+	name_fold(room->key, room->name);
+	room->created = clock_now_s();
+	/* What IRC users expect of a new channel. */
+	room->modes = RMODE_NOEXTERNAL | RMODE_TOPIC;
+	HASH_ADD_STR(hub->rooms, key, room);
+	hub->nrooms++;
+	return room;
 }
 
-enum hub_status
-hub_say_msg(struct hub *hub, struct user *u, struct room *room,
-    enum msg_kind kind, const char *text, const char *client_tags, struct msg **sent)
+int
+hub_invite_index(struct user *u, const struct room *room)
 {
-	enum hub_status st = speak_check(room, u);
-	if (st != HUB_OK)
-		return st;
-	struct msg *m = tagged_msg(hub, kind, u, room->name, NULL, text, client_tags);
-	if (m == NULL)
-		return HUB_ENOMEM;
-	hub_recent_note(hub, m->id, u->serial, room->serial, 0);
-	room_send(room, m, u);
-	if (sent != NULL)
-		*sent = m;
-	else
-		msg_unref(m);
-	return HUB_OK;
-}
-
-enum hub_status
-hub_say(struct hub *hub, struct user *u, struct room *room, enum msg_kind kind,
-    const char *text)
-{
-	return hub_say_msg(hub, u, room, kind, text, NULL, NULL);
-}
-
-enum hub_status
-hub_private(struct hub *hub, struct user *u, const char *nick, enum msg_kind kind,
-    const char *text, const char *client_tags, struct user **to, struct msg **sent)
-{
-	struct user *target = hub_user_find(hub, nick);
-	if (target == NULL)
-		return HUB_ENONICK;
-	if (kind == MSG_SAY)
-		kind = MSG_PRIVATE;
-	struct msg *m = tagged_msg(hub, kind, u, NULL, target->nick, text, client_tags);
-	if (m == NULL)
-		return HUB_ENOMEM;
-	hub_recent_note(hub, m->id, u->serial, target->serial, 1);
-	deliver(target, m);
-	*to = target;
-	if (sent != NULL)
-		*sent = m;
-	else
-		msg_unref(m);
-	return HUB_OK;
-}
-
-static int
-is_op(const struct room *room, const struct user *u)
-{
-	const struct member *me = hub_member(room, u);
-	return me != NULL && (me->modes & MEMBER_OP);
-}
-
-enum hub_status
-hub_topic(struct hub *hub, struct user *u, struct room *room, const char *text)
-{
-	if (!hub_is_member(room, u))
-		return HUB_ENOTIN;
-	if ((room->modes & RMODE_TOPIC) && !is_op(room, u))
-		return HUB_ECHANOP;
-	char *topic = NULL, *by = NULL;
-	if (text != NULL) {
-		char mask[HUB_MASK_MAX];
-		hub_user_mask(u, mask);
-		if ((topic = text_ndup(text, hub->topic_len)) == NULL ||
-		    (by = strdup(mask)) == NULL) {
-			free(topic);
-			return HUB_ENOMEM;
+	time_t now = clock_now_s();
+	for (int i = 0; i < u->ninvites;) {
+		if (u->invites[i].expires <= now) {
+			u->invites[i] = u->invites[--u->ninvites];
+			continue;
 		}
+		if (u->invites[i].room == room->serial)
+			return i;
+		i++;
 	}
-	free(room->topic);
-	free(room->topic_by);
-	room->topic = topic;
-	room->topic_by = by;
-	room->topic_at = clock_now_s();
-	announce_room(hub, room, MSG_TOPIC, u, NULL, topic, NULL);
-	return HUB_OK;
+	return -1;
 }
 
-enum hub_status
-hub_kick(struct hub *hub, struct user *op, struct room *room, const char *nick,
-    const char *reason)
-{
-	if (!hub_is_member(room, op))
-		return HUB_ENOTIN;
-	if (!is_op(room, op))
-		return HUB_ECHANOP;
-	struct user *target = hub_user_find(hub, nick);
-	if (target == NULL)
-		return HUB_ENONICK;
-	if (!hub_is_member(room, target))
-		return HUB_EUSERNOTIN;
-	char cut[HUB_REASON_MAX + 1];
-	announce_room(hub, room, MSG_KICK, op, target->nick, text_cut(reason, HUB_REASON_MAX, cut),
-	    NULL);
-	leave(hub, target, room);
-	return HUB_OK;
-}
-
-/* Gives target an invitation into room, replacing an older one into the
- * same room, or else the one that expires first when it holds the most. */
-static int
-invite_record(struct user *target, const struct room *room)
+int
+hub_add_invite(struct user *target, const struct room *room)
 {
 	if (target->invites == NULL &&
 	    (target->invites = calloc(HUB_INVITES_PER_USER, sizeof *target->invites)) == NULL)
 		return -1;
-	int i = invite_index(target, room);
+	int i = hub_invite_index(target, room);
 	if (i < 0 && target->ninvites < HUB_INVITES_PER_USER)
 		i = target->ninvites++;
 	else if (i < 0) {
@@ -825,85 +515,78 @@ invite_record(struct user *target, const struct room *room)
 }
 
 enum hub_status
-hub_invite(struct hub *hub, struct user *u, struct room *room, const char *nick,
-    struct user **to)
+hub_enter(struct hub *hub, struct user *u, struct room **roomp, const char *name,
+    struct user *maker)
 {
-	struct user *target = hub_user_find(hub, nick);
-	if (target == NULL)
-		return HUB_ENONICK;
-	if (!hub_is_member(room, u))
-		return HUB_ENOTIN;
-	int op = is_op(room, u);
-	if ((room->modes & RMODE_INVITE) && !op)
-		return HUB_ECHANOP;
-	if (hub_is_member(room, target))
-		return HUB_EUSERON;
-	/* Anyone in a room that is not +i may say "come in"; only an
-	 * operator's word opens +i, so only that one is kept. */
-	if (op && invite_record(target, room) < 0)
+	struct room *room = *roomp;
+	size_t cap = u->caprooms;
+	struct room **rooms = buf_grow(u->rooms, &cap, u->nrooms + 1u, sizeof *rooms, 1);
+	if (rooms == NULL)
 		return HUB_ENOMEM;
-	struct msg *m = hub_msg(hub, MSG_INVITE, u, room->name, target->nick, NULL);
-	if (m != NULL) {
-		deliver(target, m);
-		/* Ops of the room hear of it too (IRCv3 invite-notify). */
-		for (uint32_t i = 0; i < room->nmembers; i++)
-			if ((room->members[i].modes & MEMBER_OP) && room->members[i].user != u)
-				deliver(room->members[i].user, m);
-		msg_unref(m);
+	u->rooms = rooms;
+	u->caprooms = (uint16_t)cap;
+	int created = room == NULL;
+	if (created && (room = room_new(hub, maker, name)) == NULL)
+		return HUB_ENOMEM;
+	cap = room->capmembers;
+	struct member *members = buf_grow(room->members, &cap, room->nmembers + 1u,
+	    sizeof *members, 4);
+	if (members == NULL) {
+		if (created)
+			room_delete(hub, room);
+		return HUB_ENOMEM;
 	}
-	*to = target;
+	room->members = members;
+	room->capmembers = (uint32_t)cap;
+	/* An invitation is good for one join. */
+	int invited = created ? -1 : hub_invite_index(u, room);
+	if (invited >= 0)
+		u->invites[invited] = u->invites[--u->ninvites];
+	room->members[room->nmembers++] = (struct member){
+		.user = u, .modes = created ? MEMBER_OP : 0, .seq = ++hub->serials,
+	};
+	u->rooms[u->nrooms++] = room;
+	*roomp = room;
 	return HUB_OK;
 }
 
-enum hub_status
-hub_away(struct hub *hub, struct user *u, const char *text)
+void
+hub_focus(struct user *u, struct room *room)
 {
-	char *away = NULL;
-	if (text != NULL && (away = text_ndup(text, HUB_AWAY_MAX)) == NULL)
-		return HUB_ENOMEM;
-	free(u->away);
-	u->away = away;
-	struct msg *m = hub_msg(hub, MSG_AWAY, u, NULL, NULL, away);
-	if (m != NULL) {
-		neighbours_send(hub, u, m, 0);
-		hub_monitor_tell(hub, u, m);
-		msg_unref(m);
-	}
-	return HUB_OK;
+	int index = user_room_index(u, room);
+	if (index < 0)
+		return;
+	memmove(&u->rooms[index], &u->rooms[index + 1],
+	    (size_t)(u->nrooms - index - 1) * sizeof u->rooms[0]);
+	u->rooms[u->nrooms - 1] = room;
 }
 
-enum hub_status
-hub_setname(struct hub *hub, struct user *u, const char *realname)
+void
+hub_leave(struct hub *hub, struct user *u, struct room *room)
 {
-	char *name = text_ndup(realname, USER_REALNAME_MAX);
-	if (name == NULL)
-		return HUB_ENOMEM;
-	free(u->realname);
-	u->realname = name;
-	struct msg *m = hub_msg(hub, MSG_SETNAME, u, NULL, NULL, name);
-	if (m != NULL) {
-		neighbours_send(hub, u, m, 1);
-		hub_monitor_tell(hub, u, m);
-		msg_unref(m);
-	}
-	return HUB_OK;
+	int index = user_room_index(u, room);
+	if (index < 0)
+		return;
+	memmove(&u->rooms[index], &u->rooms[index + 1],
+	    (size_t)(u->nrooms - index - 1) * sizeof u->rooms[0]);
+	u->nrooms--;
+	room_remove_member(hub, room, u);
 }
 
-enum hub_status
-hub_chghost(struct hub *hub, struct user *u, const char *host)
+int
+hub_set_topic(struct hub *hub, struct room *room, const char *text, const char *by,
+    time_t at)
 {
-	if (!name_host_valid(host, USER_HOST_MAX))
-		return HUB_EBADHOST;
-	if (strcmp(host, u->host) == 0)
-		return HUB_OK;
-	/* The event names the old host, so it is made before the change. */
-	struct msg *m = hub_msg(hub, MSG_CHGHOST, u, NULL, u->ident, host);
-	snprintf(u->host, sizeof u->host, "%s", host);
-	u->vhost = 1;
-	if (m != NULL) {
-		neighbours_send(hub, u, m, 1);
-		hub_monitor_tell(hub, u, m);
-		msg_unref(m);
+	char *topic = NULL, *setter = NULL;
+	if (text != NULL && ((topic = text_ndup(text, hub->topic_len)) == NULL ||
+	    (setter = strdup(by)) == NULL)) {
+		free(topic);
+		return -1;
 	}
-	return HUB_OK;
+	free(room->topic);
+	free(room->topic_by);
+	room->topic = topic;
+	room->topic_by = setter;
+	room->topic_at = at;
+	return 0;
 }

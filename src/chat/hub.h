@@ -1,7 +1,14 @@
 /* The chat itself: users, their unique nicknames, rooms and membership,
  * room modes and privileges, and the routing of events to the users they
  * concern. Knows nothing about sockets or protocols: a user is reached
- * through its ops. One rule set serves every front door. */
+ * through its ops. One rule set serves every front door.
+ *
+ * Commands (hub_join, hub_say, ...) check who may, change the state, and
+ * emit the event: every event leaves through one exit (hub_emit.c), which
+ * delivers it to its audience here and then shows it to each observer
+ * (hub_observe) once. hub_apply takes an event that happened elsewhere
+ * (another node): it changes the state as the event says and delivers it
+ * here, and observers do not see it again. */
 #ifndef PARLEY_HUB_H
 #define PARLEY_HUB_H
 
@@ -34,6 +41,10 @@ struct user_ops {
 	void (*watched)(struct user *u, struct msg *m);
 };
 
+/* The ops of a user of another node (hub_apply): nothing reaches it from
+ * here. */
+extern const struct user_ops hub_remote_ops;
+
 struct watch;
 
 struct room;
@@ -61,6 +72,8 @@ struct user {
 	int64_t last_active;         /* wall ms of its last input (WHOIS idle): its
 	                              * door sets it */
 	uint8_t umodes;              /* UMODE_* */
+	uint8_t remote;              /* connected to another node (hub_apply):
+	                              * door is NULL, ops hub_remote_ops */
 	uint8_t vhost;               /* host was given by hub_chghost */
 	uint8_t secure;              /* connected over TLS: its door sets it */
 	/* Its door reads lines that fit one IRC line (IRC): its messages are
@@ -143,6 +156,39 @@ struct whowas {
 	time_t at;
 };
 
+/* Who gets an event here: one of the shapes events have. An observer is
+ * shown it too; room and users are valid during the call only. */
+enum audience_shape {
+	AUD_ROOM,        /* room's members, but except (NULL: all) */
+	AUD_NEIGHBOURS,  /* once each, who shares a room with user, and user
+	                  * when self; and user's MONITOR watchers who heard
+	                  * nothing else, when watchers (extended-monitor) */
+	AUD_USER,        /* user, and also when not NULL (once) */
+	AUD_INVITE,      /* user, and room's operators but except (invite-notify) */
+	AUD_NOBODY,      /* nobody here but MONITOR (user: who came) */
+};
+
+struct audience {
+	enum audience_shape shape;
+	uint8_t self, watchers;     /* AUD_NEIGHBOURS */
+	struct room *room;          /* AUD_ROOM, AUD_INVITE */
+	struct user *user;          /* AUD_NEIGHBOURS, AUD_USER, AUD_INVITE, AUD_NOBODY */
+	struct user *also;          /* AUD_USER */
+	const struct user *except;  /* AUD_ROOM, AUD_INVITE */
+};
+
+/* Sees every event made here once, after its local delivery: history, a
+ * cluster's publisher, metrics. It may keep m (a reference: m->refs++,
+ * msg_unref later) but must not change the hub from inside. */
+typedef void hub_observer(void *ctx, struct msg *m, const struct audience *to);
+
+#define HUB_OBSERVERS_MAX 8
+
+struct hub_observer_slot {
+	hub_observer *fn;
+	void *ctx;
+};
+
 struct hub {
 	struct user *users;          /* uthash by key */
 	struct room *rooms;          /* uthash by key */
@@ -165,6 +211,8 @@ struct hub {
 	size_t nick_len;             /* longest nickname allowed */
 	struct whowas whowas[HUB_WHOWAS];
 	uint32_t nwhowas;            /* entries ever written; ring index mod */
+	struct hub_observer_slot observers[HUB_OBSERVERS_MAX];
+	uint8_t nobservers;
 };
 
 enum hub_status {
@@ -206,6 +254,15 @@ void hub_init(struct hub *hub, size_t topic_len, size_t nick_len);
 void hub_set_node(struct hub *hub, uint16_t node);
 /* Frees every room and user without telling anyone (at exit). */
 void hub_clear(struct hub *hub);
+/* fn(ctx, m, to) for every event made from now on, after the others
+ * registered before it. -1 when HUB_OBSERVERS_MAX are. */
+int hub_observe(struct hub *hub, hub_observer *fn, void *ctx);
+/* An event that happened elsewhere (another node, whose observers saw
+ * it): the state changes as it says, and it reaches its audience here;
+ * no observer sees it. A user it names must exist here (MSG_CONNECT makes
+ * one, remote); HUB_ENONICK, HUB_ENOROOM or HUB_EUSERNOTIN when not,
+ * HUB_ENICKINUSE when a MSG_NICK's nickname is taken here, HUB_ENOMEM. */
+enum hub_status hub_apply(struct hub *hub, struct msg *m);
 
 /* A new user with a free guest nickname, in no room. NULL when out of
  * memory. ident and host (its address, copied: at most USER_HOST_MAX
@@ -258,8 +315,14 @@ int hub_user_visible(const struct user *viewer, const struct user *u);
 struct room *hub_room_seen(struct hub *hub, const struct user *viewer, const char *name);
 
 /* Sets or clears a user mode, keeping the hub's counts (for LUSERS, sent to
- * every client that registers, so it must not walk every user). */
+ * every client that registers, so it must not walk every user); a change
+ * is an event (MSG_UMODE) that only observers see. */
 void hub_umode(struct hub *hub, struct user *u, uint8_t bits, int on);
+/* The bit of a user mode letter (i, o, B), or 0. */
+uint8_t hub_umode_bit(char letter);
+/* "+iB" (on) or "-o": the letters of bits, into buf (HUB_UMODE_TEXT_MAX). */
+#define HUB_UMODE_TEXT_MAX 8
+void hub_umode_text(uint8_t bits, int on, char *buf);
 enum hub_status hub_nick(struct hub *hub, struct user *u, const char *nick);
 /* Whether self (or a new user, when NULL) may take nick: HUB_OK, or
  * HUB_EBADNICK, HUB_ERESERVED or HUB_ENICKINUSE. */

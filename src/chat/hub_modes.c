@@ -1,11 +1,14 @@
-/* Room modes: who may change them, what each does to the room, and the one
- * MODE event that tells the room what changed. */
+/* Room modes: who may change them, what each does to the room, and the
+ * MODE events that tell the room what changed (and, from elsewhere, the
+ * changes such an event tells of: hub_modes_apply). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
 #include "chat/hub.h"
+#include "chat/hub_emit.h"
+#include "chat/hub_state.h"
 
 static const struct {
 	char letter;
@@ -255,8 +258,7 @@ mode_flush(struct hub *hub, struct user *u, struct room *room, struct mode_text 
 	struct msg *msg = hub_msg(hub, MSG_MODE, u, room->name, NULL, change);
 	if (msg == NULL)
 		return;
-	for (uint32_t i = 0; i < room->nmembers; i++)
-		room->members[i].user->ops->deliver(room->members[i].user, msg);
+	hub_emit(hub, msg, &(struct audience){ .shape = AUD_ROOM, .room = room });
 	msg_unref(msg);
 }
 
@@ -301,4 +303,36 @@ hub_room_modes(struct hub *hub, struct user *u, struct room *room,
 			mode_add(hub, u, room, &t, m);
 	}
 	mode_flush(hub, u, room, &t);
+}
+
+/* Whether a letter's change carries an argument in a MODE event's text,
+ * as mode_add writes it. */
+static int
+takes_arg(char letter, int on)
+{
+	return strchr("ovbeIk", letter) != NULL || (letter == 'l' && on);
+}
+
+void
+hub_modes_apply(struct hub *hub, struct user *by, struct room *room, const char *text)
+{
+	char copy[2 * HUB_MODE_TEXT_MAX + 2];
+	snprintf(copy, sizeof copy, "%s", text);
+	char *args = strchr(copy, ' ');
+	if (args != NULL)
+		*args++ = '\0';
+	int on = 1;
+	for (const char *p = copy; *p; p++) {
+		if (*p == '+' || *p == '-') {
+			on = *p == '+';
+			continue;
+		}
+		struct hub_mode m = { .letter = *p, .on = on };
+		if (takes_arg(*p, on)) {
+			m.arg = args != NULL ? strsep(&args, " ") : NULL;
+			if (m.arg == NULL)
+				return;
+		}
+		apply(hub, room, &m, by);
+	}
 }

@@ -4,8 +4,8 @@
  * their door's watched op, of changes to whoever has it. Bounded per user
  * (HUB_MONITOR_PER_USER) and in total (HUB_MONITOR_TOTAL).
  *
- * Below hub.c: it is told of presence and events, and calls only the
- * watchers' ops, never back into the hub. */
+ * Below hub.c and hub_emit.c: it is told of presence and events, and
+ * calls only the watchers' ops, never back into the hub. */
 #ifndef PARLEY_HUB_MONITOR_H
 #define PARLEY_HUB_MONITOR_H
 
@@ -31,7 +31,7 @@ void hub_monitor_each(const struct user *u, void (*fn)(const char *nick, void *d
 /* At exit: every list dropped, nobody told. */
 void hub_monitor_free_all(struct hub *hub);
 
-/* For hub.c. who took nick (who != NULL) or nobody has it any more. */
+/* For hub_emit.c. who took nick (who != NULL) or nobody has it any more. */
 void hub_monitor_presence(struct hub *hub, const char *nick, const struct user *who);
 /* m, an event about u (away, real name, host), to the watchers of u's
  * nick that did not get it as neighbours (their stamp is not the hub's). */

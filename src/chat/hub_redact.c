@@ -9,6 +9,7 @@
 
 #include "base/text.h"
 #include "chat/hub.h"
+#include "chat/hub_emit.h"
 #include "chat/hub_recent.h"
 
 /* Whether r was said in room, or between a and b (either way). */
@@ -54,14 +55,11 @@ hub_redact(struct hub *hub, struct user *u, const char *target, const char *id,
 	if (m == NULL)
 		return HUB_ENOMEM;
 	memcpy(m->ref, id, sizeof m->ref);
+	/* The room, or both ends. */
 	if (room != NULL)
-		for (uint32_t i = 0; i < room->nmembers; i++)
-			room->members[i].user->ops->deliver(room->members[i].user, m);
-	else {
-		to->ops->deliver(to, m);
-		if (to != u)
-			u->ops->deliver(u, m);
-	}
+		hub_emit(hub, m, &(struct audience){ .shape = AUD_ROOM, .room = room });
+	else
+		hub_emit(hub, m, &(struct audience){ .shape = AUD_USER, .user = to, .also = u });
 	msg_unref(m);
 	return HUB_OK;
 }

@@ -1,5 +1,6 @@
 /* One chat event: a room message, join, part, quit, nick change, topic
- * change or private message. Immutable and reference-counted. Each front door
+ * change, private message... (msg_kind): all a door, an observer or
+ * another node needs to know of it. Immutable and reference-counted. Each front door
  * renders it at most once into its wire format; the rendered bytes are then
  * queued by reference on every recipient of that door. */
 #ifndef PARLEY_MSG_H
@@ -30,6 +31,10 @@ enum msg_kind {
 	               * host are the old ones) */
 	MSG_REDACT,   /* room, or target: the recipient of a private message;
 	               * ref: the msgid taken back; text: the reason or NULL */
+	MSG_CONNECT,  /* a user came (from, ident, host); text: its real name.
+	               * Delivered to nobody: MONITOR and observers hear of it */
+	MSG_UMODE,    /* text: its user modes changed, e.g. "+i", "-o" (i
+	               * invisible, o operator, B bot). Delivered to nobody */
 };
 
 /* A door may keep other renderings: IRC's extended-join form; a

@@ -123,6 +123,8 @@ plain_render_text(const struct msg *m, const char *text)
 	case MSG_TAGMSG:
 	case MSG_CHGHOST:
 	case MSG_REDACT:   /* what a terminal showed stays shown */
+	case MSG_CONNECT:  /* reach no user (hub.h) */
+	case MSG_UMODE:
 		return NULL; /* nothing a plain user is shown */
 	}
 	return NULL;

@@ -25,7 +25,11 @@
  * - the hub: its counts (users, rooms, opers, invisible) match what it
  *   holds, every user's room list and every room's member list agree,
  *   names are stored folded as their keys, every user belongs to a live
- *   conn of ours and every registered conn's user is in the hub.
+ *   conn of ours and every registered conn's user is in the hub;
+ * - the hub's one exit: an observer sees every event once, in the order
+ *   made (msgids grow), with an audience that fits it; and a second hub
+ *   that applies each event it sees (hub_apply) holds the same users and
+ *   rooms as the server's.
  * Teardown frees everything (LeakSanitizer). */
 #include <assert.h>
 #include <fcntl.h>
@@ -41,12 +45,15 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "chat/hub.h"
+#include "chat/msgid.h"
 #include "doors/door.h"
 #include "doors/irc/irc_parse.h"
 #include "net/conn.h"
 #include "net/transport.h"
 #include "net/ws.h"
 #include "server/server.h"
+
+#include "../unit/hub_same.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -93,6 +100,10 @@ struct client {
 };
 
 static struct server srv;
+/* What the server's hub emits, applied (hub_apply): it must end up the
+ * same. */
+static struct hub shadow;
+static char last_msgid[MSGID_LEN + 1];
 static struct config cfg;
 static struct client clients[CLIENTS_MAX];
 static unsigned nick_seq;
@@ -330,7 +341,10 @@ check_hub(void)
 		assert(found == u);
 		/* Every user is a live, open conn's, and that conn's user. */
 		struct conn *c = u->door;
+		assert(!u->remote && u->ops != &hub_remote_ops);
 		assert(client_of(c) != NULL);
+		assert(strlen(u->host) <= USER_HOST_MAX && strlen(u->addr) <= USER_HOST_MAX);
+		assert(u->vhost || strcmp(u->host, u->addr) == 0);
 		assert(c->user == u && c->state == CONN_OPEN);
 		assert(u->nrooms <= HUB_ROOMS_PER_USER && u->nrooms <= u->caprooms);
 		/* What a user holds is bounded, and what others see of it is
@@ -405,6 +419,49 @@ check_hub(void)
 		struct user *found;
 		HASH_FIND_STR(hub->users, cl->c->user->key, found);
 		assert(found == cl->c->user);
+	}
+}
+
+/* The observer: each event once, in order, with an audience that fits
+ * it; and the shadow hub applies it. */
+static void
+observe(void *ctx, struct msg *m, const struct audience *to)
+{
+	(void)ctx;
+	assert(strlen(m->id) == MSGID_LEN && strcmp(m->id, last_msgid) > 0);
+	memcpy(last_msgid, m->id, sizeof last_msgid);
+	switch (to->shape) {
+	case AUD_ROOM:
+		assert(m->room != NULL && strcmp(m->room, to->room->name) == 0);
+		break;
+	case AUD_NEIGHBOURS:
+		assert(m->room == NULL && to->user != NULL);
+		break;
+	case AUD_USER:
+		assert(m->room == NULL && m->target != NULL && to->user != NULL);
+		break;
+	case AUD_INVITE:
+		assert(m->kind == MSG_INVITE && to->room != NULL && to->user != NULL);
+		break;
+	case AUD_NOBODY:
+		assert(m->kind == MSG_CONNECT || m->kind == MSG_UMODE);
+		break;
+	}
+	enum hub_status st = hub_apply(&shadow, m);
+	if (st != HUB_OK) {
+		fprintf(stderr, "hub_apply of kind %d from %s: status %d\n", (int)m->kind,
+		    m->from, (int)st);
+		abort();
+	}
+}
+
+static void
+check_shadow(void)
+{
+	char why[256];
+	if (!hub_same(&srv.hub, &shadow, why, sizeof why)) {
+		fprintf(stderr, "the hub and the one that applied its events differ: %s\n", why);
+		abort();
 	}
 }
 
@@ -779,13 +836,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = server_init(&srv, &cfg);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	assert(rc == 0);
+	hub_init(&shadow, cfg.topic_len, cfg.nick_len);
+	last_msgid[0] = '\0';
+	rc = hub_observe(&srv.hub, observe, NULL);
+	assert(rc == 0);
 	nick_seq = 0;
 	for (int i = 0; i < STEPS_MAX && s.n > 0; i++) {
 		step(&s);
 		settle();
 		check_hub();
+		check_shadow();
 	}
 	server_free(&srv);
+	hub_clear(&shadow);
 	for (int i = 0; i < CLIENTS_MAX; i++)
 		if (clients[i].used) {
 			client_read(&clients[i]);

@@ -118,6 +118,9 @@ irc_render(const struct msg *m, int alt)
 		if (m->text == NULL)
 			return irc_wire_line("%s REDACT %s %s", src, to, m->ref);
 		return irc_wire_line("%s REDACT %s %s :%s", src, to, m->ref, m->text);
+	case MSG_CONNECT:
+	case MSG_UMODE:
+		return NULL;  /* reach no user (hub.h) */
 	}
 	return NULL;
 }
