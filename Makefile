@@ -15,7 +15,7 @@ DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev uthash-dev pkg-config pytho
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
-LDLIBS_SERVER = -lm $$(pkg-config --libs openssl)
+LDLIBS_SERVER = -lm -pthread $$(pkg-config --libs openssl)
 
 ifdef SANITIZE
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -198,7 +198,7 @@ build/fuzz/obj/gen/web_assets.o: $(WEB_GEN)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lm -lssl -lcrypto
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lm -pthread -lssl -lcrypto
 
 # irctest, the IRC conformance suite (MIT; github.com/progval/irctest), run
 # against parleyd through tests/irctest/parley_controller.py on the

@@ -2,6 +2,7 @@
 
 #include "base/addr.h"
 #include "base/limits.h"
+#include "base/worker.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -90,6 +91,10 @@ static const struct option_def options[] = {
 	  "seconds without input before a client is disconnected (0: never)" },
 	{ "log-level", OPT_LOGLEVEL, FIELD(log_level), "info", 0, 0,
 	  "error, warn, info or debug" },
+	{ "workers", OPT_ULONG, FIELD(workers), "2", 1, WORKER_THREADS_MAX,
+	  "threads that do slow work (disk, password hashing) off the event loop" },
+	{ "debug-commands", OPT_ULONG, FIELD(debug_commands), "0", 0, 1,
+	  "1: IRC takes commands that only tests use (DEBUG ASYNC); never on a server people use" },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])

@@ -50,6 +50,8 @@ struct config {
 	unsigned long idle_timeout;  /* seconds; 0: never */
 	unsigned long registration_timeout; /* seconds to become a user; 0: never */
 	enum log_level log_level;
+	unsigned long workers;       /* threads for slow work (base/worker.h) */
+	unsigned long debug_commands; /* 1: IRC commands only tests use */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };

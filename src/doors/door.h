@@ -12,7 +12,6 @@
 struct config;
 struct door;
 struct hub;
-struct loop;
 struct user;
 struct worker_pool;
 
@@ -22,7 +21,6 @@ struct worker_pool;
 struct door_env {
 	struct hub *hub;
 	const struct config *cfg;
-	struct loop *loop;              /* loop_now, for idle times */
 	struct worker_pool *workers;    /* slow work off the loop, or NULL */
 	const unsigned long *nconns;    /* connections now, for LUSERS */
 	const char *started;            /* when the server started, for RPL_CREATED */

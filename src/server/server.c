@@ -17,6 +17,7 @@
 
 #include "base/addr.h"
 #include "base/log.h"
+#include "base/worker.h"
 #include "doors/door.h"
 #include "net/conn.h"
 #include "net/tls.h"
@@ -701,6 +702,16 @@ raise_fd_limit(const struct config *cfg)
 		    cfg->max_clients);
 }
 
+/* Some slow work is done: its results go to whoever asked, on the loop. */
+static void
+on_workers_done(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	(void)loop;
+	(void)events;
+	struct server *srv = io->data;
+	worker_pool_reap(srv->workers);
+}
+
 int
 server_init(struct server *srv, const struct config *cfg)
 {
@@ -718,11 +729,17 @@ server_init(struct server *srv, const struct config *cfg)
 		fprintf(stderr, "parleyd: cannot create the event loop: %s\n", strerror(errno));
 		return -1;
 	}
+	if ((srv->workers = worker_pool_new((unsigned)cfg->workers, WORKER_QUEUE_MAX)) == NULL ||
+	    loop_io_add(srv->loop, &srv->workers_io, worker_pool_fd(srv->workers), LOOP_READ,
+	    on_workers_done, srv) < 0) {
+		fprintf(stderr, "parleyd: cannot start the worker threads: %s\n", strerror(errno));
+		return -1;
+	}
 	static const struct door *const doors[] = { &plain_door, &irc_door, &web_door, NULL };
 	srv->env = (struct door_env){
 		.hub = &srv->hub,
 		.cfg = cfg,
-		.loop = srv->loop,
+		.workers = srv->workers,
 		.nconns = &srv->nconns,
 		.started = srv->started,
 		.doors = doors,
@@ -775,6 +792,11 @@ server_free(struct server *srv)
 		struct conn *c = srv->conns.head;
 		server_conn_gone(srv, c);
 		conn_destroy(c);
+	}
+	/* After the conns: a reply a job was to finish finds its conn gone. */
+	if (srv->workers != NULL) {
+		loop_io_del(srv->loop, &srv->workers_io);
+		worker_pool_free(srv->workers);
 	}
 	hub_clear(&srv->hub);
 	if (srv->loop != NULL) {

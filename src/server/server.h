@@ -41,6 +41,8 @@ struct server {
 	uint64_t refusals_logged_at;
 	unsigned long refusals_unlogged; /* refusals since, not logged */
 	char started[64];               /* when, for IRC's RPL_CREATED */
+	struct worker_pool *workers;    /* slow work off the loop */
+	struct loop_io workers_io;      /* its eventfd: some work is done */
 	struct door_env env;            /* what doors may reach of all this */
 };
 

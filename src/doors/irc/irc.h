@@ -6,7 +6,7 @@
  *   irc_dispatch.c   a line: parse, repair, the command table, the reply
  *   commands         irc_caps.c irc_register.c irc_channel.c irc_multiline.c
  *                    (over irc_message.c) irc_query.c irc_user.c
- *                    irc_monitor.c irc_help.c, over irc_welcome.c
+ *                    irc_monitor.c irc_help.c irc_debug.c, over irc_welcome.c
  *   irc_render.c     hub events as IRC lines (irc_render_multiline.c)
  *   irc_numeric.c    what the hub's refusals are called in IRC
  *   irc_tags.c       IRCv3 tags: server-time, msgid, bot, client tags
@@ -222,7 +222,7 @@ irc_cmd_fn irc_cmd_cap, irc_cmd_nick, irc_cmd_user, irc_cmd_pass, irc_cmd_ping,
     irc_cmd_ison, irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
     irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
     irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost, irc_cmd_batch,
-    irc_cmd_redact, irc_cmd_monitor, irc_cmd_help;
+    irc_cmd_redact, irc_cmd_monitor, irc_cmd_help, irc_cmd_debug;
 
 /* Registration (irc_register.c): registers c once it has all it needs. */
 void irc_try_register(struct conn *c);

@@ -19,54 +19,57 @@ static const struct irc_command {
 	irc_cmd_fn *fn;
 	uint8_t min_params;
 	uint8_t before_registration;  /* allowed before the welcome */
+	uint8_t debug;                /* only with debug-commands 1 */
 } commands[] = {
-	{ "ADMIN", irc_cmd_admin, 0, 0 },
-	{ "AWAY", irc_cmd_away, 0, 0 },
-	{ "BATCH", irc_cmd_batch, 0, 0 },
-	{ "CAP", irc_cmd_cap, 1, 1 },
-	{ "CHGHOST", irc_cmd_chghost, 2, 0 },
-	{ "HELP", irc_cmd_help, 0, 0 },
-	{ "HELPOP", irc_cmd_help, 0, 0 },
-	{ "INFO", irc_cmd_info, 0, 0 },
-	{ "INVITE", irc_cmd_invite, 2, 0 },
-	{ "ISON", irc_cmd_ison, 1, 0 },
-	{ "JOIN", irc_cmd_join, 1, 0 },
-	{ "KICK", irc_cmd_kick, 2, 0 },
-	{ "KILL", irc_cmd_kill, 2, 0 },
-	{ "LIST", irc_cmd_list, 0, 0 },
-	{ "LUSERS", irc_cmd_lusers, 0, 0 },
-	{ "MODE", irc_cmd_mode, 1, 0 },
-	{ "MONITOR", irc_cmd_monitor, 1, 0 },
-	{ "MOTD", irc_cmd_motd, 0, 0 },
-	{ "NAMES", irc_cmd_names, 0, 0 },
-	{ "NICK", irc_cmd_nick, 0, 1 },
-	{ "NOTICE", irc_cmd_notice, 0, 0 },
-	{ "OPER", irc_cmd_oper, 2, 0 },
-	{ "PART", irc_cmd_part, 1, 0 },
-	{ "PASS", irc_cmd_pass, 0, 1 },
-	{ "PING", irc_cmd_ping, 0, 1 },
-	{ "PONG", irc_cmd_pong, 0, 1 },
-	{ "PRIVMSG", irc_cmd_privmsg, 0, 0 },
-	{ "REDACT", irc_cmd_redact, 2, 0 },
-	{ "QUIT", irc_cmd_quit, 0, 1 },
-	{ "SETNAME", irc_cmd_setname, 0, 0 },
-	{ "TAGMSG", irc_cmd_tagmsg, 0, 0 },
-	{ "TIME", irc_cmd_time, 0, 0 },
-	{ "TOPIC", irc_cmd_topic, 1, 0 },
-	{ "USER", irc_cmd_user, 0, 1 },
-	{ "USERHOST", irc_cmd_userhost, 1, 0 },
-	{ "VERSION", irc_cmd_version, 0, 0 },
-	{ "WHO", irc_cmd_who, 0, 0 },
-	{ "WHOIS", irc_cmd_whois, 0, 0 },
-	{ "WHOWAS", irc_cmd_whowas, 0, 0 },
+	{ "ADMIN", irc_cmd_admin, 0, 0, 0 },
+	{ "AWAY", irc_cmd_away, 0, 0, 0 },
+	{ "BATCH", irc_cmd_batch, 0, 0, 0 },
+	{ "CAP", irc_cmd_cap, 1, 1, 0 },
+	{ "CHGHOST", irc_cmd_chghost, 2, 0, 0 },
+	{ "DEBUG", irc_cmd_debug, 1, 0, 1 },
+	{ "HELP", irc_cmd_help, 0, 0, 0 },
+	{ "HELPOP", irc_cmd_help, 0, 0, 0 },
+	{ "INFO", irc_cmd_info, 0, 0, 0 },
+	{ "INVITE", irc_cmd_invite, 2, 0, 0 },
+	{ "ISON", irc_cmd_ison, 1, 0, 0 },
+	{ "JOIN", irc_cmd_join, 1, 0, 0 },
+	{ "KICK", irc_cmd_kick, 2, 0, 0 },
+	{ "KILL", irc_cmd_kill, 2, 0, 0 },
+	{ "LIST", irc_cmd_list, 0, 0, 0 },
+	{ "LUSERS", irc_cmd_lusers, 0, 0, 0 },
+	{ "MODE", irc_cmd_mode, 1, 0, 0 },
+	{ "MONITOR", irc_cmd_monitor, 1, 0, 0 },
+	{ "MOTD", irc_cmd_motd, 0, 0, 0 },
+	{ "NAMES", irc_cmd_names, 0, 0, 0 },
+	{ "NICK", irc_cmd_nick, 0, 1, 0 },
+	{ "NOTICE", irc_cmd_notice, 0, 0, 0 },
+	{ "OPER", irc_cmd_oper, 2, 0, 0 },
+	{ "PART", irc_cmd_part, 1, 0, 0 },
+	{ "PASS", irc_cmd_pass, 0, 1, 0 },
+	{ "PING", irc_cmd_ping, 0, 1, 0 },
+	{ "PONG", irc_cmd_pong, 0, 1, 0 },
+	{ "PRIVMSG", irc_cmd_privmsg, 0, 0, 0 },
+	{ "REDACT", irc_cmd_redact, 2, 0, 0 },
+	{ "QUIT", irc_cmd_quit, 0, 1, 0 },
+	{ "SETNAME", irc_cmd_setname, 0, 0, 0 },
+	{ "TAGMSG", irc_cmd_tagmsg, 0, 0, 0 },
+	{ "TIME", irc_cmd_time, 0, 0, 0 },
+	{ "TOPIC", irc_cmd_topic, 1, 0, 0 },
+	{ "USER", irc_cmd_user, 0, 1, 0 },
+	{ "USERHOST", irc_cmd_userhost, 1, 0, 0 },
+	{ "VERSION", irc_cmd_version, 0, 0, 0 },
+	{ "WHO", irc_cmd_who, 0, 0, 0 },
+	{ "WHOIS", irc_cmd_whois, 0, 0, 0 },
+	{ "WHOWAS", irc_cmd_whowas, 0, 0, 0 },
 };
 
 static const struct irc_command *
-command_find(const char *name)
+command_find(struct conn *c, const char *name)
 {
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcasecmp(commands[i].name, name) == 0)
-			return &commands[i];
+			return commands[i].debug && !door_cfg(c)->debug_commands ? NULL :
+			    &commands[i];
 	return NULL;
 }
 
@@ -156,7 +159,7 @@ irc_dispatch(struct conn *c, char *line, size_t len)
 		if (m.tags[i].value != NULL)
 			m.tags[i].value = repair(m.tags[i].value, &at);
 	int modified = at != repaired;
-	const struct irc_command *cmd = st == IRC_PARSE_OK ? command_find(m.command) : NULL;
+	const struct irc_command *cmd = st == IRC_PARSE_OK ? command_find(c, m.command) : NULL;
 	/* draft/multiline: a line of a client's batch is kept, not run; the
 	 * batch is answered at its end, with the label of its BATCH +. */
 	const char *ref = irc_tag_value(&m, "batch");

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "doors/irc/irc.h"
 
 /* Lines held for one labeled reply before it becomes a batch that
@@ -26,6 +27,8 @@
  * (see conn_page), so what is held never pushes a conn past its sendq
  * when it is let go at once. */
 #define IRC_PENDING_BYTES 1024
+/* Lines a waiting reply makes room for at first. */
+#define IRC_REPLY_OUT_FIRST 16
 /* "batch=lr" and an id. */
 #define IRC_BATCH_TAG_MAX 32
 
@@ -108,16 +111,13 @@ out_push(struct irc_reply *r, struct conn *c, struct wire *w)
 		conn_close(c, "sendq exceeded", CONN_CLOSE_NOW);
 		return;
 	}
-	if (r->nout == r->capout) {
-		size_t cap = r->capout ? r->capout * 2 : 16;
-		struct wire **out = realloc(r->out, cap * sizeof *out);
-		if (out == NULL) {
-			conn_close(c, "Out of memory", CONN_CLOSE_NOW);
-			return;
-		}
-		r->out = out;
-		r->capout = cap;
+	struct wire **out = buf_grow(r->out, &r->capout, r->nout + 1, sizeof *out,
+	    IRC_REPLY_OUT_FIRST);
+	if (out == NULL) {
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
+		return;
 	}
+	r->out = out;
 	r->out[r->nout++] = wire_ref(w);
 	r->out_bytes += w->len;
 }
