@@ -33,6 +33,9 @@ const struct user_ops hub_remote_ops = {
 static enum hub_status
 connected(struct hub *hub, struct msg *m, struct user **made)
 {
+	/* Another node checked; what is kept here is bounded all the same. */
+	if (!name_nick_valid(m->from, NICK_LEN_MAX))
+		return HUB_EBADNICK;
 	if (hub_user_find(hub, m->from) != NULL)
 		return HUB_ENICKINUSE;
 	struct user *u = hub_add_user(hub, m->from, &hub_remote_ops, NULL,
@@ -99,8 +102,8 @@ hub_apply(struct hub *hub, struct msg *m)
 			to = (struct audience){ .shape = AUD_USER, .user = target };
 		break;
 	case MSG_JOIN:
-		if (m->room == NULL)
-			return HUB_ENOROOM;
+		if (m->room == NULL || !name_room_valid(m->room, ROOM_LEN_MAX))
+			return HUB_EBADROOM;
 		room = hub_room_find(hub, m->room);
 		if (room != NULL && hub_is_member(room, u))
 			return HUB_EUSERON;
@@ -173,7 +176,8 @@ hub_apply(struct hub *hub, struct msg *m)
 		    .watchers = 1 };
 		break;
 	case MSG_CHGHOST:
-		if (m->target == NULL || m->text == NULL)
+		if (m->target == NULL || m->text == NULL ||
+		    !name_host_valid(m->text, USER_HOST_MAX))
 			return HUB_EBADHOST;
 		hub_set_host(u, m->target, m->text);
 		to = (struct audience){ .shape = AUD_NEIGHBOURS, .user = u, .self = 1,

@@ -484,6 +484,24 @@ test_apply_replays_commands(void **state)
 	assert_int_equal(hub_apply(&empty, m), HUB_ENONICK);
 	assert_null(hub_room_find(&empty, "#new"));
 	msg_unref(m);
+	/* Nor does one this hub would never have made: bounds hold for what
+	 * other nodes send too. */
+	m = msg_new(MSG_CONNECT, "bad nick", "~u", "h", NULL, NULL, "r");
+	assert_int_equal(hub_apply(&empty, m), HUB_EBADNICK);
+	msg_unref(m);
+	m = msg_new(MSG_CONNECT, "eve", "~u", "h", NULL, NULL, "r");
+	assert_int_equal(hub_apply(&empty, m), HUB_OK);
+	assert_int_equal(hub_apply(&empty, m), HUB_ENICKINUSE);
+	assert_true(hub_user_find(&empty, "eve")->remote);
+	msg_unref(m);
+	m = msg_new(MSG_JOIN, "eve", "~u", "h", "no-hash", NULL, "r");
+	assert_int_equal(hub_apply(&empty, m), HUB_EBADROOM);
+	msg_unref(m);
+	m = msg_new(MSG_CHGHOST, "eve", "~u", "h", NULL, "~u", "bad host");
+	assert_int_equal(hub_apply(&empty, m), HUB_EBADHOST);
+	msg_unref(m);
+	assert_int_equal(empty.nrooms, 0);
+	assert_string_equal(hub_user_find(&empty, "eve")->host, "h");
 	hub_clear(&empty);
 
 	clock_fake(NULL);

@@ -393,22 +393,6 @@ irc_cmd_invite(struct conn *c, struct irc_message *m)
 		irc_num(c, RPL_AWAY, to->nick, to->away);
 }
 
-/* The user mode letters and their bits. */
-static uint8_t
-umode_bit(char letter)
-{
-	switch (letter) {
-	case 'B':
-		return UMODE_BOT;
-	case 'i':
-		return UMODE_INVISIBLE;
-	case 'o':
-		return UMODE_OPER;
-	default:
-		return 0;
-	}
-}
-
 /* MODE for a user: only oneself, only B and i (and dropping o). */
 static void
 user_mode(struct conn *c, struct irc_message *m)
@@ -437,7 +421,7 @@ user_mode(struct conn *c, struct irc_message *m)
 			on = *p == '+';
 			continue;
 		}
-		uint8_t bit = umode_bit(*p);
+		uint8_t bit = hub_umode_bit(*p);
 		/* +o only through OPER. */
 		if (bit == 0 || (bit == UMODE_OPER && on)) {
 			unknown = unknown || bit == 0;
