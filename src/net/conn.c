@@ -39,6 +39,21 @@ static void conn_pagers_end(struct conn *c, int keep_after);
 
 static void conn_process(struct conn *c);
 
+/* The timer, at the earliest deadline (or stopped, with none). */
+static void
+conn_deadlines_arm(struct conn *c)
+{
+	uint64_t when = 0;
+	const uint64_t each[] = { c->handshake_by, c->flood_until, c->linger_by };
+	for (size_t i = 0; i < sizeof each / sizeof each[0]; i++)
+		if (each[i] != 0 && (when == 0 || each[i] < when))
+			when = each[i];
+	if (when == 0)
+		loop_timer_stop(c->srv->loop, &c->timer);
+	else if (!loop_timer_active(&c->timer) || c->timer.when != when)
+		loop_timer_at(c->srv->loop, &c->timer, when);
+}
+
 /* After the door had a say: whether it has made the conn's user, which is
  * what registering means, on every door. */
 static void
@@ -116,6 +131,7 @@ conn_die(struct conn *c)
 	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	framer_free(&c->in);
+	c->handshake_by = c->flood_until = c->linger_by = 0;
 	loop_timer_stop(c->srv->loop, &c->timer);
 	loop_io_set(c->srv->loop, &c->io, 0);
 	server_conn_reap_later(c->srv, c);
@@ -130,7 +146,10 @@ conn_stop_input(struct conn *c)
 	conn_pagers_end(c, 1);
 	c->state = CONN_CLOSING;
 	framer_free(&c->in);
-	loop_timer_start(c->srv->loop, &c->timer, CONN_LINGER_MS);
+	/* Nothing more is read, nor waited for, but the linger. */
+	c->handshake_by = c->flood_until = 0;
+	c->linger_by = loop_now(c->srv->loop) + CONN_LINGER_MS;
+	conn_deadlines_arm(c);
 	conn_watch(c);
 	if (c->out.count == 0)
 		server_conn_flush_later(c->srv, c); /* lets the flush step close it */
@@ -426,7 +445,7 @@ conn_flooding(struct conn *c)
 
 /* Flood control: a token bucket of flood-burst lines that refills at
  * flood-rate lines per second. Returns 1 when a line may be handled now;
- * otherwise arms the timer for when one may. */
+ * otherwise holds the lines back until one may. */
 static int
 conn_take_token(struct conn *c)
 {
@@ -447,16 +466,15 @@ conn_take_token(struct conn *c)
 		return 0;
 	}
 	uint64_t wait = (uint64_t)ceil((1.0 - c->tokens) * 1000.0 / cfg->flood_rate);
-	loop_timer_start(c->srv->loop, &c->timer, wait ? wait : 1);
+	c->flood_until = now + (wait ? wait : 1);
+	conn_deadlines_arm(c);
 	return 0;
 }
 
 static void
 conn_process(struct conn *c)
 {
-	/* The timer holds lines back for flood control, except during a
-	 * handshake, when it is the deadline. */
-	while (c->state == CONN_OPEN && (c->handshake || !loop_timer_active(&c->timer))) {
+	while (c->state == CONN_OPEN && c->flood_until == 0) {
 		if (framer_held(&c->in) == 0 || !conn_take_token(c))
 			break;
 		char *line;
@@ -475,7 +493,7 @@ conn_process(struct conn *c)
 	framer_release_if_empty(&c->in);
 	/* Input has ended and every whole line has been handled: what is left
 	 * is at most an unterminated fragment, dropped like the line it was. */
-	if (c->state == CONN_OPEN && c->eof && (c->handshake || !loop_timer_active(&c->timer))) {
+	if (c->state == CONN_OPEN && c->eof && c->flood_until == 0) {
 		conn_close(c, c->reason != NULL ? c->reason : "Connection closed",
 		    CONN_CLOSE_AFTER_FLUSH);
 	}
@@ -550,8 +568,8 @@ static void
 conn_ready(struct conn *c)
 {
 	if (!c->door->handshake_deadline) {
-		c->handshake = 0;
-		loop_timer_stop(c->srv->loop, &c->timer);
+		c->handshake_by = 0;
+		conn_deadlines_arm(c);
 	}
 	c->state = CONN_OPEN;
 	c->door->open(c);
@@ -590,9 +608,9 @@ conn_expect_proxy(struct conn *c)
 	if (transport_expect_proxy(c) < 0)
 		return -1;
 	/* The header comes on the handshake deadline. */
-	if (!c->handshake) {
-		c->handshake = 1;
-		loop_timer_start(c->srv->loop, &c->timer, c->srv->cfg->handshake_timeout * 1000u);
+	if (c->handshake_by == 0) {
+		c->handshake_by = loop_now(c->srv->loop) + c->srv->cfg->handshake_timeout * 1000u;
+		conn_deadlines_arm(c);
 	}
 	return 0;
 }
@@ -658,8 +676,8 @@ conn_upgrade_websocket(struct conn *c, const struct conn_handler *door, int bina
 	framer_free(&c->in);
 	framer_init(&c->in, max_line, 2 * max_line + 2);
 	c->door = door;
-	c->handshake = 0;
-	loop_timer_stop(c->srv->loop, &c->timer);
+	c->handshake_by = 0;
+	conn_deadlines_arm(c);
 	door->open(c);
 	conn_check_registered(c);
 	return 0;
@@ -730,19 +748,25 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 {
 	(void)loop;
 	struct conn *c = timer->data;
-	if (c->state == CONN_CLOSING) {
+	uint64_t now = loop_now(loop);
+	if (c->linger_by != 0 && c->linger_by <= now) {
 		conn_close(c, "closed", CONN_CLOSE_NOW);
 		return;
 	}
-	if (c->handshake) {
+	if (c->handshake_by != 0 && c->handshake_by <= now) {
 		conn_close(c, "Handshake timed out", CONN_CLOSE_NOW);
 		return;
 	}
-	conn_process(c);
-	if (conn_input_pending(c))
-		conn_read(c);
-	else if (c->state == CONN_OPEN)
-		conn_watch(c);
+	if (c->flood_until != 0 && c->flood_until <= now) {
+		c->flood_until = 0;
+		conn_process(c);
+		if (conn_input_pending(c))
+			conn_read(c);
+		else if (c->state == CONN_OPEN)
+			conn_watch(c);
+	}
+	if (c->state != CONN_DEAD)
+		conn_deadlines_arm(c);
 }
 
 struct conn *
@@ -777,8 +801,8 @@ conn_new(struct server *srv, int fd, const struct conn_handler *door, const char
 	/* A client that stalls mid-handshake holds a descriptor, no more,
 	 * and not for long. */
 	if (tls || door->handshake_deadline) {
-		c->handshake = 1;
-		loop_timer_start(srv->loop, &c->timer, cfg->handshake_timeout * 1000u);
+		c->handshake_by = loop_now(srv->loop) + cfg->handshake_timeout * 1000u;
+		conn_deadlines_arm(c);
 	}
 	return c;
 }

@@ -96,7 +96,13 @@ struct conn {
 	                               * door makes one, and after it is dropped */
 	struct framer in;
 	struct sendq out;
-	struct loop_timer timer;      /* flood release, or the closing deadline */
+	/* One deadline per purpose, in loop_now() milliseconds (0: none);
+	 * the timer is armed at the earliest. */
+	uint64_t handshake_by;        /* TLS, a PROXY header, or the door's first
+	                               * exchange (handshake_deadline): closed at it */
+	uint64_t flood_until;         /* flood control holds lines back until then */
+	uint64_t linger_by;           /* a closing conn is closed at it, flushed or not */
+	struct loop_timer timer;
 	enum conn_state state;
 	unsigned queued_flush : 1;    /* on the server's flush list */
 	unsigned queued_reap : 1;     /* on the server's reap list */
@@ -104,7 +110,6 @@ struct conn {
 	unsigned gone : 1;            /* ... and takes no more output: it is not written */
 	unsigned user_dropped : 1;    /* the door has let go of the user (conn_drop_user) */
 	unsigned pinged : 1;          /* sent a PING for silence, no input since */
-	unsigned handshake : 1;       /* TLS or HTTP handshake under way, on a deadline */
 	unsigned unregistered : 1;    /* no user yet: on the registration deadline */
 	unsigned forwarded : 1;       /* from a proxy-from address, no PROXY header:
 	                               * its HTTP request may name the client */

@@ -175,6 +175,12 @@ loop_timer_stop(struct loop *loop, struct loop_timer *timer)
 void
 loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t delay_ms)
 {
+	loop_timer_at(loop, timer, loop->now + delay_ms);
+}
+
+void
+loop_timer_at(struct loop *loop, struct loop_timer *timer, uint64_t when)
+{
 	loop_timer_stop(loop, timer);
 	if (loop->nheap == loop->capheap) {
 		size_t cap = loop->capheap ? loop->capheap * 2 : 64;
@@ -184,7 +190,7 @@ loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t delay_ms)
 		loop->heap = heap;
 		loop->capheap = cap;
 	}
-	timer->when = loop->now + delay_ms;
+	timer->when = when;
 	loop->heap[loop->nheap] = timer;
 	timer->slot = loop->nheap++;
 	heap_up(loop, timer->slot);

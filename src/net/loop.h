@@ -53,6 +53,8 @@ void loop_io_close(struct loop *loop, struct loop_io *io);
 
 void loop_timer_init(struct loop_timer *timer, loop_timer_fn *cb, void *data);
 void loop_timer_start(struct loop *loop, struct loop_timer *timer, uint64_t delay_ms);
+/* The same at a loop_now() time rather than after a delay. */
+void loop_timer_at(struct loop *loop, struct loop_timer *timer, uint64_t when);
 void loop_timer_stop(struct loop *loop, struct loop_timer *timer);
 int loop_timer_active(const struct loop_timer *timer);
 

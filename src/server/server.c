@@ -636,7 +636,7 @@ sweep_unregistered(struct server *srv, uint64_t now)
 	for (struct conn *c = srv->unregistered.head; c != NULL; c = c->next) {
 		if (now - c->last_input < limit)
 			break;
-		if (c->state == CONN_OPEN && !c->handshake) /* a handshake has its own deadline */
+		if (c->state == CONN_OPEN && c->handshake_by == 0) /* a handshake has its own deadline */
 			conn_close(c, "Registration timed out", CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_FAREWELL);
 	}
 }
@@ -664,7 +664,7 @@ on_idle_sweep(struct loop *loop, struct loop_timer *timer)
 		uint64_t idle = now - c->last_input;
 		if (idle < first)
 			break;
-		if (c->state != CONN_OPEN || c->handshake)
+		if (c->state != CONN_OPEN || c->handshake_by != 0)
 			continue; /* a handshake has its own deadline */
 		if (idle_limit && idle >= idle_limit)
 			conn_close(c, "Idle timeout", CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_FAREWELL);
