@@ -63,25 +63,33 @@ conn_check_registered(struct conn *c)
 		server_conn_registered(c->srv, c);
 }
 
+/* The framer room a read needs: more for a WebSocket, which may hand
+ * over LFs it owes. */
+static size_t
+conn_read_room(const struct conn *c)
+{
+	return c->tp != NULL ? transport_room(c->tp) : 1;
+}
+
 static void
 conn_watch(struct conn *c)
 {
 	unsigned mask = 0;
-	if (c->gone) {
+	if (c->gone || c->state == CONN_DEAD) {
 		loop_io_set(c->srv->loop, &c->io, 0);
 		return;
 	}
 	/* A framer full of lines that flood control holds back stops the
 	 * reading: TCP then slows the sender down. */
-	if (c->state == CONN_OPEN && !c->eof && framer_room(&c->in) > 0)
+	if (c->state == CONN_OPEN && !c->eof && framer_room(&c->in) >= conn_read_room(c))
 		mask |= LOOP_READ;
-	if (c->state != CONN_DEAD && c->out.count > 0)
+	if (c->out.count > 0)
 		mask |= LOOP_WRITE;
 	/* The next page of a reply is made when the socket can take it. */
 	if (c->state == CONN_OPEN && c->pagers != NULL && !c->pagers->parked)
 		mask |= LOOP_WRITE;
 	if (c->tp != NULL)
-		mask = transport_mask(c, mask);
+		mask = transport_wants(c->tp, mask);
 	if (loop_io_set(c->srv->loop, &c->io, mask) < 0)
 		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 }
@@ -410,11 +418,14 @@ conn_flush(struct conn *c)
 		return;
 	}
 	if (c->tp != NULL) {
-		if (transport_flush(c) < 0) {
-			if (errno == ENOBUFS)
-				conn_close(c, "sendq exceeded", CONN_CLOSE_NOW);
-			else
-				conn_lost_peer(c, error_reason(errno));
+		char why[TRANSPORT_WHY_MAX];
+		enum tp_status st = transport_flush(c->tp, &c->out, why);
+		if (st == TP_LOST) {
+			conn_lost_peer(c, error_reason(errno));
+			return;
+		}
+		if (st == TP_ERROR) {
+			conn_close(c, why, CONN_CLOSE_NOW);
 			return;
 		}
 	} else if (c->out.count > 0 && sendq_flush(&c->out, c->io.fd) < 0 &&
@@ -423,7 +434,8 @@ conn_flush(struct conn *c)
 		return;
 	}
 	if (c->state == CONN_CLOSING && c->out.count == 0) {
-		if (c->tp != NULL && transport_finish(c)) {
+		if (c->tp != NULL &&
+		    transport_finish(c->tp, &c->out, c->srv->shutting_down) == TP_AGAIN) {
 			conn_watch(c);
 			return;
 		}
@@ -499,6 +511,38 @@ conn_process(struct conn *c)
 	}
 }
 
+/* Reads through the transport: -1 when the conn ended or nothing came
+ * (what the transport said is done), else the bytes in buf (0: EOF). */
+static ssize_t
+conn_read_transport(struct conn *c, char *buf, size_t want)
+{
+	char why[TRANSPORT_WHY_MAX];
+	size_t n = 0;
+	enum tp_status st = transport_read(c->tp, &c->out, buf, want, &n, why);
+	/* A ping was answered: the pong goes out with the next flush. */
+	if (st != TP_ERROR && transport_unsent(c->tp))
+		server_conn_flush_later(c->srv, c);
+	switch (st) {
+	case TP_OK:
+		return (ssize_t)n;
+	case TP_EOF:
+		return 0;
+	case TP_AGAIN:
+		return -1;
+	case TP_LOST:
+		conn_lost_peer(c, error_reason(errno));
+		conn_process(c);
+		return -1;
+	case TP_CLOSE:
+		conn_close(c, why, CONN_CLOSE_AFTER_FLUSH);
+		return -1;
+	case TP_ERROR:
+		break;
+	}
+	conn_close(c, why, CONN_CLOSE_NOW);
+	return -1;
+}
+
 /* One read's worth: into the framer, then the lines are handled. */
 static void
 conn_read_once(struct conn *c)
@@ -507,8 +551,8 @@ conn_read_once(struct conn *c)
 	/* Never read more than the framer takes: what is not read stays in
 	 * the kernel, where it costs us nothing. */
 	size_t room = framer_room(&c->in);
-	if (room < transport_room(c)) {
-		if (c->tp != NULL && (c->tp->write_wants_read || c->tp->read_wants_write))
+	if (room < conn_read_room(c)) {
+		if (c->tp != NULL && transport_crossed(c->tp))
 			return; /* TLS's own needs brought us here, not a hang-up */
 		/* Not reading, so only an error or hang-up gets here; it would
 		 * be reported again and again until handled. */
@@ -516,10 +560,11 @@ conn_read_once(struct conn *c)
 		return;
 	}
 	size_t want = room < sizeof buf ? room : sizeof buf;
-	ssize_t n = c->tp != NULL ? transport_read(c, buf, want) : read(c->io.fd, buf, want);
-	if (n == TRANSPORT_CLOSED)
-		return;
-	if (n < 0) {
+	ssize_t n;
+	if (c->tp != NULL) {
+		if ((n = conn_read_transport(c, buf, want)) < 0)
+			return;
+	} else if ((n = read(c->io.fd, buf, want)) < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			conn_lost_peer(c, error_reason(errno));
 			conn_process(c);
@@ -549,8 +594,8 @@ conn_read_once(struct conn *c)
 static int
 conn_input_pending(struct conn *c)
 {
-	return c->state == CONN_OPEN && !c->eof && c->tp != NULL && transport_pending(c) &&
-	    framer_room(&c->in) >= transport_room(c);
+	return c->state == CONN_OPEN && !c->eof && c->tp != NULL && transport_pending(c->tp) &&
+	    framer_room(&c->in) >= transport_room(c->tp);
 }
 
 static void
@@ -583,19 +628,21 @@ conn_ready(struct conn *c)
 static void
 conn_handshake(struct conn *c)
 {
-	int r = transport_handshake(c);
-	if (r == 0)
+	char why[TRANSPORT_WHY_MAX];
+	enum tp_status st = transport_handshake(c->tp, why);
+	if (st == TP_AGAIN)
 		conn_watch(c);
-	else if (r > 0) {
+	else if (st == TP_OK) {
 		log_debug("%s: TLS handshake done", conn_addr(c));
 		conn_ready(c);
-	}
+	} else
+		conn_close(c, why, CONN_CLOSE_NOW);
 }
 
 void
 conn_open(struct conn *c)
 {
-	if (c->tp != NULL && (c->tp->handshaking || c->tp->proxy_wait))
+	if (c->tp != NULL && transport_phase(c->tp) != TP_PHASE_OPEN)
 		return; /* conn_ready comes with the end of the handshake */
 	c->state = CONN_OPEN;
 	c->door->open(c);
@@ -605,8 +652,9 @@ conn_open(struct conn *c)
 int
 conn_expect_proxy(struct conn *c)
 {
-	if (transport_expect_proxy(c) < 0)
+	if (c->tp == NULL && (c->tp = transport_new(c->io.fd, c->srv->cfg->sendq)) == NULL)
 		return -1;
+	transport_start_proxy(c->tp);
 	/* The header comes on the handshake deadline. */
 	if (c->handshake_by == 0) {
 		c->handshake_by = loop_now(c->srv->loop) + c->srv->cfg->handshake_timeout * 1000u;
@@ -621,16 +669,22 @@ static void
 conn_proxy(struct conn *c)
 {
 	struct proxy_header h;
-	int r = transport_proxy_read(c, &h);
-	if (r == 0)
+	int found = 0;
+	char why[TRANSPORT_WHY_MAX];
+	enum tp_status st = transport_proxy_read(c->tp, &h, &found, &c->in, why);
+	if (st == TP_AGAIN) {
 		conn_watch(c);
-	if (r <= 0)
 		return;
-	if (r == 2 && !c->door->proxy_header_optional) {
+	}
+	if (st != TP_OK) {
+		conn_close(c, why, CONN_CLOSE_NOW);
+		return;
+	}
+	if (!found && !c->door->proxy_header_optional) {
 		conn_close(c, "No PROXY protocol header from a proxy-from address", CONN_CLOSE_NOW);
 		return;
 	}
-	if (r == 2)
+	if (!found)
 		c->forwarded = 1; /* the HTTP request may say whom it is for */
 	else if (server_conn_readdress(c->srv, c, h.proxied ? &h.src : NULL) < 0)
 		return;
@@ -638,7 +692,7 @@ conn_proxy(struct conn *c)
 		transport_free(c->tp);
 		c->tp = NULL;
 	}
-	if (c->tp != NULL && c->tp->handshaking) {
+	if (c->tp != NULL && transport_phase(c->tp) == TP_PHASE_TLS) {
 		conn_handshake(c); /* on the same deadline */
 		return;
 	}
@@ -668,10 +722,12 @@ int
 conn_upgrade_websocket(struct conn *c, const struct conn_handler *door, int binary)
 {
 	/* The client must wait for our 101 before it sends frames. */
-	if (framer_held(&c->in) > 0 || transport_pending(c))
+	if (framer_held(&c->in) > 0 || transport_pending(c->tp))
 		return -1;
 	size_t max_line = door->max_line ? door->max_line : c->srv->cfg->max_line;
-	if (transport_websocket(c, binary, max_line + 2) < 0)
+	if (c->tp == NULL && (c->tp = transport_new(c->io.fd, c->srv->cfg->sendq)) == NULL)
+		return -1;
+	if (transport_start_websocket(c->tp, binary, max_line + 2, c->out.bytes) < 0)
 		return -1;
 	framer_free(&c->in);
 	framer_init(&c->in, max_line, 2 * max_line + 2);
@@ -686,19 +742,19 @@ conn_upgrade_websocket(struct conn *c, const struct conn_handler *door, int bina
 int
 conn_secure(const struct conn *c)
 {
-	return transport_secure(c);
+	return transport_secure(c->tp);
 }
 
 const char *
 conn_tls_servername(const struct conn *c)
 {
-	return transport_tls_servername(c);
+	return transport_tls_servername(c->tp);
 }
 
 int
 conn_websocket(const struct conn *c)
 {
-	return transport_websocket_on(c);
+	return transport_websocket(c->tp);
 }
 
 static void
@@ -707,34 +763,35 @@ conn_on_io(struct loop *loop, struct loop_io *io, unsigned events)
 	(void)loop;
 	struct conn *c = io->data;
 	c->io_events++;
-	if (c->tp != NULL && c->tp->proxy_wait) {
-		if (c->state == CONN_HANDSHAKE)
-			conn_proxy(c);
-		else
-			conn_close(c, "closed", CONN_CLOSE_NOW);
-		return;
-	}
-	if (c->tp != NULL && c->tp->handshaking) {
-		if (c->state == CONN_HANDSHAKE)
-			conn_handshake(c);
-		else if (c->state == CONN_CLOSING)
-			conn_close(c, "closed", CONN_CLOSE_NOW); /* nothing can be said before the handshake */
-		return;
+	if (c->tp != NULL) {
+		enum tp_phase phase = transport_phase(c->tp);
+		if (phase == TP_PHASE_PROXY) {
+			if (c->state == CONN_HANDSHAKE)
+				conn_proxy(c);
+			else
+				conn_close(c, "closed", CONN_CLOSE_NOW);
+			return;
+		}
+		if (phase == TP_PHASE_TLS) {
+			if (c->state == CONN_HANDSHAKE)
+				conn_handshake(c);
+			else if (c->state == CONN_CLOSING) /* nothing can be said before it */
+				conn_close(c, "closed", CONN_CLOSE_NOW);
+			return;
+		}
 	}
 	/* A closing conn watches only for writing, but an error or hang-up
 	 * arrives as LOOP_READ: flushing is how it finds out. TLS may want
 	 * the other event than the one it is doing. */
-	int tls_read = c->tp != NULL && c->tp->read_wants_write && (events & LOOP_WRITE);
-	int tls_write = c->tp != NULL && c->tp->write_wants_read && (events & LOOP_READ);
-	if (c->state == CONN_CLOSING || tls_write ||
-	    ((events & LOOP_WRITE) && c->state == CONN_OPEN))
+	unsigned ready = c->tp != NULL ? transport_ready(c->tp, events) : events;
+	if (c->state == CONN_CLOSING || ((ready & LOOP_WRITE) && c->state == CONN_OPEN))
 		conn_flush(c);
 	if ((events & LOOP_WRITE) && c->state == CONN_OPEN && c->pagers != NULL) {
 		conn_pagers_drive(c);
 		if (c->state == CONN_OPEN)
 			conn_watch(c);
 	}
-	if (((events & LOOP_READ) || tls_read) && c->state == CONN_OPEN && !c->eof)
+	if ((ready & LOOP_READ) && c->state == CONN_OPEN && !c->eof)
 		conn_read(c);
 	/* A hang-up that nothing above acted on, on a conn that is not reading
 	 * (its EOF came, or flood control holds its lines), would come back
@@ -771,7 +828,7 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 
 struct conn *
 conn_new(struct server *srv, int fd, const struct conn_handler *door, const char *host,
-    uint16_t port, int tls)
+    uint16_t port, struct tls_context *tls)
 {
 	struct conn *c = calloc(1, sizeof *c);
 	if (c == NULL)
@@ -788,7 +845,10 @@ conn_new(struct server *srv, int fd, const struct conn_handler *door, const char
 	c->tokens_at = c->last_input = loop_now(srv->loop);
 	c->port = port;
 	snprintf(c->host, sizeof c->host, "%s", host);
-	if (tls && (c->tp = transport_tls(fd)) == NULL) {
+	if (tls != NULL && ((c->tp = transport_new(fd, cfg->sendq)) == NULL ||
+	    transport_start_tls(c->tp, tls) < 0)) {
+		transport_free(c->tp);
+		framer_free(&c->in);
 		free(c);
 		return NULL;
 	}
@@ -800,7 +860,7 @@ conn_new(struct server *srv, int fd, const struct conn_handler *door, const char
 	}
 	/* A client that stalls mid-handshake holds a descriptor, no more,
 	 * and not for long. */
-	if (tls || door->handshake_deadline) {
+	if (tls != NULL || door->handshake_deadline) {
 		c->handshake_by = loop_now(srv->loop) + cfg->handshake_timeout * 1000u;
 		conn_deadlines_arm(c);
 	}

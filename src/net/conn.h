@@ -17,6 +17,7 @@ struct server;
 struct user;
 struct ip_count;
 struct transport;
+struct tls_context;
 
 /* What a conn calls above it: the front door that owns its lines
  * (doors/door.h embeds one per door). The conn knows its door only
@@ -184,10 +185,10 @@ const char *conn_tls_servername(const struct conn *c);
 /* Whether the client talks over a WebSocket. */
 int conn_websocket(const struct conn *c);
 
-/* For the server: a conn for fd (over TLS when tls), then conn_open once
- * it is counted. */
+/* For the server: a conn for fd (over TLS with tls's certificate, when
+ * not NULL), then conn_open once it is counted. */
 struct conn *conn_new(struct server *srv, int fd, const struct conn_handler *door,
-    const char *host, uint16_t port, int tls);
+    const char *host, uint16_t port, struct tls_context *tls);
 void conn_open(struct conn *c);
 /* For the server, before conn_open: c comes from a proxy-from address, so
  * its first bytes must be a PROXY protocol header (on the web listener,

@@ -9,9 +9,6 @@
 
 #include "base/log.h"
 
-static SSL_CTX *tls_ctx;
-static char *tls_cert_path, *tls_key_path;
-
 /* Mozilla's "intermediate" TLS 1.2 suites (forward secret, AEAD only);
  * TLS 1.3 suites are OpenSSL's defaults. */
 static const char TLS12_CIPHERS[] =
@@ -20,9 +17,8 @@ static const char TLS12_CIPHERS[] =
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 const char *
-tls_error(void)
+tls_error(char *buf, size_t cap)
 {
-	static char buf[256];
 	unsigned long e = ERR_get_error();
 	if (e == 0)
 		return "unknown error";
@@ -30,7 +26,7 @@ tls_error(void)
 	unsigned long next;
 	while ((next = ERR_get_error()) != 0)
 		e = next;
-	ERR_error_string_n(e, buf, sizeof buf);
+	ERR_error_string_n(e, buf, cap);
 	const char *reason = ERR_reason_error_string(e);
 	return reason != NULL ? reason : buf;
 }
@@ -53,7 +49,7 @@ readable(const char *path, char *why, size_t whylen)
 static SSL_CTX *
 ctx_load(const char *cert, const char *key, char *err, size_t errlen)
 {
-	char why[256];
+	char why[256], tls_why[TLS_ERROR_MAX];
 	if (!readable(cert, why, sizeof why)) {
 		snprintf(err, errlen, "cannot read tls-cert %s: %s", cert, why);
 		return NULL;
@@ -65,7 +61,8 @@ ctx_load(const char *cert, const char *key, char *err, size_t errlen)
 	ERR_clear_error();
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
-		snprintf(err, errlen, "cannot make a TLS context: %s", tls_error());
+		snprintf(err, errlen, "cannot make a TLS context: %s",
+		    tls_error(tls_why, sizeof tls_why));
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -78,7 +75,7 @@ ctx_load(const char *cert, const char *key, char *err, size_t errlen)
 	SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		snprintf(err, errlen, "tls-cert %s: not a usable PEM certificate (%s)", cert,
-		    tls_error());
+		    tls_error(tls_why, sizeof tls_why));
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -87,7 +84,7 @@ ctx_load(const char *cert, const char *key, char *err, size_t errlen)
 			snprintf(err, errlen, "tls-key %s does not belong to tls-cert %s", key, cert);
 		else
 			snprintf(err, errlen, "tls-key %s: not a usable PEM private key (%s)", key,
-			    tls_error());
+			    tls_error(tls_why, sizeof tls_why));
 		ERR_clear_error();
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -102,7 +99,7 @@ ctx_load(const char *cert, const char *key, char *err, size_t errlen)
 }
 
 int
-tls_init(const char *cert, const char *key)
+tls_context_load(struct tls_context *tls, const char *cert, const char *key)
 {
 	char err[768];
 	SSL_CTX *ctx = ctx_load(cert, key, err, sizeof err);
@@ -110,38 +107,38 @@ tls_init(const char *cert, const char *key)
 		fprintf(stderr, "parleyd: %s\n", err);
 		return -1;
 	}
-	tls_free();
-	tls_ctx = ctx;
-	tls_cert_path = strdup(cert);
-	tls_key_path = strdup(key);
+	tls_context_free(tls);
+	tls->ctx = ctx;
+	tls->cert = strdup(cert);
+	tls->key = strdup(key);
 	return 0;
 }
 
 int
-tls_reload(void)
+tls_context_reload(struct tls_context *tls)
 {
-	if (tls_ctx == NULL) {
+	if (tls->ctx == NULL) {
 		log_info("SIGHUP: no tls listener, nothing to reload");
 		return 0;
 	}
 	char err[768];
-	SSL_CTX *ctx = ctx_load(tls_cert_path, tls_key_path, err, sizeof err);
+	SSL_CTX *ctx = ctx_load(tls->cert, tls->key, err, sizeof err);
 	if (ctx == NULL) {
 		log_warn("SIGHUP: kept the old certificate: %s", err);
 		return -1;
 	}
-	SSL_CTX_free(tls_ctx);
-	tls_ctx = ctx;
-	log_info("SIGHUP: reloaded %s and %s", tls_cert_path, tls_key_path);
+	SSL_CTX_free(tls->ctx);
+	tls->ctx = ctx;
+	log_info("SIGHUP: reloaded %s and %s", tls->cert, tls->key);
 	return 0;
 }
 
 SSL *
-tls_session(int fd)
+tls_context_session(struct tls_context *tls, int fd)
 {
-	if (tls_ctx == NULL)
+	if (tls->ctx == NULL)
 		return NULL;
-	SSL *ssl = SSL_new(tls_ctx);
+	SSL *ssl = SSL_new(tls->ctx);
 	if (ssl == NULL)
 		return NULL;
 	if (SSL_set_fd(ssl, fd) != 1) {
@@ -153,11 +150,11 @@ tls_session(int fd)
 }
 
 void
-tls_free(void)
+tls_context_free(struct tls_context *tls)
 {
-	SSL_CTX_free(tls_ctx);
-	tls_ctx = NULL;
-	free(tls_cert_path);
-	free(tls_key_path);
-	tls_cert_path = tls_key_path = NULL;
+	SSL_CTX_free(tls->ctx);
+	free(tls->cert);
+	free(tls->key);
+	tls->ctx = NULL;
+	tls->cert = tls->key = NULL;
 }

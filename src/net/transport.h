@@ -1,47 +1,44 @@
 /* What sits between a conn's socket and its framer when the bytes are not
- * the lines themselves: TLS (OpenSSL), a WebSocket (RFC 6455, one IRC line
- * per message), or both. A plain TCP conn has none and pays nothing: its
- * output still goes straight from the sendq to writev.
+ * the lines themselves: a PROXY protocol header first, TLS (OpenSSL), a
+ * WebSocket (RFC 6455, one IRC line per message), or TLS and a WebSocket.
+ * A plain TCP conn has none and pays nothing: its output still goes
+ * straight from the sendq to writev.
  *
  * Input: raw bytes are read (through TLS), decoded (WebSocket) and handed
- * to the framer as lines ending in LF. Output: the sendq's lines are framed
- * (WebSocket) into a staging buffer that is written (through TLS) in as few
- * records and system calls as it takes. */
+ * back as lines ending in LF, for the framer. Output: the sendq's lines
+ * are framed (WebSocket) into a staging buffer that is written (through
+ * TLS) in as few records and system calls as it takes.
+ *
+ * A layer below conn, as Redis's ConnectionType is below networking.c: it
+ * knows a socket, a sendq and a framer, never a conn. Each call says what
+ * happened (enum tp_status) and the conn decides what follows. */
 #ifndef PARLEY_TRANSPORT_H
 #define PARLEY_TRANSPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
+#include "net/framer.h"
 #include "net/proxy.h"
-#include "net/ws.h"
+#include "net/sendq.h"
 
-struct conn;
-typedef struct ssl_st SSL;
+struct transport;
+struct tls_context;
 
-struct transport {
-	SSL *ssl;                 /* NULL: plain TCP below */
-	struct ws_decoder *ws;    /* NULL: not a WebSocket */
-	char *out;                /* staged bytes, written from out_off */
-	size_t out_off, out_len, out_cap;
-	size_t raw_left;          /* sendq bytes to write as they are (the 101) */
-	char *line;               /* a line whose start came in an earlier wire */
-	size_t line_len, line_cap;
-	uint16_t peer_close;      /* the code of the client's close frame */
-	uint8_t handshaking;      /* the TLS handshake is not done */
-	uint8_t hs_want_write;    /* ... and waits to write */
-	uint8_t read_wants_write; /* TLS must write before it can read */
-	uint8_t write_wants_read; /* TLS must read before it can write */
-	uint8_t ws_binary;        /* binary.ircv3.net: binary messages */
-	uint8_t ws_eof;           /* a close frame came: EOF once its lines are read */
-	uint8_t close_sent;       /* our close frame is staged: no more data */
-	uint8_t tls_done;         /* close_notify sent */
-	uint8_t pings_in_message; /* control frames inside the open message, owed as lines */
-	uint8_t proxy_wait;       /* a PROXY protocol header comes first */
-	uint16_t proxy_len;       /* bytes of it in proxy */
-	uint8_t *proxy;           /* the header so far, while it comes */
+enum tp_status {
+	TP_OK,      /* done: bytes came, the handshake ended, all was written */
+	TP_AGAIN,   /* waits for the socket (transport_wants says which way) */
+	TP_EOF,     /* the peer is done sending: TCP's FIN, TLS's close_notify,
+	             * a WebSocket close frame */
+	TP_LOST,    /* the socket failed, errno says how: the peer takes nothing more */
+	TP_ERROR,   /* the peer broke the protocol, or we ran out of room: close
+	             * now, for the reason written to why */
+	TP_CLOSE,   /* the peer broke the protocol and our goodbye (a close frame)
+	             * is staged: close after flushing, for why */
 };
+
+/* Room for the reason of a TP_ERROR or TP_CLOSE, with OpenSSL's text. */
+#define TRANSPORT_WHY_MAX 320
 
 /* Control frames a client may send inside one fragmented message. Each
  * costs it a line of flood control, as outside a message, but an LF in
@@ -52,53 +49,80 @@ struct transport {
 #define TRANSPORT_PINGS_IN_MESSAGE 16
 #define TRANSPORT_WS_ROOM (TRANSPORT_PINGS_IN_MESSAGE + 2)
 
-/* transport_read's answer when it has closed the conn itself. */
-#define TRANSPORT_CLOSED (-2)
+/* What a transport waits for before the door may have lines. */
+enum tp_phase {
+	TP_PHASE_PROXY,   /* a PROXY protocol header */
+	TP_PHASE_TLS,     /* the TLS handshake */
+	TP_PHASE_OPEN,    /* nothing: bytes flow */
+};
 
-/* A TLS transport for fd, handshake pending; NULL when out of memory. */
-struct transport *transport_tls(int fd);
-/* Makes the conn a WebSocket from now on: bytes the sendq holds already
- * go out as they are. -1 when out of memory. */
-int transport_websocket(struct conn *c, int binary, uint64_t max_message);
+/* A transport for fd doing nothing yet; staged output is bounded by
+ * out_max (the sendq bound) beyond one record. NULL when out of memory. */
+struct transport *transport_new(int fd, size_t out_max);
+/* TLS from now on, handshake pending, with tls's certificate. -1 when out
+ * of memory. */
+int transport_start_tls(struct transport *t, struct tls_context *tls);
+/* The first bytes are a PROXY protocol header (from a proxy-from address):
+ * waited for before TLS or anything else. */
+void transport_start_proxy(struct transport *t);
+/* A WebSocket from now on, with messages of at most max_message bytes:
+ * the first raw_left bytes of the sendq (the 101) go out as they are. -1
+ * when out of memory. */
+int transport_start_websocket(struct transport *t, int binary, uint64_t max_message,
+    size_t raw_left);
 void transport_free(struct transport *t);
-/* The conn's first bytes are a PROXY protocol header (it comes from a
- * proxy-from address): adds the wait for it, before TLS or anything else.
- * -1 when out of memory. */
-int transport_expect_proxy(struct conn *c);
-/* Reads the PROXY header, never a byte past it: 1 when it is whole (*h
- * says what it names), 0 while it is not, 2 when the conn begins with
- * something else (any bytes taken are handed to the framer), -1 when the
- * conn was killed (a bad header, an error). */
-int transport_proxy_read(struct conn *c, struct proxy_header *h);
-/* The framer room transport_read needs to read at all. */
-size_t transport_room(const struct conn *c);
-/* Whether the transport has nothing left to do (no TLS, no WebSocket):
- * then the conn may drop it and write straight from its sendq. */
+
+enum tp_phase transport_phase(const struct transport *t);
+/* Whether there is nothing left to do (no TLS, no WebSocket, nothing
+ * staged): then the conn may drop it and write straight from its sendq. */
 int transport_idle(const struct transport *t);
 
-/* Drives the TLS handshake: 1 done, 0 waiting, -1 failed (the conn is
- * killed with the reason). */
-int transport_handshake(struct conn *c);
-/* Like read(2) into buf (room bytes free in the framer): >0, 0 at EOF,
- * -1 with errno, or TRANSPORT_CLOSED. */
-ssize_t transport_read(struct conn *c, char *buf, size_t room);
+/* Reads the PROXY header, never a byte past it. TP_OK: *found 1, it is
+ * whole and *h says what it names; or *found 0, the conn begins with
+ * something else, and any bytes taken went to in. TP_AGAIN: not yet.
+ * TP_ERROR: it never came whole, or was no good. */
+enum tp_status transport_proxy_read(struct transport *t, struct proxy_header *h,
+    int *found, struct framer *in, char why[TRANSPORT_WHY_MAX]);
+/* Drives the TLS handshake: TP_OK done, TP_AGAIN, or TP_ERROR. */
+enum tp_status transport_handshake(struct transport *t, char why[TRANSPORT_WHY_MAX]);
+
+/* The framer room transport_read needs to read at all (t may be NULL). */
+size_t transport_room(const struct transport *t);
+/* Reads into buf (room bytes free in the framer): TP_OK with *n bytes of
+ * lines, or another status. A WebSocket ping is answered (staged after
+ * what q holds of the 101): transport_unsent says so. */
+enum tp_status transport_read(struct transport *t, struct sendq *q, char *buf, size_t room,
+    size_t *n, char why[TRANSPORT_WHY_MAX]);
 /* Whether input is ready that no socket event will announce: decrypted
  * bytes inside TLS, or the EOF after a close frame. */
-int transport_pending(const struct conn *c);
-/* Writes what is staged and what the sendq holds: 0 (the rest waits for
- * the socket), or -1 with errno. */
-int transport_flush(struct conn *c);
-/* The conn is closing and its sendq is empty: sends the close frame and
- * the TLS close_notify. 1 while some of it waits for the socket. */
-int transport_finish(struct conn *c);
-/* The loop events the conn needs, given those it would want without a
- * transport. */
-unsigned transport_mask(const struct conn *c, unsigned mask);
+int transport_pending(const struct transport *t);
+
+/* Writes what is staged and what q holds: TP_OK when all of it is
+ * written, TP_AGAIN when the rest waits for the socket, TP_LOST, or
+ * TP_ERROR (past the bound). */
+enum tp_status transport_flush(struct transport *t, struct sendq *q,
+    char why[TRANSPORT_WHY_MAX]);
+/* Whether bytes are staged that the socket has not taken. */
+int transport_unsent(const struct transport *t);
+/* The conn is closing and q is empty: stages the close frame (1001 when
+ * going_away: the server is shutting down) and sends it and TLS's
+ * close_notify. TP_AGAIN while some of it waits for the socket; TP_OK
+ * when there is nothing more to say (or it cannot be said). */
+enum tp_status transport_finish(struct transport *t, struct sendq *q, int going_away);
+
+/* The loop events the transport needs, given those the conn wants. */
+unsigned transport_wants(const struct transport *t, unsigned mask);
+/* Which ways may move on, given the socket's events: TLS may need to
+ * write to go on reading, or read to go on writing. */
+unsigned transport_ready(const struct transport *t, unsigned events);
+/* Whether TLS waits on the way opposite to the one it is going. */
+int transport_crossed(const struct transport *t);
+
 /* Whether the conn is encrypted (TLS). */
-int transport_secure(const struct conn *c);
+int transport_secure(const struct transport *t);
 /* The host name the TLS client asked for (SNI), or NULL. */
-const char *transport_tls_servername(const struct conn *c);
-/* Whether the conn is a WebSocket. */
-int transport_websocket_on(const struct conn *c);
+const char *transport_tls_servername(const struct transport *t);
+/* 0, or the opcode its messages go in (WS_TEXT or WS_BINARY): a WebSocket. */
+int transport_websocket(const struct transport *t);
 
 #endif

@@ -413,7 +413,7 @@ accept_one(struct server *srv, struct listener *l, int fd,
 		return;
 	}
 	socket_options(srv->cfg, fd);
-	struct conn *c = conn_new(srv, fd, &l->door->conn, host, port, l->tls);
+	struct conn *c = conn_new(srv, fd, &l->door->conn, host, port, l->tls ? &srv->tls : NULL);
 	if (c == NULL || (proxied && conn_expect_proxy(c) < 0)) {
 		if (ip != NULL)
 			ip_put(srv, ip);
@@ -603,7 +603,7 @@ on_signal(struct loop *loop, struct loop_io *io, unsigned events)
 		else if (si.ssi_signo == SIGINT)
 			server_shutdown(srv, "SIGINT");
 		else if (si.ssi_signo == SIGHUP)
-			tls_reload();
+			tls_context_reload(&srv->tls);
 	}
 }
 
@@ -746,7 +746,7 @@ server_init(struct server *srv, const struct config *cfg)
 	};
 	raise_fd_limit(cfg);
 	if (cfg->tls_cert != NULL && cfg->tls_key != NULL &&
-	    tls_init(cfg->tls_cert, cfg->tls_key) < 0)
+	    tls_context_load(&srv->tls, cfg->tls_cert, cfg->tls_key) < 0)
 		return -1;
 	for (int i = 0; i < cfg->listen.n; i++)
 		if (listener_open(srv, cfg->listen.v[i], &plain_door) < 0)
@@ -808,5 +808,5 @@ server_free(struct server *srv)
 	}
 	if (srv->reserve_fd >= 0)
 		close(srv->reserve_fd);
-	tls_free();
+	tls_context_free(&srv->tls);
 }

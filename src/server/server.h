@@ -8,6 +8,7 @@
 #include "chat/hub.h"
 #include "doors/door.h"
 #include "net/loop.h"
+#include "net/tls.h"
 
 struct conn;
 struct listener;
@@ -23,6 +24,7 @@ struct server {
 	const struct config *cfg;
 	struct hub hub;
 	struct listener *listeners;
+	struct tls_context tls;         /* for every tls listener */
 	struct conn_list conns;         /* registered conns, least recently active first */
 	struct conn_list unregistered;  /* the others, oldest first: on the registration deadline */
 	unsigned long nconns;

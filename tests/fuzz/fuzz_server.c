@@ -308,7 +308,7 @@ settle(void)
 		if (!cl->used || cl->stalled)
 			continue;
 		assert(cl->c->out.count == 0);
-		assert(cl->c->tp == NULL || cl->c->tp->out_off == cl->c->tp->out_len);
+		assert(cl->c->tp == NULL || !transport_unsent(cl->c->tp));
 	}
 }
 
@@ -552,7 +552,7 @@ client_connect(enum kind kind, struct script *s)
 	fcntl(fds[1], F_SETPIPE_SZ, PIPE_BYTES);
 	const struct door *door = kind == K_PLAIN ? &plain_door :
 	    kind == K_IRC ? &irc_door : &web_door;
-	struct conn *c = conn_new(&srv, fds[1], &door->conn, hosts[flags >> 6], 40000, 0);
+	struct conn *c = conn_new(&srv, fds[1], &door->conn, hosts[flags >> 6], 40000, NULL);
 	if (c == NULL) {
 		close(fds[0]);
 		close(fds[1]);
@@ -577,8 +577,7 @@ client_connect(enum kind kind, struct script *s)
 		send_str(cl, "");
 		/* A good handshake upgrades. */
 		assert(c->state == CONN_OPEN && c->door == &irc_door.conn);
-		assert(c->tp != NULL && c->tp->ws != NULL);
-		assert(c->tp->ws_binary == (kind == K_WS_BINARY));
+		assert(conn_websocket(c) == (kind == K_WS_BINARY ? WS_BINARY : WS_TEXT));
 	}
 	if (kind != K_PLAIN)
 		irc_register(cl, caps_on, flags);
