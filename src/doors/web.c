@@ -5,6 +5,7 @@
  * it simple: a page is three files. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,10 @@
 #define WEB_HEAD_MAX 16384
 /* Built-in files whose wire is shared (the client has a handful). */
 #define WEB_ASSETS_MAX 16
+/* Why a request's connection closed, for the log: "HTTP 404 GET /x". */
+#define WEB_REASON_MAX (HTTP_TARGET_MAX + 64)
+/* The body of an error answer: "404 Not Found". */
+#define WEB_ERROR_BODY_MAX 128
 /* Files served from web-dir: the client is a few tens of KiB. */
 #define WEB_FILE_MAX (4 * 1024 * 1024)
 
@@ -88,7 +93,7 @@ respond_wire(struct conn *c, int status, const char *type, const char *extra,
 	if (!head_only && len > 0)
 		conn_send(c, body);
 	struct web_state *st = c->door_state;
-	char reason[HTTP_TARGET_MAX + 64];
+	char reason[WEB_REASON_MAX];
 	snprintf(reason, sizeof reason, "HTTP %d %s %s", status,
 	    st && st->req.method[0] ? st->req.method : "-",
 	    st && st->req.target[0] ? st->req.target : "-");
@@ -127,7 +132,7 @@ asset_wire(size_t i)
 static void
 respond_error(struct conn *c, int status, const char *extra)
 {
-	char body[128];
+	char body[WEB_ERROR_BODY_MAX];
 	int n = snprintf(body, sizeof body, "%d %s\n", status, http_reason(status));
 	struct web_state *st = c->door_state;
 	int head_only = st != NULL && strcmp(st->req.method, "HEAD") == 0;
@@ -150,7 +155,7 @@ name_ok(const char *name)
 static void
 serve_from_dir(struct conn *c, const char *dir, const char *name, int head_only)
 {
-	char path[4096];
+	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
