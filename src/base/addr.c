@@ -6,27 +6,34 @@
 #include <string.h>
 
 void
+addr_hostport(char *buf, size_t cap, const char *host, uint16_t port)
+{
+	int v6 = strchr(host, ':') != NULL;
+	snprintf(buf, cap, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)port);
+}
+
+void
 addr_format(const struct sockaddr_storage *ss, char *host, size_t hostlen,
     char *full, size_t fulllen, uint16_t *portp)
 {
 	char h[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
+	uint16_t port = 0;
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)ss;
 		inet_ntop(AF_INET, &in->sin_addr, h, sizeof h);
 		port = ntohs(in->sin_port);
-		snprintf(full, fulllen, "%s:%d", h, port);
+		addr_hostport(full, fulllen, h, port);
 	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)ss;
 		inet_ntop(AF_INET6, &in6->sin6_addr, h, sizeof h);
 		port = ntohs(in6->sin6_port);
-		snprintf(full, fulllen, "[%s]:%d", h, port);
+		addr_hostport(full, fulllen, h, port);
 	} else
 		snprintf(full, fulllen, "?");
 	/* "::1" as an IRC parameter would start with ':' and swallow the
 	 * rest of the line; ircds write "0::1". */
 	snprintf(host, hostlen, "%s%s", h[0] == ':' ? "0" : "", h);
-	*portp = (uint16_t)port;
+	*portp = port;
 }
 
 void

@@ -15,6 +15,10 @@
 /* The longest key addr_key makes: an IPv6 /64, "/64" included. */
 #define ADDR_KEY_MAX (INET6_ADDRSTRLEN + 4)
 
+/* "host:port", or "[host]:port" for IPv6, as logs write an address: the
+ * longest, its NUL included. */
+#define ADDR_HOSTPORT_MAX (INET6_ADDRSTRLEN + 8)
+void addr_hostport(char *buf, size_t cap, const char *host, uint16_t port);
 /* host (for IRC: "::1" is written "0::1", since a parameter may not start
  * with ':'), "host:port" or "[v6]:port" for logs, and the port. */
 void addr_format(const struct sockaddr_storage *ss, char *host, size_t hostlen,

@@ -13,8 +13,8 @@
 
 #include "base/addr.h"
 #include "base/log.h"
+#include "net/conn_set.h"
 #include "net/transport.h"
-#include "server/server.h"
 
 /* Bytes read per wake-up: a fast client cannot starve the others, since the
  * loop is level-triggered and comes back for the rest. */
@@ -49,9 +49,9 @@ conn_deadlines_arm(struct conn *c)
 		if (each[i] != 0 && (when == 0 || each[i] < when))
 			when = each[i];
 	if (when == 0)
-		loop_timer_stop(c->srv->loop, &c->timer);
+		loop_timer_stop(c->set->loop, &c->timer);
 	else if (!loop_timer_active(&c->timer) || c->timer.when != when)
-		loop_timer_at(c->srv->loop, &c->timer, when);
+		loop_timer_at(c->set->loop, &c->timer, when);
 }
 
 /* After the door had a say: whether it has made the conn's user, which is
@@ -60,7 +60,7 @@ static void
 conn_check_registered(struct conn *c)
 {
 	if (c->unregistered && c->user != NULL)
-		server_conn_registered(c->srv, c);
+		conn_set_registered(c->set, c);
 }
 
 /* The framer room a read needs: more for a WebSocket, which may hand
@@ -76,7 +76,7 @@ conn_watch(struct conn *c)
 {
 	unsigned mask = 0;
 	if (c->gone || c->state == CONN_DEAD) {
-		loop_io_set(c->srv->loop, &c->io, 0);
+		loop_io_set(c->set->loop, &c->io, 0);
 		return;
 	}
 	/* A framer full of lines that flood control holds back stops the
@@ -90,7 +90,7 @@ conn_watch(struct conn *c)
 		mask |= LOOP_WRITE;
 	if (c->tp != NULL)
 		mask = transport_wants(c->tp, mask);
-	if (loop_io_set(c->srv->loop, &c->io, mask) < 0)
+	if (loop_io_set(c->set->loop, &c->io, mask) < 0)
 		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 }
 
@@ -140,9 +140,9 @@ conn_die(struct conn *c)
 	sendq_clear(&c->out);
 	framer_free(&c->in);
 	c->handshake_by = c->flood_until = c->linger_by = 0;
-	loop_timer_stop(c->srv->loop, &c->timer);
-	loop_io_set(c->srv->loop, &c->io, 0);
-	server_conn_reap_later(c->srv, c);
+	loop_timer_stop(c->set->loop, &c->timer);
+	loop_io_set(c->set->loop, &c->io, 0);
+	conn_set_reap_later(c->set, c);
 }
 
 /* After flushing: no more input; what is queued is written (bounded by
@@ -156,11 +156,11 @@ conn_stop_input(struct conn *c)
 	framer_free(&c->in);
 	/* Nothing more is read, nor waited for, but the linger. */
 	c->handshake_by = c->flood_until = 0;
-	c->linger_by = loop_now(c->srv->loop) + CONN_LINGER_MS;
+	c->linger_by = loop_now(c->set->loop) + CONN_LINGER_MS;
 	conn_deadlines_arm(c);
 	conn_watch(c);
 	if (c->out.count == 0)
-		server_conn_flush_later(c->srv, c); /* lets the flush step close it */
+		conn_set_flush_later(c->set, c); /* lets the flush step close it */
 }
 
 void
@@ -248,7 +248,7 @@ conn_send(struct conn *c, struct wire *w)
 {
 	if (c->state != CONN_OPEN || w == NULL || c->gone)
 		return;
-	if (conn_queued(c) + w->len > c->srv->cfg->sendq && c->door->sendq_bound) {
+	if (conn_queued(c) + w->len > c->set->limits.sendq && c->door->sendq_bound) {
 		conn_close(c, "sendq exceeded", CONN_CLOSE_NOW);
 		return;
 	}
@@ -265,7 +265,7 @@ conn_send(struct conn *c, struct wire *w)
 		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
-	server_conn_flush_later(c->srv, c);
+	conn_set_flush_later(c->set, c);
 }
 
 /* Replies made as the client takes them. */
@@ -273,7 +273,7 @@ conn_send(struct conn *c, struct wire *w)
 static size_t
 conn_page_size(const struct conn *c)
 {
-	size_t quarter = c->srv->cfg->sendq / 4;
+	size_t quarter = c->set->limits.sendq / 4;
 	return quarter < CONN_PAGE ? quarter : CONN_PAGE;
 }
 
@@ -332,10 +332,10 @@ conn_page(struct conn *c, struct conn_pager *p)
 	while (*tail != NULL)
 		tail = &(*tail)->next;
 	*tail = p;
-	if (c->state == CONN_OPEN && conn_queued(c) > c->srv->cfg->sendq)
+	if (c->state == CONN_OPEN && conn_queued(c) > c->set->limits.sendq)
 		conn_close(c, "sendq exceeded", CONN_CLOSE_NOW); /* frees p with the others */
 	else
-		server_conn_flush_later(c->srv, c); /* to watch for the room to go on */
+		conn_set_flush_later(c->set, c); /* to watch for the room to go on */
 	return 1;
 }
 
@@ -358,7 +358,7 @@ conn_pagers_drive(struct conn *c)
 			conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 			return;
 		}
-		server_conn_flush_later(c->srv, c);
+		conn_set_flush_later(c->set, c);
 	}
 }
 
@@ -369,7 +369,7 @@ conn_page_resume(struct conn *c, struct conn_pager *p)
 	if (c->state != CONN_OPEN || c->pagers != p)
 		return; /* its turn comes when the replies before it are done */
 	conn_pagers_drive(c);
-	server_conn_flush_later(c->srv, c); /* to watch for the room to go on */
+	conn_set_flush_later(c->set, c); /* to watch for the room to go on */
 }
 
 void
@@ -435,7 +435,7 @@ conn_flush(struct conn *c)
 	}
 	if (c->state == CONN_CLOSING && c->out.count == 0) {
 		if (c->tp != NULL &&
-		    transport_finish(c->tp, &c->out, c->srv->shutting_down) == TP_AGAIN) {
+		    transport_finish(c->tp, &c->out, c->set->going_away) == TP_AGAIN) {
 			conn_watch(c);
 			return;
 		}
@@ -461,13 +461,13 @@ conn_flooding(struct conn *c)
 static int
 conn_take_token(struct conn *c)
 {
-	const struct config *cfg = c->srv->cfg;
-	if (cfg->flood_rate <= 0 || !c->door->flood_control)
+	const struct conn_limits *lim = &c->set->limits;
+	if (lim->flood_rate <= 0 || !c->door->flood_control)
 		return 1;
-	uint64_t now = loop_now(c->srv->loop);
-	c->tokens += (double)(now - c->tokens_at) * cfg->flood_rate / 1000.0;
-	if (c->tokens > (double)cfg->flood_burst)
-		c->tokens = (double)cfg->flood_burst;
+	uint64_t now = loop_now(c->set->loop);
+	c->tokens += (double)(now - c->tokens_at) * lim->flood_rate / 1000.0;
+	if (c->tokens > lim->flood_burst)
+		c->tokens = lim->flood_burst;
 	c->tokens_at = now;
 	if (c->tokens >= 1.0) {
 		c->tokens -= 1.0;
@@ -477,7 +477,7 @@ conn_take_token(struct conn *c)
 		conn_close(c, "Excess flood", CONN_CLOSE_NOW);
 		return 0;
 	}
-	uint64_t wait = (uint64_t)ceil((1.0 - c->tokens) * 1000.0 / cfg->flood_rate);
+	uint64_t wait = (uint64_t)ceil((1.0 - c->tokens) * 1000.0 / lim->flood_rate);
 	c->flood_until = now + (wait ? wait : 1);
 	conn_deadlines_arm(c);
 	return 0;
@@ -521,7 +521,7 @@ conn_read_transport(struct conn *c, char *buf, size_t want)
 	enum tp_status st = transport_read(c->tp, &c->out, buf, want, &n, why);
 	/* A ping was answered: the pong goes out with the next flush. */
 	if (st != TP_ERROR && transport_unsent(c->tp))
-		server_conn_flush_later(c->srv, c);
+		conn_set_flush_later(c->set, c);
 	switch (st) {
 	case TP_OK:
 		return (ssize_t)n;
@@ -578,8 +578,8 @@ conn_read_once(struct conn *c)
 		return;
 	}
 	if (!c->unregistered) {
-		c->last_input = loop_now(c->srv->loop);
-		server_conn_touched(c->srv, c);
+		c->last_input = loop_now(c->set->loop);
+		conn_set_touched(c->set, c);
 	}
 	c->pinged = 0;
 	if (framer_feed(&c->in, buf, (size_t)n) < 0) {
@@ -652,12 +652,12 @@ conn_open(struct conn *c)
 int
 conn_expect_proxy(struct conn *c)
 {
-	if (c->tp == NULL && (c->tp = transport_new(c->io.fd, c->srv->cfg->sendq)) == NULL)
+	if (c->tp == NULL && (c->tp = transport_new(c->io.fd, c->set->limits.sendq)) == NULL)
 		return -1;
 	transport_start_proxy(c->tp);
 	/* The header comes on the handshake deadline. */
 	if (c->handshake_by == 0) {
-		c->handshake_by = loop_now(c->srv->loop) + c->srv->cfg->handshake_timeout * 1000u;
+		c->handshake_by = loop_now(c->set->loop) + c->set->limits.handshake_ms;
 		conn_deadlines_arm(c);
 	}
 	return 0;
@@ -686,7 +686,7 @@ conn_proxy(struct conn *c)
 	}
 	if (!found)
 		c->forwarded = 1; /* the HTTP request may say whom it is for */
-	else if (server_conn_readdress(c->srv, c, h.proxied ? &h.src : NULL) < 0)
+	else if (c->set->readdress(c->set->owner, c, h.proxied ? &h.src : NULL) < 0)
 		return;
 	if (transport_idle(c->tp)) {
 		transport_free(c->tp);
@@ -715,7 +715,7 @@ conn_forwarded_for(struct conn *c, const char *text)
 	if (text != NULL && *text != '\0' && !named)
 		log_info("%s: X-Forwarded-For \"%s\" is no address; the proxy's own is used",
 		    conn_addr(c), text);
-	return server_conn_readdress(c->srv, c, named ? &ss : NULL);
+	return c->set->readdress(c->set->owner, c, named ? &ss : NULL);
 }
 
 int
@@ -724,8 +724,8 @@ conn_upgrade_websocket(struct conn *c, const struct conn_handler *door, int bina
 	/* The client must wait for our 101 before it sends frames. */
 	if (framer_held(&c->in) > 0 || transport_pending(c->tp))
 		return -1;
-	size_t max_line = door->max_line ? door->max_line : c->srv->cfg->max_line;
-	if (c->tp == NULL && (c->tp = transport_new(c->io.fd, c->srv->cfg->sendq)) == NULL)
+	size_t max_line = door->max_line ? door->max_line : c->set->limits.max_line;
+	if (c->tp == NULL && (c->tp = transport_new(c->io.fd, c->set->limits.sendq)) == NULL)
 		return -1;
 	if (transport_start_websocket(c->tp, binary, max_line + 2, c->out.bytes) < 0)
 		return -1;
@@ -827,32 +827,32 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 }
 
 struct conn *
-conn_new(struct server *srv, int fd, const struct conn_handler *door, const char *host,
+conn_new(struct conn_set *set, int fd, const struct conn_handler *door, const char *host,
     uint16_t port, struct tls_context *tls)
 {
 	struct conn *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return NULL;
-	const struct config *cfg = srv->cfg;
-	c->srv = srv;
+	const struct conn_limits *lim = &set->limits;
+	c->set = set;
 	c->door = door;
 	/* Room for one line being framed plus what flood control holds back. */
-	size_t max_line = door->max_line ? door->max_line : cfg->max_line;
+	size_t max_line = door->max_line ? door->max_line : lim->max_line;
 	framer_init(&c->in, max_line, 2 * max_line + 2);
 	sendq_init(&c->out);
 	loop_timer_init(&c->timer, conn_on_timer, c);
-	c->tokens = (double)cfg->flood_burst;
-	c->tokens_at = c->last_input = loop_now(srv->loop);
+	c->tokens = lim->flood_burst;
+	c->tokens_at = c->last_input = loop_now(set->loop);
 	c->port = port;
 	snprintf(c->host, sizeof c->host, "%s", host);
-	if (tls != NULL && ((c->tp = transport_new(fd, cfg->sendq)) == NULL ||
+	if (tls != NULL && ((c->tp = transport_new(fd, lim->sendq)) == NULL ||
 	    transport_start_tls(c->tp, tls) < 0)) {
 		transport_free(c->tp);
 		framer_free(&c->in);
 		free(c);
 		return NULL;
 	}
-	if (loop_io_add(srv->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
+	if (loop_io_add(set->loop, &c->io, fd, LOOP_READ, conn_on_io, c) < 0) {
 		transport_free(c->tp);
 		framer_free(&c->in);
 		free(c);
@@ -861,7 +861,7 @@ conn_new(struct server *srv, int fd, const struct conn_handler *door, const char
 	/* A client that stalls mid-handshake holds a descriptor, no more,
 	 * and not for long. */
 	if (tls != NULL || door->handshake_deadline) {
-		c->handshake_by = loop_now(srv->loop) + cfg->handshake_timeout * 1000u;
+		c->handshake_by = loop_now(set->loop) + lim->handshake_ms;
 		conn_deadlines_arm(c);
 	}
 	return c;
@@ -884,8 +884,8 @@ conn_destroy(struct conn *c)
 	log_debug("%s: gone after %" PRIu32 " socket events", conn_addr(c), c->io_events);
 	if (c->door->free != NULL)
 		c->door->free(c);
-	loop_io_close(c->srv->loop, &c->io);
-	loop_timer_stop(c->srv->loop, &c->timer);
+	loop_io_close(c->set->loop, &c->io);
+	loop_timer_stop(c->set->loop, &c->timer);
 	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	framer_free(&c->in);

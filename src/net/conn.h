@@ -13,7 +13,7 @@
 #include "net/sendq.h"
 
 struct conn;
-struct server;
+struct conn_set;
 struct user;
 struct ip_count;
 struct transport;
@@ -91,7 +91,7 @@ enum conn_state {
 
 struct conn {
 	struct loop_io io;
-	struct server *srv;
+	struct conn_set *set;         /* its owner's: loop, limits, lists */
 	const struct conn_handler *door;
 	struct user *user;            /* the door's user (opaque here): NULL before the
 	                               * door makes one, and after it is dropped */
@@ -105,8 +105,8 @@ struct conn {
 	uint64_t linger_by;           /* a closing conn is closed at it, flushed or not */
 	struct loop_timer timer;
 	enum conn_state state;
-	unsigned queued_flush : 1;    /* on the server's flush list */
-	unsigned queued_reap : 1;     /* on the server's reap list */
+	unsigned queued_flush : 1;    /* on its set's flush list */
+	unsigned queued_reap : 1;     /* on its set's reap list */
 	unsigned eof : 1;             /* the peer sent EOF; lines left are still handled */
 	unsigned gone : 1;            /* ... and takes no more output: it is not written */
 	unsigned user_dropped : 1;    /* the door has let go of the user (conn_drop_user) */
@@ -125,9 +125,9 @@ struct conn {
 	double tokens;                /* flood control bucket */
 	uint64_t tokens_at;           /* when tokens was last topped up */
 	uint64_t last_input;          /* for the idle timeout; arrival while unregistered */
-	struct conn *prev, *next;     /* in the server's list of (un)registered conns */
-	struct conn *flush_next;      /* server's flush list */
-	struct conn *reap_next;       /* server's reap list */
+	struct conn *prev, *next;     /* in its set's list of (un)registered conns */
+	struct conn *flush_next;      /* its set's flush list */
+	struct conn *reap_next;       /* its set's reap list */
 	struct ip_count *ip;          /* per-address count, for max-per-ip */
 	char *reason;                 /* why it is closing (or its peer went), for the
 	                               * log and the door */
@@ -187,7 +187,7 @@ int conn_websocket(const struct conn *c);
 
 /* For the server: a conn for fd (over TLS with tls's certificate, when
  * not NULL), then conn_open once it is counted. */
-struct conn *conn_new(struct server *srv, int fd, const struct conn_handler *door,
+struct conn *conn_new(struct conn_set *set, int fd, const struct conn_handler *door,
     const char *host, uint16_t port, struct tls_context *tls);
 void conn_open(struct conn *c);
 /* For the server, before conn_open: c comes from a proxy-from address, so

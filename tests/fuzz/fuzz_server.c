@@ -298,7 +298,7 @@ settle(void)
 			if (cl->used && !cl->stalled && (cl->c->io.mask & LOOP_WRITE))
 				conn_flush(cl->c);
 		}
-		if (!progress && srv.flush_list == NULL && srv.reap_list == NULL)
+		if (!progress && !conn_set_busy(&srv.conns))
 			break;
 	}
 	/* Nothing is left behind for a client that reads: no output the
@@ -475,7 +475,7 @@ send_line(struct client *cl, const char *line, size_t len)
 	struct conn *c = cl->c;
 	if (c == NULL || c->state != CONN_OPEN)
 		return;
-	server_conn_touched(&srv, c);
+	conn_set_touched(&srv.conns, c);
 	size_t max = c->door->max_line ? c->door->max_line : cfg.max_line;
 	if (len > max) {
 		trace_bytes("overlong", (int)(cl - clients), line, 40);
@@ -552,7 +552,7 @@ client_connect(enum kind kind, struct script *s)
 	fcntl(fds[1], F_SETPIPE_SZ, PIPE_BYTES);
 	const struct door *door = kind == K_PLAIN ? &plain_door :
 	    kind == K_IRC ? &irc_door : &web_door;
-	struct conn *c = conn_new(&srv, fds[1], &door->conn, hosts[flags >> 6], 40000, NULL);
+	struct conn *c = conn_new(&srv.conns, fds[1], &door->conn, hosts[flags >> 6], 40000, NULL);
 	if (c == NULL) {
 		close(fds[0]);
 		close(fds[1]);
