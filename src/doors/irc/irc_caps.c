@@ -12,6 +12,8 @@
  * (e.g. "max-bytes=4096") and may decline to be offered to c at all;
  * one without a bit is only a policy to read, never to request (sts). */
 typedef int cap_value_fn(struct conn *c, char *value, size_t cap);
+/* CAP LS 302: values, and lists over several lines (cap-notify implied). */
+#define CAP_302 302
 #define CAP_NAME_MAX 64     /* longer than any capability's name */
 #define CAP_VALUE_MAX 128   /* a value: sts's port and duration, multiline's limits */
 
@@ -105,13 +107,13 @@ cap_list(struct conn *c, const char *sub, int ls, unsigned which)
 		if (!ls && !(which & caps[i].bit))
 			continue;
 		int n = snprintf(item, sizeof item, "%s%s%s", caps[i].name,
-		    ls && s->cap_version >= 302 && value[0] ? "=" : "",
-		    ls && s->cap_version >= 302 ? value : "");
+		    ls && s->cap_version >= CAP_302 && value[0] ? "=" : "",
+		    ls && s->cap_version >= CAP_302 ? value : "");
 		if (n < 0 || (size_t)n >= sizeof item)
 			continue;
 		if (len + 1 + (size_t)n > budget) {
 			/* Before 302 a client reads one line only; ours fits. */
-			if (s->cap_version < 302 || len == 0)
+			if (s->cap_version < CAP_302 || len == 0)
 				break;
 			irc_send(c, "%s* :%s", head, list);
 			len = 0;
@@ -130,8 +132,8 @@ irc_cmd_cap(struct conn *c, struct irc_message *m)
 	if (strcasecmp(sub, "LS") == 0) {
 		if (c->user == NULL)
 			s->negotiating = 1;
-		if (m->nparams > 1 && atoi(m->params[1]) >= 302) {
-			s->cap_version = 302;
+		if (m->nparams > 1 && atoi(m->params[1]) >= CAP_302) {
+			s->cap_version = CAP_302;
 			s->caps |= CAP_CAP_NOTIFY; /* implied by 302 */
 		}
 		cap_list(c, "LS", 1, 0);
@@ -148,7 +150,7 @@ irc_cmd_cap(struct conn *c, struct irc_message *m)
 		while ((word = text_word(&p)) != NULL) {
 			int remove = word[0] == '-';
 			unsigned bit = cap_find(word + remove);
-			if (bit == 0 || (remove && bit == CAP_CAP_NOTIFY && s->cap_version >= 302))
+			if (bit == 0 || (remove && bit == CAP_CAP_NOTIFY && s->cap_version >= CAP_302))
 				ok = 0;
 			else if (remove)
 				off |= bit;
