@@ -22,6 +22,9 @@
 #define PARLEY_FREE_AT_EXIT 0
 #endif
 
+/* Allocations below this come from the heap (see main). */
+#define MMAP_THRESHOLD (64 * 1024 * 1024)
+
 int
 main(int argc, char **argv)
 {
@@ -42,7 +45,7 @@ main(int argc, char **argv)
 	 * such ring on its own and unmap it when it empties: every unmap a
 	 * TLB shootdown, 3.8 s of them to free 10,000 stalled readers on a
 	 * 2-core VM. From the heap, the memory is reused instead. */
-	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 
 	struct server srv;
 	if (server_init(&srv, &cfg) < 0) {

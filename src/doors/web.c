@@ -291,9 +291,10 @@ websocket(struct conn *c, struct http_request *r)
 		respond_error(c, rc, NULL);
 		return;
 	}
+	char addr[CONN_ADDR_MAX];
 	if (!origin_allowed(c, r)) {
 		log_info("%s: WebSocket from origin %s refused (see allowed-origins)",
-		    conn_addr(c), r->origin);
+		    conn_addr(c, addr), r->origin);
 		respond_error(c, 403, NULL);
 		return;
 	}
@@ -304,7 +305,7 @@ websocket(struct conn *c, struct http_request *r)
 	    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s\r\n", accept,
 	    proto ? "Sec-WebSocket-Protocol: " : "", proto ? proto : "", proto ? "\r\n" : "");
 	int binary = proto != NULL && strcmp(proto, "binary.ircv3.net") == 0;
-	log_info("%s: WebSocket (%s)", conn_addr(c), proto ? proto : "no subprotocol: text");
+	log_info("%s: WebSocket (%s)", conn_addr(c, addr), proto ? proto : "no subprotocol: text");
 	free(c->door_state);
 	c->door_state = NULL;
 	const struct door *irc = door_find(door_env(c), "irc");

@@ -34,6 +34,10 @@
 /* What a reply still being made counts for against sendq, besides the
  * output waiting behind it: about what its state holds. */
 #define CONN_PAGER_COST 1024
+/* A page is at most this share of sendq (a quarter). */
+#define CONN_PAGE_SENDQ_SHARE 4
+/* conn_sendf formats on the stack up to this; longer lines are rare. */
+#define CONN_SENDF_STACK 512
 
 static void conn_pagers_end(struct conn *c, int keep_after);
 
@@ -194,7 +198,8 @@ conn_drop_user(struct conn *c, int tell_door)
 		return;
 	c->user_dropped = 1;
 	const char *who = c->door->who != NULL ? c->door->who(c) : NULL;
-	log_info("%s %s: closed (%s)", conn_addr(c), who != NULL ? who : "-", conn_reason(c));
+	char addr[CONN_ADDR_MAX];
+	log_info("%s %s: closed (%s)", conn_addr(c, addr), who != NULL ? who : "-", conn_reason(c));
 	if (tell_door && c->user != NULL)
 		c->door->closed(c, conn_reason(c));
 	c->user = NULL;
@@ -212,7 +217,8 @@ conn_lost_peer(struct conn *c, const char *reason)
 		conn_close(c, reason, CONN_CLOSE_NOW);
 		return;
 	}
-	log_debug("%s: %s; %zu bytes of its lines still to handle", conn_addr(c), reason,
+	char addr[CONN_ADDR_MAX];
+	log_debug("%s: %s; %zu bytes of its lines still to handle", conn_addr(c, addr), reason,
 	    framer_held(&c->in));
 	c->eof = 1;
 	c->gone = 1;
@@ -273,8 +279,8 @@ conn_send(struct conn *c, struct wire *w)
 static size_t
 conn_page_size(const struct conn *c)
 {
-	size_t quarter = c->set->limits.sendq / 4;
-	return quarter < CONN_PAGE ? quarter : CONN_PAGE;
+	size_t share = c->set->limits.sendq / CONN_PAGE_SENDQ_SHARE;
+	return share < CONN_PAGE ? share : CONN_PAGE;
 }
 
 int
@@ -377,7 +383,7 @@ conn_sendf(struct conn *c, const char *fmt, ...)
 {
 	if (c->state != CONN_OPEN || c->gone)
 		return;
-	char small[512];
+	char small[CONN_SENDF_STACK];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(small, sizeof small, fmt, ap);
@@ -633,7 +639,8 @@ conn_handshake(struct conn *c)
 	if (st == TP_AGAIN)
 		conn_watch(c);
 	else if (st == TP_OK) {
-		log_debug("%s: TLS handshake done", conn_addr(c));
+		char addr[CONN_ADDR_MAX];
+		log_debug("%s: TLS handshake done", conn_addr(c, addr));
 		conn_ready(c);
 	} else
 		conn_close(c, why, CONN_CLOSE_NOW);
@@ -711,10 +718,11 @@ conn_forwarded_for(struct conn *c, const char *text)
 		return 0;
 	c->forwarded = 0;
 	struct sockaddr_storage ss;
+	char addr[CONN_ADDR_MAX];
 	int named = text != NULL && *text != '\0' && addr_from_text(text, &ss) == 0;
 	if (text != NULL && *text != '\0' && !named)
 		log_info("%s: X-Forwarded-For \"%s\" is no address; the proxy's own is used",
-		    conn_addr(c), text);
+		    conn_addr(c, addr), text);
 	return c->set->readdress(c->set->owner, c, named ? &ss : NULL);
 }
 
@@ -868,12 +876,9 @@ conn_new(struct conn_set *set, int fd, const struct conn_handler *door, const ch
 }
 
 const char *
-conn_addr(const struct conn *c)
+conn_addr(const struct conn *c, char buf[CONN_ADDR_MAX])
 {
-	static char buf[INET6_ADDRSTRLEN + 8];
-	int v6 = strchr(c->host, ':') != NULL;
-	snprintf(buf, sizeof buf, "%s%s%s:%u", v6 ? "[" : "", c->host, v6 ? "]" : "",
-	    (unsigned)c->port);
+	addr_hostport(buf, CONN_ADDR_MAX, c->host, c->port);
 	return buf;
 }
 
@@ -881,7 +886,8 @@ void
 conn_destroy(struct conn *c)
 {
 	/* A conn the loop kept waking for nothing shows here. */
-	log_debug("%s: gone after %" PRIu32 " socket events", conn_addr(c), c->io_events);
+	char addr[CONN_ADDR_MAX];
+	log_debug("%s: gone after %" PRIu32 " socket events", conn_addr(c, addr), c->io_events);
 	if (c->door->free != NULL)
 		c->door->free(c);
 	loop_io_close(c->set->loop, &c->io);

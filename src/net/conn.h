@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+#include "base/addr.h"
 #include "net/framer.h"
 #include "net/loop.h"
 #include "net/sendq.h"
@@ -199,8 +200,9 @@ int conn_expect_proxy(struct conn *c);
  * (NULL or "": none, the proxy speaks for itself). -1 when the conn was
  * refused (too many from that address) and is closing. */
 int conn_forwarded_for(struct conn *c, const char *text);
-/* "host:port" for a log line (a static buffer, valid until the next call). */
-const char *conn_addr(const struct conn *c);
+/* "host:port" (or "[host]:port") for a log line, into buf; returns buf. */
+#define CONN_ADDR_MAX ADDR_HOSTPORT_MAX
+const char *conn_addr(const struct conn *c, char buf[CONN_ADDR_MAX]);
 void conn_flush(struct conn *c);
 void conn_destroy(struct conn *c);
 

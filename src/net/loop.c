@@ -8,6 +8,11 @@
 #include <unistd.h>
 
 #define LOOP_MAX_EVENTS 256
+/* The longest single wait, in ms: a far timer's wait then always fits
+ * epoll_wait's int, for the cost of a wake-up a minute. */
+#define LOOP_WAIT_MAX_MS 60000
+/* Slots the timer heap starts with; it doubles from there. */
+#define LOOP_TIMERS_FIRST 64
 
 struct loop {
 	int epfd;
@@ -183,7 +188,7 @@ loop_timer_at(struct loop *loop, struct loop_timer *timer, uint64_t when)
 {
 	loop_timer_stop(loop, timer);
 	if (loop->nheap == loop->capheap) {
-		size_t cap = loop->capheap ? loop->capheap * 2 : 64;
+		size_t cap = loop->capheap ? loop->capheap * 2 : LOOP_TIMERS_FIRST;
 		struct loop_timer **heap = realloc(loop->heap, cap * sizeof *heap);
 		if (heap == NULL)
 			abort(); /* a timer that silently never fires is worse */
@@ -240,7 +245,7 @@ next_timeout(const struct loop *loop)
 	if (when <= loop->now)
 		return 0;
 	uint64_t wait = when - loop->now;
-	return wait > 60000 ? 60000 : (int)wait;
+	return wait > LOOP_WAIT_MAX_MS ? LOOP_WAIT_MAX_MS : (int)wait;
 }
 
 int

@@ -6,6 +6,19 @@
 
 #include "base/addr.h"
 
+/* Version 1: "PROXY", the protocol, two addresses, two ports; a seventh
+ * word is one too many. */
+#define PROXY_V1_WORDS 6
+/* Version 2: the signature, version and command, family and protocol, and
+ * a 16-bit length (of what follows), then the addresses: two IPv4
+ * addresses and two ports, or two IPv6 addresses and two ports. */
+#define PROXY_V2_FIXED (PROXY_V2_SIG_LEN + 4)
+#define PROXY_V2_VER_CMD PROXY_V2_SIG_LEN
+#define PROXY_V2_FAMILY (PROXY_V2_SIG_LEN + 1)
+#define PROXY_V2_LENGTH (PROXY_V2_SIG_LEN + 2)
+#define PROXY_V2_IPV4_LEN 12
+#define PROXY_V2_IPV6_LEN 36
+
 static const uint8_t v2_sig[PROXY_V2_SIG_LEN] = {
 	0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
 };
@@ -30,16 +43,16 @@ parse_v1(const uint8_t *p, size_t n, size_t *len, struct proxy_header *out)
 	char line[PROXY_V1_MAX + 1];
 	memcpy(line, p, total - 2);
 	line[total - 2] = '\0';
-	char *words[7], *save = NULL;
+	char *words[PROXY_V1_WORDS + 1], *save = NULL;
 	int nw = 0;
-	for (char *w = strtok_r(line, " ", &save); w != NULL && nw < 7;
+	for (char *w = strtok_r(line, " ", &save); w != NULL && nw < PROXY_V1_WORDS + 1;
 	    w = strtok_r(NULL, " ", &save))
 		words[nw++] = w;
 	*len = total;
 	memset(out, 0, sizeof *out);
 	if (nw >= 2 && strcmp(words[1], "UNKNOWN") == 0)
 		return PROXY_DONE; /* whatever follows is to be ignored */
-	if (nw != 6)
+	if (nw != PROXY_V1_WORDS)
 		return PROXY_BAD;
 	int v6 = strcmp(words[1], "TCP6") == 0;
 	if (!v6 && strcmp(words[1], "TCP4") != 0)
@@ -67,28 +80,28 @@ parse_v1(const uint8_t *p, size_t n, size_t *len, struct proxy_header *out)
 	return PROXY_DONE;
 }
 
-/* 12 bytes of signature, version and command, family and protocol, a
- * 16-bit length, then the addresses (and TLVs, skipped). */
+/* The fixed part, then the addresses (and TLVs, skipped). */
 static enum proxy_status
 parse_v2(const uint8_t *p, size_t n, size_t *len, struct proxy_header *out)
 {
-	if (n < 16)
+	if (n < PROXY_V2_FIXED)
 		return PROXY_MORE;
-	size_t total = 16 + ((size_t)p[14] << 8 | p[15]);
-	if ((p[12] & 0xF0) != 0x20 || total > PROXY_HEADER_MAX)
+	size_t total = PROXY_V2_FIXED +
+	    ((size_t)p[PROXY_V2_LENGTH] << 8 | p[PROXY_V2_LENGTH + 1]);
+	if ((p[PROXY_V2_VER_CMD] & 0xF0) != 0x20 || total > PROXY_HEADER_MAX)
 		return PROXY_BAD;
 	if (n < total)
 		return PROXY_MORE;
 	*len = total;
 	memset(out, 0, sizeof *out);
-	unsigned cmd = p[12] & 0x0F, fam = p[13];
+	unsigned cmd = p[PROXY_V2_VER_CMD] & 0x0F, fam = p[PROXY_V2_FAMILY];
 	if (cmd == 0x0)
 		return PROXY_DONE; /* LOCAL: the proxy's own connection */
 	if (cmd != 0x1)
 		return PROXY_BAD;
-	const uint8_t *a = p + 16;
+	const uint8_t *a = p + PROXY_V2_FIXED;
 	if (fam == 0x11) { /* TCP over IPv4 */
-		if (total < 16 + 12)
+		if (total < PROXY_V2_FIXED + PROXY_V2_IPV4_LEN)
 			return PROXY_BAD;
 		struct sockaddr_in *in = (struct sockaddr_in *)&out->src;
 		in->sin_family = AF_INET;
@@ -96,7 +109,7 @@ parse_v2(const uint8_t *p, size_t n, size_t *len, struct proxy_header *out)
 		memcpy(&in->sin_port, a + 8, 2);
 		out->proxied = 1;
 	} else if (fam == 0x21) { /* TCP over IPv6 */
-		if (total < 16 + 36)
+		if (total < PROXY_V2_FIXED + PROXY_V2_IPV6_LEN)
 			return PROXY_BAD;
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->src;
 		in6->sin6_family = AF_INET6;

@@ -175,7 +175,7 @@ listeners_readdress(void *owner, struct conn *c, const struct sockaddr_storage *
 {
 	struct listeners *ls = owner;
 	char was[ADDR_HOSTPORT_MAX], addr[ADDR_HOSTPORT_MAX];
-	snprintf(was, sizeof was, "%s", conn_addr(c));
+	conn_addr(c, was);
 	if (ss != NULL) {
 		char host[INET6_ADDRSTRLEN];
 		addr_format(ss, host, sizeof host, addr, sizeof addr, &c->port);
@@ -187,7 +187,7 @@ listeners_readdress(void *owner, struct conn *c, const struct sockaddr_storage *
 	if (why != NULL) {
 		/* Nothing has been said to this client yet. */
 		refusal_send(c->door, c->io.fd, conn_secure(c), c->host, why);
-		log_refusal(ls, conn_addr(c), why);
+		log_refusal(ls, conn_addr(c, addr), why);
 		conn_close(c, why, CONN_CLOSE_NOW);
 		return -1;
 	}

@@ -41,7 +41,8 @@ irc_try_register(struct conn *c)
 	/* The hub keeps its own copy; an idle session should hold nothing. */
 	free(s->realname);
 	s->realname = NULL;
-	log_info("%s %s: registered (IRC)", conn_addr(c), c->user->nick);
+	char addr[CONN_ADDR_MAX];
+	log_info("%s %s: registered (IRC)", conn_addr(c, addr), c->user->nick);
 	irc_welcome(c);
 }
 

@@ -13,18 +13,19 @@ irc_cmd_oper(struct conn *c, struct irc_message *m)
 {
 	const struct config_list *opers = &door_cfg(c)->oper;
 	size_t namelen = strlen(m->params[0]);
+	char addr[CONN_ADDR_MAX];
 	for (int i = 0; i < opers->n; i++) {
 		const char *entry = opers->v[i];
 		if (strncmp(entry, m->params[0], namelen) != 0 || entry[namelen] != ':' ||
 		    strcmp(entry + namelen + 1, m->params[1]) != 0)
 			continue;
 		hub_umode(door_hub(c), c->user, UMODE_OPER, 1);
-		log_info("%s %s: OPER as %s", conn_addr(c), c->user->nick, m->params[0]);
+		log_info("%s %s: OPER as %s", conn_addr(c, addr), c->user->nick, m->params[0]);
 		irc_num(c, RPL_YOUREOPER);
 		irc_send(c, ":%s MODE %s +o", c->user->nick, c->user->nick);
 		return;
 	}
-	log_warn("%s %s: failed OPER as %s", conn_addr(c), c->user->nick, m->params[0]);
+	log_warn("%s %s: failed OPER as %s", conn_addr(c, addr), c->user->nick, m->params[0]);
 	irc_num(c, ERR_PASSWDMISMATCH);
 }
 
@@ -41,9 +42,10 @@ irc_cmd_kill(struct conn *c, struct irc_message *m)
 		return;
 	}
 	char before[sizeof "Killed ( (" + NICK_LEN_MAX], reason[HUB_REASON_MAX + 1];
+	char addr[CONN_ADDR_MAX];
 	snprintf(before, sizeof before, "Killed (%s (", c->user->nick);
 	irc_reason(reason, before, m->params[1], "))");
-	log_info("%s %s: KILL %s (%s)", conn_addr(c), c->user->nick, victim->nick, m->params[1]);
+	log_info("%s %s: KILL %s (%s)", conn_addr(c, addr), c->user->nick, victim->nick, m->params[1]);
 	victim->ops->disconnect(victim, reason);
 }
 
@@ -67,7 +69,8 @@ irc_cmd_chghost(struct conn *c, struct irc_message *m)
 		irc_hub_error(c, st, m->params[1], NULL);
 		return;
 	}
-	log_info("%s %s: CHGHOST %s %s", conn_addr(c), c->user->nick, u->nick, u->host);
+	char addr[CONN_ADDR_MAX];
+	log_info("%s %s: CHGHOST %s %s", conn_addr(c, addr), c->user->nick, u->nick, u->host);
 	if (u != c->user)
 		irc_notice(c, "The displayed host of %s is now %s", u->nick, u->host);
 }
