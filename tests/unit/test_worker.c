@@ -24,6 +24,7 @@ struct job {
 	int done_calls;
 	int cancelled;
 	pthread_t done_on;
+	sem_t *started;             /* work posts it first, when set */
 	sem_t *hold;                /* work waits for it, when set */
 	int *order;                 /* done appends its input here */
 	int *norder;
@@ -33,6 +34,8 @@ static void
 work(void *arg)
 {
 	struct job *j = arg;
+	if (j->started != NULL)
+		sem_post(j->started);
 	if (j->hold != NULL)
 		sem_wait(j->hold);
 	j->output = j->input * 2;
@@ -177,15 +180,20 @@ static void
 test_stop_cancels_waiting_waits_running(void **state)
 {
 	(void)state;
-	sem_t hold;
+	sem_t hold, started;
 	sem_init(&hold, 0, 0);
+	sem_init(&started, 0, 0);
 	struct worker_pool *pool = worker_pool_new(1, 64);
 	assert_non_null(pool);
 	struct job jobs[5];
 	for (int i = 0; i < 5; i++) {
-		jobs[i] = (struct job){ .input = i + 1, .hold = i == 0 ? &hold : NULL };
+		jobs[i] = (struct job){ .input = i + 1, .hold = i == 0 ? &hold : NULL,
+		                        .started = i == 0 ? &started : NULL };
 		assert_int_equal(worker_submit(pool, work, done, &jobs[i]), 0);
 	}
+	/* Stop only once the first job runs: a job not yet taken by the
+	 * thread would be cancelled, as it should be. */
+	sem_wait(&started);
 	extra_done = extra_cancelled = 0;
 	int extra = 0;
 	/* The first job holds the only thread; stop the pool from another. */
@@ -214,6 +222,7 @@ test_stop_cancels_waiting_waits_running(void **state)
 	assert_int_equal(extra_done, extra);
 	assert_int_equal(extra_cancelled, extra);
 	sem_destroy(&hold);
+	sem_destroy(&started);
 }
 
 /* Jobs done but not reaped when the pool stops are done then. */
