@@ -1,0 +1,160 @@
+/* The storage interface: what the server keeps on disk (history now;
+ * accounts, private messages, read markers and registered rooms later),
+ * written once above any backend. SQLite (sqlite.c) is the embedded
+ * default; PostgreSQL comes later behind the same calls.
+ *
+ * Threads. The loop appends events and seals them into epochs; one
+ * writer thread, the store's own, commits each epoch in one transaction
+ * (group commit) and tells the loop through store_fd. Queries run on the
+ * worker pool's threads (base/worker.h), each on a read connection of
+ * its own, and never on the loop. Below chat: the store knows no hub, no
+ * msg, no conn; history.c turns hub events into store_events.
+ *
+ * Order. A msgid sorts as text in time order and is unique across nodes
+ * (chat/msgid.h), so a target's events are ordered by msgid alone, and a
+ * timestamp bound is the msgid of that millisecond (msgid_write(ms,0,0)). */
+#ifndef PARLEY_STORE_H
+#define PARLEY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chat/msgid.h"
+
+struct store;
+
+/* Stable numbers: they are written to the database. */
+enum store_kind {
+	SK_PRIVMSG = 1,   /* text */
+	SK_ACTION = 2,    /* text (CTCP ACTION / plain /me) */
+	SK_NOTICE = 3,    /* text */
+	SK_JOIN = 4,      /* extra: the account once accounts exist, else NULL */
+	SK_PART = 5,      /* text: reason or NULL */
+	SK_QUIT = 6,      /* text: reason (stored once per room the user was in) */
+	SK_NICK = 7,      /* extra: the new nick (stored once per room) */
+	SK_TOPIC = 8,     /* text: the new topic, NULL when cleared */
+	SK_KICK = 9,      /* extra: who was kicked, text: reason */
+	SK_MODE = 10,     /* text: the change, e.g. "+o-v bob carol" */
+	SK_TAGMSG = 11,   /* nothing but tags */
+};
+
+/* Message-like kinds: what CHATHISTORY serves without event-playback,
+ * what replay on join shows, and what SEARCH finds. */
+#define STORE_KIND_IS_MESSAGE(k) ((k) == SK_PRIVMSG || (k) == SK_ACTION || (k) == SK_NOTICE)
+
+/* One stored event. Strings may be NULL where the kind says so. */
+struct store_event {
+	char msgid[MSGID_LEN + 1];
+	int64_t at_ms;           /* wall time, for server-time */
+	enum store_kind kind;
+	const char *target;      /* the folded room name ("#lobby"); later a
+	                          * private conversation's key */
+	const char *sender;      /* nick!ident@host as it was then */
+	const char *account;     /* NULL until accounts exist */
+	const char *text;        /* '\n' between lines of a multiline message */
+	const char *extra;       /* see store_kind */
+	const char *tags;        /* the sender's client tags ("+a=b;+c"), or NULL */
+	uint8_t bot;             /* the sender had bot mode */
+	uint8_t redacted;        /* taken back (REDACT): text is NULL then */
+};
+
+struct store_options {
+	const char *dir;          /* data-dir: created 0700 if missing */
+	uint32_t max_age_days;    /* history-max-age; 0: forever */
+	uint32_t max_rows;        /* history-max-rows per target; 0: no bound */
+	unsigned readers;         /* read connections: one per worker thread */
+};
+
+/* Opens (creating or upgrading) the database in o->dir. NULL with one
+ * line for the operator in err when the directory cannot be made or
+ * written, the database is locked by another parleyd, corrupt, or of a
+ * newer schema than this build knows. Starts the writer thread. */
+struct store *store_open(const struct store_options *o, char *err, size_t errlen);
+/* Seals what is pending, waits for the writer to commit it, stops the
+ * writer and closes every connection. */
+void store_close(struct store *s);
+
+/* ---- The write path (loop only) ---- */
+
+/* Copies e into the pending batch (its strings too). -1 when the batch
+ * is full (bounded: STORE_PENDING_MAX events): the event is not stored,
+ * and counted (store_stats). */
+int store_append(struct store *s, const struct store_event *e);
+/* Marks msgid taken back: its text is removed from the database (and the
+ * search index) by the writer, in order with the appends around it. */
+int store_redact(struct store *s, const char *msgid);
+/* Hands the pending batch to the writer as the next epoch and returns
+ * its number (1, 2, ...; they only grow); 0 when nothing is pending. */
+uint64_t store_seal(struct store *s);
+/* Readable when the writer finished an epoch. */
+int store_fd(const struct store *s);
+/* Clears store_fd and returns the newest epoch finished: committed, or
+ * dropped after a failure (disk full: logged once, counted, chat goes
+ * on; a later commit that works is logged once too). Every epoch up to
+ * it is finished: epochs finish in order. */
+uint64_t store_finished(struct store *s);
+
+#define STORE_PENDING_MAX 65536
+
+/* ---- The read path (worker threads only; never the loop) ---- */
+
+enum store_query_kind {
+	SQ_LATEST,    /* the newest limit events, after a (when set) */
+	SQ_BEFORE,    /* the newest limit events before a */
+	SQ_AFTER,     /* the oldest limit events after a */
+	SQ_AROUND,    /* limit events around a: about half before, half after */
+	SQ_BETWEEN,   /* limit events strictly between a and b, from a's side */
+	SQ_TARGETS,   /* targets with events between a and b, newest first */
+	SQ_SEARCH,    /* the newest limit messages whose text matches text */
+};
+
+/* A point in a target's history: a msgid, or a time (msgid empty). */
+struct store_ref {
+	char msgid[MSGID_LEN + 1];
+	int64_t at_ms;
+	uint8_t set;            /* 0: none (LATEST's "*") */
+};
+
+struct store_query {
+	enum store_query_kind kind;
+	const char *target;      /* folded; NULL for SQ_TARGETS */
+	struct store_ref a, b;
+	uint32_t limit;
+	uint8_t events;          /* every kind (event-playback), not only messages */
+	const char *text;        /* SQ_SEARCH: the words looked for */
+	const char *from;        /* SQ_SEARCH: only from this nick, or NULL */
+	const char *const *targets; /* SQ_TARGETS / SQ_SEARCH without target:
+	                          * the targets the asker may read */
+	size_t ntargets;
+};
+
+/* The answer: events oldest first (for SQ_TARGETS: one per target, its
+ * newest event, target and at_ms set). A msgid reference the target does
+ * not hold gives no events and not_found set. */
+struct store_result {
+	struct store_event *events;
+	size_t n;
+	uint8_t not_found;
+	uint8_t failed;          /* the database failed: an error, not "none" */
+};
+
+/* Runs q on the calling worker thread's read connection. */
+void store_query(struct store *s, const struct store_query *q, struct store_result *out);
+void store_result_free(struct store_result *r);
+
+/* ---- Upkeep ---- */
+
+struct store_stats {
+	uint64_t appended, committed, dropped;  /* events */
+	uint64_t epochs, commits_failed;
+	uint64_t pruned;
+};
+/* The loop's copy, updated when store_finished runs. */
+void store_stats(const struct store *s, struct store_stats *out);
+
+/* A consistent copy of the database at path (SQLite's online backup);
+ * any thread, and a separate process (parleyd --backup) opening the
+ * same data-dir. 0, or -1 with a line in err. */
+int store_backup(const char *dir, const char *path, char *err, size_t errlen);
+
+#endif
