@@ -15,7 +15,9 @@
 
 #include <openssl/crypto.h>
 
-enum opt_type { OPT_LIST, OPT_LISTEN, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL };
+enum opt_type {
+	OPT_LIST, OPT_LISTEN, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL, OPT_ONOFF
+};
 
 struct option_def {
 	const char *key;
@@ -95,6 +97,18 @@ static const struct option_def options[] = {
 	  "threads that do slow work (disk, password hashing) off the event loop" },
 	{ "debug-commands", OPT_ULONG, FIELD(debug_commands), "0", 0, 1,
 	  "1: IRC takes commands that only tests use (DEBUG ASYNC); never on a server people use" },
+	{ "data-dir", OPT_STR, FIELD(data_dir), "./parley-data", 0, 0,
+	  "directory of the database (history), made 0700 if missing; one parleyd per directory" },
+	{ "history", OPT_ONOFF, FIELD(history), "on", 0, 0,
+	  "on: every room event is stored in data-dir before anyone receives it; off: nothing is stored" },
+	{ "history-max-age", OPT_ULONG, FIELD(history_max_age), "365", 0, 36500,
+	  "days a stored event is kept (0: forever)" },
+	{ "history-max-rows", OPT_ULONG, FIELD(history_max_rows), "100000", 0, 1000000000,
+	  "events kept per room, the oldest pruned first (0: no bound)" },
+	{ "history-replay", OPT_ULONG, FIELD(history_replay), "10", 0, 1000,
+	  "earlier messages a client is shown when it joins a room (0: none)" },
+	{ "chathistory-max", OPT_ULONG, FIELD(chathistory_max), "100", 1, 1000,
+	  "most events one history query returns (IRC CHATHISTORY=N, /history N)" },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -257,6 +271,14 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		*(double *)field = v;
 		return 0;
 	}
+	case OPT_ONOFF:
+		if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+			fprintf(stderr, "parleyd: %s: %s wants on or off, not \"%s\"\n", where,
+			    o->key, value);
+			return -1;
+		}
+		*(unsigned long *)field = strcmp(value, "on") == 0;
+		return 0;
 	case OPT_LOGLEVEL:
 		if (log_level_parse(value, (enum log_level *)field) < 0) {
 			fprintf(stderr, "parleyd: %s: %s wants error, warn, info or debug, not \"%s\"\n",
@@ -475,6 +497,11 @@ config_check(struct config *cfg)
 				return -1;
 			}
 		}
+	if (cfg->history_replay > cfg->chathistory_max) {
+		fprintf(stderr, "parleyd: history-replay %lu is more than chathistory-max %lu\n",
+		    cfg->history_replay, cfg->chathistory_max);
+		return -1;
+	}
 	return sts_check(cfg);
 }
 
@@ -578,6 +605,8 @@ config_free(struct config *cfg)
 	free(cfg->motd_file);
 	free(cfg->sts_duration);
 	cfg->server_name = cfg->password = cfg->motd_file = cfg->sts_duration = NULL;
+	free(cfg->data_dir);
+	cfg->data_dir = NULL;
 }
 
 int

@@ -52,6 +52,12 @@ struct config {
 	enum log_level log_level;
 	unsigned long workers;       /* threads for slow work (base/worker.h) */
 	unsigned long debug_commands; /* 1: IRC commands only tests use */
+	char *data_dir;              /* the database's directory (store/store.h) */
+	unsigned long history;       /* 1: rooms' events are stored */
+	unsigned long history_max_age;  /* days an event is kept; 0: forever */
+	unsigned long history_max_rows; /* events kept per room; 0: no bound */
+	unsigned long history_replay;   /* lines replayed on join */
+	unsigned long chathistory_max;  /* most events one query returns */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };

@@ -12,6 +12,7 @@
 struct config;
 struct door;
 struct hub;
+struct store;
 struct user;
 struct worker_pool;
 
@@ -22,6 +23,8 @@ struct door_env {
 	struct hub *hub;
 	const struct config *cfg;
 	struct worker_pool *workers;    /* slow work off the loop, or NULL */
+	struct store *store;            /* history (store/store.h): queries go to
+	                                 * workers; NULL with history off */
 	const unsigned long *nconns;    /* connections now, for LUSERS */
 	const char *started;            /* when the server started, for RPL_CREATED */
 	const struct door *const *doors; /* every door, NULL-terminated: door_find */
