@@ -23,9 +23,26 @@
 /* The first allocation for a line that comes in pieces. */
 #define TRANSPORT_LINE_FIRST 1024
 
+struct transport;
+
+/* The bytes on the socket, as Redis's ConnectionType has them: plain TCP
+ * or TLS, one table of the same calls each. read and write act as read(2)
+ * and write(2) do (-1 with errno; for a TLS error EPROTO, its reason in
+ * why); pending: whether bytes came that no socket event will announce;
+ * finish: the last word (TLS's close_notify). */
+struct link_ops {
+	ssize_t (*read)(struct transport *t, void *buf, size_t n, char why[TRANSPORT_WHY_MAX]);
+	ssize_t (*write)(struct transport *t, const void *buf, size_t n);
+	int (*pending)(const struct transport *t);
+	void (*finish)(struct transport *t);
+};
+
+static const struct link_ops plain_link, tls_link;
+
 struct transport {
 	int fd;
-	SSL *ssl;                 /* NULL: plain TCP below */
+	const struct link_ops *link; /* plain_link, or tls_link */
+	SSL *ssl;                 /* TLS's session, or NULL */
 	struct ws_decoder *ws;    /* NULL: not a WebSocket */
 	size_t out_max;           /* bound on staged output, beyond one chunk */
 	char *out;                /* staged bytes, written from out_off */
@@ -55,6 +72,7 @@ transport_new(int fd, size_t out_max)
 	if (t == NULL)
 		return NULL;
 	t->fd = fd;
+	t->link = &plain_link;
 	t->out_max = out_max;
 	return t;
 }
@@ -64,6 +82,7 @@ transport_start_tls(struct transport *t, struct tls_context *tls)
 {
 	if ((t->ssl = tls_context_session(tls, t->fd)) == NULL)
 		return -1;
+	t->link = &tls_link;
 	t->handshaking = 1;
 	return 0;
 }
@@ -241,15 +260,44 @@ out_close(struct transport *t, unsigned code, const char *reason)
 	t->close_sent = 1;
 }
 
-/* Bytes on the socket, through TLS when there is TLS: like read(2) and
- * write(2), -1 with errno; for a TLS error, TP_ERROR's reason in why and
- * errno EPROTO. */
+/* The bytes on the socket. */
 
 static ssize_t
-raw_read(struct transport *t, void *buf, size_t n, char why[TRANSPORT_WHY_MAX])
+plain_read(struct transport *t, void *buf, size_t n, char why[TRANSPORT_WHY_MAX])
 {
-	if (t->ssl == NULL)
-		return read(t->fd, buf, n);
+	(void)why;
+	return read(t->fd, buf, n);
+}
+
+static ssize_t
+plain_write(struct transport *t, const void *buf, size_t n)
+{
+	return write(t->fd, buf, n);
+}
+
+static int
+plain_pending(const struct transport *t)
+{
+	(void)t;
+	return 0;
+}
+
+static void
+plain_finish(struct transport *t)
+{
+	(void)t;
+}
+
+static const struct link_ops plain_link = {
+	.read = plain_read,
+	.write = plain_write,
+	.pending = plain_pending,
+	.finish = plain_finish,
+};
+
+static ssize_t
+tls_read(struct transport *t, void *buf, size_t n, char why[TRANSPORT_WHY_MAX])
+{
 	ERR_clear_error();
 	t->read_wants_write = 0;
 	int r = SSL_read(t->ssl, buf, (int)n);
@@ -279,10 +327,8 @@ raw_read(struct transport *t, void *buf, size_t n, char why[TRANSPORT_WHY_MAX])
 }
 
 static ssize_t
-raw_write(struct transport *t, const void *buf, size_t n)
+tls_write(struct transport *t, const void *buf, size_t n)
 {
-	if (t->ssl == NULL)
-		return write(t->fd, buf, n);
 	ERR_clear_error();
 	t->write_wants_read = 0;
 	int r = SSL_write(t->ssl, buf, (int)(n > INT32_MAX ? INT32_MAX : n));
@@ -307,7 +353,32 @@ raw_write(struct transport *t, const void *buf, size_t n)
 	}
 }
 
-/* What a raw_read that did not return bytes means. */
+static int
+tls_pending(const struct transport *t)
+{
+	return SSL_pending(t->ssl) > 0;
+}
+
+/* close_notify, once; the peer's answer is not waited for. */
+static void
+tls_finish(struct transport *t)
+{
+	if (t->tls_done)
+		return;
+	t->tls_done = 1;
+	ERR_clear_error();
+	SSL_shutdown(t->ssl);
+	ERR_clear_error();
+}
+
+static const struct link_ops tls_link = {
+	.read = tls_read,
+	.write = tls_write,
+	.pending = tls_pending,
+	.finish = tls_finish,
+};
+
+/* What a link read that returned no bytes means. */
 static enum tp_status
 raw_status(ssize_t n, const char *why)
 {
@@ -422,7 +493,7 @@ transport_read(struct transport *t, struct sendq *q, char *buf, size_t room, siz
 {
 	why[0] = '\0';
 	if (t->ws == NULL) {
-		ssize_t r = raw_read(t, buf, room, why);
+		ssize_t r = t->link->read(t, buf, room, why);
 		if (r <= 0)
 			return raw_status(r, why);
 		*n = (size_t)r;
@@ -439,7 +510,7 @@ transport_read(struct transport *t, struct sendq *q, char *buf, size_t room, siz
 	size_t want = room - (TRANSPORT_WS_ROOM - 1);
 	if (want > sizeof raw)
 		want = sizeof raw;
-	ssize_t r = raw_read(t, raw, want, why);
+	ssize_t r = t->link->read(t, raw, want, why);
 	if (r <= 0)
 		return raw_status(r, why);
 	struct sink s = { t, q, buf, 0, NULL };
@@ -462,7 +533,7 @@ transport_pending(const struct transport *t)
 {
 	if (t == NULL || t->handshaking || t->proxy_wait)
 		return 0;
-	return (t->ws != NULL && t->ws_eof) || (t->ssl != NULL && SSL_pending(t->ssl) > 0);
+	return (t->ws != NULL && t->ws_eof) || t->link->pending(t);
 }
 
 /* WebSocket output: each line of the sendq becomes one message, its CR LF
@@ -549,7 +620,7 @@ transport_flush(struct transport *t, struct sendq *q, char why[TRANSPORT_WHY_MAX
 		return TP_OK; /* nothing can be written yet */
 	for (;;) {
 		if (t->out_off < t->out_len) {
-			ssize_t w = raw_write(t, t->out + t->out_off, t->out_len - t->out_off);
+			ssize_t w = t->link->write(t, t->out + t->out_off, t->out_len - t->out_off);
 			if (w < 0) {
 				if (errno == EINTR)
 					continue;
@@ -597,12 +668,7 @@ transport_finish(struct transport *t, struct sendq *q, int going_away)
 		return TP_AGAIN;
 	if (st != TP_OK)
 		return TP_OK; /* nothing more can be said */
-	if (t->ssl != NULL && !t->tls_done) {
-		t->tls_done = 1;
-		ERR_clear_error();
-		SSL_shutdown(t->ssl);
-		ERR_clear_error();
-	}
+	t->link->finish(t);
 	return TP_OK;
 }
 

@@ -11,7 +11,10 @@
  *
  * A layer below conn, as Redis's ConnectionType is below networking.c: it
  * knows a socket, a sendq and a framer, never a conn. Each call says what
- * happened (enum tp_status) and the conn decides what follows. */
+ * happened (enum tp_status) and the conn decides what follows. Inside,
+ * the bytes on the socket go through a table of calls (read, write,
+ * pending, finish), one for plain TCP and one for TLS; the WebSocket
+ * framing sits on either. */
 #ifndef PARLEY_TRANSPORT_H
 #define PARLEY_TRANSPORT_H
 
