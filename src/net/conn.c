@@ -121,7 +121,7 @@ error_reason(int err)
 /* The close that ends an open conn says why; later ones (the reaper's
  * "closed") do not change it. */
 static void
-conn_set_reason(struct conn *c, const char *reason)
+conn_note_reason(struct conn *c, const char *reason)
 {
 	char *why = strdup(reason); /* before the free: reason may be c->reason */
 	free(c->reason);
@@ -174,7 +174,7 @@ conn_close(struct conn *c, const char *reason, unsigned how)
 		return;
 	if (!(how & CONN_CLOSE_AFTER_FLUSH)) {
 		if (c->state != CONN_CLOSING)
-			conn_set_reason(c, reason);
+			conn_note_reason(c, reason);
 		conn_die(c);
 		return;
 	}
@@ -185,7 +185,7 @@ conn_close(struct conn *c, const char *reason, unsigned how)
 		if (c->state != CONN_OPEN)
 			return; /* the farewell itself was too much (sendq) */
 	}
-	conn_set_reason(c, reason);
+	conn_note_reason(c, reason);
 	conn_stop_input(c);
 	if (!(how & CONN_CLOSE_KEEP_USER))
 		conn_drop_user(c, 1);
@@ -222,7 +222,7 @@ conn_lost_peer(struct conn *c, const char *reason)
 	    framer_held(&c->in));
 	c->eof = 1;
 	c->gone = 1;
-	conn_set_reason(c, reason); /* unless a line of those says otherwise */
+	conn_note_reason(c, reason); /* unless a line of those says otherwise */
 	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	conn_watch(c);

@@ -1,7 +1,8 @@
-/* One connected client socket: its input framer, its output queue, flood
- * control and timeouts. Lines go up to the conn's front door; wire buffers
- * come down to its sendq. Closing is always deferred to the loop's
- * before-sleep step, so a conn never disappears under a caller's feet. */
+/* One connected client socket: its lifecycle, its input framer, its output
+ * queue, flood control and deadlines. Lines go up to the conn's front door
+ * (through its struct conn_handler); wire buffers come down to its sendq.
+ * Freeing is always deferred to its owner's before-sleep step (conn_set),
+ * so a conn never disappears under a caller's feet. */
 #ifndef PARLEY_CONN_H
 #define PARLEY_CONN_H
 
@@ -166,9 +167,9 @@ enum {
 	CONN_CLOSE_KEEP_USER = 4,
 };
 
-/* The one way a conn ends: for reason (the first close of an open conn
- * says it), how says when. Once it is closing, only CONN_CLOSE_NOW
- * changes anything more. */
+/* The one way a conn ends, for reason (the log's and the door's: the
+ * close that ends an open conn says it); how says when. Once it is
+ * closing, only CONN_CLOSE_NOW changes anything more. */
 void conn_close(struct conn *c, const char *reason, unsigned how);
 /* The door lets go of the conn's user, and the close is logged, once:
  * conn_close does it, but for CONN_CLOSE_NOW (the reaper does) and
@@ -183,7 +184,8 @@ int conn_upgrade_websocket(struct conn *c, const struct conn_handler *door, int 
 int conn_secure(const struct conn *c);
 /* The host name a TLS client asked for (SNI), or NULL. */
 const char *conn_tls_servername(const struct conn *c);
-/* Whether the client talks over a WebSocket. */
+/* Whether the client talks over a WebSocket: 0, or the opcode of its
+ * messages (WS_TEXT, WS_BINARY). */
 int conn_websocket(const struct conn *c);
 
 /* For the server: a conn for fd (over TLS with tls's certificate, when
