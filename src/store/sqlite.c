@@ -1,0 +1,219 @@
+/* The SQLite backend: one database file in the data-dir, in WAL mode so
+ * readers never wait for the writer nor it for them. synchronous=NORMAL:
+ * a commit is in the WAL, in the OS's page cache, when COMMIT returns,
+ * so it survives kill -9 of parleyd; a power loss may take the last
+ * commits (docs/storage.md). This file opens and closes the store,
+ * reports its counters, and makes backups; the writer thread, the
+ * queries and the schema have files of their own. */
+#include "store/sqlite_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The data-dir: made 0700 when missing (its parent must exist), and
+ * writable; then its lock, held for the store's life. */
+static int
+store_dir_lock(struct store *s, char *err, size_t errlen)
+{
+	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "data-dir %s cannot be created: %s", s->dir, strerror(errno));
+		return -1;
+	}
+	char path[STORE_PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", s->dir, STORE_LOCK_NAME) >= sizeof path) {
+		snprintf(err, errlen, "data-dir %s: the path is too long", s->dir);
+		return -1;
+	}
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		snprintf(err, errlen, "data-dir %s is not writable: %s", s->dir, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, errlen, "the database in %s is locked by another parleyd", s->dir);
+		else
+			snprintf(err, errlen, "data-dir %s: cannot lock %s: %s", s->dir, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* WAL, a quick check for corruption, and the schema brought up to date,
+ * on the writer's connection before its thread starts. */
+static int
+store_db_prepare(struct store *s, char *err, size_t errlen)
+{
+	s->wdb = store_db_open(s->db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen);
+	if (s->wdb == NULL)
+		return -1;
+	char *msg = NULL;
+	if (sqlite3_exec(s->wdb, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+	        NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "database %s: %s", s->db_path, msg != NULL ? msg : "failed");
+		sqlite3_free(msg);
+		return -1;
+	}
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+	if (sqlite3_prepare_v2(s->wdb, "PRAGMA quick_check(1)", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+		ok = r != NULL && strcmp(r, "ok") == 0;
+		if (!ok)
+			snprintf(err, errlen, "database %s is corrupt: %s", s->db_path,
+			    r != NULL ? r : "?");
+	} else {
+		snprintf(err, errlen, "database %s is corrupt: %s", s->db_path,
+		    sqlite3_errmsg(s->wdb));
+	}
+	sqlite3_finalize(st);
+	if (!ok)
+		return -1;
+	return store_schema_migrate(s->wdb, err, errlen);
+}
+
+static void
+store_free(struct store *s)
+{
+	store_readers_free(s);
+	store_writer_close(s);
+	store_pending_free(s);
+	if (s->efd >= 0)
+		close(s->efd);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	pthread_cond_destroy(&s->rfree);
+	pthread_mutex_destroy(&s->rlock);
+	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+struct store *
+store_open(const struct store_options *o, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->lock_fd = s->efd = -1;
+	s->opt = *o;
+	s->opt.dir = s->dir;
+	if (s->opt.readers == 0)
+		s->opt.readers = 1;
+	s->pend_tail = &s->pend_head;
+	s->q_tail = &s->q_head;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	pthread_cond_init(&s->idle, NULL);
+	pthread_mutex_init(&s->rlock, NULL);
+	pthread_cond_init(&s->rfree, NULL);
+	const char *dir = o->dir != NULL ? o->dir : ".";
+	if ((size_t)snprintf(s->dir, sizeof s->dir, "%s", dir) >= sizeof s->dir ||
+	    (size_t)snprintf(s->db_path, sizeof s->db_path, "%s/%s", dir, STORE_DB_NAME) >=
+	        sizeof s->db_path) {
+		snprintf(err, errlen, "data-dir %s: the path is too long", dir);
+		store_free(s);
+		return NULL;
+	}
+	if (store_dir_lock(s, err, errlen) != 0 || store_db_prepare(s, err, errlen) != 0) {
+		store_free(s);
+		return NULL;
+	}
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->efd < 0 || store_readers_init(s) != 0) {
+		snprintf(err, errlen, "store: %s", strerror(errno));
+		store_free(s);
+		return NULL;
+	}
+	if (store_writer_start(s, err, errlen) != 0) {
+		store_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	store_seal(s);
+	store_writer_stop(s);
+	store_free(s);
+}
+
+int
+store_fd(const struct store *s)
+{
+	return s->efd;
+}
+
+void
+store_stats(const struct store *s, struct store_stats *out)
+{
+	/* The counters the writer keeps are read under its lock: the lock
+	 * is the store's, not part of what const promises. */
+	struct store *m = (struct store *)s;
+	pthread_mutex_lock(&m->lock);
+	out->appended = s->appended;
+	out->committed = s->committed;
+	out->dropped = s->dropped + s->refused;
+	out->epochs = s->epochs;
+	out->commits_failed = s->commits_failed;
+	out->pruned = s->pruned;
+	pthread_mutex_unlock(&m->lock);
+}
+
+int
+store_backup(const char *dir, const char *path, char *err, size_t errlen)
+{
+	char src_path[STORE_PATH_MAX];
+	if ((size_t)snprintf(src_path, sizeof src_path, "%s/%s", dir, STORE_DB_NAME) >=
+	    sizeof src_path) {
+		snprintf(err, errlen, "data-dir %s: the path is too long", dir);
+		return -1;
+	}
+	/* Read-only, and never creating: a backup of a data-dir that holds
+	 * no database is an error, not an empty copy. */
+	sqlite3 *src = store_db_open(src_path, SQLITE_OPEN_READONLY, err, errlen);
+	if (src == NULL)
+		return -1;
+	sqlite3 *dst = store_db_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen);
+	if (dst == NULL) {
+		sqlite3_close(src);
+		return -1;
+	}
+	int rc;
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+	if (b == NULL) {
+		rc = sqlite3_errcode(dst);
+		snprintf(err, errlen, "backup to %s: %s", path, sqlite3_errmsg(dst));
+	} else {
+		/* One step of every page: one read transaction, so the copy is
+		 * of one moment, whatever the writer commits meanwhile. */
+		rc = sqlite3_backup_step(b, -1);
+		sqlite3_backup_finish(b);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+		else
+			snprintf(err, errlen, "backup of %s to %s: %s", src_path, path,
+			    sqlite3_errstr(rc));
+	}
+	sqlite3_close(src);
+	if (sqlite3_close(dst) != SQLITE_OK && rc == SQLITE_OK) {
+		snprintf(err, errlen, "backup to %s: cannot close it", path);
+		rc = SQLITE_ERROR;
+	}
+	return rc == SQLITE_OK ? 0 : -1;
+}

@@ -1,0 +1,26 @@
+/* A connection to the store's database, as every one of them is made:
+ * the writer's, the readers', a backup's. Below the rest of the
+ * backend. */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+
+/* How long a connection waits for another's lock (a backup's read, the
+ * writer's checkpoint) before it reports busy. */
+#define STORE_BUSY_MS 5000
+
+sqlite3 *
+store_db_open(const char *path, int flags, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, STORE_BUSY_MS);
+	sqlite3_extended_result_codes(db, 1);
+	return db;
+}

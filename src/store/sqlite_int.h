@@ -1,0 +1,153 @@
+/* The SQLite backend's insides, shared by its files (sqlite.c: open,
+ * close, stats, backup; sqlite_schema.c: the tables and their
+ * migrations; sqlite_writer.c: the pending batch, epochs and the writer
+ * thread, retention; sqlite_query.c: the read connections and the
+ * queries; sqlite_db.c: a connection) and by the unit test. Nothing
+ * above the store includes it. */
+#ifndef PARLEY_STORE_SQLITE_INT_H
+#define PARLEY_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "store/store.h"
+
+/* The database file in the data-dir, and the file whose lock says a
+ * parleyd holds it (flock: SQLite's own locks let two writers share a
+ * WAL database, which two servers must not). */
+#define STORE_DB_NAME "parley.db"
+#define STORE_LOCK_NAME "parley.lock"
+#define STORE_PATH_MAX 4096
+
+/* The bytes the events not yet committed may hold in all (pending and
+ * sealed), beside their count (STORE_PENDING_MAX): a writer that falls
+ * behind makes appends fail, never memory grow. */
+#define STORE_PENDING_BYTES_MAX (64u << 20)
+
+/* Retention: rows deleted per transaction (small, so the writer takes
+ * an epoch between two of them), and the writer's idle wait before it
+ * prunes. Targets whose row count is checked come from the epochs
+ * committed since (at most STORE_TOUCHED_MAX names; more, and every
+ * target is checked). */
+#define STORE_PRUNE_BATCH 500
+#define STORE_IDLE_MS 1000
+#define STORE_TOUCHED_MAX 1024
+
+/* The schema version this build writes (sqlite_schema.c). */
+#define STORE_SCHEMA_VERSION 1
+
+/* One thing for the writer to do, in order: store an event, or take
+ * one back. The event's strings live in one block (block), owned. */
+struct store_op {
+	struct store_op *next;
+	int redact;                  /* 1: take e.msgid back */
+	struct store_event e;
+	char *block;
+	size_t bytes;                /* what the op holds, for the bound */
+};
+
+/* A target that took events since it was last checked against
+ * history-max-rows. */
+struct store_touched {
+	UT_hash_handle hh;
+	char name[];
+};
+
+struct store_epoch {
+	struct store_epoch *next;
+	uint64_t number;
+	struct store_op *ops;
+	size_t nevents;              /* appends among ops */
+	size_t bytes;
+};
+
+/* A read connection and its statements, checked out by one query at a
+ * time (any thread; SQLite's connections may move between threads when
+ * never used by two at once). */
+struct store_reader {
+	sqlite3 *db;
+	sqlite3_stmt *range[2][2];   /* [descending][lower bound inclusive] */
+	sqlite3_stmt *exists;        /* a msgid in a target */
+	sqlite3_stmt *next_target;   /* the next target name after one */
+	sqlite3_stmt *search;
+	int busy;
+};
+
+struct store {
+	char dir[STORE_PATH_MAX];
+	char db_path[STORE_PATH_MAX];
+	int lock_fd;
+	int efd;                     /* eventfd: an epoch finished */
+	struct store_options opt;
+
+	/* The loop's side: the batch being filled. */
+	struct store_op *pend_head, **pend_tail;
+	size_t pend_events, pend_bytes;
+	uint64_t sealed;             /* the last epoch number given out */
+	uint64_t appended;           /* the loop's counters */
+	uint64_t refused;            /* appends refused: the bound was full */
+	uint64_t seen_failed, seen_resumed;
+	int logged_failing;
+
+	/* Shared with the writer, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;         /* an epoch is queued, or stop */
+	pthread_cond_t idle;         /* tests: the writer has no prune work left */
+	struct store_epoch *q_head, **q_tail;
+	size_t inflight_events, inflight_bytes;  /* sealed, not finished */
+	uint64_t finished;
+	uint64_t committed, dropped, epochs, commits_failed, resumed, pruned;
+	uint64_t prune_batches;
+	char last_error[256];
+	int stopping;
+	int64_t test_max_pages;      /* tests: PRAGMA max_page_count, 0: none */
+	int prune_now;               /* tests: prune without waiting for idle */
+
+	/* The writer thread's own. */
+	pthread_t writer;
+	int writer_running;
+	sqlite3 *wdb;
+	sqlite3_stmt *w_insert, *w_redact;
+	sqlite3_stmt *w_next_target, *w_cutoff, *w_prune_rows, *w_prune_age;
+	int failing;
+	struct store_touched *touched;   /* uthash: targets to check for max_rows */
+	int touched_all;             /* too many, or just opened: check all */
+	char *prune_scan;            /* checking all: the last target checked */
+	char *prune_target;          /* the target being pruned, down to: */
+	char prune_cutoff[MSGID_LEN + 1];
+
+	/* Read connections. */
+	pthread_mutex_t rlock;
+	pthread_cond_t rfree;
+	struct store_reader *readers;
+	unsigned nreaders;
+};
+
+/* sqlite_schema.c: brings db's schema to STORE_SCHEMA_VERSION. -1 with
+ * a line in err when it is newer, or the database fails. */
+int store_schema_migrate(sqlite3 *db, char *err, size_t errlen);
+
+/* sqlite_db.c: opens path with flags and the settings every connection has. */
+sqlite3 *store_db_open(const char *path, int flags, char *err, size_t errlen);
+
+/* sqlite_writer.c */
+int store_writer_start(struct store *s, char *err, size_t errlen);
+void store_writer_stop(struct store *s);
+void store_writer_close(struct store *s);
+void store_pending_free(struct store *s);
+
+/* sqlite_query.c */
+int store_readers_init(struct store *s);
+void store_readers_free(struct store *s);
+
+/* Tests: give the writer connection a page limit (a full disk) before
+ * its next epoch; 0 takes it away. */
+void store_test_max_pages(struct store *s, int64_t pages);
+/* Tests: prune now instead of after STORE_IDLE_MS, and wait until no
+ * prune work is left. Returns the batches run in all so far. */
+uint64_t store_test_prune(struct store *s);
+
+#endif

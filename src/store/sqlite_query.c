@@ -1,0 +1,609 @@
+/* The read path: queries on the worker pool's threads, each on a read
+ * connection taken from a small pool (store_options.readers of them,
+ * opened when first needed). In WAL mode a reader sees the last commit
+ * before its query began and never waits for the writer.
+ *
+ * Every query but SEARCH walks one index, (target, msgid): a target's
+ * events in msgid order, which is time order. A reference becomes an
+ * exclusive bound on msgid: a msgid is itself; a time T is the first id
+ * of millisecond T from above (msgid_write(T, 0, 0): everything before
+ * T) and the last id of millisecond T from below (everything after T). */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds past every msgid: "" sorts before them all, "~" after (ids are
+ * digits and capitals). */
+#define LOWEST ""
+#define HIGHEST "~"
+
+/* The most a query returns whatever limit it asks for (and the size of
+ * the batch a query allocates at once). */
+#define STORE_QUERY_MAX 10000
+/* The bytes of the full-text query made from a SEARCH's words. */
+#define STORE_MATCH_MAX 2048
+#define STORE_MS_MAX ((INT64_C(1) << 48) - 1)
+
+#define COLUMNS "e.msgid, e.at_ms, e.target, e.kind, e.sender, e.account, e.text, e.extra," \
+	" e.tags, e.bot, e.redacted"
+#define MESSAGE_KINDS "(1, 2, 3)"
+
+static const char *const sql_range[2][2] = {
+	{
+	    "SELECT " COLUMNS " FROM events e WHERE e.target = ?1 AND e.msgid > ?2"
+	    " AND e.msgid < ?3 AND (?4 OR e.kind IN " MESSAGE_KINDS ")"
+	    " ORDER BY e.msgid LIMIT ?5",
+	    "SELECT " COLUMNS " FROM events e WHERE e.target = ?1 AND e.msgid >= ?2"
+	    " AND e.msgid < ?3 AND (?4 OR e.kind IN " MESSAGE_KINDS ")"
+	    " ORDER BY e.msgid LIMIT ?5",
+	},
+	{
+	    "SELECT " COLUMNS " FROM events e WHERE e.target = ?1 AND e.msgid > ?2"
+	    " AND e.msgid < ?3 AND (?4 OR e.kind IN " MESSAGE_KINDS ")"
+	    " ORDER BY e.msgid DESC LIMIT ?5",
+	    "SELECT " COLUMNS " FROM events e WHERE e.target = ?1 AND e.msgid >= ?2"
+	    " AND e.msgid < ?3 AND (?4 OR e.kind IN " MESSAGE_KINDS ")"
+	    " ORDER BY e.msgid DESC LIMIT ?5",
+	},
+};
+static const char sql_exists[] =
+    "SELECT 1 FROM events WHERE target = ?1 AND msgid = ?2";
+static const char sql_next_target[] =
+    "SELECT target FROM events WHERE target > ?1 ORDER BY target LIMIT 1";
+/* The full-text index first (CROSS JOIN keeps it the outer loop), walked
+ * from its newest rowid down, each match checked against the targets:
+ * the walk stops at the limit-th match, so a word common in the room
+ * costs little, and a word rare anywhere costs its few matches. */
+static const char sql_search[] =
+    "SELECT " COLUMNS " FROM events_fts f CROSS JOIN events e ON e.id = f.rowid"
+    " WHERE events_fts MATCH ?1 AND e.target IN (SELECT value FROM json_each(?2))"
+    " AND e.kind IN " MESSAGE_KINDS " AND e.redacted = 0"
+    " AND (?3 IS NULL OR e.sender LIKE ?3 ESCAPE '\\')"
+    " ORDER BY f.rowid DESC LIMIT ?4";
+
+static void
+reader_close(struct store_reader *r)
+{
+	for (int d = 0; d < 2; d++)
+		for (int i = 0; i < 2; i++)
+			sqlite3_finalize(r->range[d][i]);
+	sqlite3_finalize(r->exists);
+	sqlite3_finalize(r->next_target);
+	sqlite3_finalize(r->search);
+	sqlite3_close(r->db);
+	memset(r, 0, sizeof *r);
+}
+
+static int
+reader_open(struct store *s, struct store_reader *r)
+{
+	char err[256];
+	r->db = store_db_open(s->db_path, SQLITE_OPEN_READONLY, err, sizeof err);
+	if (r->db == NULL)
+		return -1;
+	struct {
+		const char *sql;
+		sqlite3_stmt **st;
+	} stmts[] = {
+		{ sql_range[0][0], &r->range[0][0] },
+		{ sql_range[0][1], &r->range[0][1] },
+		{ sql_range[1][0], &r->range[1][0] },
+		{ sql_range[1][1], &r->range[1][1] },
+		{ sql_exists, &r->exists },
+		{ sql_next_target, &r->next_target },
+		{ sql_search, &r->search },
+	};
+	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+		if (sqlite3_prepare_v3(r->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
+		        stmts[i].st, NULL) != SQLITE_OK) {
+			reader_close(r);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+store_readers_init(struct store *s)
+{
+	s->nreaders = s->opt.readers;
+	s->readers = calloc(s->nreaders, sizeof *s->readers);
+	return s->readers != NULL ? 0 : -1;
+}
+
+void
+store_readers_free(struct store *s)
+{
+	for (unsigned i = 0; s->readers != NULL && i < s->nreaders; i++)
+		if (s->readers[i].db != NULL)
+			reader_close(&s->readers[i]);
+	free(s->readers);
+	s->readers = NULL;
+}
+
+/* A read connection for this query: an open idle one, else one opened
+ * now, else the wait for one to come back. NULL when none can open. */
+static struct store_reader *
+reader_take(struct store *s)
+{
+	struct store_reader *r = NULL;
+	pthread_mutex_lock(&s->rlock);
+	for (;;) {
+		struct store_reader *unopened = NULL;
+		for (unsigned i = 0; i < s->nreaders && r == NULL; i++) {
+			if (s->readers[i].busy)
+				continue;
+			if (s->readers[i].db != NULL)
+				r = &s->readers[i];
+			else if (unopened == NULL)
+				unopened = &s->readers[i];
+		}
+		if (r == NULL && unopened != NULL) {
+			if (reader_open(s, unopened) != 0)
+				break;
+			r = unopened;
+		}
+		if (r != NULL) {
+			r->busy = 1;
+			break;
+		}
+		pthread_cond_wait(&s->rfree, &s->rlock);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return r;
+}
+
+static void
+reader_give(struct store *s, struct store_reader *r)
+{
+	pthread_mutex_lock(&s->rlock);
+	r->busy = 0;
+	pthread_cond_signal(&s->rfree);
+	pthread_mutex_unlock(&s->rlock);
+}
+
+/* ---- Results ---- */
+
+static size_t
+col_size(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : (size_t)sqlite3_column_bytes(st, i) + 1;
+}
+
+static const char *
+col_put(sqlite3_stmt *st, int i, char **at)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	const unsigned char *p = sqlite3_column_text(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	char *d = *at;
+	memcpy(d, p, n);
+	d[n] = '\0';
+	*at += n + 1;
+	return d;
+}
+
+/* The row as an event whose strings are one block, target first: the
+ * block store_result_free frees. */
+static int
+row_event(sqlite3_stmt *st, struct store_event *e)
+{
+	memset(e, 0, sizeof *e);
+	const unsigned char *id = sqlite3_column_text(st, 0);
+	snprintf(e->msgid, sizeof e->msgid, "%s", id != NULL ? (const char *)id : "");
+	e->at_ms = sqlite3_column_int64(st, 1);
+	e->kind = (enum store_kind)sqlite3_column_int(st, 3);
+	e->bot = (uint8_t)sqlite3_column_int(st, 9);
+	e->redacted = (uint8_t)sqlite3_column_int(st, 10);
+	size_t n = 1;
+	for (int i = 2; i <= 8; i++)
+		n += col_size(st, i);
+	char *at = malloc(n);
+	if (at == NULL)
+		return -1;
+	e->target = col_put(st, 2, &at);
+	if (e->target == NULL) {
+		*at = '\0';
+		e->target = at++;
+	}
+	e->sender = col_put(st, 4, &at);
+	e->account = col_put(st, 5, &at);
+	e->text = col_put(st, 6, &at);
+	e->extra = col_put(st, 7, &at);
+	e->tags = col_put(st, 8, &at);
+	return 0;
+}
+
+static void
+event_free(struct store_event *e)
+{
+	free((char *)e->target);
+}
+
+/* Appends st's rows to out (at most max in all). -1 when the database
+ * or memory fails. */
+static int
+collect(sqlite3_stmt *st, struct store_result *out, size_t max)
+{
+	int rc;
+	while (out->n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (row_event(st, &out->events[out->n]) != 0) {
+			sqlite3_reset(st);
+			return -1;
+		}
+		out->n++;
+	}
+	if (out->n >= max)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+reverse(struct store_event *ev, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		struct store_event t = ev[i];
+		ev[i] = ev[n - 1 - i];
+		ev[n - 1 - i] = t;
+	}
+}
+
+/* ---- Bounds ---- */
+
+/* A reference as an exclusive bound: from below (lower) or above. -1
+ * when it is a msgid the target does not hold. */
+static int
+ref_bound(struct store_reader *r, const char *target, const struct store_ref *ref,
+    int lower, char out[MSGID_LEN + 1])
+{
+	if (ref->msgid[0] != '\0') {
+		sqlite3_stmt *st = r->exists;
+		sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ref->msgid, -1, SQLITE_STATIC);
+		int found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (!found)
+			return -1;
+		memcpy(out, ref->msgid, MSGID_LEN + 1);
+		return 0;
+	}
+	/* A msgid holds 48 bits of milliseconds. */
+	int64_t t = ref->at_ms < 0 ? 0 : ref->at_ms > STORE_MS_MAX ? STORE_MS_MAX : ref->at_ms;
+	if (lower)
+		msgid_write((uint64_t)t, UINT16_MAX, UINT16_MAX, out);
+	else
+		msgid_write((uint64_t)t, 0, 0, out);
+	return 0;
+}
+
+/* The events of target in (lo, hi) (lo included when incl), limit of
+ * them from the low end (desc 0) or the high end (desc 1), added to out
+ * oldest first. */
+static int
+range(struct store_reader *r, const struct store_query *q, const char *target,
+    const char *lo, int incl, const char *hi, int desc, uint32_t limit,
+    struct store_result *out)
+{
+	if (limit == 0)
+		return 0;
+	sqlite3_stmt *st = r->range[desc][incl];
+	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hi, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, q->events != 0);
+	sqlite3_bind_int(st, 5, (int)limit);
+	size_t first = out->n;
+	if (collect(st, out, first + limit) != 0)
+		return -1;
+	if (desc)
+		reverse(out->events + first, out->n - first);
+	return 0;
+}
+
+/* ---- The shapes ---- */
+
+static int
+query_history(struct store_reader *r, const struct store_query *q, uint32_t limit,
+    struct store_result *out)
+{
+	char a[MSGID_LEN + 1];
+	const struct store_ref *ra = &q->a, *rb = &q->b;
+	switch (q->kind) {
+	case SQ_LATEST:
+		if (!ra->set)
+			return range(r, q, q->target, LOWEST, 0, HIGHEST, 1, limit, out);
+		if (ref_bound(r, q->target, ra, 1, a) != 0)
+			goto not_found;
+		return range(r, q, q->target, a, 0, HIGHEST, 1, limit, out);
+	case SQ_BEFORE:
+		if (ref_bound(r, q->target, ra, 0, a) != 0)
+			goto not_found;
+		return range(r, q, q->target, LOWEST, 0, a, 1, limit, out);
+	case SQ_AFTER:
+		if (ref_bound(r, q->target, ra, 1, a) != 0)
+			goto not_found;
+		return range(r, q, q->target, a, 0, HIGHEST, 0, limit, out);
+	case SQ_AROUND: {
+		/* Half before the reference, the rest from it on (a msgid
+		 * reference is itself in the answer). */
+		if (ref_bound(r, q->target, ra, 0, a) != 0)
+			goto not_found;
+		uint32_t before = limit / 2;
+		if (range(r, q, q->target, LOWEST, 0, a, 1, before, out) != 0)
+			return -1;
+		return range(r, q, q->target, a, 1, HIGHEST, 0, limit - (uint32_t)out->n, out);
+	}
+	case SQ_BETWEEN: {
+		/* Which end is a is found after both become bounds: a time's
+		 * bound depends on the side it bounds. */
+		char a_lo[MSGID_LEN + 1], a_hi[MSGID_LEN + 1], b_lo[MSGID_LEN + 1], b_hi[MSGID_LEN + 1];
+		if (ref_bound(r, q->target, ra, 1, a_lo) != 0 || ref_bound(r, q->target, ra, 0, a_hi) != 0 ||
+		    ref_bound(r, q->target, rb, 1, b_lo) != 0 || ref_bound(r, q->target, rb, 0, b_hi) != 0)
+			goto not_found;
+		if (strcmp(a_lo, b_hi) < 0)
+			return range(r, q, q->target, a_lo, 0, b_hi, 0, limit, out);
+		if (strcmp(b_lo, a_hi) < 0)
+			return range(r, q, q->target, b_lo, 0, a_hi, 1, limit, out);
+		return 0;
+	}
+	default:
+		break;
+	}
+	return 0;
+not_found:
+	out->not_found = 1;
+	return 0;
+}
+
+static int
+cmp_newest_first(const void *x, const void *y)
+{
+	const struct store_event *a = x, *b = y;
+	return strcmp(b->msgid, a->msgid);
+}
+
+/* Each target's newest event between a and b (either order), the
+ * limit newest of them, newest first. Without a list of targets, every
+ * target in the database, found one index seek at a time. */
+static int
+query_targets(struct store_reader *r, const struct store_query *q, uint32_t limit,
+    struct store_result *out, size_t cap)
+{
+	/* TARGETS takes times only; a missing one is the end of time. */
+	struct store_ref ra = q->a, rb = q->b;
+	ra.msgid[0] = rb.msgid[0] = '\0';
+	if (ra.set && rb.set && ra.at_ms > rb.at_ms) {
+		struct store_ref t = ra;
+		ra = rb;
+		rb = t;
+	}
+	char lo_id[MSGID_LEN + 1], hi_id[MSGID_LEN + 1];
+	const char *lo = LOWEST, *hi = HIGHEST;
+	if (ra.set) {
+		ref_bound(r, NULL, &ra, 1, lo_id);
+		lo = lo_id;
+	}
+	if (rb.set) {
+		ref_bound(r, NULL, &rb, 0, hi_id);
+		hi = hi_id;
+	}
+	char *scan = NULL;
+	size_t i = 0;
+	int rc = 0;
+	for (;;) {
+		const char *t;
+		if (q->targets != NULL) {
+			if (i >= q->ntargets)
+				break;
+			t = q->targets[i++];
+		} else {
+			sqlite3_stmt *st = r->next_target;
+			sqlite3_bind_text(st, 1, scan != NULL ? scan : "", -1, SQLITE_TRANSIENT);
+			int step = sqlite3_step(st);
+			char *next = step == SQLITE_ROW ? strdup((const char *)sqlite3_column_text(st, 0)) : NULL;
+			sqlite3_reset(st);
+			free(scan);
+			scan = next;
+			if (step != SQLITE_ROW && step != SQLITE_DONE)
+				rc = -1;
+			if (next == NULL)
+				break;
+			t = next;
+		}
+		if (out->n >= cap) {
+			/* Keep the newest: sort, drop the oldest half's tail. */
+			qsort(out->events, out->n, sizeof *out->events, cmp_newest_first);
+			while (out->n > limit)
+				event_free(&out->events[--out->n]);
+			if (out->n >= cap)
+				break;
+		}
+		if (range(r, q, t, lo, 0, hi, 1, 1, out) != 0) {
+			rc = -1;
+			break;
+		}
+	}
+	free(scan);
+	qsort(out->events, out->n, sizeof *out->events, cmp_newest_first);
+	while (out->n > limit)
+		event_free(&out->events[--out->n]);
+	return rc;
+}
+
+/* The words of a SEARCH as an FTS5 query: each word a quoted string (an
+ * operator character in it is only a character), all of them required;
+ * a word ending in '*' matches as a prefix. 0 words: -1. */
+static int
+match_query(const char *text, char *out, size_t outlen)
+{
+	size_t o = 0, words = 0;
+	const char *p = text;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p == '\0')
+			break;
+		const char *w = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			p++;
+		size_t n = (size_t)(p - w);
+		int prefix = n > 1 && w[n - 1] == '*';
+		if (prefix)
+			n--;
+		/* Worst case: every byte doubled, the quotes, '*' and a space. */
+		if (o + 2 * n + 4 >= outlen)
+			break;
+		if (words > 0)
+			out[o++] = ' ';
+		out[o++] = '"';
+		for (size_t i = 0; i < n; i++) {
+			if (w[i] == '"')
+				out[o++] = '"';
+			out[o++] = w[i];
+		}
+		out[o++] = '"';
+		if (prefix)
+			out[o++] = '*';
+		words++;
+	}
+	out[o] = '\0';
+	return words > 0 ? 0 : -1;
+}
+
+/* A JSON array of strings, for json_each. -1 when it does not fit. */
+static char *
+json_targets(const char *const *targets, size_t n)
+{
+	size_t cap = 3;
+	for (size_t i = 0; i < n; i++)
+		cap += 6 * strlen(targets[i]) + 3;
+	char *j = malloc(cap), *o = j;
+	if (j == NULL)
+		return NULL;
+	*o++ = '[';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		for (const unsigned char *p = (const unsigned char *)targets[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\') {
+				*o++ = '\\';
+				*o++ = (char)*p;
+			} else if (*p < 0x20) {
+				o += sprintf(o, "\\u%04x", *p);
+			} else {
+				*o++ = (char)*p;
+			}
+		}
+		*o++ = '"';
+	}
+	*o++ = ']';
+	*o = '\0';
+	return j;
+}
+
+static int
+query_search(struct store_reader *r, const struct store_query *q, uint32_t limit,
+    struct store_result *out)
+{
+	char match[STORE_MATCH_MAX];
+	if (q->text == NULL || match_query(q->text, match, sizeof match) != 0)
+		return 0;
+	const char *one[1] = { q->target };
+	const char *const *targets = q->target != NULL ? one : q->targets;
+	size_t ntargets = q->target != NULL ? 1 : q->ntargets;
+	if (targets == NULL || ntargets == 0)
+		return 0;
+	char *json = json_targets(targets, ntargets);
+	char *like = NULL;
+	if (json == NULL)
+		return -1;
+	if (q->from != NULL) {
+		/* nick!%: the nick's own LIKE characters escaped. */
+		size_t n = strlen(q->from);
+		like = malloc(2 * n + 3);
+		if (like == NULL) {
+			free(json);
+			return -1;
+		}
+		char *o = like;
+		for (size_t i = 0; i < n; i++) {
+			if (q->from[i] == '%' || q->from[i] == '_' || q->from[i] == '\\')
+				*o++ = '\\';
+			*o++ = q->from[i];
+		}
+		strcpy(o, "!%");
+	}
+	sqlite3_stmt *st = r->search;
+	sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
+	if (like != NULL)
+		sqlite3_bind_text(st, 3, like, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_int(st, 4, (int)limit);
+	int rc = collect(st, out, limit);
+	free(json);
+	free(like);
+	/* Newest first from the index; oldest first for the answer, and by
+	 * msgid (the index's order is the order of arrival). */
+	qsort(out->events, out->n, sizeof *out->events, cmp_newest_first);
+	reverse(out->events, out->n);
+	return rc;
+}
+
+void
+store_query(struct store *s, const struct store_query *q, struct store_result *out)
+{
+	memset(out, 0, sizeof *out);
+	uint32_t limit = q->limit < STORE_QUERY_MAX ? q->limit : STORE_QUERY_MAX;
+	if (limit == 0)
+		return;
+	if (q->kind != SQ_TARGETS && q->kind != SQ_SEARCH && q->target == NULL)
+		return;
+	/* TARGETS keeps a few more than it returns while it looks. */
+	size_t cap = q->kind == SQ_TARGETS ? 2 * (size_t)limit : limit;
+	out->events = calloc(cap, sizeof *out->events);
+	if (out->events == NULL) {
+		out->failed = 1;
+		return;
+	}
+	struct store_reader *r = reader_take(s);
+	if (r == NULL) {
+		store_result_free(out);
+		out->failed = 1;
+		return;
+	}
+	int rc;
+	/* One read transaction for the whole query: a reference checked and
+	 * the rows read are of the same moment. */
+	sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+	if (q->kind == SQ_TARGETS)
+		rc = query_targets(r, q, limit, out, cap);
+	else if (q->kind == SQ_SEARCH)
+		rc = query_search(r, q, limit, out);
+	else
+		rc = query_history(r, q, limit, out);
+	sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+	reader_give(s, r);
+	if (rc != 0) {
+		store_result_free(out);
+		out->failed = 1;
+	}
+}
+
+void
+store_result_free(struct store_result *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		event_free(&r->events[i]);
+	free(r->events);
+	r->events = NULL;
+	r->n = 0;
+}

@@ -1,0 +1,98 @@
+/* The tables, and how a database of any older version is brought to this
+ * build's (PRAGMA user_version: 0 is an empty database). Each step runs
+ * in one transaction with the version it reaches, so a crash midway
+ * leaves the old version whole. docs/storage.md says what each column
+ * holds and why the indexes are these. */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+
+/* Version 1: the events of every target; the index the paginated queries
+ * walk (a target's events in msgid order, which is time order); the
+ * full-text index of the message kinds' text, external content (the
+ * text is stored once, in events), kept by triggers so every insert,
+ * redaction and prune keeps it true. */
+static const char schema_v1[] =
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  msgid TEXT NOT NULL UNIQUE,"
+    "  at_ms INTEGER NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  sender TEXT NOT NULL,"
+    "  account TEXT,"
+    "  text TEXT,"
+    "  extra TEXT,"
+    "  tags TEXT,"
+    "  bot INTEGER NOT NULL DEFAULT 0,"
+    "  redacted INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX events_target ON events (target, msgid);"
+    "CREATE VIRTUAL TABLE events_fts USING fts5 ("
+    "  text, content='events', content_rowid='id', tokenize='unicode61 remove_diacritics 2'"
+    ");"
+    "CREATE TRIGGER events_fts_insert AFTER INSERT ON events"
+    "  WHEN new.kind IN (1, 2, 3) AND new.text IS NOT NULL BEGIN"
+    "  INSERT INTO events_fts (rowid, text) VALUES (new.id, new.text);"
+    "END;"
+    "CREATE TRIGGER events_fts_delete AFTER DELETE ON events"
+    "  WHEN old.kind IN (1, 2, 3) AND old.text IS NOT NULL BEGIN"
+    "  INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+    "END;"
+    "CREATE TRIGGER events_fts_update AFTER UPDATE OF text ON events"
+    "  WHEN old.kind IN (1, 2, 3) BEGIN"
+    "  INSERT INTO events_fts (events_fts, rowid, text)"
+    "    SELECT 'delete', old.id, old.text WHERE old.text IS NOT NULL;"
+    "  INSERT INTO events_fts (rowid, text)"
+    "    SELECT new.id, new.text WHERE new.text IS NOT NULL;"
+    "END;";
+
+/* The steps, from version i to i + 1 at index i. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	schema_v1,
+};
+
+static int
+user_version(sqlite3 *db, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_schema_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	int v = 0;
+	if (user_version(db, &v) != SQLITE_OK) {
+		snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (v > STORE_SCHEMA_VERSION || v < 0) {
+		snprintf(err, errlen,
+		    "database schema version %d is newer than this parleyd knows (%d)",
+		    v, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; v < STORE_SCHEMA_VERSION; v++) {
+		char set[64];
+		snprintf(set, sizeof set, "PRAGMA user_version = %d;", v + 1);
+		char *msg = NULL;
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, set, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+			snprintf(err, errlen, "database: upgrading the schema to version %d: %s",
+			    v + 1, msg != NULL ? msg : sqlite3_errmsg(db));
+			sqlite3_free(msg);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,607 @@
+/* The write path. The loop copies events into the pending batch and
+ * seals it as an epoch; the writer thread, with a connection of its own,
+ * commits each epoch in one transaction (group commit: however many
+ * events the loop gathered in one pass cost one COMMIT), in order, and
+ * tells the loop through the eventfd. An epoch that cannot be committed
+ * (disk full, I/O error) is dropped and counted, and finishes all the
+ * same: chat goes on, and history resumes with the next commit that
+ * works. When nothing is queued the writer prunes old rows, a small
+ * batch per transaction. */
+#include "store/sqlite_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+
+/* How often the writer looks for rows past history-max-age when nothing
+ * else wakes it. */
+#define STORE_AGE_CHECK_MS 60000
+
+#define MS_PER_DAY (24 * 60 * 60 * 1000LL)
+
+/* ---- The loop's side ---- */
+
+static size_t
+str_size(const char *p)
+{
+	return p != NULL ? strlen(p) + 1 : 0;
+}
+
+static const char *
+str_put(char **at, const char *p)
+{
+	if (p == NULL)
+		return NULL;
+	size_t n = strlen(p) + 1;
+	char *d = memcpy(*at, p, n);
+	*at += n;
+	return d;
+}
+
+/* A copy of e, its strings in one block. */
+static struct store_op *
+op_new(const struct store_event *e, int redact)
+{
+	size_t n = str_size(e->target) + str_size(e->sender) + str_size(e->account) +
+	    str_size(e->text) + str_size(e->extra) + str_size(e->tags);
+	struct store_op *op = calloc(1, sizeof *op);
+	if (op == NULL)
+		return NULL;
+	op->block = malloc(n > 0 ? n : 1);
+	if (op->block == NULL) {
+		free(op);
+		return NULL;
+	}
+	op->redact = redact;
+	op->e = *e;
+	char *at = op->block;
+	op->e.target = str_put(&at, e->target);
+	op->e.sender = str_put(&at, e->sender);
+	op->e.account = str_put(&at, e->account);
+	op->e.text = e->redacted ? NULL : str_put(&at, e->text);
+	op->e.extra = str_put(&at, e->extra);
+	op->e.tags = str_put(&at, e->tags);
+	op->bytes = sizeof *op + n;
+	return op;
+}
+
+static void
+ops_free(struct store_op *op)
+{
+	while (op != NULL) {
+		struct store_op *next = op->next;
+		free(op->block);
+		free(op);
+		op = next;
+	}
+}
+
+/* Queues op in the pending batch when the bounds allow it. */
+static int
+pending_add(struct store *s, struct store_op *op)
+{
+	pthread_mutex_lock(&s->lock);
+	size_t events = s->inflight_events, bytes = s->inflight_bytes;
+	pthread_mutex_unlock(&s->lock);
+	if (s->pend_events + events >= STORE_PENDING_MAX ||
+	    s->pend_bytes + bytes + op->bytes > STORE_PENDING_BYTES_MAX) {
+		free(op->block);
+		free(op);
+		return -1;
+	}
+	*s->pend_tail = op;
+	s->pend_tail = &op->next;
+	s->pend_events++;
+	s->pend_bytes += op->bytes;
+	return 0;
+}
+
+int
+store_append(struct store *s, const struct store_event *e)
+{
+	struct store_op *op = NULL;
+	if (e->target != NULL && e->msgid[0] != '\0')
+		op = op_new(e, 0);
+	if (op == NULL || pending_add(s, op) != 0) {
+		pthread_mutex_lock(&s->lock);
+		s->refused++;
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->appended++;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int
+store_redact(struct store *s, const char *msgid)
+{
+	struct store_event e = { .kind = SK_PRIVMSG };
+	if (msgid == NULL || strlen(msgid) != MSGID_LEN)
+		return -1;
+	memcpy(e.msgid, msgid, MSGID_LEN + 1);
+	struct store_op *op = op_new(&e, 1);
+	if (op == NULL)
+		return -1;
+	return pending_add(s, op);
+}
+
+uint64_t
+store_seal(struct store *s)
+{
+	if (s->pend_head == NULL)
+		return 0;
+	struct store_epoch *ep = calloc(1, sizeof *ep);
+	if (ep == NULL)
+		return 0;  /* the batch waits for the next seal */
+	ep->number = ++s->sealed;
+	ep->ops = s->pend_head;
+	ep->nevents = s->pend_events;
+	ep->bytes = s->pend_bytes;
+	s->pend_head = NULL;
+	s->pend_tail = &s->pend_head;
+	s->pend_events = s->pend_bytes = 0;
+	pthread_mutex_lock(&s->lock);
+	*s->q_tail = ep;
+	s->q_tail = &ep->next;
+	s->inflight_events += ep->nevents;
+	s->inflight_bytes += ep->bytes;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return ep->number;
+}
+
+uint64_t
+store_finished(struct store *s)
+{
+	uint64_t v;
+	while (read(s->efd, &v, sizeof v) == (ssize_t)sizeof v)
+		;
+	pthread_mutex_lock(&s->lock);
+	uint64_t finished = s->finished;
+	uint64_t failed = s->commits_failed, resumed = s->resumed, dropped = s->dropped;
+	char why[sizeof s->last_error];
+	memcpy(why, s->last_error, sizeof why);
+	pthread_mutex_unlock(&s->lock);
+	/* Logged here, on the loop, once per change: the writer thread
+	 * never logs. */
+	if (failed > s->seen_failed && !s->logged_failing) {
+		log_error("history: cannot store events (%s): dropping them, chat goes on", why);
+		s->logged_failing = 1;
+	}
+	if (resumed > s->seen_resumed && s->logged_failing) {
+		log_warn("history: storing events again (%llu dropped meanwhile)",
+		    (unsigned long long)dropped);
+		s->logged_failing = 0;
+	}
+	s->seen_failed = failed;
+	s->seen_resumed = resumed;
+	return finished;
+}
+
+void
+store_pending_free(struct store *s)
+{
+	ops_free(s->pend_head);
+	s->pend_head = NULL;
+	s->pend_tail = &s->pend_head;
+	while (s->q_head != NULL) {
+		struct store_epoch *ep = s->q_head;
+		s->q_head = ep->next;
+		ops_free(ep->ops);
+		free(ep);
+	}
+	s->q_tail = &s->q_head;
+	struct store_touched *t, *tmp;
+	HASH_ITER(hh, s->touched, t, tmp) {
+		HASH_DEL(s->touched, t);
+		free(t);
+	}
+	free(s->prune_target);
+	s->prune_target = NULL;
+	free(s->prune_scan);
+	s->prune_scan = NULL;
+}
+
+/* ---- The writer thread ---- */
+
+static int
+bind_text(sqlite3_stmt *st, int i, const char *p)
+{
+	return p != NULL ? sqlite3_bind_text(st, i, p, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static int
+step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+write_op(struct store *s, const struct store_op *op)
+{
+	const struct store_event *e = &op->e;
+	if (op->redact) {
+		sqlite3_bind_text(s->w_redact, 1, e->msgid, -1, SQLITE_STATIC);
+		return step_done(s->w_redact);
+	}
+	sqlite3_stmt *st = s->w_insert;
+	sqlite3_bind_text(st, 1, e->msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, e->at_ms);
+	bind_text(st, 3, e->target);
+	sqlite3_bind_int(st, 4, (int)e->kind);
+	bind_text(st, 5, e->sender != NULL ? e->sender : "");
+	bind_text(st, 6, e->account);
+	bind_text(st, 7, e->redacted ? NULL : e->text);
+	bind_text(st, 8, e->extra);
+	bind_text(st, 9, e->tags);
+	sqlite3_bind_int(st, 10, e->bot);
+	sqlite3_bind_int(st, 11, e->redacted);
+	return step_done(st);
+}
+
+static void
+touch(struct store *s, const char *target)
+{
+	if (s->touched_all || target == NULL)
+		return;
+	struct store_touched *t;
+	HASH_FIND_STR(s->touched, target, t);
+	if (t != NULL)
+		return;
+	if (HASH_COUNT(s->touched) >= STORE_TOUCHED_MAX) {
+		s->touched_all = 1;
+		return;
+	}
+	size_t n = strlen(target) + 1;
+	t = malloc(sizeof *t + n);
+	if (t == NULL) {
+		s->touched_all = 1;
+		return;
+	}
+	memcpy(t->name, target, n);
+	HASH_ADD_STR(s->touched, name, t);
+}
+
+/* One epoch, one transaction. 0, or -1 with the reason in last_error
+ * (the writer's, copied under the lock by the caller). */
+static int
+commit_epoch(struct store *s, const struct store_epoch *ep, char *why, size_t whylen)
+{
+	if (sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
+		if (write_op(s, op) != 0)
+			goto fail;
+	if (sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (s->opt.max_rows > 0)
+		for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
+			if (!op->redact)
+				touch(s, op->e.target);
+	return 0;
+fail:
+	snprintf(why, whylen, "%s", sqlite3_errmsg(s->wdb));
+	if (!sqlite3_get_autocommit(s->wdb))
+		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static int
+exec_changes(sqlite3 *db, sqlite3_stmt *st, uint64_t *changes)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	*changes = (uint64_t)sqlite3_changes(db);
+	return 0;
+}
+
+/* One small batch of rows past history-max-rows in one target. 1 when
+ * there may be more to do, 0 when none is left. */
+static int
+prune_rows_step(struct store *s, uint64_t *deleted)
+{
+	sqlite3_stmt *st;
+	if (s->prune_target == NULL) {
+		/* Which target next: the next name of all of them (after a start
+		 * or when too many were touched), else one touched. */
+		char *next = NULL;
+		if (s->touched_all) {
+			st = s->w_next_target;
+			sqlite3_bind_text(st, 1, s->prune_scan != NULL ? s->prune_scan : "", -1,
+			    SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				next = strdup((const char *)sqlite3_column_text(st, 0));
+			sqlite3_reset(st);
+			if (next == NULL) {
+				s->touched_all = 0;
+				free(s->prune_scan);
+				s->prune_scan = NULL;
+				return HASH_COUNT(s->touched) > 0;
+			}
+			free(s->prune_scan);
+			s->prune_scan = strdup(next);
+			if (s->prune_scan == NULL) {
+				free(next);
+				s->touched_all = 0;
+				return 0;
+			}
+		} else if (s->touched != NULL) {
+			struct store_touched *t = s->touched;
+			HASH_DEL(s->touched, t);
+			next = strdup(t->name);
+			free(t);
+			if (next == NULL)
+				return s->touched != NULL;
+		} else {
+			return 0;
+		}
+		/* The newest msgid past the bound, if the target has so many. */
+		st = s->w_cutoff;
+		sqlite3_bind_text(st, 1, next, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s->opt.max_rows);
+		int found = sqlite3_step(st) == SQLITE_ROW;
+		if (found)
+			snprintf(s->prune_cutoff, sizeof s->prune_cutoff, "%s",
+			    (const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		if (!found) {
+			free(next);
+			return 1;
+		}
+		s->prune_target = next;
+	}
+	st = s->w_prune_rows;
+	sqlite3_bind_text(st, 1, s->prune_target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s->prune_cutoff, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, STORE_PRUNE_BATCH);
+	uint64_t n = 0;
+	int rc = exec_changes(s->wdb, st, &n);
+	*deleted += n;
+	if (rc != 0 || n < STORE_PRUNE_BATCH) {
+		free(s->prune_target);
+		s->prune_target = NULL;
+	}
+	return 1;
+}
+
+/* One small batch of the oldest rows (by rowid, which is the order they
+ * came in) past history-max-age. 1 when a batch was deleted. */
+static int
+prune_age_step(struct store *s, uint64_t *deleted)
+{
+	sqlite3_stmt *st = s->w_prune_age;
+	sqlite3_bind_int64(st, 1, clock_now_ms() - (int64_t)s->opt.max_age_days * MS_PER_DAY);
+	sqlite3_bind_int(st, 2, STORE_PRUNE_BATCH);
+	uint64_t n = 0;
+	if (exec_changes(s->wdb, st, &n) != 0)
+		return 0;
+	*deleted += n;
+	return n > 0;
+}
+
+/* One batch of retention in its own transaction. 1 when there is more. */
+static int
+prune_step(struct store *s)
+{
+	uint64_t deleted = 0;
+	int more = 0;
+	if (sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return 0;
+	if (s->opt.max_rows > 0)
+		more = prune_rows_step(s, &deleted);
+	if (!more && s->opt.max_age_days > 0)
+		more = prune_age_step(s, &deleted);
+	if (sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+		return 0;  /* tried again at the next idle time */
+	}
+	pthread_mutex_lock(&s->lock);
+	s->pruned += deleted;
+	s->prune_batches++;
+	pthread_mutex_unlock(&s->lock);
+	return more;
+}
+
+static void
+apply_test_pages(struct store *s, int64_t pages)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+	    (long long)(pages > 0 ? pages : 0xfffffffe));
+	sqlite3_exec(s->wdb, sql, NULL, NULL, NULL);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct store *s = arg;
+	int64_t pages_applied = 0;
+	int retention = s->opt.max_rows > 0 || s->opt.max_age_days > 0;
+	uint64_t prune_at = retention ? clock_mono_ms() + STORE_IDLE_MS : 0;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (s->test_max_pages != pages_applied) {
+			pages_applied = s->test_max_pages;
+			apply_test_pages(s, pages_applied);
+		}
+		struct store_epoch *ep = s->q_head;
+		if (ep != NULL) {
+			s->q_head = ep->next;
+			if (s->q_head == NULL)
+				s->q_tail = &s->q_head;
+			pthread_mutex_unlock(&s->lock);
+			char why[sizeof s->last_error];
+			int rc = commit_epoch(s, ep, why, sizeof why);
+			pthread_mutex_lock(&s->lock);
+			s->inflight_events -= ep->nevents;
+			s->inflight_bytes -= ep->bytes;
+			s->finished = ep->number;
+			s->epochs++;
+			if (rc == 0) {
+				s->committed += ep->nevents;
+				if (s->failing)
+					s->resumed++;
+				s->failing = 0;
+			} else {
+				s->dropped += ep->nevents;
+				s->commits_failed++;
+				s->failing = 1;
+				memcpy(s->last_error, why, sizeof why);
+			}
+			if (retention && prune_at == 0)
+				prune_at = clock_mono_ms() + STORE_IDLE_MS;
+			pthread_mutex_unlock(&s->lock);
+			uint64_t one = 1;
+			if (write(s->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+				abort();  /* an eventfd we own cannot fail otherwise */
+			ops_free(ep->ops);
+			free(ep);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		if (s->stopping)
+			break;
+		uint64_t now = clock_mono_ms();
+		if (s->prune_now && prune_at == 0)
+			prune_at = now;
+		if (prune_at != 0 && (now >= prune_at || s->prune_now)) {
+			pthread_mutex_unlock(&s->lock);
+			int more = prune_step(s);
+			pthread_mutex_lock(&s->lock);
+			if (!more) {
+				prune_at = s->opt.max_age_days > 0 ? now + STORE_AGE_CHECK_MS : 0;
+				s->prune_now = 0;
+				pthread_cond_broadcast(&s->idle);
+			}
+			continue;
+		}
+		if (prune_at != 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			uint64_t wait = prune_at - now;
+			ts.tv_sec += (time_t)(wait / 1000);
+			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+		} else {
+			pthread_cond_wait(&s->wake, &s->lock);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static const char sql_insert[] =
+    "INSERT OR IGNORE INTO events (msgid, at_ms, target, kind, sender, account, text, extra,"
+    " tags, bot, redacted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char sql_redact[] =
+    "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE msgid = ?1";
+static const char sql_next_target[] =
+    "SELECT target FROM events WHERE target > ?1 ORDER BY target LIMIT 1";
+static const char sql_cutoff[] =
+    "SELECT msgid FROM events WHERE target = ?1 ORDER BY msgid DESC LIMIT 1 OFFSET ?2";
+static const char sql_prune_rows[] =
+    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE target = ?1"
+    " AND msgid <= ?2 ORDER BY msgid LIMIT ?3)";
+static const char sql_prune_age[] =
+    "DELETE FROM events WHERE id IN (SELECT id FROM (SELECT id, at_ms FROM events"
+    " ORDER BY id LIMIT ?2) WHERE at_ms < ?1)";
+
+int
+store_writer_start(struct store *s, char *err, size_t errlen)
+{
+	struct {
+		const char *sql;
+		sqlite3_stmt **st;
+	} stmts[] = {
+		{ sql_insert, &s->w_insert },
+		{ sql_redact, &s->w_redact },
+		{ sql_next_target, &s->w_next_target },
+		{ sql_cutoff, &s->w_cutoff },
+		{ sql_prune_rows, &s->w_prune_rows },
+		{ sql_prune_age, &s->w_prune_age },
+	};
+	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+		if (sqlite3_prepare_v3(s->wdb, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
+		        stmts[i].st, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->wdb));
+			return -1;
+		}
+	}
+	/* After a start every target is checked against history-max-rows
+	 * once: the bound may have been lowered. */
+	s->touched_all = s->opt.max_rows > 0;
+	int rc = pthread_create(&s->writer, NULL, writer_main, s);
+	if (rc != 0) {
+		snprintf(err, errlen, "store: cannot start the writer: %s", strerror(rc));
+		return -1;
+	}
+	s->writer_running = 1;
+	return 0;
+}
+
+/* Every queued epoch is committed first: the writer stops only once its
+ * queue is empty. */
+void
+store_writer_stop(struct store *s)
+{
+	if (s->writer_running) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->writer, NULL);
+		s->writer_running = 0;
+	}
+}
+
+void
+store_writer_close(struct store *s)
+{
+	sqlite3_stmt **stmts[] = { &s->w_insert, &s->w_redact, &s->w_next_target, &s->w_cutoff,
+		&s->w_prune_rows, &s->w_prune_age };
+	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+		sqlite3_finalize(*stmts[i]);
+		*stmts[i] = NULL;
+	}
+	if (s->wdb != NULL)
+		sqlite3_close(s->wdb);
+	s->wdb = NULL;
+}
+
+void
+store_test_max_pages(struct store *s, int64_t pages)
+{
+	pthread_mutex_lock(&s->lock);
+	s->test_max_pages = pages;
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t
+store_test_prune(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->prune_now = 1;
+	pthread_cond_signal(&s->wake);
+	while (s->prune_now)
+		pthread_cond_wait(&s->idle, &s->lock);
+	uint64_t n = s->prune_batches;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
