@@ -8,14 +8,17 @@
 #include <stdio.h>
 
 /* Version 1: the events of every target; the index the paginated queries
- * walk (a target's events in msgid order, which is time order); the
+ * walk (a target's events in msgid order, which is time order), unique:
+ * one event is stored once per target, and a quit or a nick change is
+ * one event stored in every room its user was in, under one msgid (as
+ * every client saw it); msgid alone indexed for REDACT; the
  * full-text index of the message kinds' text, external content (the
  * text is stored once, in events), kept by triggers so every insert,
  * redaction and prune keeps it true. */
 static const char schema_v1[] =
     "CREATE TABLE events ("
     "  id INTEGER PRIMARY KEY,"
-    "  msgid TEXT NOT NULL UNIQUE,"
+    "  msgid TEXT NOT NULL,"
     "  at_ms INTEGER NOT NULL,"
     "  target TEXT NOT NULL,"
     "  kind INTEGER NOT NULL,"
@@ -27,7 +30,8 @@ static const char schema_v1[] =
     "  bot INTEGER NOT NULL DEFAULT 0,"
     "  redacted INTEGER NOT NULL DEFAULT 0"
     ");"
-    "CREATE INDEX events_target ON events (target, msgid);"
+    "CREATE UNIQUE INDEX events_target ON events (target, msgid);"
+    "CREATE INDEX events_msgid ON events (msgid);"
     "CREATE VIRTUAL TABLE events_fts USING fts5 ("
     "  text, content='events', content_rowid='id', tokenize='unicode61 remove_diacritics 2'"
     ");"
