@@ -26,7 +26,18 @@ const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 const FORMAT_RE = /[\x02\x0f\x11\x16\x1d\x1e\x1f]|\x03(\d{1,2}(,\d{1,2})?)?|\x04([0-9a-fA-F]{6}(,[0-9a-fA-F]{6})?)?/g;
 // The capabilities this client understands, requested when offered.
 const WANT_CAPS = ['server-time', 'echo-message', 'multi-prefix', 'message-tags', 'away-notify',
-  'cap-notify', 'extended-join', 'invite-notify', 'setname'];
+  'cap-notify', 'extended-join', 'invite-notify', 'setname', 'batch', 'standard-replies',
+  'draft/chathistory', 'soju.im/search'];
+// Their replies come in batches: without batch they are not asked for.
+const NEED_BATCH = ['draft/chathistory', 'soju.im/search'];
+// Earlier messages asked for at a time (within the server's CHATHISTORY=N).
+const HISTORY_PAGE = 50;
+// Messages a search shows at most.
+const SEARCH_LIMIT = 50;
+// Lines kept from one batch: a reply is at most a page, so more is a fault.
+const BATCH_MAX = 2000;
+// How near the top of a room (px) scrolling asks for earlier messages.
+const TOP_SLACK = 120;
 const STORE_NICK = 'parley.nick';
 const MAX_LINES = 1500;
 const SERVER_KEY = '*server';
@@ -46,7 +57,8 @@ const S = {
   caps: new Set(),
   offered: new Set(),
   nickTries: 0,
-  isupport: { chantypes: '#&', modes: 'ov', syms: '@+', chanmodes: ['beI', 'k', 'l', 'imnpst'], nicklen: 30, network: '' },
+  isupport: { chantypes: '#&', modes: 'ov', syms: '@+', chanmodes: ['beI', 'k', 'l', 'imnpst'], nicklen: 30, network: '',
+    chathistory: 0, msgreftypes: ['msgid', 'timestamp'] },
   buffers: new Map(),    // lowercased name -> buffer
   active: null,
   switchTo: new Set(),   // channels to open when our JOIN comes back
@@ -55,6 +67,8 @@ const S = {
   lastRx: 0,
   history: [], histPos: 0,
   complete: null,
+  batches: new Map(),    // open batch reference -> { type, params, lines }
+  search: null,          // the search asked for: { room, text }, until its batch ends
 };
 
 const ui = {};
@@ -63,7 +77,8 @@ for (const id of ['login', 'login-form', 'nick-input', 'pass-label', 'pass-input
   'queries-heading', 'join-form', 'join-input', 'my-nick', 'logout-btn', 'rooms-toggle', 'rooms-unread',
   'room-title', 'topic', 'status', 'members-toggle', 'member-count', 'leave-btn', 'conn-banner', 'conn-text',
   'reconnect-btn', 'messages', 'composer', 'message-input', 'members', 'members-heading-count', 'network-name',
-  'scrim']) {
+  'scrim', 'search-toggle', 'search-form', 'search-input', 'search-label', 'search-close', 'search-view',
+  'search-title', 'search-results', 'search-back', 'history-status']) {
   ui[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = document.getElementById(id);
 }
 
@@ -130,14 +145,26 @@ function getBuffer(name, type) {
   let b = S.buffers.get(key);
   if (b) return b;
   b = { key, name, type, joined: false, rejoin: type === 'channel', topic: '', members: new Map(),
-    unread: 0, mention: false, stick: true, lastDay: '' };
+    unread: 0, mention: false, stick: true, lastDay: '',
+    msgids: new Set(),   // the msgids shown: history and the live stream overlap
+    // Earlier messages: asked (a request is out), started (LATEST answered
+    // since the join), done (none earlier), failed (the server's reason).
+    hist: { asked: '', started: false, done: false, failed: '' },
+    anchor: null,        // our JOIN's line: live messages begin after it
+  };
   b.log = el('div', 'log');
   b.log.dataset.buffer = type === 'server' ? 'server' : name;
   b.log.hidden = true;
   b.log.setAttribute('role', 'log');
   b.log.addEventListener('scroll', () => {
-    if (!b.log.hidden) b.stick = b.log.scrollTop + b.log.clientHeight >= b.log.scrollHeight - 40;
+    if (b.log.hidden) return;
+    b.stick = b.log.scrollTop + b.log.clientHeight >= b.log.scrollHeight - 40;
+    if (b.log.scrollTop < TOP_SLACK) loadEarlier(b);
   });
+  // The top of a room: loading, a button for more, or the beginning.
+  b.top = el('div', 'history-top');
+  b.top.hidden = true;
+  b.log.append(b.top);
   ui.messages.append(b.log);
   b.tab = el('li', 'tab');
   b.tab.dataset.type = type;
@@ -225,6 +252,9 @@ function activate(b) {
   renderHeader();
   renderMembers();
   b.log.scrollTop = b.stick ? b.log.scrollHeight : b.savedTop || 0;
+  closeSearch();
+  renderSearchToggle();
+  fillView(b);
   ui.messageInput.placeholder = b.type === 'server' ? 'Type /join #room or /help' : `Message ${b.name}`;
   closeDrawers();
   updateTitle();
@@ -313,17 +343,18 @@ function appendRich(parent, text) {
   parent.append(text.slice(last));
 }
 
-// kind: msg, action, notice (from a person), status (joins etc.), info, error.
-function addLine(b, kind, { nick = '', text = '', time = null, self = false } = {}) {
-  if (!b) b = S.active || serverBuffer();
+const SAID = ['msg', 'action', 'notice'];
+const dayLabel = (d) => d.toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric' });
+
+// One line of a tab. kind: msg, action, notice (from a person), status
+// (joins etc.), info, error. earlier: it comes from the room's history.
+function makeRow(kind, { nick = '', text = '', time = null, self = false, msgid = '', earlier = false }) {
   const d = time || new Date();
-  const day = d.toDateString();
-  if (b.lastDay && b.lastDay !== day) {
-    b.log.append(el('div', 'day', d.toLocaleDateString(undefined, { weekday: 'long', month: 'long', day: 'numeric' })));
-  }
-  b.lastDay = day;
   const row = el('div', `message ${kind}`);
   row.dataset.kind = kind;
+  row.dataset.ts = String(d.getTime());
+  if (msgid) row.dataset.msgid = msgid;
+  if (earlier) row.classList.add('earlier');
   const t = el('time', 'time', hhmm(d));
   t.dateTime = d.toISOString();
   t.title = d.toLocaleString();
@@ -338,21 +369,63 @@ function addLine(b, kind, { nick = '', text = '', time = null, self = false } = 
   appendRich(span, text);
   body.append(span);
   row.append(body);
-  const mention = !self && nick && S.me && ['msg', 'action', 'notice'].includes(kind) &&
+  const mention = !self && nick && S.me && SAID.includes(kind) &&
     new RegExp(`(^|[^\\w])${escapeRe(S.me)}($|[^\\w])`, 'i').test(text);
   if (self) row.classList.add('self');
   if (mention) row.classList.add('mention');
+  if (SAID.includes(kind)) row.classList.add('said');
+  return row;
+}
+
+// Appends a line as it happens. A message whose msgid the tab already
+// shows (it came in the room's history first) is not shown again: null.
+function addLine(b, kind, opts = {}) {
+  if (!b) b = S.active || serverBuffer();
+  if (opts.msgid && b.msgids.has(opts.msgid)) return null;
+  const row = makeRow(kind, opts);
+  if (opts.msgid) b.msgids.add(opts.msgid);
+  const d = new Date(+row.dataset.ts);
+  const day = d.toDateString();
+  if (b.lastDay && b.lastDay !== day) b.log.append(el('div', 'day', dayLabel(d)));
+  b.lastDay = day;
   if (!b.log.hidden) b.stick = b.log.scrollTop + b.log.clientHeight >= b.log.scrollHeight - 40;
   b.log.append(row);
-  while (b.log.childElementCount > MAX_LINES) b.log.firstElementChild.remove();
+  trim(b);
   if (b.stick && !b.log.hidden) b.log.scrollTop = b.log.scrollHeight;
-  if (['msg', 'action', 'notice'].includes(kind) && !self && (b !== S.active || document.hidden)) {
+  if (SAID.includes(kind) && !opts.self && (b !== S.active || document.hidden)) {
     if (b !== S.active) b.unread++;
-    if (mention || b.type === 'query') b.mention = b !== S.active;
+    if (row.classList.contains('mention') || b.type === 'query') b.mention = b !== S.active;
     labelTab(b);
     updateTitle(true);
   }
   return row;
+}
+
+// At most MAX_LINES lines, the oldest going first; but not while the
+// user reads further up (they go once the user is back at the bottom).
+// What goes can be loaded again from the history.
+function trim(b) {
+  if (!b.stick) return;
+  while (b.log.childElementCount > MAX_LINES + 1) {
+    const first = b.top.nextElementSibling;
+    if (!first) break;
+    if (first.dataset.msgid) b.msgids.delete(first.dataset.msgid);
+    first.remove();
+    if (b.hist.done) { b.hist.done = false; renderTop(b); }
+  }
+}
+
+// The day lines again, after lines were put in between.
+function redoDays(b) {
+  for (const d of b.log.querySelectorAll(':scope > .day')) d.remove();
+  let last = '';
+  for (const row of [...b.log.querySelectorAll(':scope > .message')]) {
+    const d = new Date(+row.dataset.ts);
+    const day = d.toDateString();
+    if (last && last !== day) row.before(el('div', 'day', dayLabel(d)));
+    last = day;
+  }
+  b.lastDay = last;
 }
 const info = (text, b) => addLine(b, 'info', { text });
 const error = (text, b) => addLine(b, 'error', { text });
@@ -386,6 +459,9 @@ function connect() {
   Object.assign(S, { registered: false, capDone: false, burstDone: false, quitting: false, nickTries: 0 });
   S.caps.clear();
   S.offered.clear();
+  S.batches.clear();
+  // What was asked of the old connection is not coming.
+  for (const b of S.buffers.values()) b.hist.asked = '';
   setStatus('connecting', 'Connecting…');
   let ws;
   try {
@@ -423,6 +499,7 @@ function connect() {
 
 function disconnected(ev) {
   clearTimeout(S.regTimer);
+  if (S.search) { searchFailed('the connection was lost.'); S.search = null; }
   const was = S.registered;
   S.registered = false;
   for (const b of S.buffers.values()) {
@@ -490,6 +567,11 @@ function welcomed(m) {
 
 function receive(line) {
   const m = parse(line);
+  const batch = m.tags.batch && S.batches.get(m.tags.batch);
+  if (batch) {
+    if (batch.lines.length < BATCH_MAX) batch.lines.push(m);
+    return;
+  }
   const h = HANDLERS[m.command];
   try {
     if (h) h(m);
@@ -515,18 +597,22 @@ const HANDLERS = {
     if (sub === 'LS') {
       for (const c of caps) S.offered.add(c.split('=')[0]);
       if (m.params[2] === '*') return; // more LS lines follow
-      const want = WANT_CAPS.filter((c) => S.offered.has(c));
+      const want = WANT_CAPS.filter((c) => S.offered.has(c) && (S.offered.has('batch') || !NEED_BATCH.includes(c)));
       if (want.length) send(`CAP REQ :${want.join(' ')}`); else capEnd();
     } else if (sub === 'ACK') {
       for (const c of caps) { if (c[0] === '-') S.caps.delete(c.slice(1)); else S.caps.add(c); }
       capEnd();
+      historyCapsChanged();
     } else if (sub === 'NAK') {
       capEnd();
     } else if (sub === 'NEW') {
-      const want = caps.map((c) => c.split('=')[0]).filter((c) => WANT_CAPS.includes(c) && !S.caps.has(c));
+      for (const c of caps) S.offered.add(c.split('=')[0]);
+      const want = caps.map((c) => c.split('=')[0]).filter((c) => WANT_CAPS.includes(c) && !S.caps.has(c) &&
+        (S.offered.has('batch') || !NEED_BATCH.includes(c)));
       if (want.length) send(`CAP REQ :${want.join(' ')}`);
     } else if (sub === 'DEL') {
-      for (const c of caps) S.caps.delete(c);
+      for (const c of caps) { S.caps.delete(c); S.offered.delete(c); }
+      historyCapsChanged();
     }
   },
   JOIN(m) {
@@ -538,7 +624,10 @@ const HANDLERS = {
       // The room as it is now: its topic, if it has one, comes next (332).
       b.topic = '';
       labelTab(b);
-      addLine(b, 'status', { text: `You joined ${b.name}`, time: msgTime(m) });
+      b.anchor = addLine(b, 'status', { text: `You joined ${b.name}`, time: msgTime(m) });
+      // This join's history: the newest page, then earlier on demand.
+      Object.assign(b.hist, { asked: '', started: false, done: false, failed: '' });
+      askHistory(b, 'latest');
       if (S.nickNote) { error(S.nickNote, b); S.nickNote = ''; }
       if (S.switchTo.delete(b.key) || S.active?.type === 'server') activate(b);
       else if (b === S.active) renderHeader();
@@ -642,6 +731,28 @@ const HANDLERS = {
     membersChanged(b);
     addLine(b, 'status', { text, time: msgTime(m) });
   },
+  BATCH(m) {
+    const ref = m.params[0] || '';
+    if (ref[0] === '+' && ['chathistory', 'soju.im/search', 'search'].includes(m.params[1])) {
+      S.batches.set(ref.slice(1), { type: m.params[1], params: m.params.slice(2), lines: [] });
+    } else if (ref[0] === '-') {
+      const batch = S.batches.get(ref.slice(1));
+      S.batches.delete(ref.slice(1));
+      if (batch) batchEnded(batch);
+    }
+  },
+  // Standard replies: FAIL COMMAND CODE [CONTEXT...] :DESCRIPTION.
+  FAIL(m) {
+    const [cmd = '', code = '', ...rest] = m.params;
+    const text = rest.pop() || code;
+    if (cmd === 'CHATHISTORY') {
+      const b = findBuffer(rest[1]);
+      if (b?.hist.asked) { b.hist.asked = ''; b.hist.failed = text; renderTop(b); return; }
+    }
+    if (cmd === 'SEARCH' && searchFailed(text)) return;
+    error(`${cmd}: ${text}`, S.registered ? S.active : serverBuffer());
+  },
+  WARN(m) { info(`${m.params[0]}: ${m.params[m.params.length - 1]}`, S.registered ? S.active : serverBuffer()); },
   PRIVMSG(m) { message(m, false); },
   NOTICE(m) { message(m, true); },
   AWAY(m) {
@@ -667,6 +778,8 @@ const HANDLERS = {
         if (p && p[1].length === p[2].length) { S.isupport.modes = p[1]; S.isupport.syms = p[2]; }
       } else if (k === 'CHANMODES') S.isupport.chanmodes = v.split(',');
       else if (k === 'NICKLEN') S.isupport.nicklen = +v || 30;
+      else if (k === 'CHATHISTORY') S.isupport.chathistory = Math.max(0, parseInt(v, 10) || 0);
+      else if (k === 'MSGREFTYPES') S.isupport.msgreftypes = v.split(',');
       else if (k === 'NETWORK') {
         S.isupport.network = v;
         ui.networkName.textContent = v;
@@ -763,22 +876,28 @@ function numeric(m) {
   info(text, S.active);
 }
 
+// What a PRIVMSG or NOTICE says: { kind, text }, or { ctcp: VERB } for a
+// CTCP request or reply other than an action.
+function spoken(m, notice) {
+  const text = m.params[1] || '';
+  if (text[0] !== '\x01') return { kind: notice ? 'notice' : 'msg', text };
+  const inner = text.replace(/^\x01|\x01$/g, '');
+  const sp = inner.indexOf(' ');
+  const verb = (sp < 0 ? inner : inner.slice(0, sp)).toUpperCase();
+  if (verb !== 'ACTION' || notice) return { ctcp: verb };
+  return { kind: 'action', text: sp < 0 ? '' : inner.slice(sp + 1) };
+}
+
 function message(m, notice) {
-  let [target = '', text = ''] = m.params;
+  const target = m.params[0] || '';
   const time = msgTime(m);
   const self = isMe(m.nick);
-  let kind = notice ? 'notice' : 'msg';
-  if (text[0] === '\x01') {
-    const inner = text.replace(/^\x01|\x01$/g, '');
-    const sp = inner.indexOf(' ');
-    const verb = (sp < 0 ? inner : inner.slice(0, sp)).toUpperCase();
-    if (verb !== 'ACTION' || notice) {
-      if (!self) info(`${m.nick} sent a CTCP ${verb}${notice ? ' reply' : ''}`, serverBuffer());
-      return;
-    }
-    kind = 'action';
-    text = sp < 0 ? '' : inner.slice(sp + 1);
+  const said = spoken(m, notice);
+  if (said.ctcp) {
+    if (!self) info(`${m.nick} sent a CTCP ${said.ctcp}${notice ? ' reply' : ''}`, serverBuffer());
+    return;
   }
+  const { kind, text } = said;
   // A server's notice, or anything before we are registered.
   if (!m.prefix.includes('!') && !isChannel(target) && (!S.registered || m.nick.includes('.') || !m.nick)) {
     info(text, S.registered && S.burstDone ? S.active : serverBuffer());
@@ -790,7 +909,256 @@ function message(m, notice) {
   else if (self) b = getBuffer(target, 'query');
   else if (notice) b = findBuffer(m.nick) || S.active || serverBuffer();
   else b = getBuffer(m.nick, 'query');
-  addLine(b, kind, { nick: m.nick, text, time, self });
+  addLine(b, kind, { nick: m.nick, text, time, self, msgid: m.tags.msgid });
+}
+
+// --------------------------------------------------------------- history
+//
+// With draft/chathistory (IRCv3) a room fills from the server's history
+// when we join it (and so after a reload or a reconnect): CHATHISTORY
+// LATEST, the answer a "chathistory" batch. Scrolling to the top asks for
+// the page before the oldest message shown (BEFORE) until none are left.
+// A line marks where the live messages begin; a message already shown
+// (the live stream and the history overlap) is shown once, by msgid.
+
+const canHistory = () => S.caps.has('draft/chathistory') && S.caps.has('batch');
+const canSearch = () => S.caps.has('soju.im/search') && S.caps.has('batch');
+
+// A page within the server's CHATHISTORY=N (0: no maximum).
+function historyLimit() {
+  const max = S.isupport.chathistory;
+  return max > 0 ? Math.min(HISTORY_PAGE, max) : HISTORY_PAGE;
+}
+
+// How to name a line to the server: by msgid when it takes those and the
+// line has one, else by its time.
+function msgRef(row) {
+  const types = S.isupport.msgreftypes;
+  const byId = row.dataset.msgid && types.includes('msgid');
+  if (byId || !types.includes('timestamp')) return row.dataset.msgid ? `msgid=${row.dataset.msgid}` : '';
+  return `timestamp=${new Date(+row.dataset.ts).toISOString()}`;
+}
+
+// how: 'latest' (the newest page) or 'before' (the page before the oldest
+// message shown). One request per room at a time.
+function askHistory(b, how) {
+  if (!canHistory() || b.type !== 'channel' || !b.joined || b.hist.asked || !S.registered) return;
+  let ref = '*';
+  if (how === 'before') {
+    const oldest = b.log.querySelector(`:scope > .message.said`);
+    ref = oldest ? msgRef(oldest) : '';
+    if (!ref) { b.hist.done = true; renderTop(b); return; }
+  }
+  b.hist.asked = how;
+  b.hist.failed = '';
+  send(`CHATHISTORY ${how.toUpperCase()} ${b.name} ${ref} ${historyLimit()}`);
+  renderTop(b);
+}
+
+function loadEarlier(b) {
+  if (b.hist.started && !b.hist.done && !b.hist.failed) askHistory(b, 'before');
+}
+
+// While the room's lines do not fill its view there is no scrolling to
+// the top: ask for the page before until they do, or none are left.
+function fillView(b) {
+  if (b !== S.active || b.log.hidden || !b.hist.started || b.hist.done) return;
+  if (b.log.scrollHeight <= b.log.clientHeight + TOP_SLACK) loadEarlier(b);
+}
+
+function renderTop(b) {
+  const top = b.top;
+  top.hidden = !(canHistory() && b.type === 'channel');
+  const state = b.hist.asked ? 'loading' : b.hist.failed ? 'failed' : b.hist.done ? 'done' : 'more';
+  if (top.dataset.state === state && state !== 'failed') return;
+  top.dataset.state = state;
+  top.textContent = '';
+  b.log.setAttribute('aria-busy', String(state === 'loading'));
+  if (state === 'loading') {
+    top.append(el('span', 'history-note', 'Loading earlier messages…'));
+  } else if (state === 'done') {
+    top.append(el('span', 'history-note', `This is the beginning of ${b.name}: there are no earlier messages.`));
+  } else {
+    if (state === 'failed') top.append(el('span', 'history-note', `Earlier messages could not be loaded: ${b.hist.failed}`), ' ');
+    const more = el('button', 'link-btn history-more', state === 'failed' ? 'Try again' : 'Load earlier messages');
+    more.type = 'button';
+    more.addEventListener('click', () => { b.hist.failed = ''; b.hist.started ? askHistory(b, 'before') : askHistory(b, 'latest'); });
+    top.append(more);
+  }
+}
+
+// Where the live messages begin: just above our JOIN, when history is
+// above it.
+function placeDivider(b) {
+  if (!b.anchor?.isConnected || !b.log.querySelector(':scope > .message.earlier')) return;
+  if (!b.divider) {
+    b.divider = el('div', 'divider');
+    b.divider.setAttribute('role', 'separator');
+    b.divider.append(el('span', 'divider-text', 'New messages'));
+  }
+  if (b.divider.nextElementSibling !== b.anchor) b.anchor.before(b.divider);
+}
+
+// Puts a line among the others by its time (after those of the same time).
+function placeByTime(b, row) {
+  const ts = +row.dataset.ts;
+  let at = b.log.lastElementChild;
+  while (at && at !== b.top && !(at.classList.contains('message') && +at.dataset.ts <= ts)) at = at.previousElementSibling;
+  (at || b.top).after(row);
+}
+
+// A "chathistory" batch ended: its messages go into the room, each once.
+function historyArrived(target, lines) {
+  const b = findBuffer(target);
+  if (!b || b.type !== 'channel') return;
+  const how = b.hist.asked || 'latest';
+  b.hist.asked = '';
+  const rows = [];
+  let said = 0;
+  for (const m of lines) {
+    if (m.command !== 'PRIVMSG' && m.command !== 'NOTICE') continue;
+    const what = spoken(m, m.command === 'NOTICE');
+    if (what.ctcp) continue;
+    said++;
+    const msgid = m.tags.msgid || '';
+    if (msgid && b.msgids.has(msgid)) continue;
+    if (msgid) b.msgids.add(msgid);
+    rows.push(makeRow(what.kind, { nick: m.nick, text: what.text, time: msgTime(m), self: isMe(m.nick), msgid, earlier: true }));
+  }
+  const log = b.log;
+  const fromBottom = log.scrollHeight - log.scrollTop;
+  if (how === 'before') {
+    // All older than what the room shows: at the top, in order.
+    b.top.after(...rows);
+    if (!said || !rows.length) b.hist.done = true;
+  } else {
+    for (const row of rows) placeByTime(b, row);
+    b.hist.started = true;
+    if (!said) b.hist.done = true;
+  }
+  placeDivider(b);
+  redoDays(b);
+  renderTop(b);
+  if (!log.hidden) {
+    if (how === 'before' || !b.stick) log.scrollTop = log.scrollHeight - fromBottom;
+    else log.scrollTop = log.scrollHeight;
+  }
+  if (rows.length) {
+    ui.historyStatus.textContent = `${rows.length} earlier message${rows.length === 1 ? '' : 's'} loaded in ${b.name}.`;
+  }
+  fillView(b);
+}
+
+// ---------------------------------------------------------------- search
+//
+// soju.im/search: SEARCH in=ROOM;text=WORDS;limit=N; the messages found
+// come back in a batch and are shown in a view of their own, over the room.
+
+const escapeTagValue = (v) => v.replace(/[\\; \r\n]/g, (c) => ({ '\\': '\\\\', ';': '\\:', ' ': '\\s', '\r': '\\r', '\n': '\\n' })[c]);
+
+function renderSearchToggle() {
+  const b = S.active;
+  const can = canSearch() && b?.type === 'channel';
+  ui.searchToggle.hidden = !can;
+  if (!can) closeSearch();
+}
+
+function openSearchForm() {
+  const b = S.active;
+  if (!canSearch() || b?.type !== 'channel') return;
+  ui.searchLabel.textContent = `Search ${b.name}`;
+  ui.searchInput.placeholder = `Search ${b.name}`;
+  ui.searchForm.hidden = false;
+  ui.searchToggle.setAttribute('aria-expanded', 'true');
+  ui.searchInput.focus();
+}
+
+function closeSearch() {
+  const wasOpen = !ui.searchForm.hidden || !ui.searchView.hidden;
+  ui.searchForm.hidden = true;
+  ui.searchView.hidden = true;
+  ui.searchToggle.setAttribute('aria-expanded', 'false');
+  ui.messages.hidden = false;
+  S.search = null;
+  if (wasOpen && S.active && finePointer()) ui.messageInput.focus();
+}
+
+function runSearch(text) {
+  const b = S.active;
+  text = text.trim();
+  if (!text || !canSearch() || b?.type !== 'channel') return;
+  if (!S.registered) { error('Not connected: cannot search now.'); return; }
+  S.search = { room: b.name, text };
+  send(`SEARCH in=${escapeTagValue(b.name)};text=${escapeTagValue(text)};limit=${SEARCH_LIMIT}`);
+  ui.searchView.hidden = false;
+  ui.messages.hidden = true;
+  ui.searchView.dataset.state = 'loading';
+  ui.searchTitle.textContent = `Searching ${b.name} for “${text}”…`;
+  ui.searchResults.textContent = '';
+}
+
+function searchArrived(lines) {
+  const q = S.search;
+  if (!q) return;
+  const found = [];
+  for (const m of lines) {
+    if (m.command !== 'PRIVMSG' && m.command !== 'NOTICE') continue;
+    const what = spoken(m, m.command === 'NOTICE');
+    if (!what.ctcp) found.push({ m, what });
+  }
+  ui.searchView.dataset.state = 'done';
+  ui.searchTitle.textContent = found.length
+    ? `${found.length}${found.length >= SEARCH_LIMIT ? '+' : ''} message${found.length === 1 ? '' : 's'} in ${q.room} matching “${q.text}”`
+    : `Nothing in ${q.room} matches “${q.text}”.`;
+  ui.searchResults.textContent = '';
+  for (const { m, what } of found) {
+    const d = msgTime(m);
+    const li = el('li', 'result');
+    const row = makeRow(what.kind, { nick: m.nick, text: what.text, time: d, self: isMe(m.nick), msgid: m.tags.msgid });
+    const when = row.querySelector('.time');
+    when.textContent = `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' })} ${hhmm(d)}`;
+    li.append(row);
+    ui.searchResults.append(li);
+  }
+  ui.searchTitle.focus();
+}
+
+function searchFailed(text) {
+  if (!S.search) return false;
+  ui.searchView.dataset.state = 'failed';
+  ui.searchTitle.textContent = `The search did not work: ${text}`;
+  return true;
+}
+
+ui.searchToggle.addEventListener('click', () => {
+  if (ui.searchForm.hidden) openSearchForm(); else closeSearch();
+});
+ui.searchForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  runSearch(ui.searchInput.value);
+});
+ui.searchClose.addEventListener('click', closeSearch);
+ui.searchBack.addEventListener('click', closeSearch);
+ui.searchForm.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeSearch(); });
+ui.searchView.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeSearch(); });
+
+// After the capabilities changed (CAP ACK, DEL): rooms joined before
+// history was there ask for it now; what the page offers follows.
+function historyCapsChanged() {
+  for (const b of S.buffers.values()) {
+    if (b.type !== 'channel') continue;
+    if (b.joined && !b.hist.started) askHistory(b, 'latest');
+    renderTop(b);
+  }
+  renderSearchToggle();
+}
+
+// --------------------------------------------------------------- batches
+
+// The batches we read whole; the lines of any other are handled as they come.
+function batchEnded(batch) {
+  if (batch.type === 'chathistory') historyArrived(batch.params[0] || '', batch.lines);
+  else if (batch.type === 'soju.im/search' || batch.type === 'search') searchArrived(batch.lines);
 }
 
 // ----------------------------------------------------------------- input
@@ -826,6 +1194,15 @@ function say(target, text, action = false) {
       addLine(b, action ? 'action' : 'msg', { nick: S.me, text: piece, self: true });
     }
   }
+}
+
+// Empties a tab; its history can be loaded again from the top.
+function clearTab(b) {
+  for (const c of [...b.log.children]) if (c !== b.top) c.remove();
+  b.msgids.clear();
+  b.lastDay = '';
+  Object.assign(b.hist, { started: false, done: false, failed: '' });
+  renderTop(b);
 }
 
 function sayHere(text, action) {
@@ -917,7 +1294,7 @@ function command(line) {
       if (!args[0] || /^[+-]/.test(args[0])) send(`MODE ${chanHere || S.me}${rest ? ` ${rest}` : ''}`);
       else send(`MODE ${rest}`);
       break;
-    case 'clear': if (here) { here.log.textContent = ''; here.lastDay = ''; } break;
+    case 'clear': if (here) clearTab(here); break;
     case 'quit': case 'exit': signOut(true, rest); break;
     case 'raw': case 'quote': if (rest) send(rest); break;
     case 'help': for (const h of HELP) info(h); break;
@@ -1003,6 +1380,8 @@ function signOut(sendQuit, reason) {
   }
   for (const b of [...S.buffers.values()]) { b.log.remove(); b.tab.remove(); }
   S.buffers.clear();
+  S.batches.clear();
+  closeSearch();
   S.active = null;
   S.registered = false;
   S.everWelcomed = false;
