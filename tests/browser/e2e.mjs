@@ -5,6 +5,7 @@
 //
 //   node e2e.mjs --url http://127.0.0.1:PORT/ --plain-port N --artifacts DIR [--password PW]
 //   node e2e.mjs --url ... --plain-port N --scenario rejoin
+//   node e2e.mjs --url ... --plain-port N --irc-port M --scenario history
 //
 // With --password the server wants one: each page must ask for it when the
 // server says so (464), and nc gives it with /pass.
@@ -12,14 +13,23 @@
 // The rejoin scenario is one page through a server restart: it sets a
 // topic, prints "e2e: restart the server" and waits for a line on stdin
 // (the server is back, without the topic); the page must reconnect,
-// rejoin, and show the room as it is now.
+// rejoin, and show the room as it is now; with history (the same data
+// dir), what was said before the restart is shown once, not again.
+//
+// The history scenario (the server offers draft/chathistory and
+// soju.im/search): a raw IRC client says more than three pages of lines
+// in #lobby before the page opens; the page shows the newest with their
+// original times, a divider above the live ones, loads the rest by
+// scrolling up until none are left, shows each line once after a reload,
+// and finds one line by searching.
 // Exit 0 when every check passed; 1 with a line saying which one failed.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-const HARD_TIMEOUT_MS = 60_000;
+const HARD_TIMEOUT_MS = 100_000;
 const STEP_MS = 10_000;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
@@ -31,7 +41,7 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i];
   const v = process.argv[i + 1];
-  if (!['--url', '--plain-port', '--artifacts', '--password', '--scenario'].includes(k) || v === undefined) usage(`bad argument ${k}`);
+  if (!['--url', '--plain-port', '--irc-port', '--artifacts', '--password', '--scenario'].includes(k) || v === undefined) usage(`bad argument ${k}`);
   opts[k.slice(2)] = v;
 }
 if (!opts.url || !opts['plain-port']) usage('--url and --plain-port are required');
@@ -42,6 +52,7 @@ const token = Date.now().toString(36);
 
 let browser = null;
 let nc = null;
+let irc = null;
 const pages = {};
 let step = 'starting';
 let passed = 0;
@@ -50,6 +61,7 @@ const problems = []; // console errors, page errors, CSP violations
 function ok(what) { passed++; console.log(`ok ${passed} - ${what}`); }
 
 async function cleanup() {
+  if (irc) irc.destroy();
   if (nc && nc.exitCode === null) {
     try { nc.stdin.write('/quit\n'); } catch { /* gone */ }
     nc.kill();
@@ -209,6 +221,10 @@ async function rejoin() {
   await ann.locator('#topic').filter({ hasText: topic }).waitFor();
   ok('the header shows the topic');
 
+  const before = `said before the restart ${token}`;
+  await send(ann, before);
+  await expectMessage(ann, '#lobby', 'webann', before);
+
   step = 'the server restarts';
   console.log('e2e: restart the server');
   await ann.locator('#status[data-state="offline"]').waitFor({ timeout: 20_000 });
@@ -220,11 +236,286 @@ async function rejoin() {
   if (shown.includes(topic)) throw new Error(`the header still shows the old topic: "${shown}"`);
   if (shown !== 'No topic') throw new Error(`the header shows "${shown}", not "No topic"`);
   ok('back in #lobby after the restart, the header says the room has no topic');
+  // With history the room is filled again after the reconnect: what the
+  // page shows already must not come twice.
+  await historySettled(ann);
+  const times = await messageIn(ann, '#lobby', 'webann', before).count();
+  if (times !== 1) throw new Error(`"${before}" is shown ${times} times after the reconnect`);
+  ok('what was said before the restart is shown once');
+  await done();
+}
+
+// ------------------------------------------------------ a raw IRC client
+
+// Lines from a server as they come: expect() takes the first not yet
+// taken that matches, and those before it.
+class Irc {
+  constructor(port) {
+    this.lines = [];
+    this.waiters = [];
+    this.sock = net.connect(port, '127.0.0.1');
+    this.sock.setEncoding('utf8');
+    let buf = '';
+    this.sock.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).replace(/\r$/, '');
+        buf = buf.slice(i + 1);
+        if (/^PING /.test(line)) this.send(`PONG ${line.slice(5)}`);
+        this.lines.push(line);
+      }
+      for (const w of [...this.waiters]) w();
+    });
+    this.sock.on('error', (e) => problems.push(`irc: ${e.message}`));
+  }
+  send(line) { this.sock.write(`${line}\r\n`); }
+  destroy() { this.sock.destroy(); }
+  expect(rx, what, timeout = STEP_MS) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const i = this.lines.findIndex((l) => rx.test(l));
+        if (i < 0) return;
+        const line = this.lines[i];
+        this.lines.splice(0, i + 1);
+        this.waiters.splice(this.waiters.indexOf(check), 1);
+        clearTimeout(t);
+        resolve(ircParse(line));
+      };
+      const t = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(check), 1);
+        reject(new Error(`the IRC client did not see ${what} (${rx}) within ${timeout / 1000} s; last lines:\n  ${this.lines.slice(-5).join('\n  ')}`));
+      }, timeout);
+      this.waiters.push(check);
+      check();
+    });
+  }
+  // Registers as nick with those of caps the server offers; returns what
+  // it offered and its ISUPPORT tokens.
+  async register(nick, caps) {
+    const offered = new Set();
+    this.send('CAP LS 302');
+    for (;;) {
+      const m = await this.expect(/^(@\S+ )?:\S+ CAP \S+ LS /, 'CAP LS');
+      for (const c of m.params[m.params.length - 1].split(' ')) if (c) offered.add(c.split('=')[0]);
+      if (m.params[2] !== '*') break;
+    }
+    const want = caps.filter((c) => offered.has(c));
+    if (want.length) {
+      this.send(`CAP REQ :${want.join(' ')}`);
+      await this.expect(/^(@\S+ )?:\S+ CAP \S+ ACK /, 'CAP ACK');
+    }
+    this.send('CAP END');
+    this.send(`NICK ${nick}`);
+    this.send(`USER ${nick} 0 * :e2e`);
+    const isupport = {};
+    for (;;) {
+      const m = await this.expect(/^(@\S+ )?:\S+ (005|376|422) /, 'ISUPPORT and the MOTD');
+      if (m.command !== '005') break;
+      for (const tok of m.params.slice(1, -1)) {
+        const eq = tok.indexOf('=');
+        isupport[eq < 0 ? tok : tok.slice(0, eq)] = eq < 0 ? '' : tok.slice(eq + 1);
+      }
+    }
+    return { offered, isupport };
+  }
+}
+
+function ircParse(line) {
+  const m = { line, tags: {}, command: '', params: [] };
+  let rest = line;
+  if (rest[0] === '@') {
+    const sp = rest.indexOf(' ');
+    for (const t of rest.slice(1, sp).split(';')) {
+      const eq = t.indexOf('=');
+      m.tags[eq < 0 ? t : t.slice(0, eq)] = eq < 0 ? '' : t.slice(eq + 1);
+    }
+    rest = rest.slice(sp + 1);
+  }
+  if (rest[0] === ':') rest = rest.slice(rest.indexOf(' ') + 1);
+  const colon = rest.indexOf(' :');
+  const words = (colon < 0 ? rest : rest.slice(0, colon)).split(' ').filter(Boolean);
+  m.command = words.shift() || '';
+  m.params = colon < 0 ? words : [...words, rest.slice(colon + 2)];
+  return m;
+}
+
+// ------------------------------------------------------------ history
+
+const LOBBY = '.log[data-buffer="#lobby"]';
+
+// #lobby's log as the page shows it, top to bottom.
+function lobbyRows(page) {
+  return page.evaluate((sel) => [...document.querySelector(sel).children].map((e) => {
+    if (e.classList.contains('divider')) return { divider: true };
+    if (!e.classList.contains('message')) return { other: e.className };
+    const t = e.querySelector('time');
+    const d = new Date(t.dateTime);
+    const hhmm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+    return { nick: e.dataset.nick || '', text: e.querySelector('.text').textContent, time: t.dateTime,
+      timeShown: t.textContent, hhmm, earlier: e.classList.contains('earlier'), status: e.dataset.kind === 'status' };
+  }), LOBBY);
+}
+
+// The raw client's lines the page shows: each once, in the order said, the
+// newest of them shown, each with the time the server gave it then; all of
+// them when all is set. Returns them.
+function checkLines(rows, said, all) {
+  const mine = rows.filter((r) => r.nick === 'histsrc');
+  const texts = mine.map((r) => r.text);
+  const twice = texts.find((t, i) => texts.indexOf(t) !== i);
+  if (twice) throw new Error(`"${twice}" is shown twice`);
+  const first = said.findIndex((x) => x.text === texts[0]);
+  const want = said.slice(Math.max(first, 0));
+  if (all && first !== 0) throw new Error(`the page shows ${texts.length} of the ${said.length} lines, from "${texts[0]}"`);
+  if (texts.join('\n') !== want.map((x) => x.text).join('\n')) {
+    throw new Error(`the lines shown are not those said, in order:\n  shown: ${texts.slice(0, 3).join(' | ')} … ${texts.slice(-3).join(' | ')} (${texts.length})\n  said: ${want.slice(0, 3).map((x) => x.text).join(' | ')} … (${want.length})`);
+  }
+  for (let i = 0; i < mine.length; i++) {
+    if (mine[i].time !== want[i].time) throw new Error(`"${mine[i].text}" shows time ${mine[i].time}, it was said at ${want[i].time}`);
+    if (mine[i].timeShown !== mine[i].hhmm) throw new Error(`"${mine[i].text}" shows ${mine[i].timeShown}, not ${mine[i].hhmm}`);
+  }
+  return mine;
+}
+
+// Earlier lines above the divider, live ones below it.
+function checkDivider(rows) {
+  const at = rows.findIndex((r) => r.divider);
+  if (at < 0) throw new Error('no divider between the earlier and the live messages');
+  if (rows.filter((r) => r.divider).length !== 1) throw new Error('more than one divider');
+  const late = rows.slice(0, at).find((r) => r.nick && !r.earlier);
+  if (late) throw new Error(`a live message is above the divider: "${late.text}"`);
+  const early = rows.slice(at).find((r) => r.earlier);
+  if (early) throw new Error(`an earlier message is below the divider: "${early.text}"`);
+  if (!rows[at + 1]?.text?.startsWith('You joined')) throw new Error('the divider is not just above "You joined"');
+}
+
+// The room's history asked for is here (nothing is loading).
+async function historySettled(page) {
+  await page.locator(`${LOBBY} > .history-top:not([data-state="loading"])`).waitFor({ state: 'attached' });
+}
+
+// Scrolls #lobby up with the mouse wheel until the page says there is
+// nothing earlier; each turn must bring more lines or the beginning.
+async function scrollToBeginning(page) {
+  const log = page.locator(LOBBY);
+  const state = () => log.locator('> .history-top').getAttribute('data-state');
+  for (let turn = 0; turn < 40; turn++) {
+    await historySettled(page);
+    if (await state() === 'done') return turn;
+    const n = await log.locator('> .message.earlier').count();
+    await log.hover();
+    await page.mouse.wheel(0, -100_000);
+    await page.waitForFunction(([sel, before]) => {
+      const l = document.querySelector(sel);
+      const s = l.querySelector(':scope > .history-top').dataset.state;
+      return s === 'done' || (s !== 'loading' && l.querySelectorAll(':scope > .message.earlier').length > before);
+    }, [LOBBY, n], { timeout: STEP_MS });
+  }
+  throw new Error('scrolling up never reached the beginning of the history');
+}
+
+async function history() {
+  const ircPort = Number(opts['irc-port']);
+  if (!ircPort) usage('--irc-port is required for the history scenario');
+  await launch();
+
+  step = 'a raw IRC client says lines in #lobby before the page opens';
+  irc = new Irc(ircPort);
+  const { offered, isupport } = await irc.register('histsrc', ['server-time', 'echo-message', 'message-tags']);
+  for (const cap of ['draft/chathistory', 'soju.im/search', 'batch']) {
+    if (!offered.has(cap)) throw new Error(`the server does not offer ${cap}`);
+  }
+  const max = Number(isupport.CHATHISTORY || 0);
+  const count = 4 * Math.min(50, max || 50) + 7; // more than four of the page's pages
+  irc.send('JOIN #lobby');
+  await irc.expect(/ 366 histsrc #lobby /, 'the JOIN');
+  const said = [];
+  const needle = `needle${token}`;
+  const say = async (text) => {
+    irc.send(`PRIVMSG #lobby :${text}`);
+    const m = await irc.expect(new RegExp(` PRIVMSG #lobby :${text}$`), `the echo of "${text}"`);
+    if (!m.tags.time || !m.tags.msgid) throw new Error(`the echo has no time or msgid: ${m.line}`);
+    said.push({ text, time: m.tags.time, msgid: m.tags.msgid });
+  };
+  for (let i = 1; i <= count; i++) await say(`history line ${String(i).padStart(3, '0')} ${token}${i === 7 ? ` ${needle}` : ''}`);
+  ok(`histsrc said ${count} lines in #lobby (CHATHISTORY=${isupport.CHATHISTORY})`);
+
+  const page = await openPage('webhist', { width: 1100, height: 700 });
+  step = 'the page opens and shows the newest lines';
+  await login(page, 'webhist');
+  await expectMessage(page, '#lobby', 'histsrc', said[said.length - 1].text);
+  await historySettled(page);
+  let rows = await lobbyRows(page);
+  let shown = checkLines(rows, said, false);
+  if (shown.length >= said.length) throw new Error(`all ${said.length} lines shown at once: no page to scroll for`);
+  if (shown.some((r) => !r.earlier)) throw new Error('a line said before the page opened is not marked earlier');
+  ok(`the page shows the newest ${shown.length} lines, once each, in order, with their original times`);
+
+  step = 'a live message comes below the divider';
+  await say(`live after the join ${token}`);
+  await expectMessage(page, '#lobby', 'histsrc', said[said.length - 1].text);
+  rows = await lobbyRows(page);
+  checkLines(rows, said, false);
+  checkDivider(rows);
+  ok('the divider is between the earlier lines and the live one');
+
+  step = 'scrolling up loads the earlier lines';
+  let turns = await scrollToBeginning(page);
+  if (turns < 2) throw new Error(`the beginning came after ${turns} scrolls: expected at least 2 pages`);
+  await page.locator(`${LOBBY} > .history-top`).filter({ hasText: 'beginning' }).waitFor();
+  rows = await lobbyRows(page);
+  checkLines(rows, said, true);
+  checkDivider(rows);
+  ok(`after ${turns} scrolls up the page shows all ${said.length} lines once each and says it is the beginning`);
+
+  step = 'after a reload the lines are there, once';
+  await page.reload({ waitUntil: 'load' });
+  await page.click('#connect-btn'); // the form remembers the nickname
+  await page.locator('#status[data-state="connected"]').waitFor();
+  await page.locator('#rooms .tab.active[data-target="#lobby"]').waitFor();
+  await expectMessage(page, '#lobby', 'histsrc', said[said.length - 1].text);
+  await historySettled(page);
+  rows = await lobbyRows(page);
+  shown = checkLines(rows, said, false);
+  if (shown.some((r) => !r.earlier)) throw new Error('after the reload a line is not marked earlier');
+  checkDivider(rows);
+  await say(`live after the reload ${token}`);
+  await expectMessage(page, '#lobby', 'histsrc', said[said.length - 1].text);
+  turns = await scrollToBeginning(page);
+  rows = await lobbyRows(page);
+  checkLines(rows, said, true);
+  checkDivider(rows);
+  ok(`reloaded: the newest lines at once, all ${said.length} after ${turns} scrolls, none twice, the new live line below the divider`);
+
+  step = 'a search finds the line';
+  await page.click('#search-toggle');
+  await page.fill('#search-input', needle);
+  await page.press('#search-input', 'Enter');
+  await page.locator('#search-view[data-state="done"]').waitFor();
+  if (await page.locator('#messages').isVisible()) throw new Error('the room is still shown beside the search results');
+  const found = page.locator('#search-results .message');
+  const n = await found.count();
+  if (n !== 1) throw new Error(`the search found ${n} messages, not 1`);
+  const hit = said.find((x) => x.text.includes(needle));
+  if ((await found.locator('.text').textContent()) !== hit.text || (await found.getAttribute('data-nick')) !== 'histsrc') {
+    throw new Error(`the search found "${await found.textContent()}"`);
+  }
+  await page.screenshot({ path: path.join(artifacts, 'web-search.png') });
+  await page.fill('#search-input', `nosuchword${token}`);
+  await page.press('#search-input', 'Enter');
+  await page.locator('#search-title').filter({ hasText: 'Nothing in #lobby matches' }).waitFor();
+  await page.click('#search-back');
+  await page.locator(LOBBY).waitFor({ state: 'visible' });
+  if (await page.locator('#search-view').isVisible()) throw new Error('the search view stays after "Back to the room"');
+  ok('a search shows the one matching line in a view of its own, says when nothing matches, and goes back to the room');
+
   await done();
 }
 
 async function main() {
   if (opts.scenario === 'rejoin') return rejoin();
+  if (opts.scenario === 'history') return history();
   if (opts.scenario) usage(`unknown scenario ${opts.scenario}`);
   await launch();
 

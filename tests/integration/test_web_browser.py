@@ -1,6 +1,7 @@
 """The web client in a real browser: tests/browser/e2e.mjs drives two headless
 Chromium pages and one `nc` against a real parleyd with --web-listen, over
-HTTP (ws:) and over TLS (wss:, with a self-signed certificate).
+HTTP (ws:) and over TLS (wss:, with a self-signed certificate); and one page
+against a room with history (draft/chathistory, soju.im/search).
 
 Needs node, Debian's chromium and `npm ci --prefix tests/browser` (`make
 browser-deps` installs them). Run by hand without them it skips, saying which
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from chat import ROOT, free_port, kill_group, make_cert, need_tools
+from chat import PARLEYD, ROOT, free_port, kill_group, make_cert, need_tools
+from irc import IrcClient
 
 BROWSER_DIR = ROOT / "tests" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,6 +30,35 @@ def missing_tools():
     if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
         return "tests/browser/node_modules is missing (npm ci --prefix tests/browser)"
     return None
+
+
+def history_args(data_dir):
+    """The options of a parleyd keeping its history in data_dir; none for a
+    parleyd without history (an older one: the page must work without it)."""
+    helptext = subprocess.run([str(PARLEYD), "--help"], capture_output=True, text=True)
+    if "--data-dir" not in helptext.stdout + helptext.stderr:
+        return ()
+    return ("--data-dir", str(data_dir))
+
+
+def run_e2e(cmd, srv, timeout=120):
+    """Runs e2e.mjs in its own process group (node, and the Chromium it
+    starts, are killed together whatever happens); fails with what it said."""
+    run = subprocess.Popen(cmd, cwd=BROWSER_DIR, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = run.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(run)
+        out, err = run.communicate()
+        pytest.fail("e2e.mjs still running after %d s:\n%s\n%s\nparleyd log:\n%s"
+                    % (timeout, out, err, srv.log_text()))
+    finally:
+        kill_group(run)
+    assert run.returncode == 0, (
+        "e2e.mjs exited %d\n--- stdout\n%s--- stderr\n%s--- parleyd log (last 40 lines)\n%s"
+        % (run.returncode, out, err,
+           "\n".join(srv.log_text().splitlines()[-40:])))
 
 
 @pytest.mark.parametrize("scheme", ["http", "https", "http-password"])
@@ -57,33 +88,41 @@ def test_web_client_in_chromium(make_server, scheme):
            "--artifacts", str(artifacts)]
     if scheme == "http-password":
         cmd += ["--password", "pw 1"]
-    # Its own process group: node, and the Chromium it starts, are killed
-    # together whatever happens.
-    run = subprocess.Popen(cmd, cwd=BROWSER_DIR, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = run.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        kill_group(run)
-        out, err = run.communicate()
-        pytest.fail("e2e.mjs still running after 90 s:\n%s\n%s\nparleyd log:\n%s"
-                    % (out, err, srv.log_text()))
-    finally:
-        kill_group(run)
-    assert run.returncode == 0, (
-        "e2e.mjs exited %d\n--- stdout\n%s--- stderr\n%s--- parleyd log (last 40 lines)\n%s"
-        % (run.returncode, out, err,
-           "\n".join(srv.log_text().splitlines()[-40:])))
+    run_e2e(cmd, srv)
     for shot in shots:
         assert shot.is_file() and shot.stat().st_size > 0, "no screenshot %s" % shot
 
 
-def test_web_client_shows_the_topic_of_now_after_a_restart(make_server):
-    """A page that rejoins after the server restarted shows the room as it is
-    now: the old server's topic must not stay in the header."""
+def test_web_client_history(make_server, tmp_path):
+    """A room with more than four pages of lines, said by a raw IRC client
+    before the page opens: the page shows the newest with their times, a
+    divider above the live ones, the rest as it is scrolled up until none
+    are left, all of them once after a reload, and a search finds one."""
     need_tools(missing_tools())
     web_port = free_port()
-    args = ("--web-listen", "127.0.0.1:%d" % web_port)
+    args = history_args(tmp_path / "data")
+    if args:
+        args += ("--chathistory-max", "20")
+    srv = make_server("--web-listen", "127.0.0.1:%d" % web_port, "--flood-rate", "0", *args,
+                      irc=True)
+    probe = IrcClient(srv.irc_port)
+    offered = probe.cap_ls()
+    probe.close()
+    if "draft/chathistory" not in offered:
+        pytest.skip("this parleyd does not offer draft/chathistory in CAP LS")
+    cmd = ["node", str(BROWSER_DIR / "e2e.mjs"), "--url", "http://127.0.0.1:%d/" % web_port,
+           "--plain-port", str(srv.port), "--irc-port", str(srv.irc_port),
+           "--artifacts", str(ARTIFACTS / "history"), "--scenario", "history"]
+    run_e2e(cmd, srv)
+
+
+def test_web_client_shows_the_topic_of_now_after_a_restart(make_server, tmp_path):
+    """A page that rejoins after the server restarted shows the room as it is
+    now: the old server's topic must not stay in the header. With history
+    (kept across the restart) the room fills again, without doubles."""
+    need_tools(missing_tools())
+    web_port = free_port()
+    args = ("--web-listen", "127.0.0.1:%d" % web_port) + history_args(tmp_path / "data")
     srv = make_server(*args)
     cmd = ["node", str(BROWSER_DIR / "e2e.mjs"), "--url", "http://127.0.0.1:%d/" % web_port,
            "--plain-port", str(srv.port), "--artifacts", str(ARTIFACTS / "rejoin"),
