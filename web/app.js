@@ -149,7 +149,7 @@ function getBuffer(name, type) {
     msgids: new Set(),   // the msgids shown: history and the live stream overlap
     // Earlier messages: asked (a request is out), started (LATEST answered
     // since the join), done (none earlier), failed (the server's reason).
-    hist: { asked: '', started: false, done: false, failed: '' },
+    hist: { asked: '', started: false, done: false, failed: '', gap: null },
     anchor: null,        // our JOIN's line: live messages begin after it
   };
   b.log = el('div', 'log');
@@ -625,8 +625,9 @@ const HANDLERS = {
       b.topic = '';
       labelTab(b);
       b.anchor = addLine(b, 'status', { text: `You joined ${b.name}`, time: msgTime(m) });
-      // This join's history: the newest page, then earlier on demand.
-      Object.assign(b.hist, { asked: '', started: false, done: false, failed: '' });
+      // This join's history: the newest page, then earlier on demand (what
+      // is older than the oldest message shown does not change).
+      Object.assign(b.hist, { asked: '', started: false, failed: '', gap: null });
       askHistory(b, 'latest');
       if (S.nickNote) { error(S.nickNote, b); S.nickNote = ''; }
       if (S.switchTo.delete(b.key) || S.active?.type === 'server') activate(b);
@@ -1007,12 +1008,32 @@ function placeByTime(b, row) {
   (at || b.top).after(row);
 }
 
+// The newest message with a msgid above our JOIN: after a reconnect, the
+// last one the page saw before the connection was lost.
+function lastBeforeJoin(b) {
+  for (let r = b.anchor?.previousElementSibling; r && r !== b.top; r = r.previousElementSibling) {
+    if (r.classList.contains('said') && r.dataset.msgid) return r.dataset.msgid;
+  }
+  return '';
+}
+
+// After a reconnect LATEST brings the newest page; when none of it was
+// shown already, more may have been missed between the last message seen
+// and that page: BETWEEN them, page by page, until a page overlaps or is
+// empty.
+function askGap(b) {
+  b.hist.asked = 'gap';
+  send(`CHATHISTORY BETWEEN ${b.name} msgid=${b.hist.gap.from} msgid=${b.hist.gap.to} ${historyLimit()}`);
+  renderTop(b);
+}
+
 // A "chathistory" batch ended: its messages go into the room, each once.
 function historyArrived(target, lines) {
   const b = findBuffer(target);
   if (!b || b.type !== 'channel') return;
   const how = b.hist.asked || 'latest';
   b.hist.asked = '';
+  const seenBefore = how === 'latest' && S.isupport.msgreftypes.includes('msgid') ? lastBeforeJoin(b) : '';
   const rows = [];
   let said = 0;
   for (const m of lines) {
@@ -1033,9 +1054,17 @@ function historyArrived(target, lines) {
     if (!said || !rows.length) b.hist.done = true;
   } else {
     for (const row of rows) placeByTime(b, row);
-    b.hist.started = true;
-    if (!said) b.hist.done = true;
+    if (how === 'latest') {
+      b.hist.started = true;
+      if (!said) b.hist.done = true;
+    }
+    // A gap: nothing here was shown already, and something older was.
+    const gap = seenBefore && said && rows.length === said && rows[0].dataset.msgid;
+    if (gap) b.hist.gap = { from: seenBefore, to: rows[0].dataset.msgid };
+    else if (how === 'gap' && said && rows.length === said) b.hist.gap.from = rows[rows.length - 1].dataset.msgid;
+    else b.hist.gap = null;
   }
+  if (b.hist.gap && b.hist.gap.from && b.hist.gap.to && b.hist.gap.from !== b.hist.gap.to) askGap(b);
   placeDivider(b);
   redoDays(b);
   renderTop(b);
@@ -1120,7 +1149,6 @@ function searchArrived(lines) {
     li.append(row);
     ui.searchResults.append(li);
   }
-  ui.searchTitle.focus();
 }
 
 function searchFailed(text) {

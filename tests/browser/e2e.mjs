@@ -378,13 +378,15 @@ function checkLines(rows, said, all) {
   return mine;
 }
 
-// Earlier lines above the divider, live ones below it.
-function checkDivider(rows) {
+// Earlier lines above the divider, live ones below it. After a reconnect
+// the divider is above the new JOIN: the live lines of the connection
+// before are above it too (unless onlyEarlier).
+function checkDivider(rows, onlyEarlier = true) {
   const at = rows.findIndex((r) => r.divider);
   if (at < 0) throw new Error('no divider between the earlier and the live messages');
   if (rows.filter((r) => r.divider).length !== 1) throw new Error('more than one divider');
   const late = rows.slice(0, at).find((r) => r.nick && !r.earlier);
-  if (late) throw new Error(`a live message is above the divider: "${late.text}"`);
+  if (late && onlyEarlier) throw new Error(`a live message is above the divider: "${late.text}"`);
   const early = rows.slice(at).find((r) => r.earlier);
   if (early) throw new Error(`an earlier message is below the divider: "${early.text}"`);
   if (!rows[at + 1]?.text?.startsWith('You joined')) throw new Error('the divider is not just above "You joined"');
@@ -442,6 +444,14 @@ async function history() {
   ok(`histsrc said ${count} lines in #lobby (CHATHISTORY=${isupport.CHATHISTORY})`);
 
   const page = await openPage('webhist', { width: 1100, height: 700 });
+  // The page's WebSocket goes through a route the test can cut, and keep
+  // cut (the page's reconnects refused) while it says what the page misses.
+  let conn = null;
+  let cut = false;
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    if (cut) { ws.close(); return; }
+    conn = { page: ws, server: ws.connectToServer() };
+  });
   step = 'the page opens and shows the newest lines';
   await login(page, 'webhist');
   await expectMessage(page, '#lobby', 'histsrc', said[said.length - 1].text);
@@ -468,6 +478,22 @@ async function history() {
   checkLines(rows, said, true);
   checkDivider(rows);
   ok(`after ${turns} scrolls up the page shows all ${said.length} lines once each and says it is the beginning`);
+
+  step = 'after a reconnect the room fills in what the page missed';
+  cut = true;
+  conn.server.close();
+  conn.page.close();
+  await page.locator('#status[data-state="offline"]').waitFor();
+  const missed = Math.min(50, max || 50) + 5; // more than a page
+  for (let i = 1; i <= missed; i++) await say(`missed line ${String(i).padStart(3, '0')} ${token}`);
+  cut = false;
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 40_000 });
+  await expectMessage(page, '#lobby', 'histsrc', said[said.length - 1].text);
+  await historySettled(page);
+  rows = await lobbyRows(page);
+  checkLines(rows, said, true);
+  checkDivider(rows, false);
+  ok(`reconnected: the ${missed} lines said meanwhile are there, with nothing missing and nothing twice`);
 
   step = 'after a reload the lines are there, once';
   await page.reload({ waitUntil: 'load' });
