@@ -11,7 +11,9 @@
 #include "base/text.h"
 #include "chat/hub.h"
 #include "doors/door.h"
+#include "doors/plain_history.h"
 #include "doors/plain_parse.h"
+#include "doors/plain_render.h"
 #include "net/conn.h"
 
 #define PLAIN_FIRST_ROOM "#lobby"
@@ -22,125 +24,6 @@
 #define PLAIN_WHO_LINE 400
 /* A line up to this long is cleaned on the stack, a longer one on the heap. */
 #define PLAIN_LINE_ON_STACK 1024
-
-/* Rendering: each event becomes its plain line once, shared by every plain
- * recipient. */
-
-/* A message's text behind head (e.g. "#room <nick> "): one line, or for a
- * message of several lines (IRCv3 multiline, from an IRC client) one line
- * per line it holds, continued lines joined, blank ones left out. */
-static struct wire *
-plain_message(const struct msg *m, const char *text, const char *head)
-{
-	if (!m->multiline)
-		return wire_printf("%s%s\n", head, text);
-	size_t hn = strlen(head), n = strlen(text), lines = 1;
-	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
-		lines++;
-	char *buf = malloc(n + lines * (hn + 1));
-	if (buf == NULL)
-		return NULL;
-	size_t out = 0;
-	for (const char *p = text;; p++) {
-		size_t k = strcspn(p, "\n");
-		if (k > 0) {
-			memcpy(buf + out, head, hn);
-			out += hn;
-			for (size_t i = 0; i < k; i++)
-				if (p[i] != '\r')
-					buf[out++] = p[i];
-			buf[out++] = '\n';
-		}
-		p += k;
-		if (*p == '\0')
-			break;
-	}
-	struct wire *w = wire_new(buf, out);
-	free(buf);
-	return w;
-}
-
-/* What nc and telnet users see of someone's text: no IRC formatting and
- * no control characters (text_for_terminal). The text itself, or a copy
- * at *copy (to be freed) when it had some. */
-static const char *
-shown(const char *text, int keep_lf, char **copy)
-{
-	*copy = NULL;
-	if (text == NULL || !text_has_controls(text, keep_lf))
-		return text;
-	if ((*copy = malloc(strlen(text) + 1)) == NULL)
-		return NULL;
-	text_for_terminal(*copy, text, keep_lf);
-	return *copy;
-}
-
-static struct wire *
-plain_render_text(const struct msg *m, const char *text)
-{
-	char head[ROOM_LEN_MAX + NICK_LEN_MAX + 8];
-	switch (m->kind) {
-	case MSG_SAY:
-		snprintf(head, sizeof head, "%s <%s> ", m->room, m->from);
-		return plain_message(m, text, head);
-	case MSG_ACTION:
-		snprintf(head, sizeof head, "%s * %s ", m->room, m->from);
-		return plain_message(m, text, head);
-	case MSG_PRIVATE:
-		snprintf(head, sizeof head, "*%s* ", m->from);
-		return plain_message(m, text, head);
-	case MSG_JOIN:
-		return wire_printf("%s -- %s joined\n", m->room, m->from);
-	case MSG_PART:
-		if (text == NULL)
-			return wire_printf("%s -- %s left\n", m->room, m->from);
-		return wire_printf("%s -- %s left: %s\n", m->room, m->from, text);
-	case MSG_QUIT:
-		return wire_printf("-- %s quit: %s\n", m->from, text);
-	case MSG_NICK:
-		return wire_printf("-- %s is now known as %s\n", m->from, m->target);
-	case MSG_TOPIC:
-		if (text == NULL)
-			return wire_printf("%s -- %s cleared the topic\n", m->room, m->from);
-		return wire_printf("%s -- %s set the topic: %s\n", m->room, m->from, text);
-	case MSG_NOTICE:
-		/* Plain text has no second kind of message: a notice reads as one. */
-		if (m->room != NULL)
-			snprintf(head, sizeof head, "%s <%s> ", m->room, m->from);
-		else
-			snprintf(head, sizeof head, "*%s* ", m->from);
-		return plain_message(m, text, head);
-	case MSG_KICK:
-		if (text == NULL)
-			return wire_printf("%s -- %s kicked %s\n", m->room, m->from, m->target);
-		return wire_printf("%s -- %s kicked %s: %s\n", m->room, m->from, m->target, text);
-	case MSG_MODE:
-		return wire_printf("%s -- %s set mode %s\n", m->room, m->from, text);
-	case MSG_INVITE:
-		return wire_printf("-- %s invited %s to %s\n", m->from, m->target, m->room);
-	case MSG_AWAY:
-	case MSG_SETNAME:
-	case MSG_TAGMSG:
-	case MSG_CHGHOST:
-	case MSG_REDACT:   /* what a terminal showed stays shown */
-	case MSG_CONNECT:  /* reach no user (hub.h) */
-	case MSG_UMODE:
-		return NULL; /* nothing a plain user is shown */
-	}
-	return NULL;
-}
-
-static struct wire *
-plain_render(const struct msg *m)
-{
-	char *copy;
-	const char *text = shown(m->text, m->multiline, &copy);
-	if (m->text != NULL && text == NULL)
-		return NULL;
-	struct wire *w = plain_render_text(m, text);
-	free(copy);
-	return w;
-}
 
 static void
 plain_deliver(struct user *u, struct msg *m)
@@ -194,6 +77,8 @@ static const struct user_ops plain_user_ops = {
 #define PLAIN_ERR_BAD_PASSWORD "bad-password", "that is not the password; goodbye"
 #define PLAIN_ERR_LINE_TOO_LONG "line-too-long", "lines may be at most %lu bytes; that one " \
 	"was discarded"
+#define PLAIN_ERR_NO_HISTORY   "no-history", "this server keeps no history"
+#define PLAIN_ERR_BUSY         "busy", "the server is busy; try again in a moment"
 #define PLAIN_ERR_SERVER_FULL  "server-full", "%s, try again later"
 #define plain_err(c, ...) plain_error(c, __VA_ARGS__)
 #define PLAIN_ERR_CODE_(code, fmt) code
@@ -333,7 +218,7 @@ static void
 topic_line(struct conn *c, const struct room *room)
 {
 	char *copy;
-	const char *topic = shown(room->topic, 0, &copy);
+	const char *topic = plain_shown(room->topic, 0, &copy);
 	if (topic != NULL)
 		conn_sendf(c, "-- %s topic: %s\n", room->name, topic);
 	free(copy);
@@ -367,8 +252,10 @@ join_room(struct conn *c, const char *name, const char *key)
 	struct room *room = hub_current_room(c->user);
 	if (st == HUB_EALREADY)
 		conn_sendf(c, "-- now talking in %s\n", room->name);
-	else if (st == HUB_OK)
+	else if (st == HUB_OK) {
 		topic_line(c, room);
+		plain_history_replay(c, room);
+	}
 	else
 		hub_error(c, st, name);
 }
@@ -514,7 +401,7 @@ rooms_fill(struct conn *c, struct conn_pager *base)
 		p->shown++;
 		const char *s = r->nmembers == 1 ? "" : "s";
 		char *copy;
-		const char *topic = shown(r->topic, 0, &copy);
+		const char *topic = plain_shown(r->topic, 0, &copy);
 		if (topic != NULL)
 			conn_sendf(c, "-- %s: %u user%s: %s\n", r->name, r->nmembers, s, topic);
 		else
@@ -583,6 +470,68 @@ cmd_topic(struct conn *c, char *args)
 	hub_error(c, hub_topic(hub_of(c), c->user, room, text), room->name);
 }
 
+/* /history and /search: a room the user is in (no one else reads its
+ * history: see door_history.h), the current one unless named. */
+static struct room *
+history_room(struct conn *c, char **args)
+{
+	struct room *room = leading_room(c, args);
+	if (room != NULL && !hub_is_member(room, c->user)) {
+		hub_error(c, HUB_ENOTIN, room->name);
+		return NULL;
+	}
+	return room;
+}
+
+static void
+history_error(struct conn *c, enum plain_history_status st)
+{
+	if (st == PH_OFF)
+		plain_err(c, PLAIN_ERR_NO_HISTORY);
+	else if (st == PH_BUSY)
+		plain_err(c, PLAIN_ERR_BUSY);
+	else if (st == PH_NOMEM)
+		plain_err(c, PLAIN_ERR_NOMEM);
+}
+
+/* "/history [ROOM] [N]": N up to chathistory-max. */
+#define PLAIN_HISTORY_DEFAULT 20
+
+static void
+cmd_history(struct conn *c, char *args)
+{
+	struct room *room = history_room(c, &args);
+	if (room == NULL)
+		return;
+	char *count = text_word(&args);
+	unsigned long max = door_cfg(c)->chathistory_max, n = PLAIN_HISTORY_DEFAULT;
+	if (count != NULL) {
+		char *end;
+		n = strtoul(count, &end, 10);
+		if (*end != '\0' || n == 0 || count[0] == '-' || text_word(&args) != NULL) {
+			usage(c, "history");
+			return;
+		}
+	}
+	history_error(c, plain_history_ask(c, room, (uint32_t)(n < max ? n : max), NULL));
+}
+
+/* "/search [ROOM] TEXT". */
+static void
+cmd_search(struct conn *c, char *args)
+{
+	struct room *room = history_room(c, &args);
+	if (room == NULL)
+		return;
+	const char *text = text_rest(&args);
+	if (text == NULL) {
+		usage(c, "search");
+		return;
+	}
+	history_error(c, plain_history_ask(c, room, (uint32_t)door_cfg(c)->chathistory_max,
+	    text));
+}
+
 static void
 cmd_ping(struct conn *c, char *args)
 {
@@ -621,6 +570,8 @@ static const struct command {
 	{ "who", cmd_who, "/who [ROOM]", "list who is in a room" },
 	{ "rooms", cmd_rooms, "/rooms", "list the rooms" },
 	{ "topic", cmd_topic, "/topic [ROOM] [TEXT]", "show or set a room's topic (- clears it)" },
+	{ "history", cmd_history, "/history [ROOM] [N]", "the room's last N messages (default 20)" },
+	{ "search", cmd_search, "/search [ROOM] TEXT", "the room's messages with these words" },
 	{ "ping", cmd_ping, "/ping [TEXT]", "the server answers pong" },
 	{ "quit", cmd_quit, "/quit [REASON]", "leave the server" },
 	{ "pass", cmd_pass, "/pass PASSWORD", "the server's password, first, when it asks" },

@@ -6,7 +6,9 @@
  *   irc_dispatch.c   a line: parse, repair, the command table, the reply
  *   commands         irc_caps.c irc_register.c irc_channel.c irc_multiline.c
  *                    (over irc_message.c) irc_query.c irc_user.c
- *                    irc_monitor.c irc_help.c irc_debug.c, over irc_welcome.c
+ *                    irc_monitor.c irc_help.c irc_debug.c, over irc_welcome.c;
+ *                    irc_channel.c's JOIN over irc_chathistory.c (CHATHISTORY,
+ *                    SEARCH, replay; its parameters: irc_history_parse.c)
  *   irc_render.c     hub events as IRC lines (irc_render_multiline.c)
  *   irc_numeric.c    what the hub's refusals are called in IRC
  *   irc_tags.c       IRCv3 tags: server-time, msgid, bot, client tags
@@ -45,6 +47,9 @@ enum irc_cap {
 	CAP_MULTILINE = 1 << 15,
 	CAP_MESSAGE_REDACTION = 1 << 16,
 	CAP_EXTENDED_MONITOR = 1 << 17,
+	CAP_CHATHISTORY = 1 << 18,     /* draft/chathistory */
+	CAP_EVENT_PLAYBACK = 1 << 19,  /* draft/event-playback */
+	CAP_SEARCH = 1 << 20,          /* soju.im/search */
 };
 
 #define IRC_TARGETS_MAX 4    /* nicks or channels per PRIVMSG, NOTICE, KICK, NAMES (TARGMAX) */
@@ -195,6 +200,11 @@ void irc_label_tag(char *buf, const char *label);
 
 /* Delivers a hub event to c as its caps say (also for echo-message). */
 void irc_deliver_to(struct conn *c, struct msg *m);
+/* What c is sent of m, as irc_deliver_to sends it: its tags (NULL for
+ * none) and its body, m's own renderings (shared, not referenced for the
+ * caller); -1 when c is sent nothing of it. A stored event comes back
+ * through here (irc_chathistory.c), so history looks as live did. */
+int irc_render_for(struct conn *c, struct msg *m, struct wire **tags, struct wire **body);
 /* user_ops.deliver. */
 void irc_deliver(struct user *u, struct msg *m);
 /* The prefix characters of a member ("@", "+", "@+" with multi-prefix). */
@@ -222,7 +232,16 @@ irc_cmd_fn irc_cmd_cap, irc_cmd_nick, irc_cmd_user, irc_cmd_pass, irc_cmd_ping,
     irc_cmd_ison, irc_cmd_userhost, irc_cmd_lusers, irc_cmd_motd, irc_cmd_version,
     irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
     irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost, irc_cmd_batch,
-    irc_cmd_redact, irc_cmd_monitor, irc_cmd_help, irc_cmd_debug;
+    irc_cmd_redact, irc_cmd_monitor, irc_cmd_help, irc_cmd_debug, irc_cmd_chathistory,
+    irc_cmd_search;
+
+/* Replay on join (irc_chathistory.c): whether c is to be shown a room's
+ * last messages when it joins (batch and server-time, and not
+ * draft/chathistory, with which it asks for them itself), and the replay
+ * of rooms just joined, from inside the JOIN: after its lines, before
+ * whatever c is sent next. */
+int irc_replay_wanted(struct conn *c);
+void irc_replay(struct conn *c, struct room *const *rooms, size_t n);
 
 /* Registration (irc_register.c): registers c once it has all it needs. */
 void irc_try_register(struct conn *c);

@@ -48,6 +48,16 @@ cap_multiline(struct conn *c, char *value, size_t cap)
 	return 1;
 }
 
+/* draft/chathistory, draft/event-playback, soju.im/search: offered only
+ * by a server that keeps history. */
+static int
+cap_history(struct conn *c, char *value, size_t cap)
+{
+	(void)value;
+	(void)cap;
+	return door_env(c)->store != NULL;
+}
+
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -57,6 +67,8 @@ static const struct {
 	{ "batch", CAP_BATCH, NULL },
 	{ "cap-notify", CAP_CAP_NOTIFY, NULL },
 	{ "chghost", CAP_CHGHOST, NULL },
+	{ "draft/chathistory", CAP_CHATHISTORY, cap_history },
+	{ "draft/event-playback", CAP_EVENT_PLAYBACK, cap_history },
 	{ "draft/message-redaction", CAP_MESSAGE_REDACTION, NULL },
 	{ "draft/multiline", CAP_MULTILINE, cap_multiline },
 	{ "echo-message", CAP_ECHO_MESSAGE, NULL },
@@ -69,6 +81,7 @@ static const struct {
 	{ "no-implicit-names", CAP_NO_IMPLICIT_NAMES, NULL },
 	{ "server-time", CAP_SERVER_TIME, NULL },
 	{ "setname", CAP_SETNAME, NULL },
+	{ "soju.im/search", CAP_SEARCH, cap_history },
 	{ "standard-replies", CAP_STANDARD_REPLIES, NULL },
 	{ "sts", 0, cap_sts },
 	{ "userhost-in-names", CAP_USERHOST_IN_NAMES, NULL },
@@ -76,12 +89,15 @@ static const struct {
 #define NCAPS (sizeof caps / sizeof caps[0])
 
 
+/* The bit of a capability c may have, or 0. */
 static unsigned
-cap_find(const char *name)
+cap_find(struct conn *c, const char *name)
 {
+	char value[CAP_VALUE_MAX];
 	for (size_t i = 0; i < NCAPS; i++)
 		if (strcmp(caps[i].name, name) == 0)
-			return caps[i].bit;
+			return caps[i].bit && caps[i].value == NULL ? caps[i].bit :
+			    caps[i].bit && caps[i].value(c, value, sizeof value) ? caps[i].bit : 0;
 	return 0;
 }
 
@@ -149,7 +165,7 @@ irc_cmd_cap(struct conn *c, struct irc_message *m)
 		int ok = 1;
 		while ((word = text_word(&p)) != NULL) {
 			int remove = word[0] == '-';
-			unsigned bit = cap_find(word + remove);
+			unsigned bit = cap_find(c, word + remove);
 			if (bit == 0 || (remove && bit == CAP_CAP_NOTIFY && s->cap_version >= CAP_302))
 				ok = 0;
 			else if (remove)

@@ -123,6 +123,9 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 	char *names = m->params[0], *keys = m->nparams > 1 ? m->params[1] : NULL;
 	char *name;
 	size_t channel_len = door_cfg(c)->channel_len;
+	struct room *replay[HUB_ROOMS_PER_USER];
+	size_t nreplay = 0;
+	int want_replay = irc_replay_wanted(c);
 	while ((name = irc_list_next(&names)) != NULL) {
 		char *key = irc_list_next(&keys);
 		if (!name_room_valid(name, channel_len)) {
@@ -139,7 +142,12 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 			send_topic(c, room);
 		if (!(irc_session(c)->caps & CAP_NO_IMPLICIT_NAMES))
 			irc_send_names(c, room);
+		if (want_replay && nreplay < HUB_ROOMS_PER_USER)
+			replay[nreplay++] = room;
 	}
+	/* Every room joined stays so to the command's end: no one else runs. */
+	if (nreplay > 0)
+		irc_replay(c, replay, nreplay);
 }
 
 void

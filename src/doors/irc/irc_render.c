@@ -234,6 +234,25 @@ multiline_form(struct conn *c, struct msg *m)
 	return m->rendered[f];
 }
 
+int
+irc_render_for(struct conn *c, struct msg *m, struct wire **tags, struct wire **body)
+{
+	if (!irc_wants(c, m))
+		return -1;
+	unsigned caps_on = irc_session(c)->caps;
+	*tags = irc_tags_for(c, m);
+	if (m->multiline) {
+		*body = multiline_form(c, m);
+		return *body != NULL ? 0 : -1;
+	}
+	int alt = m->kind == MSG_JOIN && (caps_on & CAP_EXTENDED_JOIN);
+	enum wire_format f = alt ? FMT_IRC_ALT : FMT_IRC;
+	if (m->rendered[f] == NULL)
+		m->rendered[f] = irc_render(m, alt);
+	*body = m->rendered[f];
+	return *body != NULL ? 0 : -1;
+}
+
 void
 irc_deliver_to(struct conn *c, struct msg *m)
 {
@@ -241,19 +260,9 @@ irc_deliver_to(struct conn *c, struct msg *m)
 		return;
 	if (m->kind == MSG_CHGHOST && chghost_delivered(c, m))
 		return;
-	if (!irc_wants(c, m))
-		return;
-	unsigned caps_on = irc_session(c)->caps;
-	struct wire *tags = irc_tags_for(c, m);
-	if (m->multiline) {
-		irc_send_wire(c, tags, multiline_form(c, m));
-		return;
-	}
-	int alt = m->kind == MSG_JOIN && (caps_on & CAP_EXTENDED_JOIN);
-	enum wire_format f = alt ? FMT_IRC_ALT : FMT_IRC;
-	if (m->rendered[f] == NULL)
-		m->rendered[f] = irc_render(m, alt);
-	irc_send_wire(c, tags, m->rendered[f]);
+	struct wire *tags, *body;
+	if (irc_render_for(c, m, &tags, &body) == 0)
+		irc_send_wire(c, tags, body);
 }
 
 void

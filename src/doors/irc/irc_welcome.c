@@ -28,6 +28,8 @@ irc_send_isupport(struct conn *c)
 	TOKEN("CHANMODES=beI,k,l,imnst");
 	TOKEN("CHANNELLEN=%lu", cfg->channel_len);
 	TOKEN("CHANTYPES=#");
+	if (door_env(c)->store != NULL)
+		TOKEN("CHATHISTORY=%lu", cfg->chathistory_max);
 	TOKEN("ELIST=CMNTU");
 	TOKEN("HOSTLEN=%d", USER_HOST_MAX);
 	TOKEN("KEYLEN=%d", HUB_KEY_MAX);
@@ -37,6 +39,8 @@ irc_send_isupport(struct conn *c)
 	TOKEN("MAXLIST=beI:%d", HUB_MASKS_PER_ROOM);
 	TOKEN("MODES=4");
 	TOKEN("MONITOR=%d", HUB_MONITOR_PER_USER);
+	if (door_env(c)->store != NULL)
+		TOKEN("MSGREFTYPES=msgid,timestamp");
 	TOKEN("NETWORK=Parley");
 	TOKEN("NICKLEN=%lu", cfg->nick_len);
 	TOKEN("PREFIX=(ov)@+");

@@ -1,0 +1,193 @@
+/* A room's history as the doors read it (see the header). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/worker.h"
+#include "chat/names.h"
+#include "doors/door_history.h"
+
+struct door_hjob *
+door_hjob_new(size_t n)
+{
+	if (n == 0 || n > HUB_ROOMS_PER_USER)
+		return NULL;
+	return calloc(1, sizeof(struct door_hjob) + n * sizeof(struct door_hquery));
+}
+
+void
+door_hjob_free(struct door_hjob *j)
+{
+	if (j == NULL)
+		return;
+	for (size_t i = 0; i < j->n; i++) {
+		struct door_hquery *q = &j->q[i];
+		store_result_free(&q->r);
+		free(q->text);
+		free(q->from);
+		for (size_t k = 0; k < q->ntargets; k++)
+			free(q->targets[k]);
+		free(q->targets);
+	}
+	free(j);
+}
+
+/* On a worker thread: only the job's own bytes, and the store's
+ * per-thread read connection. */
+static void
+hjob_work(void *arg)
+{
+	struct door_hjob *j = arg;
+	for (size_t i = 0; i < j->n; i++)
+		store_query(j->store, &j->q[i].q, &j->q[i].r);
+}
+
+static void
+hjob_done(void *arg, int cancelled)
+{
+	struct door_hjob *j = arg;
+	j->done(j, cancelled);
+}
+
+int
+door_hjob_submit(const struct door_env *env, struct door_hjob *j, door_hjob_done *done,
+    void *ctx)
+{
+	if (env->store == NULL || env->workers == NULL)
+		return -1;
+	j->store = env->store;
+	j->done = done;
+	j->ctx = ctx;
+	return worker_submit(env->workers, hjob_work, hjob_done, j);
+}
+
+struct room *
+door_history_room(struct hub *hub, const struct user *u, const char *name)
+{
+	struct room *room = hub_room_find(hub, name);
+	if (room == NULL || !hub_is_member(room, u))
+		return NULL;
+	return room;
+}
+
+void
+door_hquery_room(struct door_hquery *q, const struct room *room)
+{
+	memcpy(q->name, room->name, sizeof q->name);
+	name_fold(q->target, room->name);
+	q->q.target = q->target;
+}
+
+int
+door_hquery_user_rooms(struct door_hquery *q, const struct user *u)
+{
+	size_t n = 0;
+	while (hub_user_room(u, (unsigned)n) != NULL)
+		n++;
+	q->targets = calloc(n ? n : 1, sizeof *q->targets);
+	if (q->targets == NULL)
+		return -1;
+	struct room *room;
+	for (unsigned i = 0; (room = hub_user_room(u, i)) != NULL; i++) {
+		if ((q->targets[i] = malloc(ROOM_LEN_MAX + 1)) == NULL)
+			return -1;
+		name_fold(q->targets[i], room->name);
+		q->ntargets++;
+	}
+	q->q.targets = (const char *const *)q->targets;
+	q->q.ntargets = q->ntargets;
+	return 0;
+}
+
+int
+door_hquery_search(struct door_hquery *q, const char *text, const char *from)
+{
+	if ((text != NULL && (q->text = strdup(text)) == NULL) ||
+	    (from != NULL && (q->from = strdup(from)) == NULL))
+		return -1;
+	q->q.text = q->text;
+	q->q.from = q->from;
+	return 0;
+}
+
+static const enum msg_kind kinds[] = {
+	[SK_PRIVMSG] = MSG_SAY, [SK_ACTION] = MSG_ACTION, [SK_NOTICE] = MSG_NOTICE,
+	[SK_JOIN] = MSG_JOIN, [SK_PART] = MSG_PART, [SK_QUIT] = MSG_QUIT,
+	[SK_NICK] = MSG_NICK, [SK_TOPIC] = MSG_TOPIC, [SK_KICK] = MSG_KICK,
+	[SK_MODE] = MSG_MODE, [SK_TAGMSG] = MSG_TAGMSG,
+};
+
+struct msg *
+door_history_msg(const struct store_event *e, const char *room)
+{
+	if (e->redacted || (unsigned)e->kind == 0 ||
+	    (unsigned)e->kind >= sizeof kinds / sizeof kinds[0] || e->sender == NULL)
+		return NULL;
+	/* nick!ident@host as it was then. */
+	char mask[HUB_MASK_MAX + 1];
+	size_t n = strlen(e->sender);
+	if (n >= sizeof mask)
+		n = sizeof mask - 1;
+	memcpy(mask, e->sender, n);
+	mask[n] = '\0';
+	char *ident = strchr(mask, '!'), *host = NULL;
+	if (ident != NULL) {
+		*ident++ = '\0';
+		if ((host = strchr(ident, '@')) != NULL)
+			*host++ = '\0';
+	}
+	enum msg_kind kind = kinds[e->kind];
+	const char *target = kind == MSG_NICK || kind == MSG_KICK ? e->extra : NULL;
+	const char *text = e->text;
+	if (kind == MSG_JOIN)
+		text = "";  /* extended-join's real name: not kept */
+	if ((kind == MSG_NICK || kind == MSG_KICK) && target == NULL)
+		return NULL;
+	struct msg *m = msg_new(kind, mask, ident, host, room, target, text);
+	if (m == NULL)
+		return NULL;
+	memcpy(m->id, e->msgid, sizeof m->id);
+	m->at_ms = e->at_ms;
+	m->from_bot = e->bot;
+	if (e->tags != NULL && *e->tags != '\0' && (m->client_tags = strdup(e->tags)) == NULL) {
+		msg_unref(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* The millisecond a reference names. */
+static int64_t
+ref_ms(const struct store_ref *r)
+{
+	uint64_t ms;
+	if (r->msgid[0] != '\0' && msgid_read(r->msgid, &ms, NULL, NULL) == 0)
+		return (int64_t)ms;
+	return r->at_ms;
+}
+
+void
+door_history_window(const struct store_query *q, const size_t *sizes, size_t count,
+    size_t budget, size_t *from, size_t *n)
+{
+	int newest = q->kind == SQ_LATEST || q->kind == SQ_BEFORE ||
+	    q->kind == SQ_SEARCH ||
+	    (q->kind == SQ_BETWEEN && ref_ms(&q->a) > ref_ms(&q->b));
+	size_t used = 0, k = 0;
+	while (k < count) {
+		size_t i = newest ? count - 1 - k : k;
+		if (used + sizes[i] > budget)
+			break;
+		used += sizes[i];
+		k++;
+	}
+	*n = k;
+	*from = newest ? count - k : 0;
+}
+
+int
+door_history_in_bounds(const struct store_query *q, const struct store_event *e)
+{
+	if (q->kind != SQ_SEARCH)
+		return 1;
+	return (!q->a.set || e->at_ms >= q->a.at_ms) && (!q->b.set || e->at_ms <= q->b.at_ms);
+}

@@ -1,0 +1,82 @@
+/* A room's history as the doors read it: who may read what, the queries
+ * a door hands to the worker pool, and a stored event made a msg again so
+ * that each door's own renderer shows it as it showed it live.
+ *
+ * Who may read: the members of a room, all of its history (from before
+ * they joined too: that is what replay on join and scrolling back are
+ * for). Nobody else, not even of a public room: joining is free there,
+ * and members see who joins, so whoever reads a room's past is as
+ * visible to the room as whoever listens to its present. docs/protocol.md
+ * says so to users. */
+#ifndef PARLEY_DOOR_HISTORY_H
+#define PARLEY_DOOR_HISTORY_H
+
+#include <stddef.h>
+
+#include "chat/bounds.h"
+#include "chat/hub.h"
+#include "chat/msg.h"
+#include "doors/door.h"
+#include "store/store.h"
+
+/* One query and its answer. Everything a worker reads is the job's own. */
+struct door_hquery {
+	struct store_query q;
+	struct store_result r;
+	char target[ROOM_LEN_MAX + 1];   /* the room folded: the store's key */
+	char name[ROOM_LEN_MAX + 1];     /* the room as it is spelled, to show */
+	char *text, *from;               /* SEARCH's, owned */
+	char **targets;                  /* TARGETS, SEARCH of every room: owned */
+	size_t ntargets;
+};
+
+struct door_hjob;
+/* On the loop, when the job is done (cancelled: the server stops and
+ * nothing ran); it frees the job (door_hjob_free). */
+typedef void door_hjob_done(struct door_hjob *j, int cancelled);
+
+struct door_hjob {
+	struct store *store;
+	door_hjob_done *done;
+	void *ctx;                       /* the door's: whom the answer is for */
+	size_t n;
+	struct door_hquery q[];
+};
+
+/* A job of n queries (at most HUB_ROOMS_PER_USER), zeroed; NULL when out
+ * of memory. */
+struct door_hjob *door_hjob_new(size_t n);
+void door_hjob_free(struct door_hjob *j);
+/* Runs every query of j on a worker, then j->done on the loop. -1 when
+ * the server keeps no history or the pool's queue is full (it never
+ * waits): j is still the caller's then. */
+int door_hjob_submit(const struct door_env *env, struct door_hjob *j, door_hjob_done *done,
+    void *ctx);
+
+/* The room called name if u may read its history, else NULL. */
+struct room *door_history_room(struct hub *hub, const struct user *u, const char *name);
+/* q asks about room. */
+void door_hquery_room(struct door_hquery *q, const struct room *room);
+/* q asks about every room u is in (TARGETS; SEARCH with no room): 0,
+ * or -1 when out of memory. */
+int door_hquery_user_rooms(struct door_hquery *q, const struct user *u);
+/* q looks for text (and from, if not NULL): 0, or -1 out of memory. */
+int door_hquery_search(struct door_hquery *q, const char *text, const char *from);
+
+/* A stored event of the room called room, made a msg for a renderer
+ * (its msgid, time, sender, bot and client tags as they were); NULL when
+ * it was taken back (REDACT), is of a kind no door shows, or out of
+ * memory. */
+struct msg *door_history_msg(const struct store_event *e, const char *room);
+
+/* Whether e is within SEARCH's after and before (q->a, q->b), which the
+ * store leaves to the door. */
+int door_history_in_bounds(const struct store_query *q, const struct store_event *e);
+/* Of an answer's events, those a reply of at most budget bytes keeps
+ * when each costs size(i): the first *from, *n of them, counted from the
+ * end the query started at (BEFORE and LATEST keep the newest, AFTER and
+ * BETWEEN forward the oldest), so that the next page goes on from there. */
+void door_history_window(const struct store_query *q, const size_t *sizes, size_t count,
+    size_t budget, size_t *from, size_t *n);
+
+#endif

@@ -1,0 +1,161 @@
+/* A room's history on the plain door (see the header). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/config.h"
+#include "doors/door_history.h"
+#include "doors/irc/irc_history_parse.h"
+#include "doors/plain_history.h"
+#include "doors/plain_render.h"
+
+enum plain_history_kind { PH_HISTORY, PH_SEARCH, PH_REPLAY };
+
+/* One answer, shared by the job (until its done) and its place in the
+ * conn's output (until the conn takes it all, or goes). */
+struct plain_wait {
+	struct conn_pager base;
+	unsigned refs;
+	struct conn *conn;            /* NULL once the pager is gone */
+	enum plain_history_kind kind;
+	struct door_hjob *job;        /* the answer, once done */
+	int failed;                   /* cancelled, or the store failed */
+	size_t next;                  /* the next event to show */
+	unsigned shown;
+};
+
+static void
+wait_unref(struct plain_wait *w)
+{
+	if (--w->refs > 0)
+		return;
+	door_hjob_free(w->job);
+	free(w);
+}
+
+/* e's live line, each line of it behind "<< TIME ". */
+static void
+send_event(struct conn *c, const struct store_event *e, const char *room)
+{
+	struct msg *m = door_history_msg(e, room);
+	struct wire *live = m != NULL ? plain_render(m) : NULL;
+	msg_unref(m);
+	if (live == NULL)
+		return;
+	char when[IH_TIME_LEN + 1];
+	ih_time_write(e->at_ms, when);
+	for (size_t at = 0; at < live->len;) {
+		const char *line = live->data + at;
+		const char *nl = memchr(line, '\n', live->len - at);
+		size_t n = nl ? (size_t)(nl - line) : live->len - at;
+		conn_sendf(c, "<< %.19sZ %.*s\n", when, (int)n, line);
+		at += n + 1;
+	}
+	wire_unref(live);
+}
+
+static int
+wait_fill(struct conn *c, struct conn_pager *base)
+{
+	struct plain_wait *w = (struct plain_wait *)base;
+	const struct door_hquery *q = w->job ? &w->job->q[0] : NULL;
+	if (q == NULL || w->failed || q->r.failed) {
+		if (w->kind != PH_REPLAY)
+			conn_sendf(c, "!! server-error: the history could not be read\n");
+		return 0;
+	}
+	while (w->next < q->r.n) {
+		if (conn_page_full(c))
+			return 1;
+		const struct store_event *e = &q->r.events[w->next++];
+		if (e->redacted)
+			continue;
+		send_event(c, e, q->name);
+		w->shown++;
+	}
+	const char *s = w->shown == 1 ? "" : "s";
+	if (w->kind == PH_SEARCH)
+		conn_sendf(c, "-- %s: %u message%s found\n", q->name, w->shown, s);
+	else if (w->kind == PH_HISTORY || w->shown > 0)
+		conn_sendf(c, "-- %s: %u earlier message%s\n", q->name, w->shown, s);
+	return 0;
+}
+
+static void
+wait_free(struct conn_pager *base)
+{
+	struct plain_wait *w = (struct plain_wait *)base;
+	w->conn = NULL;
+	wait_unref(w);
+}
+
+static void
+wait_done(struct door_hjob *j, int cancelled)
+{
+	struct plain_wait *w = j->ctx;
+	w->job = j;
+	w->failed = cancelled;
+	if (w->conn != NULL)
+		conn_page_resume(w->conn, &w->base);
+	wait_unref(w);
+}
+
+static enum plain_history_status
+ask(struct conn *c, const struct room *room, enum plain_history_kind kind, uint32_t n,
+    const char *text)
+{
+	if (door_env(c)->store == NULL)
+		return PH_OFF;
+	struct door_hjob *j = door_hjob_new(1);
+	struct plain_wait *w = calloc(1, sizeof *w);
+	if (j == NULL || w == NULL) {
+		door_hjob_free(j);
+		free(w);
+		return PH_NOMEM;
+	}
+	j->n = 1;
+	struct door_hquery *q = &j->q[0];
+	door_hquery_room(q, room);
+	q->q.limit = n;
+	if (kind == PH_SEARCH) {
+		q->q.kind = SQ_SEARCH;
+		if (door_hquery_search(q, text, NULL) < 0) {
+			door_hjob_free(j);
+			free(w);
+			return PH_NOMEM;
+		}
+	} else {
+		/* Up to now: what comes after is sent live, after the answer. */
+		q->q.kind = SQ_BEFORE;
+		q->q.a.at_ms = clock_now_ms() + 1;
+		q->q.a.set = 1;
+	}
+	w->kind = kind;
+	w->refs = 2; /* the job's and the pager's */
+	w->conn = c;
+	if (door_hjob_submit(door_env(c), j, wait_done, w) < 0) {
+		door_hjob_free(j);
+		free(w);
+		return PH_BUSY;
+	}
+	w->base.fill = wait_fill;
+	w->base.free = wait_free;
+	w->base.parked = 1;
+	conn_page(c, &w->base);
+	return PH_OK;
+}
+
+enum plain_history_status
+plain_history_ask(struct conn *c, const struct room *room, uint32_t n, const char *text)
+{
+	return ask(c, room, text != NULL ? PH_SEARCH : PH_HISTORY, n, text);
+}
+
+void
+plain_history_replay(struct conn *c, const struct room *room)
+{
+	unsigned long n = door_cfg(c)->history_replay;
+	if (n > 0)
+		(void)ask(c, room, PH_REPLAY, (uint32_t)n, NULL);
+}
