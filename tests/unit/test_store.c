@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,12 +298,828 @@ test_before_after(void **state)
 	store_result_free(&r);
 }
 
+static void
+test_around_between(void **state)
+{
+	struct fixture *f = *state;
+	wait_epoch(f->s, fill(f->s, "#a", 0, 50));
+	struct store_result r;
+	struct store_query q = { .kind = SQ_AROUND, .target = "#a", .limit = 6 };
+
+	/* Around a msgid: half before, the rest from it on. */
+	ref_id(&q.a, 20);
+	query(f->s, &q, &r);
+	expect_run(&r, 17, 22);
+	store_result_free(&r);
+	ref_time(&q.a, 20);
+	query(f->s, &q, &r);
+	expect_run(&r, 17, 22);
+	store_result_free(&r);
+	/* Near an end: what there is before, the rest after. */
+	ref_id(&q.a, 1);
+	query(f->s, &q, &r);
+	expect_run(&r, 0, 5);
+	store_result_free(&r);
+	q.limit = 1;
+	ref_id(&q.a, 30);
+	query(f->s, &q, &r);
+	expect_run(&r, 30, 30);
+	store_result_free(&r);
+
+	/* Between, strictly, from a's side: up and down. */
+	q.kind = SQ_BETWEEN;
+	q.limit = 100;
+	ref_id(&q.a, 10);
+	ref_id(&q.b, 15);
+	query(f->s, &q, &r);
+	expect_run(&r, 11, 14);
+	store_result_free(&r);
+	q.limit = 2;
+	query(f->s, &q, &r);
+	expect_run(&r, 11, 12);
+	store_result_free(&r);
+	ref_id(&q.a, 15);
+	ref_id(&q.b, 10);
+	query(f->s, &q, &r);
+	expect_run(&r, 13, 14);
+	store_result_free(&r);
+	/* Times, and a time with a msgid. */
+	q.limit = 100;
+	ref_time(&q.a, 40);
+	ref_time(&q.b, 44);
+	query(f->s, &q, &r);
+	expect_run(&r, 41, 43);
+	store_result_free(&r);
+	ref_time(&q.a, 44);
+	ref_id(&q.b, 40);
+	q.limit = 1;
+	query(f->s, &q, &r);
+	expect_run(&r, 43, 43);
+	store_result_free(&r);
+	/* The same point twice, or neighbours: nothing between. */
+	q.limit = 100;
+	ref_id(&q.a, 5);
+	ref_id(&q.b, 5);
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+	ref_id(&q.b, 6);
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+	/* Either reference unknown: not_found. */
+	memcpy(q.b.msgid, "0000000000000000", MSGID_LEN + 1);
+	query(f->s, &q, &r);
+	assert_true(r.not_found);
+	store_result_free(&r);
+}
+
+/* Every kind is stored; without events only the message kinds come
+ * back, with them every kind, and each kind's fields. */
+static void
+test_events_vs_messages(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event e;
+	make_event(&e, "#a", T0 + 0, 0, SK_JOIN, NULL);
+	assert_int_equal(store_append(f->s, &e), 0);
+	make_event(&e, "#a", T0 + 1, 0, SK_PRIVMSG, "message 1");
+	e.tags = "+draft/reply=XYZ;+a=b";
+	e.bot = 1;
+	assert_int_equal(store_append(f->s, &e), 0);
+	make_event(&e, "#a", T0 + 2, 0, SK_TOPIC, "a new topic");
+	assert_int_equal(store_append(f->s, &e), 0);
+	make_event(&e, "#a", T0 + 3, 0, SK_ACTION, "message 3");
+	assert_int_equal(store_append(f->s, &e), 0);
+	make_event(&e, "#a", T0 + 4, 0, SK_KICK, "bye");
+	e.extra = "bob";
+	assert_int_equal(store_append(f->s, &e), 0);
+	make_event(&e, "#a", T0 + 5, 0, SK_NOTICE, "message 5\nsecond line");
+	assert_int_equal(store_append(f->s, &e), 0);
+	make_event(&e, "#a", T0 + 6, 0, SK_NICK, NULL);
+	e.extra = "alice2";
+	assert_int_equal(store_append(f->s, &e), 0);
+	make_event(&e, "#a", T0 + 7, 0, SK_TAGMSG, NULL);
+	e.tags = "+typing=active";
+	assert_int_equal(store_append(f->s, &e), 0);
+	wait_epoch(f->s, store_seal(f->s));
+
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 100 };
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.events[0].kind, SK_PRIVMSG);
+	assert_string_equal(r.events[0].tags, "+draft/reply=XYZ;+a=b");
+	assert_int_equal(r.events[0].bot, 1);
+	assert_int_equal(r.events[1].kind, SK_ACTION);
+	assert_int_equal(r.events[2].kind, SK_NOTICE);
+	assert_string_equal(r.events[2].text, "message 5\nsecond line");
+	store_result_free(&r);
+
+	q.events = 1;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 8);
+	assert_int_equal(r.events[0].kind, SK_JOIN);
+	assert_null(r.events[0].text);
+	assert_int_equal(r.events[2].kind, SK_TOPIC);
+	assert_string_equal(r.events[2].text, "a new topic");
+	assert_int_equal(r.events[4].kind, SK_KICK);
+	assert_string_equal(r.events[4].extra, "bob");
+	assert_string_equal(r.events[4].text, "bye");
+	assert_int_equal(r.events[6].kind, SK_NICK);
+	assert_string_equal(r.events[6].extra, "alice2");
+	assert_int_equal(r.events[7].kind, SK_TAGMSG);
+	assert_string_equal(r.events[7].tags, "+typing=active");
+	store_result_free(&r);
+
+	/* The limit counts what is returned, not what is skipped. */
+	q.events = 0;
+	q.limit = 2;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.events[0].kind, SK_ACTION);
+	store_result_free(&r);
+
+	/* SEARCH finds the message kinds only. */
+	struct store_query sq = { .kind = SQ_SEARCH, .target = "#a", .text = "topic", .limit = 10 };
+	query(f->s, &sq, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+	sq.text = "second";
+	query(f->s, &sq, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.events[0].kind, SK_NOTICE);
+	store_result_free(&r);
+}
+
+static void
+test_targets(void **state)
+{
+	struct fixture *f = *state;
+	fill(f->s, "#a", 0, 10);
+	fill(f->s, "#b", 10, 10);
+	fill(f->s, "#c", 20, 10);
+	wait_epoch(f->s, fill(f->s, "#a", 30, 5));
+
+	struct store_result r;
+	struct store_query q = { .kind = SQ_TARGETS, .limit = 10 };
+	ref_time(&q.a, 0);
+	ref_time(&q.b, 1000);
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 3);
+	/* Newest first, each target's newest event. */
+	assert_string_equal(r.events[0].target, "#a");
+	assert_int_equal(num(&r.events[0]), 34);
+	assert_string_equal(r.events[1].target, "#c");
+	assert_int_equal(r.events[1].at_ms, T0 + 29);
+	assert_string_equal(r.events[2].target, "#b");
+	store_result_free(&r);
+
+	/* The other order of the bounds is the same window. */
+	ref_time(&q.a, 1000);
+	ref_time(&q.b, 0);
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 3);
+	store_result_free(&r);
+
+	/* A window: #b's newest in it is 19; #c's are later; #a's are
+	 * earlier and later. */
+	ref_time(&q.a, 12);
+	ref_time(&q.b, 25);
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.events[0].target, "#c");
+	assert_int_equal(num(&r.events[0]), 24);
+	assert_string_equal(r.events[1].target, "#b");
+	assert_int_equal(num(&r.events[1]), 19);
+	store_result_free(&r);
+
+	/* Only the targets asked about; a limit. */
+	const char *const mine[] = { "#b", "#c", "#nothing" };
+	q.targets = mine;
+	q.ntargets = 3;
+	ref_time(&q.a, 0);
+	ref_time(&q.b, 1000);
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.events[0].target, "#c");
+	store_result_free(&r);
+	q.targets = NULL;
+	q.ntargets = 0;
+	q.limit = 1;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.events[0].target, "#a");
+	store_result_free(&r);
+}
+
+static void
+test_search(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const texts[] = {
+		"hello world", "Hello there, World!", "goodbye world", "nothing here",
+		"AND OR NOT", "a \"quoted\" word", "c++ (parens) col:on -minus *star",
+		"NEAR(hello world)", "hellos", "hello again",
+	};
+	struct store_event e;
+	for (int i = 0; i < 10; i++) {
+		make_event(&e, "#a", T0 + i, 0, SK_PRIVMSG, texts[i]);
+		e.sender = i % 2 == 0 ? "alice!a@host" : "bob!b@host";
+		assert_int_equal(store_append(f->s, &e), 0);
+	}
+	make_event(&e, "#b", T0 + 100, 0, SK_PRIVMSG, "hello from b");
+	assert_int_equal(store_append(f->s, &e), 0);
+	wait_epoch(f->s, store_seal(f->s));
+
+	struct store_result r;
+	struct store_query q = { .kind = SQ_SEARCH, .target = "#a", .text = "hello", .limit = 10 };
+	query(f->s, &q, &r);
+	/* Every word, any case, oldest first; "hellos" is another word. */
+	assert_int_equal(r.n, 4);
+	assert_string_equal(r.events[0].text, "hello world");
+	assert_string_equal(r.events[1].text, "Hello there, World!");
+	assert_string_equal(r.events[2].text, "NEAR(hello world)");
+	assert_string_equal(r.events[3].text, "hello again");
+	store_result_free(&r);
+
+	/* The newest limit of them. */
+	q.limit = 2;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.events[0].text, "NEAR(hello world)");
+	assert_string_equal(r.events[1].text, "hello again");
+	store_result_free(&r);
+	q.limit = 10;
+
+	/* Every word must be there. */
+	q.text = "world hello";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 3);
+	store_result_free(&r);
+	/* A prefix. */
+	q.text = "hell*";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 5);
+	store_result_free(&r);
+	/* From one nick. */
+	q.text = "world";
+	q.from = "bob";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.events[0].text, "Hello there, World!");
+	store_result_free(&r);
+	q.from = "b%";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+	q.from = NULL;
+
+	/* Operator characters in the words are characters, never syntax. */
+	static const char *const odd[] = {
+		"AND", "OR", "NOT", "\"", "\"quoted", "c++", "(parens)", "col:on", "-minus",
+		"*", "*star", "NEAR(hello", "^", "{a b}", "a:b:c", "\"\"\"", "AND OR", "+",
+		"hello AND", "NOT hello", "'", "\\", "%", "\x01", "héllo", "   ", "",
+	};
+	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+		q.text = odd[i];
+		store_query(f->s, &q, &r);
+		assert_false(r.failed);
+		store_result_free(&r);
+	}
+	q.text = "quoted";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	store_result_free(&r);
+	q.text = "(parens)";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	store_result_free(&r);
+	q.text = "NOT";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.events[0].text, "AND OR NOT");
+	store_result_free(&r);
+
+	/* Across the targets one may read. */
+	const char *const mine[] = { "#a", "#b" };
+	q.target = NULL;
+	q.targets = mine;
+	q.ntargets = 2;
+	q.text = "hello";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 5);
+	assert_string_equal(r.events[4].target, "#b");
+	store_result_free(&r);
+	q.ntargets = 1;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 4);
+	store_result_free(&r);
+	q.ntargets = 0;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+}
+
+static void
+test_redact(void **state)
+{
+	struct fixture *f = *state;
+	wait_epoch(f->s, fill(f->s, "#a", 0, 5));
+	char id[MSGID_LEN + 1];
+	id_of(2, id);
+	assert_int_equal(store_redact(f->s, id), 0);
+	/* Taken back in the same epoch it was stored in. */
+	struct store_event e;
+	make_event(&e, "#a", T0 + 5, 0, SK_PRIVMSG, "message 5 secret");
+	assert_int_equal(store_append(f->s, &e), 0);
+	assert_int_equal(store_redact(f->s, e.msgid), 0);
+	/* An unknown msgid is no failure; a malformed one is refused. */
+	assert_int_equal(store_redact(f->s, "0000000000000000"), 0);
+	assert_int_equal(store_redact(f->s, "short"), -1);
+	wait_epoch(f->s, store_seal(f->s));
+
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 10 };
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 6);
+	assert_true(r.events[2].redacted);
+	assert_null(r.events[2].text);
+	assert_string_equal(r.events[2].msgid, id);
+	assert_true(r.events[5].redacted);
+	assert_null(r.events[5].text);
+	assert_false(r.events[1].redacted);
+	store_result_free(&r);
+
+	struct store_stats st;
+	store_stats(f->s, &st);
+	assert_int_equal(st.dropped, 0);
+
+	/* Gone from the search index too. */
+	struct store_query sq = { .kind = SQ_SEARCH, .target = "#a", .text = "message", .limit = 10 };
+	query(f->s, &sq, &r);
+	assert_int_equal(r.n, 4);
+	store_result_free(&r);
+	sq.text = "secret";
+	query(f->s, &sq, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+	sq.text = "2";
+	query(f->s, &sq, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+
+	/* An event stored already taken back keeps no text. */
+	make_event(&e, "#a", T0 + 6, 0, SK_PRIVMSG, "message 6");
+	e.redacted = 1;
+	assert_int_equal(store_append(f->s, &e), 0);
+	wait_epoch(f->s, store_seal(f->s));
+	q.limit = 1;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	assert_true(r.events[0].redacted);
+	assert_null(r.events[0].text);
+	store_result_free(&r);
+}
+
+/* Epochs finish in order, one by one or many at once; store_finished
+ * never goes back. */
+static void
+test_epochs_in_order(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t last = 0;
+	for (int i = 0; i < 200; i++) {
+		uint64_t ep = fill(f->s, "#a", i * 3, 3);
+		assert_int_equal(ep, last + 1);
+		last = ep;
+		if (i % 50 == 0)
+			wait_epoch(f->s, ep);
+	}
+	wait_epoch(f->s, last);
+	struct store_stats st;
+	store_stats(f->s, &st);
+	assert_int_equal(st.epochs, 200);
+	assert_int_equal(st.committed, 600);
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 1000 };
+	query(f->s, &q, &r);
+	expect_run(&r, 0, 599);
+	store_result_free(&r);
+}
+
+/* store_close commits what is pending; the history is there when the
+ * store opens again. */
+static void
+test_close_commits_pending(void **state)
+{
+	struct fixture *f = *state;
+	fill(f->s, "#a", 0, 10);                 /* sealed, maybe not committed */
+	struct store_event e;
+	make_event(&e, "#a", T0 + 10, 0, SK_PRIVMSG, "message 10");
+	assert_int_equal(store_append(f->s, &e), 0);  /* pending */
+	store_close(f->s);
+	f->s = open_store(f->dir, 0, 0);
+	assert_non_null(f->s);
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 100 };
+	query(f->s, &q, &r);
+	expect_run(&r, 0, 10);
+	store_result_free(&r);
+}
+
+/* The pending batch is bounded: an append past it is refused and
+ * counted. */
+static void
+test_pending_bound(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event e;
+	int refused = 0;
+	for (uint32_t i = 0; i <= STORE_PENDING_MAX; i++) {
+		make_event(&e, "#a", T0 + i / 1000, (uint16_t)(i % 1000), SK_PRIVMSG, "x");
+		if (store_append(f->s, &e) != 0)
+			refused++;
+	}
+	assert_int_equal(refused, 1);
+	struct store_stats st;
+	store_stats(f->s, &st);
+	assert_int_equal(st.dropped, 1);
+	assert_int_equal(st.appended, STORE_PENDING_MAX);
+	wait_epoch(f->s, store_seal(f->s));
+	store_stats(f->s, &st);
+	assert_int_equal(st.committed, STORE_PENDING_MAX);
+	/* Committed, the room is there again. */
+	make_event(&e, "#a", T0 + 1000000, 0, SK_PRIVMSG, "x");
+	assert_int_equal(store_append(f->s, &e), 0);
+}
+
+/* A disk that fills: the epoch is dropped and counted, it finishes all
+ * the same, and the next epoch commits once there is room. */
+static void
+test_disk_full(void **state)
+{
+	struct fixture *f = *state;
+	wait_epoch(f->s, fill(f->s, "#a", 0, 10));
+	store_test_max_pages(f->s, 1);  /* no page more than it has */
+	char big[4000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	struct store_event e;
+	for (int i = 10; i < 60; i++) {
+		make_event(&e, "#a", T0 + i, 0, SK_PRIVMSG, big);
+		assert_int_equal(store_append(f->s, &e), 0);
+	}
+	uint64_t full = store_seal(f->s);
+	wait_epoch(f->s, full);
+	struct store_stats st;
+	store_stats(f->s, &st);
+	assert_int_equal(st.commits_failed, 1);
+	assert_int_equal(st.dropped, 50);
+	assert_int_equal(st.committed, 10);
+
+	store_test_max_pages(f->s, 0);
+	uint64_t next = fill(f->s, "#a", 60, 5);
+	assert_int_equal(next, full + 1);
+	wait_epoch(f->s, next);
+	store_stats(f->s, &st);
+	assert_int_equal(st.commits_failed, 1);
+	assert_int_equal(st.committed, 15);
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 100 };
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 15);
+	assert_int_equal(num(&r.events[9]), 9);
+	assert_int_equal(num(&r.events[10]), 60);
+	store_result_free(&r);
+}
+
+/* history-max-rows: each target keeps its newest rows, pruned by the
+ * writer in batches of STORE_PRUNE_BATCH. */
+static void
+test_retention_rows(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->s);
+	f->s = open_store(f->dir, 10, 0);
+	assert_non_null(f->s);
+	uint64_t before = store_test_prune(f->s);
+	fill(f->s, "#a", 0, 2000);
+	fill(f->s, "#b", 5000, 5);
+	wait_epoch(f->s, fill(f->s, "#c", 6000, 30));
+	uint64_t after = store_test_prune(f->s);
+	/* 1990 rows of #a and 20 of #c, never more than a batch at once. */
+	assert_true(after - before >= (1990 + STORE_PRUNE_BATCH - 1) / STORE_PRUNE_BATCH);
+	struct store_stats st;
+	store_stats(f->s, &st);
+	assert_int_equal(st.pruned, 1990 + 20);
+
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 100 };
+	query(f->s, &q, &r);
+	expect_run(&r, 1990, 1999);
+	store_result_free(&r);
+	q.target = "#b";
+	query(f->s, &q, &r);
+	expect_run(&r, 5000, 5004);
+	store_result_free(&r);
+	/* Pruned rows leave the search index with them. */
+	struct store_query sq = { .kind = SQ_SEARCH, .target = "#a", .text = "message", .limit = 100 };
+	query(f->s, &sq, &r);
+	assert_int_equal(r.n, 10);
+	store_result_free(&r);
+
+	/* A lower bound after a restart is applied to every target. */
+	store_close(f->s);
+	f->s = open_store(f->dir, 3, 0);
+	assert_non_null(f->s);
+	store_test_prune(f->s);
+	q.target = "#b";
+	query(f->s, &q, &r);
+	expect_run(&r, 5002, 5004);
+	store_result_free(&r);
+	q.target = "#c";
+	query(f->s, &q, &r);
+	expect_run(&r, 6027, 6029);
+	store_result_free(&r);
+}
+
+/* history-max-age: rows older than it go, the recent stay. */
+static void
+test_retention_age(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->s);
+	f->s = open_store(f->dir, 0, 1);
+	assert_non_null(f->s);
+	int64_t now = clock_now_ms();
+	/* 1200 from T0 (2026-01-01: days old), then 3 of now. */
+	assert_true(T0 + 1200 < now - 2 * 86400000LL);
+	fill(f->s, "#a", 0, 1200);
+	struct store_event e;
+	for (int i = 0; i < 3; i++) {
+		char text[32];
+		snprintf(text, sizeof text, "message %d", 100000 + i);
+		make_event(&e, "#a", now + i, 0, SK_PRIVMSG, text);
+		assert_int_equal(store_append(f->s, &e), 0);
+	}
+	wait_epoch(f->s, store_seal(f->s));
+	uint64_t before = store_test_prune(f->s);
+	assert_true(store_test_prune(f->s) > before);
+	struct store_stats st;
+	store_stats(f->s, &st);
+	assert_int_equal(st.pruned, 1200);
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 100 };
+	query(f->s, &q, &r);
+	expect_run(&r, 100000, 100002);
+	store_result_free(&r);
+}
+
+static int
+db_version(const char *dir)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+db_exec(const char *dir, const char *sql)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static struct store *
+open_err(const char *dir, char *err, size_t errlen)
+{
+	struct store_options o = { .dir = dir, .readers = 1 };
+	err[0] = '\0';
+	return store_open(&o, err, errlen);
+}
+
+/* A database of version 0 (empty, as sqlite3 leaves a new file) is
+ * brought to this build's version; a newer one is refused. */
+static void
+test_schema_versions(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(db_version(f->dir), STORE_SCHEMA_VERSION);
+	store_close(f->s);
+	f->s = NULL;
+
+	char fresh[128];
+	snprintf(fresh, sizeof fresh, "%s2", f->dir);
+	assert_int_equal(mkdir(fresh, 0700), 0);
+	db_exec(fresh, "PRAGMA user_version = 0");
+	assert_int_equal(db_version(fresh), 0);
+	char err[256];
+	struct store *s = open_err(fresh, err, sizeof err);
+	assert_non_null(s);
+	assert_int_equal(db_version(fresh), STORE_SCHEMA_VERSION);
+	wait_epoch(s, fill(s, "#a", 0, 3));
+	store_close(s);
+
+	db_exec(fresh, "PRAGMA user_version = 99");
+	s = open_err(fresh, err, sizeof err);
+	assert_null(s);
+	assert_non_null(strstr(err, "newer"));
+	rm_rf(fresh);
+
+	f->s = open_store(f->dir, 0, 0);
+	assert_non_null(f->s);
+}
+
+/* A second opener of the same data-dir is refused while the first
+ * holds it, and welcome after. */
+static void
+test_locked(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	struct store *s = open_err(f->dir, err, sizeof err);
+	assert_null(s);
+	assert_non_null(strstr(err, "locked by another parleyd"));
+	store_close(f->s);
+	f->s = open_err(f->dir, err, sizeof err);
+	assert_non_null(f->s);
+}
+
+static void
+test_corrupt(void **state)
+{
+	struct fixture *f = *state;
+	wait_epoch(f->s, fill(f->s, "#a", 0, 2000));
+	store_close(f->s);
+	f->s = NULL;
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", f->dir, STORE_DB_NAME);
+
+	/* Pages past the first overwritten: the header is whole, the
+	 * tables are not. */
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	char junk[8192];
+	memset(junk, 0x5a, sizeof junk);
+	assert_int_equal(pwrite(fd, junk, sizeof junk, 4096), (ssize_t)sizeof junk);
+	close(fd);
+	char err[256];
+	struct store *s = open_err(f->dir, err, sizeof err);
+	assert_null(s);
+	assert_non_null(strstr(err, "corrupt"));
+
+	/* Not a database at all. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+	close(fd);
+	s = open_err(f->dir, err, sizeof err);
+	assert_null(s);
+	assert_true(strstr(err, "corrupt") != NULL || strstr(err, "not a database") != NULL);
+
+	unlink(path);
+	f->s = open_store(f->dir, 0, 0);
+	assert_non_null(f->s);
+}
+
+/* A data-dir that cannot be made: one line, no store. */
+static void
+test_bad_dir(void **state)
+{
+	struct fixture *f = *state;
+	char dir[128], err[256];
+	snprintf(dir, sizeof dir, "%s/no/such/parent", f->dir);
+	assert_null(open_err(dir, err, sizeof err));
+	assert_non_null(strstr(err, "cannot be created"));
+	/* A file where the directory should be. */
+	snprintf(dir, sizeof dir, "%s/%s", f->dir, STORE_DB_NAME);
+	assert_null(open_err(dir, err, sizeof err));
+	assert_true(err[0] != '\0');
+	assert_null(strchr(err, '\n'));
+}
+
+static void
+test_backup(void **state)
+{
+	struct fixture *f = *state;
+	wait_epoch(f->s, fill(f->s, "#a", 0, 500));
+	/* More pending while the backup runs: the copy is of one moment. */
+	fill(f->s, "#a", 500, 500);
+	char copy[128], err[256];
+	snprintf(copy, sizeof copy, "%sbackup", f->dir);
+	assert_int_equal(mkdir(copy, 0700), 0);
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", copy, STORE_DB_NAME);
+	assert_int_equal(store_backup(f->dir, path, err, sizeof err), 0);
+
+	/* The copy opens as a store of its own, with the history in it. */
+	struct store *s = open_store(copy, 0, 0);
+	assert_non_null(s);
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 1 };
+	query(s, &q, &r);
+	assert_int_equal(r.n, 1);
+	assert_true(num(&r.events[0]) == 499 || num(&r.events[0]) == 999);
+	store_result_free(&r);
+	q.kind = SQ_AFTER;
+	ref_time(&q.a, -1);
+	q.limit = 1000;
+	query(s, &q, &r);
+	assert_true(r.n == 500 || r.n == 1000);
+	store_result_free(&r);
+	store_close(s);
+	rm_rf(copy);
+
+	/* No database to copy, or nowhere to write: an error line. */
+	snprintf(path, sizeof path, "%s/none", f->dir);
+	assert_int_equal(store_backup(path, "/tmp/x", err, sizeof err), -1);
+	assert_true(err[0] != '\0');
+	assert_int_equal(store_backup(f->dir, "/nonexistent/dir/copy.db", err, sizeof err), -1);
+}
+
+/* Queries from more threads than read connections: each waits its turn
+ * for one, and every answer is whole. */
+struct reader_arg {
+	struct store *s;
+	int ok;
+};
+
+static void *
+reader_thread(void *p)
+{
+	struct reader_arg *a = p;
+	a->ok = 1;
+	for (int i = 0; i < 200; i++) {
+		struct store_result r;
+		struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 50 };
+		if (i % 3 == 1) {
+			q.kind = SQ_SEARCH;
+			q.text = "message";
+		}
+		store_query(a->s, &q, &r);
+		if (r.failed || r.n != 50)
+			a->ok = 0;
+		store_result_free(&r);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct fixture *f = *state;
+	wait_epoch(f->s, fill(f->s, "#a", 0, 100));
+	pthread_t t[5];
+	struct reader_arg a[5];
+	for (int i = 0; i < 5; i++) {
+		a[i].s = f->s;
+		assert_int_equal(pthread_create(&t[i], NULL, reader_thread, &a[i]), 0);
+	}
+	/* The writer goes on meanwhile. */
+	for (int i = 0; i < 20; i++)
+		wait_epoch(f->s, fill(f->s, "#a", 100 + i * 10, 10));
+	for (int i = 0; i < 5; i++) {
+		pthread_join(t[i], NULL);
+		assert_true(a[i].ok);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_commit_latest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_before_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_around_between, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_vs_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epochs_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_commits_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
