@@ -34,6 +34,7 @@ SERVER_SRC := $(sort $(shell find src -name '*.c'))
 SERVER_LIB_SRC := $(filter-out src/main.c,$(SERVER_SRC))
 CLIENT_SRC := $(wildcard client/*.c)
 BENCH_SRC := $(wildcard bench/parley-bench/*.c)
+STORE_BENCH_SRC := $(wildcard bench/store-bench/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 # The web client (web/) is built into parleyd: tools/embed turns its files
@@ -45,11 +46,15 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 SERVER_LIB_OBJ := $(SERVER_LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
+# The store's benchmark links the store and what it stands on, no more.
+STORE_BENCH_OBJ := $(STORE_BENCH_SRC:%.c=$(BUILD)/%.o) \
+	$(filter $(BUILD)/src/store/%,$(SERVER_LIB_OBJ)) \
+	$(BUILD)/src/base/clock.o $(BUILD)/src/base/log.o $(BUILD)/src/chat/msgid.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test unit integration sanitize install clean deps browser-deps terminal-deps
 
-all: deps $(BIN)/parleyd $(BIN)/parley $(BIN)/parley-bench
+all: deps $(BIN)/parleyd $(BIN)/parley $(BIN)/parley-bench $(BIN)/store-bench
 
 # Checks each library with pkg-config; names the missing Debian package and,
 # when run as root, installs it.
@@ -82,6 +87,11 @@ $(BIN)/parley: $(CLIENT_OBJ)
 $(BIN)/parley-bench: $(BENCH_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+# The store alone (bench/store-bench): `./store-bench --help`.
+$(BIN)/store-bench: $(STORE_BENCH_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm -pthread $$(pkg-config --libs sqlite3)
 
 $(BUILD)/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)
@@ -174,7 +184,7 @@ install: all
 	install -m 755 parleyd parley $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf build parleyd parley parley-bench
+	rm -rf build parleyd parley parley-bench store-bench
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

@@ -110,7 +110,8 @@ struct store {
 	pthread_t writer;
 	int writer_running;
 	sqlite3 *wdb;
-	sqlite3_stmt *w_insert, *w_redact;
+	sqlite3_stmt *w_insert, *w_fts_insert, *w_fts_delete;
+	sqlite3_stmt *w_find, *w_redact, *w_delete;
 	sqlite3_stmt *w_next_target, *w_cutoff, *w_prune_rows, *w_prune_age;
 	int failing;
 	struct store_touched *touched;   /* uthash: targets to check for max_rows */

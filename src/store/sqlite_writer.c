@@ -141,7 +141,7 @@ store_seal(struct store *s)
 	struct store_epoch *ep = calloc(1, sizeof *ep);
 	if (ep == NULL)
 		return 0;  /* the batch waits for the next seal */
-	ep->number = ++s->sealed;
+	uint64_t number = ep->number = ++s->sealed;
 	ep->ops = s->pend_head;
 	ep->nevents = s->pend_events;
 	ep->bytes = s->pend_bytes;
@@ -155,7 +155,7 @@ store_seal(struct store *s)
 	s->inflight_bytes += ep->bytes;
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
-	return ep->number;
+	return number;  /* ep is the writer's now, maybe freed */
 }
 
 uint64_t
@@ -227,14 +227,88 @@ step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The search index holds the text of the message kinds. */
+static int
+indexed(int kind, const char *text)
+{
+	return STORE_KIND_IS_MESSAGE(kind) && text != NULL;
+}
+
+static int
+fts_write(sqlite3_stmt *st, int64_t id, const char *text)
+{
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	return step_done(st);
+}
+
+/* Rows found by st (id, kind, text), at most STORE_PRUNE_BATCH, gone
+ * from the search index and then from events. The rows are read first,
+ * deleted after. -1 when the database fails. */
+static int
+delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
+{
+	struct row {
+		int64_t id;
+		char *text;
+	} rows[STORE_PRUNE_BATCH];
+	size_t n = 0;
+	int rc;
+	while (n < STORE_PRUNE_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows[n].id = sqlite3_column_int64(st, 0);
+		const char *text = (const char *)sqlite3_column_text(st, 2);
+		rows[n].text = indexed(sqlite3_column_int(st, 1), text) ? strdup(text) : NULL;
+		n++;
+	}
+	if (n == STORE_PRUNE_BATCH)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	int failed = rc != SQLITE_DONE;
+	for (size_t i = 0; i < n; i++) {
+		if (!failed && rows[i].text != NULL)
+			failed = fts_write(s->w_fts_delete, rows[i].id, rows[i].text) != 0;
+		if (!failed) {
+			sqlite3_bind_int64(s->w_delete, 1, rows[i].id);
+			failed = step_done(s->w_delete) != 0;
+		}
+		free(rows[i].text);
+	}
+	if (!failed)
+		*deleted += n;
+	return failed ? -1 : 0;
+}
+
+static int
+write_redact(struct store *s, const char *msgid)
+{
+	sqlite3_stmt *st = s->w_find;
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return rc == SQLITE_DONE ? 0 : -1;  /* not stored: nothing to take back */
+	}
+	int64_t id = sqlite3_column_int64(st, 0);
+	const char *text = (const char *)sqlite3_column_text(st, 2);
+	int fail = indexed(sqlite3_column_int(st, 1), text) &&
+	    fts_write(s->w_fts_delete, id, text) != 0;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (fail)
+		return -1;
+	sqlite3_bind_int64(s->w_redact, 1, id);
+	return step_done(s->w_redact);
+}
+
 static int
 write_op(struct store *s, const struct store_op *op)
 {
 	const struct store_event *e = &op->e;
-	if (op->redact) {
-		sqlite3_bind_text(s->w_redact, 1, e->msgid, -1, SQLITE_STATIC);
-		return step_done(s->w_redact);
-	}
+	if (op->redact)
+		return write_redact(s, e->msgid);
+	const char *text = e->redacted ? NULL : e->text;
 	sqlite3_stmt *st = s->w_insert;
 	sqlite3_bind_text(st, 1, e->msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, e->at_ms);
@@ -242,12 +316,17 @@ write_op(struct store *s, const struct store_op *op)
 	sqlite3_bind_int(st, 4, (int)e->kind);
 	bind_text(st, 5, e->sender != NULL ? e->sender : "");
 	bind_text(st, 6, e->account);
-	bind_text(st, 7, e->redacted ? NULL : e->text);
+	bind_text(st, 7, text);
 	bind_text(st, 8, e->extra);
 	bind_text(st, 9, e->tags);
 	sqlite3_bind_int(st, 10, e->bot);
 	sqlite3_bind_int(st, 11, e->redacted);
-	return step_done(st);
+	if (step_done(st) != 0)
+		return -1;
+	/* A msgid stored already (a replay) is left as it was. */
+	if (sqlite3_changes(s->wdb) == 0 || !indexed((int)e->kind, text))
+		return 0;
+	return fts_write(s->w_fts_insert, sqlite3_last_insert_rowid(s->wdb), text);
 }
 
 static void
@@ -273,39 +352,32 @@ touch(struct store *s, const char *target)
 	HASH_ADD_STR(s->touched, name, t);
 }
 
-/* One epoch, one transaction. 0, or -1 with the reason in last_error
- * (the writer's, copied under the lock by the caller). */
+/* The epochs queued, in one transaction: while the writer commits, the
+ * loop may seal several more, and they all go in the next COMMIT, so
+ * the commits a second stay few however short the loop's passes. 0, or
+ * -1 with the reason in why. */
 static int
-commit_epoch(struct store *s, const struct store_epoch *ep, char *why, size_t whylen)
+commit_epochs(struct store *s, const struct store_epoch *first, char *why, size_t whylen)
 {
 	if (sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
-		if (write_op(s, op) != 0)
-			goto fail;
+	for (const struct store_epoch *ep = first; ep != NULL; ep = ep->next)
+		for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
+			if (write_op(s, op) != 0)
+				goto fail;
 	if (sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (s->opt.max_rows > 0)
-		for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
-			if (!op->redact)
-				touch(s, op->e.target);
+		for (const struct store_epoch *ep = first; ep != NULL; ep = ep->next)
+			for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
+				if (!op->redact)
+					touch(s, op->e.target);
 	return 0;
 fail:
 	snprintf(why, whylen, "%s", sqlite3_errmsg(s->wdb));
 	if (!sqlite3_get_autocommit(s->wdb))
 		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
-}
-
-static int
-exec_changes(sqlite3 *db, sqlite3_stmt *st, uint64_t *changes)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	*changes = (uint64_t)sqlite3_changes(db);
-	return 0;
 }
 
 /* One small batch of rows past history-max-rows in one target. 1 when
@@ -367,14 +439,13 @@ prune_rows_step(struct store *s, uint64_t *deleted)
 	sqlite3_bind_text(st, 1, s->prune_target, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, s->prune_cutoff, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, STORE_PRUNE_BATCH);
-	uint64_t n = 0;
-	int rc = exec_changes(s->wdb, st, &n);
-	*deleted += n;
-	if (rc != 0 || n < STORE_PRUNE_BATCH) {
+	uint64_t before = *deleted;
+	int rc = delete_rows(s, st, deleted);
+	if (rc != 0 || *deleted - before < STORE_PRUNE_BATCH) {
 		free(s->prune_target);
 		s->prune_target = NULL;
 	}
-	return 1;
+	return rc == 0;
 }
 
 /* One small batch of the oldest rows (by rowid, which is the order they
@@ -385,11 +456,10 @@ prune_age_step(struct store *s, uint64_t *deleted)
 	sqlite3_stmt *st = s->w_prune_age;
 	sqlite3_bind_int64(st, 1, clock_now_ms() - (int64_t)s->opt.max_age_days * MS_PER_DAY);
 	sqlite3_bind_int(st, 2, STORE_PRUNE_BATCH);
-	uint64_t n = 0;
-	if (exec_changes(s->wdb, st, &n) != 0)
+	uint64_t before = *deleted;
+	if (delete_rows(s, st, deleted) != 0)
 		return 0;
-	*deleted += n;
-	return n > 0;
+	return *deleted > before;
 }
 
 /* One batch of retention in its own transaction. 1 when there is more. */
@@ -404,6 +474,7 @@ prune_step(struct store *s)
 		more = prune_rows_step(s, &deleted);
 	if (!more && s->opt.max_age_days > 0)
 		more = prune_age_step(s, &deleted);
+	/* A batch that failed midway is rolled back whole. */
 	if (sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
 		return 0;  /* tried again at the next idle time */
@@ -437,26 +508,29 @@ writer_main(void *arg)
 			pages_applied = s->test_max_pages;
 			apply_test_pages(s, pages_applied);
 		}
-		struct store_epoch *ep = s->q_head;
-		if (ep != NULL) {
-			s->q_head = ep->next;
-			if (s->q_head == NULL)
-				s->q_tail = &s->q_head;
+		struct store_epoch *taken = s->q_head;
+		if (taken != NULL) {
+			s->q_head = NULL;
+			s->q_tail = &s->q_head;
 			pthread_mutex_unlock(&s->lock);
 			char why[sizeof s->last_error];
-			int rc = commit_epoch(s, ep, why, sizeof why);
+			int rc = commit_epochs(s, taken, why, sizeof why);
 			pthread_mutex_lock(&s->lock);
-			s->inflight_events -= ep->nevents;
-			s->inflight_bytes -= ep->bytes;
-			s->finished = ep->number;
-			s->epochs++;
+			for (struct store_epoch *ep = taken; ep != NULL; ep = ep->next) {
+				s->inflight_events -= ep->nevents;
+				s->inflight_bytes -= ep->bytes;
+				s->finished = ep->number;
+				s->epochs++;
+				if (rc == 0)
+					s->committed += ep->nevents;
+				else
+					s->dropped += ep->nevents;
+			}
 			if (rc == 0) {
-				s->committed += ep->nevents;
 				if (s->failing)
 					s->resumed++;
 				s->failing = 0;
 			} else {
-				s->dropped += ep->nevents;
 				s->commits_failed++;
 				s->failing = 1;
 				memcpy(s->last_error, why, sizeof why);
@@ -467,8 +541,12 @@ writer_main(void *arg)
 			uint64_t one = 1;
 			if (write(s->efd, &one, sizeof one) < 0 && errno != EAGAIN)
 				abort();  /* an eventfd we own cannot fail otherwise */
-			ops_free(ep->ops);
-			free(ep);
+			while (taken != NULL) {
+				struct store_epoch *next = taken->next;
+				ops_free(taken->ops);
+				free(taken);
+				taken = next;
+			}
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}
@@ -510,18 +588,29 @@ writer_main(void *arg)
 static const char sql_insert[] =
     "INSERT OR IGNORE INTO events (msgid, at_ms, target, kind, sender, account, text, extra,"
     " tags, bot, redacted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char sql_fts_insert[] =
+    "INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)";
+/* External content: the index is told the text it held, to remove it. */
+static const char sql_fts_delete[] =
+    "INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', ?1, ?2)";
+static const char sql_find[] =
+    "SELECT id, kind, text FROM events WHERE msgid = ?1";
 static const char sql_redact[] =
-    "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE msgid = ?1";
+    "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE id = ?1";
+static const char sql_delete[] =
+    "DELETE FROM events WHERE id = ?1";
 static const char sql_next_target[] =
     "SELECT target FROM events WHERE target > ?1 ORDER BY target LIMIT 1";
 static const char sql_cutoff[] =
     "SELECT msgid FROM events WHERE target = ?1 ORDER BY msgid DESC LIMIT 1 OFFSET ?2";
 static const char sql_prune_rows[] =
-    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE target = ?1"
-    " AND msgid <= ?2 ORDER BY msgid LIMIT ?3)";
+    "SELECT id, kind, text FROM events WHERE target = ?1 AND msgid <= ?2"
+    " ORDER BY msgid LIMIT ?3";
+/* The first rows in the order they came (rowid), of which those past
+ * the age: a look at a batch's worth of rows, never a walk of them all. */
 static const char sql_prune_age[] =
-    "DELETE FROM events WHERE id IN (SELECT id FROM (SELECT id, at_ms FROM events"
-    " ORDER BY id LIMIT ?2) WHERE at_ms < ?1)";
+    "SELECT id, kind, text FROM (SELECT id, kind, text, at_ms FROM events"
+    " ORDER BY id LIMIT ?2) WHERE at_ms < ?1";
 
 int
 store_writer_start(struct store *s, char *err, size_t errlen)
@@ -531,7 +620,11 @@ store_writer_start(struct store *s, char *err, size_t errlen)
 		sqlite3_stmt **st;
 	} stmts[] = {
 		{ sql_insert, &s->w_insert },
+		{ sql_fts_insert, &s->w_fts_insert },
+		{ sql_fts_delete, &s->w_fts_delete },
+		{ sql_find, &s->w_find },
 		{ sql_redact, &s->w_redact },
+		{ sql_delete, &s->w_delete },
 		{ sql_next_target, &s->w_next_target },
 		{ sql_cutoff, &s->w_cutoff },
 		{ sql_prune_rows, &s->w_prune_rows },
@@ -574,8 +667,9 @@ store_writer_stop(struct store *s)
 void
 store_writer_close(struct store *s)
 {
-	sqlite3_stmt **stmts[] = { &s->w_insert, &s->w_redact, &s->w_next_target, &s->w_cutoff,
-		&s->w_prune_rows, &s->w_prune_age };
+	sqlite3_stmt **stmts[] = { &s->w_insert, &s->w_fts_insert, &s->w_fts_delete, &s->w_find,
+		&s->w_redact, &s->w_delete, &s->w_next_target, &s->w_cutoff, &s->w_prune_rows,
+		&s->w_prune_age };
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
 		sqlite3_finalize(*stmts[i]);
 		*stmts[i] = NULL;

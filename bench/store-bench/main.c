@@ -1,0 +1,336 @@
+/* store-bench: the store alone, through store.h, as the server uses it.
+ * Fills a room with --rows messages (and --others more spread over nine
+ * other rooms) the way the loop would (append, seal an epoch of --epoch
+ * events, a few epochs in flight), then measures queries on a read
+ * connection: LATEST 100, BEFORE 100 at a random point, AROUND, and
+ * SEARCH for a common word, a rare one, two words, and a word the big
+ * room never holds. Prints a Markdown report.
+ *
+ *     ./store-bench [--dir DIR] [--rows N] [--others N] [--epoch N]
+ *                   [--queries N] [--keep]
+ *
+ * Not a test: numbers on a shared machine vary; compare runs, not
+ * absolutes. */
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "base/clock.h"
+#include "store/store.h"
+
+#define VOCAB 4000          /* distinct words in the texts */
+#define WORD_MAX 16
+#define TEXT_MAX 256
+#define IN_FLIGHT 4         /* epochs sealed and not finished, at most */
+
+static char vocab[VOCAB][WORD_MAX];
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Words of two to four syllables; a Zipf-like pick (the square of a
+ * uniform number) makes a few words common and most rare. */
+static void
+vocab_init(void)
+{
+	static const char *const syl[] = { "ka", "lo", "mi", "nu", "ra", "se", "ti", "vo",
+		"ba", "de", "fi", "go", "he", "ju", "pe", "zu", "an", "el", "or", "ix" };
+	for (int i = 0; i < VOCAB; i++) {
+		int n = 2 + (int)(rnd() % 3);
+		vocab[i][0] = '\0';
+		for (int k = 0; k < n; k++)
+			strcat(vocab[i], syl[rnd() % 20]);
+		char num[8];
+		snprintf(num, sizeof num, "%d", i % 10);
+		strcat(vocab[i], num);  /* distinct enough, and never an operator */
+	}
+}
+
+static int
+word_index(void)
+{
+	double u = (double)(rnd() % 1000000) / 1000000.0;
+	return (int)(u * u * VOCAB);
+}
+
+static void
+make_text(char *out, size_t len)
+{
+	int words = 5 + (int)(rnd() % 11);
+	size_t o = 0;
+	for (int i = 0; i < words; i++) {
+		const char *w = vocab[word_index()];
+		size_t n = strlen(w);
+		if (o + n + 2 >= len)
+			break;
+		if (i > 0)
+			out[o++] = ' ';
+		memcpy(out + o, w, n);
+		o += n;
+	}
+	out[o] = '\0';
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+wait_finished(struct store *s, uint64_t epoch)
+{
+	while (store_finished(s) < epoch) {
+		struct pollfd p = { .fd = store_fd(s), .events = POLLIN };
+		poll(&p, 1, 1000);
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct timing {
+	const char *name;
+	double *ms;
+	size_t n;
+	double rows;        /* events returned, summed */
+};
+
+static void
+report(const struct timing *t)
+{
+	qsort(t->ms, t->n, sizeof *t->ms, cmp_double);
+	double p50 = t->ms[t->n / 2], p99 = t->ms[t->n * 99 / 100], max = t->ms[t->n - 1];
+	printf("| %s | %zu | %.1f | %.3f | %.3f | %.3f |\n", t->name, t->n, t->rows / (double)t->n,
+	    p50, p99, max);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static uint64_t
+file_size(const char *dir, const char *name)
+{
+	char path[4096 + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = NULL;
+	long rows = 1000000, others = 100000, epoch_events = 1000, queries = 1000;
+	int keep = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc)
+			rows = atol(argv[++i]);
+		else if (strcmp(argv[i], "--others") == 0 && i + 1 < argc)
+			others = atol(argv[++i]);
+		else if (strcmp(argv[i], "--epoch") == 0 && i + 1 < argc)
+			epoch_events = atol(argv[++i]);
+		else if (strcmp(argv[i], "--queries") == 0 && i + 1 < argc)
+			queries = atol(argv[++i]);
+		else if (strcmp(argv[i], "--keep") == 0)
+			keep = 1;
+		else {
+			fprintf(stderr, "usage: store-bench [--dir DIR] [--rows N] [--others N]"
+			    " [--epoch N] [--queries N] [--keep]\n");
+			return 2;
+		}
+	}
+	if (rows < 1000 || epoch_events < 1 || epoch_events > STORE_PENDING_MAX / IN_FLIGHT ||
+	    queries < 10) {
+		fprintf(stderr, "store-bench: --rows >= 1000, --epoch 1..%d, --queries >= 10\n",
+		    STORE_PENDING_MAX / IN_FLIGHT);
+		return 2;
+	}
+	char tmp[] = "/tmp/store-bench-XXXXXX";
+	char datadir[4096];
+	if (dir == NULL) {
+		if (mkdtemp(tmp) == NULL) {
+			perror("mkdtemp");
+			return 1;
+		}
+		snprintf(datadir, sizeof datadir, "%s/data", tmp);
+	} else {
+		snprintf(datadir, sizeof datadir, "%s", dir);
+	}
+	vocab_init();
+
+	/* Filling: the loop's side, a few epochs in flight. */
+	struct store_options o = { .dir = datadir, .readers = 1 };
+	char err[512];
+	struct store *s = store_open(&o, err, sizeof err);
+	if (s == NULL) {
+		fprintf(stderr, "store-bench: %s\n", err);
+		return 1;
+	}
+	static const char *const rooms[] = { "#r1", "#r2", "#r3", "#r4", "#r5", "#r6", "#r7",
+		"#r8", "#r9" };
+	struct msgid_gen gen;
+	msgid_init(&gen, 1);
+	int64_t t = clock_now_ms() - (rows + others);  /* a millisecond apart */
+	long total = rows + others, in_epoch = 0;
+	uint64_t sealed = 0, text_bytes = 0;
+	double t0 = now_s();
+	char text[TEXT_MAX];
+	for (long i = 0; i < total; i++) {
+		struct store_event e = { .kind = SK_PRIVMSG, .sender = "someone!user@example.net" };
+		e.at_ms = t++;
+		msgid_next(&gen, e.at_ms, e.msgid);
+		/* The others are spread through the big room's history. */
+		e.target = (long)(rnd() % (uint64_t)total) < others ? rooms[rnd() % 9] : "#big";
+		make_text(text, sizeof text);
+		/* A word the big room never holds (no syllable makes "zz"). */
+		if (e.target == rooms[0] && rnd() % 10 == 0)
+			memcpy(text, "zzonlyelsewhere", 15);
+		e.text = text;
+		text_bytes += strlen(text);
+		while (store_append(s, &e) != 0) {
+			wait_finished(s, sealed > IN_FLIGHT ? sealed - IN_FLIGHT : sealed);
+			if (sealed == 0)
+				abort();
+		}
+		if (++in_epoch == epoch_events) {
+			sealed = store_seal(s);
+			in_epoch = 0;
+			if (sealed > IN_FLIGHT)
+				wait_finished(s, sealed - IN_FLIGHT);
+		}
+	}
+	sealed = store_seal(s) > 0 ? sealed + 1 : sealed;
+	wait_finished(s, sealed);
+	double fill_s = now_s() - t0;
+	struct store_stats st;
+	store_stats(s, &st);
+	store_close(s);
+	uint64_t db_bytes = file_size(datadir, "parley.db");
+
+	printf("# store-bench\n\n");
+	printf("`store-bench --rows %ld --others %ld --epoch %ld --queries %ld` (SQLite %s)\n\n",
+	    rows, others, epoch_events, queries, sqlite3_libversion());
+	printf("## Writing\n\n");
+	printf("| events | epochs | seconds | events/s | text bytes/event | db bytes/event |\n");
+	printf("|---|---|---|---|---|---|\n");
+	printf("| %" PRIu64 " | %" PRIu64 " | %.1f | %.0f | %.1f | %.1f |\n\n", st.committed,
+	    st.epochs, fill_s, (double)st.committed / fill_s, (double)text_bytes / (double)total,
+	    (double)db_bytes / (double)st.committed);
+	if (st.committed != (uint64_t)total || st.dropped != 0) {
+		fprintf(stderr, "store-bench: %" PRIu64 " of %ld committed, %" PRIu64 " dropped\n",
+		    st.committed, total, st.dropped);
+		return 1;
+	}
+
+	/* Reading: a fresh open (no cache warmed by the writer). */
+	s = store_open(&o, err, sizeof err);
+	if (s == NULL) {
+		fprintf(stderr, "store-bench: %s\n", err);
+		return 1;
+	}
+	/* Some msgids of the big room to start from. */
+	size_t nrefs = 4096;
+	struct store_event *refs = calloc(nrefs, sizeof *refs);
+	size_t have = 0;
+	{
+		struct store_query q = { .kind = SQ_AFTER, .target = "#big", .limit = 1 };
+		struct store_result r;
+		int64_t first = t - (rows + others);
+		for (size_t i = 0; i < nrefs; i++) {
+			q.a.set = 1;
+			q.a.msgid[0] = '\0';
+			q.a.at_ms = first + (int64_t)i * (rows + others) / (int64_t)nrefs;
+			store_query(s, &q, &r);
+			if (r.n == 1)
+				memcpy(refs[have++].msgid, r.events[0].msgid, MSGID_LEN + 1);
+			store_result_free(&r);
+		}
+	}
+	if (have == 0) {
+		fprintf(stderr, "store-bench: no references found\n");
+		return 1;
+	}
+	/* Words: the commonest, one of middle rank, one rare but there. */
+	const char *common = vocab[0], *middle = vocab[VOCAB / 10], *rare = vocab[VOCAB - 7];
+	char two[64];
+	snprintf(two, sizeof two, "%s %s", vocab[1], vocab[VOCAB / 20]);
+	struct {
+		const char *name;
+		enum store_query_kind kind;
+		const char *text;
+		int ref;
+	} shapes[] = {
+		{ "LATEST 100", SQ_LATEST, NULL, 0 },
+		{ "BEFORE 100 (random msgid)", SQ_BEFORE, NULL, 1 },
+		{ "AFTER 100 (random msgid)", SQ_AFTER, NULL, 1 },
+		{ "AROUND 100 (random msgid)", SQ_AROUND, NULL, 1 },
+		{ "SEARCH 100: the commonest word", SQ_SEARCH, common, 0 },
+		{ "SEARCH 100: a middle word", SQ_SEARCH, middle, 0 },
+		{ "SEARCH 100: a rare word", SQ_SEARCH, rare, 0 },
+		{ "SEARCH 100: two words", SQ_SEARCH, two, 0 },
+		{ "SEARCH 100: a word only other rooms hold", SQ_SEARCH, "zzonlyelsewhere", 0 },
+	};
+	printf("## Reading (one read connection; milliseconds)\n\n");
+	printf("| query on #big (%ld messages) | runs | events/answer | p50 | p99 | max |\n", rows);
+	printf("|---|---|---|---|---|---|\n");
+	double *ms = calloc((size_t)queries, sizeof *ms);
+	int failed = 0;
+	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+		struct timing tm = { shapes[k].name, ms, (size_t)queries, 0 };
+		for (long i = 0; i < queries; i++) {
+			struct store_query q = { .kind = shapes[k].kind, .target = "#big", .limit = 100,
+				.text = shapes[k].text };
+			if (shapes[k].ref) {
+				q.a.set = 1;
+				memcpy(q.a.msgid, refs[rnd() % have].msgid, MSGID_LEN + 1);
+			}
+			struct store_result r;
+			double a = now_s();
+			store_query(s, &q, &r);
+			ms[i] = (now_s() - a) * 1000.0;
+			tm.rows += (double)r.n;
+			failed |= r.failed;
+			store_result_free(&r);
+		}
+		report(&tm);
+	}
+	printf("\nThe database file: %" PRIu64 " bytes (%.1f MiB).\n", db_bytes,
+	    (double)db_bytes / (1024.0 * 1024.0));
+	free(ms);
+	free(refs);
+	store_close(s);
+	if (!keep && dir == NULL)
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return failed ? 1 : 0;
+}
