@@ -746,12 +746,7 @@ const HANDLERS = {
   FAIL(m) {
     const [cmd = '', code = '', ...rest] = m.params;
     const text = rest.pop() || code;
-    if (cmd === 'CHATHISTORY') {
-      const b = findBuffer(rest[1]);
-      if (b?.hist.asked) { b.hist.asked = ''; b.hist.failed = text; renderTop(b); return; }
-    }
-    if (cmd === 'SEARCH' && searchFailed(text)) return;
-    error(`${cmd}: ${text}`, S.registered ? S.active : serverBuffer());
+    if (!refused(cmd, text, rest[1])) error(`${cmd}: ${text}`, S.registered ? S.active : serverBuffer());
   },
   WARN(m) { info(`${m.params[0]}: ${m.params[m.params.length - 1]}`, S.registered ? S.active : serverBuffer()); },
   PRIVMSG(m) { message(m, false); },
@@ -866,6 +861,7 @@ function numeric(m) {
   const text = rest.length > 1 ? `${rest.slice(0, -1).join(' ')}: ${rest[rest.length - 1]}` : rest.join(' ');
   if (code >= 400 && code < 600) {
     if (!S.registered && code === 451) return;
+    if (refused(rest[0], rest[rest.length - 1])) return;
     const b = findBuffer(rest[0]) || (S.registered ? S.active : serverBuffer());
     error(text, b);
     return;
@@ -1179,6 +1175,21 @@ function historyCapsChanged() {
     renderTop(b);
   }
   renderSearchToggle();
+}
+
+// The server refused a CHATHISTORY (FAIL, or an error numeric such as 421
+// or 461: those name no room) or a SEARCH: what waits for it says why.
+function refused(cmd, text, target) {
+  if (cmd === 'CHATHISTORY') {
+    const named = target && findBuffer(target);
+    const waiting = [...S.buffers.values()].filter((b) => b.type === 'channel' && b.hist.asked && (!named || b === named));
+    for (const b of waiting) {
+      Object.assign(b.hist, { asked: '', failed: text || 'the server refused', gap: null });
+      renderTop(b);
+    }
+    return waiting.length > 0;
+  }
+  return cmd === 'SEARCH' && searchFailed(text);
 }
 
 // --------------------------------------------------------------- batches
