@@ -1049,7 +1049,11 @@ function historyArrived(target, lines) {
     b.top.after(...rows);
     if (!said || !rows.length) b.hist.done = true;
   } else {
-    for (const row of rows) placeByTime(b, row);
+    // What fills a gap goes just above the page after it (times can be
+    // equal to the millisecond); the rest by time.
+    const next = how === 'gap' && b.log.querySelector(`:scope > .message[data-msgid="${CSS.escape(b.hist.gap.to)}"]`);
+    if (next) next.before(...rows);
+    else for (const row of rows) placeByTime(b, row);
     if (how === 'latest') {
       b.hist.started = true;
       if (!said) b.hist.done = true;

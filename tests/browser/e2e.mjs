@@ -361,15 +361,17 @@ function lobbyRows(page) {
 // newest of them shown, each with the time the server gave it then; all of
 // them when all is set. Returns them.
 function checkLines(rows, said, all) {
-  const mine = rows.filter((r) => r.nick === 'histsrc');
+  const mine = rows.filter((r) => r.nick === 'histsrc' && r.text.includes(token));
   const texts = mine.map((r) => r.text);
   const twice = texts.find((t, i) => texts.indexOf(t) !== i);
   if (twice) throw new Error(`"${twice}" is shown twice`);
   const first = said.findIndex((x) => x.text === texts[0]);
   const want = said.slice(Math.max(first, 0));
   if (all && first !== 0) throw new Error(`the page shows ${texts.length} of the ${said.length} lines, from "${texts[0]}"`);
-  if (texts.join('\n') !== want.map((x) => x.text).join('\n')) {
-    throw new Error(`the lines shown are not those said, in order:\n  shown: ${texts.slice(0, 3).join(' | ')} … ${texts.slice(-3).join(' | ')} (${texts.length})\n  said: ${want.slice(0, 3).map((x) => x.text).join(' | ')} … (${want.length})`);
+  const differ = want.findIndex((x, i) => texts[i] !== x.text);
+  if (differ >= 0 || texts.length !== want.length) {
+    const at = differ >= 0 ? differ : Math.min(texts.length, want.length);
+    throw new Error(`the lines shown are not those said, in order (${texts.length} shown, ${want.length} said); from the ${at + 1}th:\n  shown: ${texts.slice(at, at + 3).join(' | ')}\n  said: ${want.slice(at, at + 3).map((x) => x.text).join(' | ')}`);
   }
   for (let i = 0; i < mine.length; i++) {
     if (mine[i].time !== want[i].time) throw new Error(`"${mine[i].text}" shows time ${mine[i].time}, it was said at ${want[i].time}`);
