@@ -22,8 +22,8 @@
 /* The most a query returns whatever limit it asks for (and the size of
  * the batch a query allocates at once). */
 #define STORE_QUERY_MAX 10000
-/* The bytes of the full-text query made from a SEARCH's words. */
-#define STORE_MATCH_MAX 2048
+/* The longest text a SEARCH looks for (longer: nothing found). */
+#define STORE_SEARCH_TEXT_MAX 1024
 #define STORE_MS_MAX ((INT64_C(1) << 48) - 1)
 
 #define COLUMNS "e.msgid, e.at_ms, e.target, e.kind, e.sender, e.account, e.text, e.extra," \
@@ -436,13 +436,59 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 	return rc;
 }
 
-/* The words of a SEARCH as an FTS5 query: each word a quoted string (an
- * operator character in it is only a character), all of them required;
- * a word ending in '*' matches as a prefix. 0 words: -1. */
-static int
-match_query(const char *text, char *out, size_t outlen)
+/* A string as one FTS5 string: quoted, its quotes doubled. */
+static size_t
+fts_quote(char *out, const char *p, size_t n)
 {
+	size_t o = 0;
+	out[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '"')
+			out[o++] = '"';
+		out[o++] = p[i];
+	}
+	out[o++] = '"';
+	return o;
+}
+
+/* A target the index can find by its words: one with a letter or digit
+ * (a name of punctuation alone has no word, and would match nothing). */
+static int
+has_word(const char *t)
+{
+	for (; *t != '\0'; t++)
+		if ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9'))
+			return 1;
+	return 0;
+}
+
+/* The FTS5 query of a SEARCH: the targets' names (any of them), and
+ * every word of text, each a quoted string (an operator character in
+ * it is only a character); a word ending in '*' matches as a prefix.
+ * The targets narrow the index's walk; the join on events.target is
+ * what decides. NULL when text has no word (or memory fails). */
+static char *
+match_query(const char *text, const char *const *targets, size_t ntargets)
+{
+	size_t cap = 64 + 3 * strlen(text);
+	int by_target = ntargets > 0;
+	for (size_t i = 0; i < ntargets; i++) {
+		cap += 2 * strlen(targets[i]) + 16;
+		by_target &= has_word(targets[i]);
+	}
+	char *out = malloc(cap);
+	if (out == NULL)
+		return NULL;
 	size_t o = 0, words = 0;
+	if (by_target) {
+		o += (size_t)sprintf(out + o, "(");
+		for (size_t i = 0; i < ntargets; i++) {
+			o += (size_t)sprintf(out + o, "%starget : ", i > 0 ? " OR " : "");
+			o += fts_quote(out + o, targets[i], strlen(targets[i]));
+		}
+		o += (size_t)sprintf(out + o, ") AND ");
+	}
+	o += (size_t)sprintf(out + o, "text : (");
 	const char *p = text;
 	while (*p != '\0') {
 		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
@@ -456,24 +502,19 @@ match_query(const char *text, char *out, size_t outlen)
 		int prefix = n > 1 && w[n - 1] == '*';
 		if (prefix)
 			n--;
-		/* Worst case: every byte doubled, the quotes, '*' and a space. */
-		if (o + 2 * n + 4 >= outlen)
-			break;
-		if (words > 0)
+		if (words++ > 0)
 			out[o++] = ' ';
-		out[o++] = '"';
-		for (size_t i = 0; i < n; i++) {
-			if (w[i] == '"')
-				out[o++] = '"';
-			out[o++] = w[i];
-		}
-		out[o++] = '"';
+		o += fts_quote(out + o, w, n);
 		if (prefix)
 			out[o++] = '*';
-		words++;
 	}
+	out[o++] = ')';
 	out[o] = '\0';
-	return words > 0 ? 0 : -1;
+	if (words == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
 /* A JSON array of strings, for json_each. -1 when it does not fit. */
@@ -512,24 +553,29 @@ static int
 query_search(struct store_reader *r, const struct store_query *q, uint32_t limit,
     struct store_result *out)
 {
-	char match[STORE_MATCH_MAX];
-	if (q->text == NULL || match_query(q->text, match, sizeof match) != 0)
-		return 0;
 	const char *one[1] = { q->target };
 	const char *const *targets = q->target != NULL ? one : q->targets;
 	size_t ntargets = q->target != NULL ? 1 : q->ntargets;
-	if (targets == NULL || ntargets == 0)
+	if (targets == NULL || ntargets == 0 || q->text == NULL)
 		return 0;
+	if (strlen(q->text) > STORE_SEARCH_TEXT_MAX)
+		return 0;
+	char *match = match_query(q->text, targets, ntargets);
+	if (match == NULL)
+		return 0;  /* no word: nothing matches */
 	char *json = json_targets(targets, ntargets);
 	char *like = NULL;
-	if (json == NULL)
+	if (json == NULL) {
+		free(match);
 		return -1;
+	}
 	if (q->from != NULL) {
 		/* nick!%: the nick's own LIKE characters escaped. */
 		size_t n = strlen(q->from);
 		like = malloc(2 * n + 3);
 		if (like == NULL) {
 			free(json);
+			free(match);
 			return -1;
 		}
 		char *o = like;
@@ -551,6 +597,7 @@ query_search(struct store_reader *r, const struct store_query *q, uint32_t limit
 	int rc = collect(st, out, limit);
 	free(json);
 	free(like);
+	free(match);
 	/* Newest first from the index; oldest first for the answer, and by
 	 * msgid (the index's order is the order of arrival). */
 	qsort(out->events, out->n, sizeof *out->events, cmp_newest_first);

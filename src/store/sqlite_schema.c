@@ -13,7 +13,9 @@
  * one event stored in every room its user was in, under one msgid (as
  * every client saw it); msgid alone indexed for REDACT; the
  * full-text index of the message kinds' text, external content (the
- * text is stored once, in events). The writer keeps the index true with
+ * text is stored once, in events), with the target's words beside it so
+ * a search in one room intersects two lists of rows inside the index
+ * instead of checking every match elsewhere against the room. The writer keeps the index true with
  * a statement of its own beside each insert, redaction and prune, not
  * with triggers: a trigger that writes a virtual table makes SQLite open
  * a statement journal for every row, which costs more than the row. */
@@ -35,7 +37,8 @@ static const char schema_v1[] =
     "CREATE UNIQUE INDEX events_target ON events (target, msgid);"
     "CREATE INDEX events_msgid ON events (msgid);"
     "CREATE VIRTUAL TABLE events_fts USING fts5 ("
-    "  text, content='events', content_rowid='id', tokenize='unicode61 remove_diacritics 2'"
+    "  target, text, content='events', content_rowid='id',"
+    "  tokenize='unicode61 remove_diacritics 2'"
     ");";
 
 

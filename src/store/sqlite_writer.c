@@ -235,14 +235,15 @@ indexed(int kind, const char *text)
 }
 
 static int
-fts_write(sqlite3_stmt *st, int64_t id, const char *text)
+fts_write(sqlite3_stmt *st, int64_t id, const char *target, const char *text)
 {
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 	return step_done(st);
 }
 
-/* Rows found by st (id, kind, text), at most STORE_PRUNE_BATCH, gone
+/* Rows found by st (id, kind, text, target), at most STORE_PRUNE_BATCH, gone
  * from the search index and then from events. The rows are read first,
  * deleted after. -1 when the database fails. */
 static int
@@ -250,14 +251,25 @@ delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
 {
 	struct row {
 		int64_t id;
-		char *text;
+		char *target, *text;   /* one block; NULL: not in the index */
 	} rows[STORE_PRUNE_BATCH];
 	size_t n = 0;
 	int rc;
 	while (n < STORE_PRUNE_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rows[n].id = sqlite3_column_int64(st, 0);
 		const char *text = (const char *)sqlite3_column_text(st, 2);
-		rows[n].text = indexed(sqlite3_column_int(st, 1), text) ? strdup(text) : NULL;
+		const char *target = (const char *)sqlite3_column_text(st, 3);
+		rows[n].target = rows[n].text = NULL;
+		if (indexed(sqlite3_column_int(st, 1), text) && target != NULL) {
+			size_t tl = strlen(target) + 1, xl = strlen(text) + 1;
+			rows[n].target = malloc(tl + xl);
+			if (rows[n].target == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			memcpy(rows[n].target, target, tl);
+			rows[n].text = memcpy(rows[n].target + tl, text, xl);
+		}
 		n++;
 	}
 	if (n == STORE_PRUNE_BATCH)
@@ -267,12 +279,13 @@ delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
 	int failed = rc != SQLITE_DONE;
 	for (size_t i = 0; i < n; i++) {
 		if (!failed && rows[i].text != NULL)
-			failed = fts_write(s->w_fts_delete, rows[i].id, rows[i].text) != 0;
+			failed = fts_write(s->w_fts_delete, rows[i].id, rows[i].target,
+			    rows[i].text) != 0;
 		if (!failed) {
 			sqlite3_bind_int64(s->w_delete, 1, rows[i].id);
 			failed = step_done(s->w_delete) != 0;
 		}
-		free(rows[i].text);
+		free(rows[i].target);
 	}
 	if (!failed)
 		*deleted += n;
@@ -292,8 +305,9 @@ write_redact(struct store *s, const char *msgid)
 	}
 	int64_t id = sqlite3_column_int64(st, 0);
 	const char *text = (const char *)sqlite3_column_text(st, 2);
+	const char *target = (const char *)sqlite3_column_text(st, 3);
 	int fail = indexed(sqlite3_column_int(st, 1), text) &&
-	    fts_write(s->w_fts_delete, id, text) != 0;
+	    fts_write(s->w_fts_delete, id, target, text) != 0;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (fail)
@@ -326,7 +340,7 @@ write_op(struct store *s, const struct store_op *op)
 	/* A msgid stored already (a replay) is left as it was. */
 	if (sqlite3_changes(s->wdb) == 0 || !indexed((int)e->kind, text))
 		return 0;
-	return fts_write(s->w_fts_insert, sqlite3_last_insert_rowid(s->wdb), text);
+	return fts_write(s->w_fts_insert, sqlite3_last_insert_rowid(s->wdb), e->target, text);
 }
 
 static void
@@ -589,12 +603,12 @@ static const char sql_insert[] =
     "INSERT OR IGNORE INTO events (msgid, at_ms, target, kind, sender, account, text, extra,"
     " tags, bot, redacted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 static const char sql_fts_insert[] =
-    "INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)";
+    "INSERT INTO events_fts (rowid, target, text) VALUES (?1, ?2, ?3)";
 /* External content: the index is told the text it held, to remove it. */
 static const char sql_fts_delete[] =
-    "INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', ?1, ?2)";
+    "INSERT INTO events_fts (events_fts, rowid, target, text) VALUES ('delete', ?1, ?2, ?3)";
 static const char sql_find[] =
-    "SELECT id, kind, text FROM events WHERE msgid = ?1";
+    "SELECT id, kind, text, target FROM events WHERE msgid = ?1";
 static const char sql_redact[] =
     "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE id = ?1";
 static const char sql_delete[] =
@@ -604,12 +618,12 @@ static const char sql_next_target[] =
 static const char sql_cutoff[] =
     "SELECT msgid FROM events WHERE target = ?1 ORDER BY msgid DESC LIMIT 1 OFFSET ?2";
 static const char sql_prune_rows[] =
-    "SELECT id, kind, text FROM events WHERE target = ?1 AND msgid <= ?2"
+    "SELECT id, kind, text, target FROM events WHERE target = ?1 AND msgid <= ?2"
     " ORDER BY msgid LIMIT ?3";
 /* The first rows in the order they came (rowid), of which those past
  * the age: a look at a batch's worth of rows, never a walk of them all. */
 static const char sql_prune_age[] =
-    "SELECT id, kind, text FROM (SELECT id, kind, text, at_ms FROM events"
+    "SELECT id, kind, text, target FROM (SELECT id, kind, text, target, at_ms FROM events"
     " ORDER BY id LIMIT ?2) WHERE at_ms < ?1";
 
 int

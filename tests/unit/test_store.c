@@ -530,6 +530,11 @@ test_search(void **state)
 	}
 	make_event(&e, "#b", T0 + 100, 0, SK_PRIVMSG, "hello from b");
 	assert_int_equal(store_append(f->s, &e), 0);
+	/* Names the index cannot read as words, or with its syntax. */
+	make_event(&e, "#!!", T0 + 101, 0, SK_PRIVMSG, "hello from punctuation");
+	assert_int_equal(store_append(f->s, &e), 0);
+	make_event(&e, "#q\"x:y*", T0 + 102, 0, SK_PRIVMSG, "hello from quotes");
+	assert_int_equal(store_append(f->s, &e), 0);
 	wait_epoch(f->s, store_seal(f->s));
 
 	struct store_result r;
@@ -616,6 +621,23 @@ test_search(void **state)
 	assert_int_equal(r.n, 4);
 	store_result_free(&r);
 	q.ntargets = 0;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+
+	q.targets = NULL;
+	q.target = "#!!";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.events[0].text, "hello from punctuation");
+	store_result_free(&r);
+	q.target = "#q\"x:y*";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.events[0].text, "hello from quotes");
+	store_result_free(&r);
+	/* A name that is a prefix of another's words is not the other. */
+	q.target = "#q";
 	query(f->s, &q, &r);
 	assert_int_equal(r.n, 0);
 	store_result_free(&r);
