@@ -415,15 +415,18 @@ function trim(b) {
   }
 }
 
-// The day lines again, after lines were put in between.
+// The day lines again, after lines were put in between; earlier messages
+// from before today get one above them too.
 function redoDays(b) {
   for (const d of b.log.querySelectorAll(':scope > .day')) d.remove();
-  let last = '';
+  let last = new Date().toDateString();
+  let first = true;
   for (const row of [...b.log.querySelectorAll(':scope > .message')]) {
     const d = new Date(+row.dataset.ts);
     const day = d.toDateString();
-    if (last && last !== day) row.before(el('div', 'day', dayLabel(d)));
+    if (last !== day && (!first || row.classList.contains('earlier'))) row.before(el('div', 'day', dayLabel(d)));
     last = day;
+    first = false;
   }
   b.lastDay = last;
 }
