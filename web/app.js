@@ -156,6 +156,8 @@ function getBuffer(name, type) {
   b.log.dataset.buffer = type === 'server' ? 'server' : name;
   b.log.hidden = true;
   b.log.setAttribute('role', 'log');
+  // Focusable, so the keyboard can scroll it (and so load earlier messages).
+  b.log.tabIndex = 0;
   b.log.addEventListener('scroll', () => {
     if (b.log.hidden) return;
     b.stick = b.log.scrollTop + b.log.clientHeight >= b.log.scrollHeight - 40;
@@ -185,6 +187,7 @@ function getBuffer(name, type) {
 }
 
 function labelTab(b) {
+  b.log.setAttribute('aria-label', b.type === 'server' ? 'Server messages' : `Messages in ${b.name}`);
   b.tab.dataset.target = b.type === 'server' ? 'server' : b.name;
   b.tab.dataset.key = b.key;
   b.tab.querySelector('.tab-name').textContent = b.type === 'server' ? (S.isupport.network || 'Server') : b.name;
