@@ -162,8 +162,9 @@ store_fd(const struct store *s)
 void
 store_stats(const struct store *s, struct store_stats *out)
 {
-	/* The counters the writer keeps are read under its lock: the lock
-	 * is the store's, not part of what const promises. */
+	/* The counters the writer keeps are read under its lock (the lock
+	 * is the store's, not part of what const promises); the loop's own
+	 * (appended, refused) need none. */
 	struct store *m = (struct store *)s;
 	pthread_mutex_lock(&m->lock);
 	out->appended = s->appended;

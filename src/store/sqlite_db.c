@@ -1,6 +1,6 @@
 /* A connection to the store's database, as every one of them is made:
- * the writer's, the readers', a backup's. Below the rest of the
- * backend. */
+ * the writer's, the readers', a backup's, each with the search index's
+ * tokenizer. Below the rest of the backend. */
 #include "store/sqlite_int.h"
 
 #include <stdio.h>
@@ -22,5 +22,10 @@ store_db_open(const char *path, int flags, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(db, STORE_BUSY_MS);
 	sqlite3_extended_result_codes(db, 1);
+	if (store_fts_register(db) != 0) {
+		snprintf(err, errlen, "%s: this SQLite has no FTS5", path);
+		sqlite3_close(db);
+		return NULL;
+	}
 	return db;
 }

@@ -131,6 +131,17 @@ struct store {
  * a line in err when it is newer, or the database fails. */
 int store_schema_migrate(sqlite3 *db, char *err, size_t errlen);
 
+/* sqlite_fts.c: the search index's tokenizer ("parley"): each word is
+ * the target's tag (STORE_FTS_TAG_LEN hex digits) and the word. */
+#define STORE_FTS_TAG_LEN 16
+#define STORE_FTS_SEP '\x1f'
+void store_fts_tag(const char *target, char out[STORE_FTS_TAG_LEN + 1]);
+/* Registers the tokenizer on db: every connection that reads or writes
+ * the index needs it. */
+int store_fts_register(sqlite3 *db);
+/* "<tag>\x1f<text>", the indexed form of text said in target (malloc). */
+char *store_fts_text(const char *target, const char *text);
+
 /* sqlite_db.c: opens path with flags and the settings every connection has. */
 sqlite3 *store_db_open(const char *path, int flags, char *err, size_t errlen);
 

@@ -53,9 +53,9 @@ static const char sql_exists[] =
 static const char sql_next_target[] =
     "SELECT target FROM events WHERE target > ?1 ORDER BY target LIMIT 1";
 /* The full-text index first (CROSS JOIN keeps it the outer loop), walked
- * from its newest rowid down, each match checked against the targets:
- * the walk stops at the limit-th match, so a word common in the room
- * costs little, and a word rare anywhere costs its few matches. */
+ * from its newest rowid down; its words are the targets' own, so its
+ * matches are theirs (the join on target drops a hash's collision) and
+ * the walk stops at the limit-th. */
 static const char sql_search[] =
     "SELECT " COLUMNS " FROM events_fts f CROSS JOIN events e ON e.id = f.rowid"
     " WHERE events_fts MATCH ?1 AND e.target IN (SELECT value FROM json_each(?2))"
@@ -436,84 +436,82 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 	return rc;
 }
 
-/* A string as one FTS5 string: quoted, its quotes doubled. */
+/* One FTS5 string: the target's tag, the separator, and a word, quoted
+ * (its quotes doubled: an operator character in it is only a character). */
 static size_t
-fts_quote(char *out, const char *p, size_t n)
+fts_phrase(char *out, const char *tag, const char *w, size_t n)
 {
 	size_t o = 0;
 	out[o++] = '"';
+	memcpy(out + o, tag, STORE_FTS_TAG_LEN);
+	o += STORE_FTS_TAG_LEN;
+	out[o++] = STORE_FTS_SEP;
 	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '"')
+		if (w[i] == '"')
 			out[o++] = '"';
-		out[o++] = p[i];
+		out[o++] = w[i];
 	}
 	out[o++] = '"';
 	return o;
 }
 
-/* A target the index can find by its words: one with a letter or digit
- * (a name of punctuation alone has no word, and would match nothing). */
-static int
-has_word(const char *t)
-{
-	for (; *t != '\0'; t++)
-		if ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9'))
-			return 1;
-	return 0;
-}
-
-/* The FTS5 query of a SEARCH: the targets' names (any of them), and
- * every word of text, each a quoted string (an operator character in
- * it is only a character); a word ending in '*' matches as a prefix.
- * The targets narrow the index's walk; the join on events.target is
- * what decides. NULL when text has no word (or memory fails). */
+/* The FTS5 query of a SEARCH: for each target, every word of text as
+ * that target's word (sqlite_fts.c); any target. A word ending in '*'
+ * matches as a prefix. NULL when text has no word (or memory fails). */
 static char *
 match_query(const char *text, const char *const *targets, size_t ntargets)
 {
-	size_t cap = 64 + 3 * strlen(text);
-	int by_target = ntargets > 0;
-	for (size_t i = 0; i < ntargets; i++) {
-		cap += 2 * strlen(targets[i]) + 16;
-		by_target &= has_word(targets[i]);
-	}
-	char *out = malloc(cap);
-	if (out == NULL)
-		return NULL;
-	size_t o = 0, words = 0;
-	if (by_target) {
-		o += (size_t)sprintf(out + o, "(");
-		for (size_t i = 0; i < ntargets; i++) {
-			o += (size_t)sprintf(out + o, "%starget : ", i > 0 ? " OR " : "");
-			o += fts_quote(out + o, targets[i], strlen(targets[i]));
-		}
-		o += (size_t)sprintf(out + o, ") AND ");
-	}
-	o += (size_t)sprintf(out + o, "text : (");
-	const char *p = text;
-	while (*p != '\0') {
+	size_t words = 0, wbytes = 0;
+	for (const char *p = text; *p != '\0';) {
 		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 			p++;
 		if (*p == '\0')
 			break;
-		const char *w = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+		words++;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
 			p++;
-		size_t n = (size_t)(p - w);
-		int prefix = n > 1 && w[n - 1] == '*';
-		if (prefix)
-			n--;
-		if (words++ > 0)
-			out[o++] = ' ';
-		o += fts_quote(out + o, w, n);
-		if (prefix)
-			out[o++] = '*';
+			wbytes++;
+		}
 	}
-	out[o++] = ')';
-	out[o] = '\0';
-	if (words == 0) {
-		free(out);
+	if (words == 0 || ntargets == 0)
 		return NULL;
+	/* Per target: "(" ")" " OR ", and per word the tag, the separator,
+	 * the quotes, a space, '*', every byte maybe doubled. */
+	size_t per = 6 + words * (STORE_FTS_TAG_LEN + 5) + 2 * wbytes;
+	char *out = malloc(ntargets * per + 1);
+	if (out == NULL)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < ntargets; i++) {
+		char tag[STORE_FTS_TAG_LEN + 1];
+		store_fts_tag(targets[i], tag);
+		if (i > 0) {
+			memcpy(out + o, " OR ", 4);
+			o += 4;
+		}
+		out[o++] = '(';
+		size_t k = 0;
+		for (const char *p = text; *p != '\0';) {
+			while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+				p++;
+			if (*p == '\0')
+				break;
+			const char *w = p;
+			while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+				p++;
+			size_t n = (size_t)(p - w);
+			int prefix = n > 1 && w[n - 1] == '*';
+			if (prefix)
+				n--;
+			if (k++ > 0)
+				out[o++] = ' ';
+			o += fts_phrase(out + o, tag, w, n);
+			if (prefix)
+				out[o++] = '*';
+		}
+		out[o++] = ')';
 	}
+	out[o] = '\0';
 	return out;
 }
 

@@ -37,8 +37,7 @@ static const char schema_v1[] =
     "CREATE UNIQUE INDEX events_target ON events (target, msgid);"
     "CREATE INDEX events_msgid ON events (msgid);"
     "CREATE VIRTUAL TABLE events_fts USING fts5 ("
-    "  target, text, content='events', content_rowid='id',"
-    "  tokenize='unicode61 remove_diacritics 2'"
+    "  text, content='', tokenize='parley remove_diacritics 2'"
     ");";
 
 

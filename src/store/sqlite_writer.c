@@ -109,14 +109,10 @@ store_append(struct store *s, const struct store_event *e)
 	if (e->target != NULL && e->msgid[0] != '\0')
 		op = op_new(e, 0);
 	if (op == NULL || pending_add(s, op) != 0) {
-		pthread_mutex_lock(&s->lock);
 		s->refused++;
-		pthread_mutex_unlock(&s->lock);
 		return -1;
 	}
-	pthread_mutex_lock(&s->lock);
 	s->appended++;
-	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
@@ -234,12 +230,15 @@ indexed(int kind, const char *text)
 	return STORE_KIND_IS_MESSAGE(kind) && text != NULL;
 }
 
+/* Into the index, or out of it ('delete' is told what was indexed). */
 static int
 fts_write(sqlite3_stmt *st, int64_t id, const char *target, const char *text)
 {
+	char *indexed_text = store_fts_text(target, text);
+	if (indexed_text == NULL)
+		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, indexed_text, -1, free);
 	return step_done(st);
 }
 
@@ -603,10 +602,10 @@ static const char sql_insert[] =
     "INSERT OR IGNORE INTO events (msgid, at_ms, target, kind, sender, account, text, extra,"
     " tags, bot, redacted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 static const char sql_fts_insert[] =
-    "INSERT INTO events_fts (rowid, target, text) VALUES (?1, ?2, ?3)";
-/* External content: the index is told the text it held, to remove it. */
+    "INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)";
+/* Contentless: the index is told the text it held, to remove it. */
 static const char sql_fts_delete[] =
-    "INSERT INTO events_fts (events_fts, rowid, target, text) VALUES ('delete', ?1, ?2, ?3)";
+    "INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', ?1, ?2)";
 static const char sql_find[] =
     "SELECT id, kind, text, target FROM events WHERE msgid = ?1";
 static const char sql_redact[] =
