@@ -11,14 +11,14 @@
  * walk (a target's events in msgid order, which is time order), unique:
  * one event is stored once per target, and a quit or a nick change is
  * one event stored in every room its user was in, under one msgid (as
- * every client saw it); msgid alone indexed for REDACT; the
- * full-text index of the message kinds' text, external content (the
- * text is stored once, in events), with the target's words beside it so
- * a search in one room intersects two lists of rows inside the index
- * instead of checking every match elsewhere against the room. The writer keeps the index true with
- * a statement of its own beside each insert, redaction and prune, not
- * with triggers: a trigger that writes a virtual table makes SQLite open
- * a statement journal for every row, which costs more than the row. */
+ * every client saw it); msgid alone indexed for REDACT. The full-text
+ * index of the message kinds' text is contentless (the text is stored
+ * once, in events; no column sizes, which only ranking reads) and holds
+ * each word as its room's own (sqlite_fts.c). The writer keeps it true
+ * with a statement of its own beside each insert, redaction and prune,
+ * not with triggers: a trigger that writes a virtual table makes SQLite
+ * open a statement journal for every row, which costs more than the
+ * row. */
 static const char schema_v1[] =
     "CREATE TABLE events ("
     "  id INTEGER PRIMARY KEY,"
@@ -37,9 +37,8 @@ static const char schema_v1[] =
     "CREATE UNIQUE INDEX events_target ON events (target, msgid);"
     "CREATE INDEX events_msgid ON events (msgid);"
     "CREATE VIRTUAL TABLE events_fts USING fts5 ("
-    "  text, content='', tokenize='parley remove_diacritics 2'"
+    "  text, content='', columnsize=0, tokenize='parley remove_diacritics 2'"
     ");";
-
 
 /* The steps, from version i to i + 1 at index i. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {

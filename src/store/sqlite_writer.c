@@ -292,27 +292,26 @@ delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
 	return failed ? -1 : 0;
 }
 
+/* Every row of msgid (a message is one; a quit is one per room) out of
+ * the search index, then its text and tags gone. A msgid not stored is
+ * nothing to take back. */
 static int
 write_redact(struct store *s, const char *msgid)
 {
 	sqlite3_stmt *st = s->w_find;
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return rc == SQLITE_DONE ? 0 : -1;  /* not stored: nothing to take back */
+	int rc, fail = 0;
+	while (!fail && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 2);
+		const char *target = (const char *)sqlite3_column_text(st, 3);
+		fail = indexed(sqlite3_column_int(st, 1), text) && target != NULL &&
+		    fts_write(s->w_fts_delete, sqlite3_column_int64(st, 0), target, text) != 0;
 	}
-	int64_t id = sqlite3_column_int64(st, 0);
-	const char *text = (const char *)sqlite3_column_text(st, 2);
-	const char *target = (const char *)sqlite3_column_text(st, 3);
-	int fail = indexed(sqlite3_column_int(st, 1), text) &&
-	    fts_write(s->w_fts_delete, id, target, text) != 0;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (fail)
+	if (fail || rc != SQLITE_DONE)
 		return -1;
-	sqlite3_bind_int64(s->w_redact, 1, id);
+	sqlite3_bind_text(s->w_redact, 1, msgid, -1, SQLITE_STATIC);
 	return step_done(s->w_redact);
 }
 
@@ -610,7 +609,7 @@ static const char sql_fts_delete[] =
 static const char sql_find[] =
     "SELECT id, kind, text, target FROM events WHERE msgid = ?1";
 static const char sql_redact[] =
-    "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE id = ?1";
+    "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE msgid = ?1";
 static const char sql_delete[] =
     "DELETE FROM events WHERE id = ?1";
 static const char sql_next_target[] =

@@ -1119,6 +1119,46 @@ test_threads(void **state)
 	}
 }
 
+/* A quit is one event (one msgid) stored in every room its user was in;
+ * a msgid stored twice in one room is stored once. */
+static void
+test_one_event_many_rooms(void **state)
+{
+	struct fixture *f = *state;
+	struct store_event e;
+	make_event(&e, "#a", T0, 0, SK_QUIT, "gone");
+	assert_int_equal(store_append(f->s, &e), 0);
+	e.target = "#b";
+	assert_int_equal(store_append(f->s, &e), 0);
+	assert_int_equal(store_append(f->s, &e), 0);  /* again: ignored */
+	make_event(&e, "#b", T0 + 1, 0, SK_PRIVMSG, "message 1");
+	assert_int_equal(store_append(f->s, &e), 0);
+	wait_epoch(f->s, store_seal(f->s));
+
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 10, .events = 1 };
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.events[0].kind, SK_QUIT);
+	store_result_free(&r);
+	q.target = "#b";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.events[0].text, "gone");
+	store_result_free(&r);
+	/* The quit's msgid is a reference in either room. */
+	q.kind = SQ_AFTER;
+	ref_id(&q.a, 0);
+	query(f->s, &q, &r);
+	assert_false(r.not_found);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.events[0].text, "message 1");
+	store_result_free(&r);
+	struct store_stats st;
+	store_stats(f->s, &st);
+	assert_int_equal(st.dropped, 0);
+}
+
 int
 main(void)
 {
@@ -1128,6 +1168,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_around_between, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_vs_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_event_many_rooms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epochs_in_order, setup, teardown),
