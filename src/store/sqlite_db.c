@@ -29,3 +29,22 @@ store_db_open(const char *path, int flags, char *err, size_t errlen)
 	}
 	return db;
 }
+
+int
+store_stmts_prepare(sqlite3 *db, const struct store_stmt *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sqlite3_prepare_v3(db, list[i].sql, -1, SQLITE_PREPARE_PERSISTENT, list[i].st,
+		        NULL) != SQLITE_OK)
+			return -1;
+	return 0;
+}
+
+void
+store_stmts_finalize(const struct store_stmt *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_finalize(*list[i].st);
+		*list[i].st = NULL;
+	}
+}

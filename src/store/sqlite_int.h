@@ -144,6 +144,13 @@ char *store_fts_text(const char *target, const char *text);
 
 /* sqlite_db.c: opens path with flags and the settings every connection has. */
 sqlite3 *store_db_open(const char *path, int flags, char *err, size_t errlen);
+/* A connection's statements, prepared once for its life. */
+struct store_stmt {
+	const char *sql;
+	sqlite3_stmt **st;
+};
+int store_stmts_prepare(sqlite3 *db, const struct store_stmt *list, size_t n);
+void store_stmts_finalize(const struct store_stmt *list, size_t n);
 
 /* sqlite_writer.c */
 int store_writer_start(struct store *s, char *err, size_t errlen);

@@ -63,15 +63,29 @@ static const char sql_search[] =
     " AND (?3 IS NULL OR e.sender LIKE ?3 ESCAPE '\\')"
     " ORDER BY f.rowid DESC LIMIT ?4";
 
+#define READER_STMTS 7
+
+static void
+reader_stmts(struct store_reader *r, struct store_stmt out[READER_STMTS])
+{
+	const struct store_stmt list[READER_STMTS] = {
+		{ sql_range[0][0], &r->range[0][0] },
+		{ sql_range[0][1], &r->range[0][1] },
+		{ sql_range[1][0], &r->range[1][0] },
+		{ sql_range[1][1], &r->range[1][1] },
+		{ sql_exists, &r->exists },
+		{ sql_next_target, &r->next_target },
+		{ sql_search, &r->search },
+	};
+	memcpy(out, list, sizeof list);
+}
+
 static void
 reader_close(struct store_reader *r)
 {
-	for (int d = 0; d < 2; d++)
-		for (int i = 0; i < 2; i++)
-			sqlite3_finalize(r->range[d][i]);
-	sqlite3_finalize(r->exists);
-	sqlite3_finalize(r->next_target);
-	sqlite3_finalize(r->search);
+	struct store_stmt list[READER_STMTS];
+	reader_stmts(r, list);
+	store_stmts_finalize(list, READER_STMTS);
 	sqlite3_close(r->db);
 	memset(r, 0, sizeof *r);
 }
@@ -83,24 +97,11 @@ reader_open(struct store *s, struct store_reader *r)
 	r->db = store_db_open(s->db_path, SQLITE_OPEN_READONLY, err, sizeof err);
 	if (r->db == NULL)
 		return -1;
-	struct {
-		const char *sql;
-		sqlite3_stmt **st;
-	} stmts[] = {
-		{ sql_range[0][0], &r->range[0][0] },
-		{ sql_range[0][1], &r->range[0][1] },
-		{ sql_range[1][0], &r->range[1][0] },
-		{ sql_range[1][1], &r->range[1][1] },
-		{ sql_exists, &r->exists },
-		{ sql_next_target, &r->next_target },
-		{ sql_search, &r->search },
-	};
-	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
-		if (sqlite3_prepare_v3(r->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
-		        stmts[i].st, NULL) != SQLITE_OK) {
-			reader_close(r);
-			return -1;
-		}
+	struct store_stmt list[READER_STMTS];
+	reader_stmts(r, list);
+	if (store_stmts_prepare(r->db, list, READER_STMTS) != 0) {
+		reader_close(r);
+		return -1;
 	}
 	return 0;
 }
@@ -455,24 +456,39 @@ fts_phrase(char *out, const char *tag, const char *w, size_t n)
 	return o;
 }
 
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The next word of *p (its start, and its length in *n), *p moved past
+ * it; NULL when none is left. */
+static const char *
+next_word(const char **p, size_t *n)
+{
+	const char *w = *p;
+	while (is_space(*w))
+		w++;
+	if (*w == '\0')
+		return NULL;
+	const char *e = w;
+	while (*e != '\0' && !is_space(*e))
+		e++;
+	*n = (size_t)(e - w);
+	*p = e;
+	return w;
+}
+
 /* The FTS5 query of a SEARCH: for each target, every word of text as
  * that target's word (sqlite_fts.c); any target. A word ending in '*'
  * matches as a prefix. NULL when text has no word (or memory fails). */
 static char *
 match_query(const char *text, const char *const *targets, size_t ntargets)
 {
-	size_t words = 0, wbytes = 0;
-	for (const char *p = text; *p != '\0';) {
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-			p++;
-		if (*p == '\0')
-			break;
-		words++;
-		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-			p++;
-			wbytes++;
-		}
-	}
+	size_t words = 0, wbytes = 0, n;
+	for (const char *p = text; next_word(&p, &n) != NULL; words++)
+		wbytes += n;
 	if (words == 0 || ntargets == 0)
 		return NULL;
 	/* Per target: "(" ")" " OR ", and per word the tag, the separator,
@@ -490,22 +506,12 @@ match_query(const char *text, const char *const *targets, size_t ntargets)
 			o += 4;
 		}
 		out[o++] = '(';
-		size_t k = 0;
-		for (const char *p = text; *p != '\0';) {
-			while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-				p++;
-			if (*p == '\0')
-				break;
-			const char *w = p;
-			while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-				p++;
-			size_t n = (size_t)(p - w);
+		const char *w, *p = text;
+		for (size_t k = 0; (w = next_word(&p, &n)) != NULL; k++) {
 			int prefix = n > 1 && w[n - 1] == '*';
-			if (prefix)
-				n--;
-			if (k++ > 0)
+			if (k > 0)
 				out[o++] = ' ';
-			o += fts_phrase(out + o, tag, w, n);
+			o += fts_phrase(out + o, tag, w, prefix ? n - 1 : n);
 			if (prefix)
 				out[o++] = '*';
 		}

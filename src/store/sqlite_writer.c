@@ -625,13 +625,12 @@ static const char sql_prune_age[] =
     "SELECT id, kind, text, target FROM (SELECT id, kind, text, target, at_ms FROM events"
     " ORDER BY id LIMIT ?2) WHERE at_ms < ?1";
 
-int
-store_writer_start(struct store *s, char *err, size_t errlen)
+#define WRITER_STMTS 10
+
+static void
+writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
 {
-	struct {
-		const char *sql;
-		sqlite3_stmt **st;
-	} stmts[] = {
+	const struct store_stmt list[WRITER_STMTS] = {
 		{ sql_insert, &s->w_insert },
 		{ sql_fts_insert, &s->w_fts_insert },
 		{ sql_fts_delete, &s->w_fts_delete },
@@ -643,12 +642,17 @@ store_writer_start(struct store *s, char *err, size_t errlen)
 		{ sql_prune_rows, &s->w_prune_rows },
 		{ sql_prune_age, &s->w_prune_age },
 	};
-	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
-		if (sqlite3_prepare_v3(s->wdb, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
-		        stmts[i].st, NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->wdb));
-			return -1;
-		}
+	memcpy(out, list, sizeof list);
+}
+
+int
+store_writer_start(struct store *s, char *err, size_t errlen)
+{
+	struct store_stmt list[WRITER_STMTS];
+	writer_stmts(s, list);
+	if (store_stmts_prepare(s->wdb, list, WRITER_STMTS) != 0) {
+		snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->wdb));
+		return -1;
 	}
 	/* After a start every target is checked against history-max-rows
 	 * once: the bound may have been lowered. */
@@ -686,13 +690,9 @@ store_writer_stop(struct store *s)
 void
 store_writer_close(struct store *s)
 {
-	sqlite3_stmt **stmts[] = { &s->w_insert, &s->w_fts_insert, &s->w_fts_delete, &s->w_find,
-		&s->w_redact, &s->w_delete, &s->w_next_target, &s->w_cutoff, &s->w_prune_rows,
-		&s->w_prune_age };
-	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
-		sqlite3_finalize(*stmts[i]);
-		*stmts[i] = NULL;
-	}
+	struct store_stmt list[WRITER_STMTS];
+	writer_stmts(s, list);
+	store_stmts_finalize(list, WRITER_STMTS);
 	if (s->wdb != NULL)
 		sqlite3_close(s->wdb);
 	s->wdb = NULL;

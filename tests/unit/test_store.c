@@ -641,6 +641,30 @@ test_search(void **state)
 	query(f->s, &q, &r);
 	assert_int_equal(r.n, 0);
 	store_result_free(&r);
+
+	/* The index's own separator in a text, and a word longer than the
+	 * index keeps: found all the same. */
+	char longword[400];
+	memset(longword, 'w', sizeof longword - 1);
+	longword[sizeof longword - 1] = '\0';
+	make_event(&e, "#c", T0 + 200, 0, SK_PRIVMSG, "sep\x1finside");
+	assert_int_equal(store_append(f->s, &e), 0);
+	make_event(&e, "#c", T0 + 201, 0, SK_PRIVMSG, longword);
+	assert_int_equal(store_append(f->s, &e), 0);
+	wait_epoch(f->s, store_seal(f->s));
+	q.target = "#c";
+	q.text = "inside";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	store_result_free(&r);
+	q.text = "sep\x1finside";
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	store_result_free(&r);
+	q.text = longword;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 1);
+	store_result_free(&r);
 }
 
 static void
