@@ -60,7 +60,8 @@ struct store_epoch {
 	struct store_epoch *next;
 	uint64_t number;
 	struct store_op *ops;
-	size_t nevents;              /* appends among ops */
+	size_t nevents;              /* ops, for the bound */
+	size_t nappends;             /* events stored, for the counters */
 	size_t bytes;
 };
 
@@ -85,7 +86,7 @@ struct store {
 
 	/* The loop's side: the batch being filled. */
 	struct store_op *pend_head, **pend_tail;
-	size_t pend_events, pend_bytes;
+	size_t pend_events, pend_appends, pend_bytes;
 	uint64_t sealed;             /* the last epoch number given out */
 	uint64_t appended;           /* the loop's counters */
 	uint64_t refused;            /* appends refused: the bound was full */

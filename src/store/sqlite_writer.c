@@ -99,6 +99,7 @@ pending_add(struct store *s, struct store_op *op)
 	*s->pend_tail = op;
 	s->pend_tail = &op->next;
 	s->pend_events++;
+	s->pend_appends += !op->redact;
 	s->pend_bytes += op->bytes;
 	return 0;
 }
@@ -141,10 +142,11 @@ store_seal(struct store *s)
 	uint64_t number = ep->number = ++s->sealed;
 	ep->ops = s->pend_head;
 	ep->nevents = s->pend_events;
+	ep->nappends = s->pend_appends;
 	ep->bytes = s->pend_bytes;
 	s->pend_head = NULL;
 	s->pend_tail = &s->pend_head;
-	s->pend_events = s->pend_bytes = 0;
+	s->pend_events = s->pend_appends = s->pend_bytes = 0;
 	pthread_mutex_lock(&s->lock);
 	*s->q_tail = ep;
 	s->q_tail = &ep->next;
@@ -535,9 +537,9 @@ writer_main(void *arg)
 				s->finished = ep->number;
 				s->epochs++;
 				if (rc == 0)
-					s->committed += ep->nevents;
+					s->committed += ep->nappends;
 				else
-					s->dropped += ep->nevents;
+					s->dropped += ep->nappends;
 			}
 			if (rc == 0) {
 				if (s->failing)

@@ -697,9 +697,12 @@ test_redact(void **state)
 	assert_false(r.events[1].redacted);
 	store_result_free(&r);
 
+	/* Takings back are no events in the counters. */
 	struct store_stats st;
 	store_stats(f->s, &st);
 	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.appended, 6);
+	assert_int_equal(st.committed, 6);
 
 	/* Gone from the search index too. */
 	struct store_query sq = { .kind = SQ_SEARCH, .target = "#a", .text = "message", .limit = 10 };
