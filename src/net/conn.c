@@ -87,7 +87,7 @@ conn_watch(struct conn *c)
 	 * reading: TCP then slows the sender down. */
 	if (c->state == CONN_OPEN && !c->eof && framer_room(&c->in) >= conn_read_room(c))
 		mask |= LOOP_READ;
-	if (c->out.count > 0)
+	if (sendq_ready(&c->out))
 		mask |= LOOP_WRITE;
 	/* The next page of a reply is made when the socket can take it. */
 	if (c->state == CONN_OPEN && c->pagers != NULL && !c->pagers->parked)
@@ -140,6 +140,7 @@ static void
 conn_die(struct conn *c)
 {
 	c->state = CONN_DEAD;
+	gate_forget(&c->set->gate, c);
 	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	framer_free(&c->in);
@@ -163,8 +164,8 @@ conn_stop_input(struct conn *c)
 	c->linger_by = loop_now(c->set->loop) + CONN_LINGER_MS;
 	conn_deadlines_arm(c);
 	conn_watch(c);
-	if (c->out.count == 0)
-		conn_set_flush_later(c->set, c); /* lets the flush step close it */
+	/* Lets the flush step close it, or take what waited behind replies. */
+	conn_set_flush_later(c->set, c);
 }
 
 void
@@ -848,6 +849,7 @@ conn_new(struct conn_set *set, int fd, const struct conn_handler *door, const ch
 	size_t max_line = door->max_line ? door->max_line : lim->max_line;
 	framer_init(&c->in, max_line, 2 * max_line + 2);
 	sendq_init(&c->out);
+	c->out.release = gate_initial_release(&set->gate);
 	loop_timer_init(&c->timer, conn_on_timer, c);
 	c->tokens = lim->flood_burst;
 	c->tokens_at = c->last_input = loop_now(set->loop);
@@ -892,6 +894,7 @@ conn_destroy(struct conn *c)
 		c->door->free(c);
 	loop_io_close(c->set->loop, &c->io);
 	loop_timer_stop(c->set->loop, &c->timer);
+	gate_forget(&c->set->gate, c);
 	conn_pagers_end(c, 0);
 	sendq_clear(&c->out);
 	framer_free(&c->in);

@@ -11,6 +11,7 @@
 
 #include "base/addr.h"
 #include "net/framer.h"
+#include "net/gate.h"
 #include "net/loop.h"
 #include "net/sendq.h"
 
@@ -131,6 +132,11 @@ struct conn {
 	struct conn *flush_next;      /* its set's flush list */
 	struct conn *reap_next;       /* its set's reap list */
 	struct ip_count *ip;          /* per-address count, for max-per-ip */
+	/* The durability gate (gate.h): out.release rises to gate_mark[i]
+	 * when the epoch of its list i is finished. */
+	uint64_t gate_mark[GATE_LISTS];
+	struct conn *gate_prev[GATE_LISTS], *gate_next[GATE_LISTS];
+	uint8_t gate_on;              /* bit i: on the gate's list i */
 	char *reason;                 /* why it is closing (or its peer went), for the
 	                               * log and the door */
 	char host[INET6_ADDRSTRLEN];  /* the peer's address */

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/gate.h"
+
 struct conn;
 struct loop;
 
@@ -42,6 +44,8 @@ struct conn_set {
 	struct conn *reap_list;       /* conns to close and free */
 	struct conn *reap_kept;       /* ... that were on the flush list too */
 	int going_away;               /* the owner is shutting down */
+	struct conn_gate gate;        /* output waits for the events it shows to be
+	                               * stored (gate.h); off without history */
 	/* The owner's say when a trusted proxy names a conn's client (ss, or
 	 * NULL: the proxy speaks for itself): 0, or -1 when it will not take
 	 * that one (and has closed c). */

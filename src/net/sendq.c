@@ -10,12 +10,23 @@
 #define SENDQ_IOV_MAX 128
 #define SENDQ_MIN_SLOTS 4
 
+/* Empty, with no ring; the numbering and the release go on. */
+static void
+sendq_empty(struct sendq *q)
+{
+	free(q->ring);
+	q->ring = NULL;
+	q->cap = q->head = q->count = q->offset = 0;
+	q->bytes = 0;
+}
+
 void
 sendq_init(struct sendq *q)
 {
 	q->ring = NULL;
-	q->cap = q->head = q->count = q->offset = 0;
-	q->bytes = 0;
+	sendq_empty(q);
+	q->pushed = 0;
+	q->release = SENDQ_UNGATED;
 }
 
 void
@@ -23,8 +34,7 @@ sendq_clear(struct sendq *q)
 {
 	for (unsigned i = 0; i < q->count; i++)
 		wire_unref(q->ring[(q->head + i) & (q->cap - 1)]);
-	free(q->ring);
-	sendq_init(q);
+	sendq_empty(q);
 }
 
 static int
@@ -53,6 +63,7 @@ sendq_push(struct sendq *q, struct wire *w)
 	q->ring[(q->head + q->count) & (q->cap - 1)] = wire_ref(w);
 	q->count++;
 	q->bytes += w->len;
+	q->pushed += w->len;
 	return 0;
 }
 
@@ -68,8 +79,10 @@ sendq_append(struct sendq *q, struct sendq *from)
 		q->count++;
 	}
 	q->bytes += from->bytes;
+	q->pushed += from->bytes;
 	free(from->ring);  /* the references moved with the entries */
-	sendq_init(from);
+	from->ring = NULL;
+	sendq_empty(from);
 	return 0;
 }
 
@@ -93,17 +106,18 @@ sendq_consume(struct sendq *q, size_t n)
 		q->offset = 0;
 	}
 	/* An idle connection should cost no ring: give it back. */
-	if (q->count == 0) {
-		free(q->ring);
-		sendq_init(q);
-	}
+	if (q->count == 0)
+		sendq_empty(q);
 }
 
 ssize_t
 sendq_flush(struct sendq *q, int fd)
 {
 	ssize_t total = 0;
-	while (q->count > 0) {
+	size_t allowed;
+	if (q->count > 0 && q->bytes == 0)
+		sendq_consume(q, 0); /* empty entries only: nothing to write */
+	while ((allowed = sendq_writable(q)) > 0) {
 		struct iovec iov[SENDQ_IOV_MAX];
 		unsigned n = q->count < SENDQ_IOV_MAX ? q->count : SENDQ_IOV_MAX;
 		size_t want = 0;
@@ -112,6 +126,13 @@ sendq_flush(struct sendq *q, int fd)
 			size_t skip = i == 0 ? q->offset : 0;
 			iov[i].iov_base = w->data + skip;
 			iov[i].iov_len = w->len - skip;
+			/* The release ends on a wire's boundary or inside one. */
+			if (iov[i].iov_len >= allowed - want) {
+				iov[i].iov_len = allowed - want;
+				want = allowed;
+				n = i + 1;
+				break;
+			}
 			want += iov[i].iov_len;
 		}
 		ssize_t written = writev(fd, iov, (int)n);
@@ -136,6 +157,7 @@ sendq_peek(const struct sendq *q, const char **p)
 		return 0;
 	}
 	const struct wire *w = q->ring[q->head];
+	size_t n = w->len - q->offset, allowed = sendq_writable(q);
 	*p = w->data + q->offset;
-	return w->len - q->offset;
+	return n < allowed ? n : allowed;
 }

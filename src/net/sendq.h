@@ -1,10 +1,16 @@
 /* A connection's output queue: references to shared wire buffers plus how
  * far the first one has been written. Flushed with writev. Its size in bytes
- * is what the `sendq` limit bounds; the caller decides what to do past it. */
+ * is what the `sendq` limit bounds; the caller decides what to do past it.
+ *
+ * Bytes are numbered as they are pushed (pushed counts them all, ever), so
+ * that a gate above can say "up to byte N may be written" (release): the
+ * durability gate (net/gate.h) holds back what shows events not yet stored.
+ * Ungated, release is SENDQ_UNGATED and everything may be written. */
 #ifndef PARLEY_SENDQ_H
 #define PARLEY_SENDQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "net/wire.h"
@@ -16,18 +22,43 @@ struct sendq {
 	unsigned count;      /* entries queued */
 	unsigned offset;     /* bytes of ring[head] already written */
 	size_t bytes;        /* unwritten bytes in the queue */
+	uint64_t pushed;     /* bytes ever pushed (written: pushed - bytes) */
+	uint64_t release;    /* bytes numbered below it may be written */
 };
 
+#define SENDQ_UNGATED UINT64_MAX
+
+/* The unwritten bytes that may be written now: bytes, or fewer when the
+ * release holds some back. */
+static inline size_t
+sendq_writable(const struct sendq *q)
+{
+	uint64_t allowed = q->release - (q->pushed - q->bytes);
+	return allowed >= q->bytes ? q->bytes : (size_t)allowed;
+}
+
+/* Whether a flush has something to do: bytes it may write, or empty
+ * entries to drop. */
+static inline int
+sendq_ready(const struct sendq *q)
+{
+	return q->count > 0 && (q->bytes == 0 || sendq_writable(q) > 0);
+}
+
+/* Empty, ungated. */
 void sendq_init(struct sendq *q);
-/* Drops every entry and frees the ring. */
+/* Drops every entry and frees the ring (the numbering and release stay:
+ * what was dropped counts as written). */
 void sendq_clear(struct sendq *q);
 /* Takes a new reference to w. -1 on allocation failure. */
 int sendq_push(struct sendq *q, struct wire *w);
-/* Writes as much as the fd takes. Returns bytes written, or -1 with errno
- * set (EAGAIN included when nothing could be written). */
+/* Writes as much as the fd takes, up to the release. Returns bytes
+ * written, or -1 with errno set (EAGAIN included when nothing could be
+ * written); 0 when the release holds everything back. */
 ssize_t sendq_flush(struct sendq *q, int fd);
-/* The unwritten bytes of the oldest entry: their length, and *p; 0 when
- * the queue is empty. For writers that cannot take an iovec (TLS). */
+/* The unwritten bytes of the oldest entry that may be written (up to the
+ * release): their length, and *p; 0 when there are none. For writers that
+ * cannot take an iovec (TLS). */
 size_t sendq_peek(const struct sendq *q, const char **p);
 /* Moves every entry of from (none of it written yet) to the end of q,
  * leaving from empty. -1 on allocation failure (nothing moved). */

@@ -473,6 +473,8 @@ on_ws_control(void *ctx, enum ws_opcode op, const uint8_t *p, size_t n)
 		 * it): the pong goes after it. */
 		if (t->raw_left > 0 && stage(t, s->q) < 0)
 			s->fail = "Out of memory";
+		else if (t->raw_left > 0)
+			; /* the 101 is held back (net/gate.h): a ping before it goes unanswered */
 		else if (!t->close_sent && out_frame(t, WS_PONG, p, n) < 0)
 			s->fail = "sendq exceeded";
 	} else if (op == WS_CLOSE) {
@@ -580,6 +582,8 @@ stage(struct transport *t, struct sendq *q)
 		const char *p;
 		size_t n = sendq_peek(q, &p);
 		size_t take;
+		if (n == 0 && q->bytes > 0 && sendq_writable(q) == 0)
+			break; /* the rest is held back (net/gate.h) */
 		if (t->ws != NULL && t->close_sent) {
 			take = n; /* nothing may follow a close frame */
 		} else if (t->ws == NULL || t->raw_left > 0) {
@@ -631,7 +635,7 @@ transport_flush(struct transport *t, struct sendq *q, char why[TRANSPORT_WHY_MAX
 				return TP_AGAIN;
 		}
 		t->out_off = t->out_len = 0;
-		if (q->count == 0)
+		if (!sendq_ready(q))
 			break;
 		if (stage(t, q) < 0)
 			return fail(why, "sendq exceeded");
