@@ -103,7 +103,7 @@ def main():
     proc = subprocess.Popen([args.parleyd, "--irc-listen", "127.0.0.1:%d" % port,
                              "--listen", "127.0.0.1:%d" % free_port(),
                              "--flood-rate", "0", "--sendq", "1073741824", "--max-per-ip", "0",
-                             "--log-level", "warn"])
+                             "--log-level", "warn", "--history", "off"])
     try:
         for _ in range(100):
             try:

@@ -114,7 +114,7 @@ class Server:
         self.cmd = [str(parleyd), "--listen", "127.0.0.1:%d" % self.ports["plain_text"],
                     "--irc-listen", "127.0.0.1:%d" % self.ports["irc"],
                     "--irc-listen", "127.0.0.1:%d tls" % self.ports["irc_tls"],
-                    "--web-listen", "127.0.0.1:%d" % self.ports["web"]]
+                    "--web-listen", "127.0.0.1:%d" % self.ports["web"], "--history", "off"]
         if web_tls:
             self.ports["web_tls"] = free_port()
             self.cmd += ["--web-listen", "127.0.0.1:%d tls" % self.ports["web_tls"]]

@@ -5,6 +5,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "server/server.h"
+#include "store/store.h"
 
 /* A sanitizer build frees everything before it exits, so that a leak
  * shows. Another leaves that to the exit itself, which gives memory and
@@ -40,6 +41,16 @@ main(int argc, char **argv)
 		break;
 	}
 	log_threshold = cfg.log_level;
+	if (cfg.backup != NULL) {
+		/* A separate process, reading the database as any reader does:
+		 * a running server on the same data-dir goes on meanwhile. */
+		char err[512];
+		int rc = store_backup(cfg.data_dir, cfg.backup, err, sizeof err);
+		if (rc < 0)
+			fprintf(stderr, "parleyd: backup: %s\n", err);
+		config_free(&cfg);
+		return rc < 0 ? 2 : 0;
+	}
 	/* A conn's output ring grows to hundreds of KiB under a burst (a
 	 * join storm queues one entry per join), and glibc would map each
 	 * such ring on its own and unmap it when it empties: every unmap a

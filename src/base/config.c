@@ -127,6 +127,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: parleyd [--config FILE] [--KEY VALUE ...]\n"
+	    "       parleyd [--config FILE] [--data-dir DIR] --backup FILE\n"
 	    "       parleyd --help | --version\n\n"
 	    "Every option is also a line \"KEY VALUE\" in the --config file;\n"
 	    "a flag overrides the file.\n\n");
@@ -134,6 +135,8 @@ usage(FILE *out)
 		fprintf(out, "  --%-17s %s (default: %s)\n", options[i].key,
 		    options[i].help, *options[i].def ? options[i].def : "none");
 	fprintf(out, "  --%-17s %s\n", "config FILE", "read options from FILE");
+	fprintf(out, "  --%-17s %s\n", "backup FILE",
+	    "copy data-dir's database to FILE (consistent, also while a server runs) and exit");
 	fprintf(out, "  --%-17s %s\n", "help", "show this and exit");
 	fprintf(out, "  --%-17s %s\n", "version", "show the version and exit");
 }
@@ -550,7 +553,13 @@ config_load(struct config *cfg, int argc, char **argv)
 		const struct option_def *o = option_find(key);
 		if (strcmp(key, "config") == 0)
 			;
-		else if (o == NULL) {
+		else if (strcmp(key, "backup") == 0 && value != NULL && *value != '\0') {
+			free(cfg->backup);
+			cfg->backup = strdup(value);
+		} else if (strcmp(key, "backup") == 0) {
+			fprintf(stderr, "parleyd: --backup needs a file name\n");
+			rc = -1;
+		} else if (o == NULL) {
 			fprintf(stderr, "parleyd: unknown option --%s (see parleyd --help)\n", key);
 			rc = -1;
 		} else if (value == NULL) {
@@ -606,7 +615,8 @@ config_free(struct config *cfg)
 	free(cfg->sts_duration);
 	cfg->server_name = cfg->password = cfg->motd_file = cfg->sts_duration = NULL;
 	free(cfg->data_dir);
-	cfg->data_dir = NULL;
+	free(cfg->backup);
+	cfg->data_dir = cfg->backup = NULL;
 }
 
 int

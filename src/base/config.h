@@ -58,6 +58,7 @@ struct config {
 	unsigned long history_max_rows; /* events kept per room; 0: no bound */
 	unsigned long history_replay;   /* lines replayed on join */
 	unsigned long chathistory_max;  /* most events one query returns */
+	char *backup;                /* --backup FILE: copy the database there, exit */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };

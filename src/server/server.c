@@ -10,8 +10,11 @@
 #include "base/log.h"
 #include "base/worker.h"
 #include "net/conn.h"
+#include "net/gate.h"
 #include "server/shutdown.h"
 #include "server/sweep.h"
+#include "store/history.h"
+#include "store/store.h"
 
 /* Conns flushed between two looks at the clock while shutting down. */
 #define SHUTDOWN_CLOCK_EVERY 64
@@ -50,7 +53,12 @@ flush_pending(struct server *srv)
 		if (srv->conns.going_away && ++n % SHUTDOWN_CLOCK_EVERY == 0 &&
 		    server_shutdown_overdue(srv))
 			return;
-		conn_flush(conn_set_next_flush(&srv->conns));
+		struct conn *c = conn_set_next_flush(&srv->conns);
+		/* With history, what it queued waits until the events it may
+		 * show are stored (net/gate.h). */
+		if (srv->history != NULL)
+			gate_touched(&srv->conns.gate, c, history_pending(srv->history));
+		conn_flush(c);
 	}
 }
 
@@ -66,12 +74,29 @@ server_settle(struct server *srv)
 	}
 }
 
+/* The events appended this round (or while the last epoch was being
+ * committed) become the next epoch, unless one is in flight: then they
+ * wait and go in one larger commit when it is done. */
+static void
+history_seal_settled(struct server *srv)
+{
+	for (;;) {
+		server_settle(srv);
+		if (srv->history == NULL || srv->conns.gate.epoch != 0 ||
+		    !history_pending(srv->history))
+			return;
+		gate_sealed(&srv->conns, history_seal(srv->history));
+		if (srv->conns.gate.epoch != 0)
+			return; /* store_fd says when it is done */
+	}
+}
+
 static void
 before_sleep(struct loop *loop, void *data)
 {
 	struct server *srv = data;
 	(void)loop;
-	server_settle(srv);
+	history_seal_settled(srv);
 	if (srv->conns.going_away && (srv->conns.count == 0 || server_shutdown_overdue(srv))) {
 		if (srv->conns.count > 0)
 			log_warn("shutdown: gave up waiting for %lu slow clients", srv->conns.count);
@@ -108,6 +133,68 @@ on_workers_done(struct loop *loop, struct loop_io *io, unsigned events)
 	worker_pool_reap(srv->workers);
 }
 
+/* An epoch is committed (or given up): what waited for it goes out. */
+static void
+on_store_finished(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	(void)loop;
+	(void)events;
+	struct server *srv = io->data;
+	gate_finished(&srv->conns, store_finished(srv->store));
+}
+
+/* With history on: the database, and the hub's observer that fills it;
+ * its failures (data-dir, lock, corruption, schema) in one line. */
+static int
+history_open(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	if (!cfg->history)
+		return 0;
+	char err[512];
+	const struct store_options o = {
+		.dir = cfg->data_dir,
+		.max_age_days = (uint32_t)cfg->history_max_age,
+		.max_rows = (uint32_t)cfg->history_max_rows,
+		.readers = (unsigned)cfg->workers,
+	};
+	if ((srv->store = store_open(&o, err, sizeof err)) == NULL) {
+		fprintf(stderr, "parleyd: history: %s\n", err);
+		return -1;
+	}
+	if (loop_io_add(srv->loop, &srv->store_io, store_fd(srv->store), LOOP_READ,
+	    on_store_finished, srv) < 0 ||
+	    (srv->history = history_new(&srv->hub, srv->store)) == NULL) {
+		fprintf(stderr, "parleyd: history: cannot start: out of memory\n");
+		return -1;
+	}
+	srv->conns.gate.on = 1;
+	return 0;
+}
+
+/* Stops the workers (their queries read the database), then commits
+ * what is pending and closes the database: at the end of a run, and of
+ * server_free; once. */
+static void
+server_stop_work(struct server *srv)
+{
+	if (srv->workers != NULL) {
+		loop_io_del(srv->loop, &srv->workers_io);
+		worker_pool_free(srv->workers);
+		srv->workers = srv->env.workers = NULL;
+	}
+	if (srv->history != NULL) {
+		history_free(srv->history);
+		srv->history = NULL;
+	}
+	if (srv->store != NULL) {
+		if (srv->store_io.data != NULL)
+			loop_io_del(srv->loop, &srv->store_io);
+		store_close(srv->store);
+		srv->store = srv->env.store = NULL;
+	}
+}
+
 int
 server_init(struct server *srv, const struct config *cfg)
 {
@@ -132,14 +219,6 @@ server_init(struct server *srv, const struct config *cfg)
 		return -1;
 	}
 	static const struct door *const doors[] = { &plain_door, &irc_door, &web_door, NULL };
-	srv->env = (struct door_env){
-		.hub = &srv->hub,
-		.cfg = cfg,
-		.workers = srv->workers,
-		.nconns = &srv->conns.count,
-		.started = srv->started,
-		.doors = doors,
-	};
 	const struct conn_limits limits = {
 		.sendq = cfg->sendq,
 		.max_line = cfg->max_line,
@@ -148,7 +227,20 @@ server_init(struct server *srv, const struct config *cfg)
 		.handshake_ms = (uint64_t)cfg->handshake_timeout * 1000u,
 	};
 	conn_set_init(&srv->conns, srv->loop, &limits);
+	srv->env = (struct door_env){
+		.hub = &srv->hub,
+		.cfg = cfg,
+		.workers = srv->workers,
+		.nconns = &srv->conns.count,
+		.started = srv->started,
+		.doors = doors,
+	};
 	raise_fd_limit(cfg);
+	/* Before the listeners, whose log lines would come before its error;
+	 * no conn comes before the loop runs. */
+	if (history_open(srv) < 0)
+		return -1;
+	srv->env.store = srv->store;
 	if (cfg->tls_cert != NULL && cfg->tls_key != NULL &&
 	    tls_context_load(&srv->tls, cfg->tls_cert, cfg->tls_key) < 0)
 		return -1;
@@ -178,6 +270,9 @@ server_run(struct server *srv)
 {
 	log_info("parleyd %s ready as %s", PARLEY_VERSION, srv->cfg->server_name);
 	int rc = loop_run(srv->loop);
+	/* Whatever the exit does not free, the events still pending are
+	 * committed (and the database closed cleanly). */
+	server_stop_work(srv);
 	log_info("stopped");
 	return rc;
 }
@@ -194,10 +289,7 @@ server_free(struct server *srv)
 		conn_destroy(c);
 	}
 	/* After the conns: a reply a job was to finish finds its conn gone. */
-	if (srv->workers != NULL) {
-		loop_io_del(srv->loop, &srv->workers_io);
-		worker_pool_free(srv->workers);
-	}
+	server_stop_work(srv);
 	hub_clear(&srv->hub);
 	if (srv->loop != NULL) {
 		server_signals_close(srv);

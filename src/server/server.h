@@ -15,6 +15,8 @@
 #include "server/listener.h"
 
 struct conn;
+struct history;
+struct store;
 struct worker_pool;
 
 /* When the server started, as RPL_CREATED says it. */
@@ -29,6 +31,9 @@ struct server {
 	struct tls_context tls;         /* for every tls listener */
 	struct worker_pool *workers;    /* slow work off the loop */
 	struct loop_io workers_io;      /* its eventfd: some work is done */
+	struct store *store;            /* history's database, or NULL (history off) */
+	struct history *history;        /* the hub's observer that fills it */
+	struct loop_io store_io;        /* its fd: an epoch is finished */
 	struct door_env env;            /* what doors may reach of all this */
 	char started[SERVER_STARTED_MAX];
 	struct loop_timer idle_sweep;   /* sweep.c */
@@ -37,8 +42,8 @@ struct server {
 	uint64_t shutdown_by;           /* loop_now() by which the process is to exit */
 };
 
-/* Binds every listener; -1 (with one error line printed) when one cannot
- * be bound. */
+/* Opens the database (with history on) and binds every listener; -1
+ * (with one error line printed) when either cannot be done. */
 int server_init(struct server *srv, const struct config *cfg);
 int server_run(struct server *srv);
 void server_free(struct server *srv);

@@ -222,10 +222,22 @@ class Client(LineMatching):
         self.sock.close()
 
 
+# For a parleyd a test starts itself when it does not care for history:
+# none is stored, and no data-dir is made where the tests run.
+NO_HISTORY = ("--history", "off")
+
+
 class Server:
-    """A real parleyd on a free port, its stderr kept for the test."""
+    """A real parleyd on a free port, its stderr kept for the test. Unless
+    the arguments name a data-dir or history, it stores history in a fresh
+    data-dir of its own (data_dir), removed when it stops, so that servers
+    running side by side never share a database."""
 
     def __init__(self, *args, irc=False, tls=False, web=False):
+        self.data_dir = None
+        if not any(a.split("=")[0] in ("--data-dir", "--history") for a in args):
+            self.data_dir = Path(tempfile.mkdtemp(prefix="parley-data-"))
+            args = (*args, "--data-dir", str(self.data_dir))
         # A port free_port() found may be taken before parleyd binds it
         # (by some client's ephemeral port): then start again elsewhere.
         for attempt in range(5):
@@ -313,4 +325,6 @@ class Server:
                 self.proc.wait()
         kill_group(self.proc)
         self.log.close()
+        if self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
         return self.proc.returncode

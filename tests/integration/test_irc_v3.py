@@ -6,7 +6,7 @@ import re
 import socket
 import subprocess
 
-from chat import PARLEYD, Client, Server, free_port, tls_context
+from chat import NO_HISTORY, PARLEYD, Client, Server, free_port, tls_context
 from irc import IrcClient, parse
 from wsclient import WsIrcClient
 from test_irc import ircd, joined, line, make_irc, src, user  # noqa: F401 (fixtures)
@@ -346,7 +346,7 @@ def test_sts_port_names_another_port():
 def test_sts_configuration_errors():
     def run(*args):
         return subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(),
-                               "--irc-listen", "127.0.0.1:%d" % free_port(), *args],
+                               "--irc-listen", "127.0.0.1:%d" % free_port(), *NO_HISTORY, *args],
                               capture_output=True, text=True, timeout=10)
     r = run("--sts-duration", "300")
     assert r.returncode == 2

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from chat import ROOT, Client, PARLEYD, free_port
+from chat import NO_HISTORY, ROOT, Client, PARLEYD, free_port
 
 
 def test_quit_with_reason(server):
@@ -323,7 +323,7 @@ def parleyd_with_config(tmp_path, text, *flags):
     port = free_port()
     conf = tmp_path / "parleyd.conf"
     conf.write_text(text.format(port=port))
-    proc = subprocess.Popen([str(PARLEYD), "--config", str(conf), *flags],
+    proc = subprocess.Popen([str(PARLEYD), "--config", str(conf), *NO_HISTORY, *flags],
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -378,14 +378,15 @@ def test_config_file_comments(tmp_path):
     (["--web-dir", "/nonexistent/web"], "cannot read web-dir /nonexistent/web"),
 ])
 def test_bad_options_exit_2_with_one_line(args, needle):
-    p = subprocess.run([str(PARLEYD), *args], capture_output=True, text=True, timeout=10)
+    p = subprocess.run([str(PARLEYD), *NO_HISTORY, *args], capture_output=True, text=True,
+                       timeout=10)
     assert p.returncode == 2
     assert needle in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
 
 
 def test_unbindable_address_exits_2(server):
-    p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % server.port],
+    p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % server.port, *NO_HISTORY],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 2
     assert "cannot listen on 127.0.0.1:%d: Address already in use" % server.port in p.stderr
@@ -405,7 +406,7 @@ def option_keys():
 def test_help_lists_every_option():
     out = subprocess.run([str(PARLEYD), "--help"], capture_output=True, text=True).stdout
     listed = re.findall(r"^  --([a-z0-9-]+)", out, re.M)
-    assert listed == option_keys() + ["config", "help", "version"]
+    assert listed == option_keys() + ["config", "backup", "help", "version"]
     v = subprocess.run([str(PARLEYD), "--version"], capture_output=True, text=True).stdout
     assert re.match(r"^parleyd \d+\.\d+\.\d+\n$", v), v
 

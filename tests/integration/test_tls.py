@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from chat import PARLEYD, Client, Server, free_port, make_cert, tls_context
+from chat import NO_HISTORY, PARLEYD, Client, Server, free_port, make_cert, tls_context
 from irc import IrcClient
 
 
@@ -195,7 +195,8 @@ def test_sighup_reloads_the_certificate_without_dropping_anyone(tmp_path):
 
 
 def run_parleyd(*args):
-    return subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d tls" % free_port(), *args],
+    return subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d tls" % free_port(),
+                           *NO_HISTORY, *args],
                           capture_output=True, text=True, timeout=10)
 
 

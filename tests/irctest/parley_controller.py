@@ -102,6 +102,9 @@ class ParleyController(BaseServerController, DirectoryBasedController):
             "--flood-rate", "0",
             "--nick-len", "32",
             "--log-level", "debug" if self.debug_mode else "warn",
+            # History in the controller's own directory: irctest runs
+            # servers side by side, and one data-dir takes one parleyd.
+            "--data-dir", str(Path(self.directory) / "data"),
         ]
         if ssl:
             self.gen_ssl()

@@ -1,0 +1,309 @@
+"""History on disk (issue 12) against a real parleyd: what is stored, that
+it outlives the server, the durability contract (a message is stored
+before anyone receives it: kill -9 during a flood loses nothing a client
+saw), the data-dir's errors at start, history off, and --backup.
+
+The database is read with Python's sqlite3 module, apart from the
+server's own queries (CHATHISTORY has tests of its own)."""
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pytest
+
+from chat import PARLEYD, Server, free_port, kill_group
+from irc import IrcClient, parse
+
+DB = "parley.db"
+
+
+def rows(data_dir, sql="SELECT msgid, target, kind, sender, text, extra FROM events"):
+    """The events stored in data_dir (after the server stopped, or while it
+    runs: a reader of a WAL database sees what is committed)."""
+    db = sqlite3.connect(str(data_dir / DB))
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def start(tmp_path, *args, name="data"):
+    return Server("--irc-listen", "127.0.0.1:%d" % free_port(), "--data-dir",
+                  str(tmp_path / name), "--flood-rate", "0", "--max-per-ip", "0", *args)
+
+
+def irc_port(srv):
+    i = srv.cmd.index("--irc-listen")
+    return int(srv.cmd[i + 1].rsplit(":", 1)[1])
+
+
+def client(srv, nick, caps=None):
+    return IrcClient(irc_port(srv)).register(nick, caps=caps)
+
+
+def stop(srv):
+    assert srv.stop() == 0, srv.log_text()
+
+
+SK_PRIVMSG, SK_ACTION, SK_NOTICE, SK_JOIN, SK_PART, SK_QUIT, SK_NICK, SK_TOPIC, \
+    SK_KICK, SK_MODE, SK_TAGMSG = range(1, 12)
+
+
+def test_room_events_are_stored_with_their_msgid_and_survive_a_restart(tmp_path):
+    srv = start(tmp_path)
+    alice = client(srv, "alice", caps="message-tags echo-message")
+    bob = client(srv, "bob")
+    alice.join("#Room")
+    bob.join("#Room")   # the room as its maker spelled it; stored folded
+    alice.send("PRIVMSG #room :hello there")
+    sent = parse(alice.expect(r"PRIVMSG #Room :hello there").string)
+    alice.send("PRIVMSG #room :\x01ACTION waves\x01")
+    alice.send("NOTICE #room :a notice")
+    alice.send("TOPIC #room :the topic")
+    alice.send("MODE #room +v bob")
+    alice.send("@+typing=active TAGMSG #room")    # not stored: fleeting
+    alice.send("@+draft/react=yes;+draft/reply=%s TAGMSG #room" % sent.tags["msgid"])
+    alice.send("PRIVMSG bob :a private word")   # not stored (issue 13)
+    bob.expect(r"MODE #Room \+v bob")
+    bob.expect(r"PRIVMSG bob :a private word")
+    alice.send("KICK #room bob :out")
+    alice.expect(r"KICK #Room bob")
+    alice.send("PART #room :later")
+    alice.expect(r"PART #Room")
+    alice.close()
+    bob.close()
+    stop(srv)
+
+    got = rows(tmp_path / "data")
+    kinds = [(k, t, e) for _, tgt, k, _, t, e in got if tgt == "#room"]
+    for want in [(SK_PRIVMSG, "hello there", None), (SK_ACTION, "waves", None),
+                 (SK_NOTICE, "a notice", None), (SK_TOPIC, "the topic", None),
+                 (SK_MODE, "+v bob", None), (SK_KICK, "out", "bob"),
+                 (SK_PART, "later", None), (SK_JOIN, None, None)]:
+        assert want in kinds, (want, got)
+    assert not [r for r in got if "private" in (r[4] or "")], got
+    tagmsgs = rows(tmp_path / "data", "SELECT tags FROM events WHERE kind = 11")
+    assert tagmsgs == [("+draft/react=yes;+draft/reply=%s" % sent.tags["msgid"],)], tagmsgs
+    # The msgid every client saw is the one stored, with the sender's mask.
+    by_id = {r[0]: r for r in got}
+    assert by_id[sent.tags["msgid"]][3].startswith("alice!~u@"), got
+
+    # Started again on the same data-dir: what was stored is there, and
+    # more is added.
+    srv = start(tmp_path)
+    carol = client(srv, "carol")
+    carol.join("#room")
+    carol.send("PRIVMSG #room :after the restart")
+    carol.send("QUIT :bye")
+    carol.expect_closed()
+    stop(srv)
+    texts = [r[4] for r in rows(tmp_path / "data")]
+    assert "hello there" in texts and "after the restart" in texts, texts
+
+
+def test_quit_and_nick_are_stored_once_in_every_room_of_the_user(tmp_path):
+    srv = start(tmp_path)
+    alice = client(srv, "alice")
+    bob = client(srv, "bob")
+    for room in ("#a", "#b", "#c"):
+        alice.join(room)
+    bob.join("#a")
+    bob.join("#b")
+    alice.send("NICK alicia")
+    bob.expect(r":alice!\S+ NICK :?alicia")
+    alice.send("QUIT :gone")
+    bob.expect(r":alicia!\S+ QUIT")
+    bob.close()
+    stop(srv)
+    got = rows(tmp_path / "data")
+    nicks = sorted((tgt, extra) for _, tgt, k, _, _, extra in got if k == SK_NICK and
+                   extra == "alicia")
+    quits = sorted((tgt, text) for _, tgt, k, sender, text, _ in got if k == SK_QUIT and
+                   sender.startswith("alicia!"))
+    assert nicks == [("#a", "alicia"), ("#b", "alicia"), ("#c", "alicia")], got
+    assert quits == [("#a", "Quit: gone"), ("#b", "Quit: gone"), ("#c", "Quit: gone")], got
+    # One event, one msgid, in each room.
+    assert len({m for m, _, k, s, _, _ in got if k == SK_QUIT and s.startswith("alicia!")}) == 1
+
+
+def test_redact_marks_the_stored_message(tmp_path):
+    srv = start(tmp_path)
+    caps = "message-tags echo-message draft/message-redaction"
+    alice = client(srv, "alice", caps=caps)
+    alice.join("#r")
+    alice.send("PRIVMSG #r :oops, a password")
+    msgid = parse(alice.expect(r"PRIVMSG #r :oops").string).tags["msgid"]
+    alice.send("REDACT #r %s :typo" % msgid)
+    alice.expect(r"REDACT #r %s" % msgid)
+    alice.close()
+    stop(srv)
+    got = rows(tmp_path / "data", "SELECT text, redacted FROM events WHERE msgid = '%s'" % msgid)
+    assert got == [(None, 1)], got
+
+
+class Receiver(threading.Thread):
+    """Reads an IRC connection to its end, keeping the msgid of every
+    PRIVMSG it was sent."""
+
+    def __init__(self, sock):
+        super().__init__(daemon=True)
+        self.sock = sock
+        self.seen = []
+
+    def run(self):
+        buf = b""
+        self.sock.settimeout(60)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                *lines, buf = buf.split(b"\r\n")
+                for line in lines:
+                    if b" PRIVMSG #flood " in line and line.startswith(b"@"):
+                        tags = dict(t.partition(b"=")[::2] for t in line[1:line.index(b" ")].split(b";"))
+                        self.seen.append(tags[b"msgid"].decode())
+        except OSError:
+            pass
+
+
+class Sender(threading.Thread):
+    """Says numbered lines into #flood until the server goes."""
+
+    def __init__(self, sock, name):
+        super().__init__(daemon=True)
+        self.sock = sock
+        self.name = name
+
+    def run(self):
+        i = 0
+        try:
+            while True:
+                batch = b"".join(b"PRIVMSG #flood :%s %d\r\n" % (self.name.encode(), i + k)
+                                 for k in range(20))
+                self.sock.sendall(batch)
+                i += 20
+        except OSError:
+            pass
+
+
+def test_kill_9_during_a_flood_loses_nothing_a_client_saw(tmp_path):
+    """The durability contract: a message is in the database before any
+    client receives it, so whatever a receiver saw is there after kill -9
+    (SQLite's WAL is in the OS's page cache once COMMIT returns; only a
+    power loss could take it)."""
+    srv = start(tmp_path)
+    receivers, senders = [], []
+    for i in range(3):
+        c = client(srv, "r%d" % i, caps="message-tags")
+        c.join("#flood")
+        receivers.append((c, Receiver(c.sock)))
+    for i in range(3):
+        c = client(srv, "s%d" % i)
+        c.join("#flood")
+        senders.append((c, Sender(c.sock, c.nick)))
+    for _, r in receivers:
+        r.start()
+    for _, s in senders:
+        s.start()
+    # Until every receiver has seen a good many, then in the middle of it.
+    deadline = time.monotonic() + 60
+    while min(len(r.seen) for _, r in receivers) < 500 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(srv.proc.pid, signal.SIGKILL)
+    srv.proc.wait()
+    for _, r in receivers:
+        r.join(60)
+    for c, s in senders:
+        c.close()
+        s.join(60)
+    srv.stop()
+    seen = set()
+    for _, r in receivers:
+        seen.update(r.seen)
+    assert min(len(r.seen) for _, r in receivers) >= 500, "the flood never got going"
+    stored = {m for (m,) in rows(tmp_path / "data", "SELECT msgid FROM events WHERE kind = 1")}
+    missing = seen - stored
+    assert not missing, "%d of %d messages clients saw are not stored: %s" % (
+        len(missing), len(seen), sorted(missing)[:5])
+
+
+def run_parleyd(*args):
+    return subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(), *args],
+                          capture_output=True, text=True, timeout=20)
+
+
+def one_line_exit_2(p, needle):
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert needle in p.stderr, p.stderr
+
+
+def test_a_data_dir_that_cannot_be_made_or_written_is_one_line_and_exit_2(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("not a directory\n")
+    # Its parent is a file: it cannot be made.
+    one_line_exit_2(run_parleyd("--data-dir", str(a_file / "data")), "cannot be created")
+    # It is a file: nothing can be written in it.
+    one_line_exit_2(run_parleyd("--data-dir", str(a_file)), str(a_file))
+    # /proc takes no directories, whoever asks (root included).
+    one_line_exit_2(run_parleyd("--data-dir", "/proc/parley-data"), "/proc/parley-data")
+
+
+def test_a_second_parleyd_on_the_same_data_dir_exits_2(tmp_path):
+    srv = start(tmp_path)
+    one_line_exit_2(run_parleyd("--data-dir", str(tmp_path / "data")),
+                    "locked by another parleyd")
+    # The first goes on.
+    c = client(srv, "alice")
+    c.join("#still")
+    c.close()
+    stop(srv)
+
+
+def test_a_corrupt_database_is_one_line_and_exit_2(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / DB).write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    one_line_exit_2(run_parleyd("--data-dir", str(data)), "parleyd: history:")
+
+
+def test_history_off_makes_no_database(tmp_path):
+    data = tmp_path / "data"
+    srv = start(tmp_path, "--history", "off")
+    c = client(srv, "alice")
+    c.join("#x")
+    c.send("PRIVMSG #x :not kept")
+    c.send("QUIT")
+    c.expect_closed()
+    stop(srv)
+    assert not data.exists(), list(data.iterdir())
+
+
+def test_backup_while_the_server_runs(tmp_path):
+    srv = start(tmp_path)
+    c = client(srv, "alice")
+    c.join("#b")
+    for i in range(50):
+        c.send("PRIVMSG #b :line %d" % i)
+    c.send("PING :synced")
+    c.expect(r"PONG .*synced")
+    copy = tmp_path / "copy.db"
+    p = subprocess.run([str(PARLEYD), "--data-dir", str(tmp_path / "data"), "--backup",
+                        str(copy)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    db = sqlite3.connect(str(copy))
+    texts = {t for (t,) in db.execute("SELECT text FROM events WHERE kind = 1")}
+    db.close()
+    assert {"line %d" % i for i in range(50)} <= texts
+    # A data-dir with no database is an error, not an empty copy.
+    p = subprocess.run([str(PARLEYD), "--data-dir", str(tmp_path / "none"), "--backup",
+                        str(tmp_path / "x.db")], capture_output=True, text=True, timeout=30)
+    one_line_exit_2(p, "parleyd: backup:")
+    c.close()
+    stop(srv)
