@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/worker.h"
 #include "chat/names.h"
 #include "doors/door_history.h"
@@ -29,6 +30,26 @@ door_hjob_free(struct door_hjob *j)
 		free(q->targets);
 	}
 	free(j);
+}
+
+struct door_hjob *
+door_hjob_one(enum store_query_kind kind, const struct room *room, const struct user *u,
+    uint32_t limit)
+{
+	struct door_hjob *j = door_hjob_new(1);
+	if (j == NULL)
+		return NULL;
+	j->n = 1;
+	struct door_hquery *q = &j->q[0];
+	q->q.kind = kind;
+	q->q.limit = limit;
+	if (room != NULL)
+		door_hquery_room(q, room);
+	else if (door_hquery_user_rooms(q, u) < 0) {
+		door_hjob_free(j);
+		return NULL;
+	}
+	return j;
 }
 
 /* On a worker thread: only the job's own bytes, and the store's
@@ -96,6 +117,15 @@ door_hquery_user_rooms(struct door_hquery *q, const struct user *u)
 	q->q.targets = (const char *const *)q->targets;
 	q->q.ntargets = q->ntargets;
 	return 0;
+}
+
+void
+door_hquery_until_now(struct door_hquery *q)
+{
+	q->q.kind = SQ_BEFORE;
+	memset(&q->q.a, 0, sizeof q->q.a);
+	q->q.a.at_ms = clock_now_ms() + 1;
+	q->q.a.set = 1;
 }
 
 int

@@ -47,6 +47,10 @@ struct door_hjob {
  * of memory. */
 struct door_hjob *door_hjob_new(size_t n);
 void door_hjob_free(struct door_hjob *j);
+/* A job of one query of kind, at most limit events, about room, or when
+ * room is NULL about every room u is in; NULL when out of memory. */
+struct door_hjob *door_hjob_one(enum store_query_kind kind, const struct room *room,
+    const struct user *u, uint32_t limit);
 /* Runs every query of j on a worker, then j->done on the loop. -1 when
  * the server keeps no history or the pool's queue is full (it never
  * waits): j is still the caller's then. */
@@ -60,6 +64,9 @@ void door_hquery_room(struct door_hquery *q, const struct room *room);
 /* q asks about every room u is in (TARGETS; SEARCH with no room): 0,
  * or -1 when out of memory. */
 int door_hquery_user_rooms(struct door_hquery *q, const struct user *u);
+/* q asks for the newest events up to now (BEFORE the next millisecond):
+ * what happens after is sent live, after the answer (replay on join). */
+void door_hquery_until_now(struct door_hquery *q);
 /* q looks for text (and from, if not NULL): 0, or -1 out of memory. */
 int door_hquery_search(struct door_hquery *q, const char *text, const char *from);
 

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/clock.h"
 #include "base/config.h"
 #include "doors/door_history.h"
 #include "doors/irc/irc_history_parse.h"
@@ -107,30 +106,17 @@ ask(struct conn *c, const struct room *room, enum plain_history_kind kind, uint3
 {
 	if (door_env(c)->store == NULL)
 		return PH_OFF;
-	struct door_hjob *j = door_hjob_new(1);
+	struct door_hjob *j = door_hjob_one(kind == PH_SEARCH ? SQ_SEARCH : SQ_BEFORE, room,
+	    NULL, n);
 	struct plain_wait *w = calloc(1, sizeof *w);
-	if (j == NULL || w == NULL) {
+	if (j == NULL || w == NULL || (kind == PH_SEARCH &&
+	    door_hquery_search(&j->q[0], text, NULL) < 0)) {
 		door_hjob_free(j);
 		free(w);
 		return PH_NOMEM;
 	}
-	j->n = 1;
-	struct door_hquery *q = &j->q[0];
-	door_hquery_room(q, room);
-	q->q.limit = n;
-	if (kind == PH_SEARCH) {
-		q->q.kind = SQ_SEARCH;
-		if (door_hquery_search(q, text, NULL) < 0) {
-			door_hjob_free(j);
-			free(w);
-			return PH_NOMEM;
-		}
-	} else {
-		/* Up to now: what comes after is sent live, after the answer. */
-		q->q.kind = SQ_BEFORE;
-		q->q.a.at_ms = clock_now_ms() + 1;
-		q->q.a.set = 1;
-	}
+	if (kind != PH_SEARCH)
+		door_hquery_until_now(&j->q[0]);
 	w->kind = kind;
 	w->refs = 2; /* the job's and the pager's */
 	w->conn = c;

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/clock.h"
 #include "chat/names.h"
 #include "doors/door_history.h"
 #include "doors/irc/irc.h"
@@ -332,25 +331,15 @@ irc_cmd_chathistory(struct conn *c, struct irc_message *m)
 			return;
 		}
 	}
-	struct door_hjob *j = door_hjob_new(1);
+	struct door_hjob *j = door_hjob_one(req.kind, room, c->user, req.limit);
 	if (j == NULL) {
 		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
-	j->n = 1;
 	struct door_hquery *q = &j->q[0];
-	q->q.kind = req.kind;
 	q->q.a = req.a;
 	q->q.b = req.b;
-	q->q.limit = req.limit;
 	q->q.events = (irc_session(c)->caps & CAP_EVENT_PLAYBACK) != 0;
-	if (room != NULL)
-		door_hquery_room(q, room);
-	else if (door_hquery_user_rooms(q, c->user) < 0) {
-		door_hjob_free(j);
-		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
-		return;
-	}
 	if (!history_submit(c, j, chathistory_done))
 		history_fail(c, "CHATHISTORY", "MESSAGE_ERROR", sub, room ? room->name : NULL,
 		    "The server is busy; try again");
@@ -398,25 +387,15 @@ irc_cmd_search(struct conn *c, struct irc_message *m)
 		irc_fail(c, "SEARCH", "INVALID_PARAMS", "in", "You may not search there");
 		return;
 	}
-	struct door_hjob *j = door_hjob_new(1);
-	if (j == NULL) {
-		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
-		return;
-	}
-	j->n = 1;
-	struct door_hquery *q = &j->q[0];
-	q->q.kind = SQ_SEARCH;
-	q->q.limit = s.limit;
-	q->q.a = s.after;
-	q->q.b = s.before;
-	if (room != NULL)
-		door_hquery_room(q, room);
-	if ((room == NULL && door_hquery_user_rooms(q, c->user) < 0) ||
-	    door_hquery_search(q, s.text, s.from) < 0) {
+	struct door_hjob *j = door_hjob_one(SQ_SEARCH, room, c->user, s.limit);
+	if (j == NULL || door_hquery_search(&j->q[0], s.text, s.from) < 0) {
 		door_hjob_free(j);
 		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
+	struct door_hquery *q = &j->q[0];
+	q->q.a = s.after;
+	q->q.b = s.before;
 	/* Its results may come from several rooms: each line says which. */
 	q->name[0] = '\0';
 	if (!history_submit(c, j, search_done))
@@ -455,14 +434,10 @@ irc_replay(struct conn *c, struct room *const *rooms, size_t n)
 	if (j == NULL)
 		return; /* no replay is no harm */
 	j->n = n;
-	/* Up to now: what comes after the JOIN is sent live, after it. */
-	int64_t until = clock_now_ms() + 1;
 	for (size_t i = 0; i < n; i++) {
 		struct door_hquery *q = &j->q[i];
 		door_hquery_room(q, rooms[i]);
-		q->q.kind = SQ_BEFORE;
-		q->q.a.at_ms = until;
-		q->q.a.set = 1;
+		door_hquery_until_now(q);
 		q->q.limit = (uint32_t)door_cfg(c)->history_replay;
 	}
 	history_submit(c, j, replay_done);
