@@ -1,0 +1,398 @@
+"""A room's history read back, against a real parleyd with a data dir:
+IRCv3 draft/chathistory (every subcommand, msgid= and timestamp=
+references, the FAILs the specification gives), draft/event-playback,
+soju.im/search, who may read what, replay on join (IRC with and without
+the capabilities that ask for it, plain), and the plain door's /history
+and /search.
+
+The specifications: ircv3-specifications extensions/chathistory.md, and
+soju's doc/ext/search.md."""
+import re
+
+import pytest
+
+from chat import Client
+from irc import IrcClient, parse
+from test_irc import make_irc  # noqa: F401 (fixture: each server its own data dir)
+
+CAPS = "batch server-time message-tags echo-message labeled-response draft/chathistory"
+
+
+@pytest.fixture
+def hist(make_irc):
+    """Starts a parleyd with an IRC listener (and, as every test server,
+    a data dir of its own)."""
+    return lambda *args: make_irc("--flood-rate", "0", *args)
+
+
+def irc(srv, nick, caps=CAPS):
+    c = IrcClient(srv.irc_port).register(nick, caps=caps)
+    srv.__dict__.setdefault("clients", []).append(c)
+    return c
+
+
+def say(c, chan, texts):
+    """Sends each text to chan and returns the echoes (with echo-message):
+    their msgids and times, oldest first."""
+    out = []
+    for t in texts:
+        c.send("PRIVMSG %s :%s" % (chan, t))
+        m = parse(c.expect(r"PRIVMSG %s :%s$" % (re.escape(chan), re.escape(t))).string)
+        out.append(m)
+    return out
+
+
+def batch(c, btype="chathistory"):
+    """Reads up to the end of the next batch of btype; returns (its
+    opening line, the lines in it)."""
+    opening = parse(c.expect(r"^(?:@\S+ )?:\S+ BATCH \+\S+ %s" % re.escape(btype)).string)
+    ref = opening.params[0][1:]
+    inside = []
+    while True:
+        m = parse(c.expect(r".").string)
+        if m.command == "BATCH" and m.params == ["-" + ref]:
+            return opening, inside
+        assert m.tags.get("batch") == ref, m
+        inside.append(m)
+
+
+def texts(lines):
+    return [m.params[-1] for m in lines if m.command in ("PRIVMSG", "NOTICE")]
+
+
+def fail(c, *params):
+    m = parse(c.expect(r"FAIL ").string)
+    assert m.params[:len(params)] == list(params), m
+    return m
+
+
+@pytest.fixture
+def room(hist):
+    """alice in #h, having said m0..m5; returns (server, alice, echoes)."""
+    srv = hist()
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    echoes = say(alice, "#h", ["m%d" % i for i in range(6)])
+    return srv, alice, echoes
+
+
+def test_isupport_and_caps(hist):
+    srv = hist("--chathistory-max", "50")
+    c = IrcClient(srv.irc_port)
+    caps = c.cap_ls()
+    for cap in ("draft/chathistory", "draft/event-playback", "soju.im/search"):
+        assert cap in caps
+    c.send("CAP END")
+    c.send("NICK a")
+    c.send("USER u 0 * :r")
+    got = c.collect(r" 376 | 422 ")
+    isupport = " ".join(x for x in got if " 005 " in x)
+    assert "CHATHISTORY=50" in isupport and "MSGREFTYPES=msgid,timestamp" in isupport
+
+
+def test_history_off_offers_nothing(hist):
+    srv = hist("--history", "off")
+    c = IrcClient(srv.irc_port)
+    assert "draft/chathistory" not in c.cap_ls()
+    c.send("CAP REQ draft/chathistory")
+    c.expect(r"CAP \S+ NAK")
+    c.send("CAP END")
+    c.register("a")
+    c.send("CHATHISTORY LATEST #x * 10")
+    c.expect(r" 421 a CHATHISTORY ")
+
+
+def test_latest_star_keeps_time_msgid_and_order(room):
+    srv, alice, echoes = room
+    alice.send("CHATHISTORY LATEST #h * 3")
+    opening, inside = batch(alice)
+    assert opening.params[1:] == ["chathistory", "#h"]
+    assert texts(inside) == ["m3", "m4", "m5"]
+    for got, sent in zip(inside, echoes[3:]):
+        assert got.tags["msgid"] == sent.tags["msgid"]
+        assert got.tags["time"] == sent.tags["time"]
+        assert got.source == sent.source
+
+
+def test_latest_after_a_reference(room):
+    srv, alice, e = room
+    alice.send("CHATHISTORY LATEST #h msgid=%s 10" % e[3].tags["msgid"])
+    assert texts(batch(alice)[1]) == ["m4", "m5"]
+    alice.send("CHATHISTORY LATEST #h timestamp=2000-01-01T00:00:00.000Z 2")
+    assert texts(batch(alice)[1]) == ["m4", "m5"]
+    alice.send("CHATHISTORY LATEST #h timestamp=2999-01-01T00:00:00.000Z 2")
+    assert texts(batch(alice)[1]) == []
+
+
+def test_before(room):
+    srv, alice, e = room
+    alice.send("CHATHISTORY BEFORE #h msgid=%s 2" % e[4].tags["msgid"])
+    assert texts(batch(alice)[1]) == ["m2", "m3"]
+    alice.send("CHATHISTORY BEFORE #h timestamp=2000-01-01T00:00:00.000Z 10")
+    assert texts(batch(alice)[1]) == []
+
+
+def test_after(room):
+    srv, alice, e = room
+    alice.send("CHATHISTORY AFTER #h msgid=%s 2" % e[1].tags["msgid"])
+    assert texts(batch(alice)[1]) == ["m2", "m3"]
+    alice.send("CHATHISTORY AFTER #h timestamp=2000-01-01T00:00:00.000Z 2")
+    assert texts(batch(alice)[1]) == ["m0", "m1"]
+
+
+def test_around(room):
+    srv, alice, e = room
+    alice.send("CHATHISTORY AROUND #h msgid=%s 3" % e[3].tags["msgid"])
+    got = texts(batch(alice)[1])
+    assert 1 <= len(got) <= 3 and set(got) <= {"m1", "m2", "m3", "m4", "m5"}
+    assert got == sorted(got)
+
+
+def test_between_both_ways(room):
+    srv, alice, e = room
+    a, b = e[0].tags["msgid"], e[5].tags["msgid"]
+    alice.send("CHATHISTORY BETWEEN #h msgid=%s msgid=%s 10" % (a, b))
+    assert texts(batch(alice)[1]) == ["m1", "m2", "m3", "m4"]
+    alice.send("CHATHISTORY BETWEEN #h msgid=%s msgid=%s 2" % (a, b))
+    assert texts(batch(alice)[1]) == ["m1", "m2"]
+    alice.send("CHATHISTORY BETWEEN #h msgid=%s msgid=%s 2" % (b, a))
+    assert texts(batch(alice)[1]) == ["m3", "m4"]
+    alice.send("CHATHISTORY BETWEEN #h timestamp=2000-01-01T00:00:00.000Z "
+               "timestamp=2999-01-01T00:00:00.000Z 2")
+    assert texts(batch(alice)[1]) == ["m0", "m1"]
+
+
+def test_targets(room):
+    srv, alice, e = room
+    alice.join("#other")
+    say(alice, "#other", ["x"])
+    alice.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z "
+               "timestamp=2999-01-01T00:00:00.000Z 10")
+    opening, inside = batch(alice, "draft/chathistory-targets")
+    rows = [m.params for m in inside]
+    assert [r[:2] for r in rows] == [["TARGETS", "#other"], ["TARGETS", "#h"]], rows
+    assert all(m.command == "CHATHISTORY" for m in inside)
+    alice.send("CHATHISTORY TARGETS msgid=%s timestamp=2999-01-01T00:00:00.000Z 10"
+               % e[0].tags["msgid"])
+    fail(alice, "CHATHISTORY", "INVALID_PARAMS", "TARGETS")
+
+
+def test_limit_is_the_servers_at_most(hist):
+    srv = hist("--chathistory-max", "3", "--history-replay", "3")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    say(alice, "#h", ["a", "b", "c", "d", "e"])
+    alice.send("CHATHISTORY LATEST #h * 1000")
+    assert texts(batch(alice)[1]) == ["c", "d", "e"]
+
+
+@pytest.mark.parametrize("cmd,params", [
+    ("CHATHISTORY FOO #h * 10", ["INVALID_PARAMS", "FOO"]),
+    ("CHATHISTORY LATEST #h *", ["INVALID_PARAMS", "LATEST"]),
+    ("CHATHISTORY LATEST #h * 10 20", ["INVALID_PARAMS", "LATEST"]),
+    ("CHATHISTORY BEFORE #h * 10", ["INVALID_PARAMS", "BEFORE", "*"]),
+    ("CHATHISTORY BEFORE #h timestamp=yesterday 10",
+     ["INVALID_PARAMS", "BEFORE", "timestamp=yesterday"]),
+    ("CHATHISTORY AFTER #h foo=bar 10", ["INVALID_PARAMS", "AFTER", "foo=bar"]),
+    ("CHATHISTORY LATEST #h * 0", ["INVALID_PARAMS", "LATEST", "0"]),
+    ("CHATHISTORY LATEST #h * ten", ["INVALID_PARAMS", "LATEST", "ten"]),
+    ("CHATHISTORY LATEST #nowhere * 10", ["INVALID_TARGET", "LATEST", "#nowhere"]),
+])
+def test_errors(room, cmd, params):
+    srv, alice, e = room
+    alice.send(cmd)
+    fail(alice, "CHATHISTORY", *params)
+
+
+def test_unknown_msgid_and_private_targets_are_empty(room):
+    srv, alice, e = room
+    alice.send("CHATHISTORY BEFORE #h msgid=nosuchid 10")
+    assert batch(alice)[1] == []
+    alice.send("CHATHISTORY AFTER #h msgid=0000000000000000 10")
+    assert batch(alice)[1] == []
+    alice.send("CHATHISTORY LATEST bob * 10")
+    opening, inside = batch(alice)
+    assert opening.params[1:] == ["chathistory", "bob"] and inside == []
+
+
+def test_who_may_read(room):
+    srv, alice, e = room
+    bob = irc(srv, "bob")
+    # A public room bob is not in: nothing, until he joins.
+    bob.send("CHATHISTORY LATEST #h * 10")
+    fail(bob, "CHATHISTORY", "INVALID_TARGET", "LATEST", "#h")
+    bob.send("SEARCH in=#h;text=m1")
+    fail(bob, "SEARCH", "INVALID_PARAMS", "in")
+    bob.join("#h")
+    bob.send("CHATHISTORY LATEST #h * 2")
+    assert texts(batch(bob)[1]) == ["m4", "m5"]
+    # A secret, invite-only or keyed room: members only, the same way.
+    for mode in ("+s", "+i", "+k key"):
+        chan = "#r%s" % mode[1]
+        alice.join(chan)
+        alice.send("MODE %s %s" % (chan, mode))
+        alice.expect(r"MODE %s %s" % (re.escape(chan), re.escape(mode)))
+        say(alice, chan, ["secret"])
+        bob.send("CHATHISTORY LATEST %s * 10" % chan)
+        fail(bob, "CHATHISTORY", "INVALID_TARGET", "LATEST", chan)
+    # Once he leaves, he reads no more.
+    bob.send("PART #h")
+    bob.expect(r"PART #h")
+    bob.send("CHATHISTORY LATEST #h * 10")
+    fail(bob, "CHATHISTORY", "INVALID_TARGET", "LATEST", "#h")
+
+
+def test_label_lands_on_the_batch_and_later_lines_wait(room):
+    srv, alice, e = room
+    alice.send_raw(b"@label=q1 CHATHISTORY LATEST #h * 2\r\n@label=q2 PING tok\r\n")
+    got = [parse(x) for x in alice.collect(r"PONG \S+ :?tok$")]
+    opening, *inside, closing, pong = got
+    assert opening.command == "BATCH" and opening.tags.get("label") == "q1", got
+    assert opening.params[1:] == ["chathistory", "#h"]
+    ref = opening.params[0][1:]
+    assert texts(inside) == ["m4", "m5"]
+    assert all(m.tags.get("batch") == ref for m in inside)
+    assert closing.params == ["-" + ref]
+    assert pong.tags.get("label") == "q2"
+
+
+def test_labeled_error_and_empty(room):
+    srv, alice, e = room
+    alice.send("@label=z CHATHISTORY LATEST #nowhere * 10")
+    m = parse(alice.expect(r"FAIL ").string)
+    assert m.tags.get("label") == "z"
+
+
+def test_event_playback(hist):
+    srv = hist()
+    alice = irc(srv, "alice", caps=CAPS + " draft/event-playback")
+    bob = irc(srv, "bob")
+    alice.join("#h")
+    alice.send("TOPIC #h :hello topic")
+    alice.expect(r"TOPIC #h")
+    say(alice, "#h", ["one"])
+    bob.join("#h")
+    alice.expect(r"JOIN #h")
+    alice.send("CHATHISTORY LATEST #h * 10")
+    cmds = [m.command for m in batch(alice)[1]]
+    assert "TOPIC" in cmds and "PRIVMSG" in cmds and "JOIN" in cmds, cmds
+    bob.send("CHATHISTORY LATEST #h * 10")
+    assert {m.command for m in batch(bob)[1]} == {"PRIVMSG"}
+
+
+def test_redacted_is_left_out(hist):
+    srv = hist()
+    caps = CAPS + " draft/message-redaction"
+    alice = irc(srv, "alice", caps=caps)
+    alice.join("#h")
+    e = say(alice, "#h", ["keep", "take back"])
+    alice.send("REDACT #h %s" % e[1].tags["msgid"])
+    alice.expect(r"REDACT #h")
+    alice.send("CHATHISTORY LATEST #h * 10")
+    assert texts(batch(alice)[1]) == ["keep"]
+
+
+def test_search(room):
+    srv, alice, e = room
+    caps = CAPS + " soju.im/search"
+    bob = irc(srv, "bob", caps=caps)
+    bob.join("#h")
+    say(alice, "#h", ["the quick fox", "a slow fox", "no animal"])
+    bob.send("SEARCH in=#h;text=fox")
+    opening, inside = batch(bob, "soju.im/search")
+    assert texts(inside) == ["the quick fox", "a slow fox"]
+    assert all("msgid" in m.tags and "time" in m.tags for m in inside)
+    bob.send("SEARCH text=fox;limit=1")
+    assert texts(batch(bob, "soju.im/search")[1]) == ["a slow fox"]
+    bob.send("SEARCH in=#h;text=\"unbalanced AND (")
+    batch(bob, "soju.im/search")
+    bob.send("SEARCH in=#h;text=fox;before=2000-01-01T00:00:00.000Z")
+    assert batch(bob, "soju.im/search")[1] == []
+    bob.send("SEARCH in=#h")
+    fail(bob, "SEARCH", "INVALID_PARAMS", "text")
+    bob.send("SEARCH in=#h;text=fox;limit=x")
+    fail(bob, "SEARCH", "INVALID_PARAMS", "limit")
+
+
+def test_replay_on_join_irc(hist):
+    srv = hist("--history-replay", "3")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    say(alice, "#h", ["r%d" % i for i in range(5)])
+    # batch and server-time, no draft/chathistory: the last 3, after the
+    # JOIN's own lines, before what comes live.
+    bob = irc(srv, "bob", caps="batch server-time")
+    bob.send("JOIN #h")
+    got = [parse(x) for x in bob.collect(r"BATCH -")]
+    cmds = [m.command for m in got]
+    assert cmds[0] == "JOIN" and "366" in cmds
+    start = cmds.index("BATCH")
+    assert cmds.index("366") < start
+    assert got[start].params[1:] == ["chathistory", "#h"]
+    assert texts(got[start + 1:]) == ["r2", "r3", "r4"]
+    assert all("time" in m.tags for m in got[start + 1:-1])
+    alice.send("PRIVMSG #h :live")
+    bob.expect(r"PRIVMSG #h :live$")
+    # Without them (a bot): nothing old.
+    carol = irc(srv, "carol", caps="")
+    carol.join("#h")
+    got = carol.sync()
+    assert not [x for x in carol.lines if re.search(r"PRIVMSG #h :r\d", x)], got
+    # With draft/chathistory it asks for itself: nothing unasked.
+    dave = irc(srv, "dave", caps="batch server-time draft/chathistory")
+    dave.join("#h")
+    dave.sync()
+    assert not [x for x in dave.lines if "BATCH" in x]
+
+
+def test_replay_on_join_plain(hist):
+    srv = hist("--history-replay", "2")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    say(alice, "#h", ["p0", "p1", "p2"])
+    alice.send("PRIVMSG #h :\x01ACTION waves\x01")
+    p = Client(srv.port)
+    p.send("/join #h")
+    p.expect(r"^#h -- %s joined$" % re.escape(p.nick))
+    m1 = p.expect(r"^<< (\S+) #h <alice> p2$")
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", m1.group(1))
+    p.expect(r"^<< \S+ #h \* alice waves$")
+    p.expect(r"^-- #h: 2 earlier messages$")
+    assert not [x for x in p.lines if "p1" in x]
+
+
+def test_plain_history_and_search(hist):
+    srv = hist("--history-replay", "0", "--chathistory-max", "4")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    say(alice, "#h", ["apple pie", "banana", "apple tart", "cherry", "date", "fig"])
+    p = Client(srv.port)
+    p.send("/history #h 2")
+    p.expect(r"^!! not-in-room: ")
+    p.send("/join #h")
+    p.expect(r"joined$")
+    p.send("/history 2")
+    a = p.expect(r"^<< \S+ #h <alice> (\S+)$").group(1)
+    b = p.expect(r"^<< \S+ #h <alice> (\S+)$").group(1)
+    assert (a, b) == ("date", "fig")
+    p.expect(r"^-- #h: 2 earlier messages$")
+    p.send("/history #h 100")
+    p.expect(r"^-- #h: 4 earlier messages$")
+    p.send("/history #h many")
+    p.expect(r"^!! usage: /history \[ROOM\] \[N\]$")
+    p.send("/search #h apple")
+    p.expect(r"^<< \S+ #h <alice> apple pie$")
+    p.expect(r"^<< \S+ #h <alice> apple tart$")
+    p.expect(r"^-- #h: 2 messages found$")
+    p.send("/search")
+    p.expect(r"^!! usage: /search \[ROOM\] TEXT$")
+    p.send("/help")
+    p.expect(r"^-- /history \[ROOM\] \[N\]")
+    p.expect(r"^-- /search \[ROOM\] TEXT")
+
+
+def test_plain_history_off(hist):
+    srv = hist("--history", "off")
+    p = Client(srv.port)
+    p.send("/history")
+    p.expect(r"^!! no-history: ")
