@@ -7,15 +7,16 @@ CC ?= cc
 PYTHON ?= /usr/bin/python3
 
 # Debian packages the build and the tests need, as pkg-config name=package.
-PKGS := libedit=libedit-dev cmocka=libcmocka-dev openssl=libssl-dev sqlite3=libsqlite3-dev
-DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev libsqlite3-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl \
+PKGS := libedit=libedit-dev cmocka=libcmocka-dev openssl=libssl-dev sqlite3=libsqlite3-dev \
+	libsodium=libsodium-dev
+DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev libsqlite3-dev libsodium-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl \
 	python3-pytest-xdist python3-pytest-timeout python3-ecdsa python3-filelock python3-websockets \
 	python3-cryptography faketime
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
-LDLIBS_SERVER = -lm -pthread $$(pkg-config --libs openssl sqlite3)
+LDLIBS_SERVER = -lm -pthread $$(pkg-config --libs openssl sqlite3 libsodium)
 
 ifdef SANITIZE
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -210,7 +211,7 @@ build/fuzz/obj/gen/web_assets.o: $(WEB_GEN)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lm -pthread -lssl -lcrypto $$(pkg-config --libs sqlite3)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lm -pthread -lssl -lcrypto $$(pkg-config --libs sqlite3 libsodium)
 
 # irctest, the IRC conformance suite (MIT; github.com/progval/irctest), run
 # against parleyd through tests/irctest/parley_controller.py on the

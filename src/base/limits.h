@@ -11,6 +11,9 @@
  * an IRC line (chat/bounds.h), and 32 is what Ergo allows by default. */
 #define NICK_LEN_MAX 32   /* bytes */
 #define ROOM_LEN_MAX 50   /* bytes, '#' included */
+/* An account's name is the nickname it was registered with (issue 13):
+ * the same bound, so a name fits wherever a nick does. */
+#define ACCOUNT_LEN_MAX NICK_LEN_MAX
 
 /* The server's own name (server-name): a hostname, as in every IRC line. */
 #define SERVER_NAME_MAX 63

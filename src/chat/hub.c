@@ -98,6 +98,7 @@ hub_clear(struct hub *hub)
 	hub->nusers = hub->nopers = hub->ninvisible = hub->nrooms = 0;
 	hub_monitor_free_all(hub);
 	hub_recent_free(hub);
+	hub_accounts_free(hub);
 }
 
 /* Looking things up. */
@@ -245,6 +246,9 @@ hub_nick_available(struct hub *hub, const char *nick, const struct user *self)
 	struct user *holder = hub_user_find(hub, nick);
 	if (holder != NULL && holder != self)
 		return HUB_ENICKINUSE;
+	const char *owner = hub_account_owner(hub, nick);
+	if (owner != NULL && (self == NULL || !hub_logged_in_as(self, owner)))
+		return HUB_EOWNED;
 	return HUB_OK;
 }
 
@@ -260,6 +264,7 @@ hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
 		m->at_ms = clock_now_ms();
 		msgid_next(&hub->ids, m->at_ms, m->id);
 		m->from_bot = (from->umodes & UMODE_BOT) != 0;
+		memcpy(m->account, from->account, sizeof m->account);
 		m->one_line = from->one_line;
 	}
 	return m;

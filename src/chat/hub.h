@@ -92,6 +92,8 @@ struct user {
 	uint8_t nmade;
 	struct room **made;          /* HUB_ROOMS_MADE_PER_USER once it made one, or NULL:
 	                              * the rooms it made that still exist */
+	char account[ACCOUNT_LEN_MAX + 1]; /* the account it is logged in as, as
+	                              * registered; "" when none (hub_account) */
 };
 
 /* An operator's invitation into a room (past its +i), held by the invited
@@ -189,6 +191,14 @@ struct hub_observer_slot {
 	void *ctx;
 };
 
+/* A registered name (issue 13): the nickname an account was registered
+ * with belongs to it (hub_nick_available). */
+struct hub_account {
+	char key[ACCOUNT_LEN_MAX + 1];   /* folded: the hash key */
+	char name[ACCOUNT_LEN_MAX + 1];  /* as registered */
+	UT_hash_handle hh;
+};
+
 struct hub {
 	struct user *users;          /* uthash by key */
 	struct room *rooms;          /* uthash by key */
@@ -213,6 +223,8 @@ struct hub {
 	uint32_t nwhowas;            /* entries ever written; ring index mod */
 	struct hub_observer_slot observers[HUB_OBSERVERS_MAX];
 	uint8_t nobservers;
+	struct hub_account *accounts; /* uthash by key: every registered name */
+	uint32_t naccounts;
 };
 
 enum hub_status {
@@ -245,6 +257,8 @@ enum hub_status {
 	HUB_EBADHOST,   /* not a host name a user may be given */
 	HUB_EUNKNOWNMSG, /* no such message there, or it is too old */
 	HUB_ENOTYOURS,  /* not a message this user may take back */
+	HUB_EOWNED,     /* the nickname is registered to an account the user
+	                 * is not logged in as */
 };
 
 /* A hub of node 0 (hub_set_node). */
@@ -325,7 +339,8 @@ uint8_t hub_umode_bit(char letter);
 void hub_umode_text(uint8_t bits, int on, char *buf);
 enum hub_status hub_nick(struct hub *hub, struct user *u, const char *nick);
 /* Whether self (or a new user, when NULL) may take nick: HUB_OK, or
- * HUB_EBADNICK, HUB_ERESERVED or HUB_ENICKINUSE. */
+ * HUB_EBADNICK, HUB_ERESERVED, HUB_ENICKINUSE, or HUB_EOWNED (registered
+ * to an account self is not logged in as). */
 enum hub_status hub_nick_available(struct hub *hub, const char *nick,
     const struct user *self);
 /* name must already be a valid room name; key may be NULL. */
@@ -416,7 +431,36 @@ struct room *hub_cursor_room(struct hub *hub, struct hub_cursor *cur);
 struct user *hub_cursor_user(struct hub *hub, struct hub_cursor *cur);
 const struct member *hub_cursor_member(const struct room *room, struct hub_cursor *cur);
 
-/* The msg carrying an event, with its id and time set. */
+/* ---- Accounts (issue 13) ----
+ * The hub knows which names are registered (so that nobody else takes
+ * them) and who is logged in as what; passwords, hashes and the database
+ * are accounts/'s and store/'s business. The accounts service keeps the
+ * registry true: it loads every name at start, adds one when an account
+ * is registered, removes one when dropped, and syncs when another
+ * process (the admin command line) changed the database. */
+
+/* Registers name (as spelled; an existing entry is respelled). -1 when
+ * out of memory or not a valid name. */
+int hub_account_add(struct hub *hub, const char *name);
+/* Unregisters name; whoever is logged in as it is logged out
+ * (MSG_ACCOUNT). Nobody loses a nickname: it is free now. */
+void hub_account_remove(struct hub *hub, const char *name);
+/* Makes the registry exactly names[0..n) (a reload): the others are
+ * removed as by hub_account_remove. -1 when out of memory (the registry
+ * then holds at least what it held and what was added). */
+int hub_account_sync(struct hub *hub, const char *const *names, size_t n);
+/* The registered spelling of the account that owns nick, or NULL. */
+const char *hub_account_owner(const struct hub *hub, const char *nick);
+/* Logs u in as account (the registered spelling), or out (NULL or ""),
+ * and tells u and everyone who shares a room with u (MSG_ACCOUNT, for
+ * account-notify); nothing when it is already so. The caller checked the
+ * credentials. */
+void hub_account(struct hub *hub, struct user *u, const char *account);
+/* 1 when u is logged in as account (ASCII case ignored). */
+int hub_logged_in_as(const struct user *u, const char *account);
+
+/* The msg carrying an event, with its id and time set (and from's
+ * account copied). */
 struct msg *hub_msg(struct hub *hub, enum msg_kind kind, const struct user *from,
     const char *room, const char *target, const char *text);
 

@@ -191,6 +191,12 @@ hub_apply(struct hub *hub, struct msg *m)
 		else
 			to = (struct audience){ .shape = AUD_USER, .user = target, .also = u };
 		break;
+	case MSG_ACCOUNT:
+		if (memchr(m->account, '\0', sizeof m->account) == NULL)
+			return HUB_EBADNICK;
+		memcpy(u->account, m->account, sizeof u->account);
+		to = (struct audience){ .shape = AUD_NEIGHBOURS, .user = u, .self = 1 };
+		break;
 	}
 	hub_deliver(hub, m, &to);
 	return HUB_OK;

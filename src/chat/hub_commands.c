@@ -57,7 +57,7 @@ hub_user_new(struct hub *hub, const struct user_ops *ops, void *door,
 	char nick[NICK_LEN_MAX + 1];
 	do
 		snprintf(nick, sizeof nick, "guest%u", ++hub->guests);
-	while (hub_user_find(hub, nick) != NULL);
+	while (hub_user_find(hub, nick) != NULL || hub_account_owner(hub, nick) != NULL);
 	struct user *u = hub_add_user(hub, nick, ops, door, ident, host, realname);
 	return u != NULL ? arrived(hub, u) : NULL;
 }

@@ -52,6 +52,11 @@ int hub_invite_index(struct user *u, const struct room *room);
  * -1 when out of memory. */
 int hub_add_invite(struct user *target, const struct room *room);
 
+/* hub_accounts.c: the registry's entry for name (any case), or NULL;
+ * and the registry emptied (hub_clear). */
+struct hub_account *hub_registry_find(const struct hub *hub, const char *name);
+void hub_accounts_free(struct hub *hub);
+
 /* hub_modes.c: the changes a MODE event's text tells of ("+o-v bob
  * carol"), made by by in room, whoever may. */
 void hub_modes_apply(struct hub *hub, struct user *by, struct room *room, const char *text);

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "base/limits.h"
 #include "chat/msgid.h"
 #include "net/wire.h"
 
@@ -35,6 +36,9 @@ enum msg_kind {
 	               * Delivered to nobody: MONITOR and observers hear of it */
 	MSG_UMODE,    /* text: its user modes changed, e.g. "+i", "-o" (i
 	               * invisible, o operator, B bot). Delivered to nobody */
+	MSG_ACCOUNT,  /* from logged in (account: the account's name) or out
+	               * (account ""): to its neighbours and itself
+	               * (IRCv3 account-notify) */
 };
 
 /* A door may keep other renderings: IRC's extended-join form; a
@@ -61,6 +65,8 @@ struct msg {
 	const char *host;
 	char id[MSGID_LEN + 1];  /* the IRCv3 msgid (msgid.h) */
 	char ref[MSGID_LEN + 1]; /* MSG_REDACT: the msgid of the message taken back */
+	char account[ACCOUNT_LEN_MAX + 1]; /* from's account as it was then ("" when
+	                       * not logged in): account-tag, history */
 	uint8_t from_bot;     /* from had bot mode (IRCv3 bot tag) */
 	uint8_t multiline;    /* text holds several lines */
 	int64_t at_ms;        /* wall-clock time it happened, for server-time */

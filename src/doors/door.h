@@ -9,6 +9,7 @@
 
 #include "net/conn.h"
 
+struct accounts;
 struct config;
 struct door;
 struct hub;
@@ -25,6 +26,8 @@ struct door_env {
 	struct worker_pool *workers;    /* slow work off the loop, or NULL */
 	struct store *store;            /* history (store/store.h): queries go to
 	                                 * workers; NULL with history off */
+	struct accounts *accounts;      /* accounts/accounts.h: every call answers
+	                                 * on the loop; NULL: no accounts */
 	const unsigned long *nconns;    /* connections now, for LUSERS */
 	const char *started;            /* when the server started, for RPL_CREATED */
 	const struct door *const *doors; /* every door, NULL-terminated: door_find */

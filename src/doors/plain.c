@@ -51,6 +51,8 @@ static const struct user_ops plain_user_ops = {
 	"letters, digits and -_[]{}\\|^` not starting with a digit or -)"
 #define PLAIN_ERR_NICK_RESERVED "nick-reserved", "%s is a service's name, nobody's"
 #define PLAIN_ERR_NICK_IN_USE  "nick-in-use", "%s is already taken"
+#define PLAIN_ERR_NICK_OWNED   "nick-owned", "%s is a registered account's; /login %s PASSWORD " \
+	"to use it"
 #define PLAIN_ERR_NO_SUCH_NICK "no-such-nick", "nobody is called %s"
 #define PLAIN_ERR_BAD_ROOM     "bad-room", "\"%s\" is not a valid room name " \
 	"(# and up to %d bytes, no spaces, commas or control characters)"
@@ -123,6 +125,9 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 		return;
 	case HUB_ENICKINUSE:
 		plain_err(c, PLAIN_ERR_NICK_IN_USE, name);
+		return;
+	case HUB_EOWNED:
+		plain_err(c, PLAIN_ERR_NICK_OWNED, name, name);
 		return;
 	case HUB_ENONICK:
 		plain_err(c, PLAIN_ERR_NO_SUCH_NICK, name);

@@ -108,6 +108,7 @@ plain_render_text(const struct msg *m, const char *text)
 	case MSG_REDACT:   /* what a terminal showed stays shown */
 	case MSG_CONNECT:  /* reach no user (hub.h) */
 	case MSG_UMODE:
+	case MSG_ACCOUNT:
 		return NULL; /* nothing a plain user is shown */
 	}
 	return NULL;

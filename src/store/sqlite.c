@@ -84,12 +84,14 @@ static void
 store_free(struct store *s)
 {
 	store_readers_free(s);
+	store_rw_free(s);
 	store_writer_close(s);
 	store_pending_free(s);
 	if (s->efd >= 0)
 		close(s->efd);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	pthread_cond_destroy(&s->rwfree);
 	pthread_cond_destroy(&s->rfree);
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->idle);
@@ -98,8 +100,10 @@ store_free(struct store *s)
 	free(s);
 }
 
-struct store *
-store_open(const struct store_options *o, char *err, size_t errlen)
+/* What both kinds of store start with: the paths, the locks. NULL (err
+ * written) when out of memory or the path is too long. */
+static struct store *
+store_new(const struct store_options *o, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof *s);
 	if (s == NULL) {
@@ -118,6 +122,7 @@ store_open(const struct store_options *o, char *err, size_t errlen)
 	pthread_cond_init(&s->idle, NULL);
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rfree, NULL);
+	pthread_cond_init(&s->rwfree, NULL);
 	const char *dir = o->dir != NULL ? o->dir : ".";
 	if ((size_t)snprintf(s->dir, sizeof s->dir, "%s", dir) >= sizeof s->dir ||
 	    (size_t)snprintf(s->db_path, sizeof s->db_path, "%s/%s", dir, STORE_DB_NAME) >=
@@ -126,6 +131,20 @@ store_open(const struct store_options *o, char *err, size_t errlen)
 		store_free(s);
 		return NULL;
 	}
+	if (store_rw_init(s, s->opt.readers) != 0) {
+		snprintf(err, errlen, "out of memory");
+		store_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct store *
+store_open(const struct store_options *o, char *err, size_t errlen)
+{
+	struct store *s = store_new(o, err, errlen);
+	if (s == NULL)
+		return NULL;
 	if (store_dir_lock(s, err, errlen) != 0 || store_db_prepare(s, err, errlen) != 0) {
 		store_free(s);
 		return NULL;
@@ -140,6 +159,28 @@ store_open(const struct store_options *o, char *err, size_t errlen)
 		store_free(s);
 		return NULL;
 	}
+	return s;
+}
+
+struct store *
+store_open_admin(const char *dir, char *err, size_t errlen)
+{
+	struct store_options o = { .dir = dir, .readers = 1 };
+	struct store *s = store_new(&o, err, errlen);
+	if (s == NULL)
+		return NULL;
+	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "data-dir %s cannot be created: %s", s->dir, strerror(errno));
+		store_free(s);
+		return NULL;
+	}
+	/* The schema brought up to date as the server would; then the
+	 * writer's connection is not needed. */
+	if (store_db_prepare(s, err, errlen) != 0) {
+		store_free(s);
+		return NULL;
+	}
+	store_writer_close(s);
 	return s;
 }
 

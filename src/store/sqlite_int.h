@@ -37,7 +37,7 @@
 #define STORE_TOUCHED_MAX 1024
 
 /* The schema version this build writes (sqlite_schema.c). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* One thing for the writer to do, in order: store an event, or take
  * one back. The event's strings live in one block (block), owned. */
@@ -74,6 +74,14 @@ struct store_reader {
 	sqlite3_stmt *exists;        /* a msgid in a target */
 	sqlite3_stmt *next_target;   /* the next target name after one */
 	sqlite3_stmt *search;
+	int busy;
+};
+
+/* A read-write connection for the account calls (and whatever later
+ * writes outside the history writer), checked out by one call at a
+ * time. */
+struct store_rw {
+	sqlite3 *db;
 	int busy;
 };
 
@@ -126,6 +134,11 @@ struct store {
 	pthread_cond_t rfree;
 	struct store_reader *readers;
 	unsigned nreaders;
+
+	/* Read-write connections (sqlite_accounts.c), under rlock too. */
+	pthread_cond_t rwfree;
+	struct store_rw *rws;
+	unsigned nrws;
 };
 
 /* sqlite_schema.c: brings db's schema to STORE_SCHEMA_VERSION. -1 with
@@ -162,6 +175,14 @@ void store_pending_free(struct store *s);
 /* sqlite_query.c */
 int store_readers_init(struct store *s);
 void store_readers_free(struct store *s);
+
+/* sqlite_accounts.c: the read-write connections. take waits for one
+ * (NULL when none can be opened); give hands it back. Any thread; one
+ * call's transaction at a time on each. */
+int store_rw_init(struct store *s, unsigned n);
+void store_rw_free(struct store *s);
+sqlite3 *store_rw_take(struct store *s);
+void store_rw_give(struct store *s, sqlite3 *db);
 
 /* Tests: give the writer connection a page limit (a full disk) before
  * its next epoch; 0 takes it away. */

@@ -40,9 +40,39 @@ static const char schema_v1[] =
     "  text, content='', columnsize=0, tokenize='parley remove_diacritics 2'"
     ");";
 
+/* Version 2: accounts (issue 13). An account is found by its folded
+ * name (key: lower(), ASCII as name_fold) and keeps its name as
+ * registered; the password as an argon2id string (libsodium's form, its
+ * parameters inside) and SCRAM-SHA-256's salted credentials beside it,
+ * never the password. Certificates by fingerprint, each one account's.
+ * meta holds the counter every account write bumps: a running server
+ * notices another process's change by it (store_accounts_serial). */
+static const char schema_v2[] =
+    "CREATE TABLE accounts ("
+    "  key TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  pwhash TEXT NOT NULL,"
+    "  scram_salt BLOB NOT NULL,"
+    "  scram_iter INTEGER NOT NULL,"
+    "  scram_stored_key BLOB NOT NULL,"
+    "  scram_server_key BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE account_certs ("
+    "  fp TEXT PRIMARY KEY,"
+    "  account TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX account_certs_account ON account_certs (account);"
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO meta (key, value) VALUES ('accounts_serial', 0);";
+
 /* The steps, from version i to i + 1 at index i. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
+	schema_v2,
 };
 
 static int

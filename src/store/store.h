@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/limits.h"
 #include "chat/msgid.h"
 
 struct store;
@@ -156,5 +157,86 @@ void store_stats(const struct store *s, struct store_stats *out);
  * any thread, and a separate process (parleyd --backup) opening the
  * same data-dir. 0, or -1 with a line in err. */
 int store_backup(const char *dir, const char *path, char *err, size_t errlen);
+
+/* ---- Accounts (issue 13; worker threads only, never the loop) ----
+ *
+ * Each call runs on the calling thread with a read-write connection of
+ * its own, taken from a small pool (store_options.readers of them, opened
+ * when first needed), and waits on SQLite's busy timeout for the history
+ * writer's transaction. Names are looked up folded (name_fold); an
+ * account keeps its name as registered. The store keeps what it is given:
+ * the password's hash and the SCRAM credentials are made above it
+ * (accounts/). Every write to the accounts bumps a counter kept in the
+ * database (store_accounts_serial), so another process sees a change. */
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_NOT_FOUND,   /* no such account (certificate, ...) */
+	STORE_EXISTS,      /* the name (certificate) is taken */
+	STORE_FULL,        /* a bound is reached (STORE_CERTS_MAX) */
+	STORE_FAILED,      /* the database failed: an error, not "no" */
+};
+
+/* The argon2id hash in libsodium's string form (crypto_pwhash_STRBYTES,
+ * NUL included). */
+#define STORE_PWHASH_MAX 128
+/* SCRAM-SHA-256 (RFC 7677): the salt, and the keys (SHA-256 sized). */
+#define STORE_SCRAM_SALT_MAX 32
+#define STORE_SCRAM_KEY_LEN 32
+/* A certificate fingerprint: SHA-256 as 64 lowercase hex digits. */
+#define STORE_CERTFP_LEN 64
+/* Certificates one account may hold. */
+#define STORE_CERTS_MAX 8
+
+struct store_account {
+	char name[ACCOUNT_LEN_MAX + 1];   /* as registered */
+	char pwhash[STORE_PWHASH_MAX];    /* "$argon2id$v=19$m=...", NUL-terminated */
+	uint8_t scram_salt[STORE_SCRAM_SALT_MAX];
+	uint8_t scram_salt_len;
+	uint32_t scram_iter;
+	uint8_t scram_stored_key[STORE_SCRAM_KEY_LEN];
+	uint8_t scram_server_key[STORE_SCRAM_KEY_LEN];
+	int64_t created_ms;               /* wall time it was registered */
+};
+
+/* Stores a new account (created_ms as given). STORE_EXISTS when the
+ * name (folded) is taken. */
+enum store_status store_account_create(struct store *s, const struct store_account *a);
+/* The account named name (any case) into out. */
+enum store_status store_account_get(struct store *s, const char *name,
+    struct store_account *out);
+/* Replaces the password's hash and SCRAM credentials of a->name (the
+ * other fields are not read). */
+enum store_status store_account_set_password(struct store *s, const struct store_account *a);
+/* Deletes the account and everything kept for it (its certificates, and
+ * whatever later tables keep by account). */
+enum store_status store_account_delete(struct store *s, const char *name);
+/* Every account's name as registered, in name order: *names (malloc'd
+ * array of malloc'd strings; store_names_free) and *n. */
+enum store_status store_account_names(struct store *s, char ***names, size_t *n);
+void store_names_free(char **names, size_t n);
+/* A counter every account write bumps (in its own transaction): the same
+ * value means the same accounts. Any process's writes count. */
+enum store_status store_accounts_serial(struct store *s, int64_t *out);
+
+/* Certificate fingerprints (SASL EXTERNAL): fp is STORE_CERTFP_LEN
+ * lowercase hex digits. add: STORE_EXISTS when any account has fp,
+ * STORE_FULL past STORE_CERTS_MAX, STORE_NOT_FOUND without the account;
+ * del: STORE_NOT_FOUND when the account does not have it. */
+enum store_status store_cert_add(struct store *s, const char *name, const char *fp);
+enum store_status store_cert_del(struct store *s, const char *name, const char *fp);
+/* The account holding fp (its name as registered) into name. */
+enum store_status store_cert_find(struct store *s, const char *fp,
+    char name[ACCOUNT_LEN_MAX + 1]);
+/* The account's fingerprints (at most STORE_CERTS_MAX) into fps; *n. */
+enum store_status store_cert_list(struct store *s, const char *name,
+    char fps[STORE_CERTS_MAX][STORE_CERTFP_LEN + 1], size_t *n);
+
+/* The store for a program beside the server (parleyd account ...): opens
+ * (creating and upgrading) the database in dir without the server's lock
+ * and without a writer thread, so it works while a server runs; only the
+ * account calls above (on the calling thread) and store_close. NULL with
+ * a line in err. */
+struct store *store_open_admin(const char *dir, char *err, size_t errlen);
 
 #endif

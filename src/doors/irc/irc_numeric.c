@@ -26,6 +26,9 @@ irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *
 	case HUB_ENICKINUSE:
 		irc_num(c, ERR_NICKNAMEINUSE, name);
 		return;
+	case HUB_EOWNED:
+		irc_num(c, ERR_NICKOWNED, name);
+		return;
 	case HUB_ENONICK:
 		irc_num(c, ERR_NOSUCHNICK, name);
 		return;

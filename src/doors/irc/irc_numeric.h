@@ -28,6 +28,7 @@
 #define ERR_ERRONEUSNICKNAME  "432", "%s :Erroneous nickname"
 #define ERR_NICKRESERVED      "432", "%s :Nickname is reserved for a service"
 #define ERR_NICKNAMEINUSE     "433", "%s :Nickname is already in use"
+#define ERR_NICKOWNED         "433", "%s :Nickname is registered to an account; log in to use it"
 #define ERR_INVALIDCAPCMD     "410", "%s :Invalid CAP command"
 #define ERR_NOORIGIN          "409", ":No origin specified"
 #define ERR_INPUTTOOLONG      "417", ":Input line was too long"

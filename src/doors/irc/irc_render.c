@@ -121,6 +121,8 @@ irc_render(const struct msg *m, int alt)
 	case MSG_CONNECT:
 	case MSG_UMODE:
 		return NULL;  /* reach no user (hub.h) */
+	case MSG_ACCOUNT:
+		return NULL;  /* account-notify: the sasl lane's */
 	}
 	return NULL;
 }
