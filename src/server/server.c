@@ -13,6 +13,7 @@
 #include "net/gate.h"
 #include "server/shutdown.h"
 #include "server/sweep.h"
+#include "accounts/accounts.h"
 #include "store/history.h"
 #include "store/store.h"
 
@@ -183,6 +184,9 @@ server_stop_work(struct server *srv)
 		worker_pool_free(srv->workers);
 		srv->workers = srv->env.workers = NULL;
 	}
+	/* After the workers: every account job's done has run. */
+	accounts_free(srv->accounts);
+	srv->accounts = srv->env.accounts = NULL;
 	if (srv->history != NULL) {
 		history_free(srv->history);
 		srv->history = NULL;
@@ -241,6 +245,14 @@ server_init(struct server *srv, const struct config *cfg)
 	if (history_open(srv) < 0)
 		return -1;
 	srv->env.store = srv->store;
+	/* Accounts live in the same database: without it (history off),
+	 * every account call says so. The registry of registered names is
+	 * read now, before any client comes. */
+	if ((srv->accounts = accounts_new(&srv->hub, srv->store, srv->workers)) == NULL) {
+		fprintf(stderr, "parleyd: accounts: cannot read them from the database\n");
+		return -1;
+	}
+	srv->env.accounts = srv->accounts;
 	if (cfg->tls_cert != NULL && cfg->tls_key != NULL &&
 	    tls_context_load(&srv->tls, cfg->tls_cert, cfg->tls_key) < 0)
 		return -1;

@@ -15,6 +15,7 @@
 #include "server/listener.h"
 
 struct conn;
+struct accounts;
 struct history;
 struct store;
 struct worker_pool;
@@ -33,6 +34,7 @@ struct server {
 	struct loop_io workers_io;      /* its eventfd: some work is done */
 	struct store *store;            /* history's database, or NULL (history off) */
 	struct history *history;        /* the hub's observer that fills it */
+	struct accounts *accounts;      /* over store: NULL store, no accounts */
 	struct loop_io store_io;        /* its fd: an epoch is finished */
 	struct door_env env;            /* what doors may reach of all this */
 	char started[SERVER_STARTED_MAX];

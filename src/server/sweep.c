@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 
+#include "accounts/accounts.h"
 #include "net/conn.h"
 #include "server/server.h"
 
@@ -46,6 +47,9 @@ on_sweep(struct loop *loop, struct loop_timer *timer)
 	uint64_t first = idle_limit && idle_limit < ping_after ? idle_limit : ping_after;
 	uint64_t now = loop_now(loop);
 	sweep_unregistered(srv, now);
+	/* The admin command line may have written the accounts: a counter
+	 * read by a worker, the names only when it moved. */
+	accounts_sync(srv->accounts);
 	for (struct conn *c = srv->conns.registered.head; c != NULL; c = c->next) {
 		uint64_t idle = now - c->last_input;
 		if (idle < first)
