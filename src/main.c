@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "accounts/admin.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "server/server.h"
@@ -29,6 +30,9 @@
 int
 main(int argc, char **argv)
 {
+	/* parleyd account ...: a command line beside the server. */
+	if (accounts_admin_wanted(argc, argv))
+		return accounts_admin_main(argc, argv);
 	struct config cfg;
 	switch (config_load(&cfg, argc, argv)) {
 	case CONFIG_EXIT_OK:

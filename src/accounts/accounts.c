@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts/credentials.h"
 #include "accounts/kdf.h"
 #include "accounts/scram.h"
 #include "accounts/throttle.h"
@@ -265,8 +266,15 @@ throttle_success(struct accounts *a, const char *key, const char *addr)
 	throttle_refund(a->by_addr, addr, clock_now_ms());
 }
 
-static int
-password_ok(const char *pw)
+int
+account_name_ok(const char *name, size_t nick_len)
+{
+	return name_nick_valid(name, nick_len ? nick_len : NICK_LEN_MAX) &&
+	    !name_nick_reserved(name);
+}
+
+int
+account_password_ok(const char *pw)
 {
 	size_t n = pw != NULL ? strlen(pw) : 0;
 	return n >= ACCOUNT_PASSWORD_MIN && n <= ACCOUNT_PASSWORD_MAX;
@@ -278,15 +286,7 @@ password_ok(const char *pw)
 static enum account_status
 credentials(const char *password, struct store_account *acc)
 {
-	size_t len = strlen(password);
-	if (kdf_hash(password, len, acc->pwhash) != 0)
-		return ACCOUNT_FAILED;
-	acc->scram_salt_len = SCRAM_SALT_LEN;
-	randombytes_buf(acc->scram_salt, SCRAM_SALT_LEN);
-	acc->scram_iter = SCRAM_ITERATIONS;
-	return scram_credentials(password, len, acc->scram_salt, acc->scram_salt_len,
-	    acc->scram_iter, acc->scram_stored_key, acc->scram_server_key) == 0
-	    ? ACCOUNT_OK : ACCOUNT_FAILED;
+	return account_credentials(password, acc) == 0 ? ACCOUNT_OK : ACCOUNT_FAILED;
 }
 
 /* Checks password against name's hash into acc; an unknown name costs
@@ -616,10 +616,9 @@ accounts_register(struct accounts *a, const char *name, const char *password,
 {
 	if (a == NULL || a->store == NULL)
 		return ACCOUNT_OFF;
-	if (!name_nick_valid(name, a->hub->nick_len ? a->hub->nick_len : NICK_LEN_MAX) ||
-	    name_nick_reserved(name))
+	if (!account_name_ok(name, a->hub->nick_len))
 		return ACCOUNT_BAD_NAME;
-	if (!password_ok(password))
+	if (!account_password_ok(password))
 		return ACCOUNT_BAD_PASSWORD;
 	if (hub_account_owner(a->hub, name) != NULL)
 		return ACCOUNT_EXISTS;
@@ -689,7 +688,7 @@ change(struct accounts *a, enum job_kind kind, const char *name, const char *pas
 {
 	if (a == NULL || a->store == NULL)
 		return ACCOUNT_OFF;
-	if (kind == J_PASSWD && !password_ok(new_password))
+	if (kind == J_PASSWD && !account_password_ok(new_password))
 		return ACCOUNT_BAD_PASSWORD;
 	if (password != NULL && strlen(password) > ACCOUNT_PASSWORD_MAX)
 		return ACCOUNT_BAD_CREDENTIALS;

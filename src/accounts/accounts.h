@@ -63,6 +63,13 @@ enum account_status {
  * door's error lines. */
 const char *account_status_text(enum account_status st);
 
+/* 1 when name may be an account's (a valid nickname of at most
+ * nick_len bytes, not a service's); 1 when password is of a length
+ * allowed. The calls check these themselves; the admin command line
+ * and a door that wants to say more use them. */
+int account_name_ok(const char *name, size_t nick_len);
+int account_password_ok(const char *password);
+
 /* What done is given; valid during the call only. */
 struct account_result {
 	enum account_status status;  /* never ACCOUNT_PENDING */

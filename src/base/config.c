@@ -128,6 +128,8 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: parleyd [--config FILE] [--KEY VALUE ...]\n"
 	    "       parleyd [--config FILE] [--data-dir DIR] --backup FILE\n"
+	    "       parleyd account add|passwd|delete NAME | list [--data-dir DIR]\n"
+	    "         (accounts; parleyd account --help)\n"
 	    "       parleyd --help | --version\n\n"
 	    "Every option is also a line \"KEY VALUE\" in the --config file;\n"
 	    "a flag overrides the file.\n\n");
