@@ -8,7 +8,9 @@
 //   node e2e.mjs --url ... --plain-port N --irc-port M --scenario history
 //
 // With --password the server wants one: each page must ask for it when the
-// server says so (464), and nc gives it with /pass.
+// server says so (464), and nc gives it with /pass. With --history on the
+// server keeps history and the page offers it (the top of the room, the
+// search button); with --history off it offers neither.
 //
 // The rejoin scenario is one page through a server restart: it sets a
 // topic, prints "e2e: restart the server" and waits for a line on stdin
@@ -41,7 +43,7 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i];
   const v = process.argv[i + 1];
-  if (!['--url', '--plain-port', '--irc-port', '--artifacts', '--password', '--scenario'].includes(k) || v === undefined) usage(`bad argument ${k}`);
+  if (!['--url', '--plain-port', '--irc-port', '--artifacts', '--password', '--scenario', '--history'].includes(k) || v === undefined) usage(`bad argument ${k}`);
   opts[k.slice(2)] = v;
 }
 if (!opts.url || !opts['plain-port']) usage('--url and --plain-port are required');
@@ -559,6 +561,17 @@ async function main() {
   step = 'webbob logs in';
   await login(bob, 'webbob');
   ok('webbob logged in and is in #lobby');
+
+  if (opts.history) {
+    step = `history ${opts.history}`;
+    const on = opts.history === 'on';
+    await historySettled(ann);
+    const top = ann.locator(`${LOBBY} > .history-top`);
+    if (await top.isHidden() === on) throw new Error(`the top of the room ${on ? 'is hidden' : 'is shown'}`);
+    if (await ann.locator('#search-toggle').isVisible() !== on) throw new Error(`the search button ${on ? 'is hidden' : 'is shown'}`);
+    ok(on ? 'the server keeps history: the page offers earlier messages and search'
+      : 'the server keeps no history: the page offers neither earlier messages nor search');
+  }
 
   step = 'nc connects and takes a nick';
   startNc();
