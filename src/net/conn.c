@@ -761,6 +761,12 @@ conn_tls_servername(const struct conn *c)
 }
 
 int
+conn_tls_fingerprint(const struct conn *c, char hex[CONN_FINGERPRINT_MAX])
+{
+	return transport_tls_fingerprint(c->tp, hex);
+}
+
+int
 conn_websocket(const struct conn *c)
 {
 	return transport_websocket(c->tp);
@@ -856,7 +862,7 @@ conn_new(struct conn_set *set, int fd, const struct conn_handler *door, const ch
 	c->port = port;
 	snprintf(c->host, sizeof c->host, "%s", host);
 	if (tls != NULL && ((c->tp = transport_new(fd, lim->sendq)) == NULL ||
-	    transport_start_tls(c->tp, tls) < 0)) {
+	    transport_start_tls(c->tp, tls, door->tls_client_cert) < 0)) {
 		transport_free(c->tp);
 		framer_free(&c->in);
 		free(c);

@@ -38,6 +38,10 @@ struct conn_handler {
 	/* From a proxy-from address the PROXY header may be missing: the
 	 * door names the client itself (X-Forwarded-For, conn_forwarded_for). */
 	unsigned proxy_header_optional : 1;
+	/* Over TLS the client is asked for a certificate, taken unverified:
+	 * its fingerprint may log it in (conn_tls_fingerprint). Not for a
+	 * browser's door, where the question would open a dialog. */
+	unsigned tls_client_cert : 1;
 	/* The conn is ready for lines: greet it, make its user. */
 	void (*open)(struct conn *c);
 	/* One complete line, NUL-terminated, ending removed. */
@@ -190,6 +194,11 @@ int conn_upgrade_websocket(struct conn *c, const struct conn_handler *door, int 
 int conn_secure(const struct conn *c);
 /* The host name a TLS client asked for (SNI), or NULL. */
 const char *conn_tls_servername(const struct conn *c);
+/* The SHA-256 fingerprint of the client's TLS certificate, as 64 lower-
+ * case hex digits, into hex (CONN_FINGERPRINT_MAX bytes): 0, or -1 when
+ * it sent none (or the conn is not TLS). */
+#define CONN_FINGERPRINT_MAX 65
+int conn_tls_fingerprint(const struct conn *c, char hex[CONN_FINGERPRINT_MAX]);
 /* Whether the client talks over a WebSocket: 0, or the opcode of its
  * messages (WS_TEXT, WS_BINARY). */
 int conn_websocket(const struct conn *c);

@@ -133,20 +133,47 @@ tls_context_reload(struct tls_context *tls)
 	return 0;
 }
 
+/* A client certificate is a name, not a proof of one by any CA: whatever
+ * it is signed by, the handshake goes on, and only its fingerprint is
+ * used (an account lists the fingerprints it accepts). */
+static int
+accept_any_cert(int preverified, X509_STORE_CTX *store)
+{
+	(void)preverified;
+	(void)store;
+	return 1;
+}
+
 SSL *
-tls_context_session(struct tls_context *tls, int fd)
+tls_context_session(struct tls_context *tls, int fd, int client_cert)
 {
 	if (tls->ctx == NULL)
 		return NULL;
 	SSL *ssl = SSL_new(tls->ctx);
 	if (ssl == NULL)
 		return NULL;
+	if (client_cert)
+		SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, accept_any_cert);
 	if (SSL_set_fd(ssl, fd) != 1) {
 		SSL_free(ssl);
 		return NULL;
 	}
 	SSL_set_accept_state(ssl);
 	return ssl;
+}
+
+int
+tls_peer_fingerprint(SSL *ssl, char *hex)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &n) != 1 ||
+	    n * 2 != TLS_FINGERPRINT_LEN)
+		return -1;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }
 
 void

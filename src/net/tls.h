@@ -23,8 +23,15 @@ int tls_context_load(struct tls_context *tls, const char *cert, const char *key)
  * (logged) and the old one stays. */
 int tls_context_reload(struct tls_context *tls);
 /* A server session on fd, or NULL when TLS is not set up (or out of
- * memory). */
-SSL *tls_context_session(struct tls_context *tls, int fd);
+ * memory). With client_cert, the client is asked for a certificate,
+ * which is taken unverified (its fingerprint is a credential, SASL
+ * EXTERNAL); a client without one is served all the same. */
+SSL *tls_context_session(struct tls_context *tls, int fd, int client_cert);
+/* The SHA-256 fingerprint of the client's certificate, as 64 lower-case
+ * hex digits, into hex (TLS_FINGERPRINT_LEN + 1 bytes): 0, or -1 when it
+ * sent none. */
+#define TLS_FINGERPRINT_LEN 64
+int tls_peer_fingerprint(SSL *ssl, char *hex);
 void tls_context_free(struct tls_context *tls);
 /* The last OpenSSL error as text, for log lines, into buf (cap bytes, at
  * most TLS_ERROR_MAX needed); clears the queue. Returns the text. */

@@ -78,9 +78,9 @@ transport_new(int fd, size_t out_max)
 }
 
 int
-transport_start_tls(struct transport *t, struct tls_context *tls)
+transport_start_tls(struct transport *t, struct tls_context *tls, int client_cert)
 {
-	if ((t->ssl = tls_context_session(tls, t->fd)) == NULL)
+	if ((t->ssl = tls_context_session(tls, t->fd, client_cert)) == NULL)
 		return -1;
 	t->link = &tls_link;
 	t->handshaking = 1;
@@ -197,6 +197,14 @@ transport_tls_servername(const struct transport *t)
 	if (!transport_secure(t))
 		return NULL;
 	return SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+int
+transport_tls_fingerprint(const struct transport *t, char *hex)
+{
+	if (!transport_secure(t))
+		return -1;
+	return tls_peer_fingerprint(t->ssl, hex);
 }
 
 int

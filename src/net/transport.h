@@ -62,9 +62,9 @@ enum tp_phase {
 /* A transport for fd doing nothing yet; staged output is bounded by
  * out_max (the sendq bound) beyond one record. NULL when out of memory. */
 struct transport *transport_new(int fd, size_t out_max);
-/* TLS from now on, handshake pending, with tls's certificate. -1 when out
- * of memory. */
-int transport_start_tls(struct transport *t, struct tls_context *tls);
+/* TLS from now on, handshake pending, with tls's certificate (asking the
+ * client for one with client_cert). -1 when out of memory. */
+int transport_start_tls(struct transport *t, struct tls_context *tls, int client_cert);
 /* The first bytes are a PROXY protocol header (from a proxy-from address):
  * waited for before TLS or anything else. */
 void transport_start_proxy(struct transport *t);
@@ -125,6 +125,8 @@ int transport_crossed(const struct transport *t);
 int transport_secure(const struct transport *t);
 /* The host name the TLS client asked for (SNI), or NULL. */
 const char *transport_tls_servername(const struct transport *t);
+/* The client certificate's SHA-256 fingerprint (tls.h), or -1: none. */
+int transport_tls_fingerprint(const struct transport *t, char *hex);
 /* 0, or the opcode its messages go in (WS_TEXT or WS_BINARY): a WebSocket. */
 int transport_websocket(const struct transport *t);
 
