@@ -287,6 +287,12 @@ struct user *hub_user_new(struct hub *hub, const struct user_ops *ops, void *doo
 struct user *hub_user_new_named(struct hub *hub, const char *nick,
     const struct user_ops *ops, void *door, const char *ident, const char *host,
     const char *realname, enum hub_status *st);
+/* The same, logged in as account from the start (NULL or "": not): it
+ * may take its account's own nickname, and nobody is told of a login (a
+ * door that checked the credentials before the user came: SASL). */
+struct user *hub_user_new_as(struct hub *hub, const char *nick, const char *account,
+    const struct user_ops *ops, void *door, const char *ident, const char *host,
+    const char *realname, enum hub_status *st);
 /* Tells everyone who shares a room with u, leaves every room and frees u. */
 void hub_user_quit(struct hub *hub, struct user *u, const char *reason);
 

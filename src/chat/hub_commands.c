@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/clock.h"
 #include "base/text.h"
@@ -67,13 +68,27 @@ hub_user_new_named(struct hub *hub, const char *nick, const struct user_ops *ops
     void *door, const char *ident, const char *host, const char *realname,
     enum hub_status *st)
 {
-	if ((*st = hub_nick_available(hub, nick, NULL)) != HUB_OK)
+	return hub_user_new_as(hub, nick, NULL, ops, door, ident, host, realname, st);
+}
+
+struct user *
+hub_user_new_as(struct hub *hub, const char *nick, const char *account,
+    const struct user_ops *ops, void *door, const char *ident, const char *host,
+    const char *realname, enum hub_status *st)
+{
+	*st = hub_nick_available(hub, nick, NULL);
+	const char *owner = hub_account_owner(hub, nick);
+	if (*st == HUB_EOWNED && account != NULL && strcasecmp(owner, account) == 0)
+		*st = HUB_OK;
+	if (*st != HUB_OK)
 		return NULL;
 	struct user *u = hub_add_user(hub, nick, ops, door, ident, host, realname);
 	if (u == NULL) {
 		*st = HUB_ENOMEM;
 		return NULL;
 	}
+	if (account != NULL)
+		snprintf(u->account, sizeof u->account, "%s", account);
 	return arrived(hub, u);
 }
 
