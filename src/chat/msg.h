@@ -48,8 +48,11 @@ enum wire_format {
 	FMT_PLAIN, FMT_IRC, FMT_IRC_ALT, FMT_IRC_BATCH, FMT_IRC_LINES_TIME,
 	FMT_IRC_LINES_TAGS, FMT_COUNT
 };
-/* IRCv3 tag prefixes: only server-time, or every tag (message-tags). */
-enum msg_tags { TAGS_TIME, TAGS_ALL, TAGS_COUNT };
+/* IRCv3 tag prefixes: only server-time, or every tag (message-tags);
+ * each with the sender's account (account-tag) too, or that alone. */
+enum msg_tags {
+	TAGS_TIME, TAGS_ALL, TAGS_TIME_ACCOUNT, TAGS_ALL_ACCOUNT, TAGS_ACCOUNT, TAGS_COUNT
+};
 
 struct msg {
 	uint32_t refs;

@@ -50,6 +50,10 @@ enum irc_cap {
 	CAP_CHATHISTORY = 1 << 18,     /* draft/chathistory */
 	CAP_EVENT_PLAYBACK = 1 << 19,  /* draft/event-playback */
 	CAP_SEARCH = 1 << 20,          /* soju.im/search */
+	CAP_SASL = 1 << 21,
+	CAP_ACCOUNT_NOTIFY = 1 << 22,
+	CAP_ACCOUNT_TAG = 1 << 23,
+	CAP_ACCOUNT_REGISTRATION = 1 << 24, /* draft/account-registration */
 };
 
 #define IRC_TARGETS_MAX 4    /* nicks or channels per PRIVMSG, NOTICE, KICK, NAMES (TARGMAX) */
@@ -65,6 +69,7 @@ enum irc_cap {
 
 struct irc_multiline;
 struct irc_reply;
+struct irc_sasl;
 
 struct irc_session {
 	char nick[NICK_LEN_MAX + 1];  /* chosen before registration, or "" */
@@ -78,6 +83,15 @@ struct irc_session {
 	struct irc_multiline *ml;     /* a draft/multiline batch being received, or NULL */
 	struct irc_reply *reply;      /* where c's replies go now (irc_reply.c), or NULL */
 	unsigned batches;             /* labeled-response batch ids handed out */
+	struct irc_sasl *sasl;        /* an AUTHENTICATE exchange under way, or NULL */
+	unsigned sasl_gen;            /* exchanges begun or ended: a late answer to
+	                               * one that is over is dropped */
+	uint8_t account_busy;         /* a login or REGISTER is being checked:
+	                               * registration waits for its answer */
+	char account[ACCOUNT_LEN_MAX + 1]; /* logged in before registration ("" if
+	                               * not): the user is made logged in */
+	char asked_nick[NICK_LEN_MAX + 1]; /* the last NICK before registration,
+	                               * taken or not (REGISTER's "*") */
 };
 
 static inline struct irc_session *
@@ -184,9 +198,12 @@ void irc_page(struct conn *c, struct irc_pager *p);
  * message-tags (the msgid, the bot tag, the sender's client tags); NULL
  * for a client that asked for none. Made once per event and shared. */
 struct wire *irc_tags_for(struct conn *c, struct msg *m);
-/* "@time=... " and, with all, the msgid (when with_id), the bot tag and
- * the sender's client-only tags: a new wire. */
-struct wire *irc_tags_render(const struct msg *m, int all, int with_id);
+/* "@time=... " (when time) and, with all, the msgid (when with_id), the
+ * bot tag and the sender's client-only tags, and the sender's account
+ * (when account, and it has one): a new wire, or NULL when that is no
+ * tag at all. */
+struct wire *irc_tags_render(const struct msg *m, int time, int all, int with_id,
+    int account);
 /* The value of tag key on m ("" when it has none), or NULL. */
 const char *irc_tag_value(const struct irc_message *m, const char *key);
 /* The message's client-only tags, escaped again for relaying: "+a=b;+c",
@@ -233,7 +250,8 @@ irc_cmd_fn irc_cmd_cap, irc_cmd_nick, irc_cmd_user, irc_cmd_pass, irc_cmd_ping,
     irc_cmd_time, irc_cmd_admin, irc_cmd_info, irc_cmd_oper, irc_cmd_kill,
     irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost, irc_cmd_batch,
     irc_cmd_redact, irc_cmd_monitor, irc_cmd_help, irc_cmd_debug, irc_cmd_chathistory,
-    irc_cmd_search;
+    irc_cmd_search, irc_cmd_authenticate, irc_cmd_register, irc_cmd_verify,
+    irc_cmd_nickserv;
 
 /* Replay on join (irc_chathistory.c): whether c is to be shown a room's
  * last messages when it joins (batch and server-time, and not
@@ -243,8 +261,59 @@ irc_cmd_fn irc_cmd_cap, irc_cmd_nick, irc_cmd_user, irc_cmd_pass, irc_cmd_ping,
 int irc_replay_wanted(struct conn *c);
 void irc_replay(struct conn *c, struct room *const *rooms, size_t n);
 
-/* Registration (irc_register.c): registers c once it has all it needs. */
+/* Registration (irc_register.c): registers c once it has all it needs
+ * (and no login is being checked). */
 void irc_try_register(struct conn *c);
+
+/* Accounts (irc_account.c), over accounts/accounts.h. */
+
+/* The account c is logged in as ("" when none), before registration too. */
+const char *irc_account_of(struct conn *c);
+/* c is now logged in as account (its registered spelling), or out (NULL):
+ * 900 or 901, account-notify to whom it concerns, and a nick that is
+ * another account's given up for a guest one. */
+void irc_account_set(struct conn *c, const char *account);
+/* A call to the accounts service, answered later: on the loop, fn gets c
+ * (still connected; its output goes into the command's reply) and the
+ * result. The job is the caller's to fill (arg, word) before the call. */
+struct account_result;
+struct irc_account_job;
+typedef void irc_account_fn(struct conn *c, const struct account_result *r,
+    struct irc_account_job *j);
+struct irc_account_job {
+	struct irc_reply *reply;
+	irc_account_fn *fn;
+	unsigned gen;                 /* c's sasl_gen when asked */
+	uint8_t busy;                 /* counted in account_busy */
+	char word[32];                /* what was asked (a NickServ command) */
+	char name[ACCOUNT_LEN_MAX + 1];
+};
+/* What the service calls back with a job (its ctx). */
+void irc_account_done(void *ctx, const struct account_result *r);
+/* A job for fn, its reply kept; NULL when out of memory (c is closing). */
+struct irc_account_job *irc_account_job(struct conn *c, irc_account_fn *fn);
+/* After the call that was given j: its status. PENDING: fn runs later;
+ * anything else: fn runs now with that status. Either way j is the
+ * service's no more. */
+void irc_account_wait(struct conn *c, struct irc_account_job *j, int status);
+/* The accounts service, or NULL when the server keeps no accounts. */
+struct accounts *irc_accounts(struct conn *c);
+/* c's address, for throttling. */
+const char *irc_account_addr(struct conn *c);
+
+/* SASL (irc_sasl.c): before registration ends, an exchange still waiting
+ * for the client is aborted (906); 1 when one is being checked, and
+ * registration must wait. */
+int irc_sasl_settle(struct conn *c);
+void irc_sasl_free(struct conn *c);
+/* The mechanisms, as the sasl capability's value lists them. */
+#define IRC_SASL_MECHS "PLAIN,SCRAM-SHA-256,EXTERNAL"
+
+/* NickServ (irc_nickserv.c): a PRIVMSG to it. */
+void irc_nickserv(struct conn *c, char *text);
+/* The service's name, as it signs its NOTICEs. */
+#define IRC_NICKSERV "NickServ"
+
 
 /* PRIVMSG, NOTICE and TAGMSG (irc_message.c): sends text to one target
  * (a channel or a nick) as c's user, with the error numerics (none when

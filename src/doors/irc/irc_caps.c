@@ -58,15 +58,46 @@ cap_history(struct conn *c, char *value, size_t cap)
 	return door_env(c)->store != NULL;
 }
 
+/* Accounts: offered only by a server that keeps them. sasl's value lists
+ * its mechanisms (3.2); they are the same for the server's whole life, so
+ * cap-notify never has a change of them to tell. */
+static int
+cap_sasl(struct conn *c, char *value, size_t cap)
+{
+	snprintf(value, cap, "%s", IRC_SASL_MECHS);
+	return irc_accounts(c) != NULL;
+}
+
+static int
+cap_accounts(struct conn *c, char *value, size_t cap)
+{
+	(void)value;
+	(void)cap;
+	return irc_accounts(c) != NULL;
+}
+
+/* draft/account-registration: REGISTER before the connection is complete
+ * too (before-connect), unless the server has a password, which REGISTER
+ * must not get around; no e-mail is asked for. */
+static int
+cap_register(struct conn *c, char *value, size_t cap)
+{
+	snprintf(value, cap, "%s", door_cfg(c)->password == NULL ? "before-connect" : "");
+	return irc_accounts(c) != NULL;
+}
+
 static const struct {
 	const char *name;
 	unsigned bit;
 	cap_value_fn *value;    /* NULL: always offered, no value */
 } caps[] = {
+	{ "account-notify", CAP_ACCOUNT_NOTIFY, cap_accounts },
+	{ "account-tag", CAP_ACCOUNT_TAG, cap_accounts },
 	{ "away-notify", CAP_AWAY_NOTIFY, NULL },
 	{ "batch", CAP_BATCH, NULL },
 	{ "cap-notify", CAP_CAP_NOTIFY, NULL },
 	{ "chghost", CAP_CHGHOST, NULL },
+	{ "draft/account-registration", CAP_ACCOUNT_REGISTRATION, cap_register },
 	{ "draft/chathistory", CAP_CHATHISTORY, cap_history },
 	{ "draft/event-playback", CAP_EVENT_PLAYBACK, cap_history },
 	{ "draft/message-redaction", CAP_MESSAGE_REDACTION, NULL },
@@ -79,6 +110,7 @@ static const struct {
 	{ "message-tags", CAP_MESSAGE_TAGS, NULL },
 	{ "multi-prefix", CAP_MULTI_PREFIX, NULL },
 	{ "no-implicit-names", CAP_NO_IMPLICIT_NAMES, NULL },
+	{ "sasl", CAP_SASL, cap_sasl },
 	{ "server-time", CAP_SERVER_TIME, NULL },
 	{ "setname", CAP_SETNAME, NULL },
 	{ "soju.im/search", CAP_SEARCH, cap_history },

@@ -22,6 +22,7 @@ static const struct irc_command {
 	uint8_t debug;                /* only with debug-commands 1 */
 } commands[] = {
 	{ "ADMIN", irc_cmd_admin, 0, 0, 0 },
+	{ "AUTHENTICATE", irc_cmd_authenticate, 1, 1, 0 },
 	{ "AWAY", irc_cmd_away, 0, 0, 0 },
 	{ "BATCH", irc_cmd_batch, 0, 0, 0 },
 	{ "CAP", irc_cmd_cap, 1, 1, 0 },
@@ -43,7 +44,9 @@ static const struct irc_command {
 	{ "MOTD", irc_cmd_motd, 0, 0, 0 },
 	{ "NAMES", irc_cmd_names, 0, 0, 0 },
 	{ "NICK", irc_cmd_nick, 0, 1, 0 },
+	{ "NICKSERV", irc_cmd_nickserv, 0, 0, 0 },
 	{ "NOTICE", irc_cmd_notice, 0, 0, 0 },
+	{ "NS", irc_cmd_nickserv, 0, 0, 0 },
 	{ "OPER", irc_cmd_oper, 2, 0, 0 },
 	{ "PART", irc_cmd_part, 1, 0, 0 },
 	{ "PASS", irc_cmd_pass, 0, 1, 0 },
@@ -51,6 +54,7 @@ static const struct irc_command {
 	{ "PONG", irc_cmd_pong, 0, 1, 0 },
 	{ "PRIVMSG", irc_cmd_privmsg, 0, 0, 0 },
 	{ "REDACT", irc_cmd_redact, 2, 0, 0 },
+	{ "REGISTER", irc_cmd_register, 0, 1, 0 },
 	{ "QUIT", irc_cmd_quit, 0, 1, 0 },
 	{ "SEARCH", irc_cmd_search, 1, 0, 0 },
 	{ "SETNAME", irc_cmd_setname, 0, 0, 0 },
@@ -59,6 +63,7 @@ static const struct irc_command {
 	{ "TOPIC", irc_cmd_topic, 1, 0, 0 },
 	{ "USER", irc_cmd_user, 0, 1, 0 },
 	{ "USERHOST", irc_cmd_userhost, 1, 0, 0 },
+	{ "VERIFY", irc_cmd_verify, 0, 1, 0 },
 	{ "VERSION", irc_cmd_version, 0, 0, 0 },
 	{ "WHO", irc_cmd_who, 0, 0, 0 },
 	{ "WHOIS", irc_cmd_whois, 0, 0, 0 },

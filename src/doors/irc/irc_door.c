@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "doors/irc/irc.h"
 
@@ -66,7 +67,9 @@ irc_free(struct conn *c)
 	if (s == NULL)
 		return;
 	irc_multiline_free(c);
+	irc_sasl_free(c);
 	irc_reply_forget(c);
+	explicit_bzero(s->account, sizeof s->account);
 	free(s->realname);
 	free(s);
 	c->door_state = NULL;
@@ -80,6 +83,7 @@ const struct door irc_door = {
 		.max_line = IRC_TAGS_LEN_MAX + IRC_LINE_MAX,
 		.flood_control = 1,
 		.sendq_bound = 1,
+		.tls_client_cert = 1,
 		.open = irc_open,
 		.line = irc_dispatch,
 		.overlong = irc_overlong,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "doors/irc/irc.h"
 
@@ -87,6 +88,12 @@ message(struct conn *c, struct irc_message *m, enum msg_kind kind)
 	const char *tags = irc_client_tags(m, tagbuf, sizeof tagbuf);
 	if (kind == MSG_TAGMSG && tags == NULL)
 		return; /* nothing to carry */
+	/* NickServ is no user: what is said to it (a password) goes to the
+	 * service alone, and is not echoed. */
+	if (kind == MSG_SAY && strcasecmp(m->params[0], IRC_NICKSERV) == 0) {
+		irc_nickserv(c, text);
+		return;
+	}
 	char *targets = m->params[0], *target;
 	int count = 0;
 	while ((target = irc_list_next(&targets)) != NULL) {

@@ -70,6 +70,7 @@
 #define RPL_WHOISIDLE         "317", "%s %lld %lld :seconds idle, signon time"
 #define RPL_ENDOFWHOIS        "318", "%s :End of /WHOIS list"
 #define RPL_WHOISCHANNELS     "319", "%s :%s"
+#define RPL_WHOISACCOUNT      "330", "%s %s :is logged in as"
 #define RPL_WHOISBOT          "335", "%s :is a bot"
 #define RPL_WHOREPLY          "352", "%s %s %s %s %s %s :0 %s"
 #define RPL_WHOSPCRPL         "354", "%s"
@@ -122,6 +123,17 @@
 #define ERR_BANLISTFULL       "478", "%s %s :Channel list is full"
 #define ERR_CHANOPRIVSNEEDED  "482", "%s :You're not channel operator"
 #define ERR_INVALIDMODEPARAM  "696", "%s %s * :You must specify a valid parameter for that mode"
+
+/* Accounts and SASL (IRCv3 sasl-3.1, Modern IRC): 900's mask is the
+ * client's nick!ident@host. */
+#define RPL_LOGGEDIN          "900", "%s %s :You are now logged in as %s"
+#define RPL_LOGGEDOUT         "901", "%s :You are now logged out"
+#define RPL_SASLSUCCESS       "903", ":SASL authentication successful"
+#define ERR_SASLFAIL          "904", ":SASL authentication failed"
+#define ERR_SASLTHROTTLED     "904", ":SASL authentication failed: too many attempts, try again later"
+#define ERR_SASLTOOLONG       "905", ":SASL message too long"
+#define ERR_SASLABORTED       "906", ":SASL authentication aborted"
+#define RPL_SASLMECHS         "908", "%s :are available SASL mechanisms"
 
 /* HELP. */
 #define RPL_HELPSTART         "704", "%s :%s"

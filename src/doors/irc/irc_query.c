@@ -96,7 +96,7 @@ who_line(struct conn *c, const struct who_query *q, const char *channel,
 			snprintf(idle, sizeof idle, "%lld", (long long)idle_seconds(u));
 			v = idle;
 			break;
-		case 'a': v = "0"; break;  /* no accounts: "0" is "logged out" */
+		case 'a': v = u->account[0] ? u->account : "0"; break;  /* "0": logged out */
 		case 'o': v = "n/a"; break;
 		case 'r': v = u->realname; break;
 		}
@@ -252,6 +252,8 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 		irc_num(c, RPL_WHOISOPERATOR, u->nick);
 	if (u->umodes & UMODE_BOT)
 		irc_num(c, RPL_WHOISBOT, u->nick);
+	if (u->account[0] != '\0')
+		irc_num(c, RPL_WHOISACCOUNT, u->nick, u->account);
 	/* Behind a given host, the address shows to the user and operators. */
 	if (u->vhost && (u == c->user || (c->user->umodes & UMODE_OPER)))
 		irc_num(c, RPL_WHOISHOST, u->nick, u->addr, u->addr);

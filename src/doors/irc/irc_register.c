@@ -22,14 +22,21 @@ irc_try_register(struct conn *c)
 	const struct config *cfg = door_cfg(c);
 	if (c->user != NULL || s->negotiating || !s->got_user || s->nick[0] == '\0')
 		return;
+	/* A login being checked is waited for; one waiting for the client
+	 * is given up. */
+	if (irc_sasl_settle(c))
+		return;
 	if (cfg->password != NULL && !s->pass_ok) {
 		irc_num(c, ERR_PASSWDMISMATCH);
 		irc_send_closing(c, "Bad password");
 		conn_close(c, "Bad password", CONN_CLOSE_AFTER_FLUSH);
 		return;
 	}
+	/* Logged in already (SASL, REGISTER): the user is made so, and its
+	 * nickname may be its account's; anyone else's registered nickname
+	 * is refused here (433), and the client may choose another. */
 	enum hub_status st;
-	c->user = hub_user_new_named(door_hub(c), s->nick, &irc_user_ops, c,
+	c->user = hub_user_new_as(door_hub(c), s->nick, s->account, &irc_user_ops, c,
 	    s->ident, c->host, s->realname, &st);
 	if (c->user == NULL) {
 		irc_hub_error(c, st, s->nick, NULL);
@@ -76,8 +83,11 @@ irc_cmd_nick(struct conn *c, struct irc_message *m)
 		irc_hub_error(c, hub_nick(hub, c->user, nick), nick, NULL);
 		return;
 	}
+	snprintf(s->asked_nick, sizeof s->asked_nick, "%s", nick);
+	/* A registered nickname is checked when registration ends: SASL may
+	 * log the client in as its owner before that. */
 	enum hub_status st = hub_nick_available(hub, nick, NULL);
-	if (st != HUB_OK) {
+	if (st != HUB_OK && st != HUB_EOWNED) {
 		irc_hub_error(c, st, nick, NULL);
 		return;
 	}

@@ -85,7 +85,8 @@ irc_render(const struct msg *m, int alt)
 		return render_split(src, "NOTICE", to, "", text, "", m->one_line);
 	case MSG_JOIN:
 		if (alt)
-			return irc_wire_line("%s JOIN %s * :%s", src, m->room, text);
+			return irc_wire_line("%s JOIN %s %s :%s", src, m->room,
+			    m->account[0] ? m->account : "*", text);
 		return irc_wire_line("%s JOIN %s", src, m->room);
 	case MSG_PART:
 		if (m->text == NULL)
@@ -118,11 +119,11 @@ irc_render(const struct msg *m, int alt)
 		if (m->text == NULL)
 			return irc_wire_line("%s REDACT %s %s", src, to, m->ref);
 		return irc_wire_line("%s REDACT %s %s :%s", src, to, m->ref, m->text);
+	case MSG_ACCOUNT:
+		return irc_wire_line("%s ACCOUNT %s", src, m->account[0] ? m->account : "*");
 	case MSG_CONNECT:
 	case MSG_UMODE:
 		return NULL;  /* reach no user (hub.h) */
-	case MSG_ACCOUNT:
-		return NULL;  /* account-notify: the sasl lane's */
 	}
 	return NULL;
 }
@@ -137,6 +138,8 @@ irc_wants(struct conn *c, const struct msg *m)
 	switch (m->kind) {
 	case MSG_AWAY:
 		return caps_on & CAP_AWAY_NOTIFY;
+	case MSG_ACCOUNT:
+		return caps_on & CAP_ACCOUNT_NOTIFY;
 	case MSG_SETNAME:
 		return caps_on & CAP_SETNAME;
 	case MSG_TAGMSG:
@@ -172,7 +175,8 @@ chghost_fallback(struct conn *c, struct msg *m, struct user *u)
 		if (!hub_is_member(room, c->user))
 			continue;
 		if (caps_on & CAP_EXTENDED_JOIN)
-			irc_send(c, ":%s JOIN %s * :%s", mask, room->name, u->realname);
+			irc_send(c, ":%s JOIN %s %s :%s", mask, room->name,
+			    u->account[0] ? u->account : "*", u->realname);
 		else
 			irc_send(c, ":%s JOIN %s", mask, room->name);
 		const struct member *mem = hub_member(room, u);
@@ -227,7 +231,7 @@ multiline_form(struct conn *c, struct msg *m)
 	}
 	char rest[IRC_TAGS_LEN_MAX + IRC_OUR_TAGS_MAX] = "";
 	if (f != FMT_IRC) {
-		struct wire *t = irc_tags_render(m, f == FMT_IRC_LINES_TAGS, 0);
+		struct wire *t = irc_tags_render(m, 1, f == FMT_IRC_LINES_TAGS, 0, 0);
 		if (t != NULL)
 			snprintf(rest, sizeof rest, "%.*s", (int)t->len, t->data);
 		wire_unref(t);

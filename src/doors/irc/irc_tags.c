@@ -9,40 +9,52 @@
 #include "doors/irc/irc.h"
 
 struct wire *
-irc_tags_render(const struct msg *m, int all, int with_id)
+irc_tags_render(const struct msg *m, int time, int all, int with_id, int account)
 {
-	time_t secs = (time_t)(m->at_ms / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	char stamp[32], id[32] = "";
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!all)
-		return wire_printf("@time=%s.%03dZ ", stamp, (int)(m->at_ms % 1000));
-	if (with_id)
-		snprintf(id, sizeof id, ";msgid=%s", m->id);
-	return wire_printf("@time=%s.%03dZ%s%s%s%s ", stamp, (int)(m->at_ms % 1000), id,
-	    m->from_bot ? ";bot" : "", m->client_tags ? ";" : "",
-	    m->client_tags ? m->client_tags : "");
-}
-
-static struct wire *
-tags_shared(struct msg *m, int all)
-{
-	enum msg_tags t = all ? TAGS_ALL : TAGS_TIME;
-	if (m->tags[t] == NULL)
-		m->tags[t] = irc_tags_render(m, all, 1);
-	return m->tags[t];
+	/* Each tag goes in with a ';' in front; the first one's becomes '@'. */
+	char buf[IRC_OUR_TAGS_MAX + ACCOUNT_LEN_MAX + 16 + IRC_TAGS_LEN_MAX];
+	size_t n = 0;
+	if (time) {
+		time_t secs = (time_t)(m->at_ms / 1000);
+		struct tm tm;
+		char day[32];
+		gmtime_r(&secs, &tm);
+		strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+		n += (size_t)snprintf(buf + n, sizeof buf - n, ";time=%s.%03dZ", day,
+		    (int)(m->at_ms % 1000));
+	}
+	if (all && with_id)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, ";msgid=%s", m->id);
+	/* An account is a nickname: nothing in it needs escaping in a tag. */
+	if (account && m->account[0] != '\0')
+		n += (size_t)snprintf(buf + n, sizeof buf - n, ";account=%s", m->account);
+	if (all && m->from_bot)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, ";bot");
+	if (all && m->client_tags != NULL)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, ";%s", m->client_tags);
+	if (n == 0 || n >= sizeof buf)
+		return NULL;
+	buf[0] = '@';
+	return wire_printf("%s ", buf);
 }
 
 struct wire *
 irc_tags_for(struct conn *c, struct msg *m)
 {
 	unsigned caps_on = irc_session(c)->caps;
-	if (caps_on & CAP_MESSAGE_TAGS)
-		return tags_shared(m, 1);
-	if (caps_on & CAP_SERVER_TIME)
-		return tags_shared(m, 0);
-	return NULL;
+	int all = (caps_on & CAP_MESSAGE_TAGS) != 0;
+	int time = all || (caps_on & CAP_SERVER_TIME);
+	int account = (caps_on & CAP_ACCOUNT_TAG) && m->account[0] != '\0';
+	enum msg_tags t;
+	if (account)
+		t = all ? TAGS_ALL_ACCOUNT : time ? TAGS_TIME_ACCOUNT : TAGS_ACCOUNT;
+	else if (time)
+		t = all ? TAGS_ALL : TAGS_TIME;
+	else
+		return NULL;
+	if (m->tags[t] == NULL)
+		m->tags[t] = irc_tags_render(m, time, all, 1, account);
+	return m->tags[t];
 }
 
 const char *
