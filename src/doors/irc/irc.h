@@ -7,6 +7,9 @@
  *   commands         irc_caps.c irc_register.c irc_channel.c irc_multiline.c
  *                    (over irc_message.c) irc_query.c irc_user.c
  *                    irc_monitor.c irc_help.c irc_debug.c, over irc_welcome.c;
+ *                    irc_sasl.c and irc_account_register.c over irc_register.c,
+ *                    they and irc_nickserv.c over irc_account.c (logging in
+ *                    and out, calls to the accounts service);
  *                    irc_channel.c's JOIN over irc_chathistory.c (CHATHISTORY,
  *                    SEARCH, replay; its parameters: irc_history_parse.c)
  *   irc_render.c     hub events as IRC lines (irc_render_multiline.c)
@@ -25,6 +28,7 @@
 #include "doors/door.h"
 #include "doors/irc/irc_numeric.h"
 #include "doors/irc/irc_parse.h"
+#include "doors/irc/irc_sasl_parse.h"
 #include "net/conn.h"
 
 /* IRCv3 capabilities, in the order CAP LS lists them. */
@@ -262,7 +266,8 @@ int irc_replay_wanted(struct conn *c);
 void irc_replay(struct conn *c, struct room *const *rooms, size_t n);
 
 /* Registration (irc_register.c): registers c once it has all it needs
- * (and no login is being checked). */
+ * and no login is being checked (a SASL exchange still waiting for the
+ * client is aborted, 906). */
 void irc_try_register(struct conn *c);
 
 /* Accounts (irc_account.c), over accounts/accounts.h. */
@@ -301,11 +306,22 @@ struct accounts *irc_accounts(struct conn *c);
 /* c's address, for throttling. */
 const char *irc_account_addr(struct conn *c);
 
-/* SASL (irc_sasl.c): before registration ends, an exchange still waiting
- * for the client is aborted (906); 1 when one is being checked, and
- * registration must wait. */
-int irc_sasl_settle(struct conn *c);
-void irc_sasl_free(struct conn *c);
+/* An AUTHENTICATE exchange under way (irc_sasl.c). */
+enum irc_sasl_mech { MECH_PLAIN, MECH_SCRAM, MECH_EXTERNAL };
+struct account_scram;
+struct irc_sasl {
+	enum irc_sasl_mech mech;
+	uint8_t step;                 /* SCRAM: its step (irc_sasl.c) */
+	uint8_t busy;                 /* a check under way: the client waits */
+	struct account_scram *scram;  /* SCRAM's exchange, or NULL */
+	char account[ACCOUNT_LEN_MAX + 1]; /* SCRAM: who proved it, until the last
+	                              * step; EXTERNAL: the name asked for, or "" */
+	char fp[CONN_FINGERPRINT_MAX]; /* EXTERNAL: the certificate's fingerprint */
+	struct sasl_buf buf;          /* the payload as its chunks come */
+};
+/* The exchange is over (irc_account.c): a check still under way is
+ * answered to nobody; what it held is wiped. */
+void irc_sasl_end(struct conn *c);
 /* The mechanisms, as the sasl capability's value lists them. */
 #define IRC_SASL_MECHS "PLAIN,SCRAM-SHA-256,EXTERNAL"
 

@@ -67,7 +67,7 @@ irc_free(struct conn *c)
 	if (s == NULL)
 		return;
 	irc_multiline_free(c);
-	irc_sasl_free(c);
+	irc_sasl_end(c);
 	irc_reply_forget(c);
 	explicit_bzero(s->account, sizeof s->account);
 	free(s->realname);

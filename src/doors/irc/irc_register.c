@@ -22,10 +22,14 @@ irc_try_register(struct conn *c)
 	const struct config *cfg = door_cfg(c);
 	if (c->user != NULL || s->negotiating || !s->got_user || s->nick[0] == '\0')
 		return;
-	/* A login being checked is waited for; one waiting for the client
-	 * is given up. */
-	if (irc_sasl_settle(c))
+	/* A login being checked is waited for; a SASL exchange waiting for
+	 * the client is given up. */
+	if (s->account_busy > 0)
 		return;
+	if (s->sasl != NULL) {
+		irc_sasl_end(c);
+		irc_num(c, ERR_SASLABORTED);
+	}
 	if (cfg->password != NULL && !s->pass_ok) {
 		irc_num(c, ERR_PASSWDMISMATCH);
 		irc_send_closing(c, "Bad password");

@@ -17,13 +17,10 @@
 
 #include "accounts/accounts.h"
 #include "doors/irc/irc.h"
-#include "doors/irc/irc_sasl_parse.h"
-
-enum mech { MECH_PLAIN, MECH_SCRAM, MECH_EXTERNAL };
 
 static const struct {
 	const char *name;
-	enum mech mech;
+	enum irc_sasl_mech mech;
 } mechs[] = {
 	{ "PLAIN", MECH_PLAIN },
 	{ "SCRAM-SHA-256", MECH_SCRAM },
@@ -34,41 +31,10 @@ static const struct {
  * empty answer to the server's final message. */
 enum { SCRAM_FIRST, SCRAM_FINAL, SCRAM_DONE };
 
-struct irc_sasl {
-	enum mech mech;
-	uint8_t step;                 /* SCRAM_* */
-	uint8_t busy;                 /* a check under way: the client waits */
-	struct account_scram *scram;  /* SCRAM's exchange, or NULL */
-	char account[ACCOUNT_LEN_MAX + 1]; /* SCRAM: who proved it, until the last
-	                              * step; EXTERNAL: the name asked for, or "" */
-	char fp[CONN_FINGERPRINT_MAX]; /* EXTERNAL: the certificate's fingerprint */
-	struct sasl_buf buf;          /* the payload as its chunks come */
-};
-
-/* The exchange is over: a check still under way is answered to nobody. */
-static void
-sasl_end(struct conn *c)
-{
-	struct irc_session *s = irc_session(c);
-	if (s->sasl == NULL)
-		return;
-	accounts_scram_free(s->sasl->scram);
-	explicit_bzero(s->sasl, sizeof *s->sasl);
-	free(s->sasl);
-	s->sasl = NULL;
-	s->sasl_gen++;
-}
-
-void
-irc_sasl_free(struct conn *c)
-{
-	sasl_end(c);
-}
-
 static void
 sasl_fail(struct conn *c)
 {
-	sasl_end(c);
+	irc_sasl_end(c);
 	irc_num(c, ERR_SASLFAIL);
 }
 
@@ -77,7 +43,7 @@ sasl_success(struct conn *c, const char *account)
 {
 	char name[ACCOUNT_LEN_MAX + 1];
 	snprintf(name, sizeof name, "%s", account);
-	sasl_end(c);
+	irc_sasl_end(c);
 	irc_account_set(c, name);
 	irc_num(c, RPL_SASLSUCCESS);
 }
@@ -107,17 +73,11 @@ sasl_send(struct conn *c, const char *data, size_t len)
 	} while (at < n);
 }
 
-/* The service's answer to a step of the exchange that is still c's. */
 static void
-sasl_checked(struct conn *c, const struct account_result *r, struct irc_account_job *j)
+sasl_answer(struct conn *c, struct irc_sasl *x, const struct account_result *r)
 {
-	struct irc_session *s = irc_session(c);
-	struct irc_sasl *x = s->sasl;
-	if (x == NULL || j->gen != s->sasl_gen)
-		return;  /* aborted meanwhile; the client was told then */
-	x->busy = 0;
 	if (r->status == ACCOUNT_THROTTLED) {
-		sasl_end(c);
+		irc_sasl_end(c);
 		irc_num(c, ERR_SASLTHROTTLED);
 		return;
 	}
@@ -147,6 +107,21 @@ sasl_checked(struct conn *c, const struct account_result *r, struct irc_account_
 		}
 		return;
 	}
+}
+
+/* The service's answer to a step of an exchange: to c, if the exchange
+ * is still c's (not aborted meanwhile: the client was told then). */
+static void
+sasl_checked(struct conn *c, const struct account_result *r, struct irc_account_job *j)
+{
+	struct irc_session *s = irc_session(c);
+	if (s->sasl != NULL && j->gen == s->sasl_gen) {
+		s->sasl->busy = 0;
+		sasl_answer(c, s->sasl, r);
+	}
+	/* Registration may have waited for this answer. */
+	if (c->user == NULL)
+		irc_try_register(c);
 }
 
 /* Hands a step to the service: call is made with the job's context. */
@@ -268,7 +243,7 @@ irc_cmd_authenticate(struct conn *c, struct irc_message *m)
 	if (x->busy) {
 		/* The client did not wait for the answer to its last step. */
 		if (strcmp(arg, "*") == 0) {
-			sasl_end(c);
+			irc_sasl_end(c);
 			irc_num(c, ERR_SASLABORTED);
 		} else
 			sasl_fail(c);
@@ -278,11 +253,11 @@ irc_cmd_authenticate(struct conn *c, struct irc_message *m)
 	case SASL_CHUNK_MORE:
 		return;
 	case SASL_CHUNK_ABORT:
-		sasl_end(c);
+		irc_sasl_end(c);
 		irc_num(c, ERR_SASLABORTED);
 		return;
 	case SASL_CHUNK_TOOLONG:
-		sasl_end(c);
+		irc_sasl_end(c);
 		irc_num(c, ERR_SASLTOOLONG);
 		return;
 	case SASL_CHUNK_OVERFLOW:
@@ -311,17 +286,4 @@ irc_cmd_authenticate(struct conn *c, struct irc_message *m)
 		break;
 	}
 	explicit_bzero(msg, (size_t)n);
-}
-
-int
-irc_sasl_settle(struct conn *c)
-{
-	struct irc_session *s = irc_session(c);
-	if (s->account_busy > 0)
-		return 1;
-	if (s->sasl != NULL) {
-		sasl_end(c);
-		irc_num(c, ERR_SASLABORTED);
-	}
-	return 0;
 }
