@@ -99,7 +99,7 @@ account_status_text(enum account_status st)
 	case ACCOUNT_EXISTS: return "already registered";
 	case ACCOUNT_NOT_FOUND: return "no such account";
 	case ACCOUNT_BAD_NAME: return "not a name an account may have";
-	case ACCOUNT_BAD_PASSWORD: return "a password is 6 to 256 bytes";
+	case ACCOUNT_BAD_PASSWORD: return "a password is 6 to 1,024 bytes";
 	case ACCOUNT_BAD_MESSAGE: return "malformed message";
 	case ACCOUNT_FULL: return "too many certificates";
 	case ACCOUNT_BUSY: return "the server is busy; try again in a moment";

@@ -33,7 +33,7 @@ struct worker_pool;
 /* A password's length in bytes (any bytes but NUL; a door may refuse
  * spaces it cannot carry). */
 #define ACCOUNT_PASSWORD_MIN 6
-#define ACCOUNT_PASSWORD_MAX 256
+#define ACCOUNT_PASSWORD_MAX 1024
 /* The slow jobs (hashing, the database) in flight at once, all doors
  * together: past it, ACCOUNT_BUSY. Each argon2id hash holds
  * KDF_MEMLIMIT bytes while it runs (kdf.h), on a worker thread. */
