@@ -13,7 +13,10 @@
 struct accounts *
 irc_accounts(struct conn *c)
 {
-	return door_env(c)->accounts;
+	/* Accounts live in the history's database: without it (history
+	 * off) there are none to offer. */
+	const struct door_env *env = door_env(c);
+	return env->store != NULL ? env->accounts : NULL;
 }
 
 const char *

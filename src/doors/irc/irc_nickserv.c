@@ -66,8 +66,8 @@ ns_done(struct conn *c, const struct account_result *r, struct irc_account_job *
 		return;
 	}
 	if (strcmp(w, "REGISTER") == 0) {
-		ns_say(c, "Account %s registered; you are logged in", r->account);
 		irc_account_set(c, r->account);
+		ns_say(c, "Account %s registered; you are logged in", r->account);
 	} else if (strcmp(w, "IDENTIFY") == 0) {
 		irc_account_set(c, r->account);
 		ns_say(c, "You are now logged in as %s", r->account);
