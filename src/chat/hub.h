@@ -344,6 +344,10 @@ uint8_t hub_umode_bit(char letter);
 #define HUB_UMODE_TEXT_MAX 8
 void hub_umode_text(uint8_t bits, int on, char *buf);
 enum hub_status hub_nick(struct hub *hub, struct user *u, const char *nick);
+/* u takes a free guest nickname, as hub_user_new gives (a nick change,
+ * told as any): for a user who must let go of a registered nickname
+ * (logged out of the account that owns it). */
+enum hub_status hub_nick_guest(struct hub *hub, struct user *u);
 /* Whether self (or a new user, when NULL) may take nick: HUB_OK, or
  * HUB_EBADNICK, HUB_ERESERVED, HUB_ENICKINUSE, or HUB_EOWNED (registered
  * to an account self is not logged in as). */

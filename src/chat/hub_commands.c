@@ -51,16 +51,31 @@ arrived(struct hub *hub, struct user *u)
 	return u;
 }
 
+/* A guest nickname nobody has and no account owns. */
+static void
+guest_nick(struct hub *hub, char nick[NICK_LEN_MAX + 1])
+{
+	do
+		snprintf(nick, NICK_LEN_MAX + 1, "guest%u", ++hub->guests);
+	while (hub_user_find(hub, nick) != NULL || hub_account_owner(hub, nick) != NULL);
+}
+
 struct user *
 hub_user_new(struct hub *hub, const struct user_ops *ops, void *door,
     const char *ident, const char *host, const char *realname)
 {
 	char nick[NICK_LEN_MAX + 1];
-	do
-		snprintf(nick, sizeof nick, "guest%u", ++hub->guests);
-	while (hub_user_find(hub, nick) != NULL || hub_account_owner(hub, nick) != NULL);
+	guest_nick(hub, nick);
 	struct user *u = hub_add_user(hub, nick, ops, door, ident, host, realname);
 	return u != NULL ? arrived(hub, u) : NULL;
+}
+
+enum hub_status
+hub_nick_guest(struct hub *hub, struct user *u)
+{
+	char nick[NICK_LEN_MAX + 1];
+	guest_nick(hub, nick);
+	return hub_nick(hub, u, nick);
 }
 
 struct user *

@@ -11,6 +11,7 @@
 #include "base/text.h"
 #include "chat/hub.h"
 #include "doors/door.h"
+#include "doors/plain_accounts.h"
 #include "doors/plain_error.h"
 #include "doors/plain_history.h"
 #include "doors/plain_parse.h"
@@ -510,6 +511,10 @@ static const struct command {
 	{ "topic", cmd_topic, "/topic [ROOM] [TEXT]", "show or set a room's topic (- clears it)" },
 	{ "history", cmd_history, "/history [ROOM] [N]", "the room's last N messages (default 20)" },
 	{ "search", cmd_search, "/search [ROOM] TEXT", "the room's messages with these words" },
+	{ "register", plain_register, "/register PASSWORD", "register your nickname as an account" },
+	{ "login", plain_login, "/login NAME PASSWORD", "log in to your account" },
+	{ "logout", plain_logout, "/logout", "log out of your account" },
+	{ "passwd", plain_passwd, "/passwd OLD NEW", "change your account's password" },
 	{ "ping", cmd_ping, "/ping [TEXT]", "the server answers pong" },
 	{ "quit", cmd_quit, "/quit [REASON]", "leave the server" },
 	{ "pass", cmd_pass, "/pass PASSWORD", "the server's password, first, when it asks" },

@@ -45,6 +45,17 @@ struct conn;
 #define PLAIN_ERR_LINE_TOO_LONG "line-too-long", "lines may be at most %lu bytes; that one " \
 	"was discarded"
 #define PLAIN_ERR_NO_HISTORY   "no-history", "this server keeps no history"
+#define PLAIN_ERR_NO_ACCOUNTS  "no-accounts", "this server keeps no accounts"
+#define PLAIN_ERR_LOGIN_FAILED "login-failed", "wrong password or unknown account"
+#define PLAIN_ERR_THROTTLED    "throttled", "too many failed attempts; wait a minute and try again"
+#define PLAIN_ERR_ACCOUNT_EXISTS "account-exists", "%s is already registered; /login %s " \
+	"PASSWORD if it is yours"
+#define PLAIN_ERR_ACCOUNT_NAME "bad-account-name", "%s cannot be an account's name"
+#define PLAIN_ERR_PASSWORD_LENGTH "password-length", "a password is %d to %d bytes"
+#define PLAIN_ERR_LOGGED_IN    "logged-in", "you are logged in as %s; /logout first"
+#define PLAIN_ERR_NOT_LOGGED_IN "not-logged-in", "you are not logged in; /login NAME PASSWORD"
+#define PLAIN_ERR_ACCOUNTS_FAILED "server-error", "the accounts could not be read; try again " \
+	"later"
 #define PLAIN_ERR_BUSY         "busy", "the server is busy; try again in a moment"
 #define PLAIN_ERR_SERVER_FULL  "server-full", "%s, try again later"
 #define plain_err(c, ...) plain_error(c, __VA_ARGS__)
