@@ -515,6 +515,9 @@ job_done(void *arg, int cancelled)
 		if (j->status == ACCOUNT_OK && j->names_loaded) {
 			if (hub_account_sync(a->hub, (const char *const *)j->names, j->nnames) == 0)
 				a->serial = j->serial;
+			/* Registered by another process while someone held it. */
+			for (size_t i = 0; i < j->nnames; i++)
+				hub_account_enforce(a->hub, j->names[i]);
 		} else if (j->status != ACCOUNT_OK && !cancelled) {
 			log_warn("accounts: cannot read the accounts from the database");
 		}
@@ -562,6 +565,10 @@ job_done(void *arg, int cancelled)
 		r.account = j->account;
 	r.created_ms = j->created_ms;
 	j->done(j->ctx, &r);
+	/* The door has logged its user in as the new account (or not): if
+	 * someone else took the nickname meanwhile, it is not theirs. */
+	if (j->kind == J_REGISTER && j->status == ACCOUNT_OK)
+		hub_account_enforce(a->hub, j->account);
 	scram_unref(j->x);
 	job_free(j);
 }
@@ -622,10 +629,17 @@ accounts_register(struct accounts *a, const char *name, const char *password,
 		return ACCOUNT_BAD_PASSWORD;
 	if (hub_account_owner(a->hub, name) != NULL)
 		return ACCOUNT_EXISTS;
+	/* Each registration costs a hash and a row: an address's count as
+	 * a failure does, never refunded (20, then one every 15 s). */
+	int64_t now = clock_now_ms();
+	const char *where = addr != NULL ? addr : "";
+	if (a->store != NULL && !throttle_allowed(a->by_addr, where, now))
+		return ACCOUNT_THROTTLED;
 	struct job *j = NULL;
 	enum account_status st = start(a, J_REGISTER, name, addr, 0, done, ctx, &j);
 	if (st != ACCOUNT_OK)
 		return st;
+	throttle_fail(a->by_addr, where, now);
 	if ((j->new_password = secret_dup(password)) == NULL) {
 		job_free(j);
 		return ACCOUNT_BUSY;

@@ -459,6 +459,11 @@ void hub_account_remove(struct hub *hub, const char *name);
  * removed as by hub_account_remove. -1 when out of memory (the registry
  * then holds at least what it held and what was added). */
 int hub_account_sync(struct hub *hub, const char *const *names, size_t n);
+/* Whoever holds name's nickname without being logged in as name gets a
+ * guest's (hub_nick_guest): after name was registered (once its
+ * registering user is logged in), or came from another process. Never
+ * left holding it. */
+void hub_account_enforce(struct hub *hub, const char *name);
 /* The registered spelling of the account that owns nick, or NULL. */
 const char *hub_account_owner(const struct hub *hub, const char *nick);
 /* Logs u in as account (the registered spelling), or out (NULL or ""),

@@ -91,3 +91,12 @@ hub_account_sync(struct hub *hub, const char *const *names, size_t n)
 	}
 	return rc;
 }
+
+void
+hub_account_enforce(struct hub *hub, const char *name)
+{
+	struct user *holder = hub_user_find(hub, name);
+	if (holder != NULL && hub_account_owner(hub, name) != NULL &&
+	    !hub_logged_in_as(holder, name))
+		(void)hub_nick_guest(hub, holder);
+}

@@ -274,3 +274,15 @@ def test_help_lists_account_commands(make_server):
     c.send("/help")
     for cmd in ("register PASSWORD", "login NAME PASSWORD", "logout", "passwd OLD NEW"):
         c.expect(r"^-- /%s" % re.escape(cmd))
+
+
+def test_registered_elsewhere_while_held(make_server, tmp_path):
+    """The admin command line registers the nick a user holds (not logged
+    in as it): once the server hears of it, the user gets a guest's."""
+    data = tmp_path / "data"
+    srv = make_server("--data-dir", str(data))
+    m = srv.client("mallory")
+    assert account_cli(data, "add", "Mallory", password="theirpass").returncode == 0
+    m.expect(r"^-- mallory is now known as guest\d+$", timeout=10)
+    m.send("/nick mallory")
+    m.expect(r"^!! nick-owned:")

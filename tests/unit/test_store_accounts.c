@@ -442,6 +442,19 @@ test_service_throttle(void **state)
 	}
 	assert_int_equal(addr_pending, THROTTLE_ADDR_BURST);
 	settle(&v);
+	/* Registrations count against their address, success or not. */
+	int registered = 0, refused = 0;
+	for (int i = 0; i < THROTTLE_ADDR_BURST + 3; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "new%d", i);
+		enum account_status st = accounts_register(v.a, name, "secret1", "5.5.5.5", on_done,
+		    &tries[i % 20]);
+		registered += st == ACCOUNT_PENDING;
+		refused += st == ACCOUNT_THROTTLED;
+	}
+	assert_int_equal(registered, THROTTLE_ADDR_BURST);
+	assert_int_equal(refused, 3);
+	settle(&v);
 	svc_stop(&v);
 }
 
