@@ -396,3 +396,22 @@ def test_plain_history_off(hist):
     p = Client(srv.port)
     p.send("/history")
     p.expect(r"^!! no-history: ")
+
+
+def test_a_reply_past_half_the_sendq_keeps_the_newest(hist):
+    """A history answer takes at most half the asker's sendq: the events
+    farthest from where it started wait for the next request, and the
+    asker keeps its connection."""
+    srv = hist("--sendq", "16384")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    long = ["%02d " % i + "x" * 400 for i in range(60)]
+    say(alice, "#h", long)
+    alice.send("CHATHISTORY LATEST #h * 100")
+    got = texts(batch(alice)[1])
+    assert 0 < len(got) < 60 and got == long[-len(got):]
+    first = [m for m in alice.lines if m.endswith(got[0])][-1]
+    alice.send("CHATHISTORY BEFORE #h msgid=%s 100" % parse(first).tags["msgid"])
+    more = texts(batch(alice)[1])
+    assert more and more == long[-len(got) - len(more):-len(got)]
+    alice.sync()
