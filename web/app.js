@@ -27,7 +27,7 @@ const FORMAT_RE = /[\x02\x0f\x11\x16\x1d\x1e\x1f]|\x03(\d{1,2}(,\d{1,2})?)?|\x04
 // The capabilities this client understands, requested when offered.
 const WANT_CAPS = ['server-time', 'echo-message', 'multi-prefix', 'message-tags', 'away-notify',
   'cap-notify', 'extended-join', 'invite-notify', 'setname', 'batch', 'standard-replies',
-  'draft/chathistory', 'soju.im/search'];
+  'draft/chathistory', 'soju.im/search', 'account-notify', 'account-tag', 'draft/read-marker'];
 // Their replies come in batches: without batch they are not asked for.
 const NEED_BATCH = ['draft/chathistory', 'soju.im/search'];
 // Earlier messages asked for at a time (within the server's CHATHISTORY=N).
@@ -39,6 +39,13 @@ const BATCH_MAX = 2000;
 // How near the top of a room (px) scrolling asks for earlier messages.
 const TOP_SLACK = 120;
 const STORE_NICK = 'parley.nick';
+// With "Remember me" ticked: { account, password, server } as JSON (the
+// server's password only when it has one). Removed when the user signs out.
+const STORE_ACCOUNT = 'parley.account';
+// A MARKREAD waits this long for more lines to be read (ms): one per burst.
+const MARK_DELAY = 400;
+// Private conversations looked for on connecting (CHATHISTORY TARGETS).
+const TARGETS_MAX = 10;
 const MAX_LINES = 1500;
 const SERVER_KEY = '*server';
 
@@ -48,6 +55,16 @@ const S = {
   ws: null,
   nick: '',              // the nickname the user asked for
   password: '',          // the server's, once it asked (464); kept in memory only
+  // How the user comes in: 'guest', 'signin' (SASL PLAIN during CAP) or
+  // 'register' (draft/account-registration REGISTER before CAP END, then
+  // 'signin' for every reconnect). The account's password is kept in
+  // memory for reconnects, and in localStorage only if remember is set.
+  mode: 'guest',
+  accountName: '', accountPassword: '', remember: false,
+  account: '',           // the account the server says we are logged in as (900)
+  auth: '',              // what CAP END waits for: 'sasl', 'register', or ''
+  registerLater: false,  // REGISTER after the welcome (COMPLETE_CONNECTION_REQUIRED)
+  capValues: new Map(),  // capability -> its value in CAP LS
   me: '',                // the nickname the server gave us
   registered: false,
   capDone: false,
@@ -73,6 +90,8 @@ const S = {
 
 const ui = {};
 for (const id of ['login', 'login-form', 'nick-input', 'pass-label', 'pass-input', 'login-error', 'connect-btn',
+  'mode-choice', 'nick-label', 'nick-hint', 'account-fields', 'account-pass-label', 'account-pass-input',
+  'account-pass-hint', 'remember-input', 'my-account',
   'app', 'rooms', 'queries',
   'queries-heading', 'join-form', 'join-input', 'my-nick', 'logout-btn', 'rooms-toggle', 'rooms-unread',
   'room-title', 'topic', 'status', 'members-toggle', 'member-count', 'leave-btn', 'conn-banner', 'conn-text',
@@ -128,6 +147,10 @@ function send(line) {
 }
 
 const isMe = (nick) => !!nick && lower(nick) === lower(S.me);
+// Said by us, maybe from another connection of our account (another
+// nick): history tells by the account tag, or by the account's own nick.
+const isSelf = (m) => isMe(m.nick) || (!!S.account &&
+  (lower(m.tags.account || '') === lower(S.account) || lower(m.nick) === lower(S.account)));
 const isChannel = (t) => !!t && S.isupport.chantypes.includes(t[0]);
 function msgTime(m) {
   const d = m.tags.time ? new Date(m.tags.time) : null;
@@ -151,6 +174,9 @@ function getBuffer(name, type) {
     // since the join), done (none earlier), failed (the server's reason).
     hist: { asked: '', started: false, done: false, failed: '', gap: null },
     anchor: null,        // our JOIN's line: live messages begin after it
+    // draft/read-marker: the time (ms) up to which the account has read
+    // this tab, on any device; readKnown once the server said (or we did).
+    readAt: 0, readKnown: false, markTimer: 0,
   };
   b.log = el('div', 'log');
   b.log.dataset.buffer = type === 'server' ? 'server' : name;
@@ -183,6 +209,7 @@ function getBuffer(name, type) {
   labelTab(b);
   orderTabs();
   if (!S.active) activate(b);
+  if (type === 'query') queryOpened(b);
   return b;
 }
 
@@ -258,6 +285,7 @@ function activate(b) {
   closeSearch();
   renderSearchToggle();
   fillView(b);
+  markSoon(b);
   ui.messageInput.placeholder = b.type === 'server' ? 'Type /join #room or /help' : `Message ${b.name}`;
   closeDrawers();
   updateTitle();
@@ -395,12 +423,14 @@ function addLine(b, kind, opts = {}) {
   b.log.append(row);
   trim(b);
   if (b.stick && !b.log.hidden) b.log.scrollTop = b.log.scrollHeight;
-  if (SAID.includes(kind) && !opts.self && (b !== S.active || document.hidden)) {
+  if (SAID.includes(kind) && !opts.self && (b !== S.active || document.hidden) &&
+      !(b.readKnown && +row.dataset.ts <= b.readAt)) {
     if (b !== S.active) b.unread++;
     if (row.classList.contains('mention') || b.type === 'query') b.mention = b !== S.active;
     labelTab(b);
     updateTitle(true);
   }
+  if (SAID.includes(kind)) markSoon(b);
   return row;
 }
 
@@ -443,7 +473,7 @@ function updateTitle(bump) {
   const where = S.active && S.active.type !== 'server' ? `${S.active.name} · ` : '';
   document.title = `${unseen ? `(${unseen}) ` : ''}${where}Parley`;
 }
-document.addEventListener('visibilitychange', () => updateTitle());
+document.addEventListener('visibilitychange', () => { updateTitle(); if (S.active) markSoon(S.active); });
 
 // ------------------------------------------------------------- connection
 
@@ -462,9 +492,12 @@ function connect() {
   clearTimeout(S.retryTimer);
   clearInterval(S.countdown);
   if (S.ws) { const old = S.ws; S.ws = null; old.close(); }
-  Object.assign(S, { registered: false, capDone: false, burstDone: false, quitting: false, nickTries: 0 });
+  Object.assign(S, { registered: false, capDone: false, burstDone: false, quitting: false, nickTries: 0,
+    account: '', auth: '', registerLater: false });
   S.caps.clear();
   S.offered.clear();
+  S.capValues.clear();
+  showAccount();
   S.batches.clear();
   // What was asked of the old connection is not coming.
   for (const b of S.buffers.values()) b.hist.asked = '';
@@ -557,7 +590,9 @@ function welcomed(m) {
   ui.myNick.textContent = S.me;
   if (!isMe(S.nick)) {
     // Said again in the first room we join, where the user will be looking.
-    S.nickNote = `${S.nick} is taken, so you are ${S.me} for now. Type /nick NAME to pick another.`;
+    S.nickNote = S.account && lower(S.nick) === lower(S.account)
+      ? `You are signed in as ${S.account}, whose nickname another connection (yours) has: here you are ${S.me}.`
+      : `${S.nick} is taken, so you are ${S.me} for now. Type /nick NAME to pick another.`;
     error(S.nickNote, serverBuffer());
   }
   const chans = [...S.buffers.values()].filter((b) => b.type === 'channel' && b.rejoin).map((b) => b.name);
@@ -567,6 +602,288 @@ function welcomed(m) {
     S.switchTo.add('#lobby');
   }
   for (let i = 0; i < chans.length; i += 10) send(`JOIN ${chans.slice(i, i + 10).join(',')}`);
+  if (S.registerLater && S.mode === 'register') sendRegister();
+  // The private conversations: those open fill again, those had
+  // elsewhere (another device, an earlier visit) come as tabs.
+  for (const b of S.buffers.values()) {
+    if (b.type !== 'query') continue;
+    Object.assign(b.hist, { asked: '', started: false, failed: '', gap: null });
+    queryOpened(b);
+  }
+  askTargets();
+}
+
+// ------------------------------------------------------------- accounts
+//
+// Signing in is SASL PLAIN during capability negotiation (IRCv3 sasl-3.2):
+// CAP REQ sasl, AUTHENTICATE PLAIN, the payload in base64 pieces of 400
+// bytes (and "+" after a full last one); CAP END once the server said 903,
+// or back to the form on 904. Creating an account is
+// draft/account-registration's REGISTER before CAP END (before-connect),
+// which logs in too; a server that wants the connection complete first
+// gets it after the welcome. An account's name is the nickname asked for.
+
+function b64utf8(text) {
+  let bin = '';
+  for (const x of new TextEncoder().encode(text)) bin += String.fromCharCode(x);
+  return btoa(bin);
+}
+
+// At the end of CAP LS: false (and back to the form) when the server
+// cannot do what the user chose.
+function accountPossible() {
+  if (S.capDone) return true;
+  if (S.mode === 'signin') {
+    const mechs = S.capValues.get('sasl');
+    if (!S.offered.has('sasl')) {
+      authFailed('This server does not offer signing in (it has no SASL). Come in as a guest instead.');
+      return false;
+    }
+    if (mechs && !mechs.split(',').includes('PLAIN')) {
+      authFailed(`This server does not take passwords over SASL (it offers ${mechs}).`);
+      return false;
+    }
+  } else if (S.mode === 'register' && !S.offered.has('draft/account-registration')) {
+    authFailed('This server does not let the page create accounts. Come in as a guest instead.');
+    return false;
+  }
+  return true;
+}
+
+// The capabilities are settled: sign in or register, then CAP END.
+function afterCaps() {
+  if (S.capDone || S.auth) return;
+  if (S.mode === 'signin') {
+    if (!S.caps.has('sasl')) { authFailed('The server would not let this page sign in (it refused SASL).'); return; }
+    S.auth = 'sasl';
+    send('AUTHENTICATE PLAIN');
+    return;
+  }
+  if (S.mode === 'register') {
+    const keys = (S.capValues.get('draft/account-registration') || '').split(',').map((k) => k.split('=')[0]);
+    if (keys.includes('email-required')) {
+      authFailed('This server wants an e-mail address to create an account, which this page does not ask for.');
+      return;
+    }
+    if (keys.includes('before-connect')) { S.auth = 'register'; sendRegister(); return; }
+    S.registerLater = true;
+  }
+  capEnd();
+}
+
+function sendRegister() { send(`REGISTER * * :${S.accountPassword}`); }
+
+function saslPlain() {
+  const name = S.accountName;
+  const payload = b64utf8(`${name}\0${name}\0${S.accountPassword}`);
+  for (let i = 0; i < payload.length; i += 400) send(`AUTHENTICATE ${payload.slice(i, i + 400)}`);
+  if (payload.length % 400 === 0) send('AUTHENTICATE +');
+}
+
+function saslDone() {
+  if (S.auth !== 'sasl') return;
+  S.auth = '';
+  signedIn();
+  capEnd();
+}
+
+function saslFailed(text, code) {
+  if (S.auth !== 'sasl') { if (S.registered && text) error(text, S.active); return; }
+  S.auth = '';
+  if (/too many|throttl|try again later/i.test(text)) {
+    authFailed('Too many failed sign-ins for this account or from this address: wait a few minutes, then try again.');
+  } else if (code === '904') {
+    authFailed(`Wrong account name or password for “${S.accountName}”. Please try again.`, true);
+  } else {
+    authFailed(`The server stopped the sign-in${text ? `: ${text}` : '.'}`);
+  }
+}
+
+// REGISTER SUCCESS: the account is made and we are logged in to it; from
+// now on (reconnects) it is signed in to.
+function registered(account) {
+  if (account) S.account = account;
+  S.auth = '';
+  S.registerLater = false;
+  signedIn();
+  if (!S.registered) capEnd();
+  else info(`Your account ${S.account} is made and you are signed in to it.`, S.active);
+}
+
+function signedIn() {
+  S.mode = 'signin';
+  setMode('signin');
+  showAccount();
+  rememberAccount();
+}
+
+const REGISTER_ERRORS = {
+  ACCOUNT_EXISTS: (n) => `“${n}” is already registered, or someone is using that nickname now. Pick another name, or sign in if the account is yours.`,
+  BAD_ACCOUNT_NAME: (n, t) => `“${n}” cannot be an account's name: ${t}`,
+  ACCOUNT_NAME_MUST_BE_NICK: (n, t) => `“${n}” cannot be the account's name: ${t}`,
+  WEAK_PASSWORD: (n, t) => `That password is too weak: ${t}`,
+  UNACCEPTABLE_PASSWORD: (n, t) => `That password cannot be used: ${t}`,
+  ALREADY_AUTHENTICATED: () => 'You are signed in already.',
+  TEMPORARILY_UNAVAILABLE: (n, t) => `Accounts cannot be created now: ${t}`,
+  NEED_NICK: () => 'Please type a nickname: it becomes the account\'s name.',
+};
+
+function registerFailed(code, text) {
+  if (code === 'COMPLETE_CONNECTION_REQUIRED' && !S.registered && S.auth === 'register') {
+    S.auth = '';
+    S.registerLater = true;
+    capEnd();
+    return;
+  }
+  const say = REGISTER_ERRORS[code];
+  const why = say ? say(S.accountName || S.me, text) : `The account was not made: ${text}`;
+  if (S.auth === 'register' || S.registerLater) {
+    S.auth = '';
+    S.registerLater = false;
+    authFailed(why);
+  } else {
+    error(why, S.active);
+  }
+}
+
+// The user's choice cannot be done: back to the form, saying why.
+// forget: the remembered password is wrong, so it goes.
+function authFailed(text, forget = false) {
+  S.auth = '';
+  if (forget) forgetAccount();
+  signOut(false);
+  showLoginError(text);
+  ui.accountPassInput.value = '';
+  (formMode() === 'guest' ? ui.nickInput : ui.accountPassInput).focus();
+}
+
+function showAccount() {
+  ui.myAccount.hidden = !S.account;
+  ui.myAccount.textContent = S.account ? `Signed in as ${S.account}` : '';
+}
+
+// "Remember me": only when ticked, in this browser's localStorage; signing
+// out removes it.
+function rememberAccount() {
+  ui.accountPassInput.value = '';
+  if (!S.remember) return;
+  const saved = { account: S.account || S.accountName, password: S.accountPassword };
+  if (S.password) saved.server = S.password;
+  try { localStorage.setItem(STORE_ACCOUNT, JSON.stringify(saved)); } catch { /* private mode */ }
+}
+function forgetAccount() {
+  try { localStorage.removeItem(STORE_ACCOUNT); } catch { /* private mode */ }
+}
+
+const formMode = () => ui.modeChoice.querySelector('input:checked')?.value || 'guest';
+function setMode(mode) {
+  for (const r of ui.modeChoice.querySelectorAll('input')) r.checked = r.value === mode;
+  renderMode();
+}
+// The form follows the choice: guest, sign in, create an account.
+function renderMode() {
+  const mode = formMode();
+  const account = mode !== 'guest';
+  ui.accountFields.hidden = !account;
+  ui.nickLabel.textContent = account ? 'Account name' : 'Nickname';
+  ui.nickInput.autocomplete = account ? 'username' : 'nickname';
+  ui.accountPassInput.autocomplete = mode === 'register' ? 'new-password' : 'current-password';
+  ui.accountPassLabel.textContent = mode === 'register' ? 'Choose a password' : 'Password';
+  ui.accountPassHint.hidden = mode !== 'register';
+  ui.accountPassHint.textContent = 'The account\'s name is your nickname: nobody else can take it while it is yours.';
+  ui.connectBtn.textContent = mode === 'signin' ? 'Sign in' : mode === 'register' ? 'Create account' : 'Connect';
+}
+ui.modeChoice.addEventListener('change', () => { showLoginError(''); renderMode(); });
+
+// --------------------------------------------------------- read markers
+//
+// draft/read-marker: the server keeps, for the account, up to when each
+// room and conversation was read, and tells every connection of the
+// account when that moves (MARKREAD). The page says MARKREAD when the
+// newest lines of a tab are in front of the user (the tab open, the page
+// visible), and counts as unread only what is newer than the marker: so
+// reading on one device clears the badge on another.
+
+const canMark = () => S.caps.has('draft/read-marker') && !!S.account && S.registered;
+
+function markSoon(b) {
+  if (!b || b.type === 'server' || b.markTimer || !canMark() || b !== S.active || document.hidden) return;
+  b.markTimer = setTimeout(() => { b.markTimer = 0; markRead(b); }, MARK_DELAY);
+}
+
+// The newest line from the server (with its time) shown in b is read.
+function markRead(b) {
+  if (b !== S.active || document.hidden || !canMark() || !S.buffers.has(b.key)) return;
+  if (b.type === 'server' || (b.type === 'channel' && !b.joined)) return;
+  const rows = b.log.querySelectorAll(':scope > .message.said[data-msgid]');
+  const last = rows[rows.length - 1];
+  if (!last) return;
+  const ts = +last.dataset.ts;
+  if (b.readKnown && ts <= b.readAt) return;
+  b.readAt = ts;
+  b.readKnown = true;
+  send(`MARKREAD ${b.name} timestamp=${new Date(ts).toISOString()}`);
+}
+
+// The server's MARKREAD: ours confirmed, another device's, or the
+// marker of a room just joined or a conversation asked about.
+function markArrived(target, value) {
+  const b = findBuffer(target);
+  if (!b || b.type === 'server') return;
+  const t = value.startsWith('timestamp=') ? Date.parse(value.slice(10)) : NaN;
+  if (isNaN(t)) {
+    // Nothing read yet: a conversation's every line is new; a room's
+    // earlier lines are not counted (only what comes from now on).
+    if (!b.readKnown && b.type === 'query') { b.readKnown = true; b.readAt = 0; recount(b); }
+  } else if (!b.readKnown || t > b.readAt) {
+    b.readAt = t;
+    b.readKnown = true;
+    recount(b);
+  }
+  markSoon(b);
+}
+
+// The unread count of b from its marker: the lines of others after it.
+function recount(b) {
+  if (!b.readKnown) return;
+  let n = 0;
+  let mention = false;
+  for (const row of b.log.querySelectorAll(':scope > .message.said:not(.self)')) {
+    if (+row.dataset.ts <= b.readAt) continue;
+    n++;
+    mention = mention || row.classList.contains('mention');
+  }
+  const shown = b === S.active && !document.hidden;
+  b.unread = shown ? 0 : n;
+  b.mention = !shown && n > 0 && (mention || b.type === 'query');
+  labelTab(b);
+  updateTitle();
+}
+
+// A private conversation opened (or found): its marker and its history.
+function queryOpened(b) {
+  if (!S.registered) return;
+  if (canMark()) send(`MARKREAD ${b.name}`);
+  askHistory(b, 'latest');
+}
+
+// The conversations had lately, also on other devices (CHATHISTORY
+// TARGETS): each gets a tab, filled from its history.
+function askTargets() {
+  if (!canHistory() || !S.account || !S.registered) return;
+  const now = Date.now();
+  const day = 86400000;
+  send(`CHATHISTORY TARGETS timestamp=${new Date(now + day).toISOString()} ` +
+    `timestamp=${new Date(now - 365 * day).toISOString()} ${Math.min(TARGETS_MAX, historyLimit())}`);
+}
+
+function targetsArrived(lines) {
+  for (const m of lines) {
+    if (m.command !== 'CHATHISTORY' || (m.params[0] || '').toUpperCase() !== 'TARGETS') continue;
+    const name = m.params[1] || '';
+    if (!NICK_RE.test(name) || isChannel(name) || isMe(name) || lower(name) === lower(S.account)) continue;
+    if (!findBuffer(name)) getBuffer(name, 'query');
+  }
 }
 
 // ------------------------------------------------------- incoming handlers
@@ -589,6 +906,13 @@ function receive(line) {
 
 function capList(m) { return (m.params[m.params.length - 1] || '').split(' ').filter(Boolean); }
 function capEnd() { if (!S.capDone) { S.capDone = true; send('CAP END'); } }
+function offer(c) {
+  const eq = c.indexOf('=');
+  const name = eq < 0 ? c : c.slice(0, eq);
+  S.offered.add(name);
+  S.capValues.set(name, eq < 0 ? '' : c.slice(eq + 1));
+  return name;
+}
 
 const HANDLERS = {
   PING(m) { send(`PONG :${m.params[0] || ''}`); },
@@ -601,19 +925,21 @@ const HANDLERS = {
     const sub = (m.params[1] || '').toUpperCase();
     const caps = capList(m);
     if (sub === 'LS') {
-      for (const c of caps) S.offered.add(c.split('=')[0]);
+      for (const c of caps) offer(c);
       if (m.params[2] === '*') return; // more LS lines follow
       const want = WANT_CAPS.filter((c) => S.offered.has(c) && (S.offered.has('batch') || !NEED_BATCH.includes(c)));
-      if (want.length) send(`CAP REQ :${want.join(' ')}`); else capEnd();
+      if (!S.capDone && S.mode === 'signin' && S.offered.has('sasl')) want.push('sasl');
+      if (!accountPossible()) return;
+      if (want.length) send(`CAP REQ :${want.join(' ')}`); else afterCaps();
     } else if (sub === 'ACK') {
       for (const c of caps) { if (c[0] === '-') S.caps.delete(c.slice(1)); else S.caps.add(c); }
-      capEnd();
+      afterCaps();
       historyCapsChanged();
     } else if (sub === 'NAK') {
-      capEnd();
+      afterCaps();
     } else if (sub === 'NEW') {
-      for (const c of caps) S.offered.add(c.split('=')[0]);
-      const want = caps.map((c) => c.split('=')[0]).filter((c) => WANT_CAPS.includes(c) && !S.caps.has(c) &&
+      const names = caps.map(offer);
+      const want = names.filter((c) => WANT_CAPS.includes(c) && !S.caps.has(c) &&
         (S.offered.has('batch') || !NEED_BATCH.includes(c)));
       if (want.length) send(`CAP REQ :${want.join(' ')}`);
     } else if (sub === 'DEL') {
@@ -621,6 +947,19 @@ const HANDLERS = {
       historyCapsChanged();
     }
   },
+  // SASL: the server asks for the next piece (PLAIN's payload).
+  AUTHENTICATE(m) {
+    if (S.auth === 'sasl' && m.params[0] === '+') saslPlain();
+  },
+  ACCOUNT(m) {
+    if (isMe(m.nick)) { S.account = m.params[0] === '*' ? '' : m.params[0] || ''; showAccount(); }
+  },
+  REGISTER(m) {
+    const [what = '', account = ''] = m.params;
+    if (what === 'SUCCESS') registered(account);
+    else if (what === 'VERIFICATION_REQUIRED') authFailed(`The server wants the account verified: ${m.params[2] || ''}`);
+  },
+  MARKREAD(m) { markArrived(m.params[0] || '', m.params[1] || '*'); },
   JOIN(m) {
     const b = getBuffer(m.params[0], 'channel');
     if (isMe(m.nick)) {
@@ -740,7 +1079,7 @@ const HANDLERS = {
   },
   BATCH(m) {
     const ref = m.params[0] || '';
-    if (ref[0] === '+' && ['chathistory', 'soju.im/search', 'search'].includes(m.params[1])) {
+    if (ref[0] === '+' && ['chathistory', 'soju.im/search', 'search', 'draft/chathistory-targets'].includes(m.params[1])) {
       S.batches.set(ref.slice(1), { type: m.params[1], params: m.params.slice(2), lines: [] });
     } else if (ref[0] === '-') {
       const batch = S.batches.get(ref.slice(1));
@@ -752,6 +1091,13 @@ const HANDLERS = {
   FAIL(m) {
     const [cmd = '', code = '', ...rest] = m.params;
     const text = rest.pop() || code;
+    if (cmd === 'REGISTER') { registerFailed(code, text); return; }
+    if (cmd === 'MARKREAD') return; // best effort: the badges are counted here meanwhile
+    if (code === 'ACCOUNT_REQUIRED' && !S.registered) {
+      setMode('signin');
+      authFailed('This server lets in only people with an account: sign in, or create an account.');
+      return;
+    }
     if (!refused(cmd, text, rest[1])) error(`${cmd}: ${text}`, S.registered ? S.active : serverBuffer());
   },
   WARN(m) { info(`${m.params[0]}: ${m.params[m.params.length - 1]}`, S.registered ? S.active : serverBuffer()); },
@@ -842,6 +1188,16 @@ const HANDLERS = {
     askPassword(had ? 'That password is wrong. Please try again.' : 'This server needs a password.');
   },
   '433'(m) { nickRejected(m, 'is already in use'); },
+  // SASL (IRCv3 sasl-3.1/3.2) and accounts.
+  '900'(m) { S.account = m.params[2] || ''; showAccount(); },
+  '901'() { S.account = ''; showAccount(); },
+  '902'(m) { saslFailed(m.params[1] || 'that account cannot be used now', '902'); },
+  '903'() { saslDone(); },
+  '904'(m) { saslFailed(m.params[1] || '', '904'); },
+  '905'(m) { saslFailed(m.params[1] || '', '905'); },
+  '906'(m) { saslFailed(m.params[1] || '', '906'); },
+  '907'() { saslDone(); },
+  '908'() {}, // the mechanisms: a 904 follows
 };
 
 function nickRejected(m, what) {
@@ -926,6 +1282,9 @@ function message(m, notice) {
 
 const canHistory = () => S.caps.has('draft/chathistory') && S.caps.has('batch');
 const canSearch = () => S.caps.has('soju.im/search') && S.caps.has('batch');
+// A room's history while we are in it; a private conversation's when we
+// are signed in (the server keeps those between accounts only).
+const hasHistory = (b) => (b.type === 'channel' ? b.joined : b.type === 'query' && !!S.account);
 
 // A page within the server's CHATHISTORY=N (0: no maximum).
 function historyLimit() {
@@ -945,7 +1304,7 @@ function msgRef(row) {
 // how: 'latest' (the newest page) or 'before' (the page before the oldest
 // message shown). One request per room at a time.
 function askHistory(b, how) {
-  if (!canHistory() || b.type !== 'channel' || !b.joined || b.hist.asked || !S.registered) return;
+  if (!canHistory() || !hasHistory(b) || b.hist.asked || !S.registered) return;
   let ref = '*';
   if (how === 'before') {
     const oldest = b.log.querySelector(`:scope > .message.said`);
@@ -971,7 +1330,7 @@ function fillView(b) {
 
 function renderTop(b) {
   const top = b.top;
-  top.hidden = !(canHistory() && b.type === 'channel');
+  top.hidden = !(canHistory() && hasHistory(b));
   const state = b.hist.asked ? 'loading' : b.hist.failed ? 'failed' : b.hist.done ? 'done' : 'more';
   if (top.dataset.state === state && state !== 'failed') return;
   top.dataset.state = state;
@@ -1031,8 +1390,10 @@ function askGap(b) {
 
 // A "chathistory" batch ended: its messages go into the room, each once.
 function historyArrived(target, lines) {
-  const b = findBuffer(target);
-  if (!b || b.type !== 'channel') return;
+  let b = findBuffer(target);
+  // A conversation's batch may name it otherwise (the account, not the nick).
+  if (!b || (b.type === 'query' && !b.hist.asked)) b = [...S.buffers.values()].find((x) => x.type === 'query' && x.hist.asked) || b;
+  if (!b || b.type === 'server') return;
   const how = b.hist.asked || 'latest';
   b.hist.asked = '';
   const seenBefore = how === 'latest' && S.isupport.msgreftypes.includes('msgid') ? lastBeforeJoin(b) : '';
@@ -1046,7 +1407,7 @@ function historyArrived(target, lines) {
     const msgid = m.tags.msgid || '';
     if (msgid && b.msgids.has(msgid)) continue;
     if (msgid) b.msgids.add(msgid);
-    rows.push(makeRow(what.kind, { nick: m.nick, text: what.text, time: msgTime(m), self: isMe(m.nick), msgid, earlier: true }));
+    rows.push(makeRow(what.kind, { nick: m.nick, text: what.text, time: msgTime(m), self: isSelf(m), msgid, earlier: true }));
   }
   const log = b.log;
   const fromBottom = log.scrollHeight - log.scrollTop;
@@ -1081,6 +1442,8 @@ function historyArrived(target, lines) {
   if (rows.length) {
     ui.historyStatus.textContent = `${rows.length} earlier message${rows.length === 1 ? '' : 's'} loaded in ${b.name}.`;
   }
+  recount(b);
+  markSoon(b);
   fillView(b);
 }
 
@@ -1180,8 +1543,8 @@ ui.searchView.addEventListener('keydown', (e) => { if (e.key === 'Escape') close
 // history was there ask for it now; what the page offers follows.
 function historyCapsChanged() {
   for (const b of S.buffers.values()) {
-    if (b.type !== 'channel') continue;
-    if (b.joined && !b.hist.started) askHistory(b, 'latest');
+    if (b.type === 'server') continue;
+    if (hasHistory(b) && !b.hist.started) askHistory(b, 'latest');
     renderTop(b);
   }
   renderSearchToggle();
@@ -1192,7 +1555,7 @@ function historyCapsChanged() {
 function refused(cmd, text, target) {
   if (cmd === 'CHATHISTORY') {
     const named = target && findBuffer(target);
-    const waiting = [...S.buffers.values()].filter((b) => b.type === 'channel' && b.hist.asked && (!named || b === named));
+    const waiting = [...S.buffers.values()].filter((b) => b.type !== 'server' && b.hist.asked && (!named || b === named));
     for (const b of waiting) {
       Object.assign(b.hist, { asked: '', failed: text || 'the server refused', gap: null });
       renderTop(b);
@@ -1207,6 +1570,7 @@ function refused(cmd, text, target) {
 // The batches we read whole; the lines of any other are handled as they come.
 function batchEnded(batch) {
   if (batch.type === 'chathistory') historyArrived(batch.params[0] || '', batch.lines);
+  else if (batch.type === 'draft/chathistory-targets') targetsArrived(batch.lines);
   else if (batch.type === 'soju.im/search' || batch.type === 'search') searchArrived(batch.lines);
 }
 
@@ -1344,7 +1708,7 @@ function command(line) {
       else send(`MODE ${rest}`);
       break;
     case 'clear': if (here) clearTab(here); break;
-    case 'quit': case 'exit': signOut(true, rest); break;
+    case 'quit': case 'exit': leaveForGood(rest); break;
     case 'raw': case 'quote': if (rest) send(rest); break;
     case 'help': for (const h of HELP) info(h); break;
     default:
@@ -1435,6 +1799,9 @@ function signOut(sendQuit, reason) {
   S.registered = false;
   S.everWelcomed = false;
   S.attempt = 0;
+  S.account = '';
+  S.auth = '';
+  showAccount();
   setStatus('idle', 'Not connected');
   ui.app.hidden = true;
   ui.login.hidden = false;
@@ -1444,17 +1811,30 @@ function signOut(sendQuit, reason) {
 
 ui.loginForm.addEventListener('submit', (e) => {
   e.preventDefault();
+  const mode = formMode();
   const nick = ui.nickInput.value.trim();
-  if (!nick) { showLoginError('Please type a nickname.'); return; }
+  if (!nick) { showLoginError(mode === 'guest' ? 'Please type a nickname.' : 'Please type the account\'s name.'); ui.nickInput.focus(); return; }
   if (nick.length > 30 || !NICK_RE.test(nick)) {
     showLoginError('That nickname is not allowed: use letters, digits and _-[]{}\\|^` (no spaces), not starting with a digit or -, at most 30 characters.');
+    ui.nickInput.focus();
+    return;
+  }
+  if (mode !== 'guest' && !ui.accountPassInput.value) {
+    showLoginError(mode === 'register' ? 'Please choose a password.' : 'Please type your password.');
+    ui.accountPassInput.focus();
     return;
   }
   if (!ui.passInput.hidden) {
-    if (!ui.passInput.value) { showLoginError('Please type the server\'s password.'); return; }
+    if (!ui.passInput.value) { showLoginError('Please type the server\'s password.'); ui.passInput.focus(); return; }
     S.password = ui.passInput.value;
   }
   showLoginError('');
+  S.mode = mode;
+  S.accountName = mode === 'guest' ? '' : nick;
+  S.accountPassword = mode === 'guest' ? '' : ui.accountPassInput.value;
+  S.remember = mode !== 'guest' && ui.rememberInput.checked;
+  // Not ticked (or a guest now): nothing of an account stays in the browser.
+  if (!S.remember) forgetAccount();
   S.nick = nick;
   try { localStorage.setItem(STORE_NICK, nick); } catch { /* private mode */ }
   ui.login.hidden = true;
@@ -1485,7 +1865,15 @@ ui.members.addEventListener('click', (e) => {
 });
 
 ui.leaveBtn.addEventListener('click', () => leave(S.active));
-ui.logoutBtn.addEventListener('click', () => signOut(true));
+// Signing out forgets a remembered account (and its password).
+function leaveForGood(reason) {
+  forgetAccount();
+  S.accountPassword = '';
+  ui.accountPassInput.value = '';
+  ui.rememberInput.checked = false;
+  signOut(true, reason);
+}
+ui.logoutBtn.addEventListener('click', () => leaveForGood());
 ui.reconnectBtn.addEventListener('click', () => { S.attempt = 0; connect(); });
 
 function closeDrawers() {
@@ -1510,6 +1898,21 @@ document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeDrawe
 
 try { S.nick = localStorage.getItem(STORE_NICK) || ''; } catch { /* private mode */ }
 ui.nickInput.value = S.nick;
-if (S.nick) ui.connectBtn.focus(); else ui.nickInput.focus();
+renderMode();
+// A remembered account signs in at once.
+let saved = null;
+try { saved = JSON.parse(localStorage.getItem(STORE_ACCOUNT) || 'null'); } catch { /* private mode, or not JSON */ }
+if (saved && typeof saved.account === 'string' && typeof saved.password === 'string' && saved.account && saved.password) {
+  ui.nickInput.value = saved.account;
+  ui.accountPassInput.value = saved.password;
+  ui.rememberInput.checked = true;
+  if (typeof saved.server === 'string') S.password = saved.server;
+  setMode('signin');
+  ui.loginForm.requestSubmit();
+} else if (S.nick) {
+  ui.connectBtn.focus();
+} else {
+  ui.nickInput.focus();
+}
 
 })();
