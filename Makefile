@@ -168,7 +168,7 @@ browser-deps:
 		echo "make: installing $$want"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$want >/dev/null || exit 1; \
 	fi
-	@[ -d tests/browser/node_modules/playwright-core ] || \
+	@[ -d tests/browser/node_modules/playwright-core ] && [ -d tests/browser/node_modules/axe-core ] || \
 		npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 deps-test:

@@ -24,14 +24,29 @@
 // original times, a divider above the live ones, loads the rest by
 // scrolling up until none are left, shows each line once after a reload,
 // and finds one line by searching.
+//
+// The accounts scenario (the server offers sasl and
+// draft/account-registration): a page creates an account (a name taken
+// and a short password are refused, saying so), two accounts talk
+// privately, a fresh page signs in (a wrong password refused, saying so)
+// with Remember me: the account is shown, the conversation comes back
+// with its earlier messages, a reload signs in again by itself, signing
+// out forgets it; wrong passwords again and again are throttled, saying
+// so. axe-core finds nothing on the landing page or in the chat.
+//
+// The markers scenario (draft/read-marker too): two pages signed in to
+// one account and an `nc` in #lobby; both pages look at another tab while
+// nc talks, both show the unread count; reading in one page clears the
+// badge in the other.
 // Exit 0 when every check passed; 1 with a line saying which one failed.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-const HARD_TIMEOUT_MS = 100_000;
+const HARD_TIMEOUT_MS = 150_000;
 const STEP_MS = 10_000;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
@@ -546,7 +561,204 @@ async function history() {
   await done();
 }
 
+// ------------------------------------------------------------ accounts
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// axe-core's rules (WCAG 2.x A and AA, and its best practices) on the page
+// as it is now: any violation fails, named with the elements it is about.
+async function accessible(page, what) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(`${AXE}\n;0`);
+  const found = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] })
+    .then((r) => r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(', ')}`)));
+  if (found.length) throw new Error(`axe-core finds on ${what}:\n  ${found.join('\n  ')}`);
+}
+
+// Fills the landing page for mode (guest, signin, register) and submits.
+async function enter(page, mode, name, password, remember = false) {
+  await page.check(`#mode-choice input[value="${mode}"]`);
+  await page.fill('#nick-input', name);
+  if (mode !== 'guest') {
+    await page.fill('#account-pass-input', password);
+    await page.setChecked('#remember-input', remember);
+  }
+  // The last answer goes, so that the next one is this attempt's.
+  await page.evaluate(() => { document.querySelector('#login-error').textContent = ''; });
+  await page.click('#connect-btn');
+}
+
+// The page is in #lobby, signed in to account.
+async function signedIn(page, account) {
+  await page.locator('#status[data-state="connected"]').waitFor();
+  await page.locator('#rooms .tab.active[data-target="#lobby"]').waitFor();
+  await page.locator('#my-account').filter({ hasText: `Signed in as ${account}` }).waitFor();
+  const nick = await page.locator('#my-nick').textContent();
+  await page.locator(`#members .member[data-nick="${nick}"]`).waitFor();
+  return nick;
+}
+
+// The landing page is back, saying what matches rx.
+async function refusedWith(page, rx) {
+  await page.locator('#login-error').filter({ hasText: rx }).waitFor();
+  if (!(await page.locator('#login').isVisible())) throw new Error('the landing page is not shown');
+  return page.locator('#login-error').textContent();
+}
+
+const stored = (page) => page.evaluate(() => localStorage.getItem('parley.account'));
+
+async function accounts() {
+  await launch();
+  const pw = `secret ${token}`;
+
+  const ann = await openPage('ann', { width: 1100, height: 750 });
+  step = 'the landing page offers signing in and creating an account';
+  await ann.goto(opts.url, { waitUntil: 'load' });
+  await accessible(ann, 'the landing page (guest)');
+  await ann.check('#mode-choice input[value="register"]');
+  await ann.locator('#account-pass-input').waitFor();
+  await ann.locator('#connect-btn').filter({ hasText: 'Create account' }).waitFor();
+  await accessible(ann, 'the landing page (create an account)');
+  ok('the landing page offers Guest, Sign in and Create account (axe-core finds nothing)');
+
+  step = 'ann creates an account';
+  await enter(ann, 'register', 'ann', pw);
+  await signedIn(ann, 'ann');
+  if (await stored(ann) !== null) throw new Error('the browser keeps the account though Remember me was not ticked');
+  ok('ann created an account from the landing page and is signed in to it; nothing kept in the browser');
+
+  const bob = await openPage('bob', { width: 1100, height: 750 });
+  step = 'a name taken and a short password are refused';
+  await bob.goto(opts.url, { waitUntil: 'load' });
+  await enter(bob, 'register', 'ann', pw);
+  const taken = await refusedWith(bob, /already registered/);
+  await enter(bob, 'register', 'bob', 'abc');
+  const short = await refusedWith(bob, /password cannot be used/);
+  ok(`creating "ann" again is refused ("${taken}"), and so is a short password ("${short}")`);
+
+  step = 'bob creates an account';
+  await enter(bob, 'register', 'bob', pw);
+  await signedIn(bob, 'bob');
+  ok('bob created an account');
+
+  step = 'ann and bob talk privately';
+  const first = `just between us ${token}`;
+  const second = `yes, only us ${token}`;
+  await send(ann, `/msg bob ${first}`);
+  await expectMessage(ann, 'bob', 'ann', first);
+  await bob.locator('#queries .tab[data-target="ann"]').waitFor();
+  await bob.click('#queries .tab[data-target="ann"] .tab-open');
+  await expectMessage(bob, 'ann', 'ann', first);
+  await send(bob, second);
+  await expectMessage(ann, 'bob', 'bob', second);
+  ok('ann and bob exchanged private messages');
+
+  const again = await openPage('ann-again', { width: 1100, height: 750 });
+  step = 'a fresh page: a wrong password is refused';
+  await again.goto(opts.url, { waitUntil: 'load' });
+  await enter(again, 'signin', 'ann', `wrong ${pw}`);
+  const wrong = await refusedWith(again, /Wrong account name or password/);
+  ok(`a wrong password is refused: "${wrong}"`);
+
+  step = 'a fresh page signs in, remembered';
+  await enter(again, 'signin', 'ann', pw, true);
+  const nick = await signedIn(again, 'ann');
+  const kept = JSON.parse(await stored(again) || 'null');
+  if (kept?.account !== 'ann' || kept?.password !== pw) throw new Error(`Remember me kept ${JSON.stringify(kept)}`);
+  ok(`signed in to ann in a fresh page (as ${nick}: the first page has the nickname); the account is shown and remembered`);
+  await accessible(again, 'the chat, signed in');
+
+  step = 'the private conversation comes back with its earlier messages';
+  // Found by CHATHISTORY TARGETS, filled by CHATHISTORY LATEST bob.
+  await again.locator('#queries .tab[data-target="bob"]').waitFor();
+  await again.click('#queries .tab[data-target="bob"] .tab-open');
+  await expectMessage(again, 'bob', 'bob', second);
+  await again.locator('.log[data-buffer="bob"] .message.self.earlier[data-nick="ann"]').filter({ hasText: first }).waitFor();
+  ok('the conversation with bob is there in the fresh page, ann\'s line marked as her own');
+
+  step = 'a reload signs in again by itself';
+  await again.reload({ waitUntil: 'load' });
+  await signedIn(again, 'ann');
+  ok('after a reload the remembered account signs in without a word typed');
+
+  step = 'signing out forgets';
+  await again.click('#logout-btn');
+  await again.locator('#login').waitFor();
+  if (await stored(again) !== null) throw new Error('the account is still in the browser after signing out');
+  await again.reload({ waitUntil: 'load' });
+  await again.locator('#login').waitFor();
+  if (await again.locator('#status').getAttribute('data-state') !== 'idle') throw new Error('the page connects after signing out');
+  if (await again.inputValue('#account-pass-input') !== '') throw new Error('the password is still filled in after signing out');
+  ok('signing out forgets the account: a reload shows the landing page, nothing filled in');
+
+  step = 'wrong passwords again and again are throttled';
+  let refusals = 0;
+  for (;;) {
+    await enter(again, 'signin', 'bob', `not ${pw}`);
+    const said = await refusedWith(again, /Wrong account name or password|Too many/);
+    if (said.includes('Too many')) break;
+    if (++refusals > 10) throw new Error(`still "${said}" after ${refusals} wrong passwords`);
+  }
+  if (!refusals) throw new Error('throttled before any wrong password');
+  ok(`after ${refusals} wrong passwords the page says there were too many`);
+
+  await done();
+}
+
+async function markers() {
+  await launch();
+  const pw = `secret ${token}`;
+  const one = await openPage('one', { width: 1100, height: 750 });
+  const two = await openPage('two', { width: 1100, height: 750 });
+  step = 'two pages of one account';
+  await one.goto(opts.url, { waitUntil: 'load' });
+  await enter(one, 'register', 'dana', pw);
+  await signedIn(one, 'dana');
+  await two.goto(opts.url, { waitUntil: 'load' });
+  await enter(two, 'signin', 'dana', pw);
+  await signedIn(two, 'dana');
+  startNc();
+  await ncExpect(/^-- you are (\S+);/, 'the welcome');
+  ncSend('/nick nceve');
+  await ncExpect(/^-- \S+ is now known as nceve$/, 'the nick change');
+  for (const page of [one, two]) await page.locator('#members .member[data-nick="nceve"]').waitFor();
+  ok('two pages signed in to dana, and nc, in #lobby');
+
+  step = 'both pages look elsewhere while nc talks';
+  for (const page of [one, two]) {
+    await page.click('#rooms .tab[data-target="server"] .tab-open');
+    await page.locator('#rooms .tab.active[data-target="server"]').waitFor();
+  }
+  const lines = [1, 2, 3].map((i) => `unread ${i} ${token}`);
+  for (const line of lines) ncSend(line);
+  for (const page of [one, two]) {
+    await expectMessage(page, '#lobby', 'nceve', lines[2]);
+    await page.locator('#rooms .tab[data-target="#lobby"] .badge').filter({ hasText: /^3$/ }).waitFor();
+  }
+  ok('both pages show 3 unread in #lobby');
+
+  step = 'reading in one page clears the badge in the other';
+  await one.click('#rooms .tab[data-target="#lobby"] .tab-open');
+  await one.locator('#rooms .tab[data-target="#lobby"] .badge').waitFor({ state: 'hidden' });
+  await two.locator('#rooms .tab[data-target="#lobby"] .badge').waitFor({ state: 'hidden' });
+  if (!(await two.locator('#rooms .tab.active[data-target="server"]').count())) throw new Error('the other page left its tab');
+  ok('page one read #lobby; page two, still on another tab, shows no unread there');
+
+  step = 'a line after that counts again';
+  await one.click('#rooms .tab[data-target="server"] .tab-open');
+  const more = `one more ${token}`;
+  ncSend(more);
+  for (const page of [one, two]) {
+    await expectMessage(page, '#lobby', 'nceve', more);
+    await page.locator('#rooms .tab[data-target="#lobby"] .badge').filter({ hasText: /^1$/ }).waitFor();
+  }
+  ok('a line said after the reading counts as 1 unread in both pages');
+
+  await done();
+}
+
 async function main() {
+  if (opts.scenario === 'accounts') return accounts();
+  if (opts.scenario === 'markers') return markers();
   if (opts.scenario === 'rejoin') return rejoin();
   if (opts.scenario === 'history') return history();
   if (opts.scenario) usage(`unknown scenario ${opts.scenario}`);

@@ -26,8 +26,9 @@ def missing_tools():
         return "node is not installed (apt-get install nodejs)"
     if not CHROMIUM.exists():
         return "%s is missing (apt-get install chromium)" % CHROMIUM
-    if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
-        return "tests/browser/node_modules is missing (npm ci --prefix tests/browser)"
+    for module in ("playwright-core", "axe-core"):
+        if not (BROWSER_DIR / "node_modules" / module).is_dir():
+            return "tests/browser/node_modules/%s is missing (npm ci --prefix tests/browser)" % module
     return None
 
 
@@ -153,3 +154,50 @@ def test_web_client_shows_the_topic_of_now_after_a_restart(make_server, tmp_path
         out.append(lines.get().rstrip("\n"))
     assert run.returncode == 0, "e2e.mjs exited %s\n--- stdout\n%s\n--- stderr\n%s" % (
         run.returncode, "\n".join(seen + out), err)
+
+
+def caps_offered(irc_port):
+    """The capabilities (names) a parleyd offers in CAP LS 302."""
+    probe = IrcClient(irc_port)
+    try:
+        probe.send("CAP LS 302")
+        offered = set()
+        more = True
+        while more:  # CAP * LS * :... while more lines follow
+            line = probe.expect(r"^(?:@\S+ +)?:\S+ CAP \S+ LS (\* )?:(.*)$", timeout=30)
+            offered |= {c.split("=")[0] for c in line.group(2).split()}
+            more = bool(line.group(1))
+        return offered
+    finally:
+        probe.close()
+
+
+def run_accounts_scenario(make_server, scenario, needs):
+    """Runs e2e.mjs's scenario against a parleyd with accounts; skipped,
+    saying which, when that parleyd does not offer a capability it needs."""
+    need_tools(missing_tools())
+    web_port = free_port()
+    srv = make_server("--web-listen", "127.0.0.1:%d" % web_port, irc=True)
+    missing = sorted(set(needs) - caps_offered(srv.irc_port))
+    if missing:
+        pytest.skip("this parleyd does not offer %s in CAP LS" % ", ".join(missing))
+    cmd = ["node", str(BROWSER_DIR / "e2e.mjs"), "--url", "http://127.0.0.1:%d/" % web_port,
+           "--plain-port", str(srv.port), "--artifacts", str(ARTIFACTS / scenario),
+           "--scenario", scenario]
+    run_e2e(cmd, srv, timeout=200)
+
+
+def test_web_client_accounts(make_server):
+    """Create an account and sign in from the landing page (SASL PLAIN),
+    each refusal said (name taken, short password, wrong password, too
+    many attempts); Remember me and signing out; a private conversation's
+    earlier messages in a fresh page; axe-core on the new forms."""
+    run_accounts_scenario(make_server, "accounts",
+                          ("sasl", "draft/account-registration", "draft/chathistory", "batch"))
+
+
+def test_web_client_read_markers(make_server):
+    """Two pages of one account: reading #lobby in one clears its unread
+    badge in the other (draft/read-marker)."""
+    run_accounts_scenario(make_server, "markers",
+                          ("sasl", "draft/account-registration", "draft/read-marker"))
