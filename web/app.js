@@ -671,7 +671,7 @@ function afterCaps() {
   capEnd();
 }
 
-function sendRegister() { send(`REGISTER * * :${S.accountPassword}`); }
+function sendRegister() { send(`REGISTER ${S.accountName} * :${S.accountPassword}`); }
 
 function saslPlain() {
   const name = S.accountName;
@@ -1203,6 +1203,12 @@ const HANDLERS = {
 function nickRejected(m, what) {
   const bad = m.params[1] || '';
   if (S.registered) { error(`Cannot change nickname: ${bad} ${what}.`, S.active); return; }
+  // An account is made for the nickname asked for, not another.
+  if (S.mode === 'register') {
+    authFailed(what.includes('valid') ? `${bad || S.nick} cannot be an account's name: it ${what}.`
+      : REGISTER_ERRORS.ACCOUNT_EXISTS(S.accountName));
+    return;
+  }
   if (what.includes('valid') || ++S.nickTries > 4) {
     // A nickname the server will never take: back to the form.
     signOut(false);

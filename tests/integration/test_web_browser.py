@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from chat import NO_HISTORY, ROOT, free_port, kill_group, make_cert, need_tools
+from irc import IrcClient
 
 BROWSER_DIR = ROOT / "tests" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
