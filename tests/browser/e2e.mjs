@@ -6,6 +6,7 @@
 //   node e2e.mjs --url http://127.0.0.1:PORT/ --plain-port N --artifacts DIR [--password PW]
 //   node e2e.mjs --url ... --plain-port N --scenario rejoin
 //   node e2e.mjs --url ... --plain-port N --irc-port M --scenario history
+//   node e2e.mjs --url ... --plain-port N --scenario accounts|markers
 //
 // With --password the server wants one: each page must ask for it when the
 // server says so (464), and nc gives it with /pass. With --history on the
