@@ -731,8 +731,9 @@ async function markers() {
   }
   const lines = [1, 2, 3].map((i) => `unread ${i} ${token}`);
   for (const line of lines) ncSend(line);
+  // (In a tab not shown: attached, not visible.)
   for (const page of [one, two]) {
-    await expectMessage(page, '#lobby', 'nceve', lines[2]);
+    await messageIn(page, '#lobby', 'nceve', lines[2]).waitFor({ state: 'attached' });
     await page.locator('#rooms .tab[data-target="#lobby"] .badge').filter({ hasText: /^3$/ }).waitFor();
   }
   ok('both pages show 3 unread in #lobby');
@@ -749,7 +750,7 @@ async function markers() {
   const more = `one more ${token}`;
   ncSend(more);
   for (const page of [one, two]) {
-    await expectMessage(page, '#lobby', 'nceve', more);
+    await messageIn(page, '#lobby', 'nceve', more).waitFor({ state: 'attached' });
     await page.locator('#rooms .tab[data-target="#lobby"] .badge').filter({ hasText: /^1$/ }).waitFor();
   }
   ok('a line said after the reading counts as 1 unread in both pages');
