@@ -28,17 +28,17 @@
 //
 // The accounts scenario (the server offers sasl and
 // draft/account-registration): a page creates an account (a name taken
-// and a short password are refused, saying so), two accounts talk
-// privately, a fresh page signs in (a wrong password refused, saying so)
-// with Remember me: the account is shown, the conversation comes back
-// with its earlier messages, a reload signs in again by itself, signing
-// out forgets it; wrong passwords again and again are throttled, saying
-// so. axe-core finds nothing on the landing page or in the chat.
+// and a short password are refused, saying so); a fresh page signs in (a
+// wrong password refused, saying so) with Remember me: the account is
+// shown, a reload signs in again by itself, signing out forgets it; wrong
+// passwords again and again are throttled, saying so. axe-core finds
+// nothing on the landing page or in the chat.
 //
-// The markers scenario (draft/read-marker too): two pages signed in to
-// one account and an `nc` in #lobby; both pages look at another tab while
-// nc talks, both show the unread count; reading in one page clears the
-// badge in the other.
+// The markers scenario (draft/read-marker and private history too): two
+// accounts talk privately; a second page of one of them finds the
+// conversation with its earlier messages; with an `nc` in #lobby, both
+// pages of that account look at another tab while nc talks, both show the
+// unread count; reading in one page clears the badge in the other.
 // Exit 0 when every check passed; 1 with a line saying which one failed.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -641,18 +641,6 @@ async function accounts() {
   await signedIn(bob, 'bob');
   ok('bob created an account');
 
-  step = 'ann and bob talk privately';
-  const first = `just between us ${token}`;
-  const second = `yes, only us ${token}`;
-  await send(ann, `/msg bob ${first}`);
-  await expectMessage(ann, 'bob', 'ann', first);
-  await bob.locator('#queries .tab[data-target="ann"]').waitFor();
-  await bob.click('#queries .tab[data-target="ann"] .tab-open');
-  await expectMessage(bob, 'ann', 'ann', first);
-  await send(bob, second);
-  await expectMessage(ann, 'bob', 'bob', second);
-  ok('ann and bob exchanged private messages');
-
   const again = await openPage('ann-again', { width: 1100, height: 750 });
   step = 'a fresh page: a wrong password is refused';
   await again.goto(opts.url, { waitUntil: 'load' });
@@ -667,14 +655,6 @@ async function accounts() {
   if (kept?.account !== 'ann' || kept?.password !== pw) throw new Error(`Remember me kept ${JSON.stringify(kept)}`);
   ok(`signed in to ann in a fresh page (as ${nick}: the first page has the nickname); the account is shown and remembered`);
   await accessible(again, 'the chat, signed in');
-
-  step = 'the private conversation comes back with its earlier messages';
-  // Found by CHATHISTORY TARGETS, filled by CHATHISTORY LATEST bob.
-  await again.locator('#queries .tab[data-target="bob"]').waitFor();
-  await again.click('#queries .tab[data-target="bob"] .tab-open');
-  await expectMessage(again, 'bob', 'bob', second);
-  await again.locator('.log[data-buffer="bob"] .message.self.earlier[data-nick="ann"]').filter({ hasText: first }).waitFor();
-  ok('the conversation with bob is there in the fresh page, ann\'s line marked as her own');
 
   step = 'a reload signs in again by itself';
   await again.reload({ waitUntil: 'load' });
@@ -709,20 +689,44 @@ async function markers() {
   await launch();
   const pw = `secret ${token}`;
   const one = await openPage('one', { width: 1100, height: 750 });
-  const two = await openPage('two', { width: 1100, height: 750 });
-  step = 'two pages of one account';
+  const erin = await openPage('erin', { width: 1100, height: 750 });
+  step = 'dana and erin create accounts and talk privately';
   await one.goto(opts.url, { waitUntil: 'load' });
   await enter(one, 'register', 'dana', pw);
   await signedIn(one, 'dana');
+  await erin.goto(opts.url, { waitUntil: 'load' });
+  await enter(erin, 'register', 'erin', pw);
+  await signedIn(erin, 'erin');
+  const first = `just between us ${token}`;
+  const second = `yes, only us ${token}`;
+  await send(erin, `/msg dana ${first}`);
+  await one.locator('#queries .tab[data-target="erin"]').waitFor();
+  await one.click('#queries .tab[data-target="erin"] .tab-open');
+  await expectMessage(one, 'erin', 'erin', first);
+  await send(one, second);
+  await expectMessage(erin, 'dana', 'dana', second);
+  ok('dana and erin created accounts and exchanged private messages');
+
+  const two = await openPage('two', { width: 1100, height: 750 });
+  step = 'a second page of dana finds the conversation, with its earlier messages';
   await two.goto(opts.url, { waitUntil: 'load' });
   await enter(two, 'signin', 'dana', pw);
-  await signedIn(two, 'dana');
+  const nick = await signedIn(two, 'dana');
+  // Found by CHATHISTORY TARGETS, filled by CHATHISTORY LATEST erin.
+  await two.locator('#queries .tab[data-target="erin"]').waitFor();
+  await two.click('#queries .tab[data-target="erin"] .tab-open');
+  await expectMessage(two, 'erin', 'erin', first);
+  await two.locator('.log[data-buffer="erin"] .message.self.earlier[data-nick="dana"]').filter({ hasText: second }).waitFor();
+  ok(`a second page signed in to dana (as ${nick}) shows the conversation with erin, dana's line as her own`);
+
   startNc();
   await ncExpect(/^-- you are (\S+);/, 'the welcome');
   ncSend('/nick nceve');
   await ncExpect(/^-- \S+ is now known as nceve$/, 'the nick change');
-  for (const page of [one, two]) await page.locator('#members .member[data-nick="nceve"]').waitFor();
-  ok('two pages signed in to dana, and nc, in #lobby');
+  for (const page of [one, two]) {
+    await page.locator(`${LOBBY} .message.status`).filter({ hasText: 'is now known as nceve' }).waitFor({ state: 'attached' });
+  }
+  ok('nc is in #lobby with both pages of dana');
 
   step = 'both pages look elsewhere while nc talks';
   for (const page of [one, two]) {
