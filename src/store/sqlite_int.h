@@ -35,6 +35,11 @@
 #define STORE_PRUNE_BATCH 500
 #define STORE_IDLE_MS 1000
 #define STORE_TOUCHED_MAX 1024
+/* A target is checked once it took a sixteenth of history-max-rows
+ * since its last check: finding where its bound falls is a walk of that
+ * many index entries (10 to 50 ms for 100,000), not to be paid at every
+ * idle second of a busy room. It may pass the bound by that much. */
+#define STORE_PRUNE_SLACK(max_rows) ((max_rows) / 16 + 1)
 
 /* The schema version this build writes (sqlite_schema.c). */
 #define STORE_SCHEMA_VERSION 2
@@ -50,9 +55,10 @@ struct store_op {
 };
 
 /* A target that took events since it was last checked against
- * history-max-rows. */
+ * history-max-rows, and how many. */
 struct store_touched {
 	UT_hash_handle hh;
+	uint64_t added;
 	char name[];
 };
 

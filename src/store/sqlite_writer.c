@@ -351,20 +351,39 @@ touch(struct store *s, const char *target)
 		return;
 	struct store_touched *t;
 	HASH_FIND_STR(s->touched, target, t);
-	if (t != NULL)
-		return;
-	if (HASH_COUNT(s->touched) >= STORE_TOUCHED_MAX) {
-		s->touched_all = 1;
-		return;
-	}
-	size_t n = strlen(target) + 1;
-	t = malloc(sizeof *t + n);
 	if (t == NULL) {
-		s->touched_all = 1;
-		return;
+		if (HASH_COUNT(s->touched) >= STORE_TOUCHED_MAX) {
+			s->touched_all = 1;
+			return;
+		}
+		size_t n = strlen(target) + 1;
+		t = malloc(sizeof *t + n);
+		if (t == NULL) {
+			s->touched_all = 1;
+			return;
+		}
+		t->added = 0;
+		memcpy(t->name, target, n);
+		HASH_ADD_STR(s->touched, name, t);
 	}
-	memcpy(t->name, target, n);
-	HASH_ADD_STR(s->touched, name, t);
+	t->added++;
+}
+
+/* A touched target that took enough to be worth a check, taken out of
+ * the set; NULL when none has. */
+static char *
+touched_take(struct store *s)
+{
+	struct store_touched *t, *tmp;
+	HASH_ITER(hh, s->touched, t, tmp) {
+		if (t->added < STORE_PRUNE_SLACK(s->opt.max_rows))
+			continue;
+		HASH_DEL(s->touched, t);
+		char *name = strdup(t->name);
+		free(t);
+		return name;
+	}
+	return NULL;
 }
 
 /* The epochs queued, in one transaction: while the writer commits, the
@@ -416,7 +435,7 @@ prune_rows_step(struct store *s, uint64_t *deleted)
 				s->touched_all = 0;
 				free(s->prune_scan);
 				s->prune_scan = NULL;
-				return HASH_COUNT(s->touched) > 0;
+				return 1;  /* the touched ones next */
 			}
 			free(s->prune_scan);
 			s->prune_scan = strdup(next);
@@ -425,14 +444,7 @@ prune_rows_step(struct store *s, uint64_t *deleted)
 				s->touched_all = 0;
 				return 0;
 			}
-		} else if (s->touched != NULL) {
-			struct store_touched *t = s->touched;
-			HASH_DEL(s->touched, t);
-			next = strdup(t->name);
-			free(t);
-			if (next == NULL)
-				return s->touched != NULL;
-		} else {
+		} else if ((next = touched_take(s)) == NULL) {
 			return 0;
 		}
 		/* The newest msgid past the bound, if the target has so many. */

@@ -893,6 +893,36 @@ test_retention_rows(void **state)
 	store_result_free(&r);
 }
 
+/* A room is checked against history-max-rows once it took a sixteenth
+ * of the bound since its last check: it may pass the bound by that. */
+static void
+test_retention_slack(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->s);
+	f->s = open_store(f->dir, 160, 0);  /* slack: 160 / 16 + 1 = 11 */
+	assert_non_null(f->s);
+	assert_int_equal(STORE_PRUNE_SLACK(160), 11);
+	wait_epoch(f->s, fill(f->s, "#a", 0, 170));
+	store_test_prune(f->s);
+	struct store_stats st;
+	store_stats(f->s, &st);
+	assert_int_equal(st.pruned, 10);
+	wait_epoch(f->s, fill(f->s, "#a", 170, 10));
+	store_test_prune(f->s);
+	store_stats(f->s, &st);
+	assert_int_equal(st.pruned, 10);  /* 170 rows: within the slack */
+	wait_epoch(f->s, fill(f->s, "#a", 180, 1));
+	store_test_prune(f->s);
+	store_stats(f->s, &st);
+	assert_int_equal(st.pruned, 21);
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 1000 };
+	query(f->s, &q, &r);
+	expect_run(&r, 21, 180);
+	store_result_free(&r);
+}
+
 /* history-max-age: rows older than it go, the recent stay. */
 static void
 test_retention_age(void **state)
@@ -1203,6 +1233,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_slack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
