@@ -56,6 +56,7 @@ struct account_scram {
 };
 
 enum job_kind {
+	J_WARM,        /* makes the dummy hash before the first login needs it */
 	J_REGISTER, J_LOGIN, J_LOGIN_CERT, J_PASSWD, J_DROP, J_CERT_ADD, J_CERT_DEL,
 	J_INFO, J_SCRAM_FIRST, J_SCRAM_FINAL, J_SYNC,
 };
@@ -124,6 +125,10 @@ of_store(enum store_status st)
 	return ACCOUNT_FAILED;
 }
 
+static struct job *job_new(struct accounts *a, enum job_kind kind, account_done_fn *done,
+    void *ctx);
+static enum account_status job_submit(struct accounts *a, struct job *j);
+
 struct accounts *
 accounts_new(struct hub *hub, struct store *store, struct worker_pool *pool)
 {
@@ -160,6 +165,11 @@ accounts_new(struct hub *hub, struct store *store, struct worker_pool *pool)
 		}
 		store_names_free(names, n);
 		a->serial = serial;
+		/* The dummy hash made now, on a worker, so that the first
+		 * unknown name costs no more than any other. */
+		struct job *j = job_new(a, J_WARM, NULL, NULL);
+		if (j != NULL)
+			(void)job_submit(a, j);
 	}
 	return a;
 }
@@ -448,6 +458,9 @@ job_work(void *arg)
 	struct job *j = arg;
 	struct store_account acc;
 	switch (j->kind) {
+	case J_WARM:
+		kdf_verify_dummy("", 0);
+		break;
 	case J_REGISTER:
 		work_register(j);
 		break;
@@ -510,6 +523,9 @@ job_done(void *arg, int cancelled)
 		j->status = ACCOUNT_FAILED;
 	struct account_result r = { .status = j->status };
 	switch (j->kind) {
+	case J_WARM:
+		job_free(j);
+		return;
 	case J_SYNC:
 		a->syncing = 0;
 		if (j->status == ACCOUNT_OK && j->names_loaded) {

@@ -65,7 +65,9 @@ hub_account_sync(struct hub *hub, const char *const *names, size_t n)
 	struct hub_account *e, *tmp, *keep = NULL;
 	for (size_t i = 0; i < n; i++) {
 		char key[ACCOUNT_LEN_MAX + 1];
-		if (strlen(names[i]) > ACCOUNT_LEN_MAX)
+		/* A name no nick can be (written by hand into the database)
+		 * owns nothing: left out, not an error. */
+		if (!name_nick_valid(names[i], ACCOUNT_LEN_MAX))
 			continue;
 		name_fold(key, names[i]);
 		HASH_FIND_STR(keep, key, e);

@@ -233,7 +233,9 @@ def test_admin_cli_while_running(make_server, tmp_path):
     # Deleted: whoever is logged in as it is logged out, the nick is free.
     assert account_cli(data, "delete", "judy").returncode == 0
     assert account_cli(data, "delete", "judy").returncode == 1
-    wait_for(lambda: not nick_taken(srv, "judy"), "judy free")
+    # kim's nick (nobody holds it) free means the server has read both.
+    assert account_cli(data, "delete", "kim").returncode == 0
+    wait_for(lambda: not nick_taken(srv, "kim"), "kim free")
     e = srv.client()
     e.send("/login judy judynew1")
     e.expect(r"^!! login-failed:")
