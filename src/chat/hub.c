@@ -61,6 +61,7 @@ room_free(struct hub *hub, struct room *room)
 		hub->nmasks -= counts[l];
 	}
 	free(room->members);
+	free(room->reg);
 	free(room);
 }
 
@@ -350,8 +351,15 @@ room_remove_member(struct hub *hub, struct room *room, struct user *u)
 		room->nmembers--;
 		break;
 	}
-	if (room->nmembers == 0)
+	/* A registered room stays when empty (hub_rooms.c). */
+	if (room->nmembers == 0 && room->reg == NULL)
 		room_delete(hub, room);
+}
+
+void
+hub_room_gone(struct hub *hub, struct room *room)
+{
+	room_delete(hub, room);
 }
 
 void
@@ -480,6 +488,12 @@ room_new(struct hub *hub, struct user *maker, const char *name)
 	HASH_ADD_STR(hub->rooms, key, room);
 	hub->nrooms++;
 	return room;
+}
+
+struct room *
+hub_room_make(struct hub *hub, const char *name)
+{
+	return room_new(hub, NULL, name);
 }
 
 int

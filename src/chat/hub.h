@@ -127,6 +127,17 @@ struct ban {
 	char by[NICK_LEN_MAX + 1];   /* the nick of who set it */
 };
 
+/* A registered room (issue 13): kept when empty, and across restarts
+ * (store/rooms.c saves it). Its founder's account, and the accounts an
+ * operator gave +o while registered, get +o on joining. */
+#define HUB_ROOM_OPS_MAX 32
+struct room_reg {
+	char founder[ACCOUNT_LEN_MAX + 1];   /* as registered */
+	time_t at;                           /* when it was registered */
+	uint8_t nops;
+	char ops[HUB_ROOM_OPS_MAX][ACCOUNT_LEN_MAX + 1];
+};
+
 struct room {
 	char name[ROOM_LEN_MAX + 1]; /* as its creator spelled it */
 	char key[ROOM_LEN_MAX + 1];
@@ -148,6 +159,7 @@ struct room {
 	struct user *maker;          /* who made it, while connected, or NULL */
 	struct member *members;      /* in order of joining */
 	uint32_t nmembers, capmembers;
+	struct room_reg *reg;        /* registered, or NULL */
 };
 
 struct whowas {
@@ -259,6 +271,7 @@ enum hub_status {
 	HUB_ENOTYOURS,  /* not a message this user may take back */
 	HUB_EOWNED,     /* the nickname is registered to an account the user
 	                 * is not logged in as */
+	HUB_ENOACCOUNT, /* needs the user logged in */
 };
 
 /* A hub of node 0 (hub_set_node). */
@@ -473,6 +486,42 @@ const char *hub_account_owner(const struct hub *hub, const char *nick);
 void hub_account(struct hub *hub, struct user *u, const char *account);
 /* 1 when u is logged in as account (ASCII case ignored). */
 int hub_logged_in_as(const struct user *u, const char *account);
+
+/* ---- Registered rooms (issue 13) ----
+ * A room registered by a logged-in operator stays when empty; the
+ * accounts it names get +o on joining (a MODE from the service ChanServ,
+ * hub_service). Saving it is an observer's (store/rooms.c): it sees the
+ * MSG_TOPIC and MSG_MODE of registered rooms, and is told of a
+ * registration or drop by its caller. */
+
+/* The user events of the room service come from: ChanServ. */
+extern const struct user hub_service;
+/* u registers room (u's account the founder). HUB_ENOACCOUNT when u is
+ * not logged in, HUB_ENOTIN, HUB_ECHANOP, HUB_EALREADY when it is. */
+enum hub_status hub_room_register(struct hub *hub, struct user *u, struct room *room);
+/* u unregisters room: u must be logged in as its founder, or a server
+ * operator (HUB_ENOTYOURS else; HUB_ENOROOM when not registered). An
+ * empty room goes. */
+enum hub_status hub_room_drop(struct hub *hub, struct user *u, struct room *room);
+/* What a registered room keeps besides its lists. */
+struct hub_room_state {
+	const char *topic, *topic_by;  /* NULL: none */
+	time_t topic_at, created;
+	const char *modes;             /* flag letters: "nt" */
+	const char *key;               /* NULL: none */
+	uint32_t limit;
+};
+/* At start: the registered room name (founded by founder), made empty
+ * with state st if it does not exist (an existing room keeps its own).
+ * NULL when out of memory or not a room name. */
+struct room *hub_room_restore(struct hub *hub, const char *name, const char *founder,
+    const struct hub_room_state *st);
+/* Adds a mask to a list mode ('b', 'e', 'I') of room as restored (no
+ * event). -1 when it does not fit the bounds. */
+int hub_room_restore_mask(struct hub *hub, struct room *room, char letter, const char *mask,
+    const char *by, time_t at);
+/* 1 when account gets +o on joining room. */
+int hub_room_op_account(const struct room *room, const char *account);
 
 /* The msg carrying an event, with its id and time set (and from's
  * account copied). */

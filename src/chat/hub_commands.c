@@ -227,6 +227,8 @@ hub_join_key(struct hub *hub, struct user *u, const char *name, const char *key)
 	tell_room(hub, room, MSG_JOIN, u, NULL, u->realname, NULL);
 	if (u->away != NULL)
 		tell_room(hub, room, MSG_AWAY, u, NULL, u->away, u);
+	if (room->reg != NULL)
+		hub_room_joined(hub, room, u);
 	return HUB_OK;
 }
 

@@ -65,6 +65,8 @@ member_mode(struct hub *hub, struct room *room, struct hub_mode *m)
 	if (mem == NULL)
 		return HUB_EUSERNOTIN;
 	uint8_t bit = m->letter == 'o' ? MEMBER_OP : MEMBER_VOICE;
+	if (bit == MEMBER_OP)
+		hub_room_op_changed(room, target, m->on);
 	if (m->on)
 		mem->modes |= bit;
 	else
@@ -148,6 +150,23 @@ list_mode(struct hub *hub, struct room *room, struct hub_mode *m, const struct u
 	++*n;
 	hub->nmasks++;
 	return HUB_OK;
+}
+
+int
+hub_room_restore_mask(struct hub *hub, struct room *room, char letter, const char *mask,
+    const char *by, time_t at)
+{
+	struct hub_mode m = { .letter = letter, .on = 1, .arg = mask };
+	if (list_mode(hub, room, &m, &hub_service) != HUB_OK)
+		return -1;
+	struct ban **list = NULL;
+	uint32_t *n = NULL;
+	if (hub_room_list(room, letter, &list, &n) < 0 || *n == 0)
+		return -1;
+	struct ban *b = &(*list)[*n - 1];
+	snprintf(b->by, sizeof b->by, "%s", by != NULL ? by : hub_service.nick);
+	b->at = at;
+	return 0;
 }
 
 /* A key must survive being typed in a JOIN: no spaces, no commas (JOIN

@@ -57,6 +57,14 @@ int hub_add_invite(struct user *target, const struct room *room);
 struct hub_account *hub_registry_find(const struct hub *hub, const char *name);
 void hub_accounts_free(struct hub *hub);
 
+/* Registered rooms: an empty room made (no maker, no member), and one
+ * deleted; after u joined room, u's +o if its account is the room's
+ * (hub_rooms.c); +o or -o given to target in room. */
+struct room *hub_room_make(struct hub *hub, const char *name);
+void hub_room_gone(struct hub *hub, struct room *room);
+void hub_room_joined(struct hub *hub, struct room *room, struct user *u);
+void hub_room_op_changed(struct room *room, const struct user *target, int on);
+
 /* hub_modes.c: the changes a MODE event's text tells of ("+o-v bob
  * carol"), made by by in room, whoever may. */
 void hub_modes_apply(struct hub *hub, struct user *by, struct room *room, const char *text);

@@ -116,6 +116,9 @@ hub_error(struct conn *c, enum hub_status st, const char *name)
 	case HUB_ENOTYOURS:
 		plain_err(c, PLAIN_ERR_UNEXPECTED);
 		return;
+	case HUB_ENOACCOUNT:
+		plain_err(c, PLAIN_ERR_NOT_LOGGED_IN);
+		return;
 	}
 }
 

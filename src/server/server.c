@@ -15,6 +15,7 @@
 #include "server/sweep.h"
 #include "accounts/accounts.h"
 #include "store/history.h"
+#include "store/rooms.h"
 #include "store/store.h"
 
 /* Conns flushed between two looks at the clock while shutting down. */
@@ -165,7 +166,8 @@ history_open(struct server *srv)
 	}
 	if (loop_io_add(srv->loop, &srv->store_io, store_fd(srv->store), LOOP_READ,
 	    on_store_finished, srv) < 0 ||
-	    (srv->history = history_new(&srv->hub, srv->store)) == NULL) {
+	    (srv->history = history_new(&srv->hub, srv->store)) == NULL ||
+	    (srv->rooms = rooms_new(&srv->hub, srv->store, srv->workers)) == NULL) {
 		fprintf(stderr, "parleyd: history: cannot start: out of memory\n");
 		return -1;
 	}
@@ -187,6 +189,8 @@ server_stop_work(struct server *srv)
 	/* After the workers: every account job's done has run. */
 	accounts_free(srv->accounts);
 	srv->accounts = srv->env.accounts = NULL;
+	rooms_free(srv->rooms);
+	srv->rooms = NULL;
 	if (srv->history != NULL) {
 		history_free(srv->history);
 		srv->history = NULL;

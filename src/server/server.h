@@ -17,6 +17,7 @@
 struct conn;
 struct accounts;
 struct history;
+struct rooms;
 struct store;
 struct worker_pool;
 
@@ -35,6 +36,7 @@ struct server {
 	struct store *store;            /* history's database, or NULL (history off) */
 	struct history *history;        /* the hub's observer that fills it */
 	struct accounts *accounts;      /* over store: NULL store, no accounts */
+	struct rooms *rooms;            /* registered rooms kept (store/rooms.h) */
 	struct loop_io store_io;        /* its fd: an epoch is finished */
 	struct door_env env;            /* what doors may reach of all this */
 	char started[SERVER_STARTED_MAX];

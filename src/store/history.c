@@ -14,9 +14,9 @@ struct history {
 	uint64_t pending;             /* appends and redactions since the seal */
 };
 
-/* The store_event of m in room (as spelled), its strings pointing into m
- * and the caller's buffers (target: ROOM_LEN_MAX + 1, sender:
- * HUB_MASK_MAX). */
+/* The store_event of m in room (as spelled; or a private conversation's
+ * key, when it starts with '@'), its strings pointing into m and the
+ * caller's buffers (target: STORE_TARGET_MAX + 1, sender: HUB_MASK_MAX). */
 static void
 history_event(const struct msg *m, enum store_kind kind, const char *room,
     char *target, char *sender, struct store_event *e)
@@ -25,9 +25,11 @@ history_event(const struct msg *m, enum store_kind kind, const char *room,
 	memcpy(e->msgid, m->id, sizeof e->msgid);
 	e->at_ms = m->at_ms;
 	e->kind = kind;
-	snprintf(target, ROOM_LEN_MAX + 1, "%s", room);
-	name_fold(target, target);
+	snprintf(target, STORE_TARGET_MAX + 1, "%s", room);
+	if (!STORE_TARGET_IS_PAIR(target))
+		name_fold(target, target);
 	e->target = target;
+	e->account = m->account[0] != '\0' ? m->account : NULL;
 	snprintf(sender, HUB_MASK_MAX, "%s!%s@%s", m->from, m->ident != NULL ? m->ident : "",
 	    m->host != NULL ? m->host : "");
 	e->sender = sender;
@@ -39,7 +41,7 @@ static void
 history_append(struct history *h, const struct msg *m, enum store_kind kind,
     const char *room, const char *text, const char *extra)
 {
-	char target[ROOM_LEN_MAX + 1], sender[HUB_MASK_MAX];
+	char target[STORE_TARGET_MAX + 1], sender[HUB_MASK_MAX];
 	struct store_event e;
 	history_event(m, kind, room, target, sender, &e);
 	e.text = text;
@@ -82,13 +84,34 @@ tagmsg_kept(const char *tags)
 	return 0;
 }
 
+/* A private message, notice, action or TAGMSG between two logged-in
+ * users: stored under their accounts' pair (extra: the recipient's nick
+ * as it was, to show it again as it was sent). Between users who are
+ * not both logged in, nothing is kept: a nickname is nobody's identity. */
+static void
+history_private(struct history *h, const struct msg *m, const struct audience *to,
+    enum store_kind kind)
+{
+	if (m->room != NULL || to->shape != AUD_USER || to->user == NULL ||
+	    m->account[0] == '\0' || to->user->account[0] == '\0' || m->target == NULL)
+		return;
+	if (kind == SK_TAGMSG && !tagmsg_kept(m->client_tags))
+		return;
+	char pair[STORE_TARGET_MAX + 1];
+	store_pair_target(m->account, to->user->account, pair);
+	history_append(h, m, kind, pair, kind == SK_TAGMSG ? NULL : m->text, m->target);
+}
+
 static void
 history_observe(void *ctx, struct msg *m, const struct audience *to)
 {
 	struct history *h = ctx;
-	/* Room events only: a private message or notice has no room. */
+	/* Room events, and private messages between accounts. */
 	int in_room = m->room != NULL && (to->shape == AUD_ROOM);
 	switch (m->kind) {
+	case MSG_PRIVATE:
+		history_private(h, m, to, SK_PRIVMSG);
+		break;
 	case MSG_SAY:
 		if (in_room)
 			history_append(h, m, SK_PRIVMSG, m->room, m->text, NULL);
@@ -96,18 +119,25 @@ history_observe(void *ctx, struct msg *m, const struct audience *to)
 	case MSG_ACTION:
 		if (in_room)
 			history_append(h, m, SK_ACTION, m->room, m->text, NULL);
+		else
+			history_private(h, m, to, SK_ACTION);
 		break;
 	case MSG_NOTICE:
 		if (in_room)
 			history_append(h, m, SK_NOTICE, m->room, m->text, NULL);
+		else
+			history_private(h, m, to, SK_NOTICE);
 		break;
 	case MSG_TAGMSG:
 		if (in_room && tagmsg_kept(m->client_tags))
 			history_append(h, m, SK_TAGMSG, m->room, NULL, NULL);
+		else if (!in_room)
+			history_private(h, m, to, SK_TAGMSG);
 		break;
 	case MSG_JOIN:
 		if (in_room)
-			history_append(h, m, SK_JOIN, m->room, NULL, NULL);
+			history_append(h, m, SK_JOIN, m->room, NULL,
+			    m->account[0] != '\0' ? m->account : NULL);
 		break;
 	case MSG_PART:
 		if (in_room)
@@ -132,12 +162,14 @@ history_observe(void *ctx, struct msg *m, const struct audience *to)
 		history_each_room(h, m, to, SK_NICK, NULL, m->target);
 		break;
 	case MSG_REDACT:
-		if (in_room && store_redact(h->store, m->ref) == 0)
+		/* A room's message, or a private one (kept or not: a msgid
+		 * the store does not hold changes nothing). */
+		if ((in_room || to->shape == AUD_USER) && store_redact(h->store, m->ref) == 0)
 			h->pending++;
 		break;
 	default:
-		/* Private messages (issue 13), away, setname, chghost,
-		 * invites, arrivals and user modes are not history. */
+		/* Away, setname, chghost, invites, arrivals, logins and
+		 * user modes are not history. */
 		break;
 	}
 }
@@ -165,7 +197,8 @@ history_free(struct history *h)
 int
 history_pending(const struct history *h)
 {
-	return h->pending > 0;
+	/* Registered rooms' saves (rooms.c) go in the same batch. */
+	return h->pending > 0 || store_pending(h->store);
 }
 
 uint64_t

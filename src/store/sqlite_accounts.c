@@ -261,6 +261,8 @@ delete_rows(sqlite3 *db, const char *name)
 	for (size_t i = 0; i <= strlen(name); i++)
 		key[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
 	int changed = 0;
+	if (store_unlock_forget_account(db, key) != 0)
+		return STORE_FAILED;
 	for (size_t i = 0; i < sizeof sql_delete / sizeof *sql_delete; i++) {
 		sqlite3_stmt *st = prepare(db, sql_delete[i]);
 		if (st == NULL)

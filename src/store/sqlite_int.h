@@ -42,14 +42,16 @@
 #define STORE_PRUNE_SLACK(max_rows) ((max_rows) / 16 + 1)
 
 /* The schema version this build writes (sqlite_schema.c). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* One thing for the writer to do, in order: store an event, or take
  * one back. The event's strings live in one block (block), owned. */
+enum store_op_type { OP_EVENT, OP_REDACT, OP_ROOM_SAVE, OP_ROOM_FORGET };
 struct store_op {
 	struct store_op *next;
-	int redact;                  /* 1: take e.msgid back */
+	enum store_op_type type;     /* OP_REDACT: take e.msgid back */
 	struct store_event e;
+	struct store_room room;      /* OP_ROOM_SAVE (OP_ROOM_FORGET: its name) */
 	char *block;
 	size_t bytes;                /* what the op holds, for the bound */
 };
@@ -80,6 +82,7 @@ struct store_reader {
 	sqlite3_stmt *exists;        /* a msgid in a target */
 	sqlite3_stmt *next_target;   /* the next target name after one */
 	sqlite3_stmt *search;
+	sqlite3_stmt *conversations; /* an account's private conversations */
 	int busy;
 };
 
@@ -128,6 +131,7 @@ struct store {
 	sqlite3_stmt *w_insert, *w_fts_insert, *w_fts_delete;
 	sqlite3_stmt *w_find, *w_redact, *w_delete;
 	sqlite3_stmt *w_next_target, *w_cutoff, *w_prune_rows, *w_prune_age;
+	sqlite3_stmt *w_conversation;
 	int failing;
 	struct store_touched *touched;   /* uthash: targets to check for max_rows */
 	int touched_all;             /* too many, or just opened: check all */
@@ -177,6 +181,14 @@ int store_writer_start(struct store *s, char *err, size_t errlen);
 void store_writer_stop(struct store *s);
 void store_writer_close(struct store *s);
 void store_pending_free(struct store *s);
+
+/* sqlite_rooms.c: the writer's side of registered rooms (in its
+ * transaction). */
+int store_room_write(sqlite3 *db, const struct store_room *r);
+int store_room_delete(sqlite3 *db, const char *name);
+/* An account deleted (key: its folded name): its private conversations
+ * (both sides'), read markers and operator entries go with it. */
+int store_unlock_forget_account(sqlite3 *db, const char *key);
 
 /* sqlite_query.c */
 int store_readers_init(struct store *s);

@@ -63,7 +63,10 @@ static const char sql_search[] =
     " AND (?3 IS NULL OR e.sender LIKE ?3 ESCAPE '\\')"
     " ORDER BY f.rowid DESC LIMIT ?4";
 
-#define READER_STMTS 7
+static const char sql_conversations[] =
+    "SELECT target FROM conversations WHERE account = ?1 ORDER BY target";
+
+#define READER_STMTS 8
 
 static void
 reader_stmts(struct store_reader *r, struct store_stmt out[READER_STMTS])
@@ -76,6 +79,7 @@ reader_stmts(struct store_reader *r, struct store_stmt out[READER_STMTS])
 		{ sql_exists, &r->exists },
 		{ sql_next_target, &r->next_target },
 		{ sql_search, &r->search },
+		{ sql_conversations, &r->conversations },
 	};
 	memcpy(out, list, sizeof list);
 }
@@ -369,6 +373,44 @@ cmp_newest_first(const void *x, const void *y)
 	return strcmp(b->msgid, a->msgid);
 }
 
+/* The keys of account's private conversations, into *list (malloc'd). */
+static int
+conversations(struct store_reader *r, const char *account, char ***list, size_t *n)
+{
+	char acc[ACCOUNT_LEN_MAX + 1];
+	size_t i = 0;
+	for (; account[i] != '\0' && i < ACCOUNT_LEN_MAX; i++)
+		acc[i] = (account[i] >= 'A' && account[i] <= 'Z') ? (char)(account[i] + 32) : account[i];
+	acc[i] = '\0';
+	sqlite3_stmt *st = r->conversations;
+	sqlite3_bind_text(st, 1, acc, -1, SQLITE_TRANSIENT);
+	int rc, failed = 0;
+	while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char **grown = realloc(*list, (*n + 1) * sizeof *grown);
+		char *t = strdup((const char *)sqlite3_column_text(st, 0));
+		if (grown == NULL || t == NULL) {
+			free(t);
+			if (grown != NULL)
+				*list = grown;
+			failed = 1;
+			break;
+		}
+		*list = grown;
+		(*list)[(*n)++] = t;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (failed || rc != SQLITE_DONE) {
+		for (size_t k = 0; k < *n; k++)
+			free((*list)[k]);
+		free(*list);
+		*list = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
 /* Each target's newest event between a and b (either order), the
  * limit newest of them, newest first. Without a list of targets, every
  * target in the database, found one index seek at a time. */
@@ -394,15 +436,23 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 		ref_bound(r, NULL, &rb, 0, hi_id);
 		hi = hi_id;
 	}
+	/* The asker's rooms, and its account's private conversations. */
+	char **conv = NULL;
+	size_t nconv = 0;
+	if (q->account != NULL && conversations(r, q->account, &conv, &nconv) != 0)
+		return -1;
 	char *scan = NULL;
 	size_t i = 0;
 	int rc = 0;
 	for (;;) {
 		const char *t;
-		if (q->targets != NULL) {
-			if (i >= q->ntargets)
+		if (q->targets != NULL || q->account != NULL) {
+			if (i < q->ntargets)
+				t = q->targets[i++];
+			else if (i < q->ntargets + nconv)
+				t = conv[i++ - q->ntargets];
+			else
 				break;
-			t = q->targets[i++];
 		} else {
 			sqlite3_stmt *st = r->next_target;
 			sqlite3_bind_text(st, 1, scan != NULL ? scan : "", -1, SQLITE_TRANSIENT);
@@ -431,6 +481,9 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 		}
 	}
 	free(scan);
+	for (size_t k = 0; k < nconv; k++)
+		free(conv[k]);
+	free(conv);
 	qsort(out->events, out->n, sizeof *out->events, cmp_newest_first);
 	while (out->n > limit)
 		event_free(&out->events[--out->n]);

@@ -69,10 +69,57 @@ static const char schema_v2[] =
     ") WITHOUT ROWID;"
     "INSERT INTO meta (key, value) VALUES ('accounts_serial', 0);";
 
+/* Version 3: what accounts unlock (issue 13). conversations: each
+ * private conversation's key (events.target) under both its accounts
+ * (folded), so that an account's conversations are one index range
+ * (TARGETS). read_markers: per account and target, the time read up to
+ * (draft/read-marker). rooms: a registered room (key: its folded name)
+ * and what it keeps across restarts and while empty; room_masks its +b,
+ * +e and +I lists, room_ops the accounts that get operator status on
+ * joining (the founder does always). */
+static const char schema_v3[] =
+    "CREATE TABLE conversations ("
+    "  account TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  PRIMARY KEY (account, target)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE read_markers ("
+    "  account TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (account, target)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE rooms ("
+    "  key TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  founder TEXT NOT NULL,"
+    "  topic TEXT,"
+    "  topic_by TEXT,"
+    "  topic_at INTEGER NOT NULL DEFAULT 0,"
+    "  modes TEXT NOT NULL DEFAULT '',"
+    "  password TEXT,"
+    "  lim INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL DEFAULT 0"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE room_masks ("
+    "  room TEXT NOT NULL,"
+    "  letter TEXT NOT NULL,"
+    "  mask TEXT NOT NULL,"
+    "  by TEXT,"
+    "  at INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (room, letter, mask)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE room_ops ("
+    "  room TEXT NOT NULL,"
+    "  account TEXT NOT NULL,"
+    "  PRIMARY KEY (room, account)"
+    ") WITHOUT ROWID;";
+
 /* The steps, from version i to i + 1 at index i. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };
 
 static int

@@ -47,7 +47,7 @@ str_put(char **at, const char *p)
 
 /* A copy of e, its strings in one block. */
 static struct store_op *
-op_new(const struct store_event *e, int redact)
+op_new(const struct store_event *e, enum store_op_type type)
 {
 	size_t n = str_size(e->target) + str_size(e->sender) + str_size(e->account) +
 	    str_size(e->text) + str_size(e->extra) + str_size(e->tags);
@@ -59,7 +59,7 @@ op_new(const struct store_event *e, int redact)
 		free(op);
 		return NULL;
 	}
-	op->redact = redact;
+	op->type = type;
 	op->e = *e;
 	char *at = op->block;
 	op->e.target = str_put(&at, e->target);
@@ -77,6 +77,7 @@ ops_free(struct store_op *op)
 {
 	while (op != NULL) {
 		struct store_op *next = op->next;
+		store_room_clear(&op->room);
 		free(op->block);
 		free(op);
 		op = next;
@@ -92,14 +93,14 @@ pending_add(struct store *s, struct store_op *op)
 	pthread_mutex_unlock(&s->lock);
 	if (s->pend_events + events >= STORE_PENDING_MAX ||
 	    s->pend_bytes + bytes + op->bytes > STORE_PENDING_BYTES_MAX) {
-		free(op->block);
-		free(op);
+		op->next = NULL;
+		ops_free(op);
 		return -1;
 	}
 	*s->pend_tail = op;
 	s->pend_tail = &op->next;
 	s->pend_events++;
-	s->pend_appends += !op->redact;
+	s->pend_appends += op->type == OP_EVENT;
 	s->pend_bytes += op->bytes;
 	return 0;
 }
@@ -109,7 +110,7 @@ store_append(struct store *s, const struct store_event *e)
 {
 	struct store_op *op = NULL;
 	if (e->target != NULL && e->msgid[0] != '\0')
-		op = op_new(e, 0);
+		op = op_new(e, OP_EVENT);
 	if (op == NULL || pending_add(s, op) != 0) {
 		s->refused++;
 		return -1;
@@ -125,10 +126,62 @@ store_redact(struct store *s, const char *msgid)
 	if (msgid == NULL || strlen(msgid) != MSGID_LEN)
 		return -1;
 	memcpy(e.msgid, msgid, MSGID_LEN + 1);
-	struct store_op *op = op_new(&e, 1);
+	struct store_op *op = op_new(&e, OP_REDACT);
 	if (op == NULL)
 		return -1;
 	return pending_add(s, op);
+}
+
+/* A room's bytes, roughly, for the bound. */
+static size_t
+room_bytes(const struct store_room *r)
+{
+	size_t n = str_size(r->name) + str_size(r->founder) + str_size(r->topic) +
+	    str_size(r->topic_by) + str_size(r->modes) + str_size(r->password);
+	for (size_t i = 0; i < r->nmasks; i++)
+		n += sizeof r->masks[i] + str_size(r->masks[i].mask) + str_size(r->masks[i].by);
+	for (size_t i = 0; i < r->nops; i++)
+		n += sizeof r->ops[i] + str_size(r->ops[i]);
+	return n;
+}
+
+static int
+room_op(struct store *s, const struct store_room *r, const char *name,
+    enum store_op_type type)
+{
+	struct store_event e = { .kind = SK_PRIVMSG };
+	struct store_op *op = op_new(&e, type);
+	if (op == NULL)
+		return -1;
+	struct store_room forget = { .name = (char *)name };
+	if (store_room_copy(&op->room, r != NULL ? r : &forget) != 0) {
+		ops_free(op);
+		return -1;
+	}
+	op->bytes += room_bytes(&op->room);
+	return pending_add(s, op);
+}
+
+int
+store_room_save(struct store *s, const struct store_room *r)
+{
+	if (r == NULL || r->name == NULL || r->founder == NULL)
+		return -1;
+	return room_op(s, r, NULL, OP_ROOM_SAVE);
+}
+
+int
+store_room_forget(struct store *s, const char *name)
+{
+	if (name == NULL)
+		return -1;
+	return room_op(s, NULL, name, OP_ROOM_FORGET);
+}
+
+int
+store_pending(const struct store *s)
+{
+	return s->pend_head != NULL;
 }
 
 uint64_t
@@ -317,12 +370,40 @@ write_redact(struct store *s, const char *msgid)
 	return step_done(s->w_redact);
 }
 
+/* A private conversation's key under both its accounts ("@a b"). */
+static int
+write_conversation(struct store *s, const char *target)
+{
+	const char *b = strchr(target, ' ');
+	if (b == NULL)
+		return 0;
+	char a[ACCOUNT_LEN_MAX + 1];
+	size_t n = (size_t)(b - target - 1);
+	if (n > ACCOUNT_LEN_MAX)
+		return 0;
+	memcpy(a, target + 1, n);
+	a[n] = '\0';
+	const char *accounts[2] = { a, b + 1 };
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st = s->w_conversation;
+		bind_text(st, 1, accounts[i]);
+		bind_text(st, 2, target);
+		if (step_done(st) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 write_op(struct store *s, const struct store_op *op)
 {
 	const struct store_event *e = &op->e;
-	if (op->redact)
+	if (op->type == OP_REDACT)
 		return write_redact(s, e->msgid);
+	if (op->type == OP_ROOM_SAVE)
+		return store_room_write(s->wdb, &op->room);
+	if (op->type == OP_ROOM_FORGET)
+		return store_room_delete(s->wdb, op->room.name);
 	const char *text = e->redacted ? NULL : e->text;
 	sqlite3_stmt *st = s->w_insert;
 	sqlite3_bind_text(st, 1, e->msgid, -1, SQLITE_STATIC);
@@ -339,7 +420,11 @@ write_op(struct store *s, const struct store_op *op)
 	if (step_done(st) != 0)
 		return -1;
 	/* A msgid stored already (a replay) is left as it was. */
-	if (sqlite3_changes(s->wdb) == 0 || !indexed((int)e->kind, text))
+	if (sqlite3_changes(s->wdb) == 0)
+		return 0;
+	if (STORE_TARGET_IS_PAIR(e->target) && write_conversation(s, e->target) != 0)
+		return -1;
+	if (!indexed((int)e->kind, text))
 		return 0;
 	return fts_write(s->w_fts_insert, sqlite3_last_insert_rowid(s->wdb), e->target, text);
 }
@@ -404,7 +489,7 @@ commit_epochs(struct store *s, const struct store_epoch *first, char *why, size_
 	if (s->opt.max_rows > 0)
 		for (const struct store_epoch *ep = first; ep != NULL; ep = ep->next)
 			for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
-				if (!op->redact)
+				if (op->type == OP_EVENT)
 					touch(s, op->e.target);
 	return 0;
 fail:
@@ -639,7 +724,10 @@ static const char sql_prune_age[] =
     "SELECT id, kind, text, target FROM (SELECT id, kind, text, target, at_ms FROM events"
     " ORDER BY id LIMIT ?2) WHERE at_ms < ?1";
 
-#define WRITER_STMTS 10
+static const char sql_conversation[] =
+    "INSERT OR IGNORE INTO conversations (account, target) VALUES (?1, ?2)";
+
+#define WRITER_STMTS 11
 
 static void
 writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
@@ -655,6 +743,7 @@ writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
 		{ sql_cutoff, &s->w_cutoff },
 		{ sql_prune_rows, &s->w_prune_rows },
 		{ sql_prune_age, &s->w_prune_age },
+		{ sql_conversation, &s->w_conversation },
 	};
 	memcpy(out, list, sizeof list);
 }

@@ -39,6 +39,19 @@ enum store_kind {
 	SK_TAGMSG = 11,   /* nothing but tags */
 };
 
+/* A target: a room's folded name, or a private conversation's key,
+ * "@" then the two accounts folded (ASCII), the lower first, a space
+ * between (store_pair_target): no room name starts with '@', and no
+ * account name holds a space. */
+#define STORE_TARGET_MAX (2 * ACCOUNT_LEN_MAX + 2 > ROOM_LEN_MAX ? \
+	2 * ACCOUNT_LEN_MAX + 2 : ROOM_LEN_MAX)
+#define STORE_TARGET_IS_PAIR(t) ((t)[0] == '@')
+/* The key of the conversation between accounts a and b (any case). */
+void store_pair_target(const char *a, const char *b, char out[STORE_TARGET_MAX + 1]);
+/* Of a pair's key, the account that is not me (folded), into out; -1
+ * when target is no pair of me. */
+int store_pair_peer(const char *target, const char *me, char out[ACCOUNT_LEN_MAX + 1]);
+
 /* Message-like kinds: what CHATHISTORY serves without event-playback,
  * what replay on join shows, and what SEARCH finds. */
 #define STORE_KIND_IS_MESSAGE(k) ((k) == SK_PRIVMSG || (k) == SK_ACTION || (k) == SK_NOTICE)
@@ -48,12 +61,13 @@ struct store_event {
 	char msgid[MSGID_LEN + 1];
 	int64_t at_ms;           /* wall time, for server-time */
 	enum store_kind kind;
-	const char *target;      /* the folded room name ("#lobby"); later a
+	const char *target;      /* the folded room name ("#lobby"), or a
 	                          * private conversation's key */
 	const char *sender;      /* nick!ident@host as it was then */
-	const char *account;     /* NULL until accounts exist */
+	const char *account;     /* the sender's account, or NULL */
 	const char *text;        /* '\n' between lines of a multiline message */
-	const char *extra;       /* see store_kind */
+	const char *extra;       /* see store_kind; a private message's: the
+	                          * recipient's nick as it was then */
 	const char *tags;        /* the sender's client tags ("+a=b;+c"), or NULL */
 	uint8_t bot;             /* the sender had bot mode */
 	uint8_t redacted;        /* taken back (REDACT): text is NULL then */
@@ -87,6 +101,8 @@ int store_redact(struct store *s, const char *msgid);
 /* Hands the pending batch to the writer as the next epoch and returns
  * its number (1, 2, ...; they only grow); 0 when nothing is pending. */
 uint64_t store_seal(struct store *s);
+/* Whether anything is pending (an event, a redaction, a room's save). */
+int store_pending(const struct store *s);
 /* Readable when the writer finished an epoch. */
 int store_fd(const struct store *s);
 /* Clears store_fd and returns the newest epoch finished: committed, or
@@ -127,6 +143,9 @@ struct store_query {
 	const char *const *targets; /* SQ_TARGETS / SQ_SEARCH without target:
 	                          * the targets the asker may read */
 	size_t ntargets;
+	const char *account;     /* SQ_TARGETS: the asker's account (any case),
+	                          * whose private conversations are added to
+	                          * targets; NULL: none */
 };
 
 /* The answer: events oldest first (for SQ_TARGETS: one per target, its
@@ -231,6 +250,58 @@ enum store_status store_cert_find(struct store *s, const char *fp,
 /* The account's fingerprints (at most STORE_CERTS_MAX) into fps; *n. */
 enum store_status store_cert_list(struct store *s, const char *name,
     char fps[STORE_CERTS_MAX][STORE_CERTFP_LEN + 1], size_t *n);
+
+/* ---- What accounts unlock (issue 13) ----
+ *
+ * Private conversations are events like a room's, under a pair's key
+ * (store_pair_target); the writer notes each pair for both accounts, so
+ * that SQ_TARGETS finds an account's conversations by index. */
+
+/* Read markers (IRCv3 draft/read-marker): per account and target (a
+ * room's folded name, or a nick folded), a time that only moves forward.
+ * Worker threads only, on a read-write connection. */
+/* get: STORE_NOT_FOUND when none is set. */
+enum store_status store_marker_get(struct store *s, const char *account,
+    const char *target, int64_t *at_ms);
+/* Sets the marker to at_ms unless it is later already; *now is the
+ * marker after (at_ms or the later one). */
+enum store_status store_marker_set(struct store *s, const char *account,
+    const char *target, int64_t at_ms, int64_t *now);
+
+/* A registered room as kept: what the hub restores at start. The modes
+ * are letters ("imnst"), masks of the +b, +e and +I lists by letter. */
+struct store_room_mask {
+	char letter;             /* 'b', 'e' or 'I' */
+	char *mask;
+	char *by;                /* nick of who set it */
+	int64_t at;              /* seconds */
+};
+struct store_room {
+	char *name;              /* as spelled */
+	char *founder;           /* the founder's account, as registered */
+	char *topic, *topic_by;  /* NULL when none */
+	int64_t topic_at, created;  /* seconds */
+	char *modes;             /* "nt" */
+	char *password;          /* +k, or NULL */
+	uint32_t limit;          /* +l, 0 for none */
+	struct store_room_mask *masks;
+	size_t nmasks;
+	char **ops;              /* accounts given operator status */
+	size_t nops;
+};
+/* The loop: saves r (a copy) whole, replacing what was kept of the room
+ * of that name, or forgets the room called name; by the history writer,
+ * in order with the events around it (the same epochs, the same
+ * durability gate). -1 when the pending batch is full. */
+int store_room_save(struct store *s, const struct store_room *r);
+int store_room_forget(struct store *s, const char *name);
+/* Worker threads: every registered room, into *rooms (store_rooms_free). */
+enum store_status store_rooms_load(struct store *s, struct store_room **rooms, size_t *n);
+void store_rooms_free(struct store_room *rooms, size_t n);
+/* A deep copy of r into out (0), or -1 out of memory (out is then
+ * freed). */
+int store_room_copy(struct store_room *out, const struct store_room *r);
+void store_room_clear(struct store_room *r);
 
 /* The store for a program beside the server (parleyd account ...): opens
  * (creating and upgrading) the database in dir without the server's lock

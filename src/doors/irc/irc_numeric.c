@@ -96,6 +96,9 @@ irc_hub_error(struct conn *c, enum hub_status st, const char *name, const char *
 		irc_fail(c, "REDACT", "REDACT_FORBIDDEN", context,
 		    "You are not authorised to delete this message");
 		return;
+	case HUB_ENOACCOUNT:
+		irc_fail(c, "*", "ACCOUNT_REQUIRED", NULL, "You must be logged in to do that");
+		return;
 	case HUB_EBADHOST:
 		irc_fail_vendor(c, "CHGHOST", "INVALID_HOST", name, "That is not a valid host name");
 		return;

@@ -1,0 +1,159 @@
+/* Registered rooms (issue 13): kept by the hub when empty, their
+ * founder's account and the accounts given +o get +o on joining. The
+ * database is store/rooms.c's, an observer of this hub's events. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "chat/hub.h"
+#include "chat/hub_emit.h"
+#include "chat/hub_state.h"
+
+/* The service registered rooms' events come from. */
+const struct user hub_service = {
+	.nick = "ChanServ", .key = "chanserv", .ident = "ChanServ", .host = "services",
+	.addr = "services", .ops = &hub_remote_ops,
+};
+
+int
+hub_room_op_account(const struct room *room, const char *account)
+{
+	const struct room_reg *reg = room->reg;
+	if (reg == NULL || account == NULL || account[0] == '\0')
+		return 0;
+	if (strcasecmp(reg->founder, account) == 0)
+		return 1;
+	for (int i = 0; i < reg->nops; i++)
+		if (strcasecmp(reg->ops[i], account) == 0)
+			return 1;
+	return 0;
+}
+
+enum hub_status
+hub_room_register(struct hub *hub, struct user *u, struct room *room)
+{
+	(void)hub;
+	if (u->account[0] == '\0')
+		return HUB_ENOACCOUNT;
+	if (!hub_is_member(room, u))
+		return HUB_ENOTIN;
+	if (!hub_is_op(room, u))
+		return HUB_ECHANOP;
+	if (room->reg != NULL)
+		return HUB_EALREADY;
+	if ((room->reg = calloc(1, sizeof *room->reg)) == NULL)
+		return HUB_ENOMEM;
+	snprintf(room->reg->founder, sizeof room->reg->founder, "%s", u->account);
+	room->reg->at = clock_now_s();
+	return HUB_OK;
+}
+
+/* An empty room that nothing keeps any more goes (as when its last
+ * member leaves). */
+static void
+room_maybe_gone(struct hub *hub, struct room *room)
+{
+	if (room->nmembers == 0 && room->reg == NULL)
+		hub_room_gone(hub, room);
+}
+
+enum hub_status
+hub_room_drop(struct hub *hub, struct user *u, struct room *room)
+{
+	if (room->reg == NULL)
+		return HUB_ENOROOM;
+	if (!hub_logged_in_as(u, room->reg->founder) && !(u->umodes & UMODE_OPER))
+		return HUB_ENOTYOURS;
+	free(room->reg);
+	room->reg = NULL;
+	room_maybe_gone(hub, room);
+	return HUB_OK;
+}
+
+static const struct {
+	char letter;
+	uint8_t bit;
+} flags[] = {
+	{ 'i', RMODE_INVITE }, { 'm', RMODE_MODERATED }, { 'n', RMODE_NOEXTERNAL },
+	{ 's', RMODE_SECRET }, { 't', RMODE_TOPIC },
+};
+
+static void
+restore_state(struct hub *hub, struct room *room, const struct hub_room_state *st)
+{
+	if (st->topic != NULL)
+		(void)hub_set_topic(hub, room, st->topic, st->topic_by ? st->topic_by : "",
+		    st->topic_at);
+	if (st->created > 0)
+		room->created = st->created;
+	room->modes = 0;
+	for (const char *p = st->modes ? st->modes : ""; *p; p++)
+		for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+			if (flags[i].letter == *p)
+				room->modes |= flags[i].bit;
+	if (st->key != NULL && strlen(st->key) <= HUB_KEY_MAX)
+		room->password = strdup(st->key);  /* none, when out of memory */
+	if (st->limit <= HUB_LIMIT_MAX)
+		room->limit = st->limit;
+}
+
+struct room *
+hub_room_restore(struct hub *hub, const char *name, const char *founder,
+    const struct hub_room_state *st)
+{
+	if (!name_room_valid(name, ROOM_LEN_MAX) || founder == NULL)
+		return NULL;
+	struct room *room = hub_room_find(hub, name);
+	if (room == NULL) {
+		if ((room = hub_room_make(hub, name)) == NULL)
+			return NULL;
+		if (st != NULL)
+			restore_state(hub, room, st);
+	}
+	if (room->reg == NULL && (room->reg = calloc(1, sizeof *room->reg)) == NULL) {
+		room_maybe_gone(hub, room);
+		return NULL;
+	}
+	snprintf(room->reg->founder, sizeof room->reg->founder, "%s", founder);
+	return room;
+}
+
+/* Called by hub_join_key after u joined a registered room: +o from the
+ * service when its account is the room's. */
+void
+hub_room_joined(struct hub *hub, struct room *room, struct user *u)
+{
+	struct member *mem = hub_member(room, u);
+	if (mem == NULL || (mem->modes & MEMBER_OP) || !hub_room_op_account(room, u->account))
+		return;
+	mem->modes |= MEMBER_OP;
+	char change[NICK_LEN_MAX + 4];
+	snprintf(change, sizeof change, "+o %s", u->nick);
+	struct msg *m = hub_msg(hub, MSG_MODE, &hub_service, room->name, NULL, change);
+	if (m == NULL)
+		return;
+	hub_emit(hub, m, &(struct audience){ .shape = AUD_ROOM, .room = room });
+	msg_unref(m);
+}
+
+/* +o or -o given to target in a registered room: its account gets (or
+ * loses) +o on joining. The founder's is the founder's. */
+void
+hub_room_op_changed(struct room *room, const struct user *target, int on)
+{
+	struct room_reg *reg = room->reg;
+	if (reg == NULL || target->account[0] == '\0' ||
+	    strcasecmp(reg->founder, target->account) == 0)
+		return;
+	for (int i = 0; i < reg->nops; i++) {
+		if (strcasecmp(reg->ops[i], target->account) != 0)
+			continue;
+		if (!on)
+			memcpy(reg->ops[i], reg->ops[--reg->nops], sizeof reg->ops[i]);
+		return;
+	}
+	if (on && reg->nops < HUB_ROOM_OPS_MAX)
+		snprintf(reg->ops[reg->nops++], sizeof reg->ops[0], "%s", target->account);
+}

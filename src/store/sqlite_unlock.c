@@ -1,0 +1,414 @@
+/* What accounts unlock, in the database (issue 13): the keys of private
+ * conversations, read markers, and registered rooms. A registered room
+ * is written by the history writer (store_room_save queues it in the
+ * pending batch, in order with the events around it); markers and the
+ * loading of rooms run on worker threads with a read-write connection
+ * of their own (sqlite_accounts.c's pool). */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Conversation keys ---- */
+
+static void
+fold(char *out, const char *in, size_t cap)
+{
+	size_t i = 0;
+	for (; in[i] != '\0' && i + 1 < cap; i++)
+		out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
+	out[i] = '\0';
+}
+
+void
+store_pair_target(const char *a, const char *b, char out[STORE_TARGET_MAX + 1])
+{
+	char fa[ACCOUNT_LEN_MAX + 1], fb[ACCOUNT_LEN_MAX + 1];
+	fold(fa, a, sizeof fa);
+	fold(fb, b, sizeof fb);
+	int swap = strcmp(fa, fb) > 0;
+	snprintf(out, STORE_TARGET_MAX + 1, "@%s %s", swap ? fb : fa, swap ? fa : fb);
+}
+
+int
+store_pair_peer(const char *target, const char *me, char out[ACCOUNT_LEN_MAX + 1])
+{
+	char fme[ACCOUNT_LEN_MAX + 1];
+	fold(fme, me, sizeof fme);
+	if (!STORE_TARGET_IS_PAIR(target))
+		return -1;
+	const char *sp = strchr(target, ' ');
+	if (sp == NULL)
+		return -1;
+	size_t n = (size_t)(sp - target - 1);
+	if (n > ACCOUNT_LEN_MAX || strlen(sp + 1) > ACCOUNT_LEN_MAX)
+		return -1;
+	if (strlen(fme) == n && memcmp(target + 1, fme, n) == 0) {
+		snprintf(out, ACCOUNT_LEN_MAX + 1, "%s", sp + 1);
+		return 0;
+	}
+	if (strcmp(sp + 1, fme) == 0) {
+		memcpy(out, target + 1, n);
+		out[n] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- Rooms, in memory ---- */
+
+void
+store_room_clear(struct store_room *r)
+{
+	free(r->name);
+	free(r->founder);
+	free(r->topic);
+	free(r->topic_by);
+	free(r->modes);
+	free(r->password);
+	for (size_t i = 0; i < r->nmasks; i++) {
+		free(r->masks[i].mask);
+		free(r->masks[i].by);
+	}
+	free(r->masks);
+	for (size_t i = 0; i < r->nops; i++)
+		free(r->ops[i]);
+	free(r->ops);
+	memset(r, 0, sizeof *r);
+}
+
+void
+store_rooms_free(struct store_room *rooms, size_t n)
+{
+	for (size_t i = 0; rooms != NULL && i < n; i++)
+		store_room_clear(&rooms[i]);
+	free(rooms);
+}
+
+/* A copy of s (NULL stays NULL); *failed set when memory fails. */
+static char *
+dup(const char *s, int *failed)
+{
+	if (s == NULL)
+		return NULL;
+	char *d = strdup(s);
+	if (d == NULL)
+		*failed = 1;
+	return d;
+}
+
+int
+store_room_copy(struct store_room *out, const struct store_room *r)
+{
+	int failed = 0;
+	memset(out, 0, sizeof *out);
+	out->name = dup(r->name, &failed);
+	out->founder = dup(r->founder, &failed);
+	out->topic = dup(r->topic, &failed);
+	out->topic_by = dup(r->topic_by, &failed);
+	out->modes = dup(r->modes, &failed);
+	out->password = dup(r->password, &failed);
+	out->topic_at = r->topic_at;
+	out->created = r->created;
+	out->limit = r->limit;
+	if (r->nmasks > 0 && (out->masks = calloc(r->nmasks, sizeof *out->masks)) == NULL)
+		failed = 1;
+	for (size_t i = 0; out->masks != NULL && i < r->nmasks; i++, out->nmasks++) {
+		out->masks[i].letter = r->masks[i].letter;
+		out->masks[i].at = r->masks[i].at;
+		out->masks[i].mask = dup(r->masks[i].mask, &failed);
+		out->masks[i].by = dup(r->masks[i].by, &failed);
+	}
+	if (r->nops > 0 && (out->ops = calloc(r->nops, sizeof *out->ops)) == NULL)
+		failed = 1;
+	for (size_t i = 0; out->ops != NULL && i < r->nops; i++, out->nops++)
+		out->ops[i] = dup(r->ops[i], &failed);
+	if (failed) {
+		store_room_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Rooms, on disk (the writer's transaction) ---- */
+
+static int
+run(sqlite3 *db, const char *sql, const char *const *texts, const int64_t *ints, int ntexts,
+    int nints)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	for (int i = 0; i < ntexts; i++) {
+		if (texts[i] != NULL)
+			sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+	}
+	for (int i = 0; i < nints; i++)
+		sqlite3_bind_int64(st, ntexts + i + 1, ints[i]);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_room_delete(sqlite3 *db, const char *name)
+{
+	char key[ROOM_LEN_MAX + 1];
+	fold(key, name, sizeof key);
+	const char *t[1] = { key };
+	return run(db, "DELETE FROM rooms WHERE key = ?1", t, NULL, 1, 0) == 0 &&
+	    run(db, "DELETE FROM room_masks WHERE room = ?1", t, NULL, 1, 0) == 0 &&
+	    run(db, "DELETE FROM room_ops WHERE room = ?1", t, NULL, 1, 0) == 0 ? 0 : -1;
+}
+
+int
+store_room_write(sqlite3 *db, const struct store_room *r)
+{
+	if (store_room_delete(db, r->name) != 0)
+		return -1;
+	char key[ROOM_LEN_MAX + 1];
+	fold(key, r->name, sizeof key);
+	const char *t[7] = { key, r->name, r->founder, r->topic, r->topic_by,
+		r->modes != NULL ? r->modes : "", r->password };
+	const int64_t n[3] = { r->topic_at, r->limit, r->created };
+	if (run(db, "INSERT INTO rooms (key, name, founder, topic, topic_by, modes, password,"
+	    " topic_at, lim, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    t, n, 7, 3) != 0)
+		return -1;
+	for (size_t i = 0; i < r->nmasks; i++) {
+		const struct store_room_mask *m = &r->masks[i];
+		char letter[2] = { m->letter, '\0' };
+		const char *mt[4] = { key, letter, m->mask, m->by };
+		if (run(db, "INSERT OR IGNORE INTO room_masks (room, letter, mask, by, at)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5)", mt, &m->at, 4, 1) != 0)
+			return -1;
+	}
+	for (size_t i = 0; i < r->nops; i++) {
+		char acc[ACCOUNT_LEN_MAX + 1];
+		fold(acc, r->ops[i], sizeof acc);
+		const char *ot[2] = { key, acc };
+		if (run(db, "INSERT OR IGNORE INTO room_ops (room, account) VALUES (?1, ?2)",
+		    ot, NULL, 2, 0) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- Rooms, loaded (a worker) ---- */
+
+static char *
+col_dup(sqlite3_stmt *st, int i, int *failed)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	return dup((const char *)sqlite3_column_text(st, i), failed);
+}
+
+/* Appends one string of column 0 per row of sql (bound to key) to *list. */
+static int
+load_list(sqlite3 *db, const char *sql, const char *key, struct store_room *r)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc, failed = 0;
+	while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_count(st) == 1) {
+			char **ops = realloc(r->ops, (r->nops + 1) * sizeof *ops);
+			if (ops == NULL)
+				break;
+			r->ops = ops;
+			if ((r->ops[r->nops] = col_dup(st, 0, &failed)) != NULL)
+				r->nops++;
+			continue;
+		}
+		struct store_room_mask *masks = realloc(r->masks, (r->nmasks + 1) * sizeof *masks);
+		if (masks == NULL)
+			break;
+		r->masks = masks;
+		struct store_room_mask *m = &r->masks[r->nmasks];
+		const unsigned char *letter = sqlite3_column_text(st, 0);
+		m->letter = letter != NULL ? (char)letter[0] : 'b';
+		m->at = sqlite3_column_int64(st, 3);
+		m->by = col_dup(st, 2, &failed);
+		if ((m->mask = col_dup(st, 1, &failed)) == NULL) {
+			free(m->by);
+			continue;
+		}
+		r->nmasks++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE && !failed ? 0 : -1;
+}
+
+enum store_status
+store_rooms_load(struct store *s, struct store_room **rooms, size_t *n)
+{
+	*rooms = NULL;
+	*n = 0;
+	sqlite3 *db = store_rw_take(s);
+	if (db == NULL)
+		return STORE_FAILED;
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "SELECT key, name, founder, topic, topic_by, topic_at,"
+	    " modes, password, lim, created FROM rooms ORDER BY key", -1, &st, NULL);
+	int failed = rc != SQLITE_OK;
+	while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_room *grown = realloc(*rooms, (*n + 1) * sizeof *grown);
+		if (grown == NULL) {
+			failed = 1;
+			break;
+		}
+		*rooms = grown;
+		struct store_room *r = &(*rooms)[(*n)++];
+		memset(r, 0, sizeof *r);
+		r->name = col_dup(st, 1, &failed);
+		r->founder = col_dup(st, 2, &failed);
+		r->topic = col_dup(st, 3, &failed);
+		r->topic_by = col_dup(st, 4, &failed);
+		r->topic_at = sqlite3_column_int64(st, 5);
+		r->modes = col_dup(st, 6, &failed);
+		r->password = col_dup(st, 7, &failed);
+		r->limit = (uint32_t)sqlite3_column_int64(st, 8);
+		r->created = sqlite3_column_int64(st, 9);
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		if (r->name == NULL || r->founder == NULL || key == NULL ||
+		    load_list(db, "SELECT letter, mask, by, at FROM room_masks WHERE room = ?1"
+		    " ORDER BY at, mask", key, r) != 0 ||
+		    load_list(db, "SELECT account FROM room_ops WHERE room = ?1 ORDER BY account",
+		    key, r) != 0)
+			failed = 1;
+	}
+	if (!failed && rc != SQLITE_DONE)
+		failed = 1;
+	sqlite3_finalize(st);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	store_rw_give(s, db);
+	if (failed) {
+		store_rooms_free(*rooms, *n);
+		*rooms = NULL;
+		*n = 0;
+		return STORE_FAILED;
+	}
+	return STORE_OK;
+}
+
+/* ---- Read markers (a worker) ---- */
+
+enum store_status
+store_marker_get(struct store *s, const char *account, const char *target, int64_t *at_ms)
+{
+	char acc[ACCOUNT_LEN_MAX + 1], key[STORE_TARGET_MAX + 1];
+	fold(acc, account, sizeof acc);
+	fold(key, target, sizeof key);
+	sqlite3 *db = store_rw_take(s);
+	if (db == NULL)
+		return STORE_FAILED;
+	sqlite3_stmt *st = NULL;
+	enum store_status r = STORE_FAILED;
+	if (sqlite3_prepare_v2(db, "SELECT at_ms FROM read_markers WHERE account = ?1"
+	    " AND target = ?2", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, acc, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*at_ms = sqlite3_column_int64(st, 0);
+			r = STORE_OK;
+		} else if (rc == SQLITE_DONE) {
+			r = STORE_NOT_FOUND;
+		}
+	}
+	sqlite3_finalize(st);
+	store_rw_give(s, db);
+	return r;
+}
+
+enum store_status
+store_marker_set(struct store *s, const char *account, const char *target, int64_t at_ms,
+    int64_t *now)
+{
+	char acc[ACCOUNT_LEN_MAX + 1], key[STORE_TARGET_MAX + 1];
+	fold(acc, account, sizeof acc);
+	fold(key, target, sizeof key);
+	sqlite3 *db = store_rw_take(s);
+	if (db == NULL)
+		return STORE_FAILED;
+	enum store_status r = STORE_FAILED;
+	sqlite3_stmt *st = NULL;
+	/* Only forward: one statement, so two connections setting one
+	 * marker at once keep the later time. */
+	if (sqlite3_prepare_v2(db, "INSERT INTO read_markers (account, target, at_ms)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (account, target) DO UPDATE SET"
+	    " at_ms = max(at_ms, excluded.at_ms) RETURNING at_ms", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, acc, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, at_ms);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			*now = sqlite3_column_int64(st, 0);
+			r = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
+		}
+	}
+	sqlite3_finalize(st);
+	store_rw_give(s, db);
+	return r;
+}
+
+/* ---- An account deleted (sqlite_accounts.c, in its transaction) ---- */
+
+int
+store_unlock_forget_account(sqlite3 *db, const char *key)
+{
+	/* Its private conversations go, for both sides: a name registered
+	 * again is another person, who must not read them. Each message's
+	 * words leave the search index with it. */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT e.id, e.kind, e.text, e.target FROM events e"
+	    " WHERE e.target IN (SELECT target FROM conversations WHERE account = ?1)",
+	    -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc, fail = 0;
+	while (!fail && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 2);
+		const char *target = (const char *)sqlite3_column_text(st, 3);
+		if (!STORE_KIND_IS_MESSAGE(sqlite3_column_int(st, 1)) || text == NULL ||
+		    target == NULL)
+			continue;
+		char *indexed = store_fts_text(target, text);
+		sqlite3_stmt *del = NULL;
+		fail = indexed == NULL || sqlite3_prepare_v2(db, "INSERT INTO events_fts"
+		    " (events_fts, rowid, text) VALUES ('delete', ?1, ?2)", -1, &del, NULL) != SQLITE_OK;
+		if (!fail) {
+			sqlite3_bind_int64(del, 1, sqlite3_column_int64(st, 0));
+			sqlite3_bind_text(del, 2, indexed, -1, SQLITE_STATIC);
+			fail = sqlite3_step(del) != SQLITE_DONE;
+		}
+		sqlite3_finalize(del);
+		free(indexed);
+	}
+	sqlite3_finalize(st);
+	if (fail || rc != SQLITE_DONE)
+		return -1;
+	const char *t[1] = { key };
+	static const char *const sql[] = {
+		"DELETE FROM events WHERE target IN"
+		" (SELECT target FROM conversations WHERE account = ?1)",
+		"DELETE FROM conversations WHERE target IN"
+		" (SELECT target FROM conversations WHERE account = ?1)",
+		"DELETE FROM read_markers WHERE account = ?1",
+		"DELETE FROM room_ops WHERE account = ?1",
+	};
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+		if (run(db, sql[i], t, NULL, 1, 0) != 0)
+			return -1;
+	return 0;
+}
