@@ -206,6 +206,8 @@ test_from_version_1(void **state)
 	store_close(f->s);
 	f->s = NULL;
 	db_exec(f->dir, "DROP TABLE accounts; DROP TABLE account_certs; DROP TABLE meta;"
+	    "DROP TABLE conversations; DROP TABLE read_markers; DROP TABLE rooms;"
+	    "DROP TABLE room_masks; DROP TABLE room_ops;"
 	    "INSERT INTO events (msgid, at_ms, target, kind, sender, text)"
 	    " VALUES ('0000000000000000', 1, '#a', 1, 'n!u@h', 'kept');"
 	    "PRAGMA user_version = 1;");
