@@ -1,4 +1,5 @@
 /* A room's history as the doors read it (see the header). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@
 struct door_hjob *
 door_hjob_new(size_t n)
 {
-	if (n == 0 || n > HUB_ROOMS_PER_USER)
+	if (n > HUB_ROOMS_PER_USER)
 		return NULL;
 	return calloc(1, sizeof(struct door_hjob) + n * sizeof(struct door_hquery));
 }
@@ -29,6 +30,7 @@ door_hjob_free(struct door_hjob *j)
 			free(q->targets[k]);
 		free(q->targets);
 	}
+	free(j->marks);
 	free(j);
 }
 
@@ -60,6 +62,9 @@ hjob_work(void *arg)
 	struct door_hjob *j = arg;
 	for (size_t i = 0; i < j->n; i++)
 		store_query(j->store, &j->q[i].q, &j->q[i].r);
+	for (size_t i = 0; i < j->nmarks; i++)
+		j->marks[i].st = store_marker_get(j->store, j->account, j->marks[i].target,
+		    &j->marks[i].at_ms);
 }
 
 static void
@@ -79,6 +84,42 @@ door_hjob_submit(const struct door_env *env, struct door_hjob *j, door_hjob_done
 	j->done = done;
 	j->ctx = ctx;
 	return worker_submit(env->workers, hjob_work, hjob_done, j);
+}
+
+int
+door_hquery_private(struct hub *hub, struct door_hquery *q, const struct user *u,
+    const char *nick)
+{
+	if (u->account[0] == '\0')
+		return -1;
+	const struct user *peer = hub_user_find(hub, nick);
+	const char *account = peer != NULL && peer->account[0] != '\0' ? peer->account :
+	    hub_account_owner(hub, nick);
+	if (account == NULL)
+		return -1;
+	store_pair_target(u->account, account, q->target);
+	snprintf(q->name, sizeof q->name, "%s", nick);
+	q->q.target = q->target;
+	return 0;
+}
+
+void
+door_history_shown(struct hub *hub, const struct user *viewer, const char *target,
+    char *out)
+{
+	char peer[ACCOUNT_LEN_MAX + 1];
+	const char *name = target;
+	if (STORE_TARGET_IS_PAIR(target)) {
+		if (store_pair_peer(target, viewer->account, peer) == 0) {
+			const char *owner = hub_account_owner(hub, peer);
+			name = owner != NULL ? owner : peer;
+		}
+	} else {
+		struct room *room = hub_room_find(hub, target);
+		if (room != NULL)
+			name = room->name;
+	}
+	snprintf(out, ROOM_LEN_MAX + 1, "%s", name);
 }
 
 struct room *
@@ -167,6 +208,15 @@ door_history_msg(const struct store_event *e, const char *room)
 	}
 	enum msg_kind kind = kinds[e->kind];
 	const char *target = kind == MSG_NICK || kind == MSG_KICK ? e->extra : NULL;
+	if (e->target != NULL && STORE_TARGET_IS_PAIR(e->target)) {
+		/* A private message: to whom it was sent, in no room. */
+		if (e->extra == NULL || (!STORE_KIND_IS_MESSAGE(e->kind) && e->kind != SK_TAGMSG))
+			return NULL;
+		if (kind == MSG_SAY)
+			kind = MSG_PRIVATE;
+		target = e->extra;
+		room = NULL;
+	}
 	const char *text = e->text;
 	if (kind == MSG_JOIN)
 		text = "";  /* extended-join's real name: not kept */

@@ -23,8 +23,10 @@
 struct door_hquery {
 	struct store_query q;
 	struct store_result r;
-	char target[ROOM_LEN_MAX + 1];   /* the room folded: the store's key */
-	char name[ROOM_LEN_MAX + 1];     /* the room as it is spelled, to show */
+	char target[STORE_TARGET_MAX + 1]; /* the room folded, or a private
+	                                 * conversation's key: the store's key */
+	char name[ROOM_LEN_MAX + 1];     /* the room as it is spelled (or the nick
+	                                 * asked about), to show */
 	char *text, *from;               /* SEARCH's, owned */
 	char **targets;                  /* TARGETS, SEARCH of every room: owned */
 	size_t ntargets;
@@ -35,16 +37,28 @@ struct door_hjob;
  * nothing ran); it frees the job (door_hjob_free). */
 typedef void door_hjob_done(struct door_hjob *j, int cancelled);
 
+/* A read marker looked up beside the queries (draft/read-marker). */
+struct door_hmark {
+	char target[STORE_TARGET_MAX + 1]; /* as the marker is kept (folded) */
+	char name[ROOM_LEN_MAX + 1];     /* as shown */
+	int64_t at_ms;
+	enum store_status st;            /* STORE_NOT_FOUND: none set */
+	uint8_t names;                   /* JOIN: NAMES follows it */
+};
+
 struct door_hjob {
 	struct store *store;
 	door_hjob_done *done;
 	void *ctx;                       /* the door's: whom the answer is for */
+	char account[ACCOUNT_LEN_MAX + 1]; /* whose markers */
+	struct door_hmark *marks;        /* nmarks of them, owned, or NULL */
+	size_t nmarks;
 	size_t n;
 	struct door_hquery q[];
 };
 
-/* A job of n queries (at most HUB_ROOMS_PER_USER), zeroed; NULL when out
- * of memory. */
+/* A job of n queries (at most HUB_ROOMS_PER_USER; none is a job of
+ * markers only), zeroed; NULL when out of memory. */
 struct door_hjob *door_hjob_new(size_t n);
 void door_hjob_free(struct door_hjob *j);
 /* A job of one query of kind, at most limit events, about room, or when
@@ -56,6 +70,17 @@ struct door_hjob *door_hjob_one(enum store_query_kind kind, const struct room *r
  * waits): j is still the caller's then. */
 int door_hjob_submit(const struct door_env *env, struct door_hjob *j, door_hjob_done *done,
     void *ctx);
+
+/* q asks about u's private conversation with nick: the account of the
+ * user called nick, or else of the registered name nick. -1 when u is
+ * not logged in or nick is no account's: nothing is kept then. */
+int door_hquery_private(struct hub *hub, struct door_hquery *q, const struct user *u,
+    const char *nick);
+/* The name a stored target is shown by to viewer: a room's name as
+ * spelled (while it exists), or the other account of a private
+ * conversation as registered; into out (ROOM_LEN_MAX + 1). */
+void door_history_shown(struct hub *hub, const struct user *viewer, const char *target,
+    char *out);
 
 /* The room called name if u may read its history, else NULL. */
 struct room *door_history_room(struct hub *hub, const struct user *u, const char *name);
@@ -71,7 +96,8 @@ void door_hquery_until_now(struct door_hquery *q);
 int door_hquery_search(struct door_hquery *q, const char *text, const char *from);
 
 /* A stored event of the room called room, made a msg for a renderer
- * (its msgid, time, sender, bot and client tags as they were); NULL when
+ * (its msgid, time, sender, bot and client tags as they were; a private
+ * one to the nick it was sent to then, room ignored); NULL when
  * it was taken back (REDACT), is of a kind no door shows, or out of
  * memory. */
 struct msg *door_history_msg(const struct store_event *e, const char *room);

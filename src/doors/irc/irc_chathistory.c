@@ -127,14 +127,15 @@ batch_close(struct conn *c, struct batch_buf *b, unsigned id)
 	free(b->data);
 }
 
-/* The name a stored target is shown by: its room's, while it exists. */
+/* The name a stored target is shown by: its room's, while it exists, or
+ * the other account's of a private conversation; into buf. */
 static const char *
-shown_name(struct conn *c, const struct door_hquery *q, const char *target)
+shown_name(struct conn *c, const struct door_hquery *q, const char *target, char *buf)
 {
 	if (q->name[0] != '\0')
 		return q->name;
-	struct room *room = hub_room_find(door_hub(c), target);
-	return room != NULL ? room->name : target;
+	door_history_shown(door_hub(c), c->user, target, buf);
+	return buf;
 }
 
 /* The answer's events as c is shown them, in a batch of type (param:
@@ -157,7 +158,8 @@ send_events(struct conn *c, const struct door_hquery *q, const char *type,
 		struct wire *tags, *body;
 		if (!door_history_in_bounds(&q->q, e))
 			continue;
-		msgs[i] = door_history_msg(e, shown_name(c, q, e->target));
+		char shown[ROOM_LEN_MAX + 1];
+		msgs[i] = door_history_msg(e, shown_name(c, q, e->target, shown));
 		if (msgs[i] != NULL && irc_render_for(c, msgs[i], &tags, &body) == 0) {
 			sizes[i] = body->len + (tags ? tags->len : 0) + IRC_HISTORY_BATCH_TAG_MAX;
 		} else {
@@ -199,7 +201,8 @@ send_targets(struct conn *c, const struct door_hquery *q)
 			continue;
 		char when[IH_TIME_LEN + 1];
 		ih_time_write(e->at_ms, when);
-		const char *name = shown_name(c, q, e->target);
+		char shown[ROOM_LEN_MAX + 1];
+		const char *name = shown_name(c, q, e->target, shown);
 		if (id == 0)
 			irc_send(c, ":%s CHATHISTORY TARGETS %s %s", irc_server_name(c), name, when);
 		else
@@ -313,20 +316,24 @@ irc_cmd_chathistory(struct conn *c, struct irc_message *m)
 	}
 	const char *sub = sub_names[req.kind];
 	struct room *room = NULL;
+	struct door_hquery pair = { 0 };
 	if (req.kind != SQ_TARGETS) {
 		room = door_history_room(door_hub(c), c->user, req.target);
 		if (room == NULL && req.target[0] != '#' &&
-		    name_nick_valid(req.target, cfg->nick_len)) {
-			/* Private messages are not kept (yet): nothing to show. */
-			send_empty(c, req.target);
-			return;
-		}
-		if (room == NULL) {
+		    name_nick_valid(req.target, NICK_LEN_MAX)) {
+			/* A private conversation is kept between two accounts
+			 * only, and read by them only: else nothing to show. */
+			if (req.foreign ||
+			    door_hquery_private(door_hub(c), &pair, c->user, req.target) < 0) {
+				send_empty(c, req.target);
+				return;
+			}
+		} else if (room == NULL) {
 			history_fail(c, "CHATHISTORY", "INVALID_TARGET", sub, req.target,
 			    IRC_HISTORY_FAIL_TEXT);
 			return;
 		}
-		if (req.foreign) {
+		if (room != NULL && req.foreign) {
 			send_empty(c, room->name);
 			return;
 		}
@@ -337,6 +344,16 @@ irc_cmd_chathistory(struct conn *c, struct irc_message *m)
 		return;
 	}
 	struct door_hquery *q = &j->q[0];
+	if (pair.q.target != NULL) {
+		memcpy(q->target, pair.target, sizeof q->target);
+		memcpy(q->name, pair.name, sizeof q->name);
+		q->q.target = q->target;
+	}
+	if (req.kind == SQ_TARGETS && c->user->account[0] != '\0') {
+		/* The worker reads the job's own copy. */
+		memcpy(j->account, c->user->account, sizeof j->account);
+		q->q.account = j->account;
+	}
 	q->q.a = req.a;
 	q->q.b = req.b;
 	q->q.events = (irc_session(c)->caps & CAP_EVENT_PLAYBACK) != 0;
