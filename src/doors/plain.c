@@ -14,6 +14,8 @@
 #include "doors/plain_accounts.h"
 #include "doors/plain_error.h"
 #include "doors/plain_history.h"
+#include "doors/plain_rooms.h"
+#include "store/rooms.h"
 #include "doors/plain_parse.h"
 #include "doors/plain_render.h"
 #include "net/conn.h"
@@ -232,6 +234,27 @@ leading_room(struct conn *c, char **args)
 	return current_room(c);
 }
 
+void
+plain_register_room(struct conn *c, const char *typed)
+{
+	struct room *room = room_arg(c, typed, 1);
+	if (room == NULL)
+		return;
+	enum hub_status st = hub_room_register(hub_of(c), c->user, room);
+	if (st == HUB_EALREADY) {
+		plain_err(c, PLAIN_ERR_ROOM_REGISTERED, room->name, room->reg->founder);
+		return;
+	}
+	if (st != HUB_OK) {
+		hub_error(c, st, room->name);
+		return;
+	}
+	/* Saved with the events around it; if the batch is full, with the
+	 * room's next change. */
+	(void)rooms_save(door_env(c)->store, room);
+	conn_sendf(c, "-- %s is registered to %s\n", room->name, room->reg->founder);
+}
+
 /* "/part #room reason", "/part reason" or "/part". */
 static void
 cmd_part(struct conn *c, char *args)
@@ -439,11 +462,36 @@ history_error(struct conn *c, enum plain_history_status st)
 /* "/history [ROOM] [N]": N up to chathistory-max. */
 #define PLAIN_HISTORY_DEFAULT 20
 
+/* Whether "/history WORD" is about the nick WORD: a word without '#'
+ * that is no room the user is in ("/history rust" is #rust's when in it)
+ * and is a nickname. */
+static int
+history_of_nick(struct conn *c, const char *word)
+{
+	char room[ROOM_LEN_MAX + 2];
+	if (word == NULL || word[0] == '#' || !name_nick_valid(word, NICK_LEN_MAX))
+		return 0;
+	snprintf(room, sizeof room, "#%s", word);
+	struct room *r = hub_room_find(hub_of(c), room);
+	return r == NULL || !hub_is_member(r, c->user);
+}
+
 static void
 cmd_history(struct conn *c, char *args)
 {
-	struct room *room = history_room(c, &args);
-	if (room == NULL)
+	char nick[NICK_LEN_MAX + 1] = "";
+	size_t w = args != NULL ? strcspn(args + strspn(args, " "), " ") : 0;
+	if (w > 0 && w <= NICK_LEN_MAX) {
+		char *at = args + strspn(args, " ");
+		memcpy(nick, at, w);
+		nick[w] = '\0';
+		if (history_of_nick(c, nick))
+			args = at + w;
+		else
+			nick[0] = '\0';
+	}
+	struct room *room = nick[0] != '\0' ? NULL : history_room(c, &args);
+	if (room == NULL && nick[0] == '\0')
 		return;
 	char *count = text_word(&args);
 	unsigned long max = door_cfg(c)->chathistory_max, n = PLAIN_HISTORY_DEFAULT;
@@ -455,7 +503,11 @@ cmd_history(struct conn *c, char *args)
 			return;
 		}
 	}
-	history_error(c, plain_history_ask(c, room, (uint32_t)(n < max ? n : max), NULL));
+	uint32_t limit = (uint32_t)(n < max ? n : max);
+	if (nick[0] != '\0')
+		history_error(c, plain_history_private(c, nick, limit));
+	else
+		history_error(c, plain_history_ask(c, room, limit, NULL));
 }
 
 /* "/search [ROOM] TEXT". */
@@ -512,7 +564,8 @@ static const struct command {
 	{ "who", cmd_who, "/who [ROOM]", "list who is in a room" },
 	{ "rooms", cmd_rooms, "/rooms", "list the rooms" },
 	{ "topic", cmd_topic, "/topic [ROOM] [TEXT]", "show or set a room's topic (- clears it)" },
-	{ "history", cmd_history, "/history [ROOM] [N]", "the room's last N messages (default 20)" },
+	{ "history", cmd_history, "/history [ROOM|NICK] [N]",
+	    "the last N messages (default 20) of a room, or with NICK" },
 	{ "search", cmd_search, "/search [ROOM] TEXT", "the room's messages with these words" },
 	{ "register", plain_register, "/register PASSWORD", "register your nickname as an account" },
 	{ "login", plain_login, "/login NAME PASSWORD", "log in to your account" },

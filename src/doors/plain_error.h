@@ -56,6 +56,7 @@ struct conn;
 #define PLAIN_ERR_NOT_LOGGED_IN "not-logged-in", "you are not logged in; /login NAME PASSWORD"
 #define PLAIN_ERR_ACCOUNTS_FAILED "server-error", "the accounts could not be read; try again " \
 	"later"
+#define PLAIN_ERR_ROOM_REGISTERED "room-registered", "%s is already registered (to %s)"
 #define PLAIN_ERR_BUSY         "busy", "the server is busy; try again in a moment"
 #define PLAIN_ERR_SERVER_FULL  "server-full", "%s, try again later"
 #define plain_err(c, ...) plain_error(c, __VA_ARGS__)

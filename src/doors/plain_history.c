@@ -33,13 +33,35 @@ wait_unref(struct plain_wait *w)
 	free(w);
 }
 
+/* A private message as its reader saw it live: "*bob* hi" from the
+ * other, "-> *bob* hi" as sent by the reader itself (any connection of
+ * its account). */
+static struct wire *
+private_line(struct conn *c, const struct store_event *e)
+{
+	if (e->text == NULL || e->extra == NULL || e->sender == NULL)
+		return NULL;
+	int mine = e->account != NULL && c->user != NULL && hub_logged_in_as(c->user, e->account);
+	size_t nick = strcspn(e->sender, "!");
+	const char *text = e->text;
+	int action = e->kind == SK_ACTION;
+	if (mine)
+		return wire_printf("-> *%s* %s%s\n", e->extra, action ? "* " : "", text);
+	return wire_printf("*%.*s* %s%s\n", (int)nick, e->sender, action ? "* " : "", text);
+}
+
 /* e's live line, each line of it behind "<< TIME ". */
 static void
 send_event(struct conn *c, const struct store_event *e, const char *room)
 {
-	struct msg *m = door_history_msg(e, room);
-	struct wire *live = m != NULL ? plain_render(m) : NULL;
-	msg_unref(m);
+	struct wire *live = NULL;
+	if (STORE_TARGET_IS_PAIR(e->target)) {
+		live = private_line(c, e);
+	} else {
+		struct msg *m = door_history_msg(e, room);
+		live = m != NULL ? plain_render(m) : NULL;
+		msg_unref(m);
+	}
 	if (live == NULL)
 		return;
 	char when[IH_TIME_LEN + 1];
@@ -102,12 +124,26 @@ wait_done(struct door_hjob *j, int cancelled)
 
 static enum plain_history_status
 ask(struct conn *c, const struct room *room, enum plain_history_kind kind, uint32_t n,
-    const char *text)
+    const char *text, const char *nick)
 {
 	if (door_env(c)->store == NULL)
 		return PH_OFF;
-	struct door_hjob *j = door_hjob_one(kind == PH_SEARCH ? SQ_SEARCH : SQ_BEFORE, room,
-	    NULL, n);
+	struct door_hjob *j;
+	if (nick != NULL) {
+		/* A private conversation: none kept unless both are accounts. */
+		if ((j = door_hjob_new(1)) != NULL) {
+			j->n = 1;
+			j->q[0].q.kind = SQ_BEFORE;
+			j->q[0].q.limit = n;
+			if (door_hquery_private(door_hub(c), &j->q[0], c->user, nick) < 0) {
+				door_hjob_free(j);
+				conn_sendf(c, "-- %s: 0 earlier messages\n", nick);
+				return PH_OK;
+			}
+		}
+	} else {
+		j = door_hjob_one(kind == PH_SEARCH ? SQ_SEARCH : SQ_BEFORE, room, NULL, n);
+	}
 	struct plain_wait *w = calloc(1, sizeof *w);
 	if (j == NULL || w == NULL || (kind == PH_SEARCH &&
 	    door_hquery_search(&j->q[0], text, NULL) < 0)) {
@@ -135,7 +171,13 @@ ask(struct conn *c, const struct room *room, enum plain_history_kind kind, uint3
 enum plain_history_status
 plain_history_ask(struct conn *c, const struct room *room, uint32_t n, const char *text)
 {
-	return ask(c, room, text != NULL ? PH_SEARCH : PH_HISTORY, n, text);
+	return ask(c, room, text != NULL ? PH_SEARCH : PH_HISTORY, n, text, NULL);
+}
+
+enum plain_history_status
+plain_history_private(struct conn *c, const char *nick, uint32_t n)
+{
+	return ask(c, NULL, PH_HISTORY, n, NULL, nick);
 }
 
 void
@@ -143,5 +185,5 @@ plain_history_replay(struct conn *c, const struct room *room)
 {
 	unsigned long n = door_cfg(c)->history_replay;
 	if (n > 0)
-		(void)ask(c, room, PH_REPLAY, (uint32_t)n, NULL);
+		(void)ask(c, room, PH_REPLAY, (uint32_t)n, NULL, NULL);
 }

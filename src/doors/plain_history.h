@@ -24,6 +24,11 @@ enum plain_history_status {
  * when text is not NULL, only those that match it (/search). */
 enum plain_history_status plain_history_ask(struct conn *c, const struct room *room,
     uint32_t n, const char *text);
+/* The last n messages between c's user's account and nick's (the
+ * account of the user called nick, or the registered name nick): none
+ * unless both are accounts. */
+enum plain_history_status plain_history_private(struct conn *c, const char *nick,
+    uint32_t n);
 /* After c's user joined room: its last history-replay messages, if the
  * server keeps any; nothing when there are none. */
 void plain_history_replay(struct conn *c, const struct room *room);

@@ -58,6 +58,7 @@ enum irc_cap {
 	CAP_ACCOUNT_NOTIFY = 1 << 22,
 	CAP_ACCOUNT_TAG = 1 << 23,
 	CAP_ACCOUNT_REGISTRATION = 1 << 24, /* draft/account-registration */
+	CAP_READ_MARKER = 1 << 28,     /* draft/read-marker */
 };
 
 #define IRC_TARGETS_MAX 4    /* nicks or channels per PRIVMSG, NOTICE, KICK, NAMES (TARGMAX) */
@@ -71,6 +72,7 @@ enum irc_cap {
  * msgid, bot. */
 #define IRC_OUR_TAGS_MAX 64
 
+struct irc_marks;
 struct irc_multiline;
 struct irc_reply;
 struct irc_sasl;
@@ -96,6 +98,8 @@ struct irc_session {
 	                               * not): the user is made logged in */
 	char asked_nick[NICK_LEN_MAX + 1]; /* the last NICK before registration,
 	                               * taken or not (REGISTER's "*") */
+	struct irc_marks *marks;      /* read markers of a connection without an
+	                               * account (irc_markread.c), or NULL */
 };
 
 static inline struct irc_session *
@@ -255,7 +259,7 @@ irc_cmd_fn irc_cmd_cap, irc_cmd_nick, irc_cmd_user, irc_cmd_pass, irc_cmd_ping,
     irc_cmd_away, irc_cmd_setname, irc_cmd_tagmsg, irc_cmd_chghost, irc_cmd_batch,
     irc_cmd_redact, irc_cmd_monitor, irc_cmd_help, irc_cmd_debug, irc_cmd_chathistory,
     irc_cmd_search, irc_cmd_authenticate, irc_cmd_register, irc_cmd_verify,
-    irc_cmd_nickserv;
+    irc_cmd_nickserv, irc_cmd_markread, irc_cmd_chanserv;
 
 /* Replay on join (irc_chathistory.c): whether c is to be shown a room's
  * last messages when it joins (batch and server-time, and not
@@ -264,6 +268,24 @@ irc_cmd_fn irc_cmd_cap, irc_cmd_nick, irc_cmd_user, irc_cmd_pass, irc_cmd_ping,
  * whatever c is sent next. */
 int irc_replay_wanted(struct conn *c);
 void irc_replay(struct conn *c, struct room *const *rooms, size_t n);
+
+/* After JOIN (irc_channel.c), for rooms whose read marker or history
+ * comes from the database: one job, whose answer gives each room its
+ * MARKREAD (when marks) and its NAMES (names[i]), then the replay
+ * (when replay). */
+void irc_join_later(struct conn *c, struct room *const *rooms, const uint8_t *names,
+    size_t n, int marks, int replay);
+
+/* Read markers (irc_markread.c). */
+void irc_markread_send(struct conn *c, const char *target, int64_t at_ms);
+/* After c joined room: its MARKREAD sent now (0), or to come from the
+ * database (1: irc_join_later); 0 and nothing sent without the cap. */
+int irc_markread_joined(struct conn *c, const struct room *room);
+void irc_markread_free(struct conn *c);
+
+/* Registered rooms (irc_chanserv.c): a PRIVMSG to ChanServ. */
+void irc_chanserv(struct conn *c, char *text);
+#define IRC_CHANSERV "ChanServ"
 
 /* Registration (irc_register.c): registers c once it has all it needs
  * and no login is being checked (a SASL exchange still waiting for the

@@ -102,6 +102,7 @@ static const struct {
 	{ "draft/event-playback", CAP_EVENT_PLAYBACK, cap_history },
 	{ "draft/message-redaction", CAP_MESSAGE_REDACTION, NULL },
 	{ "draft/multiline", CAP_MULTILINE, cap_multiline },
+	{ "draft/read-marker", CAP_READ_MARKER, cap_history },
 	{ "echo-message", CAP_ECHO_MESSAGE, NULL },
 	{ "extended-join", CAP_EXTENDED_JOIN, NULL },
 	{ "extended-monitor", CAP_EXTENDED_MONITOR, NULL },

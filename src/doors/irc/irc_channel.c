@@ -123,8 +123,9 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 	char *names = m->params[0], *keys = m->nparams > 1 ? m->params[1] : NULL;
 	char *name;
 	size_t channel_len = door_cfg(c)->channel_len;
-	struct room *replay[HUB_ROOMS_PER_USER];
-	size_t nreplay = 0;
+	struct room *replay[HUB_ROOMS_PER_USER], *later[HUB_ROOMS_PER_USER];
+	uint8_t later_names[HUB_ROOMS_PER_USER];
+	size_t nreplay = 0, nlater = 0;
 	int want_replay = irc_replay_wanted(c);
 	while ((name = irc_list_next(&names)) != NULL) {
 		char *key = irc_list_next(&keys);
@@ -140,13 +141,25 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 		struct room *room = hub_room_find(door_hub(c), name);
 		if (room->topic != NULL)
 			send_topic(c, room);
-		if (!(irc_session(c)->caps & CAP_NO_IMPLICIT_NAMES))
+		int names_now = !(irc_session(c)->caps & CAP_NO_IMPLICIT_NAMES);
+		/* The read marker comes before RPL_ENDOFNAMES (draft/read-marker):
+		 * when it is the database's, the names wait for it. */
+		if (irc_markread_joined(c, room) && nlater < HUB_ROOMS_PER_USER) {
+			later_names[nlater] = (uint8_t)names_now;
+			later[nlater++] = room;
+			names_now = 0;
+		}
+		if (names_now)
 			irc_send_names(c, room);
 		if (want_replay && nreplay < HUB_ROOMS_PER_USER)
 			replay[nreplay++] = room;
 	}
-	/* Every room joined stays so to the command's end: no one else runs. */
-	if (nreplay > 0)
+	/* Every room joined stays so to the command's end: no one else runs.
+	 * One job answers a command: markers and replay share it (both are
+	 * of every room joined then). */
+	if (nlater > 0)
+		irc_join_later(c, later, later_names, nlater, 1, want_replay);
+	else if (nreplay > 0)
 		irc_replay(c, replay, nreplay);
 }
 

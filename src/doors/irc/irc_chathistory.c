@@ -459,3 +459,72 @@ irc_replay(struct conn *c, struct room *const *rooms, size_t n)
 	}
 	history_submit(c, j, replay_done);
 }
+
+/* After JOIN: markers (and NAMES behind them), then replay, from one job. */
+
+static void
+join_done(struct door_hjob *j, int cancelled)
+{
+	struct irc_reply *r = j->ctx;
+	struct conn *c = cancelled ? NULL : irc_reply_resume(r);
+	for (size_t i = 0; c != NULL && i < j->nmarks; i++) {
+		const struct door_hmark *mk = &j->marks[i];
+		irc_markread_send(c, mk->name, mk->st == STORE_OK ? mk->at_ms : -1);
+		struct room *room = mk->names ? hub_room_find(door_hub(c), mk->name) : NULL;
+		if (room != NULL && hub_is_member(room, c->user))
+			irc_send_names(c, room);
+	}
+	for (size_t i = 0; c != NULL && i < j->n; i++) {
+		const struct door_hquery *q = &j->q[i];
+		if (!q->r.failed && q->r.n > 0)
+			send_events(c, q, IRC_HISTORY_BATCH, q->name);
+	}
+	irc_reply_done(r);
+	door_hjob_free(j);
+}
+
+void
+irc_join_later(struct conn *c, struct room *const *rooms, const uint8_t *names, size_t n,
+    int marks, int replay)
+{
+	struct door_hjob *j = door_hjob_new(replay ? n : 0);
+	if (j != NULL && marks && (j->marks = calloc(n ? n : 1, sizeof *j->marks)) == NULL) {
+		door_hjob_free(j);
+		j = NULL;
+	}
+	if (j == NULL) {
+		/* No markers is no harm; the names are owed. */
+		for (size_t i = 0; i < n; i++)
+			if (names[i])
+				irc_send_names(c, rooms[i]);
+		return;
+	}
+	if (marks) {
+		memcpy(j->account, c->user->account, sizeof j->account);
+		j->nmarks = n;
+		for (size_t i = 0; i < n; i++) {
+			struct door_hmark *mk = &j->marks[i];
+			snprintf(mk->name, sizeof mk->name, "%s", rooms[i]->name);
+			name_fold(mk->target, rooms[i]->name);
+			mk->names = names[i];
+		}
+	}
+	if (replay) {
+		j->n = n;
+		for (size_t i = 0; i < n; i++) {
+			struct door_hquery *q = &j->q[i];
+			door_hquery_room(q, rooms[i]);
+			door_hquery_until_now(q);
+			q->q.limit = (uint32_t)door_cfg(c)->history_replay;
+		}
+	}
+	if (!history_submit(c, j, join_done) && marks) {
+		/* The pool is full: the names are owed still, the markers are
+		 * none known. */
+		for (size_t i = 0; i < n; i++) {
+			irc_markread_send(c, rooms[i]->name, -1);
+			if (names[i])
+				irc_send_names(c, rooms[i]);
+		}
+	}
+}

@@ -68,6 +68,7 @@ irc_free(struct conn *c)
 		return;
 	irc_multiline_free(c);
 	irc_sasl_end(c);
+	irc_markread_free(c);
 	irc_reply_forget(c);
 	explicit_bzero(s->account, sizeof s->account);
 	free(s->realname);

@@ -94,6 +94,11 @@ message(struct conn *c, struct irc_message *m, enum msg_kind kind)
 		irc_nickserv(c, text);
 		return;
 	}
+	/* ChanServ is no user: what is said to it is for the service. */
+	if (kind == MSG_SAY && strcasecmp(m->params[0], IRC_CHANSERV) == 0) {
+		irc_chanserv(c, text);
+		return;
+	}
 	char *targets = m->params[0], *target;
 	int count = 0;
 	while ((target = irc_list_next(&targets)) != NULL) {
