@@ -186,6 +186,10 @@ join_check(const struct room *room, struct user *u, const char *key)
 {
 	if (hub_is_banned(room, u))
 		return HUB_EBANNED;
+	/* A registered room's own accounts get +o on joining: its +i, key
+	 * and limit, which they could lift, do not keep them out. */
+	if (room->reg != NULL && hub_room_op_account(room, u->account))
+		return HUB_OK;
 	if ((room->modes & RMODE_INVITE) && hub_invite_index(u, room) < 0 &&
 	    !hub_is_invex(room, u))
 		return HUB_EINVITEONLY;

@@ -352,8 +352,9 @@ def test_registered_room_across_restart(servers, data_dir):
     guest.expect_numeric("473")  # +i, and guest is on no +I list
     mona = irc(srv, "mona", "sesame-mona")
     mona.send("JOIN #kept sekrit")
-    mona.expect(r" TOPIC|332 ")
     mona.expect(r":ChanServ!\S+ MODE #kept \+o mona$")
+    mona.expect(r" 353 mona = #kept :@mona$")
+    mona.expect_numeric("366")
     mona.send("TOPIC #kept")
     mona.expect(r" 332 mona #kept :a topic that lasts$")
     mona.send("MODE #kept")

@@ -380,6 +380,9 @@ void irc_send_isupport(struct conn *c);
 void irc_send_motd(struct conn *c);
 
 /* NAMES of one room, then its 366 (irc_channel.c). */
+/* The same, from inside a reply answered later (a job's done): the 353
+ * lines held in the reply, not paged after it. */
+void irc_send_names_held(struct conn *c, struct room *room);
 void irc_send_names(struct conn *c, struct room *room);
 
 /* A line from the client (irc_dispatch.c). */

@@ -99,6 +99,17 @@ names_lines(struct conn *c, struct room *room)
 }
 
 void
+irc_send_names_held(struct conn *c, struct room *room)
+{
+	/* Inside a reply answered later, a pager would come after the
+	 * reply's own lines (its 366): the names go into the reply. */
+	struct names_pager p = { 0 };
+	snprintf(p.room, sizeof p.room, "%s", room->name);
+	(void)names_fill(c, &p.irc);  /* a sendq full already: the rest are lost */
+	irc_num(c, RPL_ENDOFNAMES, room->name);
+}
+
+void
 irc_send_names(struct conn *c, struct room *room)
 {
 	names_lines(c, room);

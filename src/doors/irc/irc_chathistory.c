@@ -472,7 +472,7 @@ join_done(struct door_hjob *j, int cancelled)
 		irc_markread_send(c, mk->name, mk->st == STORE_OK ? mk->at_ms : -1);
 		struct room *room = mk->names ? hub_room_find(door_hub(c), mk->name) : NULL;
 		if (room != NULL && hub_is_member(room, c->user))
-			irc_send_names(c, room);
+			irc_send_names_held(c, room);
 	}
 	for (size_t i = 0; c != NULL && i < j->n; i++) {
 		const struct door_hquery *q = &j->q[i];
