@@ -379,7 +379,7 @@ def test_plain_history_and_search(hist):
     p.send("/history #h 100")
     p.expect(r"^-- #h: 4 earlier messages$")
     p.send("/history #h many")
-    p.expect(r"^!! usage: /history \[ROOM\] \[N\]$")
+    p.expect(r"^!! usage: /history \[ROOM\|NICK\] \[N\]$")
     p.send("/search #h apple")
     p.expect(r"^<< \S+ #h <alice> apple pie$")
     p.expect(r"^<< \S+ #h <alice> apple tart$")
