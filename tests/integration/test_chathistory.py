@@ -387,7 +387,7 @@ def test_plain_history_and_search(hist):
     p.send("/search")
     p.expect(r"^!! usage: /search \[ROOM\] TEXT$")
     p.send("/help")
-    p.expect(r"^-- /history \[ROOM\] \[N\]")
+    p.expect(r"^-- /history \[ROOM\|NICK\] \[N\]")
     p.expect(r"^-- /search \[ROOM\] TEXT")
 
 
