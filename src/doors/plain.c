@@ -566,7 +566,7 @@ static const struct command {
 	{ "topic", cmd_topic, "/topic [ROOM] [TEXT]", "show or set a room's topic (- clears it)" },
 	{ "history", cmd_history, "/history [ROOM|NICK] [N]", "the last N messages (default 20)" },
 	{ "search", cmd_search, "/search [ROOM] TEXT", "the room's messages with these words" },
-	{ "register", plain_register, "/register PASSWORD", "register your nickname as an account" },
+	{ "register", plain_register, "/register PASSWORD|#ROOM", "register your nickname (or a room)" },
 	{ "login", plain_login, "/login NAME PASSWORD", "log in to your account" },
 	{ "logout", plain_logout, "/logout", "log out of your account" },
 	{ "passwd", plain_passwd, "/passwd OLD NEW", "change your account's password" },

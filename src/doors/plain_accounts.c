@@ -2,6 +2,7 @@
  * renamed) in the service's done, while its conn is still there; the
  * lines that say so are the parked reply's, sent in their turn. */
 #include "doors/plain_accounts.h"
+#include "doors/plain_rooms.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,11 @@ call_register(struct conn *c, struct pa_wait *w, void *arg)
 void
 plain_register(struct conn *c, char *args)
 {
+	/* "/register #room": a room, not a password (plain_rooms.h). */
+	if (args != NULL && args[strspn(args, " ")] == '#') {
+		plain_register_room(c, text_word(&args));
+		return;
+	}
 	char *password = text_rest(&args);
 	if (password == NULL) {
 		plain_err(c, PLAIN_ERR_USAGE, "/register PASSWORD");
