@@ -182,12 +182,13 @@ void store_writer_stop(struct store *s);
 void store_writer_close(struct store *s);
 void store_pending_free(struct store *s);
 
-/* sqlite_rooms.c: the writer's side of registered rooms (in its
+/* sqlite_unlock.c: the writer's side of registered rooms (in its
  * transaction). */
 int store_room_write(sqlite3 *db, const struct store_room *r);
 int store_room_delete(sqlite3 *db, const char *name);
-/* An account deleted (key: its folded name): its private conversations
- * (both sides'), read markers and operator entries go with it. */
+/* sqlite_forget.c: an account deleted (key: its folded name): its
+ * private conversations (both sides'), read markers and operator entries
+ * go with it, in the caller's transaction. */
 int store_unlock_forget_account(sqlite3 *db, const char *key);
 
 /* sqlite_query.c */

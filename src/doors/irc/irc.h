@@ -379,11 +379,14 @@ void irc_send_lusers(struct conn *c);
 void irc_send_isupport(struct conn *c);
 void irc_send_motd(struct conn *c);
 
-/* NAMES of one room, then its 366 (irc_channel.c). */
+/* NAMES of one room, then its 366 (irc_names.c). */
+void irc_send_names(struct conn *c, struct room *room);
 /* The same, from inside a reply answered later (a job's done): the 353
  * lines held in the reply, not paged after it. */
 void irc_send_names_held(struct conn *c, struct room *room);
-void irc_send_names(struct conn *c, struct room *room);
+/* The 353 lines alone, as the client takes them (NAMES of several rooms
+ * ends with one 366). */
+void irc_names_lines(struct conn *c, struct room *room);
 
 /* A line from the client (irc_dispatch.c). */
 void irc_dispatch(struct conn *c, char *line, size_t len);
