@@ -1,0 +1,349 @@
+/* Unit tests for what accounts unlock in the store (issue 13): the keys
+ * of private conversations (either order, any case; the other side
+ * read back); private events stored and read under their key, and
+ * SQ_TARGETS finding an account's conversations (and no one else's)
+ * beside its rooms; read markers (none, set, only forward, per account
+ * and target, any case); registered rooms saved whole through the
+ * writer, replaced, loaded back, forgotten, and kept across a reopen;
+ * an account deleted takes its conversations (both sides'), markers and
+ * operator entries with it; a version 2 database brought to version 3
+ * with its accounts kept. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <poll.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/sqlite_int.h"
+#include "store/store.h"
+
+struct fixture {
+	char root[64];
+	char dir[80];
+	struct store *s;
+};
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static struct store *
+open_store(const char *dir)
+{
+	struct store_options o = { .dir = dir, .readers = 2 };
+	char err[256] = "";
+	struct store *s = store_open(&o, err, sizeof err);
+	if (s == NULL)
+		fprintf(stderr, "store_open: %s\n", err);
+	return s;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	snprintf(f->root, sizeof f->root, "/tmp/parley-unlock-XXXXXX");
+	if (mkdtemp(f->root) == NULL)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "%s/data", f->root);
+	f->s = open_store(f->dir);
+	*state = f;
+	return f->s != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (f->s != NULL)
+		store_close(f->s);
+	nftw(f->root, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Seals what is pending and waits until the writer has committed it. */
+static void
+commit(struct store *s)
+{
+	uint64_t n = store_seal(s);
+	assert_true(n > 0);
+	while (store_finished(s) < n) {
+		struct pollfd p = { .fd = store_fd(s), .events = POLLIN };
+		poll(&p, 1, 1000);
+	}
+}
+
+static void
+private_event(struct store *s, const char *id, const char *from, const char *to,
+    const char *from_account, const char *to_account, const char *text)
+{
+	char pair[STORE_TARGET_MAX + 1], sender[64];
+	store_pair_target(from_account, to_account, pair);
+	snprintf(sender, sizeof sender, "%s!u@h", from);
+	struct store_event e = { .at_ms = 1000, .kind = SK_PRIVMSG, .target = pair,
+		.sender = sender, .account = from_account, .text = text, .extra = to };
+	snprintf(e.msgid, sizeof e.msgid, "%s", id);
+	assert_int_equal(store_append(s, &e), 0);
+}
+
+static void
+test_pair_keys(void **state)
+{
+	(void)state;
+	char a[STORE_TARGET_MAX + 1], b[STORE_TARGET_MAX + 1], peer[ACCOUNT_LEN_MAX + 1];
+	store_pair_target("Bob", "alice", a);
+	store_pair_target("ALICE", "bob", b);
+	assert_string_equal(a, "@alice bob");
+	assert_string_equal(a, b);
+	assert_true(STORE_TARGET_IS_PAIR(a));
+	assert_int_equal(store_pair_peer(a, "Alice", peer), 0);
+	assert_string_equal(peer, "bob");
+	assert_int_equal(store_pair_peer(a, "BOB", peer), 0);
+	assert_string_equal(peer, "alice");
+	assert_int_equal(store_pair_peer(a, "carol", peer), -1);
+	assert_int_equal(store_pair_peer("#room", "alice", peer), -1);
+	/* Oneself: the same account twice. */
+	store_pair_target("zed", "Zed", a);
+	assert_string_equal(a, "@zed zed");
+	assert_int_equal(store_pair_peer(a, "zed", peer), 0);
+	assert_string_equal(peer, "zed");
+	/* The longest names fit. */
+	char longest[ACCOUNT_LEN_MAX + 1];
+	memset(longest, 'x', ACCOUNT_LEN_MAX);
+	longest[ACCOUNT_LEN_MAX] = '\0';
+	store_pair_target(longest, longest, a);
+	assert_int_equal(strlen(a), 2 * ACCOUNT_LEN_MAX + 2);
+}
+
+static void
+test_private_and_targets(void **state)
+{
+	struct fixture *f = *state;
+	private_event(f->s, "0000000000000001", "alice", "bob", "alice", "bob", "hi bob");
+	private_event(f->s, "0000000000000002", "bob", "alice", "bob", "alice", "hi alice");
+	private_event(f->s, "0000000000000003", "carol", "dave", "carol", "dave", "not theirs");
+	struct store_event room = { .msgid = "0000000000000004", .at_ms = 1000,
+		.kind = SK_PRIVMSG, .target = "#r", .sender = "alice!u@h", .text = "room" };
+	assert_int_equal(store_append(f->s, &room), 0);
+	commit(f->s);
+
+	char pair[STORE_TARGET_MAX + 1];
+	store_pair_target("bob", "alice", pair);
+	struct store_query q = { .kind = SQ_LATEST, .target = pair, .limit = 10 };
+	struct store_result r;
+	store_query(f->s, &q, &r);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.events[0].text, "hi bob");
+	assert_string_equal(r.events[0].extra, "bob");
+	assert_string_equal(r.events[0].account, "alice");
+	assert_string_equal(r.events[1].text, "hi alice");
+	store_result_free(&r);
+
+	/* TARGETS: alice's room and her conversation, not carol's. */
+	const char *rooms[] = { "#r" };
+	struct store_query t = { .kind = SQ_TARGETS, .targets = rooms, .ntargets = 1,
+		.account = "ALICE", .limit = 10 };
+	store_query(f->s, &t, &r);
+	assert_int_equal(r.n, 2);
+	int seen_pair = 0, seen_room = 0;
+	for (size_t i = 0; i < r.n; i++) {
+		seen_pair += strcmp(r.events[i].target, pair) == 0;
+		seen_room += strcmp(r.events[i].target, "#r") == 0;
+	}
+	assert_int_equal(seen_pair, 1);
+	assert_int_equal(seen_room, 1);
+	store_result_free(&r);
+	/* An account with no conversation and no room: nothing. */
+	struct store_query none = { .kind = SQ_TARGETS, .targets = rooms, .ntargets = 0,
+		.account = "erin", .limit = 10 };
+	store_query(f->s, &none, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+
+	/* Its words are in the search index (under its key)... */
+	struct store_query s = { .kind = SQ_SEARCH, .target = pair, .text = "hi", .limit = 10 };
+	store_query(f->s, &s, &r);
+	assert_int_equal(r.n, 2);
+	store_result_free(&r);
+
+	/* bob deleted: both sides of his conversations go, carol's stay. */
+	assert_int_equal(store_marker_set(f->s, "bob", "#r", 5, &(int64_t){ 0 }), STORE_OK);
+	struct store_account acc = { .name = "bob", .pwhash = "x", .scram_iter = 1 };
+	assert_int_equal(store_account_create(f->s, &acc), STORE_OK);
+	assert_int_equal(store_account_delete(f->s, "bob"), STORE_OK);
+	store_query(f->s, &q, &r);
+	assert_int_equal(r.n, 0);
+	store_result_free(&r);
+	store_query(f->s, &t, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.events[0].target, "#r");
+	store_result_free(&r);
+	char other[STORE_TARGET_MAX + 1];
+	store_pair_target("carol", "dave", other);
+	struct store_query q2 = { .kind = SQ_LATEST, .target = other, .limit = 10 };
+	store_query(f->s, &q2, &r);
+	assert_int_equal(r.n, 1);
+	store_result_free(&r);
+	int64_t at;
+	assert_int_equal(store_marker_get(f->s, "bob", "#r", &at), STORE_NOT_FOUND);
+	/* ...and left it with them. */
+	store_query(f->s, &s, &r);
+	assert_int_equal(r.n, 0);
+	assert_false(r.failed);
+	store_result_free(&r);
+}
+
+static void
+test_markers(void **state)
+{
+	struct fixture *f = *state;
+	int64_t at = 0, now = 0;
+	assert_int_equal(store_marker_get(f->s, "alice", "#a", &at), STORE_NOT_FOUND);
+	assert_int_equal(store_marker_set(f->s, "alice", "#A", 2000, &now), STORE_OK);
+	assert_int_equal(now, 2000);
+	/* Only forward. */
+	assert_int_equal(store_marker_set(f->s, "ALICE", "#a", 1000, &now), STORE_OK);
+	assert_int_equal(now, 2000);
+	assert_int_equal(store_marker_set(f->s, "alice", "#a", 3000, &now), STORE_OK);
+	assert_int_equal(now, 3000);
+	assert_int_equal(store_marker_get(f->s, "Alice", "#a", &at), STORE_OK);
+	assert_int_equal(at, 3000);
+	/* Per account and per target. */
+	assert_int_equal(store_marker_get(f->s, "bob", "#a", &at), STORE_NOT_FOUND);
+	assert_int_equal(store_marker_get(f->s, "alice", "#b", &at), STORE_NOT_FOUND);
+	assert_int_equal(store_marker_set(f->s, "alice", "bob", 7, &now), STORE_OK);
+	assert_int_equal(store_marker_get(f->s, "alice", "BOB", &at), STORE_OK);
+	assert_int_equal(at, 7);
+}
+
+static void
+test_rooms(void **state)
+{
+	struct fixture *f = *state;
+	struct store_room_mask masks[] = {
+		{ .letter = 'b', .mask = "bad!*@*", .by = "alice", .at = 11 },
+		{ .letter = 'I', .mask = "bob!*@*", .by = "alice", .at = 12 },
+	};
+	char *ops[] = { "bob" };
+	struct store_room r = { .name = "#Kept", .founder = "alice", .topic = "the topic",
+		.topic_by = "alice!u@h", .topic_at = 10, .created = 9, .modes = "int",
+		.password = "sekrit", .limit = 42, .masks = masks, .nmasks = 2, .ops = ops,
+		.nops = 1 };
+	struct store_room other = { .name = "#other", .founder = "carol", .modes = "" };
+	assert_int_equal(store_room_save(f->s, &r), 0);
+	assert_int_equal(store_room_save(f->s, &other), 0);
+	assert_true(store_pending(f->s));
+	commit(f->s);
+
+	struct store_room *rooms;
+	size_t n;
+	assert_int_equal(store_rooms_load(f->s, &rooms, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	const struct store_room *k = &rooms[0];
+	assert_string_equal(k->name, "#Kept");
+	assert_string_equal(k->founder, "alice");
+	assert_string_equal(k->topic, "the topic");
+	assert_string_equal(k->topic_by, "alice!u@h");
+	assert_int_equal(k->topic_at, 10);
+	assert_int_equal(k->created, 9);
+	assert_string_equal(k->modes, "int");
+	assert_string_equal(k->password, "sekrit");
+	assert_int_equal(k->limit, 42);
+	assert_int_equal(k->nmasks, 2);
+	assert_int_equal(k->masks[0].letter, 'b');
+	assert_string_equal(k->masks[0].mask, "bad!*@*");
+	assert_string_equal(k->masks[0].by, "alice");
+	assert_int_equal(k->masks[0].at, 11);
+	assert_int_equal(k->masks[1].letter, 'I');
+	assert_int_equal(k->nops, 1);
+	assert_string_equal(k->ops[0], "bob");
+	assert_null(rooms[1].topic);
+	assert_null(rooms[1].password);
+	assert_int_equal(rooms[1].nmasks, 0);
+	store_rooms_free(rooms, n);
+
+	/* Saved again: replaced whole (the ban gone, no key, no op). */
+	r.nmasks = 1;
+	r.masks = &masks[1];
+	r.password = NULL;
+	r.nops = 0;
+	r.topic = NULL;
+	assert_int_equal(store_room_save(f->s, &r), 0);
+	assert_int_equal(store_room_forget(f->s, "#OTHER"), 0);
+	commit(f->s);
+	/* And kept across a reopen. */
+	store_close(f->s);
+	f->s = open_store(f->dir);
+	assert_non_null(f->s);
+	assert_int_equal(store_rooms_load(f->s, &rooms, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rooms[0].name, "#Kept");
+	assert_null(rooms[0].password);
+	assert_null(rooms[0].topic);
+	assert_int_equal(rooms[0].nmasks, 1);
+	assert_string_equal(rooms[0].masks[0].mask, "bob!*@*");
+	assert_int_equal(rooms[0].nops, 0);
+	store_rooms_free(rooms, n);
+
+	/* A save without a founder is refused. */
+	struct store_room bad = { .name = "#x" };
+	assert_int_equal(store_room_save(f->s, &bad), -1);
+}
+
+static void
+db_exec(const char *dir, const char *sql)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A database of version 2 (accounts, no v3 tables) gets them and keeps
+ * its accounts. */
+static void
+test_from_version_2(void **state)
+{
+	struct fixture *f = *state;
+	struct store_account acc = { .name = "keep", .pwhash = "x", .scram_iter = 1 };
+	assert_int_equal(store_account_create(f->s, &acc), STORE_OK);
+	store_close(f->s);
+	f->s = NULL;
+	db_exec(f->dir, "DROP TABLE conversations; DROP TABLE read_markers; DROP TABLE rooms;"
+	    "DROP TABLE room_masks; DROP TABLE room_ops; PRAGMA user_version = 2;");
+	f->s = open_store(f->dir);
+	assert_non_null(f->s);
+	struct store_account out;
+	assert_int_equal(store_account_get(f->s, "KEEP", &out), STORE_OK);
+	int64_t now;
+	assert_int_equal(store_marker_set(f->s, "keep", "#a", 1, &now), STORE_OK);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pair_keys),
+		cmocka_unit_test_setup_teardown(test_private_and_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_markers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rooms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_from_version_2, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
