@@ -43,6 +43,7 @@ class ParleyController(BaseServerController, DirectoryBasedController):
             Capabilities.MESSAGE_REDACTION,
             Capabilities.MULTILINE,
             Capabilities.MULTI_PREFIX,
+            Capabilities.READ_MARKER,
             Capabilities.SERVER_TIME,
             Capabilities.SETNAME,
         ]
