@@ -8,9 +8,11 @@
  * and kicks; topics and mode changes; a quit or a nick change once in
  * every room the user was in (the same msgid in each); a TAGMSG that
  * carries more than typing notifications (a reaction). A REDACT marks the
- * message taken back. Not stored: private messages (they need accounts,
- * issue 13), typing notifications, away, setname, chghost, invites and
- * user modes. The glue between chat and
+ * message taken back. Private messages, notices, actions and reactions
+ * between two logged-in users are stored under their accounts' pair
+ * (store_pair_target). Not stored: private messages with anyone not
+ * logged in, typing notifications, away, setname, chghost, invites,
+ * logins and user modes. The glue between chat and
  * store: it knows both; neither knows it. */
 #ifndef PARLEY_HISTORY_H
 #define PARLEY_HISTORY_H
