@@ -750,6 +750,7 @@ function registerFailed(code, text) {
 // forget: the remembered password is wrong, so it goes.
 function authFailed(text, forget = false) {
   S.auth = '';
+  S.accountPassword = '';
   if (forget) forgetAccount();
   signOut(false);
   showLoginError(text);
