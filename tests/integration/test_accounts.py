@@ -216,6 +216,8 @@ def test_admin_cli_while_running(make_server, tmp_path):
     assert account_cli(data, "add", "NickServ", password="longenough").returncode == 1
     assert account_cli(data, "add", "kim").returncode == 1  # no password
     assert account_cli(data, "add", "kim", password="kimpass1").returncode == 0
+    # Seen owned first: "kim free" below then proves a later read.
+    wait_for(lambda: nick_taken(srv, "kim"), "kim owned")
     r = account_cli(data, "list")
     assert r.returncode == 0
     assert [line.split("\t")[0] for line in r.stdout.splitlines()] == ["Judy", "kim"]
@@ -233,7 +235,8 @@ def test_admin_cli_while_running(make_server, tmp_path):
     # Deleted: whoever is logged in as it is logged out, the nick is free.
     assert account_cli(data, "delete", "judy").returncode == 0
     assert account_cli(data, "delete", "judy").returncode == 1
-    # kim's nick (nobody holds it) free means the server has read both.
+    # kim's nick (nobody holds it, the server saw it owned) free means
+    # the server has read both deletions.
     assert account_cli(data, "delete", "kim").returncode == 0
     wait_for(lambda: not nick_taken(srv, "kim"), "kim free")
     e = srv.client()
