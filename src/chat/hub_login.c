@@ -21,7 +21,9 @@ hub_account(struct hub *hub, struct user *u, const char *account)
 	struct msg *m = hub_msg(hub, MSG_ACCOUNT, u, NULL, NULL, NULL);
 	if (m == NULL)
 		return;
-	hub_emit(hub, m, &(struct audience){ .shape = AUD_NEIGHBOURS, .user = u, .self = 1 });
+	/* MONITOR's watchers hear of it too (extended-monitor). */
+	hub_emit(hub, m, &(struct audience){ .shape = AUD_NEIGHBOURS, .user = u, .self = 1,
+	    .watchers = 1 });
 	msg_unref(m);
 }
 

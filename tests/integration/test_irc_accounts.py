@@ -442,3 +442,20 @@ def test_failed_logins_are_throttled(srv):
     # Past the bound even the right password is refused, without a check.
     lines = authenticate(c, "PLAIN", plain("pete", "sesame12"))
     assert "too many" in parse(lines[-1]).params[-1]
+
+
+def test_account_notify_reaches_monitor_watchers_and_follows_900(srv):
+    """extended-monitor: a watcher sharing no room hears of a login; the
+    user itself gets 900 and 903 together, then its own ACCOUNT."""
+    add_account(srv, "quinn", "sesame12")
+    watcher = IrcClient(srv.irc_port).register(
+        "watcher2", caps="extended-monitor account-notify")
+    watcher.send("MONITOR + quinnphone")
+    watcher.expect_numeric("731")
+    q = IrcClient(srv.irc_port).register("quinnphone", caps="account-notify sasl")
+    watcher.expect_numeric("730")
+    lines = authenticate(q, "PLAIN", plain("quinn", "sesame12"))
+    assert numerics(lines)[-2:] == ["900", "903"]
+    assert not any(" ACCOUNT " in l for l in lines), lines
+    q.expect(r":quinnphone!\S+ ACCOUNT quinn$")
+    watcher.expect(r":quinnphone!\S+ ACCOUNT quinn$")

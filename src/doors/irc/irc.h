@@ -297,9 +297,12 @@ void irc_try_register(struct conn *c);
 /* The account c is logged in as ("" when none), before registration too. */
 const char *irc_account_of(struct conn *c);
 /* c is now logged in as account (its registered spelling), or out (NULL):
- * 900 or 901, account-notify to whom it concerns, and a nick that is
- * another account's given up for a guest one. */
+ * 900 or 901 (tell), then account-notify to whom it concerns, and a nick
+ * that is another account's given up for a guest one (apply). SASL puts
+ * its 903 between the two, as clients expect 900 and 903 together. */
 void irc_account_set(struct conn *c, const char *account);
+void irc_account_tell(struct conn *c, const char *account);
+void irc_account_apply(struct conn *c, const char *account);
 /* A call to the accounts service, answered later: on the loop, fn gets c
  * (still connected; its output goes into the command's reply) and the
  * result. The job is the caller's to fill (arg, word) before the call. */

@@ -55,23 +55,38 @@ give_up_owned_nick(struct conn *c)
 void
 irc_account_set(struct conn *c, const char *account)
 {
+	irc_account_tell(c, account);
+	irc_account_apply(c, account);
+}
+
+void
+irc_account_tell(struct conn *c, const char *account)
+{
 	struct irc_session *s = irc_session(c);
 	const char *name = account != NULL ? account : "";
 	char mask[HUB_MASK_MAX];
-	if (c->user != NULL) {
-		hub_account(door_hub(c), c->user, name);
+	if (c->user != NULL)
 		hub_user_mask(c->user, mask);
-	} else {
-		snprintf(s->account, sizeof s->account, "%s", name);
+	else
 		snprintf(mask, sizeof mask, "%s!%s@%s", irc_target(c),
 		    s->ident[0] ? s->ident : "*", c->host);
-	}
 	if (name[0] != '\0')
 		irc_num(c, RPL_LOGGEDIN, mask, name, name);
 	else
 		irc_num(c, RPL_LOGGEDOUT, mask);
-	if (c->user != NULL)
-		give_up_owned_nick(c);
+}
+
+void
+irc_account_apply(struct conn *c, const char *account)
+{
+	const char *name = account != NULL ? account : "";
+	if (c->user == NULL) {
+		struct irc_session *s = irc_session(c);
+		snprintf(s->account, sizeof s->account, "%s", name);
+		return;
+	}
+	hub_account(door_hub(c), c->user, name);
+	give_up_owned_nick(c);
 }
 
 void

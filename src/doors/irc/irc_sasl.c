@@ -44,8 +44,9 @@ sasl_success(struct conn *c, const char *account)
 	char name[ACCOUNT_LEN_MAX + 1];
 	snprintf(name, sizeof name, "%s", account);
 	irc_sasl_end(c);
-	irc_account_set(c, name);
+	irc_account_tell(c, name);
 	irc_num(c, RPL_SASLSUCCESS);
+	irc_account_apply(c, name);
 }
 
 /* data (len bytes) to the client: base64, 400 bytes a line, "+" after a
