@@ -5,14 +5,16 @@
  * outside what it was given, and what is accepted keeps the rules the door
  * relies on: a payload within its bound, base64 that encodes back to
  * itself, PLAIN fields that are UTF-8, within their bounds, the name and
- * password not empty. The raw input is also read as a decoded payload
- * (PLAIN, and SCRAM's attribute lists when the accounts service parses
- * them: see FUZZ_SCRAM below). */
+ * password not empty. Each payload is also a SCRAM-SHA-256 message, in
+ * turn (accounts/scram.c's attribute lists: the client's first, then its
+ * final against made-up keys), and the raw input is read as a decoded
+ * payload of each kind. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts/scram.h"
 #include "base/text.h"
 #include "doors/irc/irc_sasl_parse.h"
 
@@ -35,6 +37,29 @@ check_plain(const unsigned char *msg, size_t len)
 	assert(strlen(p.authzid) + strlen(p.authcid) + strlen(p.passwd) + 2 == len);
 }
 
+/* One SCRAM exchange per input, its steps in turn. */
+static struct scram x;
+
+static void
+check_scram(const unsigned char *msg, size_t len)
+{
+	static const uint8_t salt[SCRAM_SALT_LEN] = { 1, 2, 3 };
+	static const uint8_t stored[SCRAM_KEY_LEN] = { 4 }, server[SCRAM_KEY_LEN] = { 5 };
+	char out[SCRAM_SERVER_MSG_MAX + 1];
+	if (x.step == 0) {
+		if (scram_client_first(&x, (const char *)msg, len) != SCRAM_OK)
+			return;
+		assert(strlen(x.user) <= SCRAM_USER_MAX && x.user[0] != '\0');
+		assert(strlen(x.nonce) <= SCRAM_NONCE_MAX);
+		if (scram_server_first(&x, salt, sizeof salt, SCRAM_ITERATIONS, "fuzznonce") ==
+		    SCRAM_OK)
+			assert(strlen(x.server_first) <= SCRAM_SERVER_MSG_MAX);
+		return;
+	}
+	/* Made-up keys: no proof is right, and none may be taken. */
+	assert(scram_client_final(&x, (const char *)msg, len, stored, server, out) != SCRAM_OK);
+}
+
 static void
 check_payload(const struct sasl_buf *b)
 {
@@ -49,6 +74,7 @@ check_payload(const struct sasl_buf *b)
 	size_t m = sasl_base64_encode(msg, (size_t)n, again);
 	assert(m == b->len && memcmp(again, b->data, m) == 0);
 	check_plain(msg, (size_t)n);
+	check_scram(msg, (size_t)n);
 }
 
 int
@@ -61,7 +87,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
+	memset(&x, 0, sizeof x);
 	check_plain(data, size);
+	check_scram(data, size);
 	static struct sasl_buf b;
 	b.len = 0;
 	char *line = s, *next;
