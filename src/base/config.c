@@ -101,6 +101,8 @@ static const struct option_def options[] = {
 	  "directory of the database (history), made 0700 if missing; one parleyd per directory" },
 	{ "history", OPT_ONOFF, FIELD(history), "on", 0, 0,
 	  "on: every room event is stored in data-dir before anyone receives it; off: nothing is stored" },
+	{ "register-before-connect", OPT_ONOFF, FIELD(register_before_connect), "on", 0, 0,
+	  "on: IRC's REGISTER (draft/account-registration) is taken before the connection is complete too" },
 	{ "history-max-age", OPT_ULONG, FIELD(history_max_age), "365", 0, 36500,
 	  "days a stored event is kept (0: forever)" },
 	{ "history-max-rows", OPT_ULONG, FIELD(history_max_rows), "100000", 0, 1000000000,

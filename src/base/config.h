@@ -54,6 +54,7 @@ struct config {
 	unsigned long debug_commands; /* 1: IRC commands only tests use */
 	char *data_dir;              /* the database's directory (store/store.h) */
 	unsigned long history;       /* 1: rooms' events are stored */
+	unsigned long register_before_connect; /* 1: IRC REGISTER before the welcome */
 	unsigned long history_max_age;  /* days an event is kept; 0: forever */
 	unsigned long history_max_rows; /* events kept per room; 0: no bound */
 	unsigned long history_replay;   /* lines replayed on join */

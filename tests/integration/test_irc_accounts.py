@@ -459,3 +459,17 @@ def test_account_notify_reaches_monitor_watchers_and_follows_900(srv):
     assert not any(" ACCOUNT " in l for l in lines), lines
     q.expect(r":quinnphone!\S+ ACCOUNT quinn$")
     watcher.expect(r":quinnphone!\S+ ACCOUNT quinn$")
+
+
+def test_register_before_connect_off(make_server):
+    s = make_server("--register-before-connect", "off", irc=True)
+    c = IrcClient(s.irc_port)
+    assert c.cap_ls()["draft/account-registration"] is None
+    c.send("NICK rita")
+    c.send("REGISTER * * sesame12")
+    c.expect(r" FAIL REGISTER COMPLETE_CONNECTION_REQUIRED :")
+    c.send("USER u 0 * :R")
+    c.send("CAP END")
+    c.expect_numeric("001")
+    c.send("REGISTER * * sesame12")
+    c.expect(r" REGISTER SUCCESS rita ")

@@ -326,6 +326,8 @@ struct irc_account_job *irc_account_job(struct conn *c, irc_account_fn *fn);
  * anything else: fn runs now with that status. Either way j is the
  * service's no more. */
 void irc_account_wait(struct conn *c, struct irc_account_job *j, int status);
+/* Whether REGISTER is taken before registration (before-connect). */
+int irc_register_early(struct conn *c);
 /* The accounts service, or NULL when the server keeps no accounts. */
 struct accounts *irc_accounts(struct conn *c);
 /* c's address, for throttling. */

@@ -19,6 +19,13 @@ irc_accounts(struct conn *c)
 	return env->store != NULL ? env->accounts : NULL;
 }
 
+int
+irc_register_early(struct conn *c)
+{
+	const struct config *cfg = door_cfg(c);
+	return cfg->register_before_connect && cfg->password == NULL;
+}
+
 const char *
 irc_account_addr(struct conn *c)
 {
@@ -38,18 +45,8 @@ static void
 give_up_owned_nick(struct conn *c)
 {
 	struct hub *hub = door_hub(c);
-	struct user *u = c->user;
-	if (hub_nick_available(hub, u->nick, u) != HUB_EOWNED)
-		return;
-	char nick[NICK_LEN_MAX + 1];
-	for (unsigned i = 0; i < 100; i++) {
-		if (i == 0)
-			snprintf(nick, sizeof nick, "Guest%u", u->serial);
-		else
-			snprintf(nick, sizeof nick, "Guest%u_%u", u->serial, i);
-		if (hub_nick(hub, u, nick) == HUB_OK)
-			return;
-	}
+	if (hub_nick_available(hub, c->user->nick, c->user) == HUB_EOWNED)
+		hub_nick_guest(hub, c->user);
 }
 
 void

@@ -64,10 +64,11 @@ irc_cmd_register(struct conn *c, struct irc_message *m)
 		    "This server keeps no accounts");
 		return;
 	}
-	/* Before registration only where nothing else guards the door. */
-	if (c->user == NULL && door_cfg(c)->password != NULL && !s->pass_ok) {
+	/* Before registration only where so configured, and where nothing
+	 * else guards the door (a server's password). */
+	if (c->user == NULL && !irc_register_early(c)) {
 		irc_fail(c, "REGISTER", "COMPLETE_CONNECTION_REQUIRED", NULL,
-		    "Complete the connection (with the server's password) first");
+		    "Complete the connection first");
 		return;
 	}
 	if (nick[0] == '\0') {

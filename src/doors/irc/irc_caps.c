@@ -77,12 +77,12 @@ cap_accounts(struct conn *c, char *value, size_t cap)
 }
 
 /* draft/account-registration: REGISTER before the connection is complete
- * too (before-connect), unless the server has a password, which REGISTER
- * must not get around; no e-mail is asked for. */
+ * too (before-connect, register-before-connect), unless the server has a
+ * password, which REGISTER must not get around; no e-mail is asked for. */
 static int
 cap_register(struct conn *c, char *value, size_t cap)
 {
-	snprintf(value, cap, "%s", door_cfg(c)->password == NULL ? "before-connect" : "");
+	snprintf(value, cap, "%s", irc_register_early(c) ? "before-connect" : "");
 	return irc_accounts(c) != NULL;
 }
 
