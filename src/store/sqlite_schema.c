@@ -149,20 +149,41 @@ store_schema_migrate(sqlite3 *db, char *err, size_t errlen)
 		    v, STORE_SCHEMA_VERSION);
 		return -1;
 	}
-	for (; v < STORE_SCHEMA_VERSION; v++) {
+	while (v < STORE_SCHEMA_VERSION) {
 		char set[64];
-		snprintf(set, sizeof set, "PRAGMA user_version = %d;", v + 1);
 		char *msg = NULL;
+		/* The version is read again inside the step's transaction: another
+		 * process (the server, the admin command line) may have taken the
+		 * step since it was read. */
+		int again = v;
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(db, set, NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-			snprintf(err, errlen, "database: upgrading the schema to version %d: %s",
-			    v + 1, msg != NULL ? msg : sqlite3_errmsg(db));
-			sqlite3_free(msg);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
+		    user_version(db, &again) != SQLITE_OK)
+			goto failed;
+		if (again != v) {
+			if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+				goto failed;
+			if (again > STORE_SCHEMA_VERSION || again < v) {
+				snprintf(err, errlen,
+				    "database schema version %d is newer than this parleyd knows (%d)",
+				    again, STORE_SCHEMA_VERSION);
+				return -1;
+			}
+			v = again;
+			continue;
 		}
+		snprintf(set, sizeof set, "PRAGMA user_version = %d;", v + 1);
+		if (sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, set, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+			goto failed;
+		v++;
+		continue;
+failed:
+		snprintf(err, errlen, "database: upgrading the schema to version %d: %s",
+		    v + 1, msg != NULL ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
 	}
 	return 0;
 }
