@@ -221,7 +221,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 # read-only: nothing is written there.
 IRCTEST_DIR ?= $(firstword $(wildcard $(abspath ../shared/irctest) \
 	$(abspath $(shell git rev-parse --git-common-dir 2>/dev/null)/../../shared/irctest)))
-IRCTEST_MARKERS ?= not services and not implementation-specific and not deprecated and not strict
+IRCTEST_MARKERS ?= not implementation-specific and not deprecated and not strict
 IRCTEST_JOBS ?= 2
 IRCTEST_ARGS ?=
 IRCTEST_PACKAGES := python3-pytest python3-pytest-xdist python3-pytest-timeout python3-ecdsa \
