@@ -467,7 +467,7 @@ def test_register_before_connect_off(make_server):
     assert c.cap_ls()["draft/account-registration"] is None
     c.send("NICK rita")
     c.send("REGISTER * * sesame12")
-    c.expect(r" FAIL REGISTER COMPLETE_CONNECTION_REQUIRED :")
+    c.expect(r" FAIL REGISTER COMPLETE_CONNECTION_REQUIRED rita :")
     c.send("USER u 0 * :R")
     c.send("CAP END")
     c.expect_numeric("001")

@@ -67,7 +67,7 @@ irc_cmd_register(struct conn *c, struct irc_message *m)
 	/* Before registration only where so configured, and where nothing
 	 * else guards the door (a server's password). */
 	if (c->user == NULL && !irc_register_early(c)) {
-		irc_fail(c, "REGISTER", "COMPLETE_CONNECTION_REQUIRED", NULL,
+		irc_fail(c, "REGISTER", "COMPLETE_CONNECTION_REQUIRED", nick[0] ? nick : "*",
 		    "Complete the connection first");
 		return;
 	}
