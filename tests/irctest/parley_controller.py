@@ -160,6 +160,9 @@ class ParleyController(BaseServerController, DirectoryBasedController):
         # for passwords it cannot take, the test is skipped, not failed.
         if len(password.encode()) < 6:
             raise NotImplementedByController("passwords under 6 bytes")
+        # The server opens (and makes) its database before it listens: a
+        # command line run before that would race it for the first schema.
+        self.wait_for_port()
         done = subprocess.run(
             [PARLEYD, "account", "add", username, "--data-dir", self.data_dir],
             input=password.encode() + b"\n",
