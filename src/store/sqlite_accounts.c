@@ -131,6 +131,19 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 
 /* ---- Accounts ---- */
 
+/* The name and credentials as ?1 to ?6, as create and set_password both
+ * number them. */
+static void
+bind_credentials(sqlite3_stmt *st, const struct store_account *a)
+{
+	bind_text(st, 1, a->name);
+	bind_text(st, 2, a->pwhash);
+	sqlite3_bind_blob(st, 3, a->scram_salt, a->scram_salt_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, a->scram_iter);
+	sqlite3_bind_blob(st, 5, a->scram_stored_key, STORE_SCRAM_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 6, a->scram_server_key, STORE_SCRAM_KEY_LEN, SQLITE_STATIC);
+}
+
 static enum store_status
 create(sqlite3 *db, const struct store_account *a)
 {
@@ -139,12 +152,7 @@ create(sqlite3 *db, const struct store_account *a)
 	    " scram_server_key, created_ms) VALUES (lower(?1), ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
 	if (st == NULL)
 		return STORE_FAILED;
-	bind_text(st, 1, a->name);
-	bind_text(st, 2, a->pwhash);
-	sqlite3_bind_blob(st, 3, a->scram_salt, a->scram_salt_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, a->scram_iter);
-	sqlite3_bind_blob(st, 5, a->scram_stored_key, STORE_SCRAM_KEY_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 6, a->scram_server_key, STORE_SCRAM_KEY_LEN, SQLITE_STATIC);
+	bind_credentials(st, a);
 	sqlite3_bind_int64(st, 7, a->created_ms);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -221,12 +229,7 @@ set_password(sqlite3 *db, const struct store_account *a)
 	    " scram_stored_key = ?5, scram_server_key = ?6 WHERE key = lower(?1)");
 	if (st == NULL)
 		return STORE_FAILED;
-	bind_text(st, 1, a->name);
-	bind_text(st, 2, a->pwhash);
-	sqlite3_bind_blob(st, 3, a->scram_salt, a->scram_salt_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, a->scram_iter);
-	sqlite3_bind_blob(st, 5, a->scram_stored_key, STORE_SCRAM_KEY_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 6, a->scram_server_key, STORE_SCRAM_KEY_LEN, SQLITE_STATIC);
+	bind_credentials(st, a);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
