@@ -19,9 +19,15 @@ enum opt_type {
 	OPT_LIST, OPT_LISTEN, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL, OPT_ONOFF
 };
 
+/* Whether a SIGHUP's reading of the config file changes an option in the
+ * running server (LIVE), or only a restart does (RESTART: the reload says
+ * so in the log and keeps the running value). */
+enum opt_reload { RESTART, LIVE };
+
 struct option_def {
 	const char *key;
 	enum opt_type type;
+	enum opt_reload reload;
 	size_t offset;
 	const char *def;
 	unsigned long min, max;   /* for OPT_ULONG */
@@ -31,85 +37,85 @@ struct option_def {
 #define FIELD(f) offsetof(struct config, f)
 
 static const struct option_def options[] = {
-	{ "listen", OPT_LISTEN, FIELD(listen), "127.0.0.1:7000", 0, 0,
+	{ "listen", OPT_LISTEN, LIVE, FIELD(listen), "127.0.0.1:7000", 0, 0,
 	  "plain-text listener HOST:PORT [tls] (repeatable; [::1]:PORT for IPv6)" },
-	{ "irc-listen", OPT_LISTEN, FIELD(irc_listen), "", 0, 0,
+	{ "irc-listen", OPT_LISTEN, LIVE, FIELD(irc_listen), "", 0, 0,
 	  "IRC listener HOST:PORT [tls] (repeatable; none by default)" },
-	{ "web-listen", OPT_LISTEN, FIELD(web_listen), "", 0, 0,
+	{ "web-listen", OPT_LISTEN, LIVE, FIELD(web_listen), "", 0, 0,
 	  "HTTP listener HOST:PORT [tls]: the web client, and IRC over WebSocket at /ws" },
-	{ "tls-cert", OPT_OPTSTR, FIELD(tls_cert), "", 0, 0,
+	{ "tls-cert", OPT_OPTSTR, LIVE, FIELD(tls_cert), "", 0, 0,
 	  "PEM certificate chain for the tls listeners (reread on SIGHUP)" },
-	{ "tls-key", OPT_OPTSTR, FIELD(tls_key), "", 0, 0,
+	{ "tls-key", OPT_OPTSTR, LIVE, FIELD(tls_key), "", 0, 0,
 	  "PEM private key of tls-cert (reread on SIGHUP)" },
-	{ "handshake-timeout", OPT_ULONG, FIELD(handshake_timeout), "10", 1, 3600,
+	{ "handshake-timeout", OPT_ULONG, LIVE, FIELD(handshake_timeout), "10", 1, 3600,
 	  "seconds a TLS handshake or an HTTP request may take" },
-	{ "web-dir", OPT_OPTSTR, FIELD(web_dir), "", 0, 0,
+	{ "web-dir", OPT_OPTSTR, LIVE, FIELD(web_dir), "", 0, 0,
 	  "serve the web client from this directory, not the built-in copy" },
-	{ "allowed-origins", OPT_LIST, FIELD(allowed_origins), "", 0, 0,
+	{ "allowed-origins", OPT_LIST, LIVE, FIELD(allowed_origins), "", 0, 0,
 	  "a web page ORIGIN (scheme://host:port) whose scripts may open /ws, or * for any (repeatable; the server's own pages may when reached by IP, localhost or server-name)" },
-	{ "proxy-from", OPT_LIST, FIELD(proxy_from), "", 0, 0,
+	{ "proxy-from", OPT_LIST, LIVE, FIELD(proxy_from), "", 0, 0,
 	  "ADDRESS or NETWORK/BITS of a reverse proxy trusted to name the client: its connections start with a PROXY protocol header (v1 or v2), or on web-listen may send X-Forwarded-For (repeatable; none by default)" },
-	{ "server-name", OPT_STR, FIELD(server_name), "parley.local", 0, 0,
+	{ "server-name", OPT_STR, RESTART, FIELD(server_name), "parley.local", 0, 0,
 	  "name the server gives itself (the IRC server name)" },
-	{ "password", OPT_OPTSTR, FIELD(password), "", 0, 0,
+	{ "password", OPT_OPTSTR, LIVE, FIELD(password), "", 0, 0,
 	  "password every client must give: /pass on the plain door, PASS on IRC (empty: none)" },
-	{ "oper", OPT_LIST, FIELD(oper), "", 0, 0,
+	{ "oper", OPT_LIST, LIVE, FIELD(oper), "", 0, 0,
 	  "IRC operator NAME:PASSWORD for OPER (repeatable)" },
-	{ "motd-file", OPT_OPTSTR, FIELD(motd_file), "", 0, 0,
+	{ "motd-file", OPT_OPTSTR, LIVE, FIELD(motd_file), "", 0, 0,
 	  "file whose lines are the IRC message of the day (empty: none)" },
-	{ "sts-duration", OPT_OPTSTR, FIELD(sts_duration), "", 0, 0,
+	{ "sts-duration", OPT_OPTSTR, LIVE, FIELD(sts_duration), "", 0, 0,
 	  "IRC: offer an sts policy: plain-text clients move to TLS, and TLS clients that asked for server-name stay on TLS this many seconds (empty: no policy)" },
-	{ "sts-port", OPT_ULONG, FIELD(sts_port), "0", 0, 65535,
+	{ "sts-port", OPT_ULONG, LIVE, FIELD(sts_port), "0", 0, 65535,
 	  "IRC: the TLS port the sts policy names (0: the first irc-listen ... tls)" },
-	{ "node-id", OPT_ULONG, FIELD(node_id), "0", 0, 65535,
+	{ "node-id", OPT_ULONG, RESTART, FIELD(node_id), "0", 0, 65535,
 	  "this server's number in its msgids (IRCv3 msgid): servers that share users and rooms need one each" },
-	{ "nick-len", OPT_ULONG, FIELD(nick_len), "30", 1, NICK_LEN_MAX,
+	{ "nick-len", OPT_ULONG, RESTART, FIELD(nick_len), "30", 1, NICK_LEN_MAX,
 	  "longest nickname, in bytes" },
-	{ "channel-len", OPT_ULONG, FIELD(channel_len), "50", 2, 50,
+	{ "channel-len", OPT_ULONG, RESTART, FIELD(channel_len), "50", 2, 50,
 	  "longest room name, in bytes, '#' included" },
-	{ "topic-len", OPT_ULONG, FIELD(topic_len), "390", 1, HUB_TOPIC_MAX,
+	{ "topic-len", OPT_ULONG, RESTART, FIELD(topic_len), "390", 1, HUB_TOPIC_MAX,
 	  "longest topic, in bytes; longer ones are cut" },
-	{ "ping-interval", OPT_ULONG, FIELD(ping_interval), "120", 1, 86400,
+	{ "ping-interval", OPT_ULONG, LIVE, FIELD(ping_interval), "120", 1, 86400,
 	  "seconds an IRC client may be silent before it is sent PING; any client's TCP keepalive starts then" },
-	{ "ping-timeout", OPT_ULONG, FIELD(ping_timeout), "60", 1, 86400,
+	{ "ping-timeout", OPT_ULONG, LIVE, FIELD(ping_timeout), "60", 1, 86400,
 	  "seconds it then has to answer (a PING, or TCP keepalive) before it is disconnected" },
-	{ "max-clients", OPT_ULONG, FIELD(max_clients), "10000", 1, 1000000,
+	{ "max-clients", OPT_ULONG, LIVE, FIELD(max_clients), "10000", 1, 1000000,
 	  "most connections at once; more get \"server full\"" },
-	{ "max-rooms", OPT_ULONG, FIELD(max_rooms), "10000", 1, 1000000,
+	{ "max-rooms", OPT_ULONG, LIVE, FIELD(max_rooms), "10000", 1, 1000000,
 	  "most rooms on the server at once; a JOIN that would make one more is refused" },
-	{ "max-per-ip", OPT_ULONG, FIELD(max_per_ip), "10", 0, 1000000,
+	{ "max-per-ip", OPT_ULONG, LIVE, FIELD(max_per_ip), "10", 0, 1000000,
 	  "most connections from one address, loopback too; an IPv6 address counts by its /64 (0: no limit)" },
-	{ "max-line", OPT_ULONG, FIELD(max_line), "4096", 64, 1048576,
+	{ "max-line", OPT_ULONG, LIVE, FIELD(max_line), "4096", 64, 1048576,
 	  "longest input line in bytes; longer ones are discarded" },
-	{ "sendq", OPT_ULONG, FIELD(sendq), "1048576", 4096, 1073741824,
+	{ "sendq", OPT_ULONG, LIVE, FIELD(sendq), "1048576", 4096, 1073741824,
 	  "bytes queued for one client before it is disconnected" },
-	{ "flood-burst", OPT_ULONG, FIELD(flood_burst), "20", 1, 1000000,
+	{ "flood-burst", OPT_ULONG, LIVE, FIELD(flood_burst), "20", 1, 1000000,
 	  "lines a client may send at once before flood control delays it" },
-	{ "flood-rate", OPT_RATE, FIELD(flood_rate), "5", 0, 0,
+	{ "flood-rate", OPT_RATE, LIVE, FIELD(flood_rate), "5", 0, 0,
 	  "lines per second a client may keep sending (0: no flood control)" },
-	{ "registration-timeout", OPT_ULONG, FIELD(registration_timeout), "30", 0, 86400,
+	{ "registration-timeout", OPT_ULONG, LIVE, FIELD(registration_timeout), "30", 0, 86400,
 	  "seconds a connection has to register (IRC: NICK, USER, CAP END; plain: /pass) (0: no limit)" },
-	{ "idle-timeout", OPT_ULONG, FIELD(idle_timeout), "0", 0, 31536000,
+	{ "idle-timeout", OPT_ULONG, LIVE, FIELD(idle_timeout), "0", 0, 31536000,
 	  "seconds without input before a client is disconnected (0: never)" },
-	{ "log-level", OPT_LOGLEVEL, FIELD(log_level), "info", 0, 0,
+	{ "log-level", OPT_LOGLEVEL, LIVE, FIELD(log_level), "info", 0, 0,
 	  "error, warn, info or debug" },
-	{ "workers", OPT_ULONG, FIELD(workers), "2", 1, WORKER_THREADS_MAX,
+	{ "workers", OPT_ULONG, RESTART, FIELD(workers), "2", 1, WORKER_THREADS_MAX,
 	  "threads that do slow work (disk, password hashing) off the event loop" },
-	{ "debug-commands", OPT_ULONG, FIELD(debug_commands), "0", 0, 1,
+	{ "debug-commands", OPT_ULONG, LIVE, FIELD(debug_commands), "0", 0, 1,
 	  "1: IRC takes commands that only tests use (DEBUG ASYNC); never on a server people use" },
-	{ "data-dir", OPT_STR, FIELD(data_dir), "./parley-data", 0, 0,
+	{ "data-dir", OPT_STR, RESTART, FIELD(data_dir), "./parley-data", 0, 0,
 	  "directory of the database (history), made 0700 if missing; one parleyd per directory" },
-	{ "history", OPT_ONOFF, FIELD(history), "on", 0, 0,
+	{ "history", OPT_ONOFF, RESTART, FIELD(history), "on", 0, 0,
 	  "on: every room event is stored in data-dir before anyone receives it; off: nothing is stored" },
-	{ "register-before-connect", OPT_ONOFF, FIELD(register_before_connect), "on", 0, 0,
+	{ "register-before-connect", OPT_ONOFF, LIVE, FIELD(register_before_connect), "on", 0, 0,
 	  "on: IRC's REGISTER (draft/account-registration) is taken before the connection is complete too" },
-	{ "history-max-age", OPT_ULONG, FIELD(history_max_age), "365", 0, 36500,
+	{ "history-max-age", OPT_ULONG, RESTART, FIELD(history_max_age), "365", 0, 36500,
 	  "days a stored event is kept (0: forever)" },
-	{ "history-max-rows", OPT_ULONG, FIELD(history_max_rows), "100000", 0, 1000000000,
+	{ "history-max-rows", OPT_ULONG, RESTART, FIELD(history_max_rows), "100000", 0, 1000000000,
 	  "events kept per room, the oldest pruned first (0: no bound)" },
-	{ "history-replay", OPT_ULONG, FIELD(history_replay), "10", 0, 1000,
+	{ "history-replay", OPT_ULONG, LIVE, FIELD(history_replay), "10", 0, 1000,
 	  "earlier messages a client is shown when it joins a room (0: none)" },
-	{ "chathistory-max", OPT_ULONG, FIELD(chathistory_max), "100", 1, 1000,
+	{ "chathistory-max", OPT_ULONG, LIVE, FIELD(chathistory_max), "100", 1, 1000,
 	  "most events one history query returns (IRC CHATHISTORY=N, /history N)" },
 };
 
@@ -136,8 +142,9 @@ usage(FILE *out)
 	    "Every option is also a line \"KEY VALUE\" in the --config file;\n"
 	    "a flag overrides the file.\n\n");
 	for (size_t i = 0; i < NOPTIONS; i++)
-		fprintf(out, "  --%-17s %s (default: %s)\n", options[i].key,
-		    options[i].help, *options[i].def ? options[i].def : "none");
+		fprintf(out, "  --%-17s %s (default: %s%s)\n", options[i].key,
+		    options[i].help, *options[i].def ? options[i].def : "none",
+		    options[i].reload == RESTART ? "; a restart changes it, not SIGHUP" : "");
 	fprintf(out, "  --%-17s %s\n", "config FILE", "read options from FILE");
 	fprintf(out, "  --%-17s %s\n", "backup FILE",
 	    "copy data-dir's database to FILE (consistent, also while a server runs) and exit");
