@@ -13,6 +13,8 @@ int64_t clock_now_ms(void);
 int64_t clock_now_s(void);
 /* Milliseconds on a clock that never goes back (CLOCK_MONOTONIC). */
 uint64_t clock_mono_ms(void);
+/* The same in microseconds, for durations (metrics' histograms). */
+uint64_t clock_mono_us(void);
 
 /* Tests: clock_now_ms (and clock_now_s) return now() from here on; NULL
  * gives back the real clock. */

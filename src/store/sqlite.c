@@ -118,6 +118,8 @@ store_new(const struct store_options *o, char *err, size_t errlen)
 	s->pend_tail = &s->pend_head;
 	s->q_tail = &s->q_head;
 	pthread_mutex_init(&s->lock, NULL);
+	histogram_init(&s->commit_us, histogram_latency_us, histogram_latency_us_n);
+	histogram_init(&s->commit_events, histogram_batch, histogram_batch_n);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->idle, NULL);
 	pthread_mutex_init(&s->rlock, NULL);
@@ -214,6 +216,8 @@ store_stats(const struct store *s, struct store_stats *out)
 	out->epochs = s->epochs;
 	out->commits_failed = s->commits_failed;
 	out->pruned = s->pruned;
+	out->commit_us = s->commit_us;
+	out->commit_events = s->commit_events;
 	pthread_mutex_unlock(&m->lock);
 }
 

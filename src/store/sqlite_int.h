@@ -119,6 +119,7 @@ struct store {
 	uint64_t finished;
 	uint64_t committed, dropped, epochs, commits_failed, resumed, pruned;
 	uint64_t prune_batches;
+	struct histogram commit_us, commit_events; /* per transaction (store_stats) */
 	char last_error[256];
 	int stopping;
 	int64_t test_max_pages;      /* tests: PRAGMA max_page_count, 0: none */

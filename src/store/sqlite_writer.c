@@ -598,6 +598,17 @@ prune_step(struct store *s)
 	return more;
 }
 
+/* The metrics of one transaction (store_stats), under the lock. */
+static void
+writer_observe(struct store *s, const struct store_epoch *taken, uint64_t took_us)
+{
+	uint64_t events = 0;
+	for (const struct store_epoch *ep = taken; ep != NULL; ep = ep->next)
+		events += ep->nevents;
+	histogram_observe(&s->commit_us, took_us);
+	histogram_observe(&s->commit_events, events);
+}
+
 static void
 apply_test_pages(struct store *s, int64_t pages)
 {
@@ -626,8 +637,11 @@ writer_main(void *arg)
 			s->q_tail = &s->q_head;
 			pthread_mutex_unlock(&s->lock);
 			char why[sizeof s->last_error];
+			uint64_t began = clock_mono_us();
 			int rc = commit_epochs(s, taken, why, sizeof why);
+			uint64_t took = clock_mono_us() - began;
 			pthread_mutex_lock(&s->lock);
+			writer_observe(s, taken, took);
 			for (struct store_epoch *ep = taken; ep != NULL; ep = ep->next) {
 				s->inflight_events -= ep->nevents;
 				s->inflight_bytes -= ep->bytes;

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/histogram.h"
 #include "base/limits.h"
 #include "chat/msgid.h"
 
@@ -168,6 +169,8 @@ struct store_stats {
 	uint64_t appended, committed, dropped;  /* events */
 	uint64_t epochs, commits_failed;
 	uint64_t pruned;
+	struct histogram commit_us;      /* each transaction's time, BEGIN to COMMIT */
+	struct histogram commit_events;  /* events it wrote */
 };
 /* The loop's copy, updated when store_finished runs. */
 void store_stats(const struct store *s, struct store_stats *out);

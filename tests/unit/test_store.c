@@ -226,6 +226,11 @@ test_append_commit_latest(void **state)
 	assert_int_equal(st.committed, 20);
 	assert_int_equal(st.epochs, 2);
 	assert_int_equal(st.dropped, 0);
+	/* Each transaction is in the metrics, with the events it wrote
+	 * (the two epochs may have gone in one). */
+	assert_true(st.commit_us.count >= 1 && st.commit_us.count <= 2);
+	assert_int_equal(st.commit_events.count, st.commit_us.count);
+	assert_int_equal(st.commit_events.sum, 20);
 
 	/* Another target is apart; an empty one has nothing. */
 	struct store_query q2 = { .kind = SQ_LATEST, .target = "#b", .limit = 10 };
