@@ -38,6 +38,7 @@ struct accounts {
 	unsigned jobs;                /* in flight (ACCOUNTS_JOBS_MAX) */
 	int64_t serial;               /* store_accounts_serial last loaded */
 	int syncing;                  /* a sync job is in flight */
+	struct accounts_stats stats;
 	/* Keys an unknown SCRAM user's salt (the same salt each time, as a
 	 * real account's is), so a salt says nothing of who exists. */
 	uint8_t secret[crypto_auth_hmacsha256_KEYBYTES];
@@ -513,6 +514,37 @@ scram_unref(struct account_scram *x)
 	}
 }
 
+/* A login's end, for the metrics. */
+static void
+login_counted(struct accounts *a, enum account_status st)
+{
+	switch (st) {
+	case ACCOUNT_OK:
+		a->stats.login_ok++;
+		break;
+	case ACCOUNT_BAD_CREDENTIALS:
+	case ACCOUNT_NOT_FOUND:
+	case ACCOUNT_BAD_MESSAGE:
+		a->stats.login_failed++;
+		break;
+	case ACCOUNT_THROTTLED:
+		a->stats.login_throttled++;
+		break;
+	default:
+		a->stats.login_error++;
+		break;
+	}
+}
+
+void
+accounts_stats(const struct accounts *a, struct accounts_stats *out)
+{
+	if (a == NULL)
+		*out = (struct accounts_stats){ 0 };
+	else
+		*out = a->stats;
+}
+
 static void
 job_done(void *arg, int cancelled)
 {
@@ -575,6 +607,8 @@ job_done(void *arg, int cancelled)
 	case J_INFO:
 		break;
 	}
+	if (j->kind == J_LOGIN || j->kind == J_LOGIN_CERT || j->kind == J_SCRAM_FINAL)
+		login_counted(a, j->status);
 	if (r.status != ACCOUNT_OK)
 		r.data = NULL, r.len = 0;
 	if (j->account[0] != '\0')
@@ -667,12 +701,18 @@ enum account_status
 accounts_login(struct accounts *a, const char *name, const char *password,
     const char *addr, account_done_fn *done, void *ctx)
 {
-	if (password == NULL || strlen(password) > ACCOUNT_PASSWORD_MAX)
-		return a == NULL || a->store == NULL ? ACCOUNT_OFF : ACCOUNT_BAD_CREDENTIALS;
+	if (a == NULL || a->store == NULL)
+		return ACCOUNT_OFF;
+	if (password == NULL || strlen(password) > ACCOUNT_PASSWORD_MAX) {
+		login_counted(a, ACCOUNT_BAD_CREDENTIALS);
+		return ACCOUNT_BAD_CREDENTIALS;
+	}
 	struct job *j = NULL;
 	enum account_status st = start(a, J_LOGIN, name, addr, 1, done, ctx, &j);
-	if (st != ACCOUNT_OK)
+	if (st != ACCOUNT_OK) {
+		login_counted(a, st);
 		return st;
+	}
 	if ((j->password = secret_dup(password)) == NULL) {
 		job_free(j);
 		return ACCOUNT_BUSY;
@@ -811,6 +851,7 @@ accounts_scram_first(struct accounts *a, struct account_scram **x, const char *c
 	if (!throttle_take(a, s->key, s->addr)) {
 		sodium_memzero(s, sizeof *s);
 		free(s);
+		login_counted(a, ACCOUNT_THROTTLED);
 		return ACCOUNT_THROTTLED;
 	}
 	struct job *j = job_new(a, J_SCRAM_FIRST, done, ctx);

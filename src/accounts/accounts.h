@@ -96,6 +96,17 @@ void accounts_free(struct accounts *a);
  * job: a counter read; the names only when it moved). From a sweep. */
 void accounts_sync(struct accounts *a);
 
+/* Logins (a password, SCRAM-SHA-256, a certificate) and how they ended,
+ * counted on the loop, for the metrics. */
+struct accounts_stats {
+	uint64_t login_ok;
+	uint64_t login_failed;     /* wrong credentials, or no such account */
+	uint64_t login_throttled;  /* refused unchecked (throttle.h) */
+	uint64_t login_error;      /* the database or the KDF failed, busy */
+};
+/* Zeros when a is NULL. */
+void accounts_stats(const struct accounts *a, struct accounts_stats *out);
+
 /* Each call below returns ACCOUNT_PENDING and calls done(ctx, result)
  * later on the loop, or returns another status at once and never calls
  * done. addr is the client's address (throttling). */

@@ -7,15 +7,26 @@
 
 #include <stddef.h>
 
+#include "base/histogram.h"
 #include "net/conn.h"
 
 struct accounts;
 struct config;
+struct conn_set;
 struct door;
 struct hub;
 struct store;
 struct user;
 struct worker_pool;
+
+/* Each door's counters in its conns' set (conn_handler.stats_slot). */
+enum door_slot { DOOR_SLOT_PLAIN, DOOR_SLOT_IRC, DOOR_SLOT_HTTP, DOOR_SLOT_METRICS };
+
+/* What the doors count themselves, for the metrics door: plain counters
+ * on the loop's thread. */
+struct door_stats {
+	struct histogram history_query_us; /* a history job, asked to answered */
+};
 
 /* What a door may reach of the server, and nothing more: the server fills
  * one and gives it to every conn (conn->env), so no door needs to know
@@ -31,6 +42,10 @@ struct door_env {
 	const unsigned long *nconns;    /* connections now, for LUSERS */
 	const char *started;            /* when the server started, for RPL_CREATED */
 	const struct door *const *doors; /* every door, NULL-terminated: door_find */
+	struct door_stats *stats;       /* the doors' counters */
+	/* For the metrics door only: the conns (their counters, and each
+	 * one's door and transport) and the loop's passes. */
+	const struct conn_set *conns;
 };
 
 /* The door called name ("irc"), or NULL: for a door that hands a conn to
@@ -63,6 +78,7 @@ struct door {
 extern const struct door plain_door;
 extern const struct door irc_door;
 extern const struct door web_door;
+extern const struct door metrics_door;
 
 /* Shared by the doors whose conns carry a user (plain, IRC). */
 

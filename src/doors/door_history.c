@@ -71,6 +71,8 @@ static void
 hjob_done(void *arg, int cancelled)
 {
 	struct door_hjob *j = arg;
+	if (!cancelled && j->latency != NULL)
+		histogram_observe(j->latency, clock_mono_us() - j->asked_us);
 	j->done(j, cancelled);
 }
 
@@ -83,6 +85,8 @@ door_hjob_submit(const struct door_env *env, struct door_hjob *j, door_hjob_done
 	j->store = env->store;
 	j->done = done;
 	j->ctx = ctx;
+	j->latency = env->stats != NULL ? &env->stats->history_query_us : NULL;
+	j->asked_us = clock_mono_us();
 	return worker_submit(env->workers, hjob_work, hjob_done, j);
 }
 

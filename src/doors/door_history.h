@@ -50,6 +50,8 @@ struct door_hjob {
 	struct store *store;
 	door_hjob_done *done;
 	void *ctx;                       /* the door's: whom the answer is for */
+	struct histogram *latency;       /* where its time is counted, or NULL */
+	uint64_t asked_us;               /* when it was submitted */
 	char account[ACCOUNT_LEN_MAX + 1]; /* whose markers */
 	struct door_hmark *marks;        /* nmarks of them, owned, or NULL */
 	size_t nmarks;

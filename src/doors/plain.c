@@ -538,7 +538,7 @@ cmd_quit(struct conn *c, char *args)
 {
 	char *reason = text_rest(&args);
 	conn_sendf(c, "-- goodbye\n");
-	conn_close(c, reason ? reason : "Quit", CONN_CLOSE_AFTER_FLUSH);
+	conn_close(c, reason ? reason : "Quit", CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_QUIT);
 }
 
 static void
@@ -736,6 +736,7 @@ plain_refuse(char *buf, size_t cap, const char *host, const char *why)
 const struct door plain_door = {
 	.name = "plain",
 	.conn = {
+		.stats_slot = DOOR_SLOT_PLAIN,
 		.flood_control = 1,
 		.sendq_bound = 1,
 		.open = plain_open,

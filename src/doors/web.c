@@ -437,6 +437,7 @@ const struct door web_door = {
 	.name = "http",
 	.conn = {
 		.max_line = WEB_LINE_MAX,
+		.stats_slot = DOOR_SLOT_HTTP,
 		/* It sends our own files, and takes one request: no flood
 		 * control, no sendq bound, and the request is on the
 		 * handshake deadline. */

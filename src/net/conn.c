@@ -173,6 +173,8 @@ conn_close(struct conn *c, const char *reason, unsigned how)
 {
 	if (c->state == CONN_DEAD)
 		return;
+	if ((how & CONN_CLOSE_QUIT) && c->state == CONN_OPEN)
+		c->quit = 1;
 	if (!(how & CONN_CLOSE_AFTER_FLUSH)) {
 		if (c->state != CONN_CLOSING)
 			conn_note_reason(c, reason);
@@ -201,6 +203,10 @@ conn_drop_user(struct conn *c, int tell_door)
 	const char *who = c->door->who != NULL ? c->door->who(c) : NULL;
 	char addr[CONN_ADDR_MAX];
 	log_info("%s %s: closed (%s)", conn_addr(c, addr), who != NULL ? who : "-", conn_reason(c));
+	struct conn_stats *st = &c->set->stats;
+	st->ended[conn_end_of(c->reason, c->quit)]++;
+	if (c->tp != NULL && transport_phase(c->tp) == TP_PHASE_TLS)
+		st->tls_failures++; /* its handshake never ended */
 	if (tell_door && c->user != NULL)
 		c->door->closed(c, conn_reason(c));
 	c->user = NULL;
@@ -272,6 +278,7 @@ conn_send(struct conn *c, struct wire *w)
 		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
 	}
+	c->set->stats.queued[c->door->stats_slot]++;
 	conn_set_flush_later(c->set, c);
 }
 
@@ -424,9 +431,11 @@ conn_flush(struct conn *c)
 			conn_close(c, "closed", CONN_CLOSE_NOW);
 		return;
 	}
+	size_t queued = c->out.bytes;
 	if (c->tp != NULL) {
 		char why[TRANSPORT_WHY_MAX];
 		enum tp_status st = transport_flush(c->tp, &c->out, why);
+		c->set->stats.bytes_out += queued - c->out.bytes;
 		if (st == TP_LOST) {
 			conn_lost_peer(c, error_reason(errno));
 			return;
@@ -435,10 +444,14 @@ conn_flush(struct conn *c)
 			conn_close(c, why, CONN_CLOSE_NOW);
 			return;
 		}
-	} else if (c->out.count > 0 && sendq_flush(&c->out, c->io.fd) < 0 &&
-	    errno != EAGAIN && errno != EWOULDBLOCK) {
-		conn_lost_peer(c, error_reason(errno));
-		return;
+	} else if (c->out.count > 0) {
+		ssize_t n = sendq_flush(&c->out, c->io.fd);
+		if (n > 0)
+			c->set->stats.bytes_out += (uint64_t)n;
+		else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			conn_lost_peer(c, error_reason(errno));
+			return;
+		}
 	}
 	if (c->state == CONN_CLOSING && c->out.count == 0) {
 		if (c->tp != NULL &&
@@ -484,6 +497,7 @@ conn_take_token(struct conn *c)
 		conn_close(c, "Excess flood", CONN_CLOSE_NOW);
 		return 0;
 	}
+	c->set->stats.flood_delays++;
 	uint64_t wait = (uint64_t)ceil((1.0 - c->tokens) * 1000.0 / lim->flood_rate);
 	c->flood_until = now + (wait ? wait : 1);
 	conn_deadlines_arm(c);
@@ -504,6 +518,7 @@ conn_process(struct conn *c)
 			break;
 		}
 		if (st == FRAMER_LINE) {
+			c->set->stats.lines_in[c->door->stats_slot]++;
 			c->door->line(c, line, len);
 			conn_check_registered(c);
 		} else
@@ -589,6 +604,7 @@ conn_read_once(struct conn *c)
 		conn_set_touched(c->set, c);
 	}
 	c->pinged = 0;
+	c->set->stats.bytes_in += (uint64_t)n;
 	if (framer_feed(&c->in, buf, (size_t)n) < 0) {
 		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 		return;
@@ -642,6 +658,7 @@ conn_handshake(struct conn *c)
 	else if (st == TP_OK) {
 		char addr[CONN_ADDR_MAX];
 		log_debug("%s: TLS handshake done", conn_addr(c, addr));
+		c->set->stats.tls_handshakes++;
 		conn_ready(c);
 	} else
 		conn_close(c, why, CONN_CLOSE_NOW);

@@ -42,6 +42,9 @@ struct conn_handler {
 	 * its fingerprint may log it in (conn_tls_fingerprint). Not for a
 	 * browser's door, where the question would open a dialog. */
 	unsigned tls_client_cert : 1;
+	/* Which of its set's per-door counters its conns count under
+	 * (below CONN_STATS_SLOTS; net/conn_stats.h). */
+	unsigned stats_slot : 2;
 	/* The conn is ready for lines: greet it, make its user. */
 	void (*open)(struct conn *c);
 	/* One complete line, NUL-terminated, ending removed. */
@@ -123,6 +126,7 @@ struct conn {
 	                               * its HTTP request may name the client */
 	uint16_t port;                /* the peer's port, for logs */
 	unsigned filling : 1;         /* a pager is filling: its lines go first */
+	unsigned quit : 1;            /* the client asked to close (CONN_CLOSE_QUIT) */
 	uint32_t io_events;           /* socket events handled, for the debug log */
 	struct conn_pager *pagers;    /* replies being made, first the one sent now */
 	struct transport *tp;         /* TLS / WebSocket, or NULL for plain TCP */
@@ -175,6 +179,9 @@ enum {
 	 * later. For a shutdown that first silences every conn and only then
 	 * drops their users, so nobody hears of the others leaving. */
 	CONN_CLOSE_KEEP_USER = 4,
+	/* The client asked for it (QUIT), whatever the reason's words: for
+	 * the metrics. */
+	CONN_CLOSE_QUIT = 8,
 };
 
 /* The one way a conn ends, for reason (the log's and the door's: the

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/conn_stats.h"
 #include "net/gate.h"
 
 struct conn;
@@ -44,6 +45,7 @@ struct conn_set {
 	struct conn *reap_list;       /* conns to close and free */
 	struct conn *reap_kept;       /* ... that were on the flush list too */
 	int going_away;               /* the owner is shutting down */
+	struct conn_stats stats;      /* what they have done, for the metrics */
 	struct conn_gate gate;        /* output waits for the events it shows to be
 	                               * stored (gate.h); off without history */
 	/* The owner's say when a trusted proxy names a conn's client (ss, or

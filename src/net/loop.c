@@ -22,14 +22,22 @@ struct loop {
 	size_t nheap, capheap;
 	loop_hook_fn *before_sleep;
 	void *before_sleep_data;
+	int measure;                /* passes are timed into passes */
+	struct histogram passes;    /* in microseconds */
 };
+
+static uint64_t
+clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static uint64_t
 clock_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return clock_us() / 1000u;
 }
 
 struct loop *
@@ -44,6 +52,7 @@ loop_new(void)
 		return NULL;
 	}
 	loop->now = clock_ms();
+	histogram_init(&loop->passes, histogram_latency_us, histogram_latency_us_n);
 	return loop;
 }
 
@@ -208,6 +217,18 @@ loop_set_before_sleep(struct loop *loop, loop_hook_fn *fn, void *data)
 	loop->before_sleep_data = data;
 }
 
+void
+loop_measure_passes(struct loop *loop)
+{
+	loop->measure = 1;
+}
+
+const struct histogram *
+loop_passes(const struct loop *loop)
+{
+	return &loop->passes;
+}
+
 uint64_t
 loop_now(const struct loop *loop)
 {
@@ -253,16 +274,23 @@ loop_run(struct loop *loop)
 {
 	struct epoll_event events[LOOP_MAX_EVENTS];
 
+	uint64_t woke = 0;  /* when this pass began, in us (measured only) */
 	loop->running = 1;
 	while (loop->running) {
 		if (loop->before_sleep)
 			loop->before_sleep(loop, loop->before_sleep_data);
 		if (!loop->running)
 			break;
+		if (loop->measure && woke != 0)
+			histogram_observe(&loop->passes, clock_us() - woke);
 		int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, next_timeout(loop));
 		if (n < 0 && errno != EINTR)
 			return -1;
-		loop->now = clock_ms();
+		if (loop->measure) {
+			woke = clock_us();
+			loop->now = woke / 1000u;
+		} else
+			loop->now = clock_ms();
 		for (int i = 0; i < n; i++) {
 			struct loop_io *io = events[i].data.ptr;
 			unsigned got = 0;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/histogram.h"
+
 enum { LOOP_READ = 1, LOOP_WRITE = 2, LOOP_HUP = 4 };
 
 struct loop;
@@ -61,6 +63,13 @@ int loop_timer_active(const struct loop_timer *timer);
 /* Called once per iteration after the events are handled, before waiting:
  * where output is flushed in batches and dead connections are reaped. */
 void loop_set_before_sleep(struct loop *loop, loop_hook_fn *fn, void *data);
+
+/* From now on each pass (from the wake-up to the next wait, the
+ * before-sleep step included) is timed into a histogram, for the
+ * metrics: one more look at the clock a pass. */
+void loop_measure_passes(struct loop *loop);
+/* The passes timed so far, in microseconds (none unless measured). */
+const struct histogram *loop_passes(const struct loop *loop);
 
 /* Monotonic milliseconds, read once per iteration. */
 uint64_t loop_now(const struct loop *loop);

@@ -146,8 +146,10 @@ refusal_send(const struct conn_handler *h, int fd, int tls, const char *host,
 }
 
 static void
-refuse(struct listener *l, int fd, const char *host, const char *addr, const char *why)
+refuse(struct listener *l, int fd, const char *host, const char *addr, const char *why,
+    enum conn_refusal counted)
 {
+	l->ls->conns->stats.refused[counted]++;
 	refusal_send(&l->door->conn, fd, l->tls, host, why);
 	close(fd);
 	log_refusal(l->ls, addr, why);
@@ -237,7 +239,7 @@ accept_one(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	uint16_t port;
 	addr_format(ss, host, sizeof host, addr, sizeof addr, &port);
 	if (ls->conns->count >= ls->cfg->max_clients) {
-		refuse(l, fd, host, addr, "the server is full");
+		refuse(l, fd, host, addr, "the server is full", CONN_REFUSED_FULL);
 		return;
 	}
 	/* A trusted proxy's connections count for the clients it names. */
@@ -245,7 +247,8 @@ accept_one(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	struct ip_count *ip = NULL;
 	const char *why = proxied ? NULL : admit_address(ls, host, &ip);
 	if (why != NULL) {
-		refuse(l, fd, host, addr, why);
+		refuse(l, fd, host, addr, why,
+		    strcmp(why, "out of memory") == 0 ? CONN_REFUSED_NO_MEMORY : CONN_REFUSED_PER_IP);
 		return;
 	}
 	socket_options(ls->cfg, fd);
@@ -256,11 +259,13 @@ accept_one(struct listener *l, int fd, const struct sockaddr_storage *ss)
 			ip_put(ls, ip);
 		if (c != NULL) {
 			conn_destroy(c); /* closes fd */
+			ls->conns->stats.refused[CONN_REFUSED_NO_MEMORY]++;
 			log_info("%s: refused (out of memory)", addr);
 		} else
-			refuse(l, fd, host, addr, "out of memory");
+			refuse(l, fd, host, addr, "out of memory", CONN_REFUSED_NO_MEMORY);
 		return;
 	}
+	ls->conns->stats.accepted[l->door->conn.stats_slot]++;
 	c->ip = ip;
 	listeners_conn_add(ls, c);
 	log_info("%s: connected on %s", addr, l->name);
@@ -276,8 +281,10 @@ accept_shed(struct listeners *ls, int lfd)
 		return;
 	close(ls->reserve_fd);
 	int fd = accept(lfd, NULL, NULL);
-	if (fd >= 0)
+	if (fd >= 0) {
 		close(fd);
+		ls->conns->stats.refused[CONN_REFUSED_NO_FDS]++;
+	}
 	ls->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	log_warn("out of file descriptors: a connection was dropped");
 }

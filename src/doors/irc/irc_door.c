@@ -82,6 +82,7 @@ const struct door irc_door = {
 		/* Tags, then a 512-byte message: the parser tells which was
 		 * too long. */
 		.max_line = IRC_TAGS_LEN_MAX + IRC_LINE_MAX,
+		.stats_slot = DOOR_SLOT_IRC,
 		.flood_control = 1,
 		.sendq_bound = 1,
 		.tls_client_cert = 1,

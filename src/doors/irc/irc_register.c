@@ -161,6 +161,6 @@ irc_cmd_quit(struct conn *c, struct irc_message *m)
 	/* The label's answer must go out before the link closes. */
 	irc_reply_end(c);
 	irc_send_closing(c, reason);
-	conn_close(c, reason, CONN_CLOSE_AFTER_FLUSH);
+	conn_close(c, reason, CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_QUIT);
 }
 
