@@ -225,7 +225,6 @@ IRCTEST_MARKERS ?= not implementation-specific and not deprecated and not strict
 # Tests left out, each for a reason docs/irc-conformance.md gives.
 IRCTEST_CH := irctest/server_tests/chathistory.py::ChathistoryTestCase
 IRCTEST_DESELECT ?= $(foreach s,LATEST BEFORE AFTER BETWEEN AROUND,$(IRCTEST_CH)::testChathistoryDMs[$(s)]) \
-	$(IRCTEST_CH)::testChathistoryTargets $(IRCTEST_CH)::testChathistoryTargetsExcludesUpdatedTargets \
 	$(foreach t,PersistsAcrossReconnect PropagatedToOtherSessions,irctest/server_tests/read_marker.py::ReadMarkerServiceTestCase::testReadMarker$(t))
 IRCTEST_JOBS ?= 2
 IRCTEST_ARGS ?=

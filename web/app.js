@@ -869,7 +869,8 @@ function queryOpened(b) {
 }
 
 // The conversations had lately, also on other devices (CHATHISTORY
-// TARGETS): each gets a tab, filled from its history.
+// TARGETS): each gets a tab, filled from its history. The later timestamp
+// first: the answer counts from it, so the limit keeps the latest.
 function askTargets() {
   if (!canHistory() || !S.account || !S.registered) return;
   const now = Date.now();

@@ -411,9 +411,28 @@ conversations(struct store_reader *r, const char *account, char ***list, size_t 
 	return 0;
 }
 
-/* Each target's newest event between a and b (either order), the
- * limit newest of them, newest first. Without a list of targets, every
- * target in the database, found one index seek at a time. */
+static int
+cmp_oldest_first(const void *x, const void *y)
+{
+	return cmp_newest_first(y, x);
+}
+
+/* Sorts ev from the first bound's side and keeps the limit nearest it. */
+static void
+targets_keep(struct store_result *out, int desc, uint32_t limit)
+{
+	qsort(out->events, out->n, sizeof *out->events, desc ? cmp_newest_first : cmp_oldest_first);
+	while (out->n > limit)
+		event_free(&out->events[--out->n]);
+}
+
+/* TARGETS as the specification has it: each target whose newest message
+ * of all is strictly between a and b (a target with a later one is not
+ * listed: it is where its newest message is), with that message, in the
+ * order of those messages counted from a (a before b: earliest first; a
+ * after b: latest first), the limit nearest a. Without a list of
+ * targets, every target in the database, found one index seek at a
+ * time. */
 static int
 query_targets(struct store_reader *r, const struct store_query *q, uint32_t limit,
     struct store_result *out, size_t cap)
@@ -421,7 +440,8 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 	/* TARGETS takes times only; a missing one is the end of time. */
 	struct store_ref ra = q->a, rb = q->b;
 	ra.msgid[0] = rb.msgid[0] = '\0';
-	if (ra.set && rb.set && ra.at_ms > rb.at_ms) {
+	int desc = ra.set && rb.set && ra.at_ms > rb.at_ms;
+	if (desc) {
 		struct store_ref t = ra;
 		ra = rb;
 		rb = t;
@@ -441,6 +461,10 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 	size_t nconv = 0;
 	if (q->account != NULL && conversations(r, q->account, &conv, &nconv) != 0)
 		return -1;
+	/* A target's time is its latest message's, whatever else the asker
+	 * is sent (event-playback): a join is no conversation. */
+	struct store_query messages = *q;
+	messages.events = 0;
 	char *scan = NULL;
 	size_t i = 0;
 	int rc = 0;
@@ -467,26 +491,23 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 				break;
 			t = next;
 		}
-		if (out->n >= cap) {
-			/* Keep the newest: sort, drop the oldest half's tail. */
-			qsort(out->events, out->n, sizeof *out->events, cmp_newest_first);
-			while (out->n > limit)
-				event_free(&out->events[--out->n]);
-			if (out->n >= cap)
-				break;
-		}
-		if (range(r, q, t, lo, 0, hi, 1, 1, out) != 0) {
+		if (out->n >= cap)
+			targets_keep(out, desc, limit);
+		/* The target's newest message, kept when it is in the window. */
+		size_t at = out->n;
+		if (range(r, &messages, t, LOWEST, 0, HIGHEST, 1, 1, out) != 0) {
 			rc = -1;
 			break;
 		}
+		if (out->n > at && (strcmp(out->events[at].msgid, lo) <= 0 ||
+		    strcmp(out->events[at].msgid, hi) >= 0))
+			event_free(&out->events[--out->n]);
 	}
 	free(scan);
 	for (size_t k = 0; k < nconv; k++)
 		free(conv[k]);
 	free(conv);
-	qsort(out->events, out->n, sizeof *out->events, cmp_newest_first);
-	while (out->n > limit)
-		event_free(&out->events[--out->n]);
+	targets_keep(out, desc, limit);
 	return rc;
 }
 

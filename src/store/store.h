@@ -122,7 +122,8 @@ enum store_query_kind {
 	SQ_AFTER,     /* the oldest limit events after a */
 	SQ_AROUND,    /* limit events around a: about half before, half after */
 	SQ_BETWEEN,   /* limit events strictly between a and b, from a's side */
-	SQ_TARGETS,   /* targets with events between a and b, newest first */
+	SQ_TARGETS,   /* targets whose newest event is between a and b,
+	               * ordered by it from a's side */
 	SQ_SEARCH,    /* the newest limit messages whose text matches text */
 };
 
@@ -150,7 +151,8 @@ struct store_query {
 };
 
 /* The answer: events oldest first (for SQ_TARGETS: one per target, its
- * newest event, target and at_ms set). A msgid reference the target does
+ * newest message, target and at_ms set, from a's side: oldest first when
+ * a is before b, newest first when after). A msgid reference the target does
  * not hold gives no events and not_found set. */
 struct store_result {
 	struct store_event *events;

@@ -8,6 +8,7 @@ and /search.
 The specifications: ircv3-specifications extensions/chathistory.md, and
 soju's doc/ext/search.md."""
 import re
+import time
 
 import pytest
 
@@ -162,16 +163,34 @@ def test_between_both_ways(room):
     assert texts(batch(alice)[1]) == ["m0", "m1"]
 
 
+def targets(c, a, b, limit):
+    c.send("CHATHISTORY TARGETS timestamp=%s timestamp=%s %d" % (a, b, limit))
+    opening, inside = batch(c, "draft/chathistory-targets")
+    assert all(m.command == "CHATHISTORY" and m.params[0] == "TARGETS" for m in inside)
+    return [tuple(m.params[1:]) for m in inside]
+
+
 def test_targets(room):
+    """TARGETS as the specification has it: each target at its latest
+    message, ordered from the first timestamp's side, the limit nearest
+    it; a target whose latest message is past the window is not listed."""
     srv, alice, e = room
+    early, late = "2000-01-01T00:00:00.000Z", "2999-01-01T00:00:00.000Z"
     alice.join("#other")
-    say(alice, "#other", ["x"])
-    alice.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z "
-               "timestamp=2999-01-01T00:00:00.000Z 10")
-    opening, inside = batch(alice, "draft/chathistory-targets")
-    rows = [m.params for m in inside]
-    assert [r[:2] for r in rows] == [["TARGETS", "#other"], ["TARGETS", "#h"]], rows
-    assert all(m.command == "CHATHISTORY" for m in inside)
+    time.sleep(0.002)  # each message in a millisecond of its own
+    x = say(alice, "#other", ["x"])[0]
+    time.sleep(0.002)
+    m6 = say(alice, "#h", ["m6"])[0]
+    # #h's latest (m6) is after #other's: earliest first.
+    assert targets(alice, early, late, 10) == [
+        ("#other", x.tags["time"]), ("#h", m6.tags["time"])]
+    assert targets(alice, early, late, 1) == [("#other", x.tags["time"])]
+    # The other way round: latest first, the limit keeping the latest.
+    assert targets(alice, late, early, 1) == [("#h", m6.tags["time"])]
+    # Up to m6: #h has messages before it, but its latest is m6 itself
+    # (the end is excluded), so only #other.
+    assert targets(alice, early, m6.tags["time"], 10) == [("#other", x.tags["time"])]
+    assert targets(alice, x.tags["time"], late, 10) == [("#h", m6.tags["time"])]
     alice.send("CHATHISTORY TARGETS msgid=%s timestamp=2999-01-01T00:00:00.000Z 10"
                % e[0].tags["msgid"])
     fail(alice, "CHATHISTORY", "INVALID_PARAMS", "TARGETS")

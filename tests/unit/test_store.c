@@ -457,6 +457,23 @@ test_events_vs_messages(void **state)
 	store_result_free(&r);
 }
 
+/* Runs a TARGETS query into r and checks its targets, in order (the
+ * list ends with NULL); r is the caller's to check more and to free. */
+static void
+targets_are(struct store *s, struct store_query *q, struct store_result *r, ...)
+{
+	query(s, q, r);
+	va_list ap;
+	va_start(ap, r);
+	size_t i = 0;
+	for (const char *t; (t = va_arg(ap, const char *)) != NULL; i++) {
+		assert_true(i < r->n);
+		assert_string_equal(r->events[i].target, t);
+	}
+	va_end(ap);
+	assert_int_equal(r->n, i);
+}
+
 static void
 test_targets(void **state)
 {
@@ -466,37 +483,56 @@ test_targets(void **state)
 	fill(f->s, "#c", 20, 10);
 	wait_epoch(f->s, fill(f->s, "#a", 30, 5));
 
+	/* Each target at its newest event, ordered by it from the first
+	 * bound: earliest first. */
 	struct store_result r;
 	struct store_query q = { .kind = SQ_TARGETS, .limit = 10 };
 	ref_time(&q.a, 0);
 	ref_time(&q.b, 1000);
-	query(f->s, &q, &r);
-	assert_int_equal(r.n, 3);
-	/* Newest first, each target's newest event. */
-	assert_string_equal(r.events[0].target, "#a");
-	assert_int_equal(num(&r.events[0]), 34);
-	assert_string_equal(r.events[1].target, "#c");
+	targets_are(f->s, &q, &r, "#b", "#c", "#a", NULL);
+	assert_int_equal(num(&r.events[0]), 19);
 	assert_int_equal(r.events[1].at_ms, T0 + 29);
-	assert_string_equal(r.events[2].target, "#b");
+	assert_int_equal(num(&r.events[2]), 34);
 	store_result_free(&r);
 
-	/* The other order of the bounds is the same window. */
+	/* The limit keeps those nearest the first bound. */
+	q.limit = 2;
+	targets_are(f->s, &q, &r, "#b", "#c", NULL);
+	store_result_free(&r);
+
+	/* The bounds the other way round: latest first, and the limit keeps
+	 * the latest. */
 	ref_time(&q.a, 1000);
 	ref_time(&q.b, 0);
-	query(f->s, &q, &r);
-	assert_int_equal(r.n, 3);
+	targets_are(f->s, &q, &r, "#a", "#c", NULL);
 	store_result_free(&r);
+	q.limit = 10;
 
-	/* A window: #b's newest in it is 19; #c's are later; #a's are
-	 * earlier and later. */
+	/* A window: #b's newest (19) is in it. #c and #a have events in it
+	 * too, but newer ones after it: a target is where its newest event
+	 * is, so they are not listed. */
 	ref_time(&q.a, 12);
 	ref_time(&q.b, 25);
-	query(f->s, &q, &r);
-	assert_int_equal(r.n, 2);
-	assert_string_equal(r.events[0].target, "#c");
-	assert_int_equal(num(&r.events[0]), 24);
-	assert_string_equal(r.events[1].target, "#b");
-	assert_int_equal(num(&r.events[1]), 19);
+	targets_are(f->s, &q, &r, "#b", NULL);
+	assert_int_equal(num(&r.events[0]), 19);
+	store_result_free(&r);
+
+	/* A later event that is no message (a part) neither moves #b nor
+	 * drops it, with event-playback too. */
+	struct store_event part;
+	make_event(&part, "#b", T0 + 40, 0, SK_PART, NULL);
+	assert_int_equal(store_append(f->s, &part), 0);
+	wait_epoch(f->s, store_seal(f->s));
+	q.events = 1;
+	targets_are(f->s, &q, &r, "#b", NULL);
+	assert_int_equal(num(&r.events[0]), 19);
+	store_result_free(&r);
+	q.events = 0;
+
+	/* Both bounds exclude their own millisecond. */
+	ref_time(&q.a, 19);
+	ref_time(&q.b, 34);
+	targets_are(f->s, &q, &r, "#c", NULL);
 	store_result_free(&r);
 
 	/* Only the targets asked about; a limit. */
@@ -505,16 +541,12 @@ test_targets(void **state)
 	q.ntargets = 3;
 	ref_time(&q.a, 0);
 	ref_time(&q.b, 1000);
-	query(f->s, &q, &r);
-	assert_int_equal(r.n, 2);
-	assert_string_equal(r.events[0].target, "#c");
+	targets_are(f->s, &q, &r, "#b", "#c", NULL);
 	store_result_free(&r);
 	q.targets = NULL;
 	q.ntargets = 0;
 	q.limit = 1;
-	query(f->s, &q, &r);
-	assert_int_equal(r.n, 1);
-	assert_string_equal(r.events[0].target, "#a");
+	targets_are(f->s, &q, &r, "#b", NULL);
 	store_result_free(&r);
 }
 

@@ -189,7 +189,8 @@ send_events(struct conn *c, const struct door_hquery *q, const char *type,
 	free(sizes);
 }
 
-/* TARGETS: a room and the time of its latest event, a line each. */
+/* TARGETS: a target and the time of its latest message, a line each, in
+ * the store's order (from the first timestamp's side). */
 static void
 send_targets(struct conn *c, const struct door_hquery *q)
 {
