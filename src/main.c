@@ -24,6 +24,9 @@
 #define PARLEY_FREE_AT_EXIT 0
 #endif
 
+/* How long the log's last lines may wait for a slow reader at exit. */
+#define LOG_EXIT_WAIT_MS 500
+
 /* Allocations below this come from the heap (see main). */
 #define MMAP_THRESHOLD (64 * 1024 * 1024)
 
@@ -45,6 +48,7 @@ main(int argc, char **argv)
 		break;
 	}
 	log_threshold = cfg.log_level;
+	log_set_format(cfg.log_format);
 	if (cfg.backup != NULL) {
 		/* A separate process, reading the database as any reader does:
 		 * a running server on the same data-dir goes on meanwhile. */
@@ -61,11 +65,13 @@ main(int argc, char **argv)
 	 * TLB shootdown, 3.8 s of them to free 10,000 stalled readers on a
 	 * 2-core VM. From the heap, the memory is reused instead. */
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+	log_open();
 
 	struct server srv;
 	if (server_init(&srv, &cfg) < 0) {
 		server_free(&srv);
 		config_free(&cfg);
+		log_close(LOG_EXIT_WAIT_MS);
 		return 2;
 	}
 	int rc = server_run(&srv) == 0 ? 0 : 1;
@@ -73,5 +79,6 @@ main(int argc, char **argv)
 	server_free(&srv);
 	config_free(&cfg);
 #endif
+	log_close(LOG_EXIT_WAIT_MS);
 	return rc;
 }

@@ -16,7 +16,8 @@
 #include <openssl/crypto.h>
 
 enum opt_type {
-	OPT_LIST, OPT_LISTEN, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL, OPT_ONOFF
+	OPT_LIST, OPT_LISTEN, OPT_STR, OPT_OPTSTR, OPT_ULONG, OPT_RATE, OPT_LOGLEVEL,
+	OPT_LOGFORMAT, OPT_ONOFF
 };
 
 /* Whether a SIGHUP's reading of the config file changes an option in the
@@ -99,6 +100,9 @@ static const struct option_def options[] = {
 	  "seconds without input before a client is disconnected (0: never)" },
 	{ "log-level", OPT_LOGLEVEL, LIVE, FIELD(log_level), "info", 0, 0,
 	  "error, warn, info or debug" },
+	{ "log-format", OPT_LOGFORMAT, LIVE, FIELD(log_format), "text", 0, 0,
+	  "text (TIME LEVEL message) or json (one object a line: time, level, msg; conn and addr "
+	  "on a line about a connection)" },
 	{ "workers", OPT_ULONG, RESTART, FIELD(workers), "2", 1, WORKER_THREADS_MAX,
 	  "threads that do slow work (disk, password hashing) off the event loop" },
 	{ "debug-commands", OPT_ULONG, LIVE, FIELD(debug_commands), "0", 0, 1,
@@ -285,6 +289,13 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		*(double *)field = v;
 		return 0;
 	}
+	case OPT_LOGFORMAT:
+		if (log_format_parse(value, (enum log_format *)field) < 0) {
+			fprintf(stderr, "parleyd: %s: %s wants text or json, not \"%s\"\n",
+			    where, o->key, value);
+			return -1;
+		}
+		return 0;
 	case OPT_ONOFF:
 		if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
 			fprintf(stderr, "parleyd: %s: %s wants on or off, not \"%s\"\n", where,

@@ -50,6 +50,7 @@ struct config {
 	unsigned long idle_timeout;  /* seconds; 0: never */
 	unsigned long registration_timeout; /* seconds to become a user; 0: never */
 	enum log_level log_level;
+	enum log_format log_format;
 	unsigned long workers;       /* threads for slow work (base/worker.h) */
 	unsigned long debug_commands; /* 1: IRC commands only tests use */
 	char *data_dir;              /* the database's directory (store/store.h) */

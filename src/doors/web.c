@@ -21,6 +21,7 @@
 #include "doors/door.h"
 #include "doors/web_assets.h"
 #include "net/conn.h"
+#include "net/conn_log.h"
 #include "net/http.h"
 
 /* A request line or header longer than this is refused (414, 431). */
@@ -293,7 +294,7 @@ websocket(struct conn *c, struct http_request *r)
 	}
 	char addr[CONN_ADDR_MAX];
 	if (!origin_allowed(c, r)) {
-		log_info("%s: WebSocket from origin %s refused (see allowed-origins)",
+		conn_log(c, LOG_INFO, "%s: WebSocket from origin %s refused (see allowed-origins)",
 		    conn_addr(c, addr), r->origin);
 		respond_error(c, 403, NULL);
 		return;
@@ -305,7 +306,8 @@ websocket(struct conn *c, struct http_request *r)
 	    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s\r\n", accept,
 	    proto ? "Sec-WebSocket-Protocol: " : "", proto ? proto : "", proto ? "\r\n" : "");
 	int binary = proto != NULL && strcmp(proto, "binary.ircv3.net") == 0;
-	log_info("%s: WebSocket (%s)", conn_addr(c, addr), proto ? proto : "no subprotocol: text");
+	conn_log(c, LOG_INFO, "%s: WebSocket (%s)", conn_addr(c, addr),
+	    proto ? proto : "no subprotocol: text");
 	free(c->door_state);
 	c->door_state = NULL;
 	const struct door *irc = door_find(door_env(c), "irc");

@@ -1,4 +1,5 @@
 #include "net/conn.h"
+#include "net/conn_log.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -202,7 +203,8 @@ conn_drop_user(struct conn *c, int tell_door)
 	c->user_dropped = 1;
 	const char *who = c->door->who != NULL ? c->door->who(c) : NULL;
 	char addr[CONN_ADDR_MAX];
-	log_info("%s %s: closed (%s)", conn_addr(c, addr), who != NULL ? who : "-", conn_reason(c));
+	conn_log(c, LOG_INFO, "%s %s: closed (%s)", conn_addr(c, addr), who != NULL ? who : "-",
+	    conn_reason(c));
 	struct conn_stats *st = &c->set->stats;
 	st->ended[conn_end_of(c->reason, c->quit)]++;
 	if (c->tp != NULL && transport_phase(c->tp) == TP_PHASE_TLS)
@@ -225,8 +227,8 @@ conn_lost_peer(struct conn *c, const char *reason)
 		return;
 	}
 	char addr[CONN_ADDR_MAX];
-	log_debug("%s: %s; %zu bytes of its lines still to handle", conn_addr(c, addr), reason,
-	    framer_held(&c->in));
+	conn_log(c, LOG_DEBUG, "%s: %s; %zu bytes of its lines still to handle", conn_addr(c, addr),
+	    reason, framer_held(&c->in));
 	c->eof = 1;
 	c->gone = 1;
 	conn_note_reason(c, reason); /* unless a line of those says otherwise */
@@ -657,7 +659,7 @@ conn_handshake(struct conn *c)
 		conn_watch(c);
 	else if (st == TP_OK) {
 		char addr[CONN_ADDR_MAX];
-		log_debug("%s: TLS handshake done", conn_addr(c, addr));
+		conn_log(c, LOG_DEBUG, "%s: TLS handshake done", conn_addr(c, addr));
 		c->set->stats.tls_handshakes++;
 		conn_ready(c);
 	} else
@@ -739,7 +741,7 @@ conn_forwarded_for(struct conn *c, const char *text)
 	char addr[CONN_ADDR_MAX];
 	int named = text != NULL && *text != '\0' && addr_from_text(text, &ss) == 0;
 	if (text != NULL && *text != '\0' && !named)
-		log_info("%s: X-Forwarded-For \"%s\" is no address; the proxy's own is used",
+		conn_log(c, LOG_INFO, "%s: X-Forwarded-For \"%s\" is no address; the proxy's own is used",
 		    conn_addr(c, addr), text);
 	return c->set->readdress(c->set->owner, c, named ? &ss : NULL);
 }
@@ -912,7 +914,8 @@ conn_destroy(struct conn *c)
 {
 	/* A conn the loop kept waking for nothing shows here. */
 	char addr[CONN_ADDR_MAX];
-	log_debug("%s: gone after %" PRIu32 " socket events", conn_addr(c, addr), c->io_events);
+	conn_log(c, LOG_DEBUG, "%s: gone after %" PRIu32 " socket events", conn_addr(c, addr),
+	    c->io_events);
 	if (c->door->free != NULL)
 		c->door->free(c);
 	loop_io_close(c->set->loop, &c->io);

@@ -102,6 +102,7 @@ enum conn_state {
 struct conn {
 	struct loop_io io;
 	struct conn_set *set;         /* its owner's: loop, limits, lists */
+	uint64_t id;                  /* for the log: never reused in a run (listeners_conn_add) */
 	const struct conn_handler *door;
 	struct user *user;            /* the door's user (opaque here): NULL before the
 	                               * door makes one, and after it is dropped */

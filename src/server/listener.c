@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "doors/door.h"
 #include "net/conn.h"
+#include "net/conn_log.h"
 #include "net/conn_set.h"
 #include "net/loop.h"
 
@@ -182,7 +183,7 @@ listeners_readdress(void *owner, struct conn *c, const struct sockaddr_storage *
 		char host[INET6_ADDRSTRLEN];
 		addr_format(ss, host, sizeof host, addr, sizeof addr, &c->port);
 		snprintf(c->host, sizeof c->host, "%s", host);
-		log_info("%s: connected through the proxy at %s", addr, was);
+		conn_log(c, LOG_INFO, "%s: connected through the proxy at %s", addr, was);
 	}
 	struct ip_count *ip = NULL;
 	const char *why = admit_address(ls, c->host, &ip);
@@ -228,6 +229,7 @@ void
 listeners_conn_add(struct listeners *ls, struct conn *c)
 {
 	c->env = ls->env;
+	c->id = ++ls->conn_ids;
 	conn_set_add(ls->conns, c);
 }
 
@@ -268,7 +270,7 @@ accept_one(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	ls->conns->stats.accepted[l->door->conn.stats_slot]++;
 	c->ip = ip;
 	listeners_conn_add(ls, c);
-	log_info("%s: connected on %s", addr, l->name);
+	conn_log(c, LOG_INFO, "%s: connected on %s", addr, l->name);
 	conn_open(c);
 }
 

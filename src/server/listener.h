@@ -28,6 +28,7 @@ struct listeners {
 	struct ip_count *ips;           /* uthash: conns per address */
 	struct addr_net proxies[CONFIG_LIST_MAX]; /* proxy-from */
 	int nproxies;
+	uint64_t conn_ids;              /* the last conn's id (its log lines' conn=) */
 	int reserve_fd;                 /* spare fd to shed connections at EMFILE */
 	int refusals_logged;            /* a refusal was logged, at refusals_logged_at */
 	uint64_t refusals_logged_at;

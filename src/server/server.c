@@ -93,6 +93,27 @@ history_seal_settled(struct server *srv)
 	}
 }
 
+/* The log's reader can take more: what waited goes out. */
+static void
+on_log_writable(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	(void)loop;
+	(void)events;
+	(void)io;
+	log_flush();
+}
+
+/* Last thing before sleeping (this pass's lines are all in): the log's fd
+ * is watched while lines wait for it. One epoll cannot watch (/dev/null):
+ * its writes never wait, so they are made now. */
+static void
+log_watch(struct server *srv)
+{
+	unsigned want = log_pending() ? LOOP_WRITE : 0;
+	if (srv->log_io.data == NULL || loop_io_set(srv->loop, &srv->log_io, want) < 0)
+		log_flush();
+}
+
 static void
 before_sleep(struct loop *loop, void *data)
 {
@@ -104,6 +125,7 @@ before_sleep(struct loop *loop, void *data)
 			log_warn("shutdown: gave up waiting for %lu slow clients", srv->conns.count);
 		loop_stop(srv->loop);
 	}
+	log_watch(srv);
 }
 
 /* Room for every client plus listeners and spares, if the hard limit
@@ -276,6 +298,8 @@ server_init(struct server *srv, const struct config *cfg)
 		fprintf(stderr, "parleyd: cannot set up signals: %s\n", strerror(errno));
 		return -1;
 	}
+	if (log_fd() >= 0)
+		loop_io_add(srv->loop, &srv->log_io, log_fd(), 0, on_log_writable, srv);
 	server_sweep_start(srv);
 	loop_set_before_sleep(srv->loop, before_sleep, srv);
 	return 0;
@@ -308,6 +332,8 @@ server_free(struct server *srv)
 	server_stop_work(srv);
 	hub_clear(&srv->hub);
 	if (srv->loop != NULL) {
+		if (srv->log_io.data != NULL)
+			loop_io_del(srv->loop, &srv->log_io);
 		server_signals_close(srv);
 		loop_free(srv->loop);
 	}

@@ -41,6 +41,7 @@ struct server {
 	struct door_env env;            /* what doors may reach of all this */
 	char started[SERVER_STARTED_MAX];
 	struct loop_timer idle_sweep;   /* sweep.c */
+	struct loop_io log_io;          /* the log's fd, watched while lines wait */
 	struct loop_io signals;         /* shutdown.c */
 	struct loop_timer shutdown_deadline;
 	uint64_t shutdown_by;           /* loop_now() by which the process is to exit */

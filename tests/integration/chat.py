@@ -233,7 +233,10 @@ class Server:
     data-dir of its own (data_dir), removed when it stops, so that servers
     running side by side never share a database."""
 
-    def __init__(self, *args, irc=False, tls=False, web=False):
+    def __init__(self, *args, irc=False, tls=False, web=False, stderr=None):
+        # stderr: where parleyd's log goes instead of log_path (a pipe's
+        # write end, say); log_text then has nothing.
+        self.stderr = stderr
         self.data_dir = None
         if not any(a.split("=")[0] in ("--data-dir", "--history") for a in args):
             self.data_dir = Path(tempfile.mkdtemp(prefix="parley-data-"))
@@ -279,7 +282,7 @@ class Server:
                 self.web_tls_port = free_port()
                 cmd += ["--web-listen", "127.0.0.1:%d tls" % self.web_tls_port]
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, stderr=self.log, stdout=self.log,
+        self.proc = subprocess.Popen(cmd, stderr=self.stderr or self.log, stdout=self.log,
                                      start_new_session=True)
         self._wait_ready()
 

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "doors/irc/irc.h"
+#include "net/conn_log.h"
 
 static const struct user_ops irc_user_ops = {
 	.deliver = irc_deliver,
@@ -53,7 +54,7 @@ irc_try_register(struct conn *c)
 	free(s->realname);
 	s->realname = NULL;
 	char addr[CONN_ADDR_MAX];
-	log_info("%s %s: registered (IRC)", conn_addr(c, addr), c->user->nick);
+	conn_log(c, LOG_INFO, "%s %s: registered (IRC)", conn_addr(c, addr), c->user->nick);
 	irc_welcome(c);
 }
 

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "doors/irc/irc.h"
+#include "net/conn_log.h"
 
 void
 irc_cmd_oper(struct conn *c, struct irc_message *m)
@@ -20,12 +21,12 @@ irc_cmd_oper(struct conn *c, struct irc_message *m)
 		    strcmp(entry + namelen + 1, m->params[1]) != 0)
 			continue;
 		hub_umode(door_hub(c), c->user, UMODE_OPER, 1);
-		log_info("%s %s: OPER as %s", conn_addr(c, addr), c->user->nick, m->params[0]);
+		conn_log(c, LOG_INFO, "%s %s: OPER as %s", conn_addr(c, addr), c->user->nick, m->params[0]);
 		irc_num(c, RPL_YOUREOPER);
 		irc_send(c, ":%s MODE %s +o", c->user->nick, c->user->nick);
 		return;
 	}
-	log_warn("%s %s: failed OPER as %s", conn_addr(c, addr), c->user->nick, m->params[0]);
+	conn_log(c, LOG_WARN, "%s %s: failed OPER as %s", conn_addr(c, addr), c->user->nick, m->params[0]);
 	irc_num(c, ERR_PASSWDMISMATCH);
 }
 
@@ -45,7 +46,8 @@ irc_cmd_kill(struct conn *c, struct irc_message *m)
 	char addr[CONN_ADDR_MAX];
 	snprintf(before, sizeof before, "Killed (%s (", c->user->nick);
 	irc_reason(reason, before, m->params[1], "))");
-	log_info("%s %s: KILL %s (%s)", conn_addr(c, addr), c->user->nick, victim->nick, m->params[1]);
+	conn_log(c, LOG_INFO, "%s %s: KILL %s (%s)", conn_addr(c, addr), c->user->nick,
+	    victim->nick, m->params[1]);
 	victim->ops->disconnect(victim, reason);
 }
 
@@ -70,7 +72,7 @@ irc_cmd_chghost(struct conn *c, struct irc_message *m)
 		return;
 	}
 	char addr[CONN_ADDR_MAX];
-	log_info("%s %s: CHGHOST %s %s", conn_addr(c, addr), c->user->nick, u->nick, u->host);
+	conn_log(c, LOG_INFO, "%s %s: CHGHOST %s %s", conn_addr(c, addr), c->user->nick, u->nick, u->host);
 	if (u != c->user)
 		irc_notice(c, "The displayed host of %s is now %s", u->nick, u->host);
 }
