@@ -2,6 +2,7 @@
 
 #include "base/addr.h"
 #include "base/limits.h"
+#include "base/text.h"
 #include "base/worker.h"
 
 #include <dirent.h>
@@ -29,6 +30,7 @@ struct option_def {
 	const char *key;
 	enum opt_type type;
 	enum opt_reload reload;
+	const char *arg;          /* the value's name in the docs: FILE, N, ... */
 	size_t offset;
 	const char *def;
 	unsigned long min, max;   /* for OPT_ULONG */
@@ -38,88 +40,96 @@ struct option_def {
 #define FIELD(f) offsetof(struct config, f)
 
 static const struct option_def options[] = {
-	{ "listen", OPT_LISTEN, LIVE, FIELD(listen), "127.0.0.1:7000", 0, 0,
+	{ "listen", OPT_LISTEN, LIVE, "HOST:PORT [tls]", FIELD(listen), "127.0.0.1:7000", 0, 0,
 	  "plain-text listener HOST:PORT [tls] (repeatable; [::1]:PORT for IPv6)" },
-	{ "irc-listen", OPT_LISTEN, LIVE, FIELD(irc_listen), "", 0, 0,
+	{ "irc-listen", OPT_LISTEN, LIVE, "HOST:PORT [tls]", FIELD(irc_listen), "", 0, 0,
 	  "IRC listener HOST:PORT [tls] (repeatable; none by default)" },
-	{ "web-listen", OPT_LISTEN, LIVE, FIELD(web_listen), "", 0, 0,
+	{ "web-listen", OPT_LISTEN, LIVE, "HOST:PORT [tls]", FIELD(web_listen), "", 0, 0,
 	  "HTTP listener HOST:PORT [tls]: the web client, and IRC over WebSocket at /ws" },
-	{ "tls-cert", OPT_OPTSTR, LIVE, FIELD(tls_cert), "", 0, 0,
+	{ "tls-cert", OPT_OPTSTR, LIVE, "FILE", FIELD(tls_cert), "", 0, 0,
 	  "PEM certificate chain for the tls listeners (reread on SIGHUP)" },
-	{ "tls-key", OPT_OPTSTR, LIVE, FIELD(tls_key), "", 0, 0,
+	{ "tls-key", OPT_OPTSTR, LIVE, "FILE", FIELD(tls_key), "", 0, 0,
 	  "PEM private key of tls-cert (reread on SIGHUP)" },
-	{ "handshake-timeout", OPT_ULONG, LIVE, FIELD(handshake_timeout), "10", 1, 3600,
+	{ "handshake-timeout", OPT_ULONG, LIVE, "SECONDS", FIELD(handshake_timeout), "10", 1, 3600,
 	  "seconds a TLS handshake or an HTTP request may take" },
-	{ "web-dir", OPT_OPTSTR, LIVE, FIELD(web_dir), "", 0, 0,
+	{ "web-dir", OPT_OPTSTR, LIVE, "DIR", FIELD(web_dir), "", 0, 0,
 	  "serve the web client from this directory, not the built-in copy" },
-	{ "allowed-origins", OPT_LIST, LIVE, FIELD(allowed_origins), "", 0, 0,
+	{ "web-title", OPT_STR, RESTART, "TEXT", FIELD(web_title), "Parley", 0, 0,
+	  "the web page's name: its landing page's heading and the browser tab's title" },
+	{ "web-description", OPT_OPTSTR, RESTART, "TEXT", FIELD(web_description), "", 0, 0,
+	  "a short text the web page's landing page shows under its heading (empty: none)" },
+	{ "allowed-origins", OPT_LIST, LIVE, "ORIGIN", FIELD(allowed_origins), "", 0, 0,
 	  "a web page ORIGIN (scheme://host:port) whose scripts may open /ws, or * for any (repeatable; the server's own pages may when reached by IP, localhost or server-name)" },
-	{ "proxy-from", OPT_LIST, LIVE, FIELD(proxy_from), "", 0, 0,
+	{ "proxy-from", OPT_LIST, LIVE, "ADDRESS[/BITS]", FIELD(proxy_from), "", 0, 0,
 	  "ADDRESS or NETWORK/BITS of a reverse proxy trusted to name the client: its connections start with a PROXY protocol header (v1 or v2), or on web-listen may send X-Forwarded-For (repeatable; none by default)" },
-	{ "server-name", OPT_STR, RESTART, FIELD(server_name), "parley.local", 0, 0,
+	{ "server-name", OPT_STR, RESTART, "NAME", FIELD(server_name), "parley.local", 0, 0,
 	  "name the server gives itself (the IRC server name)" },
-	{ "password", OPT_OPTSTR, LIVE, FIELD(password), "", 0, 0,
+	{ "password", OPT_OPTSTR, LIVE, "PASS", FIELD(password), "", 0, 0,
 	  "password every client must give: /pass on the plain door, PASS on IRC (empty: none)" },
-	{ "oper", OPT_LIST, LIVE, FIELD(oper), "", 0, 0,
+	{ "oper", OPT_LIST, LIVE, "NAME:PASSWORD", FIELD(oper), "", 0, 0,
 	  "IRC operator NAME:PASSWORD for OPER (repeatable)" },
-	{ "motd-file", OPT_OPTSTR, LIVE, FIELD(motd_file), "", 0, 0,
+	{ "motd-file", OPT_OPTSTR, LIVE, "FILE", FIELD(motd_file), "", 0, 0,
 	  "file whose lines are the IRC message of the day (empty: none)" },
-	{ "sts-duration", OPT_OPTSTR, LIVE, FIELD(sts_duration), "", 0, 0,
+	{ "sts-duration", OPT_OPTSTR, LIVE, "SECONDS", FIELD(sts_duration), "", 0, 0,
 	  "IRC: offer an sts policy: plain-text clients move to TLS, and TLS clients that asked for server-name stay on TLS this many seconds (empty: no policy)" },
-	{ "sts-port", OPT_ULONG, LIVE, FIELD(sts_port), "0", 0, 65535,
+	{ "sts-port", OPT_ULONG, LIVE, "PORT", FIELD(sts_port), "0", 0, 65535,
 	  "IRC: the TLS port the sts policy names (0: the first irc-listen ... tls)" },
-	{ "node-id", OPT_ULONG, RESTART, FIELD(node_id), "0", 0, 65535,
+	{ "node-id", OPT_ULONG, RESTART, "N", FIELD(node_id), "0", 0, 65535,
 	  "this server's number in its msgids (IRCv3 msgid): servers that share users and rooms need one each" },
-	{ "nick-len", OPT_ULONG, RESTART, FIELD(nick_len), "30", 1, NICK_LEN_MAX,
+	{ "nick-len", OPT_ULONG, RESTART, "N", FIELD(nick_len), "30", 1, NICK_LEN_MAX,
 	  "longest nickname, in bytes" },
-	{ "channel-len", OPT_ULONG, RESTART, FIELD(channel_len), "50", 2, 50,
+	{ "channel-len", OPT_ULONG, RESTART, "N", FIELD(channel_len), "50", 2, 50,
 	  "longest room name, in bytes, '#' included" },
-	{ "topic-len", OPT_ULONG, RESTART, FIELD(topic_len), "390", 1, HUB_TOPIC_MAX,
+	{ "topic-len", OPT_ULONG, RESTART, "N", FIELD(topic_len), "390", 1, HUB_TOPIC_MAX,
 	  "longest topic, in bytes; longer ones are cut" },
-	{ "ping-interval", OPT_ULONG, LIVE, FIELD(ping_interval), "120", 1, 86400,
+	{ "ping-interval", OPT_ULONG, LIVE, "SECONDS", FIELD(ping_interval), "120", 1, 86400,
 	  "seconds an IRC client may be silent before it is sent PING; any client's TCP keepalive starts then" },
-	{ "ping-timeout", OPT_ULONG, LIVE, FIELD(ping_timeout), "60", 1, 86400,
+	{ "ping-timeout", OPT_ULONG, LIVE, "SECONDS", FIELD(ping_timeout), "60", 1, 86400,
 	  "seconds it then has to answer (a PING, or TCP keepalive) before it is disconnected" },
-	{ "max-clients", OPT_ULONG, LIVE, FIELD(max_clients), "10000", 1, 1000000,
+	{ "max-clients", OPT_ULONG, LIVE, "N", FIELD(max_clients), "10000", 1, 1000000,
 	  "most connections at once; more get \"server full\"" },
-	{ "max-rooms", OPT_ULONG, LIVE, FIELD(max_rooms), "10000", 1, 1000000,
+	{ "max-rooms", OPT_ULONG, LIVE, "N", FIELD(max_rooms), "10000", 1, 1000000,
 	  "most rooms on the server at once; a JOIN that would make one more is refused" },
-	{ "max-per-ip", OPT_ULONG, LIVE, FIELD(max_per_ip), "10", 0, 1000000,
+	{ "max-per-ip", OPT_ULONG, LIVE, "N", FIELD(max_per_ip), "10", 0, 1000000,
 	  "most connections from one address, loopback too; an IPv6 address counts by its /64 (0: no limit)" },
-	{ "max-line", OPT_ULONG, LIVE, FIELD(max_line), "4096", 64, 1048576,
+	{ "max-line", OPT_ULONG, LIVE, "BYTES", FIELD(max_line), "4096", 64, 1048576,
 	  "longest input line in bytes; longer ones are discarded" },
-	{ "sendq", OPT_ULONG, LIVE, FIELD(sendq), "1048576", 4096, 1073741824,
+	{ "sendq", OPT_ULONG, LIVE, "BYTES", FIELD(sendq), "1048576", 4096, 1073741824,
 	  "bytes queued for one client before it is disconnected" },
-	{ "flood-burst", OPT_ULONG, LIVE, FIELD(flood_burst), "20", 1, 1000000,
+	{ "flood-burst", OPT_ULONG, LIVE, "N", FIELD(flood_burst), "20", 1, 1000000,
 	  "lines a client may send at once before flood control delays it" },
-	{ "flood-rate", OPT_RATE, LIVE, FIELD(flood_rate), "5", 0, 0,
+	{ "flood-rate", OPT_RATE, LIVE, "N", FIELD(flood_rate), "5", 0, 0,
 	  "lines per second a client may keep sending (0: no flood control)" },
-	{ "registration-timeout", OPT_ULONG, LIVE, FIELD(registration_timeout), "30", 0, 86400,
+	{ "registration-timeout", OPT_ULONG, LIVE, "SECONDS", FIELD(registration_timeout), "30", 0, 86400,
 	  "seconds a connection has to register (IRC: NICK, USER, CAP END; plain: /pass) (0: no limit)" },
-	{ "idle-timeout", OPT_ULONG, LIVE, FIELD(idle_timeout), "0", 0, 31536000,
+	{ "idle-timeout", OPT_ULONG, LIVE, "SECONDS", FIELD(idle_timeout), "0", 0, 31536000,
 	  "seconds without input before a client is disconnected (0: never)" },
-	{ "log-level", OPT_LOGLEVEL, LIVE, FIELD(log_level), "info", 0, 0,
+	{ "log-level", OPT_LOGLEVEL, LIVE, "LEVEL", FIELD(log_level), "info", 0, 0,
 	  "error, warn, info or debug" },
-	{ "log-format", OPT_LOGFORMAT, LIVE, FIELD(log_format), "text", 0, 0,
+	{ "log-format", OPT_LOGFORMAT, LIVE, "text|json", FIELD(log_format), "text", 0, 0,
 	  "text (TIME LEVEL message) or json (one object a line: time, level, msg; conn and addr "
 	  "on a line about a connection)" },
-	{ "workers", OPT_ULONG, RESTART, FIELD(workers), "2", 1, WORKER_THREADS_MAX,
+	{ "workers", OPT_ULONG, RESTART, "N", FIELD(workers), "2", 1, WORKER_THREADS_MAX,
 	  "threads that do slow work (disk, password hashing) off the event loop" },
-	{ "debug-commands", OPT_ULONG, LIVE, FIELD(debug_commands), "0", 0, 1,
+	{ "debug-commands", OPT_ULONG, LIVE, "N", FIELD(debug_commands), "0", 0, 1,
 	  "1: IRC takes commands that only tests use (DEBUG ASYNC); never on a server people use" },
-	{ "data-dir", OPT_STR, RESTART, FIELD(data_dir), "./parley-data", 0, 0,
+	{ "data-dir", OPT_STR, RESTART, "DIR", FIELD(data_dir), "./parley-data", 0, 0,
 	  "directory of the database (history), made 0700 if missing; one parleyd per directory" },
-	{ "history", OPT_ONOFF, RESTART, FIELD(history), "on", 0, 0,
+	{ "user", OPT_OPTSTR, RESTART, "NAME", FIELD(user), "", 0, 0,
+	  "a server started as root runs as this user once it has bound its listeners and opened data-dir and the TLS files (empty: stays as started)" },
+	{ "group", OPT_OPTSTR, RESTART, "NAME", FIELD(group), "", 0, 0,
+	  "the group it then runs as (empty: user's own group); needs user" },
+	{ "history", OPT_ONOFF, RESTART, "on|off", FIELD(history), "on", 0, 0,
 	  "on: every room event is stored in data-dir before anyone receives it; off: nothing is stored" },
-	{ "register-before-connect", OPT_ONOFF, LIVE, FIELD(register_before_connect), "on", 0, 0,
+	{ "register-before-connect", OPT_ONOFF, LIVE, "on|off", FIELD(register_before_connect), "on", 0, 0,
 	  "on: IRC's REGISTER (draft/account-registration) is taken before the connection is complete too" },
-	{ "history-max-age", OPT_ULONG, RESTART, FIELD(history_max_age), "365", 0, 36500,
+	{ "history-max-age", OPT_ULONG, RESTART, "DAYS", FIELD(history_max_age), "365", 0, 36500,
 	  "days a stored event is kept (0: forever)" },
-	{ "history-max-rows", OPT_ULONG, RESTART, FIELD(history_max_rows), "100000", 0, 1000000000,
+	{ "history-max-rows", OPT_ULONG, RESTART, "N", FIELD(history_max_rows), "100000", 0, 1000000000,
 	  "events kept per room, the oldest pruned first (0: no bound)" },
-	{ "history-replay", OPT_ULONG, LIVE, FIELD(history_replay), "10", 0, 1000,
+	{ "history-replay", OPT_ULONG, LIVE, "N", FIELD(history_replay), "10", 0, 1000,
 	  "earlier messages a client is shown when it joins a room (0: none)" },
-	{ "chathistory-max", OPT_ULONG, LIVE, FIELD(chathistory_max), "100", 1, 1000,
+	{ "chathistory-max", OPT_ULONG, LIVE, "N", FIELD(chathistory_max), "100", 1, 1000,
 	  "most events one history query returns (IRC CHATHISTORY=N, /history N)" },
 };
 
@@ -154,6 +164,23 @@ usage(FILE *out)
 	    "copy data-dir's database to FILE (consistent, also while a server runs) and exit");
 	fprintf(out, "  --%-17s %s\n", "help", "show this and exit");
 	fprintf(out, "  --%-17s %s\n", "version", "show the version and exit");
+}
+
+/* --dump-options, not in --help: the table as tab-separated lines (key,
+ * value's name, default, "repeatable" or "-", "live" or "restart", help),
+ * from which
+ * tools/options-doc writes the example config file and the manual's
+ * options, and checks the README's table: so none of them drifts from
+ * this table. */
+static void
+dump_options(FILE *out)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\n", o->key, o->arg, o->def,
+		    o->type == OPT_LIST || o->type == OPT_LISTEN ? "repeatable" : "-",
+		    o->reload == LIVE ? "live" : "restart", o->help);
+	}
 }
 
 /* "HOST:PORT" or "HOST:PORT tls". */
@@ -497,6 +524,22 @@ paths_check(const struct config *cfg)
 	return 0;
 }
 
+/* A text the web page shows: one line of valid UTF-8, bounded. */
+static int
+web_text_check(const char *key, const char *value, size_t max)
+{
+	if (value == NULL)
+		return 0;
+	size_t n = strlen(value);
+	if (n > max || !text_is_clean(value, n) || text_has_controls(value, 0) ||
+	    strchr(value, '\t') != NULL) {
+		fprintf(stderr, "parleyd: %s wants at most %zu bytes of UTF-8 text without "
+		    "control characters\n", key, max);
+		return -1;
+	}
+	return 0;
+}
+
 /* What no single option can check alone. */
 static int
 config_check(struct config *cfg)
@@ -522,6 +565,13 @@ config_check(struct config *cfg)
 				return -1;
 			}
 		}
+	if (web_text_check("web-title", cfg->web_title, WEB_TITLE_MAX) < 0 ||
+	    web_text_check("web-description", cfg->web_description, WEB_DESCRIPTION_MAX) < 0)
+		return -1;
+	if (cfg->group != NULL && cfg->user == NULL) {
+		fprintf(stderr, "parleyd: group %s needs user\n", cfg->group);
+		return -1;
+	}
 	if (cfg->history_replay > cfg->chathistory_max) {
 		fprintf(stderr, "parleyd: history-replay %lu is more than chathistory-max %lu\n",
 		    cfg->history_replay, cfg->chathistory_max);
@@ -543,6 +593,10 @@ config_load(struct config *cfg, int argc, char **argv)
 		}
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("parleyd %s\n", PARLEY_VERSION);
+			return CONFIG_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--dump-options") == 0) {
+			dump_options(stdout);
 			return CONFIG_EXIT_OK;
 		}
 	}
@@ -631,6 +685,11 @@ config_free(struct config *cfg)
 	free(cfg->tls_key);
 	free(cfg->web_dir);
 	cfg->tls_cert = cfg->tls_key = cfg->web_dir = NULL;
+	free(cfg->web_title);
+	free(cfg->web_description);
+	free(cfg->user);
+	free(cfg->group);
+	cfg->web_title = cfg->web_description = cfg->user = cfg->group = NULL;
 	free(cfg->server_name);
 	free(cfg->password);
 	free(cfg->motd_file);

@@ -27,6 +27,8 @@ struct config {
 	char *tls_cert;              /* PEM paths, or NULL */
 	char *tls_key;
 	char *web_dir;               /* serve the web client from here, or NULL */
+	char *web_title;             /* the web page's name */
+	char *web_description;       /* shown on its landing page, or NULL */
 	unsigned long handshake_timeout; /* seconds for TLS / an HTTP request */
 	char *server_name;
 	char *password;              /* connection password on every door, or NULL */
@@ -54,6 +56,7 @@ struct config {
 	unsigned long workers;       /* threads for slow work (base/worker.h) */
 	unsigned long debug_commands; /* 1: IRC commands only tests use */
 	char *data_dir;              /* the database's directory (store/store.h) */
+	char *user, *group;          /* run as them after binding (server/privdrop.h), or NULL */
 	unsigned long history;       /* 1: rooms' events are stored */
 	unsigned long register_before_connect; /* 1: IRC REGISTER before the welcome */
 	unsigned long history_max_age;  /* days an event is kept; 0: forever */

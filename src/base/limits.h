@@ -22,4 +22,9 @@
  * (at most 155 bytes) a topic fits one 512-byte IRC line. */
 #define HUB_TOPIC_MAX 390
 
+/* web-title and web-description, put into the web page's landing page
+ * (escaped) with every request for it: a name and a sentence or two. */
+#define WEB_TITLE_MAX 80          /* bytes */
+#define WEB_DESCRIPTION_MAX 500   /* bytes */
+
 #endif
