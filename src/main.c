@@ -74,6 +74,8 @@ main(int argc, char **argv)
 		log_close(LOG_EXIT_WAIT_MS);
 		return 2;
 	}
+	srv.argc = argc;
+	srv.argv = argv;
 	int rc = server_run(&srv) == 0 ? 0 : 1;
 #if PARLEY_FREE_AT_EXIT
 	server_free(&srv);

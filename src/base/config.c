@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,25 @@ struct option_def {
 };
 
 #define FIELD(f) offsetof(struct config, f)
+
+/* Where a configuration error goes: stderr when parleyd starts (it then
+ * exits 2), the log when a SIGHUP reads the file again (the server goes
+ * on with what it has). */
+static int complain_to_log;
+
+static void __attribute__((format(printf, 1, 2)))
+complain(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (complain_to_log)
+		log_error("config: %s", msg);
+	else
+		fprintf(stderr, "parleyd: %s\n", msg);
+}
 
 static const struct option_def options[] = {
 	{ "listen", OPT_LISTEN, LIVE, "HOST:PORT [tls]", FIELD(listen), "127.0.0.1:7000", 0, 0,
@@ -242,7 +262,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 	switch (o->type) {
 	case OPT_LISTEN:
 		if (listen_spec_check(value) < 0) {
-			fprintf(stderr, "parleyd: %s: %s wants HOST:PORT or \"HOST:PORT tls\", not \"%s\"\n",
+			complain("%s: %s wants HOST:PORT or \"HOST:PORT tls\", not \"%s\"",
 			    where, o->key, value);
 			return -1;
 		} else {
@@ -251,7 +271,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 			const char *why;
 			config_listen_split(value, addr, sizeof addr);
 			if (config_hostport(addr, host, sizeof host, &port, &why) < 0) {
-				fprintf(stderr, "parleyd: %s: cannot listen on \"%s\": %s\n", where,
+				complain("%s: cannot listen on \"%s\": %s", where,
 				    addr, why);
 				return -1;
 			}
@@ -260,18 +280,18 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 	case OPT_LIST: {
 		struct config_list *list = field;
 		if (list->n == CONFIG_LIST_MAX) {
-			fprintf(stderr, "parleyd: %s: at most %d %s options\n",
+			complain("%s: at most %d %s options",
 			    where, CONFIG_LIST_MAX, o->key);
 			return -1;
 		}
 		struct addr_net net;
 		if (strcmp(o->key, "proxy-from") == 0 && addr_net_parse(value, &net) < 0) {
-			fprintf(stderr, "parleyd: %s: proxy-from wants an ADDRESS or NETWORK/BITS, not \"%s\"\n",
+			complain("%s: proxy-from wants an ADDRESS or NETWORK/BITS, not \"%s\"",
 			    where, value);
 			return -1;
 		}
 		if (strcmp(o->key, "oper") == 0 && strchr(value, ':') == NULL) {
-			fprintf(stderr, "parleyd: %s: oper wants NAME:PASSWORD, not \"%s\"\n",
+			complain("%s: oper wants NAME:PASSWORD, not \"%s\"",
 			    where, value);
 			return -1;
 		}
@@ -284,7 +304,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	case OPT_STR:
 		if (*value == '\0') {
-			fprintf(stderr, "parleyd: %s: %s must not be empty\n", where, o->key);
+			complain("%s: %s must not be empty", where, o->key);
 			return -1;
 		}
 		free(*(char **)field);
@@ -296,7 +316,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		unsigned long v = strtoul(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
 		    v < o->min || v > o->max) {
-			fprintf(stderr, "parleyd: %s: %s wants a whole number from %lu to %lu, not \"%s\"\n",
+			complain("%s: %s wants a whole number from %lu to %lu, not \"%s\"",
 			    where, o->key, o->min, o->max, value);
 			return -1;
 		}
@@ -309,7 +329,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		double v = strtod(value, &end);
 		if (errno != 0 || end == value || *end != '\0' || !isfinite(v) ||
 		    v < 0 || v > 1e6) {
-			fprintf(stderr, "parleyd: %s: %s wants a number from 0 to 1000000, not \"%s\"\n",
+			complain("%s: %s wants a number from 0 to 1000000, not \"%s\"",
 			    where, o->key, value);
 			return -1;
 		}
@@ -318,14 +338,14 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 	}
 	case OPT_LOGFORMAT:
 		if (log_format_parse(value, (enum log_format *)field) < 0) {
-			fprintf(stderr, "parleyd: %s: %s wants text or json, not \"%s\"\n",
+			complain("%s: %s wants text or json, not \"%s\"",
 			    where, o->key, value);
 			return -1;
 		}
 		return 0;
 	case OPT_ONOFF:
 		if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
-			fprintf(stderr, "parleyd: %s: %s wants on or off, not \"%s\"\n", where,
+			complain("%s: %s wants on or off, not \"%s\"", where,
 			    o->key, value);
 			return -1;
 		}
@@ -333,7 +353,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	case OPT_LOGLEVEL:
 		if (log_level_parse(value, (enum log_level *)field) < 0) {
-			fprintf(stderr, "parleyd: %s: %s wants error, warn, info or debug, not \"%s\"\n",
+			complain("%s: %s wants error, warn, info or debug, not \"%s\"",
 			    where, o->key, value);
 			return -1;
 		}
@@ -388,7 +408,7 @@ config_file(struct config *cfg, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
-		fprintf(stderr, "parleyd: cannot read config file %s: %s\n", path, strerror(errno));
+		complain("cannot read config file %s: %s", path, strerror(errno));
 		return -1;
 	}
 	char line[4096], where[4200];
@@ -406,10 +426,10 @@ config_file(struct config *cfg, const char *path)
 		snprintf(where, sizeof where, "%s:%d", path, lineno);
 		const struct option_def *o = option_find(s);
 		if (o == NULL) {
-			fprintf(stderr, "parleyd: %s: unknown option \"%s\" (see parleyd --help)\n", where, s);
+			complain("%s: unknown option \"%s\" (see parleyd --help)", where, s);
 			rc = -1;
 		} else if (*value == '\0') {
-			fprintf(stderr, "parleyd: %s: %s needs a value\n", where, s);
+			complain("%s: %s needs a value", where, s);
 			rc = -1;
 		} else
 			rc = option_set(cfg, o, value, where);
@@ -450,7 +470,7 @@ sts_check(struct config *cfg)
 		return 0;
 	const char *d = cfg->sts_duration;
 	if (strspn(d, "0123456789") != strlen(d) || strlen(d) > 10) {
-		fprintf(stderr, "parleyd: sts-duration wants a number of seconds, not \"%s\"\n", d);
+		complain("sts-duration wants a number of seconds, not \"%s\"", d);
 		return -1;
 	}
 	for (int i = 0; cfg->sts_port == 0 && i < cfg->irc_listen.n; i++) {
@@ -461,8 +481,8 @@ sts_check(struct config *cfg)
 		cfg->sts_port = colon ? strtoul(colon + 1, NULL, 10) : 0;
 	}
 	if (cfg->sts_port == 0) {
-		fprintf(stderr, "parleyd: sts-duration needs an \"irc-listen HOST:PORT tls\" "
-		    "or sts-port\n");
+		complain("sts-duration needs an \"irc-listen HOST:PORT tls\" "
+		    "or sts-port");
 		return -1;
 	}
 	return 0;
@@ -507,7 +527,7 @@ paths_check(const struct config *cfg)
 		if (f != NULL)
 			fclose(f);
 		if (err != 0) {
-			fprintf(stderr, "parleyd: cannot read motd-file %s: %s\n", cfg->motd_file,
+			complain("cannot read motd-file %s: %s", cfg->motd_file,
 			    err == EISDIR ? "not a file" : strerror(err));
 			return -1;
 		}
@@ -515,7 +535,7 @@ paths_check(const struct config *cfg)
 	if (cfg->web_dir != NULL) {
 		DIR *d = opendir(cfg->web_dir);
 		if (d == NULL) {
-			fprintf(stderr, "parleyd: cannot read web-dir %s: %s\n", cfg->web_dir,
+			complain("cannot read web-dir %s: %s", cfg->web_dir,
 			    strerror(errno));
 			return -1;
 		}
@@ -547,8 +567,8 @@ config_check(struct config *cfg)
 	if (paths_check(cfg) < 0)
 		return -1;
 	if (!hostname_valid(cfg->server_name)) {
-		fprintf(stderr, "parleyd: server-name wants a hostname of at most %d bytes "
-		    "(letters, digits, '-' and '.'), not \"%.*s%s\"\n", SERVER_NAME_MAX,
+		complain("server-name wants a hostname of at most %d bytes "
+		    "(letters, digits, '-' and '.'), not \"%.*s%s\"", SERVER_NAME_MAX,
 		    SERVER_NAME_MAX + 1, cfg->server_name,
 		    strlen(cfg->server_name) > SERVER_NAME_MAX + 1 ? "..." : "");
 		return -1;
@@ -560,7 +580,7 @@ config_check(struct config *cfg)
 			char addr[512];
 			if (config_listen_split(lists[k]->v[i], addr, sizeof addr) &&
 			    (cfg->tls_cert == NULL || cfg->tls_key == NULL)) {
-				fprintf(stderr, "parleyd: %s %s needs tls-cert and tls-key\n",
+				complain("%s %s needs tls-cert and tls-key",
 				    names[k], lists[k]->v[i]);
 				return -1;
 			}
@@ -573,7 +593,7 @@ config_check(struct config *cfg)
 		return -1;
 	}
 	if (cfg->history_replay > cfg->chathistory_max) {
-		fprintf(stderr, "parleyd: history-replay %lu is more than chathistory-max %lu\n",
+		complain("history-replay %lu is more than chathistory-max %lu",
 		    cfg->history_replay, cfg->chathistory_max);
 		return -1;
 	}
@@ -608,7 +628,7 @@ config_load(struct config *cfg, int argc, char **argv)
 		const char *path = flag_value(arg, &i, argc, argv);
 		int rc = path ? config_file(cfg, path) : -1;
 		if (path == NULL)
-			fprintf(stderr, "parleyd: --config needs a file name\n");
+			complain("--config needs a file name");
 		free(arg);
 		if (rc < 0)
 			return CONFIG_EXIT_USAGE;
@@ -619,7 +639,7 @@ config_load(struct config *cfg, int argc, char **argv)
 	size_t nfrom_flags = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--", 2) != 0) {
-			fprintf(stderr, "parleyd: unexpected argument \"%s\" (see parleyd --help)\n", argv[i]);
+			complain("unexpected argument \"%s\" (see parleyd --help)", argv[i]);
 			return CONFIG_EXIT_USAGE;
 		}
 		char *arg = strdup(argv[i]);
@@ -633,13 +653,13 @@ config_load(struct config *cfg, int argc, char **argv)
 			free(cfg->backup);
 			cfg->backup = strdup(value);
 		} else if (strcmp(key, "backup") == 0) {
-			fprintf(stderr, "parleyd: --backup needs a file name\n");
+			complain("--backup needs a file name");
 			rc = -1;
 		} else if (o == NULL) {
-			fprintf(stderr, "parleyd: unknown option --%s (see parleyd --help)\n", key);
+			complain("unknown option --%s (see parleyd --help)", key);
 			rc = -1;
 		} else if (value == NULL) {
-			fprintf(stderr, "parleyd: --%s needs a value\n", key);
+			complain("--%s needs a value", key);
 			rc = -1;
 		} else {
 			/* "--listen HOST:PORT tls": the word may be its own argument. */
@@ -670,6 +690,112 @@ config_load(struct config *cfg, int argc, char **argv)
 	if (cfg->listen.n == 0 && cfg->irc_listen.n == 0 && cfg->web_listen.n == 0)
 		option_set(cfg, option_find("listen"), option_find("listen")->def, "default");
 	return config_check(cfg) < 0 ? CONFIG_EXIT_USAGE : CONFIG_RUN;
+}
+
+enum config_result
+config_reload(struct config *cfg, int argc, char **argv)
+{
+	complain_to_log = 1;
+	enum config_result rc = config_load(cfg, argc, argv);
+	complain_to_log = 0;
+	return rc;
+}
+
+static int
+list_equal(const struct config_list *a, const struct config_list *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Whether o has the same value in a and b. */
+static int
+option_equal(const struct option_def *o, const struct config *a, const struct config *b)
+{
+	const void *fa = (const char *)a + o->offset, *fb = (const char *)b + o->offset;
+	switch (o->type) {
+	case OPT_LIST:
+	case OPT_LISTEN:
+		return list_equal(fa, fb);
+	case OPT_STR:
+	case OPT_OPTSTR: {
+		const char *sa = *(char *const *)fa, *sb = *(char *const *)fb;
+		return sa == sb || (sa != NULL && sb != NULL && strcmp(sa, sb) == 0);
+	}
+	case OPT_ULONG:
+	case OPT_ONOFF:
+		return *(const unsigned long *)fa == *(const unsigned long *)fb;
+	case OPT_RATE:
+		return *(const double *)fa == *(const double *)fb;
+	case OPT_LOGLEVEL:
+		return *(const enum log_level *)fa == *(const enum log_level *)fb;
+	case OPT_LOGFORMAT:
+		return *(const enum log_format *)fa == *(const enum log_format *)fb;
+	}
+	return 0;
+}
+
+/* o's value in from, copied into to. */
+static void
+option_copy(const struct option_def *o, struct config *to, const struct config *from)
+{
+	void *ft = (char *)to + o->offset;
+	const void *ff = (const char *)from + o->offset;
+	switch (o->type) {
+	case OPT_LIST:
+	case OPT_LISTEN: {
+		struct config_list *lt = ft;
+		const struct config_list *lf = ff;
+		list_reset(lt);
+		for (int i = 0; i < lf->n; i++)
+			lt->v[lt->n++] = strdup(lf->v[i]);
+		return;
+	}
+	case OPT_STR:
+	case OPT_OPTSTR: {
+		const char *sf = *(char *const *)ff;
+		free(*(char **)ft);
+		*(char **)ft = sf != NULL ? strdup(sf) : NULL;
+		return;
+	}
+	case OPT_ULONG:
+	case OPT_ONOFF:
+		*(unsigned long *)ft = *(const unsigned long *)ff;
+		return;
+	case OPT_RATE:
+		*(double *)ft = *(const double *)ff;
+		return;
+	case OPT_LOGLEVEL:
+		*(enum log_level *)ft = *(const enum log_level *)ff;
+		return;
+	case OPT_LOGFORMAT:
+		*(enum log_format *)ft = *(const enum log_format *)ff;
+		return;
+	}
+}
+
+unsigned
+config_reconcile(struct config *fresh, const struct config *running)
+{
+	unsigned changed = 0;
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		if (option_equal(o, fresh, running))
+			continue;
+		if (o->reload == RESTART) {
+			log_warn("SIGHUP: %s changed; it needs a restart, the running value stays",
+			    o->key);
+			option_copy(o, fresh, running);
+		} else {
+			log_info("SIGHUP: %s changed", o->key);
+			changed++;
+		}
+	}
+	return changed;
 }
 
 void

@@ -79,6 +79,15 @@ int config_listen_split(const char *spec, char *addr, size_t addrlen);
  * *why saying what is wrong (a port must be 0 to 65535, in digits). */
 int config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
     const char **why);
+/* config_load again, with the arguments parleyd started with, for a
+ * SIGHUP: its errors go to the log, not stderr. Anything but CONFIG_RUN:
+ * the file has an error (logged), and the running config is to stay. */
+enum config_result config_reload(struct config *cfg, int argc, char **argv);
+/* Makes fresh (a reload's) fit to replace running: an option that only a
+ * restart changes (RESTART in the table) takes running's value again,
+ * with a log line saying so; each other one that changed is logged.
+ * Returns how many of those. */
+unsigned config_reconcile(struct config *fresh, const struct config *running);
 void config_free(struct config *cfg);
 /* 1 when given is the server password (or none is set), compared in
  * constant time: every door asks this one function. */

@@ -115,20 +115,22 @@ tls_context_load(struct tls_context *tls, const char *cert, const char *key)
 }
 
 int
-tls_context_reload(struct tls_context *tls)
+tls_context_reload(struct tls_context *tls, const char *cert, const char *key)
 {
-	if (tls->ctx == NULL) {
-		log_info("SIGHUP: no tls listener, nothing to reload");
-		return 0;
-	}
 	char err[768];
-	SSL_CTX *ctx = ctx_load(tls->cert, tls->key, err, sizeof err);
-	if (ctx == NULL) {
-		log_warn("SIGHUP: kept the old certificate: %s", err);
+	SSL_CTX *ctx = ctx_load(cert, key, err, sizeof err);
+	char *c = ctx != NULL ? strdup(cert) : NULL, *k = ctx != NULL ? strdup(key) : NULL;
+	if (ctx == NULL || c == NULL || k == NULL) {
+		log_warn("SIGHUP: kept the old certificate: %s", ctx == NULL ? err : "out of memory");
+		SSL_CTX_free(ctx);
+		free(c);
+		free(k);
 		return -1;
 	}
-	SSL_CTX_free(tls->ctx);
+	tls_context_free(tls);
 	tls->ctx = ctx;
+	tls->cert = c;
+	tls->key = k;
 	log_info("SIGHUP: reloaded %s and %s", tls->cert, tls->key);
 	return 0;
 }

@@ -19,9 +19,9 @@ struct tls_context {
 /* Loads the pair; on failure prints one line saying what is wrong with
  * which file and returns -1. */
 int tls_context_load(struct tls_context *tls, const char *cert, const char *key);
-/* Loads the pair again: 0 and the new one is used for new sessions, or -1
- * (logged) and the old one stays. */
-int tls_context_reload(struct tls_context *tls);
+/* Loads the pair (again, or new files, or the first time): 0 and the new
+ * one is used for new sessions, or -1 (logged) and the old one stays. */
+int tls_context_reload(struct tls_context *tls, const char *cert, const char *key);
 /* A server session on fd, or NULL when TLS is not set up (or out of
  * memory). With client_cert, the client is asked for a certificate,
  * which is taken unverified (its fingerprint is a credential, SASL

@@ -46,8 +46,11 @@ struct listener {
 	struct listeners *ls;
 	const struct door *door;
 	int tls;
+	unsigned wanted : 1;            /* a reload: the new config names it */
+	unsigned fresh : 1;             /* a reload: opened by it, closed if it fails */
 	struct listener *next;
-	char name[LISTEN_SPEC_MAX];
+	char name[LISTEN_SPEC_MAX];     /* the address bound, for the log */
+	char value[LISTEN_SPEC_MAX];    /* the option's value, as a reload compares it */
 };
 
 struct ip_count {
@@ -318,6 +321,20 @@ on_accept(struct loop *loop, struct loop_io *io, unsigned events)
 /* Listening. */
 
 int
+listeners_set_proxies(struct listeners *ls, const struct config *cfg, char *err, size_t errlen)
+{
+	struct addr_net proxies[CONFIG_LIST_MAX];
+	for (int i = 0; i < cfg->proxy_from.n; i++)
+		if (addr_net_parse(cfg->proxy_from.v[i], &proxies[i]) < 0) {
+			snprintf(err, errlen, "proxy-from %s: not an address", cfg->proxy_from.v[i]);
+			return -1;
+		}
+	memcpy(ls->proxies, proxies, sizeof proxies);
+	ls->nproxies = cfg->proxy_from.n;
+	return 0;
+}
+
+int
 listeners_init(struct listeners *ls, struct loop *loop, const struct config *cfg,
     struct conn_set *conns, struct tls_context *tls, void *env)
 {
@@ -331,24 +348,25 @@ listeners_init(struct listeners *ls, struct loop *loop, const struct config *cfg
 	};
 	conns->readdress = listeners_readdress;
 	conns->owner = ls;
-	for (int i = 0; i < cfg->proxy_from.n; i++)
-		if (addr_net_parse(cfg->proxy_from.v[i], &ls->proxies[ls->nproxies++]) < 0) {
-			fprintf(stderr, "parleyd: proxy-from %s: not an address\n", cfg->proxy_from.v[i]);
-			return -1;
-		}
+	char err[LISTEN_SPEC_MAX + 64];
+	if (listeners_set_proxies(ls, cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "parleyd: %s\n", err);
+		return -1;
+	}
 	ls->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return 0;
 }
 
 int
-listener_open(struct listeners *ls, const char *value, const struct door *door)
+listener_open(struct listeners *ls, const char *value, const struct door *door, char *err,
+    size_t errlen)
 {
 	char host[LISTEN_HOST_MAX], port[LISTEN_PORT_MAX], spec[LISTEN_SPEC_MAX];
 	int tls = config_listen_split(value, spec, sizeof spec);
 	unsigned portnum;
 	const char *why;
 	if (config_hostport(spec, host, sizeof host, &portnum, &why) < 0) {
-		fprintf(stderr, "parleyd: cannot listen on \"%s\": %s\n", spec, why);
+		snprintf(err, errlen, "cannot listen on \"%s\": %s", spec, why);
 		return -1;
 	}
 	snprintf(port, sizeof port, "%u", portnum);
@@ -359,28 +377,29 @@ listener_open(struct listeners *ls, const char *value, const struct door *door)
 	}, *res;
 	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
 	if (rc != 0) {
-		fprintf(stderr, "parleyd: cannot listen on %s: %s\n", spec, gai_strerror(rc));
+		snprintf(err, errlen, "cannot listen on %s: %s", spec, gai_strerror(rc));
 		return -1;
 	}
 	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
-	int err = 0;
+	int e = 0;
 	if (fd < 0)
-		err = errno;
+		e = errno;
 	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 	    (res->ai_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0)
-		err = errno;
+		e = errno;
 	freeaddrinfo(res);
-	if (err != 0) {
-		fprintf(stderr, "parleyd: cannot listen on %s: %s\n", spec, strerror(err));
+	if (e != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	struct listener *l = calloc(1, sizeof *l);
 	if (l == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: out of memory", spec);
 		close(fd);
 		return -1;
 	}
@@ -397,7 +416,9 @@ listener_open(struct listeners *ls, const char *value, const struct door *door)
 		    &bound_port);
 	else
 		snprintf(l->name, sizeof l->name, "%s", spec);
+	snprintf(l->value, sizeof l->value, "%s", value);
 	if (loop_io_add(ls->loop, &l->io, fd, LOOP_READ, on_accept, l) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 		close(fd);
 		free(l);
 		return -1;
@@ -414,6 +435,50 @@ listeners_close(struct listeners *ls)
 	while (ls->list != NULL) {
 		struct listener *l = ls->list;
 		ls->list = l->next;
+		loop_io_close(ls->loop, &l->io);
+		free(l);
+	}
+}
+
+/* A reload: which listeners the new config wants, opening those it adds,
+ * and then either closing those it no longer names (commit) or those it
+ * opened (abort). */
+
+void
+listeners_reload_begin(struct listeners *ls)
+{
+	for (struct listener *l = ls->list; l != NULL; l = l->next)
+		l->wanted = l->fresh = 0;
+}
+
+int
+listener_want(struct listeners *ls, const char *value, const struct door *door, char *err,
+    size_t errlen)
+{
+	for (struct listener *l = ls->list; l != NULL; l = l->next)
+		if (!l->wanted && l->door == door && strcmp(l->value, value) == 0) {
+			l->wanted = 1;
+			return 0;
+		}
+	if (listener_open(ls, value, door, err, errlen) < 0)
+		return -1;
+	ls->list->wanted = ls->list->fresh = 1;
+	return 0;
+}
+
+void
+listeners_reload_end(struct listeners *ls, int commit)
+{
+	for (struct listener **lp = &ls->list; *lp != NULL;) {
+		struct listener *l = *lp;
+		if (commit ? l->wanted : !l->fresh) {
+			lp = &l->next;
+			continue;
+		}
+		if (commit)
+			log_info("no longer listening on %s (%s%s); its connections stay", l->name,
+			    l->door->name, l->tls ? ", tls" : "");
+		*lp = l->next;
 		loop_io_close(ls->loop, &l->io);
 		free(l);
 	}

@@ -40,9 +40,22 @@ struct listeners {
  * names no address. */
 int listeners_init(struct listeners *ls, struct loop *loop, const struct config *cfg,
     struct conn_set *conns, struct tls_context *tls, void *env);
+/* proxy-from's networks, from cfg: -1 with err saying which is none. */
+int listeners_set_proxies(struct listeners *ls, const struct config *cfg, char *err,
+    size_t errlen);
 /* Listens on value (a listen option's "host:port [tls]") for door; -1
- * (with one error line printed) when it cannot. */
-int listener_open(struct listeners *ls, const char *value, const struct door *door);
+ * with err saying why when it cannot. */
+int listener_open(struct listeners *ls, const char *value, const struct door *door, char *err,
+    size_t errlen);
+/* A reload, in three steps: begin; listener_want for each listen option
+ * of the new config (an existing listener with that value and door stays,
+ * another is opened; -1 with err when it cannot be); end, which commits
+ * (closes the listeners not wanted: their conns stay) or aborts (closes
+ * those opened since begin). */
+void listeners_reload_begin(struct listeners *ls);
+int listener_want(struct listeners *ls, const char *value, const struct door *door, char *err,
+    size_t errlen);
+void listeners_reload_end(struct listeners *ls, int commit);
 /* Stops listening (a shutdown); what was accepted stays. */
 void listeners_close(struct listeners *ls);
 void listeners_free(struct listeners *ls);

@@ -11,6 +11,7 @@
 #include "base/worker.h"
 #include "net/conn.h"
 #include "net/gate.h"
+#include "server/reload.h"
 #include "server/shutdown.h"
 #include "server/sweep.h"
 #include "accounts/accounts.h"
@@ -20,9 +21,6 @@
 
 /* Conns flushed between two looks at the clock while shutting down. */
 #define SHUTDOWN_CLOCK_EVERY 64
-/* Descriptors the server needs besides its clients': listeners, the
- * loop, signals, workers, a spare, the log. */
-#define FD_SPARE 64
 
 void
 server_conn_add(struct server *srv, struct conn *c)
@@ -128,25 +126,6 @@ before_sleep(struct loop *loop, void *data)
 	log_watch(srv);
 }
 
-/* Room for every client plus listeners and spares, if the hard limit
- * allows; otherwise say how many clients really fit. */
-static void
-raise_fd_limit(const struct config *cfg)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
-	rlim_t want = (rlim_t)cfg->max_clients + FD_SPARE;
-	if (rl.rlim_cur < want) {
-		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (rl.rlim_cur < want)
-		log_warn("file descriptor limit %lu allows about %lu clients, not max-clients %lu",
-		    (unsigned long)rl.rlim_cur, (unsigned long)(rl.rlim_cur - FD_SPARE),
-		    cfg->max_clients);
-}
-
 /* Some slow work is done: its results go to whoever asked, on the loop. */
 static void
 on_workers_done(struct loop *loop, struct loop_io *io, unsigned events)
@@ -226,7 +205,7 @@ server_stop_work(struct server *srv)
 }
 
 int
-server_init(struct server *srv, const struct config *cfg)
+server_init(struct server *srv, struct config *cfg)
 {
 	memset(srv, 0, sizeof *srv);
 	srv->cfg = cfg;
@@ -236,7 +215,6 @@ server_init(struct server *srv, const struct config *cfg)
 	gmtime_r(&now, &tm);
 	strftime(srv->started, sizeof srv->started, "%Y-%m-%d %H:%M:%S UTC", &tm);
 	hub_init(&srv->hub, cfg->topic_len, cfg->nick_len);
-	srv->hub.max_rooms = (uint32_t)cfg->max_rooms;
 	hub_set_node(&srv->hub, (uint16_t)cfg->node_id);
 	if ((srv->loop = loop_new()) == NULL) {
 		fprintf(stderr, "parleyd: cannot create the event loop: %s\n", strerror(errno));
@@ -249,14 +227,8 @@ server_init(struct server *srv, const struct config *cfg)
 		return -1;
 	}
 	static const struct door *const doors[] = { &plain_door, &irc_door, &web_door, NULL };
-	const struct conn_limits limits = {
-		.sendq = cfg->sendq,
-		.max_line = cfg->max_line,
-		.flood_rate = cfg->flood_rate,
-		.flood_burst = (double)cfg->flood_burst,
-		.handshake_ms = (uint64_t)cfg->handshake_timeout * 1000u,
-	};
-	conn_set_init(&srv->conns, srv->loop, &limits);
+	conn_set_init(&srv->conns, srv->loop, &(struct conn_limits){ 0 });
+	server_apply_config(srv);
 	srv->env = (struct door_env){
 		.hub = &srv->hub,
 		.cfg = cfg,
@@ -265,7 +237,6 @@ server_init(struct server *srv, const struct config *cfg)
 		.started = srv->started,
 		.doors = doors,
 	};
-	raise_fd_limit(cfg);
 	/* Before the listeners, whose log lines would come before its error;
 	 * no conn comes before the loop runs. */
 	if (history_open(srv) < 0)
@@ -285,15 +256,11 @@ server_init(struct server *srv, const struct config *cfg)
 	if (listeners_init(&srv->listeners, srv->loop, cfg, &srv->conns, &srv->tls,
 	    &srv->env) < 0)
 		return -1;
-	for (int i = 0; i < cfg->listen.n; i++)
-		if (listener_open(&srv->listeners, cfg->listen.v[i], &plain_door) < 0)
-			return -1;
-	for (int i = 0; i < cfg->irc_listen.n; i++)
-		if (listener_open(&srv->listeners, cfg->irc_listen.v[i], &irc_door) < 0)
-			return -1;
-	for (int i = 0; i < cfg->web_listen.n; i++)
-		if (listener_open(&srv->listeners, cfg->web_listen.v[i], &web_door) < 0)
-			return -1;
+	char err[SERVER_LISTEN_ERROR_MAX];
+	if (server_listen(srv, cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "parleyd: %s\n", err);
+		return -1;
+	}
 	if (server_signals_open(srv) < 0) {
 		fprintf(stderr, "parleyd: cannot set up signals: %s\n", strerror(errno));
 		return -1;

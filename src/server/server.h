@@ -26,7 +26,9 @@ struct worker_pool;
 
 struct server {
 	struct loop *loop;
-	const struct config *cfg;
+	struct config *cfg;             /* the caller's; a reload changes it in place */
+	int argc;                       /* what parleyd started with: a reload reads */
+	char **argv;                    /* the config file and the flags the same way */
 	struct hub hub;
 	struct conn_set conns;          /* every client connection */
 	struct listeners listeners;     /* where they come from */
@@ -49,7 +51,7 @@ struct server {
 
 /* Opens the database (with history on) and binds every listener; -1
  * (with one error line printed) when either cannot be done. */
-int server_init(struct server *srv, const struct config *cfg);
+int server_init(struct server *srv, struct config *cfg);
 int server_run(struct server *srv);
 void server_free(struct server *srv);
 

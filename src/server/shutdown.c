@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "net/conn.h"
+#include "server/reload.h"
 #include "server/server.h"
 #include "server/sweep.h"
 
@@ -72,7 +73,7 @@ on_signal(struct loop *loop, struct loop_io *io, unsigned events)
 		else if (si.ssi_signo == SIGINT)
 			server_shutdown(srv, "SIGINT");
 		else if (si.ssi_signo == SIGHUP)
-			tls_context_reload(&srv->tls);
+			server_reload(srv);
 	}
 }
 
