@@ -223,9 +223,7 @@ IRCTEST_DIR ?= $(firstword $(wildcard $(abspath ../shared/irctest) \
 	$(abspath $(shell git rev-parse --git-common-dir 2>/dev/null)/../../shared/irctest)))
 IRCTEST_MARKERS ?= not implementation-specific and not deprecated and not strict
 # Tests left out, each for a reason docs/irc-conformance.md gives.
-IRCTEST_CH := irctest/server_tests/chathistory.py::ChathistoryTestCase
-IRCTEST_DESELECT ?= $(foreach s,LATEST BEFORE AFTER BETWEEN AROUND,$(IRCTEST_CH)::testChathistoryDMs[$(s)]) \
-	$(foreach t,PersistsAcrossReconnect PropagatedToOtherSessions,irctest/server_tests/read_marker.py::ReadMarkerServiceTestCase::testReadMarker$(t))
+IRCTEST_DESELECT ?= $(foreach t,PersistsAcrossReconnect PropagatedToOtherSessions,irctest/server_tests/read_marker.py::ReadMarkerServiceTestCase::testReadMarker$(t))
 IRCTEST_JOBS ?= 2
 IRCTEST_ARGS ?=
 IRCTEST_PACKAGES := python3-pytest python3-pytest-xdist python3-pytest-timeout python3-ecdsa \

@@ -99,9 +99,10 @@ door_hquery_private(struct hub *hub, struct door_hquery *q, const struct user *u
 	const struct user *peer = hub_user_find(hub, nick);
 	const char *account = peer != NULL && peer->account[0] != '\0' ? peer->account :
 	    hub_account_owner(hub, nick);
-	if (account == NULL)
-		return -1;
-	store_pair_target(u->account, account, q->target);
+	if (account != NULL)
+		store_pair_target(u->account, account, q->target);
+	else
+		store_half_target(u->account, nick, q->target);
 	snprintf(q->name, sizeof q->name, "%s", nick);
 	q->q.target = q->target;
 	return 0;
@@ -117,6 +118,8 @@ door_history_shown(struct hub *hub, const struct user *viewer, const char *targe
 		if (store_pair_peer(target, viewer->account, peer) == 0) {
 			const char *owner = hub_account_owner(hub, peer);
 			name = owner != NULL ? owner : peer;
+		} else if (store_half_peer(target, viewer->account, peer) == 0) {
+			name = peer;
 		}
 	} else {
 		struct room *room = hub_room_find(hub, target);

@@ -73,14 +73,16 @@ struct door_hjob *door_hjob_one(enum store_query_kind kind, const struct room *r
 int door_hjob_submit(const struct door_env *env, struct door_hjob *j, door_hjob_done *done,
     void *ctx);
 
-/* q asks about u's private conversation with nick: the account of the
- * user called nick, or else of the registered name nick. -1 when u is
- * not logged in or nick is no account's: nothing is kept then. */
+/* q asks about u's private conversation with nick: with the account of
+ * the user called nick, or else of the registered name nick; else the
+ * one-sided one with the nick, kept for u's account alone. -1 when u is
+ * not logged in: nothing is kept for u then. */
 int door_hquery_private(struct hub *hub, struct door_hquery *q, const struct user *u,
     const char *nick);
 /* The name a stored target is shown by to viewer: a room's name as
  * spelled (while it exists), or the other account of a private
- * conversation as registered; into out (ROOM_LEN_MAX + 1). */
+ * conversation as registered, or the nick of a one-sided one; into out
+ * (ROOM_LEN_MAX + 1). */
 void door_history_shown(struct hub *hub, const struct user *viewer, const char *target,
     char *out);
 

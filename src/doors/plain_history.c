@@ -130,7 +130,7 @@ ask(struct conn *c, const struct room *room, enum plain_history_kind kind, uint3
 		return PH_OFF;
 	struct door_hjob *j;
 	if (nick != NULL) {
-		/* A private conversation: none kept unless both are accounts. */
+		/* A private conversation: none kept unless you are logged in. */
 		if ((j = door_hjob_new(1)) != NULL) {
 			j->n = 1;
 			j->q[0].q.kind = SQ_BEFORE;

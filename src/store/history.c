@@ -84,22 +84,31 @@ tagmsg_kept(const char *tags)
 	return 0;
 }
 
-/* A private message, notice, action or TAGMSG between two logged-in
- * users: stored under their accounts' pair (extra: the recipient's nick
- * as it was, to show it again as it was sent). Between users who are
- * not both logged in, nothing is kept: a nickname is nobody's identity. */
+/* A private message, notice, action or TAGMSG (extra: the recipient's
+ * nick as it was, to show it again as it was sent). Between two
+ * logged-in users: under their accounts' pair. Between a logged-in user
+ * and a nick that is not: under the logged-in account only, the other
+ * side by nick (store_half_target), for that account alone to read: a
+ * nickname is nobody's identity. Between two who are not logged in:
+ * nothing. */
 static void
 history_private(struct history *h, const struct msg *m, const struct audience *to,
     enum store_kind kind)
 {
-	if (m->room != NULL || to->shape != AUD_USER || to->user == NULL ||
-	    m->account[0] == '\0' || to->user->account[0] == '\0' || m->target == NULL)
+	if (m->room != NULL || to->shape != AUD_USER || to->user == NULL || m->target == NULL)
 		return;
 	if (kind == SK_TAGMSG && !tagmsg_kept(m->client_tags))
 		return;
-	char pair[STORE_TARGET_MAX + 1];
-	store_pair_target(m->account, to->user->account, pair);
-	history_append(h, m, kind, pair, kind == SK_TAGMSG ? NULL : m->text, m->target);
+	char key[STORE_TARGET_MAX + 1];
+	if (m->account[0] != '\0' && to->user->account[0] != '\0')
+		store_pair_target(m->account, to->user->account, key);
+	else if (m->account[0] != '\0')
+		store_half_target(m->account, to->user->nick, key);
+	else if (to->user->account[0] != '\0')
+		store_half_target(to->user->account, m->from, key);
+	else
+		return;
+	history_append(h, m, kind, key, kind == SK_TAGMSG ? NULL : m->text, m->target);
 }
 
 static void

@@ -10,9 +10,10 @@
  * carries more than typing notifications (a reaction). A REDACT marks the
  * message taken back. Private messages, notices, actions and reactions
  * between two logged-in users are stored under their accounts' pair
- * (store_pair_target). Not stored: private messages with anyone not
- * logged in, typing notifications, away, setname, chghost, invites,
- * logins and user modes. The glue between chat and
+ * (store_pair_target); between a logged-in user and a nick that is not,
+ * under that account only (store_half_target). Not stored: private
+ * messages between two who are not logged in, typing notifications,
+ * away, setname, chghost, invites, logins and user modes. The glue between chat and
  * store: it knows both; neither knows it. */
 #ifndef PARLEY_HISTORY_H
 #define PARLEY_HISTORY_H

@@ -1,40 +1,59 @@
 /* What is kept for an account besides the account itself goes with it
  * (sqlite_accounts.c's delete, in its transaction): its private
- * conversations, for both sides, its read markers, and its place among
- * the accounts registered rooms give +o. */
+ * conversations, for both sides, and its one-sided ones (with nicks),
+ * its read markers, and its place among the accounts registered rooms
+ * give +o. */
 #include "store/sqlite_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
-static int
-run(sqlite3 *db, const char *sql, const char *key)
+/* The events of the account's conversations: its pairs (by the
+ * conversations table, ?1 its key), and its one-sided ones (the keys
+ * strictly between ?2 "@key!" and ?3 "@key\"", by the target index). */
+#define ACCOUNT_EVENTS "(SELECT target FROM conversations WHERE account = ?1)" \
+	" OR (target > ?2 AND target < ?3)"
+
+/* sql prepared and bound with as many of params as it has (the key,
+ * then the one-sided range); NULL when it cannot be prepared. */
+static sqlite3_stmt *
+bound(sqlite3 *db, const char *sql, const char *const params[3])
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
-		return -1;
+		return NULL;
 	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	for (int i = 0; i < sqlite3_bind_parameter_count(st) && i < 3; i++)
+		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+	return st;
+}
+
+static int
+run(sqlite3 *db, const char *sql, const char *const params[3])
+{
+	sqlite3_stmt *st = bound(db, sql, params);
+	if (st == NULL)
+		return -1;
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-
 int
 store_unlock_forget_account(sqlite3 *db, const char *key)
 {
-	/* Its private conversations go, for both sides: a name registered
-	 * again is another person, who must not read them. Each message's
-	 * words leave the search index with it. */
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT e.id, e.kind, e.text, e.target FROM events e"
-	    " WHERE e.target IN (SELECT target FROM conversations WHERE account = ?1)",
-	    -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
+	/* Its private conversations go, for both sides, and its one-sided
+	 * ones: a name registered again is another person, who must not
+	 * read them. Each message's words leave the search index with it. */
+	char lo[STORE_TARGET_MAX + 1], hi[STORE_TARGET_MAX + 1];
+	snprintf(lo, sizeof lo, "@%s%c", key, STORE_HALF_SEP);
+	snprintf(hi, sizeof hi, "@%s%c", key, STORE_HALF_SEP + 1);
+	const char *const params[3] = { key, lo, hi };
+	sqlite3_stmt *st = bound(db, "SELECT id, kind, text, target FROM events"
+	    " WHERE target IN " ACCOUNT_EVENTS, params);
+	if (st == NULL)
 		return -1;
-	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	int rc, fail = 0;
 	while (!fail && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *text = (const char *)sqlite3_column_text(st, 2);
@@ -58,15 +77,14 @@ store_unlock_forget_account(sqlite3 *db, const char *key)
 	if (fail || rc != SQLITE_DONE)
 		return -1;
 	static const char *const sql[] = {
-		"DELETE FROM events WHERE target IN"
-		" (SELECT target FROM conversations WHERE account = ?1)",
+		"DELETE FROM events WHERE target IN " ACCOUNT_EVENTS,
 		"DELETE FROM conversations WHERE target IN"
 		" (SELECT target FROM conversations WHERE account = ?1)",
 		"DELETE FROM read_markers WHERE account = ?1",
 		"DELETE FROM room_ops WHERE account = ?1",
 	};
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
-		if (run(db, sql[i], key) != 0)
+		if (run(db, sql[i], params) != 0)
 			return -1;
 	return 0;
 }

@@ -22,6 +22,8 @@
 /* The most a query returns whatever limit it asks for (and the size of
  * the batch a query allocates at once). */
 #define STORE_QUERY_MAX 10000
+/* The most one-sided conversations of an account TARGETS looks at. */
+#define STORE_HALVES_MAX 10000
 /* The longest text a SEARCH looks for (longer: nothing found). */
 #define STORE_SEARCH_TEXT_MAX 1024
 #define STORE_MS_MAX ((INT64_C(1) << 48) - 1)
@@ -373,34 +375,71 @@ cmp_newest_first(const void *x, const void *y)
 	return strcmp(b->msgid, a->msgid);
 }
 
-/* The keys of account's private conversations, into *list (malloc'd). */
+/* The target after `after` in the database (malloc'd) into *out; NULL
+ * past the last. -1 when the database or memory fails. */
+static int
+target_after(struct store_reader *r, const char *after, char **out)
+{
+	sqlite3_stmt *st = r->next_target;
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	*out = step == SQLITE_ROW ? strdup((const char *)sqlite3_column_text(st, 0)) : NULL;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return step == SQLITE_ROW ? (*out != NULL ? 0 : -1) : step == SQLITE_DONE ? 0 : -1;
+}
+
+/* Appends t (malloc'd; NULL: memory failed) to *list, which then owns it. */
+static int
+list_push(char ***list, size_t *n, char *t)
+{
+	char **grown = t != NULL ? realloc(*list, (*n + 1) * sizeof *grown) : NULL;
+	if (grown == NULL) {
+		free(t);
+		return -1;
+	}
+	*list = grown;
+	(*list)[(*n)++] = t;
+	return 0;
+}
+
+/* The keys of account's private conversations, into *list (malloc'd):
+ * with accounts (its rows of conversations), then one-sided (the
+ * targets that start with "@account!", one index seek each, at most
+ * STORE_HALVES_MAX of them: a nick is cheap to change, and each asks
+ * for a seek here). */
 static int
 conversations(struct store_reader *r, const char *account, char ***list, size_t *n)
 {
+	char prefix[STORE_TARGET_MAX + 1];
+	store_half_target(account, "", prefix);
+	size_t plen = strlen(prefix);
+	/* The account folded: the prefix without its '@' and separator. */
 	char acc[ACCOUNT_LEN_MAX + 1];
-	size_t i = 0;
-	for (; account[i] != '\0' && i < ACCOUNT_LEN_MAX; i++)
-		acc[i] = (account[i] >= 'A' && account[i] <= 'Z') ? (char)(account[i] + 32) : account[i];
-	acc[i] = '\0';
+	snprintf(acc, sizeof acc, "%.*s", (int)(plen - 2), prefix + 1);
 	sqlite3_stmt *st = r->conversations;
-	sqlite3_bind_text(st, 1, acc, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, acc, -1, SQLITE_STATIC);
 	int rc, failed = 0;
-	while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char **grown = realloc(*list, (*n + 1) * sizeof *grown);
-		char *t = strdup((const char *)sqlite3_column_text(st, 0));
-		if (grown == NULL || t == NULL) {
-			free(t);
-			if (grown != NULL)
-				*list = grown;
-			failed = 1;
-			break;
-		}
-		*list = grown;
-		(*list)[(*n)++] = t;
-	}
+	while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		failed = list_push(list, n, strdup((const char *)sqlite3_column_text(st, 0))) != 0;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (failed || rc != SQLITE_DONE) {
+	failed = failed || rc != SQLITE_DONE;
+	const char *at = prefix;
+	for (size_t halves = 0; !failed && halves < STORE_HALVES_MAX; halves++) {
+		char *next;
+		if (target_after(r, at, &next) != 0) {
+			failed = 1;
+		} else if (next == NULL || strncmp(next, prefix, plen) != 0) {
+			free(next);
+			break;
+		} else if (list_push(list, n, next) != 0) {
+			failed = 1;
+		} else {
+			at = next;
+		}
+	}
+	if (failed) {
 		for (size_t k = 0; k < *n; k++)
 			free((*list)[k]);
 		free(*list);
@@ -478,15 +517,11 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 			else
 				break;
 		} else {
-			sqlite3_stmt *st = r->next_target;
-			sqlite3_bind_text(st, 1, scan != NULL ? scan : "", -1, SQLITE_TRANSIENT);
-			int step = sqlite3_step(st);
-			char *next = step == SQLITE_ROW ? strdup((const char *)sqlite3_column_text(st, 0)) : NULL;
-			sqlite3_reset(st);
+			char *next;
+			if (target_after(r, scan != NULL ? scan : "", &next) != 0)
+				rc = -1;
 			free(scan);
 			scan = next;
-			if (step != SQLITE_ROW && step != SQLITE_DONE)
-				rc = -1;
 			if (next == NULL)
 				break;
 			t = next;

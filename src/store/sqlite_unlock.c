@@ -56,6 +56,28 @@ store_pair_peer(const char *target, const char *me, char out[ACCOUNT_LEN_MAX + 1
 	return -1;
 }
 
+void
+store_half_target(const char *account, const char *nick, char out[STORE_TARGET_MAX + 1])
+{
+	char fa[ACCOUNT_LEN_MAX + 1], fn[NICK_LEN_MAX + 1];
+	fold(fa, account, sizeof fa);
+	fold(fn, nick, sizeof fn);
+	snprintf(out, STORE_TARGET_MAX + 1, "@%s%c%s", fa, STORE_HALF_SEP, fn);
+}
+
+int
+store_half_peer(const char *target, const char *me, char out[NICK_LEN_MAX + 1])
+{
+	char fme[ACCOUNT_LEN_MAX + 1];
+	fold(fme, me, sizeof fme);
+	size_t n = strlen(fme);
+	if (!STORE_TARGET_IS_PAIR(target) || strncmp(target + 1, fme, n) != 0 ||
+	    target[1 + n] != STORE_HALF_SEP || strlen(target + 2 + n) > NICK_LEN_MAX)
+		return -1;
+	snprintf(out, NICK_LEN_MAX + 1, "%s", target + 2 + n);
+	return 0;
+}
+
 /* ---- Rooms, in memory ---- */
 
 void

@@ -52,6 +52,18 @@ void store_pair_target(const char *a, const char *b, char out[STORE_TARGET_MAX +
 /* Of a pair's key, the account that is not me (folded), into out; -1
  * when target is no pair of me. */
 int store_pair_peer(const char *target, const char *me, char out[ACCOUNT_LEN_MAX + 1]);
+/* A one-sided conversation: a logged-in account's with a nickname that
+ * was no account's (Ergo keeps those too). Its key is "@", the account
+ * folded, '!', the nick folded: no account or nick holds a '!', and with
+ * no space in it the writer notes it under no account (conversations);
+ * TARGETS finds an account's by the prefix "@account!". Only a query
+ * made with the asker's own account (door_hquery_private) names one, so
+ * a later holder of the nick, logged in or not, never reads it. */
+#define STORE_HALF_SEP '!'
+void store_half_target(const char *account, const char *nick, char out[STORE_TARGET_MAX + 1]);
+/* Of a one-sided key of me, the nick (folded), into out; -1 when target
+ * is none of mine. */
+int store_half_peer(const char *target, const char *me, char out[NICK_LEN_MAX + 1]);
 
 /* Message-like kinds: what CHATHISTORY serves without event-playback,
  * what replay on join shows, and what SEARCH finds. */

@@ -1,6 +1,7 @@
 """What accounts unlock (issue 13), against a real parleyd with a data dir:
 private history between two accounts (CHATHISTORY on a nick, TARGETS, the
-plain door's /history NICK) and nobody else's; read markers (IRCv3
+plain door's /history NICK) and nobody else's, and between an account and
+a nick that is not one (kept for the account alone); read markers (IRCv3
 draft/read-marker: MARKREAD got and set, only forward, on JOIN before
 RPL_ENDOFNAMES, the same account's other connections told); registered
 rooms (ChanServ REGISTER / DROP / INFO and their refusals, plain
@@ -123,7 +124,8 @@ def test_private_history_between_two_accounts(servers, data_dir):
     alice.expect(r"NOTICE alice :hi alice$")
     alice.send("PRIVMSG bob :\x01ACTION waves\x01")
     bob.expect(r"ACTION waves")
-    # Not kept: a guest (not logged in) talking to an account.
+    # A guest (not logged in) talking to an account: kept apart, for
+    # that account only (test_one_sided_history).
     guest = irc(srv, "guest7")
     guest.send("PRIVMSG alice :from a guest")
     alice.expect(r"from a guest")
@@ -144,9 +146,9 @@ def test_private_history_between_two_accounts(servers, data_dir):
     bob.close()
     alice.send("CHATHISTORY LATEST bob * 1")
     assert [m.params[-1] for m in batch(alice)[1]] == ["\x01ACTION waves\x01"]
-    # The guest's message to alice was not kept.
+    # The guest's message to alice is in her conversation with guest7.
     alice.send("CHATHISTORY LATEST guest7 * 10")
-    assert batch(alice)[1] == []
+    assert [m.params[-1] for m in batch(alice)[1]] == ["from a guest"]
 
     # A third account reads nothing of it, by either name.
     carol = irc(srv, "carol", "sesame-carol")
@@ -156,6 +158,65 @@ def test_private_history_between_two_accounts(servers, data_dir):
     # Nor does anyone not logged in.
     guest.send("CHATHISTORY LATEST alice * 10")
     assert batch(guest)[1] == []
+
+
+def test_one_sided_history(servers, data_dir):
+    """A conversation between an account and a nick that is no account's
+    is kept for the account alone (as Ergo does): read back by it on any
+    door, listed by its TARGETS under the nick; never by the nick, nor by
+    whoever holds the nick later, logged in or not."""
+    for name in ("alice", "paul", "carol"):
+        account_add(data_dir, name, "sesame-" + name)
+    srv = servers()
+    alice = irc(srv, "alice", "sesame-alice")
+    paul = plain(srv, "paul", "sesame-paul")
+    guest = irc(srv, "guest7")
+    guest.send("PRIVMSG alice :from a guest")
+    alice.expect(r"from a guest$")
+    alice.send("PRIVMSG guest7 :to the guest")
+    guest.expect(r"PRIVMSG guest7 :to the guest$")
+    guest.send("PRIVMSG paul :hello paul")
+    paul.expect(r"^\*guest7\* hello paul$")
+    paul.send("/msg guest7 hi guest")
+    guest.expect(r"PRIVMSG guest7 :hi guest$")
+
+    alice.send("CHATHISTORY LATEST GUEST7 * 10")
+    opening, lines = batch(alice)
+    assert [(m.nick, m.params[0], m.params[-1]) for m in lines] == [
+        ("guest7", "alice", "from a guest"), ("alice", "guest7", "to the guest")]
+    alice.send("CHATHISTORY TARGETS timestamp=2020-01-01T00:00:00.000Z "
+               "timestamp=2262-01-01T00:00:00.000Z 10")
+    _, lines = batch(alice, "draft/chathistory-targets")
+    assert [m.params[1] for m in lines] == ["guest7"]
+    # The plain door's /history NICK: paul's, not alice's.
+    paul.send("/history guest7")
+    paul.expect(r"^<< \S+Z \*guest7\* hello paul$")
+    paul.expect(r"^<< \S+Z -> \*guest7\* hi guest$")
+    paul.expect(r"^-- guest7: 2 earlier messages$")
+    # Another account has no conversation with guest7.
+    carol = irc(srv, "carol", "sesame-carol")
+    carol.send("CHATHISTORY LATEST guest7 * 10")
+    assert batch(carol)[1] == []
+
+    # The nick reads nothing of it, nor does its next holder.
+    guest.send("CHATHISTORY LATEST alice * 10")
+    assert batch(guest)[1] == []
+    guest.send("QUIT")
+    guest.expect_closed()
+    later = irc(srv, "guest7")
+    later.send("CHATHISTORY LATEST alice * 10")
+    assert batch(later)[1] == []
+    later.send("QUIT")
+    later.expect_closed()
+    # Nor an account of that name made later.
+    account_add(data_dir, "guest7", "sesame-guest7")
+    owner = irc(srv, "guest7", "sesame-guest7")
+    for other in ("alice", "paul"):
+        owner.send("CHATHISTORY LATEST %s * 10" % other)
+        assert batch(owner)[1] == []
+    owner.send("CHATHISTORY TARGETS timestamp=2020-01-01T00:00:00.000Z "
+               "timestamp=2262-01-01T00:00:00.000Z 10")
+    assert batch(owner, "draft/chathistory-targets")[1] == []
 
 
 def test_targets_lists_rooms_and_conversations(servers, data_dir):
@@ -201,7 +262,7 @@ def test_plain_history_nick(servers, data_dir):
     gina.expect(r"^<< \S+Z -> \*hugo\* hello from plain$")
     gina.expect(r"^<< \S+Z \*hugo\* hello from irc$")
     gina.expect(r"^-- hugo: 2 earlier messages$")
-    # Someone with no account: nothing is kept.
+    # A nick never talked to: nothing.
     gina.send("/history nobody")
     gina.expect(r"^-- nobody: 0 earlier messages$")
 

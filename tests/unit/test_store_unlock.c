@@ -2,7 +2,8 @@
  * of private conversations (either order, any case; the other side
  * read back); private events stored and read under their key, and
  * SQ_TARGETS finding an account's conversations (and no one else's)
- * beside its rooms; read markers (none, set, only forward, per account
+ * beside its rooms; one-sided conversations (an account with a nick),
+ * found for their account only and gone with it; read markers (none, set, only forward, per account
  * and target, any case); registered rooms saved whole through the
  * writer, replaced, loaded back, forgotten, and kept across a reopen;
  * an account deleted takes its conversations (both sides'), markers and
@@ -87,17 +88,27 @@ commit(struct store *s)
 	}
 }
 
+/* A private message from nick from (logged in as from_account, or NULL)
+ * to nick to, under key. */
+static void
+keyed_event(struct store *s, const char *id, const char *key, const char *from,
+    const char *to, const char *from_account, const char *text)
+{
+	char sender[64];
+	snprintf(sender, sizeof sender, "%s!u@h", from);
+	struct store_event e = { .at_ms = 1000, .kind = SK_PRIVMSG, .target = key,
+		.sender = sender, .account = from_account, .text = text, .extra = to };
+	snprintf(e.msgid, sizeof e.msgid, "%s", id);
+	assert_int_equal(store_append(s, &e), 0);
+}
+
 static void
 private_event(struct store *s, const char *id, const char *from, const char *to,
     const char *from_account, const char *to_account, const char *text)
 {
-	char pair[STORE_TARGET_MAX + 1], sender[64];
+	char pair[STORE_TARGET_MAX + 1];
 	store_pair_target(from_account, to_account, pair);
-	snprintf(sender, sizeof sender, "%s!u@h", from);
-	struct store_event e = { .at_ms = 1000, .kind = SK_PRIVMSG, .target = pair,
-		.sender = sender, .account = from_account, .text = text, .extra = to };
-	snprintf(e.msgid, sizeof e.msgid, "%s", id);
-	assert_int_equal(store_append(s, &e), 0);
+	keyed_event(s, id, pair, from, to, from_account, text);
 }
 
 static void
@@ -205,6 +216,90 @@ test_private_and_targets(void **state)
 	assert_int_equal(r.n, 0);
 	assert_false(r.failed);
 	store_result_free(&r);
+}
+
+/* How many events q finds. */
+static size_t
+found(struct store *s, const struct store_query *q)
+{
+	struct store_result r;
+	store_query(s, q, &r);
+	assert_false(r.failed);
+	size_t n = r.n;
+	store_result_free(&r);
+	return n;
+}
+
+/* account's TARGETS (no rooms) are the keys a and b, in either order;
+ * NULL for none. */
+static void
+targets_are_keys(struct store *s, const char *account, const char *a, const char *b)
+{
+	struct store_query t = { .kind = SQ_TARGETS, .account = account, .limit = 10 };
+	struct store_result r;
+	store_query(s, &t, &r);
+	assert_int_equal(r.n, (a != NULL) + (b != NULL));
+	for (size_t i = 0; i < r.n; i++)
+		assert_true(strcmp(r.events[i].target, a) == 0 ||
+		    (b != NULL && strcmp(r.events[i].target, b) == 0));
+	if (r.n == 2)
+		assert_string_not_equal(r.events[0].target, r.events[1].target);
+	store_result_free(&r);
+}
+
+/* One-sided conversations (an account with a nick that is no account's):
+ * their keys, found by TARGETS for their account only (not for another
+ * whose name the first's is a prefix of), and gone with the account. */
+static void
+test_one_sided(void **state)
+{
+	struct fixture *f = *state;
+	char half[STORE_TARGET_MAX + 1], pair[STORE_TARGET_MAX + 1], nick[NICK_LEN_MAX + 1];
+	store_half_target("Alice", "CaRol", half);
+	assert_string_equal(half, "@alice!carol");
+	assert_true(STORE_TARGET_IS_PAIR(half));
+	assert_int_equal(store_half_peer(half, "ALICE", nick), 0);
+	assert_string_equal(nick, "carol");
+	assert_int_equal(store_half_peer(half, "carol", nick), -1);
+	assert_int_equal(store_half_peer(half, "alic", nick), -1);
+	assert_int_equal(store_half_peer("@alice bob", "alice", nick), -1);
+	assert_int_equal(store_pair_peer(half, "alice", nick), -1);
+	assert_int_equal(store_half_peer("#room", "alice", nick), -1);
+
+	char alicex[STORE_TARGET_MAX + 1], bobs[STORE_TARGET_MAX + 1];
+	store_half_target("alicex", "carol", alicex);
+	store_half_target("bob", "carol", bobs);
+	store_pair_target("alice", "bob", pair);
+	keyed_event(f->s, "0000000000000001", half, "alice", "carol", "alice", "to carol");
+	keyed_event(f->s, "0000000000000002", half, "carol", "alice", NULL, "from carol");
+	keyed_event(f->s, "0000000000000003", alicex, "alicex", "carol", "alicex", "x");
+	keyed_event(f->s, "0000000000000004", bobs, "carol", "bob", NULL, "to bob");
+	keyed_event(f->s, "0000000000000005", pair, "alice", "bob", "alice", "pair");
+	commit(f->s);
+
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = half, .limit = 10 };
+	store_query(f->s, &q, &r);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.events[0].text, "to carol");
+	assert_string_equal(r.events[1].text, "from carol");
+	store_result_free(&r);
+
+	targets_are_keys(f->s, "Alice", half, pair);
+	targets_are_keys(f->s, "bob", bobs, pair);
+	/* A nick's account, had it one, would find none of them. */
+	targets_are_keys(f->s, "carol", NULL, NULL);
+
+	/* alice deleted: her one-sided conversation goes, alicex's and
+	 * bob's stay. */
+	struct store_account acc = { .name = "alice", .pwhash = "x", .scram_iter = 1 };
+	assert_int_equal(store_account_create(f->s, &acc), STORE_OK);
+	assert_int_equal(store_account_delete(f->s, "alice"), STORE_OK);
+	assert_int_equal(found(f->s, &q), 0);
+	q.target = alicex;
+	assert_int_equal(found(f->s, &q), 1);
+	q.target = bobs;
+	assert_int_equal(found(f->s, &q), 1);
 }
 
 static void
@@ -341,6 +436,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pair_keys),
 		cmocka_unit_test_setup_teardown(test_private_and_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_sided, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_markers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rooms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_version_2, setup, teardown),

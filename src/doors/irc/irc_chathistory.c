@@ -322,8 +322,9 @@ irc_cmd_chathistory(struct conn *c, struct irc_message *m)
 		room = door_history_room(door_hub(c), c->user, req.target);
 		if (room == NULL && req.target[0] != '#' &&
 		    name_nick_valid(req.target, NICK_LEN_MAX)) {
-			/* A private conversation is kept between two accounts
-			 * only, and read by them only: else nothing to show. */
+			/* Private conversations are kept for logged-in users
+			 * only, and read by their accounts only: else nothing
+			 * to show. */
 			if (req.foreign ||
 			    door_hquery_private(door_hub(c), &pair, c->user, req.target) < 0) {
 				send_empty(c, req.target);
