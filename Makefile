@@ -11,7 +11,7 @@ PKGS := libedit=libedit-dev cmocka=libcmocka-dev openssl=libssl-dev sqlite3=libs
 	libsodium=libsodium-dev
 DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev libsqlite3-dev libsodium-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl \
 	python3-pytest-xdist python3-pytest-timeout python3-ecdsa python3-filelock python3-websockets \
-	python3-cryptography faketime
+	python3-cryptography faketime prometheus
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
@@ -54,7 +54,8 @@ STORE_BENCH_OBJ := $(STORE_BENCH_SRC:%.c=$(BUILD)/%.o) \
 	$(BUILD)/src/base/clock.o $(BUILD)/src/base/histogram.o $(BUILD)/src/base/log.o $(BUILD)/src/base/text.o $(BUILD)/src/chat/msgid.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit integration sanitize install clean deps browser-deps terminal-deps
+.PHONY: all run test unit integration sanitize install clean deps browser-deps terminal-deps \
+	metrics-deps
 
 all: deps $(BIN)/parleyd $(BIN)/parley $(BIN)/parley-bench $(BIN)/store-bench
 
@@ -146,7 +147,7 @@ unit: $(UNIT_BIN)
 # `make test` runs every test, the browser's and irssi's too, so none may
 # skip for want of its tools: they are installed first (as root), and
 # PARLEY_TOOLS=required turns such a skip into a failure.
-integration: all browser-deps terminal-deps
+integration: all browser-deps terminal-deps metrics-deps
 	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(MAKE) --no-print-directory deps-test
 	PARLEY_BIN=$(BIN) PARLEY_TOOLS=required $(PYTHON) -m pytest -q tests/integration
 
@@ -157,6 +158,14 @@ terminal-deps:
 		if [ "$$(id -u)" != 0 ]; then echo "make: the terminal tests need: sudo apt-get install$$missing"; exit 1; fi; \
 		echo "make: installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+# The metrics test's checker: promtool, from Debian's prometheus.
+metrics-deps:
+	@if ! command -v promtool >/dev/null; then \
+		if [ "$$(id -u)" != 0 ]; then echo "make: the metrics test needs: sudo apt-get install prometheus"; exit 1; fi; \
+		echo "make: installing prometheus (for promtool)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null || exit 1; \
 	fi
 
 # The browser test's tools: Debian's Chromium, Node.js (the machine's, or

@@ -66,6 +66,8 @@ static const struct option_def options[] = {
 	  "IRC listener HOST:PORT [tls] (repeatable; none by default)" },
 	{ "web-listen", OPT_LISTEN, LIVE, "HOST:PORT [tls]", FIELD(web_listen), "", 0, 0,
 	  "HTTP listener HOST:PORT [tls]: the web client, and IRC over WebSocket at /ws" },
+	{ "metrics-listen", OPT_LISTEN, LIVE, "HOST:PORT [tls]", FIELD(metrics_listen), "", 0, 0,
+	  "Prometheus metrics listener HOST:PORT [tls]: GET /metrics (repeatable; none by default: keep it off the public network)" },
 	{ "tls-cert", OPT_OPTSTR, LIVE, "FILE", FIELD(tls_cert), "", 0, 0,
 	  "PEM certificate chain for the tls listeners (reread on SIGHUP)" },
 	{ "tls-key", OPT_OPTSTR, LIVE, "FILE", FIELD(tls_key), "", 0, 0,

@@ -21,6 +21,7 @@ struct config {
 	struct config_list listen;      /* plain-text listeners */
 	struct config_list irc_listen;  /* IRC listeners */
 	struct config_list web_listen;  /* HTTP listeners: web client and /ws */
+	struct config_list metrics_listen; /* HTTP listeners: GET /metrics */
 	struct config_list oper;        /* NAME:PASSWORD */
 	struct config_list allowed_origins; /* may open /ws from their pages */
 	struct config_list proxy_from;  /* reverse proxies trusted to name the client */

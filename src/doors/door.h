@@ -26,6 +26,9 @@ enum door_slot { DOOR_SLOT_PLAIN, DOOR_SLOT_IRC, DOOR_SLOT_HTTP, DOOR_SLOT_METRI
  * on the loop's thread. */
 struct door_stats {
 	struct histogram history_query_us; /* a history job, asked to answered */
+	uint64_t messages_room;         /* said in rooms (hub events seen by the */
+	uint64_t messages_private;      /* metrics' observer), and privately */
+	unsigned metrics_conns;         /* the metrics door's conns now */
 };
 
 /* What a door may reach of the server, and nothing more: the server fills

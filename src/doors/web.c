@@ -30,8 +30,6 @@
 #define WEB_HEAD_MAX 16384
 /* Built-in files whose wire is shared (the client has a handful). */
 #define WEB_ASSETS_MAX 16
-/* Why a request's connection closed, for the log: "HTTP 404 GET /x". */
-#define WEB_REASON_MAX (HTTP_TARGET_MAX + 64)
 /* The body of an error answer: "404 Not Found". */
 #define WEB_ERROR_BODY_MAX 128
 /* Files served from web-dir: the client is a few tens of KiB. */
@@ -45,12 +43,8 @@
 	"X-Content-Type-Options: nosniff\r\n" \
 	"Referrer-Policy: no-referrer\r\n"
 
-enum web_phase { WEB_REQUEST_LINE, WEB_HEADERS_PHASE, WEB_DONE };
-
 struct web_state {
-	struct http_request req;
-	enum web_phase phase;
-	size_t head_bytes;
+	struct http_head head;
 };
 
 static const char *const ws_protocols[] = { "binary.ircv3.net", "text.ircv3.net", NULL };
@@ -94,12 +88,10 @@ respond_wire(struct conn *c, int status, const char *type, const char *extra,
 	if (!head_only && len > 0)
 		conn_send(c, body);
 	struct web_state *st = c->door_state;
-	char reason[WEB_REASON_MAX];
-	snprintf(reason, sizeof reason, "HTTP %d %s %s", status,
-	    st && st->req.method[0] ? st->req.method : "-",
-	    st && st->req.target[0] ? st->req.target : "-");
+	char reason[HTTP_CLOSE_REASON_MAX];
+	http_close_reason(reason, sizeof reason, status, st != NULL ? &st->head.req : NULL);
 	if (st != NULL)
-		st->phase = WEB_DONE;
+		st->head.phase = HTTP_HEAD_DONE;
 	conn_close(c, reason, CONN_CLOSE_AFTER_FLUSH);
 }
 
@@ -136,7 +128,7 @@ respond_error(struct conn *c, int status, const char *extra)
 	char body[WEB_ERROR_BODY_MAX];
 	int n = snprintf(body, sizeof body, "%d %s\n", status, http_reason(status));
 	struct web_state *st = c->door_state;
-	int head_only = st != NULL && strcmp(st->req.method, "HEAD") == 0;
+	int head_only = st != NULL && strcmp(st->head.req.method, "HEAD") == 0;
 	respond(c, status, "text/plain; charset=utf-8", extra, body, (size_t)n, head_only);
 }
 
@@ -368,41 +360,20 @@ web_line(struct conn *c, char *line, size_t len)
 			conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 			return;
 		}
-		http_request_init(&st->req);
-		st->phase = WEB_REQUEST_LINE;
-		st->head_bytes = 0;
+		http_head_init(&st->head);
 	}
-	if (st->phase == WEB_DONE)
-		return;
-	st->head_bytes += len + 2;
-	if (st->head_bytes > WEB_HEAD_MAX) {
-		respond_error(c, 431, NULL);
-		return;
-	}
-	int rc;
-	if (st->phase == WEB_REQUEST_LINE) {
-		if (len == 0)
-			return; /* RFC 9112 2.2: blank lines before a request are ignored */
-		if ((rc = http_request_line(&st->req, line, len)) != 0)
-			respond_error(c, rc, NULL);
-		else
-			st->phase = WEB_HEADERS_PHASE;
-		return;
-	}
-	if (len > 0) {
-		if ((rc = http_header_line(&st->req, line, len)) != 0)
-			respond_error(c, rc, NULL);
-		return;
-	}
-	st->phase = WEB_DONE;
-	dispatch(c, &st->req);
+	int rc = http_head_line(&st->head, line, len, WEB_HEAD_MAX);
+	if (rc == HTTP_HEAD_END)
+		dispatch(c, &st->head.req);
+	else if (rc != 0)
+		respond_error(c, rc, NULL);
 }
 
 static void
 web_overlong(struct conn *c)
 {
 	struct web_state *st = c->door_state;
-	respond_error(c, st == NULL || st->phase == WEB_REQUEST_LINE ? 414 : 431, NULL);
+	respond_error(c, st == NULL || st->head.phase == HTTP_HEAD_REQUEST_LINE ? 414 : 431, NULL);
 }
 
 static void
@@ -425,16 +396,6 @@ web_free(struct conn *c)
 	c->door_state = NULL;
 }
 
-/* 503, as a web server at its limit says, with Retry-After. */
-static int
-web_refuse(char *buf, size_t cap, const char *host, const char *why)
-{
-	(void)host;
-	return snprintf(buf, cap, "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\nRetry-After: 10\r\n\r\n%s\n", strlen(why) + 1, why);
-}
-
 const struct door web_door = {
 	.name = "http",
 	.conn = {
@@ -454,7 +415,7 @@ const struct door web_door = {
 		.shutdown = web_shutdown,
 		.farewell = NULL,
 		.ping = NULL,
-		.refuse = web_refuse,
+		.refuse = http_refuse,
 		.free = web_free,
 	},
 };

@@ -143,6 +143,36 @@ http_header_line(struct http_request *r, const char *line, size_t len)
 	return 0;
 }
 
+void
+http_head_init(struct http_head *h)
+{
+	http_request_init(&h->req);
+	h->phase = HTTP_HEAD_REQUEST_LINE;
+	h->bytes = 0;
+}
+
+int
+http_head_line(struct http_head *h, const char *line, size_t len, size_t max)
+{
+	if (h->phase == HTTP_HEAD_DONE)
+		return 0;
+	h->bytes += len + 2;
+	if (h->bytes > max)
+		return 431;
+	if (h->phase == HTTP_HEAD_REQUEST_LINE) {
+		if (len == 0)
+			return 0;
+		int rc = http_request_line(&h->req, line, len);
+		if (rc == 0)
+			h->phase = HTTP_HEAD_HEADERS;
+		return rc;
+	}
+	if (len > 0)
+		return http_header_line(&h->req, line, len);
+	h->phase = HTTP_HEAD_DONE;
+	return HTTP_HEAD_END;
+}
+
 int
 http_request_done(const struct http_request *r)
 {
@@ -266,4 +296,21 @@ http_reason(int status)
 	case 505: return "HTTP Version Not Supported";
 	default: return "Error";
 	}
+}
+
+int
+http_refuse(char *buf, size_t cap, const char *host, const char *why)
+{
+	(void)host;
+	return snprintf(buf, cap, "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\nRetry-After: 10\r\n\r\n%s\n", strlen(why) + 1, why);
+}
+
+int
+http_close_reason(char *buf, size_t cap, int status, const struct http_request *r)
+{
+	return snprintf(buf, cap, "HTTP %d %s %s", status,
+	    r != NULL && r->method[0] ? r->method : "-",
+	    r != NULL && r->target[0] ? r->target : "-");
 }

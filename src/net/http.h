@@ -37,7 +37,25 @@ struct http_request {
 	int has_body;                   /* Content-Length > 0 or Transfer-Encoding */
 };
 
+/* A request's head as it is read, a line at a time: for a door that
+ * takes one request per connection (the web door, the metrics door). */
+enum http_head_phase { HTTP_HEAD_REQUEST_LINE, HTTP_HEAD_HEADERS, HTTP_HEAD_DONE };
+struct http_head {
+	struct http_request req;
+	enum http_head_phase phase;
+	size_t bytes;                   /* of the head so far, line endings counted */
+};
+/* What http_head_line returns when the head is complete: not a status. */
+#define HTTP_HEAD_END 1
+
 void http_request_init(struct http_request *r);
+void http_head_init(struct http_head *h);
+/* One line of the head (its ending removed): 0 while more is wanted
+ * (blank lines before the request line are skipped, RFC 9112 2.2; lines
+ * after the head are ignored), HTTP_HEAD_END at the blank line that ends
+ * it, or the status the request gets instead: 431 past max bytes, or
+ * what http_request_line and http_header_line say. */
+int http_head_line(struct http_head *h, const char *line, size_t len, size_t max);
 /* "GET /path?q HTTP/1.1": 400, 414 (target too long), 505 (not HTTP/1.x). */
 int http_request_line(struct http_request *r, const char *line, size_t len);
 /* "Name: value": 400 (malformed), 431 (too many). */
@@ -57,6 +75,13 @@ void http_ws_accept(const char *key, char out[29]);
 const char *http_ws_protocol(const struct http_request *r, const char *const *ours);
 /* Whether origin (scheme://host[:port]) matches the request's Host. */
 int http_same_origin(const struct http_request *r);
+/* A refused connection's answer (conn_handler.refuse): 503, as a web
+ * server at its limit says, with Retry-After and why as the body. */
+int http_refuse(char *buf, size_t cap, const char *host, const char *why);
+/* Why a one-request connection closed, for its log line: "HTTP 404 GET
+ * /x" (r may be NULL, or not yet parsed: "-"), into buf, as snprintf. */
+#define HTTP_CLOSE_REASON_MAX (HTTP_TARGET_MAX + 64)
+int http_close_reason(char *buf, size_t cap, int status, const struct http_request *r);
 /* The reason phrase of status. */
 const char *http_reason(int status);
 

@@ -5,6 +5,7 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "doors/metrics.h"
 #include "server/server.h"
 
 /* Descriptors the server needs besides its clients': listeners, the
@@ -30,6 +31,20 @@ raise_fd_limit(const struct config *cfg)
 		    cfg->max_clients);
 }
 
+/* The first metrics-listen (at start, or a reload that adds one): the
+ * loop's passes timed, and the observer that counts messages. Without
+ * any, neither costs anything; once on, they stay. */
+static void
+metrics_start(struct server *srv)
+{
+	if (srv->cfg->metrics_listen.n == 0 || srv->metrics_on)
+		return;
+	loop_measure_passes(srv->loop);
+	if (hub_observe(&srv->hub, metrics_observe, &srv->door_stats) < 0)
+		log_warn("metrics: no room for another hub observer: messages are not counted");
+	srv->metrics_on = 1;
+}
+
 void
 server_apply_config(struct server *srv)
 {
@@ -48,6 +63,7 @@ server_apply_config(struct server *srv)
 	log_threshold = cfg->log_level;
 	log_set_format(cfg->log_format);
 	raise_fd_limit(cfg);
+	metrics_start(srv);
 }
 
 /* Each listen option and the door behind it. */
@@ -61,6 +77,7 @@ want_listeners(struct listeners *ls, const struct config *cfg, char *err, size_t
 		{ &cfg->listen, &plain_door },
 		{ &cfg->irc_listen, &irc_door },
 		{ &cfg->web_listen, &web_door },
+		{ &cfg->metrics_listen, &metrics_door },
 	};
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
 		for (int i = 0; i < kinds[k].values->n; i++)

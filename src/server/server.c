@@ -226,7 +226,8 @@ server_init(struct server *srv, struct config *cfg)
 		fprintf(stderr, "parleyd: cannot start the worker threads: %s\n", strerror(errno));
 		return -1;
 	}
-	static const struct door *const doors[] = { &plain_door, &irc_door, &web_door, NULL };
+	static const struct door *const doors[] = { &plain_door, &irc_door, &web_door,
+		&metrics_door, NULL };
 	conn_set_init(&srv->conns, srv->loop, &(struct conn_limits){ 0 });
 	server_apply_config(srv);
 	srv->env = (struct door_env){
@@ -236,7 +237,11 @@ server_init(struct server *srv, struct config *cfg)
 		.nconns = &srv->conns.count,
 		.started = srv->started,
 		.doors = doors,
+		.stats = &srv->door_stats,
+		.conns = &srv->conns,
 	};
+	histogram_init(&srv->door_stats.history_query_us, histogram_latency_us,
+	    histogram_latency_us_n);
 	/* Before the listeners, whose log lines would come before its error;
 	 * no conn comes before the loop runs. */
 	if (history_open(srv) < 0)

@@ -41,6 +41,8 @@ struct server {
 	struct rooms *rooms;            /* registered rooms kept (store/rooms.h) */
 	struct loop_io store_io;        /* its fd: an epoch is finished */
 	struct door_env env;            /* what doors may reach of all this */
+	struct door_stats door_stats;   /* the doors' own counters (env.stats) */
+	int metrics_on;                 /* a metrics-listen has been seen (reload.c) */
 	char started[SERVER_STARTED_MAX];
 	struct loop_timer idle_sweep;   /* sweep.c */
 	struct loop_io log_io;          /* the log's fd, watched while lines wait */

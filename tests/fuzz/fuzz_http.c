@@ -94,9 +94,42 @@ first_of_ours(const char *list)
 	}
 }
 
+/* The same bytes read as a door reads a head (http_head_line), a line at
+ * a time, under a bound the first byte picks: every answer is one a door
+ * can send, the bound holds, and after the end nothing changes. */
+static void
+head_check(const uint8_t *data, size_t size)
+{
+	static struct http_head h;
+	http_head_init(&h);
+	size_t max = size > 0 ? 64 + (size_t)data[0] * 64 : 8192;
+	size_t at = 0, start, len;
+	int ended = 0;
+	while (next_line(data, size, &at, &start, &len)) {
+		char *line = line_copy(data + start, len);
+		enum http_head_phase was = h.phase;
+		int rc = http_head_line(&h, line, len, max);
+		free(line);
+		assert(rc == 0 || rc == HTTP_HEAD_END || rc == 400 || rc == 414 || rc == 431 ||
+		    rc == 505);
+		if (ended || was == HTTP_HEAD_DONE) {
+			assert(rc == 0 && h.phase == HTTP_HEAD_DONE);
+			continue;
+		}
+		if (rc == 0)
+			assert(h.bytes <= max && h.phase != HTTP_HEAD_DONE);
+		if (rc == HTTP_HEAD_END) {
+			assert(h.phase == HTTP_HEAD_DONE && len == 0 && h.req.method[0] != '\0');
+			ended = 1;
+		} else if (rc != 0)
+			break; /* a door answers with rc and reads no more */
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	head_check(data, size);
 	static struct http_request r;
 	http_request_init(&r);
 	size_t at = 0, start, len;
