@@ -337,3 +337,31 @@ def test_request_on_the_handshake_deadline(make_server):
     m = scrape_until(srv, lambda m: val(m, "parley_disconnects_total",
                                         reason="handshake_timeout") == 1)
     assert val(m, "parley_disconnects_total", reason="handshake_timeout") == 1
+
+
+def test_sighup_adds_the_metrics_listener(make_server, tmp_path):
+    from test_reload import hup, write_conf
+    conf = tmp_path / "parleyd.conf"
+    write_conf(conf, "# no metrics yet")
+    srv = make_server(*NO_HISTORY, "--config", str(conf))
+    srv.metrics_port = free_port()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", srv.metrics_port), timeout=2).close()
+    write_conf(conf, "metrics-listen 127.0.0.1:%d" % srv.metrics_port)
+    assert "configuration reloaded" in hup(srv)
+    a, b = srv.client("ann"), srv.client("ben")
+    before = scrape(srv)
+    # Counting messages and timing the loop start with the listener.
+    a.send("counted")
+    b.expect(r"^#lobby <ann> counted$")
+    after = scrape(srv)
+    assert moved(before, after, "parley_messages_total", to="room") == 1
+    assert val(after, "parley_loop_iteration_duration_seconds_count") > 0
+    assert val(after, "parley_users") == 2
+    # And taken away again.
+    write_conf(conf, "# no metrics again")
+    hup(srv)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", srv.metrics_port), timeout=2).close()
+    a.close()
+    b.close()
