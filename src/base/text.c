@@ -1,5 +1,6 @@
 #include "base/text.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,13 +116,39 @@ text_ndup(const char *s, size_t max)
 	return strndup(s, utf8_fit(s, strlen(s), max));
 }
 
+/* Every byte of a 64-bit word set to b; whether a word holds a zero byte
+ * (the classic bit trick: exact, no false positive). */
+#define BYTES(b) (UINT64_C(0x0101010101010101) * (b))
+
+static int
+has_zero_byte(uint64_t w)
+{
+	return ((w - BYTES(0x01)) & ~w & BYTES(0x80)) != 0;
+}
+
 int
 text_is_clean(const char *src, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	for (size_t i = 0; i < n;) {
+		/* ASCII, most of what is said: eight bytes at a time while none
+		 * is NUL, CR or above 0x7F. */
+		while (n - i >= sizeof(uint64_t)) {
+			uint64_t w;
+			memcpy(&w, s + i, sizeof w);
+			if (has_zero_byte(w) || has_zero_byte(w ^ BYTES(0x0D)) ||
+			    (w & BYTES(0x80)))
+				break;
+			i += sizeof w;
+		}
+		if (i >= n)
+			break;
 		if (s[i] == 0 || s[i] == '\r')
 			return 0;
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
 		int valid;
 		i += utf8_scan(s + i, n - i, &valid);
 		if (!valid)

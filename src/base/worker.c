@@ -1,7 +1,11 @@
 /* The worker pool. One mutex guards the two queues (jobs waiting, jobs
  * done); a condition variable wakes idle threads; an eventfd tells the
  * loop that the done queue is not empty. A job is one allocation, moved
- * from queue to queue, freed on the loop after its done. */
+ * from queue to queue, freed on the loop after its done. The threads
+ * start with the first job: until then the process has one thread, and
+ * glibc spares it the locked instructions a second one costs on every
+ * malloc, free and system call of the loop (a server without history
+ * or accounts may never need them). */
 #include "base/worker.h"
 
 #include <errno.h>
@@ -34,7 +38,8 @@ struct worker_pool {
 	size_t queue_max;
 	int stopping;
 	int efd;                      /* eventfd: done is not empty */
-	unsigned nthreads;
+	unsigned want;                /* threads the first job starts */
+	unsigned nthreads;            /* started */
 	pthread_t threads[WORKER_THREADS_MAX];
 };
 
@@ -118,22 +123,31 @@ worker_pool_new(unsigned nthreads, size_t queue_max)
 	}
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->wake, NULL);
+	pool->want = nthreads;
+	return pool;
+}
+
+/* The threads, at the first job. 0 when at least one runs. */
+static int
+start_threads(struct worker_pool *pool)
+{
 	/* Signals are the loop's (a signalfd): the threads take none, or one
 	 * would end the process the default way. They inherit this mask. */
 	sigset_t all, was;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &was);
 	int err = 0;
-	for (; pool->nthreads < nthreads && err == 0; pool->nthreads++)
-		err = pthread_create(&pool->threads[pool->nthreads], NULL, worker_main, pool);
+	while (pool->nthreads < pool->want && err == 0)
+		if ((err = pthread_create(&pool->threads[pool->nthreads], NULL, worker_main,
+		    pool)) == 0)
+			pool->nthreads++;
 	pthread_sigmask(SIG_SETMASK, &was, NULL);
-	if (err != 0) {
-		pool->nthreads--;
-		worker_pool_free(pool);
-		errno = err;
-		return NULL;
+	if (pool->nthreads == 0) {
+		errno = err;  /* the next job tries again */
+		return -1;
 	}
-	return pool;
+	pool->want = pool->nthreads;  /* fewer than asked: no retry each job */
+	return 0;
 }
 
 int
@@ -145,6 +159,8 @@ worker_pool_fd(const struct worker_pool *pool)
 int
 worker_submit(struct worker_pool *pool, worker_fn *work, worker_done_fn *done, void *arg)
 {
+	if (pool->nthreads == 0 && start_threads(pool) < 0)
+		return -1;
 	struct job *j = malloc(sizeof *j);
 	if (j == NULL)
 		return -1;

@@ -44,6 +44,41 @@ test_clean_ascii_unchanged(void **state)
 	assert_true(text_is_clean("", 0));
 }
 
+/* text_is_clean reads ASCII eight bytes at a time: a NUL, a CR or a bad
+ * byte is found wherever it falls in a long line (each position of a
+ * word, the last bytes after the words), and a good sequence across a
+ * word's edge is taken. */
+static void
+test_is_clean_any_position(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "\0", "\r", "\xFF", "\x80", "\xE2\x82", "\xC3" };
+	static const char *const good[] = { "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\n" };
+	char line[64];
+	for (size_t len = 1; len <= 40; len++) {
+		memset(line, 'a', sizeof line);
+		assert_true(text_is_clean(line, len));
+		for (size_t at = 0; at < len; at++) {
+			for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+				size_t bn = k == 0 ? 1 : strlen(bad[k]);
+				if (at + bn > len)
+					continue;
+				memset(line, 'a', sizeof line);
+				memcpy(line + at, bad[k], bn);
+				assert_false(text_is_clean(line, len));
+			}
+			for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+				size_t gn = strlen(good[k]);
+				if (at + gn > len)
+					continue;
+				memset(line, 'a', sizeof line);
+				memcpy(line + at, good[k], gn);
+				assert_true(text_is_clean(line, len));
+			}
+		}
+	}
+}
+
 static void
 test_clean_multibyte_unchanged(void **state)
 {
@@ -321,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_clean_overlong_surrogate_toobig),
 		cmocka_unit_test(test_clean_worst_case_size),
 		cmocka_unit_test(test_clean_output_always_clean),
+		cmocka_unit_test(test_is_clean_any_position),
 		cmocka_unit_test(test_word_splitting),
 		cmocka_unit_test(test_word_then_rest),
 		cmocka_unit_test(test_word_and_rest_edges),

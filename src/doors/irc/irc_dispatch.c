@@ -73,21 +73,54 @@ static const struct irc_command {
 	{ "WHOWAS", irc_cmd_whowas, 0, 0, 0 },
 };
 
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static int
+command_order(const void *a, const void *b)
+{
+	const struct irc_command *const *x = a, *const *y = b;
+	return strcasecmp((*x)->name, (*y)->name);
+}
+
+static int
+command_key(const void *key, const void *elt)
+{
+	const struct irc_command *const *cmd = elt;
+	return strcasecmp(key, (*cmd)->name);
+}
+
+/* Every line of every client looks its command up: a binary search in
+ * the table's names sorted once (the table itself stays in the order it
+ * is easiest to read and extend in). */
 static const struct irc_command *
 command_find(struct conn *c, const char *name)
 {
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (strcasecmp(commands[i].name, name) == 0)
-			return commands[i].debug && !door_cfg(c)->debug_commands ? NULL :
-			    &commands[i];
-	return NULL;
+	static const struct irc_command *sorted[NCOMMANDS];
+	static int ready;
+	if (!ready) {
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			sorted[i] = &commands[i];
+		qsort(sorted, NCOMMANDS, sizeof sorted[0], command_order);
+		ready = 1;
+	}
+	const struct irc_command *const *at = bsearch(name, sorted, NCOMMANDS,
+	    sizeof sorted[0], command_key);
+	if (at == NULL)
+		return NULL;
+	return (*at)->debug && !door_cfg(c)->debug_commands ? NULL : *at;
 }
 
 static char *
 remove_nul(char *line, size_t len)
 {
-	char *out = line;
-	for (size_t i = 0; i < len; i++)
+	/* Most lines hold none: nothing moves before the first. */
+	char *nul = memchr(line, '\0', len);
+	if (nul == NULL) {
+		line[len] = '\0';
+		return line + len;
+	}
+	char *out = nul;
+	for (size_t i = (size_t)(nul - line); i < len; i++)
 		if (line[i] != '\0')
 			*out++ = line[i];
 	*out = '\0';

@@ -22,6 +22,33 @@ host_of(const struct msg *m)
 	return m->host ? m->host : "unknown";
 }
 
+/* Appends s to buf (n bytes so far, cap in all), cut to fit with its NUL;
+ * returns the new length. Every message is rendered with these, once per
+ * event: a printf costs more than the rest of its fan-out to a room. */
+static size_t
+cat(char *buf, size_t cap, size_t n, const char *s)
+{
+	size_t len = strlen(s);
+	if (len > cap - 1 - n)
+		len = cap - 1 - n;
+	memcpy(buf + n, s, len);
+	buf[n + len] = '\0';
+	return n + len;
+}
+
+/* ":nick!ident@host" into src (HUB_MASK_MAX + 1 bytes). */
+static void
+source_of(const struct msg *m, char *src)
+{
+	size_t cap = HUB_MASK_MAX + 1;
+	size_t n = cat(src, cap, 0, ":");
+	n = cat(src, cap, n, m->from);
+	n = cat(src, cap, n, "!");
+	n = cat(src, cap, n, ident_of(m));
+	n = cat(src, cap, n, "@");
+	cat(src, cap, n, host_of(m));
+}
+
 /* A message as one or more lines of at most 512 bytes: a plain user may
  * send far longer lines than IRC carries, and nothing is to be lost. Cuts
  * fall between UTF-8 characters, so a piece may be shorter than the room
@@ -34,9 +61,15 @@ render_split(const char *src, const char *cmd, const char *to, const char *pre,
     const char *text, const char *post, int one_line)
 {
 	char head[IRC_LINE_MAX];
-	int hn = snprintf(head, sizeof head, "%s %s %s :%s", src, cmd, to, pre);
+	size_t hn = cat(head, sizeof head, 0, src);
+	hn = cat(head, sizeof head, hn, " ");
+	hn = cat(head, sizeof head, hn, cmd);
+	hn = cat(head, sizeof head, hn, " ");
+	hn = cat(head, sizeof head, hn, to != NULL ? to : "*");
+	hn = cat(head, sizeof head, hn, " :");
+	hn = cat(head, sizeof head, hn, pre);
 	size_t tail = strlen(post) + 2;
-	size_t room = hn < 0 ? 0 : irc_text_room((size_t)hn, strlen(post));
+	size_t room = irc_text_room(hn, strlen(post));
 	if (room == 0)
 		return NULL;
 	size_t len = strlen(text), pieces = 0;
@@ -46,15 +79,15 @@ render_split(const char *src, const char *cmd, const char *to, const char *pre,
 		pieces = 1;
 		len = utf8_fit(text, len, room);
 	}
-	size_t total = pieces * ((size_t)hn + tail) + len;
+	size_t total = pieces * (hn + tail) + len;
 	char *buf = malloc(total);
 	if (buf == NULL)
 		return NULL;
 	size_t out = 0;
 	for (size_t at = 0, i = 0; i < pieces; i++) {
 		size_t n = utf8_fit(text + at, len - at, room);
-		memcpy(buf + out, head, (size_t)hn);
-		out += (size_t)hn;
+		memcpy(buf + out, head, hn);
+		out += hn;
 		memcpy(buf + out, text + at, n);
 		out += n;
 		memcpy(buf + out, post, tail - 2);
@@ -72,7 +105,7 @@ static struct wire *
 irc_render(const struct msg *m, int alt)
 {
 	char src[HUB_MASK_MAX + 1];
-	snprintf(src, sizeof src, ":%s!%s@%s", m->from, ident_of(m), host_of(m));
+	source_of(m, src);
 	const char *to = m->room ? m->room : m->target;
 	const char *text = m->text ? m->text : "";
 	switch (m->kind) {
@@ -223,7 +256,7 @@ multiline_form(struct conn *c, struct msg *m)
 	if (m->rendered[f] != NULL)
 		return m->rendered[f];
 	char src[HUB_MASK_MAX + 1];
-	snprintf(src, sizeof src, ":%s!%s@%s", m->from, ident_of(m), host_of(m));
+	source_of(m, src);
 	const char *cmd = m->kind == MSG_NOTICE ? "NOTICE" : "PRIVMSG";
 	if (f == FMT_IRC_BATCH) {
 		m->rendered[f] = irc_multiline_batch(m, src, cmd);
