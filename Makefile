@@ -3,6 +3,11 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+DOCDIR ?= $(PREFIX)/share/doc/parley
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 CC ?= cc
 PYTHON ?= /usr/bin/python3
 
@@ -11,7 +16,7 @@ PKGS := libedit=libedit-dev cmocka=libcmocka-dev openssl=libssl-dev sqlite3=libs
 	libsodium=libsodium-dev
 DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev libsqlite3-dev libsodium-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl \
 	python3-pytest-xdist python3-pytest-timeout python3-ecdsa python3-filelock python3-websockets \
-	python3-cryptography faketime prometheus
+	python3-cryptography faketime prometheus mandoc systemd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
@@ -54,8 +59,8 @@ STORE_BENCH_OBJ := $(STORE_BENCH_SRC:%.c=$(BUILD)/%.o) \
 	$(BUILD)/src/base/clock.o $(BUILD)/src/base/histogram.o $(BUILD)/src/base/log.o $(BUILD)/src/base/text.o $(BUILD)/src/chat/msgid.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit integration sanitize install clean deps browser-deps terminal-deps \
-	metrics-deps
+.PHONY: all run test unit integration sanitize install uninstall docs clean deps browser-deps \
+	tool-deps
 
 all: deps $(BIN)/parleyd $(BIN)/parley $(BIN)/parley-bench $(BIN)/store-bench
 
@@ -147,25 +152,21 @@ unit: $(UNIT_BIN)
 # `make test` runs every test, the browser's and irssi's too, so none may
 # skip for want of its tools: they are installed first (as root), and
 # PARLEY_TOOLS=required turns such a skip into a failure.
-integration: all browser-deps terminal-deps metrics-deps
+integration: all browser-deps tool-deps
 	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(MAKE) --no-print-directory deps-test
 	PARLEY_BIN=$(BIN) PARLEY_TOOLS=required $(PYTHON) -m pytest -q tests/integration
 
-# The terminal tests' tools: irssi, and tmux that drives it and parley.
-terminal-deps:
-	@missing=""; for t in irssi tmux; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+# The tests' commands, as command=Debian package: irssi, and tmux that
+# drives it and parley (the terminal tests); promtool, the metrics test's
+# checker; mandoc, which lints the manuals, and systemd-analyze, which
+# verifies the unit (test_service.py).
+TEST_TOOLS := irssi=irssi tmux=tmux promtool=prometheus mandoc=mandoc systemd-analyze=systemd
+tool-deps:
+	@missing=""; for t in $(TEST_TOOLS); do command -v $${t%%=*} >/dev/null || missing="$$missing $${t#*=}"; done; \
 	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then echo "make: the terminal tests need: sudo apt-get install$$missing"; exit 1; fi; \
+		if [ "$$(id -u)" != 0 ]; then echo "make: the tests need: sudo apt-get install$$missing"; exit 1; fi; \
 		echo "make: installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	fi
-
-# The metrics test's checker: promtool, from Debian's prometheus.
-metrics-deps:
-	@if ! command -v promtool >/dev/null; then \
-		if [ "$$(id -u)" != 0 ]; then echo "make: the metrics test needs: sudo apt-get install prometheus"; exit 1; fi; \
-		echo "make: installing prometheus (for promtool)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null || exit 1; \
 	fi
 
 # The browser test's tools: Debian's Chromium, Node.js (the machine's, or
@@ -191,9 +192,40 @@ test: unit integration
 sanitize:
 	$(MAKE) SANITIZE=1 test
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 parleyd parley $(DESTDIR)$(PREFIX)/bin/
+# The binaries, the manuals, the systemd unit and the example config
+# (docs/ and README, "Running as a service"). The unit and the manuals
+# name the installed paths: /usr/local in them becomes PREFIX's. The
+# example config goes to DOCDIR, and to SYSCONFDIR/parley/parleyd.conf
+# (which the unit reads) only when there is none: an edited one stays.
+INSTALL_PATHS := sed -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/usr/local/etc|$(SYSCONFDIR)|g' \
+	-e 's|/usr/local/lib/systemd/system|$(SYSTEMDDIR)|g'
+MANUALS := man/parley.1 man/parleyd.conf.5 man/parleyd.8
+install: $(BIN)/parleyd $(BIN)/parley
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/parley $(foreach s,1 5 8,$(DESTDIR)$(MANDIR)/man$(s))
+	install -m 755 $(BIN)/parleyd $(BIN)/parley $(DESTDIR)$(BINDIR)/
+	for m in $(MANUALS); do \
+		$(INSTALL_PATHS) $$m > $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/} || exit 1; done
+	$(INSTALL_PATHS) contrib/parleyd.service > $(DESTDIR)$(SYSTEMDDIR)/parleyd.service
+	install -m 644 contrib/parleyd.conf $(DESTDIR)$(DOCDIR)/parleyd.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/parley/parleyd.conf ] || \
+		install -m 644 contrib/parleyd.conf $(DESTDIR)$(SYSCONFDIR)/parley/parleyd.conf
+
+# What install put there; the config file too, unless it was edited.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/parleyd $(DESTDIR)$(BINDIR)/parley \
+		$(DESTDIR)$(MANDIR)/man1/parley.1 $(DESTDIR)$(MANDIR)/man5/parleyd.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/parleyd.8 $(DESTDIR)$(SYSTEMDDIR)/parleyd.service \
+		$(DESTDIR)$(DOCDIR)/parleyd.conf
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	! cmp -s contrib/parleyd.conf $(DESTDIR)$(SYSCONFDIR)/parley/parleyd.conf || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/parley/parleyd.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/parley 2>/dev/null
+
+# contrib/parleyd.conf and the options of man/parleyd.conf.5 are made from
+# the option table (tools/options-doc); test_docs.py fails when they drift.
+docs: $(BIN)/parleyd
+	$(PYTHON) tools/options-doc --parleyd $(BIN)/parleyd write
 
 clean:
 	rm -rf build parleyd parley parley-bench store-bench

@@ -12,6 +12,7 @@
 #include "net/conn.h"
 #include "net/gate.h"
 #include "server/reload.h"
+#include "server/privdrop.h"
 #include "server/shutdown.h"
 #include "server/sweep.h"
 #include "accounts/accounts.h"
@@ -214,6 +215,10 @@ server_init(struct server *srv, struct config *cfg)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(srv->started, sizeof srv->started, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	/* Before anything is opened: an unknown user stops the start here. */
+	struct privdrop drop;
+	if (privdrop_prepare(&drop, cfg) < 0)
+		return -1;
 	hub_init(&srv->hub, cfg->topic_len, cfg->nick_len);
 	hub_set_node(&srv->hub, (uint16_t)cfg->node_id);
 	if ((srv->loop = loop_new()) == NULL) {
@@ -266,6 +271,10 @@ server_init(struct server *srv, struct config *cfg)
 		fprintf(stderr, "parleyd: %s\n", err);
 		return -1;
 	}
+	/* Every listener is bound, the TLS files read and the database
+	 * open: root is given up (user, group) before anyone is served. */
+	if (privdrop_apply(&drop, cfg->history ? cfg->data_dir : NULL) < 0)
+		return -1;
 	if (server_signals_open(srv) < 0) {
 		fprintf(stderr, "parleyd: cannot set up signals: %s\n", strerror(errno));
 		return -1;

@@ -194,6 +194,12 @@ void store_stats(const struct store *s, struct store_stats *out);
  * same data-dir. 0, or -1 with a line in err. */
 int store_backup(const char *dir, const char *path, char *err, size_t errlen);
 
+/* Gives dir (a data-dir) and the files the store keeps in it to uid and
+ * gid, for a server that is to run as them (server/privdrop.h): made
+ * 0700 when missing, chowned (the files without following a link)
+ * when there. 0, or -1 with err saying which file could not be. */
+int store_chown(const char *dir, unsigned uid, unsigned gid, char *err, size_t errlen);
+
 /* ---- Accounts (issue 13; worker threads only, never the loop) ----
  *
  * Each call runs on the calling thread with a read-write connection of
