@@ -202,8 +202,12 @@ def test_started_unprivileged_it_cannot_become_another_user():
                           "--user", "nobody"], stderr=subprocess.PIPE, text=True,
                          preexec_fn=as_nobody, start_new_session=True)
     try:
-        line = p.stderr.readline()
-        assert "listening on 127.0.0.1:%d" % port in line, line
+        # Until it is ready (its signals handled), not just listening.
+        lines = []
+        while not lines or ("ready as" not in lines[-1] and lines[-1] and len(lines) < 20):
+            lines.append(p.stderr.readline())
+        assert "ready as" in lines[-1], lines
+        assert any("listening on 127.0.0.1:%d" % port in l for l in lines), lines
     finally:
         p.terminate()
         p.wait(10)
