@@ -91,6 +91,23 @@ tagmsg_kept(const char *tags)
  * side by nick (store_half_target), for that account alone to read: a
  * nickname is nobody's identity. Between two who are not logged in:
  * nothing. */
+/* The key a private message from m's sender to to's user is kept
+ * under: the pair of their accounts, or the one-sided key of the one
+ * logged in; -1 when neither is (nothing is kept). */
+static int
+private_key(const struct msg *m, const struct audience *to, char key[STORE_TARGET_MAX + 1])
+{
+	if (m->account[0] != '\0' && to->user->account[0] != '\0')
+		store_pair_target(m->account, to->user->account, key);
+	else if (m->account[0] != '\0')
+		store_half_target(m->account, to->user->nick, key);
+	else if (to->user->account[0] != '\0')
+		store_half_target(to->user->account, m->from, key);
+	else
+		return -1;
+	return 0;
+}
+
 static void
 history_private(struct history *h, const struct msg *m, const struct audience *to,
     enum store_kind kind)
@@ -100,15 +117,28 @@ history_private(struct history *h, const struct msg *m, const struct audience *t
 	if (kind == SK_TAGMSG && !tagmsg_kept(m->client_tags))
 		return;
 	char key[STORE_TARGET_MAX + 1];
-	if (m->account[0] != '\0' && to->user->account[0] != '\0')
-		store_pair_target(m->account, to->user->account, key);
-	else if (m->account[0] != '\0')
-		store_half_target(m->account, to->user->nick, key);
-	else if (to->user->account[0] != '\0')
-		store_half_target(to->user->account, m->from, key);
-	else
+	if (private_key(m, to, key) == 0)
+		history_append(h, m, kind, key, kind == SK_TAGMSG ? NULL : m->text, m->target);
+}
+
+/* A room's message taken back, or a private one (kept or not: a msgid
+ * the store does not hold changes nothing), found by its target and
+ * msgid: the key it was kept under, its sender's and recipient's as
+ * history_private made it. */
+static void
+history_redact(struct history *h, const struct msg *m, const struct audience *to,
+    int in_room)
+{
+	char target[STORE_TARGET_MAX + 1];
+	if (in_room) {
+		snprintf(target, sizeof target, "%s", m->room);
+		name_fold(target, target);
+	} else if (to->shape != AUD_USER || to->user == NULL ||
+	    private_key(m, to, target) != 0) {
 		return;
-	history_append(h, m, kind, key, kind == SK_TAGMSG ? NULL : m->text, m->target);
+	}
+	if (store_redact(h->store, target, m->ref) == 0)
+		h->pending++;
 }
 
 static void
@@ -171,10 +201,7 @@ history_observe(void *ctx, struct msg *m, const struct audience *to)
 		history_each_room(h, m, to, SK_NICK, NULL, m->target);
 		break;
 	case MSG_REDACT:
-		/* A room's message, or a private one (kept or not: a msgid
-		 * the store does not hold changes nothing). */
-		if ((in_room || to->shape == AUD_USER) && store_redact(h->store, m->ref) == 0)
-			h->pending++;
+		history_redact(h, m, to, in_room);
 		break;
 	default:
 		/* Away, setname, chghost, invites, arrivals, logins and

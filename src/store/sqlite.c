@@ -95,6 +95,7 @@ store_free(struct store *s)
 	pthread_cond_destroy(&s->rfree);
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->fts_cond);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -122,6 +123,7 @@ store_new(const struct store_options *o, char *err, size_t errlen)
 	histogram_init(&s->commit_events, histogram_batch, histogram_batch_n);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->idle, NULL);
+	pthread_cond_init(&s->fts_cond, NULL);
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rfree, NULL);
 	pthread_cond_init(&s->rwfree, NULL);

@@ -41,8 +41,21 @@
  * idle second of a busy room. It may pass the bound by that much. */
 #define STORE_PRUNE_SLACK(max_rows) ((max_rows) / 16 + 1)
 
+/* The search index is written after the commit that releases an epoch,
+ * in transactions of its own of at most STORE_FTS_BATCH rows: a few
+ * words' segment written per batch rather than per commit. It is
+ * brought up to date when that many rows wait (even while epochs are
+ * queued: the lag is bounded), when the writer has had no epoch for
+ * STORE_FTS_IDLE_MS, when a search asks (it waits for it, at most
+ * STORE_FTS_WAIT_MS), and at close. meta's 'fts_indexed' is the
+ * highest events.id whose words are in the index; rows past it, after
+ * a crash, are indexed after the next start. */
+#define STORE_FTS_BATCH 4096
+#define STORE_FTS_IDLE_MS 200
+#define STORE_FTS_WAIT_MS 5000
+
 /* The schema version this build writes (sqlite_schema.c). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* One thing for the writer to do, in order: store an event, or take
  * one back. The event's strings live in one block (block), owned. */
@@ -124,6 +137,12 @@ struct store {
 	int stopping;
 	int64_t test_max_pages;      /* tests: PRAGMA max_page_count, 0: none */
 	int prune_now;               /* tests: prune without waiting for idle */
+	int64_t last_id;             /* the highest events.id committed */
+	int64_t fts_done;            /* the writer's fts_hwm, for searches */
+	int64_t fts_want;            /* a search waits for the index to reach it */
+	int fts_failing;             /* the last index batch failed: nobody waits */
+	pthread_cond_t fts_cond;     /* fts_done moved, or indexing failed */
+	int test_fts_hold;           /* tests: index only when a search asks */
 
 	/* The writer thread's own. */
 	pthread_t writer;
@@ -133,6 +152,12 @@ struct store {
 	sqlite3_stmt *w_find, *w_redact, *w_delete;
 	sqlite3_stmt *w_next_target, *w_cutoff, *w_prune_rows, *w_prune_age;
 	sqlite3_stmt *w_conversation;
+	sqlite3_stmt *w_unindexed, *w_fts_mark;
+	int64_t max_id;              /* the highest events.id committed */
+	int64_t w_top;               /* the highest in the transaction being written */
+	int64_t fts_hwm;             /* every row up to it is in the search index */
+	uint64_t fts_idle_at;        /* monotonic ms: index then if no epoch came */
+	uint64_t fts_retry_at;       /* after a failure, not before then */
 	int failing;
 	struct store_touched *touched;   /* uthash: targets to check for max_rows */
 	int touched_all;             /* too many, or just opened: check all */
@@ -210,5 +235,11 @@ void store_test_max_pages(struct store *s, int64_t pages);
 /* Tests: prune now instead of after STORE_IDLE_MS, and wait until no
  * prune work is left. Returns the batches run in all so far. */
 uint64_t store_test_prune(struct store *s);
+/* Tests: 1 keeps the writer from indexing but when a search asks (not
+ * at close either), so rows can be redacted, pruned or left unindexed. */
+void store_test_fts_hold(struct store *s, int hold);
+/* sqlite_query.c: a search waits until the search index holds every
+ * row committed so far. */
+void store_fts_wait(struct store *s);
 
 #endif

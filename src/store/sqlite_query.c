@@ -734,6 +734,11 @@ store_query(struct store *s, const struct store_query *q, struct store_result *o
 		out->failed = 1;
 		return;
 	}
+	/* The words of rows committed so far, up to this moment, are in the
+	 * search index before it is read (the writer indexes them after the
+	 * commit that released them). */
+	if (q->kind == SQ_SEARCH)
+		store_fts_wait(s);
 	struct store_reader *r = reader_take(s);
 	if (r == NULL) {
 		store_result_free(out);

@@ -120,10 +120,10 @@ store_append(struct store *s, const struct store_event *e)
 }
 
 int
-store_redact(struct store *s, const char *msgid)
+store_redact(struct store *s, const char *target, const char *msgid)
 {
-	struct store_event e = { .kind = SK_PRIVMSG };
-	if (msgid == NULL || strlen(msgid) != MSGID_LEN)
+	struct store_event e = { .kind = SK_PRIVMSG, .target = target };
+	if (target == NULL || msgid == NULL || strlen(msgid) != MSGID_LEN)
 		return -1;
 	memcpy(e.msgid, msgid, MSGID_LEN + 1);
 	struct store_op *op = op_new(&e, OP_REDACT);
@@ -333,7 +333,8 @@ delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
 	sqlite3_clear_bindings(st);
 	int failed = rc != SQLITE_DONE;
 	for (size_t i = 0; i < n; i++) {
-		if (!failed && rows[i].text != NULL)
+		/* A row past the mark never went into the index. */
+		if (!failed && rows[i].text != NULL && rows[i].id <= s->fts_hwm)
 			failed = fts_write(s->w_fts_delete, rows[i].id, rows[i].target,
 			    rows[i].text) != 0;
 		if (!failed) {
@@ -347,26 +348,28 @@ delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
 	return failed ? -1 : 0;
 }
 
-/* Every row of msgid (a message is one; a quit is one per room) out of
- * the search index, then its text and tags gone. A msgid not stored is
- * nothing to take back. */
+/* The row of msgid in target out of the search index (when it is in
+ * it yet), then its text and tags gone. A msgid not stored is nothing
+ * to take back. */
 static int
-write_redact(struct store *s, const char *msgid)
+write_redact(struct store *s, const char *target, const char *msgid)
 {
 	sqlite3_stmt *st = s->w_find;
-	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, msgid, -1, SQLITE_STATIC);
 	int rc, fail = 0;
 	while (!fail && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
 		const char *text = (const char *)sqlite3_column_text(st, 2);
-		const char *target = (const char *)sqlite3_column_text(st, 3);
-		fail = indexed(sqlite3_column_int(st, 1), text) && target != NULL &&
-		    fts_write(s->w_fts_delete, sqlite3_column_int64(st, 0), target, text) != 0;
+		fail = indexed(sqlite3_column_int(st, 1), text) && id <= s->fts_hwm &&
+		    fts_write(s->w_fts_delete, id, target, text) != 0;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (fail || rc != SQLITE_DONE)
 		return -1;
-	sqlite3_bind_text(s->w_redact, 1, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->w_redact, 1, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->w_redact, 2, msgid, -1, SQLITE_STATIC);
 	return step_done(s->w_redact);
 }
 
@@ -399,7 +402,7 @@ write_op(struct store *s, const struct store_op *op)
 {
 	const struct store_event *e = &op->e;
 	if (op->type == OP_REDACT)
-		return write_redact(s, e->msgid);
+		return write_redact(s, e->target, e->msgid);
 	if (op->type == OP_ROOM_SAVE)
 		return store_room_write(s->wdb, &op->room);
 	if (op->type == OP_ROOM_FORGET)
@@ -424,9 +427,15 @@ write_op(struct store *s, const struct store_op *op)
 		return 0;
 	if (STORE_TARGET_IS_PAIR(e->target) && write_conversation(s, e->target) != 0)
 		return -1;
-	if (!indexed((int)e->kind, text))
+	int64_t id = sqlite3_last_insert_rowid(s->wdb);
+	if (id > s->w_top)
+		s->w_top = id;
+	/* Its words are indexed after the commit (fts_step), unless its id
+	 * is one the index is past already: the newest rows were deleted
+	 * (an account's conversations) and SQLite gave their ids again. */
+	if (id > s->fts_hwm || !indexed((int)e->kind, text))
 		return 0;
-	return fts_write(s->w_fts_insert, sqlite3_last_insert_rowid(s->wdb), e->target, text);
+	return fts_write(s->w_fts_insert, id, e->target, text);
 }
 
 static void
@@ -478,6 +487,7 @@ touched_take(struct store *s)
 static int
 commit_epochs(struct store *s, const struct store_epoch *first, char *why, size_t whylen)
 {
+	s->w_top = s->max_id;
 	if (sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	for (const struct store_epoch *ep = first; ep != NULL; ep = ep->next)
@@ -486,6 +496,7 @@ commit_epochs(struct store *s, const struct store_epoch *first, char *why, size_
 				goto fail;
 	if (sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
+	s->max_id = s->w_top;
 	if (s->opt.max_rows > 0)
 		for (const struct store_epoch *ep = first; ep != NULL; ep = ep->next)
 			for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
@@ -598,6 +609,49 @@ prune_step(struct store *s)
 	return more;
 }
 
+/* The next rows past the search index's mark, at most STORE_FTS_BATCH,
+ * into it, and the mark moved in the same transaction: a crash leaves
+ * both as they were, and those rows are indexed after the next start.
+ * 1 when rows are left past the mark, 0 when none are, -1 when the
+ * database failed (tried again after STORE_IDLE_MS). */
+static int
+fts_step(struct store *s)
+{
+	if (sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_stmt *st = s->w_unindexed;
+	sqlite3_bind_int64(st, 1, s->fts_hwm);
+	sqlite3_bind_int(st, 2, STORE_FTS_BATCH);
+	int64_t mark = s->fts_hwm;
+	int rc, n = 0, fail = 0;
+	while (!fail && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		mark = sqlite3_column_int64(st, 0);
+		const char *text = (const char *)sqlite3_column_text(st, 2);
+		const char *target = (const char *)sqlite3_column_text(st, 3);
+		fail = indexed(sqlite3_column_int(st, 1), text) && target != NULL &&
+		    fts_write(s->w_fts_insert, mark, target, text) != 0;
+		n++;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	/* Past the last row: the ids of rows rolled back or deleted since
+	 * are nothing to wait for (a row given such an id again is indexed
+	 * as it is written, write_op). */
+	if (n < STORE_FTS_BATCH && mark < s->max_id)
+		mark = s->max_id;
+	if (!fail && rc == SQLITE_DONE) {
+		sqlite3_bind_int64(s->w_fts_mark, 1, mark);
+		fail = step_done(s->w_fts_mark) != 0;
+	}
+	if (fail || rc != SQLITE_DONE ||
+	    sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	s->fts_hwm = mark;
+	return n == STORE_FTS_BATCH;
+}
+
 /* The metrics of one transaction (store_stats), under the lock. */
 static void
 writer_observe(struct store *s, const struct store_epoch *taken, uint64_t took_us)
@@ -618,6 +672,36 @@ apply_test_pages(struct store *s, int64_t pages)
 	sqlite3_exec(s->wdb, sql, NULL, NULL, NULL);
 }
 
+/* Whether the search index is due now: rows wait past its mark and
+ * STORE_FTS_BATCH of them do (even with epochs queued: the lag stays
+ * bounded), or no epoch is queued and a search waits, the writer is
+ * stopping, or none came for STORE_FTS_IDLE_MS. Under s->lock. */
+static int
+fts_due(const struct store *s, int queued, uint64_t now)
+{
+	if (s->fts_hwm >= s->max_id || now < s->fts_retry_at)
+		return 0;
+	int asked = s->fts_want > s->fts_hwm;
+	if (s->test_fts_hold)
+		return asked && !queued;
+	if (s->max_id - s->fts_hwm >= STORE_FTS_BATCH)
+		return 1;
+	return !queued && (asked || s->stopping || now >= s->fts_idle_at);
+}
+
+/* A deadline for pthread_cond_timedwait, ms from now. */
+static void
+deadline_in(struct timespec *ts, uint64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -625,6 +709,8 @@ writer_main(void *arg)
 	int64_t pages_applied = 0;
 	int retention = s->opt.max_rows > 0 || s->opt.max_age_days > 0;
 	uint64_t prune_at = retention ? clock_mono_ms() + STORE_IDLE_MS : 0;
+	/* Rows left past the mark by the last run: indexed once idle. */
+	s->fts_idle_at = clock_mono_ms() + STORE_FTS_IDLE_MS;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		if (s->test_max_pages != pages_applied) {
@@ -632,6 +718,19 @@ writer_main(void *arg)
 			apply_test_pages(s, pages_applied);
 		}
 		struct store_epoch *taken = s->q_head;
+		uint64_t now = clock_mono_ms();
+		if (fts_due(s, taken != NULL, now)) {
+			pthread_mutex_unlock(&s->lock);
+			int rc = fts_step(s);
+			pthread_mutex_lock(&s->lock);
+			s->fts_done = s->fts_hwm;
+			s->fts_failing = rc < 0;
+			/* A failure is tried again later, not at once. */
+			if (rc < 0)
+				s->fts_retry_at = now + STORE_IDLE_MS;
+			pthread_cond_broadcast(&s->fts_cond);
+			continue;
+		}
 		if (taken != NULL) {
 			s->q_head = NULL;
 			s->q_tail = &s->q_head;
@@ -661,8 +760,10 @@ writer_main(void *arg)
 				s->failing = 1;
 				memcpy(s->last_error, why, sizeof why);
 			}
+			s->last_id = s->max_id;
 			if (retention && prune_at == 0)
 				prune_at = clock_mono_ms() + STORE_IDLE_MS;
+			s->fts_idle_at = clock_mono_ms() + STORE_FTS_IDLE_MS;
 			pthread_mutex_unlock(&s->lock);
 			uint64_t one = 1;
 			if (write(s->efd, &one, sizeof one) < 0 && errno != EAGAIN)
@@ -678,7 +779,6 @@ writer_main(void *arg)
 		}
 		if (s->stopping)
 			break;
-		uint64_t now = clock_mono_ms();
 		if (s->prune_now && prune_at == 0)
 			prune_at = now;
 		if (prune_at != 0 && (now >= prune_at || s->prune_now)) {
@@ -692,16 +792,17 @@ writer_main(void *arg)
 			}
 			continue;
 		}
-		if (prune_at != 0) {
+		/* Asleep until an epoch, a search or stop wakes it, or until the
+		 * next of pruning and indexing is due. */
+		uint64_t wake_at = prune_at;
+		if (s->fts_hwm < s->max_id && !s->test_fts_hold) {
+			uint64_t at = s->fts_idle_at > s->fts_retry_at ? s->fts_idle_at : s->fts_retry_at;
+			if (wake_at == 0 || at < wake_at)
+				wake_at = at;
+		}
+		if (wake_at != 0) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			uint64_t wait = prune_at - now;
-			ts.tv_sec += (time_t)(wait / 1000);
-			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			deadline_in(&ts, wake_at > now ? wake_at - now : 0);
 			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
 		} else {
 			pthread_cond_wait(&s->wake, &s->lock);
@@ -720,9 +821,9 @@ static const char sql_fts_insert[] =
 static const char sql_fts_delete[] =
     "INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', ?1, ?2)";
 static const char sql_find[] =
-    "SELECT id, kind, text, target FROM events WHERE msgid = ?1";
+    "SELECT id, kind, text FROM events WHERE target = ?1 AND msgid = ?2";
 static const char sql_redact[] =
-    "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE msgid = ?1";
+    "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE target = ?1 AND msgid = ?2";
 static const char sql_delete[] =
     "DELETE FROM events WHERE id = ?1";
 static const char sql_next_target[] =
@@ -740,8 +841,12 @@ static const char sql_prune_age[] =
 
 static const char sql_conversation[] =
     "INSERT OR IGNORE INTO conversations (account, target) VALUES (?1, ?2)";
+static const char sql_unindexed[] =
+    "SELECT id, kind, text, target FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
+static const char sql_fts_mark[] =
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_indexed', ?1)";
 
-#define WRITER_STMTS 11
+#define WRITER_STMTS 13
 
 static void
 writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
@@ -758,8 +863,28 @@ writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
 		{ sql_prune_rows, &s->w_prune_rows },
 		{ sql_prune_age, &s->w_prune_age },
 		{ sql_conversation, &s->w_conversation },
+		{ sql_unindexed, &s->w_unindexed },
+		{ sql_fts_mark, &s->w_fts_mark },
 	};
 	memcpy(out, list, sizeof list);
+}
+
+/* Where the rows and the search index stand, as the last run left them. */
+static int
+writer_marks(struct store *s)
+{
+	static const char sql[] =
+	    "SELECT (SELECT coalesce(max(id), 0) FROM events),"
+	    " (SELECT value FROM meta WHERE key = 'fts_indexed')";
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		s->max_id = s->last_id = sqlite3_column_int64(st, 0);
+		s->fts_hwm = s->fts_done = sqlite3_column_int64(st, 1);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 int
@@ -767,7 +892,8 @@ store_writer_start(struct store *s, char *err, size_t errlen)
 {
 	struct store_stmt list[WRITER_STMTS];
 	writer_stmts(s, list);
-	if (store_stmts_prepare(s->wdb, list, WRITER_STMTS) != 0) {
+	if (store_stmts_prepare(s->wdb, list, WRITER_STMTS) != 0 ||
+	    writer_marks(s) != 0) {
 		snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->wdb));
 		return -1;
 	}
@@ -820,6 +946,35 @@ store_test_max_pages(struct store *s, int64_t pages)
 {
 	pthread_mutex_lock(&s->lock);
 	s->test_max_pages = pages;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+store_test_fts_hold(struct store *s, int hold)
+{
+	pthread_mutex_lock(&s->lock);
+	s->test_fts_hold = hold;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+store_fts_wait(struct store *s)
+{
+	if (!s->writer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	int64_t want = s->last_id;
+	if (s->fts_done < want && !s->fts_failing) {
+		if (s->fts_want < want)
+			s->fts_want = want;
+		pthread_cond_signal(&s->wake);
+		struct timespec ts;
+		deadline_in(&ts, STORE_FTS_WAIT_MS);
+		while (s->fts_done < want && !s->fts_failing && !s->stopping &&
+		    pthread_cond_timedwait(&s->fts_cond, &s->lock, &ts) == 0)
+			;
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 

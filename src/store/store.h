@@ -108,9 +108,10 @@ void store_close(struct store *s);
  * is full (bounded: STORE_PENDING_MAX events): the event is not stored,
  * and counted (store_stats). */
 int store_append(struct store *s, const struct store_event *e);
-/* Marks msgid taken back: its text is removed from the database (and the
- * search index) by the writer, in order with the appends around it. */
-int store_redact(struct store *s, const char *msgid);
+/* Marks msgid in target (folded, as stored) taken back: its text is
+ * removed from the database (and the search index) by the writer, in
+ * order with the appends around it. */
+int store_redact(struct store *s, const char *target, const char *msgid);
 /* Hands the pending batch to the writer as the next epoch and returns
  * its number (1, 2, ...; they only grow); 0 when nothing is pending. */
 uint64_t store_seal(struct store *s);

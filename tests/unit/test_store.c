@@ -711,15 +711,15 @@ test_redact(void **state)
 	wait_epoch(f->s, fill(f->s, "#a", 0, 5));
 	char id[MSGID_LEN + 1];
 	id_of(2, id);
-	assert_int_equal(store_redact(f->s, id), 0);
+	assert_int_equal(store_redact(f->s, "#a", id), 0);
 	/* Taken back in the same epoch it was stored in. */
 	struct store_event e;
 	make_event(&e, "#a", T0 + 5, 0, SK_PRIVMSG, "message 5 secret");
 	assert_int_equal(store_append(f->s, &e), 0);
-	assert_int_equal(store_redact(f->s, e.msgid), 0);
+	assert_int_equal(store_redact(f->s, "#a", e.msgid), 0);
 	/* An unknown msgid is no failure; a malformed one is refused. */
-	assert_int_equal(store_redact(f->s, "0000000000000000"), 0);
-	assert_int_equal(store_redact(f->s, "short"), -1);
+	assert_int_equal(store_redact(f->s, "#a", "0000000000000000"), 0);
+	assert_int_equal(store_redact(f->s, "#a", "short"), -1);
 	wait_epoch(f->s, store_seal(f->s));
 
 	struct store_result r;
@@ -1253,6 +1253,151 @@ test_one_event_many_rooms(void **state)
 	assert_int_equal(st.dropped, 0);
 }
 
+/* One integer from the database (another connection, as the tests'). */
+static int64_t
+db_int(const char *dir, const char *sql)
+{
+	char path[256], err[256];
+	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
+	sqlite3 *db = store_db_open(path, SQLITE_OPEN_READONLY, err, sizeof err);
+	assert_non_null(db);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The search index's own check of itself (contentless: its segments and
+ * their entries agree). */
+static void
+fts_check(const char *dir)
+{
+	char path[256], err[256];
+	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
+	sqlite3 *db = store_db_open(path, SQLITE_OPEN_READWRITE, err, sizeof err);
+	assert_non_null(db);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO events_fts (events_fts)"
+	    " VALUES ('integrity-check')", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+#define SQL_FTS_MARK "SELECT value FROM meta WHERE key = 'fts_indexed'"
+#define SQL_MAX_ID "SELECT max(id) FROM events"
+
+static size_t
+search_n(struct store *s, const char *target, const char *text)
+{
+	struct store_result r;
+	struct store_query q = { .kind = SQ_SEARCH, .target = target, .text = text, .limit = 100 };
+	query(s, &q, &r);
+	size_t n = r.n;
+	store_result_free(&r);
+	return n;
+}
+
+/* The search index is written after the commit that released an epoch:
+ * rows committed and not yet indexed are taken back or pruned without
+ * touching the index (a contentless index told to remove what it never
+ * held would be corrupt), and a search waits until the index holds every
+ * row committed before it. */
+static void
+test_fts_after_commit(void **state)
+{
+	struct fixture *f = *state;
+	store_test_fts_hold(f->s, 1);
+	wait_epoch(f->s, fill(f->s, "#a", 0, 5));
+	int64_t max = db_int(f->dir, SQL_MAX_ID);
+	assert_int_equal(max, 5);
+	assert_true(db_int(f->dir, SQL_FTS_MARK) < max);
+	char id[MSGID_LEN + 1];
+	id_of(2, id);
+	assert_int_equal(store_redact(f->s, "#a", id), 0);
+	wait_epoch(f->s, store_seal(f->s));
+	assert_true(db_int(f->dir, SQL_FTS_MARK) < max);
+	/* The search asks for the rows, held or not. */
+	assert_int_equal(search_n(f->s, "#a", "message"), 4);
+	assert_int_equal(search_n(f->s, "#a", "2"), 0);
+	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), max);
+	fts_check(f->dir);
+
+	/* Indexed, then taken back: out of the index. Not indexed yet, then
+	 * pruned: nothing to take out. */
+	id_of(3, id);
+	assert_int_equal(store_redact(f->s, "#a", id), 0);
+	wait_epoch(f->s, fill(f->s, "#a", 5, 5));
+	assert_int_equal(search_n(f->s, "#a", "3"), 0);
+	assert_int_equal(search_n(f->s, "#a", "message"), 8);
+	fts_check(f->dir);
+	store_close(f->s);
+	f->s = open_store(f->dir, 3, 0);
+	assert_non_null(f->s);
+	store_test_fts_hold(f->s, 1);
+	wait_epoch(f->s, fill(f->s, "#a", 10, 5));
+	store_test_prune(f->s);
+	assert_int_equal(db_int(f->dir, "SELECT count(*) FROM events"), 3);
+	assert_int_equal(search_n(f->s, "#a", "message"), 3);
+	fts_check(f->dir);
+	/* A taken back row of another room is not found by this one's name. */
+	id_of(14, id);
+	assert_int_equal(store_redact(f->s, "#b", id), 0);
+	wait_epoch(f->s, store_seal(f->s));
+	assert_int_equal(search_n(f->s, "#a", "14"), 1);
+}
+
+/* Rows committed and not indexed when the server stopped (a crash) are
+ * indexed after the next start, without a search asking. */
+static void
+test_fts_after_restart(void **state)
+{
+	struct fixture *f = *state;
+	store_test_fts_hold(f->s, 1);
+	wait_epoch(f->s, fill(f->s, "#a", 0, 20));
+	store_close(f->s);  /* held: closes without indexing them */
+	int64_t max = db_int(f->dir, SQL_MAX_ID);
+	assert_int_equal(max, 20);
+	assert_true(db_int(f->dir, SQL_FTS_MARK) < max);
+	f->s = open_store(f->dir, 0, 0);
+	assert_non_null(f->s);
+	/* Idle, the writer indexes them (the poll's timeout is a bound
+	 * against a hang, not a timing check). */
+	for (int i = 0; i < 600 && db_int(f->dir, SQL_FTS_MARK) < max; i++)
+		poll(NULL, 0, 50);
+	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), max);
+	assert_int_equal(search_n(f->s, "#a", "message"), 20);
+	fts_check(f->dir);
+}
+
+/* A database of version 3 (with the msgid index, every row in the
+ * search index and no mark) is brought to version 4 in place: the
+ * index dropped, the mark at its last row, its rows found. */
+static void
+test_schema_v3_upgrade(void **state)
+{
+	struct fixture *f = *state;
+	wait_epoch(f->s, fill(f->s, "#a", 0, 10));
+	store_close(f->s);
+	f->s = NULL;
+	db_exec(f->dir, "CREATE INDEX events_msgid ON events (msgid);"
+	    "DELETE FROM meta WHERE key = 'fts_indexed'; PRAGMA user_version = 3");
+	assert_int_equal(db_version(f->dir), 3);
+	f->s = open_store(f->dir, 0, 0);
+	assert_non_null(f->s);
+	assert_int_equal(db_version(f->dir), 4);
+	assert_int_equal(db_int(f->dir, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'events_msgid'"), 0);
+	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), 10);
+	assert_int_equal(search_n(f->s, "#a", "message"), 10);
+	char id[MSGID_LEN + 1];
+	id_of(4, id);
+	assert_int_equal(store_redact(f->s, "#a", id), 0);
+	wait_epoch(f->s, store_seal(f->s));
+	assert_int_equal(search_n(f->s, "#a", "message"), 9);
+	fts_check(f->dir);
+}
+
 int
 main(void)
 {
@@ -1278,6 +1423,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fts_after_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fts_after_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
