@@ -7,7 +7,12 @@
  * room never holds. Prints a Markdown report.
  *
  *     ./store-bench [--dir DIR] [--rows N] [--others N] [--epoch N]
- *                   [--queries N] [--keep]
+ *                   [--queries N] [--text words|bench] [--keep]
+ *
+ * --text bench writes parley-bench's messages instead of words ("S<sender>
+ * Q<seq> T<ns>" and x's to 64 bytes: two words no other message has, the
+ * search index's costliest text). The writing's CPU time per event is
+ * the process's (the writer thread's, nearly all of it).
  *
  * Not a test: numbers on a shared machine vary; compare runs, not
  * absolutes. */
@@ -18,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +101,16 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The process's CPU seconds, every thread's. */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void
 wait_finished(struct store *s, uint64_t epoch)
 {
@@ -150,7 +166,7 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	long rows = 1000000, others = 100000, epoch_events = 1000, queries = 1000;
-	int keep = 0;
+	int keep = 0, bench_text = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			dir = argv[++i];
@@ -164,9 +180,12 @@ main(int argc, char **argv)
 			queries = atol(argv[++i]);
 		else if (strcmp(argv[i], "--keep") == 0)
 			keep = 1;
+		else if (strcmp(argv[i], "--text") == 0 && i + 1 < argc &&
+		    (strcmp(argv[i + 1], "words") == 0 || strcmp(argv[i + 1], "bench") == 0))
+			bench_text = strcmp(argv[++i], "bench") == 0;
 		else {
 			fprintf(stderr, "usage: store-bench [--dir DIR] [--rows N] [--others N]"
-			    " [--epoch N] [--queries N] [--keep]\n");
+			    " [--epoch N] [--queries N] [--text words|bench] [--keep]\n");
 			return 2;
 		}
 	}
@@ -204,7 +223,7 @@ main(int argc, char **argv)
 	int64_t t = clock_now_ms() - (rows + others);  /* a millisecond apart */
 	long total = rows + others, in_epoch = 0;
 	uint64_t sealed = 0, text_bytes = 0;
-	double t0 = now_s();
+	double t0 = now_s(), cpu0 = cpu_s();
 	char text[TEXT_MAX];
 	for (long i = 0; i < total; i++) {
 		struct store_event e = { .kind = SK_PRIVMSG, .sender = "someone!user@example.net" };
@@ -212,7 +231,12 @@ main(int argc, char **argv)
 		msgid_next(&gen, e.at_ms, e.msgid);
 		/* The others are spread through the big room's history. */
 		e.target = (long)(rnd() % (uint64_t)total) < others ? rooms[rnd() % 9] : "#big";
-		make_text(text, sizeof text);
+		if (bench_text)
+			snprintf(text, sizeof text, "S%ld Q%ld T%lld %s", i % 100, i / 100,
+			    (long long)e.at_ms * 1000000LL,
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" + 24);
+		else
+			make_text(text, sizeof text);
 		/* Words the big room never holds (no syllable makes "zz"): one
 		 * in a tenth of one other room's messages, one in every message
 		 * of the other rooms (the search index's worst case for the big
@@ -242,20 +266,23 @@ main(int argc, char **argv)
 	}
 	sealed = store_seal(s) > 0 ? sealed + 1 : sealed;
 	wait_finished(s, sealed);
-	double fill_s = now_s() - t0;
+	double fill_s = now_s() - t0, fill_cpu = cpu_s() - cpu0;
 	struct store_stats st;
 	store_stats(s, &st);
 	store_close(s);
 	uint64_t db_bytes = file_size(datadir, "parley.db");
 
 	printf("# store-bench\n\n");
-	printf("`store-bench --rows %ld --others %ld --epoch %ld --queries %ld` (SQLite %s)\n\n",
-	    rows, others, epoch_events, queries, sqlite3_libversion());
+	printf("`store-bench --rows %ld --others %ld --epoch %ld --queries %ld --text %s`"
+	    " (SQLite %s)\n\n", rows, others, epoch_events, queries,
+	    bench_text ? "bench" : "words", sqlite3_libversion());
 	printf("## Writing\n\n");
-	printf("| events | epochs | seconds | events/s | text bytes/event | db bytes/event |\n");
-	printf("|---|---|---|---|---|---|\n");
-	printf("| %" PRIu64 " | %" PRIu64 " | %.1f | %.0f | %.1f | %.1f |\n\n", st.committed,
-	    st.epochs, fill_s, (double)st.committed / fill_s, (double)text_bytes / (double)total,
+	printf("| events | epochs | seconds | events/s | CPU µs/event | text bytes/event |"
+	    " db bytes/event |\n");
+	printf("|---|---|---|---|---|---|---|\n");
+	printf("| %" PRIu64 " | %" PRIu64 " | %.1f | %.0f | %.2f | %.1f | %.1f |\n\n", st.committed,
+	    st.epochs, fill_s, (double)st.committed / fill_s,
+	    fill_cpu * 1e6 / (double)st.committed, (double)text_bytes / (double)total,
 	    (double)db_bytes / (double)st.committed);
 	if (st.committed != (uint64_t)total || st.dropped != 0) {
 		fprintf(stderr, "store-bench: %" PRIu64 " of %ld committed, %" PRIu64 " dropped\n",
