@@ -85,6 +85,7 @@ store_free(struct store *s)
 {
 	store_readers_free(s);
 	store_rw_free(s);
+	store_checkpointer_stop(s);
 	store_writer_close(s);
 	store_pending_free(s);
 	if (s->efd >= 0)
@@ -96,6 +97,8 @@ store_free(struct store *s)
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->idle);
 	pthread_cond_destroy(&s->fts_cond);
+	pthread_cond_destroy(&s->ck_wake);
+	pthread_mutex_destroy(&s->ck_lock);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -124,6 +127,8 @@ store_new(const struct store_options *o, char *err, size_t errlen)
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->idle, NULL);
 	pthread_cond_init(&s->fts_cond, NULL);
+	pthread_mutex_init(&s->ck_lock, NULL);
+	pthread_cond_init(&s->ck_wake, NULL);
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rfree, NULL);
 	pthread_cond_init(&s->rwfree, NULL);
@@ -159,7 +164,8 @@ store_open(const struct store_options *o, char *err, size_t errlen)
 		store_free(s);
 		return NULL;
 	}
-	if (store_writer_start(s, err, errlen) != 0) {
+	if (store_checkpointer_start(s, err, errlen) != 0 ||
+	    store_writer_start(s, err, errlen) != 0) {
 		store_free(s);
 		return NULL;
 	}
@@ -195,6 +201,7 @@ store_close(struct store *s)
 		return;
 	store_seal(s);
 	store_writer_stop(s);
+	store_checkpointer_stop(s);
 	store_free(s);
 }
 

@@ -54,6 +54,10 @@
 #define STORE_FTS_IDLE_MS 200
 #define STORE_FTS_WAIT_MS 5000
 
+/* The WAL pages past which the checkpointer (sqlite_checkpoint.c) is
+ * woken: SQLite's own automatic checkpoint's size, off the commit. */
+#define STORE_CKPT_FRAMES 1000
+
 /* The schema version this build writes (sqlite_schema.c). */
 #define STORE_SCHEMA_VERSION 4
 
@@ -165,6 +169,14 @@ struct store {
 	char *prune_target;          /* the target being pruned, down to: */
 	char prune_cutoff[MSGID_LEN + 1];
 
+	/* The checkpointer thread and its connection (sqlite_checkpoint.c). */
+	pthread_mutex_t ck_lock;
+	pthread_cond_t ck_wake;
+	pthread_t ck_thread;
+	int ck_running, ck_due, ck_stop;
+	uint64_t checkpoints;        /* run so far, under ck_lock */
+	sqlite3 *ck_db;
+
 	/* Read connections. */
 	pthread_mutex_t rlock;
 	pthread_cond_t rfree;
@@ -201,6 +213,12 @@ struct store_stmt {
 };
 int store_stmts_prepare(sqlite3 *db, const struct store_stmt *list, size_t n);
 void store_stmts_finalize(const struct store_stmt *list, size_t n);
+
+/* sqlite_checkpoint.c: the WAL checkpointed on a thread of its own,
+ * never inside the writer's COMMIT. Start after the writer's connection
+ * is open; stop before it closes. */
+int store_checkpointer_start(struct store *s, char *err, size_t errlen);
+void store_checkpointer_stop(struct store *s);
 
 /* sqlite_writer.c */
 int store_writer_start(struct store *s, char *err, size_t errlen);

@@ -1398,6 +1398,29 @@ test_schema_v3_upgrade(void **state)
 	fts_check(f->dir);
 }
 
+/* The WAL is checkpointed by a thread of its own once it holds
+ * STORE_CKPT_FRAMES pages, not inside a commit: the writer's connection
+ * has no automatic checkpoint, and the WAL does not grow without end. */
+static void
+test_checkpointer(void **state)
+{
+	struct fixture *f = *state;
+	for (int i = 0; i < 40; i++)
+		wait_epoch(f->s, fill(f->s, i % 2 ? "#a" : "#b", i * 1000, 1000));
+	uint64_t runs = 0;
+	/* A bound against a hang, not a timing check. */
+	for (int i = 0; i < 600 && runs == 0; i++) {
+		pthread_mutex_lock(&f->s->ck_lock);
+		runs = f->s->checkpoints;
+		pthread_mutex_unlock(&f->s->ck_lock);
+		if (runs == 0)
+			poll(NULL, 0, 50);
+	}
+	assert_true(runs > 0);
+	assert_int_equal(db_int(f->dir, "SELECT count(*) FROM events"), 40000);
+	assert_int_equal(search_n(f->s, "#a", "message"), 100);
+}
+
 int
 main(void)
 {
@@ -1426,6 +1449,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fts_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fts_after_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
