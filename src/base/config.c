@@ -575,9 +575,10 @@ config_check(struct config *cfg)
 		    strlen(cfg->server_name) > SERVER_NAME_MAX + 1 ? "..." : "");
 		return -1;
 	}
-	const struct config_list *lists[] = { &cfg->listen, &cfg->irc_listen, &cfg->web_listen };
-	const char *names[] = { "listen", "irc-listen", "web-listen" };
-	for (int k = 0; k < 3; k++)
+	const struct config_list *lists[] = { &cfg->listen, &cfg->irc_listen, &cfg->web_listen,
+		&cfg->metrics_listen };
+	const char *names[] = { "listen", "irc-listen", "web-listen", "metrics-listen" };
+	for (int k = 0; k < 4; k++)
 		for (int i = 0; i < lists[k]->n; i++) {
 			char addr[512];
 			if (config_listen_split(lists[k]->v[i], addr, sizeof addr) &&
@@ -807,6 +808,7 @@ config_free(struct config *cfg)
 	list_reset(&cfg->irc_listen);
 	list_reset(&cfg->oper);
 	list_reset(&cfg->web_listen);
+	list_reset(&cfg->metrics_listen);
 	list_reset(&cfg->allowed_origins);
 	list_reset(&cfg->proxy_from);
 	free(cfg->tls_cert);
