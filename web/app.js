@@ -97,7 +97,7 @@ for (const id of ['login', 'login-form', 'nick-input', 'pass-label', 'pass-input
   'room-title', 'topic', 'status', 'members-toggle', 'member-count', 'leave-btn', 'conn-banner', 'conn-text',
   'reconnect-btn', 'messages', 'composer', 'message-input', 'members', 'members-heading-count', 'network-name',
   'scrim', 'search-toggle', 'search-form', 'search-input', 'search-label', 'search-close', 'search-view',
-  'search-title', 'search-results', 'search-back', 'history-status']) {
+  'search-title', 'search-results', 'search-back', 'history-status', 'notify-btn', 'notify-hint']) {
   ui[id.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = document.getElementById(id);
 }
 
@@ -294,7 +294,7 @@ function activate(b) {
 
 function renderHeader() {
   const b = S.active;
-  ui.roomTitle.textContent = !b ? 'Parley' : b.type === 'server' ? (S.isupport.network || 'Server') : b.name;
+  ui.roomTitle.textContent = !b ? SITE : b.type === 'server' ? (S.isupport.network || 'Server') : b.name;
   ui.topic.textContent = '';
   if (b?.type === 'channel') {
     if (!b.joined && b.rejoin) ui.topic.textContent = 'You will be back in this room when the connection is.';
@@ -429,6 +429,7 @@ function addLine(b, kind, opts = {}) {
     if (row.classList.contains('mention') || b.type === 'query') b.mention = b !== S.active;
     labelTab(b);
     updateTitle(true);
+    if (row.classList.contains('mention') || b.type === 'query') notify(b, opts);
   }
   if (SAID.includes(kind)) markSoon(b);
   return row;
@@ -466,14 +467,45 @@ function redoDays(b) {
 const info = (text, b) => addLine(b, 'info', { text });
 const error = (text, b) => addLine(b, 'error', { text });
 
+// The server's name for its page (web-title), which it writes into
+// index.html; the page's own when it was not served by parleyd.
+const SITE = (() => {
+  const v = document.querySelector('meta[name="application-name"]')?.content;
+  return v && !v.startsWith('{{') ? v : 'Parley';
+})();
+
 let unseen = 0;
 function updateTitle(bump) {
   if (bump && document.hidden) unseen++;
   if (!document.hidden) unseen = 0;
   const where = S.active && S.active.type !== 'server' ? `${S.active.name} · ` : '';
-  document.title = `${unseen ? `(${unseen}) ` : ''}${where}Parley`;
+  document.title = `${unseen ? `(${unseen}) ` : ''}${where}${SITE}`;
 }
 document.addEventListener('visibilitychange', () => { updateTitle(); if (S.active) markSoon(S.active); });
+
+// Browser notifications of mentions and private messages while the tab is
+// hidden: asked for only when the user clicks "Notify me" (a browser asks
+// for permission on a user's gesture, and nobody likes a prompt on
+// arrival); the button shows while the browser has not been answered.
+function renderNotifyButton() {
+  const askable = 'Notification' in window && Notification.permission === 'default';
+  ui.notifyBtn.hidden = ui.notifyHint.hidden = !askable;
+}
+ui.notifyBtn.addEventListener('click', async () => {
+  try { await Notification.requestPermission(); } catch { /* an old browser: no promise */ }
+  renderNotifyButton();
+});
+renderNotifyButton();
+
+// One notification per tab at a time (tag): a burst replaces, not piles up.
+function notify(b, { nick = '', text = '' }) {
+  if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
+  const title = b.type === 'query' ? `${nick} (private)` : `${nick} in ${b.name}`;
+  try {
+    const n = new Notification(title, { body: text.slice(0, 200), tag: `${SITE} ${b.name}`, icon: 'favicon.svg' });
+    n.onclick = () => { window.focus(); if ([...S.buffers.values()].includes(b)) activate(b); n.close(); };
+  } catch { /* Chrome on Android: only a service worker may notify */ }
+}
 
 // ------------------------------------------------------------- connection
 

@@ -20,6 +20,7 @@
 #include "base/version.h"
 #include "doors/door.h"
 #include "doors/web_assets.h"
+#include "doors/web_page.h"
 #include "net/conn.h"
 #include "net/conn_log.h"
 #include "net/http.h"
@@ -108,17 +109,33 @@ respond(struct conn *c, int status, const char *type, const char *extra,
 	wire_unref(w);
 }
 
+/* A file's bytes as served: the landing page with the server's settings
+ * filled in (web_page.h), any other as it is. */
+static struct wire *
+page_wire(const struct config *cfg, const char *name, const char *data, size_t len)
+{
+	if (strcmp(name, WEB_PAGE_NAME) != 0)
+		return wire_new(data, len);
+	size_t n;
+	char *page = web_page_render(data, len, cfg, &n);
+	struct wire *w = page ? wire_new(page, n) : NULL;
+	free(page);
+	return w;
+}
+
 /* The built-in files, each made a wire once and shared by every request
  * for it: thousands of clients asking at once cost one copy, not one
- * each. Kept until exit. */
+ * each. Kept until exit (the settings in the page change only with a
+ * restart). */
 static struct wire *
-asset_wire(size_t i)
+asset_wire(const struct config *cfg, size_t i)
 {
 	static struct wire *wires[WEB_ASSETS_MAX];
+	const char *data = (const char *)web_assets[i].data;
 	if (i >= WEB_ASSETS_MAX)
-		return wire_new((const char *)web_assets[i].data, web_assets[i].len);
+		return page_wire(cfg, web_assets[i].name, data, web_assets[i].len);
 	if (wires[i] == NULL)
-		wires[i] = wire_new((const char *)web_assets[i].data, web_assets[i].len);
+		wires[i] = page_wire(cfg, web_assets[i].name, data, web_assets[i].len);
 	return wires[i] ? wire_ref(wires[i]) : NULL;
 }
 
@@ -177,8 +194,14 @@ serve_from_dir(struct conn *c, const char *dir, const char *name, int head_only)
 		respond_error(c, 500, NULL);
 		return;
 	}
-	respond(c, 200, content_type(name), NULL, data, len, head_only);
+	struct wire *w = page_wire(door_cfg(c), name, data, len);
 	free(data);
+	if (w == NULL) {
+		conn_close(c, "Out of memory", CONN_CLOSE_NOW);
+		return;
+	}
+	respond_wire(c, 200, content_type(name), NULL, w, w->len, head_only);
+	wire_unref(w);
 }
 
 static void
@@ -199,13 +222,12 @@ serve_file(struct conn *c, const struct http_request *r)
 	}
 	for (size_t i = 0; i < web_nassets; i++)
 		if (strcmp(web_assets[i].name, name) == 0) {
-			struct wire *w = asset_wire(i);
-			if (w == NULL && web_assets[i].len > 0) {
+			struct wire *w = asset_wire(door_cfg(c), i);
+			if (w == NULL) {
 				conn_close(c, "Out of memory", CONN_CLOSE_NOW);
 				return;
 			}
-			respond_wire(c, 200, content_type(name), NULL, w, web_assets[i].len,
-			    head_only);
+			respond_wire(c, 200, content_type(name), NULL, w, w->len, head_only);
 			wire_unref(w);
 			return;
 		}

@@ -7,6 +7,7 @@
 //   node e2e.mjs --url ... --plain-port N --scenario rejoin
 //   node e2e.mjs --url ... --plain-port N --irc-port M --scenario history
 //   node e2e.mjs --url ... --plain-port N --scenario accounts|markers
+//   node e2e.mjs --url ... --plain-port N --scenario site --title T --description D
 //
 // With --password the server wants one: each page must ask for it when the
 // server says so (464), and nc gives it with /pass. With --history on the
@@ -39,6 +40,13 @@
 // conversation with its earlier messages; with an `nc` in #lobby, both
 // pages of that account look at another tab while nc talks, both show the
 // unread count; reading in one page clears the badge in the other.
+//
+// The site scenario (parleyd started with --web-title T --web-description
+// D): the landing page shows them as text, and the tab's title is T; a
+// page whose context granted notifications, its tab hidden, is notified of
+// a mention and of a private message from nc, not of other lines, and its
+// title counts the unread; a page without the permission offers "Notify
+// me", asks on that click, and makes no notification.
 // Exit 0 when every check passed; 1 with a line saying which one failed.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -59,7 +67,8 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i];
   const v = process.argv[i + 1];
-  if (!['--url', '--plain-port', '--irc-port', '--artifacts', '--password', '--scenario', '--history'].includes(k) || v === undefined) usage(`bad argument ${k}`);
+  if (!['--url', '--plain-port', '--irc-port', '--artifacts', '--password', '--scenario', '--history',
+    '--title', '--description'].includes(k) || v === undefined) usage(`bad argument ${k}`);
   opts[k.slice(2)] = v;
 }
 if (!opts.url || !opts['plain-port']) usage('--url and --plain-port are required');
@@ -148,9 +157,9 @@ const ncSend = (line) => nc.stdin.write(line + '\n');
 
 // ---------------------------------------------------------- page helpers
 
-async function openPage(name, viewport) {
+async function openPage(name, viewport, contextOptions = {}) {
   // ignoreHTTPSErrors: a tls --web-listen in tests has a self-signed certificate.
-  const context = await browser.newContext({ viewport, ignoreHTTPSErrors: true });
+  const context = await browser.newContext({ viewport, ignoreHTTPSErrors: true, ...contextOptions });
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
   page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
@@ -762,7 +771,114 @@ async function markers() {
   await done();
 }
 
+// Records what the page asks of the Notification API (window.__notes: each
+// notification made; window.__asked: permission requests), and still does it.
+function spyOnNotifications(page) {
+  return page.addInitScript(() => {
+    window.__notes = [];
+    window.__asked = 0;
+    const Real = window.Notification;
+    class Spy extends Real {
+      constructor(title, o = {}) { super(title, o); window.__notes.push({ title, body: o.body }); }
+    }
+    Object.defineProperty(Spy, 'permission', { get: () => Real.permission });
+    Spy.requestPermission = (...a) => { window.__asked++; return Real.requestPermission(...a); };
+    window.Notification = Spy;
+  });
+}
+
+// Polls fn in the page until it is true (not waitForFunction: the page's
+// CSP forbids the eval it needs).
+async function until(page, fn, what) {
+  for (const end = Date.now() + STEP_MS; Date.now() < end; await page.waitForTimeout(100)) {
+    if (await page.evaluate(fn)) return;
+  }
+  throw new Error(`${what}: not within ${STEP_MS / 1000} s`);
+}
+
+// A headless tab is never hidden: the page is told it is (or is not).
+function setHidden(page, hidden) {
+  return page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+async function site() {
+  if (!opts.title || opts.description === undefined) usage('the site scenario needs --title and --description');
+  await launch();
+  const eve = await openPage('webeve', { width: 1280, height: 800 }, { permissions: ['notifications'] });
+  await spyOnNotifications(eve);
+  step = 'the landing page shows the title and description';
+  await eve.goto(opts.url, { waitUntil: 'load' });
+  const shown = await eve.evaluate(() => ({
+    title: document.title, h1: document.querySelector('#site-title').textContent,
+    description: document.querySelector('#site-description').textContent,
+    markup: document.querySelectorAll('#site-title *, #site-description *').length,
+    button: !document.querySelector('#notify-btn').hidden,
+  }));
+  if (shown.title !== opts.title || shown.h1 !== opts.title || shown.description !== opts.description || shown.markup) {
+    throw new Error(`the landing page shows ${JSON.stringify(shown)}`);
+  }
+  ok('the landing page shows the server\'s title and description as text, and the tab is named by it');
+  if (shown.button) throw new Error('"Notify me" is offered though notifications are granted');
+
+  step = 'webeve logs in';
+  await login(eve, 'webeve');
+  const title = await eve.title();
+  if (title !== `#lobby · ${opts.title}`) throw new Error(`the tab's title is ${JSON.stringify(title)}`);
+  ok(`in #lobby the tab's title is "${title}"`);
+
+  step = 'nc talks while the tab is hidden';
+  startNc();
+  ncSend('/nick ncnora');
+  await ncExpect(/is now known as ncnora/, 'the nick change');
+  await setHidden(eve, true);
+  ncSend(`just chatting ${token}`);
+  ncSend(`webeve: look here ${token}`);
+  ncSend(`/msg webeve psst ${token}`);
+  await messageIn(eve, 'ncnora', 'ncnora', `psst ${token}`).first().waitFor({ state: 'attached' });
+  await until(eve, () => window.__notes.length >= 2, 'two notifications');
+  await eve.waitForTimeout(300); // nothing more comes
+  const notes = await eve.evaluate(() => window.__notes);
+  const want = [{ title: 'ncnora in #lobby', body: `webeve: look here ${token}` },
+    { title: 'ncnora (private)', body: `psst ${token}` }];
+  if (JSON.stringify(notes) !== JSON.stringify(want)) throw new Error(`notifications: ${JSON.stringify(notes)}`);
+  ok('hidden, the page notified of the mention and the private message, not of the other line');
+  const hiddenTitle = await eve.title();
+  if (!hiddenTitle.startsWith('(3) ') || !hiddenTitle.endsWith(opts.title)) {
+    throw new Error(`hidden, the tab's title is ${JSON.stringify(hiddenTitle)}`);
+  }
+  ok(`hidden, the tab's title counts the unread: "${hiddenTitle}"`);
+  await setHidden(eve, false);
+  ncSend(`webeve: back again ${token}`);
+  await expectMessage(eve, '#lobby', 'ncnora', `back again ${token}`);
+  await eve.waitForTimeout(300);
+  if ((await eve.evaluate(() => window.__notes.length)) !== 2) throw new Error('notified while the tab was shown');
+  if ((await eve.title()).startsWith('(')) throw new Error(`shown again, the title is ${await eve.title()}`);
+  ok('shown again: no notification, and no count in the title');
+
+  step = 'a page without the permission';
+  const fay = await openPage('webfay', { width: 1280, height: 800 });
+  await spyOnNotifications(fay);
+  await login(fay, 'webfay');
+  await fay.locator('#notify-btn').waitFor({ state: 'visible' });
+  await fay.click('#notify-btn');
+  await until(fay, () => window.__asked === 1, 'the permission asked for');
+  ok('without the permission the page offers "Notify me", and asks on that click');
+  await setHidden(fay, true);
+  ncSend(`webfay: are you there ${token}`);
+  await expectMessage(fay, '#lobby', 'ncnora', `are you there ${token}`);
+  await fay.waitForTimeout(300);
+  if ((await fay.evaluate(() => window.__notes.length)) !== 0) throw new Error('notified without the permission');
+  ok('without the permission, no notification');
+
+  await done();
+}
+
 async function main() {
+  if (opts.scenario === 'site') return site();
   if (opts.scenario === 'accounts') return accounts();
   if (opts.scenario === 'markers') return markers();
   if (opts.scenario === 'rejoin') return rejoin();

@@ -21,6 +21,16 @@ def web():
     assert rc == 0, "parleyd exited with %s:\n%s" % (rc, srv.log_text())
 
 
+def served(name, title="Parley", description=""):
+    """A file of web/ as parleyd serves it: the landing page with the
+    server's web-title and web-description in it."""
+    data = (ROOT / "web" / name).read_bytes()
+    if name == "index.html":
+        data = data.replace(b"{{title}}", title.encode()).replace(
+            b"{{description}}", description.encode())
+    return data
+
+
 def get(port, path, method="GET", extra="", tls=False):
     return http(port, "%s %s HTTP/1.1\nHost: 127.0.0.1:%d\n%s\n" % (method, path, port, extra),
                 tls=tls)
@@ -38,7 +48,7 @@ def test_serves_the_web_client_built_in(web, path, name, ctype):
     assert status == 200
     assert headers["content-type"] == ctype
     assert int(headers["content-length"]) == len(body)
-    assert body == (ROOT / "web" / name).read_bytes()
+    assert body == served(name)
     assert "default-src 'self'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["connection"] == "close"
@@ -52,7 +62,7 @@ def test_serves_over_tls_too(web):
 def test_head_has_the_headers_and_no_body(web):
     status, headers, body = get(web.web_port, "/", method="HEAD")
     assert status == 200
-    assert int(headers["content-length"]) == len((ROOT / "web" / "index.html").read_bytes())
+    assert int(headers["content-length"]) == len(served("index.html"))
     assert body == b""
 
 

@@ -157,6 +157,22 @@ def test_web_client_shows_the_topic_of_now_after_a_restart(make_server, tmp_path
         run.returncode, "\n".join(seen + out), err)
 
 
+def test_web_client_site_settings_and_notifications(make_server):
+    """web-title and web-description on the landing page (as text, not
+    markup) and in the tab's title; notifications of mentions and private
+    messages while the tab is hidden, with the permission granted in the
+    browser context, none without it; "Notify me" asks on a click."""
+    need_tools(missing_tools())
+    web_port = free_port()
+    title, description = "Chat <b>&\"Co'", "Be <i>kind</i> & brief"
+    srv = make_server("--web-listen", "127.0.0.1:%d" % web_port, "--web-title", title,
+                      "--web-description", description)
+    cmd = ["node", str(BROWSER_DIR / "e2e.mjs"), "--url", "http://127.0.0.1:%d/" % web_port,
+           "--plain-port", str(srv.port), "--artifacts", str(ARTIFACTS / "site"),
+           "--scenario", "site", "--title", title, "--description", description]
+    run_e2e(cmd, srv)
+
+
 def caps_offered(irc_port):
     """The capabilities (names) a parleyd offers in CAP LS 302."""
     probe = IrcClient(irc_port)
