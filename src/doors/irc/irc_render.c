@@ -273,13 +273,24 @@ multiline_form(struct conn *c, struct msg *m)
 	return m->rendered[f];
 }
 
-int
-irc_render_for(struct conn *c, struct msg *m, struct wire **tags, struct wire **body)
+/* The tags of m that c's capabilities ask for; NULL without any (most of
+ * a large room's members: they cost no call). */
+static inline struct wire *
+tags_for(struct conn *c, struct msg *m, unsigned caps_on)
+{
+	if (!(caps_on & (CAP_MESSAGE_TAGS | CAP_SERVER_TIME | CAP_ACCOUNT_TAG)))
+		return NULL;
+	return irc_tags_for(c, m);
+}
+
+/* irc_render_for, inlined into every delivery. */
+static inline int
+render_for(struct conn *c, struct msg *m, struct wire **tags, struct wire **body)
 {
 	if (!irc_wants(c, m))
 		return -1;
 	unsigned caps_on = irc_session(c)->caps;
-	*tags = irc_tags_for(c, m);
+	*tags = tags_for(c, m, caps_on);
 	if (m->multiline) {
 		*body = multiline_form(c, m);
 		return *body != NULL ? 0 : -1;
@@ -292,35 +303,47 @@ irc_render_for(struct conn *c, struct msg *m, struct wire **tags, struct wire **
 	return *body != NULL ? 0 : -1;
 }
 
-void
-irc_deliver_to(struct conn *c, struct msg *m)
+int
+irc_render_for(struct conn *c, struct msg *m, struct wire **tags, struct wire **body)
+{
+	return render_for(c, m, tags, body);
+}
+
+static inline void
+deliver_to(struct conn *c, struct msg *m)
 {
 	if (c->user == NULL)
 		return;
 	if (m->kind == MSG_CHGHOST && chghost_delivered(c, m))
 		return;
 	struct wire *tags, *body;
-	if (irc_render_for(c, m, &tags, &body) == 0)
+	if (render_for(c, m, &tags, &body) == 0)
 		irc_send_wire(c, tags, body);
 }
 
 void
+irc_deliver_to(struct conn *c, struct msg *m)
+{
+	deliver_to(c, m);
+}
+
+/* Every member of a room, for every event: one call, down to the sendq. */
+void
 irc_deliver(struct user *u, struct msg *m)
 {
 	struct conn *c = u->door;
+	struct irc_session *s = irc_session(c);
 	/* A message a labeled command sent to its own author is not a reply
 	 * to the label (only the echo-message copy is): it goes out as it is. */
-	int message = m->kind == MSG_SAY || m->kind == MSG_PRIVATE ||
-	    m->kind == MSG_ACTION || m->kind == MSG_NOTICE || m->kind == MSG_TAGMSG;
-	struct irc_session *s = irc_session(c);
-	if (message && s->reply != NULL) {
+	if (s != NULL && s->reply != NULL && (m->kind == MSG_SAY || m->kind == MSG_PRIVATE ||
+	    m->kind == MSG_ACTION || m->kind == MSG_NOTICE || m->kind == MSG_TAGMSG)) {
 		struct irc_reply *r = s->reply;
 		s->reply = NULL;
-		irc_deliver_to(c, m);
+		deliver_to(c, m);
 		s->reply = r;
 		return;
 	}
-	irc_deliver_to(c, m);
+	deliver_to(c, m);
 }
 
 
