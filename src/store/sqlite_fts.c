@@ -12,7 +12,6 @@
  * without the separator is tokenized as unicode61 would. */
 #include "store/sqlite_int.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +42,12 @@ store_fts_tag(const char *target, char out[STORE_FTS_TAG_LEN + 1])
 		h ^= *p;
 		h *= 0x100000001b3u;
 	}
-	snprintf(out, STORE_FTS_TAG_LEN + 1, "%016llx", (unsigned long long)h);
+	/* "%016llx" by hand: snprintf was about a seventh of indexing a
+	 * message (callgrind of store-bench). */
+	static const char hex[] = "0123456789abcdef";
+	for (int i = STORE_FTS_TAG_LEN - 1; i >= 0; i--, h >>= 4)
+		out[i] = hex[h & 0xf];
+	out[STORE_FTS_TAG_LEN] = '\0';
 }
 
 static int
