@@ -831,7 +831,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	trace = getenv("FUZZ_SERVER_TRACE") != NULL;
 	no_output_checks = getenv("FUZZ_SERVER_NO_OUTPUT") != NULL;
 	config_for(next(&s));
-	log_threshold = trace ? LOG_INFO : LOG_ERROR;
+	/* server_init applies it (server/reload.c). */
+	cfg.log_level = trace ? LOG_INFO : LOG_ERROR;
 	/* server_init blocks the signals it handles; libFuzzer wants its
 	 * own (SIGINT to stop), so they are given back. */
 	sigset_t mask;
