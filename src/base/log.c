@@ -31,7 +31,8 @@ static const char *const format_names[] = { "text", "json" };
 /* How lines reach the reader. */
 enum log_sink {
 	SINK_DIRECT,   /* write(2) to stderr as it is: before log_open, a regular file */
-	SINK_OWN_FD,   /* a non-blocking descriptor of our own on stderr's pipe or tty */
+	SINK_OWN_FD,   /* a non-blocking descriptor of our own on stderr's pipe or tty
+	                * (fd 2 itself, made non-blocking, when /proc is not there) */
 	SINK_SOCKET,   /* stderr is a socket (journald's): send with MSG_DONTWAIT */
 };
 
@@ -317,8 +318,13 @@ log_open(void)
 		 * of our own, whose O_NONBLOCK nobody else sees: set on fd 2
 		 * itself it would be the shell's or the supervisor's too. */
 		int fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		int flags;
 		if (fd >= 0) {
 			lg.fd = fd;
+			lg.sink = SINK_OWN_FD;
+		} else if ((flags = fcntl(STDERR_FILENO, F_GETFL)) >= 0 &&
+		    fcntl(STDERR_FILENO, F_SETFL, flags | O_NONBLOCK) == 0) {
+			/* No /proc (a chroot): the shared description it is. */
 			lg.sink = SINK_OWN_FD;
 		}
 	}
@@ -369,7 +375,7 @@ log_close(unsigned wait_ms)
 			break;
 	}
 	pthread_mutex_lock(&lg.lock);
-	if (lg.sink == SINK_OWN_FD)
+	if (lg.sink == SINK_OWN_FD && lg.fd != STDERR_FILENO)
 		close(lg.fd);
 	lg.fd = STDERR_FILENO;
 	lg.sink = SINK_DIRECT;
