@@ -117,12 +117,20 @@ def comm(pid):
         return None
 
 
+def sigint_as_from_a_terminal():
+    """preexec_fn: SIGINT back to its default, as a terminal's Ctrl-C finds
+    it. A suite started in the background by a non-interactive shell
+    inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt: bench/ab would run on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupted_it_reaps_everything_and_reports(tmp_path):
     out = tmp_path / "int"
     proc = subprocess.Popen([sys.executable, str(AB), "--pairs", "1", "--workloads", "W1",
                              "--out", str(out), "--bench", str(BENCH), "--clients", "20",
                              "--duration", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=sigint_as_from_a_terminal)
     try:
         # Wait for the measured run: its server and parley-bench running.
         deadline = time.monotonic() + 30
