@@ -146,15 +146,23 @@ run: all $(TLS_DIR)/parley.crt
 		--tls-cert $(TLS_DIR)/parley.crt --tls-key $(TLS_DIR)/parley.key \
 		--data-dir ./parley-data
 
-unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+# Each unit binary is a target of its own, so `make -j2 test` runs two at
+# once; what one printed comes out whole when it ends.
+UNIT_RUN := $(UNIT_BIN:%=%.run)
+.PHONY: $(UNIT_RUN)
+unit: $(UNIT_RUN)
+$(UNIT_RUN): %.run: %
+	@$* >$*.log 2>&1; rc=$$?; echo "== $*"; cat $*.log; exit $$rc
 
 # `make test` runs every test, the browser's and irssi's too, so none may
 # skip for want of its tools: they are installed first (as root), and
 # PARLEY_TOOLS=required turns such a skip into a failure.
+# TEST_JOBS pytest workers (pytest-xdist) share the suite; TEST_JOBS=0 runs
+# it in one process.
+TEST_JOBS ?= 2
 integration: all browser-deps tool-deps
-	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(MAKE) --no-print-directory deps-test
-	PARLEY_BIN=$(BIN) PARLEY_TOOLS=required $(PYTHON) -m pytest -q tests/integration
+	@$(PYTHON) -c 'import pytest, xdist' 2>/dev/null || $(MAKE) --no-print-directory deps-test
+	PARLEY_BIN=$(BIN) PARLEY_TOOLS=required $(PYTHON) -m pytest -q -n $(TEST_JOBS) tests/integration
 
 # The tests' commands, as command=Debian package: irssi, and tmux that
 # drives it and parley (the terminal tests); promtool, the metrics test's
@@ -185,7 +193,11 @@ deps-test:
 	@echo "make: installing the test tools (apt-get install $(DEB_PACKAGES))"
 	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES) >/dev/null
 
-test: unit integration
+# The unit tests, then the integration tests: one after the other even
+# under -j, which each of them uses inside.
+test:
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
 
 # Builds everything with ASan and UBSan (into build/sanitize; the release
 # binaries are left alone) and runs every test: `make sanitize`.
@@ -302,13 +314,14 @@ bench: all
 bench-ab: all
 	$(PYTHON) bench/ab $(if $(A),--a $(A)) $(if $(B),--b $(B)) $(AB_ARGS)
 
-.PHONY: fuzz
-fuzz: $(FUZZ_BIN)
-	@set -e; for f in $(FUZZ_BIN); do \
-		mkdir -p build/fuzz/corpus/$$(basename $$f); \
-		echo "== $$f ($(FUZZ_SECONDS)s)"; \
-		if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=9000 \
-			build/fuzz/corpus/$$(basename $$f) >build/fuzz/$$(basename $$f).log 2>&1; then \
-			tail -40 build/fuzz/$$(basename $$f).log; exit 1; fi; \
-		tail -1 build/fuzz/$$(basename $$f).log; \
-	done
+# Each target runs FUZZ_SECONDS as a make target of its own: `make -j2
+# fuzz` runs two at once, each on a core, for the same time each.
+FUZZ_RUN := $(FUZZ_BIN:%=%.run)
+.PHONY: fuzz $(FUZZ_RUN)
+fuzz: $(FUZZ_RUN)
+$(FUZZ_RUN): %.run: %
+	@mkdir -p build/fuzz/corpus/$(notdir $*)
+	@if ! $* -max_total_time=$(FUZZ_SECONDS) -max_len=9000 \
+		build/fuzz/corpus/$(notdir $*) >$*.log 2>&1; then \
+		echo "== $* ($(FUZZ_SECONDS)s) failed:"; tail -40 $*.log; exit 1; fi; \
+	echo "== $* ($(FUZZ_SECONDS)s): $$(tail -1 $*.log)"
