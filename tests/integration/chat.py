@@ -255,7 +255,12 @@ class Server:
     def _start(self, args, irc, tls, web):
         self.port = free_port()
         self.host = "127.0.0.1"
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / ("parleyd-%d.log" % self.port)
+        # Named for the port and the pytest-xdist worker: two workers that
+        # picked the same free port at once (one of them will retry) do not
+        # truncate each other's log.
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        name = "parleyd-%s-%d.log" % (worker, self.port) if worker else "parleyd-%d.log" % self.port
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / name
         self.log = open(self.log_path, "w+b")
         cmd = [str(PARLEYD), "--listen", "127.0.0.1:%d" % self.port,
                "--server-name", "test.parley", *args]
