@@ -158,11 +158,11 @@ $(UNIT_RUN): %.run: %
 # skip for want of its tools: they are installed first (as root), and
 # PARLEY_TOOLS=required turns such a skip into a failure.
 # TEST_JOBS pytest workers (pytest-xdist) share the suite; TEST_JOBS=0 runs
-# it in one process.
+# it in one process. Tests marked xdist_group("name") run on one worker.
 TEST_JOBS ?= 2
 integration: all browser-deps tool-deps
 	@$(PYTHON) -c 'import pytest, xdist' 2>/dev/null || $(MAKE) --no-print-directory deps-test
-	PARLEY_BIN=$(BIN) PARLEY_TOOLS=required $(PYTHON) -m pytest -q -n $(TEST_JOBS) tests/integration
+	PARLEY_BIN=$(BIN) PARLEY_TOOLS=required $(PYTHON) -m pytest -q -n $(TEST_JOBS) --dist loadgroup tests/integration
 
 # The tests' commands, as command=Debian package: irssi, and tmux that
 # drives it and parley (the terminal tests); promtool, the metrics test's

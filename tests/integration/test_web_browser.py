@@ -17,6 +17,12 @@ import pytest
 from chat import NO_HISTORY, ROOT, free_port, kill_group, make_cert, need_tools
 from irc import IrcClient
 
+# One Chromium at a time: under pytest-xdist these tests all go to one
+# worker (make test's --dist loadgroup), the others' tests beside them.
+# Two browsers at once on a busy two-core machine missed e2e.mjs's 10 s
+# page loads.
+pytestmark = pytest.mark.xdist_group("browser")
+
 BROWSER_DIR = ROOT / "tests" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "build" / "artifacts"
