@@ -59,7 +59,7 @@ struct account_scram {
 enum job_kind {
 	J_WARM,        /* makes the dummy hash before the first login needs it */
 	J_REGISTER, J_LOGIN, J_LOGIN_CERT, J_PASSWD, J_DROP, J_CERT_ADD, J_CERT_DEL,
-	J_INFO, J_SCRAM_FIRST, J_SCRAM_FINAL, J_SYNC,
+	J_CERT_LIST, J_INFO, J_SCRAM_FIRST, J_SCRAM_FINAL, J_SYNC,
 };
 
 /* One call's work: what the worker needs (copies, nothing the loop
@@ -88,6 +88,8 @@ struct job {
 	char **names;
 	size_t nnames;
 	int names_loaded;
+	/* J_CERT_LIST: the fingerprints, a space between. */
+	char fps[STORE_CERTS_MAX * (STORE_CERTFP_LEN + 1)];
 };
 
 const char *
@@ -454,6 +456,16 @@ work_sync(struct job *j)
 }
 
 static void
+work_cert_list(struct job *j)
+{
+	char fps[STORE_CERTS_MAX][STORE_CERTFP_LEN + 1];
+	size_t n = 0, at = 0;
+	j->status = of_store(store_cert_list(j->store, j->name, fps, &n));
+	for (size_t i = 0; j->status == ACCOUNT_OK && i < n; i++)
+		at += (size_t)snprintf(j->fps + at, sizeof j->fps - at, "%s%s", i ? " " : "", fps[i]);
+}
+
+static void
 job_work(void *arg)
 {
 	struct job *j = arg;
@@ -482,6 +494,9 @@ job_work(void *arg)
 		break;
 	case J_CERT_DEL:
 		j->status = of_store(store_cert_del(j->store, j->name, j->fp));
+		break;
+	case J_CERT_LIST:
+		work_cert_list(j);
 		break;
 	case J_INFO:
 		j->status = of_store(store_account_get(j->store, j->name, &acc));
@@ -600,6 +615,10 @@ job_done(void *arg, int cancelled)
 			r.data = j->x->out;
 			r.len = strlen(r.data);
 		}
+		break;
+	case J_CERT_LIST:
+		r.data = j->fps;
+		r.len = strlen(j->fps);
 		break;
 	case J_LOGIN_CERT:
 	case J_CERT_ADD:
@@ -817,12 +836,26 @@ accounts_cert_del(struct accounts *a, const char *name, const char *fp,
 	return cert(a, J_CERT_DEL, name, fp, done, ctx);
 }
 
+/* A job of kind about name alone, submitted. */
+static enum account_status
+about(struct accounts *a, enum job_kind kind, const char *name, account_done_fn *done,
+    void *ctx)
+{
+	struct job *j = NULL;
+	enum account_status st = start(a, kind, name, NULL, 0, done, ctx, &j);
+	return st != ACCOUNT_OK ? st : job_submit(a, j);
+}
+
+enum account_status
+accounts_cert_list(struct accounts *a, const char *name, account_done_fn *done, void *ctx)
+{
+	return about(a, J_CERT_LIST, name, done, ctx);
+}
+
 enum account_status
 accounts_info(struct accounts *a, const char *name, account_done_fn *done, void *ctx)
 {
-	struct job *j = NULL;
-	enum account_status st = start(a, J_INFO, name, NULL, 0, done, ctx, &j);
-	return st != ACCOUNT_OK ? st : job_submit(a, j);
+	return about(a, J_INFO, name, done, ctx);
 }
 
 /* ---- SCRAM ---- */

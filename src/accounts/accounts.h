@@ -77,7 +77,9 @@ struct account_result {
 	                              * the logins, info), else NULL */
 	const char *data;            /* SCRAM: the server's next message
 	                              * (server-first, or server-final on
-	                              * success), else NULL */
+	                              * success); cert list: the fingerprints,
+	                              * a space between ("" for none); else
+	                              * NULL */
 	size_t len;
 	int64_t created_ms;          /* info: when it was registered */
 };
@@ -140,6 +142,10 @@ enum account_status accounts_cert_add(struct accounts *a, const char *name,
     const char *fp, account_done_fn *done, void *ctx);
 enum account_status accounts_cert_del(struct accounts *a, const char *name,
     const char *fp, account_done_fn *done, void *ctx);
+/* name's certificate fingerprints (result's data), whom the caller is
+ * logged in as. */
+enum account_status accounts_cert_list(struct accounts *a, const char *name,
+    account_done_fn *done, void *ctx);
 /* Whether name is an account: result's account and created_ms (NickServ
  * INFO). ACCOUNT_NOT_FOUND when not. */
 enum account_status accounts_info(struct accounts *a, const char *name,

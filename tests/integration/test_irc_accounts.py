@@ -283,6 +283,19 @@ def test_external_by_certificate(srv):
     c2 = start(srv, client=cert_client(srv, "jack-laptop"))
     lines = authenticate(c2, "EXTERNAL", "")
     assert numerics(lines)[-2:] == ["900", "903"] and parse(lines[-2]).params[2] == "jack"
+    # CERT LIST names it (and another added by fingerprint), and this
+    # connection's.
+    other = "ab" * 32
+    c.send("PRIVMSG NickServ :CERT ADD %s" % other.upper())
+    c.expect(r"NOTICE jacks :This certificate now logs you in as jack")
+    c.send("PRIVMSG NickServ :CERT LIST")
+    listed = sorted(c.expect(r"NOTICE jacks :Certificate of jack: ([0-9a-f]{64})$").group(1)
+                    for _ in range(2))
+    assert listed == sorted([fingerprint("jack-laptop"), other])
+    c.expect(r"NOTICE jacks :2 certificates log in as jack$")
+    c.expect(r"NOTICE jacks :This connection's certificate: %s$" % fingerprint("jack-laptop"))
+    c.send("PRIVMSG NickServ :CERT DEL %s" % other)
+    c.expect(r"NOTICE jacks :That certificate no longer logs anyone in")
     # Asking for another account by it fails.
     c3 = start(srv, client=cert_client(srv, "jack-laptop"))
     assert numerics(authenticate(c3, "EXTERNAL", b64(b"bob")))[-1] == "904"
@@ -291,6 +304,8 @@ def test_external_by_certificate(srv):
     c.expect(r"NOTICE jacks :That certificate no longer logs anyone in")
     c4 = start(srv, client=cert_client(srv, "jack-laptop"))
     assert numerics(authenticate(c4, "EXTERNAL", ""))[-1] == "904"
+    c.send("PRIVMSG NickServ :CERT LIST")
+    c.expect(r"NOTICE jacks :0 certificates log in as jack$")
 
 
 # draft/account-registration.

@@ -36,6 +36,7 @@ static const char *const help[] = {
 	"PASSWD <old> <new>            change your password",
 	"CERT ADD [fingerprint]        log in by this TLS certificate (SASL EXTERNAL)",
 	"CERT DEL <fingerprint>        forget a certificate",
+	"CERT LIST                     the certificates that log you in",
 	"DROP <password>               delete your account and all kept for it",
 	"INFO [account]                whether an account exists, and since when",
 };
@@ -55,6 +56,27 @@ ns_status(struct conn *c, const struct account_result *r, const char *what)
 		ns_say(c, "%s: %s", what, account_status_text(r->status));
 		return;
 	}
+}
+
+/* The account's fingerprints (fps: a space between), a NOTICE each, and
+ * this connection's certificate's, if any. */
+static void
+cert_list(struct conn *c, const char *fps, const char *account)
+{
+	size_t n = 0;
+	for (const char *p = fps != NULL ? fps : ""; *p != '\0';) {
+		size_t len = strcspn(p, " ");
+		ns_say(c, "Certificate of %s: %.*s", account, (int)len, p);
+		n++;
+		p += len + (p[len] == ' ');
+	}
+	ns_say(c, "%zu certificate%s log%s in as %s", n, n == 1 ? "" : "s",
+	    n == 1 ? "s" : "", account);
+	char mine[CONN_FINGERPRINT_MAX];
+	if (conn_tls_fingerprint(c, mine) == 0)
+		ns_say(c, "This connection's certificate: %s", mine);
+	else
+		ns_say(c, "This connection has no TLS client certificate");
 }
 
 static void
@@ -77,6 +99,8 @@ ns_done(struct conn *c, const struct account_result *r, struct irc_account_job *
 		ns_say(c, "This certificate now logs you in as %s (SASL EXTERNAL)", j->name);
 	} else if (strcmp(w, "CERT DEL") == 0) {
 		ns_say(c, "That certificate no longer logs anyone in");
+	} else if (strcmp(w, "CERT LIST") == 0) {
+		cert_list(c, r->data, j->name);
 	} else if (strcmp(w, "DROP") == 0) {
 		/* The hub logged out whoever was logged in as it. */
 		ns_say(c, "Account %s is dropped", j->name);
@@ -138,11 +162,9 @@ ns_cert(struct conn *c, char **args, int n)
 		if (j != NULL)
 			irc_account_wait(c, j, accounts_cert_del(a, acct, fp, irc_account_done, j));
 	} else if (strcasecmp(sub, "LIST") == 0) {
-		char mine[CONN_FINGERPRINT_MAX];
-		if (conn_tls_fingerprint(c, mine) == 0)
-			ns_say(c, "This connection's certificate: %s", mine);
-		else
-			ns_say(c, "This connection has no TLS client certificate");
+		struct irc_account_job *j = ns_job(c, "CERT LIST", acct);
+		if (j != NULL)
+			irc_account_wait(c, j, accounts_cert_list(a, acct, irc_account_done, j));
 	} else
 		ns_say(c, "CERT ADD [fingerprint] | CERT DEL <fingerprint> | CERT LIST");
 }
