@@ -25,66 +25,10 @@
 #include "base/clock.h"
 #include "store/sqlite_int.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 /* The first event's time: 2026-01-01, a millisecond apart each. */
 #define T0 INT64_C(1767225600000)
-
-struct fixture {
-	char dir[64];
-	struct store *s;
-};
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static struct store *
-open_store(const char *dir, uint32_t max_rows, uint32_t max_age_days)
-{
-	struct store_options o = { .dir = dir, .max_rows = max_rows,
-		.max_age_days = max_age_days, .readers = 2 };
-	char err[256] = "";
-	struct store *s = store_open(&o, err, sizeof err);
-	if (s == NULL)
-		fprintf(stderr, "store_open: %s\n", err);
-	return s;
-}
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof *f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/parley-store-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	strcat(f->dir, "/data");  /* store_open makes it */
-	f->s = open_store(f->dir, 0, 0);
-	*state = f;
-	return f->s != NULL ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_close(f->s);
-	char *slash = strrchr(f->dir, '/');
-	*slash = '\0';
-	rm_rf(f->dir);
-	free(f);
-	return 0;
-}
 
 /* Waits (on store_fd, as the loop does; the timeout is a bound against a
  * hang, not a timing check) until epoch is finished. */

@@ -37,55 +37,7 @@
 #include "chat/hub.h"
 #include "store/sqlite_int.h"
 #include "store/store.h"
-
-struct fixture {
-	char root[64];
-	char dir[80];
-	struct store *s;
-};
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static struct store *
-open_store(const char *dir)
-{
-	struct store_options o = { .dir = dir, .readers = 2 };
-	char err[256] = "";
-	struct store *s = store_open(&o, err, sizeof err);
-	if (s == NULL)
-		fprintf(stderr, "store_open: %s\n", err);
-	return s;
-}
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof *f);
-	snprintf(f->root, sizeof f->root, "/tmp/parley-acct-XXXXXX");
-	if (mkdtemp(f->root) == NULL)
-		return -1;
-	snprintf(f->dir, sizeof f->dir, "%s/data", f->root);
-	f->s = open_store(f->dir);
-	*state = f;
-	return f->s != NULL ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_close(f->s);
-	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
+#include "store_fixture.h"
 
 static struct store_account
 account(const char *name)
@@ -211,7 +163,7 @@ test_from_version_1(void **state)
 	    "INSERT INTO events (msgid, at_ms, target, kind, sender, text)"
 	    " VALUES ('0000000000000000', 1, '#a', 1, 'n!u@h', 'kept');"
 	    "PRAGMA user_version = 1;");
-	f->s = open_store(f->dir);
+	f->s = open_store(f->dir, 0, 0);
 	assert_non_null(f->s);
 	struct store_account a = account("alice");
 	assert_int_equal(store_account_create(f->s, &a), STORE_OK);

@@ -25,56 +25,7 @@
 
 #include "store/sqlite_int.h"
 #include "store/store.h"
-
-struct fixture {
-	char root[64];
-	char dir[80];
-	struct store *s;
-};
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static struct store *
-open_store(const char *dir)
-{
-	struct store_options o = { .dir = dir, .readers = 2 };
-	char err[256] = "";
-	struct store *s = store_open(&o, err, sizeof err);
-	if (s == NULL)
-		fprintf(stderr, "store_open: %s\n", err);
-	return s;
-}
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof *f);
-	snprintf(f->root, sizeof f->root, "/tmp/parley-unlock-XXXXXX");
-	if (mkdtemp(f->root) == NULL)
-		return -1;
-	snprintf(f->dir, sizeof f->dir, "%s/data", f->root);
-	f->s = open_store(f->dir);
-	*state = f;
-	return f->s != NULL ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	if (f->s != NULL)
-		store_close(f->s);
-	nftw(f->root, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
+#include "store_fixture.h"
 
 /* Seals what is pending and waits until the writer has committed it. */
 static void
@@ -382,7 +333,7 @@ test_rooms(void **state)
 	commit(f->s);
 	/* And kept across a reopen. */
 	store_close(f->s);
-	f->s = open_store(f->dir);
+	f->s = open_store(f->dir, 0, 0);
 	assert_non_null(f->s);
 	assert_int_equal(store_rooms_load(f->s, &rooms, &n), STORE_OK);
 	assert_int_equal(n, 1);
@@ -422,7 +373,7 @@ test_from_version_2(void **state)
 	f->s = NULL;
 	db_exec(f->dir, "DROP TABLE conversations; DROP TABLE read_markers; DROP TABLE rooms;"
 	    "DROP TABLE room_masks; DROP TABLE room_ops; PRAGMA user_version = 2;");
-	f->s = open_store(f->dir);
+	f->s = open_store(f->dir, 0, 0);
 	assert_non_null(f->s);
 	struct store_account out;
 	assert_int_equal(store_account_get(f->s, "KEEP", &out), STORE_OK);
