@@ -81,12 +81,30 @@ store_rw_give(struct store *s, sqlite3 *db)
 static sqlite3_stmt *
 prepare(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	return store_prepare(db, sql, NULL);
+}
+
+enum store_status
+store_rw_row(struct store *s, const char *sql, const struct store_params *p,
+    store_row_fn *row, void *out)
+{
+	sqlite3 *db = store_rw_take(s);
+	if (db == NULL)
+		return STORE_FAILED;
+	enum store_status r = STORE_FAILED;
+	sqlite3_stmt *st = store_prepare(db, sql, p);
+	if (st != NULL) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			row(st, out);
+			r = STORE_OK;
+		} else if (rc == SQLITE_DONE) {
+			r = STORE_NOT_FOUND;
+		}
 		sqlite3_finalize(st);
-		return NULL;
 	}
-	return st;
+	store_rw_give(s, db);
+	return r;
 }
 
 static int
@@ -185,40 +203,29 @@ col_bytes(sqlite3_stmt *st, int i, uint8_t *out, size_t cap, size_t *n)
 		*n = len;
 }
 
+static void
+row_account(sqlite3_stmt *st, void *arg)
+{
+	struct store_account *out = arg;
+	memset(out, 0, sizeof *out);
+	snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(out->pwhash, sizeof out->pwhash, "%s", (const char *)sqlite3_column_text(st, 1));
+	size_t n = 0;
+	col_bytes(st, 2, out->scram_salt, sizeof out->scram_salt, &n);
+	out->scram_salt_len = (uint8_t)n;
+	out->scram_iter = (uint32_t)sqlite3_column_int64(st, 3);
+	col_bytes(st, 4, out->scram_stored_key, STORE_SCRAM_KEY_LEN, NULL);
+	col_bytes(st, 5, out->scram_server_key, STORE_SCRAM_KEY_LEN, NULL);
+	out->created_ms = sqlite3_column_int64(st, 6);
+}
+
 enum store_status
 store_account_get(struct store *s, const char *name, struct store_account *out)
 {
-	sqlite3 *db = store_rw_take(s);
-	if (db == NULL)
-		return STORE_FAILED;
-	enum store_status r = STORE_FAILED;
-	sqlite3_stmt *st = prepare(db,
-	    "SELECT name, pwhash, scram_salt, scram_iter, scram_stored_key, scram_server_key,"
-	    " created_ms FROM accounts WHERE key = lower(?1)");
-	if (st != NULL) {
-		bind_text(st, 1, name);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			memset(out, 0, sizeof *out);
-			snprintf(out->name, sizeof out->name, "%s",
-			    (const char *)sqlite3_column_text(st, 0));
-			snprintf(out->pwhash, sizeof out->pwhash, "%s",
-			    (const char *)sqlite3_column_text(st, 1));
-			size_t n = 0;
-			col_bytes(st, 2, out->scram_salt, sizeof out->scram_salt, &n);
-			out->scram_salt_len = (uint8_t)n;
-			out->scram_iter = (uint32_t)sqlite3_column_int64(st, 3);
-			col_bytes(st, 4, out->scram_stored_key, STORE_SCRAM_KEY_LEN, NULL);
-			col_bytes(st, 5, out->scram_server_key, STORE_SCRAM_KEY_LEN, NULL);
-			out->created_ms = sqlite3_column_int64(st, 6);
-			r = STORE_OK;
-		} else if (rc == SQLITE_DONE) {
-			r = STORE_NOT_FOUND;
-		}
-		sqlite3_finalize(st);
-	}
-	store_rw_give(s, db);
-	return r;
+	const struct store_params p = { .text = { name }, .ntext = 1 };
+	return store_rw_row(s, "SELECT name, pwhash, scram_salt, scram_iter, scram_stored_key,"
+	    " scram_server_key, created_ms FROM accounts WHERE key = lower(?1)", &p,
+	    row_account, out);
 }
 
 static enum store_status
@@ -432,30 +439,18 @@ store_cert_del(struct store *s, const char *name, const char *fp)
 	return st;
 }
 
+static void
+row_name(sqlite3_stmt *st, void *name)
+{
+	snprintf(name, ACCOUNT_LEN_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+}
+
 enum store_status
 store_cert_find(struct store *s, const char *fp, char name[ACCOUNT_LEN_MAX + 1])
 {
-	sqlite3 *db = store_rw_take(s);
-	if (db == NULL)
-		return STORE_FAILED;
-	enum store_status r = STORE_FAILED;
-	sqlite3_stmt *st = prepare(db,
-	    "SELECT a.name FROM account_certs c JOIN accounts a ON a.key = c.account"
-	    " WHERE c.fp = lower(?1)");
-	if (st != NULL) {
-		bind_text(st, 1, fp);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			snprintf(name, ACCOUNT_LEN_MAX + 1, "%s",
-			    (const char *)sqlite3_column_text(st, 0));
-			r = STORE_OK;
-		} else if (rc == SQLITE_DONE) {
-			r = STORE_NOT_FOUND;
-		}
-		sqlite3_finalize(st);
-	}
-	store_rw_give(s, db);
-	return r;
+	const struct store_params p = { .text = { fp }, .ntext = 1 };
+	return store_rw_row(s, "SELECT a.name FROM account_certs c JOIN accounts a"
+	    " ON a.key = c.account WHERE c.fp = lower(?1)", &p, row_name, name);
 }
 
 enum store_status

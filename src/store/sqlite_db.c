@@ -48,3 +48,31 @@ store_stmts_finalize(const struct store_stmt *list, size_t n)
 		*list[i].st = NULL;
 	}
 }
+
+sqlite3_stmt *
+store_prepare(sqlite3 *db, const char *sql, const struct store_params *p)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	int max = sqlite3_bind_parameter_count(st);
+	for (int i = 0; p != NULL && i < p->ntext && i < max; i++)
+		if (p->text[i] != NULL)
+			sqlite3_bind_text(st, i + 1, p->text[i], -1, SQLITE_STATIC);
+	for (int i = 0; p != NULL && i < p->nnum && p->ntext + i < max; i++)
+		sqlite3_bind_int64(st, p->ntext + i + 1, p->num[i]);
+	return st;
+}
+
+int
+store_exec_params(sqlite3 *db, const char *sql, const struct store_params *p)
+{
+	sqlite3_stmt *st = store_prepare(db, sql, p);
+	if (st == NULL)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

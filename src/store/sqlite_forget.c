@@ -14,32 +14,6 @@
 #define ACCOUNT_EVENTS "(SELECT target FROM conversations WHERE account = ?1)" \
 	" OR (target > ?2 AND target < ?3)"
 
-/* sql prepared and bound with as many of params as it has (the key,
- * then the one-sided range); NULL when it cannot be prepared. */
-static sqlite3_stmt *
-bound(sqlite3 *db, const char *sql, const char *const params[3])
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	for (int i = 0; i < sqlite3_bind_parameter_count(st) && i < 3; i++)
-		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
-	return st;
-}
-
-static int
-run(sqlite3 *db, const char *sql, const char *const params[3])
-{
-	sqlite3_stmt *st = bound(db, sql, params);
-	if (st == NULL)
-		return -1;
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 int
 store_unlock_forget_account(sqlite3 *db, const char *key)
 {
@@ -51,10 +25,10 @@ store_unlock_forget_account(sqlite3 *db, const char *key)
 	char lo[STORE_TARGET_MAX + 1], hi[STORE_TARGET_MAX + 1];
 	snprintf(lo, sizeof lo, "@%s%c", key, STORE_HALF_SEP);
 	snprintf(hi, sizeof hi, "@%s%c", key, STORE_HALF_SEP + 1);
-	const char *const params[3] = { key, lo, hi };
-	sqlite3_stmt *st = bound(db, "SELECT id, kind, text, target FROM events"
+	const struct store_params p = { .text = { key, lo, hi }, .ntext = 3 };
+	sqlite3_stmt *st = store_prepare(db, "SELECT id, kind, text, target FROM events"
 	    " WHERE (target IN " ACCOUNT_EVENTS ")"
-	    " AND id <= (SELECT value FROM meta WHERE key = 'fts_indexed')", params);
+	    " AND id <= (SELECT value FROM meta WHERE key = 'fts_indexed')", &p);
 	if (st == NULL)
 		return -1;
 	int rc, fail = 0;
@@ -65,15 +39,10 @@ store_unlock_forget_account(sqlite3 *db, const char *key)
 		    target == NULL)
 			continue;
 		char *indexed = store_fts_text(target, text);
-		sqlite3_stmt *del = NULL;
-		fail = indexed == NULL || sqlite3_prepare_v2(db, "INSERT INTO events_fts"
-		    " (events_fts, rowid, text) VALUES ('delete', ?1, ?2)", -1, &del, NULL) != SQLITE_OK;
-		if (!fail) {
-			sqlite3_bind_int64(del, 1, sqlite3_column_int64(st, 0));
-			sqlite3_bind_text(del, 2, indexed, -1, SQLITE_STATIC);
-			fail = sqlite3_step(del) != SQLITE_DONE;
-		}
-		sqlite3_finalize(del);
+		const struct store_params del = { .text = { indexed }, .ntext = 1,
+			.num = { sqlite3_column_int64(st, 0) }, .nnum = 1 };
+		fail = indexed == NULL || store_exec_params(db, "INSERT INTO events_fts"
+		    " (events_fts, rowid, text) VALUES ('delete', ?2, ?1)", &del) != 0;
 		free(indexed);
 	}
 	sqlite3_finalize(st);
@@ -87,7 +56,7 @@ store_unlock_forget_account(sqlite3 *db, const char *key)
 		"DELETE FROM room_ops WHERE account = ?1",
 	};
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
-		if (run(db, sql[i], params) != 0)
+		if (store_exec_params(db, sql[i], &p) != 0)
 			return -1;
 	return 0;
 }

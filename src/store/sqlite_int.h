@@ -247,6 +247,31 @@ void store_rw_free(struct store *s);
 sqlite3 *store_rw_take(struct store *s);
 void store_rw_give(struct store *s, sqlite3 *db);
 
+/* sqlite_db.c (store_rw_row: sqlite_accounts.c): the one way the
+ * account side (sqlite_accounts.c, sqlite_unlock.c, sqlite_forget.c)
+ * runs a statement made on the spot.
+ * Its parameters: ?1.. the texts (a NULL one left NULL), then the
+ * numbers; as many of them as the statement has. */
+#define STORE_PARAMS_TEXT_MAX 8
+#define STORE_PARAMS_NUM_MAX 4
+struct store_params {
+	const char *text[STORE_PARAMS_TEXT_MAX];
+	int ntext;
+	int64_t num[STORE_PARAMS_NUM_MAX];
+	int nnum;
+};
+/* sql prepared on db and bound to p (NULL: nothing bound); NULL when it
+ * cannot be prepared. */
+sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql, const struct store_params *p);
+/* sql, bound to p, stepped once: 0 when it is done, else -1. */
+int store_exec_params(sqlite3 *db, const char *sql, const struct store_params *p);
+/* The first row of sql bound to p, on a read-write connection of s,
+ * handed to row (out is row's): STORE_OK; STORE_NOT_FOUND when there is
+ * no row; STORE_FAILED. */
+typedef void store_row_fn(sqlite3_stmt *st, void *out);
+enum store_status store_rw_row(struct store *s, const char *sql, const struct store_params *p,
+    store_row_fn *row, void *out);
+
 /* Tests: give the writer connection a page limit (a full disk) before
  * its next epoch; 0 takes it away. */
 void store_test_max_pages(struct store *s, int64_t pages);

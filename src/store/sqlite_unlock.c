@@ -155,35 +155,15 @@ store_room_copy(struct store_room *out, const struct store_room *r)
 
 /* ---- Rooms, on disk (the writer's transaction) ---- */
 
-static int
-run(sqlite3 *db, const char *sql, const char *const *texts, const int64_t *ints, int ntexts,
-    int nints)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return -1;
-	}
-	for (int i = 0; i < ntexts; i++) {
-		if (texts[i] != NULL)
-			sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
-	}
-	for (int i = 0; i < nints; i++)
-		sqlite3_bind_int64(st, ntexts + i + 1, ints[i]);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 int
 store_room_delete(sqlite3 *db, const char *name)
 {
 	char key[ROOM_LEN_MAX + 1];
 	fold(key, name, sizeof key);
-	const char *t[1] = { key };
-	return run(db, "DELETE FROM rooms WHERE key = ?1", t, NULL, 1, 0) == 0 &&
-	    run(db, "DELETE FROM room_masks WHERE room = ?1", t, NULL, 1, 0) == 0 &&
-	    run(db, "DELETE FROM room_ops WHERE room = ?1", t, NULL, 1, 0) == 0 ? 0 : -1;
+	const struct store_params p = { .text = { key }, .ntext = 1 };
+	return store_exec_params(db, "DELETE FROM rooms WHERE key = ?1", &p) == 0 &&
+	    store_exec_params(db, "DELETE FROM room_masks WHERE room = ?1", &p) == 0 &&
+	    store_exec_params(db, "DELETE FROM room_ops WHERE room = ?1", &p) == 0 ? 0 : -1;
 }
 
 int
@@ -193,27 +173,28 @@ store_room_write(sqlite3 *db, const struct store_room *r)
 		return -1;
 	char key[ROOM_LEN_MAX + 1];
 	fold(key, r->name, sizeof key);
-	const char *t[7] = { key, r->name, r->founder, r->topic, r->topic_by,
-		r->modes != NULL ? r->modes : "", r->password };
-	const int64_t n[3] = { r->topic_at, r->limit, r->created };
-	if (run(db, "INSERT INTO rooms (key, name, founder, topic, topic_by, modes, password,"
-	    " topic_at, lim, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	    t, n, 7, 3) != 0)
+	const struct store_params p = { .text = { key, r->name, r->founder, r->topic,
+		r->topic_by, r->modes != NULL ? r->modes : "", r->password }, .ntext = 7,
+		.num = { r->topic_at, r->limit, r->created }, .nnum = 3 };
+	if (store_exec_params(db, "INSERT INTO rooms (key, name, founder, topic, topic_by,"
+	    " modes, password, topic_at, lim, created)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", &p) != 0)
 		return -1;
 	for (size_t i = 0; i < r->nmasks; i++) {
 		const struct store_room_mask *m = &r->masks[i];
 		char letter[2] = { m->letter, '\0' };
-		const char *mt[4] = { key, letter, m->mask, m->by };
-		if (run(db, "INSERT OR IGNORE INTO room_masks (room, letter, mask, by, at)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5)", mt, &m->at, 4, 1) != 0)
+		const struct store_params mp = { .text = { key, letter, m->mask, m->by },
+			.ntext = 4, .num = { m->at }, .nnum = 1 };
+		if (store_exec_params(db, "INSERT OR IGNORE INTO room_masks (room, letter, mask, by,"
+		    " at) VALUES (?1, ?2, ?3, ?4, ?5)", &mp) != 0)
 			return -1;
 	}
 	for (size_t i = 0; i < r->nops; i++) {
 		char acc[ACCOUNT_LEN_MAX + 1];
 		fold(acc, r->ops[i], sizeof acc);
-		const char *ot[2] = { key, acc };
-		if (run(db, "INSERT OR IGNORE INTO room_ops (room, account) VALUES (?1, ?2)",
-		    ot, NULL, 2, 0) != 0)
+		const struct store_params op = { .text = { key, acc }, .ntext = 2 };
+		if (store_exec_params(db, "INSERT OR IGNORE INTO room_ops (room, account)"
+		    " VALUES (?1, ?2)", &op) != 0)
 			return -1;
 	}
 	return 0;
@@ -233,12 +214,10 @@ col_dup(sqlite3_stmt *st, int i, int *failed)
 static int
 load_list(sqlite3 *db, const char *sql, const char *key, struct store_room *r)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
+	const struct store_params p = { .text = { key }, .ntext = 1 };
+	sqlite3_stmt *st = store_prepare(db, sql, &p);
+	if (st == NULL)
 		return -1;
-	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	int rc, failed = 0;
 	while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_count(st) == 1) {
@@ -278,10 +257,9 @@ store_rooms_load(struct store *s, struct store_room **rooms, size_t *n)
 	if (db == NULL)
 		return STORE_FAILED;
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "SELECT key, name, founder, topic, topic_by, topic_at,"
-	    " modes, password, lim, created FROM rooms ORDER BY key", -1, &st, NULL);
-	int failed = rc != SQLITE_OK;
+	sqlite3_stmt *st = store_prepare(db, "SELECT key, name, founder, topic, topic_by,"
+	    " topic_at, modes, password, lim, created FROM rooms ORDER BY key", NULL);
+	int rc = SQLITE_ERROR, failed = st == NULL;
 	while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_room *grown = realloc(*rooms, (*n + 1) * sizeof *grown);
 		if (grown == NULL) {
@@ -324,32 +302,21 @@ store_rooms_load(struct store *s, struct store_room **rooms, size_t *n)
 
 /* ---- Read markers (a worker) ---- */
 
+static void
+row_ms(sqlite3_stmt *st, void *at_ms)
+{
+	*(int64_t *)at_ms = sqlite3_column_int64(st, 0);
+}
+
 enum store_status
 store_marker_get(struct store *s, const char *account, const char *target, int64_t *at_ms)
 {
 	char acc[ACCOUNT_LEN_MAX + 1], key[STORE_TARGET_MAX + 1];
 	fold(acc, account, sizeof acc);
 	fold(key, target, sizeof key);
-	sqlite3 *db = store_rw_take(s);
-	if (db == NULL)
-		return STORE_FAILED;
-	sqlite3_stmt *st = NULL;
-	enum store_status r = STORE_FAILED;
-	if (sqlite3_prepare_v2(db, "SELECT at_ms FROM read_markers WHERE account = ?1"
-	    " AND target = ?2", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, acc, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			*at_ms = sqlite3_column_int64(st, 0);
-			r = STORE_OK;
-		} else if (rc == SQLITE_DONE) {
-			r = STORE_NOT_FOUND;
-		}
-	}
-	sqlite3_finalize(st);
-	store_rw_give(s, db);
-	return r;
+	const struct store_params p = { .text = { acc, key }, .ntext = 2 };
+	return store_rw_row(s, "SELECT at_ms FROM read_markers WHERE account = ?1"
+	    " AND target = ?2", &p, row_ms, at_ms);
 }
 
 enum store_status
@@ -359,25 +326,12 @@ store_marker_set(struct store *s, const char *account, const char *target, int64
 	char acc[ACCOUNT_LEN_MAX + 1], key[STORE_TARGET_MAX + 1];
 	fold(acc, account, sizeof acc);
 	fold(key, target, sizeof key);
-	sqlite3 *db = store_rw_take(s);
-	if (db == NULL)
-		return STORE_FAILED;
-	enum store_status r = STORE_FAILED;
-	sqlite3_stmt *st = NULL;
 	/* Only forward: one statement, so two connections setting one
 	 * marker at once keep the later time. */
-	if (sqlite3_prepare_v2(db, "INSERT INTO read_markers (account, target, at_ms)"
+	const struct store_params p = { .text = { acc, key }, .ntext = 2, .num = { at_ms },
+		.nnum = 1 };
+	enum store_status r = store_rw_row(s, "INSERT INTO read_markers (account, target, at_ms)"
 	    " VALUES (?1, ?2, ?3) ON CONFLICT (account, target) DO UPDATE SET"
-	    " at_ms = max(at_ms, excluded.at_ms) RETURNING at_ms", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, acc, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, at_ms);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			*now = sqlite3_column_int64(st, 0);
-			r = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-		}
-	}
-	sqlite3_finalize(st);
-	store_rw_give(s, db);
-	return r;
+	    " at_ms = max(at_ms, excluded.at_ms) RETURNING at_ms", &p, row_ms, now);
+	return r == STORE_NOT_FOUND ? STORE_FAILED : r;
 }
