@@ -20,7 +20,9 @@ would, while the server runs.
 import os
 from pathlib import Path
 import shutil
+import signal
 import subprocess
+import time
 from typing import Optional, Set, Type
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
@@ -146,6 +148,29 @@ class ParleyController(BaseServerController, DirectoryBasedController):
             )
 
         self.proc = self.execute([*faketime_cmd, PARLEYD, *args], env=env)
+
+    def kill_proc(self) -> None:
+        """irctest waits for the process it started; under faketime that is
+        the wrapper, which may be gone while parleyd still closes its
+        database, and the test's directory is removed under it. Wait for
+        the whole process group."""
+        assert self.proc
+        pgid = os.getpgid(self.proc.pid)
+        super().kill_proc()
+        # Bounded: a zombie nobody reaps would answer forever.
+        for sig in (None, signal.SIGKILL):
+            if sig is not None:
+                try:
+                    os.killpg(pgid, sig)
+                except ProcessLookupError:
+                    return
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(pgid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.02)
 
     def wait_for_services(self) -> None:
         # Accounts are parleyd's own: there is no services daemon to wait for.
