@@ -127,21 +127,27 @@ worker_pool_new(unsigned nthreads, size_t queue_max)
 	return pool;
 }
 
+int
+thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	/* The thread inherits this mask. */
+	sigset_t all, was;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &was);
+	int err = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	return err;
+}
+
 /* The threads, at the first job. 0 when at least one runs. */
 static int
 start_threads(struct worker_pool *pool)
 {
-	/* Signals are the loop's (a signalfd): the threads take none, or one
-	 * would end the process the default way. They inherit this mask. */
-	sigset_t all, was;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &was);
 	int err = 0;
 	while (pool->nthreads < pool->want && err == 0)
-		if ((err = pthread_create(&pool->threads[pool->nthreads], NULL, worker_main,
+		if ((err = thread_start(&pool->threads[pool->nthreads], worker_main,
 		    pool)) == 0)
 			pool->nthreads++;
-	pthread_sigmask(SIG_SETMASK, &was, NULL);
 	if (pool->nthreads == 0) {
 		errno = err;  /* the next job tries again */
 		return -1;

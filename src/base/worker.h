@@ -11,6 +11,7 @@
 #ifndef PARLEY_WORKER_H
 #define PARLEY_WORKER_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 struct worker_pool;
@@ -25,6 +26,11 @@ typedef void worker_done_fn(void *arg, int cancelled);
 
 /* A pool of nthreads (1 to WORKER_THREADS_MAX) holding at most
  * queue_max jobs; NULL (errno set) when it cannot be made. */
+/* A thread that takes no signal: they are the loop's (a signalfd), and
+ * one landing on another thread would end the process the default way.
+ * pthread_create's result. */
+int thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
 struct worker_pool *worker_pool_new(unsigned nthreads, size_t queue_max);
 /* Readable when some job is done: then call worker_pool_reap. */
 int worker_pool_fd(const struct worker_pool *pool);

@@ -12,9 +12,10 @@
  * a commit is in the WAL when COMMIT returns, as before. */
 #include "store/sqlite_int.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "base/worker.h"
 
 /* Runs in the writer's thread, inside each COMMIT, with the WAL's pages. */
 static int
@@ -65,11 +66,7 @@ store_checkpointer_start(struct store *s, char *err, size_t errlen)
 		return -1;
 	/* Replaces the automatic checkpoint on the writer's connection. */
 	sqlite3_wal_hook(s->wdb, wal_hook, s);
-	sigset_t all, was;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &was);
-	int rc = pthread_create(&s->ck_thread, NULL, checkpoint_main, s);
-	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	int rc = thread_start(&s->ck_thread, checkpoint_main, s);
 	if (rc != 0) {
 		sqlite3_wal_hook(s->wdb, NULL, NULL);
 		snprintf(err, errlen, "store: cannot start the checkpointer: %s", strerror(rc));

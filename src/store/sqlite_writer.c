@@ -10,7 +10,6 @@
 #include "store/sqlite_int.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/worker.h"
 
 /* How often the writer looks for rows past history-max-age when nothing
  * else wakes it. */
@@ -900,13 +900,7 @@ store_writer_start(struct store *s, char *err, size_t errlen)
 	/* After a start every target is checked against history-max-rows
 	 * once: the bound may have been lowered. */
 	s->touched_all = s->opt.max_rows > 0;
-	/* Signals are the loop's (a signalfd): the writer takes none, or a
-	 * SIGTERM could land here and end the process the default way. */
-	sigset_t all, was;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &was);
-	int rc = pthread_create(&s->writer, NULL, writer_main, s);
-	pthread_sigmask(SIG_SETMASK, &was, NULL);
+	int rc = thread_start(&s->writer, writer_main, s);
 	if (rc != 0) {
 		snprintf(err, errlen, "store: cannot start the writer: %s", strerror(rc));
 		return -1;
