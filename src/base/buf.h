@@ -11,4 +11,16 @@
  * memory (or the size overflows), with array and *cap as they were. */
 void *buf_grow(void *array, size_t *cap, size_t need, size_t size, size_t first);
 
+/* A run of bytes that grows as it is appended to: { 0 } is an empty one.
+ * Its holder owns data (buf_free) and bounds len itself. */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+/* n bytes of p after the others. -1 when out of memory (b unchanged). */
+int buf_append(struct buf *b, const void *p, size_t n);
+/* Frees data; b is empty again. */
+void buf_free(struct buf *b);
+
 #endif
