@@ -62,7 +62,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all run test unit integration sanitize install uninstall docs clean deps browser-deps \
 	tool-deps
 
-all: deps $(BIN)/parleyd $(BIN)/parley $(BIN)/parley-bench $(BIN)/store-bench
+all: deps $(BIN)/parleyd $(BIN)/parley $(BIN)/parley-bench $(BIN)/parley-ceiling $(BIN)/store-bench
 
 # Checks each library with pkg-config; names the missing Debian package and,
 # when run as root, installs it.
@@ -95,6 +95,12 @@ $(BIN)/parley: $(CLIENT_OBJ)
 $(BIN)/parley-bench: $(BENCH_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+# This machine's ceiling for the bench workloads (bench/ceiling.c): a
+# minimal IRC broadcaster, one file, no libraries. bench/compare runs it first.
+$(BIN)/parley-ceiling: $(BUILD)/bench/ceiling.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 # The store alone (bench/store-bench): `./store-bench --help`.
 $(BIN)/store-bench: $(STORE_BENCH_OBJ)
@@ -240,7 +246,7 @@ docs: $(BIN)/parleyd
 	$(PYTHON) tools/options-doc --parleyd $(BIN)/parleyd write
 
 clean:
-	rm -rf build parleyd parley parley-bench store-bench
+	rm -rf build parleyd parley parley-bench parley-ceiling store-bench
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
