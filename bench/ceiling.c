@@ -35,7 +35,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define READ_MAX (64 * 1024)   /* bytes taken from the kernel in one read */
+/* Bytes taken from the kernel in one read. The lines of one read are all
+ * queued before anything is written, so --sendq must hold what one read
+ * relays to one member (a bit more than READ_MAX) or a member can be
+ * dropped while it keeps up. */
+#define READ_MAX (64 * 1024)
 #define LINE_MAX_LEN 4096      /* a longer line closes the connection */
 #define NICK_MAX 32
 #define ROOM_NAME_MAX 64
@@ -432,7 +436,7 @@ usage(int code)
 	    "usage: parley-ceiling [--listen HOST:PORT] [--sendq BYTES]\n"
 	    "  --listen  address to take IRC clients on (default 127.0.0.1:6667)\n"
 	    "  --sendq   unsent bytes one client may have before it is dropped\n"
-	    "            (default 1048576, as bench runs give parleyd)\n"
+	    "            (default 1048576, as bench runs give parleyd; at least 131072)\n"
 	    "A minimal IRC broadcaster for parley-bench: this machine's ceiling.\n");
 	return code;
 }
@@ -448,7 +452,7 @@ main(int argc, char **argv)
 			return usage(2);
 		if (strcmp(argv[i], "--listen") == 0)
 			listen_spec = argv[++i];
-		else if (strcmp(argv[i], "--sendq") == 0 && atol(argv[i + 1]) > 0)
+		else if (strcmp(argv[i], "--sendq") == 0 && atol(argv[i + 1]) >= 2 * READ_MAX)
 			sendq_max = (size_t)atol(argv[++i]);
 		else
 			return usage(2);
