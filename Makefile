@@ -258,6 +258,9 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_LIB := $(SERVER_LIB_SRC)
 FUZZ_OBJ := $(FUZZ_LIB:%.c=build/fuzz/obj/%.o) build/fuzz/obj/gen/web_assets.o
+# Named only in a pattern rule, they would count as intermediate and be
+# deleted after each run, so every `make fuzz` rebuilt them all.
+.SECONDARY: $(FUZZ_OBJ)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer-no-link,address,undefined
 
 build/fuzz/obj/src/%.o: src/%.c
