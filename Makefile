@@ -324,13 +324,15 @@ bench-ab: all
 	$(PYTHON) bench/ab $(if $(A),--a $(A)) $(if $(B),--b $(B)) $(AB_ARGS)
 
 # Each target runs FUZZ_SECONDS as a make target of its own: `make -j2
-# fuzz` runs two at once, each on a core, for the same time each.
+# fuzz` runs two at once, each on a core, for the same time each. A
+# target with seeds in tests/fuzz/seeds/<target>/ starts from them (read
+# only; what it finds goes to build/fuzz/corpus).
 FUZZ_RUN := $(FUZZ_BIN:%=%.run)
 .PHONY: fuzz $(FUZZ_RUN)
 fuzz: $(FUZZ_RUN)
 $(FUZZ_RUN): %.run: %
 	@mkdir -p build/fuzz/corpus/$(notdir $*)
 	@if ! $* -max_total_time=$(FUZZ_SECONDS) -max_len=9000 \
-		build/fuzz/corpus/$(notdir $*) >$*.log 2>&1; then \
+		build/fuzz/corpus/$(notdir $*) $(wildcard tests/fuzz/seeds/$(notdir $*)) >$*.log 2>&1; then \
 		echo "== $* ($(FUZZ_SECONDS)s) failed:"; tail -40 $*.log; exit 1; fi; \
 	echo "== $* ($(FUZZ_SECONDS)s): $$(tail -1 $*.log)"

@@ -18,16 +18,18 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/text.h"
 #include "chat/bounds.h"
 #include "chat/msg.h"
 
 /* The format's version, the first byte of every event. */
 #define CLUSTER_CODEC_VERSION 1
 
-/* The longest message text a node may have taken from a client: the most
- * max-line may be (base/config.c). An IRC message is shorter (a multiline
- * batch at most 4096 bytes), a plain door's line up to max-line. */
-#define CLUSTER_TEXT_MAX 1048576
+/* The longest message text a node may have taken from a client: a plain
+ * door's line of the most max-line may be (1 MiB, base/config.c), each
+ * invalid byte of it made U+FFFD (text_clean). An IRC message is shorter
+ * (a multiline batch at most 4096 bytes). */
+#define CLUSTER_TEXT_MAX TEXT_CLEAN_MAX(1048576)
 /* The longest client-only tags ("+a=b;+c") a message may carry: what
  * IRCv3 message-tags lets a client send (IRC_TAGS_LEN_MAX). */
 #define CLUSTER_TAGS_MAX 4096
