@@ -13,15 +13,15 @@ PYTHON ?= /usr/bin/python3
 
 # Debian packages the build and the tests need, as pkg-config name=package.
 PKGS := libedit=libedit-dev cmocka=libcmocka-dev openssl=libssl-dev sqlite3=libsqlite3-dev \
-	libsodium=libsodium-dev
-DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev libsqlite3-dev libsodium-dev uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl \
+	libsodium=libsodium-dev hiredis=libhiredis-dev
+DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev libsqlite3-dev libsodium-dev libhiredis-dev redis-server uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl \
 	python3-pytest-xdist python3-pytest-timeout python3-ecdsa python3-filelock python3-websockets \
 	python3-cryptography faketime prometheus mandoc systemd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
-LDLIBS_SERVER = -lm -pthread $$(pkg-config --libs openssl sqlite3 libsodium)
+LDLIBS_SERVER = -lm -pthread $$(pkg-config --libs openssl sqlite3 libsodium hiredis)
 
 ifdef SANITIZE
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -152,6 +152,12 @@ run: all $(TLS_DIR)/parley.crt
 		--tls-cert $(TLS_DIR)/parley.crt --tls-key $(TLS_DIR)/parley.key \
 		--data-dir ./parley-data
 
+# A redis-server and three nodes of a cluster on loopback ports (printed),
+# until Ctrl-C: tools/run-cluster.
+.PHONY: run-cluster
+run-cluster: all
+	tools/run-cluster
+
 # Each unit binary is a target of its own, so `make -j2 test` runs two at
 # once; what one printed comes out whole when it ends.
 UNIT_RUN := $(UNIT_BIN:%=%.run)
@@ -173,8 +179,9 @@ integration: all browser-deps tool-deps
 # The tests' commands, as command=Debian package: irssi, and tmux that
 # drives it and parley (the terminal tests); promtool, the metrics test's
 # checker; mandoc, which lints the manuals, and systemd-analyze, which
-# verifies the unit (test_service.py).
-TEST_TOOLS := irssi=irssi tmux=tmux promtool=prometheus mandoc=mandoc systemd-analyze=systemd
+# verifies the unit (test_service.py); redis-server, the cluster tests' Redis.
+TEST_TOOLS := irssi=irssi tmux=tmux promtool=prometheus mandoc=mandoc systemd-analyze=systemd \
+	redis-server=redis-server
 tool-deps:
 	@missing=""; for t in $(TEST_TOOLS); do command -v $${t%%=*} >/dev/null || missing="$$missing $${t#*=}"; done; \
 	if [ -n "$$missing" ]; then \
@@ -273,7 +280,7 @@ build/fuzz/obj/gen/web_assets.o: $(WEB_GEN)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lm -pthread -lssl -lcrypto $$(pkg-config --libs sqlite3 libsodium)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lm -pthread -lssl -lcrypto $$(pkg-config --libs sqlite3 libsodium hiredis)
 
 # irctest, the IRC conformance suite (MIT; github.com/progval/irctest), run
 # against parleyd through tests/irctest/parley_controller.py on the

@@ -97,7 +97,11 @@ static const struct option_def options[] = {
 	{ "sts-port", OPT_ULONG, LIVE, "PORT", FIELD(sts_port), "0", 0, 65535,
 	  "IRC: the TLS port the sts policy names (0: the first irc-listen ... tls)" },
 	{ "node-id", OPT_ULONG, RESTART, "N", FIELD(node_id), "0", 0, 65535,
-	  "this server's number in its msgids (IRCv3 msgid): servers that share users and rooms need one each" },
+	  "this server's number in its msgids (IRCv3 msgid): servers that share users and rooms need one each (with cluster, 0: Redis hands one out)" },
+	{ "cluster", OPT_OPTSTR, RESTART, "redis://HOST:PORT[/DB]", FIELD(cluster), "", 0, 0,
+	  "join the cluster of the nodes that share this Redis: same rooms, users and nicknames (empty: a single server, no Redis)" },
+	{ "node-name", OPT_OPTSTR, RESTART, "NAME", FIELD(node_name), "", 0, 0,
+	  "this node's name in the cluster, in its log and in Redis (empty: server-name)" },
 	{ "nick-len", OPT_ULONG, RESTART, "N", FIELD(nick_len), "30", 1, NICK_LEN_MAX,
 	  "longest nickname, in bytes" },
 	{ "channel-len", OPT_ULONG, RESTART, "N", FIELD(channel_len), "50", 2, 50,
@@ -248,6 +252,42 @@ config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
 }
 
 int
+config_redis_url(const char *url, char *host, size_t hostlen, unsigned *port,
+    unsigned *db, const char **why)
+{
+	static const char scheme[] = "redis://";
+	*db = 0;
+	*why = "expected redis://HOST:PORT[/DB]";
+	if (strncmp(url, scheme, sizeof scheme - 1) != 0)
+		return -1;
+	const char *hp = url + sizeof scheme - 1;
+	const char *slash = strchr(hp, '/');
+	char spec[300];
+	size_t n = slash != NULL ? (size_t)(slash - hp) : strlen(hp);
+	if (n == 0 || n >= sizeof spec)
+		return -1;
+	memcpy(spec, hp, n);
+	spec[n] = '\0';
+	if (config_hostport(spec, host, hostlen, port, why) < 0)
+		return -1;
+	if (host[0] == '\0' || *port == 0) {
+		*why = "a host and a port are needed";
+		return -1;
+	}
+	if (slash != NULL) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 || v > 15) {
+			*why = "DB is a number from 0 to 15";
+			return -1;
+		}
+		*db = (unsigned)v;
+	}
+	return 0;
+}
+
+int
 config_listen_split(const char *spec, char *addr, size_t addrlen)
 {
 	size_t n = strcspn(spec, " \t");
@@ -352,6 +392,9 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 			return -1;
 		}
 		*(unsigned long *)field = strcmp(value, "on") == 0;
+		/* history's default depends on cluster (config_check). */
+		if (strcmp(o->key, "history") == 0)
+			cfg->history_given = strcmp(where, "default") != 0;
 		return 0;
 	case OPT_LOGLEVEL:
 		if (log_level_parse(value, (enum log_level *)field) < 0) {
@@ -595,6 +638,24 @@ config_check(struct config *cfg)
 		fprintf(stderr, "parleyd: group %s needs user\n", cfg->group);
 		return -1;
 	}
+	if (cfg->cluster != NULL) {
+		char host[256];
+		unsigned port, db;
+		const char *why;
+		if (config_redis_url(cfg->cluster, host, sizeof host, &port, &db, &why) < 0) {
+			complain("cluster wants redis://HOST:PORT[/DB], not \"%s\": %s",
+			    cfg->cluster, why);
+			return -1;
+		}
+		/* History and accounts need a database every node shares
+		 * (issue 16); until then a node keeps none. */
+		if (cfg->history && cfg->history_given) {
+			complain("history in a cluster needs a shared database "
+			    "(database postgresql://..., issue 16); use history off");
+			return -1;
+		}
+		cfg->history = 0;
+	}
 	if (cfg->history_replay > cfg->chathistory_max) {
 		complain("history-replay %lu is more than chathistory-max %lu",
 		    cfg->history_replay, cfg->chathistory_max);
@@ -820,6 +881,9 @@ config_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->group);
 	cfg->web_title = cfg->web_description = cfg->user = cfg->group = NULL;
+	free(cfg->cluster);
+	free(cfg->node_name);
+	cfg->cluster = cfg->node_name = NULL;
 	free(cfg->server_name);
 	free(cfg->password);
 	free(cfg->motd_file);

@@ -44,7 +44,10 @@ struct config {
 	unsigned long ping_timeout;  /* seconds more before giving up */
 	unsigned long max_clients;
 	unsigned long max_rooms;     /* rooms on the server at once */
-	unsigned long node_id;       /* in every msgid (chat/msgid.h) */
+	unsigned long node_id;       /* in every msgid (chat/msgid.h); with cluster,
+	                              * 0 until Redis hands one out */
+	char *cluster;               /* redis://HOST:PORT[/DB], or NULL: a single node */
+	char *node_name;             /* this node's name in the cluster, or NULL */
 	unsigned long max_per_ip;    /* 0: no limit */
 	unsigned long max_line;
 	unsigned long sendq;
@@ -59,6 +62,8 @@ struct config {
 	char *data_dir;              /* the database's directory (store/store.h) */
 	char *user, *group;          /* run as them after binding (server/privdrop.h), or NULL */
 	unsigned long history;       /* 1: rooms' events are stored */
+	int history_given;           /* history was set, not defaulted (cluster turns
+	                              * the default off) */
 	unsigned long register_before_connect; /* 1: IRC REGISTER before the welcome */
 	unsigned long history_max_age;  /* days an event is kept; 0: forever */
 	unsigned long history_max_rows; /* events kept per room; 0: no bound */
@@ -80,6 +85,10 @@ int config_listen_split(const char *spec, char *addr, size_t addrlen);
  * *why saying what is wrong (a port must be 0 to 65535, in digits). */
 int config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
     const char **why);
+/* cluster's "redis://HOST:PORT[/DB]": its parts (db 0 when not given).
+ * -1 with *why saying what is wrong. */
+int config_redis_url(const char *url, char *host, size_t hostlen, unsigned *port,
+    unsigned *db, const char **why);
 /* config_load again, with the arguments parleyd started with, for a
  * SIGHUP: its errors go to the log, not stderr. Anything but CONFIG_RUN:
  * the file has an error (logged), and the running config is to stay. */

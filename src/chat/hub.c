@@ -349,6 +349,8 @@ room_remove_member(struct hub *hub, struct room *room, struct user *u)
 		memmove(&room->members[i], &room->members[i + 1],
 		    (room->nmembers - i - 1) * sizeof room->members[0]);
 		room->nmembers--;
+		if (!u->remote)
+			room->nlocal--;
 		break;
 	}
 	/* A registered room stays when empty (hub_rooms.c). */
@@ -564,6 +566,8 @@ hub_enter(struct hub *hub, struct user *u, struct room **roomp, const char *name
 	room->members[room->nmembers++] = (struct member){
 		.user = u, .modes = created ? MEMBER_OP : 0, .seq = ++hub->serials,
 	};
+	if (!u->remote)
+		room->nlocal++;
 	u->rooms[u->nrooms++] = room;
 	*roomp = room;
 	return HUB_OK;

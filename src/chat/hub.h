@@ -74,6 +74,8 @@ struct user {
 	uint8_t umodes;              /* UMODE_* */
 	uint8_t remote;              /* connected to another node (hub_apply):
 	                              * door is NULL, ops hub_remote_ops */
+	uint16_t node;               /* remote: the id of the node it is on (its
+	                              * cluster sets it); 0 here */
 	uint8_t vhost;               /* host was given by hub_chghost */
 	uint8_t secure;              /* connected over TLS: its door sets it */
 	/* Its door reads lines that fit one IRC line (IRC): its messages are
@@ -159,6 +161,8 @@ struct room {
 	struct user *maker;          /* who made it, while connected, or NULL */
 	struct member *members;      /* in order of joining */
 	uint32_t nmembers, capmembers;
+	uint32_t nlocal;             /* members who are not remote: a cluster's node
+	                              * hears the room's traffic while it has some */
 	struct room_reg *reg;        /* registered, or NULL */
 };
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "accounts/accounts.h"
+#include "base/config.h"
 #include "base/text.h"
 #include "chat/hub.h"
 #include "doors/door.h"
@@ -72,7 +73,12 @@ account_error(struct conn *c, enum account_status st, const char *name)
 		plain_err(c, PLAIN_ERR_BUSY);
 		return;
 	case ACCOUNT_OFF:
-		plain_err(c, PLAIN_ERR_NO_ACCOUNTS);
+		/* A cluster's accounts need a database its nodes share
+		 * (issue 16). */
+		if (door_cfg(c)->cluster != NULL)
+			plain_err(c, PLAIN_ERR_NO_ACCOUNTS_CLUSTER);
+		else
+			plain_err(c, PLAIN_ERR_NO_ACCOUNTS);
 		return;
 	case ACCOUNT_BAD_MESSAGE:
 	case ACCOUNT_FULL:

@@ -16,6 +16,7 @@
 #include "server/shutdown.h"
 #include "server/sweep.h"
 #include "accounts/accounts.h"
+#include "cluster/cluster.h"
 #include "store/history.h"
 #include "store/rooms.h"
 #include "store/store.h"
@@ -252,6 +253,11 @@ server_init(struct server *srv, struct config *cfg)
 	if (history_open(srv) < 0)
 		return -1;
 	srv->env.store = srv->store;
+	/* Redis is reached (and our node id taken) before anyone comes: a
+	 * Redis that is not there stops the start, in one line. */
+	if (cfg->cluster != NULL &&
+	    (srv->cluster = cluster_start(&srv->hub, srv->loop, cfg)) == NULL)
+		return -1;
 	/* Accounts live in the same database: without it (history off),
 	 * every account call says so. The registry of registered names is
 	 * read now, before any client comes. */
@@ -312,6 +318,10 @@ server_free(struct server *srv)
 	/* After the conns: a reply a job was to finish finds its conn gone. */
 	server_stop_work(srv);
 	hub_clear(&srv->hub);
+	/* After the hub's last event (the users' quits, published), before
+	 * the loop its links are on. */
+	cluster_free(srv->cluster);
+	srv->cluster = NULL;
 	if (srv->loop != NULL) {
 		if (srv->log_io.data != NULL)
 			loop_io_del(srv->loop, &srv->log_io);

@@ -16,6 +16,7 @@
 
 struct conn;
 struct accounts;
+struct cluster;
 struct history;
 struct rooms;
 struct store;
@@ -39,6 +40,7 @@ struct server {
 	struct history *history;        /* the hub's observer that fills it */
 	struct accounts *accounts;      /* over store: NULL store, no accounts */
 	struct rooms *rooms;            /* registered rooms kept (store/rooms.h) */
+	struct cluster *cluster;        /* with cluster: the link to the other nodes */
 	struct loop_io store_io;        /* its fd: an epoch is finished */
 	struct door_env env;            /* what doors may reach of all this */
 	struct door_stats door_stats;   /* the doors' own counters (env.stats) */

@@ -60,7 +60,10 @@ irc_cmd_register(struct conn *c, struct irc_message *m)
 	const char *nick = c->user != NULL ? c->user->nick :
 	    s->nick[0] ? s->nick : s->asked_nick;
 	if (irc_accounts(c) == NULL) {
+		/* A cluster's accounts need a database its nodes share
+		 * (issue 16). */
 		irc_fail(c, "REGISTER", "TEMPORARILY_UNAVAILABLE", want,
+		    door_cfg(c)->cluster != NULL ? "Accounts are not available in a cluster yet" :
 		    "This server keeps no accounts");
 		return;
 	}

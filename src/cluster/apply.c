@@ -1,0 +1,123 @@
+/* The subscriber: what the pub/sub link hears, as hub events applied here
+ * (hub_apply: the state changes, local users are told, no observer sees
+ * it, so it is not published again).
+ *
+ * Bytes from Redis are trusted no more than a client's: the codec
+ * decodes them or refuses them (counted), and the hub applies an event
+ * only when it fits its state (a message from a user it does not know is
+ * refused, counted). An event of this node's own comes back on the
+ * channels it hears and is dropped; so is one seen already (each node
+ * numbers its events, and Redis keeps their order). */
+#include "cluster/cluster_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+
+/* 1 when ev is new from its node (and noted), 0 for a duplicate. */
+static int
+fresh(struct cluster *cl, const struct cluster_event *ev)
+{
+	struct cluster_peer *p;
+	HASH_FIND(hh, cl->peers, &ev->node, sizeof ev->node, p);
+	if (p == NULL) {
+		if ((p = calloc(1, sizeof *p)) == NULL)
+			return 1;
+		p->node = ev->node;
+		HASH_ADD(hh, cl->peers, node, sizeof p->node, p);
+	} else if (ev->node_seq <= p->last) {
+		return 0;
+	}
+	p->last = ev->node_seq;
+	return 1;
+}
+
+/* What the msg does not carry, once the hub has the event. */
+static void
+after(struct cluster *cl, const struct cluster_event *ev)
+{
+	const struct msg *m = ev->msg;
+	struct user *u = hub_user_find(cl->hub, m->kind == MSG_NICK ? m->target : m->from);
+	switch (m->kind) {
+	case MSG_CONNECT:
+		if (u == NULL)
+			break;
+		u->node = ev->node;
+		u->secure = ev->user.secure;
+		if (ev->user.signon != 0)
+			u->signon = (time_t)ev->user.signon;
+		break;
+	case MSG_JOIN: {
+		/* The joiner's modes as its node gave them (the first joiner's
+		 * op): lane C decides them in Redis. */
+		struct room *room = hub_room_find(cl->hub, m->room);
+		struct member *mem = room != NULL && u != NULL ? hub_member(room, u) : NULL;
+		if (mem != NULL)
+			mem->modes = ev->member_modes;
+		break;
+	}
+	case MSG_KICK:
+		/* A user of this node may have been kicked out. */
+		cluster_recheck_rooms(cl);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+apply(struct cluster *cl, const char *p, size_t n)
+{
+	struct cluster_event ev = { 0 };
+	if (cluster_decode(p, n, &ev) < 0) {
+		cl->stats.garbage++;
+		return;
+	}
+	if (ev.node == cl->node || !fresh(cl, &ev)) {
+		if (ev.node != cl->node)
+			cl->stats.duplicates++;
+		cluster_event_clear(&ev);
+		return;
+	}
+	/* Only a user of the event's node acts in it: a nickname both nodes
+	 * gave at once (lane B settles those) must not make this node's own
+	 * user of that name do what the other did. */
+	enum hub_status st = HUB_ENONICK;
+	const struct user *u = ev.msg->kind == MSG_CONNECT ? NULL :
+	    hub_user_find(cl->hub, ev.msg->from);
+	if (ev.msg->kind == MSG_CONNECT || (u != NULL && u->remote && u->node == ev.node))
+		st = hub_apply(cl->hub, ev.msg);
+	if (st == HUB_OK) {
+		cl->stats.applied++;
+		after(cl, &ev);
+	} else {
+		/* Lane B settles nickname collisions (a NICK or CONNECT to a
+		 * nickname taken here): until then the event is refused. */
+		cl->stats.rejected++;
+		if (!cl->said_rejected) {
+			cl->said_rejected = 1;
+			log_warn("cluster: an event of node %u was refused here (%d, from %s); "
+			    "counting the others quietly", (unsigned)ev.node, (int)st, ev.msg->from);
+		}
+	}
+	cluster_event_clear(&ev);
+}
+
+void
+cluster_on_push(struct redis_link *link, redisReply *r)
+{
+	struct cluster *cl = link->data;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	const char *kind = r->element[0]->str;
+	if (strcmp(kind, "message") != 0 && strcmp(kind, "smessage") != 0)
+		return;   /* (s)subscribe, (s)unsubscribe: nothing to do */
+	const redisReply *payload = r->element[2];
+	if (payload->type != REDIS_REPLY_STRING) {
+		cl->stats.garbage++;
+		return;
+	}
+	apply(cl, payload->str, payload->len);
+}

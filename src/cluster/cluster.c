@@ -1,0 +1,348 @@
+/* Joining the cluster, and the links to Redis (see cluster.h).
+ *
+ * At start, before any client, Redis is asked synchronously (as the
+ * listeners are bound): is it there, which node id is ours, register us.
+ * From then on everything goes over two hiredis links on the loop: cmd
+ * (publishes, the heartbeat) and sub (the channels heard). */
+#include "cluster/cluster_int.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "base/log.h"
+#include "chat/names.h"
+
+/* How long the start waits for Redis to answer. */
+#define CLUSTER_START_TIMEOUT_MS 3000
+
+void
+cluster_room_channel(const char *room, char *out)
+{
+	char folded[ROOM_LEN_MAX + 1];
+	snprintf(folded, sizeof folded, "%s", room);
+	name_fold(folded, folded);
+	snprintf(out, CLUSTER_NAME_MAX, CLUSTER_PREFIX "r:%s", folded);
+}
+
+void
+cluster_node_channel(uint16_t node, char *out)
+{
+	snprintf(out, CLUSTER_NAME_MAX, CLUSTER_PREFIX "n:%u", (unsigned)node);
+}
+
+void
+cluster_users_channel(char *out)
+{
+	snprintf(out, CLUSTER_NAME_MAX, CLUSTER_PREFIX "u");
+}
+
+uint16_t
+cluster_node(const struct cluster *cl)
+{
+	return cl->node;
+}
+
+const struct cluster_stats *
+cluster_stats(const struct cluster *cl)
+{
+	return &cl->stats;
+}
+
+/* ---- The start: blocking, before the loop runs ---- */
+
+/* host resolved once, to an address: the loop never waits for DNS, and a
+ * reconnect (lane D) connects to the same address. */
+static int
+resolve(const char *host, char *out, size_t cap)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return -1;
+	int rc = getnameinfo(res->ai_addr, res->ai_addrlen, out, (socklen_t)cap, NULL, 0,
+	    NI_NUMERICHOST);
+	freeaddrinfo(res);
+	return rc == 0 ? 0 : -1;
+}
+
+/* One command's reply on the start's connection, or NULL (why says). */
+static redisReply *
+ask(redisContext *c, const char **why, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	if (r == NULL) {
+		*why = c->errstr;
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		static char err[256];
+		snprintf(err, sizeof err, "%s", r->str);
+		*why = err;
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Takes a node id: node-id when given (refused when a live node has
+ * it), else the next of the nodeid counter that no live node has. Its
+ * heartbeat key is set (NX) in the same step, so two nodes starting at
+ * once never take the same id. 0 and *why when it cannot. */
+static uint16_t
+take_node_id(redisContext *c, unsigned long given, const char *name, const char **why)
+{
+	for (int tries = 0; tries < CLUSTER_ID_TRIES; tries++) {
+		uint16_t id = (uint16_t)given;
+		if (given == 0) {
+			redisReply *r = ask(c, why, "INCR " CLUSTER_PREFIX "nodeid");
+			if (r == NULL)
+				return 0;
+			/* 1 to 65535: msgids have 16 bits for it, and 0 is a
+			 * single server's. */
+			id = (uint16_t)((unsigned long long)(r->integer - 1) % 65535u + 1u);
+			freeReplyObject(r);
+		}
+		redisReply *r = ask(c, why, "SET " CLUSTER_PREFIX "node:%u %s NX EX %d",
+		    (unsigned)id, name, CLUSTER_BEAT_TTL);
+		if (r == NULL)
+			return 0;
+		int taken = r->type == REDIS_REPLY_STATUS;
+		freeReplyObject(r);
+		if (taken) {
+			if ((r = ask(c, why, "SADD " CLUSTER_PREFIX "nodes %u", (unsigned)id)) == NULL)
+				return 0;
+			freeReplyObject(r);
+			return id;
+		}
+		if (given != 0) {
+			static char held[128];
+			snprintf(held, sizeof held, "node-id %lu is held by a live node "
+			    "(its key " CLUSTER_PREFIX "node:%lu has not expired)", given, given);
+			*why = held;
+			return 0;
+		}
+	}
+	*why = "no free node id (every one tried is held by a live node)";
+	return 0;
+}
+
+/* Reaches Redis and takes our id; -1 with one line on stderr. */
+static int
+register_node(struct cluster *cl, const struct config *cfg)
+{
+	struct timeval tv = { CLUSTER_START_TIMEOUT_MS / 1000,
+		(CLUSTER_START_TIMEOUT_MS % 1000) * 1000 };
+	redisContext *c = redisConnectWithTimeout(cl->host, (int)cl->port, tv);
+	const char *why = "out of memory";
+	int rc = -1;
+	if (c == NULL || c->err) {
+		fprintf(stderr, "parleyd: cluster: cannot reach Redis at %s: %s\n", cfg->cluster,
+		    c != NULL ? c->errstr : why);
+		goto out;
+	}
+	redisSetTimeout(c, tv);
+	redisReply *r;
+	if (cl->db != 0) {
+		if ((r = ask(c, &why, "SELECT %u", cl->db)) == NULL)
+			goto failed;
+		freeReplyObject(r);
+	}
+	if ((cl->node = take_node_id(c, cfg->node_id, cl->name, &why)) == 0)
+		goto failed;
+	rc = 0;
+	goto out;
+failed:
+	fprintf(stderr, "parleyd: cluster: Redis at %s: %s\n", cfg->cluster, why);
+out:
+	if (c != NULL)
+		redisFree(c);
+	return rc;
+}
+
+/* ---- The links, on the loop ---- */
+
+static void
+on_beat_reply(redisAsyncContext *ac, void *reply, void *data)
+{
+	(void)ac;
+	(void)reply;
+	struct cluster *cl = data;
+	cl->inflight--;
+}
+
+static void
+beat(struct loop *loop, struct loop_timer *t)
+{
+	struct cluster *cl = t->data;
+	if (cl->cmd.up && redisAsyncCommand(cl->cmd.ac, on_beat_reply, cl,
+	    "SET " CLUSTER_PREFIX "node:%u %s EX %d", (unsigned)cl->node, cl->name,
+	    CLUSTER_BEAT_TTL) == REDIS_OK)
+		cl->inflight++;
+	loop_timer_start(loop, t, CLUSTER_BEAT_MS);
+}
+
+static void
+sub_send(struct cluster *cl, const char *verb, const char *channel)
+{
+	if (cl->sub.up)
+		(void)redis_link_send(&cl->sub, "%s %s", verb, channel);
+}
+
+void
+cluster_hear_room(struct cluster *cl, const struct room *room)
+{
+	struct cluster_sub *s;
+	HASH_FIND_STR(cl->subs, room->key, s);
+	if (s != NULL)
+		return;
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return;
+	snprintf(s->key, sizeof s->key, "%s", room->key);
+	HASH_ADD_STR(cl->subs, key, s);
+	char channel[CLUSTER_NAME_MAX];
+	cluster_room_channel(room->key, channel);
+	sub_send(cl, "SSUBSCRIBE", channel);
+}
+
+static void
+settle(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	struct cluster *cl = t->data;
+	struct cluster_sub *s, *tmp;
+	HASH_ITER(hh, cl->subs, s, tmp) {
+		const struct room *room = hub_room_find(cl->hub, s->key);
+		if (room != NULL && room->nlocal > 0)
+			continue;
+		char channel[CLUSTER_NAME_MAX];
+		cluster_room_channel(s->key, channel);
+		sub_send(cl, "SUNSUBSCRIBE", channel);
+		HASH_DEL(cl->subs, s);
+		free(s);
+	}
+}
+
+void
+cluster_recheck_rooms(struct cluster *cl)
+{
+	if (!loop_timer_active(&cl->settle))
+		loop_timer_start(cl->loop, &cl->settle, 0);
+}
+
+static void
+cmd_up(struct redis_link *link)
+{
+	struct cluster *cl = link->data;
+	if (cl->db != 0 && redisAsyncCommand(link->ac, on_beat_reply, cl, "SELECT %u",
+	    cl->db) == REDIS_OK)
+		cl->inflight++;
+	log_info("cluster: node %u (%s) joined through Redis %s:%u", (unsigned)cl->node,
+	    cl->name, cl->host, cl->port);
+}
+
+/* The channels of this node: the users', its own, and the rooms it has
+ * members in. */
+static void
+sub_up(struct redis_link *link)
+{
+	struct cluster *cl = link->data;
+	char users[CLUSTER_NAME_MAX], mine[CLUSTER_NAME_MAX];
+	cluster_users_channel(users);
+	cluster_node_channel(cl->node, mine);
+	(void)redis_link_send(link, "SUBSCRIBE %s %s", users, mine);
+	struct cluster_sub *s, *tmp;
+	HASH_ITER(hh, cl->subs, s, tmp) {
+		char channel[CLUSTER_NAME_MAX];
+		cluster_room_channel(s->key, channel);
+		sub_send(cl, "SSUBSCRIBE", channel);
+	}
+}
+
+/* Lane D reconnects with backoff and re-asserts; until then a node whose
+ * link went down serves its own users alone. */
+static void
+link_down(struct redis_link *link)
+{
+	struct cluster *cl = link->data;
+	log_error("cluster: lost the %s link to Redis %s:%u: %s; serving local users only",
+	    link == &cl->cmd ? "command" : "pub/sub", cl->host, cl->port, link->why);
+}
+
+struct cluster *
+cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
+{
+	struct cluster *cl = calloc(1, sizeof *cl);
+	if (cl == NULL) {
+		fprintf(stderr, "parleyd: cluster: out of memory\n");
+		return NULL;
+	}
+	cl->hub = hub;
+	cl->loop = loop;
+	snprintf(cl->name, sizeof cl->name, "%s",
+	    cfg->node_name != NULL ? cfg->node_name : cfg->server_name);
+	char host[256];
+	const char *why;
+	if (config_redis_url(cfg->cluster, host, sizeof host, &cl->port, &cl->db, &why) < 0 ||
+	    resolve(host, cl->host, sizeof cl->host) < 0) {
+		fprintf(stderr, "parleyd: cluster: cannot resolve the Redis host of %s\n",
+		    cfg->cluster);
+		free(cl);
+		return NULL;
+	}
+	if (register_node(cl, cfg) < 0) {
+		free(cl);
+		return NULL;
+	}
+	hub_set_node(hub, cl->node);
+	/* Guest nicknames apart for each node until nick claims are shared
+	 * (lane B): node n's guests are numbered from n * 65536. */
+	hub->guests = (uint32_t)cl->node << 16;
+	/* Our events' sequence grows across restarts too (a node may come
+	 * back with its id): it starts at the time. */
+	cl->node_seq = (uint64_t)time(NULL) << 24;
+	loop_timer_init(&cl->beat, beat, cl);
+	loop_timer_init(&cl->settle, settle, cl);
+	cl->cmd = (struct redis_link){ .on_up = cmd_up, .on_down = link_down, .data = cl };
+	cl->sub = (struct redis_link){ .on_push = cluster_on_push, .on_up = sub_up,
+		.on_down = link_down, .data = cl };
+	if (redis_link_open(&cl->cmd, loop, cl->host, cl->port) < 0 ||
+	    redis_link_open(&cl->sub, loop, cl->host, cl->port) < 0 ||
+	    hub_observe(hub, cluster_publish, cl) < 0) {
+		fprintf(stderr, "parleyd: cluster: cannot connect to Redis at %s: %s\n",
+		    cfg->cluster, cl->cmd.why[0] ? cl->cmd.why : cl->sub.why);
+		cluster_free(cl);
+		return NULL;
+	}
+	loop_timer_start(loop, &cl->beat, CLUSTER_BEAT_MS);
+	return cl;
+}
+
+void
+cluster_free(struct cluster *cl)
+{
+	if (cl == NULL)
+		return;
+	loop_timer_stop(cl->loop, &cl->beat);
+	loop_timer_stop(cl->loop, &cl->settle);
+	redis_link_close(&cl->sub);
+	redis_link_close(&cl->cmd);
+	struct cluster_sub *s, *stmp;
+	HASH_ITER(hh, cl->subs, s, stmp) {
+		HASH_DEL(cl->subs, s);
+		free(s);
+	}
+	struct cluster_peer *p, *ptmp;
+	HASH_ITER(hh, cl->peers, p, ptmp) {
+		HASH_DEL(cl->peers, p);
+		free(p);
+	}
+	buf_free(&cl->out);
+	free(cl);
+}

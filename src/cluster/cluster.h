@@ -1,0 +1,45 @@
+/* A parleyd node in a cluster over Redis (the option cluster): the
+ * nodes share one chat. Each node publishes the events its own users make
+ * once (publish.c, a hub observer), and applies the events of the others
+ * to its hub (apply.c, hub_apply). Every node mirrors every user and every
+ * room's membership, so NAMES, WHO or WHOIS answer from the local hub;
+ * a room's traffic reaches only the nodes with members in it. See
+ * docs/cluster.md for the channels, the keys and what comes next.
+ *
+ * Above the hub and the loop, beside the store: the server calls it; the
+ * hub never does (it only calls its observers). */
+#ifndef PARLEY_CLUSTER_H
+#define PARLEY_CLUSTER_H
+
+#include <stdint.h>
+
+#include "base/config.h"
+#include "chat/hub.h"
+#include "net/loop.h"
+
+struct cluster;
+
+/* What a node counts (for the log and, later, the metrics). */
+struct cluster_stats {
+	uint64_t published;      /* events sent to Redis */
+	uint64_t applied;        /* events of other nodes applied here */
+	uint64_t duplicates;     /* dropped: seen from that node already */
+	uint64_t garbage;        /* dropped: not an event (codec) */
+	uint64_t rejected;       /* dropped: the hub refused to apply it */
+	uint64_t unsent;         /* not sent: Redis down or not keeping up */
+};
+
+/* Joins the cluster of cfg->cluster: reaches Redis (blocking, at start,
+ * before any client: a Redis that is not there stops the start), takes a
+ * node id (node-id, or one from Redis) and gives it to hub, registers the
+ * node, then connects the two links (commands, pub/sub) on loop and
+ * starts publishing hub's events. NULL, with one line on stderr, when
+ * it cannot. */
+struct cluster *cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg);
+/* Leaves: closes the links (no event is published any more). NULL is
+ * fine. Before the hub is cleared. */
+void cluster_free(struct cluster *cl);
+uint16_t cluster_node(const struct cluster *cl);
+const struct cluster_stats *cluster_stats(const struct cluster *cl);
+
+#endif

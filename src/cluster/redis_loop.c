@@ -1,0 +1,198 @@
+/* hiredis on our loop (see the header). hiredis asks for read and write
+ * interest through its ev hooks; the loop calls back on_io, which hands
+ * the socket's readiness to hiredis (or reads a push link's replies
+ * itself). What the owner hears (on_up, on_down) is said only after
+ * hiredis has returned, never from inside one of its calls: an owner may
+ * then close the link or open another without pulling the context from
+ * under hiredis. */
+#include "cluster/redis_loop.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <hiredis/sds.h>
+
+static void
+watch(struct redis_link *link, unsigned want)
+{
+	link->want = want;
+	if (link->ac != NULL)
+		(void)loop_io_set(link->loop, &link->io, want);
+}
+
+static void
+add_read(void *p)
+{
+	struct redis_link *link = p;
+	watch(link, link->want | LOOP_READ);
+}
+
+static void
+del_read(void *p)
+{
+	struct redis_link *link = p;
+	watch(link, link->want & ~(unsigned)LOOP_READ);
+}
+
+static void
+add_write(void *p)
+{
+	struct redis_link *link = p;
+	watch(link, link->want | LOOP_WRITE);
+}
+
+static void
+del_write(void *p)
+{
+	struct redis_link *link = p;
+	watch(link, link->want & ~(unsigned)LOOP_WRITE);
+}
+
+/* hiredis is freeing the context (an error, a lost connection, or
+ * redis_link_close): the socket leaves the loop, and link forgets ac.
+ * Called once or more, before the socket is closed. */
+static void
+cleanup(void *p)
+{
+	struct redis_link *link = p;
+	if (link->ac == NULL)
+		return;
+	if (link->why[0] == '\0')
+		snprintf(link->why, sizeof link->why, "%s",
+		    link->ac->c.err ? link->ac->c.errstr : "connection closed");
+	(void)loop_io_set(link->loop, &link->io, 0);
+	link->ac = NULL;
+	link->want = 0;
+}
+
+static void
+on_connect(const redisAsyncContext *ac, int status)
+{
+	struct redis_link *link = ac->ev.data;
+	if (link != NULL && status == REDIS_OK)
+		link->up = 1;
+}
+
+/* A push link's replies, each to on_push: hiredis reads the bytes and
+ * parses them; its dispatch is not used (see the header). */
+static void
+push_read(struct redis_link *link)
+{
+	redisContext *c = &link->ac->c;
+	if (!(c->flags & REDIS_CONNECTED)) {
+		/* The connect's outcome first: hiredis learns it on a write
+		 * event, which a failed connect need not bring. */
+		redisAsyncHandleWrite(link->ac);
+		if (link->ac == NULL || !(link->ac->c.flags & REDIS_CONNECTED))
+			return;
+	}
+	if (redisBufferRead(c) != REDIS_OK) {
+		redisAsyncFree(link->ac);
+		return;
+	}
+	for (;;) {
+		void *reply = NULL;
+		if (redisGetReply(c, &reply) != REDIS_OK) {
+			redisAsyncFree(link->ac);
+			return;
+		}
+		if (reply == NULL)
+			return;
+		link->on_push(link, reply);
+		freeReplyObject(reply);
+	}
+}
+
+static void
+on_io(struct loop *loop, struct loop_io *io, unsigned events)
+{
+	(void)loop;
+	struct redis_link *link = io->data;
+	int was_up = link->up;
+	if ((events & LOOP_WRITE) && link->ac != NULL)
+		redisAsyncHandleWrite(link->ac);
+	if ((events & LOOP_READ) && link->ac != NULL) {
+		if (link->on_push != NULL)
+			push_read(link);
+		else
+			redisAsyncHandleRead(link->ac);
+	}
+	if (link->ac == NULL) {
+		link->up = 0;
+		if (link->on_down != NULL)
+			link->on_down(link);
+		return;
+	}
+	if (link->up && !was_up && link->on_up != NULL)
+		link->on_up(link);
+}
+
+int
+redis_link_open(struct redis_link *link, struct loop *loop, const char *host,
+    unsigned port)
+{
+	link->loop = loop;
+	link->up = 0;
+	link->want = 0;
+	link->why[0] = '\0';
+	redisAsyncContext *ac = redisAsyncConnect(host, (int)port);
+	if (ac == NULL) {
+		snprintf(link->why, sizeof link->why, "out of memory");
+		return -1;
+	}
+	if (ac->err) {
+		snprintf(link->why, sizeof link->why, "%s", ac->errstr);
+		redisAsyncFree(ac);
+		return -1;
+	}
+	link->ac = ac;
+	ac->ev.data = link;
+	ac->ev.addRead = add_read;
+	ac->ev.delRead = del_read;
+	ac->ev.addWrite = add_write;
+	ac->ev.delWrite = del_write;
+	ac->ev.cleanup = cleanup;
+	link->io = (struct loop_io){ .fd = -1 };
+	if (loop_io_add(loop, &link->io, ac->c.fd, 0, on_io, link) < 0) {
+		snprintf(link->why, sizeof link->why, "cannot watch its socket");
+		redisAsyncFree(ac);
+		return -1;
+	}
+	/* Also asks for the first write event, which tells of the connect. */
+	redisAsyncSetConnectCallback(ac, on_connect);
+	return 0;
+}
+
+int
+redis_link_send(struct redis_link *link, const char *fmt, ...)
+{
+	if (link->ac == NULL || (link->ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)))
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = redisvAppendCommand(&link->ac->c, fmt, ap);
+	va_end(ap);
+	if (rc != REDIS_OK)
+		return -1;
+	add_write(link);
+	return 0;
+}
+
+size_t
+redis_link_queued(const struct redis_link *link)
+{
+	if (link->ac == NULL || link->ac->c.obuf == NULL)
+		return 0;
+	return sdslen(link->ac->c.obuf);
+}
+
+void
+redis_link_close(struct redis_link *link)
+{
+	if (link->ac == NULL)
+		return;
+	snprintf(link->why, sizeof link->why, "closed");
+	redisAsyncFree(link->ac);
+	link->up = 0;
+}

@@ -1,0 +1,57 @@
+/* hiredis's async client on our loop (net/loop.h): one connection to
+ * Redis, driven by the loop's file events through hiredis's adapter hooks
+ * (addRead, delRead, addWrite, delWrite, cleanup), as its adapters for
+ * ae or libuv do. No second event loop, no thread.
+ *
+ * A link is of one of two kinds. A command link is hiredis's own: send
+ * with redisAsyncCommand on link->ac, and each reply reaches its
+ * callback. A push link is a pub/sub connection whose replies are read
+ * here and handed to on_push one by one, whatever they are: hiredis 0.14
+ * (Debian 12's) knows SUBSCRIBE and PSUBSCRIBE but not Redis 7's sharded
+ * SSUBSCRIBE, whose replies its dispatch would take for replies to
+ * commands nobody sent, and abort. Commands go out on a push link with
+ * redis_link_send (redisAppendCommand below).
+ *
+ * A link is down (on_down) once, when its connection fails or is lost;
+ * link->ac is NULL from then on. */
+#ifndef PARLEY_CLUSTER_REDIS_LOOP_H
+#define PARLEY_CLUSTER_REDIS_LOOP_H
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "net/loop.h"
+
+struct redis_link;
+
+typedef void redis_push_fn(struct redis_link *link, redisReply *reply);
+typedef void redis_link_fn(struct redis_link *link);
+
+struct redis_link {
+	redisAsyncContext *ac;       /* NULL once down (or before it connects) */
+	struct loop *loop;
+	struct loop_io io;           /* ac's socket, watched as hiredis asks */
+	unsigned want;               /* LOOP_READ | LOOP_WRITE hiredis asked for */
+	int up;                      /* connected (on_up was called) */
+	redis_push_fn *on_push;      /* push link: every reply; NULL: a command link */
+	redis_link_fn *on_up;        /* connected; may be NULL */
+	redis_link_fn *on_down;      /* failed or lost (once); may be NULL */
+	void *data;                  /* the owner's */
+	char why[128];               /* why it went down */
+};
+
+/* Starts connecting link (its fields on_push, on_up, on_down and data set
+ * by the caller, the rest zero) to host:port on loop. -1 (link->why says
+ * why) when it cannot even start; else on_up or on_down follows. */
+int redis_link_open(struct redis_link *link, struct loop *loop, const char *host,
+    unsigned port);
+/* A command on a push link (printf-like, hiredis's %s and %b): queued and
+ * sent when the socket takes it. -1 when the link is down. */
+int redis_link_send(struct redis_link *link, const char *fmt, ...);
+/* Bytes queued for Redis and not yet written: the owner bounds it. */
+size_t redis_link_queued(const struct redis_link *link);
+/* Closes link now (pending replies' callbacks get NULL); on_down is not
+ * called. Safe on a link that is down or was never opened. */
+void redis_link_close(struct redis_link *link);
+
+#endif

@@ -1,0 +1,137 @@
+"""A real redis-server for the cluster tests, and parleyd nodes joined to it.
+
+The Redis runs on a free loopback port in a temporary directory, in its
+own process group, persisting nothing; stop() kills the group and removes
+the directory, whatever happened in the test."""
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from chat import Server, free_port, kill_group, missing_tools, need_tools
+
+
+class Redis:
+    def __init__(self):
+        need_tools(missing_tools("redis-server"))
+        self.dir = Path(tempfile.mkdtemp(prefix="parley-redis-"))
+        for attempt in range(5):
+            self.port = free_port()
+            self.log = open(self.dir / "redis.log", "w+b")
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--dir", str(self.dir),
+                 "--daemonize", "no", "--protected-mode", "no"],
+                stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            if self._wait_ready():
+                return
+            self.log.close()
+            kill_group(self.proc)
+            self.proc.wait()
+        raise RuntimeError("redis-server did not start: " + self.log_text())
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if self.command("PING") == "PONG":
+                    return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def command(self, *args):
+        """One command in RESP, its reply as Python values (str, int, list,
+        None); an error reply raises RuntimeError."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            out = b"*%d\r\n" % len(args)
+            for a in args:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+            s.sendall(out)
+            return _Reader(s).reply()
+
+    def commandstats(self):
+        """INFO commandstats as {command: calls}."""
+        calls = {}
+        for line in self.command("INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_"):
+                name, _, rest = line[len("cmdstat_"):].partition(":")
+                fields = dict(f.split("=", 1) for f in rest.split(","))
+                calls[name] = int(fields["calls"])
+        return calls
+
+    def log_text(self):
+        try:
+            return (self.dir / "redis.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        kill_group(self.proc)
+        self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class _Reader:
+    """RESP2 replies from a socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise OSError("redis closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise OSError("redis closed the connection")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n).decode(errors="replace")
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise RuntimeError("not RESP: %r" % line)
+
+
+def node(redis, *args, **kw):
+    """A parleyd joined to redis's cluster (history off: a cluster keeps
+    none yet)."""
+    return Server("--cluster", redis.url, "--history", "off", *args, **kw)

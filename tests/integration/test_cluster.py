@@ -1,0 +1,245 @@
+"""Several parleyd nodes over one real redis-server (issue 15, the core):
+what a user does on one node is seen by the users of the others, through
+either door, and a room's traffic costs Redis one command per message."""
+import re
+import subprocess
+
+import pytest
+
+import irc
+from chat import PARLEYD, Client, free_port
+from cluster import Redis, node
+
+
+@pytest.fixture
+def redis():
+    r = Redis()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def nodes(redis, make_server):
+    """Two nodes, A and B, of redis's cluster, with IRC doors; no flood
+    control, so a test may send many lines at once."""
+    return [make_server("--cluster", redis.url, "--history", "off", "--flood-rate", "0",
+                        irc=True) for _ in range(2)]
+
+
+def plain(srv, nick):
+    c = Client(srv.port)
+    c.set_nick(nick)
+    return c
+
+
+def test_a_room_message_reaches_the_members_on_another_node(nodes):
+    a_node, b_node = nodes
+    alice = plain(a_node, "alice")
+    bob = plain(b_node, "bob")
+    alice.expect_seen(r"^-- \S+ is now known as bob$")
+    alice.send("hello from A")
+    bob.expect(r"^#lobby <alice> hello from A$")
+    bob.send("and back from B")
+    alice.expect(r"^#lobby <bob> and back from B$")
+    # The sender does not get its own message back from the other node.
+    alice.expect_nothing(r"hello from A")
+
+
+def test_irc_and_plain_users_on_two_nodes_share_a_room(nodes):
+    a_node, b_node = nodes
+    alice = plain(a_node, "alice")
+    carol = irc.connect(b_node, "carol")
+    carol.join("#lobby")
+    alice.expect(r"^#lobby -- carol joined$")
+    alice.send("to the IRC user")
+    carol.expect(r"^(@\S+ )?:alice!\S+ PRIVMSG #lobby :to the IRC user$")
+    carol.send("PRIVMSG #lobby :to the plain user")
+    alice.expect(r"^#lobby <carol> to the plain user$")
+
+
+def test_private_messages_cross_nodes(nodes):
+    a_node, b_node = nodes
+    alice = plain(a_node, "alice")
+    bob = plain(b_node, "bob")
+    dave = irc.connect(b_node, "dave")
+    alice.expect_seen(r"^-- \S+ is now known as bob$")
+    alice.send("/msg bob psst")
+    bob.expect(r"^\*alice\* psst$")
+    bob.send("/msg ALICE back at you")
+    alice.expect(r"^\*bob\* back at you$")
+    # dave is in no room: only the directory tells A of him.
+    alice.send("/msg dave hi dave")
+    dave.expect(r"^(@\S+ )?:alice!\S+ PRIVMSG dave :hi dave$")
+    dave.send("PRIVMSG alice :hi alice")
+    alice.expect(r"^\*dave\* hi alice$")
+
+
+def test_join_part_nick_and_quit_are_seen_on_the_other_node(nodes):
+    a_node, b_node = nodes
+    watcher = plain(b_node, "watcher")
+    watcher.send("/join #side")
+    watcher.expect(r"^#side -- watcher joined$")
+    alice = plain(a_node, "alice")
+    watcher.expect(r"^-- \S+ is now known as alice$")
+    alice.send("/join #side")
+    watcher.expect(r"^#side -- alice joined$")
+    alice.send("/nick alicia")
+    watcher.expect(r"^-- alice is now known as alicia$")
+    alice.send("/part #side bye")
+    watcher.expect(r"^#side -- alicia left: bye$")
+    alice.send("/quit gone")
+    watcher.expect(r"^-- alicia quit: gone$")
+
+
+def test_names_on_one_node_list_the_users_of_the_other(nodes):
+    a_node, b_node = nodes
+    bob = plain(b_node, "bob")
+    alice = plain(a_node, "alice")
+    bob.expect(r"^-- \S+ is now known as alice$")
+    erin = irc.connect(b_node, "erin")
+    erin.join("#lobby")
+    alice.expect_seen(r"^#lobby -- erin joined$")
+    erin.send("NAMES #lobby")
+    names = erin.expect(r" 353 erin \S #lobby :(.*)$").group(1).split()
+    assert {"alice", "bob", "erin"} <= {n.lstrip("@+") for n in names}
+    alice.send("/who #lobby")
+    alice.expect(r"\berin\b")
+
+
+def test_each_sender_s_messages_arrive_in_order_on_every_node(nodes):
+    a_node, b_node = nodes
+    sender = plain(a_node, "sender")
+    here = plain(a_node, "here")
+    there = plain(b_node, "there")
+    irc_there = irc.connect(b_node, "irc_there")
+    irc_there.join("#lobby")
+    sender.expect_seen(r"^#lobby -- irc_there joined$")
+    n = 1000
+    sender.send_raw(b"".join(b"m%d\n" % i for i in range(n)))
+    for who in (here, there):
+        got = []
+        while len(got) < n:
+            got.append(int(who.expect(r"^#lobby <sender> m(\d+)$", timeout=30).group(1)))
+        assert got == list(range(n))
+    got = []
+    while len(got) < n:
+        got.append(int(irc_there.expect(r"PRIVMSG #lobby :m(\d+)$", timeout=30).group(1)))
+    assert got == list(range(n))
+
+
+def shard_channels(redis):
+    return set(redis.command("PUBSUB", "SHARDCHANNELS"))
+
+
+def test_a_node_hears_a_room_only_while_it_has_members_there(redis, nodes):
+    a_node, b_node = nodes
+    alice = plain(a_node, "alice")
+    bob = plain(b_node, "bob")
+    alice.send("/join #quiet")
+    alice.expect(r"^#quiet -- alice joined$")
+    alice.sync()
+    # A hears #quiet; B has nobody there. #lobby: both have members.
+    assert redis.command("PUBSUB", "SHARDNUMSUB", "parley:r:#quiet") == ["parley:r:#quiet", 1]
+    assert redis.command("PUBSUB", "SHARDNUMSUB", "parley:r:#lobby") == ["parley:r:#lobby", 2]
+    bob.send("/join #Quiet")
+    alice.expect(r"^#quiet -- bob joined$")
+    assert redis.command("PUBSUB", "SHARDNUMSUB", "parley:r:#quiet") == ["parley:r:#quiet", 2]
+    bob.send("/part #quiet")
+    alice.expect(r"^#quiet -- bob left")
+    bob.sync()
+    alice.send("/part #quiet")
+    alice.expect(r"^#quiet -- alice left")
+    alice.sync()
+    assert "parley:r:#quiet" not in shard_channels(redis)
+    assert "parley:r:#lobby" in shard_channels(redis)
+
+
+def test_a_room_message_costs_redis_one_command(redis, nodes):
+    a_node, b_node = nodes
+    talker = plain(a_node, "talker")
+    plain(a_node, "local_listener")
+    listener = plain(b_node, "listener")
+    talker.expect_seen(r"^-- \S+ is now known as listener$")
+    before = redis.commandstats()
+    n = 100
+    talker.send_raw(b"".join(b"c%d\n" % i for i in range(n)))
+    listener.expect(r"^#lobby <talker> c%d$" % (n - 1), timeout=30)
+    after = redis.commandstats()
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    assert delta.get("spublish", 0) == n
+    # The heartbeat (SET) may tick meanwhile, and INFO is the test's own.
+    others = {k: v for k, v in delta.items()
+              if v and k not in ("spublish", "set", "info")}
+    assert others == {}
+
+
+def test_without_redis_a_node_does_not_start():
+    port = free_port()
+    run = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(),
+                          "--cluster", "redis://127.0.0.1:%d" % port],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and re.match(r"^parleyd: cluster: cannot reach Redis at "
+                                        r"redis://127\.0\.0\.1:\d+: ", lines[0]), lines
+
+
+def test_history_on_is_refused_in_a_cluster(redis):
+    run = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(),
+                          "--cluster", redis.url, "--history", "on"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2
+    assert run.stderr == ("parleyd: history in a cluster needs a shared database "
+                          "(database postgresql://..., issue 16); use history off\n")
+
+
+def test_nodes_take_distinct_ids_and_register(redis):
+    a_node = node(redis)
+    b_node = node(redis)
+    try:
+        ids = sorted(redis.command("SMEMBERS", "parley:nodes"))
+        assert len(ids) == 2
+        for i in ids:
+            assert redis.command("TTL", "parley:node:%s" % i) > 0
+        # The id is taken: a third node given it explicitly is refused.
+        run = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(),
+                              "--cluster", redis.url, "--node-id", ids[0]],
+                             capture_output=True, text=True, timeout=30)
+        assert run.returncode == 2
+        assert "node-id %s is held by a live node" % ids[0] in run.stderr
+    finally:
+        assert a_node.stop() == 0
+        assert b_node.stop() == 0
+
+
+def test_accounts_say_they_are_not_available_in_a_cluster(nodes):
+    a_node, _ = nodes
+    alice = plain(a_node, "alice")
+    alice.send("/register secret-password")
+    alice.expect(r"^!! no-accounts: accounts are not available in a cluster yet$")
+    frank = irc.connect(a_node, "frank")
+    frank.send("REGISTER * * secret-password")
+    frank.expect(r"^(@\S+ )?:\S+ FAIL REGISTER TEMPORARILY_UNAVAILABLE \S+ "
+                 r":Accounts are not available in a cluster yet$")
+    frank.send("AUTHENTICATE PLAIN")
+    frank.expect_numeric("904")
+
+
+def test_another_node_s_user_never_acts_as_a_local_user_of_the_same_name(redis, make_server):
+    # B starts after A's zed came, and knows nothing of it (a node that
+    # starts later loads no directory yet): B gives the name to its own
+    # user. What A's zed does must not be done by B's.
+    a_node = make_server("--cluster", redis.url, "--history", "off")
+    zed_a = plain(a_node, "zed")
+    b_node = make_server("--cluster", redis.url, "--history", "off")
+    zed_b = plain(b_node, "zed")
+    other = plain(b_node, "other")
+    zed_a.send("/join #trap")
+    zed_a.expect(r"^#trap -- zed joined$")
+    zed_a.send("/join #lobby")
+    zed_a.send("not from B's zed")
+    witness = plain(a_node, "witness")
+    witness.send("/msg other sync")
+    other.expect(r"^\*witness\* sync$")
+    zed_b.expect_nothing(r"#trap")
+    other.expect_nothing(r"<zed> not from B's zed")
