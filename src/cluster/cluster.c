@@ -236,6 +236,19 @@ cluster_recheck_rooms(struct cluster *cl)
 		loop_timer_start(cl->loop, &cl->settle, 0);
 }
 
+/* Both links are up again after an outage: said once. */
+static void
+link_up(struct cluster *cl)
+{
+	if (!cl->cmd.up || !cl->sub.up)
+		return;
+	cl->backoff_s = 0;
+	if (cl->down) {
+		cl->down = 0;
+		log_info("cluster: reconnected to Redis %s:%u", cl->host, cl->port);
+	}
+}
+
 static void
 cmd_up(struct redis_link *link)
 {
@@ -243,8 +256,12 @@ cmd_up(struct redis_link *link)
 	if (cl->db != 0 && redisAsyncCommand(link->ac, on_beat_reply, cl, "SELECT %u",
 	    cl->db) == REDIS_OK)
 		cl->inflight++;
-	log_info("cluster: node %u (%s) joined through Redis %s:%u", (unsigned)cl->node,
-	    cl->name, cl->host, cl->port);
+	if (!cl->joined) {
+		cl->joined = 1;
+		log_info("cluster: node %u (%s) joined through Redis %s:%u", (unsigned)cl->node,
+		    cl->name, cl->host, cl->port);
+	}
+	link_up(cl);
 }
 
 /* The channels of this node: the users', its own, and the rooms it has
@@ -263,16 +280,49 @@ sub_up(struct redis_link *link)
 		cluster_room_channel(s->key, channel);
 		sub_send(cl, "SSUBSCRIBE", channel);
 	}
+	link_up(cl);
 }
 
-/* Lane D reconnects with backoff and re-asserts; until then a node whose
- * link went down serves its own users alone. */
+/* The next try in 1, 2, 4 ... CLUSTER_RETRY_MAX_S seconds. */
+static void
+retry_later(struct cluster *cl)
+{
+	if (loop_timer_active(&cl->retry))
+		return;
+	cl->backoff_s = cl->backoff_s == 0 ? 1 :
+	    cl->backoff_s * 2 > CLUSTER_RETRY_MAX_S ? CLUSTER_RETRY_MAX_S : cl->backoff_s * 2;
+	loop_timer_start(cl->loop, &cl->retry, (uint64_t)cl->backoff_s * 1000u);
+}
+
+/* Each link that is down connects again (to the address resolved at
+ * start: no DNS on the loop). */
+static void
+retry(struct loop *loop, struct loop_timer *t)
+{
+	(void)loop;
+	struct cluster *cl = t->data;
+	struct redis_link *links[] = { &cl->cmd, &cl->sub };
+	for (int i = 0; i < 2; i++)
+		if (links[i]->ac == NULL && redis_link_open(links[i], cl->loop, cl->host,
+		    cl->port) < 0)
+			retry_later(cl);
+}
+
+/* A link failed or its connect did. The node serves its own users
+ * alone meanwhile (lane D: the notice to rooms, the re-assert on
+ * return); the log says it once an outage. */
 static void
 link_down(struct redis_link *link)
 {
 	struct cluster *cl = link->data;
-	log_error("cluster: lost the %s link to Redis %s:%u: %s; serving local users only",
-	    link == &cl->cmd ? "command" : "pub/sub", cl->host, cl->port, link->why);
+	if (!cl->down) {
+		cl->down = 1;
+		log_error("cluster: lost the %s link to Redis %s:%u: %s; serving local users "
+		    "only, reconnecting", link == &cl->cmd ? "command" : "pub/sub", cl->host,
+		    cl->port, link->why);
+	}
+	/* Its rooms are subscribed again when it is back (sub_up). */
+	retry_later(cl);
 }
 
 struct cluster *
@@ -309,6 +359,7 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 	cl->node_seq = (uint64_t)time(NULL) << 24;
 	loop_timer_init(&cl->beat, beat, cl);
 	loop_timer_init(&cl->settle, settle, cl);
+	loop_timer_init(&cl->retry, retry, cl);
 	cl->cmd = (struct redis_link){ .on_up = cmd_up, .on_down = link_down, .data = cl };
 	cl->sub = (struct redis_link){ .on_push = cluster_on_push, .on_up = sub_up,
 		.on_down = link_down, .data = cl };
@@ -331,6 +382,7 @@ cluster_free(struct cluster *cl)
 		return;
 	loop_timer_stop(cl->loop, &cl->beat);
 	loop_timer_stop(cl->loop, &cl->settle);
+	loop_timer_stop(cl->loop, &cl->retry);
 	redis_link_close(&cl->sub);
 	redis_link_close(&cl->cmd);
 	struct cluster_sub *s, *stmp;

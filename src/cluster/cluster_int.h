@@ -32,6 +32,8 @@
  * Redis that stalls costs a bounded amount of memory. */
 #define CLUSTER_INFLIGHT_MAX 100000
 #define CLUSTER_QUEUED_MAX (64u << 20)
+/* The longest wait between two tries to reconnect, in seconds. */
+#define CLUSTER_RETRY_MAX_S 30
 /* Node ids tried at start before giving up (each held by a live node). */
 #define CLUSTER_ID_TRIES 32
 
@@ -61,6 +63,10 @@ struct cluster {
 	struct redis_link sub;           /* SUBSCRIBE, SSUBSCRIBE: a push link */
 	struct loop_timer beat;          /* renews node:<id> */
 	struct loop_timer settle;        /* drops the rooms nobody here is in */
+	struct loop_timer retry;         /* reconnects the links that are down */
+	uint32_t backoff_s;              /* the last wait before a retry; 0: none */
+	uint8_t down;                    /* a link is down (logged once) */
+	uint8_t joined;                  /* both links were up once (logged) */
 	uint64_t node_seq;               /* the last event published */
 	uint32_t inflight;               /* commands sent, not answered */
 	struct cluster_sub *subs;        /* uthash: the rooms heard */

@@ -19,18 +19,34 @@ class Redis:
         self.dir = Path(tempfile.mkdtemp(prefix="parley-redis-"))
         for attempt in range(5):
             self.port = free_port()
-            self.log = open(self.dir / "redis.log", "w+b")
-            self.proc = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--dir", str(self.dir),
-                 "--daemonize", "no", "--protected-mode", "no"],
-                stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-            if self._wait_ready():
+            if self._start():
                 return
-            self.log.close()
-            kill_group(self.proc)
-            self.proc.wait()
         raise RuntimeError("redis-server did not start: " + self.log_text())
+
+    def _start(self):
+        self.log = open(self.dir / "redis.log", "a+b")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.dir),
+             "--daemonize", "no", "--protected-mode", "no"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        if self._wait_ready():
+            return True
+        self.log.close()
+        kill_group(self.proc)
+        self.proc.wait()
+        return False
+
+    def kill(self):
+        """Gone at once (SIGKILL), as a crash."""
+        kill_group(self.proc)
+        self.proc.wait()
+        self.log.close()
+
+    def start_again(self):
+        """A fresh redis-server (empty) on the same port."""
+        if not self._start():
+            raise RuntimeError("redis-server did not start again: " + self.log_text())
 
     def _wait_ready(self):
         deadline = time.monotonic() + 10

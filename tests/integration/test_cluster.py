@@ -243,3 +243,29 @@ def test_another_node_s_user_never_acts_as_a_local_user_of_the_same_name(redis, 
     other.expect(r"^\*witness\* sync$")
     zed_b.expect_nothing(r"#trap")
     other.expect_nothing(r"<zed> not from B's zed")
+
+
+def test_nodes_reconnect_when_redis_comes_back(redis, nodes):
+    a_node, b_node = nodes
+    bob = plain(b_node, "bob")
+    alice = plain(a_node, "alice")
+    bob.expect(r"^-- \S+ is now known as alice$")
+    redis.kill()
+    # Each node goes on serving its own users.
+    alice.send("/join #alone")
+    alice.expect(r"^#alone -- alice joined$")
+    redis.start_again()
+    # The links come back within the backoff (1, 2, 4 ... s) and the rooms
+    # with members are heard again.
+    for i in range(60):
+        alice.send("/join #lobby")
+        alice.send("again %d" % i)
+        try:
+            bob.expect(r"^#lobby <alice> again \d+$", timeout=0.5)
+            break
+        except AssertionError:
+            continue
+    else:
+        raise AssertionError("B never heard A again")
+    assert "reconnected to Redis" in a_node.log_text()
+    assert a_node.log_text().count("lost the") == 1
