@@ -129,6 +129,7 @@ roundtrip(const struct cluster_event *ev)
 	assert_memory_equal(again.data, b.data, b.len);
 	cluster_event_clear(&back);
 	assert_null(back.msg);
+	assert_cuts_refused(&b);
 	seed(&b);
 	buf_free(&b);
 	buf_free(&again);
@@ -560,6 +561,10 @@ test_refuses_what_no_client_makes(void **state)
 	craft_str(&c, T_FROM, "eve");
 	craft_str(&c, T_ID, "");   /* an empty array is left out, never written */
 	assert_int_equal(decodes(&c), -1);
+	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_CONNECT, 0);
+	craft_str(&c, T_FROM, "eve");
+	craft_str(&c, T_AWAY, "");   /* here is no away field */
+	assert_int_equal(decodes(&c), -1);
 
 	/* Names. */
 	static const char *const bad_nicks[] = { "", "bad nick", "9lives", "a,b", "#r",
@@ -576,7 +581,21 @@ test_refuses_what_no_client_makes(void **state)
 	craft_str(&c, T_FROM, "eve");
 	craft_str(&c, T_TARGET, "NickServ");   /* a service's */
 	assert_int_equal(decodes(&c), -1);
-	assert_int_equal(say_with("hi", 2, T_TARGET, "bob"), -1);  /* both room and target */
+	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_SAY, 0);   /* to a room and a user */
+	craft_str(&c, T_FROM, "eve");
+	craft_str(&c, T_ROOM, "#r");
+	craft_str(&c, T_TARGET, "bob");
+	craft_str(&c, T_TEXT, "hi");
+	assert_int_equal(decodes(&c), -1);
+	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_SAY, 0);   /* to nobody */
+	craft_str(&c, T_FROM, "eve");
+	craft_str(&c, T_TEXT, "hi");
+	assert_int_equal(decodes(&c), -1);
+	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_SAY, 0);   /* to a user */
+	craft_str(&c, T_FROM, "eve");
+	craft_str(&c, T_TARGET, "bob");
+	craft_str(&c, T_TEXT, "hi");
+	assert_int_equal(decodes(&c), 0);
 	static const char *const bad_hosts[] = { "", "a b", ":1", "-x", "h@st",
 	    "0123456789012345678901234567890123456789012345678901234567890123" };
 	for (size_t i = 0; i < sizeof bad_hosts / sizeof *bad_hosts; i++) {
@@ -628,11 +647,28 @@ test_refuses_what_no_client_makes(void **state)
 	lines[0] = 'a';
 	assert_int_equal(say_with(lines, 32, 0, NULL), 0);    /* 32 lines */
 	assert_int_equal(say_with(lines, 33, 0, NULL), -1);   /* more than max-lines */
-	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_PART, 0);
-	craft_str(&c, T_FROM, "eve");
-	craft_str(&c, T_ROOM, "#r");
-	craft_str(&c, T_TEXT, "two\nlines");
-	assert_int_equal(decodes(&c), -1);
+	for (uint8_t flags = 0; flags <= 2; flags += 2) {   /* flagged multiline or not */
+		craft_head(&c, CLUSTER_CODEC_VERSION, MSG_PART, flags);
+		craft_str(&c, T_FROM, "eve");
+		craft_str(&c, T_ROOM, "#r");
+		craft_str(&c, T_TEXT, "two\nlines");
+		assert_int_equal(decodes(&c), -1);
+	}
+	/* A multiline message within the IRC door's max-bytes (4096, its
+	 * newlines counted, and a mark for each continued line), or past. */
+	for (size_t n = 4096 + 31; n <= 4096 + 33; n++) {
+		char *text = malloc(n + 1);
+		assert_non_null(text);
+		memset(text, 'x', n);
+		text[n] = '\0';
+		text[1] = '\n';
+		struct cluster_event e = { .msg = made(MSG_SAY, "#r", NULL, text) };
+		struct buf b = { 0 };
+		assert_int_equal(cluster_encode(&e, &b), n <= 4096 + 32 ? 0 : -1);
+		buf_free(&b);
+		msg_unref(e.msg);
+		free(text);
+	}
 	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_SAY, 0);   /* a SAY says something */
 	craft_str(&c, T_FROM, "eve");
 	craft_str(&c, T_ROOM, "#r");
