@@ -142,10 +142,11 @@ struct conn {
 	struct conn *reap_next;       /* its set's reap list */
 	struct ip_count *ip;          /* per-address count, for max-per-ip */
 	/* The durability gate (gate.h): out.release rises to gate_mark[i]
-	 * when the epoch of its list i is finished. */
-	uint64_t gate_mark[GATE_LISTS];
-	struct conn *gate_prev[GATE_LISTS], *gate_next[GATE_LISTS];
-	uint8_t gate_on;              /* bit i: on the gate's list i */
+	 * when the epoch in the gate's slot i is finished. */
+	uint64_t gate_mark[GATE_SLOTS];
+	struct conn *gate_prev, *gate_next; /* on the list of gate_list */
+	uint8_t gate_wait;            /* bit i: waits for slot i (0: on no list) */
+	uint8_t gate_list;            /* the oldest slot it waits for */
 	char *reason;                 /* why it is closing (or its peer went), for the
 	                               * log and the door */
 	char host[INET6_ADDRSTRLEN];  /* the peer's address */

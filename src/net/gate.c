@@ -2,35 +2,59 @@
  * how far each may write once it is finished. */
 #include "net/gate.h"
 
+#include <stdlib.h>
+
 #include "net/conn.h"
 #include "net/conn_set.h"
 
-static void
-gate_link(struct conn_gate *g, int i, struct conn *c)
+static unsigned
+slot_after(unsigned slot, unsigned n)
 {
-	if (c->gate_on & (1u << i))
-		return;
-	c->gate_on |= (uint8_t)(1u << i);
-	c->gate_prev[i] = NULL;
-	c->gate_next[i] = g->list[i];
-	if (g->list[i] != NULL)
-		g->list[i]->gate_prev[i] = c;
-	g->list[i] = c;
+	return (slot + n) % GATE_SLOTS;
+}
+
+/* The slot the pending events will be sealed in. */
+static unsigned
+pending_slot(const struct conn_gate *g)
+{
+	return slot_after(g->head, g->inflight);
+}
+
+/* Of the slots c waits for, the oldest (or with newest, the newest), in
+ * ring order from the oldest epoch in flight to the pending one. */
+static unsigned
+wait_slot(const struct conn_gate *g, const struct conn *c, int newest)
+{
+	for (unsigned k = 0; k <= g->inflight; k++) {
+		unsigned s = newest ? slot_after(g->head, g->inflight - k) : slot_after(g->head, k);
+		if (c->gate_wait & (1u << s))
+			return s;
+	}
+	abort();  /* a conn waits for a slot not in use */
 }
 
 static void
-gate_unlink(struct conn_gate *g, int i, struct conn *c)
+gate_link(struct conn_gate *g, unsigned slot, struct conn *c)
 {
-	if (!(c->gate_on & (1u << i)))
-		return;
-	c->gate_on &= (uint8_t)~(1u << i);
-	if (c->gate_prev[i] != NULL)
-		c->gate_prev[i]->gate_next[i] = c->gate_next[i];
+	c->gate_list = (uint8_t)slot;
+	c->gate_prev = NULL;
+	c->gate_next = g->list[slot];
+	if (g->list[slot] != NULL)
+		g->list[slot]->gate_prev = c;
+	g->list[slot] = c;
+}
+
+static void
+gate_unlink(struct conn_gate *g, struct conn *c)
+{
+	unsigned slot = c->gate_list;
+	if (c->gate_prev != NULL)
+		c->gate_prev->gate_next = c->gate_next;
 	else
-		g->list[i] = c->gate_next[i];
-	if (c->gate_next[i] != NULL)
-		c->gate_next[i]->gate_prev[i] = c->gate_prev[i];
-	c->gate_prev[i] = c->gate_next[i] = NULL;
+		g->list[slot] = c->gate_next;
+	if (c->gate_next != NULL)
+		c->gate_next->gate_prev = c->gate_prev;
+	c->gate_prev = c->gate_next = NULL;
 }
 
 uint64_t
@@ -45,62 +69,81 @@ gate_touched(struct conn_gate *g, struct conn *c, int pending)
 	if (!g->on)
 		return;
 	uint64_t pushed = c->out.pushed;
+	if (c->gate_wait == 0) {
+		if (!pending) {
+			c->out.release = pushed;
+			return;
+		}
+		if (pushed <= c->out.release)
+			return;  /* nothing new that could show a pending event */
+		unsigned p = pending_slot(g);
+		c->gate_wait = (uint8_t)(1u << p);
+		c->gate_mark[p] = pushed;
+		gate_link(g, p, c);
+		return;
+	}
+	unsigned newest = wait_slot(g, c, 1);
+	if (pushed <= c->gate_mark[newest])
+		return;
 	if (pending) {
-		/* Its bytes may show a pending event: they wait for the next
-		 * epoch (what waits for the one in flight still goes first). */
-		c->gate_mark[GATE_NEXT] = pushed;
-		gate_link(g, GATE_NEXT, c);
-	} else if (c->gate_on & (1u << GATE_NEXT)) {
-		/* Cannot be: the next epoch's conns are sealed with it, and
-		 * nothing was pending only when there were none. Held on. */
-		c->gate_mark[GATE_NEXT] = pushed;
-	} else if (c->gate_on & (1u << GATE_SEALED)) {
+		/* Its new bytes may show a pending event: they wait for the
+		 * pending epoch (what waits for older ones still goes first). */
+		unsigned p = pending_slot(g);
+		c->gate_wait |= (uint8_t)(1u << p);
+		c->gate_mark[p] = pushed;
+	} else {
 		/* Nothing new to wait for, but behind what waits. */
-		c->gate_mark[GATE_SEALED] = pushed;
-	} else
-		c->out.release = pushed;
+		c->gate_mark[newest] = pushed;
+	}
 }
 
-/* Those waiting for the sealed epoch may write what it held back. */
-static void
-gate_release(struct conn_set *set)
+int
+gate_can_seal(const struct conn_gate *g)
 {
-	struct conn_gate *g = &set->gate;
-	struct conn *c;
-	g->epoch = 0;
-	while ((c = g->list[GATE_SEALED]) != NULL) {
-		gate_unlink(g, GATE_SEALED, c);
-		if (c->gate_mark[GATE_SEALED] > c->out.release)
-			c->out.release = c->gate_mark[GATE_SEALED];
-		conn_set_flush_later(set, c);
-	}
+	return g->inflight < GATE_INFLIGHT_MAX;
 }
 
 void
 gate_sealed(struct conn_set *set, uint64_t epoch)
 {
 	struct conn_gate *g = &set->gate;
-	struct conn *c;
-	while ((c = g->list[GATE_NEXT]) != NULL) {
-		gate_unlink(g, GATE_NEXT, c);
-		c->gate_mark[GATE_SEALED] = c->gate_mark[GATE_NEXT];
-		gate_link(g, GATE_SEALED, c);
-	}
-	g->epoch = epoch;
 	if (epoch == 0)
-		gate_release(set);
+		return;
+	if (!gate_can_seal(g))
+		abort();  /* the owner seals only while there is room */
+	/* Who waited for the pending slot waits for this epoch now: the
+	 * slot is the same, only its number is known. */
+	g->epoch[pending_slot(g)] = epoch;
+	g->inflight++;
 }
 
 void
 gate_finished(struct conn_set *set, uint64_t finished)
 {
-	if (set->gate.epoch != 0 && finished >= set->gate.epoch)
-		gate_release(set);
+	struct conn_gate *g = &set->gate;
+	while (g->inflight > 0 && g->epoch[g->head] <= finished) {
+		unsigned slot = g->head;
+		g->head = (uint8_t)slot_after(slot, 1);
+		g->inflight--;
+		struct conn *c;
+		while ((c = g->list[slot]) != NULL) {
+			gate_unlink(g, c);
+			if (c->gate_mark[slot] > c->out.release)
+				c->out.release = c->gate_mark[slot];
+			c->gate_wait &= (uint8_t)~(1u << slot);
+			/* Bytes after the mark wait for a later epoch still. */
+			if (c->gate_wait != 0)
+				gate_link(g, wait_slot(g, c, 0), c);
+			conn_set_flush_later(set, c);
+		}
+	}
 }
 
 void
 gate_forget(struct conn_gate *g, struct conn *c)
 {
-	for (int i = 0; i < GATE_LISTS; i++)
-		gate_unlink(g, i, c);
+	if (c->gate_wait == 0)
+		return;
+	gate_unlink(g, c);
+	c->gate_wait = 0;
 }

@@ -10,20 +10,27 @@
  *
  *   gate_touched   a conn has fresh output (it is on the flush list), and
  *                  events are pending or not: its bytes so far are held
- *                  until the next epoch is finished, or the one in flight
- *                  is, or go now when neither holds anything it shows
- *   gate_sealed    the pending events became epoch E (0: none after all)
+ *                  until the pending epoch is finished, or the newest one
+ *                  in flight it waits for is, or go now when none holds
+ *                  anything it shows
+ *   gate_sealed    the pending events became epoch E, now in flight
  *   gate_finished  every epoch up to E is finished (committed, or given
- *                  up after a failure): the conns it held are released
+ *                  up after a failure): the conns they held are released
  *
  * A conn's sendq numbers its bytes (sendq.pushed) and writes only those
  * below its release, on every path to the socket (writev, TLS, WebSocket).
- * One epoch is in flight at a time; the next is sealed when it is done,
- * so events pile into one larger commit while the disk is busy (group
- * commit) and a conn waits for at most two epochs: the one in flight (up
- * to gate_mark[GATE_SEALED]) and the next (up to gate_mark[GATE_NEXT]).
- * Off (history off) every release is SENDQ_UNGATED: nothing is held and
- * nothing here runs. */
+ * Up to GATE_INFLIGHT_MAX epochs are in flight at once: the loop seals
+ * the next while the writer commits the last (the writer takes every
+ * epoch queued into its next transaction, so they still group-commit),
+ * and with that many in flight, events pile into the pending one until
+ * the oldest is done. Each epoch has a slot, in a ring of GATE_SLOTS (the
+ * ones in flight, then the pending one); a conn keeps a mark per slot it
+ * waits for (gate_mark[i]: its bytes up to there show events of slot i's
+ * epoch or older) and sits on the list of the oldest of them. When that
+ * epoch is finished its release rises to that mark and it moves to the
+ * list of the next it waits for: its bytes go exactly when the epoch
+ * holding their events is done, never earlier. Off (history off) every
+ * release is SENDQ_UNGATED: nothing is held and nothing here runs. */
 #ifndef PARLEY_GATE_H
 #define PARLEY_GATE_H
 
@@ -32,23 +39,29 @@
 struct conn;
 struct conn_set;
 
-enum { GATE_SEALED = 0, GATE_NEXT = 1, GATE_LISTS = 2 };
+#define GATE_INFLIGHT_MAX 4
+#define GATE_SLOTS (GATE_INFLIGHT_MAX + 1)
 
 struct conn_gate {
 	uint8_t on;                     /* history: output waits for its epoch */
-	uint64_t epoch;                 /* the epoch in flight, or 0 */
-	struct conn *list[GATE_LISTS];  /* conns waiting for it, for the next */
+	uint8_t head;                   /* the slot of the oldest epoch in flight */
+	uint8_t inflight;               /* epochs in flight, in slots head.. on;
+	                                 * the pending one's slot comes next */
+	uint64_t epoch[GATE_SLOTS];     /* an in-flight slot's epoch number */
+	struct conn *list[GATE_SLOTS];  /* conns whose oldest wait is that slot */
 };
 
 /* The release a new conn starts with: nothing until the gate has seen it. */
 uint64_t gate_initial_release(const struct conn_gate *g);
 /* c has fresh output; pending: events wait to be sealed. */
 void gate_touched(struct conn_gate *g, struct conn *c, int pending);
-/* The pending events are now epoch (it is in flight), or were nothing
- * (0: what waited for them goes now). Only with no epoch in flight. */
+/* Whether another epoch may go in flight now. */
+int gate_can_seal(const struct conn_gate *g);
+/* The pending events are now epoch (numbers only grow), in flight. Only
+ * when gate_can_seal; 0 (nothing sealed) changes nothing. */
 void gate_sealed(struct conn_set *set, uint64_t epoch);
-/* Every epoch up to finished is done: who waited for them may write
- * (they go on the flush list). */
+/* Every epoch up to finished is done: who waited for them may write up
+ * to their marks (they go on the flush list). */
 void gate_finished(struct conn_set *set, uint64_t finished);
 /* c is going: off the gate's lists. */
 void gate_forget(struct conn_gate *g, struct conn *c);

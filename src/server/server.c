@@ -76,21 +76,20 @@ server_settle(struct server *srv)
 	}
 }
 
-/* The events appended this round (or while the last epoch was being
- * committed) become the next epoch, unless one is in flight: then they
- * wait and go in one larger commit when it is done. */
+/* The events appended this round become the next epoch, in flight at
+ * once beside those being committed (the writer takes every sealed epoch
+ * into its next transaction), unless GATE_INFLIGHT_MAX are: then they
+ * wait for the oldest to finish and go in one larger epoch. */
 static void
 history_seal_settled(struct server *srv)
 {
-	for (;;) {
-		server_settle(srv);
-		if (srv->history == NULL || srv->conns.gate.epoch != 0 ||
-		    !history_pending(srv->history))
-			return;
-		gate_sealed(&srv->conns, history_seal(srv->history));
-		if (srv->conns.gate.epoch != 0)
-			return; /* store_fd says when it is done */
-	}
+	server_settle(srv);
+	if (srv->history == NULL || !gate_can_seal(&srv->conns.gate) ||
+	    !history_pending(srv->history))
+		return;
+	/* 0: no memory for the epoch; the events and who waits for them
+	 * wait for the next pass. store_fd says when it is done. */
+	gate_sealed(&srv->conns, history_seal(srv->history));
 }
 
 /* The log's reader can take more: what waited goes out. */
