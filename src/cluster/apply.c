@@ -15,22 +15,35 @@
 
 #include "base/log.h"
 
-/* 1 when ev is new from its node (and noted), 0 for a duplicate. */
+/* 1 when ev is new from its node (and noted), 0 for a duplicate or an
+ * event of an epoch the node has left. The first event of a new epoch
+ * drops what this node knew of that node's users (health.c). */
 static int
 fresh(struct cluster *cl, const struct cluster_event *ev)
 {
+	uint32_t epoch = CLUSTER_EPOCH(ev->node_seq);
 	struct cluster_peer *p;
 	HASH_FIND(hh, cl->peers, &ev->node, sizeof ev->node, p);
 	if (p == NULL) {
-		if ((p = calloc(1, sizeof *p)) == NULL)
+		if ((p = cluster_peer_new(cl, ev->node, epoch)) == NULL)
 			return 1;
-		p->node = ev->node;
-		HASH_ADD(hh, cl->peers, node, sizeof p->node, p);
-	} else if (ev->node_seq <= p->last) {
+	} else if (epoch < p->epoch || ev->node_seq <= p->last) {
 		return 0;
+	} else if (epoch > p->epoch) {
+		cluster_peer_epoch(cl, p, epoch);
 	}
 	p->last = ev->node_seq;
 	return 1;
+}
+
+/* An event a node tells again (its users after an epoch: health.c) that
+ * this node has applied already: its user is here, or in the room. */
+static int
+known(const struct cluster_event *ev, const struct user *u, enum hub_status st)
+{
+	return u != NULL && u->remote && u->node == ev->node &&
+	    ((ev->msg->kind == MSG_CONNECT && st == HUB_ENICKINUSE) ||
+	    (ev->msg->kind == MSG_JOIN && st == HUB_EUSERON));
 }
 
 /* What the msg does not carry, once the hub has the event. */
@@ -84,11 +97,17 @@ apply(struct cluster *cl, const char *p, size_t n)
 	 * gave at once (lane B settles those) must not make this node's own
 	 * user of that name do what the other did. */
 	enum hub_status st = HUB_ENONICK;
-	const struct user *u = ev.msg->kind == MSG_CONNECT ? NULL :
-	    hub_user_find(cl->hub, ev.msg->from);
+	struct user *u = hub_user_find(cl->hub, ev.msg->from);
 	if (ev.msg->kind == MSG_CONNECT || (u != NULL && u->remote && u->node == ev.node))
 		st = hub_apply(cl->hub, ev.msg);
-	if (st == HUB_OK) {
+	/* Two users took one nickname while the nodes were apart: the
+	 * earlier keeps it (health.c). */
+	if (st == HUB_ENICKINUSE && ev.msg->kind == MSG_CONNECT && u != NULL && !u->remote &&
+	    cluster_collide(cl, &ev, u))
+		st = hub_apply(cl->hub, ev.msg);
+	if (known(&ev, u, st)) {
+		cl->stats.duplicates++;
+	} else if (st == HUB_OK) {
 		cl->stats.applied++;
 		after(cl, &ev);
 	} else {
@@ -112,8 +131,13 @@ cluster_on_push(struct redis_link *link, redisReply *r)
 	    r->element[0]->type != REDIS_REPLY_STRING)
 		return;
 	const char *kind = r->element[0]->str;
+	if (strcmp(kind, "subscribe") == 0) {
+		/* The node hears the cluster now: it may say it is here. */
+		cluster_subscribed(cl);
+		return;
+	}
 	if (strcmp(kind, "message") != 0 && strcmp(kind, "smessage") != 0)
-		return;   /* (s)subscribe, (s)unsubscribe: nothing to do */
+		return;   /* ssubscribe, (s)unsubscribe: nothing to do */
 	const redisReply *payload = r->element[2];
 	if (payload->type != REDIS_REPLY_STRING) {
 		cl->stats.garbage++;

@@ -14,31 +14,9 @@
 #include <sys/time.h>
 
 #include "base/log.h"
-#include "chat/names.h"
 
 /* How long the start waits for Redis to answer. */
 #define CLUSTER_START_TIMEOUT_MS 3000
-
-void
-cluster_room_channel(const char *room, char *out)
-{
-	char folded[ROOM_LEN_MAX + 1];
-	snprintf(folded, sizeof folded, "%s", room);
-	name_fold(folded, folded);
-	snprintf(out, CLUSTER_NAME_MAX, CLUSTER_PREFIX "r:%s", folded);
-}
-
-void
-cluster_node_channel(uint16_t node, char *out)
-{
-	snprintf(out, CLUSTER_NAME_MAX, CLUSTER_PREFIX "n:%u", (unsigned)node);
-}
-
-void
-cluster_users_channel(char *out)
-{
-	snprintf(out, CLUSTER_NAME_MAX, CLUSTER_PREFIX "u");
-}
 
 uint16_t
 cluster_node(const struct cluster *cl)
@@ -109,7 +87,7 @@ take_node_id(redisContext *c, unsigned long given, const char *name, const char 
 			id = (uint16_t)((unsigned long long)(r->integer - 1) % 65535u + 1u);
 			freeReplyObject(r);
 		}
-		redisReply *r = ask(c, why, "SET " CLUSTER_PREFIX "node:%u %s NX EX %d",
+		redisReply *r = ask(c, why, "SET " CLUSTER_PREFIX "node:%u 0:%s NX EX %d",
 		    (unsigned)id, name, CLUSTER_BEAT_TTL);
 		if (r == NULL)
 			return 0;
@@ -177,63 +155,13 @@ on_beat_reply(redisAsyncContext *ac, void *reply, void *data)
 	cl->inflight--;
 }
 
+/* The heartbeat, and the check of the others (health.c). */
 static void
 beat(struct loop *loop, struct loop_timer *t)
 {
 	struct cluster *cl = t->data;
-	if (cl->cmd.up && redisAsyncCommand(cl->cmd.ac, on_beat_reply, cl,
-	    "SET " CLUSTER_PREFIX "node:%u %s EX %d", (unsigned)cl->node, cl->name,
-	    CLUSTER_BEAT_TTL) == REDIS_OK)
-		cl->inflight++;
+	cluster_beat(cl);
 	loop_timer_start(loop, t, CLUSTER_BEAT_MS);
-}
-
-static void
-sub_send(struct cluster *cl, const char *verb, const char *channel)
-{
-	if (cl->sub.up)
-		(void)redis_link_send(&cl->sub, "%s %s", verb, channel);
-}
-
-void
-cluster_hear_room(struct cluster *cl, const struct room *room)
-{
-	struct cluster_sub *s;
-	HASH_FIND_STR(cl->subs, room->key, s);
-	if (s != NULL)
-		return;
-	if ((s = calloc(1, sizeof *s)) == NULL)
-		return;
-	snprintf(s->key, sizeof s->key, "%s", room->key);
-	HASH_ADD_STR(cl->subs, key, s);
-	char channel[CLUSTER_NAME_MAX];
-	cluster_room_channel(room->key, channel);
-	sub_send(cl, "SSUBSCRIBE", channel);
-}
-
-static void
-settle(struct loop *loop, struct loop_timer *t)
-{
-	(void)loop;
-	struct cluster *cl = t->data;
-	struct cluster_sub *s, *tmp;
-	HASH_ITER(hh, cl->subs, s, tmp) {
-		const struct room *room = hub_room_find(cl->hub, s->key);
-		if (room != NULL && room->nlocal > 0)
-			continue;
-		char channel[CLUSTER_NAME_MAX];
-		cluster_room_channel(s->key, channel);
-		sub_send(cl, "SUNSUBSCRIBE", channel);
-		HASH_DEL(cl->subs, s);
-		free(s);
-	}
-}
-
-void
-cluster_recheck_rooms(struct cluster *cl)
-{
-	if (!loop_timer_active(&cl->settle))
-		loop_timer_start(cl->loop, &cl->settle, 0);
 }
 
 /* Both links are up again after an outage: said once. */
@@ -246,6 +174,7 @@ link_up(struct cluster *cl)
 	if (cl->down) {
 		cl->down = 0;
 		log_info("cluster: reconnected to Redis %s:%u", cl->host, cl->port);
+		cluster_link_back(cl);
 	}
 }
 
@@ -270,16 +199,7 @@ static void
 sub_up(struct redis_link *link)
 {
 	struct cluster *cl = link->data;
-	char users[CLUSTER_NAME_MAX], mine[CLUSTER_NAME_MAX];
-	cluster_users_channel(users);
-	cluster_node_channel(cl->node, mine);
-	(void)redis_link_send(link, "SUBSCRIBE %s %s", users, mine);
-	struct cluster_sub *s, *tmp;
-	HASH_ITER(hh, cl->subs, s, tmp) {
-		char channel[CLUSTER_NAME_MAX];
-		cluster_room_channel(s->key, channel);
-		sub_send(cl, "SSUBSCRIBE", channel);
-	}
+	cluster_hear_all(cl);
 	link_up(cl);
 }
 
@@ -309,8 +229,9 @@ retry(struct loop *loop, struct loop_timer *t)
 }
 
 /* A link failed or its connect did. The node serves its own users
- * alone meanwhile (lane D: the notice to rooms, the re-assert on
- * return); the log says it once an outage. */
+ * alone meanwhile (cluster_link_lost: the notice to rooms shared with
+ * other nodes, their users dropped; cluster_link_back on return); the
+ * log says it once an outage. */
 static void
 link_down(struct redis_link *link)
 {
@@ -320,6 +241,7 @@ link_down(struct redis_link *link)
 		log_error("cluster: lost the %s link to Redis %s:%u: %s; serving local users "
 		    "only, reconnecting", link == &cl->cmd ? "command" : "pub/sub", cl->host,
 		    cl->port, link->why);
+		cluster_link_lost(cl);
 	}
 	/* Its rooms are subscribed again when it is back (sub_up). */
 	retry_later(cl);
@@ -355,10 +277,10 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 	 * (lane B): node n's guests are numbered from n * 65536. */
 	hub->guests = (uint32_t)cl->node << 16;
 	/* Our events' sequence grows across restarts too (a node may come
-	 * back with its id): it starts at the time. */
-	cl->node_seq = (uint64_t)time(NULL) << 24;
+	 * back with its id): its epoch is the time. */
+	cluster_health_init(cl);
 	loop_timer_init(&cl->beat, beat, cl);
-	loop_timer_init(&cl->settle, settle, cl);
+	loop_timer_init(&cl->settle, cluster_settle, cl);
 	loop_timer_init(&cl->retry, retry, cl);
 	cl->cmd = (struct redis_link){ .on_up = cmd_up, .on_down = link_down, .data = cl };
 	cl->sub = (struct redis_link){ .on_push = cluster_on_push, .on_up = sub_up,
@@ -383,6 +305,7 @@ cluster_free(struct cluster *cl)
 	loop_timer_stop(cl->loop, &cl->beat);
 	loop_timer_stop(cl->loop, &cl->settle);
 	loop_timer_stop(cl->loop, &cl->retry);
+	cluster_health_free(cl);
 	redis_link_close(&cl->sub);
 	redis_link_close(&cl->cmd);
 	struct cluster_sub *s, *stmp;

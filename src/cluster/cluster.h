@@ -27,6 +27,14 @@ struct cluster_stats {
 	uint64_t garbage;        /* dropped: not an event (codec) */
 	uint64_t rejected;       /* dropped: the hub refused to apply it */
 	uint64_t unsent;         /* not sent: Redis down or not keeping up */
+	uint64_t reconnects;     /* outages of the links to Redis ended */
+	uint64_t reaped;         /* other nodes found dead (heartbeat gone) */
+	uint64_t dropped;        /* other nodes' users dropped here: reaped, or
+	                          * a netsplit (Redis lost, a node's new epoch) */
+	uint64_t reasserted;     /* times this node told its users again */
+	uint64_t renamed;        /* users of this node renamed: another node's
+	                          * earlier user had their nickname */
+	uint32_t nodes;          /* nodes alive at the last check, this one too */
 };
 
 /* Joins the cluster of cfg->cluster: reaches Redis (blocking, at start,

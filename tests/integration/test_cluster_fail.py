@@ -1,0 +1,185 @@
+"""A cluster's failures (issue 15, lane D): a node killed with -9, Redis
+killed and started again while users talk on two nodes, two users given
+one nickname while the nodes were apart. Over a real redis-server; no
+timing is asserted beyond generous waits."""
+import re
+import time
+
+import pytest
+
+import irc
+from chat import Client, kill_group
+from cluster import Redis, node
+
+
+@pytest.fixture
+def redis():
+    r = Redis()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def nodes(redis, make_server):
+    return [make_server("--cluster", redis.url, "--history", "off", "--flood-rate", "0",
+                        irc=True) for _ in range(2)]
+
+
+def plain(srv, nick):
+    c = Client(srv.port)
+    c.set_nick(nick)
+    return c
+
+
+def node_id(srv):
+    return re.search(r"cluster: node (\d+) ", srv.log_text()).group(1)
+
+
+def wait_for(what, check, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError("not within %d s: %s" % (timeout, what))
+
+
+def test_a_killed_node_s_users_quit_everywhere_and_their_nicknames_are_free(redis, make_server):
+    a_node = make_server("--cluster", redis.url, "--history", "off")
+    b_node = node(redis)
+    try:
+        alice = plain(a_node, "alice")
+        bob = plain(b_node, "bob")
+        alice.expect_seen(r"^-- \S+ is now known as bob$")
+        b_id = node_id(b_node)
+        kill_group(b_node.proc)
+        b_node.proc.wait()
+        # The heartbeat key lives 10 s, the others look every 3 s.
+        alice.expect(r"^-- bob quit: node lost$", timeout=40)
+        alice.send("/msg bob are you there")
+        alice.expect(r"^!! ")
+        # The nickname is free again, and the node left Redis's set.
+        bobby = Client(a_node.port)
+        bobby.set_nick("bob")
+        wait_for("node %s leaves the nodes set" % b_id,
+                 lambda: b_id not in redis.command("SMEMBERS", "parley:nodes"))
+        assert a_node.log_text().count("node %s is gone" % b_id) == 1
+        del bob
+    finally:
+        b_node.stop()
+
+
+def test_a_node_started_later_hears_of_the_users_already_there(redis, make_server):
+    a_node = make_server("--cluster", redis.url, "--history", "off")
+    alice = plain(a_node, "alice")
+    alice.send("/join #early")
+    alice.expect(r"^#early -- alice joined$")
+    b_node = make_server("--cluster", redis.url, "--history", "off")
+    carol = plain(b_node, "carol")
+    # A tells B of its users once it sees B's heartbeat.
+    for _ in range(100):
+        carol.send("/msg alice hello early bird")
+        try:
+            carol.expect(r"^-> \*alice\* hello early bird$", timeout=0.5)
+            break
+        except AssertionError:
+            pass
+    alice.expect(r"^\*carol\* hello early bird$")
+    carol.send("/join #early")
+    alice.expect(r"^#early -- carol joined$")
+    carol.send("/who #early")
+    carol.expect(r"\balice\b")
+
+
+def tokens(client, pattern):
+    rx = re.compile(pattern)
+    return [m.group(1) for m in map(rx.search, client.lines) if m]
+
+
+def test_redis_restarted_under_load(redis, nodes):
+    a_node, b_node = nodes
+    alice = plain(a_node, "alice")
+    carol = plain(a_node, "carol")
+    bob = plain(b_node, "bob")
+    dave = irc.connect(b_node, "dave")
+    dave.join("#lobby")
+    alice.expect_seen(r"^#lobby -- dave joined$")
+    # Both nodes talk, and go on talking while Redis goes and comes back.
+    n = 0
+
+    def talk(count):
+        nonlocal n
+        for _ in range(count):
+            alice.send("a%d" % n)
+            bob.send("b%d" % n)
+            dave.send("PRIVMSG #lobby :d%d" % n)
+            n += 1
+
+    talk(50)
+    bob.expect(r"^#lobby <alice> a49$", timeout=30)
+    redis.kill()
+    talk(50)
+    # One notice in the room shared with the other node; its users drop.
+    alice.expect(r"^#lobby <\S+> the cluster link is down", timeout=30)
+    alice.expect_seen(r"^-- bob quit: netsplit$", timeout=30)
+    # Local rooms keep working.
+    alice.send("only for carol")
+    carol.expect(r"^#lobby <alice> only for carol$")
+    redis.start_again()
+    # Back within the backoff: the nodes tell each other their users and
+    # chat resumes across them.
+    for i in range(120):
+        alice.send("again %d" % i)
+        try:
+            bob.expect(r"^#lobby <alice> again \d+$", timeout=0.5)
+            break
+        except AssertionError:
+            talk(1)
+    else:
+        raise AssertionError("B never heard A again")
+    bob.send("back at you")
+    alice.expect(r"^#lobby <bob> back at you$", timeout=30)
+    dave.send("PRIVMSG #lobby :dave is back")
+    alice.expect(r"^#lobby <dave> dave is back$", timeout=30)
+    alice.send("/msg bob private again")
+    bob.expect(r"^\*alice\* private again$", timeout=30)
+    for who in (alice, carol, bob):
+        who.sync()
+    # Nothing delivered twice, and each sender's lines in order.
+    for who, pattern in ((bob, r"^#lobby <alice> a(\d+)$"), (alice, r"^#lobby <bob> b(\d+)$"),
+                         (carol, r"^#lobby <dave> d(\d+)$"), (carol, r"^#lobby <bob> b(\d+)$")):
+        got = [int(t) for t in tokens(who, pattern)]
+        assert got == sorted(set(got)), (pattern, got)
+    assert len(tokens(alice, r"^#lobby <\S+> (the cluster link is down)")) == 1
+    for srv in nodes:
+        assert srv.proc.poll() is None
+        log = srv.log_text()
+        for said in ("lost the", "users of other nodes dropped here", "reconnected to Redis"):
+            assert log.count(said) == 1, (said, log)
+
+
+def test_the_earlier_user_keeps_a_nickname_taken_twice_during_a_split(redis, nodes):
+    a_node, b_node = nodes
+    alice = plain(a_node, "alice")
+    zed = plain(b_node, "zed")
+    alice.expect_seen(r"^-- \S+ is now known as zed$")
+    redis.kill()
+    alice.expect(r"^-- zed quit: netsplit$", timeout=30)
+    # Later than B's zed, to the second (the rule's tie goes by node id).
+    time.sleep(1.1)
+    other = plain(a_node, "zed")
+    redis.start_again()
+    # A's zed came later: it is renamed and told.
+    other.expect(r"^\*\S+\* a user of another node had the nickname zed before you "
+                 r"\(the cluster was split\): you are now (guest\d+)$", timeout=60)
+    other.expect_seen(r"^-- zed is now known as guest\d+$")
+    for _ in range(100):
+        alice.send("/msg zed which zed")
+        try:
+            zed.expect(r"^\*alice\* which zed$", timeout=0.5)
+            break
+        except AssertionError:
+            pass
+    else:
+        raise AssertionError("B's zed never heard from A again")
+    other.expect_nothing(r"which zed")
