@@ -69,8 +69,8 @@ struct store_op {
 	enum store_op_type type;     /* OP_REDACT: take e.msgid back */
 	struct store_event e;
 	struct store_room room;      /* OP_ROOM_SAVE (OP_ROOM_FORGET: its name) */
-	char *block;
 	size_t bytes;                /* what the op holds, for the bound */
+	char block[];                /* e's strings, in the op's allocation */
 };
 
 /* A target that took events since it was last checked against
@@ -126,6 +126,11 @@ struct store {
 	uint64_t refused;            /* appends refused: the bound was full */
 	uint64_t seen_failed, seen_resumed;
 	int logged_failing;
+	/* The loop's view of inflight_events and inflight_bytes, for the
+	 * bound: raised by each seal, brought down by store_finished. It
+	 * may be above the writer's figures, never below, and an append
+	 * takes no lock. */
+	size_t seen_inflight_events, seen_inflight_bytes;
 
 	/* Shared with the writer, under lock. */
 	pthread_mutex_t lock;

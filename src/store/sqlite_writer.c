@@ -45,20 +45,16 @@ str_put(char **at, const char *p)
 	return d;
 }
 
-/* A copy of e, its strings in one block. */
+/* A copy of e, its strings after it in one allocation. */
 static struct store_op *
 op_new(const struct store_event *e, enum store_op_type type)
 {
 	size_t n = str_size(e->target) + str_size(e->sender) + str_size(e->account) +
 	    str_size(e->text) + str_size(e->extra) + str_size(e->tags);
-	struct store_op *op = calloc(1, sizeof *op);
+	struct store_op *op = malloc(sizeof *op + n);
 	if (op == NULL)
 		return NULL;
-	op->block = malloc(n > 0 ? n : 1);
-	if (op->block == NULL) {
-		free(op);
-		return NULL;
-	}
+	memset(op, 0, sizeof *op);
 	op->type = type;
 	op->e = *e;
 	char *at = op->block;
@@ -78,21 +74,32 @@ ops_free(struct store_op *op)
 	while (op != NULL) {
 		struct store_op *next = op->next;
 		store_room_clear(&op->room);
-		free(op->block);
 		free(op);
 		op = next;
 	}
+}
+
+/* Whether op fits under the bounds, as the loop last saw the epochs in
+ * flight. */
+static int
+pending_fits(const struct store *s, const struct store_op *op)
+{
+	return s->pend_events + s->seen_inflight_events < STORE_PENDING_MAX &&
+	    s->pend_bytes + s->seen_inflight_bytes + op->bytes <= STORE_PENDING_BYTES_MAX;
 }
 
 /* Queues op in the pending batch when the bounds allow it. */
 static int
 pending_add(struct store *s, struct store_op *op)
 {
-	pthread_mutex_lock(&s->lock);
-	size_t events = s->inflight_events, bytes = s->inflight_bytes;
-	pthread_mutex_unlock(&s->lock);
-	if (s->pend_events + events >= STORE_PENDING_MAX ||
-	    s->pend_bytes + bytes + op->bytes > STORE_PENDING_BYTES_MAX) {
+	if (!pending_fits(s, op)) {
+		/* The loop's view may be behind the writer: look again. */
+		pthread_mutex_lock(&s->lock);
+		s->seen_inflight_events = s->inflight_events;
+		s->seen_inflight_bytes = s->inflight_bytes;
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (!pending_fits(s, op)) {
 		op->next = NULL;
 		ops_free(op);
 		return -1;
@@ -205,6 +212,8 @@ store_seal(struct store *s)
 	s->q_tail = &ep->next;
 	s->inflight_events += ep->nevents;
 	s->inflight_bytes += ep->bytes;
+	s->seen_inflight_events = s->inflight_events;
+	s->seen_inflight_bytes = s->inflight_bytes;
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	return number;  /* ep is the writer's now, maybe freed */
@@ -218,6 +227,8 @@ store_finished(struct store *s)
 		;
 	pthread_mutex_lock(&s->lock);
 	uint64_t finished = s->finished;
+	s->seen_inflight_events = s->inflight_events;
+	s->seen_inflight_bytes = s->inflight_bytes;
 	uint64_t failed = s->commits_failed, resumed = s->resumed, dropped = s->dropped;
 	char why[sizeof s->last_error];
 	memcpy(why, s->last_error, sizeof why);
@@ -420,7 +431,10 @@ write_op(struct store *s, const struct store_op *op)
 	bind_text(st, 9, e->tags);
 	sqlite3_bind_int(st, 10, e->bot);
 	sqlite3_bind_int(st, 11, e->redacted);
-	if (step_done(st) != 0)
+	/* Every parameter is bound for every row: nothing to clear. */
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
 		return -1;
 	/* A msgid stored already (a replay) is left as it was. */
 	if (sqlite3_changes(s->wdb) == 0)
