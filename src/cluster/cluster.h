@@ -49,5 +49,7 @@ struct cluster *cluster_start(struct hub *hub, struct loop *loop, const struct c
 void cluster_free(struct cluster *cl);
 uint16_t cluster_node(const struct cluster *cl);
 const struct cluster_stats *cluster_stats(const struct cluster *cl);
+/* 1 while both links to Redis are up (the node hears the others). */
+int cluster_up(const struct cluster *cl);
 
 #endif

@@ -446,6 +446,12 @@ cluster_beat(struct cluster *cl)
 
 /* ---- Redis lost and back ---- */
 
+int
+cluster_up(const struct cluster *cl)
+{
+	return cl->cmd.up && cl->sub.up;
+}
+
 void
 cluster_link_lost(struct cluster *cl)
 {

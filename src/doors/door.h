@@ -42,6 +42,8 @@ struct door_env {
 	                                 * workers; NULL with history off */
 	struct accounts *accounts;      /* accounts/accounts.h: every call answers
 	                                 * on the loop; NULL: no accounts */
+	struct cluster *cluster;        /* cluster/cluster.h: the node's link to the
+	                                 * others; NULL: a single server */
 	const unsigned long *nconns;    /* connections now, for LUSERS */
 	const char *started;            /* when the server started, for RPL_CREATED */
 	const struct door *const *doors; /* every door, NULL-terminated: door_find */

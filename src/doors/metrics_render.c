@@ -9,6 +9,7 @@
 #include "base/version.h"
 #include "chat/hub.h"
 #include "chat/msg.h"
+#include "cluster/cluster.h"
 #include "doors/metrics.h"
 #include "net/conn.h"
 #include "net/conn_set.h"
@@ -216,6 +217,45 @@ render_process(struct prom *p)
 	    "Start time of the process since unix epoch in seconds.", ps.start_time_seconds);
 }
 
+/* In a cluster only (cluster redis://...). */
+static void
+render_cluster(struct prom *p, const struct door_env *env)
+{
+	if (env->cluster == NULL)
+		return;
+	const struct cluster_stats *st = cluster_stats(env->cluster);
+	counter(p, "parley_cluster_events_published_total",
+	    "Events this node sent to the other nodes through Redis.", st->published);
+	counter(p, "parley_cluster_events_unsent_total",
+	    "Events not sent to the other nodes: Redis down or not keeping up.", st->unsent);
+	const char *name = "parley_cluster_events_received_total";
+	prom_family(p, name, "counter",
+	    "Events of other nodes heard, by what became of them: applied here, a duplicate "
+	    "(seen already, or told again), undecodable (the codec refused it), refused "
+	    "(the hub could not apply it).");
+	const struct { const char *result; uint64_t v; } got[] = {
+		{ "applied", st->applied }, { "duplicate", st->duplicates },
+		{ "undecodable", st->garbage }, { "refused", st->rejected },
+	};
+	for (size_t i = 0; i < sizeof got / sizeof got[0]; i++)
+		prom_uint(p, name, &(struct prom_label){ "result", got[i].result }, 1, got[i].v);
+	gauge(p, "parley_cluster_redis_up", "1 while both links to Redis are up.",
+	    cluster_up(env->cluster) ? 1 : 0);
+	counter(p, "parley_cluster_redis_reconnects_total",
+	    "Outages of the links to Redis that ended.", st->reconnects);
+	gauge(p, "parley_cluster_nodes", "Nodes alive at the last check, this one included.",
+	    st->nodes);
+	counter(p, "parley_cluster_nodes_reaped_total",
+	    "Other nodes found dead (their heartbeat expired).", st->reaped);
+	counter(p, "parley_cluster_users_dropped_total",
+	    "Users of other nodes dropped here: their node died, or a netsplit.", st->dropped);
+	counter(p, "parley_cluster_reasserts_total",
+	    "Times this node told the others its users again.", st->reasserted);
+	counter(p, "parley_cluster_nicks_renamed_total",
+	    "Users of this node renamed: a user of another node had the nickname first.",
+	    st->renamed);
+}
+
 void
 metrics_render(const struct door_env *env, struct prom *p)
 {
@@ -224,6 +264,7 @@ metrics_render(const struct door_env *env, struct prom *p)
 	render_conns(p, env);
 	render_chat(p, env);
 	render_history(p, env);
+	render_cluster(p, env);
 	render_process(p);
 }
 

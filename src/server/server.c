@@ -257,6 +257,7 @@ server_init(struct server *srv, struct config *cfg)
 	if (cfg->cluster != NULL &&
 	    (srv->cluster = cluster_start(&srv->hub, srv->loop, cfg)) == NULL)
 		return -1;
+	srv->env.cluster = srv->cluster;
 	/* Accounts live in the same database: without it (history off),
 	 * every account call says so. The registry of registered names is
 	 * read now, before any client comes. */

@@ -3,12 +3,13 @@ killed and started again while users talk on two nodes, two users given
 one nickname while the nodes were apart. Over a real redis-server; no
 timing is asserted beyond generous waits."""
 import re
+import subprocess
 import time
 
 import pytest
 
 import irc
-from chat import Client, kill_group
+from chat import Client, kill_group, missing_tools
 from cluster import Redis, node
 
 
@@ -183,3 +184,40 @@ def test_the_earlier_user_keeps_a_nickname_taken_twice_during_a_split(redis, nod
     else:
         raise AssertionError("B's zed never heard from A again")
     other.expect_nothing(r"which zed")
+
+
+def test_metrics_count_the_cluster(redis, make_server):
+    from test_metrics import fetch, metrics_server, parse, scrape, val
+    a_node, b_node = [metrics_server(make_server, "--cluster", redis.url, "--history", "off")
+                      for _ in range(2)]
+    alice = plain(a_node, "alice")
+    bob = plain(b_node, "bob")
+    alice.expect_seen(r"^-- \S+ is now known as bob$")
+    alice.send("counted")
+    bob.expect(r"^#lobby <alice> counted$")
+    wait_for("A sees two nodes", lambda: val(scrape(a_node), "parley_cluster_nodes") == 2)
+    m = scrape(a_node)
+    assert val(m, "parley_cluster_redis_up") == 1
+    assert val(m, "parley_cluster_events_published_total") >= 3   # connect, nick, say
+    assert val(m, "parley_cluster_events_received_total", result="applied") >= 2
+    assert val(m, "parley_cluster_events_received_total", result="undecodable") == 0
+    assert val(m, "parley_cluster_redis_reconnects_total") == 0
+    # Garbage on the users' channel is counted, not applied.
+    redis.command("PUBLISH", "parley:u", b"\x01garbage")
+    wait_for("the garbage counted", lambda: val(
+        scrape(a_node), "parley_cluster_events_received_total", result="undecodable") == 1)
+    redis.kill()
+    wait_for("A sees Redis down", lambda: val(scrape(a_node), "parley_cluster_redis_up") == 0)
+    alice.expect(r"^-- bob quit: netsplit$", timeout=30)
+    redis.start_again()
+    wait_for("A back", lambda: val(scrape(a_node), "parley_cluster_redis_reconnects_total") == 1)
+    m = scrape(a_node)
+    assert val(m, "parley_cluster_users_dropped_total") == 1
+    assert val(m, "parley_cluster_reasserts_total") >= 1
+    if not missing_tools("promtool"):
+        check = subprocess.run(["promtool", "check", "metrics"],
+                               input=fetch(a_node)[2].encode(), capture_output=True, timeout=30)
+        assert check.returncode == 0, (check.stdout + check.stderr).decode()
+    # A single server shows no cluster family.
+    assert not any(name.startswith("parley_cluster_") for name, _ in
+                   parse(fetch(metrics_server(make_server, "--history", "off"))[2]))
