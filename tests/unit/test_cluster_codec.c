@@ -10,7 +10,8 @@
  *   strange texts, fields a kind does not have, unknown versions, kinds,
  *   fields and flags, numbers written long.
  * CLUSTER_CODEC_SEEDS=dir writes the encodings made here into dir, one a
- * file: fuzz_cluster_codec's seed corpus (tests/fuzz/seeds/). */
+ * file, and a whole session's events in one: fuzz_cluster_codec's seed
+ * corpus (tests/fuzz/seeds/). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,6 +144,7 @@ struct relay {
 	unsigned kinds;     /* bit per msg_kind seen */
 	int events;
 	int cut;            /* every cut of the next event is tried too */
+	struct buf session; /* every event's bytes, one after another */
 };
 
 static void
@@ -162,6 +164,7 @@ relay(void *ctx, struct msg *m, const struct audience *to)
 	if (r->cut)
 		assert_cuts_refused(&b);
 	seed(&b);
+	assert_int_equal(buf_append(&r->session, b.data, b.len), 0);
 	/* What the other node needs to apply it, it got. */
 	assert_int_equal(hub_apply(r->mirror, back.msg), HUB_OK);
 	cluster_event_clear(&back);
@@ -260,6 +263,9 @@ test_every_kind_round_trips_and_applies(void **state)
 	for (int k = MSG_SAY; k <= MSG_ACCOUNT; k++)
 		if (!(r.kinds & (1u << k)))
 			fail_msg("no event of kind %d was made", k);
+	/* The whole session, one seed: the fuzzer applies events in turn. */
+	seed(&r.session);
+	buf_free(&r.session);
 	clock_fake(NULL);
 	hub_clear(&a);
 	hub_clear(&b);
