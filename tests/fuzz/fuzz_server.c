@@ -28,8 +28,9 @@
  *   conn of ours and every registered conn's user is in the hub;
  * - the hub's one exit: an observer sees every event once, in the order
  *   made (msgids grow), with an audience that fits it; and a second hub
- *   that applies each event it sees (hub_apply) holds the same users and
- *   rooms as the server's.
+ *   that applies each event it sees (hub_apply), as another node would
+ *   hear it (through the cluster codec), holds the same users and rooms
+ *   as the server's.
  * Teardown frees everything (LeakSanitizer). */
 #include <assert.h>
 #include <fcntl.h>
@@ -46,6 +47,7 @@
 #include "base/text.h"
 #include "chat/hub.h"
 #include "chat/msgid.h"
+#include "cluster/codec.h"
 #include "doors/door.h"
 #include "doors/irc/irc_parse.h"
 #include "net/conn.h"
@@ -422,6 +424,9 @@ check_hub(void)
 	}
 }
 
+/* An event's bytes, as the cluster sends them (reused). */
+static struct buf cluster_buf;
+
 /* The observer: each event once, in order, with an audience that fits
  * it; and the shadow hub applies it. */
 static void
@@ -447,7 +452,18 @@ observe(void *ctx, struct msg *m, const struct audience *to)
 		assert(m->kind == MSG_CONNECT || m->kind == MSG_UMODE);
 		break;
 	}
-	enum hub_status st = hub_apply(&shadow, m);
+	/* The shadow hears it as another node would: through the cluster's
+	 * codec, which must take every event the server makes. */
+	struct cluster_event ev = { .node = 1, .msg = m }, heard;
+	cluster_buf.len = 0;
+	if (cluster_encode(&ev, &cluster_buf) < 0 ||
+	    cluster_decode(cluster_buf.data, cluster_buf.len, &heard) < 0) {
+		fprintf(stderr, "the cluster codec refused kind %d from %s\n", (int)m->kind,
+		    m->from);
+		abort();
+	}
+	enum hub_status st = hub_apply(&shadow, heard.msg);
+	cluster_event_clear(&heard);
 	if (st != HUB_OK) {
 		fprintf(stderr, "hub_apply of kind %d from %s: status %d\n", (int)m->kind,
 		    m->from, (int)st);
@@ -853,6 +869,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	server_free(&srv);
 	hub_clear(&shadow);
+	buf_free(&cluster_buf);
 	for (int i = 0; i < CLIENTS_MAX; i++)
 		if (clients[i].used) {
 			client_read(&clients[i]);
