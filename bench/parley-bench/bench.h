@@ -21,13 +21,19 @@
 #include "stats.h"
 
 enum proto { PROTO_IRC, PROTO_PLAIN };
+
+/* The most ports (--port P1,P2,...) and pids (--pid A,B,...): the nodes of
+ * a cluster and its Redis. */
+#define BENCH_SERVERS_MAX 8
 enum mode { MODE_WINDOW, MODE_RATE, MODE_IDLE };
 
 /* What the user asked for; filled by main.c, read-only afterwards. */
 struct options {
 	enum proto proto;
 	const char *host;
-	const char *port;          /* NULL: 6667 for IRC, 7000 for plain */
+	const char *port;          /* NULL: 6667 for IRC, 7000 for plain; or
+	                            * "P1,P2,...": client i goes to the
+	                            * (i mod n)-th (the nodes of a cluster) */
 	const char *nick_prefix;
 	uint32_t clients;
 	uint32_t rooms;
@@ -41,7 +47,8 @@ struct options {
 	enum mode mode;
 	uint32_t window;           /* MODE_WINDOW: messages in flight */
 	double rate;               /* MODE_RATE: messages per second */
-	long pid;                  /* server pid for /proc readings, 0: none */
+	long pids[BENCH_SERVERS_MAX]; /* server pids for /proc readings (summed) */
+	uint32_t npids;            /* 0: none */
 	bool json_only;
 };
 
@@ -105,8 +112,9 @@ struct tally {
 
 struct bench {
 	struct options opt;
-	struct sockaddr_storage addr;  /* the server, resolved once */
-	socklen_t addrlen;
+	struct sockaddr_storage addr[BENCH_SERVERS_MAX]; /* the servers, resolved once */
+	socklen_t addrlen[BENCH_SERVERS_MAX];
+	uint32_t naddr;
 	bool loopback4;                /* it is in 127.0.0.0/8 */
 	int ep;                 /* epoll fd */
 	int timer_fd;           /* MODE_RATE pacing, -1 otherwise */
@@ -167,8 +175,9 @@ size_t proto_max_size(enum proto p);
 
 /* sys.c */
 uint64_t mono_ns(void);
-double proc_cpu_seconds(long pid);
-long proc_rss_kb(long pid);
+/* Summed over the n pids; -1 when one cannot be read. */
+double proc_cpu_seconds(const long *pids, uint32_t n);
+long proc_rss_kb(const long *pids, uint32_t n);
 long raise_nofile(void);
 double self_cpu_seconds(void);
 

@@ -66,7 +66,8 @@ bind_source(const struct bench *b, const struct conn *c, int fd)
 static int
 open_socket(const struct bench *b, const struct conn *c)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&b->addr;
+	uint32_t at = c->id % b->naddr;
+	const struct sockaddr *sa = (const struct sockaddr *)&b->addr[at];
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -74,7 +75,7 @@ open_socket(const struct bench *b, const struct conn *c)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (bind_source(b, c, fd) == 0 &&
-	    (connect(fd, sa, b->addrlen) == 0 || errno == EINPROGRESS))
+	    (connect(fd, sa, b->addrlen[at]) == 0 || errno == EINPROGRESS))
 		return fd;
 	int err = errno;
 	close(fd);

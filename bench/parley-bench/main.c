@@ -22,10 +22,13 @@ static const char usage_text[] =
 "Target:\n"
 "  --proto irc|plain         protocol to speak (default irc)\n"
 "  --host HOST               server address (default 127.0.0.1)\n"
-"  --port PORT               server port (default 6667 for irc, 7000 for plain)\n"
-"  --pid PID                 the server's pid: report its CPU time over the\n"
+"  --port PORT[,PORT...]     server port (default 6667 for irc, 7000 for plain);\n"
+"                            several (at most 8, the nodes of a cluster): client\n"
+"                            i connects to the (i mod n)-th\n"
+"  --pid PID[,PID...]        the server's pid: report its CPU time over the\n"
 "                            measured phase and its RSS before connecting and\n"
-"                            once every client has joined\n"
+"                            once every client has joined (several, at most 8:\n"
+"                            summed, as a cluster's nodes and its Redis)\n"
 "\n"
 "Clients:\n"
 "  --clients N               connections to open (default 100; at most the fd\n"
@@ -94,6 +97,28 @@ parse_u32(const char *opt, const char *s, uint32_t min)
 	return (uint32_t)v;
 }
 
+/* "A,B,C": each a number from 1 to max, at most BENCH_SERVERS_MAX, into
+ * out; how many. */
+static uint32_t
+parse_list(const char *key, const char *val, uint32_t max, long out[BENCH_SERVERS_MAX])
+{
+	uint32_t n = 0;
+	for (const char *p = val; ; p += strcspn(p, ",") + 1) {
+		char one[16];
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len >= sizeof one || n >= BENCH_SERVERS_MAX)
+			usage_error("bad value for %s", key);
+		memcpy(one, p, len);
+		one[len] = '\0';
+		uint32_t v = parse_u32(key, one, 1);
+		if (v > max)
+			usage_error("bad value for %s", key);
+		out[n++] = (long)v;
+		if (p[len] == '\0')
+			return n;
+	}
+}
+
 static bool
 nick_prefix_ok(const char *p)
 {
@@ -138,11 +163,11 @@ parse_one(struct options *o, struct seen *seen, const char *key, const char *val
 	} else if (!strcmp(key, "--host")) {
 		o->host = val;
 	} else if (!strcmp(key, "--port")) {
-		if (parse_u32(key, val, 1) > 65535)
-			usage_error("bad value for %s", key);
+		long ports[BENCH_SERVERS_MAX];
+		parse_list(key, val, 65535, ports);
 		o->port = val;
 	} else if (!strcmp(key, "--pid")) {
-		o->pid = (long)parse_u32(key, val, 1);
+		o->npids = parse_list(key, val, UINT32_MAX, o->pids);
 	} else if (!strcmp(key, "--clients")) {
 		o->clients = parse_u32(key, val, 1);
 	} else if (!strcmp(key, "--connect-concurrency")) {
@@ -270,7 +295,7 @@ build_report(const struct bench *b, struct report *r)
 		.rate = o->mode == MODE_RATE ? o->rate : NAN,
 		.duration = o->duration,
 		.warmup = o->mode == MODE_IDLE ? NAN : o->warmup,
-		.sent = t->sent, .expected = t->expected, .delivered = t->delivered,
+		.sent_all = t->sent_all, .sent = t->sent, .expected = t->expected, .delivered = t->delivered,
 		.lost = t->expected > t->delivered ? t->expected - t->delivered : 0,
 		.duplicated = t->duplicated, .gaps = t->gaps, .errors = t->errors,
 		.deliveries_per_s = o->mode == MODE_IDLE ? NAN : (double)t->delivered / o->duration,
@@ -343,7 +368,7 @@ print_human(const struct bench *b, const struct report *r)
 			printf("  %-14s %llu bytes waiting on one sender at worst\n", "backlog",
 			    (unsigned long long)b->t.backlog_max);
 	}
-	if (o->pid) {
+	if (o->npids) {
 		if (isnan(r->cpu_us_per_delivery))
 			print_num("server CPU", r->server_cpu_s, "%.2f s");
 		else

@@ -51,21 +51,27 @@ bench_error(struct bench *b, const char *fmt, ...)
 static int
 resolve(struct bench *b)
 {
-	const char *port = b->opt.port ? b->opt.port :
-	    b->opt.proto == PROTO_IRC ? "6667" : "7000";
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	int rc = getaddrinfo(b->opt.host, port, &hints, &res);
-	if (rc != 0) {
-		fprintf(stderr, "parley-bench: %s:%s: %s\n", b->opt.host, port, gai_strerror(rc));
-		return -1;
-	}
-	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
-	b->addrlen = res->ai_addrlen;
-	if (res->ai_family == AF_INET) {
+	char ports[8 * BENCH_SERVERS_MAX];
+	snprintf(ports, sizeof ports, "%s", b->opt.port ? b->opt.port :
+	    b->opt.proto == PROTO_IRC ? "6667" : "7000");
+	b->loopback4 = true;
+	b->naddr = 0;
+	for (char *save = NULL, *port = strtok_r(ports, ",", &save); port != NULL;
+	    port = strtok_r(NULL, ",", &save)) {
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+		int rc = getaddrinfo(b->opt.host, port, &hints, &res);
+		if (rc != 0) {
+			fprintf(stderr, "parley-bench: %s:%s: %s\n", b->opt.host, port,
+			    gai_strerror(rc));
+			return -1;
+		}
+		memcpy(&b->addr[b->naddr], res->ai_addr, res->ai_addrlen);
+		b->addrlen[b->naddr++] = res->ai_addrlen;
 		const struct sockaddr_in *in = (const struct sockaddr_in *)res->ai_addr;
-		b->loopback4 = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+		if (res->ai_family != AF_INET || (ntohl(in->sin_addr.s_addr) >> 24) != 127)
+			b->loopback4 = false;
+		freeaddrinfo(res);
 	}
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -319,8 +325,8 @@ rate_timer_stop(struct bench *b)
 static void
 read_server_cpu(struct bench *b, double *into)
 {
-	if (b->opt.pid)
-		*into = proc_cpu_seconds(b->opt.pid);
+	if (b->opt.npids)
+		*into = proc_cpu_seconds(b->opt.pids, b->opt.npids);
 }
 
 static void
@@ -328,8 +334,8 @@ setup_done(struct bench *b)
 {
 	const struct options *o = &b->opt;
 	b->t_setup_done = b->now;
-	if (o->pid)
-		b->rss_after_kb = proc_rss_kb(o->pid);
+	if (o->npids)
+		b->rss_after_kb = proc_rss_kb(o->pids, o->npids);
 	if (!o->json_only)
 		fprintf(stderr, "parley-bench: %u clients registered and joined in %.3f s\n",
 		    o->clients, (double)(b->t_setup_done - b->t_setup_start) / 1e9);
@@ -466,8 +472,8 @@ bench_run(struct bench *b)
 {
 	const struct options *o = &b->opt;
 	struct epoll_event ev[MAX_EVENTS];
-	if (o->pid)
-		b->rss_before_kb = proc_rss_kb(o->pid);
+	if (o->npids)
+		b->rss_before_kb = proc_rss_kb(o->pids, o->npids);
 	b->now = b->t_setup_start = mono_ns();
 	b->t_deadline = b->t_setup_start + (uint64_t)(o->setup_timeout * 1e9);
 	b->phase = PH_SETUP;

@@ -87,6 +87,7 @@ report_print_json(FILE *f, const struct report *r)
 	json_num(f, "duration", r->duration, 3);
 	json_num(f, "warmup", r->warmup, 3);
 	json_u64(f, "sent", r->sent);
+	json_u64(f, "sent_all", r->sent_all);
 	json_u64(f, "expected", r->expected);
 	json_u64(f, "delivered", r->delivered);
 	json_num(f, "deliveries_per_s", r->deliveries_per_s, 1);

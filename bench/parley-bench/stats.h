@@ -31,6 +31,7 @@ struct report {
 	uint32_t clients, rooms, senders, size;
 	double window, rate;       /* NaN when not that mode */
 	double duration, warmup;
+	uint64_t sent_all;         /* every message sent, warm-up and drain included */
 	uint64_t sent, expected, delivered, lost, duplicated, gaps, errors;
 	double deliveries_per_s;
 	double p50_ms, p99_ms, p999_ms, max_ms;

@@ -17,8 +17,8 @@ mono_ns(void)
 
 /* utime + stime of PID in seconds, or -1. Fields are counted after the last
  * ')' because the command name in field 2 may hold spaces and parentheses. */
-double
-proc_cpu_seconds(long pid)
+static double
+cpu_seconds(long pid)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
@@ -39,8 +39,8 @@ proc_cpu_seconds(long pid)
 }
 
 /* VmRSS of PID in kB, or -1. */
-long
-proc_rss_kb(long pid)
+static long
+rss_kb(long pid)
 {
 	char path[64], line[256];
 	snprintf(path, sizeof path, "/proc/%ld/status", pid);
@@ -53,6 +53,32 @@ proc_rss_kb(long pid)
 			break;
 	fclose(f);
 	return kb;
+}
+
+double
+proc_cpu_seconds(const long *pids, uint32_t n)
+{
+	double sum = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		double s = cpu_seconds(pids[i]);
+		if (s < 0)
+			return -1;
+		sum += s;
+	}
+	return sum;
+}
+
+long
+proc_rss_kb(const long *pids, uint32_t n)
+{
+	long sum = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		long kb = rss_kb(pids[i]);
+		if (kb < 0)
+			return -1;
+		sum += kb;
+	}
+	return sum;
 }
 
 /* Raises the soft fd limit to the hard one (each client is an fd); returns

@@ -2,6 +2,7 @@
 killed and started again while users talk on two nodes, two users given
 one nickname while the nodes were apart. Over a real redis-server; no
 timing is asserted beyond generous waits."""
+import json
 import re
 import subprocess
 import time
@@ -221,3 +222,21 @@ def test_metrics_count_the_cluster(redis, make_server):
     # A single server shows no cluster family.
     assert not any(name.startswith("parley_cluster_") for name, _ in
                    parse(fetch(metrics_server(make_server, "--history", "off"))[2]))
+
+
+def test_parley_bench_spread_over_two_nodes_loses_and_repeats_nothing(redis, make_server):
+    # parley-bench's --port P1,P2: client i on node i mod 2, every message
+    # checked at every other member, once and in order (exit 0).
+    from chat import BENCH
+    two = [make_server("--cluster", redis.url, "--history", "off", "--flood-rate", "0",
+                       "--max-per-ip", "0", irc=True) for _ in range(2)]
+    run = subprocess.run([str(BENCH), "--json-only", "--port",
+                          ",".join(str(srv.irc_port) for srv in two), "--clients", "40",
+                          "--rooms", "2", "--senders", "6", "--window", "50",
+                          "--duration", "1", "--warmup", "0.2",
+                          "--pid", ",".join(str(srv.proc.pid) for srv in two)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["lost"] == 0 and result["duplicated"] == 0 and result["delivered"] > 0
+    assert result["server_cpu_s"] is not None
