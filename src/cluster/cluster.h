@@ -44,6 +44,11 @@ struct cluster_stats {
  * starts publishing hub's events. NULL, with one line on stderr, when
  * it cannot. */
 struct cluster *cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg);
+/* The server is shutting down: every user of this node quits for the
+ * others, with reason, and the node's heartbeat goes (the others reap
+ * it at their next check). The publishes go out while the server
+ * flushes its clients. NULL is fine. */
+void cluster_leave(struct cluster *cl, const char *reason);
 /* Leaves: closes the links (no event is published any more). NULL is
  * fine. Before the hub is cleared. */
 void cluster_free(struct cluster *cl);

@@ -35,6 +35,9 @@
 #define NOTICE_RENAMED "a user of another node had the nickname %s before you " \
 	"(the cluster was split): you are now %s"
 
+/* How long a stopping node waits for Redis to take its users' quits. */
+#define CLUSTER_LEAVE_FLUSH_MS 1000
+
 /* A check under way: the other nodes asked about, in the order of the
  * MGET of their heartbeat keys. */
 struct check {
@@ -469,6 +472,28 @@ cluster_link_back(struct cluster *cl)
 	cl->stats.reconnects++;
 	new_epoch(cl);
 	reassert_soon(cl);
+}
+
+void
+cluster_leave(struct cluster *cl, const char *reason)
+{
+	if (cl == NULL || !cl->cmd.up)
+		return;
+	uint32_t n = 0;
+	struct user *u, *tmp;
+	HASH_ITER(hh, cl->hub->users, u, tmp) {
+		if (u->remote)
+			continue;
+		publish(cl, hub_msg(cl->hub, MSG_QUIT, u, NULL, NULL, reason));
+		n++;
+	}
+	command(cl, on_reply, NULL, "DEL " CLUSTER_PREFIX "node:%u", (unsigned)cl->node);
+	cl->announced = 0;   /* no beat brings the key back */
+	/* The loop may stop before it writes them: now, briefly. */
+	if (redis_link_flush(&cl->cmd, CLUSTER_LEAVE_FLUSH_MS) < 0)
+		log_warn("cluster: leaving: Redis did not take the quits in time");
+	log_info("cluster: leaving: the other nodes told that this node's %u users quit",
+	    (unsigned)n);
 }
 
 /* ---- Two users with one nickname ---- */

@@ -7,11 +7,14 @@
  * under hiredis. */
 #include "cluster/redis_loop.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <hiredis/sds.h>
+
+#include "base/clock.h"
 
 static void
 watch(struct redis_link *link, unsigned want)
@@ -185,6 +188,24 @@ redis_link_queued(const struct redis_link *link)
 	if (link->ac == NULL || link->ac->c.obuf == NULL)
 		return 0;
 	return sdslen(link->ac->c.obuf);
+}
+
+int
+redis_link_flush(struct redis_link *link, int timeout_ms)
+{
+	int64_t until = clock_now_ms() + timeout_ms;
+	while (link->ac != NULL && redis_link_queued(link) > 0) {
+		int done = 0;
+		if (redisBufferWrite(&link->ac->c, &done) != REDIS_OK)
+			return -1;
+		if (done)
+			return 0;
+		int64_t left = until - clock_now_ms();
+		struct pollfd pfd = { .fd = link->ac->c.fd, .events = POLLOUT };
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return -1;
+	}
+	return link->ac != NULL ? 0 : -1;
 }
 
 void

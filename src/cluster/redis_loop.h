@@ -50,6 +50,9 @@ int redis_link_open(struct redis_link *link, struct loop *loop, const char *host
 int redis_link_send(struct redis_link *link, const char *fmt, ...);
 /* Bytes queued for Redis and not yet written: the owner bounds it. */
 size_t redis_link_queued(const struct redis_link *link);
+/* Writes what is queued for Redis now, waiting at most timeout_ms (the
+ * loop is not run: for a server that stops). 0 when all of it went. */
+int redis_link_flush(struct redis_link *link, int timeout_ms);
 /* Closes link now (pending replies' callbacks get NULL); on_down is not
  * called. Safe on a link that is down or was never opened. */
 void redis_link_close(struct redis_link *link);

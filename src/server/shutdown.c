@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "cluster/cluster.h"
 #include "net/conn.h"
 #include "server/reload.h"
 #include "server/server.h"
@@ -52,6 +53,8 @@ server_shutdown(struct server *srv, const char *why)
 	/* Everyone leaves at once and nobody is told: one clearing of the
 	 * hub, not a quit per user told to every other member of its rooms,
 	 * which with thousands in one room took most of a second. */
+	/* The other nodes of a cluster hear of it, as the clients do not. */
+	cluster_leave(srv->cluster, "Server shutting down");
 	for (struct conn *c = srv->conns.registered.head; c != NULL; c = c->next)
 		conn_drop_user(c, 0);
 	hub_clear(&srv->hub);

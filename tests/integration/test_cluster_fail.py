@@ -240,3 +240,22 @@ def test_parley_bench_spread_over_two_nodes_loses_and_repeats_nothing(redis, mak
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["lost"] == 0 and result["duplicated"] == 0 and result["delivered"] > 0
     assert result["server_cpu_s"] is not None
+
+
+def test_a_node_stopped_cleanly_tells_the_others_its_users_quit(redis, make_server):
+    a_node = make_server("--cluster", redis.url, "--history", "off")
+    b_node = node(redis)
+    try:
+        alice = plain(a_node, "alice")
+        bob = plain(b_node, "bob")
+        alice.expect_seen(r"^-- \S+ is now known as bob$")
+        b_id = node_id(b_node)
+        assert b_node.stop() == 0
+        # At once, not when the heartbeat expires.
+        alice.expect(r"^-- bob quit: Server shutting down$")
+        bob.close()
+        assert redis.command("EXISTS", "parley:node:%s" % b_id) == 0
+        wait_for("node %s leaves the nodes set" % b_id,
+                 lambda: b_id not in redis.command("SMEMBERS", "parley:nodes"))
+    finally:
+        b_node.stop()
