@@ -520,6 +520,10 @@ struct hub_room_state {
  * NULL when out of memory or not a room name. */
 struct room *hub_room_restore(struct hub *hub, const char *name, const char *founder,
     const struct hub_room_state *st);
+/* room's state becomes st, whatever it was (a cluster's node loading
+ * the shared state): topic (NULL: none), created (0: kept), modes, key,
+ * limit. No event. */
+void hub_room_load(struct hub *hub, struct room *room, const struct hub_room_state *st);
 /* Adds a mask to a list mode ('b', 'e', 'I') of room as restored (no
  * event). -1 when it does not fit the bounds. */
 int hub_room_restore_mask(struct hub *hub, struct room *room, char letter, const char *mask,

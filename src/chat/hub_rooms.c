@@ -80,12 +80,11 @@ static const struct {
 	{ 's', RMODE_SECRET }, { 't', RMODE_TOPIC },
 };
 
-static void
-restore_state(struct hub *hub, struct room *room, const struct hub_room_state *st)
+void
+hub_room_load(struct hub *hub, struct room *room, const struct hub_room_state *st)
 {
-	if (st->topic != NULL)
-		(void)hub_set_topic(hub, room, st->topic, st->topic_by ? st->topic_by : "",
-		    st->topic_at);
+	(void)hub_set_topic(hub, room, st->topic, st->topic_by ? st->topic_by : "",
+	    st->topic_at);
 	if (st->created > 0)
 		room->created = st->created;
 	room->modes = 0;
@@ -93,6 +92,8 @@ restore_state(struct hub *hub, struct room *room, const struct hub_room_state *s
 		for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
 			if (flags[i].letter == *p)
 				room->modes |= flags[i].bit;
+	free(room->password);
+	room->password = NULL;
 	if (st->key != NULL && strlen(st->key) <= HUB_KEY_MAX)
 		room->password = strdup(st->key);  /* none, when out of memory */
 	if (st->limit <= HUB_LIMIT_MAX)
@@ -110,7 +111,7 @@ hub_room_restore(struct hub *hub, const char *name, const char *founder,
 		if ((room = hub_room_make(hub, name)) == NULL)
 			return NULL;
 		if (st != NULL)
-			restore_state(hub, room, st);
+			hub_room_load(hub, room, st);
 	}
 	if (room->reg == NULL && (room->reg = calloc(1, sizeof *room->reg)) == NULL) {
 		room_maybe_gone(hub, room);

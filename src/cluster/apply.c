@@ -7,7 +7,11 @@
  * only when it fits its state (a message from a user it does not know is
  * refused, counted). An event of this node's own comes back on the
  * channels it hears and is dropped; so is one seen already (each node
- * numbers its events, and Redis keeps their order). */
+ * numbers its events, and Redis keeps their order).
+ *
+ * A state event comes in its script's frame (scripts.c): "S<seq>
+ * <modes> " before the event's bytes, the global sequence and, for a
+ * JOIN, the member modes Redis gave the joiner (the first joiner's op). */
 #include "cluster/cluster_int.h"
 
 #include <stdlib.h>
@@ -46,6 +50,33 @@ known(const struct cluster_event *ev, const struct user *u, enum hub_status st)
 	    (ev->msg->kind == MSG_JOIN && st == HUB_EUSERON));
 }
 
+/* A user as its node has it: what MSG_CONNECT's msg does not carry. */
+static void
+connected(struct cluster *cl, struct user *u, const struct cluster_event *ev)
+{
+	u->node = ev->node;
+	u->secure = ev->user.secure;
+	if (ev->user.signon != 0)
+		u->signon = (time_t)ev->user.signon;
+	if (ev->user.addr[0] != '\0')
+		snprintf(u->addr, sizeof u->addr, "%s", ev->user.addr);
+	/* Its modes and away message, as the events that set them would
+	 * (nobody here shares a room with it yet). */
+	char umodes[HUB_UMODE_TEXT_MAX];
+	hub_umode_text(ev->user.umodes & (uint8_t)~u->umodes, 1, umodes);
+	const char *texts[2] = { umodes[1] != '\0' ? umodes : NULL,
+		ev->user.away[0] != '\0' ? ev->user.away : NULL };
+	const enum msg_kind kinds[2] = { MSG_UMODE, MSG_AWAY };
+	for (int i = 0; i < 2; i++) {
+		if (texts[i] == NULL)
+			continue;
+		struct msg *m = hub_msg(cl->hub, kinds[i], u, NULL, NULL, texts[i]);
+		if (m != NULL)
+			(void)hub_apply(cl->hub, m);
+		msg_unref(m);
+	}
+}
+
 /* What the msg does not carry, once the hub has the event. */
 static void
 after(struct cluster *cl, const struct cluster_event *ev)
@@ -54,16 +85,12 @@ after(struct cluster *cl, const struct cluster_event *ev)
 	struct user *u = hub_user_find(cl->hub, m->kind == MSG_NICK ? m->target : m->from);
 	switch (m->kind) {
 	case MSG_CONNECT:
-		if (u == NULL)
-			break;
-		u->node = ev->node;
-		u->secure = ev->user.secure;
-		if (ev->user.signon != 0)
-			u->signon = (time_t)ev->user.signon;
+		if (u != NULL)
+			connected(cl, u, ev);
 		break;
 	case MSG_JOIN: {
-		/* The joiner's modes as its node gave them (the first joiner's
-		 * op): lane C decides them in Redis. */
+		/* The joiner's modes as Redis gave them (the first joiner's
+		 * op: scripts.c). */
 		struct room *room = hub_room_find(cl->hub, m->room);
 		struct member *mem = room != NULL && u != NULL ? hub_member(room, u) : NULL;
 		if (mem != NULL)
@@ -79,37 +106,82 @@ after(struct cluster *cl, const struct cluster_event *ev)
 	}
 }
 
-static void
-apply(struct cluster *cl, const char *p, size_t n)
+int
+cluster_apply_event(struct cluster *cl, struct cluster_event *ev)
 {
-	struct cluster_event ev = { 0 };
-	if (cluster_decode(p, n, &ev) < 0) {
-		cl->stats.garbage++;
-		return;
-	}
-	if (ev.node == cl->node || !fresh(cl, &ev)) {
-		if (ev.node != cl->node)
-			cl->stats.duplicates++;
-		cluster_event_clear(&ev);
-		return;
-	}
 	/* Only a user of the event's node acts in it: a nickname both nodes
 	 * gave at once (lane B settles those) must not make this node's own
 	 * user of that name do what the other did. */
 	enum hub_status st = HUB_ENONICK;
-	struct user *u = hub_user_find(cl->hub, ev.msg->from);
-	if (ev.msg->kind == MSG_CONNECT || (u != NULL && u->remote && u->node == ev.node))
-		st = hub_apply(cl->hub, ev.msg);
+	struct user *u = hub_user_find(cl->hub, ev->msg->from);
+	if (ev->msg->kind == MSG_CONNECT || (u != NULL && u->remote && u->node == ev->node))
+		st = hub_apply(cl->hub, ev->msg);
 	/* Two users took one nickname while the nodes were apart: the
 	 * earlier keeps it (health.c). */
-	if (st == HUB_ENICKINUSE && ev.msg->kind == MSG_CONNECT && u != NULL && !u->remote &&
-	    cluster_collide(cl, &ev, u))
-		st = hub_apply(cl->hub, ev.msg);
-	if (known(&ev, u, st)) {
+	if (st == HUB_ENICKINUSE && ev->msg->kind == MSG_CONNECT && u != NULL && !u->remote &&
+	    cluster_collide(cl, ev, u))
+		st = hub_apply(cl->hub, ev->msg);
+	if (known(ev, u, st))
+		return -1;
+	if (st == HUB_OK)
+		after(cl, ev);
+	return (int)st;
+}
+
+/* A script's frame, "S<seq> <modes> ", read off the front of *p: 1 when
+ * there was one, 0 when the bytes are an event alone, -1 when a frame is
+ * broken. */
+static int
+unframe(const char **p, size_t *n, uint64_t *seq, uint8_t *modes)
+{
+	if (*n == 0 || **p != 'S')
+		return 0;   /* an event's first byte is its version, never 'S' */
+	uint64_t v[2] = { 0, 0 };
+	size_t i = 1;
+	for (int k = 0; k < 2; k++) {
+		size_t digits = 0;
+		for (; i < *n && (*p)[i] >= '0' && (*p)[i] <= '9' && digits < 19; i++, digits++)
+			v[k] = v[k] * 10 + (uint64_t)((*p)[i] - '0');
+		if (digits == 0 || i >= *n || (*p)[i] != ' ')
+			return -1;
+		i++;
+	}
+	if (v[1] > (MEMBER_OP | MEMBER_VOICE))
+		return -1;
+	*seq = v[0];
+	*modes = (uint8_t)v[1];
+	*p += i;
+	*n -= i;
+	return 1;
+}
+
+void
+cluster_apply_payload(struct cluster *cl, const char *p, size_t n, uint64_t done)
+{
+	uint64_t seq = 0;
+	uint8_t modes = 0;
+	int framed = unframe(&p, &n, &seq, &modes);
+	struct cluster_event ev = { 0 };
+	if (framed < 0 || cluster_decode(p, n, &ev) < 0) {
+		cl->stats.garbage++;
+		return;
+	}
+	if (framed) {
+		ev.seq = seq;
+		ev.member_modes = modes;
+	}
+	/* In the snapshot already (snapshot.c), ours, or seen. */
+	if ((framed && seq <= done) || ev.node == cl->node || !fresh(cl, &ev)) {
+		if (ev.node != cl->node && !(framed && seq <= done))
+			cl->stats.duplicates++;
+		cluster_event_clear(&ev);
+		return;
+	}
+	int st = cluster_apply_event(cl, &ev);
+	if (st < 0) {
 		cl->stats.duplicates++;
 	} else if (st == HUB_OK) {
 		cl->stats.applied++;
-		after(cl, &ev);
 	} else {
 		/* Lane B settles nickname collisions (a NICK or CONNECT to a
 		 * nickname taken here): until then the event is refused. */
@@ -117,31 +189,8 @@ apply(struct cluster *cl, const char *p, size_t n)
 		if (!cl->said_rejected) {
 			cl->said_rejected = 1;
 			log_warn("cluster: an event of node %u was refused here (%d, from %s); "
-			    "counting the others quietly", (unsigned)ev.node, (int)st, ev.msg->from);
+			    "counting the others quietly", (unsigned)ev.node, st, ev.msg->from);
 		}
 	}
 	cluster_event_clear(&ev);
-}
-
-void
-cluster_on_push(struct redis_link *link, redisReply *r)
-{
-	struct cluster *cl = link->data;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    r->element[0]->type != REDIS_REPLY_STRING)
-		return;
-	const char *kind = r->element[0]->str;
-	if (strcmp(kind, "subscribe") == 0) {
-		/* The node hears the cluster now: it may say it is here. */
-		cluster_subscribed(cl);
-		return;
-	}
-	if (strcmp(kind, "message") != 0 && strcmp(kind, "smessage") != 0)
-		return;   /* ssubscribe, (s)unsubscribe: nothing to do */
-	const redisReply *payload = r->element[2];
-	if (payload->type != REDIS_REPLY_STRING) {
-		cl->stats.garbage++;
-		return;
-	}
-	apply(cl, payload->str, payload->len);
 }

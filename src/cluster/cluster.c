@@ -185,6 +185,13 @@ cmd_up(struct redis_link *link)
 	if (cl->db != 0 && redisAsyncCommand(link->ac, on_beat_reply, cl, "SELECT %u",
 	    cl->db) == REDIS_OK)
 		cl->inflight++;
+	/* The scripts, before any EVALSHA on this link can name them (a
+	 * Redis that restarted knows none). */
+	for (int i = 0; i < SCRIPT_COUNT; i++)
+		if (redisAsyncCommand(link->ac, on_beat_reply, cl, "SCRIPT LOAD %s",
+		    cluster_script_text((enum cluster_script)i)) == REDIS_OK)
+			cl->inflight++;
+	cluster_load_step(cl);
 	if (!cl->joined) {
 		cl->joined = 1;
 		log_info("cluster: node %u (%s) joined through Redis %s:%u", (unsigned)cl->node,
@@ -201,6 +208,7 @@ sub_up(struct redis_link *link)
 	struct cluster *cl = link->data;
 	cluster_hear_all(cl);
 	link_up(cl);
+	cluster_load_step(cl);
 }
 
 /* The next try in 1, 2, 4 ... CLUSTER_RETRY_MAX_S seconds. */
@@ -245,6 +253,38 @@ link_down(struct redis_link *link)
 	}
 	/* Its rooms are subscribed again when it is back (sub_up). */
 	retry_later(cl);
+	/* Loading the shared state at start: the stream held has a gap now,
+	 * so the snapshot is read again once the link is back. */
+	if (cl->load != LOAD_DONE && link == &cl->sub) {
+		cl->heard_users = 0;
+		cl->load_overflow = cl->load == LOAD_ASKED;
+		cluster_load_free(cl);
+	}
+}
+
+static void
+load_late(struct loop *loop, struct loop_timer *t)
+{
+	(void)t;
+	log_warn("cluster: the shared state is not loaded after %d s; letting clients in "
+	    "meanwhile", CLUSTER_LOAD_WAIT_MS / 1000);
+	loop_stop(loop);
+}
+
+/* The loop runs (nothing else is on it yet) until the node mirrors the
+ * cluster's users and rooms (snapshot.c stops it), so that its first
+ * clients see them; at most CLUSTER_LOAD_WAIT_MS, then loading goes on
+ * behind the clients. */
+static void
+wait_loaded(struct cluster *cl)
+{
+	struct loop_timer late;
+	loop_timer_init(&late, load_late, NULL);
+	loop_timer_start(cl->loop, &late, CLUSTER_LOAD_WAIT_MS);
+	cl->starting = 1;
+	(void)loop_run(cl->loop);
+	cl->starting = 0;
+	loop_timer_stop(cl->loop, &late);
 }
 
 struct cluster *
@@ -279,6 +319,14 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 	/* Our events' sequence grows across restarts too (a node may come
 	 * back with its id): its epoch is the time. */
 	cluster_health_init(cl);
+	for (int i = 0; i < SCRIPT_COUNT; i++)
+		if (cluster_script_sha((enum cluster_script)i, cl->sha[i]) < 0) {
+			fprintf(stderr, "parleyd: cluster: cannot hash the Lua scripts\n");
+			free(cl);
+			return NULL;
+		}
+	cl->load = LOAD_WAIT;
+	cl->held_tail = &cl->held;
 	loop_timer_init(&cl->beat, beat, cl);
 	loop_timer_init(&cl->settle, cluster_settle, cl);
 	loop_timer_init(&cl->retry, retry, cl);
@@ -294,6 +342,7 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 		return NULL;
 	}
 	loop_timer_start(loop, &cl->beat, CLUSTER_BEAT_MS);
+	wait_loaded(cl);
 	return cl;
 }
 
@@ -319,5 +368,6 @@ cluster_free(struct cluster *cl)
 		free(p);
 	}
 	buf_free(&cl->out);
+	cluster_load_free(cl);
 	free(cl);
 }

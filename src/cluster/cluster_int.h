@@ -21,7 +21,18 @@
  *   <prefix>node:<id>    heartbeat: "<epoch>:<name>" (epoch 0 while the
  *                        node starts), expires unless renewed
  *   <prefix>reap:<id>    held (NX, CLUSTER_REAP_TTL) by the node that reaps
- *                        the dead node <id> */
+ *                        the dead node <id>
+ * The shared state, changed only by the scripts of scripts.c:
+ *   <prefix>seq          the global sequence of state events
+ *   <prefix>users        hash: every user's nick, folded -> its node
+ *   <prefix>user:<nick>  a user's directory entry: the encoded MSG_CONNECT
+ *                        that makes it as it is now
+ *   <prefix>rooms        set: every room's name, folded
+ *   <prefix>room:<room>  hash: name, created, modes (flag letters), key,
+ *                        limit, topic, topic_by, topic_at
+ *   <prefix>room:<room>:m  hash: member's nick folded -> "<node> <modes>"
+ *                        (MEMBER_* bits)
+ *   <prefix>room:<room>:b, :e, :I  hash: mask -> "<at> <by>" */
 #define CLUSTER_PREFIX "parley:"
 /* A channel or key name, the longest (a room's) included. */
 #define CLUSTER_NAME_MAX (sizeof CLUSTER_PREFIX + 2 + ROOM_LEN_MAX + 1)
@@ -51,6 +62,30 @@
 #define CLUSTER_RETRY_MAX_S 30
 /* Node ids tried at start before giving up (each held by a live node). */
 #define CLUSTER_ID_TRIES 32
+
+/* The Lua scripts (scripts.c): one a kind of change, and the snapshot. */
+enum cluster_script {
+	SCRIPT_JOIN, SCRIPT_LEAVE, SCRIPT_TOPIC, SCRIPT_MODE, SCRIPT_USER, SCRIPT_EVENT,
+	SCRIPT_SNAPSHOT, SCRIPT_REAP, SCRIPT_COUNT
+};
+#define CLUSTER_SHA_LEN 40
+const char *cluster_script_text(enum cluster_script s);
+/* The script's SHA1 in hex, as EVALSHA names it: 0, or -1. */
+int cluster_script_sha(enum cluster_script s, char out[CLUSTER_SHA_LEN + 1]);
+
+/* The bytes of the stream a node starting keeps while it loads the
+ * snapshot: past it, they are dropped and the snapshot read again. */
+#define CLUSTER_LOAD_BUFFER_MAX (16u << 20)
+/* How long a node starting waits for the snapshot before it lets clients
+ * in (it goes on loading behind them). */
+#define CLUSTER_LOAD_WAIT_MS 10000
+
+/* An event heard while the snapshot is loading, kept in order. */
+struct cluster_held {
+	struct cluster_held *next;
+	size_t len;
+	char bytes[];
+};
 
 /* A room whose shard channel the pub/sub link is subscribed to. */
 struct cluster_sub {
@@ -100,6 +135,14 @@ struct cluster {
 	struct cluster_peer *peers;      /* uthash: the other nodes heard */
 	struct buf out;                  /* an event's bytes, reused */
 	struct cluster_stats stats;
+	char sha[SCRIPT_COUNT][CLUSTER_SHA_LEN + 1];
+	/* Starting: the snapshot is not loaded yet (snapshot.c). */
+	enum { LOAD_WAIT, LOAD_ASKED, LOAD_DONE } load;
+	uint8_t heard_users;             /* the users' channel is subscribed */
+	uint8_t starting;                /* cluster_start runs the loop to load */
+	uint8_t load_overflow;           /* held too much: read it again */
+	struct cluster_held *held, **held_tail;
+	size_t held_bytes;
 	uint8_t said_unsent;             /* logged that events went unsent */
 	uint8_t said_rejected;           /* logged a refused event */
 };
@@ -142,8 +185,35 @@ void cluster_health_free(struct cluster *cl);
 
 /* publish.c: the hub observer (hub_observe). */
 void cluster_publish(void *ctx, struct msg *m, const struct audience *to);
+/* What a MSG_CONNECT carries of u beside its msg. */
+void cluster_user_of(const struct user *u, struct cluster_user *out);
+/* 1 when the cmd link may take one more command (else counted unsent). */
+int cluster_can_send(struct cluster *cl);
 
-/* apply.c: a push on the pub/sub link (redis_link's on_push). */
+/* state.c: a state event (a room's or a user's) sent through its script,
+ * which changes the shared state and publishes ev's bytes (cl->out);
+ * again when it is told again (health.c), not happening now. The dead
+ * node's users and memberships taken out of the shared state (its
+ * reaper). */
+void cluster_publish_state(struct cluster *cl, const struct cluster_event *ev, int again);
+void cluster_reap_state(struct cluster *cl, uint16_t node);
+/* 1 when kind changes state every node mirrors (sent by a script). */
+int cluster_is_state(enum msg_kind kind);
+
+/* apply.c: one event's payload as heard (a script's frame, or plain bytes):
+ * applied, unless framed with a global sequence at most after. */
+void cluster_apply_payload(struct cluster *cl, const char *p, size_t n, uint64_t after);
+/* ev, decoded, applied to the hub as its node made it: 0, the hub's
+ * refusal, or -1 when it was applied here before (an event told again). */
+int cluster_apply_event(struct cluster *cl, struct cluster_event *ev);
+
+/* snapshot.c: the cmd and pub/sub links are up, or the users' channel
+ * subscribed: the snapshot is asked for when all are. */
+void cluster_load_step(struct cluster *cl);
+/* The pub/sub link heard p[0..n) while loading: kept for later. */
+void cluster_load_hold(struct cluster *cl, const char *p, size_t n);
+void cluster_load_free(struct cluster *cl);
+/* A push on the pub/sub link (redis_link's on_push). */
 void cluster_on_push(struct redis_link *link, redisReply *reply);
 
 #endif

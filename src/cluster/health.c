@@ -289,11 +289,13 @@ on_reap_claim(redisAsyncContext *ac, void *reply, void *data)
 	struct cluster *cl = chk->cl;
 	cl->inflight--;
 	redisReply *r = reply;
-	/* The winner of reap:<id> cleans Redis up: lanes B and C delete the
-	 * dead node's nick claims, directory entries and memberships here. */
-	if (r != NULL && r->type == REDIS_REPLY_STATUS)
+	/* The winner of reap:<id> cleans Redis up: its directory entries and
+	 * memberships (state.c; lane B deletes its nick claims here). */
+	if (r != NULL && r->type == REDIS_REPLY_STATUS) {
 		command(cl, on_reply, NULL, "SREM " CLUSTER_PREFIX "nodes %u",
 		    (unsigned)chk->ids[0]);
+		cluster_reap_state(cl, chk->ids[0]);
+	}
 	free(chk);
 }
 

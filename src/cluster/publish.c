@@ -11,7 +11,9 @@
  *     channel, or nowhere when the user is here;
  *   - everything else changes state every node mirrors (users, rooms,
  *     membership, modes, topics, invitations: an INVITE is state, and
- *     the room's operators everywhere hear of it): on the users' channel.
+ *     the room's operators everywhere hear of it): through its script
+ *     (state.c), which changes the shared state in Redis and publishes
+ *     the event on the users' channel.
  * One link sends them all, in order: Redis keeps that order for every
  * subscriber, so a node hears a user's JOIN before what it says there. */
 #include "cluster/cluster_int.h"
@@ -33,23 +35,13 @@ on_reply(redisAsyncContext *ac, void *reply, void *data)
 	}
 }
 
-static int
-is_traffic(enum msg_kind kind)
-{
-	return kind == MSG_SAY || kind == MSG_ACTION || kind == MSG_NOTICE ||
-	    kind == MSG_TAGMSG || kind == MSG_REDACT || kind == MSG_PRIVATE;
-}
-
-/* The channel m goes on, and the command (PUBLISH or SPUBLISH); 0 when it
- * goes nowhere (a private message between two users of this node). */
+/* The channel a room's or a private message goes on, and the command
+ * (PUBLISH or SPUBLISH); 0 when it goes nowhere (a private message
+ * between two users of this node). */
 static int
 channel_of(struct cluster *cl, const struct msg *m, char *channel, const char **verb)
 {
 	*verb = "PUBLISH";
-	if (!is_traffic(m->kind)) {
-		cluster_users_channel(channel);
-		return 1;
-	}
 	if (m->room != NULL) {
 		*verb = "SPUBLISH";
 		cluster_room_channel(m->room, channel);
@@ -72,13 +64,7 @@ extras(struct cluster *cl, const struct msg *m, struct cluster_event *ev)
 	if (u == NULL)
 		return;
 	if (m->kind == MSG_CONNECT) {
-		ev->user.signon = (int64_t)u->signon;
-		ev->user.umodes = u->umodes;
-		ev->user.secure = u->secure;
-		if (u->away != NULL)
-			snprintf(ev->user.away, sizeof ev->user.away, "%s", u->away);
-		if (strcmp(u->addr, u->host) != 0)
-			snprintf(ev->user.addr, sizeof ev->user.addr, "%s", u->addr);
+		cluster_user_of(u, &ev->user);
 	} else if (m->kind == MSG_JOIN && m->room != NULL) {
 		const struct room *room = hub_room_find(cl->hub, m->room);
 		const struct member *mem = room != NULL ? hub_member(room, u) : NULL;
@@ -99,34 +85,29 @@ leaving(struct cluster *cl, const struct msg *m)
 		cluster_recheck_rooms(cl);
 }
 
+/* to is NULL for an event told again (health.c), not happening now. */
 void
 cluster_publish(void *ctx, struct msg *m, const struct audience *to)
 {
-	(void)to;
 	struct cluster *cl = ctx;
 	char channel[CLUSTER_NAME_MAX];
-	const char *verb;
+	const char *verb = NULL;
 	struct cluster_event ev = { .node = cl->node, .msg = m };
 	leaving(cl, m);
 	extras(cl, m, &ev);
-	if (!channel_of(cl, m, channel, &verb))
+	int state = cluster_is_state(m->kind);
+	if (!state && !channel_of(cl, m, channel, &verb))
 		return;
-	/* Lane D: while Redis is away, rooms are local-only; on its return
-	 * the node re-asserts its state (snapshot.c). */
-	if (!cl->cmd.up || cl->inflight >= CLUSTER_INFLIGHT_MAX ||
-	    redis_link_queued(&cl->cmd) >= CLUSTER_QUEUED_MAX) {
-		cl->stats.unsent++;
-		if (!cl->said_unsent && cl->cmd.up) {
-			cl->said_unsent = 1;
-			log_warn("cluster: Redis is not keeping up: events are not sent to "
-			    "the other nodes");
-		}
+	if (!cluster_can_send(cl))
 		return;
-	}
 	ev.node_seq = ++cl->node_seq;
 	cl->out.len = 0;
 	if (cluster_encode(&ev, &cl->out) < 0) {
 		cl->stats.unsent++;
+		return;
+	}
+	if (state) {
+		cluster_publish_state(cl, &ev, to == NULL);
 		return;
 	}
 	if (redisAsyncCommand(cl->cmd.ac, on_reply, cl, "%s %s %b", verb, channel,
@@ -136,4 +117,21 @@ cluster_publish(void *ctx, struct msg *m, const struct audience *to)
 	}
 	cl->inflight++;
 	cl->stats.published++;
+}
+
+int
+cluster_can_send(struct cluster *cl)
+{
+	/* Lane D: while Redis is away, rooms are local-only; on its return
+	 * the node re-asserts its state (snapshot.c). */
+	if (cl->cmd.up && cl->inflight < CLUSTER_INFLIGHT_MAX &&
+	    redis_link_queued(&cl->cmd) < CLUSTER_QUEUED_MAX)
+		return 1;
+	cl->stats.unsent++;
+	if (!cl->said_unsent && cl->cmd.up) {
+		cl->said_unsent = 1;
+		log_warn("cluster: Redis is not keeping up: events are not sent to "
+		    "the other nodes");
+	}
+	return 0;
 }

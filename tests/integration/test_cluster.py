@@ -249,6 +249,21 @@ def test_another_node_s_user_never_acts_as_a_local_user_of_the_same_name(redis, 
     other.expect_nothing(r"#trap")
 
 
+def test_a_node_that_starts_later_knows_the_users_already_there(redis, make_server):
+    # B starts after A's zed came: it loads the directory from Redis
+    # (snapshot.c) before it lets anyone in, so it does not give the name
+    # to a user of its own, and what A's zed does reaches B's users.
+    a_node = make_server("--cluster", redis.url, "--history", "off")
+    zed_a = plain(a_node, "zed")
+    b_node = make_server("--cluster", redis.url, "--history", "off")
+    other = plain(b_node, "other")
+    other.send("/nick zed")
+    other.expect(r"^!! nick-in-use: zed is already taken")
+    zed_a.expect_seen(r"^-- \S+ is now known as other$")
+    zed_a.send("from A's zed")
+    other.expect(r"^#lobby <zed> from A's zed$")
+
+
 def test_nodes_reconnect_when_redis_comes_back(redis, nodes):
     a_node, b_node = nodes
     bob = plain(b_node, "bob")
