@@ -13,15 +13,15 @@ PYTHON ?= /usr/bin/python3
 
 # Debian packages the build and the tests need, as pkg-config name=package.
 PKGS := libedit=libedit-dev cmocka=libcmocka-dev openssl=libssl-dev sqlite3=libsqlite3-dev \
-	libsodium=libsodium-dev hiredis=libhiredis-dev
-DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev libsqlite3-dev libsodium-dev libhiredis-dev redis-server uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl \
+	libsodium=libsodium-dev hiredis=libhiredis-dev libpq=libpq-dev
+DEB_PACKAGES := libedit-dev libcmocka-dev libssl-dev libsqlite3-dev libsodium-dev libhiredis-dev redis-server libpq-dev postgresql uthash-dev pkg-config python3-pytest netcat-openbsd tmux irssi openssl \
 	python3-pytest-xdist python3-pytest-timeout python3-ecdsa python3-filelock python3-websockets \
 	python3-cryptography faketime prometheus mandoc systemd
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
-LDLIBS_SERVER = -lm -pthread $$(pkg-config --libs openssl sqlite3 libsodium hiredis)
+LDLIBS_SERVER = -lm -pthread $$(pkg-config --libs openssl sqlite3 libsodium hiredis libpq)
 
 ifdef SANITIZE
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -117,7 +117,7 @@ $(BUILD)/client/%.o: client/%.c | deps
 
 $(BUILD)/src/%.o: src/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $$(pkg-config --cflags sqlite3) -c -o $@ $<
+	$(CC) $(CFLAGS) $$(pkg-config --cflags sqlite3 libpq) -c -o $@ $<
 
 build/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
@@ -133,7 +133,7 @@ $(BUILD)/gen/web_assets.o: $(WEB_GEN)
 
 $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB_OBJ) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $$(pkg-config --cflags cmocka) $(LDFLAGS) -o $@ $< $(SERVER_LIB_OBJ) $$(pkg-config --libs cmocka) $(LDLIBS_SERVER)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags cmocka libpq) $(LDFLAGS) -o $@ $< $(SERVER_LIB_OBJ) $$(pkg-config --libs cmocka) $(LDLIBS_SERVER)
 
 # A self-signed certificate for `make run`'s TLS listeners, made once.
 TLS_DIR := build/tls
@@ -159,12 +159,16 @@ run-cluster: all
 	tools/run-cluster
 
 # Each unit binary is a target of its own, so `make -j2 test` runs two at
-# once; what one printed comes out whole when it ends.
+# once; what one printed comes out whole when it ends. The store's tests
+# (test_store*) run against both backends: SQLite, and a throwaway
+# PostgreSQL that tests/integration/pgtmp.py starts around them (and
+# which they need: PARLEY_TOOLS=required).
 UNIT_RUN := $(UNIT_BIN:%=%.run)
 .PHONY: $(UNIT_RUN)
 unit: $(UNIT_RUN)
-$(UNIT_RUN): %.run: %
-	@$* >$*.log 2>&1; rc=$$?; echo "== $*"; cat $*.log; exit $$rc
+$(UNIT_RUN): %.run: % tool-deps
+	@$(if $(findstring /test_store,$*),PARLEY_TOOLS=required $(PYTHON) tests/integration/pgtmp.py --) $* >$*.log 2>&1; \
+		rc=$$?; echo "== $*"; cat $*.log; exit $$rc
 
 # `make test` runs every test, the browser's and irssi's too, so none may
 # skip for want of its tools: they are installed first (as root), and
@@ -179,9 +183,12 @@ integration: all browser-deps tool-deps
 # The tests' commands, as command=Debian package: irssi, and tmux that
 # drives it and parley (the terminal tests); promtool, the metrics test's
 # checker; mandoc, which lints the manuals, and systemd-analyze, which
-# verifies the unit (test_service.py); redis-server, the cluster tests' Redis.
+# verifies the unit (test_service.py); redis-server, the cluster tests' Redis;
+# pg_ctlcluster, which stands for PostgreSQL's server (its initdb and
+# postgres are not on PATH), for the throwaway database of the store's
+# tests (tests/integration/pgtmp.py).
 TEST_TOOLS := irssi=irssi tmux=tmux promtool=prometheus mandoc=mandoc systemd-analyze=systemd \
-	redis-server=redis-server
+	redis-server=redis-server pg_ctlcluster=postgresql
 tool-deps:
 	@missing=""; for t in $(TEST_TOOLS); do command -v $${t%%=*} >/dev/null || missing="$$missing $${t#*=}"; done; \
 	if [ -n "$$missing" ]; then \

@@ -108,3 +108,37 @@ def make_server():
     for srv in started:
         rc = srv.stop()
         assert rc == 0, "parleyd exited with %s:\n%s" % (rc, srv.log_text())
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL (pgtmp.py) for the tests that need one, one
+    per pytest worker, started when the first of them asks and stopped at
+    the end of the session, even after a failure. Without PostgreSQL
+    installed such tests skip, or fail under `make test` (need_tools)."""
+    import pgtmp
+    from chat import need_tools
+    need_tools(pgtmp.missing())
+    cluster = pgtmp.PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()
+
+
+_pg_databases = [0]
+
+
+@pytest.fixture
+def pg_url(pg_cluster):
+    """A fresh, empty database in the session's cluster: its libpq URL
+    (postgresql://parley@127.0.0.1:PORT/NAME), for parleyd's `database`."""
+    _pg_databases[0] += 1
+    name = "t%d_%d" % (os.getpid(), _pg_databases[0])
+    url = pg_cluster.createdb(name)
+    yield url
+    try:
+        pg_cluster.psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+    except Exception:
+        pass  # the cluster may be down (a test stopped it): it goes at the end
