@@ -114,8 +114,10 @@ store_new(const struct store_options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	s->head.ops = &store_sqlite;
 	s->lock_fd = s->efd = -1;
 	s->opt = *o;
+	s->opt.database = NULL;
 	s->opt.dir = s->dir;
 	if (s->opt.readers == 0)
 		s->opt.readers = 1;
@@ -149,7 +151,7 @@ store_new(const struct store_options *o, char *err, size_t errlen)
 }
 
 struct store *
-store_open(const struct store_options *o, char *err, size_t errlen)
+sqlite_open(const struct store_options *o, char *err, size_t errlen)
 {
 	struct store *s = store_new(o, err, errlen);
 	if (s == NULL)
@@ -173,9 +175,9 @@ store_open(const struct store_options *o, char *err, size_t errlen)
 }
 
 struct store *
-store_open_admin(const char *dir, char *err, size_t errlen)
+sqlite_open_admin(const struct store_options *opt, char *err, size_t errlen)
 {
-	struct store_options o = { .dir = dir, .readers = 1 };
+	struct store_options o = { .dir = opt->dir, .readers = 1 };
 	struct store *s = store_new(&o, err, errlen);
 	if (s == NULL)
 		return NULL;
@@ -195,24 +197,22 @@ store_open_admin(const char *dir, char *err, size_t errlen)
 }
 
 void
-store_close(struct store *s)
+sqlite_close(struct store *s)
 {
-	if (s == NULL)
-		return;
-	store_seal(s);
+	sqlite_seal(s);
 	store_writer_stop(s);
 	store_checkpointer_stop(s);
 	store_free(s);
 }
 
 int
-store_fd(const struct store *s)
+sqlite_fd(const struct store *s)
 {
 	return s->efd;
 }
 
 void
-store_stats(const struct store *s, struct store_stats *out)
+sqlite_stats(const struct store *s, struct store_stats *out)
 {
 	/* The counters the writer keeps are read under its lock (the lock
 	 * is the store's, not part of what const promises); the loop's own
@@ -272,3 +272,33 @@ store_backup(const char *dir, const char *path, char *err, size_t errlen)
 	}
 	return rc == SQLITE_OK ? 0 : -1;
 }
+
+const struct store_backend store_sqlite = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.open_admin = sqlite_open_admin,
+	.close = sqlite_close,
+	.append = sqlite_append,
+	.redact = sqlite_redact,
+	.room_save = sqlite_room_save,
+	.room_forget = sqlite_room_forget,
+	.seal = sqlite_seal,
+	.pending = sqlite_pending,
+	.fd = sqlite_fd,
+	.finished = sqlite_finished,
+	.stats = sqlite_stats,
+	.query = sqlite_query,
+	.account_create = sqlite_account_create,
+	.account_get = sqlite_account_get,
+	.account_set_password = sqlite_account_set_password,
+	.account_delete = sqlite_account_delete,
+	.account_names = sqlite_account_names,
+	.accounts_serial = sqlite_accounts_serial,
+	.cert_add = sqlite_cert_add,
+	.cert_del = sqlite_cert_del,
+	.cert_find = sqlite_cert_find,
+	.cert_list = sqlite_cert_list,
+	.marker_get = sqlite_marker_get,
+	.marker_set = sqlite_marker_set,
+	.rooms_load = sqlite_rooms_load,
+};

@@ -180,7 +180,7 @@ create(sqlite3 *db, const struct store_account *a)
 }
 
 enum store_status
-store_account_create(struct store *s, const struct store_account *a)
+sqlite_account_create(struct store *s, const struct store_account *a)
 {
 	sqlite3 *db = store_rw_take(s);
 	if (db == NULL)
@@ -220,7 +220,7 @@ row_account(sqlite3_stmt *st, void *arg)
 }
 
 enum store_status
-store_account_get(struct store *s, const char *name, struct store_account *out)
+sqlite_account_get(struct store *s, const char *name, struct store_account *out)
 {
 	const struct store_params p = { .text = { name }, .ntext = 1 };
 	return store_rw_row(s, "SELECT name, pwhash, scram_salt, scram_iter, scram_stored_key,"
@@ -245,7 +245,7 @@ set_password(sqlite3 *db, const struct store_account *a)
 }
 
 enum store_status
-store_account_set_password(struct store *s, const struct store_account *a)
+sqlite_account_set_password(struct store *s, const struct store_account *a)
 {
 	sqlite3 *db = store_rw_take(s);
 	if (db == NULL)
@@ -288,7 +288,7 @@ delete_rows(sqlite3 *db, const char *name)
 }
 
 enum store_status
-store_account_delete(struct store *s, const char *name)
+sqlite_account_delete(struct store *s, const char *name)
 {
 	sqlite3 *db = store_rw_take(s);
 	if (db == NULL)
@@ -298,16 +298,8 @@ store_account_delete(struct store *s, const char *name)
 	return st;
 }
 
-void
-store_names_free(char **names, size_t n)
-{
-	for (size_t i = 0; names != NULL && i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 enum store_status
-store_account_names(struct store *s, char ***names, size_t *n)
+sqlite_account_names(struct store *s, char ***names, size_t *n)
 {
 	*names = NULL;
 	*n = 0;
@@ -360,7 +352,7 @@ one_int(sqlite3 *db, const char *sql, const char *arg, int64_t *out)
 }
 
 enum store_status
-store_accounts_serial(struct store *s, int64_t *out)
+sqlite_accounts_serial(struct store *s, int64_t *out)
 {
 	sqlite3 *db = store_rw_take(s);
 	if (db == NULL)
@@ -402,7 +394,7 @@ cert_add(sqlite3 *db, const char *name, const char *fp)
 }
 
 enum store_status
-store_cert_add(struct store *s, const char *name, const char *fp)
+sqlite_cert_add(struct store *s, const char *name, const char *fp)
 {
 	sqlite3 *db = store_rw_take(s);
 	if (db == NULL)
@@ -429,7 +421,7 @@ cert_del(sqlite3 *db, const char *name, const char *fp)
 }
 
 enum store_status
-store_cert_del(struct store *s, const char *name, const char *fp)
+sqlite_cert_del(struct store *s, const char *name, const char *fp)
 {
 	sqlite3 *db = store_rw_take(s);
 	if (db == NULL)
@@ -446,7 +438,7 @@ row_name(sqlite3_stmt *st, void *name)
 }
 
 enum store_status
-store_cert_find(struct store *s, const char *fp, char name[ACCOUNT_LEN_MAX + 1])
+sqlite_cert_find(struct store *s, const char *fp, char name[ACCOUNT_LEN_MAX + 1])
 {
 	const struct store_params p = { .text = { fp }, .ntext = 1 };
 	return store_rw_row(s, "SELECT a.name FROM account_certs c JOIN accounts a"
@@ -454,7 +446,7 @@ store_cert_find(struct store *s, const char *fp, char name[ACCOUNT_LEN_MAX + 1])
 }
 
 enum store_status
-store_cert_list(struct store *s, const char *name,
+sqlite_cert_list(struct store *s, const char *name,
     char fps[STORE_CERTS_MAX][STORE_CERTFP_LEN + 1], size_t *n)
 {
 	*n = 0;

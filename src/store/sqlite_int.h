@@ -13,7 +13,7 @@
 
 #include <uthash.h>
 
-#include "store/store.h"
+#include "store/store_backend.h"
 
 /* The database file in the data-dir, and the file whose lock says a
  * parleyd holds it (flock: SQLite's own locks let two writers share a
@@ -111,7 +111,9 @@ struct store_rw {
 	int busy;
 };
 
+/* The SQLite backend's store (store_backend.h: its head first). */
 struct store {
+	struct store_head head;      /* &store_sqlite */
 	char dir[STORE_PATH_MAX];
 	char db_path[STORE_PATH_MAX];
 	int lock_fd;
@@ -193,6 +195,40 @@ struct store {
 	struct store_rw *rws;
 	unsigned nrws;
 };
+
+/* store.h's calls, by the files that hold them (store_sqlite, the
+ * table in sqlite.c, names them all). */
+struct store *sqlite_open(const struct store_options *o, char *err, size_t errlen);
+struct store *sqlite_open_admin(const struct store_options *o, char *err, size_t errlen);
+void sqlite_close(struct store *s);
+int sqlite_fd(const struct store *s);
+void sqlite_stats(const struct store *s, struct store_stats *out);
+int sqlite_append(struct store *s, const struct store_event *e);
+int sqlite_redact(struct store *s, const char *target, const char *msgid);
+int sqlite_room_save(struct store *s, const struct store_room *r);
+int sqlite_room_forget(struct store *s, const char *name);
+int sqlite_pending(const struct store *s);
+uint64_t sqlite_seal(struct store *s);
+uint64_t sqlite_finished(struct store *s);
+void sqlite_query(struct store *s, const struct store_query *q, struct store_result *out);
+enum store_status sqlite_account_create(struct store *s, const struct store_account *a);
+enum store_status sqlite_account_get(struct store *s, const char *name,
+    struct store_account *out);
+enum store_status sqlite_account_set_password(struct store *s, const struct store_account *a);
+enum store_status sqlite_account_delete(struct store *s, const char *name);
+enum store_status sqlite_account_names(struct store *s, char ***names, size_t *n);
+enum store_status sqlite_accounts_serial(struct store *s, int64_t *out);
+enum store_status sqlite_cert_add(struct store *s, const char *name, const char *fp);
+enum store_status sqlite_cert_del(struct store *s, const char *name, const char *fp);
+enum store_status sqlite_cert_find(struct store *s, const char *fp,
+    char name[ACCOUNT_LEN_MAX + 1]);
+enum store_status sqlite_cert_list(struct store *s, const char *name,
+    char fps[STORE_CERTS_MAX][STORE_CERTFP_LEN + 1], size_t *n);
+enum store_status sqlite_marker_get(struct store *s, const char *account,
+    const char *target, int64_t *at_ms);
+enum store_status sqlite_marker_set(struct store *s, const char *account,
+    const char *target, int64_t at_ms, int64_t *now);
+enum store_status sqlite_rooms_load(struct store *s, struct store_room **rooms, size_t *n);
 
 /* sqlite_schema.c: brings db's schema to STORE_SCHEMA_VERSION. -1 with
  * a line in err when it is newer, or the database fails. */

@@ -224,12 +224,6 @@ row_event(sqlite3_stmt *st, struct store_event *e)
 	return 0;
 }
 
-static void
-event_free(struct store_event *e)
-{
-	free((char *)e->target);
-}
-
 /* Appends st's rows to out (at most max in all). -1 when the database
  * or memory fails. */
 static int
@@ -462,7 +456,7 @@ targets_keep(struct store_result *out, int desc, uint32_t limit)
 {
 	qsort(out->events, out->n, sizeof *out->events, desc ? cmp_newest_first : cmp_oldest_first);
 	while (out->n > limit)
-		event_free(&out->events[--out->n]);
+		store_event_free(&out->events[--out->n]);
 }
 
 /* TARGETS as the specification has it: each target whose newest message
@@ -536,7 +530,7 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 		}
 		if (out->n > at && (strcmp(out->events[at].msgid, lo) <= 0 ||
 		    strcmp(out->events[at].msgid, hi) >= 0))
-			event_free(&out->events[--out->n]);
+			store_event_free(&out->events[--out->n]);
 	}
 	free(scan);
 	for (size_t k = 0; k < nconv; k++)
@@ -719,7 +713,7 @@ query_search(struct store_reader *r, const struct store_query *q, uint32_t limit
 }
 
 void
-store_query(struct store *s, const struct store_query *q, struct store_result *out)
+sqlite_query(struct store *s, const struct store_query *q, struct store_result *out)
 {
 	memset(out, 0, sizeof *out);
 	uint32_t limit = q->limit < STORE_QUERY_MAX ? q->limit : STORE_QUERY_MAX;
@@ -761,14 +755,4 @@ store_query(struct store *s, const struct store_query *q, struct store_result *o
 		store_result_free(out);
 		out->failed = 1;
 	}
-}
-
-void
-store_result_free(struct store_result *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		event_free(&r->events[i]);
-	free(r->events);
-	r->events = NULL;
-	r->n = 0;
 }

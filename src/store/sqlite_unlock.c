@@ -10,156 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- Conversation keys ---- */
-
-static void
-fold(char *out, const char *in, size_t cap)
-{
-	size_t i = 0;
-	for (; in[i] != '\0' && i + 1 < cap; i++)
-		out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
-	out[i] = '\0';
-}
-
-void
-store_pair_target(const char *a, const char *b, char out[STORE_TARGET_MAX + 1])
-{
-	char fa[ACCOUNT_LEN_MAX + 1], fb[ACCOUNT_LEN_MAX + 1];
-	fold(fa, a, sizeof fa);
-	fold(fb, b, sizeof fb);
-	int swap = strcmp(fa, fb) > 0;
-	snprintf(out, STORE_TARGET_MAX + 1, "@%s %s", swap ? fb : fa, swap ? fa : fb);
-}
-
-int
-store_pair_peer(const char *target, const char *me, char out[ACCOUNT_LEN_MAX + 1])
-{
-	char fme[ACCOUNT_LEN_MAX + 1];
-	fold(fme, me, sizeof fme);
-	if (!STORE_TARGET_IS_PAIR(target))
-		return -1;
-	const char *sp = strchr(target, ' ');
-	if (sp == NULL)
-		return -1;
-	size_t n = (size_t)(sp - target - 1);
-	if (n > ACCOUNT_LEN_MAX || strlen(sp + 1) > ACCOUNT_LEN_MAX)
-		return -1;
-	if (strlen(fme) == n && memcmp(target + 1, fme, n) == 0) {
-		snprintf(out, ACCOUNT_LEN_MAX + 1, "%s", sp + 1);
-		return 0;
-	}
-	if (strcmp(sp + 1, fme) == 0) {
-		memcpy(out, target + 1, n);
-		out[n] = '\0';
-		return 0;
-	}
-	return -1;
-}
-
-void
-store_half_target(const char *account, const char *nick, char out[STORE_TARGET_MAX + 1])
-{
-	char fa[ACCOUNT_LEN_MAX + 1], fn[NICK_LEN_MAX + 1];
-	fold(fa, account, sizeof fa);
-	fold(fn, nick, sizeof fn);
-	snprintf(out, STORE_TARGET_MAX + 1, "@%s%c%s", fa, STORE_HALF_SEP, fn);
-}
-
-int
-store_half_peer(const char *target, const char *me, char out[NICK_LEN_MAX + 1])
-{
-	char fme[ACCOUNT_LEN_MAX + 1];
-	fold(fme, me, sizeof fme);
-	size_t n = strlen(fme);
-	if (!STORE_TARGET_IS_PAIR(target) || strncmp(target + 1, fme, n) != 0 ||
-	    target[1 + n] != STORE_HALF_SEP || strlen(target + 2 + n) > NICK_LEN_MAX)
-		return -1;
-	snprintf(out, NICK_LEN_MAX + 1, "%s", target + 2 + n);
-	return 0;
-}
-
-/* ---- Rooms, in memory ---- */
-
-void
-store_room_clear(struct store_room *r)
-{
-	free(r->name);
-	free(r->founder);
-	free(r->topic);
-	free(r->topic_by);
-	free(r->modes);
-	free(r->password);
-	for (size_t i = 0; i < r->nmasks; i++) {
-		free(r->masks[i].mask);
-		free(r->masks[i].by);
-	}
-	free(r->masks);
-	for (size_t i = 0; i < r->nops; i++)
-		free(r->ops[i]);
-	free(r->ops);
-	memset(r, 0, sizeof *r);
-}
-
-void
-store_rooms_free(struct store_room *rooms, size_t n)
-{
-	for (size_t i = 0; rooms != NULL && i < n; i++)
-		store_room_clear(&rooms[i]);
-	free(rooms);
-}
-
-/* A copy of s (NULL stays NULL); *failed set when memory fails. */
-static char *
-dup(const char *s, int *failed)
-{
-	if (s == NULL)
-		return NULL;
-	char *d = strdup(s);
-	if (d == NULL)
-		*failed = 1;
-	return d;
-}
-
-int
-store_room_copy(struct store_room *out, const struct store_room *r)
-{
-	int failed = 0;
-	memset(out, 0, sizeof *out);
-	out->name = dup(r->name, &failed);
-	out->founder = dup(r->founder, &failed);
-	out->topic = dup(r->topic, &failed);
-	out->topic_by = dup(r->topic_by, &failed);
-	out->modes = dup(r->modes, &failed);
-	out->password = dup(r->password, &failed);
-	out->topic_at = r->topic_at;
-	out->created = r->created;
-	out->limit = r->limit;
-	if (r->nmasks > 0 && (out->masks = calloc(r->nmasks, sizeof *out->masks)) == NULL)
-		failed = 1;
-	for (size_t i = 0; out->masks != NULL && i < r->nmasks; i++, out->nmasks++) {
-		out->masks[i].letter = r->masks[i].letter;
-		out->masks[i].at = r->masks[i].at;
-		out->masks[i].mask = dup(r->masks[i].mask, &failed);
-		out->masks[i].by = dup(r->masks[i].by, &failed);
-	}
-	if (r->nops > 0 && (out->ops = calloc(r->nops, sizeof *out->ops)) == NULL)
-		failed = 1;
-	for (size_t i = 0; out->ops != NULL && i < r->nops; i++, out->nops++)
-		out->ops[i] = dup(r->ops[i], &failed);
-	if (failed) {
-		store_room_clear(out);
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- Rooms, on disk (the writer's transaction) ---- */
 
 int
 store_room_delete(sqlite3 *db, const char *name)
 {
 	char key[ROOM_LEN_MAX + 1];
-	fold(key, name, sizeof key);
+	store_fold(key, name, sizeof key);
 	const struct store_params p = { .text = { key }, .ntext = 1 };
 	return store_exec_params(db, "DELETE FROM rooms WHERE key = ?1", &p) == 0 &&
 	    store_exec_params(db, "DELETE FROM room_masks WHERE room = ?1", &p) == 0 &&
@@ -172,7 +29,7 @@ store_room_write(sqlite3 *db, const struct store_room *r)
 	if (store_room_delete(db, r->name) != 0)
 		return -1;
 	char key[ROOM_LEN_MAX + 1];
-	fold(key, r->name, sizeof key);
+	store_fold(key, r->name, sizeof key);
 	const struct store_params p = { .text = { key, r->name, r->founder, r->topic,
 		r->topic_by, r->modes != NULL ? r->modes : "", r->password }, .ntext = 7,
 		.num = { r->topic_at, r->limit, r->created }, .nnum = 3 };
@@ -191,7 +48,7 @@ store_room_write(sqlite3 *db, const struct store_room *r)
 	}
 	for (size_t i = 0; i < r->nops; i++) {
 		char acc[ACCOUNT_LEN_MAX + 1];
-		fold(acc, r->ops[i], sizeof acc);
+		store_fold(acc, r->ops[i], sizeof acc);
 		const struct store_params op = { .text = { key, acc }, .ntext = 2 };
 		if (store_exec_params(db, "INSERT OR IGNORE INTO room_ops (room, account)"
 		    " VALUES (?1, ?2)", &op) != 0)
@@ -207,7 +64,7 @@ col_dup(sqlite3_stmt *st, int i, int *failed)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
 		return NULL;
-	return dup((const char *)sqlite3_column_text(st, i), failed);
+	return store_dup((const char *)sqlite3_column_text(st, i), failed);
 }
 
 /* Appends one string of column 0 per row of sql (bound to key) to *list. */
@@ -249,7 +106,7 @@ load_list(sqlite3 *db, const char *sql, const char *key, struct store_room *r)
 }
 
 enum store_status
-store_rooms_load(struct store *s, struct store_room **rooms, size_t *n)
+sqlite_rooms_load(struct store *s, struct store_room **rooms, size_t *n)
 {
 	*rooms = NULL;
 	*n = 0;
@@ -309,23 +166,23 @@ row_ms(sqlite3_stmt *st, void *at_ms)
 }
 
 enum store_status
-store_marker_get(struct store *s, const char *account, const char *target, int64_t *at_ms)
+sqlite_marker_get(struct store *s, const char *account, const char *target, int64_t *at_ms)
 {
 	char acc[ACCOUNT_LEN_MAX + 1], key[STORE_TARGET_MAX + 1];
-	fold(acc, account, sizeof acc);
-	fold(key, target, sizeof key);
+	store_fold(acc, account, sizeof acc);
+	store_fold(key, target, sizeof key);
 	const struct store_params p = { .text = { acc, key }, .ntext = 2 };
 	return store_rw_row(s, "SELECT at_ms FROM read_markers WHERE account = ?1"
 	    " AND target = ?2", &p, row_ms, at_ms);
 }
 
 enum store_status
-store_marker_set(struct store *s, const char *account, const char *target, int64_t at_ms,
+sqlite_marker_set(struct store *s, const char *account, const char *target, int64_t at_ms,
     int64_t *now)
 {
 	char acc[ACCOUNT_LEN_MAX + 1], key[STORE_TARGET_MAX + 1];
-	fold(acc, account, sizeof acc);
-	fold(key, target, sizeof key);
+	store_fold(acc, account, sizeof acc);
+	store_fold(key, target, sizeof key);
 	/* Only forward: one statement, so two connections setting one
 	 * marker at once keep the later time. */
 	const struct store_params p = { .text = { acc, key }, .ntext = 2, .num = { at_ms },

@@ -113,7 +113,7 @@ pending_add(struct store *s, struct store_op *op)
 }
 
 int
-store_append(struct store *s, const struct store_event *e)
+sqlite_append(struct store *s, const struct store_event *e)
 {
 	struct store_op *op = NULL;
 	if (e->target != NULL && e->msgid[0] != '\0')
@@ -127,7 +127,7 @@ store_append(struct store *s, const struct store_event *e)
 }
 
 int
-store_redact(struct store *s, const char *target, const char *msgid)
+sqlite_redact(struct store *s, const char *target, const char *msgid)
 {
 	struct store_event e = { .kind = SK_PRIVMSG, .target = target };
 	if (target == NULL || msgid == NULL || strlen(msgid) != MSGID_LEN)
@@ -170,7 +170,7 @@ room_op(struct store *s, const struct store_room *r, const char *name,
 }
 
 int
-store_room_save(struct store *s, const struct store_room *r)
+sqlite_room_save(struct store *s, const struct store_room *r)
 {
 	if (r == NULL || r->name == NULL || r->founder == NULL)
 		return -1;
@@ -178,7 +178,7 @@ store_room_save(struct store *s, const struct store_room *r)
 }
 
 int
-store_room_forget(struct store *s, const char *name)
+sqlite_room_forget(struct store *s, const char *name)
 {
 	if (name == NULL)
 		return -1;
@@ -186,13 +186,13 @@ store_room_forget(struct store *s, const char *name)
 }
 
 int
-store_pending(const struct store *s)
+sqlite_pending(const struct store *s)
 {
 	return s->pend_head != NULL;
 }
 
 uint64_t
-store_seal(struct store *s)
+sqlite_seal(struct store *s)
 {
 	if (s->pend_head == NULL)
 		return 0;
@@ -220,7 +220,7 @@ store_seal(struct store *s)
 }
 
 uint64_t
-store_finished(struct store *s)
+sqlite_finished(struct store *s)
 {
 	uint64_t v;
 	while (read(s->efd, &v, sizeof v) == (ssize_t)sizeof v)

@@ -1,7 +1,9 @@
-/* The storage interface: what the server keeps on disk (history now;
- * accounts, private messages, read markers and registered rooms later),
- * written once above any backend. SQLite (sqlite.c) is the embedded
- * default; PostgreSQL comes later behind the same calls.
+/* The storage interface: what the server keeps (history, accounts,
+ * private messages, read markers and registered rooms), written once
+ * above two backends behind these same calls (store.c dispatches through
+ * store_backend.h's table): SQLite in the data-dir (sqlite*.c), the
+ * embedded default, and PostgreSQL (pg_*.c) when store_options.database
+ * names one, which several nodes can share.
  *
  * Threads. The loop appends events and seals them into epochs; one
  * writer thread, the store's own, commits each epoch in one transaction
@@ -87,17 +89,22 @@ struct store_event {
 };
 
 struct store_options {
+	const char *database;     /* NULL or "": SQLite in dir; "postgresql://...":
+	                           * PostgreSQL at that libpq URL (dir unused) */
 	const char *dir;          /* data-dir: created 0700 if missing */
 	uint32_t max_age_days;    /* history-max-age; 0: forever */
 	uint32_t max_rows;        /* history-max-rows per target; 0: no bound */
 	unsigned readers;         /* read connections: one per worker thread */
 };
 
-/* Opens (creating or upgrading) the database in o->dir. NULL with one
- * line for the operator in err when the directory cannot be made or
- * written, the database is locked by another parleyd, corrupt, or of a
- * newer schema than this build knows. Starts the writer thread. */
+/* Opens (creating or upgrading) the database: o->database's, or the one
+ * in o->dir. NULL with one line for the operator in err when the
+ * directory cannot be made or written, the database is locked by another
+ * parleyd, corrupt, of a newer schema than this build knows, or (for
+ * PostgreSQL) cannot be reached at start. Starts the writer thread. */
 struct store *store_open(const struct store_options *o, char *err, size_t errlen);
+/* "sqlite" or "postgresql". */
+const char *store_backend_name(const struct store *s);
 /* Seals what is pending, waits for the writer to commit it, stops the
  * writer and closes every connection. */
 void store_close(struct store *s);
@@ -328,10 +335,10 @@ int store_room_copy(struct store_room *out, const struct store_room *r);
 void store_room_clear(struct store_room *r);
 
 /* The store for a program beside the server (parleyd account ...): opens
- * (creating and upgrading) the database in dir without the server's lock
- * and without a writer thread, so it works while a server runs; only the
- * account calls above (on the calling thread) and store_close. NULL with
- * a line in err. */
-struct store *store_open_admin(const char *dir, char *err, size_t errlen);
+ * (creating and upgrading) the database (o->database's, or the one in
+ * o->dir) without the server's lock and without a writer thread, so it
+ * works while a server runs; only the account calls above (on the calling
+ * thread) and store_close. NULL with a line in err. */
+struct store *store_open_admin(const struct store_options *o, char *err, size_t errlen);
 
 #endif

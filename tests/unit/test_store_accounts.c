@@ -184,7 +184,7 @@ test_admin_store(void **state)
 	int64_t before, after;
 	assert_int_equal(store_accounts_serial(f->s, &before), STORE_OK);
 	char err[256];
-	struct store *adm = store_open_admin(f->dir, err, sizeof err);
+	struct store *adm = store_open_admin(&(struct store_options){ .dir = f->dir }, err, sizeof err);
 	assert_non_null(adm);
 	struct store_account a = account("dave");
 	assert_int_equal(store_account_create(adm, &a), STORE_OK);
@@ -194,7 +194,7 @@ test_admin_store(void **state)
 	struct store_account got;
 	assert_int_equal(store_account_get(f->s, "dave", &got), STORE_OK);
 	/* A data-dir that cannot be made is one line. */
-	adm = store_open_admin("/nonexistent/x/y", err, sizeof err);
+	adm = store_open_admin(&(struct store_options){ .dir = "/nonexistent/x/y" }, err, sizeof err);
 	assert_null(adm);
 	assert_non_null(strstr(err, "cannot be created"));
 }
@@ -532,7 +532,7 @@ test_service_sync(void **state)
 	struct svc v;
 	svc_start(&v, f->s);
 	char err[256];
-	struct store *adm = store_open_admin(f->dir, err, sizeof err);
+	struct store *adm = store_open_admin(&(struct store_options){ .dir = f->dir }, err, sizeof err);
 	assert_non_null(adm);
 	struct store_account e = account("Erin");
 	assert_int_equal(store_account_create(adm, &e), STORE_OK);
