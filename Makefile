@@ -105,7 +105,7 @@ $(BIN)/parley-ceiling: $(BUILD)/bench/ceiling.o
 # The store alone (bench/store-bench): `./store-bench --help`.
 $(BIN)/store-bench: $(STORE_BENCH_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lm -pthread $$(pkg-config --libs sqlite3)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm -pthread $$(pkg-config --libs sqlite3 libpq)
 
 $(BUILD)/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)

@@ -1,5 +1,6 @@
 /* parleyd: a group-chat server. One event loop, many front doors. */
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "accounts/admin.h"
@@ -53,7 +54,12 @@ main(int argc, char **argv)
 		/* A separate process, reading the database as any reader does:
 		 * a running server on the same data-dir goes on meanwhile. */
 		char err[512];
-		int rc = store_backup(cfg.data_dir, cfg.backup, err, sizeof err);
+		int rc = -1;
+		if (cfg.database != NULL)
+			snprintf(err, sizeof err, "the database is PostgreSQL's (database): use its own"
+			    " tools (pg_dump) for a copy");
+		else
+			rc = store_backup(cfg.data_dir, cfg.backup, err, sizeof err);
 		if (rc < 0)
 			fprintf(stderr, "parleyd: backup: %s\n", err);
 		config_free(&cfg);

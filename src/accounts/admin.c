@@ -228,8 +228,8 @@ accounts_admin_main(int argc, char **argv)
 	int rc = ADMIN_ERROR;
 	if (kdf_init() != 0)
 		fprintf(stderr, "parleyd: account: libsodium cannot start\n");
-	else if ((s = store_open_admin(&(struct store_options){ .dir = cfg.data_dir },
-	    err, sizeof err)) == NULL)
+	else if ((s = store_open_admin(&(struct store_options){ .database = cfg.database,
+	    .dir = cfg.data_dir }, err, sizeof err)) == NULL)
 		fprintf(stderr, "parleyd: account: %s\n", err);
 	else if (strcmp(cmd, "list") == 0)
 		rc = cmd_list(s);

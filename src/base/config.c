@@ -146,7 +146,9 @@ static const struct option_def options[] = {
 	{ "group", OPT_OPTSTR, RESTART, "NAME", FIELD(group), "", 0, 0,
 	  "the group it then runs as (empty: user's own group); needs user" },
 	{ "history", OPT_ONOFF, RESTART, "on|off", FIELD(history), "on", 0, 0,
-	  "on: every room event is stored in data-dir before anyone receives it; off: nothing is stored" },
+	  "on: every room event is stored in the database before anyone receives it; off: nothing is stored" },
+	{ "database", OPT_OPTSTR, RESTART, "URL", FIELD(database), "", 0, 0,
+	  "postgresql://USER@HOST[:PORT]/DB (a libpq URL): history and accounts in PostgreSQL, which several servers can share (empty: SQLite in data-dir)" },
 	{ "register-before-connect", OPT_ONOFF, LIVE, "on|off", FIELD(register_before_connect), "on", 0, 0,
 	  "on: IRC's REGISTER (draft/account-registration) is taken before the connection is complete too" },
 	{ "history-max-age", OPT_ULONG, RESTART, "DAYS", FIELD(history_max_age), "365", 0, 36500,
@@ -890,8 +892,9 @@ config_free(struct config *cfg)
 	free(cfg->sts_duration);
 	cfg->server_name = cfg->password = cfg->motd_file = cfg->sts_duration = NULL;
 	free(cfg->data_dir);
+	free(cfg->database);
 	free(cfg->backup);
-	cfg->data_dir = cfg->backup = NULL;
+	cfg->data_dir = cfg->database = cfg->backup = NULL;
 }
 
 int

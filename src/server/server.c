@@ -157,6 +157,7 @@ history_open(struct server *srv)
 		return 0;
 	char err[512];
 	const struct store_options o = {
+		.database = cfg->database,
 		.dir = cfg->data_dir,
 		.max_age_days = (uint32_t)cfg->history_max_age,
 		.max_rows = (uint32_t)cfg->history_max_rows,
@@ -279,7 +280,7 @@ server_init(struct server *srv, struct config *cfg)
 	}
 	/* Every listener is bound, the TLS files read and the database
 	 * open: root is given up (user, group) before anyone is served. */
-	if (privdrop_apply(&drop, cfg->history ? cfg->data_dir : NULL) < 0)
+	if (privdrop_apply(&drop, cfg->history && cfg->database == NULL ? cfg->data_dir : NULL) < 0)
 		return -1;
 	if (server_signals_open(srv) < 0) {
 		fprintf(stderr, "parleyd: cannot set up signals: %s\n", strerror(errno));

@@ -29,10 +29,8 @@ backend_of(const struct store_options *o, char *err, size_t errlen)
 {
 	if (o->database == NULL || o->database[0] == '\0')
 		return &store_sqlite;
-	if (store_database_is_pg(o->database)) {
-		snprintf(err, errlen, "database: PostgreSQL is not in this build yet");
-		return NULL;
-	}
+	if (store_database_is_pg(o->database))
+		return &store_pg;
 	snprintf(err, errlen, "database: not a postgresql://... URL (none: SQLite in data-dir)");
 	return NULL;
 }

@@ -191,6 +191,9 @@ struct store_stats {
 	uint64_t appended, committed, dropped;  /* events */
 	uint64_t epochs, commits_failed;
 	uint64_t pruned;
+	uint64_t held;                   /* events held back now: the database is
+	                                  * away (PostgreSQL; 0 for SQLite) */
+	uint64_t lost;                   /* times the database went away */
 	struct histogram commit_us;      /* each transaction's time, BEGIN to COMMIT */
 	struct histogram commit_events;  /* events it wrote */
 };

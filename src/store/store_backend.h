@@ -61,6 +61,7 @@ struct store_head {
 };
 
 extern const struct store_backend store_sqlite;
+extern const struct store_backend store_pg;
 
 /* Whether database names PostgreSQL (a libpq URL). */
 int store_database_is_pg(const char *database);

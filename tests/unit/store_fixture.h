@@ -1,10 +1,14 @@
 /* For the store's unit tests (test_store*.c): a store on a data dir of
  * its own, <root>/data in a fresh temporary directory (store_open makes
- * the data dir), all of it removed after. cmocka's setup and teardown. */
+ * the data dir), all of it removed after. cmocka's setup and teardown.
+ * The same tests run on PostgreSQL with setup_pg: a fresh database of
+ * the test cluster (pg_fixture.h), which open_store then opens, dropped
+ * after. */
 #ifndef PARLEY_TEST_STORE_FIXTURE_H
 #define PARLEY_TEST_STORE_FIXTURE_H
 
 #include <ftw.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +16,18 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "pg_fixture.h"
 
 struct fixture {
 	char root[64];
 	char dir[80];     /* root/data */
 	struct store *s;
+	char pg_name[64]; /* setup_pg: the test's database */
 };
+
+/* The PostgreSQL URL open_store opens, while a setup_pg test runs; ""
+ * for SQLite in dir. */
+static char fixture_database[512];
 
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -40,7 +50,7 @@ static struct store *
 open_store(const char *dir, uint32_t max_rows, uint32_t max_age_days)
 {
 	struct store_options o = { .dir = dir, .max_rows = max_rows,
-		.max_age_days = max_age_days, .readers = 2 };
+		.max_age_days = max_age_days, .readers = 2, .database = fixture_database };
 	char err[256] = "";
 	struct store *s = store_open(&o, err, sizeof err);
 	if (s == NULL)
@@ -63,6 +73,25 @@ setup(void **state)
 	return f->s != NULL ? 0 : -1;
 }
 
+/* setup, on a fresh PostgreSQL database. */
+static int
+setup_pg(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return -1;
+	*state = f;
+	if (pg_test_createdb(f->pg_name, sizeof f->pg_name, fixture_database,
+	    sizeof fixture_database) != 0)
+		return -1;
+	snprintf(f->root, sizeof f->root, "/tmp/parley-store-XXXXXX");
+	if (mkdtemp(f->root) == NULL)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "%s/data", f->root);
+	f->s = open_store(f->dir, 0, 0);
+	return f->s != NULL ? 0 : -1;
+}
+
 static int
 teardown(void **state)
 {
@@ -71,8 +100,46 @@ teardown(void **state)
 		store_close(f->s);
 	if (f->root[0] != '\0')
 		rm_rf(f->root);
+	if (f->pg_name[0] != '\0')
+		pg_test_dropdb(f->pg_name);
+	fixture_database[0] = '\0';
 	free(f);
 	return 0;
+}
+
+/* Runs tests (n of them) on SQLite, then those whose name is in on_pg
+ * (NULL-terminated) again on PostgreSQL (setup_pg) when the test cluster
+ * is there: without it they are left out, or one failing test says so
+ * under PARLEY_TOOLS=required. */
+static void
+pg_missing(void **state)
+{
+	(void)state;
+	fail_msg("PARLEY_TEST_PG is not set: run under tests/integration/pgtmp.py (make test does)");
+}
+
+static int
+run_both(const struct CMUnitTest *tests, size_t n, const char *const *on_pg)
+{
+	int failed = _cmocka_run_group_tests("sqlite", tests, n, NULL, NULL);
+	struct CMUnitTest pg[64];
+	size_t npg = 0;
+	if (pg_test_base() == NULL) {
+		if (!pg_test_required()) {
+			fprintf(stderr, "postgresql: PARLEY_TEST_PG not set, its tests left out\n");
+			return failed;
+		}
+		pg[npg++] = (struct CMUnitTest)cmocka_unit_test(pg_missing);
+	}
+	for (size_t i = 0; pg_test_base() != NULL && i < n; i++) {
+		for (const char *const *w = on_pg; *w != NULL && npg < 64; w++) {
+			if (strcmp(*w, tests[i].name) == 0) {
+				pg[npg] = tests[i];
+				pg[npg++].setup_func = setup_pg;
+			}
+		}
+	}
+	return failed + _cmocka_run_group_tests("postgresql", pg, npg, NULL, NULL);
 }
 
 #endif

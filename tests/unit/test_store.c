@@ -1395,5 +1395,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	static const char *const on_pg[] = {
+		"test_append_commit_latest", "test_before_after", "test_around_between",
+		"test_events_vs_messages", "test_targets", "test_one_event_many_rooms",
+		"test_search", "test_redact", "test_epochs_in_order",
+		"test_close_commits_pending", "test_pending_bound", "test_threads", NULL,
+	};
+	return run_both(tests, sizeof tests / sizeof tests[0], on_pg);
 }

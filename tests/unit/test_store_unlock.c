@@ -392,5 +392,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rooms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_version_2, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	static const char *const on_pg[] = {
+		"test_private_and_targets", "test_one_sided", "test_markers", "test_rooms", NULL,
+	};
+	return run_both(tests, sizeof tests / sizeof tests[0], on_pg);
 }

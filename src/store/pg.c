@@ -1,0 +1,312 @@
+/* The PostgreSQL backend (database postgresql://...): several parleyd
+ * nodes share one history and one set of accounts. This file opens and
+ * closes the store, keeps the pool of connections that queries and
+ * account calls borrow, reports the counters, and holds the backend's
+ * table; the writer, the queries, the accounts and the schema have files
+ * of their own (pg_int.h says who does what on which thread). */
+#include "store/pg_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t
+pg_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* libpq's notices (a NOTICE from the server) are not for our stderr. */
+static void
+quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+PGconn *
+pg_connect(const char *url, char *err, size_t errlen)
+{
+	/* The URL last: what it sets itself wins over these defaults. */
+	static const char *const keys[] = { "connect_timeout", "application_name",
+		"client_encoding", "dbname", NULL };
+	const char *values[] = { PG_CONNECT_TIMEOUT, "parleyd", "UTF8", url, NULL };
+	PGconn *c = PQconnectdbParams(keys, values, 1);
+	if (c == NULL) {
+		snprintf(err, errlen, "database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		/* libpq's message names the host and port, never the password. */
+		snprintf(err, errlen, "database: %s", PQerrorMessage(c));
+		size_t n = strlen(err);
+		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+			err[--n] = '\0';
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+PGresult *
+pg_exec(PGconn *c, const char *sql, int n, const char *const *params)
+{
+	return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+int
+pg_ok(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+	return r != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+}
+
+char *
+pg_text_array(const char *const *v, size_t n)
+{
+	size_t cap = 3;
+	for (size_t i = 0; i < n; i++)
+		cap += 2 * strlen(v[i]) + 3;
+	char *out = malloc(cap), *o = out;
+	if (out == NULL)
+		return NULL;
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		*o++ = '"';
+		for (const char *p = v[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return out;
+}
+
+/* ---- The pool ---- */
+
+PGconn *
+pg_take(struct pg_store *s)
+{
+	pthread_mutex_lock(&s->plock);
+	struct pg_slot *slot = NULL;
+	for (;;) {
+		for (unsigned i = 0; i < s->npool && slot == NULL; i++)
+			if (!s->pool[i].busy)
+				slot = &s->pool[i];
+		if (slot != NULL)
+			break;
+		pthread_cond_wait(&s->pfree, &s->plock);
+	}
+	slot->busy = 1;
+	pthread_mutex_unlock(&s->plock);
+	if (slot->conn != NULL && PQstatus(slot->conn) != CONNECTION_OK) {
+		PQfinish(slot->conn);
+		slot->conn = NULL;
+	}
+	if (slot->conn == NULL) {
+		/* While the writer knows the database is away, fail at once
+		 * rather than each call waiting for a connection to time out. */
+		pthread_mutex_lock(&s->lock);
+		int down = (int64_t)pg_now_ms() < s->down_until_ms;
+		pthread_mutex_unlock(&s->lock);
+		char err[256];
+		if (!down)
+			slot->conn = pg_connect(s->url, err, sizeof err);
+	}
+	if (slot->conn == NULL) {
+		pthread_mutex_lock(&s->plock);
+		slot->busy = 0;
+		pthread_cond_signal(&s->pfree);
+		pthread_mutex_unlock(&s->plock);
+		return NULL;
+	}
+	return slot->conn;
+}
+
+void
+pg_give(struct pg_store *s, PGconn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&s->plock);
+	for (unsigned i = 0; i < s->npool; i++) {
+		if (s->pool[i].conn == c && s->pool[i].busy) {
+			/* A connection left in a transaction (a failure midway) is
+			 * rolled back before anyone else uses it. */
+			if (PQtransactionStatus(c) != PQTRANS_IDLE)
+				PQclear(PQexec(c, "ROLLBACK"));
+			s->pool[i].busy = 0;
+			break;
+		}
+	}
+	pthread_cond_signal(&s->pfree);
+	pthread_mutex_unlock(&s->plock);
+}
+
+/* ---- Open and close ---- */
+
+static void
+pg_free(struct pg_store *s)
+{
+	pg_pending_free(s);
+	for (unsigned i = 0; s->pool != NULL && i < s->npool; i++)
+		if (s->pool[i].conn != NULL)
+			PQfinish(s->pool[i].conn);
+	free(s->pool);
+	if (s->wconn != NULL)
+		PQfinish(s->wconn);
+	if (s->efd >= 0)
+		close(s->efd);
+	pthread_cond_destroy(&s->pfree);
+	pthread_mutex_destroy(&s->plock);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s->url);
+	free(s);
+}
+
+/* The store, connected and its schema up to date; the writer not yet
+ * started. */
+static struct pg_store *
+pg_new(const struct store_options *o, unsigned pool, char *err, size_t errlen)
+{
+	struct pg_store *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->head.ops = &store_pg;
+	s->efd = -1;
+	s->opt = *o;
+	s->pend_tail = &s->pend_head;
+	s->q_tail = &s->q_head;
+	s->held_tail = &s->held_head;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	pthread_mutex_init(&s->plock, NULL);
+	pthread_cond_init(&s->pfree, NULL);
+	histogram_init(&s->commit_us, histogram_latency_us, histogram_latency_us_n);
+	histogram_init(&s->commit_events, histogram_batch, histogram_batch_n);
+	s->npool = pool > 0 ? pool : 1;
+	s->url = strdup(o->database);
+	s->pool = calloc(s->npool, sizeof *s->pool);
+	if (s->url == NULL || s->pool == NULL) {
+		snprintf(err, errlen, "out of memory");
+		pg_free(s);
+		return NULL;
+	}
+	s->opt.database = s->url;
+	s->opt.dir = NULL;
+	if ((s->wconn = pg_connect(s->url, err, errlen)) == NULL ||
+	    pg_schema_migrate(s->wconn, err, errlen) != 0) {
+		pg_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static struct store *
+pg_open(const struct store_options *o, char *err, size_t errlen)
+{
+	struct pg_store *s = pg_new(o, o->readers, err, errlen);
+	if (s == NULL)
+		return NULL;
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->efd < 0) {
+		snprintf(err, errlen, "store: %s", strerror(errno));
+		pg_free(s);
+		return NULL;
+	}
+	if (pg_writer_start(s, err, errlen) != 0) {
+		pg_free(s);
+		return NULL;
+	}
+	return (struct store *)(void *)s;
+}
+
+static struct store *
+pg_open_admin(const struct store_options *o, char *err, size_t errlen)
+{
+	struct pg_store *s = pg_new(o, 1, err, errlen);
+	if (s == NULL)
+		return NULL;
+	/* The schema is up to date; the writer's connection is not needed. */
+	PQfinish(s->wconn);
+	s->wconn = NULL;
+	return (struct store *)(void *)s;
+}
+
+static void
+pg_close(struct store *st)
+{
+	struct pg_store *s = pg_of(st);
+	pg_seal(st);
+	pg_writer_stop(s);
+	pg_free(s);
+}
+
+static int
+pg_fd(const struct store *st)
+{
+	return pg_of(st)->efd;
+}
+
+static void
+pg_stats(const struct store *st, struct store_stats *out)
+{
+	struct pg_store *s = pg_of(st);
+	pthread_mutex_lock(&s->lock);
+	out->appended = s->appended;
+	out->committed = s->committed;
+	out->dropped = s->dropped + s->refused;
+	out->epochs = s->epochs;
+	out->commits_failed = s->commits_failed;
+	out->pruned = s->pruned;
+	out->held = s->held_now;
+	out->lost = s->lost;
+	out->commit_us = s->commit_us;
+	out->commit_events = s->commit_events;
+	pthread_mutex_unlock(&s->lock);
+}
+
+const struct store_backend store_pg = {
+	.name = "postgresql",
+	.open = pg_open,
+	.open_admin = pg_open_admin,
+	.close = pg_close,
+	.append = pg_append,
+	.redact = pg_redact,
+	.room_save = pg_room_save,
+	.room_forget = pg_room_forget,
+	.seal = pg_seal,
+	.pending = pg_pending,
+	.fd = pg_fd,
+	.finished = pg_finished,
+	.stats = pg_stats,
+	.query = pg_query,
+	.account_create = pg_account_create,
+	.account_get = pg_account_get,
+	.account_set_password = pg_account_set_password,
+	.account_delete = pg_account_delete,
+	.account_names = pg_account_names,
+	.accounts_serial = pg_accounts_serial,
+	.cert_add = pg_cert_add,
+	.cert_del = pg_cert_del,
+	.cert_find = pg_cert_find,
+	.cert_list = pg_cert_list,
+	.marker_get = pg_marker_get,
+	.marker_set = pg_marker_set,
+	.rooms_load = pg_rooms_load,
+};

@@ -1,0 +1,194 @@
+/* The PostgreSQL backend's insides, shared by its files (pg.c: open,
+ * close, connections, stats, the backend table; pg_schema.c: the tables
+ * and their migrations; pg_writer.c: the pending batch, epochs, the
+ * writer thread and what it holds back while the database is away;
+ * pg_query.c: the queries; pg_accounts.c: accounts, certificates, read
+ * markers, registered rooms). Nothing above the store includes it.
+ *
+ * Threads, as SQLite's: the loop appends and seals; one writer thread
+ * with a libpq connection of its own commits each epoch in one
+ * transaction, sent in libpq's pipeline mode (every statement of the
+ * epoch and the COMMIT in one round trip), and tells the loop through
+ * an eventfd; queries and account calls run on the worker pool's
+ * threads, each on a connection taken from a small pool. libpq's calls
+ * block, but only those threads: the loop never waits on the database. */
+#ifndef PARLEY_STORE_PG_INT_H
+#define PARLEY_STORE_PG_INT_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "store/store_backend.h"
+
+/* The schema version this build writes (pg_schema.c). */
+#define PG_SCHEMA_VERSION 1
+
+/* The ops not yet committed (pending and sealed) may hold this many
+ * bytes in all, beside their count (STORE_PENDING_MAX), as SQLite's. */
+#define PG_PENDING_BYTES_MAX (64u << 20)
+
+/* While the database is away, the epochs are finished (their messages
+ * go out: chat goes on) and their ops held back, to be written when it
+ * returns, up to this many events and bytes; past either, new events
+ * are dropped (counted: store_stats.dropped) and the held ones kept. */
+#define PG_HELD_MAX 100000
+#define PG_HELD_BYTES_MAX (64u << 20)
+
+/* Reconnecting: the first retry after this, doubling to the most. A
+ * connection attempt gives up after PG_CONNECT_TIMEOUT seconds (libpq's
+ * connect_timeout, unless the URL sets its own). */
+#define PG_RETRY_MIN_MS 200
+#define PG_RETRY_MAX_MS 5000
+#define PG_CONNECT_TIMEOUT "5"
+
+/* Retention: the writer prunes when it had no epoch for this long, rows
+ * per statement, and how often it looks for rows past history-max-age. */
+#define PG_IDLE_MS 1000
+#define PG_PRUNE_BATCH 1000
+#define PG_AGE_CHECK_MS 60000
+/* Targets remembered as touched for the history-max-rows check; past it
+ * every target is checked. */
+#define PG_TOUCHED_MAX 1024
+
+enum pg_op_type { PG_OP_EVENT, PG_OP_REDACT, PG_OP_ROOM_SAVE, PG_OP_ROOM_FORGET };
+
+/* One thing for the writer to do, in order; the event's strings in one
+ * block, owned. */
+struct pg_op {
+	struct pg_op *next;
+	enum pg_op_type type;
+	struct store_event e;
+	struct store_room room;      /* PG_OP_ROOM_SAVE (FORGET: its name) */
+	char *block;
+	size_t bytes;
+};
+
+struct pg_epoch {
+	struct pg_epoch *next;
+	uint64_t number;
+	struct pg_op *ops;
+	size_t nops, nappends, bytes;
+};
+
+/* A pooled connection, checked out by one call at a time. */
+struct pg_slot {
+	PGconn *conn;
+	int busy;
+};
+
+struct pg_store {
+	struct store_head head;      /* &store_pg */
+	char *url;                   /* store_options.database, owned */
+	struct store_options opt;
+	int efd;                     /* eventfd: an epoch finished */
+
+	/* The loop's side: the batch being filled. */
+	struct pg_op *pend_head, **pend_tail;
+	size_t pend_ops, pend_appends, pend_bytes;
+	uint64_t sealed, appended, refused;
+	uint64_t seen_lost, seen_back, seen_failed, seen_resumed;
+	int logged_lost, logged_failing;
+
+	/* Shared with the writer, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct pg_epoch *q_head, **q_tail;
+	size_t inflight_ops, inflight_bytes;
+	uint64_t finished;
+	uint64_t committed, dropped, epochs, commits_failed, resumed, pruned;
+	uint64_t lost, back;         /* times the database went away, came back */
+	uint64_t held_now;           /* events held back now */
+	struct histogram commit_us, commit_events;
+	char last_error[256];
+	int stopping;
+	int failing;                 /* the last commit failed (not lost) */
+	int64_t down_until_ms;       /* monotonic: pooled calls fail fast till then */
+
+	/* The writer thread's own. */
+	pthread_t writer;
+	int writer_running;
+	PGconn *wconn;
+	struct pg_epoch *held_head, **held_tail;
+	size_t held_events, held_bytes;
+	unsigned retry_ms;
+	uint64_t retry_at;           /* monotonic ms of the next connection attempt */
+	uint64_t idle_at, age_check_at;
+	char **touched;              /* targets to check against history-max-rows */
+	size_t ntouched;
+	int touched_all;
+
+	/* The pool of connections for queries and account calls. */
+	pthread_mutex_t plock;
+	pthread_cond_t pfree;
+	struct pg_slot *pool;
+	unsigned npool;
+};
+
+/* pg.c: a new connection to s->url (NULL, err written, when it fails),
+ * and the pool's. take waits for a free slot and connects it when it
+ * has no live connection; NULL when it cannot (the database is away). */
+PGconn *pg_connect(const char *url, char *err, size_t errlen);
+PGconn *pg_take(struct pg_store *s);
+void pg_give(struct pg_store *s, PGconn *c);
+/* A statement with text parameters (NULL ones NULL) on c; its result
+ * (PQclear it), or NULL when libpq fails. */
+PGresult *pg_exec(PGconn *c, const char *sql, int n, const char *const *params);
+/* 1 when r is a success (a command, or rows). */
+int pg_ok(const PGresult *r);
+/* The monotonic clock in ms. */
+uint64_t pg_now_ms(void);
+/* A PostgreSQL text array literal of v (malloc'd). */
+char *pg_text_array(const char *const *v, size_t n);
+
+/* pg_schema.c: brings c's schema to PG_SCHEMA_VERSION (one transaction,
+ * under an advisory lock: nodes starting at once take turns). -1 with a
+ * line in err when it is newer, or the database fails. */
+int pg_schema_migrate(PGconn *c, char *err, size_t errlen);
+
+/* pg_writer.c */
+int pg_writer_start(struct pg_store *s, char *err, size_t errlen);
+void pg_writer_stop(struct pg_store *s);
+void pg_pending_free(struct pg_store *s);
+int pg_append(struct store *st, const struct store_event *e);
+int pg_redact(struct store *st, const char *target, const char *msgid);
+int pg_room_save(struct store *st, const struct store_room *r);
+int pg_room_forget(struct store *st, const char *name);
+int pg_pending(const struct store *st);
+uint64_t pg_seal(struct store *st);
+uint64_t pg_finished(struct store *st);
+/* The writer's statements for one op, sent on c in pipeline mode: how
+ * many were sent, or -1. */
+int pg_room_send(PGconn *c, const struct store_room *r);
+int pg_room_forget_send(PGconn *c, const char *name);
+
+/* pg_query.c */
+void pg_query(struct store *st, const struct store_query *q, struct store_result *out);
+
+/* pg_accounts.c */
+enum store_status pg_account_create(struct store *st, const struct store_account *a);
+enum store_status pg_account_get(struct store *st, const char *name,
+    struct store_account *out);
+enum store_status pg_account_set_password(struct store *st, const struct store_account *a);
+enum store_status pg_account_delete(struct store *st, const char *name);
+enum store_status pg_account_names(struct store *st, char ***names, size_t *n);
+enum store_status pg_accounts_serial(struct store *st, int64_t *out);
+enum store_status pg_cert_add(struct store *st, const char *name, const char *fp);
+enum store_status pg_cert_del(struct store *st, const char *name, const char *fp);
+enum store_status pg_cert_find(struct store *st, const char *fp,
+    char name[ACCOUNT_LEN_MAX + 1]);
+enum store_status pg_cert_list(struct store *st, const char *name,
+    char fps[STORE_CERTS_MAX][STORE_CERTFP_LEN + 1], size_t *n);
+enum store_status pg_marker_get(struct store *st, const char *account,
+    const char *target, int64_t *at_ms);
+enum store_status pg_marker_set(struct store *st, const char *account,
+    const char *target, int64_t at_ms, int64_t *now);
+enum store_status pg_rooms_load(struct store *st, struct store_room **rooms, size_t *n);
+
+static inline struct pg_store *
+pg_of(const struct store *st)
+{
+	return (struct pg_store *)(void *)st;
+}
+
+#endif

@@ -1,0 +1,831 @@
+/* The write path on PostgreSQL. The loop copies events into the pending
+ * batch and seals it as an epoch; the writer thread, with a connection
+ * of its own, commits the epochs queued in one transaction (group
+ * commit), sent in libpq's pipeline mode: BEGIN, every op's statements
+ * and COMMIT go out at once and their results come back at once, one
+ * round trip however many events the loop gathered. Then the loop is
+ * told (the eventfd) and what waited for the epoch goes out: a message
+ * is committed before any client receives it.
+ *
+ * When the database goes away (a commit finds the connection broken, or
+ * it cannot be made), chat goes on: each epoch is finished at once and
+ * its ops held back, in order, up to PG_HELD_MAX events (past it new
+ * events are dropped and counted), and the writer reconnects with
+ * backoff (PG_RETRY_MIN_MS doubling to PG_RETRY_MAX_MS). When it is back
+ * the held ops are written first, then the epochs as before. While it is
+ * away the contract is weaker, and the log says so: a message delivered
+ * then is only held in memory, and lost if parleyd dies before the
+ * database returns. A statement that fails on a working connection (a
+ * constraint, say) drops its epoch as SQLite's writer does. Replaying is
+ * safe: an event stored already (a COMMIT whose answer was lost) is
+ * left as it is (ON CONFLICT DO NOTHING). */
+#include "store/pg_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/worker.h"
+
+#define MS_PER_DAY (24 * 60 * 60 * 1000LL)
+
+/* ---- The loop's side ---- */
+
+static size_t
+str_size(const char *p)
+{
+	return p != NULL ? strlen(p) + 1 : 0;
+}
+
+static const char *
+str_put(char **at, const char *p)
+{
+	if (p == NULL)
+		return NULL;
+	size_t n = strlen(p) + 1;
+	char *d = memcpy(*at, p, n);
+	*at += n;
+	return d;
+}
+
+static struct pg_op *
+op_new(const struct store_event *e, enum pg_op_type type)
+{
+	size_t n = str_size(e->target) + str_size(e->sender) + str_size(e->account) +
+	    str_size(e->text) + str_size(e->extra) + str_size(e->tags);
+	struct pg_op *op = calloc(1, sizeof *op);
+	if (op == NULL)
+		return NULL;
+	op->block = malloc(n > 0 ? n : 1);
+	if (op->block == NULL) {
+		free(op);
+		return NULL;
+	}
+	op->type = type;
+	op->e = *e;
+	char *at = op->block;
+	op->e.target = str_put(&at, e->target);
+	op->e.sender = str_put(&at, e->sender);
+	op->e.account = str_put(&at, e->account);
+	op->e.text = e->redacted ? NULL : str_put(&at, e->text);
+	op->e.extra = str_put(&at, e->extra);
+	op->e.tags = str_put(&at, e->tags);
+	op->bytes = sizeof *op + n;
+	return op;
+}
+
+static void
+ops_free(struct pg_op *op)
+{
+	while (op != NULL) {
+		struct pg_op *next = op->next;
+		store_room_clear(&op->room);
+		free(op->block);
+		free(op);
+		op = next;
+	}
+}
+
+static void
+epochs_free(struct pg_epoch *ep)
+{
+	while (ep != NULL) {
+		struct pg_epoch *next = ep->next;
+		ops_free(ep->ops);
+		free(ep);
+		ep = next;
+	}
+}
+
+static int
+pending_add(struct pg_store *s, struct pg_op *op)
+{
+	pthread_mutex_lock(&s->lock);
+	size_t ops = s->inflight_ops, bytes = s->inflight_bytes;
+	pthread_mutex_unlock(&s->lock);
+	if (s->pend_ops + ops >= STORE_PENDING_MAX ||
+	    s->pend_bytes + bytes + op->bytes > PG_PENDING_BYTES_MAX) {
+		op->next = NULL;
+		ops_free(op);
+		return -1;
+	}
+	*s->pend_tail = op;
+	s->pend_tail = &op->next;
+	s->pend_ops++;
+	s->pend_appends += op->type == PG_OP_EVENT;
+	s->pend_bytes += op->bytes;
+	return 0;
+}
+
+int
+pg_append(struct store *st, const struct store_event *e)
+{
+	struct pg_store *s = pg_of(st);
+	struct pg_op *op = NULL;
+	if (e->target != NULL && e->msgid[0] != '\0')
+		op = op_new(e, PG_OP_EVENT);
+	if (op == NULL || pending_add(s, op) != 0) {
+		s->refused++;
+		return -1;
+	}
+	s->appended++;
+	return 0;
+}
+
+int
+pg_redact(struct store *st, const char *target, const char *msgid)
+{
+	struct store_event e = { .kind = SK_PRIVMSG, .target = target };
+	if (target == NULL || msgid == NULL || strlen(msgid) != MSGID_LEN)
+		return -1;
+	memcpy(e.msgid, msgid, MSGID_LEN + 1);
+	struct pg_op *op = op_new(&e, PG_OP_REDACT);
+	return op != NULL ? pending_add(pg_of(st), op) : -1;
+}
+
+static int
+room_op(struct pg_store *s, const struct store_room *r, enum pg_op_type type)
+{
+	struct store_event e = { .kind = SK_PRIVMSG };
+	struct pg_op *op = op_new(&e, type);
+	if (op == NULL)
+		return -1;
+	if (store_room_copy(&op->room, r) != 0) {
+		ops_free(op);
+		return -1;
+	}
+	/* Roughly: a room is small, and rare. */
+	op->bytes += 1024 + 256 * (op->room.nmasks + op->room.nops);
+	return pending_add(s, op);
+}
+
+int
+pg_room_save(struct store *st, const struct store_room *r)
+{
+	return room_op(pg_of(st), r, PG_OP_ROOM_SAVE);
+}
+
+int
+pg_room_forget(struct store *st, const char *name)
+{
+	struct store_room forget = { .name = (char *)name };
+	return room_op(pg_of(st), &forget, PG_OP_ROOM_FORGET);
+}
+
+int
+pg_pending(const struct store *st)
+{
+	return pg_of(st)->pend_head != NULL;
+}
+
+uint64_t
+pg_seal(struct store *st)
+{
+	struct pg_store *s = pg_of(st);
+	if (s->pend_head == NULL)
+		return 0;
+	struct pg_epoch *ep = calloc(1, sizeof *ep);
+	if (ep == NULL)
+		return 0;  /* the batch waits for the next seal */
+	uint64_t number = ep->number = ++s->sealed;
+	ep->ops = s->pend_head;
+	ep->nops = s->pend_ops;
+	ep->nappends = s->pend_appends;
+	ep->bytes = s->pend_bytes;
+	s->pend_head = NULL;
+	s->pend_tail = &s->pend_head;
+	s->pend_ops = s->pend_appends = s->pend_bytes = 0;
+	pthread_mutex_lock(&s->lock);
+	*s->q_tail = ep;
+	s->q_tail = &ep->next;
+	s->inflight_ops += ep->nops;
+	s->inflight_bytes += ep->bytes;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return number;
+}
+
+uint64_t
+pg_finished(struct store *st)
+{
+	struct pg_store *s = pg_of(st);
+	uint64_t v;
+	while (read(s->efd, &v, sizeof v) == (ssize_t)sizeof v)
+		;
+	pthread_mutex_lock(&s->lock);
+	uint64_t finished = s->finished;
+	uint64_t lost = s->lost, back = s->back, failed = s->commits_failed;
+	uint64_t resumed = s->resumed, dropped = s->dropped;
+	char why[sizeof s->last_error];
+	memcpy(why, s->last_error, sizeof why);
+	pthread_mutex_unlock(&s->lock);
+	/* Logged here, on the loop, once per change: the writer never logs. */
+	if (lost > s->seen_lost && !s->logged_lost) {
+		log_error("history: the database is away (%s): chat goes on; history and logins"
+		    " fail until it is back; events are held back in memory (at most %d) and"
+		    " written when it returns", why, PG_HELD_MAX);
+		s->logged_lost = 1;
+	}
+	if (back > s->seen_back && s->logged_lost) {
+		log_warn("history: the database is back: held-back events written"
+		    " (%llu events dropped in all)", (unsigned long long)dropped);
+		s->logged_lost = 0;
+	}
+	if (failed > s->seen_failed && !s->logged_failing) {
+		log_error("history: cannot store events (%s): dropping them, chat goes on", why);
+		s->logged_failing = 1;
+	}
+	if (resumed > s->seen_resumed && s->logged_failing) {
+		log_warn("history: storing events again (%llu dropped meanwhile)",
+		    (unsigned long long)dropped);
+		s->logged_failing = 0;
+	}
+	s->seen_lost = lost;
+	s->seen_back = back;
+	s->seen_failed = failed;
+	s->seen_resumed = resumed;
+	return finished;
+}
+
+void
+pg_pending_free(struct pg_store *s)
+{
+	ops_free(s->pend_head);
+	s->pend_head = NULL;
+	s->pend_tail = &s->pend_head;
+	epochs_free(s->q_head);
+	s->q_head = NULL;
+	s->q_tail = &s->q_head;
+	epochs_free(s->held_head);
+	s->held_head = NULL;
+	s->held_tail = &s->held_head;
+	for (size_t i = 0; i < s->ntouched; i++)
+		free(s->touched[i]);
+	free(s->touched);
+	s->touched = NULL;
+	s->ntouched = 0;
+}
+
+/* ---- The writer's statements ---- */
+
+static const char sql_insert[] =
+    "INSERT INTO events (msgid, at_ms, target, kind, sender, account, text, extra, tags,"
+    " bot, redacted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    " ON CONFLICT (target, msgid) DO NOTHING";
+static const char sql_conversation[] =
+    "INSERT INTO conversations (account, target) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+static const char sql_redact[] =
+    "UPDATE events SET text = NULL, tags = NULL, redacted = true"
+    " WHERE target = $1 AND msgid = $2";
+
+static int
+send_params(PGconn *c, const char *sql, int n, const char *const *params)
+{
+	return PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0) ? 1 : -1;
+}
+
+int
+pg_room_forget_send(PGconn *c, const char *name)
+{
+	char key[ROOM_LEN_MAX + 1];
+	store_fold(key, name, sizeof key);
+	const char *p[1] = { key };
+	if (send_params(c, "DELETE FROM rooms WHERE key = $1", 1, p) < 0 ||
+	    send_params(c, "DELETE FROM room_masks WHERE room = $1", 1, p) < 0 ||
+	    send_params(c, "DELETE FROM room_ops WHERE room = $1", 1, p) < 0)
+		return -1;
+	return 3;
+}
+
+int
+pg_room_send(PGconn *c, const struct store_room *r)
+{
+	int sent = pg_room_forget_send(c, r->name);
+	if (sent < 0)
+		return -1;
+	char key[ROOM_LEN_MAX + 1], topic_at[24], lim[24], created[24];
+	store_fold(key, r->name, sizeof key);
+	snprintf(topic_at, sizeof topic_at, "%lld", (long long)r->topic_at);
+	snprintf(lim, sizeof lim, "%lu", (unsigned long)r->limit);
+	snprintf(created, sizeof created, "%lld", (long long)r->created);
+	const char *p[10] = { key, r->name, r->founder, r->topic, r->topic_by,
+		r->modes != NULL ? r->modes : "", r->password, topic_at, lim, created };
+	if (send_params(c, "INSERT INTO rooms (key, name, founder, topic, topic_by, modes,"
+	    " password, topic_at, lim, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+	    10, p) < 0)
+		return -1;
+	sent++;
+	for (size_t i = 0; i < r->nmasks; i++) {
+		const struct store_room_mask *m = &r->masks[i];
+		char letter[2] = { m->letter, '\0' }, at[24];
+		snprintf(at, sizeof at, "%lld", (long long)m->at);
+		const char *mp[5] = { key, letter, m->mask, m->by, at };
+		if (send_params(c, "INSERT INTO room_masks (room, letter, mask, by, at)"
+		    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", 5, mp) < 0)
+			return -1;
+		sent++;
+	}
+	for (size_t i = 0; i < r->nops; i++) {
+		char acc[ACCOUNT_LEN_MAX + 1];
+		store_fold(acc, r->ops[i], sizeof acc);
+		const char *op[2] = { key, acc };
+		if (send_params(c, "INSERT INTO room_ops (room, account) VALUES ($1, $2)"
+		    " ON CONFLICT DO NOTHING", 2, op) < 0)
+			return -1;
+		sent++;
+	}
+	return sent;
+}
+
+/* A private conversation's key under both its accounts ("@a b"). */
+static int
+send_conversation(PGconn *c, const char *target)
+{
+	const char *b = strchr(target, ' ');
+	if (b == NULL)
+		return 0;
+	char a[ACCOUNT_LEN_MAX + 1];
+	size_t n = (size_t)(b - target - 1);
+	if (n > ACCOUNT_LEN_MAX)
+		return 0;
+	memcpy(a, target + 1, n);
+	a[n] = '\0';
+	const char *p1[2] = { a, target }, *p2[2] = { b + 1, target };
+	if (send_params(c, sql_conversation, 2, p1) < 0 ||
+	    send_params(c, sql_conversation, 2, p2) < 0)
+		return -1;
+	return 2;
+}
+
+/* op's statements, sent: how many, or -1. */
+static int
+send_op(PGconn *c, const struct pg_op *op)
+{
+	const struct store_event *e = &op->e;
+	switch (op->type) {
+	case PG_OP_REDACT: {
+		const char *p[2] = { e->target, e->msgid };
+		return send_params(c, sql_redact, 2, p);
+	}
+	case PG_OP_ROOM_SAVE:
+		return pg_room_send(c, &op->room);
+	case PG_OP_ROOM_FORGET:
+		return pg_room_forget_send(c, op->room.name);
+	case PG_OP_EVENT:
+		break;
+	}
+	char at[24], kind[8];
+	snprintf(at, sizeof at, "%lld", (long long)e->at_ms);
+	snprintf(kind, sizeof kind, "%d", (int)e->kind);
+	const char *p[11] = { e->msgid, at, e->target, kind, e->sender != NULL ? e->sender : "",
+		e->account, e->redacted ? NULL : e->text, e->extra, e->tags,
+		e->bot ? "t" : "f", e->redacted ? "t" : "f" };
+	if (send_params(c, sql_insert, 11, p) < 0)
+		return -1;
+	if (!STORE_TARGET_IS_PAIR(e->target))
+		return 1;
+	int n = send_conversation(c, e->target);
+	return n < 0 ? -1 : 1 + n;
+}
+
+enum write_result { WRITE_OK, WRITE_FAILED, WRITE_LOST };
+
+/* The epochs from first on, in one transaction, pipelined. */
+static enum write_result
+write_epochs(struct pg_store *s, const struct pg_epoch *first, char *why, size_t whylen)
+{
+	PGconn *c = s->wconn;
+	why[0] = '\0';
+	if (!PQenterPipelineMode(c)) {
+		snprintf(why, whylen, "%s", PQerrorMessage(c));
+		return PQstatus(c) == CONNECTION_BAD ? WRITE_LOST : WRITE_FAILED;
+	}
+	long sent = 0;
+	int ok = send_params(c, "BEGIN", 0, NULL) > 0;
+	sent += ok;
+	for (const struct pg_epoch *ep = first; ok && ep != NULL; ep = ep->next) {
+		for (const struct pg_op *op = ep->ops; ok && op != NULL; op = op->next) {
+			int n = send_op(c, op);
+			ok = n >= 0;
+			sent += n > 0 ? n : 0;
+		}
+	}
+	if (ok) {
+		ok = send_params(c, "COMMIT", 0, NULL) > 0;
+		sent += ok;
+	}
+	ok = PQpipelineSync(c) == 1 && ok;
+	int failed = !ok;
+	if (!ok)
+		snprintf(why, whylen, "%s", PQerrorMessage(c));
+	/* Every statement's results, then the sync's. */
+	for (long i = 0; i < sent && PQstatus(c) != CONNECTION_BAD; i++) {
+		PGresult *r;
+		while ((r = PQgetResult(c)) != NULL) {
+			ExecStatusType st = PQresultStatus(r);
+			if (st == PGRES_FATAL_ERROR && !failed) {
+				snprintf(why, whylen, "%s", PQresultErrorMessage(r));
+				failed = 1;
+			} else if (st == PGRES_PIPELINE_ABORTED || st == PGRES_FATAL_ERROR) {
+				failed = 1;
+			}
+			PQclear(r);
+		}
+	}
+	if (PQstatus(c) != CONNECTION_BAD) {
+		PGresult *r = PQgetResult(c);  /* PGRES_PIPELINE_SYNC */
+		PQclear(r);
+		PQexitPipelineMode(c);
+	}
+	size_t n = strlen(why);
+	while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
+		why[--n] = '\0';
+	if (PQstatus(c) == CONNECTION_BAD) {
+		if (why[0] == '\0')
+			snprintf(why, whylen, "%s", PQerrorMessage(c));
+		return WRITE_LOST;
+	}
+	if (failed) {
+		PQclear(PQexec(c, "ROLLBACK"));
+		return PQstatus(c) == CONNECTION_BAD ? WRITE_LOST : WRITE_FAILED;
+	}
+	return WRITE_OK;
+}
+
+/* ---- The writer's connection ---- */
+
+/* The connection is gone: retry after a while, and pooled calls fail
+ * fast until then. */
+static void
+went_away(struct pg_store *s, const char *why)
+{
+	uint64_t now = pg_now_ms();
+	int was_up = s->wconn != NULL;
+	if (s->wconn != NULL) {
+		PQfinish(s->wconn);
+		s->wconn = NULL;
+	}
+	s->retry_ms = s->retry_ms == 0 ? PG_RETRY_MIN_MS :
+	    s->retry_ms * 2 > PG_RETRY_MAX_MS ? PG_RETRY_MAX_MS : s->retry_ms * 2;
+	s->retry_at = now + s->retry_ms;
+	pthread_mutex_lock(&s->lock);
+	if (was_up) {
+		s->lost++;
+		snprintf(s->last_error, sizeof s->last_error, "%s", why);
+	}
+	s->down_until_ms = (int64_t)s->retry_at;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+reconnect(struct pg_store *s)
+{
+	char err[256];
+	PGconn *c = pg_connect(s->url, err, sizeof err);
+	if (c == NULL) {
+		went_away(s, err);
+		return;
+	}
+	s->wconn = c;
+	s->retry_ms = 0;
+	pthread_mutex_lock(&s->lock);
+	s->down_until_ms = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- Holding back ---- */
+
+/* ep (its ops) kept for when the database is back, or dropped past the
+ * bound; counted either way. ep is the holder's (or freed). */
+static void
+hold(struct pg_store *s, struct pg_epoch *ep)
+{
+	ep->next = NULL;
+	if (s->held_events + ep->nappends > PG_HELD_MAX ||
+	    s->held_bytes + ep->bytes > PG_HELD_BYTES_MAX) {
+		pthread_mutex_lock(&s->lock);
+		s->dropped += ep->nappends;
+		pthread_mutex_unlock(&s->lock);
+		epochs_free(ep);
+		return;
+	}
+	*s->held_tail = ep;
+	s->held_tail = &ep->next;
+	s->held_events += ep->nappends;
+	s->held_bytes += ep->bytes;
+	pthread_mutex_lock(&s->lock);
+	s->held_now = s->held_events;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static size_t
+appends_of(const struct pg_epoch *ep)
+{
+	size_t n = 0;
+	for (; ep != NULL; ep = ep->next)
+		n += ep->nappends;
+	return n;
+}
+
+/* What was held back, written now that there is a connection. */
+static void
+write_held(struct pg_store *s)
+{
+	char why[256];
+	enum write_result r = write_epochs(s, s->held_head, why, sizeof why);
+	if (r == WRITE_LOST) {
+		went_away(s, why);
+		return;
+	}
+	size_t n = s->held_events;
+	pthread_mutex_lock(&s->lock);
+	if (r == WRITE_OK) {
+		s->committed += n;
+		s->back++;
+	} else {
+		s->dropped += n;
+		s->commits_failed++;
+		s->back++;
+		snprintf(s->last_error, sizeof s->last_error, "%s", why);
+	}
+	s->held_now = 0;
+	pthread_mutex_unlock(&s->lock);
+	epochs_free(s->held_head);
+	s->held_head = NULL;
+	s->held_tail = &s->held_head;
+	s->held_events = s->held_bytes = 0;
+}
+
+/* ---- Retention ---- */
+
+static void
+touch(struct pg_store *s, const char *target)
+{
+	if (s->touched_all || s->opt.max_rows == 0)
+		return;
+	for (size_t i = s->ntouched; i > 0 && i + 8 > s->ntouched; i--)
+		if (strcmp(s->touched[i - 1], target) == 0)
+			return;  /* the same few rooms again: the common case */
+	if (s->ntouched >= PG_TOUCHED_MAX) {
+		s->touched_all = 1;
+		return;
+	}
+	char **grown = realloc(s->touched, (s->ntouched + 1) * sizeof *grown);
+	char *t = strdup(target);
+	if (grown == NULL || t == NULL) {
+		if (grown != NULL)
+			s->touched = grown;
+		free(t);
+		s->touched_all = 1;
+		return;
+	}
+	s->touched = grown;
+	s->touched[s->ntouched++] = t;
+}
+
+/* One statement's rows deleted, added to pruned; -1 when it fails. */
+static int
+prune_exec(struct pg_store *s, const char *sql, int n, const char *const *p, long *deleted)
+{
+	PGresult *r = pg_exec(s->wconn, sql, n, p);
+	int ok = pg_ok(r);
+	*deleted = ok ? atol(PQcmdTuples(r)) : 0;
+	PQclear(r);
+	if (!ok)
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	s->pruned += (uint64_t)*deleted;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Rows past history-max-age, a batch; past history-max-rows in the
+ * targets touched (all of them after a start). 1 when there is more. */
+static int
+prune(struct pg_store *s, uint64_t now)
+{
+	long deleted = 0;
+	char batch[24];
+	snprintf(batch, sizeof batch, "%d", PG_PRUNE_BATCH);
+	if (s->opt.max_age_days > 0 && now >= s->age_check_at) {
+		char cutoff[24];
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		long long wall = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		snprintf(cutoff, sizeof cutoff, "%lld", wall - (long long)s->opt.max_age_days * MS_PER_DAY);
+		const char *p[2] = { cutoff, batch };
+		if (prune_exec(s, "DELETE FROM events WHERE id IN (SELECT id FROM events"
+		    " WHERE at_ms < $1 ORDER BY at_ms LIMIT $2)", 2, p, &deleted) != 0)
+			return 0;
+		if (deleted >= PG_PRUNE_BATCH)
+			return 1;
+		s->age_check_at = now + PG_AGE_CHECK_MS;
+	}
+	if (s->opt.max_rows == 0)
+		return 0;
+	char max[24];
+	snprintf(max, sizeof max, "%lu", (unsigned long)s->opt.max_rows);
+	if (s->touched_all) {
+		/* Every target: those past the bound, found by one scan. */
+		const char *p[1] = { max };
+		PGresult *r = pg_exec(s->wconn, "SELECT target FROM events GROUP BY target"
+		    " HAVING count(*) > $1", 1, p);
+		s->touched_all = 0;
+		for (int i = 0; pg_ok(r) && i < PQntuples(r); i++)
+			touch(s, PQgetvalue(r, i, 0));
+		PQclear(r);
+	}
+	if (s->ntouched == 0)
+		return 0;
+	char *t = s->touched[--s->ntouched];
+	const char *p[2] = { t, max };
+	prune_exec(s, "DELETE FROM events WHERE target = $1 AND msgid <= (SELECT msgid"
+	    " FROM events WHERE target = $1 ORDER BY msgid DESC OFFSET $2 LIMIT 1)", 2, p,
+	    &deleted);
+	free(t);
+	return s->ntouched > 0;
+}
+
+/* ---- The thread ---- */
+
+/* The epochs taken from the queue: written (after what was held back),
+ * held back, or dropped; then finished, and the loop told. */
+static void
+write_batch(struct pg_store *s, struct pg_epoch *batch)
+{
+	uint64_t now = pg_now_ms();
+	if (s->wconn == NULL && now >= s->retry_at)
+		reconnect(s);
+	if (s->wconn != NULL && s->held_head != NULL)
+		write_held(s);
+	if (batch == NULL)
+		return;
+	uint64_t last = 0, epochs = 0;
+	size_t ops = 0, bytes = 0, appends = appends_of(batch);
+	for (const struct pg_epoch *ep = batch; ep != NULL; ep = ep->next) {
+		last = ep->number;
+		epochs++;
+		ops += ep->nops;
+		bytes += ep->bytes;
+	}
+	enum write_result r = WRITE_LOST;
+	char why[256] = "";
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (s->wconn != NULL && s->held_head == NULL) {
+		r = write_epochs(s, batch, why, sizeof why);
+		if (r == WRITE_LOST)
+			went_away(s, why);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (r == WRITE_OK) {
+		for (const struct pg_epoch *ep = batch; ep != NULL; ep = ep->next)
+			for (const struct pg_op *op = ep->ops; op != NULL; op = op->next)
+				if (op->type == PG_OP_EVENT)
+					touch(s, op->e.target);
+		epochs_free(batch);
+	} else if (r == WRITE_FAILED) {
+		epochs_free(batch);
+	} else {
+		while (batch != NULL) {
+			struct pg_epoch *next = batch->next;
+			hold(s, batch);
+			batch = next;
+		}
+	}
+	uint64_t us = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000 +
+	    (uint64_t)((b.tv_nsec - a.tv_nsec) / 1000);
+	pthread_mutex_lock(&s->lock);
+	if (r == WRITE_OK) {
+		s->committed += appends;
+		s->epochs += epochs;
+		if (s->failing) {
+			s->resumed++;
+			s->failing = 0;
+		}
+		histogram_observe(&s->commit_us, us);
+		histogram_observe(&s->commit_events, appends);
+	} else if (r == WRITE_FAILED) {
+		s->dropped += appends;
+		s->commits_failed++;
+		s->failing = 1;
+		snprintf(s->last_error, sizeof s->last_error, "%s", why);
+	}
+	s->finished = last;
+	s->inflight_ops -= ops;
+	s->inflight_bytes -= bytes;
+	pthread_mutex_unlock(&s->lock);
+	uint64_t one = 1;
+	ssize_t w = write(s->efd, &one, sizeof one);
+	(void)w;
+}
+
+/* When the writer next has something to do with no epoch: a retry while
+ * ops are held back, or pruning once idle. UINT64_MAX: nothing. */
+static uint64_t
+next_due(const struct pg_store *s, int prune_more)
+{
+	uint64_t due = UINT64_MAX;
+	if (s->wconn == NULL || s->held_head != NULL)
+		due = s->held_head != NULL ? s->retry_at : UINT64_MAX;
+	if (s->wconn != NULL && (s->opt.max_rows > 0 || s->opt.max_age_days > 0)) {
+		uint64_t p = prune_more ? 0 : s->idle_at;
+		if (s->ntouched == 0 && !s->touched_all && !prune_more) {
+			p = s->opt.max_age_days > 0 ? (s->age_check_at > s->idle_at ?
+			    s->age_check_at : s->idle_at) : UINT64_MAX;
+		}
+		if (p < due)
+			due = p;
+	}
+	return due;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct pg_store *s = arg;
+	int prune_more = 0;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->stopping && s->q_head == NULL) {
+			uint64_t due = next_due(s, prune_more), now = pg_now_ms();
+			if (due <= now)
+				break;
+			if (due == UINT64_MAX) {
+				pthread_cond_wait(&s->wake, &s->lock);
+				continue;
+			}
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			uint64_t wait = due - now;
+			ts.tv_sec += (time_t)(wait / 1000);
+			ts.tv_nsec += (long)(wait % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+		}
+		struct pg_epoch *batch = s->q_head;
+		s->q_head = NULL;
+		s->q_tail = &s->q_head;
+		int stopping = s->stopping;
+		pthread_mutex_unlock(&s->lock);
+		if (batch != NULL || s->held_head != NULL) {
+			write_batch(s, batch);
+			s->idle_at = pg_now_ms() + PG_IDLE_MS;
+			prune_more = 0;
+		} else if (!stopping && s->wconn != NULL) {
+			prune_more = prune(s, pg_now_ms());
+			if (!prune_more)
+				s->idle_at = pg_now_ms() + PG_IDLE_MS;
+		} else if (!stopping && s->wconn == NULL && pg_now_ms() >= s->retry_at) {
+			reconnect(s);
+		}
+		pthread_mutex_lock(&s->lock);
+		if (stopping && s->q_head == NULL)
+			break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	/* What is still held back is lost with the process: counted. */
+	if (s->held_head != NULL) {
+		pthread_mutex_lock(&s->lock);
+		s->dropped += s->held_events;
+		s->held_now = 0;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+int
+pg_writer_start(struct pg_store *s, char *err, size_t errlen)
+{
+	s->idle_at = pg_now_ms() + PG_IDLE_MS;
+	s->age_check_at = s->idle_at;
+	s->touched_all = s->opt.max_rows > 0;
+	if (thread_start(&s->writer, writer_main, s) != 0) {
+		snprintf(err, errlen, "store: cannot start the writer thread");
+		return -1;
+	}
+	s->writer_running = 1;
+	return 0;
+}
+
+void
+pg_writer_stop(struct pg_store *s)
+{
+	if (!s->writer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->writer, NULL);
+	s->writer_running = 0;
+	if (s->held_head != NULL)
+		log_warn("history: %zu events held back while the database was away are lost:"
+		    " it did not return before parleyd stopped", s->held_events);
+}
