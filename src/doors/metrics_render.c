@@ -182,6 +182,11 @@ render_history(struct prom *p, const struct door_env *env)
 	    st.commits_failed);
 	counter(p, "parley_history_events_pruned_total",
 	    "Events deleted by retention (history-max-age, history-max-rows).", st.pruned);
+	gauge(p, "parley_history_events_held",
+	    "Events delivered while the database (PostgreSQL) is away, held in memory to be written when it returns.",
+	    (double)st.held);
+	counter(p, "parley_history_database_lost_total",
+	    "Times the connection to the database (PostgreSQL) was lost.", st.lost);
 	prom_family(p, "parley_history_commit_duration_seconds", "histogram",
 	    "Time of one history transaction, BEGIN to COMMIT, on the writer thread.");
 	prom_histogram(p, "parley_history_commit_duration_seconds", NULL, 0, &st.commit_us,

@@ -43,16 +43,32 @@ pg_connect(const char *url, char *err, size_t errlen)
 		return NULL;
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
-		/* libpq's message names the host and port, never the password. */
+		/* libpq's message names the host and port, never the password;
+		 * its lines (a hint after a tab) made one. */
 		snprintf(err, errlen, "database: %s", PQerrorMessage(c));
-		size_t n = strlen(err);
-		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-			err[--n] = '\0';
+		pg_one_line(err);
 		PQfinish(c);
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet, NULL);
 	return c;
+}
+
+void
+pg_one_line(char *msg)
+{
+	char *o = msg;
+	for (const char *p = msg; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\t' || *p == '\r') {
+			if (o > msg && o[-1] != ' ')
+				*o++ = ' ';
+		} else {
+			*o++ = *p;
+		}
+	}
+	while (o > msg && o[-1] == ' ')
+		o--;
+	*o = '\0';
 }
 
 PGresult *

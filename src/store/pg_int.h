@@ -35,6 +35,10 @@
 #define PG_HELD_MAX 100000
 #define PG_HELD_BYTES_MAX (64u << 20)
 
+/* Statements the writer sends before it reads their results (pg_writer.c,
+ * write_epochs). */
+#define PG_PIPELINE_CHUNK 256
+
 /* Reconnecting: the first retry after this, doubling to the most. A
  * connection attempt gives up after PG_CONNECT_TIMEOUT seconds (libpq's
  * connect_timeout, unless the URL sets its own). */
@@ -134,6 +138,8 @@ void pg_give(struct pg_store *s, PGconn *c);
 /* A statement with text parameters (NULL ones NULL) on c; its result
  * (PQclear it), or NULL when libpq fails. */
 PGresult *pg_exec(PGconn *c, const char *sql, int n, const char *const *params);
+/* libpq's message (lines, a tab before a hint) as one line, in place. */
+void pg_one_line(char *msg);
 /* 1 when r is a success (a command, or rows). */
 int pg_ok(const PGresult *r);
 /* The monotonic clock in ms. */

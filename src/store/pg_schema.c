@@ -106,8 +106,10 @@ run(PGconn *c, const char *sql, char *err, size_t errlen)
 {
 	PGresult *r = PQexec(c, sql);
 	int ok = pg_ok(r);
-	if (!ok)
+	if (!ok) {
 		snprintf(err, errlen, "database: %s", PQerrorMessage(c));
+		pg_one_line(err);
+	}
 	PQclear(r);
 	return ok ? 0 : -1;
 }
@@ -125,6 +127,7 @@ pg_schema_migrate(PGconn *c, char *err, size_t errlen)
 	PGresult *r = PQexec(c, "SELECT max(version) FROM schema_version");
 	if (!pg_ok(r) || PQntuples(r) != 1) {
 		snprintf(err, errlen, "database: %s", PQerrorMessage(c));
+		pg_one_line(err);
 		PQclear(r);
 		goto fail;
 	}

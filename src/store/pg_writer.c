@@ -393,7 +393,38 @@ send_op(PGconn *c, const struct pg_op *op)
 
 enum write_result { WRITE_OK, WRITE_FAILED, WRITE_LOST };
 
-/* The epochs from first on, in one transaction, pipelined. */
+/* The results of sent statements and of the sync after them: *failed
+ * set (and why, the first error) when one failed. 0, or -1 when the
+ * connection broke. */
+static int
+read_results(PGconn *c, long sent, int *failed, char *why, size_t whylen)
+{
+	for (long i = 0; i < sent; i++) {
+		PGresult *r;
+		while ((r = PQgetResult(c)) != NULL) {
+			ExecStatusType st = PQresultStatus(r);
+			if (st == PGRES_FATAL_ERROR && !*failed)
+				snprintf(why, whylen, "%s", PQresultErrorMessage(r));
+			if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED)
+				*failed = 1;
+			PQclear(r);
+		}
+		if (PQstatus(c) == CONNECTION_BAD)
+			return -1;
+	}
+	PGresult *r = PQgetResult(c);  /* the sync's: PGRES_PIPELINE_SYNC */
+	int ok = r != NULL && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+	PQclear(r);
+	return ok && PQstatus(c) != CONNECTION_BAD ? 0 : -1;
+}
+
+/* The epochs from first on, in one transaction, pipelined: statements go
+ * out in chunks of PG_PIPELINE_CHUNK, each followed by a sync whose
+ * results are read before the next chunk is sent (a sync inside BEGIN
+ * does not end the transaction). With no bound, the server could block
+ * writing results we do not read while we block writing statements it
+ * does not read. The COMMIT goes with the last chunk: one round trip for
+ * an epoch of up to a few hundred events. */
 static enum write_result
 write_epochs(struct pg_store *s, const struct pg_epoch *first, char *why, size_t whylen)
 {
@@ -403,51 +434,45 @@ write_epochs(struct pg_store *s, const struct pg_epoch *first, char *why, size_t
 		snprintf(why, whylen, "%s", PQerrorMessage(c));
 		return PQstatus(c) == CONNECTION_BAD ? WRITE_LOST : WRITE_FAILED;
 	}
-	long sent = 0;
-	int ok = send_params(c, "BEGIN", 0, NULL) > 0;
-	sent += ok;
-	for (const struct pg_epoch *ep = first; ok && ep != NULL; ep = ep->next) {
-		for (const struct pg_op *op = ep->ops; ok && op != NULL; op = op->next) {
+	int failed = 0, lost = 0;
+	long sent = send_params(c, "BEGIN", 0, NULL) > 0;
+	failed = sent == 0;
+	const struct pg_epoch *ep = first;
+	const struct pg_op *op = ep != NULL ? ep->ops : NULL;
+	for (;;) {
+		while (ep != NULL && op == NULL && (ep = ep->next) != NULL)
+			op = ep->ops;
+		int last = ep == NULL;
+		if (!failed && !last) {
 			int n = send_op(c, op);
-			ok = n >= 0;
+			failed = n < 0;
 			sent += n > 0 ? n : 0;
+			op = op->next;
 		}
-	}
-	if (ok) {
-		ok = send_params(c, "COMMIT", 0, NULL) > 0;
-		sent += ok;
-	}
-	ok = PQpipelineSync(c) == 1 && ok;
-	int failed = !ok;
-	if (!ok)
-		snprintf(why, whylen, "%s", PQerrorMessage(c));
-	/* Every statement's results, then the sync's. */
-	for (long i = 0; i < sent && PQstatus(c) != CONNECTION_BAD; i++) {
-		PGresult *r;
-		while ((r = PQgetResult(c)) != NULL) {
-			ExecStatusType st = PQresultStatus(r);
-			if (st == PGRES_FATAL_ERROR && !failed) {
-				snprintf(why, whylen, "%s", PQresultErrorMessage(r));
-				failed = 1;
-			} else if (st == PGRES_PIPELINE_ABORTED || st == PGRES_FATAL_ERROR) {
-				failed = 1;
-			}
-			PQclear(r);
+		if (!failed && last)
+			failed = send_params(c, "COMMIT", 0, NULL) < 0;
+		else if (!failed && sent < PG_PIPELINE_CHUNK)
+			continue;
+		if (failed && why[0] == '\0')
+			snprintf(why, whylen, "%s", PQerrorMessage(c));
+		if (PQpipelineSync(c) != 1 ||
+		    read_results(c, sent + (!failed && last), &failed, why, whylen) != 0) {
+			lost = 1;
+			break;
 		}
+		sent = 0;
+		if (last || failed)
+			break;
 	}
-	if (PQstatus(c) != CONNECTION_BAD) {
-		PGresult *r = PQgetResult(c);  /* PGRES_PIPELINE_SYNC */
-		PQclear(r);
+	if (!lost)
 		PQexitPipelineMode(c);
-	}
-	size_t n = strlen(why);
-	while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
-		why[--n] = '\0';
-	if (PQstatus(c) == CONNECTION_BAD) {
+	if (lost || PQstatus(c) == CONNECTION_BAD) {
 		if (why[0] == '\0')
 			snprintf(why, whylen, "%s", PQerrorMessage(c));
+		pg_one_line(why);
 		return WRITE_LOST;
 	}
+	pg_one_line(why);
 	if (failed) {
 		PQclear(PQexec(c, "ROLLBACK"));
 		return PQstatus(c) == CONNECTION_BAD ? WRITE_LOST : WRITE_FAILED;

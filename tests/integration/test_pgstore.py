@@ -1,0 +1,268 @@
+"""History and accounts on PostgreSQL (issue 16), against a real parleyd
+and a throwaway PostgreSQL (pgtmp.py; the pg_url fixture gives each test
+a database of its own): history outlives the server, CHATHISTORY and
+SEARCH answer from it, an account registered on one server logs in on
+the next with SASL, kill -9 during a flood loses nothing a client saw,
+and PostgreSQL stopped and started under load: chat goes on, the log says
+so both ways, and what was held back is written when it returns.
+
+The database is read with psql, apart from the server's own queries."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+import pgtmp
+from chat import PARLEYD, Server, free_port, need_tools
+from irc import IrcClient, parse
+from test_chathistory import CAPS, batch, say, texts
+from test_history import Receiver, Sender
+from test_irc_accounts import authenticate, finish, numerics, plain, start as sasl_start
+
+
+_started = []
+
+
+@pytest.fixture(autouse=True)
+def stop_servers():
+    """Every parleyd a test started is stopped at its end, failed or not
+    (a test checks the exit of those it stops itself)."""
+    yield
+    while _started:
+        _started.pop().stop()
+
+
+def server(url, *args):
+    srv = Server("--irc-listen", "127.0.0.1:%d" % free_port(), "--database", url,
+                 "--flood-rate", "0", "--max-per-ip", "0", *args)
+    _started.append(srv)
+    return srv
+
+
+def irc_port(srv):
+    i = srv.cmd.index("--irc-listen")
+    return int(srv.cmd[i + 1].rsplit(":", 1)[1])
+
+
+def client(srv, nick, caps=None):
+    return IrcClient(irc_port(srv)).register(nick, caps=caps)
+
+
+def stop(srv):
+    assert srv.stop() == 0, srv.log_text()
+
+
+def wait_log(srv, pattern, timeout=10):
+    """Waits until parleyd's log has a line matching pattern."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if rx.search(srv.log_text()):
+            return
+        time.sleep(0.05)
+    raise AssertionError("no log line %r in:\n%s" % (pattern, srv.log_text()))
+
+
+def count(cluster, url, sql):
+    return int(cluster.psql(sql, db=url.rsplit("/", 1)[1]).strip())
+
+
+def test_history_survives_a_restart_and_answers_chathistory_and_search(pg_cluster, pg_url):
+    srv = server(pg_url)
+    alice = client(srv, "alice", caps=CAPS)
+    alice.join("#h")
+    echoes = say(alice, "#h", ["m%d" % i for i in range(6)] + ["the quick fox", "a slow fox"])
+    alice.close()
+    stop(srv)
+    # The tables are parleyd's own, at their version.
+    assert count(pg_cluster, pg_url, "SELECT max(version) FROM schema_version") == 1
+    assert count(pg_cluster, pg_url,
+                 "SELECT count(*) FROM events WHERE target = '#h' AND kind = 1") == 8
+
+    srv = server(pg_url)
+    bob = client(srv, "bob", caps=CAPS + " soju.im/search")
+    bob.join("#h")
+    bob.send("CHATHISTORY LATEST #h * 3")
+    assert texts(batch(bob)[1]) == ["m5", "the quick fox", "a slow fox"]
+    bob.send("CHATHISTORY BEFORE #h msgid=%s 2" % echoes[3].tags["msgid"])
+    assert texts(batch(bob)[1]) == ["m1", "m2"]
+    bob.send("CHATHISTORY AFTER #h msgid=%s 2" % echoes[3].tags["msgid"])
+    assert texts(batch(bob)[1]) == ["m4", "m5"]
+    bob.send("CHATHISTORY AROUND #h msgid=%s 3" % echoes[3].tags["msgid"])
+    assert texts(batch(bob)[1]) == ["m2", "m3", "m4"]
+    bob.send("CHATHISTORY BETWEEN #h msgid=%s msgid=%s 10" % (
+        echoes[0].tags["msgid"], echoes[4].tags["msgid"]))
+    assert texts(batch(bob)[1]) == ["m1", "m2", "m3"]
+    bob.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z"
+             " timestamp=2100-01-01T00:00:00.000Z 10")
+    targets = batch(bob, "draft/chathistory-targets")[1]
+    assert [m.params[1] for m in targets] == ["#h"]
+    bob.send("SEARCH in=#h;text=fox")
+    assert texts(batch(bob, "soju.im/search")[1]) == ["the quick fox", "a slow fox"]
+    bob.send("SEARCH in=#h;text=FOX;limit=1")
+    assert texts(batch(bob, "soju.im/search")[1]) == ["a slow fox"]
+    bob.send("SEARCH in=#h;text=qu*")
+    assert texts(batch(bob, "soju.im/search")[1]) == ["the quick fox"]
+    bob.send("SEARCH in=#h;text=\"unbalanced AND ( ' \\\\")
+    assert texts(batch(bob, "soju.im/search")[1]) == []
+    bob.close()
+    stop(srv)
+
+
+def test_an_account_registered_on_one_server_logs_in_on_the_next(pg_url):
+    srv = server(pg_url)
+    c = client(srv, "carol")
+    c.send("REGISTER * * correct-horse-battery")
+    c.expect(r" REGISTER SUCCESS ")
+    c.close()
+    stop(srv)
+    srv = server(pg_url)
+    c = sasl_start(srv, client=IrcClient(irc_port(srv)))
+    assert numerics(authenticate(c, "PLAIN", plain("carol", "correct-horse-battery")))[-2:] == \
+        ["900", "903"]
+    finish(c, "carol")
+    c.close()
+    c = sasl_start(srv, client=IrcClient(irc_port(srv)))
+    assert numerics(authenticate(c, "PLAIN", plain("carol", "wrong")))[-1] == "904"
+    c.close()
+    stop(srv)
+
+
+class PacedSender(Sender):
+    """Says numbered lines into #flood at a pace its receivers (Python
+    threads on a busy machine) keep up with, until it is closed: the load
+    goes on for as long as a test needs, with no sendq overflowing."""
+
+    def run(self):
+        self.drain.start()
+        i = 0
+        try:
+            while True:
+                batch = b"".join(b"PRIVMSG #flood :%s %d\r\n" % (self.name.encode(), i + k)
+                                 for k in range(10))
+                self.sock.sendall(batch)
+                i += 10
+                time.sleep(0.05)
+        except OSError:
+            pass
+
+
+def flood(srv, n=3, sender=Sender):
+    """n receivers and n senders in #flood, running."""
+    receivers, senders = [], []
+    for i in range(n):
+        c = client(srv, "r%d" % i, caps="message-tags")
+        c.join("#flood")
+        receivers.append((c, Receiver(c.sock)))
+    for i in range(n):
+        c = client(srv, "s%d" % i)
+        c.join("#flood")
+        senders.append((c, sender(c.sock, c.nick)))
+    for _, r in receivers:
+        r.start()
+    for _, s in senders:
+        s.start()
+    return receivers, senders
+
+
+def seen_at_least(receivers, n, timeout=30):
+    deadline = time.monotonic() + timeout
+    while min(len(r.seen) for _, r in receivers) < n and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def flood_end(receivers, senders):
+    for c, _ in receivers:
+        c.close()
+    for _, r in receivers:
+        r.join(60)
+    for c, s in senders:
+        c.close()
+        s.join(60)
+        s.drain.join(60)
+    seen = set()
+    for _, r in receivers:
+        seen.update(r.seen)
+    return seen
+
+
+def stored(cluster, url):
+    db = url.rsplit("/", 1)[1]
+    out = cluster.psql("SELECT msgid FROM events WHERE kind = 1 AND target = '#flood'", db=db)
+    return set(out.split())
+
+
+def test_kill_9_during_a_flood_loses_nothing_a_client_saw(pg_cluster, pg_url):
+    """The durability contract on PostgreSQL: what any receiver saw was
+    committed before it was sent."""
+    srv = server(pg_url)
+    receivers, senders = flood(srv)
+    seen_at_least(receivers, 500)
+    os.killpg(srv.proc.pid, signal.SIGKILL)
+    srv.proc.wait()
+    seen = flood_end(receivers, senders)
+    srv.stop()
+    assert len(seen) > 0, "the flood never got going"
+    missing = seen - stored(pg_cluster, pg_url)
+    assert not missing, "%d of %d messages clients saw are not stored: %s" % (
+        len(missing), len(seen), sorted(missing)[:5])
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster of this test's own, which it may stop and start."""
+    need_tools(pgtmp.missing())
+    cluster = pgtmp.PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def test_postgresql_restarted_under_load(own_cluster):
+    """Chat goes on while the database is away (every receiver keeps
+    receiving), the log says so once each way, and the events held back
+    meanwhile are written when it is back: every message any client saw
+    is stored in the end."""
+    url = own_cluster.createdb("restart")
+    srv = server(url)
+    receivers, senders = flood(srv, n=2, sender=PacedSender)
+    seen_at_least(receivers, 300)
+    own_cluster.stop()
+    before = [len(r.seen) for _, r in receivers]
+    seen_at_least(receivers, max(before) + 300)
+    during = [len(r.seen) for _, r in receivers]
+    assert all(d > b for d, b in zip(during, before)), (before, during)
+    wait_log(srv, r"history: the database is away")
+    # History fails while it is away, with its usual error.
+    asker = client(srv, "asker", caps=CAPS)
+    asker.join("#flood")
+    asker.send("CHATHISTORY LATEST #flood * 5")
+    m = parse(asker.expect(r" FAIL CHATHISTORY ").string)
+    assert m.params[:2] == ["CHATHISTORY", "MESSAGE_ERROR"], m
+    own_cluster.start()
+    wait_log(srv, r"history: the database is back", timeout=30)
+    seen_at_least(receivers, max(during) + 300)
+    seen = flood_end(receivers, senders)
+    asker.close()
+    stop(srv)
+    missing = seen - stored(own_cluster, url)
+    assert not missing, "%d of %d messages clients saw are not stored: %s" % (
+        len(missing), len(seen), sorted(missing)[:5])
+
+
+def test_a_database_that_cannot_be_reached_at_start_is_one_line_and_exit_2(tmp_path):
+    port = free_port()
+    p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(),
+                        "--database", "postgresql://nobody@127.0.0.1:%d/none" % port],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, p
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "history: database:" in lines[0], p.stderr
+    p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(),
+                        "--database", "mysql://x/y"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "postgresql://" in p.stderr, p
