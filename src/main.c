@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "accounts/admin.h"
 #include "base/config.h"
@@ -31,9 +32,44 @@
 /* Allocations below this come from the heap (see main). */
 #define MMAP_THRESHOLD (64 * 1024 * 1024)
 
+/* parleyd migrate --from sqlite:DIR --to postgresql://...: one line per
+ * table copied; exit 0, or 2 with one line. */
+static int
+migrate_main(int argc, char **argv)
+{
+	const char *from = NULL, *to = NULL;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--from") == 0)
+			from = argv[i + 1];
+		else if (strcmp(argv[i], "--to") == 0)
+			to = argv[i + 1];
+		else
+			from = to = NULL, i = argc;
+	}
+	if (from == NULL || to == NULL || strncmp(from, "sqlite:", 7) != 0 || argc % 2 != 0 ||
+	    !store_database_is_pg(to)) {
+		fprintf(stderr, "usage: parleyd migrate --from sqlite:DATA-DIR --to postgresql://...\n"
+		    "  copies the history, accounts, read markers and registered rooms of\n"
+		    "  DATA-DIR's database into an empty PostgreSQL database\n");
+		return 2;
+	}
+	char err[512];
+	size_t counts[STORE_MIGRATE_TABLES];
+	const char *names[STORE_MIGRATE_TABLES];
+	if (store_migrate(from + 7, to, counts, names, err, sizeof err) != 0) {
+		fprintf(stderr, "parleyd: migrate: %s\n", err);
+		return 2;
+	}
+	for (size_t i = 0; i < STORE_MIGRATE_TABLES; i++)
+		printf("%s: %zu\n", names[i], counts[i]);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "migrate") == 0)
+		return migrate_main(argc, argv);
 	/* parleyd account ...: a command line beside the server. */
 	if (accounts_admin_wanted(argc, argv))
 		return accounts_admin_main(argc, argv);

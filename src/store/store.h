@@ -103,6 +103,9 @@ struct store_options {
  * parleyd, corrupt, of a newer schema than this build knows, or (for
  * PostgreSQL) cannot be reached at start. Starts the writer thread. */
 struct store *store_open(const struct store_options *o, char *err, size_t errlen);
+/* Whether database (the option) names PostgreSQL: a libpq URL,
+ * postgresql:// or postgres://. */
+int store_database_is_pg(const char *database);
 /* "sqlite" or "postgresql". */
 const char *store_backend_name(const struct store *s);
 /* Seals what is pending, waits for the writer to commit it, stops the
@@ -343,5 +346,14 @@ void store_room_clear(struct store_room *r);
  * works while a server runs; only the account calls above (on the calling
  * thread) and store_close. NULL with a line in err. */
 struct store *store_open_admin(const struct store_options *o, char *err, size_t errlen);
+
+/* parleyd migrate: the SQLite database in dir (a data-dir; brought to
+ * this build's schema first) copied into the PostgreSQL database at url,
+ * which must hold no history, account or room yet: every table's rows,
+ * in one transaction. counts[i] rows of the table names[i]. 0, or -1
+ * with a line in err. */
+#define STORE_MIGRATE_TABLES 8
+int store_migrate(const char *dir, const char *url, size_t counts[STORE_MIGRATE_TABLES],
+    const char *names[STORE_MIGRATE_TABLES], char *err, size_t errlen);
 
 #endif

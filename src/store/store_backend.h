@@ -63,8 +63,6 @@ struct store_head {
 extern const struct store_backend store_sqlite;
 extern const struct store_backend store_pg;
 
-/* Whether database names PostgreSQL (a libpq URL). */
-int store_database_is_pg(const char *database);
 
 /* A store_result's events: each event's strings are one malloc'd block
  * starting at its target (the backends make them so; store_result_free

@@ -266,3 +266,42 @@ def test_a_database_that_cannot_be_reached_at_start_is_one_line_and_exit_2(tmp_p
     p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(),
                         "--database", "mysql://x/y"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 2 and "postgresql://" in p.stderr, p
+
+
+def test_migrate_a_single_node_from_sqlite_to_postgresql(pg_cluster, pg_url, tmp_path):
+    """parleyd migrate copies history, accounts and rooms; the node then
+    runs on PostgreSQL with the same history and logins; a second copy
+    into the same database is refused."""
+    data = tmp_path / "data"
+    srv = Server("--irc-listen", "127.0.0.1:%d" % free_port(), "--data-dir", str(data),
+                 "--flood-rate", "0")
+    _started.append(srv)
+    dave = client(srv, "dave", caps=CAPS)
+    dave.send("REGISTER * * a-long-passphrase")
+    dave.expect(r" REGISTER SUCCESS ")
+    dave.join("#old")
+    say(dave, "#old", ["before\tthe move", "back\\slash", "é and ünïcode"])
+    dave.close()
+    stop(srv)
+    p = subprocess.run([str(PARLEYD), "migrate", "--from", "sqlite:%s" % data, "--to", pg_url],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p
+    assert "events: " in p.stdout and "accounts: 1" in p.stdout, p.stdout
+    srv = server(pg_url)
+    c = sasl_start(srv, client=IrcClient(irc_port(srv)))
+    assert numerics(authenticate(c, "PLAIN", plain("dave", "a-long-passphrase")))[-2:] == \
+        ["900", "903"]
+    finish(c, "dave")
+    c.close()
+    erin = client(srv, "erin", caps=CAPS)
+    erin.join("#old")
+    erin.send("CHATHISTORY LATEST #old * 10")
+    assert texts(batch(erin)[1]) == ["before\tthe move", "back\\slash", "é and ünïcode"]
+    erin.close()
+    stop(srv)
+    p = subprocess.run([str(PARLEYD), "migrate", "--from", "sqlite:%s" % data, "--to", pg_url],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "empty" in p.stderr, p
+    p = subprocess.run([str(PARLEYD), "migrate", "--from", str(data)], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 2 and "usage" in p.stderr, p
