@@ -279,7 +279,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer-no-link,add
 
 build/fuzz/obj/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $$(pkg-config --cflags sqlite3) -MMD -MP -c -o $@ $<
+	clang $(FUZZ_CFLAGS) $$(pkg-config --cflags sqlite3 libpq) -MMD -MP -c -o $@ $<
 
 build/fuzz/obj/gen/web_assets.o: $(WEB_GEN)
 	@mkdir -p $(dir $@)
@@ -287,7 +287,7 @@ build/fuzz/obj/gen/web_assets.o: $(WEB_GEN)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lm -pthread -lssl -lcrypto $$(pkg-config --libs sqlite3 libsodium hiredis)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_OBJ) -lm -pthread -lssl -lcrypto $$(pkg-config --libs sqlite3 libsodium hiredis libpq)
 
 # irctest, the IRC conformance suite (MIT; github.com/progval/irctest), run
 # against parleyd through tests/irctest/parley_controller.py on the
