@@ -41,13 +41,15 @@ fresh(struct cluster *cl, const struct cluster_event *ev)
 }
 
 /* An event a node tells again (its users after an epoch: health.c) that
- * this node has applied already: its user is here, or in the room. */
+ * this node has applied already: its user is here, or in the room. u was
+ * looked up before hub_apply, which refused the event (so u is still
+ * there: an event applied may have freed it). */
 static int
 known(const struct cluster_event *ev, const struct user *u, enum hub_status st)
 {
-	return u != NULL && u->remote && u->node == ev->node &&
-	    ((ev->msg->kind == MSG_CONNECT && st == HUB_ENICKINUSE) ||
-	    (ev->msg->kind == MSG_JOIN && st == HUB_EUSERON));
+	int again = (ev->msg->kind == MSG_CONNECT && st == HUB_ENICKINUSE) ||
+	    (ev->msg->kind == MSG_JOIN && st == HUB_EUSERON);
+	return again && u != NULL && u->remote && u->node == ev->node;
 }
 
 /* A user as its node has it: what MSG_CONNECT's msg does not carry. */
