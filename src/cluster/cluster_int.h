@@ -18,7 +18,7 @@
  *   <prefix>r:<room>     shard channel: a room's traffic (room folded)
  *   <prefix>nodeid       counter handing out node ids
  *   <prefix>nodes        set of the node ids that ever joined
- *   <prefix>node:<id>    heartbeat: "<epoch>:<name>" (epoch 0 while the
+ *   <prefix>node:<id>    heartbeat: "<epoch>:<token>:<name>" (epoch 0 while the
  *                        node starts), expires unless renewed
  *   <prefix>reap:<id>    held (NX, CLUSTER_REAP_TTL) by the node that reaps
  *                        the dead node <id>
@@ -145,6 +145,12 @@ struct cluster {
 	size_t held_bytes;
 	uint8_t said_unsent;             /* logged that events went unsent */
 	uint8_t said_rejected;           /* logged a refused event */
+	uint8_t lagged;                  /* events went unsent with the link up
+	                                  * (Redis not keeping up): the others'
+	                                  * mirrors miss them (health.c) */
+	uint8_t said_id_taken;           /* logged that another node has our id */
+	uint32_t token;                  /* random, this process's: in our
+	                                  * heartbeat, to know it is ours */
 };
 
 /* channels.c: the channel of a room (by name, any case), of a node, and

@@ -20,8 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 /* What users see. A quit reason for the users of a node that died, one
@@ -226,6 +229,17 @@ command(struct cluster *cl, redisCallbackFn *fn, void *data, const char *fmt, ..
 		cl->inflight++;
 }
 
+/* Whether a heartbeat value ("<epoch>:<token>:<name>") is this
+ * process's: its token (the value the start wrote, "0:<name>", has none). */
+static int
+ours(const struct cluster *cl, const char *value)
+{
+	const char *colon = strchr(value, ':');
+	if (colon == NULL || strtoul(value, NULL, 10) == 0)
+		return 1;
+	return strtoul(colon + 1, NULL, 10) == cl->token;
+}
+
 /* A heartbeat's answer: the key's value before. None, when we had
  * announced an epoch, means our key expired: the others took us for dead
  * (our loop stalled, or Redis did) and dropped our users. */
@@ -236,14 +250,25 @@ on_beat(redisAsyncContext *ac, void *reply, void *data)
 	struct cluster *cl = data;
 	cl->inflight--;
 	redisReply *r = reply;
+	if (r != NULL && r->type == REDIS_REPLY_STRING && !ours(cl, r->str) &&
+	    !cl->said_id_taken) {
+		/* Our key held another node's epoch: a node took our id while
+		 * our key was gone (a Redis that restarted empty hands the
+		 * counter's ids out again). */
+		cl->said_id_taken = 1;
+		log_error("cluster: another node took node id %u while its heartbeat key was "
+		    "gone; give each node its own node-id, or keep Redis's data across "
+		    "restarts", (unsigned)cl->node);
+	}
 	if (r == NULL || r->type != REDIS_REPLY_NIL || cl->announced == 0)
 		return;
 	log_warn("cluster: this node's heartbeat had expired (the others took it for dead): "
 	    "telling them its users again");
 	new_epoch(cl);
 	cl->announced = cl->epoch;
-	command(cl, on_reply, NULL, "SET " CLUSTER_PREFIX "node:%u %u:%s EX %d",
-	    (unsigned)cl->node, (unsigned)cl->announced, cl->name, CLUSTER_BEAT_TTL);
+	command(cl, on_reply, NULL, "SET " CLUSTER_PREFIX "node:%u %u:%u:%s EX %d",
+	    (unsigned)cl->node, (unsigned)cl->announced, (unsigned)cl->token, cl->name,
+	    CLUSTER_BEAT_TTL);
 	reassert_soon(cl);
 }
 
@@ -251,8 +276,8 @@ static void
 send_beat(struct cluster *cl, int check_gone)
 {
 	command(cl, check_gone ? on_beat : on_reply, NULL,
-	    "SET " CLUSTER_PREFIX "node:%u %u:%s EX %d GET", (unsigned)cl->node,
-	    (unsigned)cl->announced, cl->name, CLUSTER_BEAT_TTL);
+	    "SET " CLUSTER_PREFIX "node:%u %u:%u:%s EX %d GET", (unsigned)cl->node,
+	    (unsigned)cl->announced, (unsigned)cl->token, cl->name, CLUSTER_BEAT_TTL);
 	/* Again each beat: a Redis that restarted empty, or a reaper that
 	 * took us for dead, forgot us. */
 	command(cl, on_reply, NULL, "SADD " CLUSTER_PREFIX "nodes %u", (unsigned)cl->node);
@@ -437,6 +462,19 @@ cluster_beat(struct cluster *cl)
 {
 	if (!cl->cmd.up || cl->announced == 0)
 		return;
+	/* Redis keeps up again after events went unsent: the others' mirrors
+	 * of our users may be wrong. A new epoch: they drop them and hear
+	 * them again. */
+	if (cl->lagged && cl->inflight < CLUSTER_INFLIGHT_MAX / 2 &&
+	    redis_link_queued(&cl->cmd) < CLUSTER_QUEUED_MAX / 2) {
+		cl->lagged = 0;
+		cl->said_unsent = 0;
+		log_warn("cluster: Redis keeps up again; some events did not reach the other "
+		    "nodes: telling them this node's users again");
+		new_epoch(cl);
+		cl->announced = cl->epoch;
+		reassert_soon(cl);
+	}
 	send_beat(cl, 1);
 	if (cl->checking)
 		return;
@@ -541,6 +579,8 @@ cluster_health_init(struct cluster *cl)
 {
 	cl->epoch = (uint32_t)time(NULL);
 	cl->node_seq = CLUSTER_SEQ(cl->epoch);
+	if (getrandom(&cl->token, sizeof cl->token, 0) != (ssize_t)sizeof cl->token)
+		cl->token = (uint32_t)getpid() ^ (uint32_t)clock_now_ms();
 	loop_timer_init(&cl->reassert, reassert, cl);
 	struct user *h = &cl->herald;
 	cut(h->nick, sizeof h->nick, cl->name);

@@ -128,6 +128,8 @@ cluster_can_send(struct cluster *cl)
 	    redis_link_queued(&cl->cmd) < CLUSTER_QUEUED_MAX)
 		return 1;
 	cl->stats.unsent++;
+	if (cl->cmd.up)
+		cl->lagged = 1;
 	if (!cl->said_unsent && cl->cmd.up) {
 		cl->said_unsent = 1;
 		log_warn("cluster: Redis is not keeping up: events are not sent to "

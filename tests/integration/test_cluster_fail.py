@@ -259,3 +259,43 @@ def test_a_node_stopped_cleanly_tells_the_others_its_users_quit(redis, make_serv
                  lambda: b_id not in redis.command("SMEMBERS", "parley:nodes"))
     finally:
         b_node.stop()
+
+
+def test_a_node_says_when_another_took_its_id(redis, make_server):
+    a_node = make_server("--cluster", redis.url, "--history", "off", "--node-id", "5")
+    wait_for("A's epoch in its heartbeat",
+             lambda: not (redis.command("GET", "parley:node:5") or "0:").startswith("0:"))
+    # As a node that took id 5 while A's key was gone would have it.
+    redis.command("SET", "parley:node:5", "1234:99:impostor", "EX", "10")
+    wait_for("A says so", lambda: "another node took node id 5" in a_node.log_text(), 20)
+    assert a_node.log_text().count("another node took node id 5") == 1
+
+
+def test_events_redis_could_not_take_are_told_again(redis, make_server):
+    # Redis stops answering (SIGSTOP) while A's user talks: past
+    # CLUSTER_INFLIGHT_MAX (100,000) commands unanswered A sends nothing
+    # more. When Redis answers again, A starts a new epoch: B drops A's
+    # users (what B missed of them may be wrong) and hears them again.
+    import signal
+    a_node, b_node = [make_server("--cluster", redis.url, "--history", "off", "--flood-rate",
+                                  "0") for _ in range(2)]
+    alice = plain(a_node, "alice")
+    bob = plain(b_node, "bob")
+    alice.expect_seen(r"^-- \S+ is now known as bob$")
+    redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        alice.send_raw(b"x\n" * 110000)
+        alice.sync()
+    finally:
+        redis.proc.send_signal(signal.SIGCONT)
+    bob.expect(r"^-- alice quit: netsplit$", timeout=60)
+    for _ in range(100):
+        alice.send("after the lag")
+        try:
+            bob.expect(r"^#lobby <alice> after the lag$", timeout=0.5)
+            break
+        except AssertionError:
+            pass
+    else:
+        raise AssertionError("B never heard alice again")
+    assert a_node.log_text().count("Redis keeps up again") == 1
