@@ -151,24 +151,31 @@ pg_take(struct pg_store *s)
 	return slot->conn;
 }
 
-void
+int
 pg_give(struct pg_store *s, PGconn *c)
 {
 	if (c == NULL)
-		return;
+		return 0;
+	/* A connection left in a transaction (a failure midway) is rolled
+	 * back before anyone else uses it; a broken one is closed (the next
+	 * pg_take of its slot connects again). */
+	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
+		PQclear(PQexec(c, "ROLLBACK"));
+	int broken = PQstatus(c) != CONNECTION_OK;
 	pthread_mutex_lock(&s->plock);
 	for (unsigned i = 0; i < s->npool; i++) {
 		if (s->pool[i].conn == c && s->pool[i].busy) {
-			/* A connection left in a transaction (a failure midway) is
-			 * rolled back before anyone else uses it. */
-			if (PQtransactionStatus(c) != PQTRANS_IDLE)
-				PQclear(PQexec(c, "ROLLBACK"));
+			if (broken) {
+				PQfinish(c);
+				s->pool[i].conn = NULL;
+			}
 			s->pool[i].busy = 0;
 			break;
 		}
 	}
 	pthread_cond_signal(&s->pfree);
 	pthread_mutex_unlock(&s->plock);
+	return broken;
 }
 
 /* ---- Open and close ---- */

@@ -63,23 +63,33 @@ typedef enum store_status write_fn(PGconn *c, const void *a, const void *b);
 static enum store_status
 in_transaction(struct pg_store *s, write_fn *fn, const void *a, const void *b)
 {
-	PGconn *c = pg_take(s);
-	if (c == NULL)
-		return STORE_FAILED;
-	enum store_status st = begin(c) == 0 ? end(c, fn(c, a, b)) : STORE_FAILED;
-	pg_give(s, c);
-	return st;
+	for (int tries = 0;; tries++) {
+		PGconn *c = pg_take(s);
+		if (c == NULL)
+			return STORE_FAILED;
+		enum store_status st = begin(c) == 0 ? end(c, fn(c, a, b)) : STORE_FAILED;
+		/* A pooled connection the database dropped (it restarted)
+		 * fails its first call: once more, on a new one. */
+		if (pg_give(s, c) && tries == 0)
+			continue;
+		return st;
+	}
 }
 
 /* The rows of sql bound to p (PQclear them), or NULL when it fails. */
 static PGresult *
 rows(struct pg_store *s, const char *sql, int n, const char *const *p)
 {
-	PGconn *c = pg_take(s);
-	if (c == NULL)
-		return NULL;
-	PGresult *r = pg_exec(c, sql, n, p);
-	pg_give(s, c);
+	PGresult *r = NULL;
+	for (int tries = 0; tries < 2; tries++) {
+		PQclear(r);
+		PGconn *c = pg_take(s);
+		if (c == NULL)
+			return NULL;
+		r = pg_exec(c, sql, n, p);
+		if (!pg_give(s, c))
+			break;
+	}
 	if (!pg_ok(r)) {
 		PQclear(r);
 		return NULL;

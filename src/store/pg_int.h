@@ -38,6 +38,8 @@
 /* Statements the writer sends before it reads their results (pg_writer.c,
  * write_epochs). */
 #define PG_PIPELINE_CHUNK 256
+/* Events the writer inserts with one statement (arrays, unnest). */
+#define PG_INSERT_ROWS 500
 
 /* Reconnecting: the first retry after this, doubling to the most. A
  * connection attempt gives up after PG_CONNECT_TIMEOUT seconds (libpq's
@@ -131,10 +133,12 @@ struct pg_store {
 
 /* pg.c: a new connection to s->url (NULL, err written, when it fails),
  * and the pool's. take waits for a free slot and connects it when it
- * has no live connection; NULL when it cannot (the database is away). */
+ * has no live connection; NULL when it cannot (the database is away).
+ * give hands it back: 1 when it was found broken (then closed), so the
+ * caller may try once more on a new one. */
 PGconn *pg_connect(const char *url, char *err, size_t errlen);
 PGconn *pg_take(struct pg_store *s);
-void pg_give(struct pg_store *s, PGconn *c);
+int pg_give(struct pg_store *s, PGconn *c);
 /* A statement with text parameters (NULL ones NULL) on c; its result
  * (PQclear it), or NULL when libpq fails. */
 PGresult *pg_exec(PGconn *c, const char *sql, int n, const char *const *params);

@@ -392,25 +392,31 @@ pg_query(struct store *st, const struct store_query *q, struct store_result *out
 		out->failed = 1;
 		return;
 	}
-	PGconn *c = pg_take(s);
-	if (c == NULL) {
-		store_result_free(out);
-		out->failed = 1;
-		return;
-	}
 	int rc = -1;
-	PGresult *b = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	if (pg_ok(b)) {
-		if (q->kind == SQ_TARGETS)
-			rc = query_targets(c, q, limit, out);
-		else if (q->kind == SQ_SEARCH)
-			rc = query_search(c, q, limit, out);
-		else
-			rc = query_history(c, q, limit, out);
+	for (int tries = 0; tries < 2; tries++) {
+		PGconn *c = pg_take(s);
+		if (c == NULL)
+			break;
+		PGresult *b = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+		if (pg_ok(b)) {
+			if (q->kind == SQ_TARGETS)
+				rc = query_targets(c, q, limit, out);
+			else if (q->kind == SQ_SEARCH)
+				rc = query_search(c, q, limit, out);
+			else
+				rc = query_history(c, q, limit, out);
+		}
+		PQclear(b);
+		PQclear(PQexec(c, "COMMIT"));
+		/* A pooled connection the database dropped (it restarted)
+		 * fails its first query: once more, on a new one. */
+		if (!pg_give(s, c) || rc == 0)
+			break;
+		for (size_t i = 0; i < out->n; i++)
+			store_event_free(&out->events[i]);
+		out->n = 0;
+		out->not_found = 0;
 	}
-	PQclear(b);
-	PQclear(PQexec(c, "COMMIT"));
-	pg_give(s, c);
 	if (rc != 0) {
 		store_result_free(out);
 		out->failed = 1;

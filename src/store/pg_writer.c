@@ -271,10 +271,6 @@ pg_pending_free(struct pg_store *s)
 
 /* ---- The writer's statements ---- */
 
-static const char sql_insert[] =
-    "INSERT INTO events (msgid, at_ms, target, kind, sender, account, text, extra, tags,"
-    " bot, redacted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    " ON CONFLICT (target, msgid) DO NOTHING";
 static const char sql_conversation[] =
     "INSERT INTO conversations (account, target) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 static const char sql_redact[] =
@@ -360,7 +356,118 @@ send_conversation(PGconn *c, const char *target)
 	return 2;
 }
 
-/* op's statements, sent: how many, or -1. */
+/* A growing text: one column's array literal being built. */
+struct text {
+	char *p;
+	size_t n, cap;
+	int failed;
+};
+
+static void
+text_put(struct text *t, const char *s, size_t n)
+{
+	if (t->failed)
+		return;
+	if (t->n + n + 1 > t->cap) {
+		size_t cap = (t->n + n + 1) * 2;
+		char *p = realloc(t->p, cap);
+		if (p == NULL) {
+			t->failed = 1;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->n, s, n);
+	t->n += n;
+	t->p[t->n] = '\0';
+}
+
+/* One element of an array literal: NULL, or s quoted. */
+static void
+text_element(struct text *t, const char *s)
+{
+	text_put(t, t->n > 1 ? "," : "", t->n > 1);
+	if (s == NULL) {
+		text_put(t, "NULL", 4);
+		return;
+	}
+	text_put(t, "\"", 1);
+	for (const char *r = s; *r != '\0'; r++) {
+		if (*r == '"' || *r == '\\')
+			text_put(t, "\\", 1);
+		text_put(t, r, 1);
+	}
+	text_put(t, "\"", 1);
+}
+
+#define EVENT_COLUMNS 11
+static const char sql_insert_rows[] =
+    "INSERT INTO events (msgid, at_ms, target, kind, sender, account, text, extra, tags,"
+    " bot, redacted) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[],"
+    " $4::smallint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+    " $10::boolean[], $11::boolean[]) ON CONFLICT (target, msgid) DO NOTHING";
+
+/* Where write_epochs is in the epochs' ops. */
+struct cursor {
+	const struct pg_epoch *ep;
+	const struct pg_op *op;
+};
+
+static const struct pg_op *
+cursor_op(struct cursor *k)
+{
+	while (k->ep != NULL && k->op == NULL && (k->ep = k->ep->next) != NULL)
+		k->op = k->ep->ops;
+	return k->op;
+}
+
+/* The events from the cursor on (at most PG_INSERT_ROWS, up to the
+ * next op of another kind) in one INSERT of arrays, then their private
+ * conversations' rows: one statement for many rows, not one each. The
+ * statements sent, or -1. */
+static int
+send_events(PGconn *c, struct cursor *k)
+{
+	struct text col[EVENT_COLUMNS];
+	memset(col, 0, sizeof col);
+	for (int i = 0; i < EVENT_COLUMNS; i++)
+		text_put(&col[i], "{", 1);
+	const struct pg_op *op, *pairs[PG_INSERT_ROWS];
+	size_t n = 0, npairs = 0;
+	for (; (op = cursor_op(k)) != NULL && op->type == PG_OP_EVENT && n < PG_INSERT_ROWS;
+	    k->op = op->next, n++) {
+		const struct store_event *e = &op->e;
+		if (STORE_TARGET_IS_PAIR(e->target))
+			pairs[npairs++] = op;
+		char at[24], kind[8];
+		snprintf(at, sizeof at, "%lld", (long long)e->at_ms);
+		snprintf(kind, sizeof kind, "%d", (int)e->kind);
+		const char *v[EVENT_COLUMNS] = { e->msgid, at, e->target, kind,
+			e->sender != NULL ? e->sender : "", e->account, e->redacted ? NULL : e->text,
+			e->extra, e->tags, e->bot ? "t" : "f", e->redacted ? "t" : "f" };
+		for (int i = 0; i < EVENT_COLUMNS; i++)
+			text_element(&col[i], v[i]);
+	}
+	int failed = 0;
+	const char *params[EVENT_COLUMNS];
+	for (int i = 0; i < EVENT_COLUMNS; i++) {
+		text_put(&col[i], "}", 1);
+		failed |= col[i].failed;
+		params[i] = col[i].p;
+	}
+	int sent = failed ? -1 : send_params(c, sql_insert_rows, EVENT_COLUMNS, params);
+	for (int i = 0; i < EVENT_COLUMNS; i++)
+		free(col[i].p);
+	for (size_t i = 0; sent >= 0 && i < npairs; i++) {
+		int m = send_conversation(c, pairs[i]->e.target);
+		sent = m < 0 ? -1 : sent + m;
+	}
+	return sent;
+}
+
+/* A redaction's or a room's statements, sent: how many, or -1 (events
+ * go by send_events). */
 static int
 send_op(PGconn *c, const struct pg_op *op)
 {
@@ -377,18 +484,7 @@ send_op(PGconn *c, const struct pg_op *op)
 	case PG_OP_EVENT:
 		break;
 	}
-	char at[24], kind[8];
-	snprintf(at, sizeof at, "%lld", (long long)e->at_ms);
-	snprintf(kind, sizeof kind, "%d", (int)e->kind);
-	const char *p[11] = { e->msgid, at, e->target, kind, e->sender != NULL ? e->sender : "",
-		e->account, e->redacted ? NULL : e->text, e->extra, e->tags,
-		e->bot ? "t" : "f", e->redacted ? "t" : "f" };
-	if (send_params(c, sql_insert, 11, p) < 0)
-		return -1;
-	if (!STORE_TARGET_IS_PAIR(e->target))
-		return 1;
-	int n = send_conversation(c, e->target);
-	return n < 0 ? -1 : 1 + n;
+	return -1;
 }
 
 enum write_result { WRITE_OK, WRITE_FAILED, WRITE_LOST };
@@ -437,17 +533,20 @@ write_epochs(struct pg_store *s, const struct pg_epoch *first, char *why, size_t
 	int failed = 0, lost = 0;
 	long sent = send_params(c, "BEGIN", 0, NULL) > 0;
 	failed = sent == 0;
-	const struct pg_epoch *ep = first;
-	const struct pg_op *op = ep != NULL ? ep->ops : NULL;
+	struct cursor k = { .ep = first, .op = first != NULL ? first->ops : NULL };
 	for (;;) {
-		while (ep != NULL && op == NULL && (ep = ep->next) != NULL)
-			op = ep->ops;
-		int last = ep == NULL;
+		const struct pg_op *op = cursor_op(&k);
+		int last = op == NULL;
 		if (!failed && !last) {
-			int n = send_op(c, op);
+			int n;
+			if (op->type == PG_OP_EVENT) {
+				n = send_events(c, &k);
+			} else {
+				n = send_op(c, op);
+				k.op = op->next;
+			}
 			failed = n < 0;
 			sent += n > 0 ? n : 0;
-			op = op->next;
 		}
 		if (!failed && last)
 			failed = send_params(c, "COMMIT", 0, NULL) < 0;

@@ -246,6 +246,15 @@ def test_postgresql_restarted_under_load(own_cluster):
     assert m.params[:2] == ["CHATHISTORY", "MESSAGE_ERROR"], m
     own_cluster.start()
     wait_log(srv, r"history: the database is back", timeout=30)
+    asker.send("CHATHISTORY LATEST #flood * 5")
+    assert len(texts(batch(asker)[1])) == 5
+    # A quick restart no query saw: the pooled connections it broke are
+    # found so at their next use and made again, the query not failed.
+    own_cluster.stop()
+    own_cluster.start()
+    for _ in range(3):
+        asker.send("CHATHISTORY LATEST #flood * 5")
+        assert len(texts(batch(asker)[1])) == 5
     seen_at_least(receivers, max(during) + 300)
     seen = flood_end(receivers, senders)
     asker.close()
