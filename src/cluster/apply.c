@@ -130,39 +130,12 @@ cluster_apply_event(struct cluster *cl, struct cluster_event *ev)
 	return (int)st;
 }
 
-/* A script's frame, "S<seq> <modes> ", read off the front of *p: 1 when
- * there was one, 0 when the bytes are an event alone, -1 when a frame is
- * broken. */
-static int
-unframe(const char **p, size_t *n, uint64_t *seq, uint8_t *modes)
-{
-	if (*n == 0 || **p != 'S')
-		return 0;   /* an event's first byte is its version, never 'S' */
-	uint64_t v[2] = { 0, 0 };
-	size_t i = 1;
-	for (int k = 0; k < 2; k++) {
-		size_t digits = 0;
-		for (; i < *n && (*p)[i] >= '0' && (*p)[i] <= '9' && digits < 19; i++, digits++)
-			v[k] = v[k] * 10 + (uint64_t)((*p)[i] - '0');
-		if (digits == 0 || i >= *n || (*p)[i] != ' ')
-			return -1;
-		i++;
-	}
-	if (v[1] > (MEMBER_OP | MEMBER_VOICE))
-		return -1;
-	*seq = v[0];
-	*modes = (uint8_t)v[1];
-	*p += i;
-	*n -= i;
-	return 1;
-}
-
 void
 cluster_apply_payload(struct cluster *cl, const char *p, size_t n, uint64_t done)
 {
 	uint64_t seq = 0;
 	uint8_t modes = 0;
-	int framed = unframe(&p, &n, &seq, &modes);
+	int framed = cluster_frame_read(&p, &n, &seq, &modes);
 	struct cluster_event ev = { 0 };
 	if (framed < 0 || cluster_decode(p, n, &ev) < 0) {
 		cl->stats.garbage++;

@@ -645,3 +645,30 @@ cluster_event_clear(struct cluster_event *ev)
 	msg_unref(ev->msg);
 	memset(ev, 0, sizeof *ev);
 }
+
+int
+cluster_frame_read(const char **p, size_t *n, uint64_t *seq, uint8_t *modes)
+{
+	if (*n == 0 || **p != 'S')
+		return 0;   /* an event's first byte is its version, never 'S' */
+	uint64_t v[2] = { 0, 0 };
+	size_t i = 1;
+	for (int k = 0; k < 2; k++) {
+		size_t digits = 0;
+		for (; i < *n && (*p)[i] >= '0' && (*p)[i] <= '9'; i++, digits++) {
+			if (digits == 18)
+				return -1;   /* more than a sequence ever needs */
+			v[k] = v[k] * 10 + (uint64_t)((*p)[i] - '0');
+		}
+		if (digits == 0 || i >= *n || (*p)[i] != ' ')
+			return -1;
+		i++;
+	}
+	if (v[1] > (MEMBER_OP | MEMBER_VOICE))
+		return -1;
+	*seq = v[0];
+	*modes = (uint8_t)v[1];
+	*p += i;
+	*n -= i;
+	return 1;
+}

@@ -72,6 +72,12 @@ int cluster_decode(const void *p, size_t n, struct cluster_event *ev);
 /* The version byte of p[0..n), or -1 when empty: for the caller to count
  * a refused version apart from garbage. */
 int cluster_version(const void *p, size_t n);
+/* A state event comes in its script's frame (cluster/scripts.c):
+ * "S<seq> <member modes> " before the event's bytes. Reads it off the
+ * front of p[0..*n): 1 (*p and *n moved past it, *seq and *modes set),
+ * 0 when the bytes are an event alone, -1 when the frame is broken (a
+ * number missing or of more than 18 digits, modes not MEMBER_* bits). */
+int cluster_frame_read(const char **p, size_t *n, uint64_t *seq, uint8_t *modes);
 /* Drops ev->msg; ev is zero again. */
 void cluster_event_clear(struct cluster_event *ev);
 

@@ -108,6 +108,16 @@ one(struct hub *hub, const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	/* A script's frame (the bytes as a state event comes): read or
+	 * refused, never past the end. */
+	const char *fp = (const char *)data;
+	size_t fn = size;
+	uint64_t fseq;
+	uint8_t fmodes;
+	int framed = cluster_frame_read(&fp, &fn, &fseq, &fmodes);
+	assert(framed >= -1 && framed <= 1);
+	assert(fp + fn == (const char *)data + size);
+	assert(framed != 1 || (fmodes <= (MEMBER_OP | MEMBER_VOICE) && fn < size));
 	struct hub hub;
 	hub_init(&hub, HUB_TOPIC_MAX, NICK_LEN_MAX);
 	/* A user of this node, in the rooms the seeds' events are about. */

@@ -58,6 +58,14 @@ def test_a_killed_node_s_users_quit_everywhere_and_their_nicknames_are_free(redi
         b_node.proc.wait()
         # The heartbeat key lives 10 s, the others look every 3 s.
         alice.expect(r"^-- bob quit: node lost$", timeout=40)
+        # Its reaper took its users out of the shared state (lane C's keys):
+        # a node started now does not load them.
+        def b_s(key):
+            return [v for v in (redis.command("HVALS", key) or [])
+                    if v.split()[0] == str(b_id)]
+        wait_for("B's users leave the directory and #lobby's members in Redis",
+                 lambda: not b_s("parley:users") and not b_s("parley:room:#lobby:m"))
+        assert redis.command("HGET", "parley:room:#lobby:m", "alice") is not None
         alice.send("/msg bob are you there")
         alice.expect(r"^!! ")
         # The nickname is free again, and the node left Redis's set.
@@ -257,6 +265,14 @@ def test_a_node_stopped_cleanly_tells_the_others_its_users_quit(redis, make_serv
         assert redis.command("EXISTS", "parley:node:%s" % b_id) == 0
         wait_for("node %s leaves the nodes set" % b_id,
                  lambda: b_id not in redis.command("SMEMBERS", "parley:nodes"))
+        # Its reaper took its users out of the shared state (lane C's keys):
+        # a node started now does not load them (the bob there now is A's).
+        def b_s(key):
+            return [v for v in (redis.command("HVALS", key) or [])
+                    if v.split()[0] == str(b_id)]
+        wait_for("B's users leave the directory and #lobby's members in Redis",
+                 lambda: not b_s("parley:users") and not b_s("parley:room:#lobby:m"))
+        assert redis.command("HGET", "parley:room:#lobby:m", "alice") is not None
     finally:
         b_node.stop()
 

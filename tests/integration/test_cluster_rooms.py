@@ -245,11 +245,15 @@ def test_a_node_started_later_mirrors_the_rooms(redis, nodes, make_server):
         v.send("MODE #one b")
         view["bans"] = sorted(irc.parse(l).params[2] for l in v.collect(r" 368 ")
                               if irc.parse(l).command == "367")
+        v.send("WHO #one")
+        view["who"] = sorted(irc.parse(l).params[2:] for l in v.collect(r" 315 ")
+                             if irc.parse(l).command == "352")
         v.send("WHOIS bob")
         view["whois"] = v.expect_numeric("311").group("rest")
         views.append(view)
     assert views[2] == views[0] == views[1]
     assert views[2]["names"] == {"alice": "@", "bob": "+"}
+    assert [w[3] for w in views[2]["who"]] == ["alice", "bob"]
     assert views[2]["bans"] == ["eggs!*@*", "spam!*@*"]
     assert "#gone" not in str(views[2]["list"])
     # It mirrors what happens next too, and its users join with the rest.

@@ -821,6 +821,40 @@ test_encode_refuses(void **state)
 	buf_free(&b);
 }
 
+static int
+frame(const char *s, uint64_t *seq, uint8_t *modes, const char **rest)
+{
+	size_t n = strlen(s);
+	*rest = s;
+	int rc = cluster_frame_read(rest, &n, seq, modes);
+	assert_int_equal(n, strlen(*rest));
+	return rc;
+}
+
+static void
+test_frames(void **state)
+{
+	(void)state;
+	uint64_t seq = 0;
+	uint8_t modes = 0;
+	const char *rest;
+	assert_int_equal(frame("S12 1 \x01body", &seq, &modes, &rest), 1);
+	assert_true(seq == 12 && modes == MEMBER_OP);
+	assert_string_equal(rest, "\x01body");
+	assert_int_equal(frame("S999999999999999999 3 ", &seq, &modes, &rest), 1);
+	assert_true(seq == 999999999999999999ull && modes == 3 && *rest == '\0');
+	/* Not a frame: an event's bytes as they are. */
+	assert_int_equal(frame("\x01S1 0 ", &seq, &modes, &rest), 0);
+	assert_int_equal(frame("", &seq, &modes, &rest), 0);
+	/* Broken: refused, nothing read. */
+	const char *broken[] = { "S", "S1", "S1 ", "S1 0", "S 0 x", "S1  x", "S1 4 x",
+		"S1 10 x", "S-1 0 x", "S1x0 x", "S1000000000000000000 0 x" };
+	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+		assert_int_equal(frame(broken[i], &seq, &modes, &rest), -1);
+		assert_ptr_equal(rest, broken[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -831,6 +865,7 @@ main(void)
 		cmocka_unit_test(test_changed_bytes),
 		cmocka_unit_test(test_refuses_what_no_client_makes),
 		cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
