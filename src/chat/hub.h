@@ -73,7 +73,8 @@ struct user {
 	                              * door sets it */
 	uint8_t umodes;              /* UMODE_* */
 	uint8_t remote;              /* connected to another node (hub_apply):
-	                              * door is NULL, ops hub_remote_ops */
+	                              * ops hub_remote_ops, door NULL (or its
+	                              * cluster's own, which reach its node) */
 	uint16_t node;               /* remote: the id of the node it is on (its
 	                              * cluster sets it); 0 here */
 	uint8_t vhost;               /* host was given by hub_chghost */

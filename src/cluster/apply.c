@@ -57,6 +57,9 @@ static void
 connected(struct cluster *cl, struct user *u, const struct cluster_event *ev)
 {
 	u->node = ev->node;
+	/* What reaches it from here (a KILL) goes to its node (kill.c). */
+	u->ops = &cluster_remote_ops;
+	u->door = cl;
 	u->secure = ev->user.secure;
 	if (ev->user.signon != 0)
 		u->signon = (time_t)ev->user.signon;

@@ -134,6 +134,9 @@ register_node(struct cluster *cl, const struct config *cfg)
 	}
 	if ((cl->node = take_node_id(c, cfg->node_id, cl->name, &why)) == 0)
 		goto failed;
+	/* The id is ours: what a run before with it claimed is nobody's. */
+	if (cluster_claims_forget(c, cl->node, &why) < 0)
+		goto failed;
 	rc = 0;
 	goto out;
 failed:
@@ -146,8 +149,8 @@ out:
 
 /* ---- The links, on the loop ---- */
 
-static void
-on_beat_reply(redisAsyncContext *ac, void *reply, void *data)
+void
+cluster_counted_reply(redisAsyncContext *ac, void *reply, void *data)
 {
 	(void)ac;
 	(void)reply;
@@ -182,13 +185,13 @@ static void
 cmd_up(struct redis_link *link)
 {
 	struct cluster *cl = link->data;
-	if (cl->db != 0 && redisAsyncCommand(link->ac, on_beat_reply, cl, "SELECT %u",
+	if (cl->db != 0 && redisAsyncCommand(link->ac, cluster_counted_reply, cl, "SELECT %u",
 	    cl->db) == REDIS_OK)
 		cl->inflight++;
 	/* The scripts, before any EVALSHA on this link can name them (a
 	 * Redis that restarted knows none). */
 	for (int i = 0; i < SCRIPT_COUNT; i++)
-		if (redisAsyncCommand(link->ac, on_beat_reply, cl, "SCRIPT LOAD %s",
+		if (redisAsyncCommand(link->ac, cluster_counted_reply, cl, "SCRIPT LOAD %s",
 		    cluster_script_text((enum cluster_script)i)) == REDIS_OK)
 			cl->inflight++;
 	cluster_load_step(cl);
@@ -313,8 +316,9 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 		return NULL;
 	}
 	hub_set_node(hub, cl->node);
-	/* Guest nicknames apart for each node until nick claims are shared
-	 * (lane B): node n's guests are numbered from n * 65536. */
+	/* Guest nicknames apart for each node, so that they are rarely
+	 * claimed by two at once (claims.c renames a guest that lost):
+	 * node n's guests are numbered from n * 65536. */
 	hub->guests = (uint32_t)cl->node << 16;
 	/* Our events' sequence grows across restarts too (a node may come
 	 * back with its id): its epoch is the time. */
@@ -327,6 +331,9 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 		}
 	cl->load = LOAD_WAIT;
 	cl->held_tail = &cl->held;
+	/* Claims name their owner with the start, which no reconnect
+	 * changes (claims.c). */
+	cl->started = (int64_t)time(NULL);
 	loop_timer_init(&cl->beat, beat, cl);
 	loop_timer_init(&cl->settle, cluster_settle, cl);
 	loop_timer_init(&cl->retry, retry, cl);
@@ -351,6 +358,8 @@ cluster_free(struct cluster *cl)
 {
 	if (cl == NULL)
 		return;
+	/* The replies still owed are answered now, with nothing sent. */
+	cl->closing = 1;
 	loop_timer_stop(cl->loop, &cl->beat);
 	loop_timer_stop(cl->loop, &cl->settle);
 	loop_timer_stop(cl->loop, &cl->retry);
@@ -367,6 +376,7 @@ cluster_free(struct cluster *cl)
 		HASH_DEL(cl->peers, p);
 		free(p);
 	}
+	cluster_claims_free(cl);
 	buf_free(&cl->out);
 	cluster_load_free(cl);
 	free(cl);

@@ -57,4 +57,33 @@ const struct cluster_stats *cluster_stats(const struct cluster *cl);
 /* 1 while both links to Redis are up (the node hears the others). */
 int cluster_up(const struct cluster *cl);
 
+/* ---- One nickname space (claims.c) ----
+ * A nickname is the cluster's to give: Redis holds <prefix>nick:<folded>
+ * for the one user who claimed it, and a door asks before the hub makes
+ * or renames a user (registration, NICK, /nick). The answer comes later,
+ * on the loop; until then the user has no new nickname. A nickname is
+ * released when its user leaves it (NICK) or goes (QUIT, a closed
+ * connection): the publisher does that, after the event went out, so a
+ * node that wins the nickname next has heard of the change first. */
+enum cluster_claim {
+	CLUSTER_CLAIM_OK,        /* it is the claimer's (the local rules still
+	                          * apply: the hub may refuse it) */
+	CLUSTER_CLAIM_TAKEN,     /* another user holds it, on some node */
+	CLUSTER_CLAIM_BUSY,      /* Redis is not keeping up: try later */
+	CLUSTER_CLAIM_PENDING,   /* cluster_claim: the answer comes through fn */
+};
+typedef void cluster_claim_fn(void *ctx, enum cluster_claim result);
+/* Claims nick for owner (a number unique on this node for as long as it
+ * holds it: the conn's id). CLUSTER_CLAIM_PENDING: fn(ctx, result) is
+ * called once, later, on the loop (also when the link goes: then the
+ * local rule decides, CLUSTER_CLAIM_OK, and the claim is asserted again
+ * when Redis is back). CLUSTER_CLAIM_OK at once when Redis is away, CLUSTER_CLAIM_BUSY when
+ * too many commands wait for it. A
+ * claimer that is gone when fn runs, or whose hub refused the nickname,
+ * gives it back with cluster_release. */
+enum cluster_claim cluster_claim(struct cluster *cl, const char *nick, uint64_t owner,
+    cluster_claim_fn *fn, void *ctx);
+/* Gives nick back if owner holds it (nothing otherwise). */
+void cluster_release(struct cluster *cl, const char *nick, uint64_t owner);
+
 #endif

@@ -32,7 +32,11 @@
  *                        limit, topic, topic_by, topic_at
  *   <prefix>room:<room>:m  hash: member's nick folded -> "<node> <modes>"
  *                        (MEMBER_* bits)
- *   <prefix>room:<room>:b, :e, :I  hash: mask -> "<at> <by>" */
+ *   <prefix>room:<room>:b, :e, :I  hash: mask -> "<at> <by>"
+ *   <prefix>nick:<nick>  a nickname's claim (nick folded): "<node> <owner>
+ *                        <claimed-ms>", owner "<node start>.<c|g><number>"
+ *   <prefix>nicks:<id>   set of the claims' keys node <id> made (its reaper
+ *                        forgets them) */
 #define CLUSTER_PREFIX "parley:"
 /* A channel or key name, the longest (a room's) included. */
 #define CLUSTER_NAME_MAX (sizeof CLUSTER_PREFIX + 2 + ROOM_LEN_MAX + 1)
@@ -93,6 +97,18 @@ struct cluster_sub {
 	UT_hash_handle hh;
 };
 
+/* A nickname a user of this node holds in Redis (claims.c): released
+ * when the user leaves it; lane D asserts them again after an outage. */
+#define CLUSTER_OWNER_MAX 64
+struct cluster_nick {
+	char key[NICK_LEN_MAX + 1];      /* the nickname folded: the hash key */
+	char owner[CLUSTER_OWNER_MAX];   /* "<node> <start>.<c|g><number>" */
+	uint8_t asserted;                /* Redis said it is ours (since the
+	                                  * links last came up) */
+	uint8_t asserting;               /* a claim of it is on its way */
+	UT_hash_handle hh;
+};
+
 /* Another node as heard here: the last sequence seen from it (its events
  * come in order, so one at or below it is a duplicate) and its epoch
  * (from its events or its heartbeat): what it heard of the cluster
@@ -133,6 +149,11 @@ struct cluster {
 	uint32_t inflight;               /* commands sent, not answered */
 	struct cluster_sub *subs;        /* uthash: the rooms heard */
 	struct cluster_peer *peers;      /* uthash: the other nodes heard */
+	struct cluster_nick *nicks;      /* uthash: the nicknames claimed here */
+	uint32_t nnicks;                 /* bounded by the users here (and the
+	                                  * claims on their way) */
+	int64_t started;                 /* the node's start (s): in owners */
+	uint8_t closing;                 /* cluster_free: nothing more is sent */
 	struct buf out;                  /* an event's bytes, reused */
 	struct cluster_stats stats;
 	char sha[SCRIPT_COUNT][CLUSTER_SHA_LEN + 1];
@@ -219,7 +240,34 @@ void cluster_load_step(struct cluster *cl);
 /* The pub/sub link heard p[0..n) while loading: kept for later. */
 void cluster_load_hold(struct cluster *cl, const char *p, size_t n);
 void cluster_load_free(struct cluster *cl);
-/* A push on the pub/sub link (redis_link's on_push). */
+/* claims.c: after a local user's event went out, its nicknames: the
+ * one it left (NICK) or had (QUIT) released, one it took without a
+ * claim (a guest's) claimed, and renamed to another guest's if another
+ * node's user holds it. */
+void cluster_claims_after(struct cluster *cl, const struct msg *m);
+/* Forgets every claim (cluster_free). */
+void cluster_claims_free(struct cluster *cl);
+/* The claims held here that Redis has not agreed to are claimed again
+ * (all: every one, as after Redis came back); at each beat, and when
+ * the links are back. */
+void cluster_claims_assert(struct cluster *cl, int all);
+/* The reap of dead node: reap:<node> taken (NX) and, if won, its claims
+ * forgot, in one script; fn gets 1 when this node won. -1 when not sent. */
+int cluster_claims_reap(struct cluster *cl, uint16_t node, redisCallbackFn *fn, void *data);
+/* At start, on the start's connection: the claims a run before of this
+ * node id left are forgot. -1 and *why when Redis refused. */
+int cluster_claims_forget(redisContext *c, uint16_t node, const char **why);
+/* cluster.c: the callback of a command whose reply only ends its count
+ * in inflight (data: the cluster). */
+void cluster_counted_reply(redisAsyncContext *ac, void *reply, void *data);
+/* The ops of the users of other nodes: KILL reaches their node
+ * (claims.c). */
+extern const struct user_ops cluster_remote_ops;
+/* A request on this node's channel that is not an event (a KILL of a
+ * user here): 1 when p[0..n) was one (handled or dropped), 0 else. */
+int cluster_on_request(struct cluster *cl, const char *p, size_t n);
+
+/* snapshot.c: a push on the pub/sub link (redis_link's on_push). */
 void cluster_on_push(struct redis_link *link, redisReply *reply);
 
 #endif

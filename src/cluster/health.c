@@ -314,9 +314,10 @@ on_reap_claim(redisAsyncContext *ac, void *reply, void *data)
 	struct cluster *cl = chk->cl;
 	cl->inflight--;
 	redisReply *r = reply;
-	/* The winner of reap:<id> cleans Redis up: its directory entries and
-	 * memberships (state.c; lane B deletes its nick claims here). */
-	if (r != NULL && r->type == REDIS_REPLY_STATUS) {
+	/* The winner of reap:<id> cleans Redis up: its nick claims went in
+	 * the same script (claims.c), its directory entries and memberships
+	 * go now (state.c). */
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
 		command(cl, on_reply, NULL, "SREM " CLUSTER_PREFIX "nodes %u",
 		    (unsigned)chk->ids[0]);
 		cluster_reap_state(cl, chk->ids[0]);
@@ -333,13 +334,8 @@ claim_reap(struct cluster *cl, uint16_t node)
 	chk->cl = cl;
 	chk->n = 1;
 	chk->ids[0] = node;
-	if (!cl->cmd.up || redisAsyncCommand(cl->cmd.ac, on_reap_claim, chk,
-	    "SET " CLUSTER_PREFIX "reap:%u %u NX EX %d", (unsigned)node, (unsigned)cl->node,
-	    CLUSTER_REAP_TTL) != REDIS_OK) {
+	if (cluster_claims_reap(cl, node, on_reap_claim, chk) < 0)
 		free(chk);
-		return;
-	}
-	cl->inflight++;
 }
 
 /* One other node's heartbeat value (NULL: none); 1 when it is alive. */
@@ -476,6 +472,7 @@ cluster_beat(struct cluster *cl)
 		reassert_soon(cl);
 	}
 	send_beat(cl, 1);
+	cluster_claims_assert(cl, 0);
 	if (cl->checking)
 		return;
 	cl->checking = 1;
@@ -512,6 +509,9 @@ cluster_link_back(struct cluster *cl)
 	cl->stats.reconnects++;
 	new_epoch(cl);
 	reassert_soon(cl);
+	/* Redis may have lost the claims (restarted), or had none made
+	 * while it was away. */
+	cluster_claims_assert(cl, 1);
 }
 
 void

@@ -85,11 +85,9 @@ leaving(struct cluster *cl, const struct msg *m)
 		cluster_recheck_rooms(cl);
 }
 
-/* to is NULL for an event told again (health.c), not happening now. */
-void
-cluster_publish(void *ctx, struct msg *m, const struct audience *to)
+static void
+publish(struct cluster *cl, struct msg *m, const struct audience *to)
 {
-	struct cluster *cl = ctx;
 	char channel[CLUSTER_NAME_MAX];
 	const char *verb = NULL;
 	struct cluster_event ev = { .node = cl->node, .msg = m };
@@ -117,6 +115,17 @@ cluster_publish(void *ctx, struct msg *m, const struct audience *to)
 	}
 	cl->inflight++;
 	cl->stats.published++;
+}
+
+/* to is NULL for an event told again (health.c), not happening now. */
+void
+cluster_publish(void *ctx, struct msg *m, const struct audience *to)
+{
+	struct cluster *cl = ctx;
+	publish(cl, m, to);
+	/* After the event: a nickname it frees is released behind it. */
+	if (to != NULL)
+		cluster_claims_after(cl, m);
 }
 
 int

@@ -259,6 +259,9 @@ cluster_on_push(struct redis_link *link, redisReply *r)
 		cl->stats.garbage++;
 		return;
 	}
+	/* A request for a user here (kill.c), not an event. */
+	if (cluster_on_request(cl, payload->str, payload->len))
+		return;
 	if (cl->load != LOAD_DONE)
 		cluster_load_hold(cl, payload->str, payload->len);
 	else

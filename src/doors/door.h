@@ -11,6 +11,7 @@
 #include "net/conn.h"
 
 struct accounts;
+struct cluster;
 struct config;
 struct conn_set;
 struct door;
@@ -43,7 +44,8 @@ struct door_env {
 	struct accounts *accounts;      /* accounts/accounts.h: every call answers
 	                                 * on the loop; NULL: no accounts */
 	struct cluster *cluster;        /* cluster/cluster.h: the node's link to the
-	                                 * others; NULL: a single server */
+	                                 * others (nicknames are claimed there
+	                                 * first); NULL: a single server */
 	const unsigned long *nconns;    /* connections now, for LUSERS */
 	const char *started;            /* when the server started, for RPL_CREATED */
 	const struct door *const *doors; /* every door, NULL-terminated: door_find */

@@ -10,6 +10,7 @@
 #include "base/config.h"
 #include "base/text.h"
 #include "chat/hub.h"
+#include "cluster/cluster.h"
 #include "doors/door.h"
 #include "doors/plain_accounts.h"
 #include "doors/plain_error.h"
@@ -178,6 +179,109 @@ say(struct conn *c, enum msg_kind kind, const char *text)
 
 /* Commands. Each gets the rest of the line after the command word. */
 
+/* /nick in a cluster (cluster/cluster.h): the cluster gives the nickname
+ * first, and the answer is a parked reply in the conn's output, as an
+ * account's is (plain_accounts.c): the user is renamed when the answer
+ * comes, while its conn is here, and what it gets meanwhile waits
+ * behind. A nickname given to a conn that went is given back. */
+struct nick_wait {
+	struct conn_pager base;
+	unsigned refs;                /* the cluster's call and the pager */
+	struct conn *conn;            /* NULL once the pager is gone */
+	struct cluster *cl;
+	uint64_t owner;
+	enum hub_status status;
+	uint8_t busy;                 /* Redis is not keeping up */
+	char nick[NICK_LEN_MAX + 1];
+};
+
+static void
+nick_error(struct conn *c, const struct nick_wait *w)
+{
+	if (w->busy)
+		plain_err(c, PLAIN_ERR_BUSY);
+	else
+		hub_error(c, w->status, w->nick);
+}
+
+static void
+nick_wait_unref(struct nick_wait *w)
+{
+	if (--w->refs == 0)
+		free(w);
+}
+
+static void
+nick_wait_free(struct conn_pager *base)
+{
+	struct nick_wait *w = (struct nick_wait *)base;
+	w->conn = NULL;
+	nick_wait_unref(w);
+}
+
+static int
+nick_wait_fill(struct conn *c, struct conn_pager *base)
+{
+	nick_error(c, (struct nick_wait *)base);
+	return 0;
+}
+
+static void
+nick_answer(struct nick_wait *w, enum cluster_claim result)
+{
+	struct conn *c = w->conn;
+	w->status = result == CLUSTER_CLAIM_OK ? HUB_OK : HUB_ENICKINUSE;
+	w->busy = result == CLUSTER_CLAIM_BUSY;
+	if (c != NULL && c->state == CONN_OPEN && c->user != NULL) {
+		if (result == CLUSTER_CLAIM_OK &&
+		    (w->status = hub_nick(hub_of(c), c->user, w->nick)) != HUB_OK)
+			cluster_release(w->cl, w->nick, w->owner);
+	} else if (result == CLUSTER_CLAIM_OK) {
+		cluster_release(w->cl, w->nick, w->owner);
+	}
+}
+
+static void
+nick_done(void *ctx, enum cluster_claim result)
+{
+	struct nick_wait *w = ctx;
+	nick_answer(w, result);
+	if (w->conn != NULL)
+		conn_page_resume(w->conn, &w->base);
+	nick_wait_unref(w);
+}
+
+/* 0 when the hub decides now (no cluster, a change of case, or what the
+ * hub refuses anyway); 1 when the cluster was asked. */
+static int
+nick_claim(struct conn *c, const char *nick)
+{
+	struct cluster *cl = door_env(c)->cluster;
+	if (cl == NULL || hub_nick_available(hub_of(c), nick, c->user) != HUB_OK ||
+	    hub_user_find(hub_of(c), nick) == c->user)
+		return 0;
+	struct nick_wait *w = calloc(1, sizeof *w);
+	if (w == NULL) {
+		plain_err(c, PLAIN_ERR_NOMEM);
+		return 1;
+	}
+	*w = (struct nick_wait){ .conn = c, .cl = cl, .owner = c->id, .refs = 2 };
+	snprintf(w->nick, sizeof w->nick, "%s", nick);
+	enum cluster_claim r = cluster_claim(cl, nick, c->id, nick_done, w);
+	if (r != CLUSTER_CLAIM_PENDING) {
+		w->refs = 1;
+		nick_answer(w, r);
+		nick_error(c, w);
+		free(w);
+		return 1;
+	}
+	w->base.fill = nick_wait_fill;
+	w->base.free = nick_wait_free;
+	w->base.parked = 1;
+	conn_page(c, &w->base);
+	return 1;
+}
+
 static void
 cmd_nick(struct conn *c, char *args)
 {
@@ -186,7 +290,8 @@ cmd_nick(struct conn *c, char *args)
 		conn_sendf(c, "-- you are %s; /nick NAME changes it\n", c->user->nick);
 		return;
 	}
-	hub_error(c, hub_nick(hub_of(c), c->user, nick), nick);
+	if (!nick_claim(c, nick))
+		hub_error(c, hub_nick(hub_of(c), c->user, nick), nick);
 }
 
 static void

@@ -256,7 +256,7 @@ server_init(struct server *srv, struct config *cfg)
 	/* Redis is reached (and our node id taken) before anyone comes: a
 	 * Redis that is not there stops the start, in one line. */
 	if (cfg->cluster != NULL &&
-	    (srv->cluster = cluster_start(&srv->hub, srv->loop, cfg)) == NULL)
+	    (srv->env.cluster = srv->cluster = cluster_start(&srv->hub, srv->loop, cfg)) == NULL)
 		return -1;
 	srv->env.cluster = srv->cluster;
 	/* Accounts live in the same database: without it (history off),
@@ -322,7 +322,7 @@ server_free(struct server *srv)
 	/* After the hub's last event (the users' quits, published), before
 	 * the loop its links are on. */
 	cluster_free(srv->cluster);
-	srv->cluster = NULL;
+	srv->cluster = srv->env.cluster = NULL;
 	if (srv->loop != NULL) {
 		if (srv->log_io.data != NULL)
 			loop_io_del(srv->loop, &srv->log_io);

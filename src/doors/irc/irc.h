@@ -25,6 +25,7 @@
 
 #include "base/config.h"
 #include "chat/hub.h"
+#include "cluster/cluster.h"
 #include "doors/door.h"
 #include "doors/irc/irc_numeric.h"
 #include "doors/irc/irc_parse.h"
@@ -96,6 +97,10 @@ struct irc_session {
 	                               * registration waits for its answer */
 	char account[ACCOUNT_LEN_MAX + 1]; /* logged in before registration ("" if
 	                               * not): the user is made logged in */
+	uint8_t claims;               /* nicknames asked of the cluster, not yet
+	                               * answered: registration waits for them */
+	char claimed[NICK_LEN_MAX + 1]; /* before registration, the nickname the
+	                               * cluster gave this conn, or "" */
 	char asked_nick[NICK_LEN_MAX + 1]; /* the last NICK before registration,
 	                               * taken or not (REGISTER's "*") */
 	struct irc_marks *marks;      /* read markers of a connection without an
@@ -291,6 +296,14 @@ void irc_chanserv(struct conn *c, char *text);
  * and no login is being checked (a SASL exchange still waiting for the
  * client is aborted, 906). */
 void irc_try_register(struct conn *c);
+
+/* Nicknames in a cluster (irc_claim.c): asked of the cluster (c's env
+ * has one) before the hub takes them. fn(c, nick, result) runs when it
+ * answers (now, or on a later pass, inside the command's reply kept
+ * meanwhile) if c is still open; it returns 1 when it kept a nickname it
+ * was given, 0 when it did not (given back). Counted in claims until. */
+typedef int irc_claim_fn(struct conn *c, const char *nick, enum cluster_claim result);
+void irc_claim(struct conn *c, const char *nick, irc_claim_fn *fn);
 
 /* Accounts (irc_account.c), over accounts/accounts.h. */
 

@@ -27,6 +27,7 @@
 #define ERR_NONICKNAMEGIVEN   "431", ":No nickname given"
 #define ERR_ERRONEUSNICKNAME  "432", "%s :Erroneous nickname"
 #define ERR_NICKRESERVED      "432", "%s :Nickname is reserved for a service"
+#define RPL_TRYAGAIN          "263", "%s :Please wait a while and try again."
 #define ERR_NICKNAMEINUSE     "433", "%s :Nickname is already in use"
 #define ERR_NICKOWNED         "433", "%s :Nickname is registered to an account; log in to use it"
 #define ERR_INVALIDCAPCMD     "410", "%s :Invalid CAP command"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "base/text.h"
@@ -15,6 +16,104 @@ static const struct user_ops irc_user_ops = {
 	.presence = irc_monitor_presence,
 	.watched = irc_monitor_watched,
 };
+
+/* In a cluster, NICK's and registration's nickname is the cluster's to
+ * give first (irc_claim.c); what the hub refuses anyway (taken here or
+ * on a node this one heard of, bad, reserved) is refused at once. */
+#define IRC_CLAIMS_MAX 4   /* NICKs of one client waiting at once: past it, 263 */
+
+static int
+claimed_to_register(struct conn *c, const char *nick, enum cluster_claim result)
+{
+	struct irc_session *s = irc_session(c);
+	if (c->user != NULL)
+		return 0;
+	if (result == CLUSTER_CLAIM_OK)
+		snprintf(s->claimed, sizeof s->claimed, "%s", nick);
+	else if (strcasecmp(s->nick, nick) == 0) {
+		if (result == CLUSTER_CLAIM_BUSY)
+			irc_num(c, RPL_TRYAGAIN, "NICK");
+		else
+			irc_hub_error(c, HUB_ENICKINUSE, nick, NULL);
+		s->nick[0] = '\0';
+		return 0;
+	}
+	/* Given, or refused a nickname the client changed since: the
+	 * registration goes on with the one it has now. */
+	irc_try_register(c);
+	return 1;
+}
+
+/* 0 when c may be registered with its nick now (no cluster, or the
+ * cluster gave it), 1 when it waits for the cluster or was refused. */
+static int
+claim_to_register(struct conn *c)
+{
+	struct cluster *cl = door_env(c)->cluster;
+	struct irc_session *s = irc_session(c);
+	if (cl == NULL)
+		return 0;
+	if (s->claims > 0)
+		return 1;
+	if (s->claimed[0] != '\0' && strcasecmp(s->claimed, s->nick) == 0)
+		return 0;
+	/* The client changed its nickname since the cluster gave one. */
+	if (s->claimed[0] != '\0') {
+		cluster_release(cl, s->claimed, c->id);
+		s->claimed[0] = '\0';
+	}
+	enum hub_status st = hub_nick_available(door_hub(c), s->nick, NULL);
+	if (st != HUB_OK && st != HUB_EOWNED) {
+		irc_hub_error(c, st, s->nick, NULL);
+		s->nick[0] = '\0';
+		return 1;
+	}
+	irc_claim(c, s->nick, claimed_to_register);
+	return 1;
+}
+
+/* Registration failed after the cluster gave the nick: given back. */
+static void
+claim_unused(struct conn *c)
+{
+	struct cluster *cl = door_env(c)->cluster;
+	struct irc_session *s = irc_session(c);
+	if (cl != NULL && s->claimed[0] != '\0')
+		cluster_release(cl, s->claimed, c->id);
+	s->claimed[0] = '\0';
+}
+
+static int
+claimed_to_rename(struct conn *c, const char *nick, enum cluster_claim result)
+{
+	if (c->user == NULL)
+		return 0;
+	if (result == CLUSTER_CLAIM_BUSY) {
+		irc_num(c, RPL_TRYAGAIN, "NICK");
+		return 0;
+	}
+	enum hub_status st = result == CLUSTER_CLAIM_OK ?
+	    hub_nick(door_hub(c), c->user, nick) : HUB_ENICKINUSE;
+	irc_hub_error(c, st, nick, NULL);
+	return st == HUB_OK;
+}
+
+/* NICK of a registered user: 0 when the hub decides now (no cluster, or
+ * a change of case), 1 when the cluster is asked. */
+static int
+claim_to_rename(struct conn *c, const char *nick)
+{
+	if (door_env(c)->cluster == NULL || strcasecmp(nick, c->user->nick) == 0)
+		return 0;
+	enum hub_status st = hub_nick_available(door_hub(c), nick, c->user);
+	if (st != HUB_OK)
+		irc_hub_error(c, st, nick, NULL);
+	else if (irc_session(c)->claims >= IRC_CLAIMS_MAX)
+		irc_num(c, RPL_TRYAGAIN, "NICK");
+	else
+		irc_claim(c, nick, claimed_to_rename);
+	return 1;
+}
 
 void
 irc_try_register(struct conn *c)
@@ -37,6 +136,9 @@ irc_try_register(struct conn *c)
 		conn_close(c, "Bad password", CONN_CLOSE_AFTER_FLUSH);
 		return;
 	}
+	/* In a cluster, the nickname is the cluster's to give first. */
+	if (claim_to_register(c))
+		return;
 	/* Logged in already (SASL, REGISTER): the user is made so, and its
 	 * nickname may be its account's; anyone else's registered nickname
 	 * is refused here (433), and the client may choose another. */
@@ -44,10 +146,12 @@ irc_try_register(struct conn *c)
 	c->user = hub_user_new_as(door_hub(c), s->nick, s->account, &irc_user_ops, c,
 	    s->ident, c->host, s->realname, &st);
 	if (c->user == NULL) {
+		claim_unused(c);
 		irc_hub_error(c, st, s->nick, NULL);
 		s->nick[0] = '\0';
 		return;
 	}
+	s->claimed[0] = '\0';   /* the cluster releases it when the user goes */
 	c->user->one_line = 1;
 	c->user->secure = (uint8_t)conn_secure(c);
 	/* The hub keeps its own copy; an idle session should hold nothing. */
@@ -85,7 +189,8 @@ irc_cmd_nick(struct conn *c, struct irc_message *m)
 	}
 	const char *nick = m->params[0];
 	if (c->user != NULL) {
-		irc_hub_error(c, hub_nick(hub, c->user, nick), nick, NULL);
+		if (!claim_to_rename(c, nick))
+			irc_hub_error(c, hub_nick(hub, c->user, nick), nick, NULL);
 		return;
 	}
 	snprintf(s->asked_nick, sizeof s->asked_nick, "%s", nick);
