@@ -251,6 +251,18 @@ nick_done(void *ctx, enum cluster_claim result)
 	nick_wait_unref(w);
 }
 
+/* /nicks of one conn waiting for the cluster at once: past it, busy. */
+#define PLAIN_CLAIMS_MAX 4
+
+static unsigned
+nicks_waiting(const struct conn *c)
+{
+	unsigned n = 0;
+	for (const struct conn_pager *p = c->pagers; p != NULL; p = p->next)
+		n += p->fill == nick_wait_fill;
+	return n;
+}
+
 /* 0 when the hub decides now (no cluster, a change of case, or what the
  * hub refuses anyway); 1 when the cluster was asked. */
 static int
@@ -260,6 +272,10 @@ nick_claim(struct conn *c, const char *nick)
 	if (cl == NULL || hub_nick_available(hub_of(c), nick, c->user) != HUB_OK ||
 	    hub_user_find(hub_of(c), nick) == c->user)
 		return 0;
+	if (nicks_waiting(c) >= PLAIN_CLAIMS_MAX) {
+		plain_err(c, PLAIN_ERR_BUSY);
+		return 1;
+	}
 	struct nick_wait *w = calloc(1, sizeof *w);
 	if (w == NULL) {
 		plain_err(c, PLAIN_ERR_NOMEM);

@@ -346,3 +346,20 @@ def test_a_restarted_node_forgets_the_claims_of_its_run_before(redis, make_serve
     assert claim_of(redis, "keeper") is None
     assert claim_of(redis, "other") == "8 1.c1 0"
     irc.connect(again, "stale")
+
+
+def test_a_kill_request_that_breaks_the_rules_is_dropped(redis, nodes):
+    a_node, _ = nodes
+    alice = irc.connect(a_node, "alice")
+    a_id = node_ids(redis)[0]
+    channel = "parley:n:%d" % a_id
+    for bad in ("K", "K 2", "K 2 alice", "K 2 alice ", "K 2 al!ce why",
+                "K 2 alice two\nlines", "K 2 alice " + "x" * 400, "K 2 nobody why",
+                "K 2 alice \r"):
+        redis.command("PUBLISH", channel, bad)
+    alice.send("PING :alive")
+    alice.expect(r"PONG \S+ :alive$")
+    # What a node sends is obeyed, as any event of it is.
+    redis.command("PUBLISH", channel, "K 2 alice Killed (op (enough))")
+    lines = alice.expect_closed()
+    assert any("Killed (op (enough))" in line for line in lines), lines
