@@ -48,6 +48,20 @@ def kill_group(proc):
         pass
 
 
+def stop_group(proc, wait=10):
+    """Stops proc (SIGTERM, then SIGKILL after wait seconds) and whatever
+    is left of its process group; returns its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
+            proc.wait()
+    kill_group(proc)
+    return proc.returncode
+
+
 _CERTS = {}
 
 
@@ -324,14 +338,7 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                kill_group(self.proc)
-                self.proc.wait()
-        kill_group(self.proc)
+        stop_group(self.proc)
         self.log.close()
         if self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from chat import Server, free_port, kill_group, missing_tools, need_tools
+from chat import Server, free_port, kill_group, missing_tools, need_tools, stop_group
 
 
 class Redis:
@@ -92,14 +92,7 @@ class Redis:
             return ""
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
-        kill_group(self.proc)
-        self.proc.wait()
+        stop_group(self.proc)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -128,31 +128,43 @@ def test_each_sender_s_messages_arrive_in_order_on_every_node(nodes):
     assert got == list(range(n))
 
 
-def shard_channels(redis):
-    return set(redis.command("PUBSUB", "SHARDCHANNELS"))
+def numsub(redis, room):
+    return redis.command("PUBSUB", "SHARDNUMSUB", "parley:r:" + room)[1]
+
+
+def eventually(check, what, timeout=10):
+    """Waits (bounded) until check() is true: a node subscribes and
+    unsubscribes on its own link, after the event its users see."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
 
 
 def test_a_node_hears_a_room_only_while_it_has_members_there(redis, nodes):
     a_node, b_node = nodes
     alice = plain(a_node, "alice")
     bob = plain(b_node, "bob")
+    alice.expect(r"^-- \S+ is now known as bob$")
     alice.send("/join #quiet")
     alice.expect(r"^#quiet -- alice joined$")
-    alice.sync()
     # A hears #quiet; B has nobody there. #lobby: both have members.
-    assert redis.command("PUBSUB", "SHARDNUMSUB", "parley:r:#quiet") == ["parley:r:#quiet", 1]
-    assert redis.command("PUBSUB", "SHARDNUMSUB", "parley:r:#lobby") == ["parley:r:#lobby", 2]
+    eventually(lambda: numsub(redis, "#quiet") == 1, "A hears #quiet")
+    assert numsub(redis, "#lobby") == 2
     bob.send("/join #Quiet")
     alice.expect(r"^#quiet -- bob joined$")
-    assert redis.command("PUBSUB", "SHARDNUMSUB", "parley:r:#quiet") == ["parley:r:#quiet", 2]
+    eventually(lambda: numsub(redis, "#quiet") == 2, "B hears #quiet")
     bob.send("/part #quiet")
     alice.expect(r"^#quiet -- bob left")
-    bob.sync()
+    eventually(lambda: numsub(redis, "#quiet") == 1, "B no longer hears #quiet")
     alice.send("/part #quiet")
     alice.expect(r"^#quiet -- alice left")
-    alice.sync()
-    assert "parley:r:#quiet" not in shard_channels(redis)
-    assert "parley:r:#lobby" in shard_channels(redis)
+    eventually(lambda: "parley:r:#quiet" not in redis.command("PUBSUB", "SHARDCHANNELS"),
+               "nobody hears #quiet")
+    assert numsub(redis, "#lobby") == 2
+    # A user who quits takes its node's last membership with it.
+    bob.send("/quit")
+    eventually(lambda: numsub(redis, "#lobby") == 1, "B no longer hears #lobby")
 
 
 def test_a_room_message_costs_redis_one_command(redis, nodes):
