@@ -50,6 +50,12 @@ cluster_hear_room(struct cluster *cl, const struct room *room)
 	char channel[CLUSTER_NAME_MAX];
 	cluster_room_channel(room->key, channel);
 	sub_send(cl, "SSUBSCRIBE", channel);
+	/* Written now, before the JOIN that follows is queued on the other
+	 * link: Redis reads what came first first, so a member of another
+	 * node who answers the JOIN at once is heard (it was not, now and
+	 * then, under load). Two connections: no promise (docs/cluster.md). */
+	if (cl->sub.up)
+		(void)redis_link_flush(&cl->sub, 0);
 }
 
 void

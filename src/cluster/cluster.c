@@ -16,7 +16,7 @@
 #include "base/log.h"
 
 /* How long the start waits for Redis to answer. */
-#define CLUSTER_START_TIMEOUT_MS 3000
+#define CLUSTER_START_TIMEOUT_MS 10000
 
 uint16_t
 cluster_node(const struct cluster *cl)

@@ -170,13 +170,14 @@ def test_a_node_hears_a_room_only_while_it_has_members_there(redis, nodes):
 def test_a_room_message_costs_redis_one_command(redis, nodes):
     a_node, b_node = nodes
     talker = plain(a_node, "talker")
-    plain(a_node, "local_listener")
+    local_listener = plain(a_node, "local_listener")
     listener = plain(b_node, "listener")
     talker.expect_seen(r"^-- \S+ is now known as listener$")
     before = redis.commandstats()
     n = 100
     talker.send_raw(b"".join(b"c%d\n" % i for i in range(n)))
     listener.expect(r"^#lobby <talker> c%d$" % (n - 1), timeout=30)
+    local_listener.expect(r"^#lobby <talker> c%d$" % (n - 1), timeout=30)
     after = redis.commandstats()
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     assert delta.get("spublish", 0) == n
