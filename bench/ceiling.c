@@ -19,7 +19,11 @@
  * messages/s on a busy machine, 1,000 growing copies of the backlog kept
  * it behind for good, where parleyd, sharing, caught up.)
  *
- *     parley-ceiling [--listen 127.0.0.1:6667] [--sendq BYTES]
+ *     parley-ceiling [--listen 127.0.0.1:6667] [--irc-listen HOST:PORT] [--sendq BYTES]
+ *
+ * --irc-listen is a second listener, the same IRC: with it, bench/ab takes
+ * the ceiling for a parleyd (--a ./parley-ceiling) and gives it the flags
+ * its --help lists.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -68,7 +72,7 @@ struct room {
 
 /* One client, indexed by its fd. */
 struct conn {
-	bool open, dead, dirty, want_out, has_nick, has_user, welcomed;
+	bool listener, open, dead, dirty, want_out, has_nick, has_user, welcomed;
 	char nick[NICK_MAX];
 	struct room *room;         /* NULL until the first JOIN */
 	uint32_t room_slot;        /* its index in room->fds */
@@ -490,10 +494,12 @@ static int
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: parley-ceiling [--listen HOST:PORT] [--sendq BYTES]\n"
-	    "  --listen  address to take IRC clients on (default 127.0.0.1:6667)\n"
-	    "  --sendq   unsent bytes one client may have before it is dropped\n"
-	    "            (default 1048576, as bench runs give parleyd; at least 131072)\n"
+	    "usage: parley-ceiling [--listen HOST:PORT] [--irc-listen HOST:PORT] [--sendq BYTES]\n"
+	    "  --listen      address to take IRC clients on (default 127.0.0.1:6667)\n"
+	    "  --irc-listen  a second one, the same IRC (as parleyd's flag, for bench/ab)\n"
+	    "  --sendq       unsent bytes one client may have before it is dropped\n"
+	    "                (default 1048576, as bench runs give parleyd; at least 131072)\n"
+	    "  --version     what this is\n"
 	    "A minimal IRC broadcaster for parley-bench: this machine's ceiling.\n");
 	return code;
 }
@@ -501,14 +507,20 @@ usage(int code)
 int
 main(int argc, char **argv)
 {
-	const char *listen_spec = "127.0.0.1:6667";
+	const char *specs[2] = { "127.0.0.1:6667", NULL };
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0)
 			return usage(0);
+		if (strcmp(argv[i], "--version") == 0) {
+			puts("parley-ceiling (bench/ceiling.c): a minimal IRC broadcaster");
+			return 0;
+		}
 		if (i + 1 >= argc)
 			return usage(2);
 		if (strcmp(argv[i], "--listen") == 0)
-			listen_spec = argv[++i];
+			specs[0] = argv[++i];
+		else if (strcmp(argv[i], "--irc-listen") == 0)
+			specs[1] = argv[++i];
 		else if (strcmp(argv[i], "--sendq") == 0 && atol(argv[i + 1]) >= 2 * READ_MAX)
 			sendq_max = (size_t)atol(argv[++i]);
 		else
@@ -524,13 +536,16 @@ main(int argc, char **argv)
 	}
 	conns_max = rl.rlim_cur > (1 << 20) ? 1 << 20 : (int)rl.rlim_cur;
 	conns = calloc((size_t)conns_max, sizeof *conns);
-	int lfd = listen_on(listen_spec);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event lev = { .events = EPOLLIN, .data.fd = lfd };
-	if (!conns || lfd < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) < 0) {
-		fprintf(stderr, "parley-ceiling: cannot listen on %s: %s\n", listen_spec,
-		    strerror(errno));
-		return 1;
+	for (int i = 0; i < 2 && specs[i]; i++) {
+		int lfd = conns && ep >= 0 ? listen_on(specs[i]) : -1;
+		struct epoll_event lev = { .events = EPOLLIN, .data.fd = lfd };
+		if (lfd < 0 || lfd >= conns_max || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) < 0) {
+			fprintf(stderr, "parley-ceiling: cannot listen on %s: %s\n", specs[i],
+			    strerror(errno));
+			return 1;
+		}
+		conns[lfd].listener = true;
 	}
 	struct epoll_event ev[EVENTS_MAX];
 	for (;;) {
@@ -540,8 +555,8 @@ main(int argc, char **argv)
 		/* The pass: read and handle every ready socket, queueing output... */
 		for (int i = 0; i < n; i++) {
 			int fd = ev[i].data.fd;
-			if (fd == lfd) {
-				accept_all(lfd);
+			if (conns[fd].listener) {
+				accept_all(fd);
 				continue;
 			}
 			if (!conns[fd].open || conns[fd].dead)
