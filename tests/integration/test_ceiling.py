@@ -130,3 +130,19 @@ def test_bad_input_closes_only_that_client(ceiling):
     assert bad.recv(100) == b""
     a.sendall(b"PING :still\r\n")
     assert read_until(a, b"PONG") and proc.poll() is None
+
+
+def test_second_listener_and_version(ceiling):
+    """--irc-listen is a second door to the same rooms (bench/ab passes it),
+    and --version answers, as bench/ab asks every side."""
+    second = free_port()
+    _, port = ceiling("--irc-listen", "127.0.0.1:%d" % second)
+    a, b = irc(port, "a"), irc(second, "b")
+    for s in (a, b):
+        read_until(s, b"\r\n")
+        s.sendall(b"JOIN #r\r\n")
+        read_until(s, b" 366 ")
+    a.sendall(b"PRIVMSG #r :across\r\n")
+    assert read_until(b, b":across\r\n").endswith(b":a!u@h PRIVMSG #r :across\r\n")
+    out = subprocess.run([str(CEILING), "--version"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0 and "parley-ceiling" in out.stdout
