@@ -597,6 +597,24 @@ hub_leave(struct hub *hub, struct user *u, struct room *room)
 }
 
 int
+hub_text_valid(const char *s, size_t max)
+{
+	size_t n = s != NULL ? strnlen(s, max + 1) : max + 1;
+	return n <= max && text_is_clean(s, n) && memchr(s, '\n', n) == NULL;
+}
+
+int
+hub_word_valid(const char *s, size_t max)
+{
+	if (s == NULL || *s == '\0' || !hub_text_valid(s, max))
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7F)
+			return 0;
+	return 1;
+}
+
+int
 hub_set_topic(struct hub *hub, struct room *room, const char *text, const char *by,
     time_t at)
 {

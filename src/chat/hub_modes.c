@@ -164,15 +164,16 @@ hub_room_restore_mask(struct hub *hub, struct room *room, char letter, const cha
 	if (hub_room_list(room, letter, &list, &n) < 0 || *n == 0)
 		return -1;
 	struct ban *b = &(*list)[*n - 1];
-	snprintf(b->by, sizeof b->by, "%s", by != NULL ? by : hub_service.nick);
+	snprintf(b->by, sizeof b->by, "%s",
+	    hub_word_valid(by, sizeof b->by - 1) ? by : hub_service.nick);
 	b->at = at;
 	return 0;
 }
 
 /* A key must survive being typed in a JOIN: no spaces, no commas (JOIN
  * lists keys with them), no control characters (RFC 2812's grammar). */
-static int
-key_valid(const char *key)
+int
+hub_key_valid(const char *key)
 {
 	size_t n = key ? strlen(key) : 0;
 	if (n == 0 || n > HUB_KEY_MAX)
@@ -194,7 +195,7 @@ key_mode(struct room *room, struct hub_mode *m)
 		m->arg = "*";
 		return HUB_OK;
 	}
-	if (!key_valid(m->arg))
+	if (!hub_key_valid(m->arg))
 		return HUB_ENEEDARG;
 	char *key = strdup(m->arg);
 	if (key == NULL)

@@ -83,8 +83,15 @@ static const struct {
 void
 hub_room_load(struct hub *hub, struct room *room, const struct hub_room_state *st)
 {
-	(void)hub_set_topic(hub, room, st->topic, st->topic_by ? st->topic_by : "",
-	    st->topic_at);
+	/* The state comes from outside this process (the store, or another
+	 * node through Redis): it is held to the rules a client's TOPIC and
+	 * MODE are, or left out, so nothing in it can forge a line. */
+	const char *topic = st->topic, *by = st->topic_by;
+	if (topic != NULL && !hub_text_valid(topic, HUB_TOPIC_MAX))
+		topic = NULL;
+	if (!hub_word_valid(by, HUB_LIST_MASK_MAX))
+		by = hub_service.nick;
+	(void)hub_set_topic(hub, room, topic, by, st->topic_at);
 	if (st->created > 0)
 		room->created = st->created;
 	room->modes = 0;
@@ -94,7 +101,7 @@ hub_room_load(struct hub *hub, struct room *room, const struct hub_room_state *s
 				room->modes |= flags[i].bit;
 	free(room->password);
 	room->password = NULL;
-	if (st->key != NULL && strlen(st->key) <= HUB_KEY_MAX)
+	if (hub_key_valid(st->key))
 		room->password = strdup(st->key);  /* none, when out of memory */
 	if (st->limit <= HUB_LIMIT_MAX)
 		room->limit = st->limit;

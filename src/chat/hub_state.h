@@ -69,4 +69,13 @@ void hub_room_op_changed(struct room *room, const struct user *target, int on);
  * carol"), made by by in room, whoever may. */
 void hub_modes_apply(struct hub *hub, struct user *by, struct room *room, const char *text);
 
+/* What the hub takes from outside a client's line (the store, another
+ * node) is held to a line's rules: hub_text_valid, a text of at most max
+ * bytes, clean UTF-8 (text.h) with no line break; hub_word_valid, one
+ * such word (no space, no control character), not empty; hub_key_valid,
+ * a room key as MODE +k takes it. NULL is none of them. */
+int hub_text_valid(const char *s, size_t max);
+int hub_word_valid(const char *s, size_t max);
+int hub_key_valid(const char *key);
+
 #endif

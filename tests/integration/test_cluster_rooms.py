@@ -268,3 +268,26 @@ def test_a_node_started_later_mirrors_the_rooms(redis, nodes, make_server):
     bob.expect(r":carol!\S+ PRIVMSG #one :from the third node$")
     bob.send("PRIVMSG #one :back to it")
     carol.expect(r":bob!\S+ PRIVMSG #one :back to it$")
+
+
+def test_a_room_state_in_redis_cannot_forge_a_line_on_a_node_started_later(redis, nodes,
+                                                                        make_server):
+    """What a node loads from Redis is held to a client's rules: a topic,
+    setter or key holding a line break (written into Redis by whoever can
+    reach it) is left out, not sent to clients as a line of its own."""
+    a_node, _ = nodes
+    alice = irc.connect(a_node, "alice")
+    alice.join("#t")
+    alice.send("TOPIC #t :clean")
+    alice.expect(r" TOPIC #t :clean$")
+    alice.sync()
+    redis.command("HSET", "parley:room:#t", "topic", "hi\r\nPRIVMSG carol :INJECTED",
+                  "topic_by", "x\ny", "key", "a\nb")
+    c_node = start_node(make_server, redis)
+    wait_loaded(c_node)
+    carol = irc.connect(c_node, "carol")
+    carol.send("JOIN #t")
+    carol.expect_numeric("366")
+    carol.send("TOPIC #t")
+    carol.expect_numeric("331")
+    carol.expect_nothing(r"INJECTED")

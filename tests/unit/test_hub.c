@@ -935,6 +935,45 @@ test_user_holds_its_own(void **state)
 	assert_null(hub_user_room(u, 2));
 }
 
+/* A room's state from outside (the store, another node through Redis) is
+ * held to a client's rules: a topic, setter, key or mask setter that
+ * could forge a line is left out. */
+static void
+test_room_load_refuses_line_breaks(void **state)
+{
+	struct hub *hub = *state;
+	struct user *u = new_user(hub, "alice");
+	assert_int_equal(hub_join(hub, u, "#r"), HUB_OK);
+	struct room *room = hub_room_find(hub, "#r");
+	assert_non_null(room);
+	struct hub_room_state bad = {
+		.topic = "hi\r\nPRIVMSG carol :INJECTED", .topic_by = "x\ny",
+		.topic_at = 1, .modes = "nt", .key = "a b", .limit = 5,
+	};
+	hub_room_load(hub, room, &bad);
+	assert_null(room->topic);
+	assert_null(room->password);
+	assert_int_equal(room->limit, 5);
+	bad.topic = "line\nbreak";
+	hub_room_load(hub, room, &bad);
+	assert_null(room->topic);
+	struct hub_room_state good = {
+		.topic = "fine topic", .topic_by = "bob!b@h", .topic_at = 2,
+		.modes = "nt", .key = "sesame", .limit = 0,
+	};
+	hub_room_load(hub, room, &good);
+	assert_string_equal(room->topic, "fine topic");
+	assert_string_equal(room->topic_by, "bob!b@h");
+	assert_string_equal(room->password, "sesame");
+	good.topic_by = "two words";
+	hub_room_load(hub, room, &good);
+	assert_string_equal(room->topic, "fine topic");
+	assert_string_not_equal(room->topic_by, "two words");
+	assert_int_equal(hub_room_restore_mask(hub, room, 'b', "*!*@evil", "op\r\nX", 3), 0);
+	assert_int_equal(room->nbans, 1);
+	assert_null(strpbrk(room->bans[0].by, "\r\n "));
+}
+
 int
 main(void)
 {
@@ -961,6 +1000,7 @@ main(void)
 		T(test_invite),
 		T(test_room_bounds),
 		T(test_user_holds_its_own),
+		T(test_room_load_refuses_line_breaks),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

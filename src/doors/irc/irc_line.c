@@ -45,6 +45,11 @@ irc_vformat(char *line, const char *prefix, const char *fmt, va_list ap)
 		memcpy(line, fixed, n);
 	}
 	n = utf8_fit(line, n, max);
+	/* A line break inside would make two lines of one, a line forged by
+	 * whatever text got here (the hub keeps them out; this is the last
+	 * door). */
+	for (char *lf = line; (lf = memchr(lf, '\n', (size_t)(line + n - lf))) != NULL;)
+		*lf++ = ' ';
 	memcpy(line + n, "\r\n", 2);
 	return n + 2;
 }
