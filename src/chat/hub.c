@@ -614,6 +614,20 @@ hub_word_valid(const char *s, size_t max)
 	return 1;
 }
 
+/* A key must survive being typed in a JOIN: no spaces, no commas (JOIN
+ * lists keys with them), no control characters (RFC 2812's grammar). */
+int
+hub_key_valid(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+	if (n == 0 || n > HUB_KEY_MAX)
+		return 0;
+	for (; *key; key++)
+		if ((unsigned char)*key <= ' ' || *key == ',' || *key == 0x7F)
+			return 0;
+	return 1;
+}
+
 int
 hub_set_topic(struct hub *hub, struct room *room, const char *text, const char *by,
     time_t at)

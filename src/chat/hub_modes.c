@@ -170,20 +170,6 @@ hub_room_restore_mask(struct hub *hub, struct room *room, char letter, const cha
 	return 0;
 }
 
-/* A key must survive being typed in a JOIN: no spaces, no commas (JOIN
- * lists keys with them), no control characters (RFC 2812's grammar). */
-int
-hub_key_valid(const char *key)
-{
-	size_t n = key ? strlen(key) : 0;
-	if (n == 0 || n > HUB_KEY_MAX)
-		return 0;
-	for (; *key; key++)
-		if ((unsigned char)*key <= ' ' || *key == ',' || *key == 0x7F)
-			return 0;
-	return 1;
-}
-
 static enum hub_status
 key_mode(struct room *room, struct hub_mode *m)
 {
