@@ -7,15 +7,11 @@ The database is read with Python's sqlite3 module, apart from the
 server's own queries (CHATHISTORY has tests of its own)."""
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import threading
-import time
 
-import pytest
-
-from chat import PARLEYD, Server, free_port, kill_group
+from chat import PARLEYD, Server, free_port
+from flood import flood, flood_end, seen_at_least
 from irc import IrcClient, parse
 
 DB = "parley.db"
@@ -145,99 +141,20 @@ def test_redact_marks_the_stored_message(tmp_path):
     assert got == [(None, 1)], got
 
 
-class Receiver(threading.Thread):
-    """Reads an IRC connection to its end, keeping the msgid of every
-    PRIVMSG it was sent."""
-
-    def __init__(self, sock):
-        super().__init__(daemon=True)
-        self.sock = sock
-        self.seen = []
-
-    def run(self):
-        buf = b""
-        self.sock.settimeout(60)
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-                *lines, buf = buf.split(b"\r\n")
-                for line in lines:
-                    if b" PRIVMSG #flood " in line and line.startswith(b"@"):
-                        tags = dict(t.partition(b"=")[::2] for t in line[1:line.index(b" ")].split(b";"))
-                        self.seen.append(tags[b"msgid"].decode())
-        except OSError:
-            pass
-
-
-class Sender(threading.Thread):
-    """Says numbered lines into #flood until the server goes, reading (and
-    dropping) what it is sent meanwhile, lest its sendq fill."""
-
-    def __init__(self, sock, name):
-        super().__init__(daemon=True)
-        self.sock = sock
-        self.name = name
-        self.drain = threading.Thread(target=self.read, daemon=True)
-
-    def read(self):
-        try:
-            while self.sock.recv(65536):
-                pass
-        except OSError:
-            pass
-
-    def run(self):
-        self.drain.start()
-        i = 0
-        try:
-            while True:
-                batch = b"".join(b"PRIVMSG #flood :%s %d\r\n" % (self.name.encode(), i + k)
-                                 for k in range(20))
-                self.sock.sendall(batch)
-                i += 20
-        except OSError:
-            pass
-
-
 def test_kill_9_during_a_flood_loses_nothing_a_client_saw(tmp_path):
     """The durability contract: a message is in the database before any
     client receives it, so whatever a receiver saw is there after kill -9
     (SQLite's WAL is in the OS's page cache once COMMIT returns; only a
     power loss could take it)."""
     srv = start(tmp_path)
-    receivers, senders = [], []
-    for i in range(3):
-        c = client(srv, "r%d" % i, caps="message-tags")
-        c.join("#flood")
-        receivers.append((c, Receiver(c.sock)))
-    for i in range(3):
-        c = client(srv, "s%d" % i)
-        c.join("#flood")
-        senders.append((c, Sender(c.sock, c.nick)))
-    for _, r in receivers:
-        r.start()
-    for _, s in senders:
-        s.start()
+    receivers, senders = flood(irc_port(srv))
     # Until every receiver has seen a good many (or a while has passed, on
     # a slow machine), then in the middle of it.
-    deadline = time.monotonic() + 30
-    while min(len(r.seen) for _, r in receivers) < 500 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    seen_at_least(receivers, 500)
     os.killpg(srv.proc.pid, signal.SIGKILL)
     srv.proc.wait()
-    for _, r in receivers:
-        r.join(60)
-    for c, s in senders:
-        s.join(60)
-        s.drain.join(60)
-        c.close()
+    seen = flood_end(receivers, senders)
     srv.stop()
-    seen = set()
-    for _, r in receivers:
-        seen.update(r.seen)
     assert min(len(r.seen) for _, r in receivers) > 0, "the flood never got going"
     stored = {m for (m,) in rows(tmp_path / "data", "SELECT msgid FROM events WHERE kind = 1")}
     missing = seen - stored

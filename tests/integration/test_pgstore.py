@@ -17,9 +17,9 @@ import pytest
 
 import pgtmp
 from chat import PARLEYD, Server, free_port, need_tools
+from flood import PacedSender, flood, flood_end, seen_at_least
 from irc import IrcClient, parse
 from test_chathistory import CAPS, batch, say, texts
-from test_history import Receiver, Sender
 from test_irc_accounts import authenticate, finish, numerics, plain, start as sasl_start
 
 
@@ -131,64 +131,6 @@ def test_an_account_registered_on_one_server_logs_in_on_the_next(pg_url):
     stop(srv)
 
 
-class PacedSender(Sender):
-    """Says numbered lines into #flood at a pace its receivers (Python
-    threads on a busy machine) keep up with, until it is closed: the load
-    goes on for as long as a test needs, with no sendq overflowing."""
-
-    def run(self):
-        self.drain.start()
-        i = 0
-        try:
-            while True:
-                batch = b"".join(b"PRIVMSG #flood :%s %d\r\n" % (self.name.encode(), i + k)
-                                 for k in range(10))
-                self.sock.sendall(batch)
-                i += 10
-                time.sleep(0.05)
-        except OSError:
-            pass
-
-
-def flood(srv, n=3, sender=Sender):
-    """n receivers and n senders in #flood, running."""
-    receivers, senders = [], []
-    for i in range(n):
-        c = client(srv, "r%d" % i, caps="message-tags")
-        c.join("#flood")
-        receivers.append((c, Receiver(c.sock)))
-    for i in range(n):
-        c = client(srv, "s%d" % i)
-        c.join("#flood")
-        senders.append((c, sender(c.sock, c.nick)))
-    for _, r in receivers:
-        r.start()
-    for _, s in senders:
-        s.start()
-    return receivers, senders
-
-
-def seen_at_least(receivers, n, timeout=30):
-    deadline = time.monotonic() + timeout
-    while min(len(r.seen) for _, r in receivers) < n and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-
-def flood_end(receivers, senders):
-    for c, _ in receivers:
-        c.close()
-    for _, r in receivers:
-        r.join(60)
-    for c, s in senders:
-        c.close()
-        s.join(60)
-        s.drain.join(60)
-    seen = set()
-    for _, r in receivers:
-        seen.update(r.seen)
-    return seen
-
-
 def stored(cluster, url):
     db = url.rsplit("/", 1)[1]
     out = cluster.psql("SELECT msgid FROM events WHERE kind = 1 AND target = '#flood'", db=db)
@@ -199,7 +141,7 @@ def test_kill_9_during_a_flood_loses_nothing_a_client_saw(pg_cluster, pg_url):
     """The durability contract on PostgreSQL: what any receiver saw was
     committed before it was sent."""
     srv = server(pg_url)
-    receivers, senders = flood(srv)
+    receivers, senders = flood(irc_port(srv))
     seen_at_least(receivers, 500)
     os.killpg(srv.proc.pid, signal.SIGKILL)
     srv.proc.wait()
@@ -230,7 +172,7 @@ def test_postgresql_restarted_under_load(own_cluster):
     is stored in the end."""
     url = own_cluster.createdb("restart")
     srv = server(url)
-    receivers, senders = flood(srv, n=2, sender=PacedSender)
+    receivers, senders = flood(irc_port(srv), n=2, sender=PacedSender)
     seen_at_least(receivers, 300)
     own_cluster.stop()
     before = [len(r.seen) for _, r in receivers]
@@ -265,7 +207,7 @@ def test_a_quick_restart_under_load_breaks_no_query(own_cluster):
     found so at their next use and made again, the query not failed."""
     url = own_cluster.createdb("quick")
     srv = server(url)
-    receivers, senders = flood(srv, n=2, sender=PacedSender)
+    receivers, senders = flood(irc_port(srv), n=2, sender=PacedSender)
     seen_at_least(receivers, 300)
     asker = client(srv, "asker", caps=CAPS)
     asker.join("#flood")
