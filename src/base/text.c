@@ -259,3 +259,9 @@ text_has_controls(const char *src, int keep_lf)
 			return 1;
 	return 0;
 }
+
+int
+text_is_line(const char *s, size_t n, size_t max)
+{
+	return n <= max && memchr(s, '\n', n) == NULL && text_is_clean(s, n);
+}

@@ -37,6 +37,11 @@ char *text_ndup(const char *s, size_t max);
 /* 1 when s (n bytes) is valid UTF-8 with no NUL and no CR. */
 int text_is_clean(const char *s, size_t n);
 
+/* 1 when s (n bytes) is one line: at most max bytes, clean (above) and
+ * without LF. What every door and every node must hold a stored or
+ * relayed text to, so that it can never split into two lines. */
+int text_is_line(const char *s, size_t n, size_t max);
+
 /* Copies src (valid UTF-8) to dst (strlen(src) + 1 bytes) as a terminal
  * may show it: IRC formatting (bold \x02, colour \x03 with its numbers,
  * hex colour \x04 with its digits, \x0f reset, \x11 monospace, \x16

@@ -599,8 +599,7 @@ hub_leave(struct hub *hub, struct user *u, struct room *room)
 int
 hub_text_valid(const char *s, size_t max)
 {
-	size_t n = s != NULL ? strnlen(s, max + 1) : max + 1;
-	return n <= max && text_is_clean(s, n) && memchr(s, '\n', n) == NULL;
+	return s != NULL && text_is_line(s, strnlen(s, max + 1), max);
 }
 
 int

@@ -137,13 +137,6 @@ field_max(enum field f)
 
 /* Text rules. */
 
-/* One line: valid UTF-8 without NUL, CR or LF, at most max bytes. */
-static int
-line_ok(const char *s, size_t n, size_t max)
-{
-	return n <= max && memchr(s, '\n', n) == NULL && text_is_clean(s, n);
-}
-
 /* What a user says: one line, or (IRC's multiline) lines with '\n'
  * between them and '\r' before one that continues the one before (never
  * the first, never an empty one), as msg.h has it. */
@@ -151,7 +144,7 @@ static int
 message_ok(const char *s, size_t n)
 {
 	if (strpbrk(s, "\n\r") == NULL)
-		return line_ok(s, n, CLUSTER_TEXT_MAX);
+		return text_is_line(s, n, CLUSTER_TEXT_MAX);
 	if (n > MULTILINE_BYTES_MAX)
 		return 0;
 	size_t lines = 0;
@@ -186,7 +179,7 @@ ident_ok(const char *s, size_t n)
 static int
 mode_ok(const char *s, size_t n)
 {
-	return n >= 2 && (s[0] == '+' || s[0] == '-') && line_ok(s, n, HUB_MODE_TEXT_MAX);
+	return n >= 2 && (s[0] == '+' || s[0] == '-') && text_is_line(s, n, HUB_MODE_TEXT_MAX);
 }
 
 /* A user's mode change as hub_umode_text writes it: a sign and the
@@ -267,13 +260,13 @@ rule_ok(enum rule rule, const char *s, size_t n)
 	case R_MESSAGE:
 		return message_ok(s, n);
 	case R_REASON:
-		return line_ok(s, n, HUB_REASON_MAX);
+		return text_is_line(s, n, HUB_REASON_MAX);
 	case R_TOPIC:
-		return line_ok(s, n, HUB_TOPIC_MAX);
+		return text_is_line(s, n, HUB_TOPIC_MAX);
 	case R_REALNAME:
-		return line_ok(s, n, USER_REALNAME_MAX);
+		return text_is_line(s, n, USER_REALNAME_MAX);
 	case R_AWAY:
-		return line_ok(s, n, HUB_AWAY_MAX);
+		return text_is_line(s, n, HUB_AWAY_MAX);
 	case R_MODE:
 		return mode_ok(s, n);
 	case R_UMODE:

@@ -48,6 +48,22 @@ test_clean_ascii_unchanged(void **state)
  * byte is found wherever it falls in a long line (each position of a
  * word, the last bytes after the words), and a good sequence across a
  * word's edge is taken. */
+/* A line is held to its length in bytes and may carry no LF, CR or NUL:
+ * a text that passes can never become two lines on any door. */
+static void
+test_is_line(void **state)
+{
+	(void)state;
+	assert_true(text_is_line("topic", 5, 5));
+	assert_true(text_is_line("", 0, 0));
+	assert_false(text_is_line("topic", 5, 4));
+	assert_false(text_is_line("a\nPRIVMSG #r :x", 16, 100));
+	assert_false(text_is_line("a\r", 2, 100));
+	assert_false(text_is_line("a\0b", 3, 100));
+	assert_false(text_is_line("\xC3", 1, 100));
+	assert_true(text_is_line("caf\xC3\xA9", 5, 5));
+}
+
 static void
 test_is_clean_any_position(void **state)
 {
@@ -357,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_clean_worst_case_size),
 		cmocka_unit_test(test_clean_output_always_clean),
 		cmocka_unit_test(test_is_clean_any_position),
+		cmocka_unit_test(test_is_line),
 		cmocka_unit_test(test_word_splitting),
 		cmocka_unit_test(test_word_then_rest),
 		cmocka_unit_test(test_word_and_rest_edges),
