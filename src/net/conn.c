@@ -281,7 +281,8 @@ conn_send(struct conn *c, struct wire *w)
 		return;
 	}
 	c->set->stats.queued[c->door->stats_slot]++;
-	conn_set_flush_later(c->set, c);
+	if (!c->queued_flush)
+		conn_set_flush_later(c->set, c);
 }
 
 /* Replies made as the client takes them. */

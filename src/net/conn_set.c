@@ -87,8 +87,12 @@ conn_set_flush_later(struct conn_set *set, struct conn *c)
 	if (c->queued_flush)
 		return;
 	c->queued_flush = 1;
-	c->flush_next = set->flush_list;
-	set->flush_list = c;
+	c->flush_next = NULL;
+	if (set->flush_list == NULL)
+		set->flush_list = c;
+	else
+		set->flush_tail->flush_next = c;
+	set->flush_tail = c;
 }
 
 void
@@ -114,6 +118,8 @@ conn_set_next_flush(struct conn_set *set)
 	if (c == NULL)
 		return NULL;
 	set->flush_list = c->flush_next;
+	if (set->flush_list == NULL)
+		set->flush_tail = NULL;
 	c->queued_flush = 0;
 	c->flush_next = NULL;
 	return c;

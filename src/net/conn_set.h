@@ -41,7 +41,10 @@ struct conn_set {
 	struct conn_list registered;
 	struct conn_list unregistered;
 	unsigned long count;
-	struct conn *flush_list;      /* conns with fresh output */
+	/* Conns with fresh output, in the order they got it: the receivers
+	 * of the first message read in a pass are written first. */
+	struct conn *flush_list;
+	struct conn *flush_tail;      /* its last, to append in O(1) */
 	struct conn *reap_list;       /* conns to close and free */
 	struct conn *reap_kept;       /* ... that were on the flush list too */
 	int going_away;               /* the owner is shutting down */

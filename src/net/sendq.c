@@ -2,28 +2,50 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/uio.h>
 
 /* Enough slots for a burst of messages per writev without a large iovec
  * on the stack. */
 #define SENDQ_IOV_MAX 128
-#define SENDQ_MIN_SLOTS 4
+/* The first ring's slots: a conn that gets more than one message in a
+ * pass (a busy room: W1's receivers get tens) gets them, or a welcome
+ * burst, in one allocation rather than a chain of doublings; the ring is
+ * given back when it drains, so idle conns do not keep it. */
+#define SENDQ_MIN_SLOTS 16
+
+/* The slots: the ring, or the one inline. Indexed with & (cap - 1),
+ * which is always 0 inline. */
+static inline struct wire **
+sendq_slots(struct sendq *q)
+{
+	return q->cap > 1 ? q->ring : &q->one;
+}
+
+static inline struct wire *
+sendq_at(const struct sendq *q, unsigned i)
+{
+	struct wire *const *slots = q->cap > 1 ? q->ring : &q->one;
+	return slots[(q->head + i) & (q->cap - 1)];
+}
 
 /* Empty, with no ring; the numbering and the release go on. */
 static void
 sendq_empty(struct sendq *q)
 {
-	free(q->ring);
-	q->ring = NULL;
-	q->cap = q->head = q->count = q->offset = 0;
+	if (q->cap > 1)
+		free(q->ring);
+	q->one = NULL;
+	q->cap = 1;
+	q->head = q->count = q->offset = 0;
 	q->bytes = 0;
 }
 
 void
 sendq_init(struct sendq *q)
 {
-	q->ring = NULL;
+	q->cap = 1;
 	sendq_empty(q);
 	q->pushed = 0;
 	q->release = SENDQ_UNGATED;
@@ -33,22 +55,28 @@ void
 sendq_clear(struct sendq *q)
 {
 	for (unsigned i = 0; i < q->count; i++)
-		wire_unref(q->ring[(q->head + i) & (q->cap - 1)]);
+		wire_unref(sendq_at(q, i));
 	sendq_empty(q);
 }
 
+/* Room for at least want entries: a ring of twice the slots, or more
+ * (from the inline slot, SENDQ_MIN_SLOTS at once). */
 static int
-sendq_grow(struct sendq *q)
+sendq_grow(struct sendq *q, unsigned want)
 {
-	unsigned cap = q->cap ? q->cap * 2 : SENDQ_MIN_SLOTS;
-	if (cap == 0)
-		return -1;
+	unsigned cap = q->cap > 1 ? q->cap * 2 : SENDQ_MIN_SLOTS;
+	while (cap < want) {
+		if (cap > UINT_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
 	struct wire **ring = malloc(cap * sizeof *ring);
 	if (ring == NULL)
 		return -1;
 	for (unsigned i = 0; i < q->count; i++)
-		ring[i] = q->ring[(q->head + i) & (q->cap - 1)];
-	free(q->ring);
+		ring[i] = sendq_at(q, i);
+	if (q->cap > 1)
+		free(q->ring);
 	q->ring = ring;
 	q->cap = cap;
 	q->head = 0;
@@ -56,32 +84,29 @@ sendq_grow(struct sendq *q)
 }
 
 int
-sendq_push(struct sendq *q, struct wire *w)
+sendq_push_grow(struct sendq *q, struct wire *w)
 {
-	if (q->count == q->cap && sendq_grow(q) < 0)
+	if (sendq_grow(q, q->count + 1) < 0)
 		return -1;
-	q->ring[(q->head + q->count) & (q->cap - 1)] = wire_ref(w);
-	q->count++;
-	q->bytes += w->len;
-	q->pushed += w->len;
-	return 0;
+	return sendq_push(q, w);
 }
 
 int
 sendq_append(struct sendq *q, struct sendq *from)
 {
-	while (q->cap - q->count < from->count)
-		if (sendq_grow(q) < 0)
-			return -1;
+	if (from->count == 0)
+		return 0;
+	if (q->cap - q->count < from->count &&
+	    sendq_grow(q, q->count + from->count) < 0)
+		return -1;
+	struct wire **slots = sendq_slots(q);
 	for (unsigned i = 0; i < from->count; i++) {
-		q->ring[(q->head + q->count) & (q->cap - 1)] =
-		    from->ring[(from->head + i) & (from->cap - 1)];
+		slots[(q->head + q->count) & (q->cap - 1)] = sendq_at(from, i);
 		q->count++;
 	}
 	q->bytes += from->bytes;
 	q->pushed += from->bytes;
-	free(from->ring);  /* the references moved with the entries */
-	from->ring = NULL;
+	from->count = 0;  /* the references moved with the entries */
 	sendq_empty(from);
 	return 0;
 }
@@ -92,8 +117,9 @@ sendq_consume(struct sendq *q, size_t n)
 	q->bytes -= n;
 	/* Runs on with n == 0 to drop fully written (and empty) entries: a
 	 * zero-length one left at the head would make sendq_flush spin. */
+	struct wire **slots = sendq_slots(q);
 	while (q->count > 0) {
-		struct wire *w = q->ring[q->head];
+		struct wire *w = slots[q->head];
 		size_t left = w->len - q->offset;
 		if (n < left) {
 			q->offset += (unsigned)n;
@@ -122,7 +148,7 @@ sendq_flush(struct sendq *q, int fd)
 		unsigned n = q->count < SENDQ_IOV_MAX ? q->count : SENDQ_IOV_MAX;
 		size_t want = 0;
 		for (unsigned i = 0; i < n; i++) {
-			struct wire *w = q->ring[(q->head + i) & (q->cap - 1)];
+			struct wire *w = sendq_at(q, i);
 			size_t skip = i == 0 ? q->offset : 0;
 			iov[i].iov_base = w->data + skip;
 			iov[i].iov_len = w->len - skip;
@@ -156,7 +182,7 @@ sendq_peek(const struct sendq *q, const char **p)
 		*p = NULL;
 		return 0;
 	}
-	const struct wire *w = q->ring[q->head];
+	const struct wire *w = sendq_at(q, 0);
 	size_t n = w->len - q->offset, allowed = sendq_writable(q);
 	*p = w->data + q->offset;
 	return n < allowed ? n : allowed;

@@ -16,8 +16,15 @@
 #include "net/wire.h"
 
 struct sendq {
-	struct wire **ring;  /* circular; NULL until the first push */
-	unsigned cap;        /* slots in ring, a power of two, 0 when empty */
+	/* The entries, oldest at head. One entry needs no allocation: it sits
+	 * in one, where the ring's pointer would be (most receivers of a
+	 * message have nothing else queued when it comes). More get a ring,
+	 * given back when it drains, so an idle conn costs no ring. */
+	union {
+		struct wire **ring;  /* cap > 1: circular, allocated */
+		struct wire *one;    /* cap == 1: the one slot, inline */
+	};
+	unsigned cap;        /* slots, a power of two: 1 inline, else the ring's */
 	unsigned head;       /* index of the oldest entry */
 	unsigned count;      /* entries queued */
 	unsigned offset;     /* bytes of ring[head] already written */
@@ -47,11 +54,26 @@ sendq_ready(const struct sendq *q)
 
 /* Empty, ungated. */
 void sendq_init(struct sendq *q);
-/* Drops every entry and frees the ring (the numbering and release stay:
+/* Drops every entry and frees any ring (the numbering and release stay:
  * what was dropped counts as written). */
 void sendq_clear(struct sendq *q);
-/* Takes a new reference to w. -1 on allocation failure. */
-int sendq_push(struct sendq *q, struct wire *w);
+/* sendq_push when every slot is taken: grows the ring first. */
+int sendq_push_grow(struct sendq *q, struct wire *w);
+
+/* Takes a new reference to w. -1 on allocation failure. Inline: it is
+ * the one step of a delivery that every recipient takes. */
+static inline int
+sendq_push(struct sendq *q, struct wire *w)
+{
+	if (q->count == q->cap)
+		return sendq_push_grow(q, w);
+	struct wire **slots = q->cap > 1 ? q->ring : &q->one;
+	slots[(q->head + q->count) & (q->cap - 1)] = wire_ref(w);
+	q->count++;
+	q->bytes += w->len;
+	q->pushed += w->len;
+	return 0;
+}
 /* Writes as much as the fd takes, up to the release. Returns bytes
  * written, or -1 with errno set (EAGAIN included when nothing could be
  * written); 0 when the release holds everything back. */

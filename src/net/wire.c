@@ -39,13 +39,6 @@ wire_printf(const char *fmt, ...)
 	return w;
 }
 
-struct wire *
-wire_ref(struct wire *w)
-{
-	w->refs++;
-	return w;
-}
-
 void
 wire_unref(struct wire *w)
 {

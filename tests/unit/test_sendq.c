@@ -18,12 +18,22 @@
 #include "net/sendq.h"
 #include "net/wire.h"
 
-/* The entry i places after the head. */
+/* The entry i places after the head: in the ring, or inline. */
 static struct wire *
 entry(const struct sendq *q, unsigned i)
 {
 	assert_true(i < q->count);
+	if (q->cap == 1)
+		return q->one;
 	return q->ring[(q->head + i) & (q->cap - 1)];
+}
+
+/* Holds no ring: its one slot inline, empty. */
+static void
+assert_no_ring(const struct sendq *q)
+{
+	assert_int_equal(q->cap, 1);
+	assert_null(q->one);
 }
 
 /* bytes must be what the entries hold, less what was written of the
@@ -36,7 +46,8 @@ check_consistent(const struct sendq *q)
 		assert_int_equal(q->offset, 0);
 		return;
 	}
-	assert_non_null(q->ring);
+	if (q->cap > 1)
+		assert_non_null(q->ring);
 	assert_true(q->cap >= q->count);
 	assert_int_equal(q->cap & (q->cap - 1), 0);
 	assert_true(q->head < q->cap);
@@ -93,12 +104,11 @@ test_init_empty(void **state)
 	struct sendq q;
 	memset(&q, 0xA5, sizeof q);
 	sendq_init(&q);
-	assert_null(q.ring);
-	assert_int_equal(q.cap, 0);
+	assert_no_ring(&q);
 	assert_int_equal(q.count, 0);
 	assert_int_equal(q.bytes, 0);
 	sendq_clear(&q);
-	assert_null(q.ring);
+	assert_no_ring(&q);
 }
 
 static void
@@ -130,7 +140,7 @@ test_push_shares_wire(void **state)
 
 	sendq_consume(&a, 6);
 	assert_int_equal(w->refs, 3);
-	assert_null(a.ring);
+	assert_no_ring(&a);
 	sendq_clear(&b);
 	assert_int_equal(w->refs, 1);
 	wire_unref(w);
@@ -182,8 +192,7 @@ test_consume_across_entries(void **state)
 	assert_int_equal(q.count, 0);
 	assert_int_equal(q.bytes, 0);
 	/* An idle queue holds no ring. */
-	assert_null(q.ring);
-	assert_int_equal(q.cap, 0);
+	assert_no_ring(&q);
 	assert_int_equal(w[2]->refs, 1);
 
 	for (int i = 0; i < 3; i++)
@@ -264,7 +273,7 @@ test_clear_drops_references(void **state)
 	sendq_clear(&q);
 	assert_int_equal(w->refs, 2);
 	assert_int_equal(v->refs, 1);
-	assert_null(q.ring);
+	assert_no_ring(&q);
 	assert_int_equal(q.count, 0);
 	assert_int_equal(q.bytes, 0);
 	assert_int_equal(q.offset, 0);
@@ -302,7 +311,7 @@ test_flush_all_fits(void **state)
 	assert_int_equal(sendq_flush(&q, sv[0]), 19);
 	assert_int_equal(q.count, 0);
 	assert_int_equal(q.bytes, 0);
-	assert_null(q.ring);
+	assert_no_ring(&q);
 	assert_int_equal(a->refs, 1);
 	assert_int_equal(b->refs, 1);
 	char buf[64];
@@ -380,7 +389,7 @@ test_partial_writes(void **state)
 		assert_true(++rounds < 100000);
 	}
 	assert_true(rounds > 1);
-	assert_null(q.ring);
+	assert_no_ring(&q);
 	have = drain(sv[1], got, have, sizeof got);
 	assert_int_equal(written, total);
 	assert_int_equal(have, total);
@@ -411,6 +420,64 @@ test_flush_error_keeps_queue(void **state)
 	close(sv[0]);
 }
 
+/* One entry sits inline (no allocation: the common case of a receiver
+ * with nothing else queued); a second moves both into a ring, in order,
+ * the first one's partial write kept; drained, the ring is given back. */
+static void
+test_one_entry_inline(void **state)
+{
+	(void)state;
+	int sv[2];
+	make_pair(sv, 0);
+	struct sendq q;
+	sendq_init(&q);
+	struct wire *a = wire_new("first\n", 6), *b = wire_new("second\n", 7);
+	assert_int_equal(sendq_push(&q, a), 0);
+	assert_int_equal(q.cap, 1);
+	assert_ptr_equal(q.one, a);
+	check_consistent(&q);
+	sendq_consume(&q, 2);                   /* "fi" written */
+	assert_int_equal(sendq_push(&q, b), 0); /* to a ring */
+	assert_true(q.cap >= 4);
+	assert_ptr_equal(entry(&q, 0), a);
+	assert_ptr_equal(entry(&q, 1), b);
+	assert_int_equal(q.offset, 2);
+	check_consistent(&q);
+	assert_int_equal(sendq_flush(&q, sv[0]), 11);
+	assert_no_ring(&q);
+	char buf[32];
+	assert_int_equal(drain(sv[1], buf, 0, sizeof buf), 11);
+	assert_memory_equal(buf, "rst\nsecond\n", 11);
+
+	/* Appending: inline onto inline needs a ring; an empty from is a
+	 * no-op; from is left empty with no ring. */
+	struct sendq from;
+	sendq_init(&from);
+	assert_int_equal(sendq_append(&q, &from), 0);
+	assert_no_ring(&q);
+	assert_int_equal(sendq_push(&q, a), 0);
+	assert_int_equal(sendq_push(&from, b), 0);
+	assert_int_equal(sendq_append(&q, &from), 0);
+	assert_no_ring(&from);
+	assert_int_equal(from.count, 0);
+	assert_int_equal(q.count, 2);
+	assert_ptr_equal(entry(&q, 0), a);
+	assert_ptr_equal(entry(&q, 1), b);
+	check_consistent(&q);
+	assert_int_equal(a->refs, 2);
+	assert_int_equal(b->refs, 2);
+	sendq_clear(&q);
+	assert_no_ring(&q);
+	assert_int_equal(a->refs, 1);
+	assert_int_equal(b->refs, 1);
+	wire_unref(a);
+	wire_unref(b);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A full ring, its head partly written and wrapped round, grows to twice
+ * its slots with the entries in order and the partial write kept. */
 static void
 test_grow_keeps_partial_head(void **state)
 {
@@ -419,34 +486,42 @@ test_grow_keeps_partial_head(void **state)
 	make_pair(sv, 0);
 	struct sendq q;
 	sendq_init(&q);
-	const char *words[] = { "alpha\n", "beta\n", "gamma\n", "delta\n",
-	    "epsilon\n" };
-	for (int i = 0; i < 4; i++) {
-		struct wire *w = wire_new(words[i], strlen(words[i]));
+	/* Lines "0\n", "1\n", ... until the first ring is full. */
+	char want[4096];
+	size_t have = 0;
+	unsigned pushed = 0;
+	do {
+		struct wire *w = wire_printf("%u\n", pushed++);
 		assert_int_equal(sendq_push(&q, w), 0);
+		memcpy(want + have, w->data, w->len);
+		have += w->len;
 		wire_unref(w);
-	}
-	assert_int_equal(q.cap, 4);
-	sendq_consume(&q, 8);            /* "alpha\n" and "be" */
+	} while (q.count < q.cap || q.cap == 1);
+	unsigned cap = q.cap;
+	assert_true(cap >= 4);
+	sendq_consume(&q, 3);            /* "0\n" and "1" */
 	/* Wrap the ring before it grows. */
-	struct wire *e = wire_new(words[4], strlen(words[4]));
+	struct wire *e = wire_printf("%u\n", pushed++);
 	assert_int_equal(sendq_push(&q, e), 0);
+	memcpy(want + have, e->data, e->len);
+	have += e->len;
 	wire_unref(e);
-	assert_int_equal(q.cap, 4);
-	assert_int_equal(q.count, 4);
+	assert_int_equal(q.cap, cap);
+	assert_int_equal(q.count, cap);
 	assert_true(q.head + q.count > q.cap);
 	struct wire *w = wire_new("zeta\n", 5);
-	assert_int_equal(sendq_push(&q, w), 0);  /* grows to 8 */
+	assert_int_equal(sendq_push(&q, w), 0);  /* grows */
+	memcpy(want + have, w->data, w->len);
+	have += w->len;
 	wire_unref(w);
-	assert_int_equal(q.cap, 8);
-	assert_int_equal(q.offset, 2);
+	assert_int_equal(q.cap, cap * 2);
+	assert_int_equal(q.offset, 1);
 	check_consistent(&q);
-	const char want[] = "ta\ngamma\ndelta\nepsilon\nzeta\n";
-	assert_int_equal(q.bytes, sizeof want - 1);
-	assert_int_equal(sendq_flush(&q, sv[0]), (ssize_t)(sizeof want - 1));
-	char buf[64];
-	assert_int_equal(drain(sv[1], buf, 0, sizeof buf), sizeof want - 1);
-	assert_memory_equal(buf, want, sizeof want - 1);
+	assert_int_equal(q.bytes, have - 3);
+	assert_int_equal(sendq_flush(&q, sv[0]), (ssize_t)(have - 3));
+	char buf[4096];
+	assert_int_equal(drain(sv[1], buf, 0, sizeof buf), have - 3);
+	assert_memory_equal(buf, want + 3, have - 3);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -529,7 +604,7 @@ test_ring_wraparound_order(void **state)
 		at += (size_t)n;
 	}
 	assert_int_equal(at, have);
-	assert_null(q.ring);
+	assert_no_ring(&q);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -551,7 +626,7 @@ test_empty_wire_does_not_stall(void **state)
 	/* Must return, having written everything, and leave nothing. */
 	assert_int_equal(sendq_flush(&q, sv[0]), 2);
 	assert_int_equal(q.count, 0);
-	assert_null(q.ring);
+	assert_no_ring(&q);
 	assert_int_equal(empty->refs, 1);
 	assert_int_equal(w->refs, 1);
 
@@ -640,6 +715,7 @@ main(void)
 		cmocka_unit_test(test_flush_all_fits),
 		cmocka_unit_test(test_partial_writes),
 		cmocka_unit_test(test_flush_error_keeps_queue),
+		cmocka_unit_test(test_one_entry_inline),
 		cmocka_unit_test(test_grow_keeps_partial_head),
 		cmocka_unit_test(test_ring_wraparound_order),
 		cmocka_unit_test(test_empty_wire_does_not_stall),

@@ -317,8 +317,15 @@ deliver_to(struct conn *c, struct msg *m)
 	if (m->kind == MSG_CHGHOST && chghost_delivered(c, m))
 		return;
 	struct wire *tags, *body;
-	if (render_for(c, m, &tags, &body) == 0)
-		irc_send_wire(c, tags, body);
+	if (render_for(c, m, &tags, &body) < 0)
+		return;
+	if (irc_session(c)->reply != NULL) {
+		irc_send_wire(c, tags, body); /* into the reply */
+		return;
+	}
+	if (tags != NULL)
+		conn_send(c, tags);
+	conn_send(c, body);
 }
 
 void
