@@ -6,11 +6,9 @@
  * of their own (pg_int.h says who does what on which thread). */
 #include "store/pg_int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,9 +132,9 @@ pg_take(struct pg_store *s)
 	if (slot->conn == NULL) {
 		/* While the writer knows the database is away, fail at once
 		 * rather than each call waiting for a connection to time out. */
-		pthread_mutex_lock(&s->lock);
+		pthread_mutex_lock(&s->q.lock);
 		int down = (int64_t)pg_now_ms() < s->down_until_ms;
-		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->q.lock);
 		char err[256];
 		if (!down)
 			slot->conn = pg_connect(s->url, err, sizeof err);
@@ -190,12 +188,9 @@ pg_free(struct pg_store *s)
 	free(s->pool);
 	if (s->wconn != NULL)
 		PQfinish(s->wconn);
-	if (s->efd >= 0)
-		close(s->efd);
+	epochs_destroy(&s->q);
 	pthread_cond_destroy(&s->pfree);
 	pthread_mutex_destroy(&s->plock);
-	pthread_cond_destroy(&s->wake);
-	pthread_mutex_destroy(&s->lock);
 	free(s->url);
 	free(s);
 }
@@ -211,17 +206,15 @@ pg_new(const struct store_options *o, unsigned pool, char *err, size_t errlen)
 		return NULL;
 	}
 	s->head.ops = &store_pg;
-	s->efd = -1;
 	s->opt = *o;
-	s->pend_tail = &s->pend_head;
-	s->q_tail = &s->q_head;
 	s->held_tail = &s->held_head;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
+	int q_failed = epochs_init(&s->q, err, errlen);
 	pthread_mutex_init(&s->plock, NULL);
 	pthread_cond_init(&s->pfree, NULL);
-	histogram_init(&s->commit_us, histogram_latency_us, histogram_latency_us_n);
-	histogram_init(&s->commit_events, histogram_batch, histogram_batch_n);
+	if (q_failed) {
+		pg_free(s);
+		return NULL;
+	}
 	s->npool = pool > 0 ? pool : 1;
 	s->url = strdup(o->database);
 	s->pool = calloc(s->npool, sizeof *s->pool);
@@ -246,12 +239,6 @@ pg_open(const struct store_options *o, char *err, size_t errlen)
 	struct pg_store *s = pg_new(o, o->readers, err, errlen);
 	if (s == NULL)
 		return NULL;
-	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (s->efd < 0) {
-		snprintf(err, errlen, "store: %s", strerror(errno));
-		pg_free(s);
-		return NULL;
-	}
 	if (pg_writer_start(s, err, errlen) != 0) {
 		pg_free(s);
 		return NULL;
@@ -283,25 +270,18 @@ pg_close(struct store *st)
 static int
 pg_fd(const struct store *st)
 {
-	return pg_of(st)->efd;
+	return pg_of(st)->q.efd;
 }
 
 static void
 pg_stats(const struct store *st, struct store_stats *out)
 {
 	struct pg_store *s = pg_of(st);
-	pthread_mutex_lock(&s->lock);
-	out->appended = s->appended;
-	out->committed = s->committed;
-	out->dropped = s->dropped + s->refused;
-	out->epochs = s->epochs;
-	out->commits_failed = s->commits_failed;
-	out->pruned = s->pruned;
+	epochs_stats(&s->q, out);
+	pthread_mutex_lock(&s->q.lock);
 	out->held = s->held_now;
 	out->lost = s->lost;
-	out->commit_us = s->commit_us;
-	out->commit_events = s->commit_events;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 }
 
 const struct store_backend store_pg = {

@@ -1,7 +1,7 @@
 /* The PostgreSQL backend's insides, shared by its files (pg.c: open,
  * close, connections, stats, the backend table; pg_schema.c: the tables
- * and their migrations; pg_writer.c: the pending batch, epochs, the
- * writer thread and what it holds back while the database is away;
+ * and their migrations; pg_writer.c: the writer thread over epochs.c
+ * and what it holds back while the database is away;
  * pg_query.c: the queries; pg_accounts.c: accounts, certificates, read
  * markers, registered rooms). Nothing above the store includes it.
  *
@@ -19,14 +19,11 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "store/epochs.h"
 #include "store/store_backend.h"
 
 /* The schema version this build writes (pg_schema.c). */
 #define PG_SCHEMA_VERSION 1
-
-/* The ops not yet committed (pending and sealed) may hold this many
- * bytes in all, beside their count (STORE_PENDING_MAX), as SQLite's. */
-#define PG_PENDING_BYTES_MAX (64u << 20)
 
 /* While the database is away, the epochs are finished (their messages
  * go out: chat goes on) and their ops held back, to be written when it
@@ -57,26 +54,6 @@
  * every target is checked. */
 #define PG_TOUCHED_MAX 1024
 
-enum pg_op_type { PG_OP_EVENT, PG_OP_REDACT, PG_OP_ROOM_SAVE, PG_OP_ROOM_FORGET };
-
-/* One thing for the writer to do, in order; the event's strings in one
- * block, owned. */
-struct pg_op {
-	struct pg_op *next;
-	enum pg_op_type type;
-	struct store_event e;
-	struct store_room room;      /* PG_OP_ROOM_SAVE (FORGET: its name) */
-	char *block;
-	size_t bytes;
-};
-
-struct pg_epoch {
-	struct pg_epoch *next;
-	uint64_t number;
-	struct pg_op *ops;
-	size_t nops, nappends, bytes;
-};
-
 /* A pooled connection, checked out by one call at a time. */
 struct pg_slot {
 	PGconn *conn;
@@ -87,35 +64,25 @@ struct pg_store {
 	struct store_head head;      /* &store_pg */
 	char *url;                   /* store_options.database, owned */
 	struct store_options opt;
-	int efd;                     /* eventfd: an epoch finished */
 
-	/* The loop's side: the batch being filled. */
-	struct pg_op *pend_head, **pend_tail;
-	size_t pend_ops, pend_appends, pend_bytes;
-	uint64_t sealed, appended, refused;
-	uint64_t seen_lost, seen_back, seen_failed, seen_resumed;
-	int logged_lost, logged_failing;
+	/* The pending batch, the epochs and the writer's counters; its lock
+	 * guards the fields below too. */
+	struct store_epochs q;
 
-	/* Shared with the writer, under lock. */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct pg_epoch *q_head, **q_tail;
-	size_t inflight_ops, inflight_bytes;
-	uint64_t finished;
-	uint64_t committed, dropped, epochs, commits_failed, resumed, pruned;
+	/* The loop's view of the database going and coming, for its log. */
+	uint64_t seen_lost, seen_back;
+	int logged_lost;
+
+	/* Shared with the writer, under q.lock. */
 	uint64_t lost, back;         /* times the database went away, came back */
 	uint64_t held_now;           /* events held back now */
-	struct histogram commit_us, commit_events;
-	char last_error[256];
-	int stopping;
-	int failing;                 /* the last commit failed (not lost) */
 	int64_t down_until_ms;       /* monotonic: pooled calls fail fast till then */
 
 	/* The writer thread's own. */
 	pthread_t writer;
 	int writer_running;
 	PGconn *wconn;
-	struct pg_epoch *held_head, **held_tail;
+	struct store_epoch *held_head, **held_tail;
 	size_t held_events, held_bytes;
 	unsigned retry_ms;
 	uint64_t retry_at;           /* monotonic ms of the next connection attempt */

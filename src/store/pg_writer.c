@@ -32,196 +32,54 @@
 
 #define MS_PER_DAY (24 * 60 * 60 * 1000LL)
 
-/* ---- The loop's side ---- */
-
-static size_t
-str_size(const char *p)
-{
-	return p != NULL ? strlen(p) + 1 : 0;
-}
-
-static const char *
-str_put(char **at, const char *p)
-{
-	if (p == NULL)
-		return NULL;
-	size_t n = strlen(p) + 1;
-	char *d = memcpy(*at, p, n);
-	*at += n;
-	return d;
-}
-
-static struct pg_op *
-op_new(const struct store_event *e, enum pg_op_type type)
-{
-	size_t n = str_size(e->target) + str_size(e->sender) + str_size(e->account) +
-	    str_size(e->text) + str_size(e->extra) + str_size(e->tags);
-	struct pg_op *op = calloc(1, sizeof *op);
-	if (op == NULL)
-		return NULL;
-	op->block = malloc(n > 0 ? n : 1);
-	if (op->block == NULL) {
-		free(op);
-		return NULL;
-	}
-	op->type = type;
-	op->e = *e;
-	char *at = op->block;
-	op->e.target = str_put(&at, e->target);
-	op->e.sender = str_put(&at, e->sender);
-	op->e.account = str_put(&at, e->account);
-	op->e.text = e->redacted ? NULL : str_put(&at, e->text);
-	op->e.extra = str_put(&at, e->extra);
-	op->e.tags = str_put(&at, e->tags);
-	op->bytes = sizeof *op + n;
-	return op;
-}
-
-static void
-ops_free(struct pg_op *op)
-{
-	while (op != NULL) {
-		struct pg_op *next = op->next;
-		store_room_clear(&op->room);
-		free(op->block);
-		free(op);
-		op = next;
-	}
-}
-
-static void
-epochs_free(struct pg_epoch *ep)
-{
-	while (ep != NULL) {
-		struct pg_epoch *next = ep->next;
-		ops_free(ep->ops);
-		free(ep);
-		ep = next;
-	}
-}
-
-static int
-pending_add(struct pg_store *s, struct pg_op *op)
-{
-	pthread_mutex_lock(&s->lock);
-	size_t ops = s->inflight_ops, bytes = s->inflight_bytes;
-	pthread_mutex_unlock(&s->lock);
-	if (s->pend_ops + ops >= STORE_PENDING_MAX ||
-	    s->pend_bytes + bytes + op->bytes > PG_PENDING_BYTES_MAX) {
-		op->next = NULL;
-		ops_free(op);
-		return -1;
-	}
-	*s->pend_tail = op;
-	s->pend_tail = &op->next;
-	s->pend_ops++;
-	s->pend_appends += op->type == PG_OP_EVENT;
-	s->pend_bytes += op->bytes;
-	return 0;
-}
+/* ---- The loop's side (epochs.c) ---- */
 
 int
 pg_append(struct store *st, const struct store_event *e)
 {
-	struct pg_store *s = pg_of(st);
-	struct pg_op *op = NULL;
-	if (e->target != NULL && e->msgid[0] != '\0')
-		op = op_new(e, PG_OP_EVENT);
-	if (op == NULL || pending_add(s, op) != 0) {
-		s->refused++;
-		return -1;
-	}
-	s->appended++;
-	return 0;
+	return epochs_append(&pg_of(st)->q, e);
 }
 
 int
 pg_redact(struct store *st, const char *target, const char *msgid)
 {
-	struct store_event e = { .kind = SK_PRIVMSG, .target = target };
-	if (target == NULL || msgid == NULL || strlen(msgid) != MSGID_LEN)
-		return -1;
-	memcpy(e.msgid, msgid, MSGID_LEN + 1);
-	struct pg_op *op = op_new(&e, PG_OP_REDACT);
-	return op != NULL ? pending_add(pg_of(st), op) : -1;
-}
-
-static int
-room_op(struct pg_store *s, const struct store_room *r, enum pg_op_type type)
-{
-	struct store_event e = { .kind = SK_PRIVMSG };
-	struct pg_op *op = op_new(&e, type);
-	if (op == NULL)
-		return -1;
-	if (store_room_copy(&op->room, r) != 0) {
-		ops_free(op);
-		return -1;
-	}
-	/* Roughly: a room is small, and rare. */
-	op->bytes += 1024 + 256 * (op->room.nmasks + op->room.nops);
-	return pending_add(s, op);
+	return epochs_redact(&pg_of(st)->q, target, msgid);
 }
 
 int
 pg_room_save(struct store *st, const struct store_room *r)
 {
-	return room_op(pg_of(st), r, PG_OP_ROOM_SAVE);
+	return epochs_room_save(&pg_of(st)->q, r);
 }
 
 int
 pg_room_forget(struct store *st, const char *name)
 {
-	struct store_room forget = { .name = (char *)name };
-	return room_op(pg_of(st), &forget, PG_OP_ROOM_FORGET);
+	return epochs_room_forget(&pg_of(st)->q, name);
 }
 
 int
 pg_pending(const struct store *st)
 {
-	return pg_of(st)->pend_head != NULL;
+	return epochs_pending(&pg_of(st)->q);
 }
 
 uint64_t
 pg_seal(struct store *st)
 {
-	struct pg_store *s = pg_of(st);
-	if (s->pend_head == NULL)
-		return 0;
-	struct pg_epoch *ep = calloc(1, sizeof *ep);
-	if (ep == NULL)
-		return 0;  /* the batch waits for the next seal */
-	uint64_t number = ep->number = ++s->sealed;
-	ep->ops = s->pend_head;
-	ep->nops = s->pend_ops;
-	ep->nappends = s->pend_appends;
-	ep->bytes = s->pend_bytes;
-	s->pend_head = NULL;
-	s->pend_tail = &s->pend_head;
-	s->pend_ops = s->pend_appends = s->pend_bytes = 0;
-	pthread_mutex_lock(&s->lock);
-	*s->q_tail = ep;
-	s->q_tail = &ep->next;
-	s->inflight_ops += ep->nops;
-	s->inflight_bytes += ep->bytes;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	return number;
+	return epochs_seal(&pg_of(st)->q);
 }
 
 uint64_t
 pg_finished(struct store *st)
 {
 	struct pg_store *s = pg_of(st);
-	uint64_t v;
-	while (read(s->efd, &v, sizeof v) == (ssize_t)sizeof v)
-		;
-	pthread_mutex_lock(&s->lock);
-	uint64_t finished = s->finished;
-	uint64_t lost = s->lost, back = s->back, failed = s->commits_failed;
-	uint64_t resumed = s->resumed, dropped = s->dropped;
-	char why[sizeof s->last_error];
-	memcpy(why, s->last_error, sizeof why);
-	pthread_mutex_unlock(&s->lock);
+	uint64_t finished = epochs_finished(&s->q);
+	pthread_mutex_lock(&s->q.lock);
+	uint64_t lost = s->lost, back = s->back, dropped = s->q.dropped;
+	char why[sizeof s->q.last_error];
+	memcpy(why, s->q.last_error, sizeof why);
+	pthread_mutex_unlock(&s->q.lock);
 	/* Logged here, on the loop, once per change: the writer never logs. */
 	if (lost > s->seen_lost && !s->logged_lost) {
 		log_error("history: the database is away (%s): chat goes on; history and logins"
@@ -234,31 +92,14 @@ pg_finished(struct store *st)
 		    " (%llu events dropped in all)", (unsigned long long)dropped);
 		s->logged_lost = 0;
 	}
-	if (failed > s->seen_failed && !s->logged_failing) {
-		log_error("history: cannot store events (%s): dropping them, chat goes on", why);
-		s->logged_failing = 1;
-	}
-	if (resumed > s->seen_resumed && s->logged_failing) {
-		log_warn("history: storing events again (%llu dropped meanwhile)",
-		    (unsigned long long)dropped);
-		s->logged_failing = 0;
-	}
 	s->seen_lost = lost;
 	s->seen_back = back;
-	s->seen_failed = failed;
-	s->seen_resumed = resumed;
 	return finished;
 }
 
 void
 pg_pending_free(struct pg_store *s)
 {
-	ops_free(s->pend_head);
-	s->pend_head = NULL;
-	s->pend_tail = &s->pend_head;
-	epochs_free(s->q_head);
-	s->q_head = NULL;
-	s->q_tail = &s->q_head;
 	epochs_free(s->held_head);
 	s->held_head = NULL;
 	s->held_tail = &s->held_head;
@@ -340,16 +181,11 @@ pg_room_send(PGconn *c, const struct store_room *r)
 static int
 send_conversation(PGconn *c, const char *target)
 {
-	const char *b = strchr(target, ' ');
-	if (b == NULL)
-		return 0;
 	char a[ACCOUNT_LEN_MAX + 1];
-	size_t n = (size_t)(b - target - 1);
-	if (n > ACCOUNT_LEN_MAX)
+	const char *b;
+	if (store_pair_accounts(target, a, &b) != 0)
 		return 0;
-	memcpy(a, target + 1, n);
-	a[n] = '\0';
-	const char *p1[2] = { a, target }, *p2[2] = { b + 1, target };
+	const char *p1[2] = { a, target }, *p2[2] = { b, target };
 	if (send_params(c, sql_conversation, 2, p1) < 0 ||
 	    send_params(c, sql_conversation, 2, p2) < 0)
 		return -1;
@@ -410,11 +246,11 @@ static const char sql_insert_rows[] =
 
 /* Where write_epochs is in the epochs' ops. */
 struct cursor {
-	const struct pg_epoch *ep;
-	const struct pg_op *op;
+	const struct store_epoch *ep;
+	const struct store_op *op;
 };
 
-static const struct pg_op *
+static const struct store_op *
 cursor_op(struct cursor *k)
 {
 	while (k->ep != NULL && k->op == NULL && (k->ep = k->ep->next) != NULL)
@@ -433,9 +269,9 @@ send_events(PGconn *c, struct cursor *k)
 	memset(col, 0, sizeof col);
 	for (int i = 0; i < EVENT_COLUMNS; i++)
 		text_put(&col[i], "{", 1);
-	const struct pg_op *op, *pairs[PG_INSERT_ROWS];
+	const struct store_op *op, *pairs[PG_INSERT_ROWS];
 	size_t n = 0, npairs = 0;
-	for (; (op = cursor_op(k)) != NULL && op->type == PG_OP_EVENT && n < PG_INSERT_ROWS;
+	for (; (op = cursor_op(k)) != NULL && op->type == OP_EVENT && n < PG_INSERT_ROWS;
 	    k->op = op->next, n++) {
 		const struct store_event *e = &op->e;
 		if (STORE_TARGET_IS_PAIR(e->target))
@@ -469,19 +305,19 @@ send_events(PGconn *c, struct cursor *k)
 /* A redaction's or a room's statements, sent: how many, or -1 (events
  * go by send_events). */
 static int
-send_op(PGconn *c, const struct pg_op *op)
+send_op(PGconn *c, const struct store_op *op)
 {
 	const struct store_event *e = &op->e;
 	switch (op->type) {
-	case PG_OP_REDACT: {
+	case OP_REDACT: {
 		const char *p[2] = { e->target, e->msgid };
 		return send_params(c, sql_redact, 2, p);
 	}
-	case PG_OP_ROOM_SAVE:
+	case OP_ROOM_SAVE:
 		return pg_room_send(c, &op->room);
-	case PG_OP_ROOM_FORGET:
+	case OP_ROOM_FORGET:
 		return pg_room_forget_send(c, op->room.name);
-	case PG_OP_EVENT:
+	case OP_EVENT:
 		break;
 	}
 	return -1;
@@ -522,7 +358,7 @@ read_results(PGconn *c, long sent, int *failed, char *why, size_t whylen)
  * does not read. The COMMIT goes with the last chunk: one round trip for
  * an epoch of up to a few hundred events. */
 static enum write_result
-write_epochs(struct pg_store *s, const struct pg_epoch *first, char *why, size_t whylen)
+write_epochs(struct pg_store *s, const struct store_epoch *first, char *why, size_t whylen)
 {
 	PGconn *c = s->wconn;
 	why[0] = '\0';
@@ -535,11 +371,11 @@ write_epochs(struct pg_store *s, const struct pg_epoch *first, char *why, size_t
 	failed = sent == 0;
 	struct cursor k = { .ep = first, .op = first != NULL ? first->ops : NULL };
 	for (;;) {
-		const struct pg_op *op = cursor_op(&k);
+		const struct store_op *op = cursor_op(&k);
 		int last = op == NULL;
 		if (!failed && !last) {
 			int n;
-			if (op->type == PG_OP_EVENT) {
+			if (op->type == OP_EVENT) {
 				n = send_events(c, &k);
 			} else {
 				n = send_op(c, op);
@@ -595,13 +431,13 @@ went_away(struct pg_store *s, const char *why)
 	s->retry_ms = s->retry_ms == 0 ? PG_RETRY_MIN_MS :
 	    s->retry_ms * 2 > PG_RETRY_MAX_MS ? PG_RETRY_MAX_MS : s->retry_ms * 2;
 	s->retry_at = now + s->retry_ms;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	if (was_up) {
 		s->lost++;
-		snprintf(s->last_error, sizeof s->last_error, "%s", why);
+		snprintf(s->q.last_error, sizeof s->q.last_error, "%s", why);
 	}
 	s->down_until_ms = (int64_t)s->retry_at;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 }
 
 static void
@@ -615,9 +451,9 @@ reconnect(struct pg_store *s)
 	}
 	s->wconn = c;
 	s->retry_ms = 0;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	s->down_until_ms = 0;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 }
 
 /* ---- Holding back ---- */
@@ -625,14 +461,14 @@ reconnect(struct pg_store *s)
 /* ep (its ops) kept for when the database is back, or dropped past the
  * bound; counted either way. ep is the holder's (or freed). */
 static void
-hold(struct pg_store *s, struct pg_epoch *ep)
+hold(struct pg_store *s, struct store_epoch *ep)
 {
 	ep->next = NULL;
 	if (s->held_events + ep->nappends > PG_HELD_MAX ||
 	    s->held_bytes + ep->bytes > PG_HELD_BYTES_MAX) {
-		pthread_mutex_lock(&s->lock);
-		s->dropped += ep->nappends;
-		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_lock(&s->q.lock);
+		s->q.dropped += ep->nappends;
+		pthread_mutex_unlock(&s->q.lock);
 		epochs_free(ep);
 		return;
 	}
@@ -640,18 +476,9 @@ hold(struct pg_store *s, struct pg_epoch *ep)
 	s->held_tail = &ep->next;
 	s->held_events += ep->nappends;
 	s->held_bytes += ep->bytes;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	s->held_now = s->held_events;
-	pthread_mutex_unlock(&s->lock);
-}
-
-static size_t
-appends_of(const struct pg_epoch *ep)
-{
-	size_t n = 0;
-	for (; ep != NULL; ep = ep->next)
-		n += ep->nappends;
-	return n;
+	pthread_mutex_unlock(&s->q.lock);
 }
 
 /* What was held back, written now that there is a connection. */
@@ -665,18 +492,18 @@ write_held(struct pg_store *s)
 		return;
 	}
 	size_t n = s->held_events;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	if (r == WRITE_OK) {
-		s->committed += n;
+		s->q.committed += n;
 		s->back++;
 	} else {
-		s->dropped += n;
-		s->commits_failed++;
+		s->q.dropped += n;
+		s->q.commits_failed++;
 		s->back++;
-		snprintf(s->last_error, sizeof s->last_error, "%s", why);
+		snprintf(s->q.last_error, sizeof s->q.last_error, "%s", why);
 	}
 	s->held_now = 0;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 	epochs_free(s->held_head);
 	s->held_head = NULL;
 	s->held_tail = &s->held_head;
@@ -720,9 +547,9 @@ prune_exec(struct pg_store *s, const char *sql, int n, const char *const *p, lon
 	PQclear(r);
 	if (!ok)
 		return -1;
-	pthread_mutex_lock(&s->lock);
-	s->pruned += (uint64_t)*deleted;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
+	s->q.pruned += (uint64_t)*deleted;
+	pthread_mutex_unlock(&s->q.lock);
 	return 0;
 }
 
@@ -778,7 +605,7 @@ prune(struct pg_store *s, uint64_t now)
 /* The epochs taken from the queue: written (after what was held back),
  * held back, or dropped; then finished, and the loop told. */
 static void
-write_batch(struct pg_store *s, struct pg_epoch *batch)
+write_batch(struct pg_store *s, struct store_epoch *batch)
 {
 	uint64_t now = pg_now_ms();
 	if (s->wconn == NULL && now >= s->retry_at)
@@ -787,14 +614,6 @@ write_batch(struct pg_store *s, struct pg_epoch *batch)
 		write_held(s);
 	if (batch == NULL)
 		return;
-	uint64_t last = 0, epochs = 0;
-	size_t ops = 0, bytes = 0, appends = appends_of(batch);
-	for (const struct pg_epoch *ep = batch; ep != NULL; ep = ep->next) {
-		last = ep->number;
-		epochs++;
-		ops += ep->nops;
-		bytes += ep->bytes;
-	}
 	enum write_result r = WRITE_LOST;
 	char why[256] = "";
 	struct timespec a, b;
@@ -805,46 +624,28 @@ write_batch(struct pg_store *s, struct pg_epoch *batch)
 			went_away(s, why);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
+	uint64_t us = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000 +
+	    (uint64_t)((b.tv_nsec - a.tv_nsec) / 1000);
+	pthread_mutex_lock(&s->q.lock);
+	epochs_done(&s->q, batch, r == WRITE_OK ? EPOCHS_COMMITTED :
+	    r == WRITE_FAILED ? EPOCHS_FAILED : EPOCHS_HELD, why, us);
+	pthread_mutex_unlock(&s->q.lock);
 	if (r == WRITE_OK) {
-		for (const struct pg_epoch *ep = batch; ep != NULL; ep = ep->next)
-			for (const struct pg_op *op = ep->ops; op != NULL; op = op->next)
-				if (op->type == PG_OP_EVENT)
+		for (const struct store_epoch *ep = batch; ep != NULL; ep = ep->next)
+			for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
+				if (op->type == OP_EVENT)
 					touch(s, op->e.target);
 		epochs_free(batch);
 	} else if (r == WRITE_FAILED) {
 		epochs_free(batch);
 	} else {
 		while (batch != NULL) {
-			struct pg_epoch *next = batch->next;
+			struct store_epoch *next = batch->next;
 			hold(s, batch);
 			batch = next;
 		}
 	}
-	uint64_t us = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000 +
-	    (uint64_t)((b.tv_nsec - a.tv_nsec) / 1000);
-	pthread_mutex_lock(&s->lock);
-	if (r == WRITE_OK) {
-		s->committed += appends;
-		s->epochs += epochs;
-		if (s->failing) {
-			s->resumed++;
-			s->failing = 0;
-		}
-		histogram_observe(&s->commit_us, us);
-		histogram_observe(&s->commit_events, appends);
-	} else if (r == WRITE_FAILED) {
-		s->dropped += appends;
-		s->commits_failed++;
-		s->failing = 1;
-		snprintf(s->last_error, sizeof s->last_error, "%s", why);
-	}
-	s->finished = last;
-	s->inflight_ops -= ops;
-	s->inflight_bytes -= bytes;
-	pthread_mutex_unlock(&s->lock);
-	uint64_t one = 1;
-	ssize_t w = write(s->efd, &one, sizeof one);
-	(void)w;
+	epochs_tell_loop(&s->q);
 }
 
 /* When the writer next has something to do with no epoch: a retry while
@@ -872,14 +673,14 @@ writer_main(void *arg)
 {
 	struct pg_store *s = arg;
 	int prune_more = 0;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	for (;;) {
-		while (!s->stopping && s->q_head == NULL) {
+		while (!s->q.stopping && s->q.q_head == NULL) {
 			uint64_t due = next_due(s, prune_more), now = pg_now_ms();
 			if (due <= now)
 				break;
 			if (due == UINT64_MAX) {
-				pthread_cond_wait(&s->wake, &s->lock);
+				pthread_cond_wait(&s->q.wake, &s->q.lock);
 				continue;
 			}
 			struct timespec ts;
@@ -891,13 +692,11 @@ writer_main(void *arg)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;
 			}
-			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+			pthread_cond_timedwait(&s->q.wake, &s->q.lock, &ts);
 		}
-		struct pg_epoch *batch = s->q_head;
-		s->q_head = NULL;
-		s->q_tail = &s->q_head;
-		int stopping = s->stopping;
-		pthread_mutex_unlock(&s->lock);
+		struct store_epoch *batch = epochs_take(&s->q);
+		int stopping = s->q.stopping;
+		pthread_mutex_unlock(&s->q.lock);
 		if (batch != NULL || s->held_head != NULL) {
 			write_batch(s, batch);
 			s->idle_at = pg_now_ms() + PG_IDLE_MS;
@@ -909,17 +708,17 @@ writer_main(void *arg)
 		} else if (!stopping && s->wconn == NULL && pg_now_ms() >= s->retry_at) {
 			reconnect(s);
 		}
-		pthread_mutex_lock(&s->lock);
-		if (stopping && s->q_head == NULL)
+		pthread_mutex_lock(&s->q.lock);
+		if (stopping && s->q.q_head == NULL)
 			break;
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 	/* What is still held back is lost with the process: counted. */
 	if (s->held_head != NULL) {
-		pthread_mutex_lock(&s->lock);
-		s->dropped += s->held_events;
+		pthread_mutex_lock(&s->q.lock);
+		s->q.dropped += s->held_events;
 		s->held_now = 0;
-		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_unlock(&s->q.lock);
 	}
 	return NULL;
 }
@@ -943,10 +742,7 @@ pg_writer_stop(struct pg_store *s)
 {
 	if (!s->writer_running)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stopping = 1;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	epochs_stop(&s->q);
 	pthread_join(s->writer, NULL);
 	s->writer_running = 0;
 	if (s->held_head != NULL)

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,8 +87,7 @@ store_free(struct store *s)
 	store_checkpointer_stop(s);
 	store_writer_close(s);
 	store_pending_free(s);
-	if (s->efd >= 0)
-		close(s->efd);
+	epochs_destroy(&s->q);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	pthread_cond_destroy(&s->rwfree);
@@ -99,8 +97,6 @@ store_free(struct store *s)
 	pthread_cond_destroy(&s->fts_cond);
 	pthread_cond_destroy(&s->ck_wake);
 	pthread_mutex_destroy(&s->ck_lock);
-	pthread_cond_destroy(&s->wake);
-	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -115,18 +111,13 @@ store_new(const struct store_options *o, char *err, size_t errlen)
 		return NULL;
 	}
 	s->head.ops = &store_sqlite;
-	s->lock_fd = s->efd = -1;
+	s->lock_fd = -1;
 	s->opt = *o;
 	s->opt.database = NULL;
 	s->opt.dir = s->dir;
 	if (s->opt.readers == 0)
 		s->opt.readers = 1;
-	s->pend_tail = &s->pend_head;
-	s->q_tail = &s->q_head;
-	pthread_mutex_init(&s->lock, NULL);
-	histogram_init(&s->commit_us, histogram_latency_us, histogram_latency_us_n);
-	histogram_init(&s->commit_events, histogram_batch, histogram_batch_n);
-	pthread_cond_init(&s->wake, NULL);
+	int q_failed = epochs_init(&s->q, err, errlen);
 	pthread_cond_init(&s->idle, NULL);
 	pthread_cond_init(&s->fts_cond, NULL);
 	pthread_mutex_init(&s->ck_lock, NULL);
@@ -134,6 +125,10 @@ store_new(const struct store_options *o, char *err, size_t errlen)
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rfree, NULL);
 	pthread_cond_init(&s->rwfree, NULL);
+	if (q_failed) {
+		store_free(s);
+		return NULL;
+	}
 	const char *dir = o->dir != NULL ? o->dir : ".";
 	if ((size_t)snprintf(s->dir, sizeof s->dir, "%s", dir) >= sizeof s->dir ||
 	    (size_t)snprintf(s->db_path, sizeof s->db_path, "%s/%s", dir, STORE_DB_NAME) >=
@@ -160,8 +155,7 @@ sqlite_open(const struct store_options *o, char *err, size_t errlen)
 		store_free(s);
 		return NULL;
 	}
-	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (s->efd < 0 || store_readers_init(s) != 0) {
+	if (store_readers_init(s) != 0) {
 		snprintf(err, errlen, "store: %s", strerror(errno));
 		store_free(s);
 		return NULL;
@@ -208,26 +202,14 @@ sqlite_close(struct store *s)
 int
 sqlite_fd(const struct store *s)
 {
-	return s->efd;
+	return s->q.efd;
 }
 
 void
 sqlite_stats(const struct store *s, struct store_stats *out)
 {
-	/* The counters the writer keeps are read under its lock (the lock
-	 * is the store's, not part of what const promises); the loop's own
-	 * (appended, refused) need none. */
-	struct store *m = (struct store *)s;
-	pthread_mutex_lock(&m->lock);
-	out->appended = s->appended;
-	out->committed = s->committed;
-	out->dropped = s->dropped + s->refused;
-	out->epochs = s->epochs;
-	out->commits_failed = s->commits_failed;
-	out->pruned = s->pruned;
-	out->commit_us = s->commit_us;
-	out->commit_events = s->commit_events;
-	pthread_mutex_unlock(&m->lock);
+	/* The lock is the store's, not part of what const promises. */
+	epochs_stats(&((struct store *)s)->q, out);
 }
 
 int

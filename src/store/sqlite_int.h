@@ -1,7 +1,7 @@
 /* The SQLite backend's insides, shared by its files (sqlite.c: open,
  * close, stats, backup; sqlite_schema.c: the tables and their
- * migrations; sqlite_writer.c: the pending batch, epochs and the writer
- * thread, retention; sqlite_query.c: the read connections and the
+ * migrations; sqlite_writer.c: the writer thread over epochs.c,
+ * retention; sqlite_query.c: the read connections and the
  * queries; sqlite_db.c: a connection) and by the unit test. Nothing
  * above the store includes it. */
 #ifndef PARLEY_STORE_SQLITE_INT_H
@@ -13,6 +13,7 @@
 
 #include <uthash.h>
 
+#include "store/epochs.h"
 #include "store/store_backend.h"
 
 /* The database file in the data-dir, and the file whose lock says a
@@ -21,11 +22,6 @@
 #define STORE_DB_NAME "parley.db"
 #define STORE_LOCK_NAME "parley.lock"
 #define STORE_PATH_MAX 4096
-
-/* The bytes the events not yet committed may hold in all (pending and
- * sealed), beside their count (STORE_PENDING_MAX): a writer that falls
- * behind makes appends fail, never memory grow. */
-#define STORE_PENDING_BYTES_MAX (64u << 20)
 
 /* Retention: rows deleted per transaction (small, so the writer takes
  * an epoch between two of them), and the writer's idle wait before it
@@ -61,33 +57,12 @@
 /* The schema version this build writes (sqlite_schema.c). */
 #define STORE_SCHEMA_VERSION 4
 
-/* One thing for the writer to do, in order: store an event, or take
- * one back. The event's strings live in one block (block), owned. */
-enum store_op_type { OP_EVENT, OP_REDACT, OP_ROOM_SAVE, OP_ROOM_FORGET };
-struct store_op {
-	struct store_op *next;
-	enum store_op_type type;     /* OP_REDACT: take e.msgid back */
-	struct store_event e;
-	struct store_room room;      /* OP_ROOM_SAVE (OP_ROOM_FORGET: its name) */
-	size_t bytes;                /* what the op holds, for the bound */
-	char block[];                /* e's strings, in the op's allocation */
-};
-
 /* A target that took events since it was last checked against
  * history-max-rows, and how many. */
 struct store_touched {
 	UT_hash_handle hh;
 	uint64_t added;
 	char name[];
-};
-
-struct store_epoch {
-	struct store_epoch *next;
-	uint64_t number;
-	struct store_op *ops;
-	size_t nevents;              /* ops, for the bound */
-	size_t nappends;             /* events stored, for the counters */
-	size_t bytes;
 };
 
 /* A read connection and its statements, checked out by one query at a
@@ -117,35 +92,15 @@ struct store {
 	char dir[STORE_PATH_MAX];
 	char db_path[STORE_PATH_MAX];
 	int lock_fd;
-	int efd;                     /* eventfd: an epoch finished */
 	struct store_options opt;
 
-	/* The loop's side: the batch being filled. */
-	struct store_op *pend_head, **pend_tail;
-	size_t pend_events, pend_appends, pend_bytes;
-	uint64_t sealed;             /* the last epoch number given out */
-	uint64_t appended;           /* the loop's counters */
-	uint64_t refused;            /* appends refused: the bound was full */
-	uint64_t seen_failed, seen_resumed;
-	int logged_failing;
-	/* The loop's view of inflight_events and inflight_bytes, for the
-	 * bound: raised by each seal, brought down by store_finished. It
-	 * may be above the writer's figures, never below, and an append
-	 * takes no lock. */
-	size_t seen_inflight_events, seen_inflight_bytes;
+	/* The pending batch, the epochs and the writer's counters; its lock
+	 * guards the fields below too. */
+	struct store_epochs q;
 
-	/* Shared with the writer, under lock. */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;         /* an epoch is queued, or stop */
+	/* Shared with the writer, under q.lock. */
 	pthread_cond_t idle;         /* tests: the writer has no prune work left */
-	struct store_epoch *q_head, **q_tail;
-	size_t inflight_events, inflight_bytes;  /* sealed, not finished */
-	uint64_t finished;
-	uint64_t committed, dropped, epochs, commits_failed, resumed, pruned;
 	uint64_t prune_batches;
-	struct histogram commit_us, commit_events; /* per transaction (store_stats) */
-	char last_error[256];
-	int stopping;
 	int64_t test_max_pages;      /* tests: PRAGMA max_page_count, 0: none */
 	int prune_now;               /* tests: prune without waiting for idle */
 	int64_t last_id;             /* the highest events.id committed */
@@ -169,7 +124,6 @@ struct store {
 	int64_t fts_hwm;             /* every row up to it is in the search index */
 	uint64_t fts_idle_at;        /* monotonic ms: index then if no epoch came */
 	uint64_t fts_retry_at;       /* after a failure, not before then */
-	int failing;
 	struct store_touched *touched;   /* uthash: targets to check for max_rows */
 	int touched_all;             /* too many, or just opened: check all */
 	char *prune_scan;            /* checking all: the last target checked */

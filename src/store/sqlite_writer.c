@@ -9,15 +9,12 @@
  * batch per transaction. */
 #include "store/sqlite_int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/clock.h"
-#include "base/log.h"
 #include "base/worker.h"
 
 /* How often the writer looks for rows past history-max-age when nothing
@@ -26,242 +23,53 @@
 
 #define MS_PER_DAY (24 * 60 * 60 * 1000LL)
 
-/* ---- The loop's side ---- */
-
-static size_t
-str_size(const char *p)
-{
-	return p != NULL ? strlen(p) + 1 : 0;
-}
-
-static const char *
-str_put(char **at, const char *p)
-{
-	if (p == NULL)
-		return NULL;
-	size_t n = strlen(p) + 1;
-	char *d = memcpy(*at, p, n);
-	*at += n;
-	return d;
-}
-
-/* A copy of e, its strings after it in one allocation. */
-static struct store_op *
-op_new(const struct store_event *e, enum store_op_type type)
-{
-	size_t n = str_size(e->target) + str_size(e->sender) + str_size(e->account) +
-	    str_size(e->text) + str_size(e->extra) + str_size(e->tags);
-	struct store_op *op = malloc(sizeof *op + n);
-	if (op == NULL)
-		return NULL;
-	memset(op, 0, sizeof *op);
-	op->type = type;
-	op->e = *e;
-	char *at = op->block;
-	op->e.target = str_put(&at, e->target);
-	op->e.sender = str_put(&at, e->sender);
-	op->e.account = str_put(&at, e->account);
-	op->e.text = e->redacted ? NULL : str_put(&at, e->text);
-	op->e.extra = str_put(&at, e->extra);
-	op->e.tags = str_put(&at, e->tags);
-	op->bytes = sizeof *op + n;
-	return op;
-}
-
-static void
-ops_free(struct store_op *op)
-{
-	while (op != NULL) {
-		struct store_op *next = op->next;
-		store_room_clear(&op->room);
-		free(op);
-		op = next;
-	}
-}
-
-/* Whether op fits under the bounds, as the loop last saw the epochs in
- * flight. */
-static int
-pending_fits(const struct store *s, const struct store_op *op)
-{
-	return s->pend_events + s->seen_inflight_events < STORE_PENDING_MAX &&
-	    s->pend_bytes + s->seen_inflight_bytes + op->bytes <= STORE_PENDING_BYTES_MAX;
-}
-
-/* Queues op in the pending batch when the bounds allow it. */
-static int
-pending_add(struct store *s, struct store_op *op)
-{
-	if (!pending_fits(s, op)) {
-		/* The loop's view may be behind the writer: look again. */
-		pthread_mutex_lock(&s->lock);
-		s->seen_inflight_events = s->inflight_events;
-		s->seen_inflight_bytes = s->inflight_bytes;
-		pthread_mutex_unlock(&s->lock);
-	}
-	if (!pending_fits(s, op)) {
-		op->next = NULL;
-		ops_free(op);
-		return -1;
-	}
-	*s->pend_tail = op;
-	s->pend_tail = &op->next;
-	s->pend_events++;
-	s->pend_appends += op->type == OP_EVENT;
-	s->pend_bytes += op->bytes;
-	return 0;
-}
+/* ---- The loop's side (epochs.c) ---- */
 
 int
 sqlite_append(struct store *s, const struct store_event *e)
 {
-	struct store_op *op = NULL;
-	if (e->target != NULL && e->msgid[0] != '\0')
-		op = op_new(e, OP_EVENT);
-	if (op == NULL || pending_add(s, op) != 0) {
-		s->refused++;
-		return -1;
-	}
-	s->appended++;
-	return 0;
+	return epochs_append(&s->q, e);
 }
 
 int
 sqlite_redact(struct store *s, const char *target, const char *msgid)
 {
-	struct store_event e = { .kind = SK_PRIVMSG, .target = target };
-	if (target == NULL || msgid == NULL || strlen(msgid) != MSGID_LEN)
-		return -1;
-	memcpy(e.msgid, msgid, MSGID_LEN + 1);
-	struct store_op *op = op_new(&e, OP_REDACT);
-	if (op == NULL)
-		return -1;
-	return pending_add(s, op);
-}
-
-/* A room's bytes, roughly, for the bound. */
-static size_t
-room_bytes(const struct store_room *r)
-{
-	size_t n = str_size(r->name) + str_size(r->founder) + str_size(r->topic) +
-	    str_size(r->topic_by) + str_size(r->modes) + str_size(r->password);
-	for (size_t i = 0; i < r->nmasks; i++)
-		n += sizeof r->masks[i] + str_size(r->masks[i].mask) + str_size(r->masks[i].by);
-	for (size_t i = 0; i < r->nops; i++)
-		n += sizeof r->ops[i] + str_size(r->ops[i]);
-	return n;
-}
-
-static int
-room_op(struct store *s, const struct store_room *r, const char *name,
-    enum store_op_type type)
-{
-	struct store_event e = { .kind = SK_PRIVMSG };
-	struct store_op *op = op_new(&e, type);
-	if (op == NULL)
-		return -1;
-	struct store_room forget = { .name = (char *)name };
-	if (store_room_copy(&op->room, r != NULL ? r : &forget) != 0) {
-		ops_free(op);
-		return -1;
-	}
-	op->bytes += room_bytes(&op->room);
-	return pending_add(s, op);
+	return epochs_redact(&s->q, target, msgid);
 }
 
 int
 sqlite_room_save(struct store *s, const struct store_room *r)
 {
-	if (r == NULL || r->name == NULL || r->founder == NULL)
-		return -1;
-	return room_op(s, r, NULL, OP_ROOM_SAVE);
+	return epochs_room_save(&s->q, r);
 }
 
 int
 sqlite_room_forget(struct store *s, const char *name)
 {
-	if (name == NULL)
-		return -1;
-	return room_op(s, NULL, name, OP_ROOM_FORGET);
+	return epochs_room_forget(&s->q, name);
 }
 
 int
 sqlite_pending(const struct store *s)
 {
-	return s->pend_head != NULL;
+	return epochs_pending(&s->q);
 }
 
 uint64_t
 sqlite_seal(struct store *s)
 {
-	if (s->pend_head == NULL)
-		return 0;
-	struct store_epoch *ep = calloc(1, sizeof *ep);
-	if (ep == NULL)
-		return 0;  /* the batch waits for the next seal */
-	uint64_t number = ep->number = ++s->sealed;
-	ep->ops = s->pend_head;
-	ep->nevents = s->pend_events;
-	ep->nappends = s->pend_appends;
-	ep->bytes = s->pend_bytes;
-	s->pend_head = NULL;
-	s->pend_tail = &s->pend_head;
-	s->pend_events = s->pend_appends = s->pend_bytes = 0;
-	pthread_mutex_lock(&s->lock);
-	*s->q_tail = ep;
-	s->q_tail = &ep->next;
-	s->inflight_events += ep->nevents;
-	s->inflight_bytes += ep->bytes;
-	s->seen_inflight_events = s->inflight_events;
-	s->seen_inflight_bytes = s->inflight_bytes;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	return number;  /* ep is the writer's now, maybe freed */
+	return epochs_seal(&s->q);
 }
 
 uint64_t
 sqlite_finished(struct store *s)
 {
-	uint64_t v;
-	while (read(s->efd, &v, sizeof v) == (ssize_t)sizeof v)
-		;
-	pthread_mutex_lock(&s->lock);
-	uint64_t finished = s->finished;
-	s->seen_inflight_events = s->inflight_events;
-	s->seen_inflight_bytes = s->inflight_bytes;
-	uint64_t failed = s->commits_failed, resumed = s->resumed, dropped = s->dropped;
-	char why[sizeof s->last_error];
-	memcpy(why, s->last_error, sizeof why);
-	pthread_mutex_unlock(&s->lock);
-	/* Logged here, on the loop, once per change: the writer thread
-	 * never logs. */
-	if (failed > s->seen_failed && !s->logged_failing) {
-		log_error("history: cannot store events (%s): dropping them, chat goes on", why);
-		s->logged_failing = 1;
-	}
-	if (resumed > s->seen_resumed && s->logged_failing) {
-		log_warn("history: storing events again (%llu dropped meanwhile)",
-		    (unsigned long long)dropped);
-		s->logged_failing = 0;
-	}
-	s->seen_failed = failed;
-	s->seen_resumed = resumed;
-	return finished;
+	return epochs_finished(&s->q);
 }
 
 void
 store_pending_free(struct store *s)
 {
-	ops_free(s->pend_head);
-	s->pend_head = NULL;
-	s->pend_tail = &s->pend_head;
-	while (s->q_head != NULL) {
-		struct store_epoch *ep = s->q_head;
-		s->q_head = ep->next;
-		ops_free(ep->ops);
-		free(ep);
-	}
-	s->q_tail = &s->q_head;
 	struct store_touched *t, *tmp;
 	HASH_ITER(hh, s->touched, t, tmp) {
 		HASH_DEL(s->touched, t);
@@ -388,16 +196,11 @@ write_redact(struct store *s, const char *target, const char *msgid)
 static int
 write_conversation(struct store *s, const char *target)
 {
-	const char *b = strchr(target, ' ');
-	if (b == NULL)
-		return 0;
 	char a[ACCOUNT_LEN_MAX + 1];
-	size_t n = (size_t)(b - target - 1);
-	if (n > ACCOUNT_LEN_MAX)
+	const char *b;
+	if (store_pair_accounts(target, a, &b) != 0)
 		return 0;
-	memcpy(a, target + 1, n);
-	a[n] = '\0';
-	const char *accounts[2] = { a, b + 1 };
+	const char *accounts[2] = { a, b };
 	for (int i = 0; i < 2; i++) {
 		sqlite3_stmt *st = s->w_conversation;
 		bind_text(st, 1, accounts[i]);
@@ -616,10 +419,10 @@ prune_step(struct store *s)
 		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
 		return 0;  /* tried again at the next idle time */
 	}
-	pthread_mutex_lock(&s->lock);
-	s->pruned += deleted;
+	pthread_mutex_lock(&s->q.lock);
+	s->q.pruned += deleted;
 	s->prune_batches++;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 	return more;
 }
 
@@ -666,17 +469,6 @@ fts_step(struct store *s)
 	return n == STORE_FTS_BATCH;
 }
 
-/* The metrics of one transaction (store_stats), under the lock. */
-static void
-writer_observe(struct store *s, const struct store_epoch *taken, uint64_t took_us)
-{
-	uint64_t events = 0;
-	for (const struct store_epoch *ep = taken; ep != NULL; ep = ep->next)
-		events += ep->nevents;
-	histogram_observe(&s->commit_us, took_us);
-	histogram_observe(&s->commit_events, events);
-}
-
 static void
 apply_test_pages(struct store *s, int64_t pages)
 {
@@ -689,7 +481,7 @@ apply_test_pages(struct store *s, int64_t pages)
 /* Whether the search index is due now: rows wait past its mark and
  * STORE_FTS_BATCH of them do (even with epochs queued: the lag stays
  * bounded), or no epoch is queued and a search waits, the writer is
- * stopping, or none came for STORE_FTS_IDLE_MS. Under s->lock. */
+ * stopping, or none came for STORE_FTS_IDLE_MS. Under s->q.lock. */
 static int
 fts_due(const struct store *s, int queued, uint64_t now)
 {
@@ -700,7 +492,7 @@ fts_due(const struct store *s, int queued, uint64_t now)
 		return asked && !queued;
 	if (s->max_id - s->fts_hwm >= STORE_FTS_BATCH)
 		return 1;
-	return !queued && (asked || s->stopping || now >= s->fts_idle_at);
+	return !queued && (asked || s->q.stopping || now >= s->fts_idle_at);
 }
 
 /* A deadline for pthread_cond_timedwait, ms from now. */
@@ -725,18 +517,18 @@ writer_main(void *arg)
 	uint64_t prune_at = retention ? clock_mono_ms() + STORE_IDLE_MS : 0;
 	/* Rows left past the mark by the last run: indexed once idle. */
 	s->fts_idle_at = clock_mono_ms() + STORE_FTS_IDLE_MS;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	for (;;) {
 		if (s->test_max_pages != pages_applied) {
 			pages_applied = s->test_max_pages;
 			apply_test_pages(s, pages_applied);
 		}
-		struct store_epoch *taken = s->q_head;
+		struct store_epoch *taken = s->q.q_head;
 		uint64_t now = clock_mono_ms();
 		if (fts_due(s, taken != NULL, now)) {
-			pthread_mutex_unlock(&s->lock);
+			pthread_mutex_unlock(&s->q.lock);
 			int rc = fts_step(s);
-			pthread_mutex_lock(&s->lock);
+			pthread_mutex_lock(&s->q.lock);
 			s->fts_done = s->fts_hwm;
 			s->fts_failing = rc < 0;
 			/* A failure is tried again later, not at once. */
@@ -746,59 +538,34 @@ writer_main(void *arg)
 			continue;
 		}
 		if (taken != NULL) {
-			s->q_head = NULL;
-			s->q_tail = &s->q_head;
-			pthread_mutex_unlock(&s->lock);
-			char why[sizeof s->last_error];
+			epochs_take(&s->q);
+			pthread_mutex_unlock(&s->q.lock);
+			char why[sizeof s->q.last_error];
 			uint64_t began = clock_mono_us();
 			int rc = commit_epochs(s, taken, why, sizeof why);
 			uint64_t took = clock_mono_us() - began;
-			pthread_mutex_lock(&s->lock);
-			writer_observe(s, taken, took);
-			for (struct store_epoch *ep = taken; ep != NULL; ep = ep->next) {
-				s->inflight_events -= ep->nevents;
-				s->inflight_bytes -= ep->bytes;
-				s->finished = ep->number;
-				s->epochs++;
-				if (rc == 0)
-					s->committed += ep->nappends;
-				else
-					s->dropped += ep->nappends;
-			}
-			if (rc == 0) {
-				if (s->failing)
-					s->resumed++;
-				s->failing = 0;
-			} else {
-				s->commits_failed++;
-				s->failing = 1;
-				memcpy(s->last_error, why, sizeof why);
-			}
+			pthread_mutex_lock(&s->q.lock);
+			epochs_done(&s->q, taken, rc == 0 ? EPOCHS_COMMITTED : EPOCHS_FAILED, why, took);
+			/* Before the loop hears of it: a search after a delivery
+			 * waits for the index to reach what was delivered. */
 			s->last_id = s->max_id;
 			if (retention && prune_at == 0)
 				prune_at = clock_mono_ms() + STORE_IDLE_MS;
 			s->fts_idle_at = clock_mono_ms() + STORE_FTS_IDLE_MS;
-			pthread_mutex_unlock(&s->lock);
-			uint64_t one = 1;
-			if (write(s->efd, &one, sizeof one) < 0 && errno != EAGAIN)
-				abort();  /* an eventfd we own cannot fail otherwise */
-			while (taken != NULL) {
-				struct store_epoch *next = taken->next;
-				ops_free(taken->ops);
-				free(taken);
-				taken = next;
-			}
-			pthread_mutex_lock(&s->lock);
+			pthread_mutex_unlock(&s->q.lock);
+			epochs_tell_loop(&s->q);
+			epochs_free(taken);
+			pthread_mutex_lock(&s->q.lock);
 			continue;
 		}
-		if (s->stopping)
+		if (s->q.stopping)
 			break;
 		if (s->prune_now && prune_at == 0)
 			prune_at = now;
 		if (prune_at != 0 && (now >= prune_at || s->prune_now)) {
-			pthread_mutex_unlock(&s->lock);
+			pthread_mutex_unlock(&s->q.lock);
 			int more = prune_step(s);
-			pthread_mutex_lock(&s->lock);
+			pthread_mutex_lock(&s->q.lock);
 			if (!more) {
 				prune_at = s->opt.max_age_days > 0 ? now + STORE_AGE_CHECK_MS : 0;
 				s->prune_now = 0;
@@ -817,12 +584,12 @@ writer_main(void *arg)
 		if (wake_at != 0) {
 			struct timespec ts;
 			deadline_in(&ts, wake_at > now ? wake_at - now : 0);
-			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+			pthread_cond_timedwait(&s->q.wake, &s->q.lock, &ts);
 		} else {
-			pthread_cond_wait(&s->wake, &s->lock);
+			pthread_cond_wait(&s->q.wake, &s->q.lock);
 		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 	return NULL;
 }
 
@@ -929,10 +696,7 @@ void
 store_writer_stop(struct store *s)
 {
 	if (s->writer_running) {
-		pthread_mutex_lock(&s->lock);
-		s->stopping = 1;
-		pthread_cond_signal(&s->wake);
-		pthread_mutex_unlock(&s->lock);
+		epochs_stop(&s->q);
 		pthread_join(s->writer, NULL);
 		s->writer_running = 0;
 	}
@@ -952,18 +716,18 @@ store_writer_close(struct store *s)
 void
 store_test_max_pages(struct store *s, int64_t pages)
 {
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	s->test_max_pages = pages;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 }
 
 void
 store_test_fts_hold(struct store *s, int hold)
 {
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	s->test_fts_hold = hold;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	pthread_cond_signal(&s->q.wake);
+	pthread_mutex_unlock(&s->q.lock);
 }
 
 void
@@ -971,30 +735,30 @@ store_fts_wait(struct store *s)
 {
 	if (!s->writer_running)
 		return;
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	int64_t want = s->last_id;
 	if (s->fts_done < want && !s->fts_failing) {
 		if (s->fts_want < want)
 			s->fts_want = want;
-		pthread_cond_signal(&s->wake);
+		pthread_cond_signal(&s->q.wake);
 		struct timespec ts;
 		deadline_in(&ts, STORE_FTS_WAIT_MS);
-		while (s->fts_done < want && !s->fts_failing && !s->stopping &&
-		    pthread_cond_timedwait(&s->fts_cond, &s->lock, &ts) == 0)
+		while (s->fts_done < want && !s->fts_failing && !s->q.stopping &&
+		    pthread_cond_timedwait(&s->fts_cond, &s->q.lock, &ts) == 0)
 			;
 	}
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 }
 
 uint64_t
 store_test_prune(struct store *s)
 {
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&s->q.lock);
 	s->prune_now = 1;
-	pthread_cond_signal(&s->wake);
+	pthread_cond_signal(&s->q.wake);
 	while (s->prune_now)
-		pthread_cond_wait(&s->idle, &s->lock);
+		pthread_cond_wait(&s->idle, &s->q.lock);
 	uint64_t n = s->prune_batches;
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->q.lock);
 	return n;
 }

@@ -255,6 +255,21 @@ store_pair_target(const char *a, const char *b, char out[STORE_TARGET_MAX + 1])
 }
 
 int
+store_pair_accounts(const char *target, char a[ACCOUNT_LEN_MAX + 1], const char **b)
+{
+	const char *sp = strchr(target, ' ');
+	if (sp == NULL)
+		return -1;
+	size_t n = (size_t)(sp - target - 1);
+	if (n > ACCOUNT_LEN_MAX)
+		return -1;
+	memcpy(a, target + 1, n);
+	a[n] = '\0';
+	*b = sp + 1;
+	return 0;
+}
+
+int
 store_pair_peer(const char *target, const char *me, char out[ACCOUNT_LEN_MAX + 1])
 {
 	char fme[ACCOUNT_LEN_MAX + 1];

@@ -71,6 +71,9 @@ void store_event_free(struct store_event *e);
 
 /* in folded to ASCII lower case into out (cap bytes, cut to fit). */
 void store_fold(char *out, const char *in, size_t cap);
+/* The two accounts of a private conversation's target ("@a b"): a
+ * copied, *b pointing into target. -1 when it is not two accounts. */
+int store_pair_accounts(const char *target, char a[ACCOUNT_LEN_MAX + 1], const char **b);
 /* A copy of s (NULL stays NULL); *failed set when memory fails. */
 char *store_dup(const char *s, int *failed);
 
