@@ -649,14 +649,18 @@ config_check(struct config *cfg)
 			    cfg->cluster, why);
 			return -1;
 		}
-		/* History and accounts need a database every node shares
-		 * (issue 16); until then a node keeps none. */
-		if (cfg->history && cfg->history_given) {
-			complain("history in a cluster needs a shared database "
-			    "(database postgresql://..., issue 16); use history off");
-			return -1;
+		/* History and accounts need a database every node shares:
+		 * PostgreSQL's. SQLite in data-dir is one node's: without
+		 * database, a node keeps none. */
+		if (cfg->database == NULL) {
+			if (cfg->history && cfg->history_given) {
+				complain("history in a cluster needs a database every node "
+				    "shares: add database postgresql://USER@HOST/DB (SQLite "
+				    "in data-dir is one node's), or use history off");
+				return -1;
+			}
+			cfg->history = 0;
 		}
-		cfg->history = 0;
 	}
 	if (cfg->history_replay > cfg->chathistory_max) {
 		complain("history-replay %lu is more than chathistory-max %lu",

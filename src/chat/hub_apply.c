@@ -46,6 +46,10 @@ connected(struct hub *hub, struct msg *m, struct user **made)
 	u->signon = (time_t)(m->at_ms / 1000);
 	u->last_active = m->at_ms;
 	u->one_line = m->one_line;
+	/* Logged in before it came (SASL): its account comes with it, as a
+	 * later login's MSG_ACCOUNT does. */
+	if (memchr(m->account, '\0', sizeof m->account) != NULL)
+		memcpy(u->account, m->account, sizeof u->account);
 	if (m->from_bot)
 		hub_set_umodes(hub, u, UMODE_BOT, 1);
 	*made = u;

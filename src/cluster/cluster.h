@@ -54,6 +54,12 @@ void cluster_leave(struct cluster *cl, const char *reason);
 void cluster_free(struct cluster *cl);
 uint16_t cluster_node(const struct cluster *cl);
 const struct cluster_stats *cluster_stats(const struct cluster *cl);
+/* With history, the node's commands to Redis (its publishes, in order)
+ * are held until the events they carry are committed (net/gate.h's
+ * stream): the bytes of commands made so far (a count that only grows),
+ * and from now on only those below release go out (ctx: the cluster). */
+uint64_t cluster_pushed(const struct cluster *cl);
+void cluster_release_published(void *ctx, uint64_t release);
 /* 1 while both links to Redis are up (the node hears the others). */
 int cluster_up(const struct cluster *cl);
 

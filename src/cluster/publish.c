@@ -146,3 +146,16 @@ cluster_can_send(struct cluster *cl)
 	}
 	return 0;
 }
+
+uint64_t
+cluster_pushed(const struct cluster *cl)
+{
+	return redis_link_pushed(&cl->cmd);
+}
+
+void
+cluster_release_published(void *ctx, uint64_t release)
+{
+	struct cluster *cl = ctx;
+	redis_link_release(&cl->cmd, release);
+}

@@ -7,21 +7,35 @@
  * under hiredis. */
 #include "cluster/redis_loop.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hiredis/sds.h>
 
 #include "base/clock.h"
 
+/* Connected, and nothing it may write waits: a held link's write
+ * interest would wake the loop for nothing. */
+static int
+held_back(const struct redis_link *link)
+{
+	return link->held && (link->ac->c.flags & REDIS_CONNECTED) &&
+	    link->gone >= link->release;
+}
+
 static void
 watch(struct redis_link *link, unsigned want)
 {
 	link->want = want;
-	if (link->ac != NULL)
-		(void)loop_io_set(link->loop, &link->io, want);
+	if (link->ac == NULL)
+		return;
+	if (held_back(link))
+		want &= ~(unsigned)LOOP_WRITE;
+	(void)loop_io_set(link->loop, &link->io, want);
 }
 
 static void
@@ -65,6 +79,9 @@ cleanup(void *p)
 		snprintf(link->why, sizeof link->why, "%s",
 		    link->ac->c.err ? link->ac->c.errstr : "connection closed");
 	(void)loop_io_set(link->loop, &link->io, 0);
+	/* Its queue is lost with it: counted as gone, so what comes next
+	 * is numbered after it. */
+	link->gone += redis_link_queued(link);
 	link->ac = NULL;
 	link->want = 0;
 }
@@ -107,6 +124,41 @@ push_read(struct redis_link *link)
 	}
 }
 
+/* A held link writes what it may itself (hiredis would write it all),
+ * as redisBufferWrite does. */
+static void
+held_write(struct redis_link *link)
+{
+	redisContext *c = &link->ac->c;
+	size_t n = redis_link_queued(link);
+	if (link->release - link->gone < n)
+		n = (size_t)(link->release - link->gone);
+	ssize_t w = n > 0 ? write(c->fd, c->obuf, n) : 0;
+	if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		snprintf(link->why, sizeof link->why, "%s", strerror(errno));
+		redisAsyncFree(link->ac);
+		return;
+	}
+	if (w > 0) {
+		sdsrange(c->obuf, w, -1);
+		link->gone += (uint64_t)w;
+	}
+	watch(link, redis_link_queued(link) > 0 ? link->want | LOOP_WRITE :
+	    link->want & ~(unsigned)LOOP_WRITE);
+}
+
+static void
+handle_write(struct redis_link *link)
+{
+	if (link->held && (link->ac->c.flags & REDIS_CONNECTED)) {
+		held_write(link);
+		return;
+	}
+	uint64_t pushed = redis_link_pushed(link);
+	redisAsyncHandleWrite(link->ac);
+	link->gone = pushed - redis_link_queued(link);
+}
+
 static void
 on_io(struct loop *loop, struct loop_io *io, unsigned events)
 {
@@ -114,7 +166,7 @@ on_io(struct loop *loop, struct loop_io *io, unsigned events)
 	struct redis_link *link = io->data;
 	int was_up = link->up;
 	if ((events & LOOP_WRITE) && link->ac != NULL)
-		redisAsyncHandleWrite(link->ac);
+		handle_write(link);
 	if ((events & LOOP_READ) && link->ac != NULL) {
 		if (link->on_push != NULL)
 			push_read(link);
@@ -182,6 +234,21 @@ redis_link_send(struct redis_link *link, const char *fmt, ...)
 	return 0;
 }
 
+uint64_t
+redis_link_pushed(const struct redis_link *link)
+{
+	return link->gone + redis_link_queued(link);
+}
+
+void
+redis_link_release(struct redis_link *link, uint64_t release)
+{
+	link->release = release;
+	link->held = 1;
+	if (link->ac != NULL)
+		watch(link, link->want);
+}
+
 size_t
 redis_link_queued(const struct redis_link *link)
 {
@@ -196,8 +263,10 @@ redis_link_flush(struct redis_link *link, int timeout_ms)
 	int64_t until = clock_now_ms() + timeout_ms;
 	while (link->ac != NULL && redis_link_queued(link) > 0) {
 		int done = 0;
+		uint64_t pushed = redis_link_pushed(link);
 		if (redisBufferWrite(&link->ac->c, &done) != REDIS_OK)
 			return -1;
+		link->gone = pushed - redis_link_queued(link);
 		if (done)
 			return 0;
 		int64_t left = until - clock_now_ms();

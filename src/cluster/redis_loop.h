@@ -13,9 +13,17 @@
  * redis_link_send (redisAppendCommand below).
  *
  * A link is down (on_down) once, when its connection fails or is lost;
- * link->ac is NULL from then on. */
+ * link->ac is NULL from then on.
+ *
+ * A link may be held (redis_link_release): the bytes of its commands are
+ * counted from its opening on, over every connection it has had
+ * (redis_link_pushed), and only those below its release are written;
+ * the rest wait in hiredis's output buffer, in order. A history node
+ * holds its publishes until the events they carry are committed. */
 #ifndef PARLEY_CLUSTER_REDIS_LOOP_H
 #define PARLEY_CLUSTER_REDIS_LOOP_H
+
+#include <stdint.h>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -37,6 +45,11 @@ struct redis_link {
 	redis_link_fn *on_up;        /* connected; may be NULL */
 	redis_link_fn *on_down;      /* failed or lost (once); may be NULL */
 	void *data;                  /* the owner's */
+	uint64_t gone;               /* bytes of commands written, or lost with
+	                              * a connection: with what is queued, every
+	                              * byte ever pushed */
+	uint64_t release;            /* held: written up to here */
+	uint8_t held;                /* redis_link_release was called */
 	char why[128];               /* why it went down */
 };
 
@@ -48,10 +61,17 @@ int redis_link_open(struct redis_link *link, struct loop *loop, const char *host
 /* A command on a push link (printf-like, hiredis's %s and %b): queued and
  * sent when the socket takes it. -1 when the link is down. */
 int redis_link_send(struct redis_link *link, const char *fmt, ...);
+/* Every byte of commands this link has taken, written or not (a count
+ * that only grows, over its connections). */
+uint64_t redis_link_pushed(const struct redis_link *link);
+/* From now on only the bytes below release (a count of redis_link_pushed)
+ * are written. */
+void redis_link_release(struct redis_link *link, uint64_t release);
 /* Bytes queued for Redis and not yet written: the owner bounds it. */
 size_t redis_link_queued(const struct redis_link *link);
 /* Writes what is queued for Redis now, waiting at most timeout_ms (the
- * loop is not run: for a server that stops). 0 when all of it went. */
+ * loop is not run: for a server that stops, whose history is committed:
+ * held bytes too). 0 when all of it went. */
 int redis_link_flush(struct redis_link *link, int timeout_ms);
 /* Closes link now (pending replies' callbacks get NULL); on_down is not
  * called. Safe on a link that is down or was never opened. */

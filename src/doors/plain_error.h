@@ -46,8 +46,8 @@ struct conn;
 	"was discarded"
 #define PLAIN_ERR_NO_HISTORY   "no-history", "this server keeps no history"
 #define PLAIN_ERR_NO_ACCOUNTS  "no-accounts", "this server keeps no accounts"
-#define PLAIN_ERR_NO_ACCOUNTS_CLUSTER "no-accounts", "accounts are not available in a " \
-	"cluster yet"
+#define PLAIN_ERR_NO_ACCOUNTS_CLUSTER "no-accounts", "this cluster keeps no accounts: " \
+	"they need a database its nodes share (database postgresql://...)"
 #define PLAIN_ERR_LOGIN_FAILED "login-failed", "wrong password or unknown account"
 #define PLAIN_ERR_THROTTLED    "throttled", "too many failed attempts; wait a minute and try again"
 #define PLAIN_ERR_ACCOUNT_EXISTS "account-exists", "%s is already registered; /login %s " \

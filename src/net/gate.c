@@ -23,14 +23,20 @@ pending_slot(const struct conn_gate *g)
 /* Of the slots c waits for, the oldest (or with newest, the newest), in
  * ring order from the oldest epoch in flight to the pending one. */
 static unsigned
-wait_slot(const struct conn_gate *g, const struct conn *c, int newest)
+slot_of(const struct conn_gate *g, unsigned wait, int newest)
 {
 	for (unsigned k = 0; k <= g->inflight; k++) {
 		unsigned s = newest ? slot_after(g->head, g->inflight - k) : slot_after(g->head, k);
-		if (c->gate_wait & (1u << s))
+		if (wait & (1u << s))
 			return s;
 	}
-	abort();  /* a conn waits for a slot not in use */
+	abort();  /* a conn or stream waits for a slot not in use */
+}
+
+static unsigned
+wait_slot(const struct conn_gate *g, const struct conn *c, int newest)
+{
+	return slot_of(g, c->gate_wait, newest);
 }
 
 static void
@@ -97,6 +103,35 @@ gate_touched(struct conn_gate *g, struct conn *c, int pending)
 	}
 }
 
+void
+gate_stream_touched(struct conn_gate *g, uint64_t pushed, int pending)
+{
+	struct gate_stream *s = g->stream;
+	if (!g->on || s == NULL)
+		return;
+	unsigned p = pending_slot(g);
+	if (s->wait == 0) {
+		if (pushed <= s->release)
+			return;
+		if (!pending) {
+			s->release = pushed;
+			s->released(s->ctx, pushed);
+			return;
+		}
+		s->wait = (uint8_t)(1u << p);
+		s->mark[p] = pushed;
+		return;
+	}
+	unsigned newest = slot_of(g, s->wait, 1);
+	if (pushed <= s->mark[newest])
+		return;
+	/* As a conn's bytes: behind what waits, for the pending epoch when
+	 * there is one. */
+	unsigned slot = pending ? p : newest;
+	s->wait |= (uint8_t)(1u << slot);
+	s->mark[slot] = pushed;
+}
+
 int
 gate_can_seal(const struct conn_gate *g)
 {
@@ -121,10 +156,17 @@ void
 gate_finished(struct conn_set *set, uint64_t finished)
 {
 	struct conn_gate *g = &set->gate;
+	struct gate_stream *s = g->stream;
+	uint64_t was = s != NULL ? s->release : 0;
 	while (g->inflight > 0 && g->epoch[g->head] <= finished) {
 		unsigned slot = g->head;
 		g->head = (uint8_t)slot_after(slot, 1);
 		g->inflight--;
+		if (s != NULL && (s->wait & (1u << slot))) {
+			if (s->mark[slot] > s->release)
+				s->release = s->mark[slot];
+			s->wait &= (uint8_t)~(1u << slot);
+		}
 		struct conn *c;
 		while ((c = g->list[slot]) != NULL) {
 			gate_unlink(g, c);
@@ -137,6 +179,8 @@ gate_finished(struct conn_set *set, uint64_t finished)
 			conn_set_flush_later(set, c);
 		}
 	}
+	if (s != NULL && s->release > was)
+		s->released(s->ctx, s->release);
 }
 
 void

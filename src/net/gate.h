@@ -30,7 +30,15 @@
  * epoch is finished its release rises to that mark and it moves to the
  * list of the next it waits for: its bytes go exactly when the epoch
  * holding their events is done, never earlier. Off (history off) every
- * release is SENDQ_UNGATED: nothing is held and nothing here runs. */
+ * release is SENDQ_UNGATED: nothing is held and nothing here runs.
+ *
+ * A stream is another way out for events: a cluster node's publishes to
+ * Redis, which the other nodes deliver to their clients at once. Its
+ * bytes are counted by its owner (pushed) and held as a conn's are: the
+ * owner tells the gate how far it has pushed once a pass (before the
+ * pending events are sealed), and hears through released how far it may
+ * write, once the epochs holding what it shows are finished. So no
+ * client on any node gets an event before it is committed. */
 #ifndef PARLEY_GATE_H
 #define PARLEY_GATE_H
 
@@ -42,6 +50,15 @@ struct conn_set;
 #define GATE_INFLIGHT_MAX 4
 #define GATE_SLOTS (GATE_INFLIGHT_MAX + 1)
 
+struct gate_stream {
+	uint8_t wait;                   /* the slots it waits for */
+	uint64_t mark[GATE_SLOTS];      /* its bytes up to there show events
+	                                 * of that slot's epoch or older */
+	uint64_t release;               /* it may write up to here */
+	void (*released)(void *ctx, uint64_t release);  /* release grew */
+	void *ctx;
+};
+
 struct conn_gate {
 	uint8_t on;                     /* history: output waits for its epoch */
 	uint8_t head;                   /* the slot of the oldest epoch in flight */
@@ -49,12 +66,17 @@ struct conn_gate {
 	                                 * the pending one's slot comes next */
 	uint64_t epoch[GATE_SLOTS];     /* an in-flight slot's epoch number */
 	struct conn *list[GATE_SLOTS];  /* conns whose oldest wait is that slot */
+	struct gate_stream *stream;     /* NULL, or the one stream held */
 };
 
 /* The release a new conn starts with: nothing until the gate has seen it. */
 uint64_t gate_initial_release(const struct conn_gate *g);
 /* c has fresh output; pending: events wait to be sealed. */
 void gate_touched(struct conn_gate *g, struct conn *c, int pending);
+/* The stream has pushed this far (its count only grows), and events are
+ * pending or not: as gate_touched, for the gate's stream; once a pass,
+ * before the pending events are sealed. */
+void gate_stream_touched(struct conn_gate *g, uint64_t pushed, int pending);
 /* Whether another epoch may go in flight now. */
 int gate_can_seal(const struct conn_gate *g);
 /* The pending events are now epoch (numbers only grow), in flight. Only

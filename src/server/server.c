@@ -84,8 +84,14 @@ static void
 history_seal_settled(struct server *srv)
 {
 	server_settle(srv);
-	if (srv->history == NULL || !gate_can_seal(&srv->conns.gate) ||
-	    !history_pending(srv->history))
+	if (srv->history == NULL)
+		return;
+	int pending = history_pending(srv->history);
+	/* What this pass published waits as the conns' bytes do: the other
+	 * nodes deliver it at once. */
+	if (srv->conns.gate.stream != NULL)
+		gate_stream_touched(&srv->conns.gate, cluster_pushed(srv->cluster), pending);
+	if (!gate_can_seal(&srv->conns.gate) || !pending)
 		return;
 	/* 0: no memory for the epoch; the events and who waits for them
 	 * wait for the next pass. store_fd says when it is done. */
@@ -259,6 +265,15 @@ server_init(struct server *srv, struct config *cfg)
 	    (srv->env.cluster = srv->cluster = cluster_start(&srv->hub, srv->loop, cfg)) == NULL)
 		return -1;
 	srv->env.cluster = srv->cluster;
+	/* A node with history publishes an event only once it is committed:
+	 * no client of any node gets it before (net/gate.h's stream). */
+	if (srv->cluster != NULL && srv->history != NULL) {
+		uint64_t pushed = cluster_pushed(srv->cluster);
+		srv->published = (struct gate_stream){ .release = pushed,
+			.released = cluster_release_published, .ctx = srv->cluster };
+		cluster_release_published(srv->cluster, pushed);
+		srv->conns.gate.stream = &srv->published;
+	}
 	/* Accounts live in the same database: without it (history off),
 	 * every account call says so. The registry of registered names is
 	 * read now, before any client comes. */

@@ -41,6 +41,8 @@ struct server {
 	struct accounts *accounts;      /* over store: NULL store, no accounts */
 	struct rooms *rooms;            /* registered rooms kept (store/rooms.h) */
 	struct cluster *cluster;        /* with cluster: the link to the other nodes */
+	struct gate_stream published;   /* with cluster and history: its
+	                                 * publishes, held as a conn's output */
 	struct loop_io store_io;        /* its fd: an epoch is finished */
 	struct door_env env;            /* what doors may reach of all this */
 	struct door_stats door_stats;   /* the doors' own counters (env.stats) */

@@ -204,8 +204,9 @@ def test_history_on_is_refused_in_a_cluster(redis):
                           "--cluster", redis.url, "--history", "on"],
                          capture_output=True, text=True, timeout=30)
     assert run.returncode == 2
-    assert run.stderr == ("parleyd: history in a cluster needs a shared database "
-                          "(database postgresql://..., issue 16); use history off\n")
+    assert run.stderr == ("parleyd: history in a cluster needs a database every node "
+                          "shares: add database postgresql://USER@HOST/DB (SQLite in "
+                          "data-dir is one node's), or use history off\n")
 
 
 def test_nodes_take_distinct_ids_and_register(redis):
@@ -231,11 +232,12 @@ def test_accounts_say_they_are_not_available_in_a_cluster(nodes):
     a_node, _ = nodes
     alice = plain(a_node, "alice")
     alice.send("/register secret-password")
-    alice.expect(r"^!! no-accounts: accounts are not available in a cluster yet$")
+    alice.expect(r"^!! no-accounts: this cluster keeps no accounts: they need a database "
+                 r"its nodes share \(database postgresql://\.\.\.\)$")
     frank = irc.connect(a_node, "frank")
     frank.send("REGISTER * * secret-password")
     frank.expect(r"^(@\S+ )?:\S+ FAIL REGISTER TEMPORARILY_UNAVAILABLE \S+ "
-                 r":Accounts are not available in a cluster yet$")
+                 r":This cluster keeps no accounts: they need a database its nodes share$")
     frank.send("AUTHENTICATE PLAIN")
     frank.expect_numeric("904")
 

@@ -248,6 +248,55 @@ test_nothing_new_waits_for_nothing(void **state)
 	assert_int_equal(a->out.release, 8);
 }
 
+/* The stream (a cluster node's publishes): its bytes are released with
+ * the epoch holding the events they show, as a conn's, and bytes with
+ * nothing pending behind them go at once, or behind what waits. */
+static uint64_t stream_told;
+
+static void
+stream_released(void *ctx, uint64_t release)
+{
+	(void)ctx;
+	stream_told = release;
+}
+
+static void
+test_stream(void **state)
+{
+	struct fixture *f = *state;
+	struct conn_gate *g = &f->set.gate;
+	struct gate_stream s = { .released = stream_released };
+	g->stream = &s;
+	stream_told = 0;
+	/* Nothing pending, nothing in flight: out at once. */
+	gate_stream_touched(g, 10, 0);
+	assert_int_equal(s.release, 10);
+	assert_int_equal(stream_told, 10);
+	/* Events pending: held until their epoch (1) is finished. */
+	gate_stream_touched(g, 25, 1);
+	gate_sealed(&f->set, 1);
+	assert_int_equal(s.release, 10);
+	/* Then more pending, sealed as 2 while 1 is in flight. */
+	gate_stream_touched(g, 40, 1);
+	gate_sealed(&f->set, 2);
+	/* Bytes with nothing pending wait behind epoch 2. */
+	gate_stream_touched(g, 45, 0);
+	gate_finished(&f->set, 1);
+	assert_int_equal(s.release, 25);
+	assert_int_equal(stream_told, 25);
+	stream_told = 0;
+	gate_finished(&f->set, 1);  /* nothing new: not told */
+	assert_int_equal(stream_told, 0);
+	gate_finished(&f->set, 2);
+	assert_int_equal(s.release, 45);
+	assert_int_equal(stream_told, 45);
+	/* Nothing pushed since: nothing to tell. */
+	stream_told = 0;
+	gate_stream_touched(g, 45, 0);
+	assert_int_equal(stream_told, 0);
+	g->stream = NULL;
+}
+
 int
 main(void)
 {
@@ -259,6 +308,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_full_then_wraps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_new_waits_for_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

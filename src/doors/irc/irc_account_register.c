@@ -61,9 +61,9 @@ irc_cmd_register(struct conn *c, struct irc_message *m)
 	    s->nick[0] ? s->nick : s->asked_nick;
 	if (irc_accounts(c) == NULL) {
 		/* A cluster's accounts need a database its nodes share
-		 * (issue 16). */
+		 * (PostgreSQL's, docs/cluster.md). */
 		irc_fail(c, "REGISTER", "TEMPORARILY_UNAVAILABLE", want,
-		    door_cfg(c)->cluster != NULL ? "Accounts are not available in a cluster yet" :
+		    door_cfg(c)->cluster != NULL ? "This cluster keeps no accounts: they need a database its nodes share" :
 		    "This server keeps no accounts");
 		return;
 	}
