@@ -469,6 +469,20 @@ conn_flush(struct conn *c)
 	conn_watch(c);
 }
 
+/* The before-sleep step's flush. A plain conn whose socket was full at
+ * its last write (it watches LOOP_WRITE for it) is left for the loop to
+ * say when it can take more: trying again every pass finds it full (a
+ * writev for EAGAIN per pass and per conn, for every conn at once when a
+ * busy room outruns its readers). Anything else is flushed now. */
+void
+conn_flush_pass(struct conn *c)
+{
+	if (c->tp == NULL && c->state == CONN_OPEN && !c->gone && c->pagers == NULL &&
+	    (c->io.mask & LOOP_WRITE))
+		return;
+	conn_flush(c);
+}
+
 /* Whether a client held back by flood control has kept on sending: more
  * than CONN_FLOOD_BACKLOG waiting behind what the framer holds. */
 static int

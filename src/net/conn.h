@@ -230,6 +230,9 @@ int conn_forwarded_for(struct conn *c, const char *text);
 #define CONN_ADDR_MAX ADDR_HOSTPORT_MAX
 const char *conn_addr(const struct conn *c, char buf[CONN_ADDR_MAX]);
 void conn_flush(struct conn *c);
+/* conn_flush for the before-sleep step: not a plain conn waiting for its
+ * full socket to drain (the loop calls it then). */
+void conn_flush_pass(struct conn *c);
 void conn_destroy(struct conn *c);
 
 #endif

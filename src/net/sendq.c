@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <sys/uio.h>
 
-/* Enough slots for a burst of messages per writev without a large iovec
- * on the stack. */
-#define SENDQ_IOV_MAX 128
+/* Lines in one writev: as many as the kernel takes (IOV_MAX), so that a
+ * conn that has fallen behind catches up in few calls. */
+#define SENDQ_IOV_MAX IOV_MAX
 /* The first ring's slots: a conn that gets more than one message in a
  * pass (a busy room: W1's receivers get tens) gets them, or a welcome
  * burst, in one allocation rather than a chain of doublings; the ring is

@@ -60,7 +60,7 @@ flush_pending(struct server *srv)
 		 * show are stored (net/gate.h). */
 		if (srv->history != NULL)
 			gate_touched(&srv->conns.gate, c, history_pending(srv->history));
-		conn_flush(c);
+		conn_flush_pass(c);
 	}
 }
 
