@@ -2,7 +2,9 @@
 # w2.sh BINARY LABEL [RATE]: W2 at RATE messages/s (default 2000; 1,000 clients in one room,
 # 10 senders) against BINARY --history off, and during 3 s of the measured phase perf stat
 # of the server's syscalls: writevs, writevs that found the socket full (EAGAIN), epoll_ctl,
-# epoll_wait, and its CPU. Prints the bench's JSON summary and the counts per delivery.
+# epoll_wait, and its CPU, and the kernel's TCP segments out over the same 3 s (nstat: loopback,
+# so both directions, the bench's too). Prints the bench's JSON summary and the counts per
+# 1,000 deliveries.
 # Output: $OUTDIR (default /tmp)/w2-LABEL.*. Run it under flock /work/bench.lock, not niced.
 set -u
 BIN=$1; LABEL=$2; RATE=${3:-2000}
@@ -22,9 +24,11 @@ BPID=$!
 until grep -q "registered and joined" $OUT.bench.err 2>/dev/null; do
   kill -0 $BPID 2>/dev/null || break; sleep 0.1; done
 sleep 2.5
+nstat -n > /dev/null
 perf stat -x, -e syscalls:sys_enter_writev -e syscalls:sys_exit_writev --filter 'ret == -11' \
   -e syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_read,task-clock \
   -p $SPID -o $OUT.stat -- sleep 3
+nstat TcpOutSegs | awk '/TcpOutSegs/{print $2 ",,TcpOutSegs,x"}' >> $OUT.stat
 wait $BPID
 /usr/bin/python3 - "$OUT.bench.json" "$OUT.stat" <<'PY'
 import json, sys
