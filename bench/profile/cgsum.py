@@ -64,4 +64,5 @@ def main():
             c / deliveries, calls[f] / deliveries, f))
 
 
-main()
+if __name__ == "__main__":
+    main()
