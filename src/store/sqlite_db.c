@@ -3,15 +3,28 @@
  * tokenizer. Below the rest of the backend. */
 #include "store/sqlite_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 /* How long a connection waits for another's lock (a backup's read, the
  * writer's checkpoint) before it reports busy. */
 #define STORE_BUSY_MS 5000
 
+/* SQLite's process-wide settings, made before its first use (after it,
+ * sqlite3_config refuses, harmlessly). No memory statistics: with them
+ * every allocation SQLite makes takes one global mutex, shared by the
+ * writer and every reader, for counters nothing here reads. */
+static void
+store_sqlite_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 sqlite3 *
 store_db_open(const char *path, int flags, char *err, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, store_sqlite_config);
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

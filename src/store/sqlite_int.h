@@ -40,13 +40,18 @@
 /* The search index is written after the commit that releases an epoch,
  * in transactions of its own of at most STORE_FTS_BATCH rows: a few
  * words' segment written per batch rather than per commit. It is
- * brought up to date when that many rows wait (even while epochs are
- * queued: the lag is bounded), when the writer has had no epoch for
+ * brought up to date when the writer has had no epoch for
  * STORE_FTS_IDLE_MS, when a search asks (it waits for it, at most
- * STORE_FTS_WAIT_MS), and at close. meta's 'fts_indexed' is the
- * highest events.id whose words are in the index; rows past it, after
- * a crash, are indexed after the next start. */
+ * STORE_FTS_WAIT_MS), and at close; while epochs keep coming, not
+ * before STORE_FTS_LAG_MAX rows wait (a burst is stored at the cost of
+ * its rows alone, its words follow once it is over), and then a batch
+ * between two commits, so the lag stays bounded and so does a search's
+ * wait for it (a batch is some 20 ms of CPU, the bound some 0.3 s).
+ * meta's 'fts_indexed' is the highest events.id whose words are in the
+ * index; rows past it, after a crash, are indexed after the next
+ * start. */
 #define STORE_FTS_BATCH 4096
+#define STORE_FTS_LAG_MAX 65536
 #define STORE_FTS_IDLE_MS 200
 #define STORE_FTS_WAIT_MS 5000
 

@@ -478,10 +478,10 @@ apply_test_pages(struct store *s, int64_t pages)
 	sqlite3_exec(s->wdb, sql, NULL, NULL, NULL);
 }
 
-/* Whether the search index is due now: rows wait past its mark and
- * STORE_FTS_BATCH of them do (even with epochs queued: the lag stays
- * bounded), or no epoch is queued and a search waits, the writer is
- * stopping, or none came for STORE_FTS_IDLE_MS. Under s->q.lock. */
+/* Whether the search index is due now: rows wait past its mark, and a
+ * search waits for them or STORE_FTS_LAG_MAX of them do (even with
+ * epochs queued), or no epoch is queued and the writer is stopping or
+ * none came for STORE_FTS_IDLE_MS. Under s->q.lock. */
 static int
 fts_due(const struct store *s, int queued, uint64_t now)
 {
@@ -490,9 +490,9 @@ fts_due(const struct store *s, int queued, uint64_t now)
 	int asked = s->fts_want > s->fts_hwm;
 	if (s->test_fts_hold)
 		return asked && !queued;
-	if (s->max_id - s->fts_hwm >= STORE_FTS_BATCH)
+	if (asked || s->max_id - s->fts_hwm >= STORE_FTS_LAG_MAX)
 		return 1;
-	return !queued && (asked || s->q.stopping || now >= s->fts_idle_at);
+	return !queued && (s->q.stopping || now >= s->fts_idle_at);
 }
 
 /* A deadline for pthread_cond_timedwait, ms from now. */
@@ -517,6 +517,7 @@ writer_main(void *arg)
 	uint64_t prune_at = retention ? clock_mono_ms() + STORE_IDLE_MS : 0;
 	/* Rows left past the mark by the last run: indexed once idle. */
 	s->fts_idle_at = clock_mono_ms() + STORE_FTS_IDLE_MS;
+	int fts_ran = 0;             /* the last thing done was a batch of the index */
 	pthread_mutex_lock(&s->q.lock);
 	for (;;) {
 		if (s->test_max_pages != pages_applied) {
@@ -525,7 +526,10 @@ writer_main(void *arg)
 		}
 		struct store_epoch *taken = s->q.q_head;
 		uint64_t now = clock_mono_ms();
-		if (fts_due(s, taken != NULL, now)) {
+		/* Epochs queued after a batch of the index go first: a search
+		 * or the lag's bound never holds them back for more than one. */
+		if (!(fts_ran && taken != NULL) && fts_due(s, taken != NULL, now)) {
+			fts_ran = 1;
 			pthread_mutex_unlock(&s->q.lock);
 			int rc = fts_step(s);
 			pthread_mutex_lock(&s->q.lock);
@@ -538,6 +542,7 @@ writer_main(void *arg)
 			continue;
 		}
 		if (taken != NULL) {
+			fts_ran = 0;
 			epochs_take(&s->q);
 			pthread_mutex_unlock(&s->q.lock);
 			char why[sizeof s->q.last_error];

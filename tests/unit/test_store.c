@@ -1342,6 +1342,49 @@ test_schema_v3_upgrade(void **state)
 	fts_check(f->dir);
 }
 
+struct searcher {
+	struct store *s;
+	size_t found;
+	_Atomic int done;
+};
+
+static void *
+searcher_thread(void *p)
+{
+	struct searcher *a = p;
+	a->found = search_n(a->s, "#a", "0");
+	a->done = 1;
+	return NULL;
+}
+
+/* While epochs keep coming (never idle) and fewer than STORE_FTS_LAG_MAX
+ * rows wait, the index is left behind; a search asks for it and gets it
+ * between two commits, not only once the epochs stop: the row committed
+ * before the search began is found. */
+static void
+test_fts_search_under_load(void **state)
+{
+	struct fixture *f = *state;
+	wait_epoch(f->s, fill(f->s, "#a", 0, 1));
+	struct searcher a = { .s = f->s };
+	pthread_t t;
+	uint64_t epochs[16] = { 0 };
+	/* Sixteen epochs in flight, so that the writer mostly finds some
+	 * queued after each commit; the count is a bound against a hang (the
+	 * search gives up waiting after STORE_FTS_WAIT_MS), not a timing
+	 * check. */
+	assert_int_equal(pthread_create(&t, NULL, searcher_thread, &a), 0);
+	for (int i = 1; !a.done && i < 1000000; i++) {
+		if (epochs[i % 16] != 0)
+			wait_epoch(f->s, epochs[i % 16]);
+		epochs[i % 16] = fill(f->s, "#b", i, 1);
+	}
+	pthread_join(t, NULL);
+	assert_true(db_int(f->dir, SQL_MAX_ID) - db_int(f->dir, SQL_FTS_MARK) <
+	    STORE_FTS_LAG_MAX);
+	assert_int_equal(a.found, 1);
+}
+
 /* The WAL is checkpointed by a thread of its own once it holds
  * STORE_CKPT_FRAMES pages, not inside a commit: the writer's connection
  * has no automatic checkpoint, and the WAL does not grow without end. */
@@ -1392,6 +1435,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fts_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fts_after_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fts_search_under_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
 	};
