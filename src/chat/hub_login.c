@@ -27,13 +27,15 @@ hub_account(struct hub *hub, struct user *u, const char *account)
 	msg_unref(m);
 }
 
-/* Everyone logged in as name is logged out. */
+/* Everyone here logged in as name is logged out. A user of another node
+ * is its node's to log out (each node reads the registry from the
+ * database it shares): its MSG_ACCOUNT comes from there. */
 static void
 log_out_all(struct hub *hub, const char *name)
 {
 	struct user *u, *tmp;
 	HASH_ITER(hh, hub->users, u, tmp)
-		if (hub_logged_in_as(u, name))
+		if (!u->remote && hub_logged_in_as(u, name))
 			hub_account(hub, u, NULL);
 }
 
@@ -100,7 +102,8 @@ void
 hub_account_enforce(struct hub *hub, const char *name)
 {
 	struct user *holder = hub_user_find(hub, name);
-	if (holder != NULL && hub_account_owner(hub, name) != NULL &&
+	/* Another node's user is renamed by its node. */
+	if (holder != NULL && !holder->remote && hub_account_owner(hub, name) != NULL &&
 	    !hub_logged_in_as(holder, name))
 		(void)hub_nick_guest(hub, holder);
 }

@@ -60,6 +60,14 @@ const struct cluster_stats *cluster_stats(const struct cluster *cl);
  * and from now on only those below release go out (ctx: the cluster). */
 uint64_t cluster_pushed(const struct cluster *cl);
 void cluster_release_published(void *ctx, uint64_t release);
+/* Read markers (marker.c): a marker account set here on target is told
+ * to the nodes where a user is logged in as account; there, the listener
+ * (the IRC door's, set by the server) tells the account's connections. */
+typedef void cluster_marker_fn(void *ctx, const char *account, const char *target,
+    int64_t at_ms);
+void cluster_marker_listen(struct cluster *cl, cluster_marker_fn *fn, void *ctx);
+void cluster_marker_tell(struct cluster *cl, const char *account, const char *target,
+    int64_t at_ms);
 /* 1 while both links to Redis are up (the node hears the others). */
 int cluster_up(const struct cluster *cl);
 

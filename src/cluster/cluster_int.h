@@ -172,6 +172,8 @@ struct cluster {
 	uint8_t said_id_taken;           /* logged that another node has our id */
 	uint32_t token;                  /* random, this process's: in our
 	                                  * heartbeat, to know it is ours */
+	cluster_marker_fn *on_marker;    /* told of another node's read marker */
+	void *marker_ctx;
 };
 
 /* channels.c: the channel of a room (by name, any case), of a node, and
@@ -266,6 +268,8 @@ extern const struct user_ops cluster_remote_ops;
 /* A request on this node's channel that is not an event (a KILL of a
  * user here): 1 when p[0..n) was one (handled or dropped), 0 else. */
 int cluster_on_request(struct cluster *cl, const char *p, size_t n);
+/* marker.c: a read marker's request ('M'), checked and told: 1. */
+int cluster_marker_heard(struct cluster *cl, const char *p, size_t n);
 
 /* snapshot.c: a push on the pub/sub link (redis_link's on_push). */
 void cluster_on_push(struct redis_link *link, redisReply *reply);

@@ -55,6 +55,8 @@ const struct user_ops cluster_remote_ops = {
 int
 cluster_on_request(struct cluster *cl, const char *p, size_t n)
 {
+	if (n > 0 && p[0] == 'M')
+		return cluster_marker_heard(cl, p, n);
 	if (n == 0 || p[0] != 'K')
 		return 0;
 	char line[KILL_MAX];

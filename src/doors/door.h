@@ -87,6 +87,10 @@ extern const struct door irc_door;
 extern const struct door web_door;
 extern const struct door metrics_door;
 
+/* A read marker set for account on another node of a cluster: told to
+ * the account's IRC connections here (irc_markread.c; ctx: the hub). */
+void irc_markread_heard(void *ctx, const char *account, const char *target, int64_t at_ms);
+
 /* Shared by the doors whose conns carry a user (plain, IRC). */
 
 /* user_ops.disconnect: the user's conn says why and closes. */

@@ -265,6 +265,7 @@ server_init(struct server *srv, struct config *cfg)
 	    (srv->env.cluster = srv->cluster = cluster_start(&srv->hub, srv->loop, cfg)) == NULL)
 		return -1;
 	srv->env.cluster = srv->cluster;
+	cluster_marker_listen(srv->cluster, irc_markread_heard, &srv->hub);
 	/* A node with history publishes an event only once it is committed:
 	 * no client of any node gets it before (net/gate.h's stream). */
 	if (srv->cluster != NULL && srv->history != NULL) {

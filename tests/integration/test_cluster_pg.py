@@ -234,15 +234,28 @@ def test_a_registered_nickname_is_held_on_every_node(nodes):
         c.close()
         return " 433 " in line.string
     wait_for("B refuses the nickname mia to a user not logged in", refused_on_b)
-    # Dropped on A: free again on B.
-    owner = IrcClient(a_node.irc_port)
-    owner = sasl_start(a_node, client=owner)
+    # Logged in on B, dropped on A: logged out on B by B (once, as
+    # everyone sees), and the nickname free again on B.
+    on_b = sasl_start(b_node, caps="sasl account-notify")
+    assert numerics(authenticate(on_b, "PLAIN", plain("mia", "sesame12")))[-2:] == \
+        ["900", "903"]
+    finish(on_b, "mia_b")
+    on_b.join("#seen")
+    watcher = irc(a_node, "watcher", caps="account-notify")
+    watcher.join("#seen")
+    knows(watcher, "mia_b")
+    owner = sasl_start(a_node)
     assert numerics(authenticate(owner, "PLAIN", plain("mia", "sesame12")))[-2:] == \
         ["900", "903"]
     finish(owner, "mia_owner")
     owner.send("PRIVMSG NickServ :DROP sesame12")
     owner.expect(r"NOTICE \S+ :Account mia is dropped")
+    on_b.expect(r":mia_b!\S+ ACCOUNT \*$", timeout=15)
+    watcher.expect(r":mia_b!\S+ ACCOUNT \*$", timeout=15)
     wait_for("B gives the nickname mia again", lambda: not refused_on_b())
+    watcher.send("WHOIS mia_b")
+    watcher.expect_numeric("318")
+    assert sum(1 for l in watcher.lines if " ACCOUNT " in l) == 1, watcher.lines
 
 
 def test_read_markers_follow_the_account_across_nodes(nodes):
@@ -260,7 +273,9 @@ def test_read_markers_follow_the_account_across_nodes(nodes):
     knows(on_b, "rita")
     on_a.send("MARKREAD #room timestamp=2026-01-02T03:04:05.678Z")
     on_a.expect(r"MARKREAD #room timestamp=2026-01-02T03:04:05.678Z$")
-    # Kept where B reads it.
+    # Told to the account's connection on the other node...
+    on_b.expect(r"MARKREAD #room timestamp=2026-01-02T03:04:05.678Z$")
+    # ...and kept where B reads it.
     on_b.send("MARKREAD #room")
     on_b.expect(r"MARKREAD #room timestamp=2026-01-02T03:04:05.678Z$")
     # A marker only moves forward, whichever node is asked.

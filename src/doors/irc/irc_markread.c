@@ -120,6 +120,7 @@ irc_markread_joined(struct conn *c, const struct room *room)
 struct mark_job {
 	struct irc_reply *reply;
 	struct hub *hub;
+	struct cluster *cluster;             /* NULL: a single server */
 	struct store *store;
 	char account[ACCOUNT_LEN_MAX + 1];
 	char target[STORE_TARGET_MAX + 1];   /* as asked */
@@ -140,7 +141,8 @@ mark_work(void *arg)
 
 /* A marker set: every connection logged in as account that has the
  * capability is told, but c (its reply says it; NULL: gone). One walk of
- * the users: the hub keeps no index of an account's users. */
+ * the users: the hub keeps no index of an account's users. Those of other
+ * nodes are told by their node (cluster_marker_tell). */
 static void
 tell_others(struct hub *hub, struct conn *c, const char *account, const char *target,
     int64_t at_ms)
@@ -157,6 +159,12 @@ tell_others(struct hub *hub, struct conn *c, const char *account, const char *ta
 	}
 }
 
+void
+irc_markread_heard(void *ctx, const char *account, const char *target, int64_t at_ms)
+{
+	tell_others(ctx, NULL, account, target, at_ms);
+}
+
 static void
 mark_done(void *arg, int cancelled)
 {
@@ -170,8 +178,10 @@ mark_done(void *arg, int cancelled)
 			irc_markread_send(c, j->target, j->st == STORE_OK ? j->at_ms : -1);
 	}
 	/* The others are told even when the setter has gone. */
-	if (!cancelled && j->set && j->st == STORE_OK)
+	if (!cancelled && j->set && j->st == STORE_OK) {
 		tell_others(j->hub, c, j->account, j->target, j->at_ms);
+		cluster_marker_tell(j->cluster, j->account, j->target, j->at_ms);
+	}
 	irc_reply_done(j->reply);
 	free(j);
 }
@@ -184,6 +194,7 @@ submit(struct conn *c, const char *target, int set, int64_t at_ms)
 		return -1;
 	j->store = door_env(c)->store;
 	j->hub = door_hub(c);
+	j->cluster = door_env(c)->cluster;
 	j->set = set;
 	j->at_ms = at_ms;
 	memcpy(j->account, c->user->account, sizeof j->account);
