@@ -156,7 +156,7 @@ run: all $(TLS_DIR)/parley.crt
 # until Ctrl-C: tools/run-cluster.
 .PHONY: run-cluster
 run-cluster: all
-	tools/run-cluster
+	tools/run-cluster $(ARGS)
 
 # Each unit binary is a target of its own, so `make -j2 test` runs two at
 # once; what one printed comes out whole when it ends. The store's tests
