@@ -110,6 +110,62 @@ pg_text_array(const char *const *v, size_t n)
 
 /* ---- The pool ---- */
 
+/* Whether a pooled call may connect now (1), as the probe while the
+ * database is away (2), or should fail at once (0). A call that finds a
+ * probe under way waits a little for its outcome: when the database has
+ * just come back, the probe's success is this call's too. */
+static int
+pool_may_connect(struct pg_store *s)
+{
+	pthread_mutex_lock(&s->q.lock);
+	int may = 1;
+	if (s->pool_down && !s->probing) {
+		s->probing = 1;
+		may = 2;
+	} else if (s->pool_down) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += (long)PG_PROBE_WAIT_MS * 1000000;
+		until.tv_sec += until.tv_nsec / 1000000000;
+		until.tv_nsec %= 1000000000;
+		while (s->probing && pthread_cond_timedwait(&s->probed, &s->q.lock, &until) == 0)
+			;
+		may = !s->pool_down;
+	}
+	pthread_mutex_unlock(&s->q.lock);
+	return may;
+}
+
+static void
+pool_connected(struct pg_store *s, int may, int ok)
+{
+	pthread_mutex_lock(&s->q.lock);
+	if (may == 2) {
+		s->probing = 0;
+		pthread_cond_broadcast(&s->probed);
+	}
+	if (ok && s->pool_down) {
+		s->pool_down = 0;
+		s->seen_back_pool = 1;
+		pthread_cond_signal(&s->q.wake);
+	} else if (!ok) {
+		s->pool_down = 1;
+	}
+	pthread_mutex_unlock(&s->q.lock);
+}
+
+/* Whether c still has its server: one that restarted closed it, which
+ * libpq learns only by reading (never blocking: its sockets are
+ * non-blocking underneath). Twice: a read that gets bytes (the server's
+ * FATAL before it closed) returns without looking further, and the next
+ * one finds the end. Found here, the call does not fail on it. */
+static int
+pg_alive(PGconn *c)
+{
+	return PQstatus(c) == CONNECTION_OK && PQconsumeInput(c) == 1 &&
+	    PQconsumeInput(c) == 1 && PQstatus(c) == CONNECTION_OK;
+}
+
 PGconn *
 pg_take(struct pg_store *s)
 {
@@ -125,19 +181,15 @@ pg_take(struct pg_store *s)
 	}
 	slot->busy = 1;
 	pthread_mutex_unlock(&s->plock);
-	if (slot->conn != NULL && PQstatus(slot->conn) != CONNECTION_OK) {
+	if (slot->conn != NULL && !pg_alive(slot->conn)) {
 		PQfinish(slot->conn);
 		slot->conn = NULL;
 	}
-	if (slot->conn == NULL) {
-		/* While the writer knows the database is away, fail at once
-		 * rather than each call waiting for a connection to time out. */
-		pthread_mutex_lock(&s->q.lock);
-		int down = (int64_t)pg_now_ms() < s->down_until_ms;
-		pthread_mutex_unlock(&s->q.lock);
+	int may;
+	if (slot->conn == NULL && (may = pool_may_connect(s)) != 0) {
 		char err[256];
-		if (!down)
-			slot->conn = pg_connect(s->url, err, sizeof err);
+		slot->conn = pg_connect(s->url, err, sizeof err);
+		pool_connected(s, may, slot->conn != NULL);
 	}
 	if (slot->conn == NULL) {
 		pthread_mutex_lock(&s->plock);
@@ -189,6 +241,7 @@ pg_free(struct pg_store *s)
 	if (s->wconn != NULL)
 		PQfinish(s->wconn);
 	epochs_destroy(&s->q);
+	pthread_cond_destroy(&s->probed);
 	pthread_cond_destroy(&s->pfree);
 	pthread_mutex_destroy(&s->plock);
 	free(s->url);
@@ -211,6 +264,11 @@ pg_new(const struct store_options *o, unsigned pool, char *err, size_t errlen)
 	int q_failed = epochs_init(&s->q, err, errlen);
 	pthread_mutex_init(&s->plock, NULL);
 	pthread_cond_init(&s->pfree, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->probed, &ca);
+	pthread_condattr_destroy(&ca);
 	if (q_failed) {
 		pg_free(s);
 		return NULL;

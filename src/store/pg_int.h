@@ -44,6 +44,9 @@
 #define PG_RETRY_MIN_MS 200
 #define PG_RETRY_MAX_MS 5000
 #define PG_CONNECT_TIMEOUT "5"
+/* While the database is away, a pooled call waits this long at most for
+ * the one trying to connect (pg.c, pg_take) before it fails. */
+#define PG_PROBE_WAIT_MS 500
 
 /* Retention: the writer prunes when it had no epoch for this long, rows
  * per statement, and how often it looks for rows past history-max-age. */
@@ -76,7 +79,14 @@ struct pg_store {
 	/* Shared with the writer, under q.lock. */
 	uint64_t lost, back;         /* times the database went away, came back */
 	uint64_t held_now;           /* events held back now */
-	int64_t down_until_ms;       /* monotonic: pooled calls fail fast till then */
+	/* The database refused a connection (the writer's or the pool's) and
+	 * none has been made since: pooled calls try to connect one at a
+	 * time (probing; the others wait up to PG_PROBE_WAIT_MS for its
+	 * outcome, on probed, rather than each wait for a host that does not
+	 * answer); the one that gets through sets seen_back_pool, and the
+	 * writer connects at once rather than at the end of its backoff. */
+	int pool_down, probing, seen_back_pool;
+	pthread_cond_t probed;       /* CLOCK_MONOTONIC */
 
 	/* The writer thread's own. */
 	pthread_t writer;

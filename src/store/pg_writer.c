@@ -417,8 +417,8 @@ write_epochs(struct pg_store *s, const struct store_epoch *first, char *why, siz
 
 /* ---- The writer's connection ---- */
 
-/* The connection is gone: retry after a while, and pooled calls fail
- * fast until then. */
+/* The connection is gone: retry after a while; pooled calls probe one
+ * at a time meanwhile (pg.c, pg_take). */
 static void
 went_away(struct pg_store *s, const char *why)
 {
@@ -436,7 +436,7 @@ went_away(struct pg_store *s, const char *why)
 		s->lost++;
 		snprintf(s->q.last_error, sizeof s->q.last_error, "%s", why);
 	}
-	s->down_until_ms = (int64_t)s->retry_at;
+	s->pool_down = 1;
 	pthread_mutex_unlock(&s->q.lock);
 }
 
@@ -452,7 +452,7 @@ reconnect(struct pg_store *s)
 	s->wconn = c;
 	s->retry_ms = 0;
 	pthread_mutex_lock(&s->q.lock);
-	s->down_until_ms = 0;
+	s->pool_down = 0;
 	pthread_mutex_unlock(&s->q.lock);
 }
 
@@ -676,6 +676,8 @@ writer_main(void *arg)
 	pthread_mutex_lock(&s->q.lock);
 	for (;;) {
 		while (!s->q.stopping && s->q.q_head == NULL) {
+			if (s->seen_back_pool && s->wconn == NULL)
+				break;
 			uint64_t due = next_due(s, prune_more), now = pg_now_ms();
 			if (due <= now)
 				break;
@@ -696,6 +698,11 @@ writer_main(void *arg)
 		}
 		struct store_epoch *batch = epochs_take(&s->q);
 		int stopping = s->q.stopping;
+		if (s->seen_back_pool) {
+			/* A pooled call connected: no need to wait out the backoff. */
+			s->seen_back_pool = 0;
+			s->retry_at = 0;
+		}
 		pthread_mutex_unlock(&s->q.lock);
 		if (batch != NULL || s->held_head != NULL) {
 			write_batch(s, batch);
