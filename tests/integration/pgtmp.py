@@ -14,7 +14,15 @@ starts a cluster, runs CMD with PARLEY_TEST_PG set to the superuser's URL
 (postgresql://parley@127.0.0.1:PORT/postgres; each test makes its own
 database), stops the cluster and exits with CMD's status. Without
 PostgreSQL installed it runs CMD without PARLEY_TEST_PG, or fails under
-PARLEY_TOOLS=required (make test), as other tool-needing tests do."""
+PARLEY_TOOLS=required (make test), as other tool-needing tests do.
+
+A cluster runs in a process group of its own (a Ctrl-C at the terminal
+does not cut it down mid-test), so whoever made it stops it: close(), or,
+when the process ends another way (pytest killed by SIGTERM or SIGHUP,
+an exception past every finally), the atexit hook and the signal handler
+this module installs, which stop every cluster still running and remove
+its directory. Only SIGKILL of the process leaves one behind."""
+import atexit
 import glob
 import os
 import pwd
@@ -73,6 +81,38 @@ def _owner():
     raise RuntimeError("no unprivileged user (postgres, nobody) to run PostgreSQL as")
 
 
+# Every cluster of this process not yet closed: reaped at exit.
+_live = set()
+
+
+def _reap_all():
+    for cluster in list(_live):
+        try:
+            cluster.close()
+        except Exception:
+            pass
+
+
+def _on_signal(sig, frame):
+    """SIGTERM or SIGHUP: the clusters go, then the process as the signal
+    would have ended it."""
+    _reap_all()
+    signal.signal(sig, signal.SIG_DFL)
+    os.kill(os.getpid(), sig)
+
+
+def _install_reaper():
+    atexit.register(_reap_all)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        # Not over a handler someone else chose, nor off the main thread
+        # (where Python refuses).
+        try:
+            if signal.getsignal(sig) == signal.SIG_DFL:
+                signal.signal(sig, _on_signal)
+        except ValueError:
+            pass
+
+
 class PgCluster:
     """One running cluster. url(db) names a database in it."""
 
@@ -87,6 +127,7 @@ class PgCluster:
         self.port = None
         self.proc = None
         self.user = None
+        _live.add(self)
         if os.geteuid() == 0:
             self.user, uid, gid = _owner()
             os.chown(self.root, uid, gid)
@@ -207,6 +248,7 @@ class PgCluster:
     def close(self):
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        _live.discard(self)
 
 
 def main(argv):
@@ -240,3 +282,5 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+else:
+    _install_reaper()
