@@ -55,6 +55,12 @@
 #define STORE_FTS_IDLE_MS 200
 #define STORE_FTS_WAIT_MS 5000
 
+/* Events the writer stores with one INSERT (sqlite_writer.c), and the
+ * columns of one. A statement per row cost as much again as the row's
+ * own B-tree work (callgrind of store-bench). */
+#define STORE_INSERT_ROWS 32
+#define STORE_EVENT_COLUMNS 11
+
 /* The WAL pages past which the checkpointer (sqlite_checkpoint.c) is
  * woken: SQLite's own automatic checkpoint's size, off the commit. */
 #define STORE_CKPT_FRAMES 1000
@@ -119,11 +125,13 @@ struct store {
 	pthread_t writer;
 	int writer_running;
 	sqlite3 *wdb;
-	sqlite3_stmt *w_insert, *w_fts_insert, *w_fts_delete;
+	sqlite3_stmt *w_insert_rows[STORE_INSERT_ROWS]; /* [n - 1]: n events, made when needed */
+	sqlite3_stmt *w_fts_insert, *w_fts_delete;
 	sqlite3_stmt *w_find, *w_redact, *w_delete;
 	sqlite3_stmt *w_next_target, *w_cutoff, *w_prune_rows, *w_prune_age;
 	sqlite3_stmt *w_conversation;
 	sqlite3_stmt *w_unindexed, *w_fts_mark;
+	sqlite3_stmt *w_top_id, *w_begin, *w_commit;
 	int64_t max_id;              /* the highest events.id committed */
 	int64_t w_top;               /* the highest in the transaction being written */
 	int64_t fts_hwm;             /* every row up to it is in the search index */

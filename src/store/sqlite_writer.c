@@ -211,6 +211,99 @@ write_conversation(struct store *s, const char *target)
 	return 0;
 }
 
+/* One event's parameters, at ?(at + 1) to ?(at + STORE_EVENT_COLUMNS)
+ * (sql_insert's order). Every parameter is bound for every row: nothing
+ * to clear. */
+static void
+bind_event(sqlite3_stmt *st, int at, const struct store_event *e)
+{
+	sqlite3_bind_text(st, at + 1, e->msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, at + 2, e->at_ms);
+	bind_text(st, at + 3, e->target);
+	sqlite3_bind_int(st, at + 4, (int)e->kind);
+	bind_text(st, at + 5, e->sender != NULL ? e->sender : "");
+	bind_text(st, at + 6, e->account);
+	bind_text(st, at + 7, e->redacted ? NULL : e->text);
+	bind_text(st, at + 8, e->extra);
+	bind_text(st, at + 9, e->tags);
+	sqlite3_bind_int(st, at + 10, e->bot);
+	sqlite3_bind_int(st, at + 11, e->redacted);
+}
+
+/* Where commit_epochs is in the epochs' ops: the next op, over epoch
+ * boundaries (NULL at the end). */
+struct cursor {
+	const struct store_epoch *ep;
+	const struct store_op *op;
+};
+
+static const struct store_op *
+cursor_op(struct cursor *k)
+{
+	while (k->op == NULL && k->ep != NULL && (k->ep = k->ep->next) != NULL)
+		k->op = k->ep->ops;
+	return k->op;
+}
+
+#define SQL_INSERT_HEAD \
+    "INSERT OR IGNORE INTO events (msgid, at_ms, target, kind, sender, account, text, extra," \
+    " tags, bot, redacted) VALUES "
+#define SQL_INSERT_ROW "(?,?,?,?,?,?,?,?,?,?,?)"
+
+/* The statement that inserts n events (1 to STORE_INSERT_ROWS), prepared
+ * the first time it is needed; NULL when it cannot be. */
+static sqlite3_stmt *
+insert_rows(struct store *s, int n)
+{
+	sqlite3_stmt **st = &s->w_insert_rows[n - 1];
+	if (*st != NULL)
+		return *st;
+	char sql[sizeof SQL_INSERT_HEAD + STORE_INSERT_ROWS * sizeof SQL_INSERT_ROW];
+	char *at = stpcpy(sql, SQL_INSERT_HEAD);
+	for (int i = 0; i < n; i++)
+		at = stpcpy(stpcpy(at, i > 0 ? "," : ""), SQL_INSERT_ROW);
+	if (sqlite3_prepare_v3(s->wdb, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
+	return *st;
+}
+
+/* The events from the cursor on (up to the next op of another kind, over
+ * epochs) stored: STORE_INSERT_ROWS to a statement while that many are
+ * left, then one by one. A msgid a target holds already (a replay) is
+ * left as it was. Their words are indexed after the commit (fts_step). */
+static int
+write_events(struct store *s, struct cursor *k)
+{
+	for (;;) {
+		const struct store_op *run[STORE_INSERT_ROWS], *op;
+		int n = 0;
+		for (; (op = cursor_op(k)) != NULL && op->type == OP_EVENT &&
+		    n < STORE_INSERT_ROWS; k->op = op->next)
+			run[n++] = op;
+		if (n == 0)
+			return 0;
+		sqlite3_stmt *st = insert_rows(s, n);
+		if (st == NULL)
+			return -1;
+		for (int r = 0; r < n; r++)
+			bind_event(st, r * STORE_EVENT_COLUMNS, &run[r]->e);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return -1;
+		int64_t id = sqlite3_last_insert_rowid(s->wdb);
+		if (id > s->w_top)
+			s->w_top = id;
+		/* Kept under both accounts (a replay finds them there). */
+		for (int i = 0; i < n; i++)
+			if (STORE_TARGET_IS_PAIR(run[i]->e.target) &&
+			    write_conversation(s, run[i]->e.target) != 0)
+				return -1;
+	}
+}
+
 static int
 write_op(struct store *s, const struct store_op *op)
 {
@@ -221,38 +314,30 @@ write_op(struct store *s, const struct store_op *op)
 		return store_room_write(s->wdb, &op->room);
 	if (op->type == OP_ROOM_FORGET)
 		return store_room_delete(s->wdb, op->room.name);
-	const char *text = e->redacted ? NULL : e->text;
-	sqlite3_stmt *st = s->w_insert;
-	sqlite3_bind_text(st, 1, e->msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, e->at_ms);
-	bind_text(st, 3, e->target);
-	sqlite3_bind_int(st, 4, (int)e->kind);
-	bind_text(st, 5, e->sender != NULL ? e->sender : "");
-	bind_text(st, 6, e->account);
-	bind_text(st, 7, text);
-	bind_text(st, 8, e->extra);
-	bind_text(st, 9, e->tags);
-	sqlite3_bind_int(st, 10, e->bot);
-	sqlite3_bind_int(st, 11, e->redacted);
-	/* Every parameter is bound for every row: nothing to clear. */
+	return -1;  /* events go by write_events */
+}
+
+/* Before the transaction's rows: when the newest rows were deleted since
+ * the search index took them (an account's conversations), SQLite gives
+ * their ids again, to rows the index does not hold; the mark goes back
+ * to the highest id there is, in this transaction, so that they are
+ * indexed as any other. */
+static int
+mark_ids(struct store *s)
+{
+	sqlite3_stmt *st = s->w_top_id;
 	int rc = sqlite3_step(st);
+	int64_t top = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	if (top < 0)
 		return -1;
-	/* A msgid stored already (a replay) is left as it was. */
-	if (sqlite3_changes(s->wdb) == 0)
+	if (top >= s->fts_hwm)
 		return 0;
-	if (STORE_TARGET_IS_PAIR(e->target) && write_conversation(s, e->target) != 0)
+	sqlite3_bind_int64(s->w_fts_mark, 1, top);
+	if (step_done(s->w_fts_mark) != 0)
 		return -1;
-	int64_t id = sqlite3_last_insert_rowid(s->wdb);
-	if (id > s->w_top)
-		s->w_top = id;
-	/* Its words are indexed after the commit (fts_step), unless its id
-	 * is one the index is past already: the newest rows were deleted
-	 * (an account's conversations) and SQLite gave their ids again. */
-	if (id > s->fts_hwm || !indexed((int)e->kind, text))
-		return 0;
-	return fts_write(s->w_fts_insert, id, e->target, text);
+	s->fts_hwm = top;
+	return 0;
 }
 
 static void
@@ -305,13 +390,22 @@ static int
 commit_epochs(struct store *s, const struct store_epoch *first, char *why, size_t whylen)
 {
 	s->w_top = s->max_id;
-	if (sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (step_done(s->w_begin) != 0)
 		goto fail;
-	for (const struct store_epoch *ep = first; ep != NULL; ep = ep->next)
-		for (const struct store_op *op = ep->ops; op != NULL; op = op->next)
+	if (mark_ids(s) != 0)
+		goto fail;
+	struct cursor k = { .ep = first, .op = first != NULL ? first->ops : NULL };
+	for (const struct store_op *op; (op = cursor_op(&k)) != NULL; ) {
+		if (op->type == OP_EVENT) {
+			if (write_events(s, &k) != 0)
+				goto fail;
+		} else {
 			if (write_op(s, op) != 0)
 				goto fail;
-	if (sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			k.op = op->next;
+		}
+	}
+	if (step_done(s->w_commit) != 0)
 		goto fail;
 	s->max_id = s->w_top;
 	if (s->opt.max_rows > 0)
@@ -408,14 +502,14 @@ prune_step(struct store *s)
 {
 	uint64_t deleted = 0;
 	int more = 0;
-	if (sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (step_done(s->w_begin) != 0)
 		return 0;
 	if (s->opt.max_rows > 0)
 		more = prune_rows_step(s, &deleted);
 	if (!more && s->opt.max_age_days > 0)
 		more = prune_age_step(s, &deleted);
 	/* A batch that failed midway is rolled back whole. */
-	if (sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if (step_done(s->w_commit) != 0) {
 		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
 		return 0;  /* tried again at the next idle time */
 	}
@@ -434,7 +528,7 @@ prune_step(struct store *s)
 static int
 fts_step(struct store *s)
 {
-	if (sqlite3_exec(s->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (step_done(s->w_begin) != 0)
 		return -1;
 	sqlite3_stmt *st = s->w_unindexed;
 	sqlite3_bind_int64(st, 1, s->fts_hwm);
@@ -461,7 +555,7 @@ fts_step(struct store *s)
 		fail = step_done(s->w_fts_mark) != 0;
 	}
 	if (fail || rc != SQLITE_DONE ||
-	    sqlite3_exec(s->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	    step_done(s->w_commit) != 0) {
 		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
@@ -551,6 +645,8 @@ writer_main(void *arg)
 			uint64_t took = clock_mono_us() - began;
 			pthread_mutex_lock(&s->q.lock);
 			epochs_done(&s->q, taken, rc == 0 ? EPOCHS_COMMITTED : EPOCHS_FAILED, why, took);
+			if (s->fts_done > s->fts_hwm)
+				s->fts_done = s->fts_hwm;  /* the mark went back (mark_ids) */
 			/* Before the loop hears of it: a search after a delivery
 			 * waits for the index to reach what was delivered. */
 			s->last_id = s->max_id;
@@ -598,9 +694,8 @@ writer_main(void *arg)
 	return NULL;
 }
 
-static const char sql_insert[] =
-    "INSERT OR IGNORE INTO events (msgid, at_ms, target, kind, sender, account, text, extra,"
-    " tags, bot, redacted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+static const char sql_top_id[] =
+    "SELECT coalesce(max(id), 0) FROM events";
 static const char sql_fts_insert[] =
     "INSERT INTO events_fts (rowid, text) VALUES (?1, ?2)";
 /* Contentless: the index is told the text it held, to remove it. */
@@ -632,13 +727,12 @@ static const char sql_unindexed[] =
 static const char sql_fts_mark[] =
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_indexed', ?1)";
 
-#define WRITER_STMTS 13
+#define WRITER_STMTS 15
 
 static void
 writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
 {
 	const struct store_stmt list[WRITER_STMTS] = {
-		{ sql_insert, &s->w_insert },
 		{ sql_fts_insert, &s->w_fts_insert },
 		{ sql_fts_delete, &s->w_fts_delete },
 		{ sql_find, &s->w_find },
@@ -651,6 +745,10 @@ writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
 		{ sql_conversation, &s->w_conversation },
 		{ sql_unindexed, &s->w_unindexed },
 		{ sql_fts_mark, &s->w_fts_mark },
+		{ sql_top_id, &s->w_top_id },
+		/* Prepared once: sqlite3_exec compiles its text at every call. */
+		{ "BEGIN IMMEDIATE", &s->w_begin },
+		{ "COMMIT", &s->w_commit },
 	};
 	memcpy(out, list, sizeof list);
 }
@@ -713,6 +811,10 @@ store_writer_close(struct store *s)
 	struct store_stmt list[WRITER_STMTS];
 	writer_stmts(s, list);
 	store_stmts_finalize(list, WRITER_STMTS);
+	for (int i = 0; i < STORE_INSERT_ROWS; i++) {
+		sqlite3_finalize(s->w_insert_rows[i]);
+		s->w_insert_rows[i] = NULL;
+	}
 	if (s->wdb != NULL)
 		sqlite3_close(s->wdb);
 	s->wdb = NULL;
