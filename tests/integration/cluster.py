@@ -1,8 +1,11 @@
-"""A real redis-server for the cluster tests, and parleyd nodes joined to it.
+"""A real redis-server for the cluster tests, parleyd nodes joined to it,
+and what the cluster tests share (the fixtures redis and nodes, plain
+clients, waiting for what a node does at its own pace).
 
 The Redis runs on a free loopback port in a temporary directory, in its
 own process group, persisting nothing; stop() kills the group and removes
-the directory, whatever happened in the test."""
+the directory, whatever happened in the test. A test module takes the
+fixtures with `from cluster import redis, nodes`."""
 import shutil
 import socket
 import subprocess
@@ -10,7 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from chat import Server, free_port, kill_group, missing_tools, need_tools, stop_group
+import pytest
+
+from chat import Client, Server, free_port, kill_group, missing_tools, need_tools, stop_group
 
 
 class Redis:
@@ -144,3 +149,54 @@ def node(redis, *args, **kw):
     """A parleyd joined to redis's cluster (history off: a cluster keeps
     none yet)."""
     return Server("--cluster", redis.url, "--history", "off", *args, **kw)
+
+
+def start_node(make_server, redis, *extra, flood=False, **kw):
+    """A node of redis's cluster through make_server (stopped with the
+    test), history off; without flood control unless flood, so a test may
+    send many lines at once. kw: make_server's (irc, web, ...)."""
+    args = ["--cluster", redis.url, "--history", "off"]
+    if not flood:
+        args += ["--flood-rate", "0"]
+    return make_server(*args, *extra, **kw)
+
+
+@pytest.fixture
+def redis():
+    r = Redis()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def nodes(redis, make_server):
+    """Two nodes, A and B, of redis's cluster, with plain, IRC and web
+    doors, without flood control."""
+    return [start_node(make_server, redis, irc=True, web=True) for _ in range(2)]
+
+
+def plain(srv, nick):
+    """A plain-text client of srv, renamed nick."""
+    c = Client(srv.port)
+    c.set_nick(nick)
+    return c
+
+
+def wait_for(what, check, timeout=10):
+    """check() until true, or AssertionError naming what: the condition is
+    reached at the nodes' own pace, bounded (no timing asserted)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("not within %s s: %s" % (timeout, what))
+        time.sleep(0.02)
+
+
+def until(what, timeout=10):
+    """what() until it is true (bounded); its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = what()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)

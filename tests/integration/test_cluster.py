@@ -5,32 +5,9 @@ import re
 import subprocess
 import time
 
-import pytest
-
 import irc
-from chat import PARLEYD, Client, free_port
-from cluster import Redis, node
-
-
-@pytest.fixture
-def redis():
-    r = Redis()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def nodes(redis, make_server):
-    """Two nodes, A and B, of redis's cluster, with IRC doors; no flood
-    control, so a test may send many lines at once."""
-    return [make_server("--cluster", redis.url, "--history", "off", "--flood-rate", "0",
-                        irc=True) for _ in range(2)]
-
-
-def plain(srv, nick):
-    c = Client(srv.port)
-    c.set_nick(nick)
-    return c
+from chat import PARLEYD, free_port
+from cluster import node, nodes, plain, redis, start_node, wait_for  # noqa: F401 (fixtures)
 
 
 def test_a_room_message_reaches_the_members_on_another_node(nodes):
@@ -132,15 +109,6 @@ def numsub(redis, room):
     return redis.command("PUBSUB", "SHARDNUMSUB", "parley:r:" + room)[1]
 
 
-def eventually(check, what, timeout=10):
-    """Waits (bounded) until check() is true: a node subscribes and
-    unsubscribes on its own link, after the event its users see."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
-
-
 def test_a_node_hears_a_room_only_while_it_has_members_there(redis, nodes):
     a_node, b_node = nodes
     alice = plain(a_node, "alice")
@@ -149,22 +117,22 @@ def test_a_node_hears_a_room_only_while_it_has_members_there(redis, nodes):
     alice.send("/join #quiet")
     alice.expect(r"^#quiet -- alice joined$")
     # A hears #quiet; B has nobody there. #lobby: both have members.
-    eventually(lambda: numsub(redis, "#quiet") == 1, "A hears #quiet")
+    wait_for("A hears #quiet", lambda: numsub(redis, "#quiet") == 1)
     assert numsub(redis, "#lobby") == 2
     bob.send("/join #Quiet")
     alice.expect(r"^#quiet -- bob joined$")
-    eventually(lambda: numsub(redis, "#quiet") == 2, "B hears #quiet")
+    wait_for("B hears #quiet", lambda: numsub(redis, "#quiet") == 2)
     bob.send("/part #quiet")
     alice.expect(r"^#quiet -- bob left")
-    eventually(lambda: numsub(redis, "#quiet") == 1, "B no longer hears #quiet")
+    wait_for("B no longer hears #quiet", lambda: numsub(redis, "#quiet") == 1)
     alice.send("/part #quiet")
     alice.expect(r"^#quiet -- alice left")
-    eventually(lambda: "parley:r:#quiet" not in redis.command("PUBSUB", "SHARDCHANNELS"),
-               "nobody hears #quiet")
+    wait_for("nobody hears #quiet",
+             lambda: "parley:r:#quiet" not in redis.command("PUBSUB", "SHARDCHANNELS"))
     assert numsub(redis, "#lobby") == 2
     # A user who quits takes its node's last membership with it.
     bob.send("/quit")
-    eventually(lambda: numsub(redis, "#lobby") == 1, "B no longer hears #lobby")
+    wait_for("B no longer hears #lobby", lambda: numsub(redis, "#lobby") == 1)
 
 
 def test_a_room_message_costs_redis_one_command(redis, nodes):
@@ -247,8 +215,8 @@ def test_another_node_s_user_never_acts_as_a_local_user_of_the_same_name(redis, 
     # own; B's came first and keeps it (test_cluster_fail.py). When Redis
     # is back, A tells B of its zed and its rooms before it hears of B's
     # and renames its own: what A's zed did must not be done by B's.
-    a_node = make_server("--cluster", redis.url, "--history", "off")
-    b_node = make_server("--cluster", redis.url, "--history", "off")
+    a_node = start_node(make_server, redis, flood=True)
+    b_node = start_node(make_server, redis, flood=True)
     other = plain(b_node, "other")
     redis.kill()
     zed_b = plain(b_node, "zed")
@@ -268,9 +236,9 @@ def test_a_node_that_starts_later_knows_the_users_already_there(redis, make_serv
     # B starts after A's zed came: it loads the directory from Redis
     # (snapshot.c) before it lets anyone in, so it does not give the name
     # to a user of its own, and what A's zed does reaches B's users.
-    a_node = make_server("--cluster", redis.url, "--history", "off")
+    a_node = start_node(make_server, redis, flood=True)
     zed_a = plain(a_node, "zed")
-    b_node = make_server("--cluster", redis.url, "--history", "off")
+    b_node = start_node(make_server, redis, flood=True)
     other = plain(b_node, "other")
     other.send("/nick zed")
     other.expect(r"^!! nick-in-use: zed is already taken")

@@ -7,47 +7,26 @@ import re
 import subprocess
 import time
 
-import pytest
-
 import irc
 from chat import Client, kill_group, missing_tools
-from cluster import Redis, node
+from cluster import node, nodes, plain, redis, start_node  # noqa: F401 (fixtures)
+from cluster import wait_for as wait_for_soon
+
+# What this file waits for (a node reaped, Redis back) takes its heartbeat's
+# seconds.
+SLOW = 60
 
 
-@pytest.fixture
-def redis():
-    r = Redis()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def nodes(redis, make_server):
-    return [make_server("--cluster", redis.url, "--history", "off", "--flood-rate", "0",
-                        irc=True) for _ in range(2)]
-
-
-def plain(srv, nick):
-    c = Client(srv.port)
-    c.set_nick(nick)
-    return c
+def wait_for(what, check, timeout=SLOW):
+    wait_for_soon(what, check, timeout)
 
 
 def node_id(srv):
     return re.search(r"cluster: node (\d+) ", srv.log_text()).group(1)
 
 
-def wait_for(what, check, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError("not within %d s: %s" % (timeout, what))
-
-
 def test_a_killed_node_s_users_quit_everywhere_and_their_nicknames_are_free(redis, make_server):
-    a_node = make_server("--cluster", redis.url, "--history", "off")
+    a_node = start_node(make_server, redis, flood=True)
     b_node = node(redis)
     try:
         alice = plain(a_node, "alice")
@@ -80,11 +59,11 @@ def test_a_killed_node_s_users_quit_everywhere_and_their_nicknames_are_free(redi
 
 
 def test_a_node_started_later_hears_of_the_users_already_there(redis, make_server):
-    a_node = make_server("--cluster", redis.url, "--history", "off")
+    a_node = start_node(make_server, redis, flood=True)
     alice = plain(a_node, "alice")
     alice.send("/join #early")
     alice.expect(r"^#early -- alice joined$")
-    b_node = make_server("--cluster", redis.url, "--history", "off")
+    b_node = start_node(make_server, redis, flood=True)
     carol = plain(b_node, "carol")
     # A tells B of its users once it sees B's heartbeat.
     for _ in range(100):
@@ -236,8 +215,8 @@ def test_parley_bench_spread_over_two_nodes_loses_and_repeats_nothing(redis, mak
     # parley-bench's --port P1,P2: client i on node i mod 2, every message
     # checked at every other member, once and in order (exit 0).
     from chat import BENCH
-    two = [make_server("--cluster", redis.url, "--history", "off", "--flood-rate", "0",
-                       "--max-per-ip", "0", irc=True) for _ in range(2)]
+    two = [start_node(make_server, redis, "--max-per-ip", "0", irc=True)
+           for _ in range(2)]
     run = subprocess.run([str(BENCH), "--json-only", "--port",
                           ",".join(str(srv.irc_port) for srv in two), "--clients", "40",
                           "--rooms", "2", "--senders", "6", "--window", "50",
@@ -251,7 +230,7 @@ def test_parley_bench_spread_over_two_nodes_loses_and_repeats_nothing(redis, mak
 
 
 def test_a_node_stopped_cleanly_tells_the_others_its_users_quit(redis, make_server):
-    a_node = make_server("--cluster", redis.url, "--history", "off")
+    a_node = start_node(make_server, redis, flood=True)
     b_node = node(redis)
     try:
         alice = plain(a_node, "alice")
@@ -278,7 +257,7 @@ def test_a_node_stopped_cleanly_tells_the_others_its_users_quit(redis, make_serv
 
 
 def test_a_node_says_when_another_took_its_id(redis, make_server):
-    a_node = make_server("--cluster", redis.url, "--history", "off", "--node-id", "5")
+    a_node = start_node(make_server, redis, "--node-id", "5", flood=True)
     wait_for("A's epoch in its heartbeat",
              lambda: not (redis.command("GET", "parley:node:5") or "0:").startswith("0:"))
     # As a node that took id 5 while A's key was gone would have it.
@@ -293,8 +272,7 @@ def test_events_redis_could_not_take_are_told_again(redis, make_server):
     # more. When Redis answers again, A starts a new epoch: B drops A's
     # users (what B missed of them may be wrong) and hears them again.
     import signal
-    a_node, b_node = [make_server("--cluster", redis.url, "--history", "off", "--flood-rate",
-                                  "0") for _ in range(2)]
+    a_node, b_node = [start_node(make_server, redis) for _ in range(2)]
     alice = plain(a_node, "alice")
     bob = plain(b_node, "bob")
     alice.expect_seen(r"^-- \S+ is now known as bob$")

@@ -8,36 +8,10 @@ import re
 import socket
 import time
 
-import pytest
-
 import irc
 from chat import Client, kill_group
-from cluster import Redis, node
+from cluster import node, nodes, plain, redis, start_node, wait_for  # noqa: F401 (fixtures)
 from wsclient import WsIrcClient
-
-
-@pytest.fixture
-def redis():
-    r = Redis()
-    yield r
-    r.stop()
-
-
-def start_nodes(redis, make_server, n=2, *extra):
-    return [make_server("--cluster", redis.url, "--history", "off", "--flood-rate", "0",
-                        *extra, irc=True, web=True) for _ in range(n)]
-
-
-@pytest.fixture
-def nodes(redis, make_server):
-    """Two nodes, A and B, with plain, IRC and web doors."""
-    return start_nodes(redis, make_server)
-
-
-def plain(srv, nick):
-    c = Client(srv.port)
-    c.set_nick(nick)
-    return c
 
 
 def claim_of(redis, nick):
@@ -47,16 +21,6 @@ def claim_of(redis, nick):
 
 def node_ids(redis):
     return sorted(int(i) for i in redis.command("SMEMBERS", "parley:nodes"))
-
-
-def wait_for(what, check, timeout=10):
-    """check() until true; the condition is reached by the server's own
-    pace, bounded (no timing asserted)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("never: " + what)
-        time.sleep(0.02)
 
 
 def raw_irc(srv):
@@ -259,7 +223,8 @@ def test_whois_ison_userhost_and_monitor_see_users_of_another_node(nodes):
 
 
 def test_an_operator_kills_a_user_of_another_node(redis, make_server):
-    a_node, b_node = start_nodes(redis, make_server, 2, "--oper", "admin:pw")
+    a_node, b_node = [start_node(make_server, redis, "--oper", "admin:pw", irc=True, web=True)
+                      for _ in range(2)]
     op = irc.connect(a_node, "op")
     op.send("OPER admin pw")
     op.expect_numeric("381")
@@ -340,8 +305,7 @@ def test_a_restarted_node_forgets_the_claims_of_its_run_before(redis, make_serve
     # Node 7 comes back (its heartbeat key gone first): its old claims go
     # before it serves anyone.
     redis.command("DEL", "parley:node:7")
-    again = make_server("--cluster", redis.url, "--history", "off", "--node-id", "7",
-                        irc=True)
+    again = start_node(make_server, redis, "--node-id", "7", flood=True, irc=True)
     assert claim_of(redis, "stale") is None
     assert claim_of(redis, "keeper") is None
     assert claim_of(redis, "other") == "8 1.c1 0"

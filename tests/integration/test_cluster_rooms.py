@@ -4,38 +4,15 @@ on any node rules the room everywhere, the first joiner of a room is its
 one operator whichever node it is on, and a node started later mirrors
 the rooms, topics, modes and members that exist."""
 import re
-import time
-
-import pytest
 
 import irc
-from cluster import Redis
-
-
-@pytest.fixture
-def redis():
-    r = Redis()
-    yield r
-    r.stop()
-
-
-def start_node(make_server, redis):
-    return make_server("--cluster", redis.url, "--history", "off", "--flood-rate", "0",
-                       irc=True)
-
-
-@pytest.fixture
-def nodes(redis, make_server):
-    """Two nodes, A and B, with IRC doors."""
-    return [start_node(make_server, redis) for _ in range(2)]
+from cluster import nodes, redis, start_node, until, wait_for  # noqa: F401 (fixtures)
 
 
 def wait_loaded(srv, timeout=10):
     """Until srv logged that it loaded the cluster's shared state."""
-    deadline = time.monotonic() + timeout
-    while "loaded the shared state" not in srv.log_text():
-        assert time.monotonic() < deadline, srv.log_text()
-        time.sleep(0.05)
+    wait_for("loaded: " + srv.log_text()[-2000:],
+             lambda: "loaded the shared state" in srv.log_text(), timeout)
 
 
 def names(c, room):
@@ -56,16 +33,6 @@ def listed(c):
     c.send("LIST")
     return {m.params[1]: (int(m.params[2]), m.params[3])
             for m in map(irc.parse, c.collect(r" 323 ")) if m.command == "322"}
-
-
-def until(what, timeout=10):
-    """what() until it is true; its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = what()
-        if got or time.monotonic() > deadline:
-            return got
-        time.sleep(0.05)
 
 
 def join_after(c, room, nick):
@@ -229,7 +196,7 @@ def test_a_node_started_later_mirrors_the_rooms(redis, nodes, make_server):
     bob.send("PART #gone")
     bob.sync()
     alice.sync()
-    c_node = start_node(make_server, redis)
+    c_node = start_node(make_server, redis, irc=True)
     wait_loaded(c_node)
     # A viewer in no room asks each node the same questions.
     views = []
@@ -283,7 +250,7 @@ def test_a_room_state_in_redis_cannot_forge_a_line_on_a_node_started_later(redis
     alice.sync()
     redis.command("HSET", "parley:room:#t", "topic", "hi\r\nPRIVMSG carol :INJECTED",
                   "topic_by", "x\ny", "key", "a\nb")
-    c_node = start_node(make_server, redis)
+    c_node = start_node(make_server, redis, irc=True)
     wait_loaded(c_node)
     carol = irc.connect(c_node, "carol")
     carol.send("JOIN #t")
