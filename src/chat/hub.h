@@ -39,6 +39,11 @@ struct user_ops {
 	 * real name, host), when u shares no room with them
 	 * (extended-monitor). NULL: the door does not want these. */
 	void (*watched)(struct user *u, struct msg *m);
+	/* The user's next commands wait (on 1) until what decides its last
+	 * one is known (on 0: one hold ends): a cluster's answer from Redis.
+	 * -1 when it cannot wait (nothing is held then). NULL: the user has
+	 * no input to hold. */
+	int (*hold)(struct user *u, int on);
 };
 
 /* The ops of a user of another node (hub_apply): nothing reaches it from

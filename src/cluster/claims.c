@@ -71,8 +71,14 @@ static const char reap_script[] =
 struct claim_wait {
 	struct cluster *cl;
 	cluster_claim_fn *fn;         /* a door's claim; NULL: a guest's, or an
-	                               * assertion of a claim held here */
+	                               * assertion of a claim held here, or a
+	                               * door's answered already (expired) */
 	void *ctx;
+	struct claim_wait *prev, *next; /* a door's, waiting: on cl->waits */
+	int64_t until;                /* a door's: answered busy then */
+	uint8_t expired;              /* a door's, answered busy: a nickname
+	                               * Redis gives after is given back */
+	struct cluster_hold *hold;    /* a guest's: its user waits for it */
 	uint32_t serial;              /* a guest's: its user; 0: an assertion */
 	char key[NICK_LEN_MAX + 1];
 	char owner[CLUSTER_OWNER_MAX];
@@ -148,17 +154,54 @@ can_send(const struct cluster *cl)
 	return cl->cmd.up && !cl->closing && !busy(cl);
 }
 
+/* key's claim given back if owner holds it in Redis. */
+static void
+release_key(struct cluster *cl, const char *key, const char *owner)
+{
+	char rkey[CLAIM_KEY_MAX], set[CLAIM_SET_MAX];
+	redis_key(key, rkey);
+	claims_set(cl->node, set);
+	if (can_send(cl) && redisAsyncCommand(cl->cmd.ac, cluster_counted_reply, cl,
+	    "EVAL %s 2 %s %s %s", release_script, rkey, set, owner) == REDIS_OK)
+		cl->inflight++;
+}
+
+/* The doors' claims waiting for Redis, oldest last. */
+static void
+waits_unlink(struct cluster *cl, struct claim_wait *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else if (cl->waits == w)
+		cl->waits = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+}
+
+void
+cluster_claims_expire(struct cluster *cl)
+{
+	int64_t now = clock_now_ms();
+	struct claim_wait *w = cl->waits, *next;
+	for (; w != NULL; w = next) {
+		next = w->next;
+		if (now < w->until)
+			continue;
+		waits_unlink(cl, w);
+		cluster_claim_fn *fn = w->fn;
+		w->fn = NULL;
+		w->expired = 1;
+		fn(w->ctx, CLUSTER_CLAIM_BUSY);
+	}
+}
+
 /* The release of h (sent when Redis is there: else lane D's re-assert
  * finds it is nobody's here), h forgotten. */
 static void
 release(struct cluster *cl, struct cluster_nick *h)
 {
-	char rkey[CLAIM_KEY_MAX], set[CLAIM_SET_MAX];
-	redis_key(h->key, rkey);
-	claims_set(cl->node, set);
-	if (can_send(cl) && redisAsyncCommand(cl->cmd.ac, cluster_counted_reply, cl,
-	    "EVAL %s 2 %s %s %s", release_script, rkey, set, h->owner) == REDIS_OK)
-		cl->inflight++;
+	release_key(cl, h->key, h->owner);
 	held_drop(cl, h);
 }
 
@@ -197,9 +240,15 @@ on_claim(redisAsyncContext *ac, void *reply, void *data)
 		    r->type == REDIS_REPLY_ERROR ? r->str : "(not a number)");
 	}
 	if (w->fn != NULL) {
+		waits_unlink(cl, w);
 		if (result == CLUSTER_CLAIM_OK && !cl->closing)
 			held_put(cl, w->key, w->owner, r != NULL);
 		w->fn(w->ctx, result);
+	} else if (w->expired) {
+		/* Its door heard "busy" long ago: a nickname given now is
+		 * nobody's here. */
+		if (r != NULL && result == CLUSTER_CLAIM_OK)
+			release_key(cl, w->key, w->owner);
 	} else if (!cl->closing) {
 		/* A claim held here (a guest's, or one asserted again): Redis
 		 * agreed, or another node's user has it. A guest gives it up;
@@ -214,6 +263,8 @@ on_claim(redisAsyncContext *ac, void *reply, void *data)
 		if (result == CLUSTER_CLAIM_TAKEN && w->serial != 0)
 			guest_refused(cl, w);
 	}
+	/* The guest, renamed or not, goes on (after its NICK, if renamed). */
+	cluster_hold_end(cl, w->hold);
 	free(w);
 }
 
@@ -247,11 +298,17 @@ cluster_claim(struct cluster *cl, const char *nick, uint64_t owner, cluster_clai
 		struct claim_wait *w;
 		if (busy(cl) || (w = calloc(1, sizeof *w)) == NULL)
 			return CLUSTER_CLAIM_BUSY;
-		*w = (struct claim_wait){ .cl = cl, .fn = fn, .ctx = ctx };
+		*w = (struct claim_wait){ .cl = cl, .fn = fn, .ctx = ctx,
+		    .until = clock_now_ms() + CLUSTER_HOLD_MS };
 		snprintf(w->key, sizeof w->key, "%s", key);
 		snprintf(w->owner, sizeof w->owner, "%s", who);
-		if (send_claim(cl, w) == 0)
+		if (send_claim(cl, w) == 0) {
+			w->next = cl->waits;
+			if (cl->waits != NULL)
+				cl->waits->prev = w;
+			cl->waits = w;
 			return CLUSTER_CLAIM_PENDING;
+		}
 		free(w);
 		return CLUSTER_CLAIM_BUSY;
 	}
@@ -295,10 +352,13 @@ claim_unasked(struct cluster *cl, const char *nick)
 	/* Held from now: a QUIT before the answer releases it after it. */
 	held_put(cl, key, w->owner, 0);
 	struct cluster_nick *h = held_find(cl, key);
-	if (h == NULL || !can_send(cl) || send_claim(cl, w) < 0)
+	if (h == NULL || !can_send(cl) || send_claim(cl, w) < 0) {
 		free(w);
-	else
-		h->asserting = 1;
+		return;
+	}
+	h->asserting = 1;
+	/* Its next commands wait for the answer: it may be renamed. */
+	w->hold = cluster_hold_user(cl, nick);
 }
 
 static void

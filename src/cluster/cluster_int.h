@@ -64,6 +64,10 @@
 #define CLUSTER_QUEUED_MAX (64u << 20)
 /* The longest wait between two tries to reconnect, in seconds. */
 #define CLUSTER_RETRY_MAX_S 30
+/* How long a local user's commands wait for Redis's answer about one
+ * before them (holds.c), and a door's nickname claim for its answer
+ * (claims.c: then CLUSTER_CLAIM_BUSY), in ms: checked at each beat. */
+#define CLUSTER_HOLD_MS 5000
 /* Node ids tried at start before giving up (each held by a live node). */
 #define CLUSTER_ID_TRIES 32
 
@@ -120,6 +124,9 @@ struct cluster_peer {
 	UT_hash_handle hh;
 };
 
+struct cluster_hold;
+struct claim_wait;
+
 struct cluster {
 	struct hub *hub;
 	struct loop *loop;
@@ -174,6 +181,8 @@ struct cluster {
 	                                  * heartbeat, to know it is ours */
 	cluster_marker_fn *on_marker;    /* told of another node's read marker */
 	void *marker_ctx;
+	struct cluster_hold *holds;      /* users waiting for an answer (holds.c) */
+	struct claim_wait *waits;        /* doors' claims waiting (claims.c) */
 };
 
 /* channels.c: the channel of a room (by name, any case), of a node, and
@@ -270,6 +279,24 @@ extern const struct user_ops cluster_remote_ops;
 int cluster_on_request(struct cluster *cl, const char *p, size_t n);
 /* marker.c: a read marker's request ('M'), checked and told: 1. */
 int cluster_marker_heard(struct cluster *cl, const char *p, size_t n);
+
+/* holds.c: nick's user (of this node) waits for an answer: its next
+ * commands wait until cluster_hold_end (or CLUSTER_HOLD_MS). NULL when
+ * it is not held (no such user, no door input). */
+struct cluster_hold *cluster_hold_user(struct cluster *cl, const char *nick);
+/* The answer came (or never will): the user goes on; h freed. NULL is
+ * fine. */
+void cluster_hold_end(struct cluster *cl, struct cluster_hold *h);
+/* A local user's event went out: a NICK renames its holds, a QUIT ends
+ * them. */
+void cluster_holds_follow(struct cluster *cl, const struct msg *m);
+/* At each beat, the holds past their time end (all: every one); their
+ * owners still end them. */
+void cluster_holds_expire(struct cluster *cl, int all);
+/* claims.c: at each beat, the doors' claims waiting past
+ * CLUSTER_HOLD_MS are answered CLUSTER_CLAIM_BUSY (Redis's answer, when
+ * it comes, gives the nickname back if it was given). */
+void cluster_claims_expire(struct cluster *cl);
 
 /* snapshot.c: a push on the pub/sub link (redis_link's on_push). */
 void cluster_on_push(struct redis_link *link, redisReply *reply);

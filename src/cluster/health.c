@@ -456,6 +456,9 @@ on_members(redisAsyncContext *ac, void *reply, void *data)
 void
 cluster_beat(struct cluster *cl)
 {
+	/* Redis stalled: who waited for it too long goes on. */
+	cluster_claims_expire(cl);
+	cluster_holds_expire(cl, 0);
 	if (!cl->cmd.up || cl->announced == 0)
 		return;
 	/* Redis keeps up again after events went unsent: the others' mirrors

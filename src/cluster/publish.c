@@ -123,9 +123,12 @@ cluster_publish(void *ctx, struct msg *m, const struct audience *to)
 {
 	struct cluster *cl = ctx;
 	publish(cl, m, to);
-	/* After the event: a nickname it frees is released behind it. */
-	if (to != NULL)
+	/* After the event: a nickname it frees is released behind it, and
+	 * what waits for its user follows it. */
+	if (to != NULL) {
+		cluster_holds_follow(cl, m);
 		cluster_claims_after(cl, m);
+	}
 }
 
 int

@@ -11,7 +11,9 @@
  * node decided otherwise (two first joiners on two nodes at once: the
  * later one was told it made the room) the joiner's status is put right
  * here with a MODE its room hears, from itself, not published (every
- * other node applied the script's answer, carried by the JOIN). */
+ * other node applied the script's answer, carried by the JOIN). The
+ * joiner's next commands wait for that answer (holds.c), so a MODE sent
+ * right behind the JOIN is judged by the status the room will keep. */
 #include "cluster/cluster_int.h"
 
 #include <stdlib.h>
@@ -33,6 +35,7 @@ struct call {
 	enum msg_kind kind;
 	enum cluster_script script;
 	uint8_t retried;
+	struct cluster_hold *hold;   /* a JOIN's: its user waits for the answer */
 	char room[ROOM_LEN_MAX + 1];
 	char nick[NICK_LEN_MAX + 1];
 	int argc;
@@ -144,6 +147,7 @@ on_reply(redisAsyncContext *ac, void *reply, void *data)
 	    r->elements == 2 && r->element[1]->type == REDIS_REPLY_INTEGER) {
 		settle_op(cl, c, r->element[1]->integer);
 	}
+	cluster_hold_end(cl, c->hold);
 	free(c);
 }
 
@@ -327,6 +331,10 @@ cluster_publish_state(struct cluster *cl, const struct cluster_event *ev, int ag
 		free(c);
 		goto unsent;
 	}
+	/* The joiner's operator status is the script's to say: its next
+	 * commands (a MODE, a TOPIC) wait for it (holds.c). */
+	if (m->kind == MSG_JOIN && !again)
+		c->hold = cluster_hold_user(cl, m->from);
 	cl->stats.published++;
 	return;
 unsent:

@@ -21,6 +21,16 @@ door_disconnect_user(struct user *u, const char *reason)
 	conn_close(u->door, reason, CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_FAREWELL);
 }
 
+int
+door_hold_user(struct user *u, int on)
+{
+	if (!on) {
+		conn_unhold(u->door);
+		return 0;
+	}
+	return conn_hold(u->door);
+}
+
 const char *
 door_who(const struct conn *c)
 {

@@ -95,6 +95,8 @@ void irc_markread_heard(void *ctx, const char *account, const char *target, int6
 
 /* user_ops.disconnect: the user's conn says why and closes. */
 void door_disconnect_user(struct user *u, const char *reason);
+/* user_ops.hold for a user with a conn: its lines wait (conn_hold). */
+int door_hold_user(struct user *u, int on);
 /* conn_handler.who: the user's nickname, or NULL before it has one. */
 const char *door_who(const struct conn *c);
 

@@ -42,6 +42,7 @@ plain_deliver(struct user *u, struct msg *m)
 static const struct user_ops plain_user_ops = {
 	.deliver = plain_deliver,
 	.disconnect = door_disconnect_user,
+	.hold = door_hold_user,
 };
 
 static void
@@ -192,6 +193,7 @@ struct nick_wait {
 	uint64_t owner;
 	enum hub_status status;
 	uint8_t busy;                 /* Redis is not keeping up */
+	uint8_t held;                 /* the conn's lines wait for the answer */
 	char nick[NICK_LEN_MAX + 1];
 };
 
@@ -246,8 +248,13 @@ nick_done(void *ctx, enum cluster_claim result)
 {
 	struct nick_wait *w = ctx;
 	nick_answer(w, result);
-	if (w->conn != NULL)
-		conn_page_resume(w->conn, &w->base);
+	/* The resumed pager may be done and freed at once: w->conn NULL. */
+	struct conn *c = w->conn;
+	if (c != NULL) {
+		conn_page_resume(c, &w->base);
+		if (w->held)
+			conn_unhold(c);
+	}
 	nick_wait_unref(w);
 }
 
@@ -294,6 +301,9 @@ nick_claim(struct conn *c, const char *nick)
 	w->base.fill = nick_wait_fill;
 	w->base.free = nick_wait_free;
 	w->base.parked = 1;
+	/* The lines behind the /nick wait for its answer: "hi" sent right
+	 * after goes out under the new name. */
+	w->held = conn_hold(c) == 0;
 	conn_page(c, &w->base);
 	return 1;
 }

@@ -43,6 +43,8 @@
 static void conn_pagers_end(struct conn *c, int keep_after);
 
 static void conn_process(struct conn *c);
+static int conn_input_pending(struct conn *c);
+static void conn_read(struct conn *c);
 
 /* The timer, at the earliest deadline (or stopped, with none). */
 static void
@@ -424,9 +426,49 @@ conn_sendf(struct conn *c, const char *fmt, ...)
 	wire_unref(w);
 }
 
+int
+conn_hold(struct conn *c)
+{
+	if (c->holds == CONN_HOLDS_MAX)
+		return -1;
+	c->holds++;
+	return 0;
+}
+
+void
+conn_unhold(struct conn *c)
+{
+	if (c->holds == 0)
+		abort();  /* more ends than holds */
+	if (--c->holds == 0 && c->state == CONN_OPEN) {
+		c->resume = 1;
+		conn_set_flush_later(c->set, c);
+	}
+}
+
+/* The lines that waited for conn_unhold, then what more may be read (a
+ * full framer stopped the reading; TLS may hold bytes no socket event
+ * will announce). */
+static void
+conn_resume(struct conn *c)
+{
+	c->resume = 0;
+	if (c->state != CONN_OPEN || c->holds > 0)
+		return;
+	conn_process(c);
+	if (conn_input_pending(c))
+		conn_read(c);
+	else if (c->state == CONN_OPEN)
+		conn_watch(c);
+}
+
 void
 conn_flush(struct conn *c)
 {
+	if (c->state == CONN_DEAD)
+		return;
+	if (c->resume)
+		conn_resume(c);
 	if (c->state == CONN_DEAD)
 		return;
 	if (c->gone) {
@@ -524,7 +566,7 @@ conn_take_token(struct conn *c)
 static void
 conn_process(struct conn *c)
 {
-	while (c->state == CONN_OPEN && c->flood_until == 0) {
+	while (c->state == CONN_OPEN && c->flood_until == 0 && c->holds == 0) {
 		if (framer_held(&c->in) == 0 || !conn_take_token(c))
 			break;
 		char *line;
@@ -544,7 +586,7 @@ conn_process(struct conn *c)
 	framer_release_if_empty(&c->in);
 	/* Input has ended and every whole line has been handled: what is left
 	 * is at most an unterminated fragment, dropped like the line it was. */
-	if (c->state == CONN_OPEN && c->eof && c->flood_until == 0) {
+	if (c->state == CONN_OPEN && c->eof && c->flood_until == 0 && c->holds == 0) {
 		conn_close(c, c->reason != NULL ? c->reason : "Connection closed",
 		    CONN_CLOSE_AFTER_FLUSH);
 	}

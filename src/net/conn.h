@@ -128,6 +128,8 @@ struct conn {
 	uint16_t port;                /* the peer's port, for logs */
 	unsigned filling : 1;         /* a pager is filling: its lines go first */
 	unsigned quit : 1;            /* the client asked to close (CONN_CLOSE_QUIT) */
+	unsigned resume : 1;          /* its holds ended: lines wait for the flush step */
+	uint8_t holds;                /* conn_hold: its lines wait while not 0 */
 	uint32_t io_events;           /* socket events handled, for the debug log */
 	struct conn_pager *pagers;    /* replies being made, first the one sent now */
 	struct transport *tp;         /* TLS / WebSocket, or NULL for plain TCP */
@@ -165,6 +167,18 @@ int conn_page(struct conn *c, struct conn_pager *p);
 int conn_page_full(const struct conn *c);
 /* p, parked, may go on: it is filled when its turn comes. */
 void conn_page_resume(struct conn *c, struct conn_pager *p);
+
+/* The conn's next lines wait (conn_hold) until a decision about one
+ * before is known (a nickname the cluster is asked for): a command sees
+ * the state the commands before it left. Reading goes on until the
+ * framer is full, as under flood control. conn_unhold ends one hold;
+ * with none left the lines held are handled at the flush step, in order
+ * (never from inside the caller, which may be a Redis reply). At most
+ * CONN_HOLDS_MAX at once: past it, conn_hold returns -1 and holds
+ * nothing. */
+#define CONN_HOLDS_MAX 255
+int conn_hold(struct conn *c);
+void conn_unhold(struct conn *c);
 
 /* How conn_close ends a conn. */
 enum {

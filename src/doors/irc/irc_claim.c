@@ -5,7 +5,10 @@
  * gets meanwhile waits behind it); until then the user keeps its old
  * nickname, or stays unregistered. A nickname the cluster gave to a conn
  * that went meanwhile, or that its continuation did not use (the hub
- * refused it), is given back. */
+ * refused it), is given back. The client's next lines wait for the
+ * answer (conn_hold): a PRIVMSG sent right behind a NICK goes out under
+ * the nickname the NICK left, a JOIN behind the registration finds the
+ * user registered. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,6 +19,7 @@ struct irc_claim {
 	struct cluster *cl;
 	irc_claim_fn *fn;
 	uint64_t owner;               /* the conn's id */
+	uint8_t held;                 /* the conn's lines wait for the answer */
 	char nick[NICK_LEN_MAX + 1];
 };
 
@@ -38,8 +42,11 @@ static void
 claim_done(void *ctx, enum cluster_claim result)
 {
 	struct irc_claim *j = ctx;
-	finish(irc_reply_resume(j->reply), j, result);
+	struct conn *c = irc_reply_resume(j->reply);
+	finish(c, j, result);
 	irc_reply_done(j->reply);
+	if (c != NULL && j->held)
+		conn_unhold(c);
 	free(j);
 }
 
@@ -62,8 +69,10 @@ irc_claim(struct conn *c, const char *nick, irc_claim_fn *fn)
 	snprintf(j->nick, sizeof j->nick, "%s", nick);
 	irc_session(c)->claims++;
 	enum cluster_claim r = cluster_claim(cl, nick, c->id, claim_done, j);
-	if (r == CLUSTER_CLAIM_PENDING)
+	if (r == CLUSTER_CLAIM_PENDING) {
+		j->held = conn_hold(c) == 0;
 		return;
+	}
 	/* Answered at once (held here, or Redis away): inside the command. */
 	finish(c, j, r);
 	irc_reply_done(j->reply);

@@ -15,6 +15,7 @@ static const struct user_ops irc_user_ops = {
 	.disconnect = door_disconnect_user,
 	.presence = irc_monitor_presence,
 	.watched = irc_monitor_watched,
+	.hold = door_hold_user,
 };
 
 /* In a cluster, NICK's and registration's nickname is the cluster's to
