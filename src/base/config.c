@@ -98,8 +98,10 @@ static const struct option_def options[] = {
 	  "IRC: the TLS port the sts policy names (0: the first irc-listen ... tls)" },
 	{ "node-id", OPT_ULONG, RESTART, "N", FIELD(node_id), "0", 0, 65535,
 	  "this server's number in its msgids (IRCv3 msgid): servers that share users and rooms need one each (with cluster, 0: Redis hands one out)" },
-	{ "cluster", OPT_OPTSTR, RESTART, "redis://HOST:PORT[/DB]", FIELD(cluster), "", 0, 0,
-	  "join the cluster of the nodes that share this Redis: same rooms, users and nicknames (empty: a single server, no Redis)" },
+	{ "cluster", OPT_OPTSTR, RESTART, "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]", FIELD(cluster), "", 0, 0,
+	  "join the cluster of the nodes that share this Redis: same rooms, users and nicknames (empty: a single server, no Redis); a password here shows in ps: prefer cluster-password-file" },
+	{ "cluster-password-file", OPT_OPTSTR, RESTART, "FILE", FIELD(cluster_password_file), "", 0, 0,
+	  "file whose first line is Redis's password for cluster (AUTH; with a USER in the cluster URL, that ACL user's), kept out of ps and the config (empty: the URL's, or none)" },
 	{ "node-name", OPT_OPTSTR, RESTART, "NAME", FIELD(node_name), "", 0, 0,
 	  "this node's name in the cluster, in its log and in Redis (empty: server-name)" },
 	{ "nick-len", OPT_ULONG, RESTART, "N", FIELD(nick_len), "30", 1, NICK_LEN_MAX,
@@ -254,15 +256,35 @@ config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
 }
 
 int
-config_redis_url(const char *url, char *host, size_t hostlen, unsigned *port,
-    unsigned *db, const char **why)
+config_redis_url(const char *url, struct config_redis *out, const char **why)
 {
 	static const char scheme[] = "redis://";
+	char *host = out->host;
+	size_t hostlen = sizeof out->host;
+	unsigned *port = &out->port, *db = &out->db;
 	*db = 0;
-	*why = "expected redis://HOST:PORT[/DB]";
+	out->user[0] = out->password[0] = '\0';
+	*why = "expected redis://[[USER]:PASSWORD@]HOST:PORT[/DB]";
 	if (strncmp(url, scheme, sizeof scheme - 1) != 0)
 		return -1;
 	const char *hp = url + sizeof scheme - 1;
+	/* USER:PASSWORD@ (the last @: a password may hold one, not a host). */
+	const char *at = strrchr(hp, '@');
+	if (at != NULL) {
+		/* USER@ alone: the password is cluster-password-file's. */
+		const char *colon = memchr(hp, ':', (size_t)(at - hp));
+		size_t ulen = colon != NULL ? (size_t)(colon - hp) : (size_t)(at - hp);
+		size_t plen = colon != NULL ? (size_t)(at - colon - 1) : 0;
+		if (ulen > CONFIG_REDIS_USER_MAX || plen > CONFIG_REDIS_PASSWORD_MAX) {
+			*why = "the user or the password is too long";
+			return -1;
+		}
+		memcpy(out->user, hp, ulen);
+		out->user[ulen] = '\0';
+		memcpy(out->password, colon + 1, plen);
+		out->password[plen] = '\0';
+		hp = at + 1;
+	}
 	const char *slash = strchr(hp, '/');
 	char spec[300];
 	size_t n = slash != NULL ? (size_t)(slash - hp) : strlen(hp);
@@ -640,13 +662,29 @@ config_check(struct config *cfg)
 		fprintf(stderr, "parleyd: group %s needs user\n", cfg->group);
 		return -1;
 	}
+	if (cfg->cluster_password_file != NULL && cfg->cluster == NULL) {
+		complain("cluster-password-file needs cluster");
+		return -1;
+	}
 	if (cfg->cluster != NULL) {
-		char host[256];
-		unsigned port, db;
+		struct config_redis r;
 		const char *why;
-		if (config_redis_url(cfg->cluster, host, sizeof host, &port, &db, &why) < 0) {
-			complain("cluster wants redis://HOST:PORT[/DB], not \"%s\": %s",
-			    cfg->cluster, why);
+		/* Not quoted: it may hold a password. */
+		int rc = config_redis_url(cfg->cluster, &r, &why);
+		int with_password = r.password[0] != '\0', with_user = r.user[0] != '\0';
+		explicit_bzero(&r, sizeof r);
+		if (rc < 0) {
+			complain("cluster wants redis://[[USER]:PASSWORD@]HOST:PORT[/DB]: %s", why);
+			return -1;
+		}
+		if (with_user && !with_password && cfg->cluster_password_file == NULL) {
+			complain("the cluster URL names a Redis user: its password goes in "
+			    "cluster-password-file (or the URL)");
+			return -1;
+		}
+		if (with_password && cfg->cluster_password_file != NULL) {
+			complain("Redis's password is in the cluster URL and in "
+			    "cluster-password-file: give it once (the file keeps it out of ps)");
 			return -1;
 		}
 		/* History and accounts need a database every node shares:
@@ -888,6 +926,8 @@ config_free(struct config *cfg)
 	free(cfg->group);
 	cfg->web_title = cfg->web_description = cfg->user = cfg->group = NULL;
 	free(cfg->cluster);
+	free(cfg->cluster_password_file);
+	cfg->cluster_password_file = NULL;
 	free(cfg->node_name);
 	cfg->cluster = cfg->node_name = NULL;
 	free(cfg->server_name);

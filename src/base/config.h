@@ -46,7 +46,9 @@ struct config {
 	unsigned long max_rooms;     /* rooms on the server at once */
 	unsigned long node_id;       /* in every msgid (chat/msgid.h); with cluster,
 	                              * 0 until Redis hands one out */
-	char *cluster;               /* redis://HOST:PORT[/DB], or NULL: a single node */
+	char *cluster;               /* redis://[[USER]:PASSWORD@]HOST:PORT[/DB], or
+	                              * NULL: a single node */
+	char *cluster_password_file; /* Redis's password, on the first line; or NULL */
 	char *node_name;             /* this node's name in the cluster, or NULL */
 	unsigned long max_per_ip;    /* 0: no limit */
 	unsigned long max_line;
@@ -86,10 +88,19 @@ int config_listen_split(const char *spec, char *addr, size_t addrlen);
  * *why saying what is wrong (a port must be 0 to 65535, in digits). */
 int config_hostport(const char *spec, char *host, size_t hostlen, unsigned *port,
     const char **why);
-/* cluster's "redis://HOST:PORT[/DB]": its parts (db 0 when not given).
- * -1 with *why saying what is wrong. */
-int config_redis_url(const char *url, char *host, size_t hostlen, unsigned *port,
-    unsigned *db, const char **why);
+/* cluster's "redis://[[USER]:PASSWORD@]HOST:PORT[/DB]": its parts (db 0
+ * when not given; user and password "" when not given: AUTH PASSWORD,
+ * or AUTH USER PASSWORD for a Redis ACL user). -1 with *why saying what
+ * is wrong (never quoting the password). */
+#define CONFIG_REDIS_USER_MAX 128
+#define CONFIG_REDIS_PASSWORD_MAX 512
+struct config_redis {
+	char host[256];
+	unsigned port, db;
+	char user[CONFIG_REDIS_USER_MAX + 1];
+	char password[CONFIG_REDIS_PASSWORD_MAX + 1];
+};
+int config_redis_url(const char *url, struct config_redis *out, const char **why);
 /* config_load again, with the arguments parleyd started with, for a
  * SIGHUP: its errors go to the log, not stderr. Anything but CONFIG_RUN:
  * the file has an error (logged), and the running config is to stay. */

@@ -6,6 +6,7 @@
  * (publishes, the heartbeat) and sub (the channels heard). */
 #include "cluster/cluster_int.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,62 @@ take_node_id(redisContext *c, unsigned long given, const char *name, const char 
 	return 0;
 }
 
+/* AUTH on the start's connection (as redis_link does on the others). */
+static redisReply *
+auth(redisContext *c, const struct cluster *cl, const char **why)
+{
+	const char *argv[3] = { "AUTH" };
+	size_t len[3] = { 4 };
+	int n = 1;
+	if (cl->user[0] != '\0') {
+		argv[n] = cl->user;
+		len[n++] = strlen(cl->user);
+	}
+	argv[n] = cl->password;
+	len[n++] = strlen(cl->password);
+	redisReply *r = redisCommandArgv(c, n, argv, len);
+	if (r == NULL) {
+		*why = c->errstr;
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		static char err[192];
+		snprintf(err, sizeof err, "Redis refused the password (%s)", r->str);
+		*why = err;
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* cluster-password-file's first line into cl->password: 0, or -1 with
+ * one line on stderr. */
+static int
+read_password(struct cluster *cl, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "parleyd: cluster: cannot read cluster-password-file %s: %s\n",
+		    path, strerror(errno));
+		return -1;
+	}
+	char line[CONFIG_REDIS_PASSWORD_MAX + 3];
+	int ok = fgets(line, sizeof line, f) != NULL;
+	fclose(f);
+	size_t n = ok ? strcspn(line, "\r\n") : 0;
+	int whole = ok && line[n] != '\0';   /* the line ended within the bound */
+	if (n == 0 || n > CONFIG_REDIS_PASSWORD_MAX || (!whole && strlen(line) > n)) {
+		fprintf(stderr, "parleyd: cluster: cluster-password-file %s: its first line "
+		    "must be the password (1 to %d bytes)\n", path, CONFIG_REDIS_PASSWORD_MAX);
+		explicit_bzero(line, sizeof line);
+		return -1;
+	}
+	memcpy(cl->password, line, n);
+	cl->password[n] = '\0';
+	explicit_bzero(line, sizeof line);
+	return 0;
+}
+
 /* Reaches Redis and takes our id; -1 with one line on stderr. */
 static int
 register_node(struct cluster *cl, const struct config *cfg)
@@ -121,12 +178,17 @@ register_node(struct cluster *cl, const struct config *cfg)
 	const char *why = "out of memory";
 	int rc = -1;
 	if (c == NULL || c->err) {
-		fprintf(stderr, "parleyd: cluster: cannot reach Redis at %s: %s\n", cfg->cluster,
-		    c != NULL ? c->errstr : why);
+		fprintf(stderr, "parleyd: cluster: cannot reach Redis at %s:%u: %s\n", cl->host,
+		    cl->port, c != NULL ? c->errstr : why);
 		goto out;
 	}
 	redisSetTimeout(c, tv);
 	redisReply *r;
+	if (cl->password[0] != '\0') {
+		if ((r = auth(c, cl, &why)) == NULL)
+			goto failed;
+		freeReplyObject(r);
+	}
 	if (cl->db != 0) {
 		if ((r = ask(c, &why, "SELECT %u", cl->db)) == NULL)
 			goto failed;
@@ -140,7 +202,7 @@ register_node(struct cluster *cl, const struct config *cfg)
 	rc = 0;
 	goto out;
 failed:
-	fprintf(stderr, "parleyd: cluster: Redis at %s: %s\n", cfg->cluster, why);
+	fprintf(stderr, "parleyd: cluster: Redis at %s:%u: %s\n", cl->host, cl->port, why);
 out:
 	if (c != NULL)
 		redisFree(c);
@@ -174,6 +236,7 @@ link_up(struct cluster *cl)
 	if (!cl->cmd.up || !cl->sub.up)
 		return;
 	cl->backoff_s = 0;
+	cl->said_refused = 0;
 	if (cl->down) {
 		cl->down = 0;
 		log_info("cluster: reconnected to Redis %s:%u", cl->host, cl->port);
@@ -253,6 +316,12 @@ link_down(struct redis_link *link)
 		    "only, reconnecting", link == &cl->cmd ? "command" : "pub/sub", cl->host,
 		    cl->port, link->why);
 		cluster_link_lost(cl);
+		cl->said_refused = (uint8_t)link->refused;
+	} else if (link->refused && !cl->said_refused) {
+		/* Redis came back wanting another password. */
+		cl->said_refused = 1;
+		log_error("cluster: Redis %s:%u is back, but: %s; serving local users only, "
+		    "trying again", cl->host, cl->port, link->why);
 	}
 	/* Its rooms are subscribed again when it is back (sub_up). */
 	retry_later(cl);
@@ -290,6 +359,14 @@ wait_loaded(struct cluster *cl)
 	loop_timer_stop(cl->loop, &late);
 }
 
+/* cl freed, its password first. */
+static void
+cluster_wipe(struct cluster *cl)
+{
+	explicit_bzero(cl->password, sizeof cl->password);
+	free(cl);
+}
+
 struct cluster *
 cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 {
@@ -302,17 +379,26 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 	cl->loop = loop;
 	snprintf(cl->name, sizeof cl->name, "%s",
 	    cfg->node_name != NULL ? cfg->node_name : cfg->server_name);
-	char host[256];
+	struct config_redis url;
 	const char *why;
-	if (config_redis_url(cfg->cluster, host, sizeof host, &cl->port, &cl->db, &why) < 0 ||
-	    resolve(host, cl->host, sizeof cl->host) < 0) {
-		fprintf(stderr, "parleyd: cluster: cannot resolve the Redis host of %s\n",
-		    cfg->cluster);
-		free(cl);
+	int rc = config_redis_url(cfg->cluster, &url, &why);
+	snprintf(cl->user, sizeof cl->user, "%s", url.user);
+	snprintf(cl->password, sizeof cl->password, "%s", url.password);
+	cl->port = url.port;
+	cl->db = url.db;
+	if (rc < 0 || resolve(url.host, cl->host, sizeof cl->host) < 0) {
+		fprintf(stderr, "parleyd: cluster: cannot resolve the Redis host %s\n", url.host);
+		explicit_bzero(&url, sizeof url);
+		cluster_wipe(cl);
+		return NULL;
+	}
+	explicit_bzero(&url, sizeof url);
+	if (cfg->cluster_password_file != NULL && read_password(cl, cfg->cluster_password_file) < 0) {
+		cluster_wipe(cl);
 		return NULL;
 	}
 	if (register_node(cl, cfg) < 0) {
-		free(cl);
+		cluster_wipe(cl);
 		return NULL;
 	}
 	hub_set_node(hub, cl->node);
@@ -326,7 +412,7 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 	for (int i = 0; i < SCRIPT_COUNT; i++)
 		if (cluster_script_sha((enum cluster_script)i, cl->sha[i]) < 0) {
 			fprintf(stderr, "parleyd: cluster: cannot hash the Lua scripts\n");
-			free(cl);
+			cluster_wipe(cl);
 			return NULL;
 		}
 	cl->load = LOAD_WAIT;
@@ -340,11 +426,16 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 	cl->cmd = (struct redis_link){ .on_up = cmd_up, .on_down = link_down, .data = cl };
 	cl->sub = (struct redis_link){ .on_push = cluster_on_push, .on_up = sub_up,
 		.on_down = link_down, .data = cl };
+	/* Every link says it on every (re)connect, before anything else. */
+	if (cl->password[0] != '\0') {
+		cl->cmd.user = cl->sub.user = cl->user;
+		cl->cmd.password = cl->sub.password = cl->password;
+	}
 	if (redis_link_open(&cl->cmd, loop, cl->host, cl->port) < 0 ||
 	    redis_link_open(&cl->sub, loop, cl->host, cl->port) < 0 ||
 	    hub_observe(hub, cluster_publish, cl) < 0) {
-		fprintf(stderr, "parleyd: cluster: cannot connect to Redis at %s: %s\n",
-		    cfg->cluster, cl->cmd.why[0] ? cl->cmd.why : cl->sub.why);
+		fprintf(stderr, "parleyd: cluster: cannot connect to Redis at %s:%u: %s\n",
+		    cl->host, cl->port, cl->cmd.why[0] ? cl->cmd.why : cl->sub.why);
 		cluster_free(cl);
 		return NULL;
 	}
@@ -379,5 +470,5 @@ cluster_free(struct cluster *cl)
 	cluster_claims_free(cl);
 	buf_free(&cl->out);
 	cluster_load_free(cl);
-	free(cl);
+	cluster_wipe(cl);
 }

@@ -135,6 +135,8 @@ struct cluster {
 	char host[64];                   /* Redis, as a numeric address: a
 	                                  * reconnect resolves no name */
 	unsigned port, db;
+	char user[CONFIG_REDIS_USER_MAX + 1];          /* AUTH's, or "" */
+	char password[CONFIG_REDIS_PASSWORD_MAX + 1];  /* or "": no AUTH */
 	struct redis_link cmd;           /* commands and publishes */
 	struct redis_link sub;           /* SUBSCRIBE, SSUBSCRIBE: a push link */
 	struct loop_timer beat;          /* renews node:<id> */
@@ -142,6 +144,8 @@ struct cluster {
 	struct loop_timer retry;         /* reconnects the links that are down */
 	uint32_t backoff_s;              /* the last wait before a retry; 0: none */
 	uint8_t down;                    /* a link is down (logged once) */
+	uint8_t said_refused;            /* logged that Redis refused the password
+	                                  * (once an outage) */
 	uint8_t joined;                  /* both links were up once (logged) */
 	uint64_t node_seq;               /* the last event published */
 	uint32_t epoch;                  /* CLUSTER_EPOCH of node_seq */

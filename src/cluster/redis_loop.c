@@ -86,12 +86,66 @@ cleanup(void *p)
 	link->want = 0;
 }
 
+/* AUTH's answer: the link is up, or refused (closed by the caller). */
+static int
+auth_answered(struct redis_link *link, const redisReply *r)
+{
+	link->authing = 0;
+	if (r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0) {
+		link->up = 1;
+		return 0;
+	}
+	link->refused = 1;
+	/* Redis's words never quote the password. */
+	snprintf(link->why, sizeof link->why, "Redis refused the password (%s)",
+	    r == NULL ? "no answer" : r->type == REDIS_REPLY_ERROR ? r->str : "not OK");
+	return -1;
+}
+
+static void
+on_auth(redisAsyncContext *ac, void *reply, void *data)
+{
+	struct redis_link *link = data;
+	if (link->ac == ac && auth_answered(link, reply) < 0 && reply != NULL)
+		redisAsyncDisconnect(ac);
+}
+
+/* AUTH [user] password, first on a new connection: 0, or -1. */
+static int
+auth_send(struct redis_link *link)
+{
+	const char *argv[3] = { "AUTH" };
+	size_t len[3] = { 4 };
+	int n = 1;
+	if (link->user != NULL && link->user[0] != '\0') {
+		argv[n] = link->user;
+		len[n++] = strlen(link->user);
+	}
+	argv[n] = link->password;
+	len[n++] = strlen(link->password);
+	int rc = link->on_push != NULL ?
+	    redisAppendCommandArgv(&link->ac->c, n, argv, len) :
+	    redisAsyncCommandArgv(link->ac, on_auth, link, n, argv, len);
+	if (rc != REDIS_OK)
+		return -1;
+	if (link->on_push != NULL)
+		add_write(link);
+	link->authing = 1;
+	return 0;
+}
+
 static void
 on_connect(const redisAsyncContext *ac, int status)
 {
 	struct redis_link *link = ac->ev.data;
-	if (link != NULL && status == REDIS_OK)
+	if (link == NULL || status != REDIS_OK)
+		return;
+	if (link->password == NULL)
 		link->up = 1;
+	else if (auth_send(link) < 0) {
+		snprintf(link->why, sizeof link->why, "cannot send AUTH");
+		redisAsyncDisconnect(link->ac);
+	}
 }
 
 /* A push link's replies, each to on_push: hiredis reads the bytes and
@@ -119,6 +173,15 @@ push_read(struct redis_link *link)
 		}
 		if (reply == NULL)
 			return;
+		if (link->authing) {
+			int rc = auth_answered(link, reply);
+			freeReplyObject(reply);
+			if (rc < 0) {
+				redisAsyncFree(link->ac);
+				return;
+			}
+			continue;
+		}
 		link->on_push(link, reply);
 		freeReplyObject(reply);
 	}
@@ -189,6 +252,8 @@ redis_link_open(struct redis_link *link, struct loop *loop, const char *host,
 {
 	link->loop = loop;
 	link->up = 0;
+	link->authing = 0;
+	link->refused = 0;
 	link->want = 0;
 	link->why[0] = '\0';
 	redisAsyncContext *ac = redisAsyncConnect(host, (int)port);

@@ -12,6 +12,10 @@
  * commands nobody sent, and abort. Commands go out on a push link with
  * redis_link_send (redisAppendCommand below).
  *
+ * With a password, a link says AUTH first on every connect, and is up
+ * only once Redis took it: a refusal is a failed connect (link->why says
+ * what Redis answered; the password is never in it).
+ *
  * A link is down (on_down) once, when its connection fails or is lost;
  * link->ac is NULL from then on.
  *
@@ -50,6 +54,10 @@ struct redis_link {
 	                              * byte ever pushed */
 	uint64_t release;            /* held: written up to here */
 	uint8_t held;                /* redis_link_release was called */
+	const char *user;            /* AUTH's user (NULL or "": none) and */
+	const char *password;        /* password (NULL: no AUTH): the owner's */
+	int authing;                 /* AUTH sent, not answered */
+	int refused;                 /* went down: Redis refused the password */
 	char why[128];               /* why it went down */
 };
 

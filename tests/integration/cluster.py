@@ -19,8 +19,12 @@ from chat import Client, Server, free_port, kill_group, missing_tools, need_tool
 
 
 class Redis:
-    def __init__(self):
+    """password: redis-server's requirepass (the default user's), which
+    command() and url give; None: no password."""
+
+    def __init__(self, password=None):
         need_tools(missing_tools("redis-server"))
+        self.password = password
         self.dir = Path(tempfile.mkdtemp(prefix="parley-redis-"))
         for attempt in range(5):
             self.port = free_port()
@@ -33,7 +37,8 @@ class Redis:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", str(self.dir),
-             "--daemonize", "no", "--protected-mode", "no"],
+             "--daemonize", "no", "--protected-mode", "no"] +
+            (["--requirepass", self.password] if self.password is not None else []),
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         if self._wait_ready():
             return True
@@ -48,8 +53,11 @@ class Redis:
         self.proc.wait()
         self.log.close()
 
-    def start_again(self):
-        """A fresh redis-server (empty) on the same port."""
+    def start_again(self, password=None):
+        """A fresh redis-server (empty) on the same port (with password,
+        if given, from now on)."""
+        if password is not None:
+            self.password = password
         if not self._start():
             raise RuntimeError("redis-server did not start again: " + self.log_text())
 
@@ -67,18 +75,24 @@ class Redis:
 
     @property
     def url(self):
+        if self.password is not None:
+            return "redis://:%s@127.0.0.1:%d" % (self.password, self.port)
+        return "redis://127.0.0.1:%d" % self.port
+
+    @property
+    def url_without_password(self):
         return "redis://127.0.0.1:%d" % self.port
 
     def command(self, *args):
         """One command in RESP, its reply as Python values (str, int, list,
         None); an error reply raises RuntimeError."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-            out = b"*%d\r\n" % len(args)
-            for a in args:
-                a = a if isinstance(a, bytes) else str(a).encode()
-                out += b"$%d\r\n%s\r\n" % (len(a), a)
-            s.sendall(out)
-            return _Reader(s).reply()
+            reader = _Reader(s)
+            if self.password is not None:
+                s.sendall(_resp(("AUTH", self.password)))
+                reader.reply()
+            s.sendall(_resp(args))
+            return reader.reply()
 
     def commandstats(self):
         """INFO commandstats as {command: calls}."""
@@ -100,6 +114,14 @@ class Redis:
         stop_group(self.proc)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _resp(args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
 
 
 class _Reader:

@@ -164,7 +164,7 @@ def test_without_redis_a_node_does_not_start():
     assert run.returncode == 2
     lines = run.stderr.splitlines()
     assert len(lines) == 1 and re.match(r"^parleyd: cluster: cannot reach Redis at "
-                                        r"redis://127\.0\.0\.1:\d+: ", lines[0]), lines
+                                        r"127\.0\.0\.1:\d+: ", lines[0]), lines
 
 
 def test_history_on_is_refused_in_a_cluster(redis):
