@@ -96,7 +96,7 @@ hub_clear(struct hub *hub)
 		HASH_DEL(hub->users, u);
 		user_free(u);
 	}
-	hub->nusers = hub->nopers = hub->ninvisible = hub->nrooms = 0;
+	hub->nusers = hub->nopers = hub->ninvisible = hub->nrooms = hub->nlocal = 0;
 	hub_monitor_free_all(hub);
 	hub_recent_free(hub);
 	hub_accounts_free(hub);
@@ -305,6 +305,9 @@ hub_add_user(struct hub *hub, const char *nick, const struct user_ops *ops, void
 	HASH_ADD_STR(hub->users, key, u);
 	if (++hub->nusers > hub->max_users)
 		hub->max_users = hub->nusers;
+	/* Another node's users are made by hub_apply, with its ops. */
+	if (ops != &hub_remote_ops && ++hub->nlocal > hub->max_local)
+		hub->max_local = hub->nlocal;
 	return u;
 }
 
@@ -374,6 +377,8 @@ hub_remove_user(struct hub *hub, struct user *u)
 		room_unmake(u->made[0]);
 	HASH_DEL(hub->users, u);
 	hub->nusers--;
+	if (!u->remote)
+		hub->nlocal--;
 	hub_monitor_clear(hub, u);
 	hub_set_umodes(hub, u, UMODE_OPER | UMODE_INVISIBLE, 0);
 	user_free(u);

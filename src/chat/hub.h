@@ -231,6 +231,8 @@ struct hub {
 	uint32_t max_rooms;          /* the most rooms at once (max-rooms); 0: no bound */
 	uint32_t nmasks;             /* +b, +e and +I masks of all rooms */
 	uint32_t max_users;          /* most at once since start */
+	uint32_t nlocal;             /* users of this node (not remote) */
+	uint32_t max_local;          /* most of them at once since start */
 	uint32_t stamp;
 	uint32_t guests;             /* last guest number handed out */
 	struct msgid_gen ids;        /* msgids: this node's, in time order */

@@ -271,3 +271,36 @@ def test_nodes_reconnect_when_redis_comes_back(redis, nodes):
         raise AssertionError("B never heard A again")
     assert "reconnected to Redis" in a_node.log_text()
     assert a_node.log_text().count("lost the") == 1
+
+
+def lusers(c):
+    """LUSERS as {numeric: its text after the target}."""
+    c.send("LUSERS")
+    return {m.command: " ".join(m.params[1:])
+            for m in map(irc.parse, c.collect(r" 266 ")) if m.command.isdigit()}
+
+
+def test_lusers_count_the_cluster_and_say_what_is_local(nodes):
+    a_node, b_node = nodes
+    alice = irc.connect(a_node, "alice")
+    alice.join("#a")
+    bob = irc.connect(b_node, "bob")
+    bob.join("#b")
+    carol = plain(b_node, "carol")
+    wait_for("A hears of B's users and rooms, and of B alive",
+             lambda: lusers(alice).get("251") ==
+             "There are 3 users and 0 invisible on 2 servers", 20)
+    got = lusers(alice)
+    assert got["254"] == "3 channels formed"   # #a, #b, and carol's #lobby
+    assert got["255"] == "I have 1 clients and 1 servers"
+    assert got["265"] == "1 1 Current local users 1, max 1"
+    assert got["266"] == "3 3 Current global users 3, max 3"
+    bob.send("MODE bob +i")
+    wait_for("B's", lambda: lusers(bob)["251"] ==
+             "There are 2 users and 1 invisible on 2 servers")
+    got = lusers(bob)
+    assert got["255"] == "I have 2 clients and 1 servers"
+    assert got["265"] == "2 2 Current local users 2, max 2"
+    carol.send("/quit")
+    wait_for("A hears carol quit", lambda: lusers(alice)["266"] ==
+             "2 3 Current global users 2, max 3")

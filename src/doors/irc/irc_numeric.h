@@ -36,11 +36,11 @@
 #define ERR_UNKNOWNCOMMAND    "421", "%s :Unknown command"
 
 /* LUSERS, MOTD, ADMIN, INFO, VERSION, TIME. */
-#define RPL_LUSERCLIENT       "251", ":There are %u users and %u invisible on 1 servers"
+#define RPL_LUSERCLIENT       "251", ":There are %u users and %u invisible on %u servers"
 #define RPL_LUSEROP           "252", "%u :operator(s) online"
 #define RPL_LUSERUNKNOWN      "253", "%lu :unknown connection(s)"
 #define RPL_LUSERCHANNELS     "254", "%u :channels formed"
-#define RPL_LUSERME           "255", ":I have %u clients and 0 servers"
+#define RPL_LUSERME           "255", ":I have %u clients and %u servers"
 #define RPL_LOCALUSERS        "265", "%u %u :Current local users %u, max %u"
 #define RPL_GLOBALUSERS       "266", "%u %u :Current global users %u, max %u"
 #define RPL_MOTDSTART         "375", ":- %s Message of the day - "

@@ -77,21 +77,29 @@ irc_welcome(struct conn *c)
 }
 
 
+/* In a cluster the hub mirrors every node's users and rooms: users,
+ * operators, invisible users and channels count the whole cluster, and
+ * the servers are the nodes alive at the last heartbeat check; 255 and
+ * 265 count this node's own, and 253 its own connections. */
 void
 irc_send_lusers(struct conn *c)
 {
 	struct hub *hub = door_hub(c);
+	const struct cluster *cl = door_env(c)->cluster;
 	unsigned invisible = hub->ninvisible, rooms = hub->nrooms;
-	unsigned users = hub->nusers;
+	unsigned users = hub->nusers, local = hub->nlocal;
+	unsigned servers = 1;
+	if (cl != NULL && cluster_up(cl) && cluster_stats(cl)->nodes > 1)
+		servers = cluster_stats(cl)->nodes;
 	irc_num(c, RPL_LUSERCLIENT,
-	    users - invisible, invisible);
+	    users - invisible, invisible, servers);
 	irc_num(c, RPL_LUSEROP, hub->nopers);
-	unsigned long unknown = (*door_env(c)->nconns) > users ? (*door_env(c)->nconns) - users : 0;
+	unsigned long unknown = (*door_env(c)->nconns) > local ? (*door_env(c)->nconns) - local : 0;
 	irc_num(c, RPL_LUSERUNKNOWN, unknown);
 	irc_num(c, RPL_LUSERCHANNELS, rooms);
-	irc_num(c, RPL_LUSERME, users);
-	irc_num(c, RPL_LOCALUSERS, users,
-	    hub->max_users, users, hub->max_users);
+	irc_num(c, RPL_LUSERME, local, servers - 1);
+	irc_num(c, RPL_LOCALUSERS, local,
+	    hub->max_local, local, hub->max_local);
 	irc_num(c, RPL_GLOBALUSERS, users,
 	    hub->max_users, users, hub->max_users);
 }
