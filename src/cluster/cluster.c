@@ -197,7 +197,8 @@ register_node(struct cluster *cl, const struct config *cfg)
 	if ((cl->node = take_node_id(c, cfg->node_id, cl->name, &why)) == 0)
 		goto failed;
 	/* The id is ours: what a run before with it claimed is nobody's. */
-	if (cluster_claims_forget(c, cl->node, &why) < 0)
+	if (cluster_claims_forget(c, cl->node, &why) < 0 ||
+	    cluster_born_start(c, cl, &why) < 0)
 		goto failed;
 	rc = 0;
 	goto out;

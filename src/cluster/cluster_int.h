@@ -36,7 +36,10 @@
  *   <prefix>nick:<nick>  a nickname's claim (nick folded): "<node> <owner>
  *                        <claimed-ms>", owner "<node start>.<c|g><number>"
  *   <prefix>nicks:<id>   set of the claims' keys node <id> made (its reaper
- *                        forgets them) */
+ *                        forgets them)
+ *   <prefix>born         a random value, set when missing: another than the
+ *                        one a node knew means Redis lost its data
+ *                        (restate.c) */
 #define CLUSTER_PREFIX "parley:"
 /* A channel or key name, the longest (a room's) included. */
 #define CLUSTER_NAME_MAX (sizeof CLUSTER_PREFIX + 2 + ROOM_LEN_MAX + 1)
@@ -64,6 +67,8 @@
 #define CLUSTER_QUEUED_MAX (64u << 20)
 /* The longest wait between two tries to reconnect, in seconds. */
 #define CLUSTER_RETRY_MAX_S 30
+/* <prefix>born's value, and its NUL. */
+#define CLUSTER_BORN_MAX 24
 /* How long a local user's commands wait for Redis's answer about one
  * before them (holds.c), and a door's nickname claim for its answer
  * (claims.c: then CLUSTER_CLAIM_BUSY), in ms: checked at each beat. */
@@ -187,6 +192,7 @@ struct cluster {
 	void *marker_ctx;
 	struct cluster_hold *holds;      /* users waiting for an answer (holds.c) */
 	struct claim_wait *waits;        /* doors' claims waiting (claims.c) */
+	char born[CLUSTER_BORN_MAX];     /* <prefix>born as this node knew it */
 };
 
 /* channels.c: the channel of a room (by name, any case), of a node, and
@@ -301,6 +307,15 @@ void cluster_holds_expire(struct cluster *cl, int all);
  * CLUSTER_HOLD_MS are answered CLUSTER_CLAIM_BUSY (Redis's answer, when
  * it comes, gives the nickname back if it was given). */
 void cluster_claims_expire(struct cluster *cl);
+
+/* restate.c: at start, on the start's connection, <prefix>born read
+ * (set if missing): 0, or -1 and *why. When the links are back: if
+ * <prefix>born changed, Redis lost its data, and the state of the rooms
+ * with members here is told again. */
+int cluster_born_start(redisContext *c, struct cluster *cl, const char **why);
+void cluster_born_check(struct cluster *cl);
+/* health.c: the users of this node told again now, if that is due. */
+void cluster_reassert_now(struct cluster *cl);
 
 /* snapshot.c: a push on the pub/sub link (redis_link's on_push). */
 void cluster_on_push(struct redis_link *link, redisReply *reply);

@@ -162,6 +162,15 @@ reassert(struct loop *loop, struct loop_timer *t)
 	log_info("cluster: told the other nodes of this node's %u users again", (unsigned)n);
 }
 
+void
+cluster_reassert_now(struct cluster *cl)
+{
+	if (!loop_timer_active(&cl->reassert))
+		return;
+	loop_timer_stop(cl->loop, &cl->reassert);
+	reassert(cl->loop, &cl->reassert);
+}
+
 /* Next pass: every node that needs it this pass is served by one telling. */
 static void
 reassert_soon(struct cluster *cl)
@@ -515,6 +524,8 @@ cluster_link_back(struct cluster *cl)
 	/* Redis may have lost the claims (restarted), or had none made
 	 * while it was away. */
 	cluster_claims_assert(cl, 1);
+	/* And the rooms' state, if it lost it. */
+	cluster_born_check(cl);
 }
 
 void

@@ -270,7 +270,7 @@ def test_nodes_reconnect_when_redis_comes_back(redis, nodes):
     else:
         raise AssertionError("B never heard A again")
     assert "reconnected to Redis" in a_node.log_text()
-    assert a_node.log_text().count("lost the") == 1
+    assert a_node.log_text().count("lost the") == 1, a_node.log_text()
 
 
 def lusers(c):

@@ -3,12 +3,16 @@ killed and started again while users talk on two nodes, two users given
 one nickname while the nodes were apart. Over a real redis-server; no
 timing is asserted beyond generous waits."""
 import json
+import os
 import re
+import signal
 import subprocess
 import time
 
+import pytest
+
 import irc
-from chat import Client, kill_group, missing_tools
+from chat import PARLEYD, ROOT, Client, kill_group, missing_tools
 from cluster import node, nodes, plain, redis, start_node  # noqa: F401 (fixtures)
 from cluster import wait_for as wait_for_soon
 
@@ -299,3 +303,55 @@ def test_events_redis_could_not_take_are_told_again(redis, make_server):
     else:
         raise AssertionError("B never heard alice again")
     assert a_node.log_text().count("Redis keeps up again") == 1
+
+
+def test_run_cluster_keeps_the_others_when_one_node_stops():
+    """tools/run-cluster: a node killed is named, and the other nodes and
+    Redis go on; TERM stops everything it started."""
+    need = missing_tools("redis-server", "redis-cli")
+    if need:
+        pytest.skip(need)
+    proc = subprocess.Popen([str(ROOT / "tools" / "run-cluster")], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            env=dict(os.environ, PARLEYD=str(PARLEYD)))
+    try:
+        nodes_seen = {}
+        for line in proc.stdout:
+            m = re.match(r"run-cluster: (node\d) \(pid (\d+)\): IRC \S+, plain 127\.0\.0\.1:(\d+),",
+                         line)
+            if m:
+                nodes_seen[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+            if "Ctrl-C stops them all" in line:
+                break
+        assert set(nodes_seen) == {"node1", "node2", "node3"}, nodes_seen
+        def ready(port):
+            try:
+                Client(port).close()
+                return True
+            except OSError:
+                return False
+        for name, (_, port) in nodes_seen.items():
+            wait_for(name + " listens", lambda: ready(port), 20)
+        alice = Client(nodes_seen["node1"][1])
+        os.kill(nodes_seen["node2"][0], signal.SIGKILL)
+        line = proc.stdout.readline()
+        while line and not line.startswith("run-cluster:"):
+            line = proc.stdout.readline()   # bash's own word of a job killed
+        assert re.match(r"run-cluster: node2 \(pid %d\) stopped \(status 137;"
+                        % nodes_seen["node2"][0], line), line
+        # node1 and node3 still serve, through Redis.
+        bob = Client(nodes_seen["node3"][1])
+        alice.expect(r"^#lobby -- %s joined$" % re.escape(bob.nick))
+        bob.send("still here")
+        alice.expect(r"^#lobby <%s> still here$" % re.escape(bob.nick))
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stdout.read()
+        proc.wait(timeout=30)
+        assert "run-cluster: stopped" in rest, rest
+        # What it started is gone with it (the autouse check looks too).
+        for name in ("node1", "node3"):
+            assert not os.path.exists("/proc/%d" % nodes_seen[name][0]), name
+    finally:
+        kill_group(proc)
+        proc.wait()

@@ -258,3 +258,38 @@ def test_a_room_state_in_redis_cannot_forge_a_line_on_a_node_started_later(redis
     carol.send("TOPIC #t")
     carol.expect_numeric("331")
     carol.expect_nothing(r"INJECTED")
+
+
+def test_room_state_is_told_again_to_a_redis_restarted_empty(redis, nodes, make_server):
+    """Redis restarts empty: the nodes tell it their users and memberships
+    again, and the rooms' topic, key, limit and masks, so that a node
+    started after the restart sees the rooms as they were."""
+    a_node, _ = nodes
+    alice = irc.connect(a_node, "alice")
+    alice.join("#kept")
+    alice.send("TOPIC #kept :still here")
+    alice.expect(r" TOPIC #kept :still here$")
+    alice.send("MODE #kept +kl sesame 10")
+    alice.expect(r" MODE #kept \+kl sesame 10$")
+    alice.send("MODE #kept +b bad!*@*")
+    alice.expect(r" MODE #kept \+b bad!\*@\*$")
+    redis.kill()
+    redis.start_again()
+    wait_for("A back", lambda: "reconnected to Redis" in a_node.log_text(), 60)
+    wait_for("A tells Redis #kept's topic again",
+             lambda: redis.command("HGET", "parley:room:#kept", "topic") == "still here")
+    # A's own mirror and Redis agree; a node started now sees it all.
+    c_node = start_node(make_server, redis, irc=True)
+    wait_loaded(c_node)
+    carol = irc.connect(c_node, "carol")
+    carol.send("TOPIC #kept")
+    carol.expect_numeric("332", r"#kept :still here$")
+    carol.send("MODE #kept")
+    # A non-member is not shown the key.
+    assert carol.expect_numeric("324").group("rest").split()[1:] == ["+ntkl", "*", "10"]
+    carol.send("MODE #kept b")
+    carol.expect_numeric("367", r"#kept bad!\*@\* alice")
+    carol.send("JOIN #kept")
+    carol.expect_numeric("475", r"#kept ")
+    carol.join("#kept", "sesame")
+    assert names(carol, "#kept") == {"alice": "@", "carol": ""}
