@@ -106,7 +106,10 @@ static void
 on_auth(redisAsyncContext *ac, void *reply, void *data)
 {
 	struct redis_link *link = data;
-	if (link->ac == ac && auth_answered(link, reply) < 0 && reply != NULL)
+	/* No reply: the connection went (its own why says how). */
+	if (reply == NULL || link->ac != ac)
+		return;
+	if (auth_answered(link, reply) < 0)
 		redisAsyncDisconnect(ac);
 }
 
