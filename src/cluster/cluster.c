@@ -242,6 +242,8 @@ link_up(struct cluster *cl)
 		cl->down = 0;
 		log_info("cluster: reconnected to Redis %s:%u", cl->host, cl->port);
 		cluster_link_back(cl);
+		/* And the rooms' state, if Redis lost it (restate.c). */
+		cluster_born_check(cl);
 	}
 }
 

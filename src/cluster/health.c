@@ -524,8 +524,6 @@ cluster_link_back(struct cluster *cl)
 	/* Redis may have lost the claims (restarted), or had none made
 	 * while it was away. */
 	cluster_claims_assert(cl, 1);
-	/* And the rooms' state, if it lost it. */
-	cluster_born_check(cl);
 }
 
 void
