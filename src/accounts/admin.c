@@ -229,6 +229,7 @@ accounts_admin_main(int argc, char **argv)
 	if (kdf_init() != 0)
 		fprintf(stderr, "parleyd: account: libsodium cannot start\n");
 	else if ((s = store_open_admin(&(struct store_options){ .database = cfg.database,
+	    .password_file = cfg.database_password_file,
 	    .dir = cfg.data_dir }, err, sizeof err)) == NULL)
 		fprintf(stderr, "parleyd: account: %s\n", err);
 	else if (strcmp(cmd, "list") == 0)

@@ -151,6 +151,8 @@ static const struct option_def options[] = {
 	  "on: every room event is stored in the database before anyone receives it; off: nothing is stored" },
 	{ "database", OPT_OPTSTR, RESTART, "URL", FIELD(database), "", 0, 0,
 	  "postgresql://USER@HOST[:PORT]/DB (a libpq URL): history and accounts in PostgreSQL, which several servers can share (empty: SQLite in data-dir)" },
+	{ "database-password-file", OPT_OPTSTR, RESTART, "FILE", FIELD(database_password_file), "", 0, 0,
+	  "the database's password is FILE's first line (not in database's URL, which ps shows to everyone)" },
 	{ "register-before-connect", OPT_ONOFF, LIVE, "on|off", FIELD(register_before_connect), "on", 0, 0,
 	  "on: IRC's REGISTER (draft/account-registration) is taken before the connection is complete too" },
 	{ "history-max-age", OPT_ULONG, RESTART, "DAYS", FIELD(history_max_age), "365", 0, 36500,
@@ -937,8 +939,9 @@ config_free(struct config *cfg)
 	cfg->server_name = cfg->password = cfg->motd_file = cfg->sts_duration = NULL;
 	free(cfg->data_dir);
 	free(cfg->database);
+	free(cfg->database_password_file);
 	free(cfg->backup);
-	cfg->data_dir = cfg->database = cfg->backup = NULL;
+	cfg->data_dir = cfg->database = cfg->database_password_file = cfg->backup = NULL;
 }
 
 int

@@ -63,6 +63,7 @@ struct config {
 	unsigned long debug_commands; /* 1: IRC commands only tests use */
 	char *data_dir;              /* the database's directory (store/store.h) */
 	char *database;              /* a PostgreSQL URL, or NULL: SQLite in data_dir */
+	char *database_password_file; /* its password's file, or NULL */
 	char *user, *group;          /* run as them after binding (server/privdrop.h), or NULL */
 	unsigned long history;       /* 1: rooms' events are stored */
 	int history_given;           /* history was set, not defaulted (cluster turns

@@ -164,6 +164,7 @@ history_open(struct server *srv)
 	char err[512];
 	const struct store_options o = {
 		.database = cfg->database,
+		.password_file = cfg->database_password_file,
 		.dir = cfg->data_dir,
 		.max_age_days = (uint32_t)cfg->history_max_age,
 		.max_rows = (uint32_t)cfg->history_max_rows,

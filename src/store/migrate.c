@@ -176,7 +176,7 @@ store_migrate(const char *dir, const char *url, size_t counts[STORE_MIGRATE_TABL
 	int rc = -1;
 	if (store_schema_migrate(db, err, errlen) != 0)
 		goto out;
-	if ((c = pg_connect(url, err, errlen)) == NULL || pg_schema_migrate(c, err, errlen) != 0)
+	if ((c = pg_connect(url, NULL, err, errlen)) == NULL || pg_schema_migrate(c, err, errlen) != 0)
 		goto out;
 	if (exec_ok(c, "BEGIN", err, errlen) != 0)
 		goto out;

@@ -6,6 +6,7 @@
  * of their own (pg_int.h says who does what on which thread). */
 #include "store/pg_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,28 +29,97 @@ quiet(void *arg, const char *message)
 	(void)message;
 }
 
-PGconn *
-pg_connect(const char *url, char *err, size_t errlen)
+/* The password of url's user part (postgresql://USER:PASSWORD@...), as
+ * [*at, *at + *len); 0 when it has none. */
+static int
+url_password(const char *url, const char **at, size_t *len)
 {
-	/* The URL last: what it sets itself wins over these defaults. */
-	static const char *const keys[] = { "connect_timeout", "application_name",
-		"client_encoding", "dbname", NULL };
-	const char *values[] = { PG_CONNECT_TIMEOUT, "parleyd", "UTF8", url, NULL };
+	const char *p = strstr(url, "://");
+	if (p == NULL)
+		return 0;
+	p += 3;
+	size_t auth = strcspn(p, "@/?");
+	if (p[auth] != '@')
+		return 0;
+	const char *colon = memchr(p, ':', auth);
+	if (colon == NULL || colon + 1 == p + auth)
+		return 0;
+	*at = colon + 1;
+	*len = (size_t)(p + auth - *at);
+	return 1;
+}
+
+/* Every copy of secret (len bytes) in msg made "***", in place: libpq
+ * quotes a URL it cannot parse whole, password and all. */
+static void
+redact(char *msg, const char *secret, size_t len)
+{
+	if (secret == NULL || len == 0)
+		return;
+	char *hit;
+	while ((hit = memmem(msg, strlen(msg), secret, len)) != NULL) {
+		size_t rest = strlen(hit + len);
+		size_t stars = len < 3 ? len : 3;
+		memset(hit, '*', stars);
+		memmove(hit + stars, hit + len, rest + 1);
+	}
+}
+
+PGconn *
+pg_connect(const char *url, const char *password, char *err, size_t errlen)
+{
+	/* The URL after the defaults: what it sets itself wins over them.
+	 * The password file's line last: it is given instead of the URL's. */
+	const char *keys[6] = { "connect_timeout", "application_name", "client_encoding",
+		"dbname", NULL, NULL };
+	const char *values[6] = { PG_CONNECT_TIMEOUT, "parleyd", "UTF8", url, NULL, NULL };
+	if (password != NULL) {
+		keys[4] = "password";
+		values[4] = password;
+	}
 	PGconn *c = PQconnectdbParams(keys, values, 1);
 	if (c == NULL) {
 		snprintf(err, errlen, "database: out of memory");
 		return NULL;
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
-		/* libpq's message names the host and port, never the password;
-		 * its lines (a hint after a tab) made one. */
+		/* libpq's message names the host and port; a password it may
+		 * quote (a URL it cannot parse) is blanked. Its lines (a hint
+		 * after a tab) made one. */
 		snprintf(err, errlen, "database: %s", PQerrorMessage(c));
+		const char *at;
+		size_t len;
+		if (url_password(url, &at, &len))
+			redact(err, at, len);
+		if (password != NULL)
+			redact(err, password, strlen(password));
 		pg_one_line(err);
 		PQfinish(c);
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet, NULL);
 	return c;
+}
+
+char *
+pg_password_read(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "database-password-file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char line[1024];
+	int got = fgets(line, sizeof line, f) != NULL;
+	fclose(f);
+	line[got ? strcspn(line, "\r\n") : 0] = '\0';
+	int empty = line[0] == '\0';
+	char *pw = empty ? NULL : strdup(line);
+	explicit_bzero(line, sizeof line);
+	if (pw == NULL)
+		snprintf(err, errlen, "database-password-file %s: %s", path,
+		    empty ? "its first line is empty" : "out of memory");
+	return pw;
 }
 
 void
@@ -188,7 +258,7 @@ pg_take(struct pg_store *s)
 	int may;
 	if (slot->conn == NULL && (may = pool_may_connect(s)) != 0) {
 		char err[256];
-		slot->conn = pg_connect(s->url, err, sizeof err);
+		slot->conn = pg_connect(s->url, s->password, err, sizeof err);
 		pool_connected(s, may, slot->conn != NULL);
 	}
 	if (slot->conn == NULL) {
@@ -245,6 +315,10 @@ pg_free(struct pg_store *s)
 	pthread_cond_destroy(&s->pfree);
 	pthread_mutex_destroy(&s->plock);
 	free(s->url);
+	if (s->password != NULL) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+	}
 	free(s);
 }
 
@@ -282,8 +356,14 @@ pg_new(const struct store_options *o, unsigned pool, char *err, size_t errlen)
 		return NULL;
 	}
 	s->opt.database = s->url;
+	s->opt.password_file = NULL;
+	if (o->password_file != NULL && o->password_file[0] != '\0' &&
+	    (s->password = pg_password_read(o->password_file, err, errlen)) == NULL) {
+		pg_free(s);
+		return NULL;
+	}
 	s->opt.dir = NULL;
-	if ((s->wconn = pg_connect(s->url, err, errlen)) == NULL ||
+	if ((s->wconn = pg_connect(s->url, s->password, err, errlen)) == NULL ||
 	    pg_schema_migrate(s->wconn, err, errlen) != 0) {
 		pg_free(s);
 		return NULL;

@@ -66,6 +66,7 @@ struct pg_slot {
 struct pg_store {
 	struct store_head head;      /* &store_pg */
 	char *url;                   /* store_options.database, owned */
+	char *password;              /* store_options.password_file's line, owned, or NULL */
 	struct store_options opt;
 
 	/* The pending batch, the epochs and the writer's counters; its lock
@@ -113,7 +114,10 @@ struct pg_store {
  * has no live connection; NULL when it cannot (the database is away).
  * give hands it back: 1 when it was found broken (then closed), so the
  * caller may try once more on a new one. */
-PGconn *pg_connect(const char *url, char *err, size_t errlen);
+PGconn *pg_connect(const char *url, const char *password, char *err, size_t errlen);
+/* The first line of path (the password option's file) into a new string;
+ * NULL with a line in err when it cannot be read or is empty. */
+char *pg_password_read(const char *path, char *err, size_t errlen);
 PGconn *pg_take(struct pg_store *s);
 int pg_give(struct pg_store *s, PGconn *c);
 /* A statement with text parameters (NULL ones NULL) on c; its result

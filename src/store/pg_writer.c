@@ -444,7 +444,7 @@ static void
 reconnect(struct pg_store *s)
 {
 	char err[256];
-	PGconn *c = pg_connect(s->url, err, sizeof err);
+	PGconn *c = pg_connect(s->url, s->password, err, sizeof err);
 	if (c == NULL) {
 		went_away(s, err);
 		return;

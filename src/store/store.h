@@ -91,6 +91,7 @@ struct store_event {
 struct store_options {
 	const char *database;     /* NULL or "": SQLite in dir; "postgresql://...":
 	                           * PostgreSQL at that libpq URL (dir unused) */
+	const char *password_file; /* PostgreSQL: the password is its first line */
 	const char *dir;          /* data-dir: created 0700 if missing */
 	uint32_t max_age_days;    /* history-max-age; 0: forever */
 	uint32_t max_rows;        /* history-max-rows per target; 0: no bound */

@@ -284,3 +284,52 @@ def test_migrate_a_single_node_from_sqlite_to_postgresql(pg_cluster, pg_url, tmp
     p = subprocess.run([str(PARLEYD), "migrate", "--from", str(data)], capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 2 and "usage" in p.stderr, p
+
+
+def test_the_database_password_comes_from_a_file_and_is_never_shown(own_cluster, tmp_path):
+    """database-password-file: the password is not in the URL (which ps
+    shows to every user), it is sent, and no log line or error says it,
+    not even libpq's quote of a URL it cannot parse. The role is not a
+    superuser: its tables (and btree_gin, a trusted extension) are made
+    as the database's owner."""
+    secret = "pw-s3cret-%d" % os.getpid()
+    own_cluster.psql("CREATE ROLE pwuser LOGIN PASSWORD '%s'" % secret)
+    own_cluster.psql("CREATE DATABASE pwdb OWNER pwuser")
+    hba = os.path.join(own_cluster.data, "pg_hba.conf")
+    with open(hba) as f:
+        rest = f.read()
+    with open(hba, "w") as f:
+        f.write("host all pwuser 127.0.0.1/32 scram-sha-256\n" + rest)
+    own_cluster.psql("SELECT pg_reload_conf()")
+    url = "postgresql://pwuser@127.0.0.1:%d/pwdb" % own_cluster.port
+
+    def refused(*args):
+        p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(), *args],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2, p
+        assert secret not in p.stderr, p.stderr
+        return p.stderr
+
+    assert "password" in refused("--database", url)
+    wrong = tmp_path / "wrong"
+    wrong.write_text(secret + "x\n")
+    assert "password authentication failed" in refused(
+        "--database", url, "--database-password-file", str(wrong))
+    assert "database-password-file" in refused(
+        "--database", url, "--database-password-file", str(tmp_path / "none"))
+    # libpq quotes a URL it cannot parse; the password in it is blanked.
+    refused("--database", "postgresql://pwuser:%s@[::1/pwdb" % secret)
+
+    pwfile = tmp_path / "password"
+    pwfile.write_text(secret + "\n")
+    pwfile.chmod(0o600)
+    srv = server(url, "--database-password-file", str(pwfile))
+    alice = client(srv, "alice", caps=CAPS)
+    alice.join("#pw")
+    say(alice, "#pw", ["kept"])
+    alice.send("CHATHISTORY LATEST #pw * 5")
+    assert texts(answer(alice)[1]) == ["kept"]
+    alice.close()
+    assert secret not in " ".join(srv.cmd)
+    stop(srv)
+    assert secret not in srv.log_text()
