@@ -19,7 +19,17 @@
 #include "base/text.h"
 #include "chat/names.h"
 
-#define MARKER_MAX (sizeof "M " + ACCOUNT_LEN_MAX + 1 + ROOM_LEN_MAX + 1 + 20)
+/* A time in ms is at most this many digits (the year 33658). */
+#define MARKER_MS_DIGITS 15
+#define MARKER_MAX (sizeof "M " + ACCOUNT_LEN_MAX + 1 + ROOM_LEN_MAX + 1 + MARKER_MS_DIGITS)
+
+/* ms: 1 to MARKER_MS_DIGITS digits, nothing else. */
+static int
+ms_valid(const char *ms)
+{
+	size_t n = strspn(ms, "0123456789");
+	return n > 0 && n <= MARKER_MS_DIGITS && ms[n] == '\0';
+}
 
 void
 cluster_marker_listen(struct cluster *cl, cluster_marker_fn *fn, void *ctx)
@@ -63,7 +73,8 @@ int
 cluster_marker_heard(struct cluster *cl, const char *p, size_t n)
 {
 	char line[MARKER_MAX];
-	if (n >= sizeof line || !text_is_clean(p, n) || memchr(p, '\n', n) != NULL) {
+	if (n < 2 || p[1] != ' ' || n >= sizeof line || !text_is_clean(p, n) ||
+	    memchr(p, '\n', n) != NULL) {
 		cl->stats.garbage++;
 		return 1;
 	}
@@ -74,9 +85,7 @@ cluster_marker_heard(struct cluster *cl, const char *p, size_t n)
 	const char *account = strtok_r(NULL, " ", &save);
 	const char *target = strtok_r(NULL, " ", &save);
 	const char *ms = strtok_r(NULL, " ", &save);
-	char *end = NULL;
-	long long at_ms = ms != NULL ? strtoll(ms, &end, 10) : -1;
-	if (account == NULL || target == NULL || ms == NULL || *end != '\0' || at_ms < 0 ||
+	if (account == NULL || target == NULL || ms == NULL || !ms_valid(ms) ||
 	    strtok_r(NULL, " ", &save) != NULL ||
 	    !name_nick_valid(account, ACCOUNT_LEN_MAX) ||
 	    (!name_room_valid(target, ROOM_LEN_MAX) && !name_nick_valid(target, NICK_LEN_MAX))) {
@@ -84,6 +93,6 @@ cluster_marker_heard(struct cluster *cl, const char *p, size_t n)
 		return 1;
 	}
 	if (cl->on_marker != NULL)
-		cl->on_marker(cl->marker_ctx, account, target, (int64_t)at_ms);
+		cl->on_marker(cl->marker_ctx, account, target, strtoll(ms, NULL, 10));
 	return 1;
 }

@@ -393,3 +393,26 @@ def test_postgresql_restarted_under_load(redis, own_pg, make_server):
     asker.send("CHATHISTORY LATEST #flood * 1000")
     said = texts(batch(asker)[1])
     assert any(t.startswith("s0_0 ") for t in said) and any(t.startswith("s1_0 ") for t in said)
+
+
+def test_read_marker_requests_heard_from_redis_are_checked(redis, pg_url, make_server):
+    """What comes on a node's channel is input: a marker request that is
+    not exactly 'M <account> <target> <ms>' is dropped (counted as
+    garbage), and the node goes on."""
+    srv = pg_node(make_server, redis, pg_url)
+    rita = irc(srv, "rita", caps="draft/read-marker")
+    rita.send("REGISTER * * sesame12")
+    rita.expect(r" REGISTER SUCCESS ")
+    node = redis.command("SMEMBERS", "parley:nodes")[0]
+    channel = "parley:n:%s" % node
+    for bad in ["M", "M ", "M rita", "M rita #room", "M rita #room -5", "MM rita #room 5",
+                "M rita #room 5 extra", "M rita #room 9999999999999999", "M rita #room 12x",
+                "M r\x01ta #room 5", "M rita #ro\nom 5", "M " + "x" * 5000 + " #room 5",
+                "M rita " + "#" * 400 + " 5", "M rita nick! 5"]:
+        redis.command("PUBLISH", channel, bad)
+    redis.command("PUBLISH", channel, "M rita #room 1700000000000")
+    rita.expect(r"MARKREAD #room timestamp=2023-11-14T22:13:20.000Z$")
+    rita.send("PING :after")
+    rita.expect(r"PONG \S+ :after$")
+    assert [l for l in rita.lines if "MARKREAD" in l] == \
+        [":test.parley MARKREAD #room timestamp=2023-11-14T22:13:20.000Z"]
