@@ -168,8 +168,9 @@ accounts_new(struct hub *hub, struct store *store, struct worker_pool *pool)
 		}
 		store_names_free(names, n);
 		a->serial = serial;
-		/* The dummy hash made now, on a worker, so that the first
-		 * unknown name costs no more than any other. */
+		/* The dummy hash ready now, on a worker (made, should the
+		 * built-in one not fit), so that the first unknown name costs
+		 * no more than any other. */
 		struct job *j = job_new(a, J_WARM, NULL, NULL);
 		if (j != NULL)
 			(void)job_submit(a, j);
@@ -472,7 +473,7 @@ job_work(void *arg)
 	struct store_account acc;
 	switch (j->kind) {
 	case J_WARM:
-		kdf_verify_dummy("", 0);
+		kdf_dummy_ready();
 		break;
 	case J_REGISTER:
 		work_register(j);

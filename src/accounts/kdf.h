@@ -27,6 +27,11 @@ int kdf_verify(const char *hash, const char *password, size_t len);
 /* The same work as kdf_verify against a hash nobody has (made once), for
  * a name that has no account: every attempt costs the same. Returns 0. */
 int kdf_verify_dummy(const char *password, size_t len);
+/* Has that hash ready: the built-in kdf_dummy_hash when it was made with
+ * KDF_OPSLIMIT and KDF_MEMLIMIT (test_kdf checks), else one made now (an
+ * argon2id hash's time: a worker's job). */
+void kdf_dummy_ready(void);
+extern const char kdf_dummy_hash[KDF_HASH_MAX];
 /* 1 when hash was made with other parameters than these (rehash it at
  * the next login that knows the password). */
 int kdf_needs_rehash(const char *hash);
