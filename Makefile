@@ -174,8 +174,11 @@ $(UNIT_RUN): %.run: % tool-deps
 # skip for want of its tools: they are installed first (as root), and
 # PARLEY_TOOLS=required turns such a skip into a failure.
 # TEST_JOBS pytest workers (pytest-xdist) share the suite; TEST_JOBS=0 runs
-# it in one process. Tests marked xdist_group("name") run on one worker.
-TEST_JOBS ?= 2
+# it in one process. Four on two cores: most tests wait on sockets, not on
+# a CPU. Tests marked xdist_group("name") run on one worker, one after
+# the other (the browser's: two Chromiums at once miss their page loads),
+# and start first (conftest.py).
+TEST_JOBS ?= 4
 integration: all browser-deps tool-deps
 	@$(PYTHON) -c 'import pytest, xdist' 2>/dev/null || $(MAKE) --no-print-directory deps-test
 	PARLEY_BIN=$(BIN) PARLEY_TOOLS=required $(PYTHON) -m pytest -q -n $(TEST_JOBS) --dist loadgroup tests/integration
@@ -300,7 +303,8 @@ IRCTEST_DIR ?= $(firstword $(wildcard $(abspath ../shared/irctest) \
 IRCTEST_MARKERS ?= not implementation-specific and not deprecated and not strict
 # Tests left out, each for a reason docs/irc-conformance.md gives.
 IRCTEST_DESELECT ?= $(foreach t,PersistsAcrossReconnect PropagatedToOtherSessions,irctest/server_tests/read_marker.py::ReadMarkerServiceTestCase::testReadMarker$(t))
-IRCTEST_JOBS ?= 2
+# Four workers on two cores: irctest waits on sockets far more than it computes.
+IRCTEST_JOBS ?= 4
 IRCTEST_ARGS ?=
 IRCTEST_PACKAGES := python3-pytest python3-pytest-xdist python3-pytest-timeout python3-ecdsa \
 	python3-filelock python3-websockets python3-cryptography faketime openssl
@@ -318,7 +322,8 @@ irctest: all
 		-n $(IRCTEST_JOBS) --timeout 120 --controller parley_controller \
 		-m '$(IRCTEST_MARKERS)' $(IRCTEST_DESELECT:%=--deselect '%') $(IRCTEST_ARGS)
 
-# The same against a parleyd built with ASan and UBSan (CI runs both).
+# The same against a parleyd built with ASan and UBSan (CI runs this one:
+# it checks all the plain run does, and memory errors besides).
 .PHONY: irctest-sanitize
 irctest-sanitize:
 	$(MAKE) SANITIZE=1 irctest
