@@ -8,9 +8,14 @@
  *
  *     ./store-bench [--dir DIR | --database postgresql://...] [--rows N]
  *                   [--others N] [--epoch N] [--queries N] [--text words|bench] [--keep]
+ *                   [--no-fill]
  *
  * --database runs it on PostgreSQL (an empty database: the rooms' rows
  * are added to what is there); db bytes/event is then not measured.
+ *
+ * --no-fill measures the reading only, on what an earlier run (--keep, or
+ * any --database) wrote with the same --rows and --others: the same data
+ * read by two builds, a schema's migration between them, say.
  *
  * --text bench writes parley-bench's messages instead of words ("S<sender>
  * Q<seq> T<ns>" and x's to 64 bytes: two words no other message has, the
@@ -169,7 +174,7 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL, *database = NULL;
 	long rows = 1000000, others = 100000, epoch_events = 1000, queries = 1000;
-	int keep = 0, bench_text = 0;
+	int keep = 0, bench_text = 0, fill = 1;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			dir = argv[++i];
@@ -185,12 +190,14 @@ main(int argc, char **argv)
 			queries = atol(argv[++i]);
 		else if (strcmp(argv[i], "--keep") == 0)
 			keep = 1;
+		else if (strcmp(argv[i], "--no-fill") == 0)
+			fill = 0;
 		else if (strcmp(argv[i], "--text") == 0 && i + 1 < argc &&
 		    (strcmp(argv[i + 1], "words") == 0 || strcmp(argv[i + 1], "bench") == 0))
 			bench_text = strcmp(argv[++i], "bench") == 0;
 		else {
 			fprintf(stderr, "usage: store-bench [--dir DIR | --database URL] [--rows N] [--others N]"
-			    " [--epoch N] [--queries N] [--text words|bench] [--keep]\n");
+			    " [--epoch N] [--queries N] [--text words|bench] [--keep] [--no-fill]\n");
 			return 2;
 		}
 	}
@@ -230,7 +237,7 @@ main(int argc, char **argv)
 	uint64_t sealed = 0, text_bytes = 0;
 	double t0 = now_s(), cpu0 = cpu_s();
 	char text[TEXT_MAX];
-	for (long i = 0; i < total; i++) {
+	for (long i = 0; fill && i < total; i++) {
 		struct store_event e = { .kind = SK_PRIVMSG, .sender = "someone!user@example.net" };
 		e.at_ms = t++;
 		msgid_next(&gen, e.at_ms, e.msgid);
@@ -281,15 +288,21 @@ main(int argc, char **argv)
 	printf("`store-bench --rows %ld --others %ld --epoch %ld --queries %ld --text %s`"
 	    " (%s)\n\n", rows, others, epoch_events, queries,
 	    bench_text ? "bench" : "words", database != NULL ? "PostgreSQL" : "SQLite");
-	printf("## Writing\n\n");
-	printf("| events | epochs | seconds | events/s | CPU µs/event | text bytes/event |"
+	if (!fill)
+		printf("(--no-fill: reading what an earlier run wrote)\n\n");
+	else
+		printf("## Writing\n\n");
+	if (fill)
+		printf("| events | epochs | seconds | events/s | CPU µs/event | text bytes/event |"
 	    " db bytes/event |\n");
-	printf("|---|---|---|---|---|---|---|\n");
-	printf("| %" PRIu64 " | %" PRIu64 " | %.1f | %.0f | %.2f | %.1f | %.1f |\n\n", st.committed,
-	    st.epochs, fill_s, (double)st.committed / fill_s,
-	    fill_cpu * 1e6 / (double)st.committed, (double)text_bytes / (double)total,
-	    (double)db_bytes / (double)st.committed);
-	if (st.committed != (uint64_t)total || st.dropped != 0) {
+	if (fill) {
+		printf("|---|---|---|---|---|---|---|\n");
+		printf("| %" PRIu64 " | %" PRIu64 " | %.1f | %.0f | %.2f | %.1f | %.1f |\n\n",
+		    st.committed, st.epochs, fill_s, (double)st.committed / fill_s,
+		    fill_cpu * 1e6 / (double)st.committed, (double)text_bytes / (double)total,
+		    (double)db_bytes / (double)st.committed);
+	}
+	if (fill && (st.committed != (uint64_t)total || st.dropped != 0)) {
 		fprintf(stderr, "store-bench: %" PRIu64 " of %ld committed, %" PRIu64 " dropped\n",
 		    st.committed, total, st.dropped);
 		return 1;
@@ -309,6 +322,14 @@ main(int argc, char **argv)
 		struct store_query q = { .kind = SQ_AFTER, .target = "#big", .limit = 1 };
 		struct store_result r;
 		int64_t first = t - (rows + others);
+		if (!fill) {
+			/* The earlier run's first message of #big. */
+			q.a.set = 1;
+			q.a.at_ms = 0;
+			store_query(s, &q, &r);
+			first = r.n == 1 ? r.events[0].at_ms : 0;
+			store_result_free(&r);
+		}
 		for (size_t i = 0; i < nrefs; i++) {
 			q.a.set = 1;
 			q.a.msgid[0] = '\0';

@@ -23,7 +23,7 @@
 #include "store/store_backend.h"
 
 /* The schema version this build writes (pg_schema.c). */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 /* While the database is away, the epochs are finished (their messages
  * go out: chat goes on) and their ops held back, to be written when it

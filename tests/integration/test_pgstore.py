@@ -87,7 +87,7 @@ def test_history_survives_a_restart_and_answers_chathistory_and_search(pg_cluste
     alice.close()
     stop(srv)
     # The tables are parleyd's own, at their version.
-    assert count(pg_cluster, pg_url, "SELECT max(version) FROM schema_version") == 1
+    assert count(pg_cluster, pg_url, "SELECT max(version) FROM schema_version") == 2
     assert count(pg_cluster, pg_url,
                  "SELECT count(*) FROM events WHERE target = '#h' AND kind = 1") == 8
 
@@ -333,3 +333,32 @@ def test_the_database_password_comes_from_a_file_and_is_never_shown(own_cluster,
     assert secret not in " ".join(srv.cmd)
     stop(srv)
     assert secret not in srv.log_text()
+
+
+def test_a_version_1_database_gets_the_per_room_search_index(pg_cluster, pg_url):
+    """Schema version 2: the search index is one of (target, words), so a
+    search in one room reads that room's matches only; a database of
+    version 1 (words alone) is brought to it at start, its rows kept."""
+    srv = server(pg_url)
+    alice = client(srv, "alice", caps=CAPS)
+    alice.join("#s")
+    say(alice, "#s", ["an old fox", "a new hen"])
+    alice.close()
+    stop(srv)
+    # Back to version 1, as a parleyd of before left it.
+    pg_cluster.psql("DROP INDEX events_target_words; CREATE INDEX events_words ON events"
+                    " USING gin (words); UPDATE schema_version SET version = 1",
+                    db=pg_url.rsplit("/", 1)[1])
+    srv = server(pg_url)
+    bob = client(srv, "bob", caps=CAPS + " soju.im/search")
+    bob.join("#s")
+    bob.send("SEARCH in=#s;text=fox")
+    assert texts(answer(bob, "soju.im/search")[1]) == ["an old fox"]
+    bob.close()
+    stop(srv)
+    db = pg_url.rsplit("/", 1)[1]
+    assert count(pg_cluster, pg_url, "SELECT max(version) FROM schema_version") == 2
+    indexes = pg_cluster.psql("SELECT indexname FROM pg_indexes WHERE tablename = 'events'",
+                              db=db).split()
+    assert "events_target_words" in indexes and "events_words" not in indexes, indexes
+
