@@ -362,3 +362,61 @@ def test_a_version_1_database_gets_the_per_room_search_index(pg_cluster, pg_url)
                               db=db).split()
     assert "events_target_words" in indexes and "events_words" not in indexes, indexes
 
+
+def latest(c, room, n=100):
+    c.send("CHATHISTORY LATEST %s * %d" % (room, n))
+    return texts(answer(c)[1])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_history_max_rows_prunes_the_oldest_on_both_backends(backend, request, tmp_path,
+                                                            pg_cluster):
+    """history-max-rows 5: a room keeps its 5 newest messages, the others
+    are pruned by the writer once it is idle, on either backend. (The
+    session's cluster is asked for by both: started before the test, it is
+    not taken for one the test left running.)"""
+    if backend == "postgresql":
+        where = ("--database", request.getfixturevalue("pg_url"))
+    else:
+        where = ("--data-dir", str(tmp_path / "data"))
+    srv = Server("--irc-listen", "127.0.0.1:%d" % free_port(), "--flood-rate", "0",
+                 "--history-max-rows", "5", *where)
+    _started.append(srv)
+    alice = client(srv, "alice", caps=CAPS)
+    alice.join("#kept")
+    said = ["m%d" % i for i in range(40)]
+    say(alice, "#kept", said)
+    deadline = time.monotonic() + 20
+    got = latest(alice, "#kept")
+    while got != said[-5:] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        got = latest(alice, "#kept")
+    assert got == said[-5:], got
+    alice.close()
+    stop(srv)
+
+
+def test_history_max_age_prunes_old_rows_on_postgresql(pg_cluster, pg_url):
+    """history-max-age 1: rows older than a day go (checked once the
+    writer is idle after the start, then every minute); the day's stay."""
+    srv = server(pg_url)
+    alice = client(srv, "alice", caps=CAPS)
+    alice.join("#aged")
+    say(alice, "#aged", ["today"])
+    alice.close()
+    stop(srv)
+    db = pg_url.rsplit("/", 1)[1]
+    pg_cluster.psql("INSERT INTO events (msgid, at_ms, target, kind, sender, text)"
+                    " SELECT '0' || lpad(i::text, 15, '0'), 1577836800000 + i, '#aged', 1,"
+                    " 'old!u@h', 'ancient' FROM generate_series(1, 1500) i", db=db)
+    srv = server(pg_url, "--history-max-age", "1")
+    deadline = time.monotonic() + 20
+    while count(pg_cluster, pg_url, "SELECT count(*) FROM events WHERE text = 'ancient'") > 0 \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert count(pg_cluster, pg_url, "SELECT count(*) FROM events WHERE text = 'ancient'") == 0
+    bob = client(srv, "bob", caps=CAPS)
+    bob.join("#aged")
+    assert latest(bob, "#aged") == ["today"]
+    bob.close()
+    stop(srv)
