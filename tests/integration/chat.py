@@ -319,12 +319,47 @@ class Server:
                     s.sendall(b"/quit\n")
                     while s.recv(4096):
                         pass
-                return
+                # The probe may have been answered by another test's
+                # parleyd that took our port, or by ours on its way out
+                # after another of its ports was taken: ready is when this
+                # process listens on every port it was given.
+                if self._listens_on_all():
+                    return
+                time.sleep(0.02)
             except OSError:
                 time.sleep(0.02)
         kill_group(self.proc)
         self.proc.wait()
         raise RuntimeError("parleyd did not start: " + self.log_text())
+
+    def _listens_on_all(self):
+        pid = self.proc.pid
+        try:
+            if os.path.basename(os.readlink("/proc/%d/exe" % pid)) != "parleyd":
+                return True   # a wrapper: the probe has to do
+            inodes = set()
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            return False
+        listening = set()
+        for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                rows = Path(path).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for row in rows:
+                f = row.split()
+                if len(f) > 9 and f[3] == "0A" and f[9] in inodes:
+                    listening.add(int(f[1].rsplit(":", 1)[1], 16))
+        wanted = {p for p in (self.port, self.irc_port, self.tls_port, self.irc_tls_port,
+                              self.web_port, self.web_tls_port) if p is not None}
+        return wanted <= listening
 
     def client(self, nick=None):
         c = Client(self.port)

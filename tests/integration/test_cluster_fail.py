@@ -302,6 +302,9 @@ def test_events_redis_could_not_take_are_told_again(redis, make_server):
             pass
     else:
         raise AssertionError("B never heard alice again")
+    # The log is written by its own thread: the line may come a little
+    # after what it tells of.
+    wait_for("A says Redis keeps up", lambda: "Redis keeps up again" in a_node.log_text(), 30)
     assert a_node.log_text().count("Redis keeps up again") == 1
 
 
