@@ -60,7 +60,7 @@ cluster_on_request(struct cluster *cl, const char *p, size_t n)
 	if (n == 0 || p[0] != 'K')
 		return 0;
 	char line[KILL_MAX];
-	if (n >= sizeof line || !text_is_clean(p, n) || memchr(p, '\n', n) != NULL) {
+	if (!text_is_line(p, n, sizeof line - 1)) {
 		cl->stats.garbage++;
 		return 1;
 	}

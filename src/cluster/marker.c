@@ -73,8 +73,7 @@ int
 cluster_marker_heard(struct cluster *cl, const char *p, size_t n)
 {
 	char line[MARKER_MAX];
-	if (n < 2 || p[1] != ' ' || n >= sizeof line || !text_is_clean(p, n) ||
-	    memchr(p, '\n', n) != NULL) {
+	if (n < 2 || p[1] != ' ' || !text_is_line(p, n, sizeof line - 1)) {
 		cl->stats.garbage++;
 		return 1;
 	}
