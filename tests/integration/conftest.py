@@ -118,21 +118,30 @@ def make_server():
         assert rc == 0, "parleyd exited with %s:\n%s" % (rc, srv.log_text())
 
 
+def _throwaway_pg():
+    """A started pgtmp cluster, closed at the end even after a failure.
+    Without PostgreSQL installed the test skips, or fails under `make
+    test` (need_tools)."""
+    import pgtmp
+    from chat import need_tools
+    need_tools(pgtmp.missing())
+    with pgtmp.running() as cluster:
+        yield cluster
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     """A throwaway PostgreSQL (pgtmp.py) for the tests that need one, one
     per pytest worker, started when the first of them asks and stopped at
-    the end of the session, even after a failure. Without PostgreSQL
-    installed such tests skip, or fail under `make test` (need_tools)."""
-    import pgtmp
-    from chat import need_tools
-    need_tools(pgtmp.missing())
-    cluster = pgtmp.PgCluster()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.close()
+    the end of the session; pg_url gives each test a database in it."""
+    yield from _throwaway_pg()
+
+
+@pytest.fixture
+def own_pg():
+    """A throwaway PostgreSQL of the test's own, which it may stop and
+    start (the database away, restarted), stopped at its end."""
+    yield from _throwaway_pg()
 
 
 _pg_databases = [0]

@@ -10,28 +10,18 @@ everywhere. Read markers are the account's wherever it sets them. A
 message is committed before any client of any node gets it, so kill -9 of
 a node under load loses nothing anybody saw; PostgreSQL restarted under
 load stops neither the chat between the nodes nor, once back, history."""
-import os
-import signal
 import threading
 import time
 
 import pytest
 
-import pgtmp
-from chat import Client, Server, kill_group, need_tools
-from cluster import Redis
-from irc import IrcClient, parse
+from chat import Client, Server, kill_group
+from cluster import redis, wait_for  # noqa: F401 (redis: a fixture)
+from irc import IrcClient
 from test_chathistory import CAPS, batch, say, texts
 from flood import PacedSender, Receiver, flood_end, seen_at_least
 from test_irc_accounts import authenticate, finish, numerics, plain, scram, start as sasl_start
 from test_pgstore import wait_log
-
-
-@pytest.fixture
-def redis():
-    r = Redis()
-    yield r
-    r.stop()
 
 
 def pg_node(make_server, redis, url, *args):
@@ -56,21 +46,12 @@ def rows(pg, url, sql):
     return [line.split("|") for line in pg.psql(sql, db=db_of(url)).split("\n") if line]
 
 
-def wait_for(what, check, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("not within %d s: %s" % (timeout, what))
-
-
 def knows(watcher, nick):
     """Waits until watcher's node has heard of nick's user (another node's)."""
     def check():
         watcher.send("ISON %s" % nick)
         return watcher.expect_numeric("303").group("rest").split(":")[-1].split() == [nick]
-    wait_for("%s is known on the other node" % nick, check)
+    wait_for("%s is known on the other node" % nick, check, timeout=30)
 
 
 def test_history_in_a_cluster_needs_postgresql(redis, pg_url):
@@ -233,7 +214,7 @@ def test_a_registered_nickname_is_held_on_every_node(nodes):
         line = c.expect(r" 433 | NICK :?mia")
         c.close()
         return " 433 " in line.string
-    wait_for("B refuses the nickname mia to a user not logged in", refused_on_b)
+    wait_for("B refuses the nickname mia to a user not logged in", refused_on_b, timeout=30)
     # Logged in on B, dropped on A: logged out on B by B (once, as
     # everyone sees), and the nickname free again on B.
     on_b = sasl_start(b_node, caps="sasl account-notify")
@@ -252,7 +233,7 @@ def test_a_registered_nickname_is_held_on_every_node(nodes):
     owner.expect(r"NOTICE \S+ :Account mia is dropped")
     on_b.expect(r":mia_b!\S+ ACCOUNT \*$", timeout=15)
     watcher.expect(r":mia_b!\S+ ACCOUNT \*$", timeout=15)
-    wait_for("B gives the nickname mia again", lambda: not refused_on_b())
+    wait_for("B gives the nickname mia again", lambda: not refused_on_b(), timeout=30)
     watcher.send("WHOIS mia_b")
     watcher.expect_numeric("318")
     assert sum(1 for l in watcher.lines if " ACCOUNT " in l) == 1, watcher.lines
@@ -348,18 +329,6 @@ def test_kill_9_of_a_node_under_load_loses_nothing_any_client_saw(redis, pg_clus
     missing = seen - stored_flood(pg_cluster, pg_url)
     assert not missing, "%d of %d messages clients saw are not stored: %s" % (
         len(missing), len(seen), sorted(missing)[:5])
-
-
-@pytest.fixture
-def own_pg():
-    """A PostgreSQL of this test's own, which it may stop and start."""
-    need_tools(pgtmp.missing())
-    cluster = pgtmp.PgCluster()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.close()
 
 
 def test_postgresql_restarted_under_load(redis, own_pg, make_server):

@@ -15,8 +15,7 @@ import time
 
 import pytest
 
-import pgtmp
-from chat import PARLEYD, Server, free_port, need_tools
+from chat import PARLEYD, Server, free_port
 from flood import PacedSender, flood, flood_end, seen_at_least
 from irc import IrcClient, parse
 from test_chathistory import CAPS, batch, say, texts
@@ -162,28 +161,16 @@ def test_kill_9_during_a_flood_loses_nothing_a_client_saw(pg_cluster, pg_url):
         len(missing), len(seen), sorted(missing)[:5])
 
 
-@pytest.fixture
-def own_cluster():
-    """A cluster of this test's own, which it may stop and start."""
-    need_tools(pgtmp.missing())
-    cluster = pgtmp.PgCluster()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.close()
-
-
-def test_postgresql_restarted_under_load(own_cluster):
+def test_postgresql_restarted_under_load(own_pg):
     """Chat goes on while the database is away (every receiver keeps
     receiving), the log says so once each way, and the events held back
     meanwhile are written when it is back: every message any client saw
     is stored in the end."""
-    url = own_cluster.createdb("restart")
+    url = own_pg.createdb("restart")
     srv = server(url)
     receivers, senders = flood(irc_port(srv), n=2, sender=PacedSender)
     seen_at_least(receivers, 300)
-    own_cluster.stop()
+    own_pg.stop()
     before = [len(r.seen) for _, r in receivers]
     seen_at_least(receivers, max(before) + 300)
     during = [len(r.seen) for _, r in receivers]
@@ -195,7 +182,7 @@ def test_postgresql_restarted_under_load(own_cluster):
     asker.send("CHATHISTORY LATEST #flood * 5")
     m = parse(asker.expect(r" FAIL CHATHISTORY ").string)
     assert m.params[:2] == ["CHATHISTORY", "MESSAGE_ERROR"], m
-    own_cluster.start()
+    own_pg.start()
     wait_log(srv, r"history: the database is back", timeout=30)
     asker.send("CHATHISTORY LATEST #flood * 5")
     assert len(texts(batch(asker)[1])) == 5
@@ -203,18 +190,18 @@ def test_postgresql_restarted_under_load(own_cluster):
     seen = flood_end(receivers, senders)
     asker.close()
     stop(srv)
-    missing = seen - stored(own_cluster, url)
+    missing = seen - stored(own_pg, url)
     assert not missing, "%d of %d messages clients saw are not stored: %s" % (
         len(missing), len(seen), sorted(missing)[:5])
 
 
-def test_a_quick_restart_under_load_breaks_no_query(own_cluster):
+def test_a_quick_restart_under_load_breaks_no_query(own_pg):
     """A quick restart no query saw: the pooled connections it broke are
     found so at their next use and made again, the query not failed. (It
     was failed, with a FAIL that batch() read past: pooled calls failed at
     once for as long as the writer's backoff said the database was away,
     up to 5 s after it was back.)"""
-    url = own_cluster.createdb("quick")
+    url = own_pg.createdb("quick")
     srv = server(url)
     receivers, senders = flood(irc_port(srv), n=2, sender=PacedSender)
     seen_at_least(receivers, 300)
@@ -223,8 +210,8 @@ def test_a_quick_restart_under_load_breaks_no_query(own_cluster):
     try:
         asker.send("CHATHISTORY LATEST #flood * 5")
         assert len(texts(batch(asker)[1])) == 5
-        own_cluster.stop()
-        own_cluster.start()
+        own_pg.stop()
+        own_pg.start()
         for _ in range(3):
             asker.send("CHATHISTORY LATEST #flood * 5")
             assert len(texts(answer(asker)[1])) == 5
@@ -286,22 +273,22 @@ def test_migrate_a_single_node_from_sqlite_to_postgresql(pg_cluster, pg_url, tmp
     assert p.returncode == 2 and "usage" in p.stderr, p
 
 
-def test_the_database_password_comes_from_a_file_and_is_never_shown(own_cluster, tmp_path):
+def test_the_database_password_comes_from_a_file_and_is_never_shown(own_pg, tmp_path):
     """database-password-file: the password is not in the URL (which ps
     shows to every user), it is sent, and no log line or error says it,
     not even libpq's quote of a URL it cannot parse. The role is not a
     superuser: its tables (and btree_gin, a trusted extension) are made
     as the database's owner."""
     secret = "pw-s3cret-%d" % os.getpid()
-    own_cluster.psql("CREATE ROLE pwuser LOGIN PASSWORD '%s'" % secret)
-    own_cluster.psql("CREATE DATABASE pwdb OWNER pwuser")
-    hba = os.path.join(own_cluster.data, "pg_hba.conf")
+    own_pg.psql("CREATE ROLE pwuser LOGIN PASSWORD '%s'" % secret)
+    own_pg.psql("CREATE DATABASE pwdb OWNER pwuser")
+    hba = os.path.join(own_pg.data, "pg_hba.conf")
     with open(hba) as f:
         rest = f.read()
     with open(hba, "w") as f:
         f.write("host all pwuser 127.0.0.1/32 scram-sha-256\n" + rest)
-    own_cluster.psql("SELECT pg_reload_conf()")
-    url = "postgresql://pwuser@127.0.0.1:%d/pwdb" % own_cluster.port
+    own_pg.psql("SELECT pg_reload_conf()")
+    url = "postgresql://pwuser@127.0.0.1:%d/pwdb" % own_pg.port
 
     def refused(*args):
         p = subprocess.run([str(PARLEYD), "--listen", "127.0.0.1:%d" % free_port(), *args],

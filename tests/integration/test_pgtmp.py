@@ -3,9 +3,11 @@ when that pytest is ended by a signal (SIGTERM from a CI runner's timeout,
 SIGHUP from a closed terminal, Ctrl-C's SIGINT): nothing of it is left
 running, and its directory is removed."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -24,12 +26,8 @@ INNER = textwrap.dedent('''
 
     @pytest.fixture
     def cluster():
-        c = pgtmp.PgCluster()
-        try:
-            c.start()
+        with pgtmp.running() as c:
             yield c
-        finally:
-            c.close()
 
     def test_hold(cluster):
         with open(%(note)r + ".tmp", "w") as f:
@@ -63,10 +61,14 @@ def test_a_signal_to_pytest_stops_its_postgresql(tmp_path, sig):
     note = str(tmp_path / "root")
     test = tmp_path / "test_inner.py"
     test.write_text(INNER % {"here": HERE, "note": note})
+    # The inner pytest's temporary directory, where its cluster and the
+    # template it copies are made: open to postgres, unlike tmp_path.
+    tmp = tempfile.mkdtemp(prefix="parley-pgtmp-test-")
+    os.chmod(tmp, 0o755)
     inner = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                               "-p", "no:xdist", str(test)], cwd=str(tmp_path),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+                             start_new_session=True, env=dict(os.environ, TMPDIR=tmp))
     pid = None
     root = None
     try:
@@ -84,7 +86,9 @@ def test_a_signal_to_pytest_stops_its_postgresql(tmp_path, sig):
             time.sleep(0.05)
         assert not alive(pid), "postgres %d outlived the pytest that made it" % pid
         assert not os.path.exists(root), "its directory %s is left" % root
+        assert not os.listdir(tmp), "its template is left: %s" % os.listdir(tmp)
     finally:
         stop_group(inner)
+        shutil.rmtree(tmp, ignore_errors=True)
         if pid is not None and alive(pid):
             os.kill(pid, signal.SIGKILL)
