@@ -120,6 +120,8 @@ conn_set_next_flush(struct conn_set *set)
 	set->flush_list = c->flush_next;
 	if (set->flush_list == NULL)
 		set->flush_tail = NULL;
+	else
+		conn_prefetch(set->flush_list);
 	c->queued_flush = 0;
 	c->flush_next = NULL;
 	return c;
