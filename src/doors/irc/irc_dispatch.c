@@ -1,6 +1,7 @@
 /* A line from an IRC client: NUL bytes out, parsed, the parts others
  * will see repaired to valid UTF-8, then run as its command (or kept as
  * part of a multiline batch), its reply labeled as the client asked. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,39 +76,48 @@ static const struct irc_command {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static int
-command_order(const void *a, const void *b)
+/* Every line of every client looks its command up: a hash of the name,
+ * case folded, into a table of twice as many slots as commands, filled
+ * once (the table above stays in the order easiest to read and extend
+ * in). A hit costs one hash over the name and, nearly always, one
+ * comparison; a binary search took six strcasecmp. */
+#define COMMAND_SLOTS 128  /* a power of two, at least twice NCOMMANDS */
+
+static uint32_t
+command_hash(const char *name)
 {
-	const struct irc_command *const *x = a, *const *y = b;
-	return strcasecmp((*x)->name, (*y)->name);
+	uint32_t h = 2166136261u;  /* FNV-1a; a command is letters or digits */
+	for (; *name != '\0'; name++)
+		h = (h ^ ((unsigned char)*name | 0x20)) * 16777619u;
+	return h;
 }
 
-static int
-command_key(const void *key, const void *elt)
-{
-	const struct irc_command *const *cmd = elt;
-	return strcasecmp(key, (*cmd)->name);
-}
-
-/* Every line of every client looks its command up: a binary search in
- * the table's names sorted once (the table itself stays in the order it
- * is easiest to read and extend in). */
 static const struct irc_command *
 command_find(struct conn *c, const char *name)
 {
-	static const struct irc_command *sorted[NCOMMANDS];
+	static const struct irc_command *slots[COMMAND_SLOTS];
 	static int ready;
+	_Static_assert(COMMAND_SLOTS >= 2 * NCOMMANDS, "the command table needs room");
 	if (!ready) {
-		for (size_t i = 0; i < NCOMMANDS; i++)
-			sorted[i] = &commands[i];
-		qsort(sorted, NCOMMANDS, sizeof sorted[0], command_order);
+		for (size_t i = 0; i < NCOMMANDS; i++) {
+			uint32_t at = command_hash(commands[i].name) & (COMMAND_SLOTS - 1);
+			while (slots[at] != NULL)
+				at = (at + 1) & (COMMAND_SLOTS - 1);
+			slots[at] = &commands[i];
+		}
 		ready = 1;
 	}
-	const struct irc_command *const *at = bsearch(name, sorted, NCOMMANDS,
-	    sizeof sorted[0], command_key);
-	if (at == NULL)
+	const struct irc_command *cmd = NULL;
+	for (uint32_t at = command_hash(name) & (COMMAND_SLOTS - 1); slots[at] != NULL;
+	    at = (at + 1) & (COMMAND_SLOTS - 1)) {
+		if (strcasecmp(slots[at]->name, name) == 0) {
+			cmd = slots[at];
+			break;
+		}
+	}
+	if (cmd == NULL)
 		return NULL;
-	return (*at)->debug && !door_cfg(c)->debug_commands ? NULL : *at;
+	return cmd->debug && !door_cfg(c)->debug_commands ? NULL : cmd;
 }
 
 static char *
@@ -176,8 +186,7 @@ irc_dispatch(struct conn *c, char *line, size_t len)
 	 * then apply to what the client sent, and only the parts others will
 	 * see are repaired to valid UTF-8, where they may grow. */
 	len = (size_t)(remove_nul(line, len) - line);
-	struct irc_message m;
-	memset(&m, 0, sizeof m);
+	struct irc_message m;  /* irc_parse clears it first */
 	enum irc_parse_status st = irc_parse(line, len, &m);
 	switch (st) {
 	case IRC_PARSE_OK:
