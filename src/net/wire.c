@@ -6,7 +6,7 @@
 #include <string.h>
 
 struct wire *
-wire_new(const char *data, size_t len)
+wire_alloc(size_t len)
 {
 	if (len > UINT32_MAX)
 		return NULL;
@@ -15,7 +15,15 @@ wire_new(const char *data, size_t len)
 		return NULL;
 	w->refs = 1;
 	w->len = (uint32_t)len;
-	memcpy(w->data, data, len);
+	return w;
+}
+
+struct wire *
+wire_new(const char *data, size_t len)
+{
+	struct wire *w = wire_alloc(len);
+	if (w != NULL)
+		memcpy(w->data, data, len);
 	return w;
 }
 

@@ -15,6 +15,10 @@ struct wire {
 
 /* NULL on allocation failure. */
 struct wire *wire_new(const char *data, size_t len);
+/* A wire of len bytes for its maker to fill before anyone else sees it
+ * (a renderer that knows the length first: no buffer copied); it may
+ * set a smaller len. NULL on allocation failure. */
+struct wire *wire_alloc(size_t len);
 struct wire *wire_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void wire_unref(struct wire *w);
 

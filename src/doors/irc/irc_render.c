@@ -80,9 +80,10 @@ render_split(const char *src, const char *cmd, const char *to, const char *pre,
 		len = utf8_fit(text, len, room);
 	}
 	size_t total = pieces * (hn + tail) + len;
-	char *buf = malloc(total);
-	if (buf == NULL)
+	struct wire *w = wire_alloc(total);
+	if (w == NULL)
 		return NULL;
+	char *buf = w->data;
 	size_t out = 0;
 	for (size_t at = 0, i = 0; i < pieces; i++) {
 		size_t n = utf8_fit(text + at, len - at, room);
@@ -96,8 +97,7 @@ render_split(const char *src, const char *cmd, const char *to, const char *pre,
 		out += 2;
 		at += n;
 	}
-	struct wire *w = wire_new(buf, out);
-	free(buf);
+	w->len = (uint32_t)out;
 	return w;
 }
 
