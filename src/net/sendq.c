@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/uio.h>
 
 /* Lines in one writev: as many as the kernel takes (IOV_MAX), so that a
@@ -14,6 +15,7 @@
  * burst, in one allocation rather than a chain of doublings; the ring is
  * given back when it drains, so idle conns do not keep it. */
 #define SENDQ_MIN_SLOTS 16
+#define SENDQ_GROWTH 4
 
 /* The slots: the ring, or the one inline. Indexed with & (cap - 1),
  * which is always 0 inline. */
@@ -59,22 +61,28 @@ sendq_clear(struct sendq *q)
 	sendq_empty(q);
 }
 
-/* Room for at least want entries: a ring of twice the slots, or more
- * (from the inline slot, SENDQ_MIN_SLOTS at once). */
+/* Room for at least want entries: a ring of four times the slots, or
+ * more (from the inline slot, SENDQ_MIN_SLOTS at once). Four: a receiver
+ * of a busy room gets tens of lines a pass, each pass from an empty
+ * queue, and every step is a malloc, a copy and a free. */
 static int
 sendq_grow(struct sendq *q, unsigned want)
 {
-	unsigned cap = q->cap > 1 ? q->cap * 2 : SENDQ_MIN_SLOTS;
-	while (cap < want) {
-		if (cap > UINT_MAX / 2)
+	unsigned cap = q->cap > 1 ? q->cap : SENDQ_MIN_SLOTS / SENDQ_GROWTH;
+	do {
+		if (cap > UINT_MAX / SENDQ_GROWTH)
 			return -1;
-		cap *= 2;
-	}
+		cap *= SENDQ_GROWTH;
+	} while (cap < want);
 	struct wire **ring = malloc(cap * sizeof *ring);
 	if (ring == NULL)
 		return -1;
-	for (unsigned i = 0; i < q->count; i++)
-		ring[i] = sendq_at(q, i);
+	/* The entries in order, from head to the ring's end, then from its
+	 * start: at most two copies. */
+	struct wire **slots = sendq_slots(q);
+	unsigned first = q->cap - q->head < q->count ? q->cap - q->head : q->count;
+	memcpy(ring, slots + q->head, first * sizeof *ring);
+	memcpy(ring + first, slots, (q->count - first) * sizeof *ring);
 	if (q->cap > 1)
 		free(q->ring);
 	q->ring = ring;
@@ -147,8 +155,10 @@ sendq_flush(struct sendq *q, int fd)
 		struct iovec iov[SENDQ_IOV_MAX];
 		unsigned n = q->count < SENDQ_IOV_MAX ? q->count : SENDQ_IOV_MAX;
 		size_t want = 0;
+		struct wire **slots = sendq_slots(q);
+		unsigned mask = q->cap - 1;
 		for (unsigned i = 0; i < n; i++) {
-			struct wire *w = sendq_at(q, i);
+			struct wire *w = slots[(q->head + i) & mask];
 			size_t skip = i == 0 ? q->offset : 0;
 			iov[i].iov_base = w->data + skip;
 			iov[i].iov_len = w->len - skip;
