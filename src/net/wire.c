@@ -48,8 +48,7 @@ wire_printf(const char *fmt, ...)
 }
 
 void
-wire_unref(struct wire *w)
+wire_free(struct wire *w)
 {
-	if (w != NULL && --w->refs == 0)
-		free(w);
+	free(w);
 }

@@ -20,7 +20,16 @@ struct wire *wire_new(const char *data, size_t len);
  * set a smaller len. NULL on allocation failure. */
 struct wire *wire_alloc(size_t len);
 struct wire *wire_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void wire_unref(struct wire *w);
+/* For wire_unref: the last reference is gone. */
+void wire_free(struct wire *w);
+
+/* Inline: every line written drops one. NULL is allowed. */
+static inline void
+wire_unref(struct wire *w)
+{
+	if (w != NULL && --w->refs == 0)
+		wire_free(w);
+}
 
 /* Inline: it is taken once per delivery. */
 static inline struct wire *

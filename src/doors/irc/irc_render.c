@@ -334,12 +334,30 @@ irc_deliver_to(struct conn *c, struct msg *m)
 	deliver_to(c, m);
 }
 
-/* Every member of a room, for every event: one call, down to the sendq. */
+/* What a message said to a room or a user is, to a client that asked for
+ * no tags: the one line made for all of them (render_for's answer, with
+ * its checks known beforehand). */
+static inline int
+plain_line_for(const struct irc_session *s, const struct msg *m)
+{
+	return (m->kind == MSG_SAY || m->kind == MSG_ACTION || m->kind == MSG_NOTICE ||
+	    m->kind == MSG_PRIVATE) && !m->multiline && m->rendered[FMT_IRC] != NULL &&
+	    !(s->caps & (CAP_MESSAGE_TAGS | CAP_SERVER_TIME | CAP_ACCOUNT_TAG));
+}
+
+/* Every member of a room, for every event: one call, down to the sendq.
+ * Most are a message to a member with no reply open and no tags asked
+ * for, who gets the line already made: that takes no more than a look at
+ * its caps (W1: a fifth of the instructions of a delivery). */
 void
 irc_deliver(struct user *u, struct msg *m)
 {
 	struct conn *c = u->door;
 	struct irc_session *s = irc_session(c);
+	if (s != NULL && s->reply == NULL && c->user != NULL && plain_line_for(s, m)) {
+		conn_send(c, m->rendered[FMT_IRC]);
+		return;
+	}
 	/* A message a labeled command sent to its own author is not a reply
 	 * to the label (only the echo-message copy is): it goes out as it is. */
 	if (s != NULL && s->reply != NULL && (m->kind == MSG_SAY || m->kind == MSG_PRIVATE ||
