@@ -538,6 +538,16 @@ int hub_room_restore_mask(struct hub *hub, struct room *room, char letter, const
     const char *by, time_t at);
 /* 1 when account gets +o on joining room. */
 int hub_room_op_account(const struct room *room, const char *account);
+/* Another node's MSG_REGISTER or MSG_UNREGISTER (hub_apply's): the room
+ * is registered to m's account (made, empty, if it is not here), or is
+ * not any more. Two registrations of one room: the earlier holds. */
+enum hub_status hub_room_registered(struct hub *hub, const struct msg *m);
+/* 1 when m comes from the service (ChanServ). */
+int hub_from_service(const struct msg *m);
+/* Another node's MSG_MODE from the service: applied (and delivered here)
+ * only when it is the +o of a member whose account the registered room
+ * names, as this hub would have given it. */
+enum hub_status hub_room_service_mode(struct hub *hub, struct msg *m);
 
 /* The msg carrying an event, with its id and time set (and from's
  * account copied). */

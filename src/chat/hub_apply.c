@@ -73,6 +73,8 @@ hub_apply(struct hub *hub, struct msg *m)
 {
 	struct user *u = NULL, *target = NULL;
 	struct room *room = NULL;
+	if (m->kind == MSG_MODE && hub_from_service(m))
+		return hub_room_service_mode(hub, m);
 	if (m->kind != MSG_CONNECT && (u = hub_user_find(hub, m->from)) == NULL)
 		return HUB_ENONICK;
 	if (m->room != NULL && m->kind != MSG_JOIN && (room = hub_room_find(hub, m->room)) == NULL)
@@ -195,10 +197,19 @@ hub_apply(struct hub *hub, struct msg *m)
 		else
 			to = (struct audience){ .shape = AUD_USER, .user = target, .also = u };
 		break;
+	case MSG_REGISTER:
+	case MSG_UNREGISTER:
+		return hub_room_registered(hub, m);
 	case MSG_ACCOUNT:
 		if (memchr(m->account, '\0', sizeof m->account) == NULL)
 			return HUB_EBADNICK;
 		memcpy(u->account, m->account, sizeof u->account);
+		/* The account exists: its nickname is its own here now, as on
+		 * the node that registered it, not only once this node reads
+		 * the accounts again (accounts.c's sync, within a second). */
+		if (m->account[0] != '\0' && hub_account_owner(hub, m->account) == NULL &&
+		    hub_account_add(hub, m->account) == 0)
+			hub_account_enforce(hub, m->account);
 		to = (struct audience){ .shape = AUD_NEIGHBOURS, .user = u, .self = 1 };
 		break;
 	}

@@ -43,10 +43,16 @@ hub_room_register(struct hub *hub, struct user *u, struct room *room)
 		return HUB_ECHANOP;
 	if (room->reg != NULL)
 		return HUB_EALREADY;
-	if ((room->reg = calloc(1, sizeof *room->reg)) == NULL)
+	struct msg *m = hub_msg(hub, MSG_REGISTER, u, room->name, NULL, NULL);
+	if (m == NULL || (room->reg = calloc(1, sizeof *room->reg)) == NULL) {
+		msg_unref(m);
 		return HUB_ENOMEM;
+	}
 	snprintf(room->reg->founder, sizeof room->reg->founder, "%s", u->account);
-	room->reg->at = clock_now_s();
+	/* The event's second: the same on every node that applies it. */
+	room->reg->at = (time_t)(m->at_ms / 1000);
+	hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .user = u });
+	msg_unref(m);
 	return HUB_OK;
 }
 
@@ -66,9 +72,45 @@ hub_room_drop(struct hub *hub, struct user *u, struct room *room)
 		return HUB_ENOROOM;
 	if (!hub_logged_in_as(u, room->reg->founder) && !(u->umodes & UMODE_OPER))
 		return HUB_ENOTYOURS;
+	/* Told while the room is there: an empty one goes with it. */
+	struct msg *m = hub_msg(hub, MSG_UNREGISTER, u, room->name, NULL, NULL);
+	if (m != NULL)
+		hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .user = u });
+	msg_unref(m);
 	free(room->reg);
 	room->reg = NULL;
 	room_maybe_gone(hub, room);
+	return HUB_OK;
+}
+
+enum hub_status
+hub_room_registered(struct hub *hub, const struct msg *m)
+{
+	if (m->room == NULL)
+		return HUB_ENOROOM;
+	if (m->kind == MSG_UNREGISTER) {
+		struct room *room = hub_room_find(hub, m->room);
+		if (room == NULL || room->reg == NULL)
+			return HUB_ENOROOM;
+		free(room->reg);
+		room->reg = NULL;
+		room_maybe_gone(hub, room);
+		return HUB_OK;
+	}
+	if (!name_nick_valid(m->account, ACCOUNT_LEN_MAX))
+		return HUB_ENOACCOUNT;
+	struct room *room = hub_room_find(hub, m->room);
+	/* Registered already (two nodes at once): the earlier registration
+	 * holds, the same on every node whatever order they heard them in. */
+	time_t at = (time_t)(m->at_ms / 1000);
+	if (room != NULL && room->reg != NULL && (room->reg->at < at ||
+	    (room->reg->at == at && strcmp(room->reg->founder, m->account) <= 0)))
+		return HUB_EALREADY;
+	if (room != NULL && room->reg != NULL)
+		room->reg->nops = 0;
+	if ((room = hub_room_restore(hub, m->room, m->account, NULL)) == NULL)
+		return HUB_ENOMEM;
+	room->reg->at = at;
 	return HUB_OK;
 }
 
@@ -144,6 +186,34 @@ hub_room_joined(struct hub *hub, struct room *room, struct user *u)
 		return;
 	hub_emit(hub, m, &(struct audience){ .shape = AUD_ROOM, .room = room });
 	msg_unref(m);
+}
+
+int
+hub_from_service(const struct msg *m)
+{
+	return m->from != NULL && strcasecmp(m->from, hub_service.nick) == 0;
+}
+
+enum hub_status
+hub_room_service_mode(struct hub *hub, struct msg *m)
+{
+	/* What the service ever says: "+o NICK" to an account the room
+	 * names, as hub_room_joined does; nothing else is taken from
+	 * another node in its name. */
+	struct room *room = m->room != NULL ? hub_room_find(hub, m->room) : NULL;
+	if (room == NULL || room->reg == NULL)
+		return HUB_ENOROOM;
+	if (m->text == NULL || strncmp(m->text, "+o ", 3) != 0)
+		return HUB_EUNKNOWNMODE;
+	struct user *u = hub_user_find(hub, m->text + 3);
+	struct member *mem = u != NULL ? hub_member(room, u) : NULL;
+	if (mem == NULL)
+		return HUB_EUSERNOTIN;
+	if (!hub_room_op_account(room, u->account))
+		return HUB_ECHANOP;
+	mem->modes |= MEMBER_OP;
+	hub_deliver(hub, m, &(struct audience){ .shape = AUD_ROOM, .room = room });
+	return HUB_OK;
 }
 
 /* +o or -o given to target in a registered room: its account gets (or

@@ -39,6 +39,11 @@ enum msg_kind {
 	MSG_ACCOUNT,  /* from logged in (account: the account's name) or out
 	               * (account ""): to its neighbours and itself
 	               * (IRCv3 account-notify) */
+	MSG_REGISTER, /* room registered (ChanServ) by from, its founder
+	               * (account). Delivered to nobody: the nodes of a
+	               * cluster hear of it */
+	MSG_UNREGISTER, /* room registered no more (from dropped it).
+	               * Delivered to nobody */
 };
 
 /* A door may keep other renderings: IRC's extended-join form; a

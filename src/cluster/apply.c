@@ -119,7 +119,8 @@ cluster_apply_event(struct cluster *cl, struct cluster_event *ev)
 	 * user of that name do what the other did. */
 	enum hub_status st = HUB_ENONICK;
 	struct user *u = hub_user_find(cl->hub, ev->msg->from);
-	if (ev->msg->kind == MSG_CONNECT || (u != NULL && u->remote && u->node == ev->node))
+	if (ev->msg->kind == MSG_CONNECT || (u != NULL && u->remote && u->node == ev->node) ||
+	    (ev->msg->kind == MSG_MODE && hub_from_service(ev->msg)))
 		st = hub_apply(cl->hub, ev->msg);
 	/* Two users took one nickname while the nodes were apart: the
 	 * earlier keeps it (health.c). */

@@ -19,7 +19,9 @@
  * rules are the hub's own for a local client's input (chat/names.h,
  * base/text.h, chat/msgid.h), each field no longer than its bound in
  * base/limits.h or chat/bounds.h. A field a future version adds needs a
- * new version: a version-1 node refuses a tag it does not know. */
+ * new version: a version-1 node refuses a tag it does not know. A kind
+ * added keeps the version (a node that does not know it refuses those
+ * events alone): MSG_REGISTER and MSG_UNREGISTER came after the others. */
 #include "cluster/codec.h"
 
 #include <stdlib.h>
@@ -74,6 +76,7 @@ struct kind_spec {
 	uint8_t tags;     /* client-only tags may be there */
 	uint8_t user;     /* MSG_CONNECT: the user's fields may be there */
 	uint8_t member;   /* MSG_JOIN: the joiner's member modes may be there */
+	uint8_t req_account; /* the account must be there (a founder's) */
 };
 
 /* Messages go to a room or a user, and carry tags. */
@@ -105,6 +108,10 @@ static const struct kind_spec kinds[] = {
 	[MSG_CONNECT] = { .text = R_REALNAME, .user = 1 },
 	[MSG_UMODE] = { .text = R_UMODE, .req_text = 1 },
 	[MSG_ACCOUNT] = { 0 },
+	/* A room registered to from's account, and dropped (by its founder
+	 * or a server operator: no account needed). */
+	[MSG_REGISTER] = { .room = R_ROOM, .req_room = 1, .req_account = 1 },
+	[MSG_UNREGISTER] = { .room = R_ROOM, .req_room = 1 },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -321,6 +328,7 @@ field_rule(const struct kind_spec *k, enum field f, int *required)
 		*required = k->ref;
 		return k->ref ? R_MSGID : R_NO;
 	case F_ACCOUNT:
+		*required = k->req_account;
 		return R_ACCOUNT;
 	case F_TAGS:
 		return k->tags ? R_TAGS : R_NO;

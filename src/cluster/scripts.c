@@ -42,10 +42,13 @@
 /* JOIN. ARGV: 3 room folded, 4 room as spelled, 5 joiner folded, 6 its
  * node, 7 the room's flags if it is made now, 8 now (s), 9 "1" when the
  * JOIN is told again (health.c: the joiner is in the room since before),
- * 10 its modes on its node. The first joiner of a room nobody is in is its
- * operator: decided here, so two first joiners on two nodes at once give
- * one operator. A JOIN told again keeps the modes Redis has (the Redis
- * copy wins), or its node's when Redis has none (Redis restarted empty). */
+ * 10 its modes on its node, 11 "1" when the room is registered there. The
+ * first joiner of a room nobody is in is its operator: decided here, so
+ * two first joiners on two nodes at once give one operator. A JOIN told
+ * again keeps the modes Redis has (the Redis copy wins), or its node's
+ * when Redis has none (Redis restarted empty). A registered room's
+ * operators are its accounts' (ChanServ's MODE follows the JOIN), as on
+ * a single server: its first joiner gets what its node gave. */
 static const char join_lua[] = PROLOGUE
 	"local R = P .. 'room:' .. ARGV[3]\n"
 	"local modes = 0\n"
@@ -58,6 +61,8 @@ static const char join_lua[] = PROLOGUE
 	"end\n"
 	"if ARGV[9] == '1' then\n"
 	"  modes = cur and tonumber(string.match(cur, ' (%d+)$')) or tonumber(ARGV[10])\n"
+	"elseif ARGV[11] == '1' then\n"
+	"  modes = tonumber(ARGV[10])\n"
 	"end\n"
 	"redis.call('HSET', R .. ':m', ARGV[5], ARGV[6] .. ' ' .. modes)\n"
 	"return publish(modes)\n";

@@ -36,6 +36,7 @@ struct call {
 	enum cluster_script script;
 	uint8_t retried;
 	struct cluster_hold *hold;   /* a JOIN's: its user waits for the answer */
+	uint8_t asked;               /* a JOIN's: the modes this node gave */
 	char room[ROOM_LEN_MAX + 1];
 	char nick[NICK_LEN_MAX + 1];
 	int argc;
@@ -84,17 +85,19 @@ cluster_is_state(enum msg_kind kind)
 }
 
 /* The op status the script gave a joiner of this node, when it is not the
- * one given here. */
+ * one given here at the JOIN. Only then: an op given since (ChanServ's
+ * to a registered room's founder, right behind the JOIN; an operator's
+ * MODE) is the room's, which every node applies in Redis's order. */
 static void
 settle_op(struct cluster *cl, const struct call *c, long long modes)
 {
+	int op = (modes & MEMBER_OP) != 0;
+	if (!!(c->asked & MEMBER_OP) == op)
+		return;
 	struct room *room = hub_room_find(cl->hub, c->room);
 	struct user *u = hub_user_find(cl->hub, c->nick);
 	struct member *mem = room != NULL && u != NULL && !u->remote ? hub_member(room, u) : NULL;
-	if (mem == NULL)
-		return;
-	int op = (modes & MEMBER_OP) != 0;
-	if (!!(mem->modes & MEMBER_OP) == op)
+	if (mem == NULL || !!(mem->modes & MEMBER_OP) == op)
 		return;
 	char change[NICK_LEN_MAX + 4];
 	snprintf(change, sizeof change, "%co %s", op ? '+' : '-', u->nick);
@@ -258,6 +261,9 @@ cluster_publish_state(struct cluster *cl, const struct cluster_event *ev, int ag
 		arg_str(&a, created);
 		arg_str(&a, again ? "1" : "0");
 		arg_str(&a, asked);
+		/* A registered room's ops are its accounts' (ChanServ's +o),
+		 * never its first joiner's: the node's own decision stands. */
+		arg_str(&a, r->reg != NULL ? "1" : "0");
 		break;
 	}
 	case MSG_PART:
@@ -285,6 +291,10 @@ cluster_publish_state(struct cluster *cl, const struct cluster_event *ev, int ag
 		arg_str(&a, at);
 		break;
 	case MSG_INVITE:
+	case MSG_REGISTER:
+	case MSG_UNREGISTER:
+		/* No key: the database holds registrations (each node loads
+		 * them at start and when Redis is back). */
 		break;
 	default: {
 		/* A user's event: its directory entry, and its rooms for a
@@ -326,6 +336,7 @@ cluster_publish_state(struct cluster *cl, const struct cluster_event *ev, int ag
 	if (m->kind == MSG_JOIN) {
 		snprintf(c->room, sizeof c->room, "%s", m->room);
 		snprintf(c->nick, sizeof c->nick, "%s", m->from);
+		c->asked = ev->member_modes;
 	}
 	if (send_call(cl, c) < 0) {
 		free(c);

@@ -109,6 +109,8 @@ plain_render_text(const struct msg *m, const char *text)
 	case MSG_CONNECT:  /* reach no user (hub.h) */
 	case MSG_UMODE:
 	case MSG_ACCOUNT:
+	case MSG_REGISTER:
+	case MSG_UNREGISTER:
 		return NULL; /* nothing a plain user is shown */
 	}
 	return NULL;

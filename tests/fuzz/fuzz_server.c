@@ -449,7 +449,8 @@ observe(void *ctx, struct msg *m, const struct audience *to)
 		assert(m->kind == MSG_INVITE && to->room != NULL && to->user != NULL);
 		break;
 	case AUD_NOBODY:
-		assert(m->kind == MSG_CONNECT || m->kind == MSG_UMODE);
+		assert(m->kind == MSG_CONNECT || m->kind == MSG_UMODE ||
+		    m->kind == MSG_REGISTER || m->kind == MSG_UNREGISTER);
 		break;
 	}
 	/* The shadow hears it as another node would: through the cluster's

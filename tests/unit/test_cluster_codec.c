@@ -218,6 +218,8 @@ test_every_kind_round_trips_and_applies(void **state)
 	    NULL), HUB_OK);
 	assert_int_equal(hub_topic(&a, alice, room, "The topic"), HUB_OK);
 	assert_int_equal(hub_topic(&a, alice, room, NULL), HUB_OK);
+	/* Registered (ChanServ): its founder's account with it. */
+	assert_int_equal(hub_room_register(&a, alice, room), HUB_OK);
 	struct hub_mode modes[] = {
 		{ .letter = 'v', .on = 1, .arg = "bob" }, { .letter = 'k', .on = 1, .arg = "sesame" },
 		{ .letter = 'l', .on = 1, .arg = "10" }, { .letter = 'b', .on = 1, .arg = "bad!*@*" },
@@ -251,6 +253,15 @@ test_every_kind_round_trips_and_applies(void **state)
 	assert_int_equal(hub_kick(&a, alice, room, "bob", "out"), HUB_OK);
 	assert_int_equal(hub_part(&a, carol, hub_room_find(&a, "#Ünïcode"), NULL), HUB_OK);
 	assert_int_equal(hub_part(&a, alice, room, "later"), HUB_OK);
+	/* The founder back in the registered room, empty: ChanServ's +o, a
+	 * MODE from the service that the mirror takes; then dropped. */
+	assert_int_equal(hub_join(&a, alice, "#room"), HUB_OK);
+	assert_true(hub_member(room, alice)->modes & MEMBER_OP);
+	assert_true(hub_member(hub_room_find(&b, "#room"), hub_user_find(&b, "alice"))->modes &
+	    MEMBER_OP);
+	assert_string_equal(hub_room_find(&b, "#room")->reg->founder, "Alice");
+	assert_int_equal(hub_room_drop(&a, alice, room), HUB_OK);
+	assert_null(hub_room_find(&b, "#room")->reg);
 
 	char why[256];
 	if (!hub_same(&a, &b, why, sizeof why))
@@ -260,7 +271,7 @@ test_every_kind_round_trips_and_applies(void **state)
 	if (!hub_same(&a, &b, why, sizeof why))
 		fail_msg("the mirror differs: %s", why);
 
-	for (int k = MSG_SAY; k <= MSG_ACCOUNT; k++)
+	for (int k = MSG_SAY; k <= MSG_UNREGISTER; k++)
 		if (!(r.kinds & (1u << k)))
 			fail_msg("no event of kind %d was made", k);
 	/* The whole session, one seed: the fuzzer applies events in turn. */
@@ -495,7 +506,7 @@ test_refuses_what_no_client_makes(void **state)
 		assert_int_equal(decodes(&c), v == CLUSTER_CODEC_VERSION ? 0 : -1);
 	}
 	assert_int_equal(cluster_version(c.b, 0), -1);
-	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_ACCOUNT + 1, 0);
+	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_UNREGISTER + 1, 0);
 	craft_str(&c, T_FROM, "eve");
 	assert_int_equal(decodes(&c), -1);
 	for (int f = 1; f < 256; f <<= 1) {
@@ -723,6 +734,22 @@ test_refuses_what_no_client_makes(void **state)
 		craft_str(&c, T_TEXT, modes[i].text);
 		assert_int_equal(decodes(&c), modes[i].ok);
 	}
+
+	/* A registration names its room and its founder's account; a drop
+	 * its room. */
+	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_REGISTER, 0);
+	craft_str(&c, T_FROM, "eve");
+	craft_str(&c, T_ROOM, "#r");
+	assert_int_equal(decodes(&c), -1);
+	craft_str(&c, T_ACCOUNT, "eve");
+	assert_int_equal(decodes(&c), 0);
+	craft_head(&c, CLUSTER_CODEC_VERSION, MSG_UNREGISTER, 0);
+	craft_str(&c, T_FROM, "eve");
+	assert_int_equal(decodes(&c), -1);
+	craft_str(&c, T_ROOM, "#r");
+	assert_int_equal(decodes(&c), 0);
+	craft_str(&c, T_TEXT, "why");
+	assert_int_equal(decodes(&c), -1);
 
 	/* Client-only tags, as the IRC door writes them, or not. */
 	static const struct { const char *tags; int ok; } tags[] = {

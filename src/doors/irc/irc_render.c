@@ -156,6 +156,8 @@ irc_render(const struct msg *m, int alt)
 		return irc_wire_line("%s ACCOUNT %s", src, m->account[0] ? m->account : "*");
 	case MSG_CONNECT:
 	case MSG_UMODE:
+	case MSG_REGISTER:
+	case MSG_UNREGISTER:
 		return NULL;  /* reach no user (hub.h) */
 	}
 	return NULL;
