@@ -9,23 +9,9 @@ the first to join the empty registered room gets no op, as on a single
 server."""
 import re
 
-import pytest
-
-from cluster import Redis, wait_for
+from cluster import redis, wait_for  # noqa: F401 (redis: a fixture)
 from irc import IrcClient, parse
-
-
-@pytest.fixture
-def redis():
-    r = Redis()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def nodes(redis, pg_url, make_server):
-    return [make_server("--cluster", redis.url, "--database", pg_url, "--flood-rate", "0",
-                        "--max-per-ip", "0", irc=True) for _ in range(2)]
+from test_cluster_pg import nodes  # noqa: F401 (a fixture: two nodes, one PostgreSQL)
 
 
 def irc(srv, nick):
