@@ -155,6 +155,20 @@ int pg_room_forget_send(PGconn *c, const char *name);
 
 /* pg_query.c */
 void pg_query(struct store *st, const struct store_query *q, struct store_result *out);
+/* The columns every query reads (events as e), in pg_row_event's order,
+ * and the kinds that are messages. */
+#define PG_COLUMNS "e.msgid, e.at_ms, e.target, e.kind, e.sender, e.account, e.text," \
+	" e.extra, e.tags, e.bot, e.redacted"
+#define PG_MESSAGE_KINDS "(1, 2, 3)"
+/* Row row of r (PG_COLUMNS) as an event whose strings are one block,
+ * target first; -1 when memory fails. */
+int pg_row_event(const PGresult *r, int row, struct store_event *e);
+
+/* pg_search.c: SEARCH's rows, at most limit, oldest first, added to out
+ * (whose events have room for limit) inside the caller's transaction;
+ * -1 when the database fails. */
+int pg_search(PGconn *c, const struct store_query *q, uint32_t limit,
+    struct store_result *out);
 
 /* pg_accounts.c */
 enum store_status pg_account_create(struct store *st, const struct store_account *a);

@@ -3,8 +3,8 @@
  * (a reference checked and the rows read are of the same moment). The
  * answers are SQLite's (sqlite_query.c says what each shape returns):
  * the same bounds from references, the same index (target, msgid)
- * walked, TARGETS in one statement (a LATERAL probe per target), and
- * SEARCH on the tsvector's GIN index. */
+ * walked, TARGETS in one statement (a LATERAL probe per target);
+ * SEARCH is pg_search.c's. */
 #include "store/pg_int.h"
 
 #include <stdio.h>
@@ -19,12 +19,8 @@
 /* As sqlite_query.c's. */
 #define PG_QUERY_MAX 10000
 #define PG_HALVES_MAX 10000
-#define PG_SEARCH_TEXT_MAX 1024
 #define PG_MS_MAX ((INT64_C(1) << 48) - 1)
 
-#define COLUMNS "e.msgid, e.at_ms, e.target, e.kind, e.sender, e.account, e.text, e.extra," \
-	" e.tags, e.bot, e.redacted"
-#define MESSAGE_KINDS "(1, 2, 3)"
 
 /* ---- Results ---- */
 
@@ -47,9 +43,8 @@ col_put(const PGresult *r, int row, int i, char **at)
 	return d;
 }
 
-/* A row as an event whose strings are one block, target first. */
-static int
-row_event(const PGresult *r, int row, struct store_event *e)
+int
+pg_row_event(const PGresult *r, int row, struct store_event *e)
 {
 	memset(e, 0, sizeof *e);
 	snprintf(e->msgid, sizeof e->msgid, "%s", PQgetvalue(r, row, 0));
@@ -84,7 +79,7 @@ collect(PGresult *r, struct store_result *out, size_t max)
 {
 	int rc = pg_ok(r) ? 0 : -1;
 	for (int i = 0; rc == 0 && i < PQntuples(r) && out->n < max; i++) {
-		if (row_event(r, i, &out->events[out->n]) != 0)
+		if (pg_row_event(r, i, &out->events[out->n]) != 0)
 			rc = -1;
 		else
 			out->n++;
@@ -101,13 +96,6 @@ reverse(struct store_event *ev, size_t n)
 		ev[i] = ev[n - 1 - i];
 		ev[n - 1 - i] = t;
 	}
-}
-
-static int
-cmp_oldest_first(const void *x, const void *y)
-{
-	const struct store_event *a = x, *b = y;
-	return strcmp(a->msgid, b->msgid);
 }
 
 /* ---- Bounds ---- */
@@ -148,8 +136,8 @@ range(PGconn *c, const struct store_query *q, const char *target, const char *lo
 	if (limit == 0)
 		return 0;
 	char sql[512], lim[16];
-	snprintf(sql, sizeof sql, "SELECT " COLUMNS " FROM events e WHERE e.target = $1"
-	    " AND e.msgid %s $2 AND e.msgid < $3 AND ($4::boolean OR e.kind IN " MESSAGE_KINDS ")"
+	snprintf(sql, sizeof sql, "SELECT " PG_COLUMNS " FROM events e WHERE e.target = $1"
+	    " AND e.msgid %s $2 AND e.msgid < $3 AND ($4::boolean OR e.kind IN " PG_MESSAGE_KINDS ")"
 	    " ORDER BY e.msgid %s LIMIT $5", incl ? ">=" : ">", desc ? "DESC" : "ASC");
 	snprintf(lim, sizeof lim, "%u", limit);
 	const char *p[5] = { target, lo, hi, q->events ? "t" : "f", lim };
@@ -218,20 +206,20 @@ bad:
  * conversations with accounts and its one-sided ones, or (neither given)
  * every target in the database, found by a skip scan of the index. */
 #define TARGETS_PROBE \
-	" CROSS JOIN LATERAL (SELECT " COLUMNS " FROM events e WHERE e.target = names.name" \
-	" AND e.kind IN " MESSAGE_KINDS " ORDER BY e.msgid DESC LIMIT 1) e" \
+	" CROSS JOIN LATERAL (SELECT " PG_COLUMNS " FROM events e WHERE e.target = names.name" \
+	" AND e.kind IN " PG_MESSAGE_KINDS " ORDER BY e.msgid DESC LIMIT 1) e" \
 	" WHERE e.msgid > $1 AND e.msgid < $2 ORDER BY e.msgid %s LIMIT $3"
 static const char sql_targets_listed[] =
     "WITH names AS (SELECT unnest($4::text[]) AS name"
     " UNION SELECT target FROM conversations WHERE account = $5"
     " UNION (SELECT DISTINCT target FROM events WHERE target > $6 AND target < $7"
     " LIMIT " "10000" "))"
-    " SELECT " COLUMNS " FROM names" TARGETS_PROBE;
+    " SELECT " PG_COLUMNS " FROM names" TARGETS_PROBE;
 static const char sql_targets_all[] =
     "WITH RECURSIVE names(name) AS (SELECT min(target) FROM events"
     " UNION ALL SELECT (SELECT min(target) FROM events WHERE target > names.name)"
     " FROM names WHERE names.name IS NOT NULL)"
-    " SELECT " COLUMNS " FROM names" TARGETS_PROBE;
+    " SELECT " PG_COLUMNS " FROM names" TARGETS_PROBE;
 
 static int
 query_targets(PGconn *c, const struct store_query *q, uint32_t limit, struct store_result *out)
@@ -276,107 +264,6 @@ query_targets(PGconn *c, const struct store_query *q, uint32_t limit, struct sto
 	return collect(r, out, limit);
 }
 
-static int
-is_space(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-/* The tsquery of a SEARCH: every word of text (whitespace between), each
- * quoted so that no character is an operator (a word the parser splits,
- * "col:on", becomes a phrase), ANDed; a word ending in '*' matches as a
- * prefix. NULL when there is no word (or memory fails). */
-static char *
-tsquery_of(const char *text)
-{
-	size_t n = strlen(text);
-	char *out = malloc(4 * n + 16), *o = out;
-	if (out == NULL)
-		return NULL;
-	const char *p = text;
-	int words = 0;
-	for (;;) {
-		while (is_space(*p))
-			p++;
-		if (*p == '\0')
-			break;
-		const char *w = p;
-		while (*p != '\0' && !is_space(*p))
-			p++;
-		size_t len = (size_t)(p - w);
-		int prefix = len > 1 && w[len - 1] == '*';
-		if (prefix)
-			len--;
-		if (words++ > 0)
-			o += sprintf(o, " & ");
-		*o++ = '\'';
-		for (size_t i = 0; i < len; i++) {
-			if (w[i] == '\'' || w[i] == '\\')
-				*o++ = w[i];
-			*o++ = w[i];
-		}
-		*o++ = '\'';
-		if (prefix)
-			o += sprintf(o, ":*");
-	}
-	*o = '\0';
-	if (words == 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-static int
-query_search(PGconn *c, const struct store_query *q, uint32_t limit, struct store_result *out)
-{
-	const char *one[1] = { q->target };
-	const char *const *targets = q->target != NULL ? one : q->targets;
-	size_t ntargets = q->target != NULL ? 1 : q->ntargets;
-	if (targets == NULL || ntargets == 0 || q->text == NULL ||
-	    strlen(q->text) > PG_SEARCH_TEXT_MAX)
-		return 0;
-	char *tsq = tsquery_of(q->text);
-	if (tsq == NULL)
-		return 0;
-	char *names = pg_text_array(targets, ntargets), *like = NULL;
-	if (names == NULL) {
-		free(tsq);
-		return -1;
-	}
-	if (q->from != NULL) {
-		/* nick!%: the nick's own LIKE characters escaped; any case, as
-		 * SQLite's LIKE. */
-		size_t n = strlen(q->from);
-		if ((like = malloc(2 * n + 3)) == NULL) {
-			free(names);
-			free(tsq);
-			return -1;
-		}
-		char *o = like;
-		for (size_t i = 0; i < n; i++) {
-			if (q->from[i] == '%' || q->from[i] == '_' || q->from[i] == '\\')
-				*o++ = '\\';
-			*o++ = q->from[i];
-		}
-		strcpy(o, "!%");
-	}
-	char lim[16];
-	snprintf(lim, sizeof lim, "%u", limit);
-	const char *p[4] = { tsq, names, like, lim };
-	PGresult *r = pg_exec(c, "SELECT " COLUMNS " FROM events e"
-	    " WHERE e.words @@ to_tsquery('simple'::regconfig, $1)"
-	    " AND e.target = ANY ($2::text[]) AND e.kind IN " MESSAGE_KINDS
-	    " AND NOT e.redacted AND ($3::text IS NULL OR e.sender ILIKE $3)"
-	    " ORDER BY e.id DESC LIMIT $4", 4, p);
-	free(like);
-	free(names);
-	free(tsq);
-	int rc = collect(r, out, limit);
-	qsort(out->events, out->n, sizeof *out->events, cmp_oldest_first);
-	return rc;
-}
-
 void
 pg_query(struct store *st, const struct store_query *q, struct store_result *out)
 {
@@ -402,7 +289,7 @@ pg_query(struct store *st, const struct store_query *q, struct store_result *out
 			if (q->kind == SQ_TARGETS)
 				rc = query_targets(c, q, limit, out);
 			else if (q->kind == SQ_SEARCH)
-				rc = query_search(c, q, limit, out);
+				rc = pg_search(c, q, limit, out);
 			else
 				rc = query_history(c, q, limit, out);
 		}
