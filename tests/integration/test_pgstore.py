@@ -235,34 +235,55 @@ def test_a_database_that_cannot_be_reached_at_start_is_one_line_and_exit_2(tmp_p
 
 
 def test_migrate_a_single_node_from_sqlite_to_postgresql(pg_cluster, pg_url, tmp_path):
-    """parleyd migrate copies history, accounts and rooms; the node then
-    runs on PostgreSQL with the same history and logins; a second copy
-    into the same database is refused."""
+    """parleyd migrate copies history, accounts, read markers, private
+    conversations and registered rooms; the node then runs on PostgreSQL
+    with all of them; a second copy into the same database is refused."""
     data = tmp_path / "data"
     srv = Server("--irc-listen", "127.0.0.1:%d" % free_port(), "--data-dir", str(data),
                  "--flood-rate", "0")
     _started.append(srv)
-    dave = client(srv, "dave", caps=CAPS)
+    dave = client(srv, "dave", caps=CAPS + " draft/read-marker")
     dave.send("REGISTER * * a-long-passphrase")
     dave.expect(r" REGISTER SUCCESS ")
     dave.join("#old")
     say(dave, "#old", ["before\tthe move", "back\\slash", "é and ünïcode"])
+    dave.send("TOPIC #old :kept across the move")
+    dave.expect(r" TOPIC #old :kept across the move")
+    dave.send("PRIVMSG ChanServ :REGISTER #old")
+    dave.expect(r"ChanServ!\S+ NOTICE dave :#old is registered to dave")
+    dave.send("MARKREAD #old timestamp=2026-03-04T05:06:07.089Z")
+    dave.expect(r" MARKREAD #old timestamp=2026-03-04T05:06:07.089Z$")
+    fay = client(srv, "fay", caps=CAPS)
+    fay.send("REGISTER * * fay-passphrase")
+    fay.expect(r" REGISTER SUCCESS ")
+    fay.send("PRIVMSG dave :between accounts")
+    dave.expect(r"PRIVMSG dave :between accounts$")
+    fay.close()
     dave.close()
     stop(srv)
     p = subprocess.run([str(PARLEYD), "migrate", "--from", "sqlite:%s" % data, "--to", pg_url],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p
-    assert "events: " in p.stdout and "accounts: 1" in p.stdout, p.stdout
+    assert "events: " in p.stdout and "accounts: 2" in p.stdout, p.stdout
     srv = server(pg_url)
-    c = sasl_start(srv, client=IrcClient(irc_port(srv)))
+    c = sasl_start(srv, client=IrcClient(irc_port(srv)), caps="sasl " + CAPS +
+                   " draft/read-marker")
     assert numerics(authenticate(c, "PLAIN", plain("dave", "a-long-passphrase")))[-2:] == \
         ["900", "903"]
     finish(c, "dave")
+    # The registered room: its topic and founder, kept while it was empty.
+    c.send("JOIN #old")
+    c.expect(r" 332 dave #old :kept across the move")
+    c.expect(r" MARKREAD #old timestamp=2026-03-04T05:06:07.089Z$")
+    c.send("PRIVMSG ChanServ :INFO #old")
+    c.expect(r"ChanServ!\S+ NOTICE dave :#old is registered to dave")
+    c.send("CHATHISTORY LATEST fay * 10")
+    assert texts(answer(c)[1]) == ["between accounts"]
     c.close()
     erin = client(srv, "erin", caps=CAPS)
     erin.join("#old")
     erin.send("CHATHISTORY LATEST #old * 10")
-    assert texts(batch(erin)[1]) == ["before\tthe move", "back\\slash", "é and ünïcode"]
+    assert texts(answer(erin)[1]) == ["before\tthe move", "back\\slash", "é and ünïcode"]
     erin.close()
     stop(srv)
     p = subprocess.run([str(PARLEYD), "migrate", "--from", "sqlite:%s" % data, "--to", pg_url],
