@@ -13,15 +13,22 @@
  * in every message of the other rooms, none of this one, was walked
  * through 1,100,000 rows (4.1 s, bench/results/2026-12-02-pgstore-1m.md).
  *
- * So both, in turn, each forced (planner settings local to the query's
- * transaction): first each room's newest rows are walked, PG_SEARCH_WALK
- * in all, keeping its first limit matches; a room that gives limit is
- * done (they are its newest). The rooms that give fewer hold the word in
- * less than one row in PG_SEARCH_WALK / limit, so few rows hold it: the
- * GIN index gives them all and the newest are kept. Either step reads at
- * most about PG_SEARCH_WALK rows of a room whose matches are spread
- * evenly; a word common in a room's old messages only and rare since is
- * the case that reads more (all its matches, once).
+ * So the rows are asked first, each step forced (planner settings local
+ * to the query's transaction):
+ *
+ *   1. each room's newest PG_SEARCH_PROBE rows are walked; a room that
+ *      gives its limit of matches there is done (they are its newest);
+ *   2. a room that gave some, few enough that the rows its limit needs
+ *      (the probe's density, with half again to spare) are at most
+ *      PG_SEARCH_WALK, is walked that far; done if that gives its limit;
+ *   3. every other room (none in the probe, or too few to walk for) is
+ *      read through the GIN index: its matches are few (under one row in
+ *      PG_SEARCH_WALK / limit, as far as the probe can tell), all of
+ *      them are read and the newest kept.
+ *
+ * A room of evenly spread matches costs at most about PG_SEARCH_WALK rows
+ * walked or a like number of matches read; a word common in a room's old
+ * messages only and rare since is what costs more (all its matches).
  *
  * The newest are those of the highest msgids (the order CHATHISTORY
  * gives, the same on every node), answered oldest first: SQLite's
@@ -32,11 +39,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows walked (step 1) in all the rooms searched, shared evenly, and
- * never fewer than the limit a room. Balances the two steps' worst
- * cases for a room of a million rows and a limit of 100:
- * sqrt(limit * rows). */
-#define PG_SEARCH_WALK 10000
+/* Rows of a room walked by step 1, and at most by step 2: shared by the
+ * rooms searched, never fewer than the limit a room. A walked row costs
+ * about a tenth of a matching row read through the GIN index (0.35 and
+ * ~4 µs, bench/results/2026-12-02-pg-search.md). */
+#define PG_SEARCH_PROBE 2000
+#define PG_SEARCH_WALK 50000
 /* The longest text looked for (as sqlite_query.c's). */
 #define PG_SEARCH_TEXT_MAX 1024
 
@@ -47,24 +55,28 @@
 	PG_MESSAGE_KINDS " AND NOT " e ".redacted AND ($3::text IS NULL OR " e \
 	".sender ILIKE $3)"
 
-/* Step 1: each room of $2 walked newest first through its (target,
- * msgid) index, $5 rows at most, its first $4 matches. */
+/* Steps 1 and 2: each room of $2 walked newest first through its
+ * (target, msgid) index, as many rows as its number in $5, its first $4
+ * matches. */
 static const char sql_walk[] =
-    "SELECT " PG_COLUMNS " FROM unnest($2::text[]) AS t(name) CROSS JOIN LATERAL"
-    " (SELECT w.* FROM (SELECT * FROM events r WHERE r.target = t.name"
-    " ORDER BY r.msgid DESC LIMIT $5) w WHERE " MATCHES("w")
+    "SELECT " PG_COLUMNS " FROM unnest($2::text[], $5::bigint[]) AS t(name, n)"
+    " CROSS JOIN LATERAL (SELECT w.* FROM (SELECT * FROM events r"
+    " WHERE r.target = t.name ORDER BY r.msgid DESC LIMIT t.n) w WHERE " MATCHES("w")
     " ORDER BY w.msgid DESC LIMIT $4) e";
 static const char set_walk[] =
     "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";
 
-/* Step 2: the rooms of $2 through the GIN index (a bitmap: no index
- * walked in order), the newest $4 of all their matches. */
+/* Step 3: each room of $2 through the GIN index of (target, words), its
+ * newest $4 matches (a bitmap: no index walked in order). One room at a
+ * time: the index takes target = one name, not = ANY of several, which
+ * would read every room's matches. */
 static const char sql_matches[] =
-    "SELECT " PG_COLUMNS " FROM events e WHERE " MATCHES("e")
-    " AND e.target = ANY ($2::text[]) ORDER BY e.msgid DESC LIMIT $4";
+    "SELECT " PG_COLUMNS " FROM unnest($2::text[]) AS t(name) CROSS JOIN LATERAL"
+    " (SELECT * FROM events m WHERE m.target = t.name AND " MATCHES("m")
+    " ORDER BY m.msgid DESC LIMIT $4) e";
 static const char set_matches[] =
-    "SET LOCAL enable_bitmapscan = on; SET LOCAL enable_indexscan = off;"
-    " SET LOCAL enable_indexonlyscan = off";
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = on;"
+    " SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off";
 
 static int
 is_space(char ch)
@@ -135,6 +147,130 @@ like_of(const char *from)
 	return like;
 }
 
+/* A search under way: the rooms, and for each the step whose rows are
+ * its answer (0 while none is). */
+struct search {
+	const char *const *targets;
+	size_t ntargets;
+	uint32_t limit;
+	const char *p[5];           /* the statements' parameters */
+	int *settled_by;            /* per room: 1, 2 or 3 */
+	size_t *got;                /* per room: rows of the last step */
+	PGresult *rows[4];          /* each step's, [1..3] */
+};
+
+static int
+target_index(const struct search *s, const char *target)
+{
+	for (size_t k = 0; k < s->ntargets; k++)
+		if (strcmp(target, s->targets[k]) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* Runs settings, then sql with the search's parameters (n of them) as
+ * step's; counts each room's rows. 0, or -1 when the database fails. */
+static int
+run_step(PGconn *c, struct search *s, int step, const char *settings, const char *sql, int n)
+{
+	PGresult *r = PQexec(c, settings);
+	int ok = pg_ok(r);
+	PQclear(r);
+	if (!ok)
+		return -1;
+	r = pg_exec(c, sql, n, s->p);
+	if (!pg_ok(r)) {
+		PQclear(r);
+		return -1;
+	}
+	s->rows[step] = r;
+	memset(s->got, 0, s->ntargets * sizeof *s->got);
+	for (int i = 0; i < PQntuples(r); i++) {
+		int k = target_index(s, PQgetvalue(r, i, 2));
+		if (k >= 0)
+			s->got[k]++;
+	}
+	return 0;
+}
+
+/* The rooms not settled yet that pick(s, k) wants, as the statements'
+ * arrays: names (and, with walks, each one's rows to walk). 0 rooms:
+ * 0 with *names NULL; -1 when memory fails. */
+static int
+unsettled(struct search *s, size_t (*pick)(const struct search *, size_t), char **names,
+    char **walks)
+{
+	const char **list = calloc(s->ntargets, sizeof *list);
+	char *w = walks != NULL ? malloc(s->ntargets * 24 + 3) : NULL;
+	*names = NULL;
+	if (list == NULL || (walks != NULL && w == NULL)) {
+		free(list);
+		free(w);
+		return -1;
+	}
+	size_t n = 0, o = 0;
+	if (w != NULL)
+		w[o++] = '{';
+	for (size_t k = 0; k < s->ntargets; k++) {
+		size_t rows;
+		if (s->settled_by[k] != 0 || (rows = pick(s, k)) == 0)
+			continue;
+		if (w != NULL)
+			o += (size_t)sprintf(w + o, "%s%zu", n > 0 ? "," : "", rows);
+		list[n++] = s->targets[k];
+	}
+	if (w != NULL)
+		strcpy(w + o, "}");
+	int rc = 0;
+	if (n > 0 && (*names = pg_text_array(list, n)) == NULL)
+		rc = -1;
+	free(list);
+	if (walks != NULL && *names != NULL)
+		*walks = w;
+	else
+		free(w);
+	return rc;
+}
+
+/* Rows a room's walk takes: step 1's probe, step 2's walk. */
+static size_t
+probe_rows(const struct search *s, size_t k)
+{
+	(void)k;
+	size_t n = PG_SEARCH_PROBE / s->ntargets;
+	return n > s->limit ? n : s->limit;
+}
+
+static size_t
+walk_rows(const struct search *s, size_t k)
+{
+	if (s->got[k] == 0)
+		return 0;
+	size_t most = PG_SEARCH_WALK / s->ntargets;
+	if (most < s->limit)
+		most = s->limit;
+	/* The probe's density, half again to spare. */
+	double need = 1.5 * (double)s->limit * (double)probe_rows(s, k) / (double)s->got[k];
+	return need <= (double)most ? (size_t)need : 0;
+}
+
+static size_t
+every_room(const struct search *s, size_t k)
+{
+	(void)s;
+	(void)k;
+	return 1;
+}
+
+/* The rooms that got their limit in step settle there. */
+static void
+settle(struct search *s, int step)
+{
+	for (size_t k = 0; k < s->ntargets; k++)
+		if (s->settled_by[k] == 0 && (step == 3 || s->got[k] >= s->limit))
+			s->settled_by[k] = step;
+}
+
 /* One row of a step's result. */
 struct hit {
 	const PGresult *r;
@@ -155,73 +291,30 @@ cmp_oldest_first(const void *x, const void *y)
 	return strcmp(a->msgid, b->msgid);
 }
 
-/* Runs settings, then sql; its rows, or NULL (the database failed). */
-static PGresult *
-step(PGconn *c, const char *settings, const char *sql, int n, const char *const *p)
-{
-	PGresult *r = PQexec(c, settings);
-	int ok = pg_ok(r);
-	PQclear(r);
-	if (!ok)
-		return NULL;
-	r = pg_exec(c, sql, n, p);
-	if (!pg_ok(r)) {
-		PQclear(r);
-		return NULL;
-	}
-	return r;
-}
-
-/* The targets of walked that gave fewer than limit rows (the walk
- * stopped short of their limit-th match), in a new array of *n. */
-static const char **
-short_of(const PGresult *walked, const char *const *targets, size_t ntargets,
-    uint32_t limit, size_t *n)
-{
-	size_t *got = calloc(ntargets, sizeof *got);
-	const char **out = calloc(ntargets, sizeof *out);
-	*n = 0;
-	if (got == NULL || out == NULL) {
-		free(got);
-		free(out);
-		return NULL;
-	}
-	for (int i = 0; i < PQntuples(walked); i++)
-		for (size_t k = 0; k < ntargets; k++)
-			if (strcmp(PQgetvalue(walked, i, 2), targets[k]) == 0) {
-				got[k]++;
-				break;
-			}
-	for (size_t k = 0; k < ntargets; k++)
-		if (got[k] < limit)
-			out[(*n)++] = targets[k];
-	free(got);
-	return out;
-}
-
-/* The newest limit of the walk's rows of the rooms not in rest, and of
- * every row of matched (rest's), added to out oldest first. */
+/* Each room's rows from the step that settled it, the newest limit of
+ * them added to out, oldest first. */
 static int
-merge(const PGresult *walked, const char *const *rest, size_t nrest,
-    const PGresult *matched, uint32_t limit, struct store_result *out)
+merge(const struct search *s, struct store_result *out)
 {
-	size_t cap = (size_t)PQntuples(walked) + (matched ? (size_t)PQntuples(matched) : 0);
-	struct hit *hits = calloc(cap ? cap : 1, sizeof *hits);
+	size_t cap = 1;
+	for (int step = 1; step <= 3; step++)
+		if (s->rows[step] != NULL)
+			cap += (size_t)PQntuples(s->rows[step]);
+	struct hit *hits = calloc(cap, sizeof *hits);
 	if (hits == NULL)
 		return -1;
 	size_t n = 0;
-	for (int i = 0; i < PQntuples(walked); i++) {
-		int in_rest = 0;
-		for (size_t k = 0; k < nrest && !in_rest; k++)
-			in_rest = strcmp(PQgetvalue(walked, i, 2), rest[k]) == 0;
-		if (!in_rest)
-			hits[n++] = (struct hit){ walked, i };
+	for (int step = 1; step <= 3; step++) {
+		const PGresult *r = s->rows[step];
+		for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+			int k = target_index(s, PQgetvalue(r, i, 2));
+			if (k >= 0 && s->settled_by[k] == step)
+				hits[n++] = (struct hit){ r, i };
+		}
 	}
-	for (int i = 0; matched != NULL && i < PQntuples(matched); i++)
-		hits[n++] = (struct hit){ matched, i };
 	qsort(hits, n, sizeof *hits, cmp_newest_first);
 	int rc = 0;
-	for (size_t i = 0; i < n && out->n < limit && rc == 0; i++) {
+	for (size_t i = 0; i < n && out->n < s->limit && rc == 0; i++) {
 		if (pg_row_event(hits[i].r, hits[i].row, &out->events[out->n]) != 0)
 			rc = -1;
 		else
@@ -236,45 +329,53 @@ int
 pg_search(PGconn *c, const struct store_query *q, uint32_t limit, struct store_result *out)
 {
 	const char *one[1] = { q->target };
-	const char *const *targets = q->target != NULL ? one : q->targets;
-	size_t ntargets = q->target != NULL ? 1 : q->ntargets;
-	if (targets == NULL || ntargets == 0 || q->text == NULL ||
+	struct search s = { .targets = q->target != NULL ? one : q->targets,
+		.ntargets = q->target != NULL ? 1 : q->ntargets, .limit = limit };
+	if (s.targets == NULL || s.ntargets == 0 || q->text == NULL ||
 	    strlen(q->text) > PG_SEARCH_TEXT_MAX)
 		return 0;
 	char *tsq = tsquery_of(q->text);
 	if (tsq == NULL)
 		return 0;  /* no word: nothing matches */
-	char *names = pg_text_array(targets, ntargets), *like = NULL, *rest_names = NULL;
-	const char **rest = NULL;
-	PGresult *walked = NULL, *matched = NULL;
+	char *like = NULL, *names = NULL, *walks = NULL, lim[16];
 	int rc = -1;
-	if (names == NULL || (q->from != NULL && (like = like_of(q->from)) == NULL))
+	s.settled_by = calloc(s.ntargets, sizeof *s.settled_by);
+	s.got = calloc(s.ntargets, sizeof *s.got);
+	if (s.settled_by == NULL || s.got == NULL ||
+	    (q->from != NULL && (like = like_of(q->from)) == NULL))
 		goto done;
-	size_t walk = PG_SEARCH_WALK / ntargets;
-	char lim[16], walk_s[24];
 	snprintf(lim, sizeof lim, "%u", limit);
-	snprintf(walk_s, sizeof walk_s, "%zu", walk > limit ? walk : (size_t)limit);
-	const char *p[5] = { tsq, names, like, lim, walk_s };
-	if ((walked = step(c, set_walk, sql_walk, 5, p)) == NULL)
-		goto done;
-	size_t nrest;
-	if ((rest = short_of(walked, targets, ntargets, limit, &nrest)) == NULL)
-		goto done;
-	if (nrest > 0) {
-		if ((rest_names = pg_text_array(rest, nrest)) == NULL)
+	s.p[0] = tsq;
+	s.p[2] = like;
+	s.p[3] = lim;
+	static const struct {
+		size_t (*pick)(const struct search *, size_t);
+		int walk;
+	} steps[4] = { { NULL, 0 }, { probe_rows, 1 }, { walk_rows, 1 }, { every_room, 0 } };
+	for (int step = 1; step <= 3; step++) {
+		free(names);
+		free(walks);
+		names = walks = NULL;
+		if (unsettled(&s, steps[step].pick, &names, steps[step].walk ? &walks : NULL) != 0)
 			goto done;
-		p[1] = rest_names;
-		if ((matched = step(c, set_matches, sql_matches, 4, p)) == NULL)
+		if (names == NULL)
+			continue;
+		s.p[1] = names;
+		s.p[4] = walks;
+		if (steps[step].walk ? run_step(c, &s, step, set_walk, sql_walk, 5) != 0 :
+		    run_step(c, &s, step, set_matches, sql_matches, 4) != 0)
 			goto done;
+		settle(&s, step);
 	}
-	rc = merge(walked, rest, nrest, matched, limit, out);
+	rc = merge(&s, out);
 done:
-	PQclear(matched);
-	PQclear(walked);
-	free(rest_names);
-	free(rest);
-	free(like);
+	for (int step = 1; step <= 3; step++)
+		PQclear(s.rows[step]);
+	free(s.settled_by);
+	free(s.got);
 	free(names);
+	free(walks);
+	free(like);
 	free(tsq);
 	return rc;
 }

@@ -94,12 +94,16 @@ fill(struct pair *p)
 		size_t o = 0;
 		int words = 3 + (int)(rnd() % 8);
 		/* "zzall": nearly every message; "zzelse": every message but
-		 * #big's; "zzold": #big's older half, one in three. */
+		 * #big's; "zzold": #big's older half, one in three; "zznew":
+		 * #big's newest, one in ten (a walk's density that does not
+		 * hold further back). */
 		o += (size_t)snprintf(text + o, sizeof text - o, "%s", rnd() % 50 ? "zzall" : "no");
 		if (strcmp(room, "#big") != 0)
 			o += (size_t)snprintf(text + o, sizeof text - o, " zzelse");
 		else if (i < ROWS / 2 && rnd() % 3 == 0)
 			o += (size_t)snprintf(text + o, sizeof text - o, " zzold");
+		else if (i >= ROWS - 3000 && rnd() % 10 == 0)
+			o += (size_t)snprintf(text + o, sizeof text - o, " zznew");
 		for (int k = 0; k < words; k++)
 			o += (size_t)snprintf(text + o, sizeof text - o, " %s", word());
 		e.text = text;
@@ -179,7 +183,7 @@ test_search_same_on_both(void **state)
 	snprintf(three, sizeof three, "zzall %s %s", vocab[2], vocab[40]);
 	const char *const texts[] = {
 		"zzall", vocab[0], vocab[5], vocab[30], vocab[150], vocab[VOCAB - 3],
-		"zzelse", "zzold", two, three, "w1*", "w29*", "zz*", "ZZALL", "nowhere",
+		"zzelse", "zzold", "zznew", two, three, "w1*", "w29*", "zz*", "ZZALL", "nowhere",
 		"zzall zzelse",
 	};
 	const char *const *all = rooms;
