@@ -107,7 +107,7 @@ account_status_text(enum account_status st)
 	case ACCOUNT_BAD_MESSAGE: return "malformed message";
 	case ACCOUNT_FULL: return "too many certificates";
 	case ACCOUNT_BUSY: return "the server is busy; try again in a moment";
-	case ACCOUNT_FAILED: return "the server failed; try again later";
+	case ACCOUNT_FAILED: return "the account database cannot be read now; try again later";
 	case ACCOUNT_OFF: return "this server keeps no accounts";
 	}
 	return "?";

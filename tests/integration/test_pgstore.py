@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from chat import PARLEYD, Server, free_port
+from chat import PARLEYD, Client, Server, free_port
 from flood import PacedSender, flood, flood_end, seen_at_least
 from irc import IrcClient, parse
 from test_chathistory import CAPS, batch, say, texts
@@ -219,6 +219,46 @@ def test_a_quick_restart_under_load_breaks_no_query(own_pg):
         flood_end(receivers, senders)
         asker.close()
         stop(srv)
+
+
+def test_a_login_while_the_database_is_away_says_so(own_pg):
+    """While the database is away a login is not taken for a wrong
+    password: SASL's 904 says the accounts cannot be read now, NickServ
+    and plain /login say so too, and the same login succeeds once the
+    database is back."""
+    url = own_pg.createdb("away")
+    srv = server(url)
+    c = client(srv, "carol")
+    c.send("REGISTER * * sesame-street")
+    c.expect(r" REGISTER SUCCESS ")
+    c.close()
+    own_pg.stop()
+    c = sasl_start(srv, client=IrcClient(irc_port(srv)))
+    lines = authenticate(c, "PLAIN", plain("carol", "sesame-street"))
+    assert numerics(lines)[-1] == "904", lines
+    assert "account database cannot be read now" in lines[-1], lines
+    c.close()
+    d = client(srv, "dan")
+    d.send("PRIVMSG NickServ :IDENTIFY carol sesame-street")
+    m = d.expect(r"NickServ!\S+ NOTICE dan :(.*)$")
+    assert "account database cannot be read now" in m.group(1), m.string
+    d.close()
+    p = Client(srv.port)
+    p.send("/login carol sesame-street")
+    m = p.expect(r"^!! ")
+    assert "server-error" in m.string and "try again" in m.string, m.string
+    p.close()
+    own_pg.start()
+    deadline = time.monotonic() + 30
+    while True:
+        c = sasl_start(srv, client=IrcClient(irc_port(srv)))
+        got = numerics(authenticate(c, "PLAIN", plain("carol", "sesame-street")))
+        c.close()
+        if got[-2:] == ["900", "903"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert got[-2:] == ["900", "903"], got
+    stop(srv)
 
 
 def test_a_database_that_cannot_be_reached_at_start_is_one_line_and_exit_2(tmp_path):

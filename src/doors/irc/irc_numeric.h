@@ -132,6 +132,7 @@
 #define RPL_SASLSUCCESS       "903", ":SASL authentication successful"
 #define ERR_SASLFAIL          "904", ":SASL authentication failed"
 #define ERR_SASLTHROTTLED     "904", ":SASL authentication failed: too many attempts, try again later"
+#define ERR_SASLUNAVAILABLE   "904", ":SASL authentication failed: the account database cannot be read now, try again later"
 #define ERR_SASLTOOLONG       "905", ":SASL message too long"
 #define ERR_SASLABORTED       "906", ":SASL authentication aborted"
 #define RPL_SASLMECHS         "908", "%s :are available SASL mechanisms"

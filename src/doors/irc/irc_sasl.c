@@ -82,6 +82,13 @@ sasl_answer(struct conn *c, struct irc_sasl *x, const struct account_result *r)
 		irc_num(c, ERR_SASLTHROTTLED);
 		return;
 	}
+	/* Not the password's fault (the database is away): say so, so that
+	 * nobody takes it for a wrong one. */
+	if (r->status == ACCOUNT_FAILED) {
+		irc_sasl_end(c);
+		irc_num(c, ERR_SASLUNAVAILABLE);
+		return;
+	}
 	if (r->status != ACCOUNT_OK) {
 		sasl_fail(c);
 		return;
