@@ -143,6 +143,7 @@ struct room_reg {
 	char founder[ACCOUNT_LEN_MAX + 1];   /* as registered */
 	time_t at;                           /* when it was registered */
 	uint8_t nops;
+	uint8_t listed;                      /* hub_rooms_registered_only's mark */
 	char ops[HUB_ROOM_OPS_MAX][ACCOUNT_LEN_MAX + 1];
 };
 
@@ -249,6 +250,9 @@ struct hub {
 	uint8_t nobservers;
 	struct hub_account *accounts; /* uthash by key: every registered name */
 	uint32_t naccounts;
+	uint32_t reg_changes;        /* rooms registered or dropped, here or
+	                              * applied: a reload of the registrations
+	                              * read before one is stale */
 };
 
 enum hub_status {
@@ -542,6 +546,10 @@ int hub_room_op_account(const struct room *room, const char *account);
  * is registered to m's account (made, empty, if it is not here), or is
  * not any more. Two registrations of one room: the earlier holds. */
 enum hub_status hub_room_registered(struct hub *hub, const struct msg *m);
+/* The registered rooms are at most those named in names[0..n) (a
+ * reload from the database): any other is registered no more, and goes
+ * if empty. No event: every node reloads from the same database. */
+void hub_rooms_registered_only(struct hub *hub, const char *const *names, size_t n);
 /* 1 when m comes from the service (ChanServ). */
 int hub_from_service(const struct msg *m);
 /* Another node's MSG_MODE from the service: applied (and delivered here)

@@ -49,6 +49,7 @@ hub_room_register(struct hub *hub, struct user *u, struct room *room)
 		return HUB_ENOMEM;
 	}
 	snprintf(room->reg->founder, sizeof room->reg->founder, "%s", u->account);
+	hub->reg_changes++;
 	/* The event's second: the same on every node that applies it. */
 	room->reg->at = (time_t)(m->at_ms / 1000);
 	hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .user = u });
@@ -65,6 +66,15 @@ room_maybe_gone(struct hub *hub, struct room *room)
 		hub_room_gone(hub, room);
 }
 
+static void
+unregister(struct hub *hub, struct room *room)
+{
+	free(room->reg);
+	room->reg = NULL;
+	hub->reg_changes++;
+	room_maybe_gone(hub, room);
+}
+
 enum hub_status
 hub_room_drop(struct hub *hub, struct user *u, struct room *room)
 {
@@ -77,9 +87,7 @@ hub_room_drop(struct hub *hub, struct user *u, struct room *room)
 	if (m != NULL)
 		hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .user = u });
 	msg_unref(m);
-	free(room->reg);
-	room->reg = NULL;
-	room_maybe_gone(hub, room);
+	unregister(hub, room);
 	return HUB_OK;
 }
 
@@ -92,9 +100,7 @@ hub_room_registered(struct hub *hub, const struct msg *m)
 		struct room *room = hub_room_find(hub, m->room);
 		if (room == NULL || room->reg == NULL)
 			return HUB_ENOROOM;
-		free(room->reg);
-		room->reg = NULL;
-		room_maybe_gone(hub, room);
+		unregister(hub, room);
 		return HUB_OK;
 	}
 	if (!name_nick_valid(m->account, ACCOUNT_LEN_MAX))
@@ -111,7 +117,27 @@ hub_room_registered(struct hub *hub, const struct msg *m)
 	if ((room = hub_room_restore(hub, m->room, m->account, NULL)) == NULL)
 		return HUB_ENOMEM;
 	room->reg->at = at;
+	hub->reg_changes++;
 	return HUB_OK;
+}
+
+void
+hub_rooms_registered_only(struct hub *hub, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct room *room = hub_room_find(hub, names[i]);
+		if (room != NULL && room->reg != NULL)
+			room->reg->listed = 1;
+	}
+	struct room *room, *tmp;
+	HASH_ITER(hh, hub->rooms, room, tmp) {
+		if (room->reg == NULL)
+			continue;
+		if (room->reg->listed)
+			room->reg->listed = 0;
+		else
+			unregister(hub, room);
+	}
 }
 
 static const struct {

@@ -68,6 +68,13 @@ typedef void cluster_marker_fn(void *ctx, const char *account, const char *targe
 void cluster_marker_listen(struct cluster *cl, cluster_marker_fn *fn, void *ctx);
 void cluster_marker_tell(struct cluster *cl, const char *account, const char *target,
     int64_t at_ms);
+/* The registrations the database holds (registered rooms) are read
+ * again when this node may have missed their events: once it hears the
+ * cluster at start (the shared state loaded), and whenever its links to
+ * Redis are back after an outage. fn(ctx) is called then (the server
+ * sets it: store/rooms.c's reload, which cluster/ does not know). */
+typedef void cluster_back_fn(void *ctx);
+void cluster_back_listen(struct cluster *cl, cluster_back_fn *fn, void *ctx);
 /* 1 while both links to Redis are up (the node hears the others). */
 int cluster_up(const struct cluster *cl);
 

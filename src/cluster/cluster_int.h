@@ -190,6 +190,8 @@ struct cluster {
 	                                  * heartbeat, to know it is ours */
 	cluster_marker_fn *on_marker;    /* told of another node's read marker */
 	void *marker_ctx;
+	cluster_back_fn *on_back;        /* told it hears the cluster (again) */
+	void *back_ctx;
 	struct cluster_hold *holds;      /* users waiting for an answer (holds.c) */
 	struct claim_wait *waits;        /* doors' claims waiting (claims.c) */
 	char born[CLUSTER_BORN_MAX];     /* <prefix>born as this node knew it */
@@ -317,6 +319,8 @@ void cluster_born_check(struct cluster *cl);
 /* health.c: the users of this node told again now, if that is due. */
 void cluster_reassert_now(struct cluster *cl);
 
+/* cluster.c: the node hears the cluster (again): on_back is told. */
+void cluster_heard_again(struct cluster *cl);
 /* snapshot.c: a push on the pub/sub link (redis_link's on_push). */
 void cluster_on_push(struct redis_link *link, redisReply *reply);
 

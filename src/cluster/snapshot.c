@@ -212,6 +212,8 @@ on_snapshot(redisAsyncContext *ac, void *reply, void *data)
 	held_free(cl);
 	if (cl->starting)
 		loop_stop(cl->loop);   /* the start goes on: cluster_start */
+	else
+		cluster_heard_again(cl);   /* a load after the start's wait */
 }
 
 void

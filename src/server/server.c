@@ -213,6 +213,13 @@ server_stop_work(struct server *srv)
 	}
 }
 
+/* A cluster's node may have missed registrations: the database's. */
+static void
+reload_rooms(void *ctx)
+{
+	rooms_reload(ctx);
+}
+
 int
 server_init(struct server *srv, struct config *cfg)
 {
@@ -267,6 +274,7 @@ server_init(struct server *srv, struct config *cfg)
 		return -1;
 	srv->env.cluster = srv->cluster;
 	cluster_marker_listen(srv->cluster, irc_markread_heard, &srv->hub);
+	cluster_back_listen(srv->cluster, reload_rooms, srv->rooms);
 	/* A node with history publishes an event only once it is committed:
 	 * no client of any node gets it before (net/gate.h's stream). */
 	if (srv->cluster != NULL && srv->history != NULL) {

@@ -13,7 +13,9 @@
 struct rooms {
 	struct hub *hub;
 	struct store *store;
+	struct worker_pool *pool;
 	int loading;                 /* the load job is out: rooms_free waits */
+	int again;                   /* load again when it is back */
 	int freed;
 };
 
@@ -85,13 +87,15 @@ rooms_observe(void *ctx, struct msg *m, const struct audience *to)
 	(void)rooms_save(r->store, to->room);
 }
 
-/* ---- Loading at start ---- */
+/* ---- Loading: at start, and again when asked (a cluster's node back
+ * from an outage: rooms_reload) ---- */
 
 struct load_job {
 	struct rooms *rooms;
 	struct store_room *list;
 	size_t n;
 	enum store_status st;
+	uint32_t changes;            /* the hub's reg_changes when it was asked */
 };
 
 static void
@@ -118,10 +122,34 @@ restore(struct hub *hub, const struct store_room *sr)
 	for (size_t i = 0; fresh && i < sr->nmasks; i++)
 		(void)hub_room_restore_mask(hub, room, sr->masks[i].letter, sr->masks[i].mask,
 		    sr->masks[i].by, (time_t)sr->masks[i].at);
+	/* The database's accounts, whatever the room held. */
+	room->reg->nops = 0;
 	for (size_t i = 0; i < sr->nops && room->reg->nops < HUB_ROOM_OPS_MAX; i++)
 		snprintf(room->reg->ops[room->reg->nops++], sizeof room->reg->ops[0], "%s",
 		    sr->ops[i]);
 }
+
+/* The database's registrations, exactly: each room restored (its
+ * founder and accounts), and a room registered here that it does not
+ * hold (dropped on another node while this one did not hear it) is
+ * registered no more. */
+static void
+apply(struct rooms *r, const struct load_job *j)
+{
+	const char **names = calloc(j->n ? j->n : 1, sizeof *names);
+	if (names == NULL) {
+		log_error("rooms: the registered rooms could not be restored: out of memory");
+		return;
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		restore(r->hub, &j->list[i]);
+		names[i] = j->list[i].name;
+	}
+	hub_rooms_registered_only(r->hub, names, j->n);
+	free(names);
+}
+
+static void load_submit(struct rooms *r);
 
 static void
 load_done(void *arg, int cancelled)
@@ -130,44 +158,76 @@ load_done(void *arg, int cancelled)
 	struct rooms *r = j->rooms;
 	r->loading = 0;
 	if (!cancelled && !r->freed) {
-		if (j->st != STORE_OK)
+		if (j->st != STORE_OK) {
 			log_error("rooms: the registered rooms could not be read");
-		for (size_t i = 0; j->st == STORE_OK && i < j->n; i++)
-			restore(r->hub, &j->list[i]);
-		if (j->st == STORE_OK && j->n > 0)
-			log_info("rooms: %zu registered room%s restored", j->n, j->n == 1 ? "" : "s");
+		} else if (j->changes != r->hub->reg_changes) {
+			/* A registration came meanwhile: what was read may miss
+			 * it (not committed yet), so it is read again. */
+			r->again = 1;
+		} else {
+			apply(r, j);
+			if (j->n > 0)
+				log_info("rooms: %zu registered room%s restored", j->n,
+				    j->n == 1 ? "" : "s");
+		}
 	}
 	store_rooms_free(j->list, j->n);
 	free(j);
-	if (r->freed)
+	if (r->freed) {
 		free(r);
+		return;
+	}
+	if (r->again && !cancelled) {
+		r->again = 0;
+		load_submit(r);
+	}
+}
+
+/* The registered rooms read on a worker (the database is never read on
+ * the loop); restored in load_done. */
+static void
+load_submit(struct rooms *r)
+{
+	struct load_job *j = calloc(1, sizeof *j);
+	if (j == NULL) {
+		log_error("rooms: the registered rooms could not be loaded: out of memory");
+		return;
+	}
+	j->rooms = r;
+	j->changes = r->hub->reg_changes;
+	r->loading = 1;
+	if (r->pool == NULL || worker_submit(r->pool, load_work, load_done, j) < 0) {
+		log_error("rooms: the registered rooms could not be loaded (no worker)");
+		r->loading = 0;
+		free(j);
+	}
+}
+
+void
+rooms_reload(struct rooms *r)
+{
+	if (r == NULL || r->freed)
+		return;
+	if (r->loading)
+		r->again = 1;   /* what is read now may be from before */
+	else
+		load_submit(r);
 }
 
 struct rooms *
 rooms_new(struct hub *hub, struct store *s, struct worker_pool *pool)
 {
 	struct rooms *r = calloc(1, sizeof *r);
-	struct load_job *j = calloc(1, sizeof *j);
-	if (r == NULL || j == NULL) {
-		free(r);
-		free(j);
+	if (r == NULL)
 		return NULL;
-	}
 	r->hub = hub;
 	r->store = s;
+	r->pool = pool;
 	if (hub_observe(hub, rooms_observe, r) < 0) {
 		free(r);
-		free(j);
 		return NULL;
 	}
-	j->rooms = r;
-	r->loading = 1;
-	if (pool == NULL || worker_submit(pool, load_work, load_done, j) < 0) {
-		/* The database is never read on the loop. */
-		log_error("rooms: the registered rooms could not be loaded (no worker)");
-		r->loading = 0;
-		free(j);
-	}
+	load_submit(r);
 	return r;
 }
 

@@ -23,6 +23,13 @@ struct rooms;
 struct rooms *rooms_new(struct hub *hub, struct store *s, struct worker_pool *pool);
 /* After the worker pool is freed (the load's done has run). */
 void rooms_free(struct rooms *r);
+/* Loads the registered rooms again, on the pool, and makes the hub's
+ * registrations exactly the database's (a room registered here that the
+ * database does not hold is registered no more): for a cluster's node
+ * that may have missed registrations and drops (its links to Redis were
+ * down), or that starts. Read again if a registration came meanwhile.
+ * NULL is fine. */
+void rooms_reload(struct rooms *r);
 /* Saves room (registered) whole, or forgets it: queued for the history
  * writer with the events around it. -1 when the pending batch is full
  * or memory fails. */

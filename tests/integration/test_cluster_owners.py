@@ -149,3 +149,25 @@ def test_a_registered_nickname_is_refused_on_every_node_at_connection(nodes):
         c.close()
         return " 433 " in line.string
     assert refused_on_b()
+
+
+def test_what_was_registered_while_redis_was_away_is_read_again(nodes, redis):
+    a_node, b_node = nodes
+    kim = account(a_node, "kim", "sesame-kim")
+    kim.join("#old")
+    kim.join("#new")
+    assert chanserv(kim, "REGISTER #old") == "#old is registered to kim"
+    lou = irc(b_node, "lou")
+    wait_for("B knows #old as registered",
+             lambda: chanserv(lou, "INFO #old").startswith("#old is registered to kim"))
+    # Cut from Redis, A registers one room and drops another: the
+    # database has both, no event reaches B.
+    redis.kill()
+    assert chanserv(kim, "REGISTER #new") == "#new is registered to kim"
+    assert chanserv(kim, "DROP #old") == "#old is not registered any more"
+    assert chanserv(lou, "INFO #old").startswith("#old is registered to kim")
+    redis.start_again()
+    # Back, B reads the registrations again: the database's.
+    wait_for("B knows #new as registered and #old no more",
+             lambda: chanserv(lou, "INFO #new").startswith("#new is registered to kim") and
+             "registered to" not in chanserv(lou, "INFO #old"), timeout=30)
