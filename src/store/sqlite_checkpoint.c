@@ -17,14 +17,21 @@
 
 #include "base/worker.h"
 
-/* Runs in the writer's thread, inside each COMMIT, with the WAL's pages. */
+/* Runs in the writer's thread, inside each COMMIT, with the WAL's pages:
+ * the checkpointer woken once every STORE_CKPT_FRAMES new ones, the
+ * writer's own catch-up asked for past STORE_CKPT_WAL_MAX. */
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	(void)db;
 	(void)name;
 	struct store *s = arg;
-	if (frames >= STORE_CKPT_FRAMES) {
+	if (frames < s->ck_frames)
+		s->ck_frames = 0;  /* the WAL started again */
+	if (frames >= STORE_CKPT_WAL_MAX)
+		s->w_ckpt = 1;
+	if (frames - s->ck_frames >= STORE_CKPT_FRAMES) {
+		s->ck_frames = frames;
 		pthread_mutex_lock(&s->ck_lock);
 		if (!s->ck_due) {
 			s->ck_due = 1;
@@ -58,12 +65,33 @@ checkpoint_main(void *arg)
 	return NULL;
 }
 
+void
+store_writer_checkpoint(struct store *s)
+{
+	if (!s->w_ckpt)
+		return;
+	s->w_ckpt = 0;
+	int log = 0, done = 0;
+	sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	pthread_mutex_lock(&s->ck_lock);
+	s->checkpoints++;
+	pthread_mutex_unlock(&s->ck_lock);
+}
+
 int
 store_checkpointer_start(struct store *s, char *err, size_t errlen)
 {
 	s->ck_db = store_db_open(s->db_path, SQLITE_OPEN_READWRITE, err, errlen);
 	if (s->ck_db == NULL)
 		return -1;
+	/* A connection opens the WAL at its first read: until then a
+	 * checkpoint on it is a no-op (its log and done are -1), and the
+	 * WAL grew for as long as the server ran. */
+	if (sqlite3_exec(s->ck_db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "database %s: %s", s->db_path, sqlite3_errmsg(s->ck_db));
+		return -1;
+	}
 	/* Replaces the automatic checkpoint on the writer's connection. */
 	sqlite3_wal_hook(s->wdb, wal_hook, s);
 	int rc = thread_start(&s->ck_thread, checkpoint_main, s);

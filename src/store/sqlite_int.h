@@ -61,9 +61,16 @@
 #define STORE_INSERT_ROWS 32
 #define STORE_EVENT_COLUMNS 11
 
-/* The WAL pages past which the checkpointer (sqlite_checkpoint.c) is
- * woken: SQLite's own automatic checkpoint's size, off the commit. */
-#define STORE_CKPT_FRAMES 1000
+/* The checkpointer (sqlite_checkpoint.c) is woken each time the WAL has
+ * grown by STORE_CKPT_FRAMES pages since it last was (16 MiB: the pages
+ * a burst rewrites, an index leaf per room, are copied once per
+ * checkpoint however many commits wrote them). A PASSIVE checkpoint
+ * beside a writer that goes on committing is always a commit or two
+ * behind, and the WAL starts again only after one that copied all of
+ * it: past STORE_CKPT_WAL_MAX pages the writer runs one itself, between
+ * two commits (the checkpointer has copied all but the last pages). */
+#define STORE_CKPT_FRAMES 4000
+#define STORE_CKPT_WAL_MAX (4 * STORE_CKPT_FRAMES)
 
 /* The schema version this build writes (sqlite_schema.c). */
 #define STORE_SCHEMA_VERSION 4
@@ -148,6 +155,9 @@ struct store {
 	pthread_cond_t ck_wake;
 	pthread_t ck_thread;
 	int ck_running, ck_due, ck_stop;
+	int ck_frames;               /* the WAL's pages when it was last woken
+	                              * (the writer's: its WAL hook) */
+	int w_ckpt;                  /* the writer checkpoints after this commit */
 	uint64_t checkpoints;        /* run so far, under ck_lock */
 	sqlite3 *ck_db;
 
@@ -227,6 +237,10 @@ void store_stmts_finalize(const struct store_stmt *list, size_t n);
  * is open; stop before it closes. */
 int store_checkpointer_start(struct store *s, char *err, size_t errlen);
 void store_checkpointer_stop(struct store *s);
+/* In the writer's thread, after a commit (and after the loop heard of
+ * it): the WAL copied whole when its hook asked, so that it starts again
+ * at the next commit. */
+void store_writer_checkpoint(struct store *s);
 
 /* sqlite_writer.c */
 int store_writer_start(struct store *s, char *err, size_t errlen);

@@ -656,6 +656,7 @@ writer_main(void *arg)
 			pthread_mutex_unlock(&s->q.lock);
 			epochs_tell_loop(&s->q);
 			epochs_free(taken);
+			store_writer_checkpoint(s);
 			pthread_mutex_lock(&s->q.lock);
 			continue;
 		}
