@@ -90,7 +90,11 @@ conn_watch(struct conn *c)
 	 * reading: TCP then slows the sender down. */
 	if (c->state == CONN_OPEN && !c->eof && framer_room(&c->in) >= conn_read_room(c))
 		mask |= LOOP_READ;
-	if (sendq_ready(&c->out))
+	/* Output the before-sleep flush will write (the conn is on its list)
+	 * needs no wake-up: watching for it costs two epoll_ctl per reply,
+	 * and conn_flush_pass would then leave the reply to the next pass.
+	 * LOOP_WRITE is for a socket that was full at its last write. */
+	if (sendq_ready(&c->out) && (!c->queued_flush || (c->io.mask & LOOP_WRITE)))
 		mask |= LOOP_WRITE;
 	/* The next page of a reply is made when the socket can take it. */
 	if (c->state == CONN_OPEN && c->pagers != NULL && !c->pagers->parked)
