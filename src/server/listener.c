@@ -204,6 +204,11 @@ listeners_readdress(void *owner, struct conn *c, const struct sockaddr_storage *
 
 /* Accepting. */
 
+/* The options every client socket gets, set on the listening socket:
+ * Linux copies a listener's TCP_NODELAY, keepalive and user timeout into
+ * each socket accept() returns, which saves six setsockopt calls a
+ * connection (a tenth of the syscalls of a client that registers and
+ * joins). Set again on every listener when the config changes. */
 static void
 socket_options(const struct config *cfg, int fd)
 {
@@ -226,6 +231,13 @@ socket_options(const struct config *cfg, int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+}
+
+void
+listeners_set_options(struct listeners *ls)
+{
+	for (struct listener *l = ls->list; l != NULL; l = l->next)
+		socket_options(ls->cfg, l->io.fd);
 }
 
 void
@@ -256,7 +268,6 @@ accept_one(struct listener *l, int fd, const struct sockaddr_storage *ss)
 		    strcmp(why, "out of memory") == 0 ? CONN_REFUSED_NO_MEMORY : CONN_REFUSED_PER_IP);
 		return;
 	}
-	socket_options(ls->cfg, fd);
 	struct conn *c = conn_new(ls->conns, fd, &l->door->conn, host, port,
 	    l->tls ? ls->tls : NULL);
 	if (c == NULL || (proxied && conn_expect_proxy(c) < 0)) {
@@ -417,6 +428,7 @@ listener_open(struct listeners *ls, const char *value, const struct door *door, 
 	else
 		snprintf(l->name, sizeof l->name, "%s", spec);
 	snprintf(l->value, sizeof l->value, "%s", value);
+	socket_options(ls->cfg, fd);
 	if (loop_io_add(ls->loop, &l->io, fd, LOOP_READ, on_accept, l) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 		close(fd);

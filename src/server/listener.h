@@ -43,6 +43,10 @@ int listeners_init(struct listeners *ls, struct loop *loop, const struct config 
 /* proxy-from's networks, from cfg: -1 with err saying which is none. */
 int listeners_set_proxies(struct listeners *ls, const struct config *cfg, char *err,
     size_t errlen);
+/* Sets the options every accepted socket inherits (TCP_NODELAY, keepalive
+ * from ping-interval and ping-timeout) on every listener again: a reload
+ * may have changed them. */
+void listeners_set_options(struct listeners *ls);
 /* Listens on value (a listen option's "host:port [tls]") for door; -1
  * with err saying why when it cannot. */
 int listener_open(struct listeners *ls, const char *value, const struct door *door, char *err,

@@ -60,6 +60,7 @@ server_apply_config(struct server *srv)
 		.handshake_ms = (uint64_t)cfg->handshake_timeout * 1000u,
 	};
 	srv->hub.max_rooms = (uint32_t)cfg->max_rooms;
+	listeners_set_options(&srv->listeners);
 	log_threshold = cfg->log_level;
 	log_set_format(cfg->log_format);
 	raise_fd_limit(cfg);
