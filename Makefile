@@ -62,7 +62,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all run test unit integration sanitize install uninstall docs clean deps browser-deps \
 	tool-deps
 
-all: deps $(BIN)/parleyd $(BIN)/parley $(BIN)/parley-bench $(BIN)/parley-ceiling $(BIN)/store-bench
+all: deps $(BIN)/parleyd $(BIN)/parley $(BIN)/parley-bench $(BIN)/parley-ceiling $(BIN)/naive-w4 $(BIN)/store-bench
 
 # Checks each library with pkg-config; names the missing Debian package and,
 # when run as root, installs it.
@@ -101,6 +101,12 @@ $(BIN)/parley-bench: $(BENCH_OBJ)
 $(BIN)/parley-ceiling: $(BUILD)/bench/ceiling.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
+
+# W4 as a simple independent load generator does it (bench/naive-w4.c):
+# one source address, a pool of threads with blocking sockets.
+$(BIN)/naive-w4: $(BUILD)/bench/naive-w4.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -pthread
 
 # The store alone (bench/store-bench): `./store-bench --help`.
 $(BIN)/store-bench: $(STORE_BENCH_OBJ)
@@ -263,7 +269,7 @@ docs: $(BIN)/parleyd
 	$(PYTHON) tools/options-doc --parleyd $(BIN)/parleyd write
 
 clean:
-	rm -rf build parleyd parley parley-bench parley-ceiling store-bench
+	rm -rf build parleyd parley parley-bench parley-ceiling naive-w4 store-bench
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
