@@ -316,6 +316,10 @@ void cluster_claims_expire(struct cluster *cl);
  * with members here is told again. */
 int cluster_born_start(redisContext *c, struct cluster *cl, const char **why);
 void cluster_born_check(struct cluster *cl);
+/* The state of room (which has members here) told to Redis: each field
+ * set only where Redis has none. Also after a JOIN to a registered room,
+ * which Redis made anew with its flags only if it was empty there. */
+void cluster_restate_room(struct cluster *cl, const struct room *room);
 /* health.c: the users of this node told again now, if that is due. */
 void cluster_reassert_now(struct cluster *cl);
 

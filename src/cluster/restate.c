@@ -98,9 +98,8 @@ masks(char letter, const struct ban *list, uint32_t count, const char **argv, si
 	}
 }
 
-/* The state of room (which has members here) told to Redis. */
-static void
-restate_room(struct cluster *cl, const struct room *room)
+void
+cluster_restate_room(struct cluster *cl, const struct room *room)
 {
 	int cap = 10 + 4 * (int)(room->nbans + room->nexcepts + room->ninvexes);
 	const char **argv = calloc((size_t)cap, sizeof *argv);
@@ -149,7 +148,7 @@ restate_rooms(struct cluster *cl)
 	HASH_ITER(hh, cl->hub->rooms, room, tmp) {
 		if (room->nlocal == 0 || !cluster_can_send(cl))
 			continue;
-		restate_room(cl, room);
+		cluster_restate_room(cl, room);
 		n++;
 	}
 	log_info("cluster: Redis restarted empty: told it the state of this node's "

@@ -346,6 +346,13 @@ cluster_publish_state(struct cluster *cl, const struct cluster_event *ev, int ag
 	 * commands (a MODE, a TOPIC) wait for it (holds.c). */
 	if (m->kind == MSG_JOIN && !again)
 		c->hold = cluster_hold_user(cl, m->from);
+	/* A registered room kept its topic, key, limit and lists here while
+	 * it was empty, but not in Redis (its keys go with its last member):
+	 * made anew there by this JOIN, it is given them, for the nodes that
+	 * load it later. */
+	const struct room *joined = m->kind == MSG_JOIN ? hub_room_find(cl->hub, m->room) : NULL;
+	if (joined != NULL && joined->reg != NULL && !again)
+		cluster_restate_room(cl, joined);
 	cl->stats.published++;
 	return;
 unsent:

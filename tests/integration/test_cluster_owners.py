@@ -11,7 +11,7 @@ import re
 
 from cluster import redis, wait_for  # noqa: F401 (redis: a fixture)
 from irc import IrcClient, parse
-from test_cluster_pg import nodes  # noqa: F401 (a fixture: two nodes, one PostgreSQL)
+from test_cluster_pg import nodes, pg_node  # noqa: F401 (nodes: a fixture, two nodes)
 
 
 def irc(srv, nick):
@@ -171,3 +171,29 @@ def test_what_was_registered_while_redis_was_away_is_read_again(nodes, redis):
     wait_for("B knows #new as registered and #old no more",
              lambda: chanserv(lou, "INFO #new").startswith("#new is registered to kim") and
              "registered to" not in chanserv(lou, "INFO #old"), timeout=30)
+
+
+def test_a_registered_room_emptied_keeps_its_state_for_a_node_started_later(
+        nodes, redis, pg_url, make_server):
+    a_node, b_node = nodes
+    ned = account(a_node, "ned", "sesame-ned")
+    ned.join("#st")
+    ned.send("TOPIC #st :kept topic")
+    ned.send("MODE #st +k sesame")
+    ned.expect(r" MODE #st \+k sesame")
+    assert chanserv(ned, "REGISTER #st") == "#st is registered to ned"
+    # Emptied: Redis forgets the room (its keys go with its last member);
+    # the nodes keep it, registered. The founder back makes it anew there.
+    ned.send("PART #st")
+    ned.expect(r" PART #st")
+    ned.join("#st")
+    ned.send("PING :after")
+    ned.expect(r"PONG \S+ :after")
+    # A node started now loads the room from Redis (and the database):
+    # its topic and key as they are.
+    c_node = pg_node(make_server, redis, pg_url)
+    x = irc(c_node, "x")
+    x.send("TOPIC #st")
+    assert x.expect(r" (331|332) ").group(1) == "332"
+    x.send("JOIN #st")
+    x.expect_numeric("475")
