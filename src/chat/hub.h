@@ -540,6 +540,9 @@ void hub_room_load(struct hub *hub, struct room *room, const struct hub_room_sta
  * event). -1 when it does not fit the bounds. */
 int hub_room_restore_mask(struct hub *hub, struct room *room, char letter, const char *mask,
     const char *by, time_t at);
+/* Empties room's +b, +e and +I lists (no event): before they are loaded
+ * again from elsewhere (a cluster's shared state). */
+void hub_room_clear_masks(struct hub *hub, struct room *room);
 /* 1 when account gets +o on joining room. */
 int hub_room_op_account(const struct room *room, const char *account);
 /* Another node's MSG_REGISTER or MSG_UNREGISTER (hub_apply's): the room

@@ -152,6 +152,19 @@ list_mode(struct hub *hub, struct room *room, struct hub_mode *m, const struct u
 	return HUB_OK;
 }
 
+void
+hub_room_clear_masks(struct hub *hub, struct room *room)
+{
+	struct ban **lists[3] = { &room->bans, &room->excepts, &room->invexes };
+	uint32_t *counts[3] = { &room->nbans, &room->nexcepts, &room->ninvexes };
+	for (int l = 0; l < 3; l++) {
+		for (uint32_t i = 0; i < *counts[l]; i++)
+			free((*lists[l])[i].mask);
+		hub->nmasks -= *counts[l];
+		*counts[l] = 0;
+	}
+}
+
 int
 hub_room_restore_mask(struct hub *hub, struct room *room, char letter, const char *mask,
     const char *by, time_t at)

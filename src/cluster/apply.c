@@ -148,6 +148,8 @@ cluster_apply_payload(struct cluster *cl, const char *p, size_t n, uint64_t done
 	if (framed) {
 		ev.seq = seq;
 		ev.member_modes = modes;
+		if (seq > cl->heard_seq)
+			cl->heard_seq = seq;
 	}
 	/* In the snapshot already (snapshot.c), ours, or seen. */
 	if ((framed && seq <= done) || ev.node == cl->node || !fresh(cl, &ev)) {

@@ -79,7 +79,7 @@
 /* The Lua scripts (scripts.c): one a kind of change, and the snapshot. */
 enum cluster_script {
 	SCRIPT_JOIN, SCRIPT_LEAVE, SCRIPT_TOPIC, SCRIPT_MODE, SCRIPT_USER, SCRIPT_EVENT,
-	SCRIPT_SNAPSHOT, SCRIPT_REAP, SCRIPT_COUNT
+	SCRIPT_SNAPSHOT, SCRIPT_ROOMS, SCRIPT_REAP, SCRIPT_COUNT
 };
 #define CLUSTER_SHA_LEN 40
 const char *cluster_script_text(enum cluster_script s);
@@ -195,6 +195,8 @@ struct cluster {
 	struct cluster_hold *holds;      /* users waiting for an answer (holds.c) */
 	struct claim_wait *waits;        /* doors' claims waiting (claims.c) */
 	char born[CLUSTER_BORN_MAX];     /* <prefix>born as this node knew it */
+	uint64_t heard_seq;              /* the highest global sequence applied */
+	uint8_t rooms_tries;             /* rooms' state read again (snapshot.c) */
 };
 
 /* channels.c: the channel of a room (by name, any case), of a node, and
@@ -325,6 +327,10 @@ void cluster_reassert_now(struct cluster *cl);
 
 /* cluster.c: the node hears the cluster (again): on_back is told. */
 void cluster_heard_again(struct cluster *cl);
+/* snapshot.c: the links are back and Redis kept its data: the state of
+ * the rooms this node mirrors (topic, modes, key, limit, lists) is read
+ * again from Redis, where other nodes may have changed it meanwhile. */
+void cluster_rooms_reload(struct cluster *cl);
 /* snapshot.c: a push on the pub/sub link (redis_link's on_push). */
 void cluster_on_push(struct redis_link *link, redisReply *reply);
 

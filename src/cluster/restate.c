@@ -164,8 +164,12 @@ on_born(redisAsyncContext *ac, void *reply, void *data)
 	const redisReply *r = reply;
 	if (cl->closing || r == NULL || r->type != REDIS_REPLY_STRING)
 		return;
-	if (strcmp(r->str, cl->born) == 0)
-		return;   /* the same Redis data: its copy stands */
+	if (strcmp(r->str, cl->born) == 0) {
+		/* The same Redis data: its copy stands, and other nodes may
+		 * have changed it while this one did not hear them. */
+		cluster_rooms_reload(cl);
+		return;
+	}
 	snprintf(cl->born, sizeof cl->born, "%s", r->str);
 	/* The users' JOINs go first (they make the rooms anew), on this
 	 * same link. */

@@ -196,6 +196,19 @@ static const char snapshot_lua[] = PROLOGUE
 	"end\n"
 	"return {seq, users, rooms}\n";
 
+/* The rooms alone, as the snapshot has them: {seq, {}, rooms}, for a node
+ * whose link blipped (snapshot.c). */
+static const char rooms_lua[] = PROLOGUE
+	"local seq = tonumber(redis.call('GET', P .. 'seq') or '0')\n"
+	"local rooms = {}\n"
+	"for _, f in ipairs(redis.call('SMEMBERS', P .. 'rooms')) do\n"
+	"  local R = P .. 'room:' .. f\n"
+	"  rooms[#rooms + 1] = { redis.call('HGETALL', R), {},\n"
+	"    redis.call('HGETALL', R .. ':b'), redis.call('HGETALL', R .. ':e'),\n"
+	"    redis.call('HGETALL', R .. ':I') }\n"
+	"end\n"
+	"return {seq, {}, rooms}\n";
+
 /* A dead node's users leave the shared state (its reaper runs it; every
  * node told its own users of their QUITs: health.c). ARGV: 3 the node.
  * Publishes nothing. */
@@ -225,6 +238,7 @@ static const char *const texts[SCRIPT_COUNT] = {
 	[SCRIPT_USER] = user_lua,
 	[SCRIPT_EVENT] = event_lua,
 	[SCRIPT_SNAPSHOT] = snapshot_lua,
+	[SCRIPT_ROOMS] = rooms_lua,
 };
 
 const char *

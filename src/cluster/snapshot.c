@@ -123,19 +123,11 @@ load_members(struct cluster *cl, const char *name, const redisReply *m)
 	}
 }
 
-/* One room: {hash, members, +b, +e, +I}. */
-static int
-load_room(struct cluster *cl, const redisReply *r)
+/* room's state as r ({hash, members, +b, +e, +I}) has it: its lists
+ * replaced when again (a room this node had already). */
+static void
+room_state(struct cluster *cl, struct room *room, const redisReply *r, int again)
 {
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 5)
-		return 0;
-	const char *name = field(r->element[0], "name");
-	if (name == NULL)
-		return 0;
-	load_members(cl, name, r->element[1]);
-	struct room *room = hub_room_find(cl->hub, name);
-	if (room == NULL)
-		return 0;   /* none of its members is known here */
 	const char *topic = field(r->element[0], "topic");
 	struct hub_room_state st = {
 		.topic = topic,
@@ -147,6 +139,8 @@ load_room(struct cluster *cl, const redisReply *r)
 		.limit = (uint32_t)number(field(r->element[0], "limit")),
 	};
 	hub_room_load(cl->hub, room, &st);
+	if (again)
+		hub_room_clear_masks(cl->hub, room);
 	static const char letters[] = "beI";
 	for (int l = 0; l < 3; l++) {
 		const redisReply *list = r->element[2 + l];
@@ -160,7 +154,81 @@ load_room(struct cluster *cl, const redisReply *r)
 			    by != NULL ? by + 1 : NULL, (time_t)number(v->str));
 		}
 	}
+}
+
+/* One room: {hash, members, +b, +e, +I}. */
+static int
+load_room(struct cluster *cl, const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 5)
+		return 0;
+	const char *name = field(r->element[0], "name");
+	if (name == NULL)
+		return 0;
+	load_members(cl, name, r->element[1]);
+	struct room *room = hub_room_find(cl->hub, name);
+	if (room == NULL)
+		return 0;   /* none of its members is known here */
+	room_state(cl, room, r, 0);
 	return 1;
+}
+
+/* ---- A link that blipped: the rooms' state read again ---- */
+
+/* The most times the rooms are read again because a newer state event
+ * was applied before the read's answer came (it would undo that). */
+#define ROOMS_TRIES_MAX 3
+
+static void on_rooms(redisAsyncContext *ac, void *reply, void *data);
+
+static void
+ask_rooms(struct cluster *cl)
+{
+	/* EVAL: rare, and never refused for a script Redis forgot. */
+	if (cl->cmd.up && redisAsyncCommand(cl->cmd.ac, on_rooms, cl, "EVAL %s 0 %s %s",
+	    cluster_script_text(SCRIPT_ROOMS), CLUSTER_PREFIX, "") == REDIS_OK)
+		cl->inflight++;
+}
+
+static void
+on_rooms(redisAsyncContext *ac, void *reply, void *data)
+{
+	(void)ac;
+	struct cluster *cl = data;
+	cl->inflight--;
+	redisReply *r = reply;
+	if (cl->closing || r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    r->element[2]->type != REDIS_REPLY_ARRAY)
+		return;   /* the link went (read again when it is back), or no answer */
+	uint64_t seq = (uint64_t)r->element[0]->integer;
+	if (cl->heard_seq > seq && ++cl->rooms_tries < ROOMS_TRIES_MAX) {
+		/* Something applied here is newer than what was read. */
+		ask_rooms(cl);
+		return;
+	}
+	unsigned n = 0;
+	const redisReply *rooms = r->element[2];
+	for (size_t i = 0; i < rooms->elements; i++) {
+		const redisReply *one = rooms->element[i];
+		if (one->type != REDIS_REPLY_ARRAY || one->elements != 5)
+			continue;
+		const char *name = field(one->element[0], "name");
+		struct room *room = name != NULL ? hub_room_find(cl->hub, name) : NULL;
+		if (room == NULL)
+			continue;   /* its members, told again, make it */
+		room_state(cl, room, one, 1);
+		n++;
+	}
+	log_info("cluster: read the state of %u rooms again from Redis (sequence %llu)", n,
+	    (unsigned long long)seq);
+}
+
+void
+cluster_rooms_reload(struct cluster *cl)
+{
+	cl->rooms_tries = 0;
+	ask_rooms(cl);
 }
 
 static void

@@ -197,3 +197,27 @@ def test_a_registered_room_emptied_keeps_its_state_for_a_node_started_later(
     assert x.expect(r" (331|332) ").group(1) == "332"
     x.send("JOIN #st")
     x.expect_numeric("475")
+
+
+def test_after_a_link_blip_a_node_reads_the_rooms_state_again(nodes, redis):
+    a_node, b_node = nodes
+    amy, bea = irc(a_node, "amy"), irc(b_node, "bea")
+    amy.join("#blip")
+    bea.join("#blip")
+    amy.send("TOPIC #blip :before")
+    bea.expect(r" TOPIC #blip :before")
+    # Every node's pub/sub link cut, Redis keeping its data: A's command
+    # link is up, so the changes it makes reach Redis while B hears
+    # nothing, for a second (its first retry).
+    redis.command("CLIENT", "KILL", "TYPE", "pubsub")
+    amy.send("TOPIC #blip :after")
+    amy.expect(r" TOPIC #blip :after")
+    amy.send("MODE #blip +k sesame")
+    amy.expect(r" MODE #blip \+k sesame")
+    def topic_on_b():
+        bea.send("TOPIC #blip")
+        return bea.expect(r" (331|332) ").string.endswith(":after")
+    wait_for("B has the topic set while its link was down", topic_on_b, timeout=30)
+    late = irc(b_node, "late")
+    late.send("JOIN #blip")
+    late.expect_numeric("475")
