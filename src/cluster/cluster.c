@@ -210,26 +210,6 @@ out:
 	return rc;
 }
 
-void
-cluster_back_listen(struct cluster *cl, cluster_back_fn *fn, void *ctx)
-{
-	if (cl == NULL)
-		return;
-	cl->on_back = fn;
-	cl->back_ctx = ctx;
-	/* Loaded already (cluster_start waits for it, and the server asks
-	 * after): told now. */
-	if (cl->load == LOAD_DONE)
-		cluster_heard_again(cl);
-}
-
-void
-cluster_heard_again(struct cluster *cl)
-{
-	if (cl->on_back != NULL)
-		cl->on_back(cl->back_ctx);
-}
-
 /* ---- The links, on the loop ---- */
 
 void

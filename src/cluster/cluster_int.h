@@ -325,7 +325,7 @@ void cluster_restate_room(struct cluster *cl, const struct room *room);
 /* health.c: the users of this node told again now, if that is due. */
 void cluster_reassert_now(struct cluster *cl);
 
-/* cluster.c: the node hears the cluster (again): on_back is told. */
+/* snapshot.c: the node hears the cluster (again): on_back is told. */
 void cluster_heard_again(struct cluster *cl);
 /* snapshot.c: the links are back and Redis kept its data: the state of
  * the rooms this node mirrors (topic, modes, key, limit, lists) is read

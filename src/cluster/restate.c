@@ -15,7 +15,8 @@
  * Nothing is published: every node kept its own mirror of its rooms.
  *
  * Invitations are not in Redis: the invited user's own node holds them
- * (the only node that checks one), and keeps them through any outage. */
+ * (the only node that checks one), and keeps them through any outage.
+ * A room's state is told by state.c's cluster_restate_room. */
 #include "cluster/cluster_int.h"
 
 #include <stdio.h>
@@ -33,22 +34,6 @@
 /* KEYS[1] born, ARGV[1] a value for it if it has none: its value. */
 static const char born_script[] =
     "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])";
-
-/* ARGV: 1 the prefix, 2 the room folded, 3 its topic ("": none), 4 by,
- * 5 at, 6 its key ("": none), 7 its limit ("": none), then in fours a
- * mask's list letter (b, e, I), the mask, at, by. */
-static const char restate_script[] =
-    "local R = ARGV[1] .. 'room:' .. ARGV[2]\n"
-    "if redis.call('EXISTS', R) == 0 then return 0 end\n"
-    "if ARGV[3] ~= '' and redis.call('HEXISTS', R, 'topic') == 0 then\n"
-    "  redis.call('HSET', R, 'topic', ARGV[3], 'topic_by', ARGV[4], 'topic_at', ARGV[5])\n"
-    "end\n"
-    "if ARGV[6] ~= '' then redis.call('HSETNX', R, 'key', ARGV[6]) end\n"
-    "if ARGV[7] ~= '' then redis.call('HSETNX', R, 'limit', ARGV[7]) end\n"
-    "for i = 8, #ARGV - 3, 4 do\n"
-    "  redis.call('HSETNX', R .. ':' .. ARGV[i], ARGV[i + 1], ARGV[i + 2] .. ' ' .. ARGV[i + 3])\n"
-    "end\n"
-    "return 1\n";
 
 static void
 born_value(char out[CLUSTER_BORN_MAX])
@@ -77,66 +62,6 @@ cluster_born_start(redisContext *c, struct cluster *cl, const char **why)
 	snprintf(cl->born, sizeof cl->born, "%s", r->str);
 	freeReplyObject(r);
 	return 0;
-}
-
-/* The masks of one list, in fours, into argv from *n (bounded by cap). */
-static void
-masks(char letter, const struct ban *list, uint32_t count, const char **argv, size_t *len,
-    char (*nums)[24], int *n, int cap)
-{
-	static const char *const letters[] = { "b", "e", "I" };
-	const char *l = letter == 'b' ? letters[0] : letter == 'e' ? letters[1] : letters[2];
-	for (uint32_t i = 0; i < count && *n + 4 <= cap; i++) {
-		argv[*n] = l;
-		argv[*n + 1] = list[i].mask;
-		snprintf(nums[*n], sizeof nums[*n], "%lld", (long long)list[i].at);
-		argv[*n + 2] = nums[*n];
-		argv[*n + 3] = list[i].by;
-		for (int k = 0; k < 4; k++)
-			len[*n + k] = strlen(argv[*n + k]);
-		*n += 4;
-	}
-}
-
-void
-cluster_restate_room(struct cluster *cl, const struct room *room)
-{
-	int cap = 10 + 4 * (int)(room->nbans + room->nexcepts + room->ninvexes);
-	const char **argv = calloc((size_t)cap, sizeof *argv);
-	size_t *len = calloc((size_t)cap, sizeof *len);
-	char (*nums)[24] = calloc((size_t)cap, sizeof *nums);
-	if (argv == NULL || len == NULL || nums == NULL)
-		goto out;
-	char folded[ROOM_LEN_MAX + 1], at[24], limit[16];
-	snprintf(folded, sizeof folded, "%s", room->name);
-	name_fold(folded, folded);
-	snprintf(at, sizeof at, "%lld", (long long)room->topic_at);
-	limit[0] = '\0';
-	if (room->limit != 0)
-		snprintf(limit, sizeof limit, "%u", (unsigned)room->limit);
-	int n = 0;
-	argv[n++] = "EVAL";
-	argv[n++] = restate_script;
-	argv[n++] = "0";
-	argv[n++] = CLUSTER_PREFIX;
-	argv[n++] = folded;
-	argv[n++] = room->topic != NULL ? room->topic : "";
-	argv[n++] = room->topic_by != NULL ? room->topic_by : "";
-	argv[n++] = at;
-	argv[n++] = room->password != NULL ? room->password : "";
-	argv[n++] = limit;
-	for (int i = 0; i < n; i++)
-		len[i] = strlen(argv[i]);
-	masks('b', room->bans, room->nbans, argv, len, nums, &n, cap);
-	masks('e', room->excepts, room->nexcepts, argv, len, nums, &n, cap);
-	masks('I', room->invexes, room->ninvexes, argv, len, nums, &n, cap);
-	if (redisAsyncCommandArgv(cl->cmd.ac, cluster_counted_reply, cl, n, argv, len) ==
-	    REDIS_OK)
-		cl->inflight++;
-out:
-	free(argv);
-	free(len);
-	free(nums);
 }
 
 /* Redis lost what it held: the state of every room with members here. */
