@@ -58,6 +58,10 @@ static atomic_uint next_client;
 static atomic_uint joined, failed;
 static atomic_uint_fast64_t connect_ns; /* summed over every connect() */
 static atomic_uint_fast64_t connect_ns_max;
+/* connect() time by quarter of the clients in the order they connect:
+ * the kernel's port search from one address grows with the ports in use. */
+#define QUARTERS 4
+static atomic_uint_fast64_t quarter_ns[QUARTERS];
 
 static uint64_t
 now_ns(void)
@@ -192,6 +196,7 @@ run_client(unsigned i, struct reader *r, const char **why)
 	int rc = connect(fd, server->ai_addr, server->ai_addrlen);
 	uint64_t took = now_ns() - t0;
 	atomic_fetch_add(&connect_ns, took);
+	atomic_fetch_add(&quarter_ns[(uint64_t)i * QUARTERS / opt.clients], took);
 	uint64_t max = atomic_load(&connect_ns_max);
 	while (took > max && !atomic_compare_exchange_weak(&connect_ns_max, &max, took))
 		;
@@ -252,7 +257,8 @@ usage(FILE *f, int status)
 "search), a pool of threads with blocking sockets, NICK and USER, wait for\n"
 "the end of the MOTD, JOIN, wait for 366, next client. Prints one JSON line:\n"
 "connect_s (first connect to last 366), connect_call_s (time inside\n"
-"connect(), summed over threads), cpu_s; then holds the clients.\n"
+"connect(), summed over threads; connect_call_us_by_quarter, its mean per\n"
+"quarter of the clients in connect order), cpu_s; then holds the clients.\n"
 "  --host H          server address (default 127.0.0.1)\n"
 "  --port P          server port (required)\n"
 "  --clients N       clients (default 19000)\n"
@@ -345,10 +351,14 @@ main(int argc, char **argv)
 	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	printf("{\"generator\":\"naive-w4\",\"clients\":%u,\"rooms\":%u,\"threads\":%u,"
 	    "\"joined\":%u,\"failed\":%u,\"connect_s\":%.3f,\"connect_call_s\":%.3f,"
-	    "\"connect_call_max_ms\":%.1f,\"cpu_s\":%.2f}\n",
+	    "\"connect_call_max_ms\":%.1f,\"cpu_s\":%.2f,\"connect_call_us_by_quarter\":[",
 	    opt.clients, opt.rooms, started, atomic_load(&joined), atomic_load(&failed), took,
 	    (double)atomic_load(&connect_ns) / 1e9, (double)atomic_load(&connect_ns_max) / 1e6,
 	    cpu);
+	for (int q = 0; q < QUARTERS; q++)
+		printf("%s%.0f", q ? "," : "", (double)atomic_load(&quarter_ns[q]) / 1e3 /
+		    ((double)opt.clients / QUARTERS));
+	printf("]}\n");
 	fflush(stdout);
 	if (opt.hold > 0)
 		nanosleep(&(struct timespec){ .tv_sec = (time_t)opt.hold,
