@@ -119,6 +119,16 @@ def test_a_node_hears_a_room_only_while_it_has_members_there(redis, nodes):
     # A hears #quiet; B has nobody there. #lobby: both have members.
     wait_for("A hears #quiet", lambda: numsub(redis, "#quiet") == 1)
     assert numsub(redis, "#lobby") == 2
+    # B must have heard of #quiet (alice's JOIN through Redis) before bob
+    # joins it by another spelling: else B makes a room "#Quiet" of its
+    # own, and A shows the JOIN under that name (seen under the sanitizer).
+    def b_knows_quiet():
+        bob.send("/rooms")
+        lines = []
+        while not lines or not re.search(r"^-- \d+ rooms?$", lines[-1]):
+            lines.append(bob.expect(r"^-- ").string)
+        return any(line.startswith("-- #quiet:") for line in lines)
+    wait_for("B knows #quiet", b_knows_quiet)
     bob.send("/join #Quiet")
     alice.expect(r"^#quiet -- bob joined$")
     wait_for("B hears #quiet", lambda: numsub(redis, "#quiet") == 2)
