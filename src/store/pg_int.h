@@ -160,7 +160,7 @@ void pg_query(struct store *st, const struct store_query *q, struct store_result
 #define PG_COLUMNS "e.msgid, e.at_ms, e.target, e.kind, e.sender, e.account, e.text," \
 	" e.extra, e.tags, e.bot, e.redacted"
 #define PG_MESSAGE_KINDS "(1, 2, 3)"
-/* Row row of r (PG_COLUMNS) as an event whose strings are one block,
+/* pg_row.c: row row of r (PG_COLUMNS) as an event whose strings are one block,
  * target first; -1 when memory fails. */
 int pg_row_event(const PGresult *r, int row, struct store_event *e);
 
