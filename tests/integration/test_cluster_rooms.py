@@ -198,6 +198,11 @@ def test_a_node_started_later_mirrors_the_rooms(redis, nodes, make_server):
     alice.sync()
     c_node = start_node(make_server, redis, irc=True)
     wait_loaded(c_node)
+    # C's readiness probe is a plain client, in #lobby until its QUIT
+    # reaches A and B through Redis a moment later (CI saw A list it).
+    for n, srv in enumerate((a_node, b_node)):
+        w = irc.connect(srv, "wait%d" % n)
+        assert until(lambda: "#lobby" not in listed(w)), listed(w)
     # A viewer in no room asks each node the same questions.
     views = []
     for srv in (a_node, b_node, c_node):
