@@ -45,6 +45,11 @@ def postmaster_pid(root):
         return None
 
 
+def default_signals():
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -65,10 +70,14 @@ def test_a_signal_to_pytest_stops_its_postgresql(tmp_path, sig):
     # template it copies are made: open to postgres, unlike tmp_path.
     tmp = tempfile.mkdtemp(prefix="parley-pgtmp-test-")
     os.chmod(tmp, 0o755)
+    # The signals as a terminal's child has them: a suite run under
+    # nohup (or a runner that ignores SIGHUP) hands its children SIGHUP
+    # ignored, and pgtmp rightly leaves an ignored signal ignored.
     inner = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                               "-p", "no:xdist", str(test)], cwd=str(tmp_path),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True, env=dict(os.environ, TMPDIR=tmp))
+                             start_new_session=True, env=dict(os.environ, TMPDIR=tmp),
+                             preexec_fn=default_signals)
     pid = None
     root = None
     try:
