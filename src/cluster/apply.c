@@ -37,6 +37,8 @@ fresh(struct cluster *cl, const struct cluster_event *ev)
 		cluster_peer_epoch(cl, p, epoch);
 	}
 	p->last = ev->node_seq;
+	/* Alive now, whatever a check under way finds (health.c). */
+	p->heard = cl->checks;
 	return 1;
 }
 

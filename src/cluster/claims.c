@@ -57,10 +57,14 @@ static const char release_script[] =
     "if v and string.sub(v, 1, #prefix) == prefix then redis.call('DEL', k) end end " \
     "redis.call('DEL', KEYS[1]) return 1"
 static const char forget_script[] = FORGET_NODE;
-/* The reap of a dead node (KEYS[2] its reap key, ARGV[2] the reaper,
- * ARGV[3] the key's seconds): the reaper that wins the key (NX) forgets
- * the node's claims in the same step, before any claim sent after it. */
+/* The reap of a dead node (KEYS[2] its reap key, KEYS[3] its heartbeat
+ * key, ARGV[2] the reaper, ARGV[3] the key's seconds): the reaper that
+ * wins the key (NX) forgets the node's claims in the same step, before any
+ * claim sent after it. Not once its heartbeat is back: the node came back
+ * since the check that found it gone (its key goes before its claims:
+ * health.c), and its claims are its own again. */
 static const char reap_script[] =
+    "if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end "
     "if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[3]) then return 0 end "
     FORGET_NODE;
 
@@ -430,11 +434,12 @@ cluster_claims_assert(struct cluster *cl, int all)
 int
 cluster_claims_reap(struct cluster *cl, uint16_t node, redisCallbackFn *fn, void *data)
 {
-	char set[CLAIM_SET_MAX], reap[CLUSTER_NAME_MAX];
+	char set[CLAIM_SET_MAX], reap[CLUSTER_NAME_MAX], beat[CLUSTER_NAME_MAX];
 	claims_set(node, set);
 	snprintf(reap, sizeof reap, CLUSTER_PREFIX "reap:%u", (unsigned)node);
-	if (!cl->cmd.up || redisAsyncCommand(cl->cmd.ac, fn, data, "EVAL %s 2 %s %s %u %u %d",
-	    reap_script, set, reap, (unsigned)node, (unsigned)cl->node, CLUSTER_REAP_TTL) !=
+	snprintf(beat, sizeof beat, CLUSTER_PREFIX "node:%u", (unsigned)node);
+	if (!cl->cmd.up || redisAsyncCommand(cl->cmd.ac, fn, data, "EVAL %s 3 %s %s %s %u %u %d",
+	    reap_script, set, reap, beat, (unsigned)node, (unsigned)cl->node, CLUSTER_REAP_TTL) !=
 	    REDIS_OK)
 		return -1;
 	cl->inflight++;

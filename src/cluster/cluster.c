@@ -230,7 +230,18 @@ beat(struct loop *loop, struct loop_timer *t)
 	loop_timer_start(loop, t, CLUSTER_BEAT_MS);
 }
 
-/* Both links are up again after an outage: said once. */
+/* The node listens and can speak: its epoch is announced, and after an
+ * outage its users told again (health.c), then the rooms' state, if
+ * Redis lost it, told too, behind their JOINs (restate.c). */
+static void
+announce(struct cluster *cl)
+{
+	if (cluster_announce(cl))
+		cluster_born_check(cl);
+}
+
+/* Both links are up again after an outage: said once. Connected, the
+ * pub/sub link may not be subscribed yet (announce waits for it). */
 static void
 link_up(struct cluster *cl)
 {
@@ -242,11 +253,10 @@ link_up(struct cluster *cl)
 		cl->down = 0;
 		log_info("cluster: reconnected to Redis %s:%u", cl->host, cl->port);
 		cluster_link_back(cl);
-		/* And the rooms' state, if Redis lost it (restate.c). */
-		cluster_born_check(cl);
 		/* Registrations and drops made meanwhile: the database's. */
 		cluster_heard_again(cl);
 	}
+	announce(cl);
 }
 
 static void
@@ -279,6 +289,28 @@ sub_up(struct redis_link *link)
 	struct cluster *cl = link->data;
 	cluster_hear_all(cl);
 	link_up(cl);
+	cluster_load_step(cl);
+}
+
+/* What the pub/sub link hears. The answer to the users' channel's
+ * SUBSCRIBE says the node hears the cluster: it may announce itself, and
+ * read the shared state at start (snapshot.c). The rest is snapshot.c's. */
+static void
+sub_push(struct redis_link *link, redisReply *r)
+{
+	struct cluster *cl = link->data;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(r->element[0]->str, "subscribe") != 0) {
+		cluster_on_push(link, r);
+		return;
+	}
+	char users[CLUSTER_NAME_MAX];
+	cluster_users_channel(users);
+	if (r->element[1]->type != REDIS_REPLY_STRING || strcmp(r->element[1]->str, users) != 0)
+		return;
+	cl->heard_users = 1;
+	announce(cl);
 	cluster_load_step(cl);
 }
 
@@ -330,10 +362,11 @@ link_down(struct redis_link *link)
 	}
 	/* Its rooms are subscribed again when it is back (sub_up). */
 	retry_later(cl);
+	if (link == &cl->sub)
+		cl->heard_users = 0;
 	/* Loading the shared state at start: the stream held has a gap now,
 	 * so the snapshot is read again once the link is back. */
 	if (cl->load != LOAD_DONE && link == &cl->sub) {
-		cl->heard_users = 0;
 		cl->load_overflow = cl->load == LOAD_ASKED;
 		cluster_load_free(cl);
 	}
@@ -429,7 +462,7 @@ cluster_start(struct hub *hub, struct loop *loop, const struct config *cfg)
 	loop_timer_init(&cl->settle, cluster_settle, cl);
 	loop_timer_init(&cl->retry, retry, cl);
 	cl->cmd = (struct redis_link){ .on_up = cmd_up, .on_down = link_down, .data = cl };
-	cl->sub = (struct redis_link){ .on_push = cluster_on_push, .on_up = sub_up,
+	cl->sub = (struct redis_link){ .on_push = sub_push, .on_up = sub_up,
 		.on_down = link_down, .data = cl };
 	/* Every link says it on every (re)connect, before anything else. */
 	if (cl->password[0] != '\0') {

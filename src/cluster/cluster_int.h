@@ -126,6 +126,9 @@ struct cluster_peer {
 	uint16_t node;               /* the hash key */
 	uint64_t last;
 	uint32_t epoch;
+	uint32_t heard;              /* cl->checks when an event of it was last
+	                              * applied: a check sent before that which
+	                              * finds no heartbeat does not reap it */
 	UT_hash_handle hh;
 };
 
@@ -155,10 +158,16 @@ struct cluster {
 	uint64_t node_seq;               /* the last event published */
 	uint32_t epoch;                  /* CLUSTER_EPOCH of node_seq */
 	uint32_t announced;              /* the epoch our heartbeat shows: 0 until
-	                                  * the pub/sub link is subscribed (a node
-	                                  * that tells us its users must find us
-	                                  * listening) */
+	                                  * both links are up and the users'
+	                                  * channel is subscribed (a node that
+	                                  * tells us its users must find us
+	                                  * listening: health.c) */
+	uint8_t back;                    /* the links came back: a new epoch
+	                                  * starts when it is announced */
+	uint8_t tell;                    /* our users are told again when the
+	                                  * epoch is announced */
 	uint8_t checking;                /* a check of the others is under way */
+	uint32_t checks;                 /* checks of the others sent */
 	struct loop_timer reassert;      /* tells our users again (health.c) */
 	struct user herald;              /* who the cluster's notices come from:
 	                                  * the node's name */
@@ -175,7 +184,8 @@ struct cluster {
 	char sha[SCRIPT_COUNT][CLUSTER_SHA_LEN + 1];
 	/* Starting: the snapshot is not loaded yet (snapshot.c). */
 	enum { LOAD_WAIT, LOAD_ASKED, LOAD_DONE } load;
-	uint8_t heard_users;             /* the users' channel is subscribed */
+	uint8_t heard_users;             /* the users' channel is subscribed (on
+	                                  * the pub/sub link's connection) */
 	uint8_t starting;                /* cluster_start runs the loop to load */
 	uint8_t load_overflow;           /* held too much: read it again */
 	struct cluster_held *held, **held_tail;
@@ -216,19 +226,21 @@ void cluster_settle(struct loop *loop, struct loop_timer *t);
  * its own, and its rooms'. */
 void cluster_hear_all(struct cluster *cl);
 
-/* health.c: the heartbeat and the check of the others (each beat); the
- * pub/sub link heard its first SUBSCRIBE answer (the node listens: its
- * epoch is announced); a link went down (the first of an outage: local
- * users told, the other nodes' users dropped) or both are back (a new
- * epoch, our users told again); another node's epoch grew (its users as
- * known here dropped, ours told again); a MSG_CONNECT from another node
- * takes a nickname a user of this node has (the earlier user keeps it: 1
- * when the event may be applied now). A node heard of for the first time
- * (NULL when out of memory) is told of our users. */
+/* health.c: the heartbeat and the check of the others (each beat); a
+ * link went down (the first of an outage: local users told, the other
+ * nodes' users dropped) or both are back (a new epoch is due); the node
+ * listens and can speak (both links up, the users' channel subscribed):
+ * its epoch announced, a new one after an outage, and then its users told
+ * again (1 when the links had come back: cluster.c reads <prefix>born
+ * then); another node's epoch grew (its users as known here dropped,
+ * ours told again); a MSG_CONNECT from another node takes a nickname a
+ * user of this node has (the earlier user keeps it: 1 when the event may
+ * be applied now). A node heard of for the first time (NULL when out of
+ * memory) is told of our users. */
 void cluster_beat(struct cluster *cl);
-void cluster_subscribed(struct cluster *cl);
 void cluster_link_lost(struct cluster *cl);
 void cluster_link_back(struct cluster *cl);
+int cluster_announce(struct cluster *cl);
 struct cluster_peer *cluster_peer_new(struct cluster *cl, uint16_t node, uint32_t epoch);
 void cluster_peer_epoch(struct cluster *cl, struct cluster_peer *p, uint32_t epoch);
 int cluster_collide(struct cluster *cl, const struct cluster_event *ev, struct user *holder);
@@ -331,7 +343,8 @@ void cluster_heard_again(struct cluster *cl);
  * the rooms this node mirrors (topic, modes, key, limit, lists) is read
  * again from Redis, where other nodes may have changed it meanwhile. */
 void cluster_rooms_reload(struct cluster *cl);
-/* snapshot.c: a push on the pub/sub link (redis_link's on_push). */
+/* snapshot.c: a push on the pub/sub link but a SUBSCRIBE's answer
+ * (cluster.c takes those). */
 void cluster_on_push(struct redis_link *link, redisReply *reply);
 
 #endif

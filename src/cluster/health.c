@@ -45,6 +45,7 @@
  * MGET of their heartbeat keys. */
 struct check {
 	struct cluster *cl;
+	uint32_t gen;      /* cl->checks when it was sent */
 	unsigned n;
 	uint16_t ids[];
 };
@@ -148,8 +149,12 @@ reassert(struct loop *loop, struct loop_timer *t)
 {
 	(void)loop;
 	struct cluster *cl = t->data;
-	if (!cl->cmd.up)
+	/* Not while the node does not listen: the others answer a telling
+	 * with theirs, which it would miss. It tells when it announces. */
+	if (!cl->cmd.up || cl->announced == 0) {
+		cl->tell = 1;
 		return;
+	}
 	uint32_t n = 0;
 	struct user *u, *tmp;
 	HASH_ITER(hh, cl->hub->users, u, tmp) {
@@ -292,13 +297,40 @@ send_beat(struct cluster *cl, int check_gone)
 	command(cl, on_reply, NULL, "SADD " CLUSTER_PREFIX "nodes %u", (unsigned)cl->node);
 }
 
-void
-cluster_subscribed(struct cluster *cl)
+/* The order is what makes every node hear every other after an outage.
+ * Another node tells us its users again when it sees our epoch grow (in
+ * our heartbeat or our events), once: so our new epoch is shown only when
+ * the users' channel is subscribed (Redis answered the SUBSCRIBE, not
+ * merely was sent it), and only then do we tell our users, behind the
+ * heartbeat on the same link. Shown earlier (the links reconnect apart,
+ * the pub/sub link's answer may come late), the others' answer went to a
+ * node not listening and was lost for good. The heartbeat goes first so
+ * that a node that hears our users finds our key: one that did not (Redis
+ * restarted empty) took us for dead and dropped them again. */
+int
+cluster_announce(struct cluster *cl)
 {
-	if (cl->announced != 0)
-		return;
+	if (cl->announced != 0 || !cl->cmd.up || !cl->sub.up || !cl->heard_users)
+		return 0;
+	int back = cl->back;
+	if (back) {
+		cl->back = 0;
+		cl->tell = 1;
+		new_epoch(cl);
+	}
 	cl->announced = cl->epoch;
 	send_beat(cl, 0);
+	/* Redis may have lost the claims (restarted), or had none made while
+	 * it was away: after the key, so a reaper that took us for dead
+	 * leaves them be (claims.c). */
+	if (back)
+		cluster_claims_assert(cl, 1);
+	if (cl->tell) {
+		cl->tell = 0;
+		loop_timer_stop(cl->loop, &cl->reassert);
+		reassert(cl->loop, &cl->reassert);
+	}
+	return back;
 }
 
 /* ---- The check of the others ---- */
@@ -341,18 +373,26 @@ claim_reap(struct cluster *cl, uint16_t node)
 	if (chk == NULL)
 		return;
 	chk->cl = cl;
+	chk->gen = cl->checks;
 	chk->n = 1;
 	chk->ids[0] = node;
 	if (cluster_claims_reap(cl, node, on_reap_claim, chk) < 0)
 		free(chk);
 }
 
-/* One other node's heartbeat value (NULL: none); 1 when it is alive. */
+/* One other node's heartbeat value (NULL: none) as check chk read it; 1
+ * when it is alive. */
 static int
-seen(struct cluster *cl, uint16_t node, const redisReply *v)
+seen(struct cluster *cl, const struct check *chk, uint16_t node, const redisReply *v)
 {
 	struct cluster_peer *p = peer_find(cl, node);
 	if (v == NULL || v->type != REDIS_REPLY_STRING) {
+		/* Heard since the check was sent: alive, its key not set yet
+		 * when Redis read it (back from an outage with Redis restarted
+		 * empty). Reaped, its users told again before would be dropped
+		 * here for good. The next check decides. */
+		if (p != NULL && p->heard == chk->gen)
+			return 1;
 		if (p != NULL)
 			reap(cl, p);
 		claim_reap(cl, node);
@@ -381,7 +421,7 @@ on_alive(redisAsyncContext *ac, void *reply, void *data)
 	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == chk->n) {
 		uint32_t alive = 1;
 		for (unsigned i = 0; i < chk->n; i++)
-			alive += (uint32_t)seen(cl, chk->ids[i], r->element[i]);
+			alive += (uint32_t)seen(cl, chk, chk->ids[i], r->element[i]);
 		cl->stats.nodes = alive;
 	}
 	free(chk);
@@ -418,6 +458,7 @@ on_members(redisAsyncContext *ac, void *reply, void *data)
 		return;
 	}
 	chk->cl = cl;
+	chk->gen = cl->checks;
 	chk->n = 0;
 	for (size_t i = 0; i < r->elements && chk->n < cap; i++) {
 		const redisReply *e = r->element[i];
@@ -488,6 +529,7 @@ cluster_beat(struct cluster *cl)
 	if (cl->checking)
 		return;
 	cl->checking = 1;
+	cl->checks++;
 	if (redisAsyncCommand(cl->cmd.ac, on_members, cl, "SMEMBERS " CLUSTER_PREFIX "nodes")
 	    != REDIS_OK) {
 		cl->checking = 0;
@@ -515,15 +557,12 @@ cluster_link_lost(struct cluster *cl)
 	    "back", (unsigned)n);
 }
 
+/* The new epoch and the telling wait for cluster_announce. */
 void
 cluster_link_back(struct cluster *cl)
 {
 	cl->stats.reconnects++;
-	new_epoch(cl);
-	reassert_soon(cl);
-	/* Redis may have lost the claims (restarted), or had none made
-	 * while it was away. */
-	cluster_claims_assert(cl, 1);
+	cl->back = 1;
 }
 
 void

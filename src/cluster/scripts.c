@@ -211,8 +211,10 @@ static const char rooms_lua[] = PROLOGUE
 
 /* A dead node's users leave the shared state (its reaper runs it; every
  * node told its own users of their QUITs: health.c). ARGV: 3 the node.
- * Publishes nothing. */
+ * Publishes nothing. Not once the node's heartbeat is back: it came back
+ * since it was found gone, and told its users again behind its key. */
 static const char reap_lua[] = PROLOGUE
+	"if redis.call('EXISTS', P .. 'node:' .. ARGV[3]) == 1 then return 0 end\n"
 	"local gone = {}\n"
 	"local users = redis.call('HGETALL', P .. 'users')\n"
 	"for i = 1, #users, 2 do\n"

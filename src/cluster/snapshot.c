@@ -319,8 +319,8 @@ cluster_heard_again(struct cluster *cl)
 		cl->on_back(cl->back_ctx);
 }
 
-/* What the pub/sub link hears: held while the snapshot loads, applied
- * (apply.c) after. */
+/* What the pub/sub link hears (but the SUBSCRIBE answers: cluster.c):
+ * held while the snapshot loads, applied (apply.c) after. */
 void
 cluster_on_push(struct redis_link *link, redisReply *r)
 {
@@ -329,19 +329,6 @@ cluster_on_push(struct redis_link *link, redisReply *r)
 	    r->element[0]->type != REDIS_REPLY_STRING)
 		return;
 	const char *kind = r->element[0]->str;
-	if (strcmp(kind, "subscribe") == 0) {
-		/* The node hears the cluster now: it may say it is here, and
-		 * read the shared state (snapshot.c). */
-		cluster_subscribed(cl);
-		char users[CLUSTER_NAME_MAX];
-		cluster_users_channel(users);
-		if (r->element[1]->type == REDIS_REPLY_STRING &&
-		    strcmp(r->element[1]->str, users) == 0) {
-			cl->heard_users = 1;
-			cluster_load_step(cl);
-		}
-		return;
-	}
 	if (strcmp(kind, "message") != 0 && strcmp(kind, "smessage") != 0)
 		return;   /* ssubscribe, (s)unsubscribe: nothing to do */
 	const redisReply *payload = r->element[2];

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -165,6 +166,133 @@ class _Reader:
             n = int(rest)
             return None if n < 0 else [self.reply() for _ in range(n)]
         raise RuntimeError("not RESP: %r" % line)
+
+
+class Proxy:
+    """A TCP relay to redis for the nodes given its url, which can cut and
+    hold what it relays (Redis and its data untouched):
+      - drop(): every connection relayed is cut (the nodes reconnect);
+      - hold_subscribe() ... release(): the bytes of a new connection whose
+        first command is a SUBSCRIBE (a pub/sub link) wait: its node has
+        both links connected, Redis has not heard it subscribe;
+      - hold_commands() ... release_commands(): what the command links
+        send waits;
+      - hold_replies_after_mget() ... release_replies(): once a command
+        link has sent an MGET (a node's check of the others' heartbeats),
+        what Redis answers it waits (mget_seen is set).
+    Threads; stop() ends them and every connection."""
+
+    def __init__(self, redis):
+        self.redis = redis
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.socks = []
+        # Each gate is open when set.
+        self.subscribe_gate = threading.Event()
+        self.command_gate = threading.Event()
+        self.reply_gate = threading.Event()
+        for gate in (self.subscribe_gate, self.command_gate, self.reply_gate):
+            gate.set()
+        self.on_mget = False
+        self.mget_seen = threading.Event()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.redis.port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.socks += [client, upstream]
+            conn = {"kind": None, "ready": threading.Event()}
+            for args in ((client, upstream, conn, True), (upstream, client, conn, False)):
+                t = threading.Thread(target=self._pump, args=args, daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    def _pump(self, src, dst, conn, from_client):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if from_client:
+                    if conn["kind"] is None:
+                        conn["kind"] = "sub" if b"\r\nSUBSCRIBE\r\n" in data else "cmd"
+                        conn["ready"].set()
+                        if conn["kind"] == "sub":
+                            self.subscribe_gate.wait()
+                    if conn["kind"] == "cmd":
+                        self.command_gate.wait()
+                        if self.on_mget and b"\r\nMGET\r\n" in data:
+                            self.on_mget = False
+                            self.reply_gate.clear()
+                            self.mget_seen.set()
+                else:
+                    conn["ready"].wait()
+                    if conn["kind"] == "cmd":
+                        self.reply_gate.wait()
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def drop(self):
+        with self.lock:
+            socks, self.socks = self.socks, []
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def hold_subscribe(self):
+        self.subscribe_gate.clear()
+
+    def release(self):
+        self.subscribe_gate.set()
+
+    def hold_commands(self):
+        self.command_gate.clear()
+
+    def release_commands(self):
+        self.command_gate.set()
+
+    def hold_replies_after_mget(self):
+        self.mget_seen.clear()
+        self.on_mget = True
+
+    def release_replies(self):
+        self.on_mget = False
+        self.reply_gate.set()
+
+    def stop(self):
+        for gate in (self.subscribe_gate, self.command_gate, self.reply_gate):
+            gate.set()
+        self.listener.close()
+        self.drop()
+        for t in self.threads:
+            t.join(timeout=5)
 
 
 def node(redis, *args, **kw):
