@@ -132,6 +132,12 @@ gate_stream_touched(struct conn_gate *g, uint64_t pushed, int pending)
 	s->mark[slot] = pushed;
 }
 
+uint64_t
+gate_oldest(const struct conn_gate *g)
+{
+	return g->inflight > 0 ? g->epoch[g->head] : 0;
+}
+
 int
 gate_can_seal(const struct conn_gate *g)
 {

@@ -77,6 +77,9 @@ void gate_touched(struct conn_gate *g, struct conn *c, int pending);
  * pending or not: as gate_touched, for the gate's stream; once a pass,
  * before the pending events are sealed. */
 void gate_stream_touched(struct conn_gate *g, uint64_t pushed, int pending);
+/* The oldest epoch in flight, which the next release waits for; 0 when
+ * none is. */
+uint64_t gate_oldest(const struct conn_gate *g);
 /* Whether another epoch may go in flight now. */
 int gate_can_seal(const struct conn_gate *g);
 /* The pending events are now epoch (numbers only grow), in flight. Only

@@ -24,6 +24,10 @@
 /* Conns flushed between two looks at the clock while shutting down. */
 #define SHUTDOWN_CLOCK_EVERY 64
 
+/* Conns flushed between two looks, with history, at whether an epoch in
+ * flight has finished meanwhile (a load from memory: store_finished_peek). */
+#define RELEASE_PEEK_EVERY 16
+
 void
 server_conn_add(struct server *srv, struct conn *c)
 {
@@ -45,16 +49,37 @@ reap_dead(struct server *srv)
 	}
 }
 
+/* Whether epochs in flight finished since the loop last heard: then the
+ * conns they held are on the flush list, released. A look with no lock
+ * and no syscall first; store_finished (which clears store_fd: the loop
+ * is not woken again for them) only when one did. */
+static int
+release_finished(struct server *srv)
+{
+	uint64_t oldest = gate_oldest(&srv->conns.gate);
+	if (oldest == 0 || store_finished_peek(srv->store) < oldest)
+		return 0;
+	gate_finished(&srv->conns, store_finished(srv->store));
+	return 1;
+}
+
 static void
 flush_pending(struct server *srv)
 {
-	unsigned n = 0;
+	unsigned n = 0, peek = 0;
 	while (srv->conns.flush_list != NULL) {
 		/* Thousands of clients taking their last lines can take longer
 		 * than shutdown has. */
 		if (srv->conns.going_away && ++n % SHUTDOWN_CLOCK_EVERY == 0 &&
 		    server_shutdown_overdue(srv))
 			return;
+		/* An epoch committed while the loop writes (a pass to 1,000
+		 * members is some 5 ms of writevs) releases its bytes to the
+		 * conns not yet written in the same writev as the older ones;
+		 * the conns already written go back on the list and get them
+		 * in this round, not in a round after this one. */
+		if (srv->history != NULL && ++peek % RELEASE_PEEK_EVERY == 0)
+			release_finished(srv);
 		struct conn *c = conn_set_next_flush(&srv->conns);
 		/* With history, what it queued waits until the events it may
 		 * show are stored (net/gate.h). */
@@ -99,16 +124,12 @@ seal_pending(struct server *srv)
 	gate_sealed(&srv->conns, history_seal(srv->history));
 }
 
-/* Whether epochs in flight finished while the loop wrote (their conns
- * are on the flush list now). store_finished clears store_fd: the loop
- * is not woken again for them. */
+/* Whether epochs in flight finished while the loop wrote the last of
+ * its round (their conns are on the flush list now). */
 static int
 released_meanwhile(struct server *srv)
 {
-	if (srv->conns.gate.inflight == 0)
-		return 0;
-	gate_finished(&srv->conns, store_finished(srv->store));
-	return conn_set_busy(&srv->conns);
+	return release_finished(srv) && conn_set_busy(&srv->conns);
 }
 
 /* Sealed before the pass that writes to the sockets, so that the writer

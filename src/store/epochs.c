@@ -279,6 +279,12 @@ epochs_finished(struct store_epochs *q)
 	return finished;
 }
 
+uint64_t
+epochs_finished_peek(const struct store_epochs *q)
+{
+	return __atomic_load_n(&q->finished, __ATOMIC_ACQUIRE);
+}
+
 void
 epochs_stats(struct store_epochs *q, struct store_stats *out)
 {
@@ -315,7 +321,8 @@ epochs_done(struct store_epochs *q, const struct store_epoch *batch,
 	for (const struct store_epoch *ep = batch; ep != NULL; ep = ep->next) {
 		q->inflight_ops -= ep->nops;
 		q->inflight_bytes -= ep->bytes;
-		q->finished = ep->number;
+		/* Also read without the lock (epochs_finished_peek). */
+		__atomic_store_n(&q->finished, ep->number, __ATOMIC_RELEASE);
 		ops += ep->nops;
 		if (outcome == EPOCHS_HELD)
 			continue;

@@ -74,7 +74,8 @@ struct store_epochs {
 	pthread_cond_t wake;         /* an epoch is queued, or stop */
 	struct store_epoch *q_head, **q_tail;
 	size_t inflight_ops, inflight_bytes;  /* sealed, not finished */
-	uint64_t finished;
+	uint64_t finished;            /* written under lock, read also without
+	                               * it (epochs_finished_peek) */
 	uint64_t committed, dropped, epochs, commits_failed, resumed, pruned;
 	struct histogram commit_us, commit_events; /* per transaction (store_stats) */
 	char last_error[256];
@@ -96,6 +97,7 @@ int epochs_room_forget(struct store_epochs *q, const char *name);
 int epochs_pending(const struct store_epochs *q);
 uint64_t epochs_seal(struct store_epochs *q);
 uint64_t epochs_finished(struct store_epochs *q);
+uint64_t epochs_finished_peek(const struct store_epochs *q);
 void epochs_stats(struct store_epochs *q, struct store_stats *out);
 
 /* The writer's side, under q->lock. take: the queued epochs, in order

@@ -435,6 +435,7 @@ const struct store_backend store_pg = {
 	.pending = pg_pending,
 	.fd = pg_fd,
 	.finished = pg_finished,
+	.finished_peek = pg_finished_peek,
 	.stats = pg_stats,
 	.query = pg_query,
 	.account_create = pg_account_create,

@@ -97,6 +97,12 @@ pg_finished(struct store *st)
 	return finished;
 }
 
+uint64_t
+pg_finished_peek(const struct store *st)
+{
+	return epochs_finished_peek(&pg_of(st)->q);
+}
+
 void
 pg_pending_free(struct pg_store *s)
 {

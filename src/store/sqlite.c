@@ -268,6 +268,7 @@ const struct store_backend store_sqlite = {
 	.pending = sqlite_pending,
 	.fd = sqlite_fd,
 	.finished = sqlite_finished,
+	.finished_peek = sqlite_finished_peek,
 	.stats = sqlite_stats,
 	.query = sqlite_query,
 	.account_create = sqlite_account_create,

@@ -67,6 +67,12 @@ sqlite_finished(struct store *s)
 	return epochs_finished(&s->q);
 }
 
+uint64_t
+sqlite_finished_peek(const struct store *s)
+{
+	return epochs_finished_peek(&s->q);
+}
+
 void
 store_pending_free(struct store *s)
 {

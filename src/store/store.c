@@ -114,6 +114,12 @@ store_finished(struct store *s)
 	return ops(s)->finished(s);
 }
 
+uint64_t
+store_finished_peek(const struct store *s)
+{
+	return ops(s)->finished_peek(s);
+}
+
 void
 store_stats(const struct store *s, struct store_stats *out)
 {

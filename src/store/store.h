@@ -135,6 +135,11 @@ int store_fd(const struct store *s);
  * on; a later commit that works is logged once too). Every epoch up to
  * it is finished: epochs finish in order. */
 uint64_t store_finished(struct store *s);
+/* The newest epoch finished as far as the writer has told, read with no
+ * lock and no syscall, so that the loop can look often, in the middle of
+ * its writes, whether store_finished has news (it still calls it to
+ * hear of them). */
+uint64_t store_finished_peek(const struct store *s);
 
 #define STORE_PENDING_MAX 65536
 

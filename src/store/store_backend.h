@@ -31,6 +31,7 @@ struct store_backend {
 	int (*pending)(const struct store *s);
 	int (*fd)(const struct store *s);
 	uint64_t (*finished)(struct store *s);
+	uint64_t (*finished_peek)(const struct store *s);
 	void (*stats)(const struct store *s, struct store_stats *out);
 
 	void (*query)(struct store *s, const struct store_query *q, struct store_result *out);

@@ -113,6 +113,7 @@ test_pipelined_in_order(void **state)
 {
 	struct fixture *f = *state;
 	struct conn *a = f->c[0], *b = f->c[1];
+	assert_int_equal(gate_oldest(&f->set.gate), 0);
 	queue(f, a, 10, 1);
 	gate_sealed(&f->set, 1);
 	queue(f, b, 5, 1);
@@ -128,10 +129,13 @@ test_pipelined_in_order(void **state)
 	queue(f, a, 3, 0);
 	assert_int_equal(a->out.release, 0);
 
+	assert_int_equal(gate_oldest(&f->set.gate), 1);
 	gate_finished(&f->set, 1);
 	assert_int_equal(a->out.release, 10);
 	assert_int_equal(b->out.release, 0);
 	assert_true(flushed(f, a));
+	/* What the loop looks for in the middle of its writes. */
+	assert_int_equal(gate_oldest(&f->set.gate), 2);
 
 	gate_finished(&f->set, 2);
 	assert_int_equal(a->out.release, 10);
@@ -144,6 +148,7 @@ test_pipelined_in_order(void **state)
 	assert_int_equal(a->gate_wait, 0);
 	assert_int_equal(b->gate_wait, 0);
 	assert_int_equal(f->set.gate.inflight, 0);
+	assert_int_equal(gate_oldest(&f->set.gate), 0);
 }
 
 /* The writer commits several epochs in one transaction and says the
