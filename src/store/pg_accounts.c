@@ -10,13 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- Running statements ---- */
 
-/* A transaction's result: STORE_OK commits, anything else rolls back. */
+/* A transaction's result: STORE_OK commits, anything else rolls back.
+ * *committing says whether a COMMIT was sent: if its answer is lost,
+ * the write may have been applied. */
 static enum store_status
-end(PGconn *c, enum store_status st)
+end(PGconn *c, enum store_status st, int *committing)
 {
+	*committing = st == STORE_OK;
 	PGresult *r = PQexec(c, st == STORE_OK ? "COMMIT" : "ROLLBACK");
 	if (st == STORE_OK && !pg_ok(r))
 		st = STORE_FAILED;
@@ -24,11 +28,15 @@ end(PGconn *c, enum store_status st)
 	return st;
 }
 
+/* BEGIN, and the transaction's id into xid (one round trip: both
+ * statements in one query); -1 when it fails. */
 static int
-begin(PGconn *c)
+begin(PGconn *c, char *xid, size_t len)
 {
-	PGresult *r = PQexec(c, "BEGIN");
-	int ok = pg_ok(r);
+	PGresult *r = PQexec(c, "BEGIN; SELECT pg_current_xact_id()");
+	int ok = pg_ok(r) && PQntuples(r) == 1;
+	if (ok)
+		snprintf(xid, len, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return ok ? 0 : -1;
 }
@@ -57,26 +65,10 @@ bump(PGconn *c)
 	    NULL, NULL);
 }
 
-/* One write in its transaction, on a pooled connection. */
-typedef enum store_status write_fn(PGconn *c, const void *a, const void *b);
-
-static enum store_status
-in_transaction(struct pg_store *s, write_fn *fn, const void *a, const void *b)
-{
-	for (int tries = 0;; tries++) {
-		PGconn *c = pg_take(s);
-		if (c == NULL)
-			return STORE_FAILED;
-		enum store_status st = begin(c) == 0 ? end(c, fn(c, a, b)) : STORE_FAILED;
-		/* A pooled connection the database dropped (it restarted)
-		 * fails its first call: once more, on a new one. */
-		if (pg_give(s, c) && tries == 0)
-			continue;
-		return st;
-	}
-}
-
-/* The rows of sql bound to p (PQclear them), or NULL when it fails. */
+/* The rows of sql bound to p (PQclear them), or NULL when it fails. A
+ * pooled connection the database dropped (it restarted) fails its first
+ * call: once more, on a new one. Run twice, a statement here must do no
+ * harm: a read, or marker_set's, which only moves a marker forward. */
 static PGresult *
 rows(struct pg_store *s, const char *sql, int n, const char *const *p)
 {
@@ -95,6 +87,69 @@ rows(struct pg_store *s, const char *sql, int n, const char *const *p)
 		return NULL;
 	}
 	return r;
+}
+
+/* What became of transaction xid, whose COMMIT was sent and whose answer
+ * was lost with its connection: PostgreSQL keeps every recent
+ * transaction's status, asked here on another connection. While it is
+ * still in progress (its backend has not yet read the COMMIT, or the
+ * connection's end) it is asked again, for PG_OUTCOME_WAIT_MS at most. */
+enum outcome { TX_COMMITTED, TX_ABORTED, TX_UNKNOWN };
+
+static enum outcome
+outcome(struct pg_store *s, const char *xid)
+{
+	uint64_t until = pg_now_ms() + PG_OUTCOME_WAIT_MS;
+	const char *p[1] = { xid };
+	for (;;) {
+		PGresult *r = rows(s, "SELECT pg_xact_status($1::xid8)", 1, p);
+		const char *v = r != NULL && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ?
+		    PQgetvalue(r, 0, 0) : "";
+		enum outcome o = strcmp(v, "committed") == 0 ? TX_COMMITTED :
+		    strcmp(v, "aborted") == 0 ? TX_ABORTED : TX_UNKNOWN;
+		int pending = strcmp(v, "in progress") == 0;
+		PQclear(r);
+		if (!pending || pg_now_ms() >= until)
+			return o;
+		struct timespec pause = { 0, PG_OUTCOME_POLL_MS * 1000000L };
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* One write in its transaction, on a pooled connection. */
+typedef enum store_status write_fn(PGconn *c, const void *a, const void *b);
+
+/* fn in a transaction, run again (once) on a new connection only when
+ * the first is known not to have been applied: its connection died
+ * before the COMMIT went out (a pooled connection the database dropped
+ * when it restarted fails its first call; the server rolls back what a
+ * dead connection left open), or after it, and the database says the
+ * transaction was rolled back. A COMMIT whose answer was lost and that
+ * the database says committed is a success; one it cannot tell is a
+ * failure (the person is told to try again later): never applied twice
+ * (a registration answered "exists" to whoever just made it, the
+ * accounts' serial bumped twice). */
+static enum store_status
+in_transaction(struct pg_store *s, write_fn *fn, const void *a, const void *b)
+{
+	for (int tries = 0;; tries++) {
+		PGconn *c = pg_take(s);
+		if (c == NULL)
+			return STORE_FAILED;
+		char xid[24];
+		int committing = 0;
+		enum store_status st = begin(c, xid, sizeof xid) == 0 ?
+		    end(c, fn(c, a, b), &committing) : STORE_FAILED;
+		if (!pg_give(s, c) || st == STORE_OK)
+			return st;  /* the database answered */
+		if (committing) {
+			enum outcome o = outcome(s, xid);
+			if (o != TX_ABORTED)
+				return o == TX_COMMITTED ? STORE_OK : STORE_FAILED;
+		}
+		if (tries > 0)
+			return st;
+	}
 }
 
 static void

@@ -47,6 +47,12 @@
 /* While the database is away, a pooled call waits this long at most for
  * the one trying to connect (pg.c, pg_take) before it fails. */
 #define PG_PROBE_WAIT_MS 500
+/* An account write whose COMMIT's answer was lost with its connection:
+ * how long its transaction's status is asked for (every
+ * PG_OUTCOME_POLL_MS) while the database says it is still in progress,
+ * before the write is answered as failed (pg_accounts.c, outcome). */
+#define PG_OUTCOME_WAIT_MS 2000
+#define PG_OUTCOME_POLL_MS 20
 
 /* Retention: the writer prunes when it had no epoch for this long, rows
  * per statement, and how often it looks for rows past history-max-age. */
@@ -113,7 +119,8 @@ struct pg_store {
  * and the pool's. take waits for a free slot and connects it when it
  * has no live connection; NULL when it cannot (the database is away).
  * give hands it back: 1 when it was found broken (then closed), so the
- * caller may try once more on a new one. */
+ * caller may try once more on a new one, if what it sent cannot have been
+ * applied or does no harm twice (pg_accounts.c, in_transaction). */
 PGconn *pg_connect(const char *url, const char *password, char *err, size_t errlen);
 /* The first line of path (the password option's file) into a new string;
  * NULL with a line in err when it cannot be read or is empty. */
