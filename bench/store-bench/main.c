@@ -40,6 +40,7 @@
 
 #include "base/clock.h"
 #include "store/store.h"
+#include "../../tests/made_up.h"
 
 #define VOCAB 4000          /* distinct words in the texts */
 #define WORD_MAX 16
@@ -52,14 +53,11 @@ static uint64_t rng = 0x9e3779b97f4a7c15u;
 static uint64_t
 rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return made_up_next(&rng);
 }
 
-/* Words of two to four syllables; a Zipf-like pick (the square of a
- * uniform number) makes a few words common and most rare. */
+/* Words of two to four syllables, picked by made_up_zipf: a few common,
+ * most rare. */
 static void
 vocab_init(void)
 {
@@ -76,20 +74,13 @@ vocab_init(void)
 	}
 }
 
-static int
-word_index(void)
-{
-	double u = (double)(rnd() % 1000000) / 1000000.0;
-	return (int)(u * u * VOCAB);
-}
-
 static void
 make_text(char *out, size_t len)
 {
 	int words = 5 + (int)(rnd() % 11);
 	size_t o = 0;
 	for (int i = 0; i < words; i++) {
-		const char *w = vocab[word_index()];
+		const char *w = vocab[made_up_zipf(&rng, VOCAB)];
 		size_t n = strlen(w);
 		if (o + n + 2 >= len)
 			break;

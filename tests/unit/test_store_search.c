@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "../made_up.h"
 #include "store_fixture.h"
 
 #define T0 INT64_C(1700000000000)
@@ -35,19 +36,14 @@ static uint64_t rng = 0x2545f4914f6cdd1du;
 static uint64_t
 rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return made_up_next(&rng);
 }
 
-/* Words "w<i>x": a Zipf-like pick (a uniform number squared) makes the
- * first few common and most rare. */
+/* Words "w<i>x", the first few common and most rare. */
 static const char *
 word(void)
 {
-	double u = (double)(rnd() % 1000000) / 1000000.0;
-	return vocab[(int)(u * u * VOCAB)];
+	return vocab[made_up_zipf(&rng, VOCAB)];
 }
 
 struct pair {
