@@ -48,32 +48,29 @@
 /* The longest text looked for (as sqlite_query.c's). */
 #define PG_SEARCH_TEXT_MAX 1024
 
-/* A row of e (the step's alias) that the search wants: $1 the tsquery,
- * $3 the sender's LIKE pattern or NULL. */
-#define MATCHES(e) \
-	e ".words @@ to_tsquery('simple'::regconfig, $1) AND " e ".kind IN " \
-	PG_MESSAGE_KINDS " AND NOT " e ".redacted AND ($3::text IS NULL OR " e \
-	".sender ILIKE $3)"
+/* A step's statement: for each room (t.name) of unnest(arrays) AS
+ * t(columns), the newest $4 of rows (a subquery of t's events) that the
+ * search wants: $1 the tsquery, $3 the sender's LIKE pattern or NULL. */
+#define STEP_SQL(arrays, columns, rows) \
+	"SELECT " PG_COLUMNS " FROM unnest(" arrays ") AS t(" columns ") CROSS JOIN LATERAL" \
+	" (SELECT x.* FROM (" rows ") x WHERE x.words @@ to_tsquery('simple'::regconfig, $1)" \
+	" AND x.kind IN " PG_MESSAGE_KINDS " AND NOT x.redacted" \
+	" AND ($3::text IS NULL OR x.sender ILIKE $3) ORDER BY x.msgid DESC LIMIT $4) e"
 
-/* Steps 1 and 2: each room of $2 walked newest first through its
- * (target, msgid) index, as many rows as its number in $5, its first $4
- * matches. */
-static const char sql_walk[] =
-    "SELECT " PG_COLUMNS " FROM unnest($2::text[], $5::bigint[]) AS t(name, n)"
-    " CROSS JOIN LATERAL (SELECT w.* FROM (SELECT * FROM events r"
-    " WHERE r.target = t.name ORDER BY r.msgid DESC LIMIT t.n) w WHERE " MATCHES("w")
-    " ORDER BY w.msgid DESC LIMIT $4) e";
+/* Steps 1 and 2: among each room's newest rows, as many as its number
+ * in $5, walked newest first through its (target, msgid) index. */
+static const char sql_walk[] = STEP_SQL("$2::text[], $5::bigint[]", "name, n",
+    "SELECT * FROM events r WHERE r.target = t.name ORDER BY r.msgid DESC LIMIT t.n");
 static const char set_walk[] =
     "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";
 
-/* Step 3: each room of $2 through the GIN index of (target, words), its
- * newest $4 matches (a bitmap: no index walked in order). One room at a
- * time: the index takes target = one name, not = ANY of several, which
- * would read every room's matches. */
-static const char sql_matches[] =
-    "SELECT " PG_COLUMNS " FROM unnest($2::text[]) AS t(name) CROSS JOIN LATERAL"
-    " (SELECT * FROM events m WHERE m.target = t.name AND " MATCHES("m")
-    " ORDER BY m.msgid DESC LIMIT $4) e";
+/* Step 3: among all of each room's rows, through the GIN index of
+ * (target, words) (a bitmap: no index walked in order; the subquery is
+ * flattened into the one above). One room at a time: the index takes
+ * target = one name, not = ANY of several, which would read every
+ * room's matches. */
+static const char sql_matches[] = STEP_SQL("$2::text[]", "name",
+    "SELECT * FROM events r WHERE r.target = t.name");
 static const char set_matches[] =
     "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = on;"
     " SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off";
