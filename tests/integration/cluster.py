@@ -179,7 +179,11 @@ class Proxy:
         send waits;
       - hold_replies_after_mget() ... release_replies(): once a command
         link has sent an MGET (a node's check of the others' heartbeats),
-        what Redis answers it waits (mget_seen is set).
+        what Redis answers it waits (mget_seen is set);
+      - hold_next_answers() ... release_answers(): what Redis answers the
+        next connection made waits (a node reconnecting opens its command
+        link first: with a password, that link is not up until Redis
+        answers its AUTH).
     Threads; stop() ends them and every connection."""
 
     def __init__(self, redis):
@@ -198,11 +202,14 @@ class Proxy:
             gate.set()
         self.on_mget = False
         self.mget_seen = threading.Event()
+        self.next_gate = None              # the next connection's answers'
         self.threads = [threading.Thread(target=self._accept, daemon=True)]
         self.threads[0].start()
 
     @property
     def url(self):
+        if self.redis.password is not None:
+            return "redis://:%s@127.0.0.1:%d" % (self.redis.password, self.port)
         return "redis://127.0.0.1:%d" % self.port
 
     def _accept(self):
@@ -219,7 +226,8 @@ class Proxy:
             upstream.settimeout(None)
             with self.lock:
                 self.socks += [client, upstream]
-            conn = {"kind": None, "ready": threading.Event()}
+            conn = {"kind": None, "ready": threading.Event(), "gate": self.next_gate}
+            self.next_gate = None
             for args in ((client, upstream, conn, True), (upstream, client, conn, False)):
                 t = threading.Thread(target=self._pump, args=args, daemon=True)
                 t.start()
@@ -247,6 +255,8 @@ class Proxy:
                     conn["ready"].wait()
                     if conn["kind"] == "cmd":
                         self.reply_gate.wait()
+                    if conn["gate"] is not None:
+                        conn["gate"].wait()
                 dst.sendall(data)
         except OSError:
             pass
@@ -286,9 +296,17 @@ class Proxy:
         self.on_mget = False
         self.reply_gate.set()
 
+    def hold_next_answers(self):
+        self.held_answers = self.next_gate = threading.Event()
+
+    def release_answers(self):
+        self.held_answers.set()
+
     def stop(self):
         for gate in (self.subscribe_gate, self.command_gate, self.reply_gate):
             gate.set()
+        if getattr(self, "held_answers", None) is not None:
+            self.held_answers.set()
         self.listener.close()
         self.drop()
         for t in self.threads:

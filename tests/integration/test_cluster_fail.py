@@ -13,7 +13,7 @@ import pytest
 
 import irc
 from chat import PARLEYD, ROOT, Client, kill_group, missing_tools
-from cluster import Proxy, node, nodes, plain, redis, start_node, until  # noqa: F401 (fixtures)
+from cluster import Proxy, Redis, node, nodes, plain, redis, start_node, until  # noqa: F401 (fixtures)
 from cluster import wait_for as wait_for_soon
 
 # What this file waits for (a node reaped, Redis back) takes its heartbeat's
@@ -253,6 +253,36 @@ def epoch(redis, srv):
     """The epoch srv's heartbeat key shows (0: none)."""
     value = redis.command("GET", "parley:node:%s" % node_id(srv)) or "0:"
     return int(value.split(":")[0])
+
+
+def test_a_node_subscribed_before_its_command_link_is_up_shows_its_new_epoch(make_server):
+    # B's links to Redis are cut (a relay); back, its pub/sub link is
+    # subscribed before its command link is up (Redis's answer to the
+    # command link's AUTH is held). B's heartbeat went on showing the epoch
+    # before while its events had the new one: a node that made its peer B
+    # from that heartbeat (one that had reaped B) dropped B's users at B's
+    # next event, for good; with Redis restarted empty, B's first beat took
+    # its key for expired (a second epoch: its users dropped and told again
+    # everywhere).
+    redis = Redis(password="pw-reassert")
+    proxy = Proxy(redis)
+    try:
+        a_node = start_node(make_server, redis, irc=True)
+        b_node = start_node(make_server, proxy, irc=True)
+        alice, erin, bob, dave = hear_each_other(a_node, b_node)
+        was = epoch(redis, b_node)
+        proxy.hold_next_answers()
+        proxy.drop()
+        wait_for("B's pub/sub link subscribed again",
+                 lambda: redis.command("PUBSUB", "NUMSUB", "parley:u")[1] == 2, 30)
+        proxy.release_answers()
+        wait_for("B reconnected", lambda: "reconnected to Redis" in b_node.log_text(), 30)
+        wait_for("B's heartbeat shows a new epoch (was %d)" % was,
+                 lambda: epoch(redis, b_node) > was, 30)
+        once_each_way(alice, erin, bob, dave)
+    finally:
+        proxy.stop()
+        redis.stop()
 
 
 def test_nodes_whose_command_links_alone_were_cut_beat_again(redis, make_server):
