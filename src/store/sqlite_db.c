@@ -10,6 +10,10 @@
  * writer's checkpoint) before it reports busy. */
 #define STORE_BUSY_MS 5000
 
+/* The VFS every connection opens its files with (sqlite_walbuf.c; NULL:
+ * SQLite's default). */
+static const char *store_vfs;
+
 /* SQLite's process-wide settings, made before its first use (after it,
  * sqlite3_config refuses, harmlessly). No memory statistics: with them
  * every allocation SQLite makes takes one global mutex, shared by the
@@ -18,6 +22,7 @@ static void
 store_sqlite_config(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	store_vfs = store_vfs_register();
 }
 
 sqlite3 *
@@ -26,7 +31,7 @@ store_db_open(const char *path, int flags, char *err, size_t errlen)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, store_sqlite_config);
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, store_vfs);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

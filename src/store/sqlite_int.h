@@ -223,6 +223,13 @@ int store_fts_register(sqlite3 *db);
 /* "<tag>\x1f<text>", the indexed form of text said in target (malloc). */
 char *store_fts_text(const char *target, const char *text);
 
+/* sqlite_walbuf.c: the VFS every store connection opens its files with
+ * (SQLite's default, but that a commit's WAL frames are written with one
+ * call). Registered once, before the first connection; NULL when it
+ * cannot be (the default VFS is used then). */
+#define STORE_VFS_NAME "parley"
+const char *store_vfs_register(void);
+
 /* sqlite_db.c: opens path with flags and the settings every connection has. */
 sqlite3 *store_db_open(const char *path, int flags, char *err, size_t errlen);
 /* A connection's statements, prepared once for its life. */

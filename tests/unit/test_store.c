@@ -5,7 +5,10 @@
  * characters); messages only vs every kind; redaction; retention by
  * rows and by age in small batches; the schema from version 0, a newer
  * one refused, a locked and a corrupt database refused; a full disk
- * drops the epoch, counts it, and the next one commits; backup. */
+ * drops the epoch, counts it, and the next one commits (SQLite's page
+ * limit, and a WAL file that cannot grow: the WAL's frames are written
+ * at once at the commit frame, and that write's failure is the
+ * commit's); backup. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,10 +19,13 @@
 #include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -824,6 +830,112 @@ test_disk_full(void **state)
 	store_result_free(&r);
 }
 
+/* A fixture's directory and no store: nothing but this thread runs when
+ * a test forks. */
+static int
+setup_dir(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return -1;
+	*state = f;
+	snprintf(f->root, sizeof f->root, "/tmp/parley-store-XXXXXX");
+	return mkdtemp(f->root) != NULL ? 0 : -1;
+}
+
+/* test_wal_cannot_grow's child: no cmocka in it (an assertion would go
+ * back into the runner in this process); 0 when all went as it should,
+ * else the step that did not. */
+static int
+wal_cannot_grow(const char *dir)
+{
+	if (sqlite3_vfs_find(STORE_VFS_NAME) == NULL && store_vfs_register() == NULL)
+		return 1;
+	struct store *s = open_store(dir, 0, 0);
+	if (s == NULL)
+		return 2;
+	char text[4000];
+	struct store_event e;
+	uint64_t epoch = 0;
+	for (int i = 0; i < 65; i++) {
+		if (i == 10 || i == 60) {
+			/* Committed, and the WAL's size then. */
+			epoch = store_seal(s);
+			while (store_finished(s) < epoch) {
+				struct pollfd p = { .fd = store_fd(s), .events = POLLIN };
+				if (poll(&p, 1, 60000) != 1)
+					return 3;
+			}
+		}
+		if (i == 10) {
+			char wal[256];
+			struct stat sb;
+			snprintf(wal, sizeof wal, "%s/%s-wal", dir, STORE_DB_NAME);
+			if (stat(wal, &sb) != 0)
+				return 4;
+			/* Past its end, no byte more: each write that would go
+			 * there fails (EFBIG), as on a full disk. */
+			struct rlimit rl;
+			getrlimit(RLIMIT_FSIZE, &rl);
+			rl.rlim_cur = (rlim_t)sb.st_size;
+			if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+				return 5;
+		}
+		if (i == 60) {
+			struct store_stats st;
+			store_stats(s, &st);
+			if (st.commits_failed != 1 || st.dropped != 50 || st.committed != 10)
+				return 6;
+			struct rlimit rl;
+			getrlimit(RLIMIT_FSIZE, &rl);
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_FSIZE, &rl);
+		}
+		memset(text, 'a' + i % 26, sizeof text - 1);
+		text[sizeof text - 1] = '\0';
+		if (i < 10 || i >= 60)
+			snprintf(text, sizeof text, "message %d", i);
+		make_event(&e, "#a", T0 + i, 0, SK_PRIVMSG, text);
+		if (store_append(s, &e) != 0)
+			return 7;
+	}
+	store_close(s);  /* commits the last five */
+	/* Opened again (a quick check of the file): what was committed. */
+	s = open_store(dir, 0, 0);
+	if (s == NULL)
+		return 8;
+	struct store_result r;
+	struct store_query q = { .kind = SQ_LATEST, .target = "#a", .limit = 100 };
+	store_query(s, &q, &r);
+	int ok = !r.failed && r.n == 15 && num(&r.events[9]) == 9 && num(&r.events[10]) == 60 &&
+	    num(&r.events[14]) == 64;
+	store_result_free(&r);
+	store_close(s);
+	return ok ? 0 : 9;
+}
+
+/* A disk that fills, for real: the WAL file cannot grow past its size
+ * (RLIMIT_FSIZE, in a child process of its own). The epoch that needs
+ * more is dropped and counted, nothing of it is stored, and the next one
+ * commits once it may grow; the database is whole. */
+static void
+test_wal_cannot_grow(void **state)
+{
+	struct fixture *f = *state;
+	char dir[128];
+	snprintf(dir, sizeof dir, "%s/child", f->root);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGXFSZ, SIG_IGN);
+		_exit(wal_cannot_grow(dir));
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* history-max-rows: each target keeps its newest rows, pruned by the
  * writer in batches of STORE_PRUNE_BATCH. */
 static void
@@ -1482,6 +1594,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_close_commits_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_cannot_grow, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_slack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),
