@@ -8,7 +8,14 @@
  *
  *     ./store-bench [--dir DIR | --database postgresql://...] [--rows N]
  *                   [--others N] [--epoch N] [--queries N] [--text words|bench] [--keep]
- *                   [--no-fill]
+ *                   [--no-fill] [--rooms N] [--in-flight N]
+ *
+ * --rooms N spreads the --rows messages over N rooms in turn (#big and
+ * N - 1 more), as W3's senders do (100 rooms: each commit then touches
+ * one index leaf per room); the reading is of #big, which then holds
+ * rows / N of them. --in-flight N: at most N epochs sealed and not
+ * finished (default 4, as the server's gate): with 1 each commit is about
+ * one epoch (W3-1000 commits some 300 events at a time).
  *
  * --database runs it on PostgreSQL (an empty database: the rooms' rows
  * are added to what is there); db bytes/event is then not measured.
@@ -20,7 +27,9 @@
  * --text bench writes parley-bench's messages instead of words ("S<sender>
  * Q<seq> T<ns>" and x's to 64 bytes: two words no other message has, the
  * search index's costliest text). The writing's CPU time per event is
- * the process's (the writer thread's, nearly all of it).
+ * the process's (the writer thread's, nearly all of it), user and system
+ * apart, with the bytes the process wrote (the WAL and the checkpoints'
+ * copies, /proc/self/io's wchar).
  *
  * Not a test: numbers on a shared machine vary; compare runs, not
  * absolutes. */
@@ -45,7 +54,7 @@
 #define VOCAB 4000          /* distinct words in the texts */
 #define WORD_MAX 16
 #define TEXT_MAX 256
-#define IN_FLIGHT 4         /* epochs sealed and not finished, at most */
+#define IN_FLIGHT 4         /* epochs sealed and not finished, at most (default) */
 
 static char vocab[VOCAB][WORD_MAX];
 static uint64_t rng = 0x9e3779b97f4a7c15u;
@@ -100,14 +109,29 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The process's CPU seconds, every thread's. */
+/* The process's CPU seconds, every thread's: user, and system in sys. */
 static double
-cpu_s(void)
+cpu_s(double *sys)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	*sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+}
+
+/* Bytes the process has written (wchar: files and sockets alike). */
+static uint64_t
+written_bytes(void)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+	unsigned long long v = 0;
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "wchar: %llu", &v) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return v;
 }
 
 static void
@@ -164,7 +188,8 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = NULL, *database = NULL;
-	long rows = 1000000, others = 100000, epoch_events = 1000, queries = 1000;
+	long rows = 1000000, others = 100000, epoch_events = 1000, queries = 1000, nrooms = 1;
+	long in_flight = IN_FLIGHT;
 	int keep = 0, bench_text = 0, fill = 1;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
@@ -179,6 +204,10 @@ main(int argc, char **argv)
 			epoch_events = atol(argv[++i]);
 		else if (strcmp(argv[i], "--queries") == 0 && i + 1 < argc)
 			queries = atol(argv[++i]);
+		else if (strcmp(argv[i], "--rooms") == 0 && i + 1 < argc)
+			nrooms = atol(argv[++i]);
+		else if (strcmp(argv[i], "--in-flight") == 0 && i + 1 < argc)
+			in_flight = atol(argv[++i]);
 		else if (strcmp(argv[i], "--keep") == 0)
 			keep = 1;
 		else if (strcmp(argv[i], "--no-fill") == 0)
@@ -188,14 +217,16 @@ main(int argc, char **argv)
 			bench_text = strcmp(argv[++i], "bench") == 0;
 		else {
 			fprintf(stderr, "usage: store-bench [--dir DIR | --database URL] [--rows N] [--others N]"
-			    " [--epoch N] [--queries N] [--text words|bench] [--keep] [--no-fill]\n");
+			    " [--epoch N] [--queries N] [--text words|bench] [--keep] [--no-fill]"
+			    " [--rooms N] [--in-flight N]\n");
 			return 2;
 		}
 	}
-	if (rows < 1000 || epoch_events < 1 || epoch_events > STORE_PENDING_MAX / IN_FLIGHT ||
-	    queries < 10) {
-		fprintf(stderr, "store-bench: --rows >= 1000, --epoch 1..%d, --queries >= 10\n",
-		    STORE_PENDING_MAX / IN_FLIGHT);
+	if (in_flight < 1 || in_flight > 64 || rows < 1000 || epoch_events < 1 ||
+	    epoch_events > STORE_PENDING_MAX / in_flight || queries < 10 || nrooms < 1 ||
+	    nrooms > 10000) {
+		fprintf(stderr, "store-bench: --rows >= 1000, --in-flight 1..64, --epoch 1..%ld,"
+		    " --queries >= 10, --rooms 1..10000\n", STORE_PENDING_MAX / in_flight);
 		return 2;
 	}
 	char tmp[] = "/tmp/store-bench-XXXXXX";
@@ -226,14 +257,23 @@ main(int argc, char **argv)
 	int64_t t = clock_now_ms() - (rows + others);  /* a millisecond apart */
 	long total = rows + others, in_epoch = 0;
 	uint64_t sealed = 0, text_bytes = 0;
-	double t0 = now_s(), cpu0 = cpu_s();
-	char text[TEXT_MAX];
+	double sys0, t0 = now_s(), cpu0 = cpu_s(&sys0);
+	uint64_t wrote0 = written_bytes();
+	char text[TEXT_MAX], big[32];
+	long big_n = 0;     /* of the rows so far, the next room's number */
 	for (long i = 0; fill && i < total; i++) {
 		struct store_event e = { .kind = SK_PRIVMSG, .sender = "someone!user@example.net" };
 		e.at_ms = t++;
 		msgid_next(&gen, e.at_ms, e.msgid);
 		/* The others are spread through the big room's history. */
 		e.target = (long)(rnd() % (uint64_t)total) < others ? rooms[rnd() % 9] : "#big";
+		if (e.target[1] == 'b' && nrooms > 1) {
+			if (big_n > 0) {
+				snprintf(big, sizeof big, "#big%ld", big_n);
+				e.target = big;
+			}
+			big_n = (big_n + 1) % nrooms;
+		}
 		if (bench_text)
 			snprintf(text, sizeof text, "S%ld Q%ld T%lld %s", i % 100, i / 100,
 			    (long long)e.at_ms * 1000000LL,
@@ -246,7 +286,7 @@ main(int argc, char **argv)
 		 * room: a long list of matches, none of them its own). */
 		if (e.target == rooms[0] && rnd() % 10 == 0)
 			memcpy(text, "zzonlyelsewhere", 15);
-		if (strcmp(e.target, "#big") != 0) {
+		if (e.target[1] == 'r') {
 			size_t n = strlen(text);
 			if (n + 14 < sizeof text) {
 				memmove(text + 13, text, n + 1);
@@ -256,41 +296,47 @@ main(int argc, char **argv)
 		e.text = text;
 		text_bytes += strlen(text);
 		while (store_append(s, &e) != 0) {
-			wait_finished(s, sealed > IN_FLIGHT ? sealed - IN_FLIGHT : sealed);
+			wait_finished(s, sealed > (uint64_t)in_flight ? sealed - (uint64_t)in_flight : sealed);
 			if (sealed == 0)
 				abort();
 		}
 		if (++in_epoch == epoch_events) {
 			sealed = store_seal(s);
 			in_epoch = 0;
-			if (sealed > IN_FLIGHT)
-				wait_finished(s, sealed - IN_FLIGHT);
+			if (sealed > (uint64_t)in_flight)
+				wait_finished(s, sealed - (uint64_t)in_flight);
 		}
 	}
 	sealed = store_seal(s) > 0 ? sealed + 1 : sealed;
 	wait_finished(s, sealed);
-	double fill_s = now_s() - t0, fill_cpu = cpu_s() - cpu0;
+	double sys1, fill_s = now_s() - t0, fill_user = cpu_s(&sys1) - cpu0;
+	double fill_sys = sys1 - sys0;
+	uint64_t wrote = written_bytes() - wrote0;
 	struct store_stats st;
 	store_stats(s, &st);
 	store_close(s);
 	uint64_t db_bytes = file_size(datadir, "parley.db");
 
 	printf("# store-bench\n\n");
-	printf("`store-bench --rows %ld --others %ld --epoch %ld --queries %ld --text %s`"
-	    " (%s)\n\n", rows, others, epoch_events, queries,
-	    bench_text ? "bench" : "words", database != NULL ? "PostgreSQL" : "SQLite");
+	printf("`store-bench --rows %ld --others %ld --epoch %ld --queries %ld --text %s"
+	    " --rooms %ld --in-flight %ld` (%s)\n\n", rows, others, epoch_events, queries,
+	    bench_text ? "bench" : "words", nrooms, in_flight,
+	    database != NULL ? "PostgreSQL" : "SQLite");
 	if (!fill)
 		printf("(--no-fill: reading what an earlier run wrote)\n\n");
 	else
 		printf("## Writing\n\n");
 	if (fill)
-		printf("| events | epochs | seconds | events/s | CPU µs/event | text bytes/event |"
-	    " db bytes/event |\n");
+		printf("| events | epochs | commits | seconds | events/s | CPU µs/event | user | system |"
+		    " bytes written/event | text bytes/event | db bytes/event |\n");
 	if (fill) {
-		printf("|---|---|---|---|---|---|---|\n");
-		printf("| %" PRIu64 " | %" PRIu64 " | %.1f | %.0f | %.2f | %.1f | %.1f |\n\n",
-		    st.committed, st.epochs, fill_s, (double)st.committed / fill_s,
-		    fill_cpu * 1e6 / (double)st.committed, (double)text_bytes / (double)total,
+		double per = 1e6 / (double)st.committed;
+		printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+		printf("| %" PRIu64 " | %" PRIu64 " | %" PRIu64 " | %.1f | %.0f | %.2f | %.2f | %.2f | %.0f | %.1f"
+		    " | %.1f |\n\n",
+		    st.committed, st.epochs, st.commit_events.count, fill_s, (double)st.committed / fill_s,
+		    (fill_user + fill_sys) * per, fill_user * per, fill_sys * per,
+		    (double)wrote / (double)st.committed, (double)text_bytes / (double)total,
 		    (double)db_bytes / (double)st.committed);
 	}
 	if (fill && (st.committed != (uint64_t)total || st.dropped != 0)) {
@@ -357,7 +403,8 @@ main(int argc, char **argv)
 		{ "SEARCH 100: a word of every other room's every message", SQ_SEARCH, "zzeverywhere", 0 },
 	};
 	printf("## Reading (one read connection; milliseconds)\n\n");
-	printf("| query on #big (%ld messages) | runs | events/answer | p50 | p99 | max |\n", rows);
+	printf("| query on #big (%ld messages) | runs | events/answer | p50 | p99 | max |\n",
+	    rows / nrooms);
 	printf("|---|---|---|---|---|---|\n");
 	double *ms = calloc((size_t)queries, sizeof *ms);
 	int failed = 0;
