@@ -73,7 +73,7 @@
 #define STORE_CKPT_WAL_MAX (4 * STORE_CKPT_FRAMES)
 
 /* The schema version this build writes (sqlite_schema.c). */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* A target that took events since it was last checked against
  * history-max-rows, and how many. */

@@ -1441,7 +1441,7 @@ test_schema_v3_upgrade(void **state)
 	assert_int_equal(db_version(f->dir), 3);
 	f->s = open_store(f->dir, 0, 0);
 	assert_non_null(f->s);
-	assert_int_equal(db_version(f->dir), 4);
+	assert_int_equal(db_version(f->dir), STORE_SCHEMA_VERSION);
 	assert_int_equal(db_int(f->dir, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'events_msgid'"), 0);
 	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), 10);
@@ -1451,6 +1451,36 @@ test_schema_v3_upgrade(void **state)
 	assert_int_equal(store_redact(f->s, "#a", id), 0);
 	wait_epoch(f->s, store_seal(f->s));
 	assert_int_equal(search_n(f->s, "#a", "message"), 9);
+	fts_check(f->dir);
+}
+
+/* FTS5's merge threshold, as the search index keeps it (none: FTS5's
+ * default, 4). */
+#define SQL_AUTOMERGE \
+    "SELECT coalesce((SELECT v FROM events_fts_config WHERE k = 'automerge'), 4)"
+
+/* A database of version 4 (the search index merging 4 segments at a
+ * time, FTS5's default) is brought to version 5 in place: 16 at a time,
+ * its rows found as before. A new one is made with 16. */
+static void
+test_schema_v4_upgrade(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 16);
+	wait_epoch(f->s, fill(f->s, "#a", 0, 10));
+	assert_int_equal(search_n(f->s, "#a", "message"), 10);
+	store_close(f->s);
+	f->s = NULL;
+	db_exec(f->dir, "DELETE FROM events_fts_config WHERE k = 'automerge';"
+	    " PRAGMA user_version = 4");
+	assert_int_equal(db_version(f->dir), 4);
+	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 4);
+	f->s = open_store(f->dir, 0, 0);
+	assert_non_null(f->s);
+	assert_int_equal(db_version(f->dir), 5);
+	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 16);
+	wait_epoch(f->s, fill(f->s, "#a", 10, 10));
+	assert_int_equal(search_n(f->s, "#a", "message"), 20);
 	fts_check(f->dir);
 }
 
@@ -1609,6 +1639,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fts_search_under_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fts_ids_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_v4_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
 	};
 	static const char *const on_pg[] = {
