@@ -6,6 +6,7 @@
 # flight a room as W3 at window 100 has with 100 rooms; W3-1000: the same at window 200),
 # instrumentation on once every client has joined and off when the bench ends; then
 # cgsum.py divides the whole count by the calls of the door's deliver (and of hub_say_msg).
+# PROTO=plain: the bench speaks the plain door (default irc).
 # Output in $OUTDIR (default /tmp/cg)/LABEL-W. Server and bench at nice 19: no lock needed.
 set -u
 BIN=$1; LABEL=$2; W=$3; shift 3
@@ -27,7 +28,8 @@ setsid nice -n 19 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-f
 SPID=$!
 trap 'kill -- -$SPID 2>/dev/null' EXIT
 for _ in $(seq 300); do (echo > /dev/tcp/127.0.0.1/$P2) 2>/dev/null && break; sleep 0.2; done
-nice -n 19 "$ROOT/parley-bench" --proto irc --port $P2 --size 64 --connect-concurrency 50 $LOAD \
+BP=$P2; [ "${PROTO:-irc}" = plain ] && BP=$P1
+nice -n 19 "$ROOT/parley-bench" --proto ${PROTO:-irc} --port $BP --size 64 --connect-concurrency 50 $LOAD \
   --duration ${DUR:-8} --warmup 2 --setup-timeout 120 > "$OUT/bench.json" 2> "$OUT/bench.err" &
 BPID=$!
 until grep -q "registered and joined" "$OUT/bench.err" 2>/dev/null; do

@@ -1,7 +1,7 @@
 """cgsum.py CG.OUT [BENCH.JSON]: a callgrind profile of parleyd, per delivery.
 
 Prints the instructions (Ir) of the whole instrumented window divided by the calls of the
-IRC door's deliver (one a delivery) and of hub_say_msg (one a message), then the functions
+door's deliver (irc_deliver or plain_deliver: one a delivery) and of hub_say_msg (one a message), then the functions
 with the most instructions of their own, per delivery. With BENCH.JSON (parley-bench's
 output) it checks the run lost nothing."""
 import collections
@@ -47,7 +47,7 @@ def parse(path):
 
 def main():
     total, calls, selfc = parse(sys.argv[1])
-    deliveries = calls['irc_deliver']
+    deliveries = calls['irc_deliver'] or calls['plain_deliver']
     messages = calls['hub_say_msg']
     if deliveries == 0 or messages == 0:
         sys.exit('cgsum: no deliveries in the window')

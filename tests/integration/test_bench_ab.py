@@ -69,6 +69,22 @@ def test_same_binary_twice_gives_ratios_per_pair(tmp_path):
     assert "bench/ab --a" in md and "| W1 | deliveries/s | higher |" in md
 
 
+def test_each_side_its_own_door(tmp_path):
+    # --a-proto irc --b-proto plain: the IRC door against the plain door of
+    # the same binary, parley-bench speaking each side's own.
+    out = tmp_path / "doors"
+    p = run_ab("--a", str(PARLEYD), "--b", str(PARLEYD), "--pairs", "1", "--workloads", "W1",
+               "--a-proto", "irc", "--b-proto", "plain", "--out", str(out), *TINY)
+    assert p.returncode == 0, p.stderr
+    md, r = report(out)
+    assert "the noise floor" not in md     # same binary and arguments, not the same door
+    assert r["failures"] == []
+    assert (r["a"]["proto"], r["b"]["proto"]) == ("irc", "plain")
+    assert {x["side"]: x["proto"] for x in r["runs"]} == {"A": "irc", "B": "plain"}
+    assert all(x["delivered"] > 0 for x in r["runs"])
+    assert "`--proto irc (A) / plain (B)" in md
+
+
 def test_duplicated_deliveries_fail_the_run(tmp_path):
     fake = tmp_path / "fake-parleyd"
     fake.write_text(FAKE_PARLEYD % {"tests": str(Path(__file__).parent)})
