@@ -518,7 +518,7 @@ conn_flush(struct conn *c)
 /* The before-sleep step's flush. A plain conn whose socket was full at
  * its last write (it watches LOOP_WRITE for it) is left for the loop to
  * say when it can take more: trying again every pass finds it full (a
- * writev for EAGAIN per pass and per conn, for every conn at once when a
+ * write for EAGAIN per pass and per conn, for every conn at once when a
  * busy room outruns its readers). Anything else is flushed now. */
 void
 conn_flush_pass(struct conn *c)

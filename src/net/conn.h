@@ -165,7 +165,7 @@ struct conn {
 #define CONN_HOT_BYTES (offsetof(struct conn, in) + sizeof(struct framer))
 
 /* Asks the CPU for c's hot lines ahead of their use: the flush takes the
- * next conn's while a writev runs, and a fan-out a later member's. Only a
+ * next conn's while a write runs, and a fan-out a later member's. Only a
  * hint: it reads nothing and cannot fault. */
 static inline void
 conn_prefetch(const struct conn *c)

@@ -18,7 +18,7 @@
  *                  up after a failure): the conns they held are released
  *
  * A conn's sendq numbers its bytes (sendq.pushed) and writes only those
- * below its release, on every path to the socket (writev, TLS, WebSocket).
+ * below its release, on every path to the socket (send, TLS, WebSocket).
  * Up to GATE_INFLIGHT_MAX epochs are in flight at once: the loop seals
  * the next while the writer commits the last (the writer takes every
  * epoch queued into its next transaction, so they still group-commit),

@@ -1,5 +1,5 @@
 /* A connection's output queue: references to shared wire buffers plus how
- * far the first one has been written. Flushed with writev. Its size in bytes
+ * far the first one has been written. Flushed with send or sendmsg. Its size in bytes
  * is what the `sendq` limit bounds; the caller decides what to do past it.
  *
  * Bytes are numbered as they are pushed (pushed counts them all, ever), so

@@ -2,7 +2,7 @@
  * the lines themselves: a PROXY protocol header first, TLS (OpenSSL), a
  * WebSocket (RFC 6455, one IRC line per message), or TLS and a WebSocket.
  * A plain TCP conn has none and pays nothing: its output still goes
- * straight from the sendq to writev.
+ * straight from the sendq to send or sendmsg.
  *
  * Input: raw bytes are read (through TLS), decoded (WebSocket) and handed
  * back as lines ending in LF, for the framer. Output: the sendq's lines

@@ -212,7 +212,7 @@ listeners_readdress(void *owner, struct conn *c, const struct sockaddr_storage *
 static void
 socket_options(const struct config *cfg, int fd)
 {
-	/* Output is already gathered into one writev per conn per loop pass:
+	/* Output is already gathered into one write per conn per loop pass:
 	 * Nagle would only add the client's delayed-ACK wait (~40 ms) to it. */
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -89,7 +89,7 @@ flush_pending(struct server *srv)
 	}
 }
 
-/* Before sleeping: write everything queued this round in one writev per
+/* Before sleeping: write everything queued this round in one write per
  * conn, and close what died. Quits of the dead queue more output, so both
  * repeat until neither has work. */
 void
@@ -134,7 +134,7 @@ released_meanwhile(struct server *srv)
 
 /* Sealed before the pass that writes to the sockets, so that the writer
  * commits this round's events while the loop writes (with 1,000 members
- * a pass is some 5 ms of writevs); what the commit released by the end
+ * a pass is some 5 ms of writes); what the commit released by the end
  * of the pass goes in the same pass, not in the next one after a wake-up
  * (a message's delivery waited a whole pass more than without history).
  * Sealed again after, for what the pass itself queued (the quits of the

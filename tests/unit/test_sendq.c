@@ -199,6 +199,39 @@ test_consume_across_entries(void **state)
 		wire_unref(w[i]);
 }
 
+/* What is no socket (a pipe) is written too: send and sendmsg refuse it
+ * (ENOTSOCK), and the flush falls back to writev, for one line and for
+ * several, partial entry included. */
+static void
+test_flush_to_a_pipe(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	nonblocking(p[0]);
+	nonblocking(p[1]);
+	struct sendq q;
+	sendq_init(&q);
+	struct wire *a = wire_new("one\n", 4), *b = wire_new("two\n", 4);
+	assert_int_equal(sendq_push(&q, a), 0);
+	assert_int_equal(sendq_flush(&q, p[1]), 4);
+	assert_int_equal(q.count, 0);
+	assert_int_equal(sendq_push(&q, a), 0);
+	assert_int_equal(sendq_push(&q, b), 0);
+	sendq_consume(&q, 1);
+	assert_int_equal(sendq_flush(&q, p[1]), 7);
+	assert_int_equal(q.count, 0);
+	char buf[16];
+	assert_int_equal(drain(p[0], buf, 0, sizeof buf), 11);
+	assert_memory_equal(buf, "one\nne\ntwo\n", 11);
+	assert_int_equal(a->refs, 1);
+	assert_int_equal(b->refs, 1);
+	wire_unref(a);
+	wire_unref(b);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void
 test_consume_within_entry(void **state)
 {
@@ -716,6 +749,7 @@ main(void)
 		cmocka_unit_test(test_partial_writes),
 		cmocka_unit_test(test_flush_error_keeps_queue),
 		cmocka_unit_test(test_one_entry_inline),
+		cmocka_unit_test(test_flush_to_a_pipe),
 		cmocka_unit_test(test_grow_keeps_partial_head),
 		cmocka_unit_test(test_ring_wraparound_order),
 		cmocka_unit_test(test_empty_wire_does_not_stall),
