@@ -74,8 +74,8 @@ flush_pending(struct server *srv)
 		    server_shutdown_overdue(srv))
 			return;
 		/* An epoch committed while the loop writes (a pass to 1,000
-		 * members is some 5 ms of writevs) releases its bytes to the
-		 * conns not yet written in the same writev as the older ones;
+		 * members is some 5 ms of writes) releases its bytes to the
+		 * conns not yet written in the same write as the older ones;
 		 * the conns already written go back on the list and get them
 		 * in this round, not in a round after this one. */
 		if (srv->history != NULL && ++peek % RELEASE_PEEK_EVERY == 0)
