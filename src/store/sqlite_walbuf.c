@@ -19,8 +19,16 @@
  * rewritten after it, a write that does not follow the run) writes the
  * run first, then itself, as SQLite asked. Every other call on the file
  * (read, sync, truncate, size, lock, file control, close) writes the run
- * first, so SQLite sees the file it wrote. Only WAL files are wrapped;
- * the database file and the rest are SQLite's own. */
+ * first, so SQLite sees the file it wrote.
+ *
+ * A run that no commit frame ends is the frames of a transaction that
+ * spilled pages (its cache full) and was then rolled back: past the
+ * WAL's last commit, nothing of the database, but SQLite wrote them
+ * before it let go of the WAL's write lock. Written later, after another
+ * connection committed over the same place, they would replace that
+ * commit's frames. So the database file is wrapped too, for one call:
+ * its xShmLock writes its WAL's run before the write lock goes. Journal
+ * and temporary files are SQLite's own. */
 #include "store/sqlite_int.h"
 
 #include <stdlib.h>
@@ -37,6 +45,11 @@
 #define WAL_HDR 32          /* the WAL file's header */
 #define FRAME_HDR 24        /* a frame's header */
 
+/* The write lock's slot in the WAL index's locks (SQLite's WAL_WRITE_LOCK). */
+#define WAL_WRITE_LOCK 0
+
+struct walbuf_db;
+
 struct walbuf_file {
 	sqlite3_file base;           /* pMethods: walbuf_methods */
 	sqlite3_file *real;          /* the default VFS's file, after this struct */
@@ -44,6 +57,15 @@ struct walbuf_file {
 	size_t len, cap;
 	sqlite3_int64 at;            /* the run's offset in the file */
 	int commit_hdr;              /* the run ends with a commit frame's header */
+	struct walbuf_db *db;        /* its database file's, NULL once that is closed */
+};
+
+/* A main database file: SQLite's default, but that its xShmLock writes
+ * the run of its WAL (the same connection's) before the write lock goes. */
+struct walbuf_db {
+	sqlite3_file base;           /* pMethods: walbuf_db_methods */
+	sqlite3_file *real;          /* the default VFS's file, after the larger struct */
+	struct walbuf_file *wal;     /* its WAL while open, else NULL */
 };
 
 static sqlite3_vfs walbuf_vfs;
@@ -124,6 +146,9 @@ walbuf_close(sqlite3_file *file)
 {
 	struct walbuf_file *f = (struct walbuf_file *)file;
 	int rc = walbuf_flush(f);
+	if (f->db != NULL)
+		f->db->wal = NULL;
+	f->db = NULL;
 	int rc2 = f->real->pMethods->xClose(f->real);
 	free(f->buf);
 	f->buf = NULL;
@@ -226,23 +251,217 @@ static const sqlite3_io_methods walbuf_methods = {
 	.xDeviceCharacteristics = walbuf_device,
 };
 
-/* A WAL file wrapped; any other file is the default VFS's own, opened
- * in place. */
+/* ---- The database file: SQLite's own calls, but xShmLock ---- */
+
+#define DB_REAL(file) (((struct walbuf_db *)(file))->real)
+
+static int
+db_close(sqlite3_file *file)
+{
+	struct walbuf_db *d = (struct walbuf_db *)file;
+	if (d->wal != NULL)
+		d->wal->db = NULL;
+	d->wal = NULL;
+	return d->real->pMethods->xClose(d->real);
+}
+
+static int
+db_read(sqlite3_file *file, void *p, int amt, sqlite3_int64 off)
+{
+	return DB_REAL(file)->pMethods->xRead(DB_REAL(file), p, amt, off);
+}
+
+static int
+db_write(sqlite3_file *file, const void *p, int amt, sqlite3_int64 off)
+{
+	return DB_REAL(file)->pMethods->xWrite(DB_REAL(file), p, amt, off);
+}
+
+static int
+db_truncate(sqlite3_file *file, sqlite3_int64 size)
+{
+	return DB_REAL(file)->pMethods->xTruncate(DB_REAL(file), size);
+}
+
+static int
+db_sync(sqlite3_file *file, int flags)
+{
+	return DB_REAL(file)->pMethods->xSync(DB_REAL(file), flags);
+}
+
+static int
+db_size(sqlite3_file *file, sqlite3_int64 *size)
+{
+	return DB_REAL(file)->pMethods->xFileSize(DB_REAL(file), size);
+}
+
+static int
+db_lock(sqlite3_file *file, int level)
+{
+	return DB_REAL(file)->pMethods->xLock(DB_REAL(file), level);
+}
+
+static int
+db_unlock(sqlite3_file *file, int level)
+{
+	return DB_REAL(file)->pMethods->xUnlock(DB_REAL(file), level);
+}
+
+static int
+db_reserved(sqlite3_file *file, int *out)
+{
+	return DB_REAL(file)->pMethods->xCheckReservedLock(DB_REAL(file), out);
+}
+
+static int
+db_fcntl(sqlite3_file *file, int op, void *arg)
+{
+	return DB_REAL(file)->pMethods->xFileControl(DB_REAL(file), op, arg);
+}
+
+static int
+db_sector(sqlite3_file *file)
+{
+	return DB_REAL(file)->pMethods->xSectorSize(DB_REAL(file));
+}
+
+static int
+db_device(sqlite3_file *file)
+{
+	return DB_REAL(file)->pMethods->xDeviceCharacteristics(DB_REAL(file));
+}
+
+static int
+db_shm_map(sqlite3_file *file, int page, int size, int extend, void volatile **pp)
+{
+	return DB_REAL(file)->pMethods->xShmMap(DB_REAL(file), page, size, extend, pp);
+}
+
+/* The write lock let go: the transaction committed (its run written at
+ * the commit frame) or was rolled back, and what is left is a rolled
+ * back one's spilled frames: written now, while no other connection may
+ * write the WAL, as SQLite would have. Its failure is nothing to the
+ * unlock (the frames are past the last commit). */
+static int
+db_shm_lock(sqlite3_file *file, int offset, int n, int flags)
+{
+	struct walbuf_db *d = (struct walbuf_db *)file;
+	if ((flags & SQLITE_SHM_UNLOCK) && offset <= WAL_WRITE_LOCK &&
+	    WAL_WRITE_LOCK < offset + n && d->wal != NULL)
+		(void)walbuf_flush(d->wal);
+	return d->real->pMethods->xShmLock(d->real, offset, n, flags);
+}
+
+static void
+db_shm_barrier(sqlite3_file *file)
+{
+	DB_REAL(file)->pMethods->xShmBarrier(DB_REAL(file));
+}
+
+static int
+db_shm_unmap(sqlite3_file *file, int delete_flag)
+{
+	return DB_REAL(file)->pMethods->xShmUnmap(DB_REAL(file), delete_flag);
+}
+
+static int
+db_fetch(sqlite3_file *file, sqlite3_int64 off, int amt, void **pp)
+{
+	return DB_REAL(file)->pMethods->xFetch(DB_REAL(file), off, amt, pp);
+}
+
+static int
+db_unfetch(sqlite3_file *file, sqlite3_int64 off, void *p)
+{
+	return DB_REAL(file)->pMethods->xUnfetch(DB_REAL(file), off, p);
+}
+
+/* One set per version of the default VFS's methods (index: version - 1):
+ * SQLite asks the wrapper only for what the file under it has. */
+#define DB_METHODS(v) { \
+	.iVersion = (v), \
+	.xClose = db_close, \
+	.xRead = db_read, \
+	.xWrite = db_write, \
+	.xTruncate = db_truncate, \
+	.xSync = db_sync, \
+	.xFileSize = db_size, \
+	.xLock = db_lock, \
+	.xUnlock = db_unlock, \
+	.xCheckReservedLock = db_reserved, \
+	.xFileControl = db_fcntl, \
+	.xSectorSize = db_sector, \
+	.xDeviceCharacteristics = db_device, \
+	.xShmMap = (v) >= 2 ? db_shm_map : NULL, \
+	.xShmLock = (v) >= 2 ? db_shm_lock : NULL, \
+	.xShmBarrier = (v) >= 2 ? db_shm_barrier : NULL, \
+	.xShmUnmap = (v) >= 2 ? db_shm_unmap : NULL, \
+	.xFetch = (v) >= 3 ? db_fetch : NULL, \
+	.xUnfetch = (v) >= 3 ? db_unfetch : NULL, \
+}
+static const sqlite3_io_methods walbuf_db_methods[3] = {
+	DB_METHODS(1), DB_METHODS(2), DB_METHODS(3),
+};
+
+static int
+is_db(const sqlite3_file *file)
+{
+	return file != NULL && file->pMethods >= &walbuf_db_methods[0] &&
+	    file->pMethods <= &walbuf_db_methods[2];
+}
+
+/* The first bytes of the larger of the two wrappers: the default VFS's
+ * file after them. */
+#define WRAP_SIZE (sizeof(struct walbuf_file) > sizeof(struct walbuf_db) ? \
+    sizeof(struct walbuf_file) : sizeof(struct walbuf_db))
+
+/* A main database file wrapped (its methods the version of the default
+ * VFS's, 3 on Linux). */
+static int
+db_open(sqlite3_vfs *real_vfs, sqlite3_filename name, sqlite3_file *file, int flags,
+    int *out_flags)
+{
+	struct walbuf_db *d = (struct walbuf_db *)file;
+	memset(d, 0, sizeof *d);
+	d->real = (sqlite3_file *)((char *)file + WRAP_SIZE);
+	int rc = real_vfs->xOpen(real_vfs, name, d->real, flags, out_flags);
+	if (rc != SQLITE_OK) {
+		if (d->real->pMethods != NULL)
+			d->real->pMethods->xClose(d->real);  /* as SQLite would: none set on us */
+		return rc;
+	}
+	int v = d->real->pMethods->iVersion;
+	d->base.pMethods = &walbuf_db_methods[v < 1 ? 0 : v > 3 ? 2 : v - 1];
+	return SQLITE_OK;
+}
+
+/* A WAL file wrapped (and told to its database file, the same
+ * connection's), a main database file too (db_open); any other file is
+ * the default VFS's own, opened in place. */
 static int
 walbuf_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags,
     int *out_flags)
 {
 	sqlite3_vfs *real_vfs = vfs->pAppData;
+	if (flags & SQLITE_OPEN_MAIN_DB)
+		return db_open(real_vfs, name, file, flags, out_flags);
 	if (!(flags & SQLITE_OPEN_WAL))
 		return real_vfs->xOpen(real_vfs, name, file, flags, out_flags);
 	struct walbuf_file *f = (struct walbuf_file *)file;
 	memset(f, 0, sizeof *f);
-	f->real = (sqlite3_file *)(f + 1);
+	f->real = (sqlite3_file *)((char *)file + WRAP_SIZE);
 	int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
-	if (rc == SQLITE_OK)
-		f->base.pMethods = &walbuf_methods;
-	else if (f->real->pMethods != NULL)
-		f->real->pMethods->xClose(f->real);  /* as SQLite would: none set on us */
+	if (rc != SQLITE_OK) {
+		if (f->real->pMethods != NULL)
+			f->real->pMethods->xClose(f->real);  /* as SQLite would: none set on us */
+		return rc;
+	}
+	f->base.pMethods = &walbuf_methods;
+	sqlite3_file *db = sqlite3_database_file_object(name);
+	if (is_db(db)) {
+		f->db = (struct walbuf_db *)db;
+		f->db->wal = f;
+	}
 	return rc;
 }
 
@@ -339,7 +558,7 @@ store_vfs_register(void)
 	sqlite3_vfs *real = sqlite3_vfs_find(NULL);
 	if (real == NULL || real->iVersion < 2 || real->xCurrentTimeInt64 == NULL)
 		return NULL;
-	int sz = (int)sizeof(struct walbuf_file) + real->szOsFile;
+	int sz = (int)WRAP_SIZE + real->szOsFile;
 	walbuf_vfs = (sqlite3_vfs){
 		.iVersion = 2,
 		.szOsFile = sz > real->szOsFile ? sz : real->szOsFile,

@@ -936,6 +936,71 @@ test_wal_cannot_grow(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Runs sql on db, each statement to its end; the first failure's code. */
+static int
+exec_sql(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static int64_t
+one_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A transaction that spilled frames into the WAL (its page cache full)
+ * and was rolled back leaves them gathered and unwritten: they are past
+ * the WAL's last commit, nothing of the database. Another connection
+ * then commits over the same place in the WAL; the first one's next call
+ * on its WAL wrote the stale frames over that commit's (SQLite wrote them
+ * before it let go of the write lock). Here the WAL starts empty (a
+ * truncating checkpoint), so the rollback reads nothing from it. */
+static void
+test_wal_rolled_back_spill(void **state)
+{
+	struct fixture *f = *state;
+	char path[256], err[256];
+	snprintf(path, sizeof path, "%s/spill.db", f->root);
+	sqlite3 *a = store_db_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, sizeof err);
+	sqlite3 *b = store_db_open(path, SQLITE_OPEN_READWRITE, err, sizeof err);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(exec_sql(a, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
+	    "CREATE TABLE t(x); CREATE TABLE u(y);"
+	    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 50) "
+	    "INSERT INTO t SELECT randomblob(3000) FROM s;"
+	    "PRAGMA cache_size=10; PRAGMA wal_checkpoint(TRUNCATE);"), SQLITE_OK);
+	/* a: a transaction larger than its cache, rolled back. */
+	assert_int_equal(exec_sql(a, "BEGIN;"
+	    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 200) "
+	    "INSERT INTO t SELECT randomblob(3000) FROM s;"), SQLITE_OK);
+	assert_int_equal(exec_sql(a, "ROLLBACK"), SQLITE_OK);
+	/* b: commits where a's frames were. */
+	assert_int_equal(exec_sql(b, "BEGIN;"
+	    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 100) "
+	    "INSERT INTO u SELECT printf('b-%d-%.3000c', i, 'x') FROM s;"
+	    "UPDATE t SET x = zeroblob(10) WHERE rowid <= 30; COMMIT;"), SQLITE_OK);
+	/* a reads (its WAL's first call since), then both go (b's close
+	 * checkpoints the WAL into the database). */
+	assert_int_equal(one_int(a, "SELECT count(*) FROM u"), 100);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3 *c = store_db_open(path, SQLITE_OPEN_READWRITE, err, sizeof err);
+	assert_non_null(c);
+	assert_int_equal(one_int(c, "SELECT count(*) FROM u"), 100);
+	assert_int_equal(one_int(c, "SELECT count(*) FROM t WHERE length(x) = 10"), 30);
+	assert_int_equal(one_int(c, "SELECT count(*) FROM t"), 50);
+	assert_int_equal(one_int(c, "SELECT count(*) FROM pragma_integrity_check WHERE "
+	    "integrity_check != 'ok'"), 0);
+	sqlite3_close(c);
+}
+
 /* history-max-rows: each target keeps its newest rows, pruned by the
  * writer in batches of STORE_PRUNE_BATCH. */
 static void
@@ -1625,6 +1690,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_cannot_grow, setup_dir, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_rolled_back_spill, setup_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_slack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_age, setup, teardown),
