@@ -66,11 +66,12 @@ release_finished(struct server *srv)
 static void
 flush_pending(struct server *srv)
 {
-	unsigned n = 0, peek = 0;
+	unsigned n = 0;
 	while (srv->conns.flush_list != NULL) {
+		n++;
 		/* Thousands of clients taking their last lines can take longer
 		 * than shutdown has. */
-		if (srv->conns.going_away && ++n % SHUTDOWN_CLOCK_EVERY == 0 &&
+		if (srv->conns.going_away && n % SHUTDOWN_CLOCK_EVERY == 0 &&
 		    server_shutdown_overdue(srv))
 			return;
 		/* An epoch committed while the loop writes (a pass to 1,000
@@ -78,7 +79,7 @@ flush_pending(struct server *srv)
 		 * conns not yet written in the same write as the older ones;
 		 * the conns already written go back on the list and get them
 		 * in this round, not in a round after this one. */
-		if (srv->history != NULL && ++peek % RELEASE_PEEK_EVERY == 0)
+		if (srv->history != NULL && n % RELEASE_PEEK_EVERY == 0)
 			release_finished(srv);
 		struct conn *c = conn_set_next_flush(&srv->conns);
 		/* With history, what it queued waits until the events it may
