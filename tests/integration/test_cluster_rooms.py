@@ -138,6 +138,10 @@ def test_an_invitation_from_another_node_opens_an_invite_only_room(nodes):
     until_modes(bob, "#i", "i")
     bob.send("JOIN #i")
     bob.expect_numeric("473", "#i")
+    # A invites the bob its mirror has: his coming must have reached A (B
+    # having A's +i says nothing of it).
+    assert until(lambda: alice.send("ISON bob") or
+                 alice.expect_numeric("303").group("rest").split(":")[-1].split() == ["bob"])
     alice.send("INVITE bob #i")
     alice.expect_numeric("341", r"bob #i")
     bob.expect(r":alice!\S+ INVITE bob :?#i$")
