@@ -133,6 +133,7 @@ struct store {
 	int writer_running;
 	sqlite3 *wdb;
 	sqlite3_stmt *w_insert_rows[STORE_INSERT_ROWS]; /* [n - 1]: n events, made when needed */
+	int64_t *w_insert_kept[STORE_INSERT_ROWS]; /* [n - 1]: what its kept parameters hold */
 	sqlite3_stmt *w_fts_insert, *w_fts_delete;
 	sqlite3_stmt *w_find, *w_redact, *w_delete;
 	sqlite3_stmt *w_next_target, *w_cutoff, *w_prune_rows, *w_prune_age;
