@@ -56,7 +56,7 @@ BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 # (not history.c nor rooms.c, the hub's observers: the glue above the store).
 STORE_BENCH_OBJ := $(STORE_BENCH_SRC:%.c=$(BUILD)/%.o) \
 	$(filter-out $(BUILD)/src/store/history.o $(BUILD)/src/store/rooms.o,$(filter $(BUILD)/src/store/%,$(SERVER_LIB_OBJ))) \
-	$(BUILD)/src/base/clock.o $(BUILD)/src/base/histogram.o $(BUILD)/src/base/log.o $(BUILD)/src/base/text.o $(BUILD)/src/base/worker.o $(BUILD)/src/chat/msgid.o
+	$(BUILD)/src/base/buf.o $(BUILD)/src/base/clock.o $(BUILD)/src/base/histogram.o $(BUILD)/src/base/log.o $(BUILD)/src/base/text.o $(BUILD)/src/base/worker.o $(BUILD)/src/chat/msgid.o
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test unit integration sanitize install uninstall docs clean deps browser-deps \

@@ -73,7 +73,7 @@
 #define STORE_CKPT_WAL_MAX (4 * STORE_CKPT_FRAMES)
 
 /* The schema version this build writes (sqlite_schema.c). */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* A target that took events since it was last checked against
  * history-max-rows, and how many. */
@@ -93,6 +93,7 @@ struct store_reader {
 	sqlite3_stmt *next_target;   /* the next target name after one */
 	sqlite3_stmt *search;
 	sqlite3_stmt *conversations; /* an account's private conversations */
+	struct store_fts_words *words; /* a search's words split as the index's */
 	int busy;
 };
 
@@ -214,13 +215,26 @@ enum store_status sqlite_rooms_load(struct store *s, struct store_room **rooms, 
 int store_schema_migrate(sqlite3 *db, char *err, size_t errlen);
 
 /* sqlite_fts.c: the search index's tokenizer ("parley"): each word is
- * the target's tag (STORE_FTS_TAG_LEN hex digits) and the word. */
-#define STORE_FTS_TAG_LEN 16
+ * the target's tag (STORE_FTS_TAG_LEN characters, 48 bits of a hash of
+ * it; 16 hex digits up to schema version 5) and the word. */
+#define STORE_FTS_TAG_LEN 8
 #define STORE_FTS_SEP '\x1f'
 void store_fts_tag(const char *target, char out[STORE_FTS_TAG_LEN + 1]);
 /* Registers the tokenizer on db: every connection that reads or writes
- * the index needs it. */
+ * the index needs it. And parley_phrases(text, phrases), a search's
+ * check of its words that unicode61 splits (the index has no
+ * positions): the phrases apart by STORE_FTS_PHRASE_SEP, each its words
+ * apart by STORE_FTS_SEP, '*' first when its last word is a prefix. */
+#define STORE_FTS_PHRASE_SEP '\x1e'
 int store_fts_register(sqlite3 *db);
+/* unicode61 as the index's words are made, for a search's words. */
+struct store_fts_words;
+struct store_fts_words *store_fts_words_new(sqlite3 *db);
+void store_fts_words_free(struct store_fts_words *w);
+/* The words of n bytes of text as the index holds them (folded, cut),
+ * each given to fn (its return not 0: stop, and -1). */
+int store_fts_words_split(struct store_fts_words *w, const char *text, size_t n,
+    int (*fn)(void *ctx, const char *word, size_t len), void *ctx);
 /* "<tag>\x1f<text>", the indexed form of text said in target (malloc). */
 char *store_fts_text(const char *target, const char *text);
 

@@ -10,6 +10,8 @@
  * T) and the last id of millisecond T from below (everything after T). */
 #include "store/sqlite_int.h"
 
+#include "base/buf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,7 @@ static const char sql_search[] =
     " WHERE events_fts MATCH ?1 AND e.target IN (SELECT value FROM json_each(?2))"
     " AND e.kind IN " MESSAGE_KINDS " AND e.redacted = 0"
     " AND (?3 IS NULL OR e.sender LIKE ?3 ESCAPE '\\')"
+    " AND (?5 IS NULL OR parley_phrases(e.text, ?5))"
     " ORDER BY f.rowid DESC LIMIT ?4";
 
 static const char sql_conversations[] =
@@ -92,6 +95,7 @@ reader_close(struct store_reader *r)
 	struct store_stmt list[READER_STMTS];
 	reader_stmts(r, list);
 	store_stmts_finalize(list, READER_STMTS);
+	store_fts_words_free(r->words);
 	sqlite3_close(r->db);
 	memset(r, 0, sizeof *r);
 }
@@ -105,7 +109,8 @@ reader_open(struct store *s, struct store_reader *r)
 		return -1;
 	struct store_stmt list[READER_STMTS];
 	reader_stmts(r, list);
-	if (store_stmts_prepare(r->db, list, READER_STMTS) != 0) {
+	r->words = store_fts_words_new(r->db);
+	if (r->words == NULL || store_stmts_prepare(r->db, list, READER_STMTS) != 0) {
 		reader_close(r);
 		return -1;
 	}
@@ -583,23 +588,100 @@ next_word(const char **p, size_t *n)
 	return w;
 }
 
-/* The FTS5 query of a SEARCH: for each target, every word of text as
- * that target's word (sqlite_fts.c); any target. A word ending in '*'
- * matches as a prefix. NULL when text has no word (or memory fails). */
-static char *
-match_query(const char *text, const char *const *targets, size_t ntargets)
+/* A search's words as the index is asked for them: terms, each a
+ * string FTS5 gets with the room's tag (a user's word, or one part of
+ * a word unicode61 splits), and the phrases parley_phrases() checks. */
+struct search_terms {
+	struct buf terms;             /* each: '*' (a prefix) or ' ', the term, '\0' */
+	size_t nterms, bytes;         /* bytes: of the terms, unquoted */
+	struct buf phrases;           /* as parley_phrases() reads them */
+	int failed;
+};
+
+struct split_ctx {
+	struct buf parts;             /* the word's parts, each '\0'-ended */
+	size_t n;
+};
+
+static int
+add_part(void *p, const char *w, size_t n)
 {
-	size_t words = 0, wbytes = 0, n;
-	for (const char *p = text; next_word(&p, &n) != NULL; words++)
-		wbytes += n;
-	if (words == 0 || ntargets == 0)
-		return NULL;
-	/* Per target: "(" ")" " OR ", and per word the tag, the separator,
+	struct split_ctx *c = p;
+	if (buf_append(&c->parts, w, n) != 0 || buf_append(&c->parts, "", 1) != 0)
+		return SQLITE_NOMEM;
+	c->n++;
+	return SQLITE_OK;
+}
+
+static void
+add_term(struct search_terms *t, const char *w, size_t n, int prefix)
+{
+	if (buf_append(&t->terms, prefix ? "*" : " ", 1) != 0 ||
+	    buf_append(&t->terms, w, n) != 0 || buf_append(&t->terms, "", 1) != 0)
+		t->failed = 1;
+	t->nterms++;
+	t->bytes += n;
+}
+
+/* One word of a search (n bytes, a trailing '*' taken off: prefix). A
+ * word of one part or none is one term, as the user wrote it (the
+ * tokenizer makes of it what it makes of the text); a word of several
+ * ("don't") is a term a part and a phrase to check. */
+static void
+add_word(struct search_terms *t, struct store_fts_words *words, const char *w, size_t n,
+    int prefix)
+{
+	struct split_ctx c = { 0 };
+	if (store_fts_words_split(words, w, n, add_part, &c) != 0) {
+		t->failed = 1;
+	} else if (c.n <= 1) {
+		add_term(t, w, n, prefix);
+	} else {
+		if (t->phrases.len > 0 &&
+		    buf_append(&t->phrases, (char[]){ STORE_FTS_PHRASE_SEP }, 1) != 0)
+			t->failed = 1;
+		if (prefix && buf_append(&t->phrases, "*", 1) != 0)
+			t->failed = 1;
+		const char *part = c.parts.data;
+		for (size_t i = 0; i < c.n; i++) {
+			size_t pn = strlen(part);
+			add_term(t, part, pn, prefix && i == c.n - 1);
+			if ((i > 0 && buf_append(&t->phrases, (char[]){ STORE_FTS_SEP }, 1) != 0) ||
+			    buf_append(&t->phrases, part, pn) != 0)
+				t->failed = 1;
+			part += pn + 1;
+		}
+	}
+	buf_free(&c.parts);
+}
+
+/* The FTS5 query of a SEARCH: for each target, every term of text as
+ * that target's word (sqlite_fts.c); any target. A word ending in '*'
+ * matches as a prefix. *phrases: the phrases the rows must hold too
+ * (NULL: none). NULL when text has no word (or memory fails: *failed). */
+static char *
+match_query(struct store_fts_words *words, const char *text, const char *const *targets,
+    size_t ntargets, char **phrases, int *failed)
+{
+	struct search_terms t = { 0 };
+	const char *w;
+	size_t n;
+	*phrases = NULL;
+	for (const char *p = text; (w = next_word(&p, &n)) != NULL;) {
+		int prefix = n > 1 && w[n - 1] == '*';
+		add_word(&t, words, w, prefix ? n - 1 : n, prefix);
+	}
+	char *out = NULL;
+	if (t.failed || t.nterms == 0 || ntargets == 0)
+		goto done;
+	/* Per target: "(" ")" " OR ", and per term the tag, the separator,
 	 * the quotes, a space, '*', every byte maybe doubled. */
-	size_t per = 6 + words * (STORE_FTS_TAG_LEN + 5) + 2 * wbytes;
-	char *out = malloc(ntargets * per + 1);
-	if (out == NULL)
-		return NULL;
+	size_t per = 6 + t.nterms * (STORE_FTS_TAG_LEN + 5) + 2 * t.bytes;
+	out = malloc(ntargets * per + 1);
+	if (out == NULL) {
+		t.failed = 1;
+		goto done;
+	}
 	size_t o = 0;
 	for (size_t i = 0; i < ntargets; i++) {
 		char tag[STORE_FTS_TAG_LEN + 1];
@@ -609,18 +691,33 @@ match_query(const char *text, const char *const *targets, size_t ntargets)
 			o += 4;
 		}
 		out[o++] = '(';
-		const char *w, *p = text;
-		for (size_t k = 0; (w = next_word(&p, &n)) != NULL; k++) {
-			int prefix = n > 1 && w[n - 1] == '*';
+		const char *term = t.terms.data;
+		for (size_t k = 0; k < t.nterms; k++) {
+			size_t tn = strlen(term + 1);
 			if (k > 0)
 				out[o++] = ' ';
-			o += fts_phrase(out + o, tag, w, prefix ? n - 1 : n);
-			if (prefix)
+			o += fts_phrase(out + o, tag, term + 1, tn);
+			if (term[0] == '*')
 				out[o++] = '*';
+			term += tn + 2;
 		}
 		out[o++] = ')';
 	}
 	out[o] = '\0';
+	if (t.phrases.len > 0) {
+		if (buf_append(&t.phrases, "", 1) != 0) {
+			t.failed = 1;
+			free(out);
+			out = NULL;
+			goto done;
+		}
+		*phrases = t.phrases.data;
+		t.phrases.data = NULL;
+	}
+done:
+	*failed = t.failed;
+	buf_free(&t.terms);
+	buf_free(&t.phrases);
 	return out;
 }
 
@@ -667,12 +764,15 @@ query_search(struct store_reader *r, const struct store_query *q, uint32_t limit
 		return 0;
 	if (strlen(q->text) > STORE_SEARCH_TEXT_MAX)
 		return 0;
-	char *match = match_query(q->text, targets, ntargets);
+	char *phrases = NULL;
+	int failed = 0;
+	char *match = match_query(r->words, q->text, targets, ntargets, &phrases, &failed);
 	if (match == NULL)
-		return 0;  /* no word: nothing matches */
+		return failed ? -1 : 0;  /* no word: nothing matches */
 	char *json = json_targets(targets, ntargets);
 	char *like = NULL;
 	if (json == NULL) {
+		free(phrases);
 		free(match);
 		return -1;
 	}
@@ -682,6 +782,7 @@ query_search(struct store_reader *r, const struct store_query *q, uint32_t limit
 		like = malloc(2 * n + 3);
 		if (like == NULL) {
 			free(json);
+			free(phrases);
 			free(match);
 			return -1;
 		}
@@ -701,9 +802,14 @@ query_search(struct store_reader *r, const struct store_query *q, uint32_t limit
 	else
 		sqlite3_bind_null(st, 3);
 	sqlite3_bind_int(st, 4, (int)limit);
+	if (phrases != NULL)
+		sqlite3_bind_text(st, 5, phrases, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
 	int rc = collect(st, out, limit);
 	free(json);
 	free(like);
+	free(phrases);
 	free(match);
 	/* Newest first from the index; oldest first for the answer, and by
 	 * msgid (the index's order is the order of arrival). */

@@ -1578,8 +1578,10 @@ test_schema_v3_upgrade(void **state)
 	assert_int_equal(db_version(f->dir), STORE_SCHEMA_VERSION);
 	assert_int_equal(db_int(f->dir, "SELECT count(*) FROM sqlite_master"
 	    " WHERE name = 'events_msgid'"), 0);
-	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), 10);
+	/* Version 6 makes the index again: the mark reaches the last row once
+	 * a search has waited for it. */
 	assert_int_equal(search_n(f->s, "#a", "message"), 10);
+	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), 10);
 	char id[MSGID_LEN + 1];
 	id_of(4, id);
 	assert_int_equal(store_redact(f->s, "#a", id), 0);
@@ -1611,9 +1613,175 @@ test_schema_v4_upgrade(void **state)
 	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 4);
 	f->s = open_store(f->dir, 0, 0);
 	assert_non_null(f->s);
-	assert_int_equal(db_version(f->dir), 5);
+	assert_int_equal(db_version(f->dir), STORE_SCHEMA_VERSION);
 	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 16);
 	wait_epoch(f->s, fill(f->s, "#a", 10, 10));
+	assert_int_equal(search_n(f->s, "#a", "message"), 20);
+	fts_check(f->dir);
+}
+
+/* Whether the search index keeps positions (FTS5's detail=full, up to
+ * version 5) or not (detail=none, version 6 on). */
+#define SQL_FTS_DETAIL_NONE \
+    "SELECT sql LIKE '%detail=none%' FROM sqlite_master WHERE name = 'events_fts'"
+
+/* Texts for the words unicode61 splits: a search's "don't" is the phrase
+ * don, t (the two in that order, next to each other), "foo-bar" foo, bar. */
+static const char *const phrase_texts[] = {
+	"don't stop", "don t either", "t don backwards", "don and t apart",
+	"foo-bar baz", "bar foo", "foo bar", "foo x bar", "Don'T SHOUT", "a:b:c", "c:b:a",
+	"don'tx longer", "na\xc3\xafve-caf\xc3\xa9 accents",
+};
+
+static void
+put_phrase_texts(struct store *s, const char *target)
+{
+	struct store_event e;
+	for (size_t i = 0; i < sizeof phrase_texts / sizeof phrase_texts[0]; i++) {
+		make_event(&e, target, T0 + (int64_t)i, 0, SK_PRIVMSG, phrase_texts[i]);
+		assert_int_equal(store_append(s, &e), 0);
+	}
+	wait_epoch(s, store_seal(s));
+}
+
+/* The texts a search finds, oldest first, one string ("a|b|"). */
+static void
+found(struct store *s, const char *target, const char *text, char *out, size_t cap)
+{
+	struct store_result r;
+	struct store_query q = { .kind = SQ_SEARCH, .target = target, .text = text, .limit = 100 };
+	query(s, &q, &r);
+	out[0] = '\0';
+	for (size_t i = 0; i < r.n; i++) {
+		strncat(out, r.events[i].text, cap - strlen(out) - 1);
+		strncat(out, "|", cap - strlen(out) - 1);
+	}
+	store_result_free(&r);
+}
+
+static void
+phrases_found(struct store *s, const char *target)
+{
+	static const struct {
+		const char *search, *want;
+	} cases[] = {
+		{ "don't", "don't stop|don t either|Don'T SHOUT|" },
+		{ "DON'T", "don't stop|don t either|Don'T SHOUT|" },
+		{ "don't*", "don't stop|don t either|Don'T SHOUT|don'tx longer|" },
+		{ "don't stop", "don't stop|" },
+		{ "stop don't", "don't stop|" },
+		{ "don", "don't stop|don t either|t don backwards|don and t apart|Don'T SHOUT|"
+		    "don'tx longer|" },
+		{ "foo-bar", "foo-bar baz|foo bar|" },
+		{ "bar-foo", "bar foo|" },
+		{ "foo-ba*", "foo-bar baz|foo bar|" },
+		{ "a:b:c", "a:b:c|" },
+		{ "b:c", "a:b:c|" },
+		{ "c:b", "c:b:a|" },
+		{ "naive-cafe", "na\xc3\xafve-caf\xc3\xa9 accents|" },
+		{ "x-bar", "foo x bar|" },
+		{ "bar-x", "" },
+		{ "don't-stop", "don't stop|" },
+		{ "stop-don't", "" },
+	};
+	char got[512];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		found(s, target, cases[i].search, got, sizeof got);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("search \"%s\": \"%s\", not \"%s\"", cases[i].search, got,
+			    cases[i].want);
+	}
+}
+
+/* A search's word that unicode61 splits is a phrase: its parts next to
+ * each other, in order (the index keeps no positions: the rows are
+ * checked). */
+static void
+test_search_phrases(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(db_int(f->dir, SQL_FTS_DETAIL_NONE), 1);
+	put_phrase_texts(f->s, "#a");
+	phrases_found(f->s, "#a");
+	/* Over several rooms, each room's rows. */
+	put_phrase_texts(f->s, "#b");
+	const char *const both[] = { "#a", "#b" };
+	struct store_result r;
+	struct store_query q = { .kind = SQ_SEARCH, .targets = both, .ntargets = 2,
+		.text = "foo-bar", .limit = 100 };
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 4);
+	store_result_free(&r);
+	fts_check(f->dir);
+}
+
+/* A row's indexed text as versions 1 to 5 wrote it: the target's tag
+ * in 16 hex digits of its FNV-1a hash, the separator, the text. */
+static char *
+v5_fts_text(const char *target, const char *text)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	for (const unsigned char *p = (const unsigned char *)target; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 0x100000001b3u;
+	}
+	char *out = malloc(16 + 1 + strlen(text) + 1);
+	assert_non_null(out);
+	sprintf(out, "%016llx\x1f%s", (unsigned long long)h, text);
+	return out;
+}
+
+/* A database of version 5 (a search index with positions, FTS5's
+ * detail=full, and tags of 16 hex digits) is brought to version 6: the
+ * index made again without them and with the new tags, every row
+ * indexed anew (the mark back at 0, then at the last row), its searches
+ * as before, phrases too. */
+static void
+test_schema_v5_upgrade(void **state)
+{
+	struct fixture *f = *state;
+	put_phrase_texts(f->s, "#a");
+	wait_epoch(f->s, fill(f->s, "#a", 100, 10));
+	int64_t top = db_int(f->dir, SQL_MAX_ID);
+	store_close(f->s);
+	f->s = NULL;
+	char path[256], err[256];
+	snprintf(path, sizeof path, "%s/%s", f->dir, STORE_DB_NAME);
+	sqlite3 *db = store_db_open(path, SQLITE_OPEN_READWRITE, err, sizeof err);
+	assert_non_null(db);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; DROP TABLE events_fts;"
+	    "CREATE VIRTUAL TABLE events_fts USING fts5 (text, content='', columnsize=0,"
+	    " tokenize='parley remove_diacritics 2');"
+	    "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 16)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, target, text FROM events", -1, &st,
+	    NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char *indexed = v5_fts_text((const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+		const struct store_params ins = { .text = { indexed }, .ntext = 1,
+			.num = { sqlite3_column_int64(st, 0) }, .nnum = 1 };
+		assert_int_equal(store_exec_params(db, "INSERT INTO events_fts (rowid, text)"
+		    " VALUES (?2, ?1)", &ins), 0);
+		free(indexed);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5; COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(db_int(f->dir, SQL_FTS_DETAIL_NONE), 0);
+	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), top);
+
+	f->s = open_store(f->dir, 0, 0);
+	assert_non_null(f->s);
+	assert_int_equal(db_version(f->dir), STORE_SCHEMA_VERSION);
+	assert_int_equal(db_int(f->dir, SQL_FTS_DETAIL_NONE), 1);
+	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 16);
+	assert_int_equal(search_n(f->s, "#a", "message"), 10);
+	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), top);
+	phrases_found(f->s, "#a");
+	wait_epoch(f->s, fill(f->s, "#a", 200, 10));
 	assert_int_equal(search_n(f->s, "#a", "message"), 20);
 	fts_check(f->dir);
 }
@@ -1776,6 +1944,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fts_ids_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v4_upgrade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_phrases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_v5_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
 	};
 	static const char *const on_pg[] = {
