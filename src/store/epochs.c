@@ -29,15 +29,65 @@ epochs_init(struct store_epochs *q, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-ops_free(struct store_op *op)
+/* A batch's first block (its ops' memory, epochs.h) and the most its
+ * later ones grow to: EPOCHS_BLOCK_SIZES sizes; how many of each are
+ * kept for reuse. */
+#define EPOCHS_BLOCK_FIRST 512
+#define EPOCHS_BLOCK_MAX (EPOCHS_BLOCK_FIRST << (EPOCHS_BLOCK_SIZES - 1))
+#define EPOCHS_SPARE_MAX 16
+
+/* The size class of a block of size bytes, -1 for an odd one (an op
+ * larger than EPOCHS_BLOCK_MAX). */
+static int
+block_class(size_t size)
 {
-	while (op != NULL) {
-		struct store_op *next = op->next;
-		store_room_clear(&op->room);
-		free(op);
-		op = next;
+	for (int k = 0; k < EPOCHS_BLOCK_SIZES; k++)
+		if (size == (size_t)EPOCHS_BLOCK_FIRST << k)
+			return k;
+	return -1;
+}
+
+static void
+blocks_free(struct store_block *b)
+{
+	while (b != NULL) {
+		struct store_block *next = b->next;
+		free(b);
+		b = next;
 	}
+}
+
+/* What the ops hold beside their blocks: a room's copy. */
+static void
+ops_clear(struct store_op *op)
+{
+	for (; op != NULL; op = op->next)
+		if (op->type == OP_ROOM_SAVE || op->type == OP_ROOM_FORGET)
+			store_room_clear(&op->room);
+}
+
+/* b's blocks back to q's spares while it keeps fewer than
+ * EPOCHS_SPARE_MAX of their size, the others freed. */
+static void
+blocks_give(struct store_epochs *q, struct store_block *b)
+{
+	struct store_block *rest = NULL;
+	pthread_mutex_lock(&q->lock);
+	while (b != NULL) {
+		struct store_block *next = b->next;
+		int k = block_class(b->size);
+		if (k >= 0 && q->nspare[k] < EPOCHS_SPARE_MAX) {
+			b->next = q->spare[k];
+			q->spare[k] = b;
+			q->nspare[k]++;
+		} else {
+			b->next = rest;
+			rest = b;
+		}
+		b = next;
+	}
+	pthread_mutex_unlock(&q->lock);
+	blocks_free(rest);
 }
 
 void
@@ -45,7 +95,11 @@ epochs_free(struct store_epoch *ep)
 {
 	while (ep != NULL) {
 		struct store_epoch *next = ep->next;
-		ops_free(ep->ops);
+		ops_clear(ep->ops);
+		if (ep->owner != NULL)
+			blocks_give(ep->owner, ep->blocks);
+		else
+			blocks_free(ep->blocks);
 		free(ep);
 		ep = next;
 	}
@@ -54,12 +108,20 @@ epochs_free(struct store_epoch *ep)
 void
 epochs_destroy(struct store_epochs *q)
 {
-	ops_free(q->pend_head);
+	ops_clear(q->pend_head);
+	blocks_free(q->pend_blocks);
 	q->pend_head = NULL;
 	q->pend_tail = &q->pend_head;
+	q->pend_blocks = NULL;
 	epochs_free(q->q_head);
 	q->q_head = NULL;
 	q->q_tail = &q->q_head;
+	for (int k = 0; k < EPOCHS_BLOCK_SIZES; k++) {
+		blocks_free(q->loop_spare[k]);
+		blocks_free(q->spare[k]);
+		q->loop_spare[k] = q->spare[k] = NULL;
+		q->nspare[k] = 0;
+	}
 	if (q->efd >= 0)
 		close(q->efd);
 	q->efd = -1;
@@ -69,90 +131,133 @@ epochs_destroy(struct store_epochs *q)
 
 /* ---- The loop's side ---- */
 
-static size_t
-str_size(const char *p)
+/* Whether n more bytes fit under the bounds, as the loop last saw the
+ * epochs in flight. A new block may take more than n: the bound is
+ * exact to a block (EPOCHS_BLOCK_MAX). */
+static int
+pending_fits(const struct store_epochs *q, size_t n)
 {
-	return p != NULL ? strlen(p) + 1 : 0;
+	return q->pend_ops + q->seen_inflight_ops < STORE_PENDING_MAX &&
+	    q->pend_bytes + q->seen_inflight_bytes + n <= STORE_PENDING_BYTES_MAX;
 }
 
-static const char *
-str_put(char **at, const char *p)
+/* Whether an op of n bytes may be queued, looking again at what the
+ * writer finished when the loop's view says no. */
+static int
+pending_room(struct store_epochs *q, size_t n)
 {
-	if (p == NULL)
-		return NULL;
-	size_t n = strlen(p) + 1;
-	char *d = memcpy(*at, p, n);
-	*at += n;
-	return d;
+	if (pending_fits(q, n))
+		return 1;
+	/* The loop's view may be behind the writer: look again. */
+	pthread_mutex_lock(&q->lock);
+	q->seen_inflight_ops = q->inflight_ops;
+	q->seen_inflight_bytes = q->inflight_bytes;
+	pthread_mutex_unlock(&q->lock);
+	return pending_fits(q, n);
 }
 
-/* A copy of e, its strings after it in one allocation. */
+/* n bytes (a multiple of an op's alignment) at the end of the pending
+ * batch's newest block, or of a new one, counted in pend_bytes; NULL
+ * when there is no memory. The last bytes given can be taken back
+ * (op_unget). */
+static void *
+op_get(struct store_epochs *q, size_t n)
+{
+	struct store_block *b = q->pend_blocks;
+	if (b == NULL || b->size - b->used < n) {
+		size_t size = b != NULL ? (b->size >= EPOCHS_BLOCK_MAX / 2 ? EPOCHS_BLOCK_MAX :
+		    b->size * 2) : q->last_bytes >= EPOCHS_BLOCK_MAX ? EPOCHS_BLOCK_MAX :
+		    EPOCHS_BLOCK_FIRST;
+		while (size < n && size < EPOCHS_BLOCK_MAX)
+			size *= 2;
+		if (size < n)
+			size = n;
+		int k = block_class(size);
+		if (k >= 0 && q->loop_spare[k] != NULL) {
+			b = q->loop_spare[k];
+			q->loop_spare[k] = b->next;
+		} else if ((b = malloc(sizeof *b + size)) == NULL) {
+			return NULL;
+		}
+		b->size = size;
+		b->used = 0;
+		b->next = q->pend_blocks;
+		q->pend_blocks = b;
+		q->pend_bytes += sizeof *b + size;
+	}
+	void *p = (char *)b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static void
+op_unget(struct store_epochs *q, size_t n)
+{
+	q->pend_blocks->used -= n;
+}
+
+#define OP_STRINGS 6
+
+/* A copy of e, its strings after it, in the pending batch's memory when
+ * the bounds allow it (*n: the bytes it took, for op_unget); NULL when
+ * they do not, or there is no memory. Each string's length is taken
+ * once. */
 static struct store_op *
-op_new(const struct store_event *e, enum store_op_type type)
+op_new(struct store_epochs *q, const struct store_event *e, enum store_op_type type,
+    size_t *n)
 {
-	size_t n = str_size(e->target) + str_size(e->sender) + str_size(e->account) +
-	    str_size(e->text) + str_size(e->extra) + str_size(e->tags);
-	struct store_op *op = malloc(sizeof *op + n);
-	if (op == NULL)
+	const char *from[OP_STRINGS] = { e->target, e->sender, e->account,
+		e->redacted ? NULL : e->text, e->extra, e->tags };
+	size_t len[OP_STRINGS], strings = 0;
+	for (int i = 0; i < OP_STRINGS; i++) {
+		len[i] = from[i] != NULL ? strlen(from[i]) + 1 : 0;
+		strings += len[i];
+	}
+	const size_t align = _Alignof(struct store_op);
+	*n = (sizeof(struct store_op) + strings + align - 1) / align * align;
+	struct store_op *op;
+	if (!pending_room(q, *n) || (op = op_get(q, *n)) == NULL)
 		return NULL;
 	memset(op, 0, sizeof *op);
 	op->type = type;
 	op->e = *e;
+	const char *to[OP_STRINGS];
 	char *at = op->block;
-	op->e.target = str_put(&at, e->target);
-	op->e.sender = str_put(&at, e->sender);
-	op->e.account = str_put(&at, e->account);
-	op->e.text = e->redacted ? NULL : str_put(&at, e->text);
-	op->e.extra = str_put(&at, e->extra);
-	op->e.tags = str_put(&at, e->tags);
-	op->bytes = sizeof *op + n;
+	for (int i = 0; i < OP_STRINGS; i++) {
+		to[i] = from[i] != NULL ? memcpy(at, from[i], len[i]) : NULL;
+		at += len[i];
+	}
+	op->e.target = to[0];
+	op->e.sender = to[1];
+	op->e.account = to[2];
+	op->e.text = to[3];
+	op->e.extra = to[4];
+	op->e.tags = to[5];
 	return op;
 }
 
-/* Whether op fits under the bounds, as the loop last saw the epochs in
- * flight. */
-static int
-pending_fits(const struct store_epochs *q, const struct store_op *op)
-{
-	return q->pend_ops + q->seen_inflight_ops < STORE_PENDING_MAX &&
-	    q->pend_bytes + q->seen_inflight_bytes + op->bytes <= STORE_PENDING_BYTES_MAX;
-}
-
-/* Queues op in the pending batch when the bounds allow it (else frees
- * it). */
-static int
+/* Queues op (from op_new) in the pending batch. */
+static void
 pending_add(struct store_epochs *q, struct store_op *op)
 {
-	if (!pending_fits(q, op)) {
-		/* The loop's view may be behind the writer: look again. */
-		pthread_mutex_lock(&q->lock);
-		q->seen_inflight_ops = q->inflight_ops;
-		q->seen_inflight_bytes = q->inflight_bytes;
-		pthread_mutex_unlock(&q->lock);
-	}
-	if (!pending_fits(q, op)) {
-		op->next = NULL;
-		ops_free(op);
-		return -1;
-	}
 	*q->pend_tail = op;
 	q->pend_tail = &op->next;
 	q->pend_ops++;
 	q->pend_appends += op->type == OP_EVENT;
-	q->pend_bytes += op->bytes;
-	return 0;
 }
 
 int
 epochs_append(struct store_epochs *q, const struct store_event *e)
 {
 	struct store_op *op = NULL;
+	size_t n;
 	if (e->target != NULL && e->msgid[0] != '\0')
-		op = op_new(e, OP_EVENT);
-	if (op == NULL || pending_add(q, op) != 0) {
+		op = op_new(q, e, OP_EVENT, &n);
+	if (op == NULL) {
 		q->refused++;
 		return -1;
 	}
+	pending_add(q, op);
 	q->appended++;
 	return 0;
 }
@@ -164,10 +269,18 @@ epochs_redact(struct store_epochs *q, const char *target, const char *msgid)
 	if (target == NULL || msgid == NULL || strlen(msgid) != MSGID_LEN)
 		return -1;
 	memcpy(e.msgid, msgid, MSGID_LEN + 1);
-	struct store_op *op = op_new(&e, OP_REDACT);
+	size_t n;
+	struct store_op *op = op_new(q, &e, OP_REDACT, &n);
 	if (op == NULL)
 		return -1;
-	return pending_add(q, op);
+	pending_add(q, op);
+	return 0;
+}
+
+static size_t
+str_size(const char *p)
+{
+	return p != NULL ? strlen(p) + 1 : 0;
 }
 
 /* A room's bytes, roughly, for the bound. */
@@ -183,19 +296,23 @@ room_bytes(const struct store_room *r)
 	return n;
 }
 
+/* The room's copy is its own (store_room_copy), outside the blocks; its
+ * bytes count in the batch's all the same. */
 static int
 room_op(struct store_epochs *q, const struct store_room *r, enum store_op_type type)
 {
 	struct store_event e = { .kind = SK_PRIVMSG };
-	struct store_op *op = op_new(&e, type);
+	size_t n;
+	struct store_op *op = op_new(q, &e, type, &n);
 	if (op == NULL)
 		return -1;
 	if (store_room_copy(&op->room, r) != 0) {
-		ops_free(op);
+		op_unget(q, n);
 		return -1;
 	}
-	op->bytes += room_bytes(&op->room);
-	return pending_add(q, op);
+	q->pend_bytes += room_bytes(&op->room);
+	pending_add(q, op);
+	return 0;
 }
 
 int
@@ -231,11 +348,15 @@ epochs_seal(struct store_epochs *q)
 		return 0;  /* the batch waits for the next seal */
 	uint64_t number = ep->number = ++q->sealed;
 	ep->ops = q->pend_head;
+	ep->blocks = q->pend_blocks;
+	ep->owner = q;
+	q->last_bytes = q->pend_bytes;
 	ep->nops = q->pend_ops;
 	ep->nappends = q->pend_appends;
 	ep->bytes = q->pend_bytes;
 	q->pend_head = NULL;
 	q->pend_tail = &q->pend_head;
+	q->pend_blocks = NULL;
 	q->pend_ops = q->pend_appends = q->pend_bytes = 0;
 	pthread_mutex_lock(&q->lock);
 	*q->q_tail = ep;
@@ -244,6 +365,14 @@ epochs_seal(struct store_epochs *q)
 	q->inflight_bytes += ep->bytes;
 	q->seen_inflight_ops = q->inflight_ops;
 	q->seen_inflight_bytes = q->inflight_bytes;
+	/* The blocks the writer gave back, for the next batches. */
+	for (int k = 0; k < EPOCHS_BLOCK_SIZES; k++) {
+		if (q->loop_spare[k] == NULL) {
+			q->loop_spare[k] = q->spare[k];
+			q->spare[k] = NULL;
+			q->nspare[k] = 0;
+		}
+	}
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	return number;  /* ep is the writer's now, maybe freed */
@@ -252,9 +381,10 @@ epochs_seal(struct store_epochs *q)
 uint64_t
 epochs_finished(struct store_epochs *q)
 {
+	/* One read takes the eventfd's whole count (it is no semaphore):
+	 * a second would only say EAGAIN. */
 	uint64_t v;
-	while (read(q->efd, &v, sizeof v) == (ssize_t)sizeof v)
-		;
+	(void)!read(q->efd, &v, sizeof v);
 	pthread_mutex_lock(&q->lock);
 	uint64_t finished = q->finished;
 	q->seen_inflight_ops = q->inflight_ops;

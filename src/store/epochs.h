@@ -23,25 +23,43 @@
 #define STORE_PENDING_BYTES_MAX (64u << 20)
 
 /* One thing for the writer to do, in order: store an event, take one
- * back, save or forget a registered room. The event's strings live in
- * one block after the op (block), owned. */
+ * back, save or forget a registered room. The event's strings follow
+ * the op (block), in its batch's store_block; a room's are its own. */
 enum store_op_type { OP_EVENT, OP_REDACT, OP_ROOM_SAVE, OP_ROOM_FORGET };
 struct store_op {
 	struct store_op *next;
 	enum store_op_type type;     /* OP_REDACT: take e.msgid back */
 	struct store_event e;
 	struct store_room room;      /* OP_ROOM_SAVE (OP_ROOM_FORGET: its name) */
-	size_t bytes;                /* what the op holds, for the bound */
-	char block[];                /* e's strings, in the op's allocation */
+	char block[];                /* e's strings, after the op in its block */
+};
+
+/* The memory ops are cut from, in order: one block for many ops, where
+ * a malloc an event (freed by the writer's thread, on another arena's
+ * side) was a fifth of what history cost the loop. A batch's blocks
+ * grow with it (EPOCHS_BLOCK_FIRST, doubling, up to EPOCHS_BLOCK_MAX;
+ * an op larger than that gets a block of its own), and a batch starts
+ * with the largest when the last one was large. They are not freed
+ * when their epoch is but kept for the loop (spare, some
+ * EPOCHS_SPARE_MAX of each size): under a lasting load the loop
+ * allocates nothing for its ops, and blocks of a KiB and more no longer
+ * go through malloc's slow paths (which then slowed its small ones). */
+#define EPOCHS_BLOCK_SIZES 8         /* 512 bytes to 64 KiB, doubling */
+struct store_block {
+	struct store_block *next;    /* the one filled before */
+	size_t size, used;           /* bytes of data */
+	max_align_t data[];
 };
 
 struct store_epoch {
 	struct store_epoch *next;
 	uint64_t number;
 	struct store_op *ops;
+	struct store_block *blocks;  /* the ops' memory (newest first) */
+	struct store_epochs *owner;  /* where its largest blocks go back */
 	size_t nops;                 /* ops, for the bound */
 	size_t nappends;             /* events stored, for the counters */
-	size_t bytes;
+	size_t bytes;                /* its blocks' memory, for the bound */
 };
 
 /* How the writer finished a batch of epochs (epochs_done). */
@@ -56,6 +74,9 @@ struct store_epochs {
 
 	/* The loop's side: the batch being filled, and its counters. */
 	struct store_op *pend_head, **pend_tail;
+	struct store_block *pend_blocks; /* the ops' memory, the newest first */
+	struct store_block *loop_spare[EPOCHS_BLOCK_SIZES]; /* to reuse (from spare) */
+	size_t last_bytes;           /* the last batch sealed: its memory */
 	size_t pend_ops, pend_appends, pend_bytes;
 	uint64_t sealed;             /* the last epoch number given out */
 	uint64_t appended;
@@ -73,6 +94,8 @@ struct store_epochs {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;         /* an epoch is queued, or stop */
 	struct store_epoch *q_head, **q_tail;
+	struct store_block *spare[EPOCHS_BLOCK_SIZES]; /* of finished epochs, by size */
+	size_t nspare[EPOCHS_BLOCK_SIZES];
 	size_t inflight_ops, inflight_bytes;  /* sealed, not finished */
 	uint64_t finished;            /* written under lock, read also without
 	                               * it (epochs_finished_peek) */
@@ -109,7 +132,8 @@ struct store_epoch *epochs_take(struct store_epochs *q);
 void epochs_done(struct store_epochs *q, const struct store_epoch *batch,
     enum epochs_outcome outcome, const char *why, uint64_t took_us);
 void epochs_tell_loop(struct store_epochs *q);
-/* Every epoch of a list freed, with its ops. */
+/* Every epoch of a list freed, with its ops (their blocks kept for the
+ * loop; the caller holds no lock). */
 void epochs_free(struct store_epoch *ep);
 /* The writer asked to stop once its queue is empty. */
 void epochs_stop(struct store_epochs *q);
