@@ -529,6 +529,14 @@ conn_flush_pass(struct conn *c)
 	conn_flush(c);
 }
 
+int
+conn_flush_wanted(const struct conn *c)
+{
+	return c->state != CONN_OPEN || c->resume || c->gone || c->tp != NULL ||
+	    c->pagers != NULL || c->out.count == 0 || sendq_ready(&c->out) ||
+	    (c->io.mask & LOOP_WRITE);
+}
+
 /* Whether a client held back by flood control has kept on sending: more
  * than CONN_FLOOD_BACKLOG waiting behind what the framer holds. */
 static int

@@ -268,6 +268,10 @@ void conn_flush(struct conn *c);
 /* conn_flush for the before-sleep step: not a plain conn waiting for its
  * full socket to drain (the loop calls it then). */
 void conn_flush_pass(struct conn *c);
+/* Whether conn_flush_pass has work for c now: 0 only for an open plain
+ * conn whose every queued byte waits for the durability gate (gate.h),
+ * which puts it back on the flush list when they may go. */
+int conn_flush_wanted(const struct conn *c);
 void conn_destroy(struct conn *c);
 
 #endif

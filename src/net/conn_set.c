@@ -127,6 +127,25 @@ conn_set_next_flush(struct conn_set *set)
 	return c;
 }
 
+void
+conn_set_flush_sift(struct conn_set *set, int (*keep)(struct conn *c, void *arg), void *arg)
+{
+	struct conn **at = &set->flush_list, *last = NULL, *c;
+	while ((c = *at) != NULL) {
+		if (c->flush_next != NULL)
+			conn_prefetch(c->flush_next);
+		if (keep(c, arg)) {
+			last = c;
+			at = &c->flush_next;
+			continue;
+		}
+		*at = c->flush_next;
+		c->queued_flush = 0;
+		c->flush_next = NULL;
+	}
+	set->flush_tail = last;
+}
+
 struct conn *
 conn_set_next_reap(struct conn_set *set)
 {

@@ -78,6 +78,10 @@ void conn_set_reap_later(struct conn_set *set, struct conn *c);
 int conn_set_busy(const struct conn_set *set);
 /* The next conn to flush, taken off the list, or NULL. */
 struct conn *conn_set_next_flush(struct conn_set *set);
+/* Every conn on the flush list is shown to keep, in order; those it
+ * says 0 for leave the list (they are put back when they have work). */
+void conn_set_flush_sift(struct conn_set *set, int (*keep)(struct conn *c, void *arg),
+    void *arg);
 /* The next conn to reap, taken off the list, or NULL; a conn still on
  * the flush list waits for the next round (it is back on the list then). */
 struct conn *conn_set_next_reap(struct conn_set *set);

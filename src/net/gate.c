@@ -175,6 +175,15 @@ gate_finished(struct conn_set *set, uint64_t finished)
 		}
 		struct conn *c;
 		while ((c = g->list[slot]) != NULL) {
+			/* The next conn's lines are asked for while this one's
+			 * are used: a list of a thousand receivers is a walk of
+			 * cold lines otherwise. */
+			struct conn *next = c->gate_next;
+			if (next != NULL) {
+				__builtin_prefetch(&next->gate_mark[slot]);
+				__builtin_prefetch(&next->gate_next);
+				__builtin_prefetch(&next->out);
+			}
 			gate_unlink(g, c);
 			if (c->gate_mark[slot] > c->out.release)
 				c->out.release = c->gate_mark[slot];

@@ -102,12 +102,23 @@ server_settle(struct server *srv)
 	}
 }
 
+/* c's fresh output waits for the pending events (they are about to be
+ * sealed); it stays on the flush list only when something of it may go
+ * now: a conn whose every byte waits is put back by gate_finished, not
+ * visited by this round's flush for nothing. */
+static int
+held_back(struct conn *c, void *gate)
+{
+	gate_touched(gate, c, 1);
+	return conn_flush_wanted(c);
+}
+
 /* The events appended so far become the next epoch, in flight at once
  * beside those being committed (the writer takes every sealed epoch into
  * its next transaction), unless GATE_INFLIGHT_MAX are: then they wait
  * for the oldest to finish and go in one larger epoch. Every conn with
  * fresh output is told first that they are pending (its bytes wait for
- * them), and so is the stream. */
+ * them; held_back), and so is the stream. */
 static void
 seal_pending(struct server *srv)
 {
@@ -118,8 +129,7 @@ seal_pending(struct server *srv)
 		gate_stream_touched(&srv->conns.gate, cluster_pushed(srv->cluster), pending);
 	if (!gate_can_seal(&srv->conns.gate) || !pending)
 		return;
-	for (struct conn *c = srv->conns.flush_list; c != NULL; c = c->flush_next)
-		gate_touched(&srv->conns.gate, c, 1);
+	conn_set_flush_sift(&srv->conns, held_back, &srv->conns.gate);
 	/* 0: no memory for the epoch; the events and who waits for them
 	 * wait for the next pass. store_fd says when it is done. */
 	gate_sealed(&srv->conns, history_seal(srv->history));
