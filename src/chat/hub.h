@@ -142,6 +142,8 @@ struct ban {
 struct room_reg {
 	char founder[ACCOUNT_LEN_MAX + 1];   /* as registered */
 	time_t at;                           /* when it was registered */
+	uint64_t version;                    /* its state's newest change here:
+	                                      * hub_room_stamp's */
 	uint8_t nops;
 	uint8_t listed;                      /* hub_rooms_registered_only's mark */
 	char ops[HUB_ROOM_OPS_MAX][ACCOUNT_LEN_MAX + 1];
@@ -196,7 +198,8 @@ enum audience_shape {
 struct audience {
 	enum audience_shape shape;
 	uint8_t self, watchers;     /* AUD_NEIGHBOURS */
-	struct room *room;          /* AUD_ROOM, AUD_INVITE */
+	struct room *room;          /* AUD_ROOM, AUD_INVITE; AUD_NOBODY: a
+	                             * (un)registration's room */
 	struct user *user;          /* AUD_NEIGHBOURS, AUD_USER, AUD_INVITE, AUD_NOBODY */
 	struct user *also;          /* AUD_USER */
 	const struct user *except;  /* AUD_ROOM, AUD_INVITE */

@@ -199,7 +199,10 @@ hub_apply(struct hub *hub, struct msg *m)
 		break;
 	case MSG_REGISTER:
 	case MSG_UNREGISTER:
-		return hub_room_registered(hub, m);
+		st = hub_room_registered(hub, m);
+		if (st == HUB_OK)
+			hub_room_stamp(hub_room_find(hub, m->room), m, 0);
+		return st;
 	case MSG_ACCOUNT:
 		if (memchr(m->account, '\0', sizeof m->account) == NULL)
 			return HUB_EBADNICK;
@@ -213,6 +216,7 @@ hub_apply(struct hub *hub, struct msg *m)
 		to = (struct audience){ .shape = AUD_NEIGHBOURS, .user = u, .self = 1 };
 		break;
 	}
+	hub_room_stamp(room, m, 0);
 	hub_deliver(hub, m, &to);
 	return HUB_OK;
 }

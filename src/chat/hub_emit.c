@@ -5,6 +5,7 @@
  * ops and MONITOR's watchers (hub_monitor.c). */
 #include "chat/hub_emit.h"
 #include "chat/hub_monitor.h"
+#include "chat/hub_state.h"
 
 #include <string.h>
 
@@ -120,10 +121,40 @@ hub_deliver(struct hub *hub, struct msg *m, const struct audience *to)
 	presence(hub, m, to);
 }
 
+/* A registered room's version orders the snapshots of its state that
+ * the nodes of a cluster save (store/rooms.c): a snapshot is kept only
+ * over an older one, so one written late (held back while its node's
+ * database was away) never replaces what another node saved after it.
+ * It is an event's msgid made a number, its milliseconds and its node
+ * (the 64 high bits), so two nodes' versions differ. A change heard from
+ * another node raises the room's version to at least the event's; one
+ * made here goes past the room's version, borrowing the next
+ * millisecond when this node's clock is behind it: so a snapshot made
+ * after hearing a change is newer than that change's snapshot, whatever
+ * the clocks say. Changes no node had heard of when it made its own are
+ * ordered by their msgids' time. */
+void
+hub_room_stamp(struct room *room, const struct msg *m, int here)
+{
+	if (m->kind != MSG_TOPIC && m->kind != MSG_MODE && m->kind != MSG_REGISTER &&
+	    m->kind != MSG_UNREGISTER)
+		return;
+	uint64_t ms;
+	uint16_t node;
+	if (room == NULL || room->reg == NULL || msgid_read(m->id, &ms, &node, NULL) != 0)
+		return;
+	uint64_t v = ms << 16 | node;
+	if (here && v <= room->reg->version)
+		v = ((room->reg->version >> 16) + 1) << 16 | node;
+	if (v > room->reg->version)
+		room->reg->version = v;
+}
+
 void
 hub_emit(struct hub *hub, struct msg *m, const struct audience *to)
 {
 	hub_deliver(hub, m, to);
+	hub_room_stamp(to->room, m, 1);
 	for (unsigned i = 0; i < hub->nobservers; i++)
 		hub->observers[i].fn(hub->observers[i].ctx, m, to);
 }

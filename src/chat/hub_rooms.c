@@ -52,7 +52,8 @@ hub_room_register(struct hub *hub, struct user *u, struct room *room)
 	hub->reg_changes++;
 	/* The event's second: the same on every node that applies it. */
 	room->reg->at = (time_t)(m->at_ms / 1000);
-	hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .user = u });
+	/* The room rides along (no one hears it): hub_room_stamp's. */
+	hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .user = u, .room = room });
 	msg_unref(m);
 	return HUB_OK;
 }
@@ -85,7 +86,8 @@ hub_room_drop(struct hub *hub, struct user *u, struct room *room)
 	/* Told while the room is there: an empty one goes with it. */
 	struct msg *m = hub_msg(hub, MSG_UNREGISTER, u, room->name, NULL, NULL);
 	if (m != NULL)
-		hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .user = u });
+		hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .user = u,
+		    .room = room });
 	msg_unref(m);
 	unregister(hub, room);
 	return HUB_OK;

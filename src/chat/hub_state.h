@@ -64,6 +64,12 @@ struct room *hub_room_make(struct hub *hub, const char *name);
 void hub_room_gone(struct hub *hub, struct room *room);
 void hub_room_joined(struct hub *hub, struct room *room, struct user *u);
 void hub_room_op_changed(struct room *room, const struct user *target, int on);
+/* m (a TOPIC, MODE, REGISTER or UNREGISTER) changed room's state: when
+ * it is registered, its version moves past m (hub_emit.c). here: made
+ * on this node (the version then goes past the one it had, whatever the
+ * clock), else another node's (applied: the version is at least m's).
+ * room may be NULL. */
+void hub_room_stamp(struct room *room, const struct msg *m, int here);
 
 /* hub_modes.c: the changes a MODE event's text tells of ("+o-v bob
  * carol"), made by by in room, whoever may. */

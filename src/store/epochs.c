@@ -324,11 +324,11 @@ epochs_room_save(struct store_epochs *q, const struct store_room *r)
 }
 
 int
-epochs_room_forget(struct store_epochs *q, const char *name)
+epochs_room_forget(struct store_epochs *q, const char *name, uint64_t version)
 {
 	if (name == NULL)
 		return -1;
-	struct store_room forget = { .name = (char *)name };
+	struct store_room forget = { .name = (char *)name, .version = version };
 	return room_op(q, &forget, OP_ROOM_FORGET);
 }
 

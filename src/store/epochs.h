@@ -116,7 +116,7 @@ void epochs_destroy(struct store_epochs *q);
 int epochs_append(struct store_epochs *q, const struct store_event *e);
 int epochs_redact(struct store_epochs *q, const char *target, const char *msgid);
 int epochs_room_save(struct store_epochs *q, const struct store_room *r);
-int epochs_room_forget(struct store_epochs *q, const char *name);
+int epochs_room_forget(struct store_epochs *q, const char *name, uint64_t version);
 int epochs_pending(const struct store_epochs *q);
 uint64_t epochs_seal(struct store_epochs *q);
 uint64_t epochs_finished(struct store_epochs *q);

@@ -559,8 +559,9 @@ pg_rooms_load(struct store *st, struct store_room **rooms, size_t *n)
 	if (c == NULL)
 		return STORE_FAILED;
 	PGresult *b = PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	/* A dropped room's row is the mark of its drop (pg_writer.c): not a room. */
 	PGresult *rr = pg_exec(c, "SELECT key, name, founder, topic, topic_by, topic_at, modes,"
-	    " password, lim, created FROM rooms ORDER BY key", 0, NULL);
+	    " password, lim, created, version FROM rooms WHERE NOT dropped ORDER BY key", 0, NULL);
 	PGresult *masks = pg_exec(c, "SELECT room, letter, mask, by, at FROM room_masks"
 	    " ORDER BY room, at, mask", 0, NULL);
 	PGresult *ops = pg_exec(c, "SELECT room, account FROM room_ops ORDER BY room, account",
@@ -582,6 +583,7 @@ pg_rooms_load(struct store *st, struct store_room **rooms, size_t *n)
 		r->password = col_dup(rr, i, 7, &failed);
 		r->limit = (uint32_t)strtoul(PQgetvalue(rr, i, 8), NULL, 10);
 		r->created = strtoll(PQgetvalue(rr, i, 9), NULL, 10);
+		r->version = strtoull(PQgetvalue(rr, i, 10), NULL, 10);
 		if (r->name == NULL || r->founder == NULL ||
 		    load_lists(masks, ops, PQgetvalue(rr, i, 0), r) != 0)
 			failed = 1;

@@ -23,7 +23,7 @@
 #include "store/store_backend.h"
 
 /* The schema version this build writes (pg_schema.c). */
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 /* While the database is away, the epochs are finished (their messages
  * go out: chat goes on) and their ops held back, to be written when it
@@ -151,7 +151,7 @@ void pg_pending_free(struct pg_store *s);
 int pg_append(struct store *st, const struct store_event *e);
 int pg_redact(struct store *st, const char *target, const char *msgid);
 int pg_room_save(struct store *st, const struct store_room *r);
-int pg_room_forget(struct store *st, const char *name);
+int pg_room_forget(struct store *st, const char *name, uint64_t version);
 int pg_pending(const struct store *st);
 uint64_t pg_seal(struct store *st);
 uint64_t pg_finished(struct store *st);
@@ -159,7 +159,7 @@ uint64_t pg_finished_peek(const struct store *st);
 /* The writer's statements for one op, sent on c in pipeline mode: how
  * many were sent, or -1. */
 int pg_room_send(PGconn *c, const struct store_room *r);
-int pg_room_forget_send(PGconn *c, const char *name);
+int pg_room_forget_send(PGconn *c, const char *name, uint64_t version);
 
 /* pg_query.c */
 void pg_query(struct store *st, const struct store_query *q, struct store_result *out);

@@ -18,7 +18,13 @@
  * that room's matches only, not every room's (691 ms for a word common
  * elsewhere, bench/results/2026-12-02-pgstore.md). Where the extension
  * cannot be had, the step keeps the words-only index: search answers as
- * before, slower. */
+ * before, slower.
+ *
+ * Version 3 gives a registered room's row its version (hub_room_stamp)
+ * and a mark for a room dropped: the nodes of a cluster each save whole
+ * snapshots of a room, one may write its own late (held back while the
+ * database was away), and only a newer version replaces a row
+ * (pg_writer.c). Rows of before are version 0: any save replaces them. */
 #include "store/pg_int.h"
 
 #include <stdio.h>
@@ -107,6 +113,9 @@ static const char schema_v2[] =
     "CREATE EXTENSION IF NOT EXISTS btree_gin;"
     "CREATE INDEX events_target_words ON events USING gin (target, words);"
     "DROP INDEX events_words;";
+static const char schema_v3[] =
+    "ALTER TABLE rooms ADD COLUMN version bigint NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN dropped boolean NOT NULL DEFAULT false;";
 
 /* The steps, from version i to i + 1 at index i; an optional one that
  * fails is undone (to a savepoint) and the version reached all the same. */
@@ -116,6 +125,7 @@ static const struct {
 } migrations[PG_SCHEMA_VERSION] = {
 	{ schema_v1, 0 },
 	{ schema_v2, 1 },
+	{ schema_v3, 0 },
 };
 
 static int

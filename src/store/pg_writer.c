@@ -53,9 +53,9 @@ pg_room_save(struct store *st, const struct store_room *r)
 }
 
 int
-pg_room_forget(struct store *st, const char *name)
+pg_room_forget(struct store *st, const char *name, uint64_t version)
 {
-	return epochs_room_forget(&pg_of(st)->q, name);
+	return epochs_room_forget(&pg_of(st)->q, name, version);
 }
 
 int
@@ -130,53 +130,85 @@ send_params(PGconn *c, const char *sql, int n, const char *const *params)
 	return PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0) ? 1 : -1;
 }
 
-int
-pg_room_forget_send(PGconn *c, const char *name)
+/* A registered room's rows are one snapshot of its state, and a node
+ * may write one late (held back while the database was away): another
+ * node may have saved a newer one meanwhile. So each carries its
+ * version (hub_room_stamp: after every change its node had heard of),
+ * and the rooms row is replaced only by a newer version; a forget leaves
+ * the row, dropped, as a tombstone at its version, so that an older save
+ * written after it does not bring the room back. A room's masks and
+ * operators are replaced only by the save (or forget) that the rooms
+ * row now holds the version of: "mine" below. */
+#define ROOM_MINE "EXISTS (SELECT 1 FROM rooms WHERE key = $1 AND version = $2::bigint)"
+
+static int
+send_room_lists_cleared(PGconn *c, const char *key, const char *version)
 {
-	char key[ROOM_LEN_MAX + 1];
-	store_fold(key, name, sizeof key);
-	const char *p[1] = { key };
-	if (send_params(c, "DELETE FROM rooms WHERE key = $1", 1, p) < 0 ||
-	    send_params(c, "DELETE FROM room_masks WHERE room = $1", 1, p) < 0 ||
-	    send_params(c, "DELETE FROM room_ops WHERE room = $1", 1, p) < 0)
+	const char *p[2] = { key, version };
+	if (send_params(c, "DELETE FROM room_masks WHERE room = $1 AND " ROOM_MINE, 2, p) < 0 ||
+	    send_params(c, "DELETE FROM room_ops WHERE room = $1 AND " ROOM_MINE, 2, p) < 0)
 		return -1;
-	return 3;
+	return 2;
+}
+
+int
+pg_room_forget_send(PGconn *c, const char *name, uint64_t version)
+{
+	char key[ROOM_LEN_MAX + 1], v[24];
+	store_fold(key, name, sizeof key);
+	snprintf(v, sizeof v, "%llu", (unsigned long long)version);
+	const char *p[3] = { key, name, v };
+	if (send_params(c, "INSERT INTO rooms (key, name, founder, version, dropped)"
+	    " VALUES ($1, $2, '', $3, true) ON CONFLICT (key) DO UPDATE SET founder = '',"
+	    " topic = NULL, topic_by = NULL, modes = '', password = NULL, topic_at = 0, lim = 0,"
+	    " created = 0, version = EXCLUDED.version, dropped = true"
+	    " WHERE rooms.version < EXCLUDED.version", 3, p) < 0)
+		return -1;
+	int n = send_room_lists_cleared(c, key, v);
+	return n < 0 ? -1 : 1 + n;
 }
 
 int
 pg_room_send(PGconn *c, const struct store_room *r)
 {
-	int sent = pg_room_forget_send(c, r->name);
-	if (sent < 0)
-		return -1;
-	char key[ROOM_LEN_MAX + 1], topic_at[24], lim[24], created[24];
+	char key[ROOM_LEN_MAX + 1], topic_at[24], lim[24], created[24], v[24];
 	store_fold(key, r->name, sizeof key);
 	snprintf(topic_at, sizeof topic_at, "%lld", (long long)r->topic_at);
 	snprintf(lim, sizeof lim, "%lu", (unsigned long)r->limit);
 	snprintf(created, sizeof created, "%lld", (long long)r->created);
-	const char *p[10] = { key, r->name, r->founder, r->topic, r->topic_by,
-		r->modes != NULL ? r->modes : "", r->password, topic_at, lim, created };
+	snprintf(v, sizeof v, "%llu", (unsigned long long)r->version);
+	const char *p[11] = { key, r->name, r->founder, r->topic, r->topic_by,
+		r->modes != NULL ? r->modes : "", r->password, topic_at, lim, created, v };
 	if (send_params(c, "INSERT INTO rooms (key, name, founder, topic, topic_by, modes,"
-	    " password, topic_at, lim, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-	    10, p) < 0)
+	    " password, topic_at, lim, created, version, dropped) VALUES ($1, $2, $3, $4, $5,"
+	    " $6, $7, $8, $9, $10, $11, false) ON CONFLICT (key) DO UPDATE SET"
+	    " name = EXCLUDED.name, founder = EXCLUDED.founder, topic = EXCLUDED.topic,"
+	    " topic_by = EXCLUDED.topic_by, modes = EXCLUDED.modes, password = EXCLUDED.password,"
+	    " topic_at = EXCLUDED.topic_at, lim = EXCLUDED.lim, created = EXCLUDED.created,"
+	    " version = EXCLUDED.version, dropped = false WHERE rooms.version < EXCLUDED.version",
+	    11, p) < 0)
+		return -1;
+	int sent = send_room_lists_cleared(c, key, v);
+	if (sent < 0)
 		return -1;
 	sent++;
 	for (size_t i = 0; i < r->nmasks; i++) {
 		const struct store_room_mask *m = &r->masks[i];
 		char letter[2] = { m->letter, '\0' }, at[24];
 		snprintf(at, sizeof at, "%lld", (long long)m->at);
-		const char *mp[5] = { key, letter, m->mask, m->by, at };
+		const char *mp[6] = { key, v, letter, m->mask, m->by, at };
 		if (send_params(c, "INSERT INTO room_masks (room, letter, mask, by, at)"
-		    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", 5, mp) < 0)
+		    " SELECT $1::text, $3::text, $4::text, $5::text, $6::bigint WHERE " ROOM_MINE
+		    " ON CONFLICT DO NOTHING", 6, mp) < 0)
 			return -1;
 		sent++;
 	}
 	for (size_t i = 0; i < r->nops; i++) {
 		char acc[ACCOUNT_LEN_MAX + 1];
 		store_fold(acc, r->ops[i], sizeof acc);
-		const char *op[2] = { key, acc };
-		if (send_params(c, "INSERT INTO room_ops (room, account) VALUES ($1, $2)"
-		    " ON CONFLICT DO NOTHING", 2, op) < 0)
+		const char *op[3] = { key, v, acc };
+		if (send_params(c, "INSERT INTO room_ops (room, account) SELECT $1::text, $3::text"
+		    " WHERE " ROOM_MINE " ON CONFLICT DO NOTHING", 3, op) < 0)
 			return -1;
 		sent++;
 	}
@@ -322,7 +354,7 @@ send_op(PGconn *c, const struct store_op *op)
 	case OP_ROOM_SAVE:
 		return pg_room_send(c, &op->room);
 	case OP_ROOM_FORGET:
-		return pg_room_forget_send(c, op->room.name);
+		return pg_room_forget_send(c, op->room.name, op->room.version);
 	case OP_EVENT:
 		break;
 	}
@@ -616,10 +648,16 @@ write_batch(struct pg_store *s, struct store_epoch *batch)
 	uint64_t now = pg_now_ms();
 	if (s->wconn == NULL && now >= s->retry_at)
 		reconnect(s);
-	if (s->wconn != NULL && s->held_head != NULL)
+	int held = s->held_head != NULL;
+	if (s->wconn != NULL && held)
 		write_held(s);
-	if (batch == NULL)
+	if (batch == NULL) {
+		/* The loop logs that the database is back now, not at the
+		 * next epoch's end. */
+		if (held && s->held_head == NULL)
+			epochs_tell_loop(&s->q);
 		return;
+	}
 	enum write_result r = WRITE_LOST;
 	char why[256] = "";
 	struct timespec a, b;

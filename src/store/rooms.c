@@ -62,24 +62,26 @@ rooms_save(struct store *s, const struct room *room)
 		.topic_at = room->topic_at, .created = room->created, .modes = modes,
 		.password = room->password, .limit = room->limit,
 		.masks = masks, .nmasks = k, .ops = ops, .nops = reg->nops,
+		.version = reg->version,
 	};
 	int rc = store_room_save(s, &r);
 	free(masks);
 	return rc;
 }
 
-int
-rooms_forget(struct store *s, const char *name)
-{
-	return s != NULL ? store_room_forget(s, name) : -1;
-}
-
 /* A registered room's topic or modes changed: it is saved whole (a room
- * holds at most HUB_MASKS_PER_ROOM masks and HUB_ROOM_OPS_MAX accounts). */
+ * holds at most HUB_MASKS_PER_ROOM masks and HUB_ROOM_OPS_MAX accounts).
+ * Dropped (MSG_UNREGISTER, its room still registered while it is
+ * shown): forgotten, at the version of the drop, which hub_emit has
+ * just stamped. */
 static void
 rooms_observe(void *ctx, struct msg *m, const struct audience *to)
 {
 	struct rooms *r = ctx;
+	if (m->kind == MSG_UNREGISTER && to->room != NULL && to->room->reg != NULL) {
+		(void)store_room_forget(r->store, to->room->name, to->room->reg->version);
+		return;
+	}
 	if ((m->kind != MSG_TOPIC && m->kind != MSG_MODE) || to->shape != AUD_ROOM ||
 	    to->room == NULL || to->room->reg == NULL)
 		return;
@@ -122,6 +124,10 @@ restore(struct hub *hub, const struct store_room *sr)
 	for (size_t i = 0; fresh && i < sr->nmasks; i++)
 		(void)hub_room_restore_mask(hub, room, sr->masks[i].letter, sr->masks[i].mask,
 		    sr->masks[i].by, (time_t)sr->masks[i].at);
+	/* The database's version, or this node's when newer: what it saves
+	 * next goes past both. */
+	if (sr->version > room->reg->version)
+		room->reg->version = sr->version;
 	/* The database's accounts, whatever the room held. */
 	room->reg->nops = 0;
 	for (size_t i = 0; i < sr->nops && room->reg->nops < HUB_ROOM_OPS_MAX; i++)

@@ -5,8 +5,9 @@
  * hub and saves a registered room whole, through the history writer,
  * whenever its topic or modes (lists and operators included) change.
  * Registering and dropping are the doors' (ChanServ, /register #room):
- * they call hub_room_register or hub_room_drop, then rooms_save or
- * rooms_forget. It knows both chat and store; neither knows it. */
+ * they call hub_room_register, then rooms_save, or hub_room_drop (whose
+ * event the observer forgets the room on). It knows both chat and
+ * store; neither knows it. */
 #ifndef PARLEY_ROOMS_H
 #define PARLEY_ROOMS_H
 
@@ -30,10 +31,10 @@ void rooms_free(struct rooms *r);
  * down), or that starts. Read again if a registration came meanwhile.
  * NULL is fine. */
 void rooms_reload(struct rooms *r);
-/* Saves room (registered) whole, or forgets it: queued for the history
- * writer with the events around it. -1 when the pending batch is full
- * or memory fails. */
+/* Saves room (registered) whole, at its version (hub_room_stamp):
+ * queued for the history writer with the events around it. -1 when the
+ * pending batch is full or memory fails. A room dropped
+ * (hub_room_drop) is forgotten by the observer, at the drop's version. */
 int rooms_save(struct store *s, const struct room *room);
-int rooms_forget(struct store *s, const char *name);
 
 #endif

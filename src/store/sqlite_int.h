@@ -185,7 +185,7 @@ void sqlite_stats(const struct store *s, struct store_stats *out);
 int sqlite_append(struct store *s, const struct store_event *e);
 int sqlite_redact(struct store *s, const char *target, const char *msgid);
 int sqlite_room_save(struct store *s, const struct store_room *r);
-int sqlite_room_forget(struct store *s, const char *name);
+int sqlite_room_forget(struct store *s, const char *name, uint64_t version);
 int sqlite_pending(const struct store *s);
 uint64_t sqlite_seal(struct store *s);
 uint64_t sqlite_finished(struct store *s);

@@ -44,9 +44,9 @@ sqlite_room_save(struct store *s, const struct store_room *r)
 }
 
 int
-sqlite_room_forget(struct store *s, const char *name)
+sqlite_room_forget(struct store *s, const char *name, uint64_t version)
 {
-	return epochs_room_forget(&s->q, name);
+	return epochs_room_forget(&s->q, name, version);
 }
 
 int

@@ -83,11 +83,11 @@ store_room_save(struct store *s, const struct store_room *r)
 }
 
 int
-store_room_forget(struct store *s, const char *name)
+store_room_forget(struct store *s, const char *name, uint64_t version)
 {
 	if (name == NULL)
 		return -1;
-	return ops(s)->room_forget(s, name);
+	return ops(s)->room_forget(s, name, version);
 }
 
 uint64_t
@@ -377,6 +377,7 @@ store_room_copy(struct store_room *out, const struct store_room *r)
 	out->topic_at = r->topic_at;
 	out->created = r->created;
 	out->limit = r->limit;
+	out->version = r->version;
 	if (r->nmasks > 0 && (out->masks = calloc(r->nmasks, sizeof *out->masks)) == NULL)
 		failed = 1;
 	for (size_t i = 0; out->masks != NULL && i < r->nmasks; i++, out->nmasks++) {

@@ -331,13 +331,16 @@ struct store_room {
 	size_t nmasks;
 	char **ops;              /* accounts given operator status */
 	size_t nops;
+	uint64_t version;        /* the state's newest change (hub_room_stamp):
+	                          * PostgreSQL keeps a save or a forget only
+	                          * over an older one; SQLite keeps none (0) */
 };
 /* The loop: saves r (a copy) whole, replacing what was kept of the room
- * of that name, or forgets the room called name; by the history writer,
- * in order with the events around it (the same epochs, the same
- * durability gate). -1 when the pending batch is full. */
+ * of that name, or forgets the room called name (its state at version);
+ * by the history writer, in order with the events around it (the same
+ * epochs, the same durability gate). -1 when the pending batch is full. */
 int store_room_save(struct store *s, const struct store_room *r);
-int store_room_forget(struct store *s, const char *name);
+int store_room_forget(struct store *s, const char *name, uint64_t version);
 /* Worker threads: every registered room, into *rooms (store_rooms_free). */
 enum store_status store_rooms_load(struct store *s, struct store_room **rooms, size_t *n);
 void store_rooms_free(struct store_room *rooms, size_t n);

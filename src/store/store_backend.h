@@ -26,7 +26,7 @@ struct store_backend {
 	int (*append)(struct store *s, const struct store_event *e);
 	int (*redact)(struct store *s, const char *target, const char *msgid);
 	int (*room_save)(struct store *s, const struct store_room *r);
-	int (*room_forget)(struct store *s, const char *name);
+	int (*room_forget)(struct store *s, const char *name, uint64_t version);
 	uint64_t (*seal)(struct store *s);
 	int (*pending)(const struct store *s);
 	int (*fd)(const struct store *s);

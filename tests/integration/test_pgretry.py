@@ -60,7 +60,9 @@ class CuttingProxy:
     - "hold": parleyd's side is closed, the message kept, the server's
       side left open (its transaction stays open) until release().
 
-    fired is set when it acted. close() ends every connection and thread."""
+    fired is set when it acted. cut() ends every connection and refuses
+    new ones (the link to the database down) until restore(). close()
+    ends every connection and thread."""
 
     def __init__(self, upstream_port):
         self.upstream = upstream_port
@@ -75,6 +77,7 @@ class CuttingProxy:
         self.socks = []
         self.threads = []
         self.closing = False
+        self.down = False
         self._thread(self._accept)
 
     def url(self, db):
@@ -84,6 +87,22 @@ class CuttingProxy:
         with self.lock:
             self.fired.clear()
             self.armed = (word.encode(), mode)
+
+    def cut(self):
+        """Every connection ended, new ones refused until restore()."""
+        with self.lock:
+            self.down = True
+            socks, self.socks = self.socks, []
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def restore(self):
+        with self.lock:
+            self.down = False
 
     def release(self):
         """The held message sent on, the server's side half-closed."""
@@ -106,6 +125,11 @@ class CuttingProxy:
                 cs, _ = self.lsock.accept()
             except OSError:
                 return
+            with self.lock:
+                down = self.down
+            if down:
+                cs.close()
+                continue
             try:
                 ss = socket.create_connection(("127.0.0.1", self.upstream))
             except OSError:

@@ -87,7 +87,7 @@ def test_history_survives_a_restart_and_answers_chathistory_and_search(pg_cluste
     alice.close()
     stop(srv)
     # The tables are parleyd's own, at their version.
-    assert count(pg_cluster, pg_url, "SELECT max(version) FROM schema_version") == 2
+    assert count(pg_cluster, pg_url, "SELECT max(version) FROM schema_version") == 3
     assert count(pg_cluster, pg_url,
                  "SELECT count(*) FROM events WHERE target = '#h' AND kind = 1") == 8
 
@@ -446,7 +446,8 @@ def test_a_version_1_database_gets_the_per_room_search_index(pg_cluster, pg_url)
     stop(srv)
     # Back to version 1, as a parleyd of before left it.
     pg_cluster.psql("DROP INDEX events_target_words; CREATE INDEX events_words ON events"
-                    " USING gin (words); UPDATE schema_version SET version = 1",
+                    " USING gin (words); ALTER TABLE rooms DROP COLUMN version,"
+                    " DROP COLUMN dropped; UPDATE schema_version SET version = 1",
                     db=pg_url.rsplit("/", 1)[1])
     srv = server(pg_url)
     bob = client(srv, "bob", caps=CAPS + " soju.im/search")
@@ -456,10 +457,39 @@ def test_a_version_1_database_gets_the_per_room_search_index(pg_cluster, pg_url)
     bob.close()
     stop(srv)
     db = pg_url.rsplit("/", 1)[1]
-    assert count(pg_cluster, pg_url, "SELECT max(version) FROM schema_version") == 2
+    assert count(pg_cluster, pg_url, "SELECT max(version) FROM schema_version") == 3
     indexes = pg_cluster.psql("SELECT indexname FROM pg_indexes WHERE tablename = 'events'",
                               db=db).split()
     assert "events_target_words" in indexes and "events_words" not in indexes, indexes
+
+
+def test_a_version_2_database_gets_the_rooms_versions(pg_cluster, pg_url):
+    """Schema version 3: a registered room's row has a version (only a
+    newer save replaces it) and a mark for a drop (test_cluster_pgroom.py).
+    A database of version 2 is brought to it at start: its rooms are
+    version 0, still registered, and the next save replaces them."""
+    srv = server(pg_url)
+    stop(srv)
+    db = pg_url.rsplit("/", 1)[1]
+    # Back to version 2, with a room a parleyd of before registered.
+    pg_cluster.psql("ALTER TABLE rooms DROP COLUMN version, DROP COLUMN dropped;"
+                    " UPDATE schema_version SET version = 2;"
+                    " INSERT INTO rooms (key, name, founder, topic, topic_by, modes)"
+                    " VALUES ('#old', '#Old', 'kim', 'kept from before', 'kim', 'n')", db=db)
+    srv = server(pg_url)
+    bob = client(srv, "bob")
+    bob.join("#Old")
+    assert ":test.parley 332 bob #Old :kept from before" in bob.lines, bob.lines
+    bob.send("PRIVMSG ChanServ :INFO #old")
+    bob.expect(r"NOTICE bob :#Old is registered to kim")
+    # A change (not +t: anyone's) saves the room over its row of version 0.
+    bob.send("TOPIC #old :new")
+    bob.expect(r" TOPIC #Old :new")
+    bob.close()
+    stop(srv)
+    assert count(pg_cluster, pg_url, "SELECT max(version) FROM schema_version") == 3
+    assert pg_cluster.psql("SELECT topic FROM rooms WHERE key = '#old' AND version > 0"
+                           " AND NOT dropped", db=db).strip() == "new"
 
 
 def latest(c, room, n=100):

@@ -95,7 +95,6 @@ cs_drop(struct conn *c, const char *word)
 	snprintf(name, sizeof name, "%s", room->name);
 	switch (hub_room_drop(door_hub(c), c->user, room)) {
 	case HUB_OK:
-		(void)rooms_forget(door_env(c)->store, name);
 		cs_say(c, "%s is not registered any more", name);
 		return;
 	case HUB_ENOROOM:
