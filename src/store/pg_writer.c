@@ -18,7 +18,9 @@
  * database returns. A statement that fails on a working connection (a
  * constraint, say) drops its epoch as SQLite's writer does. Replaying is
  * safe: an event stored already (a COMMIT whose answer was lost) is
- * left as it is (ON CONFLICT DO NOTHING). */
+ * left as it is (ON CONFLICT DO NOTHING), and a registered room's save
+ * or drop is kept only over an older version of the room (below: in a
+ * cluster another node may have saved a newer one meanwhile). */
 #include "store/pg_int.h"
 
 #include <stdio.h>
