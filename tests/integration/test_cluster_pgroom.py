@@ -113,6 +113,7 @@ def test_a_room_saved_late_does_not_come_back_after_a_drop_on_another_node(
                         r" TOPIC #r :from A, while cut")
     assert chanserv(kay, "DROP #r") == "#r is not registered any more"
     restore(proxy, a_node)
+    assert founder_kept(pg_cluster, pg_url) is None   # the drop's mark: no founder
     kim.close()
     kay.close()
     x = restarted((a_node, b_node), make_server, redis, pg_url)

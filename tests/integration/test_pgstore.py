@@ -478,10 +478,12 @@ def test_a_version_2_database_gets_the_rooms_versions(pg_cluster, pg_url):
                     " VALUES ('#old', '#Old', 'kim', 'kept from before', 'kim', 'n')", db=db)
     srv = server(pg_url)
     bob = client(srv, "bob")
-    bob.join("#Old")
-    assert ":test.parley 332 bob #Old :kept from before" in bob.lines, bob.lines
+    # The registered rooms are read on a worker after the start: waited for.
+    wait_log(srv, r"rooms: 1 registered room restored")
     bob.send("PRIVMSG ChanServ :INFO #old")
     bob.expect(r"NOTICE bob :#Old is registered to kim")
+    bob.join("#Old")
+    assert ":test.parley 332 bob #Old :kept from before" in bob.lines, bob.lines
     # A change (not +t: anyone's) saves the room over its row of version 0.
     bob.send("TOPIC #old :new")
     bob.expect(r" TOPIC #Old :new")
