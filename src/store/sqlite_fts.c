@@ -233,7 +233,7 @@ store_fts_words_free(struct store_fts_words *w)
 }
 
 struct split {
-	int (*fn)(void *, const char *, size_t);
+	int (*fn)(void *, const char *, size_t, size_t, size_t);
 	void *ctx;
 };
 
@@ -241,16 +241,15 @@ static int
 split_word(void *p, int flags, const char *word, int n, int start, int end)
 {
 	(void)flags;
-	(void)start;
-	(void)end;
 	struct split *sp = p;
 	size_t len = n < 0 ? 0 : (size_t)n;
-	return sp->fn(sp->ctx, word, len > FTS_WORD_MAX ? FTS_WORD_MAX : len);
+	return sp->fn(sp->ctx, word, len > FTS_WORD_MAX ? FTS_WORD_MAX : len,
+	    start < 0 ? 0 : (size_t)start, end < start ? (size_t)start : (size_t)end);
 }
 
 int
 store_fts_words_split(struct store_fts_words *w, const char *text, size_t n,
-    int (*fn)(void *, const char *, size_t), void *ctx)
+    int (*fn)(void *, const char *, size_t, size_t, size_t), void *ctx)
 {
 	struct split sp = { fn, ctx };
 	if (n == 0)
@@ -269,8 +268,10 @@ struct row_words {
 };
 
 static int
-row_word(void *p, const char *word, size_t len)
+row_word(void *p, const char *word, size_t len, size_t start, size_t end)
 {
+	(void)start;
+	(void)end;
 	struct row_words *r = p;
 	struct word_at *at = buf_grow(r->at, &r->cap, r->n + 1, sizeof *at, 32);
 	if (at == NULL)

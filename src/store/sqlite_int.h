@@ -232,9 +232,11 @@ struct store_fts_words;
 struct store_fts_words *store_fts_words_new(sqlite3 *db);
 void store_fts_words_free(struct store_fts_words *w);
 /* The words of n bytes of text as the index holds them (folded, cut),
- * each given to fn (its return not 0: stop, and -1). */
+ * each given to fn with where it is in text, [start, end) (fn's return
+ * not 0: stop, and -1). */
 int store_fts_words_split(struct store_fts_words *w, const char *text, size_t n,
-    int (*fn)(void *ctx, const char *word, size_t len), void *ctx);
+    int (*fn)(void *ctx, const char *word, size_t len, size_t start, size_t end),
+    void *ctx);
 /* "<tag>\x1f<text>", the indexed form of text said in target (malloc). */
 char *store_fts_text(const char *target, const char *text);
 

@@ -599,15 +599,19 @@ struct search_terms {
 };
 
 struct split_ctx {
+	const char *word;
 	struct buf parts;             /* the word's parts, each '\0'-ended */
+	struct buf raw;               /* each as the word has it, '\0'-ended */
 	size_t n;
 };
 
 static int
-add_part(void *p, const char *w, size_t n)
+add_part(void *p, const char *w, size_t n, size_t start, size_t end)
 {
 	struct split_ctx *c = p;
-	if (buf_append(&c->parts, w, n) != 0 || buf_append(&c->parts, "", 1) != 0)
+	if (buf_append(&c->parts, w, n) != 0 || buf_append(&c->parts, "", 1) != 0 ||
+	    buf_append(&c->raw, c->word + start, end - start) != 0 ||
+	    buf_append(&c->raw, "", 1) != 0)
 		return SQLITE_NOMEM;
 	c->n++;
 	return SQLITE_OK;
@@ -626,12 +630,15 @@ add_term(struct search_terms *t, const char *w, size_t n, int prefix)
 /* One word of a search (n bytes, a trailing '*' taken off: prefix). A
  * word of one part or none is one term, as the user wrote it (the
  * tokenizer makes of it what it makes of the text); a word of several
- * ("don't") is a term a part and a phrase to check. */
+ * ("don't") is a term a part and a phrase to check. A part's term is
+ * its bytes in the word, which the tokenizer makes the part of again:
+ * the part itself, folded and cut, could be read as another word (cut
+ * inside a character, a shorter one). */
 static void
 add_word(struct search_terms *t, struct store_fts_words *words, const char *w, size_t n,
     int prefix)
 {
-	struct split_ctx c = { 0 };
+	struct split_ctx c = { .word = w };
 	if (store_fts_words_split(words, w, n, add_part, &c) != 0) {
 		t->failed = 1;
 	} else if (c.n <= 1) {
@@ -642,17 +649,19 @@ add_word(struct search_terms *t, struct store_fts_words *words, const char *w, s
 			t->failed = 1;
 		if (prefix && buf_append(&t->phrases, "*", 1) != 0)
 			t->failed = 1;
-		const char *part = c.parts.data;
+		const char *part = c.parts.data, *raw = c.raw.data;
 		for (size_t i = 0; i < c.n; i++) {
-			size_t pn = strlen(part);
-			add_term(t, part, pn, prefix && i == c.n - 1);
+			size_t pn = strlen(part), rn = strlen(raw);
+			add_term(t, raw, rn, prefix && i == c.n - 1);
 			if ((i > 0 && buf_append(&t->phrases, (char[]){ STORE_FTS_SEP }, 1) != 0) ||
 			    buf_append(&t->phrases, part, pn) != 0)
 				t->failed = 1;
 			part += pn + 1;
+			raw += rn + 1;
 		}
 	}
 	buf_free(&c.parts);
+	buf_free(&c.raw);
 }
 
 /* The FTS5 query of a SEARCH: for each target, every term of text as

@@ -1715,6 +1715,39 @@ test_search_phrases(void **state)
 	fts_check(f->dir);
 }
 
+/* A search's word that unicode61 splits, with a part longer than the
+ * index's cut (256 bytes): the part is cut as the row's word is, also
+ * when the cut falls inside a character (a term made of the cut part
+ * would be read again as a shorter word, and find nothing). */
+static void
+test_search_long_split_word(void **state)
+{
+	struct fixture *f = *state;
+	char ascii[400], wide[400];
+	memset(ascii, 'b', 300);
+	strcpy(ascii + 300, "'y tail");
+	memset(wide, 'a', 255);
+	strcpy(wide + 255, "\xd0\xb6'x tail");  /* the cut after 0xd0 */
+	const char *const texts[] = { ascii, wide };
+	struct store_event e;
+	for (int i = 0; i < 2; i++) {
+		make_event(&e, "#a", T0 + i, 0, SK_PRIVMSG, texts[i]);
+		assert_int_equal(store_append(f->s, &e), 0);
+	}
+	wait_epoch(f->s, store_seal(f->s));
+	char got[1024], want[1024], word[400];
+	for (int i = 0; i < 2; i++) {
+		/* The text's first word: "b...b'y", "a...a\xd0\xb6'x" */
+		size_t n = strcspn(texts[i], " ");
+		memcpy(word, texts[i], n);
+		word[n] = '\0';
+		found(f->s, "#a", word, got, sizeof got);
+		snprintf(want, sizeof want, "%s|", texts[i]);
+		assert_string_equal(got, want);
+	}
+	fts_check(f->dir);
+}
+
 /* A row's indexed text as versions 1 to 5 wrote it: the target's tag
  * in 16 hex digits of its FNV-1a hash, the separator, the text. */
 static char *
@@ -1945,6 +1978,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v4_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search_phrases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_search_long_split_word, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v5_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
 	};
