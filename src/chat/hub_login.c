@@ -48,6 +48,7 @@ registry_gone(struct hub *hub, struct hub_account *e)
 	hub->naccounts--;
 	free(e);
 	log_out_all(hub, name);
+	hub_rooms_account_gone(hub, name);
 }
 
 void

@@ -93,6 +93,36 @@ hub_room_drop(struct hub *hub, struct user *u, struct room *room)
 	return HUB_OK;
 }
 
+void
+hub_rooms_account_gone(struct hub *hub, const char *name)
+{
+	struct room *room, *tmp;
+	HASH_ITER(hh, hub->rooms, room, tmp) {
+		struct room_reg *reg = room->reg;
+		if (reg == NULL)
+			continue;
+		if (strcasecmp(reg->founder, name) == 0) {
+			/* Every node whose registry loses the name does this;
+			 * one that heard another's first has nothing left to
+			 * unregister. */
+			struct msg *m = hub_msg(hub, MSG_UNREGISTER, &hub_service, room->name,
+			    NULL, NULL);
+			if (m != NULL)
+				hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY,
+				    .room = room });
+			msg_unref(m);
+			unregister(hub, room);
+			continue;
+		}
+		for (int i = 0; i < reg->nops; i++)
+			if (strcasecmp(reg->ops[i], name) == 0) {
+				memcpy(reg->ops[i], reg->ops[--reg->nops], sizeof reg->ops[i]);
+				hub->reg_changes++;
+				break;
+			}
+	}
+}
+
 enum hub_status
 hub_room_registered(struct hub *hub, const struct msg *m)
 {

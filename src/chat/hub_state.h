@@ -57,6 +57,14 @@ int hub_add_invite(struct user *target, const struct room *room);
 struct hub_account *hub_registry_find(const struct hub *hub, const char *name);
 void hub_accounts_free(struct hub *hub);
 
+/* hub_rooms.c: the account name is gone (hub_login.c: the registry lost
+ * it, dropped here or elsewhere). What it had in registered rooms goes
+ * with it, so that the name registered again (someone else) inherits
+ * none of it: a room it founded is unregistered (MSG_UNREGISTER from
+ * the service, on which the store forgets it; an empty room goes), and
+ * it leaves every room's operators. */
+void hub_rooms_account_gone(struct hub *hub, const char *name);
+
 /* Registered rooms: an empty room made (no maker, no member), and one
  * deleted; after u joined room, u's +o if its account is the room's
  * (hub_rooms.c); +o or -o given to target in room. */

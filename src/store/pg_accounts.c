@@ -302,6 +302,15 @@ delete_rows(PGconn *c, const void *arg, const void *unused)
 		  " (SELECT target FROM conversations WHERE account = $1)", 1 },
 		{ "DELETE FROM read_markers WHERE account = $1", 1 },
 		{ "DELETE FROM room_ops WHERE account = $1", 1 },
+		/* The rooms it founded are unregistered: their rows stay as
+		 * the marks of a drop (pg_writer.c), at their version. */
+		{ "DELETE FROM room_masks WHERE room IN (SELECT key FROM rooms"
+		  " WHERE lower(founder) = $1 AND NOT dropped)", 1 },
+		{ "DELETE FROM room_ops WHERE room IN (SELECT key FROM rooms"
+		  " WHERE lower(founder) = $1 AND NOT dropped)", 1 },
+		{ "UPDATE rooms SET founder = '', topic = NULL, topic_by = NULL, modes = '',"
+		  " password = NULL, topic_at = 0, lim = 0, created = 0, dropped = true"
+		  " WHERE lower(founder) = $1 AND NOT dropped", 1 },
 		{ "DELETE FROM account_certs WHERE account = $1", 1 },
 	};
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)

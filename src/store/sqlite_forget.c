@@ -1,8 +1,9 @@
 /* What is kept for an account besides the account itself goes with it
  * (sqlite_accounts.c's delete, in its transaction): its private
  * conversations, for both sides, and its one-sided ones (with nicks),
- * its read markers, and its place among the accounts registered rooms
- * give +o. */
+ * its read markers, its place among the accounts registered rooms
+ * give +o, and the rooms it founded (unregistered: a name registered
+ * again is someone else, who founded nothing). */
 #include "store/sqlite_int.h"
 
 #include <stdio.h>
@@ -54,6 +55,11 @@ store_unlock_forget_account(sqlite3 *db, const char *key)
 		" (SELECT target FROM conversations WHERE account = ?1)",
 		"DELETE FROM read_markers WHERE account = ?1",
 		"DELETE FROM room_ops WHERE account = ?1",
+		"DELETE FROM room_masks WHERE room IN (SELECT key FROM rooms"
+		" WHERE lower(founder) = ?1)",
+		"DELETE FROM room_ops WHERE room IN (SELECT key FROM rooms"
+		" WHERE lower(founder) = ?1)",
+		"DELETE FROM rooms WHERE lower(founder) = ?1",
 	};
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
 		if (store_exec_params(db, sql[i], &p) != 0)
