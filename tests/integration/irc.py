@@ -4,6 +4,7 @@ It sends what the test says, byte for byte (plus CR LF), and reads lines
 until one matches what the test waits for, keeping every line it saw. While
 it reads it answers the server's PING (unless told not to), as any client
 must to stay connected."""
+import base64
 import re
 import time
 
@@ -230,6 +231,26 @@ class IrcClient(LineMatching):
             self.send("PASS %s" % password)
         self.send("NICK %s" % nick)
         self.send("USER %s 0 * :%s" % (user, realname))
+        self.expect_numeric("001")
+        self.expect_numeric("376|422")
+        self.nick = nick
+        return self
+
+    def register_sasl(self, nick, password, caps=""):
+        """Registers as nick logged in to the account nick with SASL PLAIN
+        (CAP REQ of caps and sasl, NICK, USER, AUTHENTICATE, 903, CAP END);
+        waits for 001 and the end of the MOTD."""
+        self.cap_ls()
+        self.send("CAP REQ :%s" % " ".join(c for c in (caps, "sasl") if c))
+        self.expect(r" CAP \S+ ACK ")
+        self.send("NICK %s" % nick)
+        self.send("USER u 0 * :Real Name")
+        self.send("AUTHENTICATE PLAIN")
+        self.expect(r"^AUTHENTICATE \+")
+        self.send("AUTHENTICATE " + base64.b64encode(
+            ("%s\0%s\0%s" % (nick, nick, password)).encode()).decode())
+        self.expect_numeric("903")
+        self.send("CAP END")
         self.expect_numeric("001")
         self.expect_numeric("376|422")
         self.nick = nick

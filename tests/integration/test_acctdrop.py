@@ -5,7 +5,6 @@ registered room's operators, its private conversations and read markers
 are deleted. Each test registers, gains, drops, registers the same name
 from another client, and shows the new account gets none of it, before
 and after a restart (what the database kept)."""
-import base64
 import shutil
 import tempfile
 from pathlib import Path
@@ -65,21 +64,7 @@ def irc(srv, nick, password=None):
     srv.clients.append(c)
     if password is None:
         return c.register(nick, caps=CAPS)
-    c.cap_ls()
-    c.send("CAP REQ :%s sasl" % CAPS)
-    c.expect(r" CAP \S+ ACK ")
-    c.send("NICK %s" % nick)
-    c.send("USER u 0 * :Real Name")
-    c.send("AUTHENTICATE PLAIN")
-    c.expect(r"^AUTHENTICATE \+")
-    c.send("AUTHENTICATE " + base64.b64encode(
-        ("%s\0%s\0%s" % (nick, nick, password)).encode()).decode())
-    c.expect_numeric("903")
-    c.send("CAP END")
-    c.expect_numeric("001")
-    c.expect_numeric("376|422")
-    c.nick = nick
-    return c
+    return c.register_sasl(nick, password, caps=CAPS)
 
 
 def register(srv, nick, password):

@@ -63,21 +63,7 @@ def irc(srv, nick, password=None, caps=CAPS):
     srv.__dict__.setdefault("clients", []).append(c)
     if password is None:
         return c.register(nick, caps=caps)
-    c.cap_ls()
-    c.send("CAP REQ :%s sasl" % caps)
-    c.expect(r" CAP \S+ ACK ")
-    c.send("NICK %s" % nick)
-    c.send("USER u 0 * :Real Name")
-    c.send("AUTHENTICATE PLAIN")
-    c.expect(r"^AUTHENTICATE \+")
-    c.send("AUTHENTICATE " + base64.b64encode(
-        ("%s\0%s\0%s" % (nick, nick, password)).encode()).decode())
-    c.expect_numeric("903")
-    c.send("CAP END")
-    c.expect_numeric("001")
-    c.expect_numeric("376|422")
-    c.nick = nick
-    return c
+    return c.register_sasl(nick, password, caps=caps)
 
 
 def plain(srv, nick, password=None):
