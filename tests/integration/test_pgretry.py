@@ -47,6 +47,17 @@ def stop_servers():
 _NEGOTIATION_CODES = (80877103, 80877104)
 
 
+def _shut(socks):
+    """Each socket shut down both ways (its peer sees the end at once)
+    and closed."""
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+
 class CuttingProxy:
     """A TCP proxy in front of PostgreSQL on 127.0.0.1:upstream_port that
     forwards everything, reading the client's messages to find simple
@@ -93,12 +104,7 @@ class CuttingProxy:
         with self.lock:
             self.down = True
             socks, self.socks = self.socks, []
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+        _shut(socks)
 
     def restore(self):
         with self.lock:
@@ -226,12 +232,7 @@ class CuttingProxy:
         except OSError:
             pass
         self.lsock.close()
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+        _shut(socks)
         for t in threads:
             t.join(10)
 
