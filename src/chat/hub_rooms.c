@@ -76,6 +76,30 @@ unregister(struct hub *hub, struct room *room)
 	room_maybe_gone(hub, room);
 }
 
+/* room unregistered by by, told first (no one hears it; the observers
+ * do) while the room is there: an empty one goes with it. */
+static void
+unregister_told(struct hub *hub, const struct user *by, struct room *room)
+{
+	struct msg *m = hub_msg(hub, MSG_UNREGISTER, by, room->name, NULL, NULL);
+	if (m != NULL)
+		hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .room = room });
+	msg_unref(m);
+	unregister(hub, room);
+}
+
+/* account off reg's ops list: 1 when it was on it. */
+static int
+ops_remove(struct room_reg *reg, const char *account)
+{
+	for (int i = 0; i < reg->nops; i++)
+		if (strcasecmp(reg->ops[i], account) == 0) {
+			memcpy(reg->ops[i], reg->ops[--reg->nops], sizeof reg->ops[i]);
+			return 1;
+		}
+	return 0;
+}
+
 enum hub_status
 hub_room_drop(struct hub *hub, struct user *u, struct room *room)
 {
@@ -83,13 +107,7 @@ hub_room_drop(struct hub *hub, struct user *u, struct room *room)
 		return HUB_ENOROOM;
 	if (!hub_logged_in_as(u, room->reg->founder) && !(u->umodes & UMODE_OPER))
 		return HUB_ENOTYOURS;
-	/* Told while the room is there: an empty one goes with it. */
-	struct msg *m = hub_msg(hub, MSG_UNREGISTER, u, room->name, NULL, NULL);
-	if (m != NULL)
-		hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY, .user = u,
-		    .room = room });
-	msg_unref(m);
-	unregister(hub, room);
+	unregister_told(hub, u, room);
 	return HUB_OK;
 }
 
@@ -105,21 +123,11 @@ hub_rooms_account_gone(struct hub *hub, const char *name)
 			/* Every node whose registry loses the name does this;
 			 * one that heard another's first has nothing left to
 			 * unregister. */
-			struct msg *m = hub_msg(hub, MSG_UNREGISTER, &hub_service, room->name,
-			    NULL, NULL);
-			if (m != NULL)
-				hub_emit(hub, m, &(struct audience){ .shape = AUD_NOBODY,
-				    .room = room });
-			msg_unref(m);
-			unregister(hub, room);
+			unregister_told(hub, &hub_service, room);
 			continue;
 		}
-		for (int i = 0; i < reg->nops; i++)
-			if (strcasecmp(reg->ops[i], name) == 0) {
-				memcpy(reg->ops[i], reg->ops[--reg->nops], sizeof reg->ops[i]);
-				hub->reg_changes++;
-				break;
-			}
+		if (ops_remove(reg, name))
+			hub->reg_changes++;
 	}
 }
 
@@ -283,13 +291,13 @@ hub_room_op_changed(struct room *room, const struct user *target, int on)
 	if (reg == NULL || target->account[0] == '\0' ||
 	    strcasecmp(reg->founder, target->account) == 0)
 		return;
-	for (int i = 0; i < reg->nops; i++) {
-		if (strcasecmp(reg->ops[i], target->account) != 0)
-			continue;
-		if (!on)
-			memcpy(reg->ops[i], reg->ops[--reg->nops], sizeof reg->ops[i]);
+	if (!on) {
+		ops_remove(reg, target->account);
 		return;
 	}
-	if (on && reg->nops < HUB_ROOM_OPS_MAX)
+	for (int i = 0; i < reg->nops; i++)
+		if (strcasecmp(reg->ops[i], target->account) == 0)
+			return;
+	if (reg->nops < HUB_ROOM_OPS_MAX)
 		snprintf(reg->ops[reg->nops++], sizeof reg->ops[0], "%s", target->account);
 }
