@@ -8,7 +8,7 @@
  *
  *     ./store-bench [--dir DIR | --database postgresql://...] [--rows N]
  *                   [--others N] [--epoch N] [--queries N] [--text words|bench] [--keep]
- *                   [--no-fill] [--rooms N] [--in-flight N]
+ *                   [--no-fill] [--no-merge] [--rooms N] [--in-flight N]
  *
  * --rooms N spreads the --rows messages over N rooms in turn (#big and
  * N - 1 more), as W3's senders do (100 rooms: each commit then touches
@@ -16,6 +16,10 @@
  * rows / N of them. --in-flight N: at most N epochs sealed and not
  * finished (default 4, as the server's gate): with 1 each commit is about
  * one epoch (W3-1000 commits some 300 events at a time).
+ *
+ * --no-merge: the reading's writer leaves the search index's segments as
+ * the writing left them (it merges them when idle, sqlite_ftsmerge.c):
+ * searches on the most segments the index holds.
  *
  * --database runs it on PostgreSQL (an empty database: the rooms' rows
  * are added to what is there); db bytes/event is then not measured.
@@ -48,6 +52,7 @@
 #include <sqlite3.h>
 
 #include "base/clock.h"
+#include "store/sqlite_int.h"
 #include "store/store.h"
 #include "../../tests/made_up.h"
 
@@ -184,13 +189,32 @@ file_size(const char *dir, const char *name)
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
+/* The search index's segments (what a search looks at): each has
+ * entries in events_fts_idx. -1 when unreadable (PostgreSQL). */
+static long
+fts_segments(const char *dir)
+{
+	char path[4096 + 64];
+	snprintf(path, sizeof path, "%s/parley.db", dir);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long n = -1;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(DISTINCT segid) FROM events_fts_idx", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *dir = NULL, *database = NULL;
 	long rows = 1000000, others = 100000, epoch_events = 1000, queries = 1000, nrooms = 1;
 	long in_flight = IN_FLIGHT;
-	int keep = 0, bench_text = 0, fill = 1;
+	int keep = 0, bench_text = 0, fill = 1, merge = 1;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			dir = argv[++i];
@@ -212,13 +236,15 @@ main(int argc, char **argv)
 			keep = 1;
 		else if (strcmp(argv[i], "--no-fill") == 0)
 			fill = 0;
+		else if (strcmp(argv[i], "--no-merge") == 0)
+			merge = 0;
 		else if (strcmp(argv[i], "--text") == 0 && i + 1 < argc &&
 		    (strcmp(argv[i + 1], "words") == 0 || strcmp(argv[i + 1], "bench") == 0))
 			bench_text = strcmp(argv[++i], "bench") == 0;
 		else {
 			fprintf(stderr, "usage: store-bench [--dir DIR | --database URL] [--rows N] [--others N]"
 			    " [--epoch N] [--queries N] [--text words|bench] [--keep] [--no-fill]"
-			    " [--rooms N] [--in-flight N]\n");
+			    " [--no-merge] [--rooms N] [--in-flight N]\n");
 			return 2;
 		}
 	}
@@ -351,6 +377,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "store-bench: %s\n", err);
 		return 1;
 	}
+	if (!merge && database == NULL)
+		store_test_fts_hold(s, 1);  /* the index is whole: only its merges wait */
 	/* Some msgids of the big room to start from. */
 	size_t nrefs = 4096;
 	struct store_event *refs = calloc(nrefs, sizeof *refs);
@@ -403,6 +431,9 @@ main(int argc, char **argv)
 		{ "SEARCH 100: a word of every other room's every message", SQ_SEARCH, "zzeverywhere", 0 },
 	};
 	printf("## Reading (one read connection; milliseconds)\n\n");
+	if (database == NULL)
+		printf("Search index segments at the start: %ld%s.\n\n", fts_segments(datadir),
+		    merge ? "" : " (--no-merge: as many throughout)");
 	printf("| query on #big (%ld messages) | runs | events/answer | p50 | p99 | max |\n",
 	    rows / nrooms);
 	printf("|---|---|---|---|---|---|\n");

@@ -54,6 +54,17 @@
 #define STORE_FTS_LAG_MAX 65536
 #define STORE_FTS_IDLE_MS 200
 #define STORE_FTS_WAIT_MS 5000
+/* Its merges (sqlite_ftsmerge.c): FTS5 merges a level once it holds
+ * STORE_FTS_MERGE_MIN segments (its usermerge), in steps of about
+ * STORE_FTS_MERGE_PAGES leaf pages (4 KiB each), when the writer is
+ * idle; a batch pays a step too once the index holds STORE_FTS_SEGS_MAX
+ * segments (what a search looks at), and FTS5 merges a level of
+ * STORE_FTS_CRISIS in one statement (its crisismerge, never reached
+ * while the steps keep up). */
+#define STORE_FTS_MERGE_MIN 16
+#define STORE_FTS_MERGE_PAGES 64
+#define STORE_FTS_SEGS_MAX 64
+#define STORE_FTS_CRISIS 128
 
 /* Events the writer stores with one INSERT (sqlite_writer.c), and the
  * columns of one. A statement per row cost as much again as the row's
@@ -128,6 +139,9 @@ struct store {
 	int fts_failing;             /* the last index batch failed: nobody waits */
 	pthread_cond_t fts_cond;     /* fts_done moved, or indexing failed */
 	int test_fts_hold;           /* tests: index only when a search asks */
+	int fts_merge_due;           /* the index changed since it was last merged */
+	int test_fts_batch;          /* tests: rows a batch of the index, 0: as built */
+	int test_fts_segs_max;       /* tests: STORE_FTS_SEGS_MAX's stand-in, 0: none */
 
 	/* The writer thread's own. */
 	pthread_t writer;
@@ -139,11 +153,13 @@ struct store {
 	sqlite3_stmt *w_find, *w_redact, *w_delete;
 	sqlite3_stmt *w_next_target, *w_cutoff, *w_prune_rows, *w_prune_age;
 	sqlite3_stmt *w_conversation;
-	sqlite3_stmt *w_unindexed, *w_fts_mark;
+	sqlite3_stmt *w_unindexed, *w_fts_mark, *w_fts_merge, *w_fts_struct;
 	sqlite3_stmt *w_top_id, *w_begin, *w_commit;
 	int64_t max_id;              /* the highest events.id committed */
 	int64_t w_top;               /* the highest in the transaction being written */
 	int64_t fts_hwm;             /* every row up to it is in the search index */
+	int fts_batch;               /* rows a batch of the index (STORE_FTS_BATCH) */
+	int fts_segs_max;            /* a batch merges past them (STORE_FTS_SEGS_MAX) */
 	uint64_t fts_idle_at;        /* monotonic ms: index then if no epoch came */
 	uint64_t fts_retry_at;       /* after a failure, not before then */
 	struct store_touched *touched;   /* uthash: targets to check for max_rows */
@@ -240,6 +256,14 @@ int store_fts_words_split(struct store_fts_words *w, const char *text, size_t n,
 /* "<tag>\x1f<text>", the indexed form of text said in target (malloc). */
 char *store_fts_text(const char *target, const char *text);
 
+/* sqlite_ftsmerge.c: when the search index merges its segments. The
+ * options FTS5 keeps for it, set at the writer's start; the segments it
+ * holds now (-1: unreadable); one merge step of about pages leaf pages,
+ * 1 when it merged, 0 when nothing was due, -1 on an error. */
+int store_fts_merge_setup(sqlite3 *db);
+int store_fts_segments(struct store *s);
+int store_fts_merge_step(struct store *s, int pages);
+
 /* sqlite_walbuf.c: the VFS every store connection opens its files with
  * (SQLite's default, but that a commit's WAL frames are written with one
  * call). Registered once, before the first connection; NULL when it
@@ -328,6 +352,10 @@ uint64_t store_test_prune(struct store *s);
 /* Tests: 1 keeps the writer from indexing but when a search asks (not
  * at close either), so rows can be redacted, pruned or left unindexed. */
 void store_test_fts_hold(struct store *s, int hold);
+/* Tests: rows a batch of the index and the segments past which a batch
+ * merges (0: as built); and a wait until the idle writer has merged. */
+void store_test_fts_policy(struct store *s, int batch, int segs_max);
+void store_test_fts_merged(struct store *s);
 /* sqlite_query.c: a search waits until the search index holds every
  * row committed so far. */
 void store_fts_wait(struct store *s);

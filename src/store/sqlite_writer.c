@@ -570,9 +570,11 @@ prune_step(struct store *s)
 	return more;
 }
 
-/* The next rows past the search index's mark, at most STORE_FTS_BATCH,
+/* The next rows past the search index's mark, at most s->fts_batch,
  * into it, and the mark moved in the same transaction: a crash leaves
  * both as they were, and those rows are indexed after the next start.
+ * An index of s->fts_segs_max segments or more takes a merge step first
+ * (sqlite_ftsmerge.c): a load that leaves no idle time bounds them.
  * 1 when rows are left past the mark, 0 when none are, -1 when the
  * database failed (tried again after STORE_IDLE_MS). */
 static int
@@ -580,11 +582,13 @@ fts_step(struct store *s)
 {
 	if (step_done(s->w_begin) != 0)
 		return -1;
+	int fail = store_fts_segments(s) >= s->fts_segs_max &&
+	    store_fts_merge_step(s, STORE_FTS_MERGE_PAGES) < 0;
 	sqlite3_stmt *st = s->w_unindexed;
 	sqlite3_bind_int64(st, 1, s->fts_hwm);
-	sqlite3_bind_int(st, 2, STORE_FTS_BATCH);
+	sqlite3_bind_int(st, 2, s->fts_batch);
 	int64_t mark = s->fts_hwm;
-	int rc, n = 0, fail = 0;
+	int rc = SQLITE_DONE, n = 0;
 	while (!fail && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		mark = sqlite3_column_int64(st, 0);
 		const char *text = (const char *)sqlite3_column_text(st, 2);
@@ -598,7 +602,7 @@ fts_step(struct store *s)
 	/* Past the last row: the ids of rows rolled back or deleted since
 	 * are nothing to wait for (a row given such an id again is indexed
 	 * as it is written, write_op). */
-	if (n < STORE_FTS_BATCH && mark < s->max_id)
+	if (n < s->fts_batch && mark < s->max_id)
 		mark = s->max_id;
 	if (!fail && rc == SQLITE_DONE) {
 		sqlite3_bind_int64(s->w_fts_mark, 1, mark);
@@ -610,7 +614,18 @@ fts_step(struct store *s)
 		return -1;
 	}
 	s->fts_hwm = mark;
-	return n == STORE_FTS_BATCH;
+	return n == s->fts_batch;
+}
+
+/* Idle: one step of the index's merges, in a transaction of its own.
+ * 1 when there may be more to merge, 0 when there is none, -1 when the
+ * database failed (tried again once the index changes). */
+static int
+fts_merge_idle(struct store *s)
+{
+	int rc = store_fts_merge_step(s, STORE_FTS_MERGE_PAGES);
+	store_writer_checkpoint(s);
+	return rc;
 }
 
 static void
@@ -668,6 +683,8 @@ writer_main(void *arg)
 			pages_applied = s->test_max_pages;
 			apply_test_pages(s, pages_applied);
 		}
+		s->fts_batch = s->test_fts_batch > 0 ? s->test_fts_batch : STORE_FTS_BATCH;
+		s->fts_segs_max = s->test_fts_segs_max > 0 ? s->test_fts_segs_max : STORE_FTS_SEGS_MAX;
 		struct store_epoch *taken = s->q.q_head;
 		uint64_t now = clock_mono_ms();
 		/* Epochs queued after a batch of the index go first: a search
@@ -679,6 +696,7 @@ writer_main(void *arg)
 			pthread_mutex_lock(&s->q.lock);
 			s->fts_done = s->fts_hwm;
 			s->fts_failing = rc < 0;
+			s->fts_merge_due |= rc >= 0;
 			/* A failure is tried again later, not at once. */
 			if (rc < 0)
 				s->fts_retry_at = now + STORE_IDLE_MS;
@@ -725,11 +743,26 @@ writer_main(void *arg)
 			}
 			continue;
 		}
+		/* The index caught up and nothing else to do: its merges, a
+		 * step at a time, an epoch first whenever one comes. */
+		int merge = s->fts_merge_due && s->fts_hwm >= s->max_id && !s->test_fts_hold;
+		if (merge && now >= s->fts_idle_at) {
+			pthread_mutex_unlock(&s->q.lock);
+			int rc = fts_merge_idle(s);
+			pthread_mutex_lock(&s->q.lock);
+			if (rc <= 0) {
+				s->fts_merge_due = 0;
+				pthread_cond_broadcast(&s->idle);
+			}
+			continue;
+		}
 		/* Asleep until an epoch, a search or stop wakes it, or until the
-		 * next of pruning and indexing is due. */
+		 * next of pruning, indexing and merging is due. */
 		uint64_t wake_at = prune_at;
-		if (s->fts_hwm < s->max_id && !s->test_fts_hold) {
+		if ((s->fts_hwm < s->max_id || merge) && !s->test_fts_hold) {
 			uint64_t at = s->fts_idle_at > s->fts_retry_at ? s->fts_idle_at : s->fts_retry_at;
+			if (merge)
+				at = s->fts_idle_at;
 			if (wake_at == 0 || at < wake_at)
 				wake_at = at;
 		}
@@ -777,8 +810,13 @@ static const char sql_unindexed[] =
     "SELECT id, kind, text, target FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
 static const char sql_fts_mark[] =
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_indexed', ?1)";
+static const char sql_fts_merge[] =
+    "INSERT INTO events_fts (events_fts, rank) VALUES ('merge', ?1)";
+/* FTS5's structure record: its levels and segments. */
+static const char sql_fts_struct[] =
+    "SELECT block FROM events_fts_data WHERE id = 10";
 
-#define WRITER_STMTS 15
+#define WRITER_STMTS 17
 
 static void
 writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
@@ -796,6 +834,8 @@ writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
 		{ sql_conversation, &s->w_conversation },
 		{ sql_unindexed, &s->w_unindexed },
 		{ sql_fts_mark, &s->w_fts_mark },
+		{ sql_fts_merge, &s->w_fts_merge },
+		{ sql_fts_struct, &s->w_fts_struct },
 		{ sql_top_id, &s->w_top_id },
 		/* Prepared once: sqlite3_exec compiles its text at every call. */
 		{ "BEGIN IMMEDIATE", &s->w_begin },
@@ -827,7 +867,8 @@ store_writer_start(struct store *s, char *err, size_t errlen)
 {
 	struct store_stmt list[WRITER_STMTS];
 	writer_stmts(s, list);
-	if (store_stmts_prepare(s->wdb, list, WRITER_STMTS) != 0 ||
+	if (store_fts_merge_setup(s->wdb) != 0 ||
+	    store_stmts_prepare(s->wdb, list, WRITER_STMTS) != 0 ||
 	    writer_marks(s) != 0) {
 		snprintf(err, errlen, "database: %s", sqlite3_errmsg(s->wdb));
 		return -1;
@@ -835,6 +876,8 @@ store_writer_start(struct store *s, char *err, size_t errlen)
 	/* After a start every target is checked against history-max-rows
 	 * once: the bound may have been lowered. */
 	s->touched_all = s->opt.max_rows > 0;
+	/* What the last run left unmerged is merged once idle. */
+	s->fts_merge_due = 1;
 	int rc = thread_start(&s->writer, writer_main, s);
 	if (rc != 0) {
 		snprintf(err, errlen, "store: cannot start the writer: %s", strerror(rc));
@@ -887,6 +930,26 @@ store_test_fts_hold(struct store *s, int hold)
 	pthread_mutex_lock(&s->q.lock);
 	s->test_fts_hold = hold;
 	pthread_cond_signal(&s->q.wake);
+	pthread_mutex_unlock(&s->q.lock);
+}
+
+void
+store_test_fts_policy(struct store *s, int batch, int segs_max)
+{
+	pthread_mutex_lock(&s->q.lock);
+	s->test_fts_batch = batch;
+	s->test_fts_segs_max = segs_max;
+	pthread_mutex_unlock(&s->q.lock);
+}
+
+void
+store_test_fts_merged(struct store *s)
+{
+	pthread_mutex_lock(&s->q.lock);
+	pthread_cond_signal(&s->q.wake);
+	while (s->writer_running && !s->q.stopping && !s->fts_failing &&
+	    (s->fts_merge_due || s->fts_done < s->last_id))
+		pthread_cond_wait(&s->idle, &s->q.lock);
 	pthread_mutex_unlock(&s->q.lock);
 }
 

@@ -1596,13 +1596,15 @@ test_schema_v3_upgrade(void **state)
     "SELECT coalesce((SELECT v FROM events_fts_config WHERE k = 'automerge'), 4)"
 
 /* A database of version 4 (the search index merging 4 segments at a
- * time, FTS5's default) is brought to version 5 in place: 16 at a time,
- * its rows found as before. A new one is made with 16. */
+ * time, FTS5's default) is brought to version 5 in place (16 at a time),
+ * its rows found as before; and the writer's start leaves FTS5 merging
+ * nothing by itself (0: the writer merges, sqlite_ftsmerge.c), in it as
+ * in a new one. */
 static void
 test_schema_v4_upgrade(void **state)
 {
 	struct fixture *f = *state;
-	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 16);
+	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 0);
 	wait_epoch(f->s, fill(f->s, "#a", 0, 10));
 	assert_int_equal(search_n(f->s, "#a", "message"), 10);
 	store_close(f->s);
@@ -1614,7 +1616,7 @@ test_schema_v4_upgrade(void **state)
 	f->s = open_store(f->dir, 0, 0);
 	assert_non_null(f->s);
 	assert_int_equal(db_version(f->dir), STORE_SCHEMA_VERSION);
-	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 16);
+	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 0);
 	wait_epoch(f->s, fill(f->s, "#a", 10, 10));
 	assert_int_equal(search_n(f->s, "#a", "message"), 20);
 	fts_check(f->dir);
@@ -1810,7 +1812,7 @@ test_schema_v5_upgrade(void **state)
 	assert_non_null(f->s);
 	assert_int_equal(db_version(f->dir), STORE_SCHEMA_VERSION);
 	assert_int_equal(db_int(f->dir, SQL_FTS_DETAIL_NONE), 1);
-	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 16);
+	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 0);
 	assert_int_equal(search_n(f->s, "#a", "message"), 10);
 	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), top);
 	phrases_found(f->s, "#a");
@@ -1898,6 +1900,69 @@ test_fts_search_under_load(void **state)
 	assert_int_equal(a.found, 1);
 }
 
+#define SQL_FTS_SEGS "SELECT count(DISTINCT segid) FROM events_fts_idx"
+
+/* Rows 0..n-1 of #a, 16 a batch of the index, each found by its number
+ * once a search asks; returns the index's segments then. */
+static int64_t
+fts_batches(struct fixture *f, int n, int segs_max)
+{
+	store_test_fts_hold(f->s, 1);
+	store_test_fts_policy(f->s, 16, segs_max);
+	wait_epoch(f->s, fill(f->s, "#a", 0, n));
+	assert_int_equal(search_n(f->s, "#a", "0"), 1);
+	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), n);
+	return db_int(f->dir, SQL_FTS_SEGS);
+}
+
+static void
+expect_each_found(struct store *s, int n)
+{
+	char word[16];
+	for (int i = 0; i < n; i++) {
+		snprintf(word, sizeof word, "%d", i);
+		assert_int_equal(search_n(s, "#a", word), 1);
+	}
+}
+
+/* Batches of the index back to back (a burst, or a search catching up)
+ * merge nothing: a segment each. Idle, the writer merges them, and
+ * stops once no level holds STORE_FTS_MERGE_MIN; every row is found
+ * before, while and after it merges. */
+static void
+test_fts_merge_idle(void **state)
+{
+	struct fixture *f = *state;
+	int64_t burst = fts_batches(f, 40 * 16, 0);
+	assert_true(burst >= 40);
+	expect_each_found(f->s, 40 * 16);
+	store_test_fts_hold(f->s, 0);  /* idle from now */
+	expect_each_found(f->s, 40 * 16);
+	store_test_fts_merged(f->s);
+	int64_t merged = db_int(f->dir, SQL_FTS_SEGS);
+	assert_true(merged < STORE_FTS_MERGE_MIN);
+	expect_each_found(f->s, 40 * 16);
+	fts_check(f->dir);
+	/* Merged, it stays so: a start finds nothing more to merge. */
+	store_close(f->s);
+	f->s = open_store(f->dir, 0, 0);
+	assert_non_null(f->s);
+	store_test_fts_merged(f->s);
+	assert_int_equal(db_int(f->dir, SQL_FTS_SEGS), merged);
+}
+
+/* With no idle time the index holds at most segs_max segments: past
+ * them each batch takes a merge step first. */
+static void
+test_fts_merge_bound(void **state)
+{
+	struct fixture *f = *state;
+	int64_t segs = fts_batches(f, 80 * 16, STORE_FTS_MERGE_MIN + 4);
+	assert_true(segs <= STORE_FTS_MERGE_MIN + 4);
+	expect_each_found(f->s, 80 * 16);
+	fts_check(f->dir);
+}
+
 /* The WAL is checkpointed by a thread of its own once it holds
  * STORE_CKPT_FRAMES pages, not inside a commit: the writer's connection
  * has no automatic checkpoint, and the WAL does not grow without end. */
@@ -1974,6 +2039,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fts_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fts_after_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fts_search_under_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fts_merge_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fts_merge_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fts_ids_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v4_upgrade, setup, teardown),
