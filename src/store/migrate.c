@@ -15,6 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The events copied: every row but a replay's second copy, which a
+ * crash may have left past the room index's mark (the writer deletes it
+ * in its next batch; PostgreSQL's unique index would refuse it). Only
+ * the few rows past the mark are looked at twice. */
+#define EVENTS_ONCE "events e WHERE e.id <= " STORE_ROOM_MARK \
+	" OR (NOT EXISTS (SELECT 1 FROM events_room r WHERE r.target = e.target" \
+	" AND r.msgid = e.msgid) AND NOT EXISTS (SELECT 1 FROM events d" \
+	" WHERE d.id > " STORE_ROOM_MARK " AND d.id < e.id AND d.target = e.target" \
+	" AND d.msgid = e.msgid))"
+
 /* What is copied: each table's columns, the same names on both sides
  * (docs/storage.md). */
 static const struct {
@@ -98,9 +108,10 @@ put_column(struct line *l, sqlite3_stmt *st, int i)
 static int
 copy_table(sqlite3 *db, PGconn *c, size_t t, size_t *rows, char *err, size_t errlen)
 {
-	char sql[512];
+	char sql[1024];
 	snprintf(sql, sizeof sql, "SELECT %s FROM %s ORDER BY %s", tables[t].columns,
-	    tables[t].table, tables[t].order);
+	    strcmp(tables[t].table, "events") == 0 ? EVENTS_ONCE : tables[t].table,
+	    tables[t].order);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "sqlite: %s: %s", tables[t].table, sqlite3_errmsg(db));

@@ -9,11 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* The events of the account's conversations: its pairs (by the
+/* The targets of the account's conversations: its pairs (by the
  * conversations table, ?1 its key), and its one-sided ones (the keys
- * strictly between ?2 "@key!" and ?3 "@key\"", by the target index). */
-#define ACCOUNT_EVENTS "(SELECT target FROM conversations WHERE account = ?1)" \
-	" OR (target > ?2 AND target < ?3)"
+ * strictly between ?2 "@key!" and ?3 "@key\"", by the room index). */
+#define ACCOUNT_TARGETS "(target IN (SELECT target FROM conversations WHERE account = ?1)" \
+	" OR (target > ?2 AND target < ?3))"
+/* Their events' ids: by the room index, and the rows past its mark
+ * (sqlite_int.h). */
+#define ACCOUNT_EVENTS "(SELECT id FROM events_room WHERE " ACCOUNT_TARGETS \
+	" UNION ALL SELECT id FROM events WHERE id > " STORE_ROOM_MARK " AND " ACCOUNT_TARGETS ")"
 
 int
 store_unlock_forget_account(sqlite3 *db, const char *key)
@@ -28,7 +32,7 @@ store_unlock_forget_account(sqlite3 *db, const char *key)
 	snprintf(hi, sizeof hi, "@%s%c", key, STORE_HALF_SEP + 1);
 	const struct store_params p = { .text = { key, lo, hi }, .ntext = 3 };
 	sqlite3_stmt *st = store_prepare(db, "SELECT id, kind, text, target FROM events"
-	    " WHERE (target IN " ACCOUNT_EVENTS ")"
+	    " WHERE id IN " ACCOUNT_EVENTS
 	    " AND id <= (SELECT value FROM meta WHERE key = 'fts_indexed')", &p);
 	if (st == NULL)
 		return -1;
@@ -50,7 +54,8 @@ store_unlock_forget_account(sqlite3 *db, const char *key)
 	if (fail || rc != SQLITE_DONE)
 		return -1;
 	static const char *const sql[] = {
-		"DELETE FROM events WHERE target IN " ACCOUNT_EVENTS,
+		"DELETE FROM events WHERE id IN " ACCOUNT_EVENTS,
+		"DELETE FROM events_room WHERE " ACCOUNT_TARGETS,
 		"DELETE FROM conversations WHERE target IN"
 		" (SELECT target FROM conversations WHERE account = ?1)",
 		"DELETE FROM read_markers WHERE account = ?1",

@@ -66,6 +66,30 @@
 #define STORE_FTS_SEGS_MAX 64
 #define STORE_FTS_CRISIS 128
 
+/* The room index, events_room (schema version 7), is written as the
+ * search index is, before it (the search index takes only rows it
+ * holds: never a replay's second row): batches of the rows of at most
+ * STORE_ROOM_BATCH ids behind the commits, when the writer has had no
+ * epoch for STORE_FTS_IDLE_MS, when a search waits, at close, and while
+ * epochs keep coming once STORE_ROOM_LAG_MAX rows wait. Every query of a
+ * room scans the rows past the mark (by rowid, every room's), so the
+ * bound is the tail a query may scan: with 4,096 rows past it, a LATEST
+ * 100 of a room that holds a tenth of them takes some 0.8 ms, of one
+ * that holds them all some 2 ms, against 0.3 with none (1,100,000 rows,
+ * bench/results/2026-12-02-s10-roomidx.md). meta's
+ * 'room_indexed' is the highest events.id whose row is in it;
+ * STORE_ROOM_MARK reads it in a statement (the same snapshot as the rows
+ * it reads). */
+#define STORE_ROOM_BATCH 4096
+#define STORE_ROOM_LAG_MAX 4096
+#define STORE_ROOM_MARK "(SELECT value FROM meta WHERE key = 'room_indexed')"
+/* The first target name after ?1: the room index's next, or a smaller
+ * one of the rows past its mark. */
+#define STORE_SQL_NEXT_TARGET \
+    "SELECT t FROM (SELECT * FROM (SELECT target AS t FROM events_room WHERE target > ?1" \
+    " ORDER BY target LIMIT 1) UNION ALL SELECT min(target) FROM events WHERE id > " \
+    STORE_ROOM_MARK " AND target > ?1) WHERE t IS NOT NULL ORDER BY t LIMIT 1"
+
 /* Events the writer stores with one INSERT (sqlite_writer.c), and the
  * columns of one. A statement per row cost as much again as the row's
  * own B-tree work (callgrind of store-bench). */
@@ -84,7 +108,7 @@
 #define STORE_CKPT_WAL_MAX (4 * STORE_CKPT_FRAMES)
 
 /* The schema version this build writes (sqlite_schema.c). */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* A target that took events since it was last checked against
  * history-max-rows, and how many. */
@@ -102,6 +126,8 @@ struct store_reader {
 	sqlite3_stmt *range[2][2];   /* [descending][lower bound inclusive] */
 	sqlite3_stmt *exists;        /* a msgid in a target */
 	sqlite3_stmt *next_target;   /* the next target name after one */
+	sqlite3_stmt *next_indexed;  /* the same, in the room index alone */
+	sqlite3_stmt *tail_targets;  /* the names past its mark in a range */
 	sqlite3_stmt *search;
 	sqlite3_stmt *conversations; /* an account's private conversations */
 	struct store_fts_words *words; /* a search's words split as the index's */
@@ -142,6 +168,7 @@ struct store {
 	int fts_merge_due;           /* the index changed since it was last merged */
 	int test_fts_batch;          /* tests: rows a batch of the index, 0: as built */
 	int test_fts_segs_max;       /* tests: STORE_FTS_SEGS_MAX's stand-in, 0: none */
+	int test_room_hold;          /* tests: the room index too */
 
 	/* The writer thread's own. */
 	pthread_t writer;
@@ -150,7 +177,8 @@ struct store {
 	sqlite3_stmt *w_insert_rows[STORE_INSERT_ROWS]; /* [n - 1]: n events, made when needed */
 	int64_t *w_insert_kept[STORE_INSERT_ROWS]; /* [n - 1]: what its kept parameters hold */
 	sqlite3_stmt *w_fts_insert, *w_fts_delete;
-	sqlite3_stmt *w_find, *w_redact, *w_delete;
+	sqlite3_stmt *w_find, *w_redact, *w_delete, *w_room_delete;
+	sqlite3_stmt *w_unroomed, *w_room_insert, *w_room_copies, *w_room_mark;
 	sqlite3_stmt *w_next_target, *w_cutoff, *w_prune_rows, *w_prune_age;
 	sqlite3_stmt *w_conversation;
 	sqlite3_stmt *w_unindexed, *w_fts_mark, *w_fts_merge, *w_fts_struct;
@@ -160,6 +188,7 @@ struct store {
 	int64_t fts_hwm;             /* every row up to it is in the search index */
 	int fts_batch;               /* rows a batch of the index (STORE_FTS_BATCH) */
 	int fts_segs_max;            /* a batch merges past them (STORE_FTS_SEGS_MAX) */
+	int64_t room_hwm;            /* every row up to it is in events_room */
 	uint64_t fts_idle_at;        /* monotonic ms: index then if no epoch came */
 	uint64_t fts_retry_at;       /* after a failure, not before then */
 	struct store_touched *touched;   /* uthash: targets to check for max_rows */
@@ -356,6 +385,10 @@ void store_test_fts_hold(struct store *s, int hold);
  * merges (0: as built); and a wait until the idle writer has merged. */
 void store_test_fts_policy(struct store *s, int batch, int segs_max);
 void store_test_fts_merged(struct store *s);
+/* Tests: 1 keeps the writer from writing the room index but when a
+ * search asks (not at close either): rows stay past its mark, where
+ * queries scan for them. */
+void store_test_room_hold(struct store *s, int hold);
 /* sqlite_query.c: a search waits until the search index holds every
  * row committed so far. */
 void store_fts_wait(struct store *s);

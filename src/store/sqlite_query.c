@@ -3,8 +3,14 @@
  * opened when first needed). In WAL mode a reader sees the last commit
  * before its query began and never waits for the writer.
  *
- * Every query but SEARCH walks one index, (target, msgid): a target's
- * events in msgid order, which is time order. A reference becomes an
+ * Every query but SEARCH walks the room index, events_room (target,
+ * msgid): a target's events in msgid order, which is time order, up to
+ * its mark; and, in the same statement, scans the few rows past it
+ * (sqlite_int.h), each arm ordered and limited. A replay's second copy
+ * may be among those until the writer's next batch deletes it: the
+ * tail's copies are one row, and a msgid in both arms comes from both
+ * in msgid order, the first copy (the lower id, the index's) first: a
+ * row of the msgid just taken is skipped (collect). A reference becomes an
  * exclusive bound on msgid: a msgid is itself; a time T is the first id
  * of millisecond T from above (msgid_write(T, 0, 0): everything before
  * T) and the last id of millisecond T from below (everything after T). */
@@ -34,28 +40,49 @@
 	" e.tags, e.bot, e.redacted"
 #define MESSAGE_KINDS "(1, 2, 3)"
 
+/* A target's events in (?2, ?3) (?2 included: GE ">="), ?5 of them
+ * from the low end or the high end (ORDER "" or " DESC"): the room
+ * index's and the tail's, each ?5 distinct msgids at most, merged; the
+ * caller takes the first ?5 distinct msgids of the merge, which are
+ * the ?5 nearest that end of the room's (an arm holds each msgid once,
+ * so one within them is within its arm's ?5). The tail's copies of a
+ * msgid are one row, the first's (min(id)); its rows are grouped and
+ * sorted as (msgid, id) alone, and only the ?5 kept are read whole: a
+ * room that holds most of the tail sorts a few thousand short records,
+ * not its rows (store-bench, bench/results/2026-12-02-s10-roomidx.md). */
+#define RANGE_INDEXED(GE, ORDER) \
+	"SELECT * FROM (SELECT " COLUMNS ", e.id AS id FROM events_room r" \
+	" CROSS JOIN events e ON e.id = r.id WHERE r.target = ?1 AND r.msgid " GE " ?2" \
+	" AND r.msgid < ?3 AND (?4 OR e.kind IN " MESSAGE_KINDS ")" \
+	" ORDER BY r.msgid" ORDER " LIMIT ?5)"
+#define RANGE_TAIL(GE, ORDER) \
+	"SELECT * FROM (SELECT " COLUMNS ", e.id AS id FROM events e WHERE e.id IN" \
+	" (SELECT min(id) FROM events WHERE id > " STORE_ROOM_MARK " AND target = ?1" \
+	" AND msgid " GE " ?2 AND msgid < ?3 AND (?4 OR kind IN " MESSAGE_KINDS ")" \
+	" GROUP BY msgid ORDER BY msgid" ORDER " LIMIT ?5)" \
+	" ORDER BY e.msgid" ORDER " LIMIT ?5)"
+#define RANGE(GE, ORDER) \
+	"SELECT msgid, at_ms, target, kind, sender, account, text, extra, tags, bot, redacted" \
+	" FROM (" RANGE_INDEXED(GE, ORDER) " UNION ALL " RANGE_TAIL(GE, ORDER) ")" \
+	" ORDER BY msgid" ORDER ", id"
+
 static const char *const sql_range[2][2] = {
-	{
-	    "SELECT " COLUMNS " FROM events e WHERE e.target = ?1 AND e.msgid > ?2"
-	    " AND e.msgid < ?3 AND (?4 OR e.kind IN " MESSAGE_KINDS ")"
-	    " ORDER BY e.msgid LIMIT ?5",
-	    "SELECT " COLUMNS " FROM events e WHERE e.target = ?1 AND e.msgid >= ?2"
-	    " AND e.msgid < ?3 AND (?4 OR e.kind IN " MESSAGE_KINDS ")"
-	    " ORDER BY e.msgid LIMIT ?5",
-	},
-	{
-	    "SELECT " COLUMNS " FROM events e WHERE e.target = ?1 AND e.msgid > ?2"
-	    " AND e.msgid < ?3 AND (?4 OR e.kind IN " MESSAGE_KINDS ")"
-	    " ORDER BY e.msgid DESC LIMIT ?5",
-	    "SELECT " COLUMNS " FROM events e WHERE e.target = ?1 AND e.msgid >= ?2"
-	    " AND e.msgid < ?3 AND (?4 OR e.kind IN " MESSAGE_KINDS ")"
-	    " ORDER BY e.msgid DESC LIMIT ?5",
-	},
+	{ RANGE(">", ""), RANGE(">=", "") },
+	{ RANGE(">", " DESC"), RANGE(">=", " DESC") },
 };
 static const char sql_exists[] =
-    "SELECT 1 FROM events WHERE target = ?1 AND msgid = ?2";
-static const char sql_next_target[] =
-    "SELECT target FROM events WHERE target > ?1 ORDER BY target LIMIT 1";
+    "SELECT 1 FROM events_room WHERE target = ?1 AND msgid = ?2"
+    " UNION ALL SELECT 1 FROM events WHERE id > " STORE_ROOM_MARK
+    " AND target = ?1 AND msgid = ?2 LIMIT 1";
+static const char sql_next_target[] = STORE_SQL_NEXT_TARGET;
+/* The next name in the room index alone, and the names of the tail's
+ * rows in [?1, ?2): an account's one-sided conversations are walked in
+ * the index, one seek each, and the tail scanned once, not once a name. */
+static const char sql_next_indexed[] =
+    "SELECT target FROM events_room WHERE target > ?1 ORDER BY target LIMIT 1";
+static const char sql_tail_targets[] =
+    "SELECT DISTINCT target FROM events WHERE id > " STORE_ROOM_MARK
+    " AND target >= ?1 AND target < ?2 ORDER BY target";
 /* The full-text index first (CROSS JOIN keeps it the outer loop), walked
  * from its newest rowid down; its words are the targets' own, so its
  * matches are theirs (the join on target drops a hash's collision) and
@@ -71,7 +98,7 @@ static const char sql_search[] =
 static const char sql_conversations[] =
     "SELECT target FROM conversations WHERE account = ?1 ORDER BY target";
 
-#define READER_STMTS 8
+#define READER_STMTS 10
 
 static void
 reader_stmts(struct store_reader *r, struct store_stmt out[READER_STMTS])
@@ -83,6 +110,8 @@ reader_stmts(struct store_reader *r, struct store_stmt out[READER_STMTS])
 		{ sql_range[1][1], &r->range[1][1] },
 		{ sql_exists, &r->exists },
 		{ sql_next_target, &r->next_target },
+		{ sql_next_indexed, &r->next_indexed },
+		{ sql_tail_targets, &r->tail_targets },
 		{ sql_search, &r->search },
 		{ sql_conversations, &r->conversations },
 	};
@@ -229,13 +258,20 @@ row_event(sqlite3_stmt *st, struct store_event *e)
 	return 0;
 }
 
-/* Appends st's rows to out (at most max in all). -1 when the database
- * or memory fails. */
+/* Appends st's rows to out (at most max in all); with once, a row of
+ * the msgid of the row before it (rows in msgid order: a replay's second
+ * copy, not yet deleted) is skipped. -1 when the database or memory
+ * fails. */
 static int
-collect(sqlite3_stmt *st, struct store_result *out, size_t max)
+collect(sqlite3_stmt *st, struct store_result *out, size_t max, int once)
 {
 	int rc;
+	size_t first = out->n;
 	while (out->n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *msgid = (const char *)sqlite3_column_text(st, 0);
+		if (once && out->n > first && msgid != NULL &&
+		    strcmp(out->events[out->n - 1].msgid, msgid) == 0)
+			continue;
 		if (row_event(st, &out->events[out->n]) != 0) {
 			sqlite3_reset(st);
 			return -1;
@@ -305,7 +341,7 @@ range(struct store_reader *r, const struct store_query *q, const char *target,
 	sqlite3_bind_int(st, 4, q->events != 0);
 	sqlite3_bind_int(st, 5, (int)limit);
 	size_t first = out->n;
-	if (collect(st, out, first + limit) != 0)
+	if (collect(st, out, first + limit, 1) != 0)
 		return -1;
 	if (desc)
 		reverse(out->events + first, out->n - first);
@@ -374,12 +410,12 @@ cmp_newest_first(const void *x, const void *y)
 	return strcmp(b->msgid, a->msgid);
 }
 
-/* The target after `after` in the database (malloc'd) into *out; NULL
- * past the last. -1 when the database or memory fails. */
+/* The target after `after` in the database (st: next_target) or in the
+ * room index alone (next_indexed), malloc'd, into *out; NULL past the
+ * last. -1 when the database or memory fails. */
 static int
-target_after(struct store_reader *r, const char *after, char **out)
+target_after(sqlite3_stmt *st, const char *after, char **out)
 {
-	sqlite3_stmt *st = r->next_target;
 	sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
 	int step = sqlite3_step(st);
 	*out = step == SQLITE_ROW ? strdup((const char *)sqlite3_column_text(st, 0)) : NULL;
@@ -402,11 +438,17 @@ list_push(char ***list, size_t *n, char *t)
 	return 0;
 }
 
+static int
+cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
 /* The keys of account's private conversations, into *list (malloc'd):
  * with accounts (its rows of conversations), then one-sided (the
- * targets that start with "@account!", one index seek each, at most
- * STORE_HALVES_MAX of them: a nick is cheap to change, and each asks
- * for a seek here). */
+ * targets that start with "@account!": in the room index, one seek
+ * each, and in its tail, one scan; at most STORE_HALVES_MAX of them: a
+ * nick is cheap to change, and each asks for a seek here). */
 static int
 conversations(struct store_reader *r, const char *account, char ***list, size_t *n)
 {
@@ -425,9 +467,10 @@ conversations(struct store_reader *r, const char *account, char ***list, size_t 
 	sqlite3_clear_bindings(st);
 	failed = failed || rc != SQLITE_DONE;
 	const char *at = prefix;
+	size_t first = *n;
 	for (size_t halves = 0; !failed && halves < STORE_HALVES_MAX; halves++) {
 		char *next;
-		if (target_after(r, at, &next) != 0) {
+		if (target_after(r->next_indexed, at, &next) != 0) {
 			failed = 1;
 		} else if (next == NULL || strncmp(next, prefix, plen) != 0) {
 			free(next);
@@ -438,6 +481,23 @@ conversations(struct store_reader *r, const char *account, char ***list, size_t 
 			at = next;
 		}
 	}
+	/* The tail's, that the index does not name yet (those are sorted). */
+	char end[STORE_TARGET_MAX + 1];
+	memcpy(end, prefix, plen + 1);
+	end[plen - 1]++;
+	size_t indexed = *n - first;
+	st = r->tail_targets;
+	rc = SQLITE_DONE;
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC);
+	while (!failed && *n - first < STORE_HALVES_MAX && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		if (indexed == 0 || bsearch(&t, *list + first, indexed, sizeof **list, cmp_str) == NULL)
+			failed = list_push(list, n, strdup(t)) != 0;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	failed = failed || (rc != SQLITE_DONE && rc != SQLITE_ROW);
 	if (failed) {
 		for (size_t k = 0; k < *n; k++)
 			free((*list)[k]);
@@ -517,7 +577,7 @@ query_targets(struct store_reader *r, const struct store_query *q, uint32_t limi
 				break;
 		} else {
 			char *next;
-			if (target_after(r, scan != NULL ? scan : "", &next) != 0)
+			if (target_after(r->next_target, scan != NULL ? scan : "", &next) != 0)
 				rc = -1;
 			free(scan);
 			scan = next;
@@ -815,7 +875,7 @@ query_search(struct store_reader *r, const struct store_query *q, uint32_t limit
 		sqlite3_bind_text(st, 5, phrases, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 5);
-	int rc = collect(st, out, limit);
+	int rc = collect(st, out, limit, 0);
 	free(json);
 	free(like);
 	free(phrases);

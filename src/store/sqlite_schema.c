@@ -154,6 +154,30 @@ static const char schema_v6[] =
     "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 16);"
     "UPDATE meta SET value = 0 WHERE key = 'fts_indexed';";
 
+/* Version 7: the writer's speed again (issue 12). A room's events are
+ * found by events_room, (target, msgid) -> id, written as the search
+ * index is: by the writer in batches behind its commits (meta's
+ * 'room_indexed' is the highest events.id whose row is in it), so that
+ * a commit appends rows to events alone and a batch of thousands of rows
+ * rewrites each room's leaf once, not once a commit (the unique index on
+ * events it replaces wrote some 1,900 bytes of WAL a message at W3-1000,
+ * bench/results/2026-12-02-s10-w3-where.md). A row past the mark is found
+ * by a scan of the rows past it (few: sqlite_int.h); a replay (a msgid
+ * its target holds already) is a second row until the batch deletes it.
+ * The rows are copied in the old index's order: each leaf written once. */
+static const char schema_v7[] =
+    "CREATE TABLE events_room ("
+    "  target TEXT NOT NULL,"
+    "  msgid TEXT NOT NULL,"
+    "  id INTEGER NOT NULL,"
+    "  PRIMARY KEY (target, msgid)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO events_room (target, msgid, id)"
+    "  SELECT target, msgid, id FROM events INDEXED BY events_target ORDER BY target, msgid;"
+    "DROP INDEX events_target;"
+    "INSERT OR REPLACE INTO meta (key, value)"
+    "  VALUES ('room_indexed', (SELECT coalesce(max(id), 0) FROM events));";
+
 /* The steps, from version i to i + 1 at index i. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
@@ -162,6 +186,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v4,
 	schema_v5,
 	schema_v6,
+	schema_v7,
 };
 
 static int

@@ -123,15 +123,17 @@ fts_write(sqlite3_stmt *st, int64_t id, const char *target, const char *text)
 	return step_done(st);
 }
 
-/* Rows found by st (id, kind, text, target), at most STORE_PRUNE_BATCH, gone
- * from the search index and then from events. The rows are read first,
- * deleted after. -1 when the database fails. */
+/* Rows found by st (id, kind, text, target, msgid), at most
+ * STORE_PRUNE_BATCH, gone from the search index, the room index and
+ * events. The rows are read first, deleted after. -1 when the database
+ * fails. */
 static int
 delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
 {
 	struct row {
 		int64_t id;
-		char *target, *text;   /* one block; NULL: not in the index */
+		char *target, *text;   /* one block; text NULL: not in the index */
+		char msgid[MSGID_LEN + 1];
 	} rows[STORE_PRUNE_BATCH];
 	size_t n = 0;
 	int rc;
@@ -139,17 +141,19 @@ delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
 		rows[n].id = sqlite3_column_int64(st, 0);
 		const char *text = (const char *)sqlite3_column_text(st, 2);
 		const char *target = (const char *)sqlite3_column_text(st, 3);
-		rows[n].target = rows[n].text = NULL;
-		if (indexed(sqlite3_column_int(st, 1), text) && target != NULL) {
-			size_t tl = strlen(target) + 1, xl = strlen(text) + 1;
-			rows[n].target = malloc(tl + xl);
-			if (rows[n].target == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			memcpy(rows[n].target, target, tl);
-			rows[n].text = memcpy(rows[n].target + tl, text, xl);
+		const char *msgid = (const char *)sqlite3_column_text(st, 4);
+		snprintf(rows[n].msgid, sizeof rows[n].msgid, "%s", msgid != NULL ? msgid : "");
+		if (!indexed(sqlite3_column_int(st, 1), text))
+			text = NULL;
+		size_t tl = strlen(target != NULL ? target : "") + 1;
+		size_t xl = text != NULL ? strlen(text) + 1 : 0;
+		rows[n].target = malloc(tl + xl);
+		if (rows[n].target == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
+		memcpy(rows[n].target, target != NULL ? target : "", tl);
+		rows[n].text = text != NULL ? memcpy(rows[n].target + tl, text, xl) : NULL;
 		n++;
 	}
 	if (n == STORE_PRUNE_BATCH)
@@ -165,6 +169,14 @@ delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
 		if (!failed) {
 			sqlite3_bind_int64(s->w_delete, 1, rows[i].id);
 			failed = step_done(s->w_delete) != 0;
+		}
+		/* A row past the room index's mark is not in it: nothing found. */
+		if (!failed && rows[i].id <= s->room_hwm) {
+			sqlite3_stmt *d = s->w_room_delete;
+			sqlite3_bind_text(d, 1, rows[i].target, -1, SQLITE_STATIC);
+			sqlite3_bind_text(d, 2, rows[i].msgid, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(d, 3, rows[i].id);
+			failed = step_done(d) != 0;
 		}
 		free(rows[i].target);
 	}
@@ -287,7 +299,7 @@ cursor_op(struct cursor *k)
 }
 
 #define SQL_INSERT_HEAD \
-    "INSERT OR IGNORE INTO events (msgid, at_ms, target, kind, sender, account, text, extra," \
+    "INSERT INTO events (msgid, at_ms, target, kind, sender, account, text, extra," \
     " tags, bot, redacted) VALUES "
 #define SQL_INSERT_ROW "(?,?,?,?,?,?,?,?,?,?,?)"
 
@@ -320,8 +332,9 @@ insert_rows(struct store *s, int n)
 
 /* The events from the cursor on (up to the next op of another kind, over
  * epochs) stored: STORE_INSERT_ROWS to a statement while that many are
- * left, then one by one. A msgid a target holds already (a replay) is
- * left as it was. Their words are indexed after the commit (fts_step). */
+ * left, then one by one. Their room index and words are written after
+ * the commit (room_step, fts_step); a msgid a target holds already (a
+ * replay) is a second row until room_step deletes it. */
 static int
 write_events(struct store *s, struct cursor *k)
 {
@@ -368,8 +381,8 @@ write_op(struct store *s, const struct store_op *op)
 }
 
 /* Before the transaction's rows: when the newest rows were deleted since
- * the search index took them (an account's conversations), SQLite gives
- * their ids again, to rows the index does not hold; the mark goes back
+ * the indexes took them (an account's conversations), SQLite gives
+ * their ids again, to rows the indexes do not hold; each mark goes back
  * to the highest id there is, in this transaction, so that they are
  * indexed as any other. */
 static int
@@ -381,12 +394,21 @@ mark_ids(struct store *s)
 	sqlite3_reset(st);
 	if (top < 0)
 		return -1;
-	if (top >= s->fts_hwm)
-		return 0;
-	sqlite3_bind_int64(s->w_fts_mark, 1, top);
-	if (step_done(s->w_fts_mark) != 0)
-		return -1;
-	s->fts_hwm = top;
+	/* The highest id committed is this one's, not the last commit's: an
+	 * index's batch takes the ids up to it as done (room_step). */
+	s->w_top = top;
+	if (top < s->room_hwm) {
+		sqlite3_bind_int64(s->w_room_mark, 1, top);
+		if (step_done(s->w_room_mark) != 0)
+			return -1;
+		s->room_hwm = top;
+	}
+	if (top < s->fts_hwm) {
+		sqlite3_bind_int64(s->w_fts_mark, 1, top);
+		if (step_done(s->w_fts_mark) != 0)
+			return -1;
+		s->fts_hwm = top;
+	}
 	return 0;
 }
 
@@ -570,6 +592,48 @@ prune_step(struct store *s)
 	return more;
 }
 
+/* The rows past the room index's mark, ids up to STORE_ROOM_BATCH past
+ * it, into it with one statement, and the mark moved in the same
+ * transaction (a crash leaves both as they were). A row whose msgid its
+ * target holds already is a replay's second copy: deleted (never in the
+ * search index, which takes only rows at or below this mark); when the
+ * rows inserted are as many as there are, there is none to look for. A
+ * statement a row cost as much again as its B-tree work (callgrind of
+ * W3-1000: 0.2 statements a delivery). 1 when rows are left past the
+ * mark, 0 when none are, -1 when the database failed. */
+static int
+room_step(struct store *s)
+{
+	int64_t lo = s->room_hwm;
+	int64_t hi = s->max_id - lo > STORE_ROOM_BATCH ? lo + STORE_ROOM_BATCH : s->max_id;
+	if (step_done(s->w_begin) != 0)
+		return -1;
+	sqlite3_stmt *count = s->w_unroomed;
+	sqlite3_bind_int64(count, 1, lo);
+	sqlite3_bind_int64(count, 2, hi);
+	int fail = sqlite3_step(count) != SQLITE_ROW;
+	int64_t rows = fail ? 0 : sqlite3_column_int64(count, 0);
+	sqlite3_reset(count);
+	sqlite3_stmt *st[2] = { s->w_room_insert, s->w_room_copies };
+	for (int i = 0; i < 2 && !fail; i++) {
+		sqlite3_bind_int64(st[i], 1, lo);
+		sqlite3_bind_int64(st[i], 2, hi);
+		fail = step_done(st[i]) != 0;
+		if (!fail && i == 0 && sqlite3_changes(s->wdb) == rows)
+			break;
+	}
+	if (!fail) {
+		sqlite3_bind_int64(s->w_room_mark, 1, hi);
+		fail = step_done(s->w_room_mark) != 0;
+	}
+	if (fail || step_done(s->w_commit) != 0) {
+		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	s->room_hwm = hi;
+	return hi < s->max_id;
+}
+
 /* The next rows past the search index's mark, at most s->fts_batch,
  * into it, and the mark moved in the same transaction: a crash leaves
  * both as they were, and those rows are indexed after the next start.
@@ -587,6 +651,7 @@ fts_step(struct store *s)
 	sqlite3_stmt *st = s->w_unindexed;
 	sqlite3_bind_int64(st, 1, s->fts_hwm);
 	sqlite3_bind_int(st, 2, s->fts_batch);
+	sqlite3_bind_int64(st, 3, s->room_hwm);
 	int64_t mark = s->fts_hwm;
 	int rc = SQLITE_DONE, n = 0;
 	while (!fail && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -600,10 +665,10 @@ fts_step(struct store *s)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	/* Past the last row: the ids of rows rolled back or deleted since
-	 * are nothing to wait for (a row given such an id again is indexed
-	 * as it is written, write_op). */
-	if (n < s->fts_batch && mark < s->max_id)
-		mark = s->max_id;
+	 * are nothing to wait for (an id given again is below the marks
+	 * only after mark_ids moved them back). */
+	if (n < s->fts_batch && mark < s->room_hwm)
+		mark = s->room_hwm;
 	if (!fail && rc == SQLITE_DONE) {
 		sqlite3_bind_int64(s->w_fts_mark, 1, mark);
 		fail = step_done(s->w_fts_mark) != 0;
@@ -644,7 +709,7 @@ apply_test_pages(struct store *s, int64_t pages)
 static int
 fts_due(const struct store *s, int queued, uint64_t now)
 {
-	if (s->fts_hwm >= s->max_id || now < s->fts_retry_at)
+	if (s->fts_hwm >= s->room_hwm || now < s->fts_retry_at)
 		return 0;
 	int asked = s->fts_want > s->fts_hwm;
 	if (s->test_fts_hold)
@@ -652,6 +717,29 @@ fts_due(const struct store *s, int queued, uint64_t now)
 	if (asked || s->max_id - s->fts_hwm >= STORE_FTS_LAG_MAX)
 		return 1;
 	return !queued && (s->q.stopping || now >= s->fts_idle_at);
+}
+
+/* Whether the room index is due now: as the search index (fts_due), with
+ * its own bound (STORE_ROOM_LAG_MAX); a search waits for it first. */
+static int
+room_due(const struct store *s, int queued, uint64_t now)
+{
+	if (s->room_hwm >= s->max_id || now < s->fts_retry_at)
+		return 0;
+	int asked = s->fts_want > s->room_hwm;
+	if (s->test_room_hold)
+		return asked && !queued;
+	if (asked || s->max_id - s->room_hwm >= STORE_ROOM_LAG_MAX)
+		return 1;
+	return !queued && (s->q.stopping || now >= s->fts_idle_at);
+}
+
+/* Whether either index has rows to take once idle. Under s->q.lock. */
+static int
+index_waits(const struct store *s)
+{
+	return (s->room_hwm < s->max_id && !s->test_room_hold) ||
+	    (s->fts_hwm < s->room_hwm && !s->test_fts_hold);
 }
 
 /* A deadline for pthread_cond_timedwait, ms from now. */
@@ -676,7 +764,7 @@ writer_main(void *arg)
 	uint64_t prune_at = retention ? clock_mono_ms() + STORE_IDLE_MS : 0;
 	/* Rows left past the mark by the last run: indexed once idle. */
 	s->fts_idle_at = clock_mono_ms() + STORE_FTS_IDLE_MS;
-	int fts_ran = 0;             /* the last thing done was a batch of the index */
+	int fts_ran = 0;             /* the last thing done was a batch of an index */
 	pthread_mutex_lock(&s->q.lock);
 	for (;;) {
 		if (s->test_max_pages != pages_applied) {
@@ -687,12 +775,14 @@ writer_main(void *arg)
 		s->fts_segs_max = s->test_fts_segs_max > 0 ? s->test_fts_segs_max : STORE_FTS_SEGS_MAX;
 		struct store_epoch *taken = s->q.q_head;
 		uint64_t now = clock_mono_ms();
-		/* Epochs queued after a batch of the index go first: a search
+		/* Epochs queued after a batch of an index go first: a search
 		 * or the lag's bound never holds them back for more than one. */
-		if (!(fts_ran && taken != NULL) && fts_due(s, taken != NULL, now)) {
+		int room = 0;
+		if (!(fts_ran && taken != NULL) && ((room = room_due(s, taken != NULL, now)) ||
+		    fts_due(s, taken != NULL, now))) {
 			fts_ran = 1;
 			pthread_mutex_unlock(&s->q.lock);
-			int rc = fts_step(s);
+			int rc = room ? room_step(s) : fts_step(s);
 			pthread_mutex_lock(&s->q.lock);
 			s->fts_done = s->fts_hwm;
 			s->fts_failing = rc < 0;
@@ -759,7 +849,7 @@ writer_main(void *arg)
 		/* Asleep until an epoch, a search or stop wakes it, or until the
 		 * next of pruning, indexing and merging is due. */
 		uint64_t wake_at = prune_at;
-		if ((s->fts_hwm < s->max_id || merge) && !s->test_fts_hold) {
+		if (index_waits(s) || merge) {
 			uint64_t at = s->fts_idle_at > s->fts_retry_at ? s->fts_idle_at : s->fts_retry_at;
 			if (merge)
 				at = s->fts_idle_at;
@@ -785,29 +875,54 @@ static const char sql_fts_insert[] =
 /* Contentless: the index is told the text it held, to remove it. */
 static const char sql_fts_delete[] =
     "INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', ?1, ?2)";
+/* A room's rows are found by the room index up to its mark and by a
+ * scan of the rows past it (sqlite_int.h), both in one statement. */
+#define TAIL "FROM events WHERE id > " STORE_ROOM_MARK " AND target = ?1"
+/* Every copy of msgid in target (a replay's second one until room_step). */
 static const char sql_find[] =
-    "SELECT id, kind, text FROM events WHERE target = ?1 AND msgid = ?2";
+    "SELECT e.id, e.kind, e.text FROM events_room r CROSS JOIN events e ON e.id = r.id"
+    " WHERE r.target = ?1 AND r.msgid = ?2"
+    " UNION ALL SELECT id, kind, text " TAIL " AND msgid = ?2";
 static const char sql_redact[] =
-    "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE target = ?1 AND msgid = ?2";
+    "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE id IN"
+    " (SELECT id FROM events_room WHERE target = ?1 AND msgid = ?2"
+    " UNION ALL SELECT id " TAIL " AND msgid = ?2)";
 static const char sql_delete[] =
     "DELETE FROM events WHERE id = ?1";
-static const char sql_next_target[] =
-    "SELECT target FROM events WHERE target > ?1 ORDER BY target LIMIT 1";
+static const char sql_room_delete[] =
+    "DELETE FROM events_room WHERE target = ?1 AND msgid = ?2 AND id = ?3";
+static const char sql_next_target[] = STORE_SQL_NEXT_TARGET;
+/* The arms of a compound SELECT with ORDER BY are merged, each in its
+ * order: the index's walked from its end, the tail's sorted. */
 static const char sql_cutoff[] =
-    "SELECT msgid FROM events WHERE target = ?1 ORDER BY msgid DESC LIMIT 1 OFFSET ?2";
+    "SELECT msgid FROM events_room WHERE target = ?1"
+    " UNION ALL SELECT msgid " TAIL " ORDER BY 1 DESC LIMIT 1 OFFSET ?2";
 static const char sql_prune_rows[] =
-    "SELECT id, kind, text, target FROM events WHERE target = ?1 AND msgid <= ?2"
-    " ORDER BY msgid LIMIT ?3";
+    "SELECT e.id, e.kind, e.text, e.target, r.msgid FROM events_room r"
+    " CROSS JOIN events e ON e.id = r.id WHERE r.target = ?1 AND r.msgid <= ?2"
+    " UNION ALL SELECT id, kind, text, target, msgid " TAIL " AND msgid <= ?2"
+    " ORDER BY 5 LIMIT ?3";
 /* The first rows in the order they came (rowid), of which those past
  * the age: a look at a batch's worth of rows, never a walk of them all. */
 static const char sql_prune_age[] =
-    "SELECT id, kind, text, target FROM (SELECT id, kind, text, target, at_ms FROM events"
-    " ORDER BY id LIMIT ?2) WHERE at_ms < ?1";
+    "SELECT id, kind, text, target, msgid FROM (SELECT id, kind, text, target, msgid, at_ms"
+    " FROM events ORDER BY id LIMIT ?2) WHERE at_ms < ?1";
+/* room_step's, over the ids in (?1, ?2]. */
+static const char sql_unroomed[] =
+    "SELECT count(*) FROM events WHERE id > ?1 AND id <= ?2";
+static const char sql_room_insert[] =
+    "INSERT OR IGNORE INTO events_room (target, msgid, id)"
+    " SELECT target, msgid, id FROM events WHERE id > ?1 AND id <= ?2 ORDER BY id";
+static const char sql_room_copies[] =
+    "DELETE FROM events WHERE id > ?1 AND id <= ?2 AND NOT EXISTS (SELECT 1 FROM events_room r"
+    " WHERE r.target = events.target AND r.msgid = events.msgid AND r.id = events.id)";
+static const char sql_room_mark[] =
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('room_indexed', ?1)";
 
 static const char sql_conversation[] =
     "INSERT OR IGNORE INTO conversations (account, target) VALUES (?1, ?2)";
 static const char sql_unindexed[] =
-    "SELECT id, kind, text, target FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
+    "SELECT id, kind, text, target FROM events WHERE id > ?1 AND id <= ?3 ORDER BY id LIMIT ?2";
 static const char sql_fts_mark[] =
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_indexed', ?1)";
 static const char sql_fts_merge[] =
@@ -816,7 +931,7 @@ static const char sql_fts_merge[] =
 static const char sql_fts_struct[] =
     "SELECT block FROM events_fts_data WHERE id = 10";
 
-#define WRITER_STMTS 17
+#define WRITER_STMTS 22
 
 static void
 writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
@@ -827,6 +942,11 @@ writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
 		{ sql_find, &s->w_find },
 		{ sql_redact, &s->w_redact },
 		{ sql_delete, &s->w_delete },
+		{ sql_room_delete, &s->w_room_delete },
+		{ sql_unroomed, &s->w_unroomed },
+		{ sql_room_insert, &s->w_room_insert },
+		{ sql_room_copies, &s->w_room_copies },
+		{ sql_room_mark, &s->w_room_mark },
 		{ sql_next_target, &s->w_next_target },
 		{ sql_cutoff, &s->w_cutoff },
 		{ sql_prune_rows, &s->w_prune_rows },
@@ -850,12 +970,13 @@ writer_marks(struct store *s)
 {
 	static const char sql[] =
 	    "SELECT (SELECT coalesce(max(id), 0) FROM events),"
-	    " (SELECT value FROM meta WHERE key = 'fts_indexed')";
+	    " (SELECT value FROM meta WHERE key = 'fts_indexed'), " STORE_ROOM_MARK;
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->wdb, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		s->max_id = s->last_id = sqlite3_column_int64(st, 0);
 		s->fts_hwm = s->fts_done = sqlite3_column_int64(st, 1);
+		s->room_hwm = sqlite3_column_int64(st, 2);
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
@@ -950,6 +1071,15 @@ store_test_fts_merged(struct store *s)
 	while (s->writer_running && !s->q.stopping && !s->fts_failing &&
 	    (s->fts_merge_due || s->fts_done < s->last_id))
 		pthread_cond_wait(&s->idle, &s->q.lock);
+	pthread_mutex_unlock(&s->q.lock);
+}
+
+void
+store_test_room_hold(struct store *s, int hold)
+{
+	pthread_mutex_lock(&s->q.lock);
+	s->test_room_hold = hold;
+	pthread_cond_signal(&s->q.wake);
 	pthread_mutex_unlock(&s->q.lock);
 }
 

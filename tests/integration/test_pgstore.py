@@ -10,6 +10,7 @@ The database is read with psql, apart from the server's own queries."""
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -352,6 +353,14 @@ def test_migrate_a_single_node_from_sqlite_to_postgresql(pg_cluster, pg_url, tmp
     fay.close()
     dave.close()
     stop(srv)
+    # A replay's second copy past the room index's mark, as a crash may
+    # leave one (the next start's batch deletes it): not copied.
+    db = sqlite3.connect(str(data / "parley.db"))
+    db.execute("INSERT INTO events (msgid, at_ms, target, kind, sender, text) SELECT msgid,"
+               " at_ms, target, kind, sender, 'a copy' FROM events WHERE target = '#old'"
+               " AND kind = 1 ORDER BY id LIMIT 1")
+    db.commit()
+    db.close()
     p = subprocess.run([str(PARLEYD), "migrate", "--from", "sqlite:%s" % data, "--to", pg_url],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p

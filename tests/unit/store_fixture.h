@@ -25,6 +25,13 @@ struct fixture {
 	char pg_name[64]; /* setup_pg: the test's database */
 };
 
+/* SQL that takes a SQLite database of this version back to version 6's
+ * events (before the room index): the tests of older versions start
+ * from one made now. */
+#define SQL_BACK_TO_V6 \
+    "CREATE UNIQUE INDEX events_target ON events (target, msgid); DROP TABLE events_room;" \
+    " DELETE FROM meta WHERE key = 'room_indexed';"
+
 /* The PostgreSQL URL open_store opens, while a setup_pg test runs; ""
  * for SQLite in dir. */
 static char fixture_database[512];

@@ -1570,7 +1570,7 @@ test_schema_v3_upgrade(void **state)
 	wait_epoch(f->s, fill(f->s, "#a", 0, 10));
 	store_close(f->s);
 	f->s = NULL;
-	db_exec(f->dir, "CREATE INDEX events_msgid ON events (msgid);"
+	db_exec(f->dir, SQL_BACK_TO_V6 "CREATE INDEX events_msgid ON events (msgid);"
 	    "DELETE FROM meta WHERE key = 'fts_indexed'; PRAGMA user_version = 3");
 	assert_int_equal(db_version(f->dir), 3);
 	f->s = open_store(f->dir, 0, 0);
@@ -1609,7 +1609,7 @@ test_schema_v4_upgrade(void **state)
 	assert_int_equal(search_n(f->s, "#a", "message"), 10);
 	store_close(f->s);
 	f->s = NULL;
-	db_exec(f->dir, "DELETE FROM events_fts_config WHERE k = 'automerge';"
+	db_exec(f->dir, SQL_BACK_TO_V6 "DELETE FROM events_fts_config WHERE k = 'automerge';"
 	    " PRAGMA user_version = 4");
 	assert_int_equal(db_version(f->dir), 4);
 	assert_int_equal(db_int(f->dir, SQL_AUTOMERGE), 4);
@@ -1784,7 +1784,7 @@ test_schema_v5_upgrade(void **state)
 	snprintf(path, sizeof path, "%s/%s", f->dir, STORE_DB_NAME);
 	sqlite3 *db = store_db_open(path, SQLITE_OPEN_READWRITE, err, sizeof err);
 	assert_non_null(db);
-	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; DROP TABLE events_fts;"
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; " SQL_BACK_TO_V6 "DROP TABLE events_fts;"
 	    "CREATE VIRTUAL TABLE events_fts USING fts5 (text, content='', columnsize=0,"
 	    " tokenize='parley remove_diacritics 2');"
 	    "INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 16)",

@@ -157,7 +157,7 @@ test_from_version_1(void **state)
 	struct fixture *f = *state;
 	store_close(f->s);
 	f->s = NULL;
-	db_exec(f->dir, "DROP TABLE accounts; DROP TABLE account_certs; DROP TABLE meta;"
+	db_exec(f->dir, SQL_BACK_TO_V6 "DROP TABLE accounts; DROP TABLE account_certs; DROP TABLE meta;"
 	    "DROP TABLE conversations; DROP TABLE read_markers; DROP TABLE rooms;"
 	    "DROP TABLE room_masks; DROP TABLE room_ops;"
 	    "INSERT INTO events (msgid, at_ms, target, kind, sender, text)"

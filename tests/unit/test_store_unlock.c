@@ -434,8 +434,8 @@ test_from_version_2(void **state)
 	assert_int_equal(store_account_create(f->s, &acc), STORE_OK);
 	store_close(f->s);
 	f->s = NULL;
-	db_exec(f->dir, "DROP TABLE conversations; DROP TABLE read_markers; DROP TABLE rooms;"
-	    "DROP TABLE room_masks; DROP TABLE room_ops; PRAGMA user_version = 2;");
+	db_exec(f->dir, SQL_BACK_TO_V6 "DROP TABLE conversations; DROP TABLE read_markers;"
+	    " DROP TABLE rooms; DROP TABLE room_masks; DROP TABLE room_ops; PRAGMA user_version = 2;");
 	f->s = open_store(f->dir, 0, 0);
 	assert_non_null(f->s);
 	struct store_account out;
