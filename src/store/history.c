@@ -26,27 +26,32 @@ put(char *at, const char *end, const char *s)
 	return at + n;
 }
 
-/* The store_event of m in room (as spelled; or a private conversation's
- * key, when it starts with '@'), its strings pointing into m and the
- * caller's buffers (target: STORE_TARGET_MAX + 1, sender: HUB_MASK_MAX). */
+/* s at at, then the character after (when there is room for it). */
+static char *
+put_then(char *at, const char *end, const char *s, char after)
+{
+	at = put(at, end, s);
+	if (at < end)
+		*at++ = after;
+	return at;
+}
+
+/* The store_event of m under target (a room's key: its folded name, as
+ * the hub keeps it; or a private conversation's key), its strings
+ * pointing into m and the caller's sender buffer (HUB_MASK_MAX). */
 static void
-history_event(const struct msg *m, enum store_kind kind, const char *room,
-    char *target, char *sender, struct store_event *e)
+history_event(const struct msg *m, enum store_kind kind, const char *target,
+    char *sender, struct store_event *e)
 {
 	memset(e, 0, sizeof *e);
 	memcpy(e->msgid, m->id, sizeof e->msgid);
 	e->at_ms = m->at_ms;
 	e->kind = kind;
-	*put(target, target + STORE_TARGET_MAX, room) = '\0';
-	if (!STORE_TARGET_IS_PAIR(target))
-		name_fold(target, target);
 	e->target = target;
 	e->account = m->account[0] != '\0' ? m->account : NULL;
 	const char *end = sender + HUB_MASK_MAX - 1;
-	char *at = put(sender, end, m->from);
-	at = put(at, end, "!");
-	at = put(at, end, m->ident != NULL ? m->ident : "");
-	at = put(at, end, "@");
+	char *at = put_then(sender, end, m->from, '!');
+	at = put_then(at, end, m->ident != NULL ? m->ident : "", '@');
 	*put(at, end, m->host != NULL ? m->host : "") = '\0';
 	e->sender = sender;
 	e->tags = m->client_tags;
@@ -55,17 +60,38 @@ history_event(const struct msg *m, enum store_kind kind, const char *room,
 
 static void
 history_append(struct history *h, const struct msg *m, enum store_kind kind,
-    const char *room, const char *text, const char *extra)
+    const char *target, const char *text, const char *extra)
 {
-	char target[STORE_TARGET_MAX + 1], sender[HUB_MASK_MAX];
+	char sender[HUB_MASK_MAX];
 	struct store_event e;
-	history_event(m, kind, room, target, sender, &e);
+	history_event(m, kind, target, sender, &e);
 	e.text = text;
 	e.extra = extra;
 	/* A full batch (the disk far behind) loses the event, counted by
 	 * the store; the pending batch is not empty then anyway. */
 	if (store_append(h->store, &e) == 0)
 		h->pending++;
+}
+
+/* A room event's target: its room's key, which the hub folded once
+ * (name_fold(m->room): the room was found by it, or made with it); m's
+ * room folded into buf when the audience names no room. */
+static const char *
+room_target(const struct msg *m, const struct audience *to, char buf[STORE_TARGET_MAX + 1])
+{
+	if (to->room != NULL)
+		return to->room->key;
+	snprintf(buf, STORE_TARGET_MAX + 1, "%s", m->room);
+	name_fold(buf, buf);
+	return buf;
+}
+
+static void
+history_room(struct history *h, const struct msg *m, const struct audience *to,
+    enum store_kind kind, const char *text, const char *extra)
+{
+	char buf[STORE_TARGET_MAX + 1];
+	history_append(h, m, kind, room_target(m, to, buf), text, extra);
 }
 
 /* A quit or a nick change is stored in each room its user was in (it
@@ -78,7 +104,7 @@ history_each_room(struct history *h, const struct msg *m, const struct audience 
 		return;
 	const struct room *r;
 	for (unsigned i = 0; (r = hub_user_room(to->user, i)) != NULL; i++)
-		history_append(h, m, kind, r->name, text, extra);
+		history_append(h, m, kind, r->key, text, extra);
 }
 
 /* A TAGMSG is history when it carries something besides typing
@@ -145,14 +171,12 @@ static void
 history_redact(struct history *h, const struct msg *m, const struct audience *to,
     int in_room)
 {
-	char target[STORE_TARGET_MAX + 1];
-	if (in_room) {
-		snprintf(target, sizeof target, "%s", m->room);
-		name_fold(target, target);
-	} else if (to->shape != AUD_USER || to->user == NULL ||
-	    private_key(m, to, target) != 0) {
+	char buf[STORE_TARGET_MAX + 1];
+	const char *target = buf;
+	if (in_room)
+		target = room_target(m, to, buf);
+	else if (to->shape != AUD_USER || to->user == NULL || private_key(m, to, buf) != 0)
 		return;
-	}
 	if (store_redact(h->store, target, m->ref) == 0)
 		h->pending++;
 }
@@ -169,46 +193,46 @@ history_observe(void *ctx, struct msg *m, const struct audience *to)
 		break;
 	case MSG_SAY:
 		if (in_room)
-			history_append(h, m, SK_PRIVMSG, m->room, m->text, NULL);
+			history_room(h, m, to, SK_PRIVMSG, m->text, NULL);
 		break;
 	case MSG_ACTION:
 		if (in_room)
-			history_append(h, m, SK_ACTION, m->room, m->text, NULL);
+			history_room(h, m, to, SK_ACTION, m->text, NULL);
 		else
 			history_private(h, m, to, SK_ACTION);
 		break;
 	case MSG_NOTICE:
 		if (in_room)
-			history_append(h, m, SK_NOTICE, m->room, m->text, NULL);
+			history_room(h, m, to, SK_NOTICE, m->text, NULL);
 		else
 			history_private(h, m, to, SK_NOTICE);
 		break;
 	case MSG_TAGMSG:
 		if (in_room && tagmsg_kept(m->client_tags))
-			history_append(h, m, SK_TAGMSG, m->room, NULL, NULL);
+			history_room(h, m, to, SK_TAGMSG, NULL, NULL);
 		else if (!in_room)
 			history_private(h, m, to, SK_TAGMSG);
 		break;
 	case MSG_JOIN:
 		if (in_room)
-			history_append(h, m, SK_JOIN, m->room, NULL,
+			history_room(h, m, to, SK_JOIN, NULL,
 			    m->account[0] != '\0' ? m->account : NULL);
 		break;
 	case MSG_PART:
 		if (in_room)
-			history_append(h, m, SK_PART, m->room, m->text, NULL);
+			history_room(h, m, to, SK_PART, m->text, NULL);
 		break;
 	case MSG_TOPIC:
 		if (in_room)
-			history_append(h, m, SK_TOPIC, m->room, m->text, NULL);
+			history_room(h, m, to, SK_TOPIC, m->text, NULL);
 		break;
 	case MSG_KICK:
 		if (in_room)
-			history_append(h, m, SK_KICK, m->room, m->text, m->target);
+			history_room(h, m, to, SK_KICK, m->text, m->target);
 		break;
 	case MSG_MODE:
 		if (in_room)
-			history_append(h, m, SK_MODE, m->room, m->text, NULL);
+			history_room(h, m, to, SK_MODE, m->text, NULL);
 		break;
 	case MSG_QUIT:
 		history_each_room(h, m, to, SK_QUIT, m->text, NULL);
