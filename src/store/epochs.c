@@ -209,6 +209,9 @@ op_new(struct store_epochs *q, const struct store_event *e, enum store_op_type t
 	const char *from[OP_STRINGS] = { e->target, e->sender, e->account,
 		e->redacted ? NULL : e->text, e->extra, e->tags };
 	size_t len[OP_STRINGS], strings = 0;
+	/* Unrolled (one op an event): the loops' counting and arrays were
+	 * a fifth of the op's own cost. */
+#pragma GCC unroll 6
 	for (int i = 0; i < OP_STRINGS; i++) {
 		len[i] = from[i] != NULL ? strlen(from[i]) + 1 : 0;
 		strings += len[i];
@@ -218,11 +221,13 @@ op_new(struct store_epochs *q, const struct store_event *e, enum store_op_type t
 	struct store_op *op;
 	if (!pending_room(q, *n) || (op = op_get(q, *n)) == NULL)
 		return NULL;
-	memset(op, 0, sizeof *op);
+	/* A room op's room is filled by room_op, over e (store_op's union). */
+	op->next = NULL;
 	op->type = type;
 	op->e = *e;
 	const char *to[OP_STRINGS];
 	char *at = op->block;
+#pragma GCC unroll 6
 	for (int i = 0; i < OP_STRINGS; i++) {
 		to[i] = from[i] != NULL ? memcpy(at, from[i], len[i]) : NULL;
 		at += len[i];

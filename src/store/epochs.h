@@ -29,8 +29,12 @@ enum store_op_type { OP_EVENT, OP_REDACT, OP_ROOM_SAVE, OP_ROOM_FORGET };
 struct store_op {
 	struct store_op *next;
 	enum store_op_type type;     /* OP_REDACT: take e.msgid back */
-	struct store_event e;
-	struct store_room room;      /* OP_ROOM_SAVE (OP_ROOM_FORGET: its name) */
+	/* One or the other, as type says: an event's op (most of them)
+	 * takes no room's bytes, in the block or to clear. */
+	union {
+		struct store_event e;        /* OP_EVENT, OP_REDACT */
+		struct store_room room;      /* OP_ROOM_SAVE (OP_ROOM_FORGET: its name) */
+	};
 	char block[];                /* e's strings, after the op in its block */
 };
 
