@@ -74,7 +74,7 @@
  * epochs keep coming once STORE_ROOM_LAG_MAX rows wait. Every query of a
  * room scans the rows past the mark (by rowid, every room's), so the
  * bound is the tail a query may scan: with 4,096 rows past it, a LATEST
- * 100 of a room that holds a tenth of them takes some 0.8 ms, of one
+ * 100 of a room that holds 1% of them takes some 0.8 ms, of one
  * that holds them all some 2 ms, against 0.3 with none (1,100,000 rows,
  * bench/results/2026-12-02-s10-roomidx.md). meta's
  * 'room_indexed' is the highest events.id whose row is in it;
