@@ -702,34 +702,21 @@ apply_test_pages(struct store *s, int64_t pages)
 	sqlite3_exec(s->wdb, sql, NULL, NULL, NULL);
 }
 
-/* Whether the search index is due now: rows wait past its mark, and a
- * search waits for them or STORE_FTS_LAG_MAX of them do (even with
- * epochs queued), or no epoch is queued and the writer is stopping or
- * none came for STORE_FTS_IDLE_MS. Under s->q.lock. */
+/* Whether an index is due now: rows wait past its mark hwm, up to upto,
+ * and a search waits for them or lag_max of them do (even with epochs
+ * queued), or no epoch is queued and the writer is stopping or none came
+ * for STORE_FTS_IDLE_MS. hold (tests): only a search makes it due, and
+ * only with no epoch queued. Under s->q.lock. */
 static int
-fts_due(const struct store *s, int queued, uint64_t now)
+index_due(const struct store *s, int64_t hwm, int64_t upto, int hold,
+    int64_t lag_max, int queued, uint64_t now)
 {
-	if (s->fts_hwm >= s->room_hwm || now < s->fts_retry_at)
+	if (hwm >= upto || now < s->fts_retry_at)
 		return 0;
-	int asked = s->fts_want > s->fts_hwm;
-	if (s->test_fts_hold)
+	int asked = s->fts_want > hwm;
+	if (hold)
 		return asked && !queued;
-	if (asked || s->max_id - s->fts_hwm >= STORE_FTS_LAG_MAX)
-		return 1;
-	return !queued && (s->q.stopping || now >= s->fts_idle_at);
-}
-
-/* Whether the room index is due now: as the search index (fts_due), with
- * its own bound (STORE_ROOM_LAG_MAX); a search waits for it first. */
-static int
-room_due(const struct store *s, int queued, uint64_t now)
-{
-	if (s->room_hwm >= s->max_id || now < s->fts_retry_at)
-		return 0;
-	int asked = s->fts_want > s->room_hwm;
-	if (s->test_room_hold)
-		return asked && !queued;
-	if (asked || s->max_id - s->room_hwm >= STORE_ROOM_LAG_MAX)
+	if (asked || s->max_id - hwm >= lag_max)
 		return 1;
 	return !queued && (s->q.stopping || now >= s->fts_idle_at);
 }
@@ -776,10 +763,15 @@ writer_main(void *arg)
 		struct store_epoch *taken = s->q.q_head;
 		uint64_t now = clock_mono_ms();
 		/* Epochs queued after a batch of an index go first: a search
-		 * or the lag's bound never holds them back for more than one. */
-		int room = 0;
-		if (!(fts_ran && taken != NULL) && ((room = room_due(s, taken != NULL, now)) ||
-		    fts_due(s, taken != NULL, now))) {
+		 * or the lag's bound never holds them back for more than one.
+		 * The room index first: the search index takes only rows in
+		 * it, so a search waits for the room index first. */
+		int queued = taken != NULL, room = 0;
+		if (!(fts_ran && queued) &&
+		    ((room = index_due(s, s->room_hwm, s->max_id, s->test_room_hold,
+		    STORE_ROOM_LAG_MAX, queued, now)) ||
+		    index_due(s, s->fts_hwm, s->room_hwm, s->test_fts_hold,
+		    STORE_FTS_LAG_MAX, queued, now))) {
 			fts_ran = 1;
 			pthread_mutex_unlock(&s->q.lock);
 			int rc = room ? room_step(s) : fts_step(s);
