@@ -32,25 +32,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "store_fixture.h"
-
-/* The first event's time: 2026-01-01, a millisecond apart each. */
-#define T0 INT64_C(1767225600000)
-
-/* Waits (on store_fd, as the loop does; the timeout is a bound against a
- * hang, not a timing check) until epoch is finished. */
-static void
-wait_epoch(struct store *s, uint64_t epoch)
-{
-	uint64_t done = store_finished(s);
-	uint64_t last = done;
-	while (done < epoch) {
-		struct pollfd p = { .fd = store_fd(s), .events = POLLIN };
-		assert_true(poll(&p, 1, 60000) == 1);
-		done = store_finished(s);
-		assert_true(done >= last);  /* epochs finish in order */
-		last = done;
-	}
-}
+#include "store_helpers.h"
 
 static void
 make_event(struct store_event *e, const char *target, int64_t ms, uint16_t seq,
@@ -81,20 +63,6 @@ fill(struct store *s, const char *target, int from, int n)
 }
 
 static void
-id_of(int i, char out[MSGID_LEN + 1])
-{
-	msgid_write((uint64_t)(T0 + i), 1, 0, out);
-}
-
-/* The i-th message's number from its text. */
-static int
-num(const struct store_event *e)
-{
-	assert_non_null(e->text);
-	return atoi(e->text + strlen("message "));
-}
-
-static void
 query(struct store *s, struct store_query *q, struct store_result *r)
 {
 	store_query(s, q, r);
@@ -108,22 +76,6 @@ expect_run(const struct store_result *r, int first, int last)
 	assert_int_equal(r->n, (size_t)(last - first + 1));
 	for (size_t i = 0; i < r->n; i++)
 		assert_int_equal(num(&r->events[i]), first + (int)i);
-}
-
-static void
-ref_id(struct store_ref *ref, int i)
-{
-	memset(ref, 0, sizeof *ref);
-	id_of(i, ref->msgid);
-	ref->set = 1;
-}
-
-static void
-ref_time(struct store_ref *ref, int i)
-{
-	memset(ref, 0, sizeof *ref);
-	ref->at_ms = T0 + i;
-	ref->set = 1;
 }
 
 /* ---- Tests ---- */
@@ -1129,17 +1081,6 @@ db_version(const char *dir)
 	return v;
 }
 
-static void
-db_exec(const char *dir, const char *sql)
-{
-	char path[256];
-	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static struct store *
 open_err(const char *dir, char *err, size_t errlen)
 {
@@ -1443,23 +1384,6 @@ test_one_event_many_rooms(void **state)
 	assert_int_equal(st.dropped, 0);
 }
 
-/* One integer from the database (another connection, as the tests'). */
-static int64_t
-db_int(const char *dir, const char *sql)
-{
-	char path[256], err[256];
-	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
-	sqlite3 *db = store_db_open(path, SQLITE_OPEN_READONLY, err, sizeof err);
-	assert_non_null(db);
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 /* The search index's own check of itself (contentless: its segments and
  * their entries agree). */
 static void
@@ -1476,17 +1400,6 @@ fts_check(const char *dir)
 
 #define SQL_FTS_MARK "SELECT value FROM meta WHERE key = 'fts_indexed'"
 #define SQL_MAX_ID "SELECT max(id) FROM events"
-
-static size_t
-search_n(struct store *s, const char *target, const char *text)
-{
-	struct store_result r;
-	struct store_query q = { .kind = SQ_SEARCH, .target = target, .text = text, .limit = 100 };
-	query(s, &q, &r);
-	size_t n = r.n;
-	store_result_free(&r);
-	return n;
-}
 
 /* The search index is written after the commit that released an epoch:
  * rows committed and not yet indexed are taken back or pruned without
@@ -1832,24 +1745,7 @@ test_fts_ids_again(void **state)
 	wait_epoch(f->s, fill(f->s, "#a", 0, 10));
 	assert_int_equal(search_n(f->s, "#a", "message"), 10);
 	assert_int_equal(db_int(f->dir, SQL_FTS_MARK), 10);
-	char path[256], err[256];
-	snprintf(path, sizeof path, "%s/%s", f->dir, STORE_DB_NAME);
-	sqlite3 *db = store_db_open(path, SQLITE_OPEN_READWRITE, err, sizeof err);
-	assert_non_null(db);
-	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-	for (int i = 5; i < 10; i++) {
-		char text[32];
-		snprintf(text, sizeof text, "message %d", i);
-		char *indexed = store_fts_text("#a", text);
-		const struct store_params del = { .text = { indexed }, .ntext = 1,
-			.num = { i + 1 }, .nnum = 1 };
-		assert_int_equal(store_exec_params(db, "INSERT INTO events_fts"
-		    " (events_fts, rowid, text) VALUES ('delete', ?2, ?1)", &del), 0);
-		free(indexed);
-	}
-	assert_int_equal(sqlite3_exec(db, "DELETE FROM events WHERE id > 5; COMMIT",
-	    NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	forget_indexed(f->dir, "#a", 5, 5, "DELETE FROM events WHERE id > 5; COMMIT");
 	wait_epoch(f->s, fill(f->s, "#c", 100, 5));
 	assert_int_equal(db_int(f->dir, SQL_MAX_ID), 10);  /* ids 6 to 10 again */
 	assert_int_equal(search_n(f->s, "#c", "message"), 5);

@@ -38,6 +38,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "store_fixture.h"
+#include "store_helpers.h"
 
 static struct store_account
 account(const char *name)
@@ -136,17 +137,6 @@ test_store_accounts(void **state)
 	assert_int_equal(store_account_create(s, &b), STORE_OK);
 	assert_int_equal(store_cert_list(s, "bob", fps, &n), STORE_OK);
 	assert_int_equal(n, 0);
-}
-
-static void
-db_exec(const char *dir, const char *sql)
-{
-	char path[256];
-	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 /* A database of version 1 (history only) gets the account tables and

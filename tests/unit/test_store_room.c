@@ -22,9 +22,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "store_fixture.h"
-
-/* The first event's time: 2026-01-01, a millisecond apart each. */
-#define T0 INT64_C(1767225600000)
+#include "store_helpers.h"
 
 #define SQL_ROOM_MARK "SELECT value FROM meta WHERE key = 'room_indexed'"
 #define SQL_FTS_MARK "SELECT value FROM meta WHERE key = 'fts_indexed'"
@@ -34,21 +32,6 @@
 /* Rows of the room index that are not its event's (target, msgid). */
 #define SQL_ROOM_WRONG "SELECT count(*) FROM events_room r LEFT JOIN events e ON e.id = r.id" \
 	" WHERE e.id IS NULL OR e.target != r.target OR e.msgid != r.msgid"
-
-static void
-wait_epoch(struct store *s, uint64_t epoch)
-{
-	while (store_finished(s) < epoch) {
-		struct pollfd p = { .fd = store_fd(s), .events = POLLIN };
-		assert_true(poll(&p, 1, 60000) == 1);
-	}
-}
-
-static void
-id_of(int i, char out[MSGID_LEN + 1])
-{
-	msgid_write((uint64_t)(T0 + i), 1, 0, out);
-}
 
 /* Message i of target, with text ("message i" when NULL), appended. */
 static void
@@ -74,71 +57,6 @@ fill(struct store *s, const char *target, int from, int n)
 	for (int i = from; i < from + n; i++)
 		put(s, target, i, T0 + i, NULL);
 	wait_epoch(s, store_seal(s));
-}
-
-static int64_t
-db_int(const char *dir, const char *sql)
-{
-	char path[256], err[256];
-	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
-	sqlite3 *db = store_db_open(path, SQLITE_OPEN_READONLY, err, sizeof err);
-	assert_non_null(db);
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void
-db_exec(const char *dir, const char *sql)
-{
-	char path[256];
-	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
-static size_t
-search_n(struct store *s, const char *target, const char *text)
-{
-	struct store_result r;
-	struct store_query q = { .kind = SQ_SEARCH, .target = target, .text = text, .limit = 100 };
-	store_query(s, &q, &r);
-	assert_false(r.failed);
-	size_t n = r.n;
-	store_result_free(&r);
-	return n;
-}
-
-/* The message's number from its text; -1 for a replay's copy. */
-static int
-num(const struct store_event *e)
-{
-	assert_non_null(e->text);
-	if (strncmp(e->text, "message ", strlen("message ")) != 0)
-		return -1;
-	return atoi(e->text + strlen("message "));
-}
-
-static void
-ref_id(struct store_ref *ref, int i)
-{
-	memset(ref, 0, sizeof *ref);
-	id_of(i, ref->msgid);
-	ref->set = 1;
-}
-
-static void
-ref_time(struct store_ref *ref, int i)
-{
-	memset(ref, 0, sizeof *ref);
-	ref->at_ms = T0 + i;
-	ref->set = 1;
 }
 
 /* The answer to q is messages first..last of its target, oldest first,
@@ -535,24 +453,8 @@ test_room_ids_again(void **state)
 	store_test_room_hold(f->s, 1);
 	store_test_fts_hold(f->s, 1);
 	/* As store_unlock_forget_account deletes them. */
-	char path[256], err[256];
-	snprintf(path, sizeof path, "%s/%s", f->dir, STORE_DB_NAME);
-	sqlite3 *db = store_db_open(path, SQLITE_OPEN_READWRITE, err, sizeof err);
-	assert_non_null(db);
-	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-	for (int i = 5; i < 10; i++) {
-		char text[32];
-		snprintf(text, sizeof text, "message %d", i);
-		char *indexed = store_fts_text("#a", text);
-		const struct store_params del = { .text = { indexed }, .ntext = 1,
-			.num = { i + 1 }, .nnum = 1 };
-		assert_int_equal(store_exec_params(db, "INSERT INTO events_fts"
-		    " (events_fts, rowid, text) VALUES ('delete', ?2, ?1)", &del), 0);
-		free(indexed);
-	}
-	assert_int_equal(sqlite3_exec(db, "DELETE FROM events_room WHERE id > 5;"
-	    " DELETE FROM events WHERE id > 5; COMMIT", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	forget_indexed(f->dir, "#a", 5, 5, "DELETE FROM events_room WHERE id > 5;"
+	    " DELETE FROM events WHERE id > 5; COMMIT");
 	fill(f->s, "#c", 100, 5);
 	assert_int_equal(db_int(f->dir, SQL_MAX_ID), 10);  /* ids 6 to 10 again */
 	assert_int_equal(db_int(f->dir, SQL_ROOM_MARK), 5);

@@ -22,8 +22,10 @@
 
 #include "../made_up.h"
 #include "store_fixture.h"
+#include "store_helpers.h"
 
-#define T0 INT64_C(1700000000000)
+/* The first event's time here (not store_helpers.h's T0). */
+#define SEARCH_T0 INT64_C(1700000000000)
 #define VOCAB 300
 #define ROOMS 12
 #define ROWS 24000
@@ -51,15 +53,6 @@ struct pair {
 };
 
 static void
-wait_epoch(struct store *s, uint64_t epoch)
-{
-	while (store_finished(s) < epoch) {
-		struct pollfd p = { .fd = store_fd(s), .events = POLLIN };
-		assert_true(poll(&p, 1, 60000) == 1);
-	}
-}
-
-static void
 append_both(struct pair *p, const struct store_event *e)
 {
 	assert_int_equal(store_append(p->sq, e), 0);
@@ -83,7 +76,7 @@ fill(struct pair *p)
 		uint64_t pick = rnd() % 100;
 		const char *room = i % 500 == 0 ? "#tiny" : pick < 50 ? "#big" :
 		    rooms[1 + pick % 10];
-		struct store_event e = { .at_ms = T0 + i, .target = room,
+		struct store_event e = { .at_ms = SEARCH_T0 + i, .target = room,
 			.kind = SK_PRIVMSG };
 		msgid_write((uint64_t)e.at_ms, 1, 0, e.msgid);
 		e.sender = i % 3 == 0 ? "bob!b@host" : i % 3 == 1 ? "alice!a@host" : "b_b!x@host";

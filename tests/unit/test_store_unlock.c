@@ -26,6 +26,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "store_fixture.h"
+#include "store_helpers.h"
 
 /* Seals what is pending and waits until the writer has committed it. */
 static void
@@ -349,17 +350,6 @@ test_rooms(void **state)
 	/* A save without a founder is refused. */
 	struct store_room bad = { .name = "#x" };
 	assert_int_equal(store_room_save(f->s, &bad), -1);
-}
-
-static void
-db_exec(const char *dir, const char *sql)
-{
-	char path[256];
-	snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 /* One room's single snapshot, loaded: its topic (NULL when none, "-"
