@@ -357,6 +357,23 @@ words_destroy(void *p)
 	store_fts_words_free(p);
 }
 
+/* parley_fts_text(target, text): store_fts_text's, for a batch of the
+ * index written by one statement (sqlite_writer.c); NULL for NULL. */
+static void
+fts_text_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const char *target = (const char *)sqlite3_value_text(argv[0]);
+	const char *text = (const char *)sqlite3_value_text(argv[1]);
+	if (target == NULL || text == NULL)
+		return;
+	char *out = store_fts_text(target, text);
+	if (out == NULL)
+		sqlite3_result_error_nomem(cx);
+	else
+		sqlite3_result_text(cx, out, -1, free);
+}
+
 int
 store_fts_register(sqlite3 *db)
 {
@@ -365,6 +382,10 @@ store_fts_register(sqlite3 *db)
 		return -1;
 	static fts5_tokenizer methods = { tok_create, tok_delete, tok_tokenize };
 	if (api->xCreateTokenizer(api, "parley", api, &methods, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_create_function_v2(db, "parley_fts_text", 2,
+	        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, fts_text_fn, NULL, NULL,
+	        NULL) != SQLITE_OK)
 		return -1;
 	struct store_fts_words *w = store_fts_words_new(db);
 	if (w == NULL)

@@ -38,8 +38,9 @@
 #define STORE_PRUNE_SLACK(max_rows) ((max_rows) / 16 + 1)
 
 /* The search index is written after the commit that releases an epoch,
- * in transactions of its own of at most STORE_FTS_BATCH rows: a few
- * words' segment written per batch rather than per commit. It is
+ * in transactions of its own of the rows of at most STORE_FTS_BATCH
+ * ids: a few words' segment written per batch rather than per commit.
+ * It is
  * brought up to date when the writer has had no epoch for
  * STORE_FTS_IDLE_MS, when a search asks (it waits for it, at most
  * STORE_FTS_WAIT_MS), and at close; while epochs keep coming, not
@@ -89,6 +90,13 @@
     "SELECT t FROM (SELECT * FROM (SELECT target AS t FROM events_room WHERE target > ?1" \
     " ORDER BY target LIMIT 1) UNION ALL SELECT min(target) FROM events WHERE id > " \
     STORE_ROOM_MARK " AND target > ?1) WHERE t IS NOT NULL ORDER BY t LIMIT 1"
+
+/* Whether a row's kind (the column col) is a message's
+ * (STORE_KIND_IS_MESSAGE), in SQL: two comparisons, where an IN list of
+ * three makes SQLite look each row up in a table it builds. */
+#define STORE_SQL_IS_MESSAGE(col) "(" col " BETWEEN 1 AND 3)"
+_Static_assert(SK_PRIVMSG == 1 && SK_ACTION == 2 && SK_NOTICE == 3,
+    "STORE_SQL_IS_MESSAGE's range");
 
 /* Events the writer stores with one INSERT (sqlite_writer.c), and the
  * columns of one. A statement per row cost as much again as the row's
@@ -166,7 +174,7 @@ struct store {
 	pthread_cond_t fts_cond;     /* fts_done moved, or indexing failed */
 	int test_fts_hold;           /* tests: index only when a search asks */
 	int fts_merge_due;           /* the index changed since it was last merged */
-	int test_fts_batch;          /* tests: rows a batch of the index, 0: as built */
+	int test_fts_batch;          /* tests: ids a batch of the index, 0: as built */
 	int test_fts_segs_max;       /* tests: STORE_FTS_SEGS_MAX's stand-in, 0: none */
 	int test_room_hold;          /* tests: the room index too */
 
@@ -176,17 +184,17 @@ struct store {
 	sqlite3 *wdb;
 	sqlite3_stmt *w_insert_rows[STORE_INSERT_ROWS]; /* [n - 1]: n events, made when needed */
 	int64_t *w_insert_kept[STORE_INSERT_ROWS]; /* [n - 1]: what its kept parameters hold */
-	sqlite3_stmt *w_fts_insert, *w_fts_delete;
+	sqlite3_stmt *w_fts_batch, *w_fts_delete;
 	sqlite3_stmt *w_find, *w_redact, *w_delete, *w_room_delete;
 	sqlite3_stmt *w_unroomed, *w_room_insert, *w_room_copies, *w_room_mark;
 	sqlite3_stmt *w_next_target, *w_cutoff, *w_prune_rows, *w_prune_age;
 	sqlite3_stmt *w_conversation;
-	sqlite3_stmt *w_unindexed, *w_fts_mark, *w_fts_merge, *w_fts_struct;
+	sqlite3_stmt *w_fts_mark, *w_fts_merge, *w_fts_struct;
 	sqlite3_stmt *w_top_id, *w_begin, *w_commit;
 	int64_t max_id;              /* the highest events.id committed */
 	int64_t w_top;               /* the highest in the transaction being written */
 	int64_t fts_hwm;             /* every row up to it is in the search index */
-	int fts_batch;               /* rows a batch of the index (STORE_FTS_BATCH) */
+	int fts_batch;               /* ids a batch of the index (STORE_FTS_BATCH) */
 	int fts_segs_max;            /* a batch merges past them (STORE_FTS_SEGS_MAX) */
 	int64_t room_hwm;            /* every row up to it is in events_room */
 	uint64_t fts_idle_at;        /* monotonic ms: index then if no epoch came */
