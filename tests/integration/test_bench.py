@@ -251,12 +251,16 @@ def test_irc_nick_in_use_and_ping():
 
 def test_parleyd_pings_are_answered(make_server):
     """Receivers never speak on their own; parleyd's PINGs must get PONGs,
-    or it drops them ("Ping timeout") and their deliveries are lost."""
+    or it drops them ("Ping timeout") and their deliveries are lost.
+    A receiver is pinged after 1 s of silence and dropped after 4 s: the
+    run lasts 6 s, so one that never answers is dropped inside it, and one
+    that answers has 3 s to (a loaded machine stalled the bench past the 1 s
+    it had with --ping-timeout 1: ci11a, 2026-12-03)."""
     irc_port = free_port()
     make_server("--irc-listen", "127.0.0.1:%d" % irc_port, "--flood-rate", "0",
-                "--max-per-ip", "0", "--ping-interval", "1", "--ping-timeout", "1")
+                "--max-per-ip", "0", "--ping-interval", "1", "--ping-timeout", "3")
     rc, r, out = run_bench("--port", str(irc_port), "--clients", "20", "--rooms", "2",
-                           "--senders", "2", "--rate", "20", "--duration", "3",
+                           "--senders", "2", "--rate", "20", "--duration", "6",
                            "--warmup", "0")
     assert rc == 0, out
     assert r["delivered"] == r["expected"] > 0 and r["errors"] == 0
