@@ -34,6 +34,12 @@
 #define STORE_HALVES_MAX 10000
 /* The longest text a SEARCH looks for (longer: nothing found). */
 #define STORE_SEARCH_TEXT_MAX 1024
+/* The most distinct prefix words (ending in '*') a SEARCH holds (more:
+ * nothing found). FTS5 merges every word a prefix starts in a term of
+ * its own: "p*" alone walks most of a big room's postings (90 ms on
+ * 1,000,000 rows), and 110 of them in one line took 13 s of a worker
+ * (bench/results/2026-12-02-s11-attack.md). */
+#define STORE_SEARCH_PREFIX_MAX 4
 #define STORE_MS_MAX ((INT64_C(1) << 48) - 1)
 
 #define COLUMNS "e.msgid, e.at_ms, e.target, e.kind, e.sender, e.account, e.text, e.extra," \
@@ -654,6 +660,7 @@ next_word(const char **p, size_t *n)
 struct search_terms {
 	struct buf terms;             /* each: '*' (a prefix) or ' ', the term, '\0' */
 	size_t nterms, bytes;         /* bytes: of the terms, unquoted */
+	size_t nprefix;               /* the terms that are prefixes */
 	struct buf phrases;           /* as parley_phrases() reads them */
 	int failed;
 };
@@ -677,9 +684,20 @@ add_part(void *p, const char *w, size_t n, size_t start, size_t end)
 	return SQLITE_OK;
 }
 
+/* A term once, however often the text repeats it: each is an iterator
+ * FTS5 steps through every row it walks. */
 static void
 add_term(struct search_terms *t, const char *w, size_t n, int prefix)
 {
+	char mark = prefix ? '*' : ' ';
+	for (size_t at = 0; at < t->terms.len;) {
+		const char *have = t->terms.data + at;
+		size_t hn = strlen(have + 1);
+		if (have[0] == mark && hn == n && memcmp(have + 1, w, n) == 0)
+			return;
+		at += hn + 2;
+	}
+	t->nprefix += prefix != 0;
 	if (buf_append(&t->terms, prefix ? "*" : " ", 1) != 0 ||
 	    buf_append(&t->terms, w, n) != 0 || buf_append(&t->terms, "", 1) != 0)
 		t->failed = 1;
@@ -741,7 +759,7 @@ match_query(struct store_fts_words *words, const char *text, const char *const *
 		add_word(&t, words, w, prefix ? n - 1 : n, prefix);
 	}
 	char *out = NULL;
-	if (t.failed || t.nterms == 0 || ntargets == 0)
+	if (t.failed || t.nterms == 0 || ntargets == 0 || t.nprefix > STORE_SEARCH_PREFIX_MAX)
 		goto done;
 	/* Per target: "(" ")" " OR ", and per term the tag, the separator,
 	 * the quotes, a space, '*', every byte maybe doubled. */

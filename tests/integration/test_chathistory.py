@@ -333,6 +333,29 @@ def test_search(room):
     fail(bob, "SEARCH", "INVALID_PARAMS", "limit")
 
 
+def test_search_prefix_words_bounded(room):
+    """Each prefix word is a merge of every word it starts in the index:
+    a line of 110 of them took 13 s of a worker thread on a room of
+    1,000,000 rows, and every other history query (and replay on join)
+    of the server waited behind it (bench/results/2026-12-02-s11-attack.md).
+    A word repeated is one term; more than 4 distinct prefix words find
+    nothing."""
+    srv, alice, e = room
+    bob = irc(srv, "bob", caps=CAPS + " soju.im/search")
+    bob.join("#h")
+    say(alice, "#h", ["apple banana cherry date elder"])
+    found = ["apple banana cherry date elder"]
+    bob.send("SEARCH in=#h;text=a*\\sb*\\sc*\\sd*")
+    assert texts(batch(bob, "soju.im/search")[1]) == found
+    bob.send("SEARCH in=#h;text=" + "\\s".join(["a*", "b*", "ch*"] + ["d*"] * 100))
+    assert texts(batch(bob, "soju.im/search")[1]) == found
+    bob.send("SEARCH in=#h;text=a*\\sb*\\sc*\\sd*\\se*")
+    assert texts(batch(bob, "soju.im/search")[1]) == []
+    # Whole words are not counted: five of them find it.
+    bob.send("SEARCH in=#h;text=a*\\sb*\\sc*\\sd*\\selder")
+    assert texts(batch(bob, "soju.im/search")[1]) == found
+
+
 def test_replay_on_join_irc(hist):
     srv = hist("--history-replay", "3")
     alice = irc(srv, "alice")
