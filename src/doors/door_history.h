@@ -46,6 +46,14 @@ struct door_hmark {
 	uint8_t names;                   /* JOIN: NAMES follows it */
 };
 
+/* History jobs one conn may have in flight: at the last, its next lines
+ * wait (conn_hold) until one is done. Without it a client's pipelined
+ * queries each took a place in the pool's one queue (1,024 for the
+ * whole server) and held it after the client had gone: one conn filled
+ * it, and everyone's history and replay were refused "busy"
+ * (bench/results/2026-12-02-s11-attack.md). */
+#define DOOR_HJOBS_MAX 4
+
 struct door_hjob {
 	struct store *store;
 	door_hjob_done *done;

@@ -22,6 +22,7 @@ struct plain_wait {
 	int failed;                   /* cancelled, or the store failed */
 	size_t next;                  /* the next event to show */
 	unsigned shown;
+	uint8_t held;                 /* the conn_hold of the DOOR_HJOBS_MAX-th */
 };
 
 static void
@@ -117,9 +118,21 @@ wait_done(struct door_hjob *j, int cancelled)
 	struct plain_wait *w = j->ctx;
 	w->job = j;
 	w->failed = cancelled;
+	if (w->conn != NULL && w->held)
+		conn_unhold(w->conn);
 	if (w->conn != NULL)
 		conn_page_resume(w->conn, &w->base);
 	wait_unref(w);
+}
+
+/* c's answers still being looked up. */
+static unsigned
+in_flight(const struct conn *c)
+{
+	unsigned n = 0;
+	for (const struct conn_pager *p = c->pagers; p != NULL; p = p->next)
+		n += p->fill == wait_fill && ((const struct plain_wait *)p)->job == NULL;
+	return n;
 }
 
 static enum plain_history_status
@@ -161,6 +174,9 @@ ask(struct conn *c, const struct room *room, enum plain_history_kind kind, uint3
 		free(w);
 		return PH_BUSY;
 	}
+	/* The last one c may have in flight: its next lines wait for it. */
+	if (in_flight(c) + 1 >= DOOR_HJOBS_MAX)
+		w->held = conn_hold(c) == 0;
 	w->base.fill = wait_fill;
 	w->base.free = wait_free;
 	w->base.parked = 1;

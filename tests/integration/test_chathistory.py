@@ -356,6 +356,35 @@ def test_search_prefix_words_bounded(room):
     assert texts(batch(bob, "soju.im/search")[1]) == found
 
 
+def test_pipelined_history_waits_its_turn(hist):
+    """A client may pipeline history queries; each had a place in the
+    worker pool's one queue and a reply waiting in the client's output
+    (1 KiB of its sendq each) at once: 200 of them, on a 64 KiB sendq,
+    were a disconnection for asking ("sendq exceeded"), and their jobs
+    stayed queued for the pool after the client had gone, in the way of
+    everyone's history. A conn now has at most 4 in flight; its next
+    lines wait for them (IRC and plain alike)."""
+    srv = hist("--sendq", "65536", "--history-replay", "0")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    say(alice, "#h", ["one", "two"])
+    n = 200
+    alice.send_raw(b"".join(b"@label=q%d CHATHISTORY LATEST #h * 10\r\n" % i
+                            for i in range(n)))
+    for i in range(n):
+        opening, inside = batch(alice)
+        assert texts(inside) == ["one", "two"]
+    alice.sync()
+    p = Client(srv.port)
+    p.send("/join #h")
+    p.expect(r"joined$")
+    p.send_raw(b"/history #h 1\n" * n + b"/search #h one\n" * n)
+    for i in range(n):
+        p.expect(r"^-- #h: 1 earlier message$")
+    for i in range(n):
+        p.expect(r"^-- #h: 1 message found$")
+
+
 def test_replay_on_join_irc(hist):
     srv = hist("--history-replay", "3")
     alice = irc(srv, "alice")

@@ -89,6 +89,8 @@ struct irc_session {
 	uint8_t pass_ok;
 	struct irc_multiline *ml;     /* a draft/multiline batch being received, or NULL */
 	struct irc_reply *reply;      /* where c's replies go now (irc_reply.c), or NULL */
+	uint8_t hjobs;                /* history jobs in flight (irc_chathistory.c) */
+	uint8_t hjobs_held;           /* at DOOR_HJOBS_MAX: a conn_hold of them */
 	unsigned batches;             /* labeled-response batch ids handed out */
 	struct irc_sasl *sasl;        /* an AUTHENTICATE exchange under way, or NULL */
 	unsigned sasl_gen;            /* exchanges begun or ended: a late answer to
@@ -185,6 +187,8 @@ struct irc_reply *irc_reply_keep(struct conn *c);
 /* On the loop, later: c's output goes to the reply r until
  * irc_reply_done, and c is returned; NULL when the conn is gone. */
 struct conn *irc_reply_resume(struct irc_reply *r);
+/* r's conn while it is open and r waits for its answer; else NULL. */
+struct conn *irc_reply_conn(const struct irc_reply *r);
 /* Finishes r (label, batch), lets out what c got meanwhile, and drops
  * the reference irc_reply_keep gave. */
 void irc_reply_done(struct irc_reply *r);

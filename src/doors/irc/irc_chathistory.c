@@ -230,11 +230,36 @@ history_fail(struct conn *c, const char *cmd, const char *code, const char *sub,
 	irc_fail(c, cmd, code, context, text);
 }
 
+/* A job of c's is in flight: at DOOR_HJOBS_MAX, c's next lines wait. */
+static void
+hjob_started(struct conn *c)
+{
+	struct irc_session *s = irc_session(c);
+	if (++s->hjobs == DOOR_HJOBS_MAX)
+		s->hjobs_held = conn_hold(c) == 0;
+}
+
+/* A job of the reply r's is done (first thing in its done: r's conn is
+ * known until the reply is). The lines it held go on at the flush step. */
+static void
+hjob_ended(struct irc_reply *r)
+{
+	struct conn *c = irc_reply_conn(r);
+	struct irc_session *s = c != NULL ? irc_session(c) : NULL;
+	if (s == NULL || s->hjobs == 0)
+		return;
+	if (s->hjobs-- == DOOR_HJOBS_MAX && s->hjobs_held) {
+		s->hjobs_held = 0;
+		conn_unhold(c);
+	}
+}
+
 /* The job is done: its answer goes out where the command's reply waits. */
 static void
 chathistory_done(struct door_hjob *j, int cancelled)
 {
 	struct irc_reply *r = j->ctx;
+	hjob_ended(r);
 	struct conn *c = cancelled ? NULL : irc_reply_resume(r);
 	if (c != NULL) {
 		const struct door_hquery *q = &j->q[0];
@@ -266,6 +291,7 @@ history_submit(struct conn *c, struct door_hjob *j, door_hjob_done *done)
 		door_hjob_free(j);
 		return 0;
 	}
+	hjob_started(c);
 	return 1;
 }
 
@@ -370,6 +396,7 @@ static void
 search_done(struct door_hjob *j, int cancelled)
 {
 	struct irc_reply *r = j->ctx;
+	hjob_ended(r);
 	struct conn *c = cancelled ? NULL : irc_reply_resume(r);
 	if (c != NULL) {
 		const struct door_hquery *q = &j->q[0];
@@ -435,6 +462,7 @@ static void
 replay_done(struct door_hjob *j, int cancelled)
 {
 	struct irc_reply *r = j->ctx;
+	hjob_ended(r);
 	struct conn *c = cancelled ? NULL : irc_reply_resume(r);
 	for (size_t i = 0; c != NULL && i < j->n; i++) {
 		const struct door_hquery *q = &j->q[i];
@@ -468,6 +496,7 @@ static void
 join_done(struct door_hjob *j, int cancelled)
 {
 	struct irc_reply *r = j->ctx;
+	hjob_ended(r);
 	struct conn *c = cancelled ? NULL : irc_reply_resume(r);
 	for (size_t i = 0; c != NULL && i < j->nmarks; i++) {
 		const struct door_hmark *mk = &j->marks[i];

@@ -508,6 +508,12 @@ irc_reply_resume(struct irc_reply *r)
 	return c;
 }
 
+struct conn *
+irc_reply_conn(const struct irc_reply *r)
+{
+	return r->conn;
+}
+
 void
 irc_reply_done(struct irc_reply *r)
 {
