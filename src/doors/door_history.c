@@ -270,11 +270,3 @@ door_history_window(const struct store_query *q, const size_t *sizes, size_t cou
 	*n = k;
 	*from = newest ? count - k : 0;
 }
-
-int
-door_history_in_bounds(const struct store_query *q, const struct store_event *e)
-{
-	if (q->kind != SQ_SEARCH)
-		return 1;
-	return (!q->a.set || e->at_ms >= q->a.at_ms) && (!q->b.set || e->at_ms <= q->b.at_ms);
-}

@@ -114,9 +114,6 @@ int door_hquery_search(struct door_hquery *q, const char *text, const char *from
  * memory. */
 struct msg *door_history_msg(const struct store_event *e, const char *room);
 
-/* Whether e is within SEARCH's after and before (q->a, q->b), which the
- * store leaves to the door. */
-int door_history_in_bounds(const struct store_query *q, const struct store_event *e);
 /* Of an answer's events, those a reply of at most budget bytes keeps
  * when each costs size(i): the first *from, *n of them, counted from the
  * end the query started at (BEFORE and LATEST keep the newest, AFTER and

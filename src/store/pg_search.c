@@ -50,17 +50,25 @@
 
 /* A step's statement: for each room (t.name) of unnest(arrays) AS
  * t(columns), the newest $4 of rows (a subquery of t's events) that the
- * search wants: $1 the tsquery, $3 the sender's LIKE pattern or NULL. */
-#define STEP_SQL(arrays, columns, rows) \
+ * search wants: $1 the tsquery, $3 the sender's LIKE pattern or NULL,
+ * after and before the times (ms) they may not be older or newer than,
+ * or NULL. */
+#define STEP_SQL(arrays, columns, rows, after, before) \
 	"SELECT " PG_COLUMNS " FROM unnest(" arrays ") AS t(" columns ") CROSS JOIN LATERAL" \
 	" (SELECT x.* FROM (" rows ") x WHERE x.words @@ to_tsquery('simple'::regconfig, $1)" \
 	" AND x.kind IN " PG_MESSAGE_KINDS " AND NOT x.redacted" \
-	" AND ($3::text IS NULL OR x.sender ILIKE $3) ORDER BY x.msgid DESC LIMIT $4) e"
+	" AND ($3::text IS NULL OR x.sender ILIKE $3)" \
+	" AND (" after "::bigint IS NULL OR x.at_ms >= " after ")" \
+	" AND (" before "::bigint IS NULL OR x.at_ms <= " before ")" \
+	" ORDER BY x.msgid DESC LIMIT $4) e"
 
 /* Steps 1 and 2: among each room's newest rows, as many as its number
- * in $5, walked newest first through its (target, msgid) index. */
+ * in $5, walked newest first through its (target, msgid) index; the
+ * times in $6, $7. A walk the bounds thin out settles fewer rooms: step
+ * 3 reads the rest. */
 static const char sql_walk[] = STEP_SQL("$2::text[], $5::bigint[]", "name, n",
-    "SELECT * FROM events r WHERE r.target = t.name ORDER BY r.msgid DESC LIMIT t.n");
+    "SELECT * FROM events r WHERE r.target = t.name ORDER BY r.msgid DESC LIMIT t.n",
+    "$6", "$7");
 static const char set_walk[] =
     "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";
 
@@ -70,7 +78,7 @@ static const char set_walk[] =
  * target = one name, not = ANY of several, which would read every
  * room's matches. */
 static const char sql_matches[] = STEP_SQL("$2::text[]", "name",
-    "SELECT * FROM events r WHERE r.target = t.name");
+    "SELECT * FROM events r WHERE r.target = t.name", "$5", "$6");
 static const char set_matches[] =
     "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = on;"
     " SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off";
@@ -150,7 +158,7 @@ struct search {
 	const char *const *targets;
 	size_t ntargets;
 	uint32_t limit;
-	const char *p[5];           /* the statements' parameters */
+	const char *p[7];           /* sql_walk's parameters ($1..$7) */
 	int *settled_by;            /* per room: 1, 2 or 3 */
 	size_t *got;                /* per room: rows of the last step */
 	PGresult *rows[4];          /* each step's, [1..3] */
@@ -168,14 +176,15 @@ target_index(const struct search *s, const char *target)
 /* Runs settings, then sql with the search's parameters (n of them) as
  * step's; counts each room's rows. 0, or -1 when the database fails. */
 static int
-run_step(PGconn *c, struct search *s, int step, const char *settings, const char *sql, int n)
+run_step(PGconn *c, struct search *s, int step, const char *settings, const char *sql, int n,
+    const char *const *params)
 {
 	PGresult *r = PQexec(c, settings);
 	int ok = pg_ok(r);
 	PQclear(r);
 	if (!ok)
 		return -1;
-	r = pg_exec(c, sql, n, s->p);
+	r = pg_exec(c, sql, n, params);
 	if (!pg_ok(r)) {
 		PQclear(r);
 		return -1;
@@ -334,7 +343,7 @@ pg_search(PGconn *c, const struct store_query *q, uint32_t limit, struct store_r
 	char *tsq = tsquery_of(q->text);
 	if (tsq == NULL)
 		return 0;  /* no word: nothing matches */
-	char *like = NULL, *names = NULL, *walks = NULL, lim[16];
+	char *like = NULL, *names = NULL, *walks = NULL, lim[16], after[24], before[24];
 	int rc = -1;
 	s.settled_by = calloc(s.ntargets, sizeof *s.settled_by);
 	s.got = calloc(s.ntargets, sizeof *s.got);
@@ -345,6 +354,10 @@ pg_search(PGconn *c, const struct store_query *q, uint32_t limit, struct store_r
 	s.p[0] = tsq;
 	s.p[2] = like;
 	s.p[3] = lim;
+	snprintf(after, sizeof after, "%lld", (long long)q->a.at_ms);
+	snprintf(before, sizeof before, "%lld", (long long)q->b.at_ms);
+	s.p[5] = q->a.set ? after : NULL;
+	s.p[6] = q->b.set ? before : NULL;
 	static const struct {
 		size_t (*pick)(const struct search *, size_t);
 		int walk;
@@ -359,8 +372,9 @@ pg_search(PGconn *c, const struct store_query *q, uint32_t limit, struct store_r
 			continue;
 		s.p[1] = names;
 		s.p[4] = walks;
-		if (steps[step].walk ? run_step(c, &s, step, set_walk, sql_walk, 5) != 0 :
-		    run_step(c, &s, step, set_matches, sql_matches, 4) != 0)
+		const char *const pm[6] = { s.p[0], s.p[1], s.p[2], s.p[3], s.p[5], s.p[6] };
+		if (steps[step].walk ? run_step(c, &s, step, set_walk, sql_walk, 7, s.p) != 0 :
+		    run_step(c, &s, step, set_matches, sql_matches, 6, pm) != 0)
 			goto done;
 		settle(&s, step);
 	}

@@ -99,6 +99,7 @@ static const char sql_search[] =
     " AND e.kind IN " MESSAGE_KINDS " AND e.redacted = 0"
     " AND (?3 IS NULL OR e.sender LIKE ?3 ESCAPE '\\')"
     " AND (?5 IS NULL OR parley_phrases(e.text, ?5))"
+    " AND (?6 IS NULL OR e.at_ms >= ?6) AND (?7 IS NULL OR e.at_ms <= ?7)"
     " ORDER BY f.rowid DESC LIMIT ?4";
 
 static const char sql_conversations[] =
@@ -893,6 +894,16 @@ query_search(struct store_reader *r, const struct store_query *q, uint32_t limit
 		sqlite3_bind_text(st, 5, phrases, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 5);
+	/* after= and before= before the limit: the newest matches first,
+	 * then the bounds, would leave out every older one. */
+	if (q->a.set)
+		sqlite3_bind_int64(st, 6, q->a.at_ms);
+	else
+		sqlite3_bind_null(st, 6);
+	if (q->b.set)
+		sqlite3_bind_int64(st, 7, q->b.at_ms);
+	else
+		sqlite3_bind_null(st, 7);
 	int rc = collect(st, out, limit, 0);
 	free(json);
 	free(like);

@@ -153,7 +153,9 @@ enum store_query_kind {
 	SQ_BETWEEN,   /* limit events strictly between a and b, from a's side */
 	SQ_TARGETS,   /* targets whose newest event is between a and b,
 	               * ordered by it from a's side */
-	SQ_SEARCH,    /* the newest limit messages whose text matches text */
+	SQ_SEARCH,    /* the newest limit messages whose text matches text,
+	               * none older than a's time nor newer than b's (when
+	               * set: SEARCH's after= and before=) */
 };
 
 /* A point in a target's history: a msgid, or a time (msgid empty). */

@@ -333,6 +333,28 @@ def test_search(room):
     fail(bob, "SEARCH", "INVALID_PARAMS", "limit")
 
 
+def test_search_bounds_before_the_limit(room):
+    """after= and before= pick the matches the limit counts: the store
+    applied the limit to the newest matches and the door the bounds after
+    it, so before= any recent time found nothing whenever the newest
+    `limit` matches were all later."""
+    srv, alice, e = room
+    bob = irc(srv, "bob", caps=CAPS + " soju.im/search")
+    bob.join("#h")
+    sent = []
+    for t in ["old fox", "middle fox", "new fox", "newest fox"]:
+        sent += say(alice, "#h", [t])
+        time.sleep(0.005)  # a millisecond of its own each: the bounds are times
+    at = [m.tags["time"] for m in sent]
+    assert len(set(at)) == 4
+    bob.send("SEARCH in=#h;text=fox;before=%s;limit=1" % at[1])
+    assert texts(batch(bob, "soju.im/search")[1]) == ["middle fox"]
+    bob.send("SEARCH text=fox;after=%s;before=%s;limit=2" % (at[0], at[2]))
+    assert texts(batch(bob, "soju.im/search")[1]) == ["middle fox", "new fox"]
+    bob.send("SEARCH in=#h;text=fox;after=%s" % at[3])
+    assert texts(batch(bob, "soju.im/search")[1]) == ["newest fox"]
+
+
 def test_search_prefix_words_bounded(room):
     """Each prefix word is a merge of every word it starts in the index:
     a line of 110 of them took 13 s of a worker thread on a room of

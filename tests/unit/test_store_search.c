@@ -119,12 +119,16 @@ fill(struct pair *p)
 	wait_epoch(p->pg, store_seal(p->pg));
 }
 
-/* One search on both: the same msgids in the same order; how many. */
+/* One search on both, none of its rows older than after nor newer than
+ * before (0: no bound; SEARCH's after= and before=): the same msgids in
+ * the same order, each within the bounds; how many. */
 static size_t
-same(struct pair *p, const char *text, const char *const *targets, size_t ntargets,
-    uint32_t limit, const char *from)
+same_within(struct pair *p, const char *text, const char *const *targets, size_t ntargets,
+    uint32_t limit, const char *from, int64_t after, int64_t before)
 {
 	struct store_query q = { .kind = SQ_SEARCH, .text = text, .limit = limit, .from = from };
+	q.a = (struct store_ref){ .at_ms = after, .set = after != 0 };
+	q.b = (struct store_ref){ .at_ms = before, .set = before != 0 };
 	if (ntargets == 1)
 		q.target = targets[0];
 	else {
@@ -147,11 +151,23 @@ same(struct pair *p, const char *text, const char *const *targets, size_t ntarge
 			    from ? from : "-", i, a.events[i].msgid, b.events[i].msgid);
 		assert_string_equal(a.events[i].text, b.events[i].text);
 		assert_string_equal(a.events[i].target, b.events[i].target);
+		if ((after != 0 && a.events[i].at_ms < after) ||
+		    (before != 0 && a.events[i].at_ms > before))
+			fail_msg("SEARCH %s in %s limit %u: row %zu at %lld, not within %lld..%lld",
+			    text, targets[0], limit, i, (long long)a.events[i].at_ms,
+			    (long long)after, (long long)before);
 	}
 	size_t n = a.n;
 	store_result_free(&a);
 	store_result_free(&b);
 	return n;
+}
+
+static size_t
+same(struct pair *p, const char *text, const char *const *targets, size_t ntargets,
+    uint32_t limit, const char *from)
+{
+	return same_within(p, text, targets, ntargets, limit, from, 0, 0);
 }
 
 static void
@@ -178,7 +194,7 @@ test_search_same_on_both(void **state)
 	const char *const *all = rooms;
 	const char *const some[] = { "#r2", "#big", "#tiny" };
 	const uint32_t limits[] = { 1, 10, 100, 1000 };
-	size_t full = 0, partial = 0, none = 0;
+	size_t full = 0, partial = 0, none = 0, bounded = 0;
 	for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
 		for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
 			const struct {
@@ -195,8 +211,16 @@ test_search_same_on_both(void **state)
 			}
 			same(&p, texts[t], all, 1, limits[l], "bob");
 			same(&p, texts[t], all, ROOMS, limits[l], "b_b");
+			/* The bounds: a window in the middle, an old end, a new
+			 * start, in one room and in all of them. */
+			int64_t mid = SEARCH_T0 + ROWS / 2, quarter = SEARCH_T0 + ROWS / 4;
+			bounded += same_within(&p, texts[t], all, 1, limits[l], NULL, quarter, mid);
+			bounded += same_within(&p, texts[t], all, ROOMS, limits[l], NULL, 0, quarter);
+			bounded += same_within(&p, texts[t], some, 3, limits[l], NULL, mid, 0);
 		}
 	}
+	/* The bounds left answers, not nothing. */
+	assert_true(bounded > 100);
 	/* Answers of every size were compared. */
 	assert_true(full > 20);
 	assert_true(partial > 20);

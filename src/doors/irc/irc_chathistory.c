@@ -156,8 +156,6 @@ send_events(struct conn *c, const struct door_hquery *q, const char *type,
 	for (size_t i = 0; i < count; i++) {
 		const struct store_event *e = &q->r.events[i];
 		struct wire *tags, *body;
-		if (!door_history_in_bounds(&q->q, e))
-			continue;
 		char shown[ROOM_LEN_MAX + 1];
 		msgs[i] = door_history_msg(e, shown_name(c, q, e->target, shown));
 		if (msgs[i] != NULL && irc_render_for(c, msgs[i], &tags, &body) == 0) {
