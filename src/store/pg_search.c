@@ -89,10 +89,31 @@ is_space(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
+/* Whether the len bytes at w (a prefix or not) were in text before w
+ * already, as a word of their own. */
+static int
+seen_before(const char *text, const char *w, size_t len, int prefix)
+{
+	for (const char *p = text; p < w;) {
+		while (p < w && is_space(*p))
+			p++;
+		const char *v = p;
+		while (p < w && !is_space(*p))
+			p++;
+		size_t vn = (size_t)(p - v);
+		int vprefix = vn > 1 && v[vn - 1] == '*';
+		if (vprefix == prefix && vn - (size_t)vprefix == len && memcmp(v, w, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* The tsquery of a SEARCH: every word of text (whitespace between), each
  * quoted so that no character is an operator (a word the parser splits,
  * "col:on", becomes a phrase), ANDed; a word ending in '*' matches as a
- * prefix. NULL when there is no word (or memory fails). */
+ * prefix. A word repeated is one; more than STORE_SEARCH_PREFIX_MAX
+ * distinct prefixes find nothing, as on SQLite. NULL when nothing can
+ * match (no word, too many prefixes, or memory fails). */
 static char *
 tsquery_of(const char *text)
 {
@@ -101,7 +122,7 @@ tsquery_of(const char *text)
 	if (out == NULL)
 		return NULL;
 	const char *p = text;
-	int words = 0;
+	int words = 0, prefixes = 0;
 	for (;;) {
 		while (is_space(*p))
 			p++;
@@ -114,6 +135,12 @@ tsquery_of(const char *text)
 		int prefix = len > 1 && w[len - 1] == '*';
 		if (prefix)
 			len--;
+		if (seen_before(text, w, len, prefix))
+			continue;
+		if (prefix && ++prefixes > STORE_SEARCH_PREFIX_MAX) {
+			free(out);
+			return NULL;
+		}
 		if (words++ > 0)
 			o += sprintf(o, " & ");
 		*o++ = '\'';

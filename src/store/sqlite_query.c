@@ -34,12 +34,6 @@
 #define STORE_HALVES_MAX 10000
 /* The longest text a SEARCH looks for (longer: nothing found). */
 #define STORE_SEARCH_TEXT_MAX 1024
-/* The most distinct prefix words (ending in '*') a SEARCH holds (more:
- * nothing found). FTS5 merges every word a prefix starts in a term of
- * its own: "p*" alone walks most of a big room's postings (90 ms on
- * 1,000,000 rows), and 110 of them in one line took 13 s of a worker
- * (bench/results/2026-12-02-s11-attack.md). */
-#define STORE_SEARCH_PREFIX_MAX 4
 #define STORE_MS_MAX ((INT64_C(1) << 48) - 1)
 
 #define COLUMNS "e.msgid, e.at_ms, e.target, e.kind, e.sender, e.account, e.text, e.extra," \

@@ -158,6 +158,14 @@ enum store_query_kind {
 	               * set: SEARCH's after= and before=) */
 };
 
+/* The most distinct prefix words (ending in '*') a SEARCH holds (more:
+ * nothing found), on either backend. FTS5 merges every word a prefix
+ * starts in a term of its own: "p*" alone walks most of a big room's
+ * postings (90 ms on 1,000,000 rows), and 110 of them in one line took
+ * 13 s of a worker (bench/results/2026-12-02-s11-attack.md); PostgreSQL
+ * reads every GIN entry a prefix starts, once a prefix. */
+#define STORE_SEARCH_PREFIX_MAX 4
+
 /* A point in a target's history: a msgid, or a time (msgid empty). */
 struct store_ref {
 	char msgid[MSGID_LEN + 1];

@@ -190,6 +190,8 @@ test_search_same_on_both(void **state)
 		"zzall", vocab[0], vocab[5], vocab[30], vocab[150], vocab[VOCAB - 3],
 		"zzelse", "zzold", "zznew", two, three, "w1*", "w29*", "zz*", "ZZALL", "nowhere",
 		"zzall zzelse",
+		/* A word repeated is one; five prefixes find nothing on either. */
+		"zzall w1* zzall w1*", "w1* w2* w3* w4*", "w1* w2* w3* w4* w5*",
 	};
 	const char *const *all = rooms;
 	const char *const some[] = { "#r2", "#big", "#tiny" };
