@@ -37,6 +37,12 @@
 #define CONN_PAGER_COST 1024
 /* A page is at most this share of sendq (a quarter). */
 #define CONN_PAGE_SENDQ_SHARE 4
+/* A client's own lines wait while what is queued for it is past this
+ * share of sendq (a half), as they wait for flood control: answers it
+ * asks for faster than it reads them (pipelined CHATHISTORY, WHO,
+ * LIST...) slow its asking down, and TCP then the client, where they
+ * would have pushed it past sendq ("sendq exceeded" for asking). */
+#define CONN_BACKLOG_SENDQ_SHARE 2
 /* conn_sendf formats on the stack up to this; longer lines are rare. */
 #define CONN_SENDF_STACK 512
 
@@ -262,6 +268,14 @@ conn_queued(const struct conn *c)
 	for (const struct conn_pager *p = c->pagers; p != NULL; p = p->next)
 		n += p->after.bytes + CONN_PAGER_COST;
 	return n;
+}
+
+/* Whether c's lines wait for its output (CONN_BACKLOG_SENDQ_SHARE). */
+static int
+conn_backlogged(const struct conn *c)
+{
+	return c->door->sendq_bound &&
+	    conn_queued(c) >= c->set->limits.sendq / CONN_BACKLOG_SENDQ_SHARE;
 }
 
 void
@@ -502,6 +516,12 @@ conn_flush(struct conn *c)
 			return;
 		}
 	}
+	/* Its output has gone down: the lines it waited for. */
+	if (c->backlogged && c->state == CONN_OPEN && !conn_backlogged(c)) {
+		conn_resume(c);
+		if (c->state == CONN_DEAD)
+			return;
+	}
 	if (c->state == CONN_CLOSING && c->out.count == 0) {
 		if (c->tp != NULL &&
 		    transport_finish(c->tp, &c->out, c->set->going_away) == TP_AGAIN) {
@@ -578,8 +598,15 @@ conn_take_token(struct conn *c)
 static void
 conn_process(struct conn *c)
 {
+	c->backlogged = 0;
 	while (c->state == CONN_OPEN && c->flood_until == 0 && c->holds == 0) {
-		if (framer_held(&c->in) == 0 || !conn_take_token(c))
+		if (framer_held(&c->in) == 0)
+			break;
+		if (conn_backlogged(c)) {
+			c->backlogged = 1;
+			break;
+		}
+		if (!conn_take_token(c))
 			break;
 		char *line;
 		size_t len;
@@ -598,7 +625,8 @@ conn_process(struct conn *c)
 	framer_release_if_empty(&c->in);
 	/* Input has ended and every whole line has been handled: what is left
 	 * is at most an unterminated fragment, dropped like the line it was. */
-	if (c->state == CONN_OPEN && c->eof && c->flood_until == 0 && c->holds == 0) {
+	if (c->state == CONN_OPEN && c->eof && c->flood_until == 0 && c->holds == 0 &&
+	    !c->backlogged) {
 		conn_close(c, c->reason != NULL ? c->reason : "Connection closed",
 		    CONN_CLOSE_AFTER_FLUSH);
 	}

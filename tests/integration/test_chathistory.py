@@ -8,6 +8,7 @@ and /search.
 The specifications: ircv3-specifications extensions/chathistory.md, and
 soju's doc/ext/search.md."""
 import re
+import threading
 import time
 
 import pytest
@@ -405,6 +406,45 @@ def test_pipelined_history_waits_its_turn(hist):
         p.expect(r"^-- #h: 1 earlier message$")
     for i in range(n):
         p.expect(r"^-- #h: 1 message found$")
+
+
+def test_asking_faster_than_reading(hist):
+    """A client may ask for many times its sendq before it reads any of
+    the answers (IRC and plain alike): its lines wait while what is queued
+    for it is past half its sendq, and TCP then slows its sending, so it
+    gets every answer, in order. Before, the server answered as fast as
+    it read, and 2,000 answers of 4 KB on a 64 KiB sendq were a
+    disconnection ("sendq exceeded") for asking."""
+    srv = hist("--sendq", "65536", "--history-replay", "0")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    said = ["%d %s" % (i, "x" * 300) for i in range(10)]
+    say(alice, "#h", said)
+    n = 2000
+
+    def ask(send, data):
+        t = threading.Thread(target=send, args=(data,), daemon=True)
+        t.start()
+        time.sleep(1)  # it asks on; nothing is read meanwhile
+        return t
+
+    t = ask(alice.send_raw, b"".join(b"@label=q%d CHATHISTORY LATEST #h * 10\r\n" % i
+                                     for i in range(n)))
+    for i in range(n):
+        opening, inside = batch(alice)
+        assert opening.tags.get("label") == "q%d" % i
+        assert texts(inside) == said
+    t.join()
+    alice.sync()
+    p = Client(srv.port)
+    p.send("/join #h")
+    p.expect(r"joined$")
+    t = ask(p.send_raw, b"/history #h 10\n" * n)
+    for i in range(n):
+        for text in said:
+            p.expect(re.escape(text) + "$")
+        p.expect(r"^-- #h: 10 earlier messages$")
+    t.join()
 
 
 def test_replay_on_join_irc(hist):
