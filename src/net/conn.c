@@ -598,12 +598,18 @@ conn_take_token(struct conn *c)
 static void
 conn_process(struct conn *c)
 {
-	c->backlogged = 0;
+	c->backlogged = c->lines_wait = 0;
 	while (c->state == CONN_OPEN && c->flood_until == 0 && c->holds == 0) {
 		if (framer_held(&c->in) == 0)
 			break;
 		if (conn_backlogged(c)) {
 			c->backlogged = 1;
+			break;
+		}
+		if (c->door->flood_control && c->set->lines_wait != NULL &&
+		    c->set->lines_wait(c->set->lines_ctx)) {
+			c->lines_wait = 1;
+			c->set->lines_waiting = 1;
 			break;
 		}
 		if (!conn_take_token(c))
@@ -626,7 +632,7 @@ conn_process(struct conn *c)
 	/* Input has ended and every whole line has been handled: what is left
 	 * is at most an unterminated fragment, dropped like the line it was. */
 	if (c->state == CONN_OPEN && c->eof && c->flood_until == 0 && c->holds == 0 &&
-	    !c->backlogged) {
+	    !c->backlogged && !c->lines_wait) {
 		conn_close(c, c->reason != NULL ? c->reason : "Connection closed",
 		    CONN_CLOSE_AFTER_FLUSH);
 	}

@@ -129,6 +129,7 @@ struct conn {
 	unsigned quit : 1;            /* the client asked to close (CONN_CLOSE_QUIT) */
 	unsigned resume : 1;          /* its holds ended: lines wait for the flush step */
 	unsigned backlogged : 1;      /* its lines wait for its output to go down */
+	unsigned lines_wait : 1;      /* ... for conn_set_lines_go (the store is behind) */
 	struct framer in;
 	/* The rest is read on input, on timers and at the ends of a life. */
 	uint64_t id;                  /* for the log: never reused in a run (listeners_conn_add) */

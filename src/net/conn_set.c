@@ -81,6 +81,28 @@ conn_set_merge(struct conn_set *set)
 	}
 }
 
+static void
+lines_go(struct conn_set *set, struct conn_list *list)
+{
+	for (struct conn *c = list->head; c != NULL; c = c->next) {
+		if (!c->lines_wait)
+			continue;
+		c->lines_wait = 0;
+		c->resume = 1;
+		conn_set_flush_later(set, c);
+	}
+}
+
+void
+conn_set_lines_go(struct conn_set *set)
+{
+	if (!set->lines_waiting)
+		return;
+	set->lines_waiting = 0;
+	lines_go(set, &set->registered);
+	lines_go(set, &set->unregistered);
+}
+
 void
 conn_set_flush_later(struct conn_set *set, struct conn *c)
 {

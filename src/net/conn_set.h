@@ -56,6 +56,12 @@ struct conn_set {
 	 * that one (and has closed c). */
 	int (*readdress)(void *owner, struct conn *c, const struct sockaddr_storage *ss);
 	void *owner;
+	/* The owner's say whether a chat door's lines must wait now (the
+	 * store is behind: server.c), or NULL. A conn that found so waits
+	 * (its lines_wait) until conn_set_lines_go. */
+	int (*lines_wait)(void *ctx);
+	void *lines_ctx;
+	int lines_waiting;            /* some conn waits for conn_set_lines_go */
 };
 
 void conn_set_init(struct conn_set *set, struct loop *loop, const struct conn_limits *limits);
@@ -73,6 +79,8 @@ void conn_set_merge(struct conn_set *set);
 
 /* For the before-sleep step. */
 void conn_set_flush_later(struct conn_set *set, struct conn *c);
+/* Whatever lines_wait held back goes on, at the flush step. */
+void conn_set_lines_go(struct conn_set *set);
 void conn_set_reap_later(struct conn_set *set, struct conn *c);
 /* Whether either list has work. */
 int conn_set_busy(const struct conn_set *set);

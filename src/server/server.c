@@ -49,6 +49,45 @@ reap_dead(struct server *srv)
 	}
 }
 
+/* Once a minute at most: the store held clients' lines back. */
+#define BEHIND_LOG_MS 60000
+
+/* conn_set's lines_wait: whether the store is behind (STORE_BEHIND_MAX
+ * events not yet committed): then the chat doors' lines wait, until
+ * store_caught_up. */
+static int
+store_lines_wait(void *ctx)
+{
+	struct server *srv = ctx;
+	if (srv->store_behind || srv->store == NULL)
+		return srv->store_behind;
+	size_t unfinished = store_unfinished(srv->store);
+	if (unfinished < STORE_BEHIND_MAX)
+		return 0;
+	srv->store_behind = 1;
+	srv->behind_count++;
+	uint64_t now = loop_now(srv->loop);
+	if (srv->behind_logged_at == 0 || now - srv->behind_logged_at >= BEHIND_LOG_MS) {
+		log_warn("history: the database is %zu events behind the chat: clients' lines"
+		    " wait for it (%llu time%s since the last such line)", unfinished,
+		    (unsigned long long)srv->behind_count, srv->behind_count == 1 ? "" : "s");
+		srv->behind_logged_at = now;
+		srv->behind_count = 0;
+	}
+	return 1;
+}
+
+/* After epochs finished: the lines that waited go on once the store is
+ * back under STORE_BEHIND_RESUME. */
+static void
+store_caught_up(struct server *srv)
+{
+	if (srv->store_behind && store_unfinished(srv->store) <= STORE_BEHIND_RESUME) {
+		srv->store_behind = 0;
+		conn_set_lines_go(&srv->conns);
+	}
+}
+
 /* Whether epochs in flight finished since the loop last heard: then the
  * conns they held are on the flush list, released. A look with no lock
  * and no syscall first; store_finished (which clears store_fd: the loop
@@ -60,6 +99,7 @@ release_finished(struct server *srv)
 	if (oldest == 0 || store_finished_peek(srv->store) < oldest)
 		return 0;
 	gate_finished(&srv->conns, store_finished(srv->store));
+	store_caught_up(srv);
 	return 1;
 }
 
@@ -218,6 +258,7 @@ on_store_finished(struct loop *loop, struct loop_io *io, unsigned events)
 	(void)events;
 	struct server *srv = io->data;
 	gate_finished(&srv->conns, store_finished(srv->store));
+	store_caught_up(srv);
 }
 
 /* With history on: the database, and the hub's observer that fills it;
@@ -249,6 +290,8 @@ history_open(struct server *srv)
 		return -1;
 	}
 	srv->conns.gate.on = 1;
+	srv->conns.lines_wait = store_lines_wait;
+	srv->conns.lines_ctx = srv;
 	return 0;
 }
 
@@ -272,6 +315,7 @@ server_stop_work(struct server *srv)
 		history_free(srv->history);
 		srv->history = NULL;
 	}
+	srv->conns.lines_wait = NULL;
 	if (srv->store != NULL) {
 		if (srv->store_io.data != NULL)
 			loop_io_del(srv->loop, &srv->store_io);

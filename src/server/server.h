@@ -44,6 +44,10 @@ struct server {
 	struct gate_stream published;   /* with cluster and history: its
 	                                 * publishes, held as a conn's output */
 	struct loop_io store_io;        /* its fd: an epoch is finished */
+	int store_behind;               /* clients' lines wait for the store
+	                                 * (STORE_BEHIND_MAX) */
+	uint64_t behind_count;          /* times it was, since the last log line */
+	uint64_t behind_logged_at;      /* loop_now of that line, or 0 */
 	struct door_env env;            /* what doors may reach of all this */
 	struct door_stats door_stats;   /* the doors' own counters (env.stats) */
 	int metrics_on;                 /* a metrics-listen has been seen (reload.c) */

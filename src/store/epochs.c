@@ -420,6 +420,12 @@ epochs_finished_peek(const struct store_epochs *q)
 	return __atomic_load_n(&q->finished, __ATOMIC_ACQUIRE);
 }
 
+size_t
+epochs_unfinished(const struct store_epochs *q)
+{
+	return q->pend_ops + q->seen_inflight_ops;
+}
+
 void
 epochs_stats(struct store_epochs *q, struct store_stats *out)
 {

@@ -125,6 +125,8 @@ int epochs_pending(const struct store_epochs *q);
 uint64_t epochs_seal(struct store_epochs *q);
 uint64_t epochs_finished(struct store_epochs *q);
 uint64_t epochs_finished_peek(const struct store_epochs *q);
+/* Ops pending and in flight, as the loop last saw (store_unfinished). */
+size_t epochs_unfinished(const struct store_epochs *q);
 void epochs_stats(struct store_epochs *q, struct store_stats *out);
 
 /* The writer's side, under q->lock. take: the queued epochs, in order

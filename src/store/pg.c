@@ -436,6 +436,7 @@ const struct store_backend store_pg = {
 	.fd = pg_fd,
 	.finished = pg_finished,
 	.finished_peek = pg_finished_peek,
+	.unfinished = pg_unfinished,
 	.stats = pg_stats,
 	.query = pg_query,
 	.account_create = pg_account_create,

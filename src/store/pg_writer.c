@@ -105,6 +105,12 @@ pg_finished_peek(const struct store *st)
 	return epochs_finished_peek(&pg_of(st)->q);
 }
 
+size_t
+pg_unfinished(const struct store *st)
+{
+	return epochs_unfinished(&pg_of(st)->q);
+}
+
 void
 pg_pending_free(struct pg_store *s)
 {

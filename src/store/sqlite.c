@@ -269,6 +269,7 @@ const struct store_backend store_sqlite = {
 	.fd = sqlite_fd,
 	.finished = sqlite_finished,
 	.finished_peek = sqlite_finished_peek,
+	.unfinished = sqlite_unfinished,
 	.stats = sqlite_stats,
 	.query = sqlite_query,
 	.account_create = sqlite_account_create,

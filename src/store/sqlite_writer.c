@@ -73,6 +73,12 @@ sqlite_finished_peek(const struct store *s)
 	return epochs_finished_peek(&s->q);
 }
 
+size_t
+sqlite_unfinished(const struct store *s)
+{
+	return epochs_unfinished(&s->q);
+}
+
 void
 store_pending_free(struct store *s)
 {

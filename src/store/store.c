@@ -120,6 +120,12 @@ store_finished_peek(const struct store *s)
 	return ops(s)->finished_peek(s);
 }
 
+size_t
+store_unfinished(const struct store *s)
+{
+	return ops(s)->unfinished(s);
+}
+
 void
 store_stats(const struct store *s, struct store_stats *out)
 {

@@ -140,8 +140,20 @@ uint64_t store_finished(struct store *s);
  * its writes, whether store_finished has news (it still calls it to
  * hear of them). */
 uint64_t store_finished_peek(const struct store *s);
+/* The events (and other ops) appended and not yet finished, pending and
+ * in flight, as the loop last heard (store_finished and a seal update
+ * it): how far the writer is behind. */
+size_t store_unfinished(const struct store *s);
 
 #define STORE_PENDING_MAX 65536
+/* Past this many unfinished (store_unfinished), the server takes no more
+ * lines from clients (their lines wait, as under flood control) until
+ * the writer is back under STORE_BEHIND_RESUME: a disk or database slower
+ * than the chat slows the chat down, where it would have had the
+ * receivers' output (which waits for the commit) push them past their
+ * sendq, and past STORE_PENDING_MAX lost events from the history. */
+#define STORE_BEHIND_MAX 4096
+#define STORE_BEHIND_RESUME 1024
 
 /* ---- The read path (worker threads only; never the loop) ---- */
 

@@ -32,6 +32,7 @@ struct store_backend {
 	int (*fd)(const struct store *s);
 	uint64_t (*finished)(struct store *s);
 	uint64_t (*finished_peek)(const struct store *s);
+	size_t (*unfinished)(const struct store *s);
 	void (*stats)(const struct store *s, struct store_stats *out);
 
 	void (*query)(struct store *s, const struct store_query *q, struct store_result *out);

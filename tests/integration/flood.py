@@ -2,6 +2,7 @@
 (test_history.py on SQLite, test_pgstore.py on PostgreSQL): receivers that
 keep the msgid of every message they were sent, senders that say numbered
 lines until the server goes or they are closed."""
+import socket
 import threading
 import time
 
@@ -111,15 +112,25 @@ def seen_at_least(receivers, n, timeout=30):
         time.sleep(0.01)
 
 
+def hang_up(c):
+    """Closes c's connection, waking its threads blocked on it (a close
+    alone does not: they would wait for the server, or their timeout)."""
+    try:
+        c.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    c.close()
+
+
 def flood_end(receivers, senders):
     """Closes every client and waits for its threads: the msgids any
     receiver saw."""
     for c, _ in receivers:
-        c.close()
+        hang_up(c)
     for _, r in receivers:
         r.join(60)
     for c, s in senders:
-        c.close()
+        hang_up(c)
         s.join(60)
         s.drain.join(60)
     seen = set()

@@ -8,10 +8,11 @@ server's own queries (CHATHISTORY has tests of its own)."""
 import os
 import signal
 import sqlite3
+import time
 import subprocess
 
 from chat import PARLEYD, Server, free_port
-from flood import flood, flood_end, seen_at_least
+from flood import Sender, flood, flood_end, hang_up, seen_at_least
 from irc import IrcClient, parse
 
 DB = "parley.db"
@@ -236,3 +237,63 @@ def test_backup_while_the_server_runs(tmp_path):
     one_line_exit_2(p, "parleyd: backup:")
     c.close()
     stop(srv)
+
+
+class SteadySender(Sender):
+    """Says numbered lines into #flood, 100 every 10 ms: faster than a
+    database held up can take, slower than the receivers (Python threads)
+    read."""
+
+    def run(self):
+        self.drain.start()
+        i = 0
+        try:
+            while True:
+                self.sock.sendall(b"".join(b"PRIVMSG #flood :%s %d\r\n" % (self.name.encode(), i + k)
+                                           for k in range(100)))
+                i += 100
+                time.sleep(0.01)
+        except OSError:
+            pass
+
+
+def test_a_database_behind_the_chat_slows_it_and_loses_nobody(tmp_path):
+    """While the database cannot keep up (here another process holds its
+    write lock for 3 s), the server takes no more lines from clients once
+    STORE_BEHIND_MAX (4,096) events wait to be committed, and goes on when
+    it has caught up. Before, it read on: the receivers' output, waiting
+    for the commit, pushed them past their sendq ("sendq exceeded"), and
+    past 65,536 waiting events the rest went unstored. Now every receiver
+    stays and sees every line said, each of them stored."""
+    srv = start(tmp_path)
+    receivers, senders = flood(irc_port(srv), n=2, sender=SteadySender)
+    seen_at_least(receivers, 200)
+    lock = sqlite3.connect(str(tmp_path / "data" / DB), timeout=20, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        time.sleep(3)
+        lock.execute("ROLLBACK")
+    finally:
+        lock.close()
+    time.sleep(1)
+    for c, _ in senders:
+        hang_up(c)
+    for _, s in senders:
+        s.join(10)
+    # Until the store has taken the senders' last lines.
+    counted, stored = -1, 0
+    while stored != counted:
+        time.sleep(0.5)
+        counted, stored = stored, rows(tmp_path / "data", "SELECT count(*) FROM events WHERE kind = 1")[0][0]
+    seen_at_least(receivers, stored)
+    log = srv.log_text()
+    seen = flood_end(receivers, senders)
+    stop(srv)
+    assert "sendq exceeded" not in log, log[-2000:]
+    assert "behind the chat: clients' lines wait" in log, log[-2000:]
+    assert [len(r.seen) for _, r in receivers] == [stored, stored]
+    texts = rows(tmp_path / "data", "SELECT text FROM events WHERE kind = 1")
+    for c, _ in senders:
+        said = sorted(int(t.split()[1]) for (t,) in texts if t.split()[0] == c.nick)
+        assert said == list(range(len(said))), "%s: lines lost" % c.nick
+    assert len(seen) == stored
