@@ -90,8 +90,10 @@ def test_duplicated_deliveries_fail_the_run(tmp_path):
     fake.write_text(FAKE_PARLEYD % {"tests": str(Path(__file__).parent)})
     fake.chmod(0o755)
     out = tmp_path / "dup"
+    # 2 s, not TINY's 0.3: on a loaded machine the fake (Python) had
+    # delivered nothing, so duplicated nothing, by the end of 0.3 s.
     p = run_ab("--a", str(PARLEYD), "--b", str(fake), "--pairs", "1", "--workloads", "W1",
-               "--out", str(out), *TINY)
+               "--out", str(out), *TINY, "--duration", "2")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "FAILED" in p.stdout and "duplicated" in p.stdout
     md, r = report(out)
