@@ -181,11 +181,46 @@ conn_stop_input(struct conn *c)
 	conn_set_flush_later(c->set, c);
 }
 
+/* The client said goodbye (QUIT, or the end of its input) while replies
+ * it asked for before are being made (a history query on a worker, a
+ * long LIST): they go first, then the close as asked (conn_left), within
+ * CONN_LINGER_MS. Nothing more is read or handled meanwhile. Without
+ * this, `printf '/history #r 10\n' | nc HOST 7000` had its answer cut. */
+static void
+conn_leave(struct conn *c, const char *reason, unsigned how)
+{
+	c->leaving = 1;
+	c->leave_how = (uint8_t)how;
+	if (how & CONN_CLOSE_QUIT)
+		c->quit = 1;
+	conn_note_reason(c, reason);
+	c->eof = 1;
+	framer_free(&c->in);
+	c->flood_until = 0;
+	c->linger_by = loop_now(c->set->loop) + CONN_LINGER_MS;
+	conn_deadlines_arm(c);
+	conn_watch(c);
+}
+
+/* Its replies are done (or the linger is over): the close it asked for. */
+static void
+conn_left(struct conn *c)
+{
+	c->leaving = 0;
+	conn_close(c, conn_reason(c), c->leave_how);
+}
+
 void
 conn_close(struct conn *c, const char *reason, unsigned how)
 {
 	if (c->state == CONN_DEAD)
 		return;
+	if (c->state == CONN_OPEN && (how & CONN_CLOSE_AFTER_FLUSH) && !c->leaving &&
+	    (how & (CONN_CLOSE_QUIT | CONN_CLOSE_EOF)) && c->pagers != NULL && !c->gone) {
+		conn_leave(c, reason, how & ~CONN_CLOSE_EOF);
+		return;
+	}
+	c->leaving = 0;
 	if ((how & CONN_CLOSE_QUIT) && c->state == CONN_OPEN)
 		c->quit = 1;
 	if (!(how & CONN_CLOSE_AFTER_FLUSH)) {
@@ -397,6 +432,8 @@ conn_pagers_drive(struct conn *c)
 		}
 		conn_set_flush_later(c->set, c);
 	}
+	if (c->leaving && c->pagers == NULL && c->state == CONN_OPEN)
+		conn_left(c);
 }
 
 void
@@ -632,9 +669,9 @@ conn_process(struct conn *c)
 	/* Input has ended and every whole line has been handled: what is left
 	 * is at most an unterminated fragment, dropped like the line it was. */
 	if (c->state == CONN_OPEN && c->eof && c->flood_until == 0 && c->holds == 0 &&
-	    !c->backlogged && !c->lines_wait) {
+	    !c->backlogged && !c->lines_wait && !c->leaving) {
 		conn_close(c, c->reason != NULL ? c->reason : "Connection closed",
-		    CONN_CLOSE_AFTER_FLUSH);
+		    CONN_CLOSE_AFTER_FLUSH | CONN_CLOSE_EOF);
 	}
 }
 
@@ -944,6 +981,13 @@ conn_on_timer(struct loop *loop, struct loop_timer *timer)
 	struct conn *c = timer->data;
 	uint64_t now = loop_now(loop);
 	if (c->linger_by != 0 && c->linger_by <= now) {
+		if (c->leaving && c->state == CONN_OPEN) {
+			/* Replies still not done: cut short, as any close does. */
+			conn_left(c);
+			if (c->state != CONN_DEAD)
+				conn_deadlines_arm(c);
+			return;
+		}
 		conn_close(c, "closed", CONN_CLOSE_NOW);
 		return;
 	}

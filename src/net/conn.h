@@ -130,6 +130,9 @@ struct conn {
 	unsigned resume : 1;          /* its holds ended: lines wait for the flush step */
 	unsigned backlogged : 1;      /* its lines wait for its output to go down */
 	unsigned lines_wait : 1;      /* ... for conn_set_lines_go (the store is behind) */
+	unsigned leaving : 1;         /* said goodbye with replies being made: closed
+	                               * (leave_how) once they are done (conn_leave) */
+	uint8_t leave_how;
 	struct framer in;
 	/* The rest is read on input, on timers and at the ends of a life. */
 	uint64_t id;                  /* for the log: never reused in a run (listeners_conn_add) */
@@ -219,8 +222,12 @@ enum {
 	 * drops their users, so nobody hears of the others leaving. */
 	CONN_CLOSE_KEEP_USER = 4,
 	/* The client asked for it (QUIT), whatever the reason's words: for
-	 * the metrics. */
+	 * the metrics. With AFTER_FLUSH, replies still being made for it go
+	 * first (within the linger). */
 	CONN_CLOSE_QUIT = 8,
+	/* Its input ended (the close after its last line): as QUIT for the
+	 * replies being made, not counted as one. */
+	CONN_CLOSE_EOF = 16,
 };
 
 /* The one way a conn ends, for reason (the log's and the door's: the

@@ -8,6 +8,7 @@ and /search.
 The specifications: ircv3-specifications extensions/chathistory.md, and
 soju's doc/ext/search.md."""
 import re
+import socket
 import threading
 import time
 
@@ -445,6 +446,31 @@ def test_asking_faster_than_reading(hist):
             p.expect(re.escape(text) + "$")
         p.expect(r"^-- #h: 10 earlier messages$")
     t.join()
+
+
+def test_goodbye_after_asking_gets_the_answers_first(hist):
+    """A client that asks, then says goodbye (QUIT, or the end of its
+    input) before the answer is read from the store gets the answer, then
+    the goodbye: `printf '/history #h 2\\n' | nc HOST PORT` had nothing
+    back, the answers in flight were cut when the conn closed."""
+    srv = hist("--history-replay", "0")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    say(alice, "#h", ["one", "two"])
+    for script in (b"/join #h\n/history #h 2\n/quit\n", b"/join #h\n/history #h 2\n"):
+        p = Client(srv.port)
+        p.send_raw(script)
+        p.sock.shutdown(socket.SHUT_WR)
+        got = p.expect_closed()
+        asked = [x for x in got if re.search(r"<alice> (one|two)$|^-- #h: 2 earlier", x)]
+        assert len(asked) == 3 and asked[-1] == "-- #h: 2 earlier messages", got
+        assert got[-1] == ("-- goodbye" if b"/quit" in script else asked[-1]), got
+    bob = irc(srv, "bob")
+    bob.join("#h")
+    bob.send_raw(b"CHATHISTORY LATEST #h * 10\r\nQUIT :bye\r\n")
+    opening, inside = batch(bob)
+    assert texts(inside) == ["one", "two"]
+    bob.expect(r"^ERROR ")
 
 
 def test_replay_on_join_irc(hist):
