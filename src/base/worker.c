@@ -1,6 +1,9 @@
 /* The worker pool. One mutex guards the two queues (jobs waiting, jobs
  * done); a condition variable wakes idle threads; an eventfd tells the
- * loop that the done queue is not empty. A job is one allocation, moved
+ * loop that the done queue is not empty. Jobs wait in turns: one queue
+ * per owner with jobs waiting, and the threads take the first job of
+ * each owner in turn (round robin), so an owner with a thousand jobs
+ * queued delays another's one by one job, not a thousand. A job is one allocation, moved
  * from queue to queue, freed on the loop after its done. The threads
  * start with the first job: until then the process has one thread, and
  * glibc spares it the locked instructions a second one costs on every
@@ -21,7 +24,11 @@ struct job {
 	worker_done_fn *done;
 	void *arg;
 	int cancelled;
-	struct job *next;
+	uintptr_t owner;
+	struct job *next;             /* its owner's next job, or the done queue's */
+	/* The first waiting job of an owner stands for it in the turns: */
+	struct job *turn_next;        /* the next owner's first job */
+	struct job *last;             /* its owner's last waiting job */
 };
 
 /* A FIFO of jobs. */
@@ -32,7 +39,8 @@ struct job_queue {
 struct worker_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;          /* a job is waiting, or the pool stops */
-	struct job_queue waiting;     /* submitted, not started */
+	struct job *turn_head, *turn_tail; /* submitted, not started: each owner's
+	                                    * first job, in turn (turns_push) */
 	struct job_queue done;        /* finished (or cancelled), for the loop */
 	size_t jobs;                  /* submitted and not yet reaped */
 	size_t queue_max;
@@ -54,12 +62,47 @@ queue_push(struct job_queue *q, struct job *j)
 	q->tail = j;
 }
 
-static struct job *
-queue_pop(struct job_queue *q)
+/* j waits behind its owner's jobs, or takes a turn of its own: a walk
+ * over the owners with jobs waiting (at most queue_max). */
+static void
+turns_push(struct worker_pool *pool, struct job *j)
 {
-	struct job *j = q->head;
-	if (j != NULL && (q->head = j->next) == NULL)
-		q->tail = NULL;
+	j->next = j->turn_next = NULL;
+	for (struct job *h = pool->turn_head; h != NULL; h = h->turn_next) {
+		if (h->owner == j->owner) {
+			h->last->next = j;
+			h->last = j;
+			return;
+		}
+	}
+	j->last = j;
+	if (pool->turn_tail != NULL)
+		pool->turn_tail->turn_next = j;
+	else
+		pool->turn_head = j;
+	pool->turn_tail = j;
+}
+
+/* The first owner's first job; its next job goes to the end of the turns. */
+static struct job *
+turns_pop(struct worker_pool *pool)
+{
+	struct job *j = pool->turn_head;
+	if (j == NULL)
+		return NULL;
+	if ((pool->turn_head = j->turn_next) == NULL)
+		pool->turn_tail = NULL;
+	struct job *n = j->next;
+	if (n != NULL) {
+		n->last = j->last;
+		n->turn_next = NULL;
+		if (pool->turn_tail != NULL)
+			pool->turn_tail->turn_next = n;
+		else
+			pool->turn_head = n;
+		pool->turn_tail = n;
+	}
+	j->next = NULL;
 	return j;
 }
 
@@ -89,7 +132,7 @@ worker_main(void *data)
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
 		struct job *j;
-		while ((j = queue_pop(&pool->waiting)) == NULL && !pool->stopping)
+		while ((j = turns_pop(pool)) == NULL && !pool->stopping)
 			pthread_cond_wait(&pool->wake, &pool->lock);
 		if (j == NULL)
 			break;
@@ -165,12 +208,19 @@ worker_pool_fd(const struct worker_pool *pool)
 int
 worker_submit(struct worker_pool *pool, worker_fn *work, worker_done_fn *done, void *arg)
 {
+	return worker_submit_for(pool, 0, work, done, arg);
+}
+
+int
+worker_submit_for(struct worker_pool *pool, uintptr_t owner, worker_fn *work,
+    worker_done_fn *done, void *arg)
+{
 	if (pool->nthreads == 0 && start_threads(pool) < 0)
 		return -1;
 	struct job *j = malloc(sizeof *j);
 	if (j == NULL)
 		return -1;
-	*j = (struct job){ .work = work, .done = done, .arg = arg };
+	*j = (struct job){ .work = work, .done = done, .arg = arg, .owner = owner };
 	pthread_mutex_lock(&pool->lock);
 	if (pool->stopping || pool->jobs >= pool->queue_max) {
 		int err = pool->stopping ? ECANCELED : EAGAIN;
@@ -180,7 +230,7 @@ worker_submit(struct worker_pool *pool, worker_fn *work, worker_done_fn *done, v
 		return -1;
 	}
 	pool->jobs++;
-	queue_push(&pool->waiting, j);
+	turns_push(pool, j);
 	pthread_cond_signal(&pool->wake);
 	pthread_mutex_unlock(&pool->lock);
 	return 0;
@@ -235,7 +285,7 @@ worker_pool_free(struct worker_pool *pool)
 	pthread_mutex_lock(&pool->lock);
 	pool->stopping = 1;
 	struct job *j;
-	while ((j = queue_pop(&pool->waiting)) != NULL) {
+	while ((j = turns_pop(pool)) != NULL) {
 		j->cancelled = 1;
 		queue_push(&pool->done, j);
 	}

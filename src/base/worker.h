@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct worker_pool;
 
@@ -39,6 +40,11 @@ int worker_pool_fd(const struct worker_pool *pool);
  * it runs, and arg is still the caller's. */
 int worker_submit(struct worker_pool *pool, worker_fn *work, worker_done_fn *done,
     void *arg);
+/* As worker_submit, for owner (a client's address, say): the threads take
+ * each owner's jobs in turn, first in first out within an owner's. The
+ * owner 0 is worker_submit's. */
+int worker_submit_for(struct worker_pool *pool, uintptr_t owner, worker_fn *work,
+    worker_done_fn *done, void *arg);
 /* On the loop: runs the done of every job that has finished. Returns
  * how many. */
 size_t worker_pool_reap(struct worker_pool *pool);

@@ -6,6 +6,17 @@
 
 #include "chat/hub.h"
 
+uintptr_t
+door_address_key(const struct conn *c)
+{
+	/* FNV-1a of the address as text: two addresses that meet share
+	 * their turns, no more. */
+	uint64_t h = 14695981039346656037ull;
+	for (const char *p = c->host; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return (uintptr_t)h | 1;
+}
+
 const struct door *
 door_find(const struct door_env *env, const char *name)
 {

@@ -6,6 +6,7 @@
 #define PARLEY_DOOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/histogram.h"
 #include "net/conn.h"
@@ -64,6 +65,10 @@ door_env(const struct conn *c)
 {
 	return c->env;
 }
+
+/* c's address as a key (never 0: the server's own), for what is shared
+ * out by address (worker_submit_for). */
+uintptr_t door_address_key(const struct conn *c);
 
 static inline struct hub *
 door_hub(const struct conn *c)

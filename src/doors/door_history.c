@@ -77,9 +77,10 @@ hjob_done(void *arg, int cancelled)
 }
 
 int
-door_hjob_submit(const struct door_env *env, struct door_hjob *j, door_hjob_done *done,
+door_hjob_submit(const struct conn *c, struct door_hjob *j, door_hjob_done *done,
     void *ctx)
 {
+	const struct door_env *env = door_env(c);
 	if (env->store == NULL || env->workers == NULL)
 		return -1;
 	j->store = env->store;
@@ -87,7 +88,7 @@ door_hjob_submit(const struct door_env *env, struct door_hjob *j, door_hjob_done
 	j->ctx = ctx;
 	j->latency = env->stats != NULL ? &env->stats->history_query_us : NULL;
 	j->asked_us = clock_mono_us();
-	return worker_submit(env->workers, hjob_work, hjob_done, j);
+	return worker_submit_for(env->workers, door_address_key(c), hjob_work, hjob_done, j);
 }
 
 int

@@ -77,8 +77,10 @@ struct door_hjob *door_hjob_one(enum store_query_kind kind, const struct room *r
     const struct user *u, uint32_t limit);
 /* Runs every query of j on a worker, then j->done on the loop. -1 when
  * the server keeps no history or the pool's queue is full (it never
- * waits): j is still the caller's then. */
-int door_hjob_submit(const struct door_env *env, struct door_hjob *j, door_hjob_done *done,
+ * waits): j is still the caller's then. The pool takes the jobs of c's
+ * address in turn with everyone else's (worker_submit_for): one address
+ * asking a thousand slow searches delays another's query by one. */
+int door_hjob_submit(const struct conn *c, struct door_hjob *j, door_hjob_done *done,
     void *ctx);
 
 /* q asks about u's private conversation with nick: with the account of

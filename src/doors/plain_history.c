@@ -169,7 +169,7 @@ ask(struct conn *c, const struct room *room, enum plain_history_kind kind, uint3
 	w->kind = kind;
 	w->refs = 2; /* the job's and the pager's */
 	w->conn = c;
-	if (door_hjob_submit(door_env(c), j, wait_done, w) < 0) {
+	if (door_hjob_submit(c, j, wait_done, w) < 0) {
 		door_hjob_free(j);
 		free(w);
 		return PH_BUSY;

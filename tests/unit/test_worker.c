@@ -114,6 +114,42 @@ test_one_thread_keeps_order(void **state)
 	worker_pool_free(pool);
 }
 
+/* Each owner's jobs are taken in turn: an owner with ten jobs waiting
+ * delays another's by one, not ten; within an owner, first come first. */
+static void
+test_owners_take_turns(void **state)
+{
+	(void)state;
+	sem_t started, hold;
+	sem_init(&started, 0, 0);
+	sem_init(&hold, 0, 0);
+	struct worker_pool *pool = worker_pool_new(1, 64);
+	assert_non_null(pool);
+	struct job jobs[14];
+	int order[14], norder = 0, n = 0;
+	/* The one thread busy with owner 1's first job while the rest come. */
+	jobs[n] = (struct job){ .input = 0, .started = &started, .hold = &hold,
+	    .order = order, .norder = &norder };
+	assert_int_equal(worker_submit_for(pool, 1, work, done, &jobs[n++]), 0);
+	sem_wait(&started);
+	const struct { uintptr_t owner; int input; } later[] = {
+		{ 1, 1 }, { 1, 2 }, { 1, 3 }, { 1, 4 }, { 1, 5 }, { 1, 6 }, { 1, 7 }, { 1, 8 },
+		{ 1, 9 }, { 1, 10 }, { 2, 100 }, { 3, 200 }, { 3, 201 },
+	};
+	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+		jobs[n] = (struct job){ .input = later[i].input, .order = order, .norder = &norder };
+		assert_int_equal(worker_submit_for(pool, later[i].owner, work, done, &jobs[n++]), 0);
+	}
+	sem_post(&hold);
+	reap_until(pool, 14);
+	const int want[14] = { 0, 1, 100, 200, 2, 201, 3, 4, 5, 6, 7, 8, 9, 10 };
+	for (int i = 0; i < 14; i++)
+		assert_int_equal(order[i], want[i]);
+	worker_pool_free(pool);
+	sem_destroy(&started);
+	sem_destroy(&hold);
+}
+
 /* The queue holds queue_max jobs, counting those running and those done
  * but not reaped; past it, submit says no and runs nothing. */
 static void
@@ -260,6 +296,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_work_on_threads_done_on_caller),
 		cmocka_unit_test(test_one_thread_keeps_order),
+		cmocka_unit_test(test_owners_take_turns),
 		cmocka_unit_test(test_queue_is_bounded),
 		cmocka_unit_test(test_stop_cancels_waiting_waits_running),
 		cmocka_unit_test(test_stop_runs_unreaped_dones),

@@ -284,7 +284,7 @@ history_submit(struct conn *c, struct door_hjob *j, door_hjob_done *done)
 		door_hjob_free(j);
 		return 1; /* the conn is closing */
 	}
-	if (door_hjob_submit(door_env(c), j, done, r) < 0) {
+	if (door_hjob_submit(c, j, done, r) < 0) {
 		irc_reply_done(r);
 		door_hjob_free(j);
 		return 0;
