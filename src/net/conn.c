@@ -265,7 +265,10 @@ conn_drop_user(struct conn *c, int tell_door)
  * for good. Lines the server has taken from it are still handled (a piped
  * script is taken whole, at flood-rate, however its sender ends), but
  * nothing more is read or written, and the conn is out of the loop's set
- * until they are done; with none, it is dropped now. */
+ * until they are done; with none, it is dropped now. Its replies still
+ * being made stay, their output dropped: the holds of those waiting for
+ * a job end with the job, as the lines behind them expect (a reply freed
+ * now would leave its hold to nobody, and them waiting for ever). */
 static void
 conn_lost_peer(struct conn *c, const char *reason)
 {
@@ -279,9 +282,16 @@ conn_lost_peer(struct conn *c, const char *reason)
 	c->eof = 1;
 	c->gone = 1;
 	conn_note_reason(c, reason); /* unless a line of those says otherwise */
-	conn_pagers_end(c, 0);
+	for (struct conn_pager *p = c->pagers; p != NULL; p = p->next)
+		sendq_clear(&p->after);
 	sendq_clear(&c->out);
 	conn_watch(c);
+	/* At the flush step, unless flood control or a hold has them: lines
+	 * that waited for the output just dropped (conn_backlogged) would
+	 * wait for a flush a gone conn never makes, and half a line, found
+	 * by a write before any read, for an end of input already come. */
+	c->resume = 1;
+	conn_set_flush_later(c->set, c);
 }
 
 /* A hang-up or error that reading will not report, since the conn is not
@@ -309,7 +319,7 @@ conn_queued(const struct conn *c)
 static int
 conn_backlogged(const struct conn *c)
 {
-	return c->door->sendq_bound &&
+	return c->door->sendq_bound && !c->gone &&
 	    conn_queued(c) >= c->set->limits.sendq / CONN_BACKLOG_SENDQ_SHARE;
 }
 
@@ -529,6 +539,8 @@ conn_flush(struct conn *c)
 	if (c->gone) {
 		if (c->state == CONN_CLOSING)
 			conn_close(c, "closed", CONN_CLOSE_NOW);
+		else
+			conn_pagers_drive(c); /* made for nobody, to their end */
 		return;
 	}
 	size_t queued = c->out.bytes;

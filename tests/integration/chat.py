@@ -126,6 +126,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def unread_by_server(server_port, client_port, timeout=5):
+    """Waits until parleyd has read all a client sent (its end of the
+    connection has nothing queued to read, in /proc/net/tcp)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in open("/proc/net/tcp").read().splitlines()[1:]:
+            f = line.split()
+            if (int(f[1].split(":")[1], 16) == server_port and
+                    int(f[2].split(":")[1], 16) == client_port and
+                    int(f[4].split(":")[1], 16) == 0):
+                return
+        time.sleep(0.01)
+    raise AssertionError("parleyd did not read what %d sent" % client_port)
+
+
 class LineMatching:
     """What every line-reading test client shares: it has `lines` (all read
     so far), `expect(pattern, timeout)` and `_read_line(deadline)`."""

@@ -9,12 +9,14 @@ The specifications: ircv3-specifications extensions/chathistory.md, and
 soju's doc/ext/search.md."""
 import re
 import socket
+import sqlite3
+import struct
 import threading
 import time
 
 import pytest
 
-from chat import Client
+from chat import Client, unread_by_server
 from irc import IrcClient, parse
 from test_irc import make_irc  # noqa: F401 (fixture: each server its own data dir)
 
@@ -471,6 +473,83 @@ def test_goodbye_after_asking_gets_the_answers_first(hist):
     opening, inside = batch(bob)
     assert texts(inside) == ["one", "two"]
     bob.expect(r"^ERROR ")
+
+
+def plain_in_h(srv, nick):
+    """A plain client named nick, in #h."""
+    p = Client(srv.port)
+    p.set_nick(nick)
+    p.send("/join #h")
+    p.expect(r"joined$")
+    return p
+
+
+def ask_then_reset(sock, data):
+    """Sends what of data the server takes before its socket is full (it
+    stops reading while its answers wait), then resets the connection
+    (SO_LINGER 0): a client gone without reading any answer."""
+    sock.setblocking(False)
+    try:
+        while data:
+            data = data[sock.send(data):]
+    except BlockingIOError:
+        pass
+    time.sleep(1)  # the server answers what it took, up to half its sendq
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_gone_while_its_asking_waits(hist):
+    """A client whose lines wait for its answers to go out (more than half
+    its sendq queued) and that then resets the connection is gone: its
+    user quits. Before, nothing handled its lines again (they waited for a
+    flush that a gone conn never makes), and it stayed in its rooms: on
+    the plain door (never pinged) for as long as the server ran."""
+    srv = hist("--sendq", "65536", "--history-replay", "0")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    say(alice, "#h", ["%d %s" % (i, "x" * 300) for i in range(10)])
+    p = plain_in_h(srv, "pat")
+    alice.expect(r":pat!\S+ JOIN #h")
+    ask_then_reset(p.sock, b"/history #h 10\n" * 2000)
+    alice.expect(r":pat!\S+ QUIT ", timeout=10)
+    bob = irc(srv, "bob")
+    bob.join("#h")
+    ask_then_reset(bob.sock, b"CHATHISTORY LATEST #h * 10\r\n" * 2000)
+    alice.expect(r":bob!\S+ QUIT ", timeout=10)
+
+
+def test_gone_while_its_jobs_hold_its_lines(hist):
+    """A client with DOOR_HJOBS_MAX searches in flight (its next lines
+    wait for one to end) that resets the connection quits once they are
+    done. Here they wait for the search index, which another process's
+    write lock holds back. Before, its replies were freed with its output,
+    and the jobs' ends, finding no reply's conn, never let its lines go:
+    it stayed in its rooms for as long as the server ran (plain) or until
+    pinged out (IRC)."""
+    srv = hist("--history-replay", "0")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    p = plain_in_h(srv, "pat")
+    bob = irc(srv, "bob")
+    bob.join("#h")
+    say(alice, "#h", ["one"])
+    # At once: the index takes a message 200 ms after its commit.
+    lock = sqlite3.connect(str(srv.data_dir / "parley.db"), timeout=20, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        p.send_raw(b"/search #h one\n" * 50)
+        bob.send_raw(b"SEARCH in=#h;text=one\r\n" * 50)
+        for c in (p, bob):
+            unread_by_server(srv.port if c is p else srv.irc_port, c.sock.getsockname()[1])
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.sock.close()
+        time.sleep(0.5)  # for the server to find them gone, their jobs still waiting
+        lock.execute("ROLLBACK")
+    finally:
+        lock.close()
+    alice.expect(r":(pat|bob)!\S+ QUIT ", timeout=10)
+    alice.expect(r":(pat|bob)!\S+ QUIT ", timeout=10)
 
 
 def test_replay_on_join_irc(hist):

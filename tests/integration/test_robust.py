@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from chat import NO_HISTORY, ROOT, Client, PARLEYD, free_port
+from chat import NO_HISTORY, ROOT, Client, PARLEYD, free_port, unread_by_server
 
 
 def test_quit_with_reason(server):
@@ -57,6 +57,32 @@ def test_sigkilled_client_is_a_quit(server):
     proc.wait()
     # The kernel resets a socket closed with unread data, else sends FIN.
     b.expect(r"^-- victim quit: Connection (closed|reset by peer)$")
+
+
+def test_reset_with_a_line_unfinished_is_a_quit(make_server):
+    """A client that stopped reading (its output waits in the server) and
+    resets the connection with half a line sent is gone: the write that
+    finds the reset comes before any read, and the half line is the only
+    thing left of it. Before, nothing handled what it had sent again, and
+    it stayed in its rooms for as long as the server ran."""
+    srv = make_server("--sendq", "4194304", "--flood-rate", "0")
+    b = srv.client("bob")
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", srv.port))
+    slow.sendall(b"/nick slow\n")
+    b.expect(r"^-- guest\d+ is now known as slow$")
+    # More than the kernel's buffers take for slow (some 3 MB on loopback
+    # with its window this small), less than its sendq: parleyd's own
+    # output for it waits, its socket full.
+    for start in range(0, 4000, 500):
+        b.send_raw(b"".join(b"%d %s\n" % (i, b"m" * 1000) for i in range(start, start + 500)))
+        b.sync()
+    slow.sendall(b"half a li")
+    unread_by_server(srv.port, slow.getsockname()[1])
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    slow.close()
+    b.expect(r"^-- slow quit: ", timeout=10)
 
 
 def test_unterminated_line_at_eof_is_dropped(server):
