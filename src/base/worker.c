@@ -62,12 +62,24 @@ queue_push(struct job_queue *q, struct job *j)
 	q->tail = j;
 }
 
+/* j, its owner's first waiting job, takes the last turn. */
+static void
+turns_append(struct worker_pool *pool, struct job *j)
+{
+	j->turn_next = NULL;
+	if (pool->turn_tail != NULL)
+		pool->turn_tail->turn_next = j;
+	else
+		pool->turn_head = j;
+	pool->turn_tail = j;
+}
+
 /* j waits behind its owner's jobs, or takes a turn of its own: a walk
  * over the owners with jobs waiting (at most queue_max). */
 static void
 turns_push(struct worker_pool *pool, struct job *j)
 {
-	j->next = j->turn_next = NULL;
+	j->next = NULL;
 	for (struct job *h = pool->turn_head; h != NULL; h = h->turn_next) {
 		if (h->owner == j->owner) {
 			h->last->next = j;
@@ -76,11 +88,7 @@ turns_push(struct worker_pool *pool, struct job *j)
 		}
 	}
 	j->last = j;
-	if (pool->turn_tail != NULL)
-		pool->turn_tail->turn_next = j;
-	else
-		pool->turn_head = j;
-	pool->turn_tail = j;
+	turns_append(pool, j);
 }
 
 /* The first owner's first job; its next job goes to the end of the turns. */
@@ -95,12 +103,7 @@ turns_pop(struct worker_pool *pool)
 	struct job *n = j->next;
 	if (n != NULL) {
 		n->last = j->last;
-		n->turn_next = NULL;
-		if (pool->turn_tail != NULL)
-			pool->turn_tail->turn_next = n;
-		else
-			pool->turn_head = n;
-		pool->turn_tail = n;
+		turns_append(pool, n);
 	}
 	j->next = NULL;
 	return j;
