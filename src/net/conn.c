@@ -655,8 +655,10 @@ conn_process(struct conn *c)
 			c->backlogged = 1;
 			break;
 		}
-		if (c->door->flood_control && c->set->lines_wait != NULL &&
-		    c->set->lines_wait(c->set->lines_ctx)) {
+		/* Registration adds no events: a newcomer is not kept out
+		 * (and timed out) while the store catches up. */
+		if (c->door->flood_control && !c->unregistered &&
+		    c->set->lines_wait != NULL && c->set->lines_wait(c->set->lines_ctx)) {
 			c->lines_wait = 1;
 			c->set->lines_waiting = 1;
 			break;

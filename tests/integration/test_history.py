@@ -297,3 +297,43 @@ def test_a_database_behind_the_chat_slows_it_and_loses_nobody(tmp_path):
         said = sorted(int(t.split()[1]) for (t,) in texts if t.split()[0] == c.nick)
         assert said == list(range(len(said))), "%s: lines lost" % c.nick
     assert len(seen) == stored
+
+
+def test_a_newcomer_registers_while_the_database_is_behind(tmp_path):
+    """Registration adds no events, so the rule that holds the chat's lines
+    while the store is behind does not hold a newcomer's NICK and USER:
+    with a registration timeout shorter than the stall (2 s against 3.5 s,
+    another process holding the write lock), the newcomer is registered,
+    and welcomed once the epochs before its welcome are committed (the
+    durability gate holds every reply made while events wait to be sealed:
+    it cannot tell which of them show one). Before, its lines waited with
+    everyone's and it was cut off, "Registration timed out", for a database
+    it never wrote to. The lock is held under STORE_BUSY_MS (5 s): past
+    that the writer's commit fails and drops its batch."""
+    srv = start(tmp_path, "--registration-timeout", "2")
+    receivers, senders = flood(irc_port(srv), n=2, sender=SteadySender)
+    seen_at_least(receivers, 200)
+    newcomer = IrcClient(irc_port(srv))
+    lock = sqlite3.connect(str(tmp_path / "data" / DB), timeout=20, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        held_at = time.monotonic()
+        while "behind the chat" not in srv.log_text() and time.monotonic() < held_at + 3:
+            time.sleep(0.02)
+        behind = "behind the chat: clients' lines wait" in srv.log_text()
+        newcomer.send("NICK newcomer")
+        newcomer.send("USER u 0 * :Real Name")
+        time.sleep(max(0.0, held_at + 3.5 - time.monotonic()))
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    welcome = newcomer.collect(r"^ERROR |^:\S+ 001 ")
+    for c, _ in senders:
+        hang_up(c)
+    flood_end(receivers, senders)
+    newcomer.close()
+    log = srv.log_text()
+    stop(srv)
+    assert behind, log[-2000:]
+    assert " 001 newcomer " in welcome[-1], welcome
+    assert "Registration timed out" not in log, log[-2000:]
