@@ -53,6 +53,9 @@ struct server {
 	int metrics_on;                 /* a metrics-listen has been seen (reload.c) */
 	char started[SERVER_STARTED_MAX];
 	struct loop_timer idle_sweep;   /* sweep.c */
+	uint64_t sweep_oldest;          /* the epoch in flight at its last run (sweep.c) */
+	uint64_t sweep_held_at;         /* its last run that found the store holding
+	                                 * the chat back: silence counts from it */
 	struct loop_io log_io;          /* the log's fd, watched while lines wait */
 	struct loop_io signals;         /* shutdown.c */
 	struct loop_timer shutdown_deadline;

@@ -4,6 +4,7 @@
 
 #include "accounts/accounts.h"
 #include "net/conn.h"
+#include "net/gate.h"
 #include "server/server.h"
 
 #define SWEEP_MS 1000
@@ -28,6 +29,26 @@ sweep_unregistered(struct server *srv, uint64_t now)
 	}
 }
 
+/* When a client's silence starts counting: its last input, or the last
+ * sweep that found the store holding the chat back, if later. The epoch
+ * in flight at the last sweep still is: every client's output queued
+ * since waits for it (net/gate.h), the PING this sweep would send with
+ * the rest, and past STORE_BEHIND_MAX their lines wait too, unread once
+ * their framer is full. No client can answer then; the silence is the
+ * server's. Without it a database stalled for ping-timeout dropped every
+ * client that was due a PING meanwhile ("Ping timeout"), and idle-timeout
+ * those it kept from being read. A sweep's second late at most: the
+ * first sweep of a stall still judges. */
+static uint64_t
+silence_from(struct server *srv, uint64_t now)
+{
+	uint64_t oldest = gate_oldest(&srv->conns.gate);
+	if (oldest != 0 && oldest == srv->sweep_oldest)
+		srv->sweep_held_at = now;
+	srv->sweep_oldest = oldest;
+	return srv->sweep_held_at;
+}
+
 /* Silence: the list is ordered by last input, so the sweep looks only at
  * conns that really are silent, and wakes once a second at most whatever
  * the number of clients. A door that can (IRC) asks a silent client with
@@ -46,12 +67,13 @@ on_sweep(struct loop *loop, struct loop_timer *timer)
 	uint64_t ping_limit = ping_after + (uint64_t)cfg->ping_timeout * 1000u;
 	uint64_t first = idle_limit && idle_limit < ping_after ? idle_limit : ping_after;
 	uint64_t now = loop_now(loop);
+	uint64_t held_at = silence_from(srv, now);
 	sweep_unregistered(srv, now);
 	/* The admin command line may have written the accounts: a counter
 	 * read by a worker, the names only when it moved. */
 	accounts_sync(srv->accounts);
 	for (struct conn *c = srv->conns.registered.head; c != NULL; c = c->next) {
-		uint64_t idle = now - c->last_input;
+		uint64_t idle = now - (c->last_input > held_at ? c->last_input : held_at);
 		if (idle < first)
 			break;
 		if (c->state != CONN_OPEN || c->handshake_by != 0)

@@ -337,3 +337,43 @@ def test_a_newcomer_registers_while_the_database_is_behind(tmp_path):
     assert behind, log[-2000:]
     assert " 001 newcomer " in welcome[-1], welcome
     assert "Registration timed out" not in log, log[-2000:]
+
+
+def test_a_stalled_database_drops_nobody_for_silence(tmp_path):
+    """While the database cannot commit (another process holds its write
+    lock for 4 s), every client's output queued since the epoch in flight
+    waits for it, a PING the server sends for silence with the rest: no
+    client can answer it, so the server's own stall is not a client's
+    silence. Before, carol, idle for ping-interval + ping-timeout (1 + 1 s
+    here) behind a message that waited for the commit, was dropped for
+    "Ping timeout". The silence counts again once the database is back:
+    eve, who never answers a PING, is still dropped."""
+    srv = start(tmp_path, "--ping-interval", "1", "--ping-timeout", "1")
+    try:
+        carol, dave = client(srv, "carol"), client(srv, "dave")
+        eve = IrcClient(irc_port(srv), auto_pong=False).register("eve")
+        for c in (carol, dave, eve):
+            c.join("#r")
+        carol.sync()
+        lock = sqlite3.connect(str(tmp_path / "data" / DB), timeout=20, isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+            carol.sync()
+            dave.send("PRIVMSG #r :while the database is stuck")
+            time.sleep(4)
+            lock.execute("ROLLBACK")
+        finally:
+            lock.close()
+        try:
+            carol.expect(r"PRIVMSG #r :while the database is stuck")
+            carol.sync()
+        except (AssertionError, OSError):
+            pass   # the log says why
+        eve.expect_closed(timeout=30)
+        log = srv.log_text()
+        for c in (carol, dave, eve):
+            c.close()
+    finally:
+        srv.stop()
+    assert "carol: closed" not in log, log[-3000:]
+    assert "eve: closed (Ping timeout" in log, log[-3000:]
