@@ -272,6 +272,11 @@ conn_drop_user(struct conn *c, int tell_door)
 static void
 conn_lost_peer(struct conn *c, const char *reason)
 {
+	/* Heard once. The hang-up that comes with the error a write found
+	 * (conn_on_io) has no error left to say (SO_ERROR is read once): it
+	 * made "Connection timed out" "Connection closed". */
+	if (c->gone)
+		return;
 	if (c->state != CONN_OPEN || framer_held(&c->in) == 0) {
 		conn_close(c, reason, CONN_CLOSE_NOW);
 		return;

@@ -85,6 +85,35 @@ def test_reset_with_a_line_unfinished_is_a_quit(make_server):
     b.expect(r"^-- slow quit: ", timeout=10)
 
 
+def test_a_reader_that_vanished_times_out_as_such(make_server):
+    """A client that asked faster than it read (its lines wait for its
+    output: CONN_BACKLOG_SENDQ_SHARE), then vanished without a word, is
+    dropped by the kernel's TCP_USER_TIMEOUT (ping-interval + ping-timeout,
+    2 s here), and its room hears why: "Connection timed out". Before, the
+    write found the timeout, then the hang-up that came with it found no
+    error left to read (SO_ERROR is read once) and said "Connection
+    closed" (peer_closed in the metrics, not connection_timeout)."""
+    srv = make_server("--sendq", "65536", "--flood-rate", "0", "--ping-interval", "1",
+                      "--ping-timeout", "1")
+    b = srv.client("bob")
+    for i in range(10):
+        b.send("%d %s" % (i, "x" * 300))
+    b.sync()
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", srv.port))
+    try:
+        slow.sendall(b"/nick slow\n")
+        b.expect(r"^-- guest\d+ is now known as slow$")
+        # Some 300 KB of answers asked for; the 36 KB of asking fits in
+        # the kernel's buffers. Nothing is read from here on.
+        slow.sendall(b"/history #lobby 10\n" * 2000)
+        b.expect(r"^-- slow quit: ", timeout=30)
+    finally:
+        slow.close()
+    assert b.lines[-1] == "-- slow quit: Connection timed out", b.lines[-1]
+
+
 def test_unterminated_line_at_eof_is_dropped(server):
     a, b = server.client("alice"), server.client("bob")
     a.send_raw(b"complete\nno newline")
