@@ -593,7 +593,15 @@ conn_flush(struct conn *c)
  * its last write (it watches LOOP_WRITE for it) is left for the loop to
  * say when it can take more: trying again every pass finds it full (a
  * write for EAGAIN per pass and per conn, for every conn at once when a
- * busy room outruns its readers). Anything else is flushed now. */
+ * busy room outruns its readers). Anything else is flushed now. Lines
+ * due to go on (c->resume: a hold ended, the store caught up) wait for
+ * that write too, and nothing more: LOOP_WRITE stays watched while
+ * anything released is queued, and level-triggered epoll reports the
+ * socket once it takes bytes again (or its error, as LOOP_HUP), where
+ * conn_on_io flushes, and a flush resumes them; a read handles them as
+ * well. A peer that never reads keeps them waiting as it keeps its
+ * output, until ping-timeout or the kernel's TCP_USER_TIMEOUT. TLS and
+ * WebSocket conns are never skipped. */
 void
 conn_flush_pass(struct conn *c)
 {
