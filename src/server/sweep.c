@@ -13,15 +13,17 @@
 
 /* Registration: a connection that has not become a user within
  * registration-timeout of arriving holds a slot for nothing; the list is
- * in order of arrival, so the sweep looks only at those that are late. */
+ * in order of arrival, so the sweep looks only at those that are late.
+ * Not while the store holds the chat back (silence_from): the answer to
+ * its CAP LS waits with every reply, and the client's CAP END for it. */
 static void
-sweep_unregistered(struct server *srv, uint64_t now)
+sweep_unregistered(struct server *srv, uint64_t now, uint64_t held_at)
 {
 	uint64_t limit = (uint64_t)srv->cfg->registration_timeout * 1000u;
 	if (limit == 0)
 		return;
 	for (struct conn *c = srv->conns.unregistered.head; c != NULL; c = c->next) {
-		if (now - c->last_input < limit)
+		if (now - (c->last_input > held_at ? c->last_input : held_at) < limit)
 			break;
 		if (c->state == CONN_OPEN && c->handshake_by == 0) /* a handshake has its own deadline */
 			conn_close(c, "Registration timed out",
@@ -36,8 +38,9 @@ sweep_unregistered(struct server *srv, uint64_t now)
  * the rest, and past STORE_BEHIND_MAX their lines wait too, unread once
  * their framer is full. No client can answer then; the silence is the
  * server's. Without it a database stalled for ping-timeout dropped every
- * client that was due a PING meanwhile ("Ping timeout"), and idle-timeout
- * those it kept from being read. A sweep's second late at most: the
+ * client that was due a PING meanwhile ("Ping timeout"), idle-timeout
+ * those it kept from being read, and registration-timeout a newcomer
+ * waiting for its answer to CAP LS. A sweep's second late at most: the
  * first sweep of a stall still judges. */
 static uint64_t
 silence_from(struct server *srv, uint64_t now)
@@ -68,7 +71,7 @@ on_sweep(struct loop *loop, struct loop_timer *timer)
 	uint64_t first = idle_limit && idle_limit < ping_after ? idle_limit : ping_after;
 	uint64_t now = loop_now(loop);
 	uint64_t held_at = silence_from(srv, now);
-	sweep_unregistered(srv, now);
+	sweep_unregistered(srv, now, held_at);
 	/* The admin command line may have written the accounts: a counter
 	 * read by a worker, the names only when it moved. */
 	accounts_sync(srv->accounts);

@@ -377,3 +377,46 @@ def test_a_stalled_database_drops_nobody_for_silence(tmp_path):
         srv.stop()
     assert "carol: closed" not in log, log[-3000:]
     assert "eve: closed (Ping timeout" in log, log[-3000:]
+
+
+def test_a_newcomer_negotiating_caps_registers_while_the_database_is_behind(tmp_path):
+    """As above, with CAP LS first, as most clients register: the answer
+    to CAP LS waits with every reply while the database holds the chat
+    back (the durability gate cannot tell it shows no event), so the
+    client cannot send CAP END and registration waits for the stall. The
+    registration timeout counts from the end of the stall, as ping-timeout
+    does: before, a newcomer was cut off ("Registration timed out") for a
+    database it never wrote to."""
+    srv = start(tmp_path, "--registration-timeout", "2")
+    try:
+        receivers, senders = flood(irc_port(srv), n=2, sender=SteadySender)
+        seen_at_least(receivers, 200)
+        newcomer = IrcClient(irc_port(srv))
+        lock = sqlite3.connect(str(tmp_path / "data" / DB), timeout=20, isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+            held_at = time.monotonic()
+            while "behind the chat" not in srv.log_text() and time.monotonic() < held_at + 3:
+                time.sleep(0.02)
+            behind = "behind the chat: clients' lines wait" in srv.log_text()
+            newcomer.send("CAP LS 302")
+            newcomer.send("NICK newcomer")
+            newcomer.send("USER u 0 * :Real Name")
+            time.sleep(max(0.0, held_at + 3.5 - time.monotonic()))
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        answer = newcomer.collect(r"^ERROR |^:\S+ CAP \* LS ")
+        if "ERROR" not in answer[-1]:
+            newcomer.send("CAP END")
+            answer += newcomer.collect(r"^ERROR |^:\S+ 001 ")
+        for c, _ in senders:
+            hang_up(c)
+        flood_end(receivers, senders)
+        newcomer.close()
+        log = srv.log_text()
+    finally:
+        srv.stop()
+    assert behind, log[-2000:]
+    assert " 001 newcomer " in answer[-1], answer
+    assert "Registration timed out" not in log, log[-2000:]
