@@ -299,41 +299,55 @@ def test_a_database_behind_the_chat_slows_it_and_loses_nobody(tmp_path):
     assert len(seen) == stored
 
 
+def newcomer_in_a_stall(tmp_path, lines, answer):
+    """A newcomer says lines while the database is behind a flood (another
+    process holds the write lock 3.5 s: under STORE_BUSY_MS, 5 s, past
+    which the writer's commit fails and drops its batch), on a server with
+    a registration timeout of 2 s; answer(newcomer) then reads what it
+    gets. Returns whether the server said it was behind, that answer and
+    the server's log."""
+    srv = start(tmp_path, "--registration-timeout", "2")
+    try:
+        receivers, senders = flood(irc_port(srv), n=2, sender=SteadySender)
+        seen_at_least(receivers, 200)
+        newcomer = IrcClient(irc_port(srv))
+        lock = sqlite3.connect(str(tmp_path / "data" / DB), timeout=20, isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+            held_at = time.monotonic()
+            while "behind the chat" not in srv.log_text() and time.monotonic() < held_at + 3:
+                time.sleep(0.02)
+            behind = "behind the chat: clients' lines wait" in srv.log_text()
+            for line in lines:
+                newcomer.send(line)
+            time.sleep(max(0.0, held_at + 3.5 - time.monotonic()))
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        got = answer(newcomer)
+        for c, _ in senders:
+            hang_up(c)
+        flood_end(receivers, senders)
+        newcomer.close()
+        log = srv.log_text()
+    finally:
+        rc = srv.stop()
+    assert rc == 0, srv.log_text()
+    return behind, got, log
+
+
 def test_a_newcomer_registers_while_the_database_is_behind(tmp_path):
     """Registration adds no events, so the rule that holds the chat's lines
     while the store is behind does not hold a newcomer's NICK and USER:
-    with a registration timeout shorter than the stall (2 s against 3.5 s,
-    another process holding the write lock), the newcomer is registered,
-    and welcomed once the epochs before its welcome are committed (the
-    durability gate holds every reply made while events wait to be sealed:
-    it cannot tell which of them show one). Before, its lines waited with
-    everyone's and it was cut off, "Registration timed out", for a database
-    it never wrote to. The lock is held under STORE_BUSY_MS (5 s): past
-    that the writer's commit fails and drops its batch."""
-    srv = start(tmp_path, "--registration-timeout", "2")
-    receivers, senders = flood(irc_port(srv), n=2, sender=SteadySender)
-    seen_at_least(receivers, 200)
-    newcomer = IrcClient(irc_port(srv))
-    lock = sqlite3.connect(str(tmp_path / "data" / DB), timeout=20, isolation_level=None)
-    try:
-        lock.execute("BEGIN IMMEDIATE")
-        held_at = time.monotonic()
-        while "behind the chat" not in srv.log_text() and time.monotonic() < held_at + 3:
-            time.sleep(0.02)
-        behind = "behind the chat: clients' lines wait" in srv.log_text()
-        newcomer.send("NICK newcomer")
-        newcomer.send("USER u 0 * :Real Name")
-        time.sleep(max(0.0, held_at + 3.5 - time.monotonic()))
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
-    welcome = newcomer.collect(r"^ERROR |^:\S+ 001 ")
-    for c, _ in senders:
-        hang_up(c)
-    flood_end(receivers, senders)
-    newcomer.close()
-    log = srv.log_text()
-    stop(srv)
+    with a registration timeout shorter than the stall (2 s against 3.5 s),
+    the newcomer is registered, and welcomed once the epochs before its
+    welcome are committed (the durability gate holds every reply made
+    while events wait to be sealed: it cannot tell which of them show
+    one). Before, its lines waited with everyone's and it was cut off,
+    "Registration timed out", for a database it never wrote to."""
+    behind, welcome, log = newcomer_in_a_stall(
+        tmp_path, ["NICK newcomer", "USER u 0 * :Real Name"],
+        lambda newcomer: newcomer.collect(r"^ERROR |^:\S+ 001 "))
     assert behind, log[-2000:]
     assert " 001 newcomer " in welcome[-1], welcome
     assert "Registration timed out" not in log, log[-2000:]
@@ -374,7 +388,8 @@ def test_a_stalled_database_drops_nobody_for_silence(tmp_path):
         for c in (carol, dave, eve):
             c.close()
     finally:
-        srv.stop()
+        rc = srv.stop()
+    assert rc == 0, srv.log_text()
     assert "carol: closed" not in log, log[-3000:]
     assert "eve: closed (Ping timeout" in log, log[-3000:]
 
@@ -387,36 +402,14 @@ def test_a_newcomer_negotiating_caps_registers_while_the_database_is_behind(tmp_
     registration timeout counts from the end of the stall, as ping-timeout
     does: before, a newcomer was cut off ("Registration timed out") for a
     database it never wrote to."""
-    srv = start(tmp_path, "--registration-timeout", "2")
-    try:
-        receivers, senders = flood(irc_port(srv), n=2, sender=SteadySender)
-        seen_at_least(receivers, 200)
-        newcomer = IrcClient(irc_port(srv))
-        lock = sqlite3.connect(str(tmp_path / "data" / DB), timeout=20, isolation_level=None)
-        try:
-            lock.execute("BEGIN IMMEDIATE")
-            held_at = time.monotonic()
-            while "behind the chat" not in srv.log_text() and time.monotonic() < held_at + 3:
-                time.sleep(0.02)
-            behind = "behind the chat: clients' lines wait" in srv.log_text()
-            newcomer.send("CAP LS 302")
-            newcomer.send("NICK newcomer")
-            newcomer.send("USER u 0 * :Real Name")
-            time.sleep(max(0.0, held_at + 3.5 - time.monotonic()))
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
-        answer = newcomer.collect(r"^ERROR |^:\S+ CAP \* LS ")
-        if "ERROR" not in answer[-1]:
+    def answer(newcomer):
+        got = newcomer.collect(r"^ERROR |^:\S+ CAP \* LS ")
+        if "ERROR" not in got[-1]:
             newcomer.send("CAP END")
-            answer += newcomer.collect(r"^ERROR |^:\S+ 001 ")
-        for c, _ in senders:
-            hang_up(c)
-        flood_end(receivers, senders)
-        newcomer.close()
-        log = srv.log_text()
-    finally:
-        srv.stop()
+            got += newcomer.collect(r"^ERROR |^:\S+ 001 ")
+        return got
+    behind, got, log = newcomer_in_a_stall(
+        tmp_path, ["CAP LS 302", "NICK newcomer", "USER u 0 * :Real Name"], answer)
     assert behind, log[-2000:]
-    assert " 001 newcomer " in answer[-1], answer
+    assert " 001 newcomer " in got[-1], got
     assert "Registration timed out" not in log, log[-2000:]
