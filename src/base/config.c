@@ -184,6 +184,8 @@ usage(FILE *out)
 	    "       parleyd [--config FILE] [--data-dir DIR] --backup FILE\n"
 	    "       parleyd account add|passwd|delete NAME | list [--data-dir DIR]\n"
 	    "         (accounts; parleyd account --help)\n"
+	    "       parleyd migrate --from sqlite:DIR --to postgresql://...\n"
+	    "         (SQLite's history and accounts copied into PostgreSQL)\n"
 	    "       parleyd --help | --version\n\n"
 	    "Every option is also a line \"KEY VALUE\" in the --config file;\n"
 	    "a flag overrides the file.\n\n");
