@@ -593,35 +593,38 @@ history_error(struct conn *c, enum plain_history_status st)
 /* "/history [ROOM] [N]": N up to chathistory-max. */
 #define PLAIN_HISTORY_DEFAULT 20
 
-/* Whether "/history WORD" is about the nick WORD: a word without '#'
- * that is no room the user is in ("/history rust" is #rust's when in it)
- * and is a nickname. */
-static int
-history_of_nick(struct conn *c, const char *word)
+/* The room the user is in that "/history WORD" names without its '#'
+ * ("/history rust" is #rust's when in it), or NULL. */
+static struct room *
+history_bare_room(struct conn *c, const char *word)
 {
 	char room[ROOM_LEN_MAX + 2];
-	if (word == NULL || word[0] == '#' || !name_nick_valid(word, NICK_LEN_MAX))
-		return 0;
 	snprintf(room, sizeof room, "#%s", word);
 	struct room *r = hub_room_find(hub_of(c), room);
-	return r == NULL || !hub_is_member(r, c->user);
+	return r != NULL && hub_is_member(r, c->user) ? r : NULL;
 }
 
 static void
 cmd_history(struct conn *c, char *args)
 {
 	char nick[NICK_LEN_MAX + 1] = "";
+	struct room *room = NULL;
 	size_t w = args != NULL ? strcspn(args + strspn(args, " "), " ") : 0;
 	if (w > 0 && w <= NICK_LEN_MAX) {
 		char *at = args + strspn(args, " ");
 		memcpy(nick, at, w);
 		nick[w] = '\0';
-		if (history_of_nick(c, nick))
+		if (nick[0] != '#' && name_nick_valid(nick, NICK_LEN_MAX)) {
+			/* A word without '#': a room the user is in, else a nick. */
 			args = at + w;
-		else
+			if ((room = history_bare_room(c, nick)) != NULL)
+				nick[0] = '\0';
+		} else {
 			nick[0] = '\0';
+		}
 	}
-	struct room *room = nick[0] != '\0' ? NULL : history_room(c, &args);
+	if (room == NULL && nick[0] == '\0')
+		room = history_room(c, &args);
 	if (room == NULL && nick[0] == '\0')
 		return;
 	char *count = text_word(&args);

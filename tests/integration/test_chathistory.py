@@ -629,6 +629,31 @@ def test_plain_history_and_search(hist):
     p.expect(r"^-- /search \[ROOM\] TEXT")
 
 
+def test_plain_history_of_a_room_named_without_its_hash(hist):
+    """"/history rust" is #rust's when you are in #rust (docs/protocol.md),
+    whichever room is current; a word that is no room of yours is a nick.
+    It was a usage error: the word was taken for N."""
+    srv = hist("--history-replay", "0")
+    alice = irc(srv, "alice")
+    alice.join("#h")
+    say(alice, "#h", ["apple", "banana"])
+    p = Client(srv.port)
+    p.send("/join #h")
+    p.expect(r"^#h -- \S+ joined$")
+    p.send("/join #other")   # the current room now
+    p.expect(r"^#other -- \S+ joined$")
+    p.send("/history h 1")
+    p.expect(r"^<< \S+ #h <alice> banana$")
+    p.expect(r"^-- #h: 1 earlier message$")
+    p.send("/history H")
+    p.expect(r"^<< \S+ #h <alice> apple$")
+    p.expect(r"^<< \S+ #h <alice> banana$")
+    p.expect(r"^-- #h: 2 earlier messages$")
+    # Not a room of p's: alice, the nick (p keeps no private history).
+    p.send("/history alice 5")
+    p.expect(r"^-- alice: 0 earlier messages$")
+
+
 def test_plain_history_off(hist):
     srv = hist("--history", "off")
     p = Client(srv.port)
