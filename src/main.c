@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "accounts/admin.h"
 #include "base/config.h"
@@ -94,8 +95,13 @@ main(int argc, char **argv)
 		if (cfg.database != NULL)
 			snprintf(err, sizeof err, "the database is PostgreSQL's (database): use its own"
 			    " tools (pg_dump) for a copy");
-		else
+		else {
+			/* The copy holds what the data-dir (0700) does: password
+			 * hashes, private messages. Its owner's alone, as SQLite
+			 * would make it 0644 under the usual umask. */
+			umask(077);
 			rc = store_backup(cfg.data_dir, cfg.backup, err, sizeof err);
+		}
 		if (rc < 0)
 			fprintf(stderr, "parleyd: backup: %s\n", err);
 		config_free(&cfg);

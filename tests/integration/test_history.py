@@ -224,9 +224,13 @@ def test_backup_while_the_server_runs(tmp_path):
     c.send("PING :synced")
     c.expect(r"PONG .*synced")
     copy = tmp_path / "copy.db"
+    # Under the usual umask 022, as from a shell: the copy is still its
+    # owner's alone (it holds password hashes and private messages).
     p = subprocess.run([str(PARLEYD), "--data-dir", str(tmp_path / "data"), "--backup",
-                        str(copy)], capture_output=True, text=True, timeout=30)
+                        str(copy)], capture_output=True, text=True, timeout=30,
+                       preexec_fn=lambda: os.umask(0o022))
     assert p.returncode == 0, p.stderr
+    mode = copy.stat().st_mode & 0o777
     db = sqlite3.connect(str(copy))
     texts = {t for (t,) in db.execute("SELECT text FROM events WHERE kind = 1")}
     db.close()
@@ -237,6 +241,7 @@ def test_backup_while_the_server_runs(tmp_path):
     one_line_exit_2(p, "parleyd: backup:")
     c.close()
     stop(srv)
+    assert mode == 0o600, oct(mode)
 
 
 class SteadySender(Sender):
