@@ -103,9 +103,10 @@ void door_hquery_room(struct door_hquery *q, const struct room *room);
 /* q asks about every room u is in (TARGETS; SEARCH with no room): 0,
  * or -1 when out of memory. */
 int door_hquery_user_rooms(struct door_hquery *q, const struct user *u);
-/* q asks for the newest events up to now (BEFORE the next millisecond):
- * what happens after is sent live, after the answer (replay on join). */
-void door_hquery_until_now(struct door_hquery *q);
+/* q asks for the newest events up to now: BEFORE the msgid after the
+ * last one hub gave, so what happens after, even in the same millisecond,
+ * is only sent live, after the answer (replay on join). */
+void door_hquery_until_now(struct door_hquery *q, const struct hub *hub);
 /* q looks for text (and from, if not NULL): 0, or -1 out of memory. */
 int door_hquery_search(struct door_hquery *q, const char *text, const char *from);
 

@@ -165,7 +165,7 @@ ask(struct conn *c, const struct room *room, enum plain_history_kind kind, uint3
 		return PH_NOMEM;
 	}
 	if (kind != PH_SEARCH)
-		door_hquery_until_now(&j->q[0]);
+		door_hquery_until_now(&j->q[0], door_hub(c));
 	w->kind = kind;
 	w->refs = 2; /* the job's and the pager's */
 	w->conn = c;

@@ -58,7 +58,7 @@ static int
 ref_bound(PGconn *c, const char *target, const struct store_ref *ref, int lower,
     char out[MSGID_LEN + 1])
 {
-	if (ref->msgid[0] != '\0') {
+	if (ref->msgid[0] != '\0' && !ref->bound) {
 		const char *p[2] = { target, ref->msgid };
 		PGresult *r = pg_exec(c, "SELECT 1 FROM events WHERE target = $1 AND msgid = $2",
 		    2, p);
@@ -68,6 +68,8 @@ ref_bound(PGconn *c, const char *target, const struct store_ref *ref, int lower,
 			return -2;
 		if (!found)
 			return -1;
+	}
+	if (ref->msgid[0] != '\0') {
 		memcpy(out, ref->msgid, MSGID_LEN + 1);
 		return 0;
 	}

@@ -304,7 +304,7 @@ static int
 ref_bound(struct store_reader *r, const char *target, const struct store_ref *ref,
     int lower, char out[MSGID_LEN + 1])
 {
-	if (ref->msgid[0] != '\0') {
+	if (ref->msgid[0] != '\0' && !ref->bound) {
 		sqlite3_stmt *st = r->exists;
 		sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ref->msgid, -1, SQLITE_STATIC);
@@ -313,6 +313,8 @@ ref_bound(struct store_reader *r, const char *target, const struct store_ref *re
 		sqlite3_clear_bindings(st);
 		if (!found)
 			return -1;
+	}
+	if (ref->msgid[0] != '\0') {
 		memcpy(out, ref->msgid, MSGID_LEN + 1);
 		return 0;
 	}

@@ -183,6 +183,8 @@ struct store_ref {
 	char msgid[MSGID_LEN + 1];
 	int64_t at_ms;
 	uint8_t set;            /* 0: none (LATEST's "*") */
+	uint8_t bound;          /* msgid is a bound the target need not hold
+	                         * (the server's "now"), not a reference */
 };
 
 struct store_query {

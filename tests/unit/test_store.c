@@ -162,6 +162,21 @@ test_before_after(void **state)
 	query(f->s, &q, &r);
 	expect_run(&r, 0, 1);
 	store_result_free(&r);
+	/* A bound the target does not hold (the doors' "now": the id right
+	 * after the last one given): what came before it, the given one's
+	 * own included; as a reference, the same msgid is unknown. */
+	memset(&q.a, 0, sizeof q.a);
+	msgid_write((uint64_t)(T0 + 20), 1, 1, q.a.msgid);
+	q.a.set = 1;
+	q.a.bound = 1;
+	query(f->s, &q, &r);
+	expect_run(&r, 16, 20);
+	store_result_free(&r);
+	q.a.bound = 0;
+	query(f->s, &q, &r);
+	assert_int_equal(r.n, 0);
+	assert_true(r.not_found);
+	store_result_free(&r);
 
 	q.kind = SQ_AFTER;
 	ref_id(&q.a, 20);

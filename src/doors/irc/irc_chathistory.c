@@ -482,7 +482,7 @@ irc_replay(struct conn *c, struct room *const *rooms, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct door_hquery *q = &j->q[i];
 		door_hquery_room(q, rooms[i]);
-		door_hquery_until_now(q);
+		door_hquery_until_now(q, door_hub(c));
 		q->q.limit = (uint32_t)door_cfg(c)->history_replay;
 	}
 	history_submit(c, j, replay_done);
@@ -543,7 +543,7 @@ irc_join_later(struct conn *c, struct room *const *rooms, const uint8_t *names, 
 		for (size_t i = 0; i < n; i++) {
 			struct door_hquery *q = &j->q[i];
 			door_hquery_room(q, rooms[i]);
-			door_hquery_until_now(q);
+			door_hquery_until_now(q, door_hub(c));
 			q->q.limit = (uint32_t)door_cfg(c)->history_replay;
 		}
 	}
