@@ -801,6 +801,12 @@ before_password(struct conn *c, const struct plain_input *in)
 static void
 plain_line(struct conn *c, char *line, size_t len)
 {
+	if (!c->spoke && plain_foreign(line, len)) {
+		/* Nothing of it is said: not the request, nor what follows. */
+		plain_err(c, PLAIN_ERR_WRONG_PROTOCOL);
+		conn_close(c, "Not plain text", CONN_CLOSE_AFTER_FLUSH);
+		return;
+	}
 	if (c->user != NULL)
 		c->user->last_active = clock_now_ms();  /* WHOIS idle */
 	char small[PLAIN_LINE_ON_STACK];

@@ -61,6 +61,8 @@ struct conn;
 #define PLAIN_ERR_ROOM_REGISTERED "room-registered", "%s is already registered (to %s)"
 #define PLAIN_ERR_BUSY         "busy", "the server is busy; try again in a moment"
 #define PLAIN_ERR_SERVER_FULL  "server-full", "%s, try again later"
+#define PLAIN_ERR_WRONG_PROTOCOL "wrong-protocol", "this is parley's plain-text port (nc, " \
+	"parley); TLS and the web page have ports of their own; goodbye"
 #define plain_err(c, ...) plain_error(c, __VA_ARGS__)
 #define PLAIN_ERR_CODE_(code, fmt) code
 #define PLAIN_ERR_FMT_(code, fmt) fmt

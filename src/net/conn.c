@@ -688,6 +688,7 @@ conn_process(struct conn *c)
 		if (st == FRAMER_LINE) {
 			c->set->stats.lines_in[c->door->stats_slot]++;
 			c->door->line(c, line, len);
+			c->spoke = 1;
 			conn_check_registered(c);
 		} else
 			c->door->overlong(c);

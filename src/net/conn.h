@@ -132,6 +132,7 @@ struct conn {
 	unsigned lines_wait : 1;      /* ... for conn_set_lines_go (the store is behind) */
 	unsigned leaving : 1;         /* said goodbye with replies being made: closed
 	                               * (leave_how) once they are done (conn_leave) */
+	unsigned spoke : 1;           /* its door has had a line: the next is not its first */
 	uint8_t leave_how;
 	struct framer in;
 	/* The rest is read on input, on timers and at the ends of a life. */

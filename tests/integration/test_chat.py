@@ -214,3 +214,24 @@ def test_long_plain_message_reaches_irc_split_not_cut(make_server):
                 got += line[len(prefix):]
     assert got == text
     irc.close()
+
+
+def test_a_browser_or_tls_client_at_the_plain_port_says_nothing(server):
+    """A browser pointed at the plain port (or a web page's request sent
+    there) and a TLS client at it are told so and closed: nothing they
+    send is said. Before, `curl http://HOST:7000/` put its request line
+    and headers (a browser's cookies too) in #lobby, for everyone there
+    and for its history: '#lobby <guest2> GET / HTTP/1.1', '#lobby
+    <guest2> Host: ...'; `parley --tls HOST:7000` its ClientHello."""
+    alice = server.client("alice")
+    hello = (b"\x16\x03\x01\x00\xf1\x01\x00\x00\xed\x03\x03" + bytes(range(32)) +
+             b"\nlocalhost\n")
+    for first in (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: session=s3cret\r\n\r\n",
+                  b"POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n/nick mallory\nhi all\n",
+                  hello):
+        c = Client(server.port)
+        c.send_raw(first)
+        c.expect(r"^!! wrong-protocol: this is parley's plain-text port")
+        c.expect_closed()
+        alice.expect(r"^-- %s quit: Not plain text$" % re.escape(c.nick))
+    alice.expect_nothing(r"<guest\d+>|mallory|s3cret|HTTP")

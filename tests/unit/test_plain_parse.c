@@ -159,6 +159,30 @@ test_lone_slash(void **state)
 	assert_int_equal(in.kind, PLAIN_NOCOMMAND);
 }
 
+#define FOREIGN(s) plain_foreign(s, sizeof s - 1)
+
+static void
+test_foreign_first_lines(void **state)
+{
+	(void)state;
+	/* A browser's request line, any method; a TLS ClientHello's start. */
+	assert_true(FOREIGN("GET / HTTP/1.1"));
+	assert_true(FOREIGN("POST /x?y=1 HTTP/1.0"));
+	assert_true(FOREIGN("OPTIONS * HTTP/1.1"));
+	assert_true(FOREIGN("\x16\x03\x01\x02\x00\x01"));
+	/* What people type. */
+	assert_false(FOREIGN("hello"));
+	assert_false(FOREIGN("/nick alice"));
+	assert_false(FOREIGN("GET it done"));
+	assert_false(FOREIGN("GET / over HTTP/1.1 is what curl sends"));
+	assert_false(FOREIGN("get / HTTP/1.1"));
+	assert_false(FOREIGN("GET  HTTP/1.1"));
+	assert_false(FOREIGN("GET / HTTP"));
+	assert_false(FOREIGN("ABCDEFGHIJKLMNOPQ / HTTP/1.1"));
+	assert_false(FOREIGN(""));
+	assert_false(FOREIGN("\x16"));
+}
+
 int
 main(void)
 {
@@ -170,6 +194,7 @@ main(void)
 		cmocka_unit_test(test_command_without_args),
 		cmocka_unit_test(test_command_name_case_kept),
 		cmocka_unit_test(test_lone_slash),
+		cmocka_unit_test(test_foreign_first_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
