@@ -47,3 +47,22 @@ door_who(const struct conn *c)
 {
 	return c->user != NULL ? c->user->nick : NULL;
 }
+
+int
+door_foreign_line(const char *line, size_t len)
+{
+	/* A TLS handshake record: content type 22, version 3.x. */
+	if (len >= 2 && line[0] == 0x16 && line[1] == 0x03)
+		return 1;
+	/* "METHOD TARGET HTTP/...": a method is capitals, the target has
+	 * no space. */
+	size_t i = 0;
+	while (i < len && i <= 16 && line[i] >= 'A' && line[i] <= 'Z')
+		i++;
+	if (i == 0 || i > 16 || i >= len || line[i] != ' ')
+		return 0;
+	size_t target = ++i;
+	while (i < len && line[i] != ' ')
+		i++;
+	return i > target && len - i >= 6 && memcmp(line + i, " HTTP/", 6) == 0;
+}

@@ -104,5 +104,10 @@ void door_disconnect_user(struct user *u, const char *reason);
 int door_hold_user(struct user *u, int on);
 /* conn_handler.who: the user's nickname, or NULL before it has one. */
 const char *door_who(const struct conn *c);
+/* Whether a conn's first line (raw, len bytes) is another protocol's: a
+ * TLS record (a TLS client at a plain port) or an HTTP request line (a
+ * browser, or a web page's request sent here, its body lines that a
+ * chat door would take for a client's: cross-protocol requests). */
+int door_foreign_line(const char *line, size_t len);
 
 #endif

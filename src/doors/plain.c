@@ -801,7 +801,7 @@ before_password(struct conn *c, const struct plain_input *in)
 static void
 plain_line(struct conn *c, char *line, size_t len)
 {
-	if (!c->spoke && plain_foreign(line, len)) {
+	if (!c->spoke && door_foreign_line(line, len)) {
 		/* Nothing of it is said: not the request, nor what follows. */
 		plain_err(c, PLAIN_ERR_WRONG_PROTOCOL);
 		conn_close(c, "Not plain text", CONN_CLOSE_AFTER_FLUSH);

@@ -3,8 +3,6 @@
 #ifndef PARLEY_PLAIN_PARSE_H
 #define PARLEY_PLAIN_PARSE_H
 
-#include <stddef.h>
-
 enum plain_kind {
 	PLAIN_EMPTY,    /* nothing but spaces: ignored */
 	PLAIN_SAY,      /* text: a message for the current room */
@@ -21,11 +19,5 @@ struct plain_input {
 
 /* Parses line in place (it is modified). */
 void plain_parse(char *line, struct plain_input *in);
-
-/* Whether a connection's first line (raw, len bytes) is another
- * protocol's: a TLS record (a TLS client at this port) or an HTTP
- * request line (a browser, or a web page's request sent here). Said in
- * a room, it would be the request's headers, cookies too, for all. */
-int plain_foreign(const char *line, size_t len);
 
 #endif

@@ -97,6 +97,29 @@ def test_register_without_cap(ircd):
     c.expect_numeric("311", r"alice ~al %s \* :Alice Liddell$" % HOST)
 
 
+def test_a_web_pages_request_registers_nobody(ircd):
+    """A web page can make its visitors' browsers POST to the IRC port
+    (fetch with mode no-cors, text/plain): the request line and headers
+    were unknown commands, then the body registered a client that joined
+    and spoke ('#lobby <evil> spam from a web page' on main, tried as a
+    new user). A first line that is an HTTP request is answered ERROR and
+    the link closed; a TLS handshake too."""
+    alice = user(ircd, "alice")
+    alice.join("#lobby")
+    body = (b"NICK evil\r\nUSER e 0 * :e\r\nJOIN #lobby\r\n"
+            b"PRIVMSG #lobby :spam from a web page\r\n")
+    for first in (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body,
+                  b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x03\n" + body):
+        c = IrcClient(ircd.irc_port)
+        c.send_raw(first)
+        assert any(re.match(r"^ERROR :Closing [Ll]ink: .*Not IRC", x) for x in c.expect_closed())
+    alice.send("NAMES #lobby")
+    names = alice.expect_numeric("353")
+    assert "evil" not in names.group(0), names.group(0)
+    assert not [x for x in alice.lines if "evil" in x or "spam" in x], alice.lines
+
+
 def test_register_user_before_nick(ircd):
     c = IrcClient(ircd.irc_port)
     c.send("USER u 0 * :Real Name")

@@ -1,5 +1,6 @@
 /* Unit tests for how a plain-text line is read: blank, a message, or a
- * command word with its arguments. */
+ * command word with its arguments; and a first line that is another
+ * protocol's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "base/text.h"
+#include "doors/door.h"
 #include "doors/plain_parse.h"
 
 static void
@@ -159,7 +161,8 @@ test_lone_slash(void **state)
 	assert_int_equal(in.kind, PLAIN_NOCOMMAND);
 }
 
-#define FOREIGN(s) plain_foreign(s, sizeof s - 1)
+/* door.c's, which the plain door asks of its first line. */
+#define FOREIGN(s) door_foreign_line(s, sizeof s - 1)
 
 static void
 test_foreign_first_lines(void **state)

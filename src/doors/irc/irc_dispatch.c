@@ -186,6 +186,13 @@ irc_dispatch(struct conn *c, char *line, size_t len)
 	 * then apply to what the client sent, and only the parts others will
 	 * see are repaired to valid UTF-8, where they may grow. */
 	len = (size_t)(remove_nul(line, len) - line);
+	if (!c->spoke && door_foreign_line(line, len)) {
+		/* A browser's request (a web page's, sent here): its body
+		 * would register and speak as a client. */
+		irc_send_closing(c, "Not IRC");
+		conn_close(c, "Not IRC", CONN_CLOSE_AFTER_FLUSH);
+		return;
+	}
 	struct irc_message m;  /* irc_parse clears it first */
 	enum irc_parse_status st = irc_parse(line, len, &m);
 	switch (st) {
