@@ -67,9 +67,8 @@ get_varint(const unsigned char *p, size_t n, uint64_t *v)
  * 4-byte version mark, then the levels' and the segments' counts.
  * -1 when it cannot be read. */
 int
-store_fts_segments(struct store *s)
+store_fts_segments(sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = s->w_fts_struct;
 	int segs = -1;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const unsigned char *p = sqlite3_column_blob(st, 0);
@@ -90,14 +89,14 @@ store_fts_segments(struct store *s)
  * writes nothing: fewer than 2 changes, says its documentation), -1 on
  * an error. In the caller's transaction if it has one. */
 int
-store_fts_merge_step(struct store *s, int pages)
+store_fts_merge_step(sqlite3_stmt *st, int pages)
 {
-	sqlite3_stmt *st = s->w_fts_merge;
-	int before = sqlite3_total_changes(s->wdb);
+	sqlite3 *db = sqlite3_db_handle(st);
+	int before = sqlite3_total_changes(db);
 	sqlite3_bind_int(st, 1, pages);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	return sqlite3_total_changes(s->wdb) - before >= 2;
+	return sqlite3_total_changes(db) - before >= 2;
 }

@@ -296,11 +296,15 @@ char *store_fts_text(const char *target, const char *text);
 
 /* sqlite_ftsmerge.c: when the search index merges its segments. The
  * options FTS5 keeps for it, set at the writer's start; the segments it
- * holds now (-1: unreadable); one merge step of about pages leaf pages,
- * 1 when it merged, 0 when nothing was due, -1 on an error. */
+ * holds now (-1: unreadable), by a statement of STORE_SQL_FTS_STRUCT;
+ * one merge step of about pages leaf pages, by one of
+ * STORE_SQL_FTS_MERGE, 1 when it merged, 0 when nothing was due, -1 on
+ * an error. */
+#define STORE_SQL_FTS_STRUCT "SELECT block FROM events_fts_data WHERE id = 10"
+#define STORE_SQL_FTS_MERGE "INSERT INTO events_fts (events_fts, rank) VALUES ('merge', ?1)"
 int store_fts_merge_setup(sqlite3 *db);
-int store_fts_segments(struct store *s);
-int store_fts_merge_step(struct store *s, int pages);
+int store_fts_segments(sqlite3_stmt *structure);
+int store_fts_merge_step(sqlite3_stmt *merge, int pages);
 
 /* sqlite_walbuf.c: the VFS every store connection opens its files with
  * (SQLite's default, but that a commit's WAL frames are written with one
@@ -339,6 +343,29 @@ void store_pending_free(struct store *s);
  * transaction). */
 int store_room_write(sqlite3 *db, const struct store_room *r);
 int store_room_delete(sqlite3 *db, const char *name);
+/* sqlite_rows.c: rows deleted with their index entries, by three
+ * statements of the caller's connection made of these: the search
+ * index told a row's text to remove it (contentless), the row, its room
+ * index entry (target, msgid, id). */
+#define STORE_SQL_FTS_DELETE \
+    "INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', ?1, ?2)"
+#define STORE_SQL_ROW_DELETE "DELETE FROM events WHERE id = ?1"
+#define STORE_SQL_ROOM_DELETE \
+    "DELETE FROM events_room WHERE target = ?1 AND msgid = ?2 AND id = ?3"
+struct store_rows_del {
+	sqlite3_stmt *fts_delete, *row_delete, *room_delete;
+	int64_t fts_hwm;             /* rows past it are not in the search index */
+	int64_t room_hwm;            /* nor past this one in the room index */
+};
+/* The words of text said in target, row id, out of the search index. */
+int store_fts_unindex(sqlite3_stmt *fts_delete, int64_t id, const char *target,
+    const char *text);
+/* The rows st finds (id, kind, text, target, msgid), at most
+ * STORE_PRUNE_BATCH, read first, then deleted with their index entries,
+ * in the caller's transaction; *deleted counts them. -1 when the
+ * database fails. */
+int store_rows_delete(const struct store_rows_del *d, sqlite3_stmt *st, uint64_t *deleted);
+
 /* sqlite_forget.c: an account deleted (key: its folded name): its
  * private conversations (both sides'), read markers and operator entries
  * go with it, in the caller's transaction. */
@@ -374,6 +401,9 @@ struct store_params {
 sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql, const struct store_params *p);
 /* sql, bound to p, stepped once: 0 when it is done, else -1. */
 int store_exec_params(sqlite3 *db, const char *sql, const struct store_params *p);
+/* A prepared statement of the caller's, stepped once, reset and its
+ * parameters cleared: 0 when it was done, else -1. */
+int store_step_done(sqlite3_stmt *st);
 /* The first row of sql bound to p, on a read-write connection of s,
  * handed to row (out is row's): STORE_OK; STORE_NOT_FOUND when there is
  * no row; STORE_FAILED. */

@@ -101,15 +101,6 @@ bind_text(sqlite3_stmt *st, int i, const char *p)
 	return p != NULL ? sqlite3_bind_text(st, i, p, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
-static int
-step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /* The search index holds the text of the message kinds. */
 static int
 indexed(int kind, const char *text)
@@ -117,79 +108,16 @@ indexed(int kind, const char *text)
 	return STORE_KIND_IS_MESSAGE(kind) && text != NULL;
 }
 
-/* Out of the index: 'delete' is told what was indexed (fts_step puts
- * rows in, a batch at a time). */
-static int
-fts_write(sqlite3_stmt *st, int64_t id, const char *target, const char *text)
-{
-	char *indexed_text = store_fts_text(target, text);
-	if (indexed_text == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, indexed_text, -1, free);
-	return step_done(st);
-}
-
 /* Rows found by st (id, kind, text, target, msgid), at most
  * STORE_PRUNE_BATCH, gone from the search index, the room index and
- * events. The rows are read first, deleted after. -1 when the database
- * fails. */
+ * events (sqlite_rows.c). -1 when the database fails. */
 static int
 delete_rows(struct store *s, sqlite3_stmt *st, uint64_t *deleted)
 {
-	struct row {
-		int64_t id;
-		char *target, *text;   /* one block; text NULL: not in the index */
-		char msgid[MSGID_LEN + 1];
-	} rows[STORE_PRUNE_BATCH];
-	size_t n = 0;
-	int rc;
-	while (n < STORE_PRUNE_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rows[n].id = sqlite3_column_int64(st, 0);
-		const char *text = (const char *)sqlite3_column_text(st, 2);
-		const char *target = (const char *)sqlite3_column_text(st, 3);
-		const char *msgid = (const char *)sqlite3_column_text(st, 4);
-		snprintf(rows[n].msgid, sizeof rows[n].msgid, "%s", msgid != NULL ? msgid : "");
-		if (!indexed(sqlite3_column_int(st, 1), text))
-			text = NULL;
-		size_t tl = strlen(target != NULL ? target : "") + 1;
-		size_t xl = text != NULL ? strlen(text) + 1 : 0;
-		rows[n].target = malloc(tl + xl);
-		if (rows[n].target == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		memcpy(rows[n].target, target != NULL ? target : "", tl);
-		rows[n].text = text != NULL ? memcpy(rows[n].target + tl, text, xl) : NULL;
-		n++;
-	}
-	if (n == STORE_PRUNE_BATCH)
-		rc = SQLITE_DONE;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	int failed = rc != SQLITE_DONE;
-	for (size_t i = 0; i < n; i++) {
-		/* A row past the mark never went into the index. */
-		if (!failed && rows[i].text != NULL && rows[i].id <= s->fts_hwm)
-			failed = fts_write(s->w_fts_delete, rows[i].id, rows[i].target,
-			    rows[i].text) != 0;
-		if (!failed) {
-			sqlite3_bind_int64(s->w_delete, 1, rows[i].id);
-			failed = step_done(s->w_delete) != 0;
-		}
-		/* A row past the room index's mark is not in it: nothing found. */
-		if (!failed && rows[i].id <= s->room_hwm) {
-			sqlite3_stmt *d = s->w_room_delete;
-			sqlite3_bind_text(d, 1, rows[i].target, -1, SQLITE_STATIC);
-			sqlite3_bind_text(d, 2, rows[i].msgid, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(d, 3, rows[i].id);
-			failed = step_done(d) != 0;
-		}
-		free(rows[i].target);
-	}
-	if (!failed)
-		*deleted += n;
-	return failed ? -1 : 0;
+	const struct store_rows_del d = { .fts_delete = s->w_fts_delete,
+		.row_delete = s->w_delete, .room_delete = s->w_room_delete,
+		.fts_hwm = s->fts_hwm, .room_hwm = s->room_hwm };
+	return store_rows_delete(&d, st, deleted);
 }
 
 /* The row of msgid in target out of the search index (when it is in
@@ -206,7 +134,7 @@ write_redact(struct store *s, const char *target, const char *msgid)
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *text = (const char *)sqlite3_column_text(st, 2);
 		fail = indexed(sqlite3_column_int(st, 1), text) && id <= s->fts_hwm &&
-		    fts_write(s->w_fts_delete, id, target, text) != 0;
+		    store_fts_unindex(s->w_fts_delete, id, target, text) != 0;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -214,7 +142,7 @@ write_redact(struct store *s, const char *target, const char *msgid)
 		return -1;
 	sqlite3_bind_text(s->w_redact, 1, target, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s->w_redact, 2, msgid, -1, SQLITE_STATIC);
-	return step_done(s->w_redact);
+	return store_step_done(s->w_redact);
 }
 
 /* A private conversation's key under both its accounts ("@a b"). */
@@ -230,7 +158,7 @@ write_conversation(struct store *s, const char *target)
 		sqlite3_stmt *st = s->w_conversation;
 		bind_text(st, 1, accounts[i]);
 		bind_text(st, 2, target);
-		if (step_done(st) != 0)
+		if (store_step_done(st) != 0)
 			return -1;
 	}
 	return 0;
@@ -406,13 +334,13 @@ mark_ids(struct store *s)
 	s->w_top = top;
 	if (top < s->room_hwm) {
 		sqlite3_bind_int64(s->w_room_mark, 1, top);
-		if (step_done(s->w_room_mark) != 0)
+		if (store_step_done(s->w_room_mark) != 0)
 			return -1;
 		s->room_hwm = top;
 	}
 	if (top < s->fts_hwm) {
 		sqlite3_bind_int64(s->w_fts_mark, 1, top);
-		if (step_done(s->w_fts_mark) != 0)
+		if (store_step_done(s->w_fts_mark) != 0)
 			return -1;
 		s->fts_hwm = top;
 	}
@@ -469,7 +397,7 @@ static int
 commit_epochs(struct store *s, const struct store_epoch *first, char *why, size_t whylen)
 {
 	s->w_top = s->max_id;
-	if (step_done(s->w_begin) != 0)
+	if (store_step_done(s->w_begin) != 0)
 		goto fail;
 	if (mark_ids(s) != 0)
 		goto fail;
@@ -484,7 +412,7 @@ commit_epochs(struct store *s, const struct store_epoch *first, char *why, size_
 			k.op = op->next;
 		}
 	}
-	if (step_done(s->w_commit) != 0)
+	if (store_step_done(s->w_commit) != 0)
 		goto fail;
 	s->max_id = s->w_top;
 	if (s->opt.max_rows > 0)
@@ -581,14 +509,14 @@ prune_step(struct store *s)
 {
 	uint64_t deleted = 0;
 	int more = 0;
-	if (step_done(s->w_begin) != 0)
+	if (store_step_done(s->w_begin) != 0)
 		return 0;
 	if (s->opt.max_rows > 0)
 		more = prune_rows_step(s, &deleted);
 	if (!more && s->opt.max_age_days > 0)
 		more = prune_age_step(s, &deleted);
 	/* A batch that failed midway is rolled back whole. */
-	if (step_done(s->w_commit) != 0) {
+	if (store_step_done(s->w_commit) != 0) {
 		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
 		return 0;  /* tried again at the next idle time */
 	}
@@ -613,7 +541,7 @@ room_step(struct store *s)
 {
 	int64_t lo = s->room_hwm;
 	int64_t hi = s->max_id - lo > STORE_ROOM_BATCH ? lo + STORE_ROOM_BATCH : s->max_id;
-	if (step_done(s->w_begin) != 0)
+	if (store_step_done(s->w_begin) != 0)
 		return -1;
 	sqlite3_stmt *count = s->w_unroomed;
 	sqlite3_bind_int64(count, 1, lo);
@@ -625,15 +553,15 @@ room_step(struct store *s)
 	for (int i = 0; i < 2 && !fail; i++) {
 		sqlite3_bind_int64(st[i], 1, lo);
 		sqlite3_bind_int64(st[i], 2, hi);
-		fail = step_done(st[i]) != 0;
+		fail = store_step_done(st[i]) != 0;
 		if (!fail && i == 0 && sqlite3_changes(s->wdb) == rows)
 			break;
 	}
 	if (!fail) {
 		sqlite3_bind_int64(s->w_room_mark, 1, hi);
-		fail = step_done(s->w_room_mark) != 0;
+		fail = store_step_done(s->w_room_mark) != 0;
 	}
-	if (fail || step_done(s->w_commit) != 0) {
+	if (fail || store_step_done(s->w_commit) != 0) {
 		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
@@ -656,20 +584,20 @@ fts_step(struct store *s)
 {
 	int64_t lo = s->fts_hwm;
 	int64_t hi = s->room_hwm - lo > s->fts_batch ? lo + s->fts_batch : s->room_hwm;
-	if (step_done(s->w_begin) != 0)
+	if (store_step_done(s->w_begin) != 0)
 		return -1;
-	int fail = store_fts_segments(s) >= s->fts_segs_max &&
-	    store_fts_merge_step(s, STORE_FTS_MERGE_PAGES) < 0;
+	int fail = store_fts_segments(s->w_fts_struct) >= s->fts_segs_max &&
+	    store_fts_merge_step(s->w_fts_merge, STORE_FTS_MERGE_PAGES) < 0;
 	if (!fail) {
 		sqlite3_bind_int64(s->w_fts_batch, 1, lo);
 		sqlite3_bind_int64(s->w_fts_batch, 2, hi);
-		fail = step_done(s->w_fts_batch) != 0;
+		fail = store_step_done(s->w_fts_batch) != 0;
 	}
 	if (!fail) {
 		sqlite3_bind_int64(s->w_fts_mark, 1, hi);
-		fail = step_done(s->w_fts_mark) != 0;
+		fail = store_step_done(s->w_fts_mark) != 0;
 	}
-	if (fail || step_done(s->w_commit) != 0) {
+	if (fail || store_step_done(s->w_commit) != 0) {
 		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
@@ -683,7 +611,7 @@ fts_step(struct store *s)
 static int
 fts_merge_idle(struct store *s)
 {
-	int rc = store_fts_merge_step(s, STORE_FTS_MERGE_PAGES);
+	int rc = store_fts_merge_step(s->w_fts_merge, STORE_FTS_MERGE_PAGES);
 	store_writer_checkpoint(s);
 	return rc;
 }
@@ -862,9 +790,6 @@ static const char sql_fts_batch[] =
     "INSERT INTO events_fts (rowid, text) SELECT id, parley_fts_text(target, text)"
     " FROM events WHERE id > ?1 AND id <= ?2 AND " STORE_SQL_IS_MESSAGE("kind")
     " AND text IS NOT NULL";
-/* Contentless: the index is told the text it held, to remove it. */
-static const char sql_fts_delete[] =
-    "INSERT INTO events_fts (events_fts, rowid, text) VALUES ('delete', ?1, ?2)";
 /* A room's rows are found by the room index up to its mark and by a
  * scan of the rows past it (sqlite_int.h), both in one statement. */
 #define TAIL "FROM events WHERE id > " STORE_ROOM_MARK " AND target = ?1"
@@ -877,10 +802,6 @@ static const char sql_redact[] =
     "UPDATE events SET text = NULL, tags = NULL, redacted = 1 WHERE id IN"
     " (SELECT id FROM events_room WHERE target = ?1 AND msgid = ?2"
     " UNION ALL SELECT id " TAIL " AND msgid = ?2)";
-static const char sql_delete[] =
-    "DELETE FROM events WHERE id = ?1";
-static const char sql_room_delete[] =
-    "DELETE FROM events_room WHERE target = ?1 AND msgid = ?2 AND id = ?3";
 static const char sql_next_target[] = STORE_SQL_NEXT_TARGET;
 /* The arms of a compound SELECT with ORDER BY are merged, each in its
  * order: the index's walked from its end, the tail's sorted. */
@@ -913,11 +834,6 @@ static const char sql_conversation[] =
     "INSERT OR IGNORE INTO conversations (account, target) VALUES (?1, ?2)";
 static const char sql_fts_mark[] =
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_indexed', ?1)";
-static const char sql_fts_merge[] =
-    "INSERT INTO events_fts (events_fts, rank) VALUES ('merge', ?1)";
-/* FTS5's structure record: its levels and segments. */
-static const char sql_fts_struct[] =
-    "SELECT block FROM events_fts_data WHERE id = 10";
 
 #define WRITER_STMTS 21
 
@@ -926,11 +842,11 @@ writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
 {
 	const struct store_stmt list[WRITER_STMTS] = {
 		{ sql_fts_batch, &s->w_fts_batch },
-		{ sql_fts_delete, &s->w_fts_delete },
+		{ STORE_SQL_FTS_DELETE, &s->w_fts_delete },
 		{ sql_find, &s->w_find },
 		{ sql_redact, &s->w_redact },
-		{ sql_delete, &s->w_delete },
-		{ sql_room_delete, &s->w_room_delete },
+		{ STORE_SQL_ROW_DELETE, &s->w_delete },
+		{ STORE_SQL_ROOM_DELETE, &s->w_room_delete },
 		{ sql_unroomed, &s->w_unroomed },
 		{ sql_room_insert, &s->w_room_insert },
 		{ sql_room_copies, &s->w_room_copies },
@@ -941,8 +857,8 @@ writer_stmts(struct store *s, struct store_stmt out[WRITER_STMTS])
 		{ sql_prune_age, &s->w_prune_age },
 		{ sql_conversation, &s->w_conversation },
 		{ sql_fts_mark, &s->w_fts_mark },
-		{ sql_fts_merge, &s->w_fts_merge },
-		{ sql_fts_struct, &s->w_fts_struct },
+		{ STORE_SQL_FTS_MERGE, &s->w_fts_merge },
+		{ STORE_SQL_FTS_STRUCT, &s->w_fts_struct },
 		{ sql_top_id, &s->w_top_id },
 		/* Prepared once: sqlite3_exec compiles its text at every call. */
 		{ "BEGIN IMMEDIATE", &s->w_begin },
