@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
 
 /* ---- The read-write connections ---- */
 
@@ -147,6 +150,22 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 	sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+/* One integer from a one-row query with ?1 bound to arg (or none). */
+static enum store_status
+one_int(sqlite3 *db, const char *sql, const char *arg, int64_t *out)
+{
+	sqlite3_stmt *st = prepare(db, sql);
+	if (st == NULL)
+		return STORE_FAILED;
+	if (arg != NULL)
+		bind_text(st, 1, arg);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
+}
+
 /* ---- Accounts ---- */
 
 /* The name and credentials as ?1 to ?6, as create and set_password both
@@ -262,15 +281,23 @@ static const char *const sql_delete[] = {
 	"DELETE FROM accounts WHERE key = ?1",
 };
 
+/* Whether the account of key is the one registered at created (one
+ * deleted and registered again meanwhile is someone else). */
 static enum store_status
-delete_rows(sqlite3 *db, const char *name)
+still_there(sqlite3 *db, const char *key, int64_t created)
 {
-	char key[ACCOUNT_LEN_MAX + 1];
-	if (strlen(name) > ACCOUNT_LEN_MAX)
-		return STORE_NOT_FOUND;
-	for (size_t i = 0; i <= strlen(name); i++)
-		key[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
-	int changed = 0;
+	int64_t at = 0;
+	enum store_status r = one_int(db, "SELECT created_ms FROM accounts WHERE key = ?1", key,
+	    &at);
+	return r == STORE_OK && at != created ? STORE_NOT_FOUND : r;
+}
+
+static enum store_status
+delete_rows(sqlite3 *db, const char *key, int64_t created)
+{
+	enum store_status r = still_there(db, key, created);
+	if (r != STORE_OK)
+		return r;
 	if (store_unlock_forget_account(db, key) != 0)
 		return STORE_FAILED;
 	for (size_t i = 0; i < sizeof sql_delete / sizeof *sql_delete; i++) {
@@ -282,18 +309,85 @@ delete_rows(sqlite3 *db, const char *name)
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE)
 			return STORE_FAILED;
-		changed = sqlite3_changes(db);
 	}
-	return changed > 0 ? bump(db) : STORE_NOT_FOUND;
+	return bump(db);
+}
+
+/* One batch of the account's history in a transaction of its own, while
+ * the account is still there; *more: whether any is left. */
+static enum store_status
+forget_batch(sqlite3 *db, const char *key, int64_t created, int64_t *after, int *more)
+{
+	if (begin(db) != 0)
+		return STORE_FAILED;
+	enum store_status r = still_there(db, key, created);
+	int rc = r == STORE_OK ? store_forget_history_batch(db, after) : 0;
+	if (rc < 0)
+		r = STORE_FAILED;
+	*more = rc > 0;
+	return end(db, r);
+}
+
+/* The account's history goes first, STORE_PRUNE_BATCH rows a
+ * transaction, never in one transaction as long as its history: one of
+ * 1,000,000 rows held SQLite's write lock 14 s, and the history
+ * writer's commits that waited for it failed after STORE_BUSY_MS
+ * (bench/results/2026-12-03-s13-longtxn.md). After each, as long again
+ * with none: a writer waiting for the lock takes it, and catches up with
+ * what the chat said meanwhile. What its conversations took meanwhile is
+ * listed again (a few rounds at most: the chat could outrun them), and
+ * the account's own row and the rest go in the last one. */
+#define FORGET_ROUNDS 4
+
+static enum store_status
+forget_history(sqlite3 *db, const char *key, int64_t created)
+{
+	enum store_status r = STORE_OK;
+	int listed = STORE_PRUNE_BATCH;
+	for (int round = 0; r == STORE_OK && listed >= STORE_PRUNE_BATCH &&
+	    round < FORGET_ROUNDS; round++) {
+		if ((listed = store_forget_history_list(db, key)) < 0)
+			return STORE_FAILED;
+		int64_t after = 0;
+		for (int more = 1; more;) {
+			uint64_t began = clock_mono_us();
+			if ((r = forget_batch(db, key, created, &after, &more)) != STORE_OK)
+				break;
+			uint64_t took = clock_mono_us() - began;
+			struct timespec pause = { .tv_sec = (time_t)(took / 1000000),
+				.tv_nsec = (long)(took % 1000000) * 1000 };
+			nanosleep(&pause, NULL);
+		}
+	}
+	return r;
+}
+
+static enum store_status
+delete_account(sqlite3 *db, const char *key)
+{
+	int64_t created = 0;
+	enum store_status r = one_int(db, "SELECT created_ms FROM accounts WHERE key = ?1", key,
+	    &created);
+	if (r == STORE_OK)
+		r = forget_history(db, key, created);
+	if (r == STORE_OK)
+		r = begin(db) == 0 ? end(db, delete_rows(db, key, created)) : STORE_FAILED;
+	store_forget_history_done(db);
+	return r;
 }
 
 enum store_status
 sqlite_account_delete(struct store *s, const char *name)
 {
+	char key[ACCOUNT_LEN_MAX + 1];
+	if (strlen(name) > ACCOUNT_LEN_MAX)
+		return STORE_NOT_FOUND;
+	for (size_t i = 0; i <= strlen(name); i++)
+		key[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
 	sqlite3 *db = store_rw_take(s);
 	if (db == NULL)
 		return STORE_FAILED;
-	enum store_status st = begin(db) == 0 ? end(db, delete_rows(db, name)) : STORE_FAILED;
+	enum store_status st = delete_account(db, key);
 	store_rw_give(s, db);
 	return st;
 }
@@ -333,22 +427,6 @@ sqlite_account_names(struct store *s, char ***names, size_t *n)
 		*n = 0;
 	}
 	return r;
-}
-
-/* One integer from a one-row query with ?1 bound to arg (or none). */
-static enum store_status
-one_int(sqlite3 *db, const char *sql, const char *arg, int64_t *out)
-{
-	sqlite3_stmt *st = prepare(db, sql);
-	if (st == NULL)
-		return STORE_FAILED;
-	if (arg != NULL)
-		bind_text(st, 1, arg);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
 }
 
 enum store_status

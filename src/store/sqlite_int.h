@@ -366,9 +366,20 @@ int store_fts_unindex(sqlite3_stmt *fts_delete, int64_t id, const char *target,
  * database fails. */
 int store_rows_delete(const struct store_rows_del *d, sqlite3_stmt *st, uint64_t *deleted);
 
-/* sqlite_forget.c: an account deleted (key: its folded name): its
- * private conversations (both sides'), read markers and operator entries
- * go with it, in the caller's transaction. */
+/* sqlite_forget.c: an account deleted (key: its folded name). Its
+ * history first, in batches while the account is still there: list
+ * takes the ids of its conversations' rows (both sides' and its
+ * one-sided ones) in the room index into a temporary table (reading the
+ * database, no write lock) and returns how many (-1: failed); each
+ * batch deletes the next STORE_PRUNE_BATCH of them after *after (moved
+ * on) in the caller's transaction (1 when more are left, 0 when none,
+ * -1 when the database fails); done drops the table. Then the rest (the
+ * rows past the room index's mark, those that came meanwhile), the
+ * conversations, read markers, operator entries and founded rooms, in
+ * the caller's transaction with the account's own row. */
+int store_forget_history_list(sqlite3 *db, const char *key);
+int store_forget_history_batch(sqlite3 *db, int64_t *after);
+void store_forget_history_done(sqlite3 *db);
 int store_unlock_forget_account(sqlite3 *db, const char *key);
 
 /* sqlite_query.c */

@@ -7,7 +7,8 @@
  * and target, any case); registered rooms saved whole through the
  * writer, replaced, loaded back, forgotten, and kept across a reopen;
  * an account deleted takes its conversations (both sides'), markers and
- * operator entries with it; a version 2 database brought to version 3
+ * operator entries with it, its history in batches with the writer's
+ * commits between them; a version 2 database brought to version 3
  * with its accounts kept. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -254,6 +255,118 @@ test_one_sided(void **state)
 	assert_int_equal(found(f->s, &q), 1);
 }
 
+/* What a commit of the deleting connection found, the lock let go
+ * (SQLite's WAL hook runs after it): whether the account was still
+ * there with rows of its conversations left, and whether the history
+ * writer committed an epoch sealed then (one private message of the
+ * account's among them, which the deletion must take too). */
+struct midway {
+	struct store *s;
+	const char *dir;
+	int commits, partial, gone_with_rows;
+	uint64_t epochs_between;
+};
+
+#define ALICE_ROWS "SELECT count(*) FROM events WHERE target IN" \
+	" ('@alice bob', '@alice carol', '@alice!dave')"
+
+static int
+midway_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	(void)pages;
+	struct midway *m = arg;
+	m->commits++;
+	int64_t rows = db_int(m->dir, ALICE_ROWS);
+	int64_t there = db_int(m->dir, "SELECT count(*) FROM accounts WHERE key = 'alice'");
+	if (rows > 0 && there == 1) {
+		m->partial++;
+		keyed_event(m->s, "1000000000000001", "@alice bob", "bob", "alice", "bob",
+		    "said meanwhile");
+		struct store_event room = { .at_ms = 1000, .kind = SK_PRIVMSG, .target = "#r",
+			.sender = "erin!u@h", .text = "room meanwhile" };
+		snprintf(room.msgid, sizeof room.msgid, "20000000000000%02d", m->commits);
+		assert_int_equal(store_append(m->s, &room), 0);
+		wait_epoch(m->s, store_seal(m->s));
+		m->epochs_between++;
+	}
+	m->gone_with_rows += rows > 0 && there == 0;
+	return SQLITE_OK;
+}
+
+/* An account with more history than a batch is deleted in batches of
+ * transactions of their own, the account's row in the last: between
+ * two, the history writer commits (in one transaction, it waited for
+ * the whole deletion, and past STORE_BUSY_MS dropped its events), the
+ * account is still there (a crash leaves nothing a name registered
+ * again could read), and what came meanwhile goes too, with the rows
+ * past the room index's mark. An account that is not there takes
+ * nobody's history. */
+static void
+test_delete_in_batches(void **state)
+{
+	struct fixture *f = *state;
+	struct store_account acc = { .name = "alice", .pwhash = "x", .scram_iter = 1 };
+	assert_int_equal(store_account_create(f->s, &acc), STORE_OK);
+	int n = 3 * STORE_PRUNE_BATCH + 100;
+	static const char *const keys[] = { "@alice bob", "@alice carol", "@alice!dave" };
+	for (int i = 0; i < n; i++) {
+		char id[MSGID_LEN + 1];
+		id_of(i, id);
+		keyed_event(f->s, id, keys[i % 3], "alice", "x", "alice", "secret words");
+		id_of(n + i, id);
+		struct store_event room = { .at_ms = 1000, .kind = SK_PRIVMSG, .target = "#r",
+			.sender = "erin!u@h", .text = "room words" };
+		snprintf(room.msgid, sizeof room.msgid, "%s", id);
+		assert_int_equal(store_append(f->s, &room), 0);
+	}
+	keyed_event(f->s, "3000000000000001", "@bob ghost", "bob", "ghost", "bob", "keep");
+	keyed_event(f->s, "3000000000000002", "@bob erin", "bob", "erin", "bob", "secret too");
+	commit(f->s);
+	assert_int_equal(search_n(f->s, "@alice bob", "secret"), 100);
+	/* A few rows past the room index's mark. */
+	store_test_room_hold(f->s, 1);
+	keyed_event(f->s, "3000000000000003", "@alice bob", "bob", "alice", "bob", "late secret");
+	commit(f->s);
+	assert_int_equal(db_int(f->dir, ALICE_ROWS), n + 1);
+
+	assert_int_equal(store_account_delete(f->s, "ghost"), STORE_NOT_FOUND);
+	assert_int_equal(db_int(f->dir, "SELECT count(*) FROM events WHERE target = '@bob ghost'"),
+	    1);
+
+	struct midway m = { .s = f->s, .dir = f->dir };
+	assert_non_null(f->s->rws[0].db);
+	sqlite3_wal_hook(f->s->rws[0].db, midway_hook, &m);
+	assert_int_equal(store_account_delete(f->s, "alice"), STORE_OK);
+	sqlite3_wal_hook(f->s->rws[0].db, NULL, NULL);
+	assert_true(m.partial >= 3);
+	assert_int_equal(m.epochs_between, (uint64_t)m.partial);
+	assert_int_equal(m.gone_with_rows, 0);
+	struct store_stats st;
+	store_finished(f->s);
+	store_stats(f->s, &st);
+	assert_int_equal(st.dropped, 0);
+
+	assert_int_equal(db_int(f->dir, ALICE_ROWS), 0);
+	assert_int_equal(db_int(f->dir, "SELECT count(*) FROM events_room WHERE target IN"
+	    " ('@alice bob', '@alice carol', '@alice!dave')"), 0);
+	assert_int_equal(db_int(f->dir, "SELECT count(*) FROM conversations WHERE"
+	    " target LIKE '@alice%'"), 0);
+	/* The deleting connection's list of ids is gone with it. */
+	sqlite3_stmt *temp = NULL;
+	assert_int_equal(sqlite3_prepare_v2(f->s->rws[0].db,
+	    "SELECT count(*) FROM temp.sqlite_master", -1, &temp, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(temp), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(temp, 0), 0);
+	sqlite3_finalize(temp);
+	store_test_room_hold(f->s, 0);
+	assert_int_equal(search_n(f->s, "@alice bob", "secret"), 0);
+	assert_int_equal(search_n(f->s, "@bob erin", "secret"), 1);
+	assert_int_equal(db_int(f->dir, "SELECT count(*) FROM events WHERE target = '#r'"),
+	    n + m.partial);
+}
+
 static void
 test_markers(void **state)
 {
@@ -441,6 +554,7 @@ main(void)
 		cmocka_unit_test(test_pair_keys),
 		cmocka_unit_test_setup_teardown(test_private_and_targets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_sided, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_in_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_markers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rooms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_room_versions, setup, teardown),
