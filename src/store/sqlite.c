@@ -16,13 +16,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* What a server that cannot use its data-dir may do instead. */
+#define DIR_HINT " (--data-dir DIR names another, --history off keeps none)"
+
 /* The data-dir: made 0700 when missing (its parent must exist), and
  * writable; then its lock, held for the store's life. */
 static int
 store_dir_lock(struct store *s, char *err, size_t errlen)
 {
 	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "data-dir %s cannot be created: %s", s->dir, strerror(errno));
+		snprintf(err, errlen, "data-dir %s cannot be created: %s" DIR_HINT, s->dir,
+		    strerror(errno));
 		return -1;
 	}
 	char path[STORE_PATH_MAX];
@@ -32,7 +36,8 @@ store_dir_lock(struct store *s, char *err, size_t errlen)
 	}
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lock_fd < 0) {
-		snprintf(err, errlen, "data-dir %s is not writable: %s", s->dir, strerror(errno));
+		snprintf(err, errlen, "data-dir %s is not writable: %s" DIR_HINT, s->dir,
+		    strerror(errno));
 		return -1;
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -223,6 +228,11 @@ store_backup(const char *dir, const char *path, char *err, size_t errlen)
 	}
 	/* Read-only, and never creating: a backup of a data-dir that holds
 	 * no database is an error, not an empty copy. */
+	if (access(src_path, F_OK) != 0) {
+		snprintf(err, errlen, "no database in data-dir %s (%s): give the server's"
+		    " --data-dir, or its --config", dir, strerror(errno));
+		return -1;
+	}
 	sqlite3 *src = store_db_open(src_path, SQLITE_OPEN_READONLY, err, errlen);
 	if (src == NULL)
 		return -1;

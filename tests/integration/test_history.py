@@ -179,6 +179,9 @@ def test_a_data_dir_that_cannot_be_made_or_written_is_one_line_and_exit_2(tmp_pa
     a_file.write_text("not a directory\n")
     # Its parent is a file: it cannot be made.
     one_line_exit_2(run_parleyd("--data-dir", str(a_file / "data")), "cannot be created")
+    # ... and says what to do instead.
+    one_line_exit_2(run_parleyd("--data-dir", str(a_file / "data")),
+                    "(--data-dir DIR names another, --history off keeps none)")
     # It is a file: nothing can be written in it.
     one_line_exit_2(run_parleyd("--data-dir", str(a_file)), str(a_file))
     # /proc takes no directories, whoever asks (root included).
@@ -238,7 +241,8 @@ def test_backup_while_the_server_runs(tmp_path):
     # A data-dir with no database is an error, not an empty copy.
     p = subprocess.run([str(PARLEYD), "--data-dir", str(tmp_path / "none"), "--backup",
                         str(tmp_path / "x.db")], capture_output=True, text=True, timeout=30)
-    one_line_exit_2(p, "parleyd: backup:")
+    one_line_exit_2(p, "parleyd: backup: no database in data-dir %s" % (tmp_path / "none"))
+    assert "give the server's --data-dir, or its --config" in p.stderr, p.stderr
     c.close()
     stop(srv)
     assert mode == 0o600, oct(mode)
