@@ -18,7 +18,8 @@
  *     -lm -pthread $(pkg-config --libs sqlite3 libpq)
  *   /tmp/acctdrop /tmp/ad 100000 10
  * "fill" only fills DIR, "drop" only deletes (on a copy of a filled DIR,
- * cp -a: the same rows for two builds). */
+ * cp -a: the same rows for two builds). DIR may be a PostgreSQL URL
+ * (an empty database; fill and drop in one run). */
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -145,6 +146,8 @@ main(int argc, char **argv)
 	int fill_only = argc > 4 && strcmp(argv[4], "fill") == 0;
 	char err[512];
 	struct store_options o = { .dir = argv[1], .readers = 2 };
+	if (store_database_is_pg(argv[1]))
+		o.database = argv[1];
 	struct store *s;
 	if (!no_fill) {
 		if ((s = store_open(&o, err, sizeof err)) == NULL) {
