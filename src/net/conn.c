@@ -419,7 +419,10 @@ conn_page(struct conn *c, struct conn_pager *p)
 	while (*tail != NULL)
 		tail = &(*tail)->next;
 	*tail = p;
-	if (c->state == CONN_OPEN && conn_queued(c) > c->set->limits.sendq)
+	/* A gone conn's replies are made for nobody (their output dropped,
+	 * conn_lost_peer) while its last lines are handled: no bound to keep,
+	 * and "sendq exceeded" would hide why it went. */
+	if (c->state == CONN_OPEN && !c->gone && conn_queued(c) > c->set->limits.sendq)
 		conn_close(c, "sendq exceeded", CONN_CLOSE_NOW); /* frees p with the others */
 	else
 		conn_set_flush_later(c->set, c); /* to watch for the room to go on */
