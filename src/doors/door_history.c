@@ -60,6 +60,7 @@ static void
 hjob_work(void *arg)
 {
 	struct door_hjob *j = arg;
+	store_wait_finished(j->store, j->epoch, DOOR_HJOB_WAIT_MS);
 	for (size_t i = 0; i < j->n; i++)
 		store_query(j->store, &j->q[i].q, &j->q[i].r);
 	for (size_t i = 0; i < j->nmarks; i++)
@@ -88,6 +89,7 @@ door_hjob_submit(const struct conn *c, struct door_hjob *j, door_hjob_done *done
 	j->ctx = ctx;
 	j->latency = env->stats != NULL ? &env->stats->history_query_us : NULL;
 	j->asked_us = clock_mono_us();
+	j->epoch = store_epoch_now(env->store);
 	return worker_submit_for(env->workers, door_address_key(c), hjob_work, hjob_done, j);
 }
 

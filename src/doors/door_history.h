@@ -53,6 +53,9 @@ struct door_hmark {
  * it, and everyone's history and replay were refused "busy"
  * (bench/results/2026-12-02-s11-attack.md). */
 #define DOOR_HJOBS_MAX 4
+/* A query waits this long at most on its worker for the events said
+ * before it was asked to be committed (door_hjob_submit). */
+#define DOOR_HJOB_WAIT_MS 2000
 
 struct door_hjob {
 	struct store *store;
@@ -60,6 +63,7 @@ struct door_hjob {
 	void *ctx;                       /* the door's: whom the answer is for */
 	struct histogram *latency;       /* where its time is counted, or NULL */
 	uint64_t asked_us;               /* when it was submitted */
+	uint64_t epoch;                  /* what it must see: the events said before it */
 	char account[ACCOUNT_LEN_MAX + 1]; /* whose markers */
 	struct door_hmark *marks;        /* nmarks of them, owned, or NULL */
 	size_t nmarks;
@@ -77,7 +81,10 @@ struct door_hjob *door_hjob_one(enum store_query_kind kind, const struct room *r
     const struct user *u, uint32_t limit);
 /* Runs every query of j on a worker, then j->done on the loop. -1 when
  * the server keeps no history or the pool's queue is full (it never
- * waits): j is still the caller's then. The pool takes the jobs of c's
+ * waits): j is still the caller's then. It reads what was said before it
+ * was asked: `hello` then `/history` in one write shows the hello (its
+ * worker waits for the epoch holding it to be committed, at most
+ * DOOR_HJOB_WAIT_MS; before, the query often ran first). The pool takes the jobs of c's
  * address in turn with everyone else's (worker_submit_for): one address
  * asking a thousand slow searches delays another's query by one. */
 int door_hjob_submit(const struct conn *c, struct door_hjob *j, door_hjob_done *done,

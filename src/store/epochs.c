@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -19,6 +20,7 @@ epochs_init(struct store_epochs *q, char *err, size_t errlen)
 	q->q_tail = &q->q_head;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->wake, NULL);
+	pthread_cond_init(&q->done, NULL);
 	histogram_init(&q->commit_us, histogram_latency_us, histogram_latency_us_n);
 	histogram_init(&q->commit_events, histogram_batch, histogram_batch_n);
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -126,6 +128,7 @@ epochs_destroy(struct store_epochs *q)
 		close(q->efd);
 	q->efd = -1;
 	pthread_cond_destroy(&q->wake);
+	pthread_cond_destroy(&q->done);
 	pthread_mutex_destroy(&q->lock);
 }
 
@@ -420,6 +423,30 @@ epochs_finished_peek(const struct store_epochs *q)
 	return __atomic_load_n(&q->finished, __ATOMIC_ACQUIRE);
 }
 
+uint64_t
+epochs_now(const struct store_epochs *q)
+{
+	return q->sealed + (q->pend_ops > 0);
+}
+
+void
+epochs_wait(struct store_epochs *q, uint64_t epoch, unsigned ms)
+{
+	struct timespec by;
+	clock_gettime(CLOCK_REALTIME, &by);
+	by.tv_sec += ms / 1000;
+	by.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (by.tv_nsec >= 1000000000) {
+		by.tv_sec++;
+		by.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&q->lock);
+	while (q->finished < epoch && !q->stopping &&
+	    pthread_cond_timedwait(&q->done, &q->lock, &by) == 0)
+		;
+	pthread_mutex_unlock(&q->lock);
+}
+
 size_t
 epochs_unfinished(const struct store_epochs *q)
 {
@@ -473,6 +500,7 @@ epochs_done(struct store_epochs *q, const struct store_epoch *batch,
 		else
 			q->dropped += ep->nappends;
 	}
+	pthread_cond_broadcast(&q->done);
 	if (outcome == EPOCHS_HELD)
 		return;
 	histogram_observe(&q->commit_us, took_us);
@@ -502,5 +530,6 @@ epochs_stop(struct store_epochs *q)
 	pthread_mutex_lock(&q->lock);
 	q->stopping = 1;
 	pthread_cond_signal(&q->wake);
+	pthread_cond_broadcast(&q->done);
 	pthread_mutex_unlock(&q->lock);
 }

@@ -97,6 +97,7 @@ struct store_epochs {
 	 * its own with it). */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;         /* an epoch is queued, or stop */
+	pthread_cond_t done;         /* an epoch finished, or stop (epochs_wait) */
 	struct store_epoch *q_head, **q_tail;
 	struct store_block *spare[EPOCHS_BLOCK_SIZES]; /* of finished epochs, by size */
 	size_t nspare[EPOCHS_BLOCK_SIZES];
@@ -125,6 +126,11 @@ int epochs_pending(const struct store_epochs *q);
 uint64_t epochs_seal(struct store_epochs *q);
 uint64_t epochs_finished(struct store_epochs *q);
 uint64_t epochs_finished_peek(const struct store_epochs *q);
+/* The epoch that will hold every op appended so far: the one being
+ * filled, else the last sealed (the loop's). */
+uint64_t epochs_now(const struct store_epochs *q);
+/* Any thread: until epoch is finished, the writer stops, or ms pass. */
+void epochs_wait(struct store_epochs *q, uint64_t epoch, unsigned ms);
 /* Ops pending and in flight, as the loop last saw (store_unfinished). */
 size_t epochs_unfinished(const struct store_epochs *q);
 void epochs_stats(struct store_epochs *q, struct store_stats *out);

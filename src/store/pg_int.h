@@ -157,6 +157,8 @@ uint64_t pg_seal(struct store *st);
 uint64_t pg_finished(struct store *st);
 uint64_t pg_finished_peek(const struct store *st);
 size_t pg_unfinished(const struct store *st);
+uint64_t pg_epoch_now(const struct store *st);
+void pg_wait_finished(struct store *st, uint64_t epoch, unsigned ms);
 /* The writer's statements for one op, sent on c in pipeline mode: how
  * many were sent, or -1. */
 int pg_room_send(PGconn *c, const struct store_room *r);

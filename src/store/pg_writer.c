@@ -111,6 +111,18 @@ pg_unfinished(const struct store *st)
 	return epochs_unfinished(&pg_of(st)->q);
 }
 
+uint64_t
+pg_epoch_now(const struct store *st)
+{
+	return epochs_now(&pg_of(st)->q);
+}
+
+void
+pg_wait_finished(struct store *st, uint64_t epoch, unsigned ms)
+{
+	epochs_wait(&pg_of(st)->q, epoch, ms);
+}
+
 void
 pg_pending_free(struct pg_store *s)
 {

@@ -244,6 +244,8 @@ uint64_t sqlite_seal(struct store *s);
 uint64_t sqlite_finished(struct store *s);
 uint64_t sqlite_finished_peek(const struct store *s);
 size_t sqlite_unfinished(const struct store *s);
+uint64_t sqlite_epoch_now(const struct store *s);
+void sqlite_wait_finished(struct store *s, uint64_t epoch, unsigned ms);
 void sqlite_query(struct store *s, const struct store_query *q, struct store_result *out);
 enum store_status sqlite_account_create(struct store *s, const struct store_account *a);
 enum store_status sqlite_account_get(struct store *s, const char *name,

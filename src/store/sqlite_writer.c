@@ -79,6 +79,18 @@ sqlite_unfinished(const struct store *s)
 	return epochs_unfinished(&s->q);
 }
 
+uint64_t
+sqlite_epoch_now(const struct store *s)
+{
+	return epochs_now(&s->q);
+}
+
+void
+sqlite_wait_finished(struct store *s, uint64_t epoch, unsigned ms)
+{
+	epochs_wait(&s->q, epoch, ms);
+}
+
 void
 store_pending_free(struct store *s)
 {

@@ -126,6 +126,18 @@ store_unfinished(const struct store *s)
 	return ops(s)->unfinished(s);
 }
 
+uint64_t
+store_epoch_now(const struct store *s)
+{
+	return ops(s)->epoch_now(s);
+}
+
+void
+store_wait_finished(struct store *s, uint64_t epoch, unsigned ms)
+{
+	ops(s)->wait_finished(s, epoch, ms);
+}
+
 void
 store_stats(const struct store *s, struct store_stats *out)
 {

@@ -144,6 +144,12 @@ uint64_t store_finished_peek(const struct store *s);
  * in flight, as the loop last heard (store_finished and a seal update
  * it): how far the writer is behind. */
 size_t store_unfinished(const struct store *s);
+/* The epoch that will hold every event appended so far (the loop's
+ * thread): a query that must see them waits for it. */
+uint64_t store_epoch_now(const struct store *s);
+/* Any thread: until that epoch is finished (committed, or given up), the
+ * store closes, or ms pass. */
+void store_wait_finished(struct store *s, uint64_t epoch, unsigned ms);
 
 #define STORE_PENDING_MAX 65536
 /* Past this many unfinished (store_unfinished), the server takes no more

@@ -33,6 +33,8 @@ struct store_backend {
 	uint64_t (*finished)(struct store *s);
 	uint64_t (*finished_peek)(const struct store *s);
 	size_t (*unfinished)(const struct store *s);
+	uint64_t (*epoch_now)(const struct store *s);
+	void (*wait_finished)(struct store *s, uint64_t epoch, unsigned ms);
 	void (*stats)(const struct store *s, struct store_stats *out);
 
 	void (*query)(struct store *s, const struct store_query *q, struct store_result *out);

@@ -712,3 +712,23 @@ def test_a_reply_past_half_the_sendq_keeps_the_newest(hist):
     more = texts(batch(alice)[1])
     assert more and more == long[-len(got) - len(more):-len(got)]
     alice.sync()
+
+
+def test_history_asked_after_saying_shows_what_was_said(hist):
+    """A line, then a history query, in one write: the answer has the line.
+    The query runs on a worker, and ran before the commit of the epoch
+    holding the line (newuser: `/join #y`, `mine`, `/history #y 5` showed
+    "0 earlier messages" 16 times in 20); its worker now waits for that
+    epoch first (store_wait_finished). Eight rooms on each door."""
+    srv = hist("--history-replay", "0")
+    p = Client(srv.port)
+    for i in range(8):
+        p.send_raw(b"/join #p%d\nmine %d\n/history #p%d 5\n" % (i, i, i))
+        p.expect(r"^<< \S+ #p%d <\S+> mine %d$" % (i, i))
+        p.expect(r"^-- #p%d: 1 earlier message$" % i)
+    c = irc(srv, "carol")
+    for i in range(8):
+        c.send_raw(b"JOIN #i%d\r\nPRIVMSG #i%d :mine %d\r\nCHATHISTORY LATEST #i%d * 5\r\n"
+                   % (i, i, i, i))
+        _, inside = batch(c)
+        assert texts(inside) == ["mine %d" % i], inside
