@@ -233,6 +233,20 @@ store_backup(const char *dir, const char *path, char *err, size_t errlen)
 		    " --data-dir, or its --config", dir, strerror(errno));
 		return -1;
 	}
+	/* Not onto the database itself, nor its log: the copy's write would
+	 * put back an older moment over what the server commits meanwhile. */
+	static const char *const own[] = { "", "-wal", "-shm", "-journal" };
+	struct stat to;
+	for (size_t i = 0; i < sizeof own / sizeof *own && stat(path, &to) == 0; i++) {
+		char file[STORE_PATH_MAX + 16];
+		struct stat st;
+		snprintf(file, sizeof file, "%s%s", src_path, own[i]);
+		if (stat(file, &st) == 0 && st.st_dev == to.st_dev && st.st_ino == to.st_ino) {
+			snprintf(err, errlen, "%s is the data-dir's own %s: name another file", path,
+			    i == 0 ? "database" : own[i] + 1);
+			return -1;
+		}
+	}
 	sqlite3 *src = store_db_open(src_path, SQLITE_OPEN_READONLY, err, errlen);
 	if (src == NULL)
 		return -1;

@@ -243,9 +243,21 @@ def test_backup_while_the_server_runs(tmp_path):
                         str(tmp_path / "x.db")], capture_output=True, text=True, timeout=30)
     one_line_exit_2(p, "parleyd: backup: no database in data-dir %s" % (tmp_path / "none"))
     assert "give the server's --data-dir, or its --config" in p.stderr, p.stderr
+    # Not onto the live database or its log, by any name: the copy's write
+    # would put an older moment back over what the server commits.
+    for target, what in (("data/parley.db", "database"), ("data/../data/parley.db-wal", "wal")):
+        p = subprocess.run([str(PARLEYD), "--data-dir", str(tmp_path / "data"), "--backup",
+                            str(tmp_path / target)], capture_output=True, text=True, timeout=30)
+        one_line_exit_2(p, "parleyd: backup: %s is the data-dir's own %s: name another file"
+                        % (tmp_path / target, what))
+    c.send("PRIVMSG #b :after the backups")
+    c.send("PING :again")
+    c.expect(r"PONG .*again")
     c.close()
     stop(srv)
     assert mode == 0o600, oct(mode)
+    texts = {t for (_, _, _, _, t, _) in rows(tmp_path / "data")}
+    assert {"line %d" % i for i in range(50)} | {"after the backups"} <= texts
 
 
 class SteadySender(Sender):
