@@ -19,7 +19,7 @@
 /* The database file in the data-dir, and the file whose lock says a
  * parleyd holds it (flock: SQLite's own locks let two writers share a
  * WAL database, which two servers must not). */
-#define STORE_DB_NAME "parley.db"
+#define STORE_DB_NAME STORE_SQLITE_FILE
 #define STORE_LOCK_NAME "parley.lock"
 #define STORE_PATH_MAX 4096
 

@@ -151,6 +151,9 @@ uint64_t store_epoch_now(const struct store *s);
  * store closes, or ms pass. */
 void store_wait_finished(struct store *s, uint64_t epoch, unsigned ms);
 
+/* SQLite's database, in the data-dir. */
+#define STORE_SQLITE_FILE "parley.db"
+
 #define STORE_PENDING_MAX 65536
 /* Past this many unfinished (store_unfinished), the server takes no more
  * lines from clients (their lines wait, as under flood control) until

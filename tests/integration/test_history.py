@@ -214,8 +214,26 @@ def test_history_off_makes_no_database(tmp_path):
     c.send("PRIVMSG #x :not kept")
     c.send("QUIT")
     c.expect_closed()
+    log = srv.log_text()
     stop(srv)
     assert not data.exists(), list(data.iterdir())
+    assert " info history: off (nothing is stored)" in log, log
+
+
+def test_the_log_says_where_history_is_kept(tmp_path):
+    """An operator's first questions at start: where the history is, and
+    what is kept (the log said nothing of it)."""
+    srv = start(tmp_path)
+    client(srv, "alice").close()
+    log = srv.log_text()
+    stop(srv)
+    assert " info history: in %s/parley.db (SQLite), kept 365 days, at most 100000" \
+        " events a room\n" % (tmp_path / "data") in log, log
+    srv = start(tmp_path, "--history-max-age", "0", "--history-max-rows", "0")
+    client(srv, "alice").close()
+    log = srv.log_text()
+    stop(srv)
+    assert "(SQLite), kept forever, any number of events a room\n" in log, log
 
 
 def test_backup_while_the_server_runs(tmp_path):
