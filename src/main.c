@@ -39,6 +39,13 @@ static int
 migrate_main(int argc, char **argv)
 {
 	const char *from = NULL, *to = NULL;
+	const char *usage = "usage: parleyd migrate --from sqlite:DATA-DIR --to postgresql://...\n"
+	    "  copies the history, accounts and their certificates, read markers and\n"
+	    "  registered rooms of DATA-DIR's database into an empty PostgreSQL database\n";
+	if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+		fputs(usage, stdout);
+		return 0;
+	}
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--from") == 0)
 			from = argv[i + 1];
@@ -49,9 +56,7 @@ migrate_main(int argc, char **argv)
 	}
 	if (from == NULL || to == NULL || strncmp(from, "sqlite:", 7) != 0 || argc % 2 != 0 ||
 	    !store_database_is_pg(to)) {
-		fprintf(stderr, "usage: parleyd migrate --from sqlite:DATA-DIR --to postgresql://...\n"
-		    "  copies the history, accounts, read markers and registered rooms of\n"
-		    "  DATA-DIR's database into an empty PostgreSQL database\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	char err[512];

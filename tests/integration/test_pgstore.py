@@ -392,6 +392,11 @@ def test_migrate_a_single_node_from_sqlite_to_postgresql(pg_cluster, pg_url, tmp
     p = subprocess.run([str(PARLEYD), "migrate", "--from", str(data)], capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 2 and "usage" in p.stderr, p
+    # Asked for, the usage is an answer: stdout, exit 0 (it was 2).
+    p = subprocess.run([str(PARLEYD), "migrate", "--help"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0 and p.stdout.startswith("usage: parleyd migrate"), p
+    assert "certificates" in p.stdout, p
 
 
 def test_the_database_password_comes_from_a_file_and_is_never_shown(own_pg, tmp_path):
