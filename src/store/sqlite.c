@@ -36,8 +36,11 @@ store_dir_lock(struct store *s, char *err, size_t errlen)
 	}
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lock_fd < 0) {
-		snprintf(err, errlen, "data-dir %s is not writable: %s" DIR_HINT, s->dir,
-		    strerror(errno));
+		if (errno == ENOTDIR)
+			snprintf(err, errlen, "data-dir %s is not a directory" DIR_HINT, s->dir);
+		else
+			snprintf(err, errlen, "data-dir %s is not writable: %s" DIR_HINT, s->dir,
+			    strerror(errno));
 		return -1;
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {

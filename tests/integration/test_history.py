@@ -182,8 +182,9 @@ def test_a_data_dir_that_cannot_be_made_or_written_is_one_line_and_exit_2(tmp_pa
     # ... and says what to do instead.
     one_line_exit_2(run_parleyd("--data-dir", str(a_file / "data")),
                     "(--data-dir DIR names another, --history off keeps none)")
-    # It is a file: nothing can be written in it.
-    one_line_exit_2(run_parleyd("--data-dir", str(a_file)), str(a_file))
+    # It is a file: said so (it said "is not writable: Not a directory").
+    one_line_exit_2(run_parleyd("--data-dir", str(a_file)),
+                    "data-dir %s is not a directory (" % a_file)
     # /proc takes no directories, whoever asks (root included).
     one_line_exit_2(run_parleyd("--data-dir", "/proc/parley-data"), "/proc/parley-data")
 
