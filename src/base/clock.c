@@ -39,6 +39,28 @@ clock_mono_us(void)
 }
 
 void
+clock_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t mono;
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &mono);
+	pthread_condattr_destroy(&mono);
+}
+
+void
+clock_deadline_in(struct timespec *ts, uint64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+void
 clock_fake(int64_t (*now)(void))
 {
 	fake_now = now;

@@ -5,7 +5,9 @@
 #ifndef PARLEY_CLOCK_H
 #define PARLEY_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME): may go back. */
 int64_t clock_now_ms(void);
@@ -15,6 +17,13 @@ int64_t clock_now_s(void);
 uint64_t clock_mono_ms(void);
 /* The same in microseconds, for durations (metrics' histograms). */
 uint64_t clock_mono_us(void);
+
+/* A condition variable whose timed waits run on the monotonic clock (a
+ * wall clock set back would stretch them: a worker waiting 5 s for the
+ * search index could wait an hour), and such a wait's deadline, ms from
+ * now. */
+void clock_cond_init(pthread_cond_t *c);
+void clock_deadline_in(struct timespec *ts, uint64_t ms);
 
 /* Tests: clock_now_ms (and clock_now_s) return now() from here on; NULL
  * gives back the real clock. */

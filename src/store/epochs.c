@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 int
@@ -19,8 +20,9 @@ epochs_init(struct store_epochs *q, char *err, size_t errlen)
 	q->pend_tail = &q->pend_head;
 	q->q_tail = &q->q_head;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->wake, NULL);
-	pthread_cond_init(&q->done, NULL);
+	/* Timed waits on both run on the monotonic clock (clock.h). */
+	clock_cond_init(&q->wake);
+	clock_cond_init(&q->done);
 	histogram_init(&q->commit_us, histogram_latency_us, histogram_latency_us_n);
 	histogram_init(&q->commit_events, histogram_batch, histogram_batch_n);
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -433,13 +435,7 @@ void
 epochs_wait(struct store_epochs *q, uint64_t epoch, unsigned ms)
 {
 	struct timespec by;
-	clock_gettime(CLOCK_REALTIME, &by);
-	by.tv_sec += ms / 1000;
-	by.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (by.tv_nsec >= 1000000000) {
-		by.tv_sec++;
-		by.tv_nsec -= 1000000000;
-	}
+	clock_deadline_in(&by, ms);
 	pthread_mutex_lock(&q->lock);
 	while (q->finished < epoch && !q->stopping &&
 	    pthread_cond_timedwait(&q->done, &q->lock, &by) == 0)

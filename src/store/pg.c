@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+
 uint64_t
 pg_now_ms(void)
 {
@@ -194,10 +196,7 @@ pool_may_connect(struct pg_store *s)
 		may = 2;
 	} else if (s->pool_down) {
 		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += (long)PG_PROBE_WAIT_MS * 1000000;
-		until.tv_sec += until.tv_nsec / 1000000000;
-		until.tv_nsec %= 1000000000;
+		clock_deadline_in(&until, PG_PROBE_WAIT_MS);
 		while (s->probing && pthread_cond_timedwait(&s->probed, &s->q.lock, &until) == 0)
 			;
 		may = !s->pool_down;
@@ -338,11 +337,7 @@ pg_new(const struct store_options *o, unsigned pool, char *err, size_t errlen)
 	int q_failed = epochs_init(&s->q, err, errlen);
 	pthread_mutex_init(&s->plock, NULL);
 	pthread_cond_init(&s->pfree, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->probed, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&s->probed);
 	if (q_failed) {
 		pg_free(s);
 		return NULL;

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/worker.h"
 
@@ -750,14 +751,7 @@ writer_main(void *arg)
 				continue;
 			}
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			uint64_t wait = due - now;
-			ts.tv_sec += (time_t)(wait / 1000);
-			ts.tv_nsec += (long)(wait % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			clock_deadline_in(&ts, due - now);
 			pthread_cond_timedwait(&s->q.wake, &s->q.lock, &ts);
 		}
 		struct store_epoch *batch = epochs_take(&s->q);

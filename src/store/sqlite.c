@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+
 /* What a server that cannot use its data-dir may do instead. */
 #define DIR_HINT " (--data-dir DIR names another, --history off keeps none)"
 
@@ -127,7 +129,7 @@ store_new(const struct store_options *o, char *err, size_t errlen)
 		s->opt.readers = 1;
 	int q_failed = epochs_init(&s->q, err, errlen);
 	pthread_cond_init(&s->idle, NULL);
-	pthread_cond_init(&s->fts_cond, NULL);
+	clock_cond_init(&s->fts_cond);
 	pthread_mutex_init(&s->ck_lock, NULL);
 	pthread_cond_init(&s->ck_wake, NULL);
 	pthread_mutex_init(&s->rlock, NULL);

@@ -664,19 +664,6 @@ index_waits(const struct store *s)
 	    (s->fts_hwm < s->room_hwm && !s->test_fts_hold);
 }
 
-/* A deadline for pthread_cond_timedwait, ms from now. */
-static void
-deadline_in(struct timespec *ts, uint64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += (time_t)(ms / 1000);
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *
 writer_main(void *arg)
 {
@@ -785,7 +772,7 @@ writer_main(void *arg)
 		}
 		if (wake_at != 0) {
 			struct timespec ts;
-			deadline_in(&ts, wake_at > now ? wake_at - now : 0);
+			clock_deadline_in(&ts, wake_at > now ? wake_at - now : 0);
 			pthread_cond_timedwait(&s->q.wake, &s->q.lock, &ts);
 		} else {
 			pthread_cond_wait(&s->q.wake, &s->q.lock);
@@ -1010,7 +997,7 @@ store_fts_wait(struct store *s)
 			s->fts_want = want;
 		pthread_cond_signal(&s->q.wake);
 		struct timespec ts;
-		deadline_in(&ts, STORE_FTS_WAIT_MS);
+		clock_deadline_in(&ts, STORE_FTS_WAIT_MS);
 		while (s->fts_done < want && !s->fts_failing && !s->q.stopping &&
 		    pthread_cond_timedwait(&s->fts_cond, &s->q.lock, &ts) == 0)
 			;
