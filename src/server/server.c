@@ -267,10 +267,8 @@ static int
 history_open(struct server *srv)
 {
 	const struct config *cfg = srv->cfg;
-	if (!cfg->history) {
-		log_info("history: off (nothing is stored)");
+	if (!cfg->history)
 		return 0;
-	}
 	char err[512];
 	const struct store_options o = {
 		.database = cfg->database,
@@ -291,18 +289,6 @@ history_open(struct server *srv)
 		fprintf(stderr, "parleyd: history: cannot start: out of memory\n");
 		return -1;
 	}
-	/* Where it is and what is kept, said once: an operator's first
-	 * questions. */
-	char age[32] = "forever", rows[48] = "any number of events a room";
-	if (cfg->history_max_age > 0)
-		snprintf(age, sizeof age, "%lu days", cfg->history_max_age);
-	if (cfg->history_max_rows > 0)
-		snprintf(rows, sizeof rows, "at most %lu events a room", cfg->history_max_rows);
-	if (cfg->database != NULL && cfg->database[0] != '\0')
-		log_info("history: in PostgreSQL (the config's database), kept %s, %s", age, rows);
-	else
-		log_info("history: in %s/%s (SQLite), kept %s, %s", cfg->data_dir,
-		    STORE_SQLITE_FILE, age, rows);
 	srv->conns.gate.on = 1;
 	srv->conns.lines_wait = store_lines_wait;
 	srv->conns.lines_ctx = srv;
@@ -443,9 +429,33 @@ server_init(struct server *srv, struct config *cfg)
 	return 0;
 }
 
+/* Where history is and what is kept, said once, with "ready" (not at
+ * open: a start that fails later must still be one line): an
+ * operator's first questions. */
+static void
+history_say(const struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	if (srv->store == NULL) {
+		log_info("history: off (nothing is stored)");
+		return;
+	}
+	char age[32] = "forever", rows[48] = "any number of events a room";
+	if (cfg->history_max_age > 0)
+		snprintf(age, sizeof age, "%lu days", cfg->history_max_age);
+	if (cfg->history_max_rows > 0)
+		snprintf(rows, sizeof rows, "at most %lu events a room", cfg->history_max_rows);
+	if (cfg->database != NULL && cfg->database[0] != '\0')
+		log_info("history: in PostgreSQL (the config's database), kept %s, %s", age, rows);
+	else
+		log_info("history: in %s/%s (SQLite), kept %s, %s", cfg->data_dir,
+		    STORE_SQLITE_FILE, age, rows);
+}
+
 int
 server_run(struct server *srv)
 {
+	history_say(srv);
 	log_info("parleyd %s ready as %s", PARLEY_VERSION, srv->cfg->server_name);
 	int rc = loop_run(srv->loop);
 	/* Whatever the exit does not free, the events still pending are
