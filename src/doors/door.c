@@ -4,15 +4,20 @@
 
 #include "doors/door.h"
 
+#include "base/addr.h"
 #include "chat/hub.h"
 
 uintptr_t
 door_address_key(const struct conn *c)
 {
-	/* FNV-1a of the address as text: two addresses that meet share
-	 * their turns, no more. */
+	/* FNV-1a of the address as max-per-ip counts it (addr_key: an IPv6
+	 * /64 is one, as one host holds all of it): keyed by the whole
+	 * address, one /64 took as many turns as it has addresses. Two that
+	 * meet share their turns, no more. */
+	char key[ADDR_KEY_MAX];
+	addr_key(c->host, key);
 	uint64_t h = 14695981039346656037ull;
-	for (const char *p = c->host; *p != '\0'; p++)
+	for (const char *p = key; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
 	return (uintptr_t)h | 1;
 }
