@@ -11,7 +11,6 @@
 
 #include <stdio.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 /* The targets of the account's conversations: its pairs (by the
  * conversations table, ?1 its key), and its one-sided ones (the keys
@@ -126,23 +125,18 @@ store_unlock_forget_account(sqlite3 *db, const char *key)
 	sqlite3_stmt *st = store_prepare(db, "SELECT id, kind, text, target FROM events"
 	    " WHERE id IN " ACCOUNT_EVENTS
 	    " AND id <= (SELECT value FROM meta WHERE key = 'fts_indexed')", &p);
-	if (st == NULL)
-		return -1;
-	int rc, fail = 0;
+	sqlite3_stmt *del = store_prepare(db, STORE_SQL_FTS_DELETE, NULL);
+	int rc = SQLITE_ERROR, fail = st == NULL || del == NULL;
 	while (!fail && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *text = (const char *)sqlite3_column_text(st, 2);
 		const char *target = (const char *)sqlite3_column_text(st, 3);
 		if (!STORE_KIND_IS_MESSAGE(sqlite3_column_int(st, 1)) || text == NULL ||
 		    target == NULL)
 			continue;
-		char *indexed = store_fts_text(target, text);
-		const struct store_params del = { .text = { indexed }, .ntext = 1,
-			.num = { sqlite3_column_int64(st, 0) }, .nnum = 1 };
-		fail = indexed == NULL || store_exec_params(db, "INSERT INTO events_fts"
-		    " (events_fts, rowid, text) VALUES ('delete', ?2, ?1)", &del) != 0;
-		free(indexed);
+		fail = store_fts_unindex(del, sqlite3_column_int64(st, 0), target, text) != 0;
 	}
 	sqlite3_finalize(st);
+	sqlite3_finalize(del);
 	if (fail || rc != SQLITE_DONE)
 		return -1;
 	static const char *const sql[] = {
