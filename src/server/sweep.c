@@ -11,6 +11,14 @@
 /* "Ping timeout: %lu seconds". */
 #define SWEEP_REASON_MAX 64
 
+/* How long c has been silent at now, counted from held_at if later
+ * (silence_from). */
+static uint64_t
+silent_for(const struct conn *c, uint64_t now, uint64_t held_at)
+{
+	return now - (c->last_input > held_at ? c->last_input : held_at);
+}
+
 /* Registration: a connection that has not become a user within
  * registration-timeout of arriving holds a slot for nothing; the list is
  * in order of arrival, so the sweep looks only at those that are late.
@@ -23,7 +31,7 @@ sweep_unregistered(struct server *srv, uint64_t now, uint64_t held_at)
 	if (limit == 0)
 		return;
 	for (struct conn *c = srv->conns.unregistered.head; c != NULL; c = c->next) {
-		if (now - (c->last_input > held_at ? c->last_input : held_at) < limit)
+		if (silent_for(c, now, held_at) < limit)
 			break;
 		if (c->state == CONN_OPEN && c->handshake_by == 0) /* a handshake has its own deadline */
 			conn_close(c, "Registration timed out",
@@ -76,7 +84,7 @@ on_sweep(struct loop *loop, struct loop_timer *timer)
 	 * read by a worker, the names only when it moved. */
 	accounts_sync(srv->accounts);
 	for (struct conn *c = srv->conns.registered.head; c != NULL; c = c->next) {
-		uint64_t idle = now - (c->last_input > held_at ? c->last_input : held_at);
+		uint64_t idle = silent_for(c, now, held_at);
 		if (idle < first)
 			break;
 		if (c->state != CONN_OPEN || c->handshake_by != 0)
