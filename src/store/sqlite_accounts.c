@@ -281,14 +281,21 @@ static const char *const sql_delete[] = {
 	"DELETE FROM accounts WHERE key = ?1",
 };
 
+/* When the account of key was registered: what tells it from one of the
+ * same name registered again. */
+static enum store_status
+created_of(sqlite3 *db, const char *key, int64_t *created)
+{
+	return one_int(db, "SELECT created_ms FROM accounts WHERE key = ?1", key, created);
+}
+
 /* Whether the account of key is the one registered at created (one
  * deleted and registered again meanwhile is someone else). */
 static enum store_status
 still_there(sqlite3 *db, const char *key, int64_t created)
 {
 	int64_t at = 0;
-	enum store_status r = one_int(db, "SELECT created_ms FROM accounts WHERE key = ?1", key,
-	    &at);
+	enum store_status r = created_of(db, key, &at);
 	return r == STORE_OK && at != created ? STORE_NOT_FOUND : r;
 }
 
@@ -366,8 +373,7 @@ static enum store_status
 delete_account(sqlite3 *db, const char *key)
 {
 	int64_t created = 0;
-	enum store_status r = one_int(db, "SELECT created_ms FROM accounts WHERE key = ?1", key,
-	    &created);
+	enum store_status r = created_of(db, key, &created);
 	if (r == STORE_OK)
 		r = forget_history(db, key, created);
 	if (r == STORE_OK)
