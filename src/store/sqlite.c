@@ -242,7 +242,8 @@ store_backup(const char *dir, const char *path, char *err, size_t errlen)
 	 * put back an older moment over what the server commits meanwhile. */
 	static const char *const own[] = { "", "-wal", "-shm", "-journal" };
 	struct stat to;
-	for (size_t i = 0; i < sizeof own / sizeof *own && stat(path, &to) == 0; i++) {
+	int exists = stat(path, &to) == 0;
+	for (size_t i = 0; exists && i < sizeof own / sizeof *own; i++) {
 		char file[STORE_PATH_MAX + 16];
 		struct stat st;
 		snprintf(file, sizeof file, "%s%s", src_path, own[i]);
