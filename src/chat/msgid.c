@@ -48,6 +48,28 @@ msgid_next(struct msgid_gen *g, int64_t now_ms, char *out)
 }
 
 int
+msgid_after_last(const struct msgid_gen *g, char *out)
+{
+	if (g->last_ms < 0)
+		return -1;
+	uint64_t ms = (uint64_t)g->last_ms;
+	uint16_t node = g->node, seq = g->seq;
+	if (seq < UINT16_MAX) {
+		seq++;
+	} else {
+		seq = 0;
+		if (node < UINT16_MAX) {
+			node++;
+		} else {
+			node = 0;
+			ms++;
+		}
+	}
+	msgid_write(ms, node, seq, out);
+	return 0;
+}
+
+int
 msgid_read(const char *s, uint64_t *ms, uint16_t *node, uint16_t *seq)
 {
 	uint8_t b[10] = { 0 };

@@ -21,6 +21,10 @@ struct msgid_gen {
 void msgid_init(struct msgid_gen *g, uint16_t node);
 /* The next id at wall time now_ms into out (MSGID_LEN + 1 bytes). */
 void msgid_next(struct msgid_gen *g, int64_t now_ms, char *out);
+/* The least id above every id g gave (any node's, in the same
+ * millisecond too: ids order as (ms, node, seq)) into out: a bound for
+ * what was said up to now. -1 when g gave none yet. */
+int msgid_after_last(const struct msgid_gen *g, char *out);
 /* The id of (ms, node, seq) into out (MSGID_LEN + 1 bytes). */
 void msgid_write(uint64_t ms, uint16_t node, uint16_t seq, char *out);
 /* 0 and its parts when s is an id (MSGID_LEN characters of the alphabet,

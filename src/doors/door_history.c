@@ -176,28 +176,12 @@ door_hquery_until_now(struct door_hquery *q, const struct hub *hub)
 	q->q.kind = SQ_BEFORE;
 	memset(&q->q.a, 0, sizeof q->q.a);
 	q->q.a.set = 1;
-	const struct msgid_gen *g = &hub->ids;
-	if (g->last_ms < 0) {
+	/* The id right after the last: a millisecond's bound would take in
+	 * what the rest of it brings. */
+	if (msgid_after_last(&hub->ids, q->q.a.msgid) < 0)
 		q->q.a.at_ms = clock_now_ms() + 1;  /* none given yet */
-		return;
-	}
-	/* The id right after the last: ids order as (ms, node, seq). A
-	 * millisecond's bound would take in what the rest of it brings. */
-	uint64_t ms = (uint64_t)g->last_ms;
-	uint16_t node = g->node, seq = g->seq;
-	if (seq < UINT16_MAX) {
-		seq++;
-	} else {
-		seq = 0;
-		if (node < UINT16_MAX) {
-			node++;
-		} else {
-			node = 0;
-			ms++;
-		}
-	}
-	msgid_write(ms, node, seq, q->q.a.msgid);
-	q->q.a.bound = 1;
+	else
+		q->q.a.bound = 1;
 }
 
 int
